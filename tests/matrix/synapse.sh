@@ -100,16 +100,9 @@ rc_presence:
 rc_3pid_validation: $fast
 rc_admin_redaction: $fast
 rc_third_party_invite: $fast
-rc_federation:
-  window_size: 1000
-  sleep_limit: 1000
-  sleep_delay: 0
-  reject_limit: 1000
-  concurrent: 1000
 rc_delayed_event_mgmt: $fast
 rc_reports: $fast
 rc_user_directory: $fast
-rc_send_message: $fast
 EOF
 }
 
@@ -119,20 +112,22 @@ write_config() {
     rm -rf --one-file-system "$HS"
     mkdir -p "$HS"
     chroot "$ROOT" python3 -m synapse.app.homeserver --server-name localhost \
-        --config-path /hs/homeserver.yaml --generate-config --report-stats=no >"$HS/generate.out" 2>&1 \
+        --config-path /hs/homeserver.yaml --data-directory /hs \
+        --generate-config --report-stats=no >"$HS/generate.out" 2>&1 \
         || { cat "$HS/generate.out" >&2; die "config generation failed"; }
     local y="$HS/homeserver.yaml"
     grep -q '^registration_shared_secret:' "$y" || die "generated config has no registration_shared_secret"
     # One bind on 127.0.0.1 only (two binds on one port fail), our port.
     sed -i -e "/^\s*- '::1'\s*$/d" -e "/^\s*- ::1\s*$/d" \
         -e "s/^\(\s*bind_addresses:\).*\]$/\1 ['127.0.0.1']/" \
-        -e "s/^\(\s*\)- port: 8008$/\1- port: $PORT/" "$y"
+        -e "s/^\(\s*-\?\s*port:\) 8008$/\1 $PORT/" "$y"
     grep -q "port: $PORT\$" "$y" || die "could not set the port in $y"
     grep -q '::1' "$y" && die "could not remove the ::1 bind from $y"
     # Drop generated keys we override below, then append ours; strip the keys
     # this Synapse does not know, so the config stays valid on other versions.
     sed -i -e '/^suppress_key_server_warning:/d' -e '/^enable_registration:/d' \
         -e '/^trusted_key_servers:/,/^[^ ]/{/^trusted_key_servers:/d;/^ /d}' "$y"
+    echo >>"$y"   # the generated file ends without a newline
     write_limits | filter_known_limits >>"$y"
     # The log config writes homeserver.log to /hs; keep it quiet on stdout.
     chroot "$ROOT" python3 - <<'PY' || die "generated config does not load"
@@ -146,9 +141,9 @@ PY
 # honest config shows what applies).
 filter_known_limits() {
     local known
-    known=$(grep -oh 'config\.get(\s*"rc_[a-z0-9_]*"' \
+    known=$(grep -oh '"rc_[a-z0-9_]*' \
         "$ROOT"/usr/lib/python3/dist-packages/synapse/config/ratelimiting.py 2>/dev/null \
-        | grep -o 'rc_[a-z0-9_]*' | sort -u | tr '\n' ' ')
+        | tr -d '"' | sort -u | tr '\n' ' ' || true)
     awk -v known=" $known " '
         /^rc_[a-z0-9_]*:/ { k=$1; sub(":", "", k); keep = (known == "  " || index(known, " " k " ") > 0) }
         /^[^ ]/ && !/^rc_/ { keep = 1 }
@@ -223,7 +218,7 @@ cmd_register() {
     local name=$1 pass=$2 admin=--no-admin out
     [ "${3:-}" = --admin ] && admin=--admin
     # Already there: /profile answers 200 for an existing local user.
-    if curl -fsS -o /dev/null "$URL/_matrix/client/v3/profile/@$name:localhost"; then
+    if curl -fs -o /dev/null "$URL/_matrix/client/v3/profile/@$name:localhost"; then
         echo "register: @$name:localhost exists"
         return 0
     fi
