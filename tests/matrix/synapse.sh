@@ -179,7 +179,7 @@ cmd_start() {
     fi
     local i
     for i in $(seq 1 120); do
-        if curl -fsS -o /dev/null --max-time 2 "$URL/_matrix/client/versions"; then
+        if curl -fs -o /dev/null --max-time 2 "$URL/_matrix/client/versions"; then
             echo "start: synapse ready at $URL (pid $(cat "$PIDFILE"))"
             return 0
         fi
