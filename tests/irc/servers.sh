@@ -548,13 +548,13 @@ EOF
 }
 
 cmd_certfp_add() {
-    local acct="${1:?usage: certfp-add ACCOUNT PASSWORD CERTFILE}" pass="${2:?}" cert="${3:?}" fp
-    fp="$(cmd_fingerprint "$cert")"
-    PYTHONPATH="$HERE" "$PYTHON" - "$IRC_PORT" "$acct" "$pass" "$fp" <<'EOF'
+    local acct="${1:?usage: certfp-add ACCOUNT PASSWORD CERTFILE}" pass="${2:?}" cert="${3:?}"
+    [ -r "$cert" ] || die "cannot read $cert"
+    PYTHONPATH="$HERE" "$PYTHON" - "$IRC_TLS_PORT" "$acct" "$pass" "$cert" "$RUN/certs/server.pem" <<'EOF'
 import sys
 from member import add_certfp
-port, acct, pw, fp = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-sys.exit(add_certfp("127.0.0.1", port, acct, pw, fp))
+port, acct, pw, cert, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+sys.exit(add_certfp("127.0.0.1", port, acct, pw, cert, cafile=ca))
 EOF
 }
 
