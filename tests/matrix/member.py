@@ -233,6 +233,22 @@ class Member:
         if not isinstance(put, RoomPutStateResponse):
             raise MemberError(f"{self.user_id}: set power level in {room}: {put}")
 
+    async def wait_for_join(self, room: str, user: str, timeout: float = 20) -> None:
+        """Wait until this client has seen user join room. Do this before
+        sending in an encrypted room, or the room key skips the new device."""
+        uid = user_id(user)
+
+        def joined():
+            r = self.client.rooms.get(room)
+            return r is not None and uid in r.users and uid not in r.invited_users
+
+        await self._sync_until(joined, timeout, what=f"join of {uid} in {room}")
+
+    def members(self, room: str) -> List[str]:
+        """Joined members of a room as this client last synced them."""
+        r = self.client.rooms.get(room)
+        return sorted(u for u in r.users if u not in r.invited_users) if r else []
+
     async def wait_for_invite(self, timeout: float = 20, inviter: Optional[str] = None) -> str:
         """Wait for an invite not returned before (optionally from inviter); its room id."""
         want = user_id(inviter) if inviter else None
@@ -274,6 +290,8 @@ class Member:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         if room not in self.client.rooms:
             await self.sync_once()
+        if self.client.should_query_keys:  # a new member's devices
+            await self.client.keys_query()
         # nio 0.20 refuses to encrypt for unverified devices unless told to
         # ignore them; it still shares the room key with them.
         resp = await self.client.room_send(room, "m.room.message", content,

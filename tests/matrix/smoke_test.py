@@ -26,8 +26,8 @@ async def talk(alice: Member, bob: Member, encrypted: bool) -> None:
     assert invited == room, f"bob was invited to {invited}, expected {room}"
     await bob.join(room)
     # alice must see bob's join before sending, or the room key skips his device.
-    await alice._sync_until(lambda: bob.user_id in alice.client.rooms[room].users,
-                            what="bob's join")
+    await alice.wait_for_join(room, bob.user_id, timeout=10)
+    assert bob.user_id in alice.members(room), alice.members(room)
     text = f"hello bob ({'encrypted' if encrypted else 'plain'})"
     t0 = time.monotonic()
     sent = await alice.send(room, text)

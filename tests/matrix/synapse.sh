@@ -45,6 +45,14 @@ cmd_deps() {
 
 proc_mounted() { mountpoint -q "$ROOT/proc" 2>/dev/null; }
 
+# Unmount everything under ROOT (a killed debootstrap can leave proc/sys mounted).
+umount_all() {
+    local m
+    for m in $(awk -v r="$ROOT/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r); do
+        umount "$m" 2>/dev/null || umount -l "$m"
+    done
+}
+
 # Build the sid root once; a root without the marker is half-built: remove it.
 build_root() {
     if [ -f "$MARKER" ] && [ -x "$ROOT/usr/bin/python3" ]; then
@@ -54,7 +62,8 @@ build_root() {
     command -v debootstrap >/dev/null || die "debootstrap missing: run '$0 deps'"
     if [ -e "$ROOT" ]; then
         echo "setup: removing incomplete root $ROOT"
-        proc_mounted && umount "$ROOT/proc"
+        cmd_stop >/dev/null
+        umount_all
         # Never follow a mount out of the root while deleting it.
         rm -rf --one-file-system "$ROOT"
     fi
@@ -170,6 +179,8 @@ cmd_start() {
     [ -f "$MARKER" ] && [ -f "$HS/homeserver.yaml" ] || die "not set up: run '$0 setup'"
     if pid=$(running_pid); then
         echo "start: already running (pid $pid)"
+    elif curl -fs -o /dev/null --max-time 2 "$URL/_matrix/client/versions"; then
+        die "port $PORT already answers but not with our Synapse: stop it or set HEARTH_SYNAPSE_PORT"
     else
         proc_mounted || mount -t proc proc "$ROOT/proc"
         # Foreground Synapse in the background: it writes no pid file itself.
@@ -217,6 +228,7 @@ cmd_register() {
     [ $# -ge 2 ] || die "usage: $0 register NAME PASS [--admin]"
     local name=$1 pass=$2 admin=--no-admin out
     [ "${3:-}" = --admin ] && admin=--admin
+    running_pid >/dev/null || die "synapse is not running: run '$0 start'"
     # Already there: /profile answers 200 for an existing local user.
     if curl -fs -o /dev/null "$URL/_matrix/client/v3/profile/@$name:localhost"; then
         echo "register: @$name:localhost exists"
