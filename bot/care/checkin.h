@@ -1,0 +1,18 @@
+/* checkin.h - check-in prompts in rotation, per room. */
+#ifndef HEARTH_CHECKIN_H
+#define HEARTH_CHECKIN_H
+
+#include <time.h>
+
+#include "core/app.h"
+
+int checkin_init(struct happ *app);
+/* Picks a prompt for a room that was not shown there in the last avoid_days days (when all were,
+ * the one shown longest ago), records it as shown at `now`, and returns it in *prompt
+ * (borrowed from the content). */
+int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
+		 time_t now, const char **prompt);
+/* The Markdown a room sees for a prompt. Caller frees. */
+char *checkin_render(const char *prompt);
+
+#endif

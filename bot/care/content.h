@@ -1,0 +1,68 @@
+/* content.h - the content library: topics, check-in prompts, about text, consent text and crisis
+ * resources, read from content/ (see content/README.md for the format).
+ *
+ * A struct content is immutable once loaded; a reload builds a new one and swaps it in, so a
+ * failed reload leaves the old content serving. */
+#ifndef HEARTH_CONTENT_H
+#define HEARTH_CONTENT_H
+
+#include <stddef.h>
+
+#define CONTENT_MAX_ALIASES 24
+#define CONTENT_MAX_SOURCES 8
+#define CONTENT_TOPIC_MAX 700       /* characters a member reads: title, note and body */
+#define CONTENT_FILE_MAX (64 * 1024)
+
+struct topic {
+	char *id;
+	char *title;
+	char *note;                    /* content note, or NULL */
+	char *body;                    /* Markdown */
+	char *aliases[CONTENT_MAX_ALIASES]; /* folded (lower case, no accents) */
+	size_t naliases;
+	char *sources[CONTENT_MAX_SOURCES];
+	size_t nsources;
+};
+
+struct crisis_country {
+	char *code;                    /* "gb", "intl" */
+	char *name;
+	char *body;                    /* Markdown list of vetted resources */
+};
+
+struct content {
+	char *dir;
+	struct topic *topics;
+	size_t ntopics;
+	char **prompts;
+	size_t nprompts;
+	char *about;                   /* Markdown */
+	char *consent;                 /* Markdown, with {retention_days} */
+	char *consent_title;
+	int consent_version;
+	char *crisis_response;         /* Markdown */
+	struct crisis_country *countries;
+	size_t ncountries;
+	char **crisis_phrases;         /* folded */
+	size_t ncrisis_phrases;
+	char **crisis_exclusions;      /* folded */
+	size_t ncrisis_exclusions;
+};
+
+/* Loads dir for a language ("en": crisis/phrases-en.txt). On error returns a negative code and
+ * writes "FILE:LINE: message" to err. */
+int content_load(const char *dir, const char *language, struct content **out, char *err, size_t errlen);
+void content_free(struct content *c);        /* accepts NULL */
+
+/* Parses one topic file's text (header + body). Exposed for tests and the fuzzer. */
+int content_parse_topic(const char *text, size_t len, struct topic *out, char *err, size_t errlen);
+void content_topic_clear(struct topic *t);
+
+/* The topic whose id, title or alias equals the folded query, or NULL. */
+const struct topic *content_find(const struct content *c, const char *query);
+/* Up to max topics close to query (misspellings, partial words), best first. */
+size_t content_suggest(const struct content *c, const char *query, const struct topic **out, size_t max);
+/* The crisis resources for a country code, falling back to "intl". NULL if neither exists. */
+const struct crisis_country *content_crisis(const struct content *c, const char *code);
+
+#endif

@@ -1,0 +1,133 @@
+/* learn.c - !help, !topics, !learn and !about. */
+#include "care/care.h"
+#include "care/commands.h"
+#include "care/content.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_help(struct hctx *ctx)
+{
+	struct hbuf b = HBUF_INIT;
+	size_t n;
+	const struct hcmd *cmds = router_commands(&n), *one;
+	char word[32];
+	const char *args = ctx->args;
+	int rc;
+
+	if (text_next_word(&args, word, sizeof(word))) {
+		char *f = text_fold(word[0] == ctx->app->cfg->prefix[0] ? word + 1 : word);
+		one = f ? router_find(f) : NULL;
+		free(f);
+		if (!one)
+			return hctx_reply(ctx, HDEST_SAME, "I don't have that command. Type `!help` to see them all.");
+		hbuf_printf(&b, "**!%s %s**\n\n%s", one->name, one->args_help, one->summary);
+		if (one->help)
+			hbuf_printf(&b, "\n\n%s", one->help);
+		goto send;
+	}
+	hbuf_puts(&b, "Here is what I can do:\n\n");
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i].flags & HCMD_HIDDEN)
+			continue;
+		if ((cmds[i].flags & HCMD_MODERATOR) && ctx->msg->role != HROLE_MODERATOR)
+			continue;
+		hbuf_printf(&b, "- `!%s%s%s` %s\n", cmds[i].name, *cmds[i].args_help ? " " : "",
+			    cmds[i].args_help, cmds[i].summary);
+	}
+	hbuf_puts(&b, "\nI'm a peer self-help companion, not therapy and not a crisis service. "
+		      "If you are in danger right now, type `!crisis`.");
+send:
+	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+int cmd_topics(struct hctx *ctx)
+{
+	const struct content *c = ctx->app->content;
+	struct hbuf b = HBUF_INIT;
+	int rc;
+
+	hbuf_puts(&b, "Topics you can read with `!learn <topic>`:\n\n");
+	for (size_t i = 0; i < c->ntopics; i++)
+		hbuf_printf(&b, "- `%s`: %s\n", c->topics[i].id, c->topics[i].title);
+	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+/* "Bowlby, J. (1969). Attachment and loss..." -> "Bowlby, J. (1969)". */
+static void short_source(struct hbuf *b, const char *src)
+{
+	const char *open = strchr(src, '('), *close = open ? strchr(open, ')') : NULL;
+
+	if (close && close - src < 80)
+		hbuf_append(b, src, (size_t)(close - src + 1));
+	else
+		hbuf_append(b, src, strcspn(src, "."));
+}
+
+static int send_topic(struct hctx *ctx, const struct topic *t, const char *intro)
+{
+	struct hbuf b = HBUF_INIT;
+	int rc;
+
+	if (intro)
+		hbuf_printf(&b, "%s\n\n", intro);
+	hbuf_printf(&b, "**%s**\n\n", t->title);
+	if (t->note)
+		hbuf_printf(&b, "*Content note: %s.*\n\n", t->note);
+	hbuf_puts(&b, t->body);
+	if (t->nsources) {
+		hbuf_puts(&b, "\n\n*Sources: ");
+		for (size_t i = 0; i < t->nsources; i++) {
+			if (i)
+				hbuf_puts(&b, "; ");
+			short_source(&b, t->sources[i]);
+		}
+		hbuf_puts(&b, ".*");
+	}
+	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+int cmd_learn(struct hctx *ctx)
+{
+	const struct content *c = ctx->app->content;
+	const struct topic *t, *near[6];
+	struct hbuf b = HBUF_INIT;
+	size_t n;
+	int rc;
+
+	if (!*ctx->args) {
+		long day = care_daykey(ctx->app, happ_now(ctx->app));
+		/* Day keys are YYYYMMDD; spread them so consecutive days differ. */
+		long idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
+		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], "Today's reading:");
+	}
+	t = content_find(c, ctx->args);
+	if (t)
+		return send_topic(ctx, t, NULL);
+	n = content_suggest(c, ctx->args, near, sizeof(near) / sizeof(near[0]));
+	if (n == 1)
+		return send_topic(ctx, near[0], NULL);
+	if (n == 0)
+		return hctx_reply(ctx, HDEST_SAME, "I don't have a topic like that yet. Type `!topics` to see "
+				  "what I can tell you about.");
+	hbuf_puts(&b, "I have a few topics close to that. Which one would you like?\n\n");
+	for (size_t i = 0; i < n; i++)
+		hbuf_printf(&b, "- `!learn %s`: %s\n", near[i]->id, near[i]->title);
+	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+int cmd_about(struct hctx *ctx)
+{
+	return hctx_reply(ctx, HDEST_SAME, ctx->app->content->about);
+}

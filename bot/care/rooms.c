@@ -1,0 +1,96 @@
+/* rooms.c - per-room settings in the store. */
+#include "care/rooms.h"
+#include "core/err.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE room_settings (network TEXT NOT NULL, room TEXT NOT NULL,"
+	" paused INTEGER NOT NULL DEFAULT 0, quiet_start INTEGER NOT NULL DEFAULT -1,"
+	" quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY (network, room)) WITHOUT ROWID;",
+};
+
+int rooms_init(struct happ *app)
+{
+	return store_migrate(app->store, "rooms", migrations, sizeof(migrations) / sizeof(migrations[0]));
+}
+
+int rooms_get(struct happ *app, const char *network, const char *room, struct room_settings *out)
+{
+	sqlite3_stmt *st = store_stmt(app->store,
+		"SELECT paused, quiet_start, quiet_end, tz FROM room_settings WHERE network = ? AND room = ?");
+
+	memset(out, 0, sizeof(*out));
+	out->quiet_start = out->quiet_end = -1;
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->paused = sqlite3_column_int(st, 0) != 0;
+		out->quiet_start = sqlite3_column_int(st, 1);
+		out->quiet_end = sqlite3_column_int(st, 2);
+		snprintf(out->tz, sizeof(out->tz), "%s", (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_reset(st);
+	return HE_OK;
+}
+
+static int ensure_row(struct happ *app, const char *network, const char *room)
+{
+	sqlite3_stmt *st = store_stmt(app->store,
+		"INSERT OR IGNORE INTO room_settings (network, room) VALUES (?, ?)");
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
+int rooms_set_paused(struct happ *app, const char *network, const char *room, bool paused)
+{
+	sqlite3_stmt *st;
+	int rc = ensure_row(app, network, room);
+
+	if (rc)
+		return rc;
+	st = store_stmt(app->store, "UPDATE room_settings SET paused = ? WHERE network = ? AND room = ?");
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_int(st, 1, paused);
+	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
+int rooms_set_quiet(struct happ *app, const char *network, const char *room, int start, int end,
+		    const char *tz)
+{
+	sqlite3_stmt *st;
+	int rc = ensure_row(app, network, room);
+
+	if (rc)
+		return rc;
+	st = store_stmt(app->store, "UPDATE room_settings SET quiet_start = ?, quiet_end = ?, tz = ?"
+				    " WHERE network = ? AND room = ?");
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_int(st, 1, start);
+	sqlite3_bind_int(st, 2, end);
+	sqlite3_bind_text(st, 3, tz ? tz : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* app.c - the application struct's small helpers. */
+#include "core/app.h"
+#include "core/err.h"
+
+#include <string.h>
+
+time_t happ_now(const struct happ *app)
+{
+	return app && app->fake_now ? app->fake_now : time(NULL);
+}
+
+int happ_add_transport(struct happ *app, struct htransport *t)
+{
+	if (app->ntransports >= HAPP_MAX_TRANSPORTS)
+		return HE_TOOBIG;
+	app->transports[app->ntransports++] = t;
+	return HE_OK;
+}
+
+struct htransport *happ_transport(struct happ *app, const char *network)
+{
+	for (size_t i = 0; i < app->ntransports; i++)
+		if (strcmp(app->transports[i]->name, network) == 0)
+			return app->transports[i];
+	return NULL;
+}

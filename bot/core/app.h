@@ -1,0 +1,47 @@
+/* app.h - the one application struct, passed explicitly everywhere.
+ *
+ * struct happ owns the configuration, the loop, the store, the content and the transports. It is
+ * created by main() and torn down in reverse order. The core's single entry point for messages is
+ * happ_dispatch() (implemented by the command router in care/). */
+#ifndef HEARTH_APP_H
+#define HEARTH_APP_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/loop.h"
+#include "core/msg.h"
+
+#define HAPP_MAX_TRANSPORTS 16
+
+struct store;
+struct content;
+struct care;
+
+struct happ {
+	struct config *cfg;
+	struct loop *loop;
+	struct store *store;
+	struct content *content;       /* replaced whole on reload */
+	struct care *care;             /* state of the support features (care/care.h) */
+	struct htransport *transports[HAPP_MAX_TRANSPORTS];
+	size_t ntransports;
+	time_t fake_now;               /* tests: when non-zero, happ_now() returns it */
+	int exit_code;
+};
+
+/* Wall-clock seconds (UTC epoch); tests may pin it with HEARTH_FAKE_NOW. */
+time_t happ_now(const struct happ *app);
+
+int happ_add_transport(struct happ *app, struct htransport *t);
+struct htransport *happ_transport(struct happ *app, const char *network);
+
+/* Handles one message from a member: commands, crisis detection, replies. Implemented in
+ * care/router.c. Returns 0, or a negative code when a reply could not be delivered. */
+int happ_dispatch(struct happ *app, const struct hmsg *m);
+
+/* Reloads content (and what can change without reconnecting). Implemented in care/. */
+int happ_reload(struct happ *app);
+
+#endif

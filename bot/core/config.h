@@ -1,0 +1,135 @@
+/* config.h - Hearth's configuration: an INI file read with inih, described by one key table.
+ *
+ * Every key lives in the table in config.c with its section, type, default and help text, so
+ * `--check-config`, the example file and the loader cannot drift apart. Secrets may come from the
+ * environment instead of the file (HEARTH_MATRIX_PASSWORD, HEARTH_MATRIX_ACCESS_TOKEN,
+ * HEARTH_IRC_<NAME>_SASL_PASSWORD with NAME upper-cased). Secrets are never logged. */
+#ifndef HEARTH_CONFIG_H
+#define HEARTH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/log.h"
+
+#define CONFIG_MAX_IRC 8
+#define CONFIG_MAX_ROOMS 64
+#define CONFIG_MAX_LIST 16
+
+struct config_irc {
+	char *name;                      /* the NAME of [irc.NAME] */
+	char *host;
+	int port;                        /* default 6697 with TLS, 6667 without */
+	bool tls;                        /* default true */
+	bool tls_verify;                 /* default true */
+	char *tls_ca_file;
+	char *tls_cert_file;             /* client certificate (PEM, may hold the key) */
+	char *tls_key_file;
+	char *nick;
+	char *alt_nicks[CONFIG_MAX_LIST];
+	size_t nalt_nicks;
+	char *username;
+	char *realname;
+	char *sasl_mechanism;            /* NULL, "PLAIN" or "EXTERNAL" */
+	char *sasl_username;
+	char *sasl_password;             /* secret */
+	bool sasl_required;              /* stop registration when SASL fails (default true) */
+	char *channels[CONFIG_MAX_LIST]; /* "#chan" or "#chan key" */
+	size_t nchannels;
+	char *moderators[CONFIG_MAX_LIST]; /* services account names */
+	size_t nmoderators;
+	double rate;                     /* lines per second after the burst (default 1) */
+	int burst;                       /* lines allowed at once (default 4) */
+};
+
+struct config_room {
+	char *network;                   /* "matrix", "irc.NAME", "console" */
+	char *room;                      /* room id or channel */
+	char *crisis_alert_room;         /* moderators' room on the same network, or NULL */
+};
+
+struct config {
+	char *path;                      /* the file read, or NULL for defaults */
+
+	/* [bot] */
+	char *prefix;                    /* command prefix, default "!" */
+	char *data_dir;
+	char *content_dir;
+	char *language;                  /* default "en" */
+	char *timezone;                  /* default "UTC" */
+	enum hlog_level log_level;
+	int max_message_bytes;           /* default 4096 */
+
+	/* [mood] */
+	int mood_retention_days;         /* default 365 */
+	char *mood_key_file;             /* default DATA_DIR/mood.key */
+	int stats_min_members;           /* k-anonymity threshold, default 5 */
+
+	/* [crisis] */
+	char *crisis_country;            /* e.g. "gb"; default "intl" */
+	int crisis_rate_minutes;         /* one automatic answer per member per N minutes, default 10 */
+
+	/* [checkins] */
+	int checkin_repeat_days;         /* a scheduled prompt is not repeated within N days (7) */
+
+	/* [matrix] */
+	bool matrix_enabled;             /* true when the section exists */
+	char *matrix_homeserver;
+	char *matrix_user_id;
+	char *matrix_password;           /* secret */
+	char *matrix_access_token;       /* secret */
+	char *matrix_display_name;
+	int matrix_moderator_power_level; /* default 50 */
+	char *matrix_allowed_inviters[CONFIG_MAX_LIST];
+	size_t nmatrix_allowed_inviters;
+	char *matrix_device_name;
+
+	/* [irc.NAME] */
+	struct config_irc irc[CONFIG_MAX_IRC];
+	size_t nirc;
+
+	/* [room NETWORK ROOM] */
+	struct config_room rooms[CONFIG_MAX_ROOMS];
+	size_t nrooms;
+
+	bool console;                    /* console chat (set when no network is configured) */
+};
+
+/* One problem found while reading: "FILE:LINE: message". */
+struct config_problem {
+	int line;
+	char msg[240];
+};
+
+struct config_problems {
+	struct config_problem items[64];
+	size_t n;
+	size_t dropped;
+};
+
+/* Reads path (NULL: defaults only). Returns HE_OK with *out set even when problems were found
+ * (they are in *probs; the caller decides), HE_IO when the file cannot be read, HE_NOMEM. */
+int config_load(const char *path, struct config **out, struct config_problems *probs);
+/* Fills defaults that depend on other keys (data_dir, key file) and validates cross-key rules. */
+int config_finish(struct config *c, struct config_problems *probs);
+void config_free(struct config *c);    /* accepts NULL */
+
+/* Prints every problem as "FILE:LINE: message" to f. */
+void config_print_problems(const struct config *c, const char *path,
+			   const struct config_problems *probs, void *file);
+
+/* Finds the [room ...] section for a room, or NULL. */
+const struct config_room *config_room_find(const struct config *c, const char *network,
+					   const char *room);
+
+/* Writes the documented example configuration (generated from the key table) to a FILE*. */
+void config_write_example(void *file);
+
+
+
+/* After SIGHUP: moves the settings that can change without reconnecting (bot, mood, crisis,
+ * checkins, rooms) from fresh into live; network settings stay as they are and are reported
+ * with a warning when they differ. fresh keeps the old values and is freed by the caller. */
+void config_apply_reload(struct config *live, struct config *fresh);
+
+#endif

@@ -1,0 +1,81 @@
+/* log.c - levelled logging to stderr. */
+#include "core/log.h"
+#include "core/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* The level is process-wide configuration, like stderr itself. */
+static enum hlog_level cur_level = HLOG_INFO;
+static int journald = -1;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int syslog_prio[] = { 3, 4, 6, 7 };
+
+void hlog_set_level(enum hlog_level level) { cur_level = level; }
+enum hlog_level hlog_get_level(void) { return cur_level; }
+
+int hlog_parse_level(const char *name, enum hlog_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (name && strcasecmp(name, level_names[i]) == 0) {
+			*out = (enum hlog_level)i;
+			return HE_OK;
+		}
+	}
+	return HE_INVAL;
+}
+
+void hlogv(enum hlog_level level, const char *module, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	if (level > cur_level)
+		return;
+	if (journald < 0)
+		journald = getenv("JOURNAL_STREAM") != NULL;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One line per entry: a message never injects a fake log line. */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (journald) {
+		fprintf(stderr, "<%d>%s: %s\n", syslog_prio[level], module, msg);
+	} else {
+		char ts[32];
+		struct tm tm;
+		time_t now = time(NULL);
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(stderr, "%s %-5s %s: %s\n", ts, level_names[level], module, msg);
+	}
+}
+
+void hlog(enum hlog_level level, const char *module, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	hlogv(level, module, fmt, ap);
+	va_end(ap);
+}
+
+const char *he_str(int err)
+{
+	switch (err) {
+	case HE_OK: return "ok";
+	case HE_NOMEM: return "out of memory";
+	case HE_INVAL: return "invalid input";
+	case HE_IO: return "input/output error";
+	case HE_NOTFOUND: return "not found";
+	case HE_AGAIN: return "try again";
+	case HE_DB: return "database error";
+	case HE_TOOBIG: return "too big";
+	case HE_PERM: return "not allowed";
+	case HE_CRYPTO: return "cryptographic error";
+	case HE_PROTO: return "protocol error";
+	default: return "error";
+	}
+}

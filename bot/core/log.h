@@ -1,0 +1,28 @@
+/* log.h - levelled logging to stderr, journald-friendly.
+ *
+ * When stderr is connected to journald (JOURNAL_STREAM set) each line starts with a syslog
+ * priority prefix "<N>", which journald turns into the entry's priority; otherwise lines read
+ * "LEVEL module: message". Never pass a secret (password, token, key) to these functions. */
+#ifndef HEARTH_LOG_H
+#define HEARTH_LOG_H
+
+#include <stdarg.h>
+
+enum hlog_level { HLOG_ERROR = 0, HLOG_WARN, HLOG_INFO, HLOG_DEBUG };
+
+void hlog_set_level(enum hlog_level level);
+enum hlog_level hlog_get_level(void);
+/* "error", "warn", "info", "debug" -> level; returns 0 or HE_INVAL. */
+int hlog_parse_level(const char *name, enum hlog_level *out);
+
+void hlog(enum hlog_level level, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void hlogv(enum hlog_level level, const char *module, const char *fmt, va_list ap);
+
+#define hlog_error(mod, ...) hlog(HLOG_ERROR, (mod), __VA_ARGS__)
+#define hlog_warn(mod, ...)  hlog(HLOG_WARN, (mod), __VA_ARGS__)
+#define hlog_info(mod, ...)  hlog(HLOG_INFO, (mod), __VA_ARGS__)
+#define hlog_debug(mod, ...) \
+	do { if (hlog_get_level() >= HLOG_DEBUG) hlog(HLOG_DEBUG, (mod), __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,67 @@
+/* msg.h - the seam between networks and the core.
+ *
+ * A transport (console, Matrix, IRC) turns what arrives from its network into one struct hmsg and
+ * hands it to happ_dispatch(). The core answers through the transport's ops, always with
+ * Markdown; each transport renders it for its network (HTML for Matrix, plain text for IRC and
+ * the console). Nothing in the core knows which network it talks to. */
+#ifndef HEARTH_MSG_H
+#define HEARTH_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum hrole { HROLE_MEMBER = 0, HROLE_MODERATOR = 1 };
+
+struct htransport;
+
+/* One message from a member. All strings are borrowed for the duration of the dispatch call. */
+struct hmsg {
+	const char *network;      /* transport instance: "console", "matrix", "irc.NAME" */
+	const char *room;         /* where it was said: room id, channel, or the private chat id */
+	const char *sender;       /* stable member id on that network: "@a:hs", IRC account or nick */
+	const char *sender_name;  /* how to address them; may equal sender */
+	const char *text;         /* UTF-8 as received (the core checks it) */
+	bool is_private;          /* said in a private chat with Hearth */
+	enum hrole role;          /* decided by the transport: power level, channel op, account */
+	struct htransport *via;   /* who delivers the replies */
+	const void *ref;          /* the transport's own context (event id, thread); opaque here */
+};
+
+/* Where a reply goes. HDEST_SAME: where the message was said. HDEST_PRIVATE: in a private chat
+ * with the sender (the transport opens one if needed). HDEST_ROOM: in the room the message came
+ * from (for a private message, the same as HDEST_SAME). */
+enum hdest { HDEST_SAME = 0, HDEST_PRIVATE = 1, HDEST_ROOM = 2 };
+
+/* A file for the member (mood export). */
+struct hfile {
+	const char *name;         /* suggested file name, e.g. "hearth-mood.csv" */
+	const char *mime;         /* "text/csv", "application/json" */
+	const char *data;
+	size_t len;
+};
+
+struct htransport_ops {
+	/* Answer a message. markdown is UTF-8; the transport renders and splits it as its network
+	 * needs. Returns 0 or a negative HE_* code. */
+	int (*reply)(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *markdown);
+	/* Post unprompted into a room (scheduled check-ins, moderators' alerts). */
+	int (*post)(struct htransport *t, const char *room, const char *markdown);
+	/* Post unprompted to one member privately (mood reminders). May be NULL. */
+	int (*post_private)(struct htransport *t, const char *member, const char *markdown);
+	/* Give the sender a file, privately. May be NULL when the network cannot carry files; then
+	 * the core falls back to text. */
+	int (*send_file)(struct htransport *t, const struct hmsg *in, const struct hfile *f);
+	/* Re-read configuration after SIGHUP without dropping connections. May be NULL. */
+	int (*reload)(struct htransport *t);
+	/* Stop cleanly: flush what is queued and close. May be NULL. */
+	void (*shutdown)(struct htransport *t);
+	void (*free)(struct htransport *t);
+};
+
+struct htransport {
+	char name[64];            /* equals hmsg.network for its messages */
+	const struct htransport_ops *ops;
+	void *impl;
+};
+
+#endif

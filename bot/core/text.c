@@ -1,0 +1,291 @@
+/* text.c - UTF-8 text helpers. */
+#include "core/text.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t text_utf8_decode(const char *str, size_t len, uint32_t *cp)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t c;
+	size_t n, i;
+
+	if (len == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	} else if ((s[0] & 0xE0) == 0xC0) {
+		n = 2;
+		c = s[0] & 0x1F;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		n = 3;
+		c = s[0] & 0x0F;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3F);
+	}
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+bool text_utf8_valid(const char *s, size_t len)
+{
+	size_t i = 0, n;
+	uint32_t cp;
+
+	while (i < len) {
+		n = text_utf8_decode(s + i, len - i, &cp);
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+size_t text_utf8_prefix(const char *s, size_t len, size_t max)
+{
+	size_t i;
+
+	if (len <= max)
+		return len;
+	i = max;
+	/* Step back over continuation bytes to the start of the sequence that straddles max. */
+	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;
+	return i;
+}
+
+size_t text_utf8_count(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static bool is_control(uint32_t cp)
+{
+	if (cp == '\t' || cp == '\n')
+		return false;
+	return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0);
+}
+
+int text_clean_input(const char *in, size_t len, size_t max, char **out)
+{
+	size_t i = 0, n, start, end;
+	uint32_t cp;
+
+	*out = NULL;
+	if (len > max)
+		return HE_TOOBIG;
+	while (i < len) {
+		n = text_utf8_decode(in + i, len - i, &cp);
+		if (!n)
+			return HE_INVAL;
+		/* A CR before LF is a line ending some clients send; any other CR is a control. */
+		if (cp == '\r' && i + 1 < len && in[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (is_control(cp))
+			return HE_INVAL;
+		i += n;
+	}
+	start = 0;
+	end = len;
+	while (start < end && isspace((unsigned char)in[start]))
+		start++;
+	while (end > start && isspace((unsigned char)in[end - 1]))
+		end--;
+	*out = strndup(in + start, end - start);
+	return *out ? HE_OK : HE_NOMEM;
+}
+
+/* Base letters for U+00C0..U+00FF; '*' keeps the character. */
+static const char latin1_fold[] =
+	"aaaaaaaceeeeiiiidnooooo*ouuuuyts"
+	"aaaaaaaceeeeiiiidnooooo*ouuuuyty";
+/* Base letters for U+0100..U+017F (Latin Extended-A). */
+static const char latin_ext_a_fold[] =
+	"aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkk"
+	"llllllllllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+
+static bool is_unicode_space(uint32_t cp)
+{
+	return cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+	       cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+static bool is_invisible(uint32_t cp)
+{
+	return cp == 0x200B || cp == 0x200C || cp == 0x200D || cp == 0x2060 || cp == 0xFEFF ||
+	       cp == 0xAD;
+}
+
+char *text_fold(const char *s)
+{
+	struct hbuf b = HBUF_INIT;
+	size_t len = strlen(s), i = 0, n;
+	uint32_t cp;
+	bool space = true; /* drops leading space */
+
+	while (i < len) {
+		n = text_utf8_decode(s + i, len - i, &cp);
+		if (!n) {
+			/* Not UTF-8: keep the byte's ASCII meaning if any, else skip it. */
+			i++;
+			continue;
+		}
+		if (cp < 0x80 && isspace((int)cp)) {
+			cp = ' ';
+		} else if (is_unicode_space(cp)) {
+			cp = ' ';
+		} else if (is_invisible(cp)) {
+			i += n;
+			continue;
+		}
+		if (cp == ' ') {
+			if (!space)
+				hbuf_putc(&b, ' ');
+			space = true;
+			i += n;
+			continue;
+		}
+		space = false;
+		if (cp < 0x80) {
+			hbuf_putc(&b, (char)tolower((int)cp));
+		} else if (cp >= 0xC0 && cp <= 0xFF && latin1_fold[cp - 0xC0] != '*') {
+			hbuf_putc(&b, latin1_fold[cp - 0xC0]);
+		} else if (cp >= 0x100 && cp <= 0x17F) {
+			hbuf_putc(&b, latin_ext_a_fold[cp - 0x100]);
+		} else if (cp == 0x2018 || cp == 0x2019 || cp == 0x02BC) {
+			hbuf_putc(&b, '\'');
+		} else if (cp == 0x201C || cp == 0x201D) {
+			hbuf_putc(&b, '"');
+		} else if (cp == 0x2010 || cp == 0x2011 || cp == 0x2013 || cp == 0x2014) {
+			hbuf_putc(&b, '-');
+		} else {
+			hbuf_append(&b, s + i, n);
+		}
+		i += n;
+	}
+	if (b.len && b.data[b.len - 1] == ' ')
+		b.data[--b.len] = '\0';
+	return hbuf_steal(&b);
+}
+
+#define DIST_MAX 64
+
+static size_t to_cps(const char *s, uint32_t *out)
+{
+	size_t len = strlen(s), i = 0, n, k = 0;
+	uint32_t cp;
+
+	while (i < len && k < DIST_MAX) {
+		n = text_utf8_decode(s + i, len - i, &cp);
+		if (!n) {
+			cp = (unsigned char)s[i];
+			n = 1;
+		}
+		out[k++] = cp;
+		i += n;
+	}
+	return k;
+}
+
+unsigned text_distance(const char *a, const char *b)
+{
+	uint32_t ca[DIST_MAX], cb[DIST_MAX];
+	unsigned row[DIST_MAX + 1];
+	size_t la = to_cps(a, ca), lb = to_cps(b, cb);
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (ca[i - 1] != cb[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+char *text_latin1_to_utf8(const char *in, size_t len)
+{
+	struct hbuf b = HBUF_INIT;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c < 0x80) {
+			hbuf_putc(&b, (char)c);
+		} else {
+			hbuf_putc(&b, (char)(0xC0 | (c >> 6)));
+			hbuf_putc(&b, (char)(0x80 | (c & 0x3F)));
+		}
+	}
+	return hbuf_steal(&b);
+}
+
+const char *text_skip_space(const char *s)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+bool text_next_word(const char **p, char *out, size_t outlen)
+{
+	const char *s = text_skip_space(*p), *e = s;
+	size_t n;
+
+	if (!*s)
+		return false;
+	while (*e && !isspace((unsigned char)*e))
+		e++;
+	n = text_utf8_prefix(s, (size_t)(e - s), outlen - 1);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	*p = text_skip_space(e);
+	return true;
+}
+
+bool text_starts_with_ci(const char *s, const char *prefix)
+{
+	while (*prefix) {
+		if (tolower((unsigned char)*s) != tolower((unsigned char)*prefix))
+			return false;
+		s++;
+		prefix++;
+	}
+	return true;
+}
+
+char *text_dup(const char *s) { return s ? strdup(s) : NULL; }
+
+_Static_assert(sizeof(latin1_fold) == 65, "one entry per code point U+00C0..U+00FF");
+_Static_assert(sizeof(latin_ext_a_fold) == 129, "one entry per code point U+0100..U+017F");

@@ -1,0 +1,54 @@
+/* text.h - UTF-8 text helpers shared by every module.
+ *
+ * All functions treat input as untrusted bytes: they never read past the given length and
+ * never assume valid UTF-8 unless they say so. Returned strings are malloc'd; the caller frees. */
+#ifndef HEARTH_TEXT_H
+#define HEARTH_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+bool text_utf8_valid(const char *s, size_t len);
+
+/* Decodes one code point at s (len bytes available). Returns its byte length (1-4) and sets *cp,
+ * or 0 for an invalid sequence. */
+size_t text_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* Longest prefix of s (at most max bytes) that does not split a UTF-8 sequence. */
+size_t text_utf8_prefix(const char *s, size_t len, size_t max);
+
+/* Number of code points in a valid UTF-8 string. */
+size_t text_utf8_count(const char *s, size_t len);
+
+/* Checks a message from a member: returns HE_OK and a trimmed copy in *out, HE_TOOBIG when it is
+ * over max bytes, HE_INVAL for invalid UTF-8 or control characters (tab and newline are fine). */
+int text_clean_input(const char *in, size_t len, size_t max, char **out);
+
+/* Folds text for matching: lower case, Latin accents removed (é -> e), curly quotes made
+ * straight, Unicode spaces and runs of white space made one ASCII space, trimmed.
+ * Returns NULL on allocation failure. */
+char *text_fold(const char *s);
+
+/* Edit distance (Levenshtein, by code point) between two strings, capped at 64 code points
+ * each; longer input is compared by its first 64 code points. */
+unsigned text_distance(const char *a, const char *b);
+
+/* Converts Latin-1 bytes to UTF-8 (for IRC input that is not UTF-8). */
+char *text_latin1_to_utf8(const char *in, size_t len);
+
+/* Skips ASCII white space. */
+const char *text_skip_space(const char *s);
+
+/* Copies the next space-separated word of *p into out (truncated to outlen-1 bytes at a UTF-8
+ * boundary) and advances *p past it and the following spaces. Returns false when none is left. */
+bool text_next_word(const char **p, char *out, size_t outlen);
+
+/* Case-insensitive ASCII prefix test. */
+bool text_starts_with_ci(const char *s, const char *prefix);
+
+/* strdup that returns NULL for NULL. */
+char *text_dup(const char *s);
+
+#endif

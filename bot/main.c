@@ -1,0 +1,288 @@
+/* main.c - command line, start-up and shutdown of Hearth. */
+#include "care/care.h"
+#include "care/content.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "net/console/console.h"
+#include "store/store.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { EXIT_CONFIG = 1, EXIT_USAGE = 2 };
+
+struct options {
+	const char *config;
+	const char *data_dir;
+	const char *as;
+	enum hrole role;
+	bool console;
+	bool check;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: hearth [options]\n"
+		"\n"
+		"Hearth is a peer self-help companion for support groups on Matrix and IRC.\n"
+		"With no config file it starts a local console chat.\n"
+		"\n"
+		"  --config FILE          read configuration from FILE (INI)\n"
+		"  --data-dir DIR         where the database and keys live (overrides the config)\n"
+		"  --console              start the console chat even when networks are configured\n"
+		"  --as NAME              your name in the console chat (default: you)\n"
+		"  --role member|moderator  your role in the console chat (default: member)\n"
+		"  --check-config         check the configuration and content, print every problem\n"
+		"                         as FILE:LINE: message, exit 1 on error\n"
+		"  --example-config       print a documented example configuration\n"
+		"  --version              print the version\n"
+		"  --help                 this text\n");
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Content: the config's content_dir, else $HEARTH_CONTENT_DIR, else next to the binary (a build
+ * folder inside the checkout), else the installed copy. */
+static int find_content_dir(struct config *cfg)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 32];
+	const char *env = getenv("HEARTH_CONTENT_DIR");
+	ssize_t n;
+
+	if (cfg->content_dir)
+		return HE_OK;
+	if (env && *env)
+		return (cfg->content_dir = strdup(env)) ? HE_OK : HE_NOMEM;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand, sizeof(cand), "%s/../content", exe);
+			if (is_dir(cand))
+				return (cfg->content_dir = realpath(cand, NULL)) ? HE_OK : HE_NOMEM;
+			snprintf(cand, sizeof(cand), "%s/../share/hearth/content", exe);
+			if (is_dir(cand))
+				return (cfg->content_dir = realpath(cand, NULL)) ? HE_OK : HE_NOMEM;
+		}
+	}
+	if (is_dir(HEARTH_SOURCE_DIR "/content"))
+		return (cfg->content_dir = strdup(HEARTH_SOURCE_DIR "/content")) ? HE_OK : HE_NOMEM;
+	return (cfg->content_dir = strdup("/usr/share/hearth/content")) ? HE_OK : HE_NOMEM;
+}
+
+/* Reads and validates the configuration. Problems are printed as FILE:LINE: message. */
+static int load_config(const struct options *o, struct config **out, bool quiet_ok)
+{
+	struct config_problems probs = { 0 };
+	struct config *cfg = NULL;
+	struct content *content = NULL;
+	char err[512];
+	int rc;
+
+	rc = config_load(o->config, &cfg, &probs);
+	if (rc == HE_IO) {
+		fprintf(stderr, "%s:0: cannot read the configuration file\n", o->config);
+		return EXIT_CONFIG;
+	}
+	if (rc)
+		return EXIT_CONFIG;
+	if (o->data_dir) {
+		free(cfg->data_dir);
+		cfg->data_dir = strdup(o->data_dir);
+	}
+	if ((rc = config_finish(cfg, &probs)) || (rc = find_content_dir(cfg))) {
+		config_free(cfg);
+		return EXIT_CONFIG;
+	}
+	if (!cfg->timezone[0] || (cfg->timezone[0] != '/' && strstr(cfg->timezone, "..") == NULL)) {
+		char zp[PATH_MAX];
+		const char *tzdir = getenv("TZDIR");
+		snprintf(zp, sizeof(zp), "%s/%s", tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo", cfg->timezone);
+		if (access(zp, R_OK) != 0 && strcmp(cfg->timezone, "UTC") != 0) {
+			probs.items[probs.n < 64 ? probs.n : 63].line = 0;
+			snprintf(probs.items[probs.n < 64 ? probs.n : 63].msg, sizeof(probs.items[0].msg),
+				 "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)", cfg->timezone);
+			if (probs.n < 64)
+				probs.n++;
+		}
+	} else {
+		snprintf(probs.items[probs.n < 64 ? probs.n : 63].msg, sizeof(probs.items[0].msg),
+			 "[bot] timezone must be a zone name like Europe/Berlin");
+		if (probs.n < 64)
+			probs.n++;
+	}
+	/* Content is part of the configuration a facilitator edits: check it too. */
+	if (content_load(cfg->content_dir, cfg->language, &content, err, sizeof(err)) != HE_OK) {
+		fprintf(stderr, "%s\n", err);
+		rc = EXIT_CONFIG;
+	}
+	content_free(content);
+	if (probs.n) {
+		config_print_problems(cfg, o->config, &probs, stderr);
+		rc = EXIT_CONFIG;
+	}
+	if (rc) {
+		config_free(cfg);
+		return rc;
+	}
+	if (!quiet_ok && o->check)
+		printf("%s: ok\n", o->config ? o->config : "(no config file: console defaults)");
+	*out = cfg;
+	return 0;
+}
+
+struct runtime {
+	struct happ *app;
+	const struct options *opts;
+};
+
+static void on_signal(struct loop *l, int signo, void *ud)
+{
+	struct runtime *rt = ud;
+	struct happ *app = rt->app;
+
+	if (signo == SIGHUP) {
+		struct config *fresh = NULL;
+		hlog_info("main", "SIGHUP: reloading configuration and content");
+		if (load_config(rt->opts, &fresh, true) != 0) {
+			hlog_error("main", "the new configuration has problems (listed above); keeping the old one");
+			return;
+		}
+		config_apply_reload(app->cfg, fresh);
+		config_free(fresh);
+		happ_reload(app);
+		for (size_t i = 0; i < app->ntransports; i++)
+			if (app->transports[i]->ops->reload)
+				app->transports[i]->ops->reload(app->transports[i]);
+		return;
+	}
+	hlog_info("main", "%s: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	loop_stop(l);
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "console", no_argument, NULL, 'C' },
+		{ "as", required_argument, NULL, 'a' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "example-config", no_argument, NULL, 'e' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	o->as = "you";
+	while ((ch = getopt_long(argc, argv, "c:d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'd': o->data_dir = optarg; break;
+		case 'C': o->console = true; break;
+		case 'a':
+			if (!*optarg || strlen(optarg) > 64 || strpbrk(optarg, " \t\n")) {
+				fprintf(stderr, "hearth: --as takes a name of 1 to 64 characters without spaces\n");
+				return EXIT_USAGE;
+			}
+			o->as = optarg;
+			break;
+		case 'r':
+			if (strcmp(optarg, "member") == 0)
+				o->role = HROLE_MEMBER;
+			else if (strcmp(optarg, "moderator") == 0)
+				o->role = HROLE_MODERATOR;
+			else {
+				fprintf(stderr, "hearth: --role is member or moderator, not \"%s\"\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'k': o->check = true; break;
+		case 'e': config_write_example(stdout); exit(0);
+		case 'V': printf("hearth %s\n", HEARTH_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hearth: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct happ app = { 0 };
+	struct runtime rt = { &app, &o };
+	const char *fake;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &o)))
+		return rc;
+	if ((rc = load_config(&o, &app.cfg, false)))
+		return rc;
+	if (o.check) {
+		config_free(app.cfg);
+		return 0;
+	}
+	hlog_set_level(app.cfg->log_level);
+	fake = getenv("HEARTH_FAKE_NOW");
+	if (fake && *fake)
+		app.fake_now = (time_t)strtoll(fake, NULL, 10);
+
+	rc = EXIT_CONFIG;
+	if (loop_new(&app.loop) || loop_watch_signals(app.loop, on_signal, &rt)) {
+		hlog_error("main", "cannot set up the event loop");
+		goto out;
+	}
+	if (store_open(app.cfg->data_dir, &app.store))
+		goto out;
+	if (care_init(&app) || care_load_content(&app))
+		goto out;
+	if (app.cfg->console || o.console) {
+		if (console_start(&app, o.as, o.role)) {
+			hlog_error("main", "cannot start the console chat");
+			goto out;
+		}
+	}
+	if (app.ntransports == 0) {
+		hlog_error("main", "nothing to do: no network could be started; check the [matrix] and [irc.*] sections");
+		goto out;
+	}
+	rc = loop_stopped(app.loop) ? 0 : loop_run(app.loop) ? EXIT_CONFIG : 0;
+	if (app.exit_code)
+		rc = app.exit_code;
+out:
+	for (size_t i = 0; i < app.ntransports; i++)
+		if (app.transports[i]->ops->shutdown)
+			app.transports[i]->ops->shutdown(app.transports[i]);
+	for (size_t i = app.ntransports; i-- > 0;)
+		app.transports[i]->ops->free(app.transports[i]);
+	care_free(&app);
+	content_free(app.content);
+	store_free(app.store);
+	loop_free(app.loop);
+	config_free(app.cfg);
+	return rc;
+}

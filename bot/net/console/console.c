@@ -1,0 +1,230 @@
+/* console.c - the console chat transport. */
+#include "net/console/console.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/md.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONSOLE_ROOM "#lobby"
+#define CONSOLE_LINE_MAX (64 * 1024)
+
+struct console {
+	struct htransport t;
+	struct happ *app;
+	char *as;
+	char *dm_room;
+	enum hrole role;
+	bool tty;
+	struct hbuf line;
+	bool discarding;          /* the current line went over CONSOLE_LINE_MAX */
+};
+
+static void print_block(const char *header, const char *markdown)
+{
+	char *plain = NULL;
+
+	if (md_to_plain(markdown, strlen(markdown), &plain) != HE_OK)
+		plain = NULL;
+	printf("%s\n%s\n\n", header, plain ? plain : markdown);
+	fflush(stdout);
+	free(plain);
+}
+
+static int c_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+{
+	(void)t;
+	print_block(in->is_private || dest == HDEST_PRIVATE ? "[private]" : "[room]", md);
+	return HE_OK;
+}
+
+static int c_post(struct htransport *t, const char *room, const char *md)
+{
+	(void)t;
+	(void)room;
+	print_block("[room]", md);
+	return HE_OK;
+}
+
+static int c_post_private(struct htransport *t, const char *member, const char *md)
+{
+	(void)t;
+	(void)member;
+	print_block("[private]", md);
+	return HE_OK;
+}
+
+/* The console has no file transfer: files are written to DATA_DIR/exports with mode 0600 and
+ * the member is told where. */
+static int c_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
+{
+	struct console *c = t->impl;
+	const char *dir = store_dir(c->app->store);
+	char path[4096], *msg = NULL;
+	int fd, rc = HE_OK;
+
+	snprintf(path, sizeof(path), "%s/exports", dir ? dir : ".");
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return HE_IO;
+	snprintf(path, sizeof(path), "%s/exports/%s", dir ? dir : ".", f->name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return HE_IO;
+	for (size_t off = 0; off < f->len;) {
+		ssize_t n = write(fd, f->data + off, f->len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = HE_IO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0)
+		rc = HE_IO;
+	if (rc == HE_OK && asprintf(&msg, "Saved `%s`", path) >= 0) {
+		(void)in;
+		print_block("[private]", msg);
+		free(msg);
+	}
+	return rc;
+}
+
+static void c_free(struct htransport *t)
+{
+	struct console *c;
+
+	if (!t)
+		return;
+	c = t->impl;
+	free(c->as);
+	free(c->dm_room);
+	hbuf_free(&c->line);
+	free(c);
+}
+
+static const struct htransport_ops console_ops = {
+	.reply = c_reply,
+	.post = c_post,
+	.post_private = c_post_private,
+	.send_file = c_send_file,
+	.free = c_free,
+};
+
+static void handle_line(struct console *c, const char *line)
+{
+	struct hmsg m = {
+		.network = "console",
+		.room = CONSOLE_ROOM,
+		.sender = c->as,
+		.sender_name = c->as,
+		.text = line,
+		.role = c->role,
+		.via = &c->t,
+	};
+
+	if (strncmp(line, "/dm ", 4) == 0 || strcmp(line, "/dm") == 0) {
+		m.is_private = true;
+		m.room = c->dm_room;
+		m.text = line[3] ? line + 4 : "";
+	}
+	happ_dispatch(c->app, &m);
+}
+
+static void prompt(struct console *c)
+{
+	if (c->tty) {
+		printf("%s> ", c->as);
+		fflush(stdout);
+	}
+}
+
+static void on_stdin(struct loop *l, int fd, unsigned events, void *ud)
+{
+	struct console *c = ud;
+	char buf[4096];
+	ssize_t n;
+
+	(void)events;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		if (c->line.len && !c->discarding)
+			handle_line(c, hbuf_str(&c->line));
+		loop_del_fd(l, fd);
+		if (c->tty)
+			printf("\n");
+		loop_stop(l);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (c->discarding)
+				print_block("[room]", "That message is too long for me to read. Could you send a shorter one?");
+			else
+				handle_line(c, hbuf_str(&c->line));
+			hbuf_reset(&c->line);
+			c->discarding = false;
+			if (loop_stopped(l))
+				return;
+			prompt(c);
+		} else if (!c->discarding) {
+			if (c->line.len >= CONSOLE_LINE_MAX) {
+				c->discarding = true;
+				hbuf_reset(&c->line);
+			} else {
+				hbuf_putc(&c->line, buf[i]);
+			}
+		}
+	}
+}
+
+int console_start(struct happ *app, const char *as, enum hrole role)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return HE_NOMEM;
+	c->app = app;
+	c->role = role;
+	c->as = strdup(as);
+	c->tty = isatty(STDIN_FILENO);
+	if (!c->as || asprintf(&c->dm_room, "dm:%s", as) < 0) {
+		c->dm_room = NULL;
+		c_free(&c->t);
+		return HE_NOMEM;
+	}
+	snprintf(c->t.name, sizeof(c->t.name), "console");
+	c->t.ops = &console_ops;
+	c->t.impl = c;
+	if ((rc = happ_add_transport(app, &c->t))) {
+		c_free(&c->t);
+		return rc;
+	}
+	/* epoll refuses regular files: feed a redirected file through a pipe-like path by reading
+	 * it in the loop's first turn. */
+	rc = loop_add_fd(app->loop, STDIN_FILENO, LOOP_READ, on_stdin, c);
+	if (rc == HE_IO) {
+		char buf[1];
+		(void)buf;
+		while (!loop_stopped(app->loop))
+			on_stdin(app->loop, STDIN_FILENO, LOOP_READ, c);
+		rc = HE_OK;
+	}
+	if (c->tty) {
+		printf("Hearth console. You are \"%s\" in %s; start a line with /dm to talk privately. "
+		       "Type %shelp to begin, Ctrl-D to leave.\n", as, CONSOLE_ROOM, app->cfg->prefix);
+		prompt(c);
+	}
+	return rc;
+}

@@ -1,0 +1,309 @@
+/* store.c - SQLite storage, per-module migrations, a key-value space. */
+#include "store/store.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STMT_CACHE 256 /* every SQL text in Hearth is a literal: the set is bounded */
+
+struct cached_stmt {
+	const char *sql;       /* the caller's string literal: compared by address, then text */
+	sqlite3_stmt *stmt;
+};
+
+struct store {
+	sqlite3 *db;
+	char *dir;
+	int lock_fd;
+	struct cached_stmt cache[STMT_CACHE];
+	size_t ncache;
+};
+
+static const char *const core_migrations[] = {
+	/* 1 */
+	"CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (ns, key)) WITHOUT ROWID;",
+};
+
+static int open_db(const char *path, struct store *s)
+{
+	char *err = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		hlog_error("store", "cannot open the database %s: %s", path,
+			   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		return HE_DB;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	rc = sqlite3_exec(s->db,
+			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+			  "CREATE TABLE IF NOT EXISTS schema_version (module TEXT PRIMARY KEY,"
+			  " version INTEGER NOT NULL);",
+			  NULL, NULL, &err);
+	if (rc != SQLITE_OK) {
+		hlog_error("store", "cannot prepare the database %s: %s", path, err ? err : "?");
+		sqlite3_free(err);
+		return HE_DB;
+	}
+	return store_migrate(s, "core", core_migrations,
+			     sizeof(core_migrations) / sizeof(core_migrations[0]));
+}
+
+int store_open_file(const char *path, struct store **out)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (!s)
+		return HE_NOMEM;
+	s->lock_fd = -1;
+	rc = open_db(path, s);
+	if (rc) {
+		store_free(s);
+		return rc;
+	}
+	*out = s;
+	return HE_OK;
+}
+
+static int make_dir(const char *dir)
+{
+	char tmp[4096];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return HE_INVAL;
+	memcpy(tmp, dir, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+				return HE_IO;
+			*p = '/';
+		}
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return HE_IO;
+	return HE_OK;
+}
+
+int store_open(const char *dir, struct store **out)
+{
+	struct store *s = NULL;
+	char *path = NULL, *lock = NULL;
+	int rc;
+
+	*out = NULL;
+	if (make_dir(dir)) {
+		hlog_error("store", "cannot create the data folder %s: %s", dir, strerror(errno));
+		return HE_IO;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || asprintf(&path, "%s/hearth.db", dir) < 0 || asprintf(&lock, "%s/hearth.lock", dir) < 0) {
+		path = lock = NULL;
+		rc = HE_NOMEM;
+		goto out;
+	}
+	s->dir = strdup(dir);
+	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		hlog_error("store", "cannot open %s: %s", lock, strerror(errno));
+		rc = HE_IO;
+		goto out;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		hlog_error("store", "another Hearth is already using %s; stop it first", dir);
+		rc = HE_PERM;
+		goto out;
+	}
+	rc = open_db(path, s);
+	if (rc == HE_OK)
+		chmod(path, 0600);
+out:
+	free(path);
+	free(lock);
+	if (rc) {
+		store_free(s);
+		return rc;
+	}
+	*out = s;
+	return HE_OK;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].stmt);
+	if (s->db)
+		sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s->dir);
+	free(s);
+}
+
+sqlite3 *store_db(struct store *s) { return s->db; }
+const char *store_dir(const struct store *s) { return s->dir; }
+
+int store_exec(struct store *s, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		hlog_error("store", "SQL failed: %s", err ? err : sqlite3_errmsg(s->db));
+		sqlite3_free(err);
+		return HE_DB;
+	}
+	return HE_OK;
+}
+
+sqlite3_stmt *store_stmt(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; i < s->ncache; i++) {
+		if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0) {
+			sqlite3_reset(s->cache[i].stmt);
+			sqlite3_clear_bindings(s->cache[i].stmt);
+			return s->cache[i].stmt;
+		}
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		hlog_error("store", "cannot prepare SQL: %s", sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	if (s->ncache < STMT_CACHE) {
+		s->cache[s->ncache].sql = sql;
+		s->cache[s->ncache].stmt = st;
+		s->ncache++;
+		return st;
+	}
+	hlog_error("store", "statement cache full (%d); raise STMT_CACHE", STMT_CACHE);
+	sqlite3_finalize(st);
+	return NULL;
+}
+
+int store_version(struct store *s, const char *module)
+{
+	sqlite3_stmt *st = store_stmt(s, "SELECT version FROM schema_version WHERE module = ?");
+	int v = 0;
+
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+int store_migrate(struct store *s, const char *module, const char *const *migrations, size_t n)
+{
+	int have = store_version(s, module), rc = HE_OK;
+	sqlite3_stmt *st;
+
+	if (have > (int)n) {
+		hlog_error("store", "the database's %s schema is version %d but this Hearth knows only %zu; "
+			   "use a newer Hearth or restore a backup", module, have, n);
+		return HE_INVAL;
+	}
+	if (have == (int)n)
+		return HE_OK;
+	if ((rc = store_exec(s, "BEGIN IMMEDIATE")))
+		return rc;
+	for (size_t i = (size_t)have; i < n; i++) {
+		char *err = NULL;
+		if (sqlite3_exec(s->db, migrations[i], NULL, NULL, &err) != SQLITE_OK) {
+			hlog_error("store", "migration %s %zu failed: %s", module, i + 1, err ? err : "?");
+			sqlite3_free(err);
+			rc = HE_DB;
+			goto out;
+		}
+	}
+	st = store_stmt(s, "INSERT INTO schema_version (module, version) VALUES (?, ?)"
+			   " ON CONFLICT (module) DO UPDATE SET version = excluded.version");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)n);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = HE_DB;
+	sqlite3_reset(st);
+out:
+	if (rc) {
+		store_exec(s, "ROLLBACK");
+		return rc;
+	}
+	rc = store_exec(s, "COMMIT");
+	if (rc == HE_OK && have != (int)n)
+		hlog_info("store", "%s schema migrated from version %d to %zu", module, have, n);
+	return rc;
+}
+
+int store_kv_get(struct store *s, const char *ns, const char *key, char **value)
+{
+	sqlite3_stmt *st = store_stmt(s, "SELECT value FROM kv WHERE ns = ? AND key = ?");
+	int rc = HE_NOTFOUND;
+
+	*value = NULL;
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*value = strdup((const char *)sqlite3_column_text(st, 0));
+		rc = *value ? HE_OK : HE_NOMEM;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int store_kv_set(struct store *s, const char *ns, const char *key, const char *value)
+{
+	sqlite3_stmt *st = store_stmt(s, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)"
+					 " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value");
+	int rc = HE_OK;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		hlog_error("store", "cannot save %s/%s: %s", ns, key, sqlite3_errmsg(s->db));
+		rc = HE_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int store_kv_del(struct store *s, const char *ns, const char *key)
+{
+	sqlite3_stmt *st = store_stmt(s, "DELETE FROM kv WHERE ns = ? AND key = ?");
+	int rc = HE_OK;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}

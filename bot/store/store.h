@@ -1,0 +1,45 @@
+/* store.h - the one SQLite database in data_dir.
+ *
+ * WAL journal, foreign keys on, a lock file so that two processes never share one store (two
+ * processes on one Matrix device would fork its crypto state). Each module owns its tables and
+ * brings its own ordered list of migrations; store_migrate() applies the missing ones in one
+ * transaction and records the module's version in the `schema_version` table. */
+#ifndef HEARTH_STORE_H
+#define HEARTH_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+struct store;
+
+/* Opens (creating) DIR/hearth.db, making DIR with mode 0700 if needed. HE_PERM when another
+ * Hearth holds the lock. */
+int store_open(const char *dir, struct store **out);
+/* Opens a database file directly (tests, benchmarks); ":memory:" works. No lock file. */
+int store_open_file(const char *path, struct store **out);
+void store_free(struct store *s);              /* accepts NULL; closes the database */
+
+sqlite3 *store_db(struct store *s);            /* borrowed */
+const char *store_dir(const struct store *s);  /* NULL for store_open_file */
+
+/* Applies migrations[version..n-1] for module; each entry is one or more SQL statements.
+ * Returns 0, HE_DB (logged, nothing applied), or HE_INVAL when the database is newer than
+ * this build knows (a downgrade). */
+int store_migrate(struct store *s, const char *module, const char *const *migrations, size_t n);
+/* The module's schema version (0 when never migrated). */
+int store_version(struct store *s, const char *module);
+
+/* A small key-value space per namespace for transport state (sync tokens, device ids).
+ * store_kv_get sets *value to a malloc'd string, or NULL with HE_NOTFOUND. */
+int store_kv_get(struct store *s, const char *ns, const char *key, char **value);
+int store_kv_set(struct store *s, const char *ns, const char *key, const char *value);
+int store_kv_del(struct store *s, const char *ns, const char *key);
+
+/* Runs SQL without results (BEGIN, COMMIT, ...). */
+int store_exec(struct store *s, const char *sql);
+
+/* A prepared statement cached for the store's lifetime, keyed by its SQL text; reset before it
+ * is returned. Returns NULL (logged) on error. Do not finalize it. */
+sqlite3_stmt *store_stmt(struct store *s, const char *sql);
+
+#endif
