@@ -49,6 +49,10 @@ cmd_deps() {
     fi
     local rc=0
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}" || rc=$?
+    if [ "$rc" != 0 ]; then      # stale or missing package lists: update once and retry
+        apt-get update -q && rc=0 &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}" || rc=$?
+    fi
     [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
     [ "$rc" = 0 ] || die "apt-get install failed ($rc)"
     # If a packaged service started anyway, stop and disable it.
@@ -58,12 +62,8 @@ cmd_deps() {
         fi
         service "$p" stop >/dev/null 2>&1 || true
     done
-    # Last resort: packaged daemons run from their system configs; ours never do.
-    local pid
-    for pid in $(pgrep -x inspircd || true) $(pgrep -x anope || true) $(pgrep -x ngircd || true); do
-        if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$RUN"; then
-            log "stopping packaged daemon pid $pid"; kill "$pid" 2>/dev/null || true
-        fi
+    for p in "$IRC_PORT" "$IRC_TLS_PORT" "$IRC_LINK_PORT" "$NGIRCD_PORT" "$NGIRCD_TLS_PORT" 6667 6697 7000; do
+        if port_open "$p"; then log "warning: something listens on 127.0.0.1:$p (a packaged daemon?)"; fi
     done
 }
 
@@ -85,17 +85,25 @@ port_free_or_die() {
     if port_open "$1"; then die "port $1 on 127.0.0.1 is already in use (another server running? try '$0 stop' or set $2)"; fi
 }
 
-# stop_pid NAME: TERM, wait up to 10 s, then KILL. Safe when not running.
+# stop_pid NAME...: TERM all, wait up to 10 s, then KILL. Safe when not running.
 stop_pid() {
-    local name="$1" pid i
-    pid="$(readpid "$name")"
-    if pid_alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.1; done
+    local name pid i alive
+    for name in "$@"; do
+        pid="$(readpid "$name")"
+        pid_alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
+    done
+    for i in $(seq 1 100); do
+        alive=0
+        for name in "$@"; do pid_alive "$(readpid "$name")" && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for name in "$@"; do
+        pid="$(readpid "$name")"
         if pid_alive "$pid"; then log "$name ($pid) did not stop, sending KILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
-        log "stopped $name ($pid)"
-    fi
-    rm -f "$RUN/$name.pid"
+        [ -n "$pid" ] && log "stopped $name ($pid)"
+        rm -f "$RUN/$name.pid"
+    done
 }
 
 show_logs() {
@@ -458,7 +466,7 @@ start_inspircd() {
     if ! wait_sasl "$deadline" "$(readpid inspircd)" "$(readpid anope)"; then
         log "SASL was not offered within ${START_TIMEOUT}s (Anope did not link?)"
         show_logs "$d/logs/stdout.log" "$d/logs/ircd.log" "$a/logs/stdout.log" "$a"/logs/services.log*
-        stop_pid anope; stop_pid inspircd; exit 1
+        stop_pid anope inspircd; exit 1
     fi
     log "InspIRCd up: plain 127.0.0.1:$IRC_PORT, TLS :$IRC_TLS_PORT, Anope linked, SASL offered after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 }
@@ -485,7 +493,7 @@ start_ngircd() {
     log "ngIRCd up: plain 127.0.0.1:$NGIRCD_PORT, TLS :$NGIRCD_TLS_PORT"
 }
 
-stop_inspircd() { stop_pid anope; stop_pid inspircd; }
+stop_inspircd() { stop_pid anope inspircd; }
 stop_ngircd() { stop_pid ngircd; }
 
 which_servers() {
