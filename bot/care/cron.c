@@ -51,6 +51,26 @@ static void errf(char *errbuf, size_t errlen, const char *fmt, ...)
 /* Longest piece of user text quoted back in a message. */
 #define QUOTE_MAX 24
 
+/* Copies up to QUOTE_MAX bytes of s[0..n) into q for quoting in a message: printable ASCII
+ * only (anything else becomes '?', so messages stay valid UTF-8), "..." when cut short. */
+struct quoted {
+	char s[QUOTE_MAX + 4];
+};
+
+static const char *quote(struct quoted *q, const char *s, size_t n)
+{
+	size_t i, k = n > QUOTE_MAX ? QUOTE_MAX : n;
+
+	for (i = 0; i < k; i++)
+		q->s[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (n > QUOTE_MAX) {
+		memcpy(q->s + k, "...", 3);
+		k += 3;
+	}
+	q->s[k] = '\0';
+	return q->s;
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 struct field {
@@ -115,18 +135,16 @@ static bool word_eq(const char *s, size_t n, const char *word)
 static void range_msg(const struct field *f, const char *tok, size_t n, bool numeric,
 		      char *errbuf, size_t errlen)
 {
-	int shown = (int)(n > QUOTE_MAX ? QUOTE_MAX : n);
-	const char *more = n > QUOTE_MAX ? "..." : "";
+	struct quoted q;
 
+	quote(&q, tok, n);
 	if (f->names)
-		errf(errbuf, errlen, numeric ? "%s must be %d-%d or %s-%s, got %.*s%s"
-					     : "%s must be %d-%d or %s-%s, got '%.*s%s'",
-		     f->name, f->lo, f->hi, f->names[0], f->names[f->nnames == 7 ? 6 : 11],
-		     shown, tok, more);
+		errf(errbuf, errlen, numeric ? "%s must be %d-%d or %s-%s, got %s"
+					     : "%s must be %d-%d or %s-%s, got '%s'",
+		     f->name, f->lo, f->hi, f->names[0], f->names[f->nnames == 7 ? 6 : 11], q.s);
 	else
-		errf(errbuf, errlen, numeric ? "%s must be %d-%d, got %.*s%s"
-					     : "%s must be %d-%d, got '%.*s%s'",
-		     f->name, f->lo, f->hi, shown, tok, more);
+		errf(errbuf, errlen, numeric ? "%s must be %d-%d, got %s" : "%s must be %d-%d, got '%s'",
+		     f->name, f->lo, f->hi, q.s);
 }
 
 /* Reads one value (number or name) at *pp, advancing it. */
@@ -134,6 +152,7 @@ static int parse_value(const struct field *f, const char **pp, int *out, char *e
 		       size_t errlen)
 {
 	const char *s = *pp, *p = s;
+	struct quoted q;
 	bool digits = true, alpha = true;
 	size_t n;
 	int i;
@@ -148,8 +167,8 @@ static int parse_value(const struct field *f, const char **pp, int *out, char *e
 		if (*p == '\0' || is_blank(*p))
 			errf(errbuf, errlen, "%s ends where a value was expected", f->name);
 		else
-			errf(errbuf, errlen, "unexpected '%c' in %s, expected a value", *p,
-			     f->name);
+			errf(errbuf, errlen, "unexpected '%s' in %s, expected a value",
+			     quote(&q, p, 1), f->name);
 		return HE_INVAL;
 	}
 	*pp = p;
@@ -187,6 +206,7 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 {
 	const struct field *f = &fields[fi];
 	const char *p = *pp;
+	struct quoted q;
 	int rc;
 
 	*mask = 0;
@@ -215,6 +235,8 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 					return rc;
 				if (fi == F_DOW && b == 0 && a > 0)
 					b = 7; /* fri-sun */
+				else if (fi == F_DOW && a == 7 && b < 7)
+					a = 0; /* 7-1 is sun-mon */
 				if (b < a) {
 					errf(errbuf, errlen,
 					     "%s range %d-%d runs backwards; write %d-%d,%d-%d instead",
@@ -239,9 +261,8 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 				return HE_INVAL;
 			}
 			if (n < 1 || n > f->hi) {
-				int shown = (int)(p - s > QUOTE_MAX ? QUOTE_MAX : p - s);
-				errf(errbuf, errlen, "%s step must be 1-%d, got %.*s", f->name, f->hi,
-				     shown, s);
+				errf(errbuf, errlen, "%s step must be 1-%d, got %s", f->name, f->hi,
+				     quote(&q, s, (size_t)(p - s)));
 				return HE_INVAL;
 			}
 			step = (int)n;
@@ -256,7 +277,7 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 		}
 		if (*p == '\0' || is_blank(*p))
 			break;
-		errf(errbuf, errlen, "unexpected '%c' in %s", *p, f->name);
+		errf(errbuf, errlen, "unexpected '%s' in %s", quote(&q, p, 1), f->name);
 		return HE_INVAL;
 	}
 	*pp = p;
@@ -370,11 +391,12 @@ int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t er
 		while (is_blank(*end))
 			end++;
 		if (i == sizeof(shortcuts) / sizeof(shortcuts[0]) || *end) {
-			int n = (int)strcspn(p, " \t\r\n");
+			struct quoted q;
+
 			errf(errbuf, errlen,
-			     "unknown shortcut '%.*s%s'; use @hourly, @daily, @weekly, @monthly or "
+			     "unknown shortcut '%s'; use @hourly, @daily, @weekly, @monthly or "
 			     "@yearly",
-			     n > QUOTE_MAX ? QUOTE_MAX : n, p, n > QUOTE_MAX ? "..." : "");
+			     quote(&q, p, strcspn(p, " \t\r\n")));
 			rc = HE_INVAL;
 			goto out;
 		}
@@ -706,8 +728,9 @@ static int hhmm_span(const char *s, size_t n, int *out, char *errbuf, size_t err
 	if (!((n == 4 && is_digit(s[0]) && s[1] == ':' && is_digit(s[2]) && is_digit(s[3])) ||
 	      (n == 5 && is_digit(s[0]) && is_digit(s[1]) && s[2] == ':' && is_digit(s[3]) &&
 	       is_digit(s[4])))) {
-		errf(errbuf, errlen, "times must look like 07:30, got '%.*s%s'",
-		     (int)(n > QUOTE_MAX ? QUOTE_MAX : n), s, n > QUOTE_MAX ? "..." : "");
+		struct quoted q;
+
+		errf(errbuf, errlen, "times must look like 07:30, got '%s'", quote(&q, s, n));
 		return HE_INVAL;
 	}
 	h = n == 4 ? s[0] - '0' : (s[0] - '0') * 10 + (s[1] - '0');

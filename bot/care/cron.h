@@ -16,7 +16,8 @@
  *   *, a, a-b, steps a-b/n and a/n (= a-max/n), '*' followed by /n, and comma lists of these.
  *   minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or jan..dec, day-of-week 0-7 or
  *   sun..sat (0 and 7 are both Sunday; full names like "monday" work too; case-insensitive).
- *   A day-of-week range may end on Sunday: fri-sun, 5-7 and 5-0 all mean Fri, Sat, Sun.
+ *   A day-of-week range may end on Sunday: fri-sun, 5-7 and 5-0 all mean Fri, Sat, Sun;
+ *   7-1 means Sun, Mon.
  *   Ranges never wrap: "22-2" is rejected with a hint to write "22-23,0-2".
  *   Day rule (as in Vixie cron/cronie): a day field is "restricted" unless it starts with '*'.
  *   If both day-of-month and day-of-week are restricted, a day matches when EITHER matches;
@@ -55,7 +56,8 @@ struct cron_expr; /* opaque: parsed 5-field cron expression */
  * caller owns it; release with cron_free). On error returns HE_INVAL, leaves *out NULL and, if
  * errbuf/errlen allow, writes a short message a person can act on, e.g.
  * "minute must be 0-59, got 75" or "expected 5 fields (minute hour day-of-month month
- * day-of-week), got 3". Returns HE_NOMEM if allocation fails. */
+ * day-of-week), got 3". Messages quote at most 24 bytes of the input, as printable ASCII
+ * ('?' replaces anything else). Returns HE_NOMEM if allocation fails. */
 int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t errlen);
 
 /* Releases an expression; accepts NULL. */

@@ -123,6 +123,11 @@ static void test_parse_errors(void **state)
 	expect_parse_error("@reboot", "unknown shortcut '@reboot'");
 	expect_parse_error("@daily 0", "unknown shortcut");
 	expect_parse_error("0 0 30 2 *", "never fires");
+	/* user text quoted back is printable ASCII only (messages stay valid UTF-8) */
+	expect_parse_error("0 0 * * mo\xc3\xa4", "got 'mo'");
+	expect_parse_error("0\xe2\x80\x93""5 * * * *", "unexpected '?' in minute");
+	expect_parse_error("@d\xc3\xa4ily", "unknown shortcut '@d??ily'");
+	expect_parse_error("@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "'@aaaaaaaaaaaaaaaaaaaaaaa...'");
 	expect_parse_error("0 0 31 4,6,9,11 *", "never fires");
 
 	memset(big, ' ', sizeof(big));
@@ -155,6 +160,7 @@ static void test_next_common(void **state)
 	assert_int_equal(next_of("0 0 * * 7", NULL, 1767225600), 1767484800);
 	assert_int_equal(next_of("0 0 * * 0", NULL, 1767225600), 1767484800);
 	assert_int_equal(next_of("0 0 * * SUN", NULL, 1767225600), 1767484800);
+	assert_int_equal(next_of("0 0 * * 7-1", NULL, 1767225600), 1767484800);
 	/* fri-sun from Thursday: Friday 2026-01-02 00:00Z, then Saturday, Sunday, next Friday */
 	{
 		const time_t want[] = { 1767312000, 1767398400, 1767484800, 1767916800 };
