@@ -6,6 +6,7 @@
 #
 # Usage: servers.sh deps | start [inspircd|ngircd|all] | stop [inspircd|ngircd|all]
 #        | restart inspircd|ngircd|all | status | ca
+#        | stop anope | start anope   (services only; InspIRCd stays up)
 #        | register ACCOUNT PASSWORD | certfp-add ACCOUNT PASSWORD CERTFILE
 #        | gen-client-cert NAME | fingerprint CERTFILE | env
 #
@@ -435,26 +436,30 @@ EOF
 start_inspircd() {
     need_bins
     ensure_certs
-    if pid_alive "$(readpid inspircd)"; then log "inspircd already running ($(readpid inspircd))"; return 0; fi
-    stop_pid anope
-    port_free_or_die "$IRC_PORT" IRC_PORT
-    port_free_or_die "$IRC_TLS_PORT" IRC_TLS_PORT
-    port_free_or_die "$IRC_LINK_PORT" IRC_LINK_PORT
-    write_inspircd_conf
-    write_anope_conf
     local d="$RUN/inspircd" a="$RUN/anope" t0 deadline
     t0="$(date +%s%N)"
     deadline=$(( $(date +%s) + START_TIMEOUT ))
-    : >"$d/logs/stdout.log"
-    (
-        cd "$d"
-        ulimit -c 0
-        exec setsid inspircd --runasroot --nofork --config "$d/inspircd.conf" </dev/null >>"$d/logs/stdout.log" 2>&1
-    ) &
-    echo $! >"$RUN/inspircd.pid"
-    if ! wait_port "$IRC_LINK_PORT" "$deadline" || ! wait_port "$IRC_PORT" "$deadline" || ! wait_port "$IRC_TLS_PORT" "$deadline"; then
-        log "InspIRCd did not open its ports"; show_logs "$d/logs/stdout.log" "$d/logs/ircd.log"; stop_pid inspircd; exit 1
+    if pid_alive "$(readpid inspircd)"; then
+        if pid_alive "$(readpid anope)"; then log "inspircd already running ($(readpid inspircd))"; return 0; fi
+        log "inspircd already running ($(readpid inspircd)), starting Anope"
+    else
+        stop_pid anope
+        port_free_or_die "$IRC_PORT" IRC_PORT
+        port_free_or_die "$IRC_TLS_PORT" IRC_TLS_PORT
+        port_free_or_die "$IRC_LINK_PORT" IRC_LINK_PORT
+        write_inspircd_conf
+        : >"$d/logs/stdout.log"
+        (
+            cd "$d"
+            ulimit -c 0
+            exec setsid inspircd --runasroot --nofork --config "$d/inspircd.conf" </dev/null >>"$d/logs/stdout.log" 2>&1
+        ) &
+        echo $! >"$RUN/inspircd.pid"
+        if ! wait_port "$IRC_LINK_PORT" "$deadline" || ! wait_port "$IRC_PORT" "$deadline" || ! wait_port "$IRC_TLS_PORT" "$deadline"; then
+            log "InspIRCd did not open its ports"; show_logs "$d/logs/stdout.log" "$d/logs/ircd.log"; stop_pid inspircd; exit 1
+        fi
     fi
+    write_anope_conf
     : >"$a/logs/stdout.log"
     (
         cd "$a"
@@ -470,6 +475,10 @@ start_inspircd() {
     fi
     log "InspIRCd up: plain 127.0.0.1:$IRC_PORT, TLS :$IRC_TLS_PORT, Anope linked, SASL offered after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 }
+
+# Anope alone (InspIRCd stays up): for tests of "services went away / came back".
+start_anope() { pid_alive "$(readpid inspircd)" || die "start inspircd first"; start_inspircd; }
+stop_anope() { stop_pid anope; }
 
 start_ngircd() {
     need_bins
@@ -499,8 +508,8 @@ stop_ngircd() { stop_pid ngircd; }
 which_servers() {
     case "${1:-all}" in
         all) echo "inspircd ngircd" ;;
-        inspircd|ngircd) echo "$1" ;;
-        *) die "unknown server '$1' (inspircd, ngircd or all)" ;;
+        inspircd|ngircd|anope) echo "$1" ;;
+        *) die "unknown server '$1' (inspircd, ngircd, anope or all)" ;;
     esac
 }
 
