@@ -1,7 +1,478 @@
-/* crisis.c - placeholder until the crisis module lands; replaced wholesale by its owner. */
+/* crisis.c - crisis language detection, the private answer and moderators' alerts. */
 #include "care/crisis.h"
+#include "care/care.h"
+#include "care/content.h"
+#include "core/buf.h"
 #include "core/err.h"
-int crisis_init(struct happ *app) { (void)app; return HE_OK; }
-void crisis_free(struct happ *app) { (void)app; }
-int cmd_crisis(struct hctx *ctx) { return hctx_reply(ctx, HDEST_PRIVATE, "Crisis resources are not available yet."); }
-int crisis_scan(struct hctx *ctx) { (void)ctx; return HE_OK; }
+#include "core/log.h"
+#include "core/text.h"
+
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CRISIS_ID_BYTES 16
+#define CRISIS_SEEN_MAX 4096       /* members and rooms remembered for the rate limits */
+
+/* When a member or room last got an answer or alert. id is a keyed hash, never the name. */
+struct crisis_seen {
+	unsigned char id[CRISIS_ID_BYTES];
+	time_t at;
+};
+
+struct crisis {
+	unsigned char key[crypto_generichash_KEYBYTES]; /* random per process */
+	struct crisis_seen *seen;
+	size_t nseen, cap;
+	unsigned long answers;     /* for the logs: counts only */
+	unsigned long alerts;
+};
+
+/* Said when the content library is missing: no numbers, since none were vetted here. */
+static const char fallback_answer[] =
+	"I'm sorry it feels this hard right now. You deserve support, and you are not alone. "
+	"Please reach out to someone you trust, and if you are in immediate danger, call your "
+	"local emergency number.";
+
+static const char room_pointer[] = "I've sent you some support privately.";
+
+/* ---- matching ---- */
+
+enum cls { CLS_BREAK, CLS_WORD, CLS_APOS };
+
+static enum cls classify(uint32_t cp)
+{
+	if (cp < 0x80) {
+		if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9'))
+			return CLS_WORD;
+		return cp == '\'' ? CLS_APOS : CLS_BREAK;
+	}
+	if (cp == 0x2019 || cp == 0x2018 || cp == 0x02bc)
+		return CLS_APOS;
+	/* Latin-1 punctuation and signs, general punctuation to dingbats and arrows, CJK punctuation,
+	 * variation selectors, fullwidth punctuation, emoji and pictographs, tags. */
+	if (cp <= 0xbf || cp == 0xd7 || cp == 0xf7 || (cp >= 0x2000 && cp <= 0x2bff) ||
+	    (cp >= 0x3000 && cp <= 0x303f) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff0f) ||
+	    (cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0xe0000 && cp <= 0xe007f))
+		return CLS_BREAK;
+	return CLS_WORD;
+}
+
+/* Class of the code point at s (len bytes); *n gets its length (1 for an invalid byte). */
+static enum cls class_at(const char *s, size_t len, size_t *n)
+{
+	uint32_t cp = 0;
+
+	*n = text_utf8_decode(s, len, &cp);
+	if (*n == 0) {
+		*n = 1;
+		return CLS_BREAK;
+	}
+	return classify(cp);
+}
+
+/* Rewrites folded text as its words joined by single spaces, without leading or trailing space.
+ * The result is never longer than s. Returns NULL on allocation failure. */
+static char *words_of(const char *s)
+{
+	size_t len = strlen(s), i = 0, o = 0, n, n2;
+	char *out = malloc(len + 1);
+	bool in_word = false, gap = false;
+
+	if (!out)
+		return NULL;
+	while (i < len) {
+		enum cls k = class_at(s + i, len - i, &n);
+		if (k == CLS_WORD) {
+			if (gap && o)
+				out[o++] = ' ';
+			gap = false;
+			for (size_t j = 0; j < n; j++)
+				out[o++] = (char)((s[i + j] >= 'A' && s[i + j] <= 'Z') ? s[i + j] - 'A' + 'a' : s[i + j]);
+			in_word = true;
+		} else if (k == CLS_APOS && in_word && i + n < len &&
+			   class_at(s + i + n, len - i - n, &n2) == CLS_WORD) {
+			/* "can't" -> "cant": the word goes on. */
+		} else {
+			in_word = false;
+			gap = true;
+		}
+		i += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* needle (nlen bytes, words) occurs in hay at pos as whole words. */
+static bool occurs_at(const char *hay, size_t hlen, size_t pos, const char *needle, size_t nlen)
+{
+	return pos + nlen <= hlen && memcmp(hay + pos, needle, nlen) == 0 &&
+	       (pos == 0 || hay[pos - 1] == ' ') && (pos + nlen == hlen || hay[pos + nlen] == ' ');
+}
+
+/* Whether some occurrence of an exclusion covers all of [ps, pe). */
+static int inside_exclusion(const struct content *c, const char *hay, size_t hlen, size_t ps,
+			    size_t pe)
+{
+	for (size_t i = 0; i < c->ncrisis_exclusions; i++) {
+		char *x = c->crisis_exclusions[i] ? words_of(c->crisis_exclusions[i]) : NULL;
+		size_t xl;
+		bool hit = false;
+
+		if (c->crisis_exclusions[i] && !x)
+			return HE_NOMEM;
+		if (!x)
+			continue;
+		xl = strlen(x);
+		if (xl >= pe - ps)
+			for (size_t s = pe >= xl ? pe - xl : 0; s <= ps && !hit; s++)
+				hit = occurs_at(hay, hlen, s, x, xl);
+		free(x);
+		if (hit)
+			return 1;
+	}
+	return 0;
+}
+
+int crisis_match(const struct content *c, const char *text)
+{
+	char *folded = NULL, *hay = NULL, *p = NULL;
+	size_t hlen;
+	int rc = HE_NOMEM;
+
+	if (!c || !text)
+		return 0;
+	if (!(folded = text_fold(text)) || !(hay = words_of(folded)))
+		goto out;
+	hlen = strlen(hay);
+	rc = 0;
+	for (size_t i = 0; i < c->ncrisis_phrases && rc == 0; i++) {
+		size_t pl;
+		if (!c->crisis_phrases[i])
+			continue;
+		if (!(p = words_of(c->crisis_phrases[i]))) {
+			rc = HE_NOMEM;
+			goto out;
+		}
+		pl = strlen(p);
+		/* An empty phrase (a line of punctuation) must never match everything. */
+		for (const char *at = pl ? strstr(hay, p) : NULL; at && rc == 0; at = strstr(at + 1, p)) {
+			size_t ps = (size_t)(at - hay);
+			if (!occurs_at(hay, hlen, ps, p, pl))
+				continue;
+			rc = inside_exclusion(c, hay, hlen, ps, ps + pl);
+			if (rc < 0)
+				goto out;
+			rc = !rc;
+		}
+		free(p);
+		p = NULL;
+	}
+out:
+	free(p);
+	free(hay);
+	free(folded);
+	return rc;
+}
+
+/* ---- the answer ---- */
+
+static void put_trimmed(struct hbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\r'))
+		n--;
+	hbuf_append(b, s, n);
+}
+
+char *crisis_answer(const struct happ *app)
+{
+	const struct content *c = app->content;
+	const struct crisis_country *cc, *intl;
+	struct hbuf b = HBUF_INIT;
+
+	if (!c || !c->crisis_response)
+		return strdup(fallback_answer);
+	cc = content_crisis(c, app->cfg->crisis_country);
+	intl = content_crisis(c, "intl");
+	put_trimmed(&b, c->crisis_response);
+	if (cc) {
+		hbuf_printf(&b, "\n\n**%s**\n\n", cc->name ? cc->name : cc->code);
+		put_trimmed(&b, cc->body);
+	}
+	if (intl && intl != cc) {
+		hbuf_puts(&b, "\n\n**Other countries**\n\n");
+		put_trimmed(&b, intl->body);
+	}
+	if (!cc && !intl)
+		hbuf_printf(&b, "\n\n%s", fallback_answer);
+	return hbuf_steal(&b);
+}
+
+static int send_answer(struct hctx *ctx, enum hdest dest)
+{
+	char *md = crisis_answer(ctx->app);
+	int rc;
+
+	if (!md)
+		return HE_NOMEM;
+	rc = hctx_reply(ctx, dest, md);
+	free(md);
+	return rc;
+}
+
+/* ---- rate limits ---- */
+
+static struct crisis *state(const struct happ *app)
+{
+	return app->care ? app->care->crisis : NULL;
+}
+
+static void make_id(const struct crisis *cr, char kind, const char *network, const char *who,
+		    unsigned char id[CRISIS_ID_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, cr->key, sizeof(cr->key), CRISIS_ID_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)&kind, 1);
+	crypto_generichash_update(&st, (const unsigned char *)network, strlen(network) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)who, strlen(who) + 1);
+	crypto_generichash_final(&st, id, CRISIS_ID_BYTES);
+}
+
+static time_t window_of(const struct happ *app)
+{
+	int m = app->cfg->crisis_rate_minutes;
+
+	return m > 0 ? (time_t)m * 60 : 0;
+}
+
+/* Whether id got something less than the window ago. A clock that went back does not hold an
+ * answer back. */
+static bool held_back(const struct crisis *cr, const unsigned char *id, time_t now, time_t window)
+{
+	for (size_t i = 0; cr && i < cr->nseen; i++)
+		if (memcmp(cr->seen[i].id, id, CRISIS_ID_BYTES) == 0)
+			return now >= cr->seen[i].at && now - cr->seen[i].at < window;
+	return false;
+}
+
+/* Remembers that id got something now. When full, forgets expired entries, then the oldest:
+ * forgetting can only mean an extra answer, never a missing one. */
+static void remember(struct crisis *cr, const unsigned char *id, time_t now, time_t window)
+{
+	size_t i, j, oldest = 0;
+
+	if (!cr)
+		return;
+	for (i = 0; i < cr->nseen; i++)
+		if (memcmp(cr->seen[i].id, id, CRISIS_ID_BYTES) == 0) {
+			cr->seen[i].at = now;
+			return;
+		}
+	if (cr->nseen == cr->cap) {
+		for (i = j = 0; i < cr->nseen; i++)
+			if (now >= cr->seen[i].at && now - cr->seen[i].at < window)
+				cr->seen[j++] = cr->seen[i];
+		cr->nseen = j;
+	}
+	if (cr->nseen == cr->cap && cr->cap < CRISIS_SEEN_MAX) {
+		size_t cap = cr->cap ? cr->cap * 2 : 64;
+		struct crisis_seen *grown = realloc(cr->seen, cap * sizeof(*grown));
+		if (grown) {
+			cr->seen = grown;
+			cr->cap = cap;
+		}
+	}
+	if (cr->nseen == cr->cap) {
+		if (!cr->cap)
+			return;
+		for (i = 1; i < cr->nseen; i++)
+			if (cr->seen[i].at < cr->seen[oldest].at)
+				oldest = i;
+		cr->seen[oldest] = cr->seen[--cr->nseen];
+	}
+	memcpy(cr->seen[cr->nseen].id, id, CRISIS_ID_BYTES);
+	cr->seen[cr->nseen++].at = now;
+}
+
+/* ---- moderators' alert ---- */
+
+static void alert_moderators(struct hctx *ctx)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct crisis *cr = state(app);
+	const struct config_room *r;
+	struct htransport *t;
+	unsigned char id[CRISIS_ID_BYTES];
+	time_t now = happ_now(app), window = window_of(app);
+	struct hbuf b = HBUF_INIT;
+	char *room = NULL;
+	int rc;
+
+	/* A private chat stays private: no alert. */
+	if (m->is_private || !m->room)
+		return;
+	r = config_room_find(app->cfg, m->network, m->room);
+	if (!r || !r->crisis_alert_room || !*r->crisis_alert_room)
+		return;
+	if (strcmp(r->crisis_alert_room, m->room) == 0) {
+		hlog_warn("crisis", "a room's crisis_alert_room is the room itself; no alert was posted "
+			  "(set it to a separate moderators' room)");
+		return;
+	}
+	if (cr) {
+		make_id(cr, 'a', m->network, m->room, id);
+		if (held_back(cr, id, now, window))
+			return;
+	}
+	t = happ_transport(app, m->network);
+	if (!t || !t->ops->post) {
+		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
+		return;
+	}
+	if (!(room = strdup(m->room)))
+		return;
+	for (char *p = room; *p; p++)
+		if (*p == '`' || *p == '\n')
+			*p = '\'';
+	hbuf_printf(&b, "Someone in `%s` may need support right now. Hearth has privately offered "
+		       "them crisis resources.", room);
+	free(room);
+	if (b.oom) {
+		hbuf_free(&b);
+		return;
+	}
+	rc = t->ops->post(t, r->crisis_alert_room, hbuf_str(&b));
+	hbuf_free(&b);
+	if (rc) {
+		hlog_warn("crisis", "a moderators' alert could not be posted on %s: %s", t->name, he_str(rc));
+		return;
+	}
+	if (cr) {
+		remember(cr, id, now, window);
+		cr->alerts++;
+	}
+	hlog_info("crisis", "posted a moderators' alert (%lu since start)", cr ? cr->alerts : 1UL);
+}
+
+/* ---- entry points ---- */
+
+/* The message is the !crisis command itself, which answers on its own. */
+static bool is_crisis_command(const struct hctx *ctx)
+{
+	const char *prefix = ctx->app->cfg->prefix, *p = ctx->text;
+	size_t plen = strlen(prefix);
+	char word[32], *f;
+	bool yes;
+
+	if (strncmp(p, prefix, plen) != 0)
+		return false;
+	p += plen;
+	if (!text_next_word(&p, word, sizeof(word)))
+		return false;
+	f = text_fold(word);
+	yes = f && strcmp(f, "crisis") == 0;
+	free(f);
+	return yes;
+}
+
+static void counted(struct crisis *cr, const char *how)
+{
+	if (cr)
+		cr->answers++;
+	hlog_info("crisis", "sent a private crisis answer (%s; %lu since start)", how,
+		  cr ? cr->answers : 1UL);
+}
+
+int crisis_scan(struct hctx *ctx)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct crisis *cr = state(app);
+	unsigned char id[CRISIS_ID_BYTES];
+	time_t now = happ_now(app), window = window_of(app);
+	int hit;
+
+	if (!ctx->text || !app->content)
+		return HE_OK;
+	hit = crisis_match(app->content, ctx->text);
+	if (hit < 0)
+		hlog_error("crisis", "could not check a message for crisis language: %s", he_str(hit));
+	if (hit <= 0)
+		return HE_OK;
+	if (!is_crisis_command(ctx)) {
+		if (cr)
+			make_id(cr, 'm', m->network, m->sender ? m->sender : "", id);
+		if (cr && held_back(cr, id, now, window)) {
+			hlog_debug("crisis", "an automatic answer was held back by the rate limit");
+		} else if (send_answer(ctx, HDEST_PRIVATE) == HE_OK) {
+			if (cr)
+				remember(cr, id, now, window);
+			counted(cr, "automatic");
+		}
+	}
+	alert_moderators(ctx);
+	return HE_OK;
+}
+
+int cmd_crisis(struct hctx *ctx)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct crisis *cr = state(app);
+	unsigned char id[CRISIS_ID_BYTES];
+	int rc;
+
+	rc = send_answer(ctx, HDEST_PRIVATE);
+	if (rc && !m->is_private) {
+		/* They asked for help: when a private chat cannot be opened, answer where they are. */
+		hlog_warn("crisis", "the private answer could not be delivered; answering in the room");
+		rc = send_answer(ctx, HDEST_SAME);
+		if (rc == HE_OK)
+			counted(cr, "!crisis, in the room");
+		return rc;
+	}
+	if (rc)
+		return rc;
+	counted(cr, "!crisis");
+	/* A later automatic answer would only repeat this one. */
+	if (cr) {
+		make_id(cr, 'm', m->network, m->sender ? m->sender : "", id);
+		remember(cr, id, happ_now(app), window_of(app));
+	}
+	if (!m->is_private)
+		rc = hctx_reply(ctx, HDEST_SAME, room_pointer);
+	return rc;
+}
+
+int crisis_init(struct happ *app)
+{
+	struct crisis *cr;
+
+	if (sodium_init() < 0) {
+		hlog_error("crisis", "libsodium could not be initialised");
+		return HE_CRYPTO;
+	}
+	if (!(cr = calloc(1, sizeof(*cr))))
+		return HE_NOMEM;
+	randombytes_buf(cr->key, sizeof(cr->key));
+	app->care->crisis = cr;
+	return HE_OK;
+}
+
+void crisis_free(struct happ *app)
+{
+	struct crisis *cr;
+
+	if (!app || !app->care || !(cr = app->care->crisis))
+		return;
+	free(cr->seen);
+	sodium_memzero(cr, sizeof(*cr));
+	free(cr);
+	app->care->crisis = NULL;
+}

@@ -1,15 +1,44 @@
-/* crisis.h - crisis safety: detection, the private answer, moderators' alerts (owner: crisis
- * module). */
+/* crisis.h - crisis safety: detection, the private answer, moderators' alerts.
+ *
+ * Every message Hearth sees passes through crisis_scan() before commands run, in paused rooms
+ * and in quiet hours too. When it holds crisis language (content/crisis/phrases-LANG.txt, matched
+ * on whole words after text_fold), the sender gets a fixed, human-reviewed answer privately: the
+ * crisis response text and the vetted resources for [crisis] country, plus the international
+ * directory. Automatic answers are rate-limited per member ([crisis] rate_minutes); `!crisis`
+ * always answers. A room with crisis_alert_room set also gets a note in that moderators' room
+ * saying only that someone there may need support, rate-limited per room.
+ *
+ * Privacy: the member's words are never repeated (not in replies, alerts or logs) and logs never
+ * name the member. The rate limits live in memory only, keyed by a keyed hash of the member or
+ * room, so nothing about who triggered an answer is written to disk; a restart forgets them,
+ * which errs on the side of answering. */
 #ifndef HEARTH_CRISIS_H
 #define HEARTH_CRISIS_H
 
 #include "care/router.h"
 #include "core/app.h"
 
+struct content;
+
 int crisis_init(struct happ *app);
 void crisis_free(struct happ *app);      /* accepts an app without crisis state */
+
+/* !crisis: the answer, privately, with no rate limit, also in paused rooms. In a group room the
+ * room gets a one-line pointer. */
 int cmd_crisis(struct hctx *ctx);
-/* Runs on every message: when it holds crisis language, answers privately. Returns 0. */
+
+/* Runs on every message: when it holds crisis language, answers privately (rate-limited per
+ * member) and alerts the room's moderators' room if one is configured. Always returns 0 so that
+ * a command in the same message still runs. */
 int crisis_scan(struct hctx *ctx);
+
+/* The matcher, pure: 1 when text (any bytes, NUL-terminated) holds one of c's crisis phrases as
+ * whole words in order, outside every occurrence of an exclusion that contains it; 0 when not;
+ * HE_NOMEM. Text is folded first (case, accents, curly quotes); punctuation and symbols break
+ * words; an apostrophe inside a word is dropped, so "can't" and "cant" are the same word. */
+int crisis_match(const struct content *c, const char *text);
+
+/* The full answer a member gets (Markdown, malloc'd), or NULL on allocation failure. */
+char *crisis_answer(const struct happ *app);
 
 #endif
