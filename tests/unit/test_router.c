@@ -1,0 +1,162 @@
+/* test_router.c - the commands every member uses, through the real router, store and content. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "care/content.h"
+#include "testapp.h"
+
+static int setup(void **state)
+{
+	*state = ta_new(":memory:");
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	ta_free(*state);
+	return 0;
+}
+
+static void help_lists_commands(void **state)
+{
+	struct testapp *ta = *state;
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!help"), 1);
+	assert_non_null(strstr(ta_last(ta), "!learn"));
+	assert_non_null(strstr(ta_last(ta), "!checkin"));
+	assert_non_null(strstr(ta_last(ta), "not therapy"));
+	assert_null(strstr(ta_last(ta), "!mod ")); /* members don't see moderator tools */
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MODERATOR, "!help"), 1);
+	assert_non_null(strstr(ta_last(ta), "!mod"));
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!help learn"), 1);
+	assert_non_null(strstr(ta_last(ta), "!learn [topic]"));
+}
+
+static void case_spaces_and_unicode(void **state)
+{
+	struct testapp *ta = *state;
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "  !LEARN    Roots  "), 1);
+	assert_non_null(strstr(ta_last(ta), "Where it comes from"));
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!learn \xf0\x9f\x92\x9a\xe2\x80\x8b"), 1);
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!h\xc3\xa9lp"), 1); /* close: a suggestion */
+	assert_non_null(strstr(ta_last(ta), "!help"));
+}
+
+static void other_text_is_not_answered(void **state)
+{
+	struct testapp *ta = *state;
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "hello everyone, rough day"), 0);
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!"), 0);
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!someotherbot do things"), 0);
+	/* In a private chat an unknown command gets a hint. */
+	assert_int_equal(ta_say(ta, "ann", "dm", true, HROLE_MEMBER, "!someotherbot"), 1);
+}
+
+static void bad_input_gets_kind_error(void **state)
+{
+	struct testapp *ta = *state;
+	char big[8000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '!';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, big), 1);
+	assert_non_null(strstr(ta_last(ta), "too long"));
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!learn \xff\xfe"), 1);
+	assert_non_null(strstr(ta_last(ta), "couldn't read"));
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!learn a\x07" "b"), 1);
+	/* Not for us: silence, whatever it holds. */
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "\xff\xfe chatter"), 0);
+}
+
+static void learn_suggests_close_topics(void **state)
+{
+	struct testapp *ta = *state;
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!learn attachmnt"), 1);
+	assert_non_null(strstr(ta_last(ta), "anxious-attachment"));
+	assert_non_null(strstr(ta_last(ta), "avoidant-attachment"));
+	assert_non_null(strstr(ta_last(ta), "secure-attachment"));
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!learn avoidnt"), 1);
+	assert_non_null(strstr(ta_last(ta), "Avoidant attachment"));
+	assert_non_null(strstr(ta_last(ta), "Bowlby"));
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!learn quantum chromodynamics"), 1);
+	assert_non_null(strstr(ta_last(ta), "!topics"));
+}
+
+static void learn_today_is_stable_within_a_day(void **state)
+{
+	struct testapp *ta = *state;
+	char first[2048];
+	ta->app.fake_now = 1795000000;
+	ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!learn");
+	snprintf(first, sizeof(first), "%s", ta_last(ta));
+	assert_non_null(strstr(first, "Today's reading"));
+	ta->app.fake_now += 3600;
+	ta_say(ta, "bob", "#s", false, HROLE_MEMBER, "!learn");
+	assert_string_equal(first, ta_last(ta));
+	ta->app.fake_now += 86400;
+	ta_say(ta, "bob", "#s", false, HROLE_MEMBER, "!learn");
+	assert_string_not_equal(first, ta_last(ta));
+	ta->app.fake_now = 0;
+}
+
+static void checkin_never_repeats_in_a_day(void **state)
+{
+	struct testapp *ta = *state;
+	size_t n = ta->app.content->nprompts;
+	char **seen = calloc(n, sizeof(*seen));
+	ta->app.fake_now = 1795000000;
+	for (size_t i = 0; i < n; i++) {
+		ta_say(ta, "ann", "#room", false, HROLE_MEMBER, "!checkin");
+		seen[i] = strdup(ta_last(ta));
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(seen[i], seen[j]);
+	}
+	/* Another room has its own rotation and may see the same first prompt. */
+	assert_int_equal(ta_say(ta, "ann", "#other", false, HROLE_MEMBER, "!checkin"), 1);
+	for (size_t i = 0; i < n; i++)
+		free(seen[i]);
+	free(seen);
+	ta->app.fake_now = 0;
+}
+
+static void prefix_is_configurable(void **state)
+{
+	struct testapp *ta = *state;
+	free(ta->app.cfg->prefix);
+	ta->app.cfg->prefix = strdup("?");
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!help"), 0);
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "?help"), 1);
+	assert_non_null(strstr(ta_last(ta), "?learn"));
+	assert_null(strstr(ta_last(ta), "!learn"));
+	free(ta->app.cfg->prefix);
+	ta->app.cfg->prefix = strdup("!");
+}
+
+static void about_says_what_it_is_not(void **state)
+{
+	struct testapp *ta = *state;
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!about"), 1);
+	assert_non_null(strstr(ta_last(ta), "therapy"));
+	assert_non_null(strstr(ta_last(ta), "not a crisis service"));
+	assert_non_null(strstr(ta_last(ta), "!mood forget"));
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, "!topics"), 1);
+	assert_non_null(strstr(ta_last(ta), "micro-abandonment"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(help_lists_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(case_spaces_and_unicode, setup, teardown),
+		cmocka_unit_test_setup_teardown(other_text_is_not_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_input_gets_kind_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(learn_suggests_close_topics, setup, teardown),
+		cmocka_unit_test_setup_teardown(learn_today_is_stable_within_a_day, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkin_never_repeats_in_a_day, setup, teardown),
+		cmocka_unit_test_setup_teardown(prefix_is_configurable, setup, teardown),
+		cmocka_unit_test_setup_teardown(about_says_what_it_is_not, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
