@@ -112,6 +112,7 @@ struct parse_state {
 	struct config_room *room;
 	FILE *file;
 	int line;
+	int section_line;
 };
 
 static void problem(struct config_problems *p, int line, const char *fmt, ...)
@@ -331,8 +332,11 @@ static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
 	char *r = fgets(str, num, st->file);
-	if (r)
+	if (r) {
 		st->line++;
+		if (*text_skip_space(r) == '[')
+			st->section_line = st->line;
+	}
 	return r;
 }
 
@@ -344,7 +348,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	enum key_scope scope;
 
 	if (strcmp(st->cur_section, section) != 0)
-		if (begin_section(st, section, line) != HE_OK)
+		if (begin_section(st, section, st->section_line ? st->section_line : line) != HE_OK)
 			return 0;
 	if (!st->section_ok)
 		return 1;

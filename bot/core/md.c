@@ -69,7 +69,7 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 	case MD_BLOCK_LI: {
 		int d = p->list_depth - 1;
 		if (p->b.len)
-			hbuf_putc(&p->b, '\n');
+			hbuf_puts(&p->b, p->pending_break && p->list_depth == 1 ? "\n\n" : "\n");
 		p->pending_break = false;
 		for (int i = 1; i < p->list_depth; i++)
 			hbuf_puts(&p->b, "  ");

@@ -1,0 +1,139 @@
+/* test_config.c - a facilitator's config file: defaults, every problem with its line, secrets
+ * from the environment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/err.h"
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	int fd;
+	snprintf(path, sizeof(path), "/tmp/hearth-cfg-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void defaults_mean_console(void **state)
+{
+	struct config *c = NULL;
+	struct config_problems p = { 0 };
+	(void)state;
+	assert_int_equal(config_load(NULL, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	assert_int_equal(p.n, 0);
+	assert_true(c->console);
+	assert_string_equal(c->prefix, "!");
+	assert_string_equal(c->timezone, "UTC");
+	assert_int_equal(c->mood_retention_days, 365);
+	assert_int_equal(c->stats_min_members, 5);
+	assert_non_null(strstr(c->mood_key_file, "mood.key"));
+	config_free(c);
+}
+
+static void problems_carry_their_line(void **state)
+{
+	struct config *c = NULL;
+	struct config_problems p = { 0 };
+	const char *path = write_tmp(
+		"[bot]\n"
+		"prefix = ?\n"
+		"colour = blue\n"                 /* line 3: unknown key */
+		"[mood]\n"
+		"retention_days = forever\n"      /* line 5: not a number */
+		"[weird]\n"                       /* line 6: unknown section */
+		"x = 1\n"
+		"[irc.libera]\n"
+		"host = irc.libera.chat\n"
+		"tls = maybe\n"                   /* line 10 */
+		"channels = #a, #b key\n");
+	(void)state;
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	assert_int_equal(p.n, 4);
+	assert_int_equal(p.items[0].line, 3);
+	assert_non_null(strstr(p.items[0].msg, "colour"));
+	assert_int_equal(p.items[1].line, 5);
+	assert_non_null(strstr(p.items[1].msg, "retention_days"));
+	assert_int_equal(p.items[2].line, 6);
+	assert_non_null(strstr(p.items[2].msg, "weird"));
+	assert_int_equal(p.items[3].line, 10);
+	assert_string_equal(c->prefix, "?");
+	assert_int_equal(c->mood_retention_days, 365); /* a bad value changes nothing */
+	assert_int_equal(c->nirc, 1);
+	assert_int_equal(c->irc[0].nchannels, 2);
+	assert_string_equal(c->irc[0].channels[1], "#b key");
+	assert_false(c->console);
+	config_free(c);
+	unlink(path);
+}
+
+static void secrets_from_environment(void **state)
+{
+	struct config *c = NULL;
+	struct config_problems p = { 0 };
+	const char *path = write_tmp(
+		"[matrix]\nhomeserver = http://127.0.0.1:1\nuser_id = @h:localhost\n"
+		"[irc.my-net]\nhost = 127.0.0.1\nchannels = #x\nsasl_mechanism = PLAIN\nsasl_username = h\n");
+	(void)state;
+	setenv("HEARTH_MATRIX_PASSWORD", "s3cret", 1);
+	setenv("HEARTH_IRC_MY_NET_SASL_PASSWORD", "irc-s3cret", 1);
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	assert_int_equal(p.n, 0);
+	assert_string_equal(c->matrix_password, "s3cret");
+	assert_string_equal(c->irc[0].sasl_password, "irc-s3cret");
+	assert_true(c->irc[0].tls);
+	assert_int_equal(c->irc[0].port, 6697);
+	config_free(c);
+	unsetenv("HEARTH_MATRIX_PASSWORD");
+	unsetenv("HEARTH_IRC_MY_NET_SASL_PASSWORD");
+	/* Without the secret: a clear problem, not a crash. */
+	p.n = 0;
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	assert_int_equal(p.n, 2);
+	assert_non_null(strstr(p.items[0].msg, "password"));
+	config_free(c);
+	unlink(path);
+}
+
+static void reload_moves_hot_settings_only(void **state)
+{
+	struct config *live = NULL, *fresh = NULL;
+	(void)state;
+	assert_int_equal(config_load(NULL, &live, NULL), HE_OK);
+	config_finish(live, NULL);
+	assert_int_equal(config_load(NULL, &fresh, NULL), HE_OK);
+	free(fresh->prefix);
+	fresh->prefix = strdup("?");
+	fresh->stats_min_members = 9;
+	config_finish(fresh, NULL);
+	config_apply_reload(live, fresh);
+	assert_string_equal(live->prefix, "?");
+	assert_int_equal(live->stats_min_members, 9);
+	config_free(fresh);
+	config_free(live);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_mean_console),
+		cmocka_unit_test(problems_carry_their_line),
+		cmocka_unit_test(secrets_from_environment),
+		cmocka_unit_test(reload_moves_hot_settings_only),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
