@@ -1,3 +1,444 @@
-/* mod.c - placeholder until the moderation module lands; replaced wholesale by its owner. */
+/* mod.c - !mod: moderators pause and resume Hearth in a room, schedule check-ins, set quiet
+ * hours, reload content and see anonymous room aggregates. */
 #include "care/mod.h"
-int cmd_mod(struct hctx *ctx) { return hctx_reply(ctx, HDEST_SAME, "Moderator commands are not available yet."); }
+#include "care/care.h"
+#include "care/content.h"
+#include "care/cron.h"
+#include "care/mood.h"
+#include "care/rooms.h"
+#include "care/sched.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MOD_STATS_DEFAULT_DAYS 30
+#define MOD_STATS_MAX_DAYS 365
+
+struct mod_sub {
+	const char *name;
+	int (*run)(struct hctx *ctx, const char *args);
+	bool needs_room;
+};
+
+static int reply(struct hctx *ctx, const char *md)
+{
+	return hctx_reply(ctx, HDEST_SAME, md);
+}
+
+static int mod_help(struct hctx *ctx, const char *args)
+{
+	(void)args;
+	return hctx_replyf(ctx, HDEST_SAME,
+		"Moderator tools for this room:\n\n"
+		"- `!mod pause`: I stay silent here; only `!crisis`, `!help`, `!about` and `!mod` still "
+		"answer, and crisis answers always go out.\n"
+		"- `!mod resume`: I'm back to normal.\n"
+		"- `!mod checkin add \"<minute hour day month weekday>\" [time zone]`: schedule a "
+		"check-in, e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` for 19:00 on Mondays "
+		"and Thursdays. You get its number back.\n"
+		"- `!mod checkin list`: this room's scheduled check-ins.\n"
+		"- `!mod checkin remove <number>`: stop one.\n"
+		"- `!mod quiet HH:MM-HH:MM [time zone]`: no scheduled posts in these hours. A check-in "
+		"due in quiet hours is skipped, not saved up for later. `!mod quiet off` ends them.\n"
+		"- `!mod reload`: read the content files again, no restart needed.\n"
+		"- `!mod stats [days]`: anonymous mood numbers for this room (default %d days), only "
+		"when at least %d members took part. Sent to you privately; never anyone's own log.\n\n"
+		"Prompts rotate, so a room doesn't see the same one twice within %d days. If I was "
+		"offline at a check-in time, I post it once when I'm back (within a day), never a pile.",
+		MOD_STATS_DEFAULT_DAYS, ctx->app->cfg->stats_min_members, ctx->app->cfg->checkin_repeat_days);
+}
+
+static int mod_pause(struct hctx *ctx, const char *args)
+{
+	const struct hmsg *m = ctx->msg;
+	struct room_settings rs;
+
+	(void)args;
+	if (rooms_get(ctx->app, m->network, m->room, &rs) == HE_OK && rs.paused)
+		return reply(ctx, "I'm already paused in this room. `!mod resume` brings me back.");
+	if (rooms_set_paused(ctx->app, m->network, m->room, true) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't pause just now, so nothing changed. Please try again in a moment.");
+	hlog_info("mod", "paused in a room on %s", m->network);
+	return reply(ctx, "Paused. I'll stay quiet in this room: no readings, check-ins or scheduled "
+		     "posts until a moderator types `!mod resume`. `!crisis` still answers, always.");
+}
+
+static int mod_resume(struct hctx *ctx, const char *args)
+{
+	const struct hmsg *m = ctx->msg;
+	struct room_settings rs;
+
+	(void)args;
+	if (rooms_get(ctx->app, m->network, m->room, &rs) == HE_OK && !rs.paused)
+		return reply(ctx, "I'm not paused in this room, so nothing changed.");
+	if (rooms_set_paused(ctx->app, m->network, m->room, false) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't resume just now, so nothing changed. Please try again in a moment.");
+	hlog_info("mod", "resumed in a room on %s", m->network);
+	return reply(ctx, "I'm back. Commands and scheduled check-ins work again in this room.");
+}
+
+static int mod_reload(struct hctx *ctx, const char *args)
+{
+	struct happ *app = ctx->app;
+	struct content *probe = NULL;
+	const char *dir = app->cfg->content_dir, *shown;
+	char err[512] = "";
+	int rc;
+
+	(void)args;
+	rc = happ_reload(app);
+	if (rc == HE_OK)
+		return hctx_replyf(ctx, HDEST_SAME, "Content reloaded: %zu topics and %zu check-in prompts. "
+				   "No restart needed.", app->content->ntopics, app->content->nprompts);
+	/* happ_reload logs the problem; read it again to tell the moderator what to fix. */
+	if (content_load(dir, app->cfg->language, &probe, err, sizeof(err)) == HE_OK)
+		snprintf(err, sizeof(err), "an error I couldn't pin down (see the log)");
+	content_free(probe);
+	shown = err;
+	if (dir && strncmp(err, dir, strlen(dir)) == 0) {
+		shown = err + strlen(dir);
+		while (*shown == '/')
+			shown++;
+	}
+	return hctx_replyf(ctx, HDEST_SAME, "I couldn't reload the content, so I'm keeping what was "
+			   "there and nothing changed for members. The problem: `%s`. Once it's fixed, try "
+			   "`!mod reload` again.", shown);
+}
+
+static bool parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int mod_stats(struct hctx *ctx, const char *args)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	char word[32];
+	long days = MOD_STATS_DEFAULT_DAYS, entries = 0, members = 0;
+	double mean = 0;
+	int k = app->cfg->stats_min_members;
+
+	if (text_next_word(&args, word, sizeof(word)) &&
+	    (!parse_int(word, 1, MOD_STATS_MAX_DAYS, &days) || *args))
+		return hctx_replyf(ctx, HDEST_SAME, "Please give a number of days from 1 to %d, e.g. "
+				   "`!mod stats 30`.", MOD_STATS_MAX_DAYS);
+	if (mood_room_stats(app, m->network, m->room, (int)days, &entries, &members, &mean) != HE_OK)
+		return hctx_reply(ctx, HDEST_PRIVATE, "Sorry, I couldn't count this room's mood entries "
+				  "just now. Please try again in a moment.");
+	if (members < k)
+		return hctx_replyf(ctx, HDEST_PRIVATE, "Fewer than %d members logged moods here in the last "
+				   "%ld day%s, so I'm not showing numbers, to protect everyone's privacy.",
+				   k, days, days == 1 ? "" : "s");
+	return hctx_replyf(ctx, HDEST_PRIVATE, "In the last %ld day%s, %ld members logged %ld mood "
+			   "entries from this room. The average was %.1f out of 10. These are anonymous "
+			   "totals; I never show anyone's own log.", days, days == 1 ? "" : "s", members,
+			   entries, mean);
+}
+
+/* Length of the quote mark at s (straight or curly, single or double), or 0. */
+static size_t quote_len(const char *s)
+{
+	if (*s == '"' || *s == '\'')
+		return 1;
+	if ((unsigned char)s[0] == 0xe2 && (unsigned char)s[1] == 0x80 &&
+	    ((unsigned char)s[2] == 0x9c || (unsigned char)s[2] == 0x9d ||
+	     (unsigned char)s[2] == 0x98 || (unsigned char)s[2] == 0x99))
+		return 3;
+	return 0;
+}
+
+/* Reads the cron part of `!mod checkin add`: "quoted" (straight or curly quotes, as phones type
+ * them), an @shortcut, or five bare fields. Advances *p past it. Returns false when a quote is
+ * not closed. */
+static bool take_cron(const char **p, char *out, size_t outlen)
+{
+	const char *s = text_skip_space(*p), *end;
+	struct hbuf b = HBUF_INIT;
+	char word[64];
+	size_t q = quote_len(s);
+	bool ok = true;
+
+	out[0] = '\0';
+	if (q) {
+		for (end = s + q; *end && !quote_len(end); end++)
+			;
+		if (!*end)
+			return false;
+		snprintf(out, outlen, "%.*s", (int)(end - (s + q)), s + q);
+		*p = text_skip_space(end + quote_len(end));
+		return true;
+	}
+	for (int n = 0; n < 5 && text_next_word(&s, word, sizeof(word)); n++) {
+		if (n)
+			hbuf_putc(&b, ' ');
+		hbuf_puts(&b, word);
+		if (word[0] == '@')
+			break;
+	}
+	if (b.oom)
+		ok = false;
+	else
+		snprintf(out, outlen, "%s", hbuf_str(&b));
+	hbuf_free(&b);
+	*p = s;
+	return ok;
+}
+
+/* "Mon 2026-03-30 09:00" in tz. */
+static void format_local(const char *tz, time_t t, char *out, size_t len)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	int minute = 0, wday = 0;
+	long day = 0;
+
+	if (cron_local(tz, t, &minute, &wday, &day) != 0) {
+		snprintf(out, len, "unknown");
+		return;
+	}
+	snprintf(out, len, "%s %04ld-%02ld-%02ld %02d:%02d", days[wday % 7], day / 10000,
+		 (day / 100) % 100, day % 100, minute / 60, minute % 60);
+}
+
+static int checkin_add(struct hctx *ctx, const char *args)
+{
+	const struct hmsg *m = ctx->msg;
+	char cron[CRON_MAX_TEXT + 32], tz[80] = "", err[512];
+	long long id = 0;
+	int rc;
+
+	if (!take_cron(&args, cron, sizeof(cron)))
+		return reply(ctx, "The schedule's closing quote is missing. Try e.g. "
+			     "`!mod checkin add \"0 9 * * 1-5\" Europe/Berlin`.");
+	if (!cron[0])
+		return reply(ctx, "Please give a schedule in quotes: minute hour day-of-month month "
+			     "day-of-week, then a time zone if you like, e.g. "
+			     "`!mod checkin add \"0 9 * * 1-5\" Europe/Berlin` (9:00 on weekdays).");
+	if (*args && !text_next_word(&args, tz, sizeof(tz)))
+		tz[0] = '\0';
+	if (*args)
+		return reply(ctx, "I expected at most a time zone after the schedule, like `Europe/Berlin`. "
+			     "Nothing was added.");
+	rc = sched_add(ctx->app, m->network, m->room, cron, tz, &id, err, sizeof(err));
+	if (rc == HE_INVAL || rc == HE_TOOBIG)
+		return hctx_replyf(ctx, HDEST_SAME, "%s Nothing was added.", err);
+	if (rc)
+		return reply(ctx, "Sorry, I couldn't save that schedule just now, so nothing was added. "
+			     "Please try again in a moment.");
+	{
+		struct sched_entry *v = NULL;
+		size_t n = 0;
+		char when[64] = "";
+		time_t next;
+		struct cron_expr *e = NULL;
+
+		if (sched_list(ctx->app, m->network, m->room, &v, &n) == HE_OK) {
+			for (size_t i = 0; i < n; i++) {
+				if (v[i].id != id)
+					continue;
+				if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
+				    cron_next(e, v[i].tz, happ_now(ctx->app), &next) == HE_OK)
+					format_local(v[i].tz, next, when, sizeof(when));
+				snprintf(tz, sizeof(tz), "%s", v[i].tz);
+			}
+		}
+		cron_free(e);
+		free(v);
+		return hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in **#%lld** added: `%s` (%s). The "
+				   "first one is due %s. To stop it: `!mod checkin remove %lld`.",
+				   id, cron, tz, when[0] ? when : "soon", id);
+	}
+}
+
+static int checkin_list(struct hctx *ctx, const char *args)
+{
+	const struct hmsg *m = ctx->msg;
+	struct sched_entry *v = NULL;
+	struct hbuf b = HBUF_INIT;
+	size_t n = 0;
+	time_t now = happ_now(ctx->app);
+	int rc;
+
+	(void)args;
+	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't read this room's schedules just now. Please try again in a moment.");
+	if (n == 0) {
+		rc = reply(ctx, "No scheduled check-ins in this room yet. Add one with e.g. "
+			   "`!mod checkin add \"0 19 * * 1,4\" Europe/Berlin`.");
+		goto out;
+	}
+	hbuf_puts(&b, "Scheduled check-ins in this room:\n\n");
+	for (size_t i = 0; i < n; i++) {
+		struct cron_expr *e = NULL;
+		char when[64] = "unknown";
+		time_t next;
+
+		if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
+		    cron_next(e, v[i].tz, v[i].last_fire > now ? v[i].last_fire : now, &next) == HE_OK)
+			format_local(v[i].tz, next, when, sizeof(when));
+		cron_free(e);
+		hbuf_printf(&b, "- **#%lld** `%s` (%s), next: %s\n", v[i].id, v[i].cron, v[i].tz, when);
+	}
+	hbuf_puts(&b, "\nTo stop one: `!mod checkin remove <number>`.");
+	rc = b.oom ? HE_NOMEM : reply(ctx, hbuf_str(&b));
+out:
+	hbuf_free(&b);
+	free(v);
+	return rc;
+}
+
+static int checkin_remove(struct hctx *ctx, const char *args)
+{
+	const struct hmsg *m = ctx->msg;
+	char word[32];
+	const char *w = word;
+	long id;
+	int rc;
+
+	if (!text_next_word(&args, word, sizeof(word)))
+		return reply(ctx, "Which one? Give its number, e.g. `!mod checkin remove 3`. "
+			     "`!mod checkin list` shows them.");
+	if (*w == '#')
+		w++;
+	if (!parse_int(w, 1, 1000000000L, &id) || *args)
+		return reply(ctx, "Please give the check-in's number, e.g. `!mod checkin remove 3`. "
+			     "`!mod checkin list` shows them. Nothing was removed.");
+	rc = sched_remove(ctx->app, m->network, m->room, id);
+	if (rc == HE_NOTFOUND)
+		return hctx_replyf(ctx, HDEST_SAME, "There is no scheduled check-in #%ld in this room, so "
+				   "nothing was removed. `!mod checkin list` shows this room's.", id);
+	if (rc)
+		return reply(ctx, "Sorry, I couldn't remove it just now, so nothing changed. Please try again in a moment.");
+	return hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in #%ld removed. It won't post again.", id);
+}
+
+static int mod_checkin(struct hctx *ctx, const char *args)
+{
+	char word[16];
+	char *f;
+	int rc;
+
+	if (!text_next_word(&args, word, sizeof(word)))
+		return checkin_list(ctx, args);
+	f = text_fold(word);
+	if (!f)
+		return HE_NOMEM;
+	if (strcmp(f, "add") == 0)
+		rc = checkin_add(ctx, args);
+	else if (strcmp(f, "list") == 0)
+		rc = checkin_list(ctx, args);
+	else if (strcmp(f, "remove") == 0 || strcmp(f, "rm") == 0 || strcmp(f, "delete") == 0)
+		rc = checkin_remove(ctx, args);
+	else
+		rc = reply(ctx, "`!mod checkin` takes `add`, `list` or `remove`. Type `!mod help` for examples.");
+	free(f);
+	return rc;
+}
+
+static int quiet_show(struct hctx *ctx)
+{
+	const struct hmsg *m = ctx->msg;
+	struct room_settings rs;
+
+	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't read this room's settings just now.");
+	if (rs.quiet_start < 0)
+		return reply(ctx, "This room has no quiet hours. Set them with e.g. `!mod quiet 22:00-07:00`.");
+	return hctx_replyf(ctx, HDEST_SAME, "Quiet hours here: %02d:%02d-%02d:%02d (%s). `!mod quiet off` "
+			   "ends them.", rs.quiet_start / 60, rs.quiet_start % 60, rs.quiet_end / 60,
+			   rs.quiet_end % 60, rs.tz[0] ? rs.tz : ctx->app->cfg->timezone);
+}
+
+static int mod_quiet(struct hctx *ctx, const char *args)
+{
+	const struct hmsg *m = ctx->msg;
+	char text[128], err[160] = "";
+	const char *tz = "", *last;
+	char *sp;
+	int start, end;
+
+	args = text_skip_space(args);
+	if (!*args)
+		return quiet_show(ctx);
+	if (text_starts_with_ci(args, "off") && !*text_skip_space(args + 3)) {
+		if (rooms_set_quiet(ctx->app, m->network, m->room, -1, -1, "") != HE_OK)
+			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
+		return reply(ctx, "Quiet hours are off in this room. Scheduled check-ins post at any hour they're set for.");
+	}
+	if (strlen(args) >= sizeof(text))
+		return reply(ctx, "Please write quiet hours like `!mod quiet 22:00-07:00`, optionally with a "
+			     "time zone. Nothing was changed.");
+	snprintf(text, sizeof(text), "%s", args);
+	/* A last word without ':' is the time zone. */
+	sp = strrchr(text, ' ');
+	last = sp ? sp + 1 : text;
+	if (sp && !strchr(last, ':')) {
+		*sp = '\0';
+		tz = last;
+		if (!cron_tz_valid(tz) || strlen(tz) >= sizeof(((struct room_settings *)0)->tz))
+			return hctx_replyf(ctx, HDEST_SAME, "I don't know the time zone \"%.60s\". Please use a "
+					   "name like `Europe/Berlin`. Nothing was changed.", tz);
+	}
+	if (cron_parse_quiet(text, &start, &end, err, sizeof(err)) != 0)
+		return hctx_replyf(ctx, HDEST_SAME, "I couldn't read those quiet hours: %s. Please write them "
+				   "like `!mod quiet 22:00-07:00`. Nothing was changed.", err);
+	if (rooms_set_quiet(ctx->app, m->network, m->room, start, end, tz) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't save the quiet hours just now, so nothing changed.");
+	return hctx_replyf(ctx, HDEST_SAME, "Quiet hours set: %02d:%02d-%02d:%02d (%s). I won't post "
+			   "scheduled check-ins then; one that falls due in quiet hours is skipped, not "
+			   "saved up for later. Crisis answers always go out.", start / 60, start % 60,
+			   end / 60, end % 60, *tz ? tz : ctx->app->cfg->timezone);
+}
+
+static const struct mod_sub subs[] = {
+	{ "help", mod_help, false },
+	{ "pause", mod_pause, true },
+	{ "resume", mod_resume, true },
+	{ "reload", mod_reload, true },
+	{ "stats", mod_stats, true },
+	{ "checkin", mod_checkin, true },
+	{ "checkins", mod_checkin, true },
+	{ "quiet", mod_quiet, true },
+};
+
+int cmd_mod(struct hctx *ctx)
+{
+	const char *args = ctx->args;
+	char word[32];
+	char *f;
+	const struct mod_sub *sub = NULL;
+
+	if (!text_next_word(&args, word, sizeof(word)))
+		return mod_help(ctx, args);
+	f = text_fold(word);
+	if (!f)
+		return HE_NOMEM;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(f, subs[i].name) == 0)
+			sub = &subs[i];
+	if (!sub) {
+		int rc = hctx_replyf(ctx, HDEST_SAME, "I don't know `!mod %s`. Type `!mod help` to see the "
+				     "moderator tools.", f);
+		free(f);
+		return rc;
+	}
+	free(f);
+	if (sub->needs_room && ctx->msg->is_private)
+		return reply(ctx, "Moderator commands work in the group room you moderate, so please "
+			     "send this there. Nothing was changed.");
+	return sub->run(ctx, args);
+}
