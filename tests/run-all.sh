@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# run-all.sh - the whole test suite, on a fresh Debian 12 machine, as root:
+#   1. installs the build and test packages (apt-get),
+#   2. builds with warnings as errors and runs the unit and console end-to-end tests (ctest),
+#   3. builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again,
+#   4. builds the libFuzzer targets with clang and runs each briefly,
+#   5. runs the integration suites against real servers: Synapse (Matrix), InspIRCd + Anope and
+#      ngIRCd (IRC), and the container image built with podman,
+#   6. runs the router benchmark (prints figures).
+# Options: --quick runs steps 1-3 only. HEARTH_FUZZ_SECONDS (default 20) per fuzz target.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${HEARTH_FUZZ_SECONDS:-20}
+PASS=0
+FAIL=0
+REPORT=()
+
+step() { # step NAME COMMAND...
+	local name=$1 t0=$SECONDS
+	shift
+	echo
+	echo "=== $name"
+	if "$@"; then
+		PASS=$((PASS + 1))
+		REPORT+=("ok     $name ($((SECONDS - t0)) s)")
+	else
+		FAIL=$((FAIL + 1))
+		REPORT+=("FAILED $name ($((SECONDS - t0)) s)")
+	fi
+}
+
+install_packages() {
+	local pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+		libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev
+		libmd4c-dev libmd4c-html0-dev libinih-dev libcmocka-dev tzdata sqlite3 python3)
+	local missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build_and_test() { # build_and_test DIR CMAKE-ARGS...
+	local dir=$1
+	shift
+	cmake -S "$ROOT" -B "$dir" -DHEARTH_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
+		{ cat "$dir.configure.log"; return 1; }
+	cmake --build "$dir" -j"$JOBS" 2>&1 | grep -Ev '^\[ *[0-9]+%\]' || true
+	[ -x "$dir/hearth" ] || return 1
+	(cd "$dir" && ctest --output-on-failure -j"$JOBS")
+}
+
+fuzz_all() {
+	local dir=build-fuzz corpus
+	CC=clang cmake -S "$ROOT" -B "$dir" -DHEARTH_FUZZ=ON -DHEARTH_TESTS=OFF -DHEARTH_WERROR=ON \
+		>"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+	cmake --build "$dir" -j"$JOBS" 2>&1 | grep -Ev '^\[ *[0-9]+%\]' || true
+	local ok=0 n=0
+	for f in "$dir"/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		n=$((n + 1))
+		name=$(basename "$f")
+		name=${name#fuzz_}
+		corpus=$(mktemp -d)
+		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+		echo "--- fuzz $name for ${FUZZ_SECONDS}s"
+		if "$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -print_final_stats=1 \
+			-artifact_prefix="$dir/" "$corpus" >"$dir/$name.log" 2>&1; then
+			ok=$((ok + 1))
+			grep -E 'stat::number_of_executed_units' "$dir/$name.log" || true
+		else
+			echo "fuzz target $name failed:"
+			tail -40 "$dir/$name.log"
+		fi
+		rm -rf "$corpus"
+	done
+	echo "fuzz targets: $ok of $n clean"
+	[ "$n" -gt 0 ] && [ "$ok" -eq "$n" ]
+}
+
+suite() { # suite SCRIPT: an integration suite that manages its own servers
+	[ -f "$1" ] || { echo "missing $1"; return 1; }
+	HEARTH="$ROOT/build/hearth" SRC="$ROOT" bash "$1"
+}
+
+step "install packages" install_packages
+step "build (warnings are errors) + unit and console tests" build_and_test build
+step "AddressSanitizer + UndefinedBehaviorSanitizer build + tests" build_and_test build-asan -DHEARTH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+if [ "$QUICK" -eq 0 ]; then
+	step "libFuzzer targets (${FUZZ_SECONDS}s each)" fuzz_all
+	[ -f tests/matrix/run.sh ] && step "Matrix: real Synapse + matrix-nio members" suite tests/matrix/run.sh
+	[ -f tests/irc/run.sh ] && step "IRC: InspIRCd + Anope and ngIRCd" suite tests/irc/run.sh
+	[ -f tests/docker/run.sh ] && step "container image (podman, no engine)" suite tests/docker/run.sh
+	step "benchmark: router (figures, not asserted)" build/bench/bench_router 100000
+fi
+
+echo
+echo "=== summary"
+printf '%s\n' "${REPORT[@]}"
+echo "suites: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
