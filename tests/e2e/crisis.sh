@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End to end through the console chat: crisis words in the room get a private answer with the
+# vetted resources and are never echoed (not in replies, alerts or logs); !crisis always
+# answers, also in a paused room; the moderators' room gets an alert that names nobody.
+set -euo pipefail
+
+: "${HEARTH:?HEARTH must point to the hearth binary}"
+: "${SRC:?SRC must point to the source tree}"
+export HEARTH_CONTENT_DIR="$SRC/content"
+unset HEARTH_FAKE_NOW
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; echo "--- output:" >&2; cat "$tmp/out" >&2; echo "--- log:" >&2; cat "$tmp/err" >&2; exit 1; }
+
+# The vetted lines of a resource file (its "- " list items), as the console prints them.
+vetted() { sed -n 's/^- //p' "$SRC/content/crisis/$1.md"; }
+
+# Block N (1-based) of the console output whose header is $1, e.g. block '[private]' 1.
+block() {
+	awk -v h="$1" -v want="$2" '
+		$0 == "[private]" || $0 == "[room]" { inb = ($0 == h); if (inb) n++; next }
+		inb && n == want { print }' "$tmp/out"
+}
+
+run() { # run NAME [hearth args...] < input
+	"$HEARTH" --data-dir "$tmp/data-$1" --as alice "${@:2}" >"$tmp/out" 2>"$tmp/err" || fail "hearth exited with $?"
+}
+
+# 1. Crisis words in the room: a private answer with the international directory (the default
+#    country), the words are not echoed anywhere.
+printf 'hello everyone\nHonestly zebracorn, I WANT TO DÍE\n' | run plain
+[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "expected exactly one private answer"
+priv=$(block '[private]' 1)
+while IFS= read -r line; do
+	grep -qF -- "$line" <<<"$priv" || fail "the private answer lacks the vetted line: $line"
+done < <(vetted intl)
+grep -qi 'not alone' <<<"$priv" || fail "the private answer lacks the crisis response text"
+grep -qi 'zebracorn\|want to d' "$tmp/out" && fail "the member's words were repeated"
+grep -qi 'zebracorn\|want to d\|alice' "$tmp/err" && fail "the log holds the member's words or name"
+grep -q 'crisis answer' "$tmp/err" || fail "the log does not say that a crisis answer was sent"
+
+# 2. Everyday words and exclusions stay quiet.
+printf "I'm killing it at work\nthis cake is to die for\nsuch a skillful move\n" | run quiet
+grep -q '^\[private\]$' "$tmp/out" && fail "an exclusion or everyday phrase got a crisis answer"
+
+# 3. !crisis answers privately with a one-line pointer in the room, also when a moderator
+#    paused the room, and twice in a row (no rate limit).
+printf '!mod pause\n!crisis\n!crisis\n' | run paused --role moderator
+[ "$(grep -c '^\[private\]$' "$tmp/out")" = 2 ] || fail "!crisis did not answer twice in a paused room"
+block '[private]' 2 | grep -qF -- "$(vetted intl | head -n 1)" || fail "!crisis lacks the resources"
+grep -qi 'sent you some support privately' "$tmp/out" || fail "no pointer in the room"
+
+# 4. The configured country's list comes first, with the directory after it; the moderators'
+#    room is told that someone may need support, without the words or the name; a second
+#    message within the rate limit gets no second answer.
+cat >"$tmp/hearth.ini" <<EOF
+[bot]
+log_level = debug
+
+[crisis]
+country = gb
+rate_minutes = 10
+
+[room console #lobby]
+crisis_alert_room = #moderators
+EOF
+printf 'zebracorn. I want to kill myself\nstill zebracorn, I want to die\n' | run alert --config "$tmp/hearth.ini"
+[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "the rate limit did not hold back the second answer"
+priv=$(block '[private]' 1)
+while IFS= read -r line; do
+	grep -qF -- "$line" <<<"$priv" || fail "the private answer lacks the vetted line: $line"
+done < <(vetted gb; vetted intl)
+alert=$(block '[room]' 1)
+grep -q 'may need support' <<<"$alert" || fail "no moderators' alert"
+grep -qi 'alice\|zebracorn\|kill\|want to' <<<"$alert" && fail "the alert names or quotes the member"
+grep -qi 'zebracorn\|want to\|kill myself\|alice' "$tmp/err" && fail "the debug log holds the member's words or name"
+
+echo "ok"
