@@ -1,6 +1,7 @@
 /* main.c - command line, start-up and shutdown of Hearth. */
 #include "care/care.h"
 #include "care/content.h"
+#include "care/cron.h"
 #include "core/app.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -110,23 +111,9 @@ static int load_config(const struct options *o, struct config **out, bool quiet_
 		config_free(cfg);
 		return EXIT_CONFIG;
 	}
-	if (!cfg->timezone[0] || (cfg->timezone[0] != '/' && strstr(cfg->timezone, "..") == NULL)) {
-		char zp[PATH_MAX];
-		const char *tzdir = getenv("TZDIR");
-		snprintf(zp, sizeof(zp), "%s/%s", tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo", cfg->timezone);
-		if (access(zp, R_OK) != 0 && strcmp(cfg->timezone, "UTC") != 0) {
-			probs.items[probs.n < 64 ? probs.n : 63].line = 0;
-			snprintf(probs.items[probs.n < 64 ? probs.n : 63].msg, sizeof(probs.items[0].msg),
-				 "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)", cfg->timezone);
-			if (probs.n < 64)
-				probs.n++;
-		}
-	} else {
-		snprintf(probs.items[probs.n < 64 ? probs.n : 63].msg, sizeof(probs.items[0].msg),
-			 "[bot] timezone must be a zone name like Europe/Berlin");
-		if (probs.n < 64)
-			probs.n++;
-	}
+	if (!cron_tz_valid(cfg->timezone))
+		config_problem(&probs, 0, "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)",
+			       cfg->timezone);
 	/* Content is part of the configuration a facilitator edits: check it too. */
 	if (content_load(cfg->content_dir, cfg->language, &content, err, sizeof(err)) != HE_OK) {
 		fprintf(stderr, "%s\n", err);

@@ -115,10 +115,7 @@ struct parse_state {
 	int section_line;
 };
 
-static void problem(struct config_problems *p, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void problem(struct config_problems *p, int line, const char *fmt, ...)
+void config_problem(struct config_problems *p, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -168,7 +165,7 @@ static int set_list(char **items, size_t *n, const char *value, int line, struct
 			len--;
 		if (len) {
 			if (*n >= CONFIG_MAX_LIST) {
-				problem(p, line, "too many items (at most %d)", CONFIG_MAX_LIST);
+				config_problem(p, line, "too many items (at most %d)", CONFIG_MAX_LIST);
 				break;
 			}
 			items[*n] = strndup(s, len);
@@ -224,19 +221,19 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 			if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-')
 				ok = false;
 		if (!ok) {
-			problem(st->probs, line, "[%s]: an IRC network name uses letters, digits, - and _", section);
+			config_problem(st->probs, line, "[%s]: an IRC network name uses letters, digits, - and _", section);
 			st->section_ok = false;
 			return HE_OK;
 		}
 		for (size_t i = 0; i < c->nirc; i++) {
 			if (strcmp(c->irc[i].name, name) == 0) {
-				problem(st->probs, line, "[%s] appears twice", section);
+				config_problem(st->probs, line, "[%s] appears twice", section);
 				st->section_ok = false;
 				return HE_OK;
 			}
 		}
 		if (c->nirc >= CONFIG_MAX_IRC) {
-			problem(st->probs, line, "too many IRC networks (at most %d)", CONFIG_MAX_IRC);
+			config_problem(st->probs, line, "too many IRC networks (at most %d)", CONFIG_MAX_IRC);
 			st->section_ok = false;
 			return HE_OK;
 		}
@@ -249,13 +246,13 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 	if (strncmp(section, "room ", 5) == 0) {
 		char net[64], room[256];
 		if (sscanf(section + 5, "%63s %255s", net, room) != 2) {
-			problem(st->probs, line, "[%s]: write [room NETWORK ROOM], e.g. [room matrix !abc:example.org]",
+			config_problem(st->probs, line, "[%s]: write [room NETWORK ROOM], e.g. [room matrix !abc:example.org]",
 				section);
 			st->section_ok = false;
 			return HE_OK;
 		}
 		if (c->nrooms >= CONFIG_MAX_ROOMS) {
-			problem(st->probs, line, "too many [room] sections (at most %d)", CONFIG_MAX_ROOMS);
+			config_problem(st->probs, line, "too many [room] sections (at most %d)", CONFIG_MAX_ROOMS);
 			st->section_ok = false;
 			return HE_OK;
 		}
@@ -270,7 +267,7 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0)
 			return HE_OK;
-	problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, irc.NAME, room NETWORK ROOM)",
+	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, irc.NAME, room NETWORK ROOM)",
 		section);
 	st->section_ok = false;
 	return HE_OK;
@@ -296,11 +293,11 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 		return set_list((char **)(base + k->off), (size_t *)(base + k->count_off), value, line, p);
 	case K_BOOL:
 		if (parse_bool(value, (bool *)(base + k->off)))
-			problem(p, line, "%s must be true or false, got \"%s\"", k->name, value);
+			config_problem(p, line, "%s must be true or false, got \"%s\"", k->name, value);
 		return HE_OK;
 	case K_LEVEL:
 		if (hlog_parse_level(value, (enum hlog_level *)(base + k->off)))
-			problem(p, line, "%s must be error, warn, info or debug, got \"%s\"", k->name, value);
+			config_problem(p, line, "%s must be error, warn, info or debug, got \"%s\"", k->name, value);
 		return HE_OK;
 	case K_INT: {
 		char *end;
@@ -308,7 +305,7 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 		errno = 0;
 		v = strtol(value, &end, 10);
 		if (errno || end == value || *end || v < k->min || v > k->max)
-			problem(p, line, "%s must be a whole number from %d to %d, got \"%s\"", k->name,
+			config_problem(p, line, "%s must be a whole number from %d to %d, got \"%s\"", k->name,
 				k->min, k->max, value);
 		else
 			*(int *)(base + k->off) = (int)v;
@@ -318,7 +315,7 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 		char *end;
 		double v = strtod(value, &end);
 		if (end == value || *end || !(v > 0.0) || v > 100.0)
-			problem(p, line, "%s must be a number above 0 and at most 100, got \"%s\"", k->name, value);
+			config_problem(p, line, "%s must be a number above 0 and at most 100, got \"%s\"", k->name, value);
 		else
 			*(double *)(base + k->off) = v;
 		return HE_OK;
@@ -353,7 +350,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (!st->section_ok)
 		return 1;
 	if (!*section) {
-		problem(st->probs, line, "\"%s\" is outside any section; put it under [bot]", name);
+		config_problem(st->probs, line, "\"%s\" is outside any section; put it under [bot]", name);
 		return 1;
 	}
 	scope = st->section_kind == 1 ? S_IRC : st->section_kind == 2 ? S_ROOM : S_TOP;
@@ -362,7 +359,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (keys[i].scope == scope && strcmp(keys[i].section, want) == 0 &&
 		    strcmp(keys[i].name, name) == 0)
 			return apply_key(st, &keys[i], value, line) == HE_OK;
-	problem(st->probs, line, "unknown key \"%s\" in [%s]", name, section);
+	config_problem(st->probs, line, "unknown key \"%s\" in [%s]", name, section);
 	return 1;
 }
 
@@ -400,7 +397,7 @@ int config_load(const char *path, struct config **out, struct config_problems *p
 		st.file = f;
 		r = ini_parse_stream(read_line, &st, on_key, &st);
 		if (r > 0)
-			problem(probs, r, "this line is not \"key = value\" nor a [section]");
+			config_problem(probs, r, "this line is not \"key = value\" nor a [section]");
 		else if (r < 0)
 			rc = HE_NOMEM;
 	}
@@ -445,7 +442,7 @@ int config_finish(struct config *c, struct config_problems *probs)
 	if (!c->prefix && (rc = set_str(&c->prefix, "!")))
 		return rc;
 	if (!*c->prefix || strlen(c->prefix) > 4 || strchr(c->prefix, ' '))
-		problem(probs, 0, "[bot] prefix must be 1 to 4 characters without spaces");
+		config_problem(probs, 0, "[bot] prefix must be 1 to 4 characters without spaces");
 	if (!c->language && (rc = set_str(&c->language, "en")))
 		return rc;
 	if (!c->timezone && (rc = set_str(&c->timezone, "UTC")))
@@ -475,11 +472,11 @@ int config_finish(struct config *c, struct config_problems *probs)
 		return rc;
 	if (c->matrix_enabled) {
 		if (!c->matrix_homeserver)
-			problem(probs, 0, "[matrix] needs homeserver, e.g. https://matrix.example.org");
+			config_problem(probs, 0, "[matrix] needs homeserver, e.g. https://matrix.example.org");
 		if (!c->matrix_user_id || c->matrix_user_id[0] != '@' || !strchr(c->matrix_user_id, ':'))
-			problem(probs, 0, "[matrix] needs user_id like @hearth:example.org");
+			config_problem(probs, 0, "[matrix] needs user_id like @hearth:example.org");
 		if (!c->matrix_password && !c->matrix_access_token)
-			problem(probs, 0, "[matrix] needs password or access_token (or HEARTH_MATRIX_PASSWORD)");
+			config_problem(probs, 0, "[matrix] needs password or access_token (or HEARTH_MATRIX_PASSWORD)");
 		if (!c->matrix_display_name && (rc = set_str(&c->matrix_display_name, "Hearth")))
 			return rc;
 		if (!c->matrix_device_name && (rc = set_str(&c->matrix_device_name, "Hearth bot")))
@@ -495,7 +492,7 @@ int config_finish(struct config *c, struct config_problems *probs)
 		if ((rc = env_secret(&irc->sasl_password, var)))
 			return rc;
 		if (!irc->host)
-			problem(probs, 0, "[irc.%s] needs host", irc->name);
+			config_problem(probs, 0, "[irc.%s] needs host", irc->name);
 		if (!irc->nick && (rc = set_str(&irc->nick, "Hearth")))
 			return rc;
 		if (!irc->username && (rc = set_str(&irc->username, "hearth")))
@@ -511,17 +508,17 @@ int config_finish(struct config *c, struct config_problems *probs)
 		if (irc->sasl_mechanism) {
 			if (strcasecmp(irc->sasl_mechanism, "PLAIN") == 0) {
 				if (!irc->sasl_username || !irc->sasl_password)
-					problem(probs, 0, "[irc.%s] SASL PLAIN needs sasl_username and sasl_password (or %s)",
+					config_problem(probs, 0, "[irc.%s] SASL PLAIN needs sasl_username and sasl_password (or %s)",
 						irc->name, var);
 			} else if (strcasecmp(irc->sasl_mechanism, "EXTERNAL") == 0) {
 				if (!irc->tls_cert_file)
-					problem(probs, 0, "[irc.%s] SASL EXTERNAL needs tls_cert_file", irc->name);
+					config_problem(probs, 0, "[irc.%s] SASL EXTERNAL needs tls_cert_file", irc->name);
 			} else {
-				problem(probs, 0, "[irc.%s] sasl_mechanism must be PLAIN or EXTERNAL", irc->name);
+				config_problem(probs, 0, "[irc.%s] sasl_mechanism must be PLAIN or EXTERNAL", irc->name);
 			}
 		}
 		if (!irc->nchannels)
-			problem(probs, 0, "[irc.%s] has no channels to join", irc->name);
+			config_problem(probs, 0, "[irc.%s] has no channels to join", irc->name);
 	}
 	c->console = !c->matrix_enabled && c->nirc == 0;
 	return HE_OK;

@@ -107,6 +107,10 @@ struct config_problems {
 	size_t dropped;
 };
 
+/* Records a problem (nothing happens when p is NULL or full: the count of dropped ones grows). */
+void config_problem(struct config_problems *p, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Reads path (NULL: defaults only). Returns HE_OK with *out set even when problems were found
  * (they are in *probs; the caller decides), HE_IO when the file cannot be read, HE_NOMEM. */
 int config_load(const char *path, struct config **out, struct config_problems *probs);
