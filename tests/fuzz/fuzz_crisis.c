@@ -1,0 +1,57 @@
+/* libFuzzer target for the crisis matcher (bot/care/crisis.c) with the shipped English phrase
+ * list. Besides crashes it checks what members depend on: the answer is 1 or 0, and text
+ * before or after a message, set off by punctuation, never changes whether it matches. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "care/content.h"
+#include "care/crisis.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct content *content;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *src = getenv("SRC");
+	char dir[4096], err[512];
+
+	(void)argc;
+	(void)argv;
+	snprintf(dir, sizeof(dir), "%s/content", src && *src ? src : HEARTH_SOURCE_DIR);
+	if (content_load(dir, "en", &content, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_crisis: %s\n", err);
+		abort();
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text, *framed;
+	int plain, with;
+
+	if (size > 4096)
+		return 0;
+	text = malloc(size + 1);
+	framed = malloc(size + 32);
+	if (!text || !framed)
+		goto out;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	plain = crisis_match(content, text);
+	if (plain != 0 && plain != 1)
+		abort();
+	/* "zqxv." and ".zqxv" are words no phrase or exclusion holds, set off by punctuation. */
+	snprintf(framed, size + 32, "zqxv. %s .zqxv", text);
+	with = crisis_match(content, framed);
+	if (with != plain)
+		abort();
+out:
+	free(framed);
+	free(text);
+	return 0;
+}
