@@ -1,9 +1,1532 @@
-/* mood.c - placeholder until the mood module lands; replaced wholesale by its owner. */
+/* mood.c - opt-in private mood logs: consent, entries, history, export, forget, reminders.
+ *
+ * Privacy rules this file keeps (see mood.h): nothing is stored before `!mood optin confirm`;
+ * every reply goes to the member privately; a member is always (msg->network, msg->sender) and
+ * no subcommand names anyone else; notes and tags are sealed with care/vault before they reach
+ * the database, bound to member and entry id. */
 #include "care/mood.h"
+#include "care/care.h"
+#include "care/content.h"
+#include "care/cron.h"
+#include "care/vault.h"
+#include "core/buf.h"
 #include "core/err.h"
-int mood_init(struct happ *app) { (void)app; return HE_OK; }
-void mood_free(struct happ *app) { (void)app; }
-int cmd_mood(struct hctx *ctx) { return hctx_reply(ctx, HDEST_PRIVATE, "Mood logs are not available yet."); }
+#include "core/log.h"
+#include "core/text.h"
+#include "store/store.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct mood {
+	struct vault *vault;
+	uint64_t timer;
+	long purge_day;           /* day key of the last retention purge */
+};
+
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
+	" given_at INTEGER NOT NULL, version INTEGER NOT NULL,"
+	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	/* origin_room: the group room an entry was logged in (room aggregates), NULL when private.
+	 * nonce/box: XChaCha20-Poly1305 of "note\0tag\0tag...", NULL when there is neither. */
+	"CREATE TABLE mood_entry (id INTEGER PRIMARY KEY, network TEXT NOT NULL, member TEXT NOT NULL,"
+	" origin_room TEXT, ts INTEGER NOT NULL, score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),"
+	" nonce BLOB, box BLOB);"
+	"CREATE INDEX mood_entry_member_ts ON mood_entry (network, member, ts);"
+	"CREATE INDEX mood_entry_room_ts ON mood_entry (network, origin_room, ts)"
+	" WHERE origin_room IS NOT NULL;"
+	"CREATE INDEX mood_entry_ts ON mood_entry (ts);"
+	/* tz "" = the bot's time zone; last_day: local day key of the last reminder sent. */
+	"CREATE TABLE mood_reminder (network TEXT NOT NULL, member TEXT NOT NULL,"
+	" minute INTEGER NOT NULL, tz TEXT NOT NULL, last_day INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	"CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
+	" expires INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;",
+};
+
+static const char *const sparks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
+
+#define NOTHING_SAVED " Nothing was saved."
+
+/* ---- parsing (pure) ---------------------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Copies at most max bytes of s as printable ASCII ('?' for anything else) for an error. */
+static void quote_ascii(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && i < max && n + 1 < dstlen; i++)
+		dst[n++] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '`') ? s[i] : '?';
+	dst[n] = '\0';
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool tag_byte(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c >= 0x80;
+}
+
+void mood_entry_in_clear(struct mood_entry_in *e)
+{
+	if (!e)
+		return;
+	free(e->note);
+	for (size_t i = 0; i < e->ntags; i++)
+		free(e->tags[i]);
+	memset(e, 0, sizeof(*e));
+}
+
+static const char score_help[] =
+	"I log moods as a whole number from 1 (very low) to 10 (very good), like "
+	"`!mood 6 tired but okay #tired`.";
+
+int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, size_t errlen)
+{
+	const char *p, *tok, *end;
+	char q[32];
+	size_t toklen, len;
+	int score = 0, rc = HE_INVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (!args)
+		return HE_INVAL;
+	len = strlen(args);
+	if (!text_utf8_valid(args, len)) {
+		set_err(err, errlen, "I couldn't read that: it has characters I can't handle." NOTHING_SAVED);
+		return HE_INVAL;
+	}
+	p = args;
+	while (is_space(*p))
+		p++;
+	tok = p;
+	while (*p && !is_space(*p))
+		p++;
+	toklen = (size_t)(p - tok);
+	/* "7" or "7/10" */
+	if (toklen > 3 && strncmp(tok + toklen - 3, "/10", 3) == 0)
+		toklen -= 3;
+	if (toklen == 0) {
+		set_err(err, errlen, "%s" NOTHING_SAVED, score_help);
+		return HE_INVAL;
+	}
+	for (size_t i = 0; i < toklen; i++) {
+		if (tok[i] < '0' || tok[i] > '9') {
+			quote_ascii(q, sizeof(q), tok, toklen, 12);
+			if (tok[i] == '.' || tok[i] == ',')
+				set_err(err, errlen, "Please use a whole number: %s" NOTHING_SAVED, score_help);
+			else
+				set_err(err, errlen, "`%s` isn't a score I understand. %s You can also type "
+					"`!mood help`." NOTHING_SAVED, q, score_help);
+			return HE_INVAL;
+		}
+		if (i < 3)
+			score = score * 10 + (tok[i] - '0');
+	}
+	if (toklen > 2 || score < 1 || score > 10) {
+		set_err(err, errlen, "Scores go from 1 to 10. %s" NOTHING_SAVED, score_help);
+		return HE_INVAL;
+	}
+	out->score = score;
+
+	while (is_space(*p))
+		p++;
+	end = p + strlen(p);
+	while (end > p && is_space(end[-1]))
+		end--;
+	if (end == p)
+		return HE_OK;
+	len = text_utf8_count(p, (size_t)(end - p));
+	if (len > MOOD_NOTE_MAX) {
+		set_err(err, errlen, "That note is %zu characters; I keep notes up to %d. Could you make it "
+			"a little shorter?" NOTHING_SAVED, len, MOOD_NOTE_MAX);
+		rc = HE_TOOBIG;
+		goto fail;
+	}
+	out->note = strndup(p, (size_t)(end - p));
+	if (!out->note) {
+		rc = HE_NOMEM;
+		goto fail;
+	}
+	/* #emotion words: '#' at the start of a word, then letters, digits, '_', '-' (any non-ASCII
+	 * letter too), lower-cased, without duplicates. */
+	for (const char *s = out->note; *s; s++) {
+		const char *w;
+		size_t n;
+		char *tag;
+		bool dup = false;
+
+		if (*s != '#' || (s > out->note && !is_space(s[-1]) && s[-1] != '(' && s[-1] != ','))
+			continue;
+		w = s + 1;
+		n = 0;
+		while (w[n] && tag_byte((unsigned char)w[n]))
+			n++;
+		if (n == 0)
+			continue;
+		s = w + n - 1;
+		n = text_utf8_prefix(w, n, MOOD_TAG_MAX);
+		if (n == 0)
+			continue;
+		for (size_t i = 0; i < out->ntags && !dup; i++)
+			dup = strlen(out->tags[i]) == n && strncasecmp(out->tags[i], w, n) == 0;
+		if (dup)
+			continue;
+		if (out->ntags == MOOD_TAGS_MAX) {
+			set_err(err, errlen, "I keep up to %d emotion words per entry. Could you pick the ones "
+				"that matter most?" NOTHING_SAVED, MOOD_TAGS_MAX);
+			rc = HE_INVAL;
+			goto fail;
+		}
+		tag = strndup(w, n);
+		if (!tag) {
+			rc = HE_NOMEM;
+			goto fail;
+		}
+		for (char *c = tag; *c; c++)
+			if ((unsigned char)*c < 0x80)
+				*c = (char)tolower((unsigned char)*c);
+		out->tags[out->ntags++] = tag;
+	}
+	return HE_OK;
+fail:
+	mood_entry_in_clear(out);
+	return rc;
+}
+
+int mood_parse_days(const char *arg, int *days, char *err, size_t errlen)
+{
+	const char *p = arg ? text_skip_space(arg) : "";
+	size_t n = 0;
+	int d = 0;
+
+	*days = MOOD_HISTORY_DEFAULT;
+	if (!*p)
+		return HE_OK;
+	while (p[n] >= '0' && p[n] <= '9') {
+		if (n < 4)
+			d = d * 10 + (p[n] - '0');
+		n++;
+	}
+	if (n == 0 || n > 3 || *text_skip_space(p + n) || d < 1 || d > MOOD_HISTORY_MAX) {
+		set_err(err, errlen, "I can show from 1 to %d days, like `!mood history 30`.", MOOD_HISTORY_MAX);
+		return HE_INVAL;
+	}
+	*days = d;
+	return HE_OK;
+}
+
+int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t tzlen, char *err,
+		      size_t errlen)
+{
+	const char *p = args ? args : "";
+	char when[16], zone[128], extra[8], q[48];
+
+	*off = false;
+	*minute = -1;
+	if (tzlen)
+		tz[0] = '\0';
+	if (!text_next_word(&p, when, sizeof(when))) {
+		set_err(err, errlen, "Tell me a time for a daily reminder, like `!mood remind 20:30` or "
+			"`!mood remind 20:30 Europe/Berlin`; `!mood remind off` stops it.");
+		return HE_INVAL;
+	}
+	if (strcasecmp(when, "off") == 0 && !*p) {
+		*off = true;
+		return HE_OK;
+	}
+	if (cron_parse_hhmm(when, minute) != 0) {
+		quote_ascii(q, sizeof(q), when, strlen(when), 12);
+		set_err(err, errlen, "`%s` isn't a time I understand. Please use 24-hour HH:MM, like "
+			"`!mood remind 20:30`.", q);
+		*minute = -1;
+		return HE_INVAL;
+	}
+	if (text_next_word(&p, zone, sizeof(zone))) {
+		if (text_next_word(&p, extra, sizeof(extra))) {
+			set_err(err, errlen, "I only need a time and, if you like, a time zone, like "
+				"`!mood remind 20:30 Europe/Berlin`.");
+			*minute = -1;
+			return HE_INVAL;
+		}
+		if (strlen(zone) >= tzlen || strlen(zone) > 64 || !cron_tz_valid(zone)) {
+			quote_ascii(q, sizeof(q), zone, strlen(zone), 40);
+			set_err(err, errlen, "I don't know the time zone `%s`. Please use a name like "
+				"Europe/Berlin or America/New_York.", q);
+			*minute = -1;
+			return HE_INVAL;
+		}
+		snprintf(tz, tzlen, "%s", zone);
+	}
+	return HE_OK;
+}
+
+/* ---- storage ----------------------------------------------------------------------------- */
+
+static struct mood *M(struct happ *app)
+{
+	return app->care ? app->care->mood : NULL;
+}
+
+/* Associated data binding a sealed note to its member and entry. */
+static int entry_ad(struct hbuf *ad, const char *network, const char *member, long long id)
+{
+	hbuf_reset(ad);
+	hbuf_puts(ad, "hearth.mood.v1");
+	hbuf_putc(ad, '\0');
+	hbuf_puts(ad, network);
+	hbuf_putc(ad, '\0');
+	hbuf_puts(ad, member);
+	hbuf_putc(ad, '\0');
+	hbuf_printf(ad, "%lld", id);
+	return ad->oom ? HE_NOMEM : HE_OK;
+}
+
+int mood_log(struct happ *app, const char *network, const char *member, const char *origin_room,
+	     time_t ts, const struct mood_entry_in *e)
+{
+	struct mood *mo = M(app);
+	struct hbuf plain = HBUF_INIT, ad = HBUF_INIT;
+	unsigned char nonce[VAULT_NONCE_BYTES], *box = NULL;
+	size_t boxlen = 0;
+	sqlite3_stmt *st;
+	long long id;
+	int rc = HE_OK;
+
+	if (!mo || e->score < 1 || e->score > 10)
+		return HE_INVAL;
+	/* The id is chosen here (max + 1, as SQLite would) so that it can be sealed into the box:
+	 * one process owns the store, so nothing races us between the two statements. */
+	st = store_stmt(app->store, "SELECT coalesce(max(id), 0) + 1 FROM mood_entry");
+	if (!st || sqlite3_step(st) != SQLITE_ROW) {
+		rc = HE_DB;
+		goto out;
+	}
+	id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (e->note || e->ntags) {
+		hbuf_puts(&plain, e->note ? e->note : "");
+		for (size_t i = 0; i < e->ntags; i++) {
+			hbuf_putc(&plain, '\0');
+			hbuf_puts(&plain, e->tags[i]);
+		}
+		if (plain.oom || entry_ad(&ad, network, member, id)) {
+			rc = HE_NOMEM;
+			goto out;
+		}
+		rc = vault_seal(mo->vault, plain.data, plain.len, ad.data, ad.len, nonce, &box, &boxlen);
+		if (rc)
+			goto out;
+	}
+	st = store_stmt(app->store, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
+				    " nonce, box) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
+	if (origin_room)
+		sqlite3_bind_text(st, 4, origin_room, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)ts);
+	sqlite3_bind_int(st, 6, e->score);
+	if (box) {
+		sqlite3_bind_blob(st, 7, nonce, VAULT_NONCE_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 8, box, (int)boxlen, SQLITE_STATIC);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		hlog_error("mood", "cannot store an entry: %s", sqlite3_errmsg(store_db(app->store)));
+		rc = HE_DB;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+out:
+	if (plain.data)
+		sodium_memzero(plain.data, plain.len);
+	hbuf_free(&plain);
+	hbuf_free(&ad);
+	free(box);
+	return rc;
+}
+
+/* Opens the sealed note/tags of a row (columns inonce, ibox of st). *plain is NULL when the
+ * entry has neither; HE_CRYPTO when it cannot be opened (wrong key, tampering). */
+static int open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, const char *network,
+		    const char *member, long long id, char **plain, size_t *len)
+{
+	struct hbuf ad = HBUF_INIT;
+	const void *nonce = sqlite3_column_blob(st, inonce);
+	int nlen = sqlite3_column_bytes(st, inonce);
+	const void *box = sqlite3_column_blob(st, ibox);
+	int blen = sqlite3_column_bytes(st, ibox);
+	int rc;
+
+	*plain = NULL;
+	*len = 0;
+	if (!box)
+		return HE_OK;
+	if (!nonce || nlen != VAULT_NONCE_BYTES)
+		return HE_CRYPTO;
+	if (entry_ad(&ad, network, member, id)) {
+		hbuf_free(&ad);
+		return HE_NOMEM;
+	}
+	rc = vault_unseal(M(app)->vault, box, (size_t)blen, ad.data, ad.len, nonce, plain, len);
+	hbuf_free(&ad);
+	return rc;
+}
+
+/* The tags after the note in a plaintext "note\0tag\0tag". Calls fn for each. */
+static const char *next_tag(const char *plain, size_t len, const char *cur)
+{
+	const char *end = plain + len;
+	const char *p = cur ? cur : plain;
+
+	p += strlen(p) + 1;
+	return p < end ? p : NULL;
+}
+
+static int consent_get(struct happ *app, const char *network, const char *member, long long *given_at,
+		       int *version)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT given_at, version FROM mood_consent"
+						  " WHERE network = ? AND member = ?");
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (given_at)
+			*given_at = sqlite3_column_int64(st, 0);
+		if (version)
+			*version = sqlite3_column_int(st, 1);
+		rc = HE_OK;
+	} else {
+		rc = rc == SQLITE_DONE ? HE_NOTFOUND : HE_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static long count_entries(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT count(*) FROM mood_entry WHERE network = ? AND member = ?");
+	long n = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+/* Runs a one-row write keyed by (network, member). */
+static int exec_member(struct happ *app, const char *sql, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, sql);
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
+static bool reminder_get(struct happ *app, const char *network, const char *member, int *minute,
+			 char *tz, size_t tzlen)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT minute, tz FROM mood_reminder WHERE network = ? AND member = ?");
+	bool found = false;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = true;
+		if (minute)
+			*minute = sqlite3_column_int(st, 0);
+		if (tz)
+			snprintf(tz, tzlen, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+int mood_purge(struct happ *app, long *purged)
+{
+	time_t now = happ_now(app);
+	sqlite3_stmt *st;
+	long n = 0;
+	int rc = HE_OK;
+
+	if (purged)
+		*purged = 0;
+	st = store_stmt(app->store, "DELETE FROM mood_entry WHERE ts < ?");
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now - (sqlite3_int64)app->cfg->mood_retention_days * 86400);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = HE_DB;
+	else
+		n = (long)sqlite3_changes(store_db(app->store));
+	sqlite3_reset(st);
+	st = store_stmt(app->store, "DELETE FROM mood_pending WHERE expires < ?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = HE_DB;
+		sqlite3_reset(st);
+	}
+	if (n)
+		hlog_info("mood", "retention: deleted %ld entries older than %d days", n,
+			  app->cfg->mood_retention_days);
+	if (purged)
+		*purged = n;
+	return rc;
+}
+
 int mood_room_stats(struct happ *app, const char *network, const char *room, int days,
 		    long *entries, long *members, double *mean)
-{ (void)app; (void)network; (void)room; (void)days; *entries = *members = 0; *mean = 0; return HE_OK; }
+{
+	sqlite3_stmt *st;
+	int rc = HE_OK;
+
+	*entries = *members = 0;
+	*mean = 0;
+	if (!network || !room || days < 1)
+		return HE_INVAL;
+	st = store_stmt(app->store, "SELECT count(*), count(DISTINCT member), coalesce(avg(score), 0)"
+				    " FROM mood_entry WHERE network = ? AND origin_room = ? AND ts >= ?");
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) - (sqlite3_int64)days * 86400);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*entries = (long)sqlite3_column_int64(st, 0);
+		*members = (long)sqlite3_column_int64(st, 1);
+		*mean = sqlite3_column_double(st, 2);
+	} else {
+		rc = HE_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* ---- time zones -------------------------------------------------------------------------- */
+
+struct tzsave {
+	char *old;
+	bool had;
+};
+
+/* Switches $TZ for a whole command (one tzset, not one per entry); see cron.h on threads. */
+static void tz_enter(const char *tz, struct tzsave *sv)
+{
+	const char *cur = getenv("TZ");
+
+	sv->had = cur != NULL;
+	sv->old = cur ? strdup(cur) : NULL;
+	setenv("TZ", tz && *tz && cron_tz_valid(tz) ? tz : "UTC0", 1);
+	tzset();
+}
+
+static void tz_leave(struct tzsave *sv)
+{
+	if (sv->had && sv->old)
+		setenv("TZ", sv->old, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(sv->old);
+}
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static long civil_days(int y, int m, int d)
+{
+	long era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+static long local_day(time_t t, struct tm *tm)
+{
+	localtime_r(&t, tm);
+	return civil_days(tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
+}
+
+/* The zone a member reads their times in: their reminder's zone, else the bot's. */
+static void member_tz(struct happ *app, const char *network, const char *member, char *tz, size_t len)
+{
+	if (!reminder_get(app, network, member, NULL, tz, len) || !*tz)
+		snprintf(tz, len, "%s", app->cfg->timezone ? app->cfg->timezone : "UTC");
+}
+
+/* ---- replies ----------------------------------------------------------------------------- */
+
+static int say(struct hctx *ctx, const char *md)
+{
+	return hctx_reply(ctx, HDEST_PRIVATE, md);
+}
+
+/* Escapes a member's text so that it shows as written (no Markdown, one line). */
+static void put_escaped(struct hbuf *b, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n' || c == '\r' || c == '\t')
+			hbuf_putc(b, ' ');
+		else if (c < 0x80 && ispunct(c)) {
+			hbuf_putc(b, '\\');
+			hbuf_putc(b, (char)c);
+		} else {
+			hbuf_putc(b, (char)c);
+		}
+	}
+}
+
+static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+				      "Oct", "Nov", "Dec" };
+
+static const char *consent_missing =
+	"I'd be glad to keep a private mood log for you, but first I need your okay. Type "
+	"`!mood optin` to read what is kept and how." NOTHING_SAVED;
+
+static const char *consent_changed =
+	"What the mood log keeps, or how, has changed since you agreed. Please read it again with "
+	"`!mood optin` and confirm if it still suits you." NOTHING_SAVED;
+
+/* HE_OK when the member may log; otherwise tells them why not and returns HE_PERM. */
+static int need_consent(struct hctx *ctx)
+{
+	const struct hmsg *m = ctx->msg;
+	int version = 0, rc = consent_get(ctx->app, m->network, m->sender, NULL, &version);
+
+	if (rc == HE_OK && version >= ctx->app->content->consent_version)
+		return HE_OK;
+	if (rc == HE_OK)
+		say(ctx, consent_changed);
+	else if (rc == HE_NOTFOUND)
+		say(ctx, consent_missing);
+	else
+		say(ctx, "Sorry, I couldn't reach your mood log just now. Please try again in a moment.");
+	return HE_PERM;
+}
+
+static int sub_optin(struct hctx *ctx, const char *rest)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	const struct content *c = app->content;
+	struct hbuf b = HBUF_INIT;
+	char word[16];
+	int version = 0, rc;
+	bool have = consent_get(app, m->network, m->sender, NULL, &version) == HE_OK;
+
+	if (text_next_word(&rest, word, sizeof(word))) {
+		if (strcasecmp(word, "confirm") != 0 || *rest)
+			return say(ctx, "To agree, type `!mood optin confirm`. To read what that means first, "
+				   "type `!mood optin`.");
+		if (have && version >= c->consent_version)
+			return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`.");
+		sqlite3_stmt *st = store_stmt(app->store,
+			"INSERT INTO mood_consent (network, member, given_at, version) VALUES (?, ?, ?, ?)"
+			" ON CONFLICT (network, member) DO UPDATE SET given_at = excluded.given_at,"
+			" version = excluded.version");
+		if (!st)
+			return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
+		sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
+		sqlite3_bind_int(st, 4, c->consent_version);
+		rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+		sqlite3_reset(st);
+		if (rc)
+			return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
+		return say(ctx, "Thank you. Your mood log is ready, and only you can see it.\n\n"
+			   "Log how you feel with `!mood <1-10> [note]`, for example `!mood 6 long day #tired`. "
+			   "Several times a day is fine. `!mood history` shows your recent days.");
+	}
+	if (have && version >= c->consent_version)
+		return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`; "
+			   "`!mood optout` stops the log any time.");
+	/* The consent text, with the retention filled in. */
+	if (c->consent_title)
+		hbuf_printf(&b, "**%s**\n\n", c->consent_title);
+	for (const char *p = c->consent; *p;) {
+		const char *hit = strstr(p, "{retention_days}");
+		if (!hit) {
+			hbuf_puts(&b, p);
+			break;
+		}
+		hbuf_append(&b, p, (size_t)(hit - p));
+		hbuf_printf(&b, "%d", app->cfg->mood_retention_days);
+		p = hit + strlen("{retention_days}");
+	}
+	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+static int sub_log(struct hctx *ctx)
+{
+	const struct hmsg *m = ctx->msg;
+	struct mood_entry_in e;
+	struct hbuf b = HBUF_INIT;
+	char err[320];
+	int rc;
+
+	if (need_consent(ctx))
+		return HE_OK;
+	rc = mood_parse_entry(ctx->args, &e, err, sizeof(err));
+	if (rc == HE_NOMEM)
+		return rc;
+	if (rc)
+		return say(ctx, err);
+	rc = mood_log(ctx->app, m->network, m->sender, m->is_private ? NULL : m->room, happ_now(ctx->app), &e);
+	if (rc) {
+		mood_entry_in_clear(&e);
+		return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment." NOTHING_SAVED);
+	}
+	hbuf_printf(&b, "Logged **%d**/10", e.score);
+	if (e.note)
+		hbuf_puts(&b, " with your note");
+	if (e.ntags) {
+		hbuf_puts(&b, " (");
+		for (size_t i = 0; i < e.ntags; i++) {
+			hbuf_puts(&b, i ? ", " : "");
+			put_escaped(&b, e.tags[i], strlen(e.tags[i]));
+		}
+		hbuf_puts(&b, ")");
+	}
+	hbuf_puts(&b, ". Thank you for checking in with yourself.");
+	if (!m->is_private)
+		hbuf_puts(&b, "\n\nYou can also log here, in our private chat, so your note stays between us.");
+	mood_entry_in_clear(&e);
+	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+struct bucket {
+	double sum;
+	int n;
+};
+
+static void put_spark(struct hbuf *b, const struct bucket *k)
+{
+	if (!k->n) {
+		hbuf_puts(b, "·");
+		return;
+	}
+	double avg = k->sum / k->n;
+	int lvl = (int)((avg - 1.0) / 9.0 * 7.0 + 0.5);
+	hbuf_puts(b, sparks[lvl < 0 ? 0 : lvl > 7 ? 7 : lvl]);
+}
+
+#define HISTORY_RECENT 10
+#define HISTORY_TABLE_DAYS 31
+
+static int sub_history(struct hctx *ctx, const char *rest)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct bucket *day = NULL, half[2] = { { 0, 0 }, { 0, 0 } };
+	struct hbuf b = HBUF_INIT;
+	struct tzsave sv;
+	struct tm tm;
+	sqlite3_stmt *st;
+	char err[160], tz[72];
+	int days, rc = HE_OK, shown;
+	long first, today, total = 0, withdays = 0;
+	double sum = 0;
+	time_t now = happ_now(app), start;
+
+	if (mood_parse_days(rest, &days, err, sizeof(err)))
+		return say(ctx, err);
+	if (count_entries(app, m->network, m->sender) <= 0) {
+		if (consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
+			return say(ctx, "Your mood log is empty so far. Log how you feel with `!mood <1-10> [note]`.");
+		return say(ctx, "You don't have a mood log. If you'd like one, type `!mood optin` to read "
+			   "what is kept and how.");
+	}
+	day = calloc((size_t)days, sizeof(*day));
+	if (!day)
+		return HE_NOMEM;
+	member_tz(app, m->network, m->sender, tz, sizeof(tz));
+	tz_enter(tz, &sv);
+	today = local_day(now, &tm);
+	first = today - (days - 1);
+	tm.tm_mday -= days - 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	start = mktime(&tm);
+
+	st = store_stmt(app->store, "SELECT ts, score FROM mood_entry WHERE network = ? AND member = ?"
+				    " AND ts >= ? ORDER BY ts");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct tm et;
+		long d = local_day((time_t)sqlite3_column_int64(st, 0), &et) - first;
+		int score = sqlite3_column_int(st, 1);
+		if (d < 0 || d >= days)
+			continue; /* in the future (a clock step): not part of these days */
+		day[d].sum += score;
+		day[d].n++;
+		total++;
+		sum += score;
+	}
+	sqlite3_reset(st);
+
+	if (total == 0) {
+		hbuf_printf(&b, "No entries in the last %d day%s. Log one with `!mood <1-10> [note]`, "
+			    "or look further back with `!mood history %d`.", days, days == 1 ? "" : "s",
+			    MOOD_HISTORY_MAX);
+		goto send;
+	}
+	for (int d = 0; d < days; d++) {
+		if (!day[d].n)
+			continue;
+		withdays++;
+		half[d >= days / 2].sum += day[d].sum / day[d].n;
+		half[d >= days / 2].n++;
+	}
+	hbuf_printf(&b, "**Your mood, last %d day%s**\n\n", days, days == 1 ? "" : "s");
+	hbuf_puts(&b, "`");
+	if (days <= 62) {
+		for (int d = 0; d < days; d++)
+			put_spark(&b, &day[d]);
+		hbuf_puts(&b, "` one mark per day, oldest first (· no entry)\n\n");
+	} else {
+		for (int d = 0; d < days; d += 7) {
+			struct bucket w = { 0, 0 };
+			for (int i = d; i < d + 7 && i < days; i++) {
+				w.sum += day[i].sum;
+				w.n += day[i].n;
+			}
+			put_spark(&b, &w);
+		}
+		hbuf_puts(&b, "` one mark per week, oldest first (· no entry)\n\n");
+	}
+	hbuf_printf(&b, "Average **%.1f** from %ld entr%s on %ld day%s. ", sum / total, total,
+		    total == 1 ? "y" : "ies", withdays, withdays == 1 ? "" : "s");
+	if (half[0].n && half[1].n) {
+		double a = half[0].sum / half[0].n, z = half[1].sum / half[1].n;
+		hbuf_printf(&b, "Trend: %s (%.1f in the first half, %.1f in the second).",
+			    z - a >= 0.5 ? "up" : a - z >= 0.5 ? "down" : "steady", a, z);
+	} else {
+		hbuf_puts(&b, "Trend: not enough days yet to compare.");
+	}
+
+	/* Days with entries, most recent HISTORY_TABLE_DAYS of them. */
+	hbuf_puts(&b, "\n\n```\nDay          Avg  Entries\n");
+	shown = 0;
+	for (int d = days - 1; d >= 0 && shown < HISTORY_TABLE_DAYS; d--)
+		shown += day[d].n > 0;
+	for (int d = 0, skip = (int)withdays - shown; d < days; d++) {
+		struct tm dt;
+		time_t noon;
+		if (!day[d].n || skip-- > 0)
+			continue;
+		dt = tm; /* local midnight of the first day, normalised below */
+		dt.tm_mday += d;
+		dt.tm_hour = 12;
+		dt.tm_isdst = -1;
+		noon = mktime(&dt);
+		localtime_r(&noon, &dt);
+		hbuf_printf(&b, "%s %02d %s  %4.1f  %d\n", wdays[dt.tm_wday], dt.tm_mday, months[dt.tm_mon],
+			    day[d].sum / day[d].n, day[d].n);
+	}
+	hbuf_puts(&b, "```\n");
+	if ((long)shown < withdays)
+		hbuf_printf(&b, "(the last %d days with entries; `!mood export` has everything)\n", shown);
+
+	/* The latest entries with their notes. */
+	st = store_stmt(app->store, "SELECT id, ts, score, nonce, box FROM mood_entry WHERE network = ?"
+				    " AND member = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT 10");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
+	hbuf_printf(&b, "\nLatest entries:\n\n");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct tm et;
+		time_t ts = (time_t)sqlite3_column_int64(st, 1);
+		char *plain = NULL;
+		size_t plen = 0;
+		int orc = open_box(app, st, 3, 4, m->network, m->sender, sqlite3_column_int64(st, 0),
+				   &plain, &plen);
+		localtime_r(&ts, &et);
+		hbuf_printf(&b, "- %s %02d %s %02d:%02d · **%d**", wdays[et.tm_wday], et.tm_mday,
+			    months[et.tm_mon], et.tm_hour, et.tm_min, sqlite3_column_int(st, 2));
+		if (orc == HE_CRYPTO)
+			hbuf_puts(&b, " · (this note can't be opened with the current key)");
+		else if (plain && *plain) {
+			hbuf_puts(&b, " · ");
+			put_escaped(&b, plain, strlen(plain));
+		}
+		hbuf_putc(&b, '\n');
+		if (plain)
+			sodium_memzero(plain, plen);
+		free(plain);
+	}
+	sqlite3_reset(st);
+	if (strcmp(tz, "UTC") != 0)
+		hbuf_printf(&b, "\nTimes are in %s.", tz);
+send:
+	tz_leave(&sv);
+	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
+	hbuf_free(&b);
+	free(day);
+	return rc;
+out:
+	tz_leave(&sv);
+	hbuf_free(&b);
+	free(day);
+	if (rc == HE_DB)
+		return say(ctx, "Sorry, I couldn't read your mood log just now. Please try again in a moment.");
+	return rc;
+}
+
+/* ---- export ------------------------------------------------------------------------------ */
+
+static void csv_field(struct hbuf *b, const char *s)
+{
+	hbuf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			hbuf_putc(b, '"');
+		hbuf_putc(b, *s);
+	}
+	hbuf_putc(b, '"');
+}
+
+static void iso_utc(time_t t, char out[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Builds the CSV and JSON of every entry of a member. */
+static int build_export(struct happ *app, const char *network, const char *member, struct hbuf *csv,
+			char **json, long *n)
+{
+	json_t *root = NULL, *entries = NULL, *consent = json_null(), *reminder = json_null();
+	sqlite3_stmt *st;
+	long long given_at = 0;
+	int version = 0, minute = 0, rc = HE_OK;
+	char tz[72] = "", when[32];
+
+	*json = NULL;
+	*n = 0;
+	if (consent_get(app, network, member, &given_at, &version) == HE_OK) {
+		iso_utc((time_t)given_at, when);
+		consent = json_pack("{s:s, s:i}", "given_at", when, "version", version);
+	}
+	if (reminder_get(app, network, member, &minute, tz, sizeof(tz))) {
+		char hhmm[8];
+		snprintf(hhmm, sizeof(hhmm), "%02d:%02d", minute / 60 % 24, minute % 60);
+		reminder = json_pack("{s:s, s:s}", "time", hhmm, "time_zone", *tz ? tz : app->cfg->timezone);
+	}
+	entries = json_array();
+	iso_utc(happ_now(app), when);
+	root = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:o}", "format", "hearth-mood-export",
+			 "format_version", 1, "exported_at", when, "network", network, "member", member,
+			 "consent", consent, "reminder", reminder, "entries", entries);
+	consent = reminder = NULL;
+	if (!root) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	hbuf_puts(csv, "time_utc,score,note,tags,logged_in\r\n");
+	st = store_stmt(app->store, "SELECT id, ts, score, origin_room, nonce, box FROM mood_entry"
+				    " WHERE network = ? AND member = ? ORDER BY ts, id");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *room = (const char *)sqlite3_column_text(st, 3);
+		int score = sqlite3_column_int(st, 2);
+		char *plain = NULL;
+		size_t plen = 0;
+		json_t *e, *tags = json_array();
+		int orc = open_box(app, st, 4, 5, network, member, sqlite3_column_int64(st, 0), &plain, &plen);
+		struct hbuf tagtext = HBUF_INIT;
+
+		iso_utc((time_t)sqlite3_column_int64(st, 1), when);
+		for (const char *t = plain ? next_tag(plain, plen, NULL) : NULL; t; t = next_tag(plain, plen, t)) {
+			json_array_append_new(tags, json_string(t));
+			if (tagtext.len)
+				hbuf_putc(&tagtext, ' ');
+			hbuf_puts(&tagtext, t);
+		}
+		e = json_pack("{s:s, s:I, s:i, s:o, s:o, s:o}", "time", when, "unix",
+			      (json_int_t)sqlite3_column_int64(st, 1), "score", score, "note",
+			      plain && *plain ? json_string(plain) : json_null(), "tags", tags, "room",
+			      room ? json_string(room) : json_null());
+		if (e && orc == HE_CRYPTO)
+			json_object_set_new(e, "note_unreadable", json_true());
+		if (!e || json_array_append_new(entries, e)) {
+			sqlite3_reset(st);
+			hbuf_free(&tagtext);
+			free(plain);
+			rc = HE_NOMEM;
+			goto out;
+		}
+		hbuf_printf(csv, "%s,%d,", when, score);
+		csv_field(csv, orc == HE_CRYPTO ? "(this note can't be opened with the current key)" :
+						  plain ? plain : "");
+		hbuf_putc(csv, ',');
+		csv_field(csv, hbuf_str(&tagtext));
+		hbuf_putc(csv, ',');
+		csv_field(csv, room ? room : "private");
+		hbuf_puts(csv, "\r\n");
+		hbuf_free(&tagtext);
+		if (plain)
+			sodium_memzero(plain, plen);
+		free(plain);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	*json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!*json || csv->oom)
+		rc = HE_NOMEM;
+out:
+	json_decref(consent);
+	json_decref(reminder);
+	json_decref(root);
+	return rc;
+}
+
+static int sub_export(struct hctx *ctx)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct htransport *t = m->via;
+	struct hbuf csv = HBUF_INIT, b = HBUF_INIT;
+	char *json = NULL, name[64];
+	long n = 0, day = care_daykey(app, happ_now(app));
+	int rc;
+
+	if (count_entries(app, m->network, m->sender) <= 0)
+		return say(ctx, "There's nothing in your mood log to export yet.");
+	rc = build_export(app, m->network, m->sender, &csv, &json, &n);
+	if (rc) {
+		rc = say(ctx, "Sorry, I couldn't put your export together just now. Please try again in a moment.");
+		goto out;
+	}
+	if (t->ops->send_file) {
+		struct hfile f = { name, "text/csv", csv.data, csv.len };
+		snprintf(name, sizeof(name), "hearth-mood-%04ld-%02ld-%02ld.csv", day / 10000, day / 100 % 100,
+			 day % 100);
+		rc = t->ops->send_file(t, m, &f);
+		if (rc == HE_OK) {
+			struct hfile j = { name, "application/json", json, strlen(json) };
+			snprintf(name, sizeof(name), "hearth-mood-%04ld-%02ld-%02ld.json", day / 10000,
+				 day / 100 % 100, day % 100);
+			rc = t->ops->send_file(t, m, &j);
+		}
+		if (rc) {
+			hlog_warn("mood", "an export could not be delivered on %s: %s", t->name, he_str(rc));
+			rc = say(ctx, "Sorry, I couldn't send your export files just now. Please try again in a moment.");
+			goto out;
+		}
+		hbuf_printf(&b, "Here is your mood log: %ld entr%s, as a CSV file (for spreadsheets) and a "
+			    "JSON file. They hold your notes, so keep them somewhere private.", n, n == 1 ? "y" : "ies");
+	} else {
+		/* No files on this network: the CSV as text, in a fence longer than any backtick run. */
+		size_t run = 0, longest = 0;
+		for (size_t i = 0; i < csv.len; i++) {
+			run = csv.data[i] == '`' ? run + 1 : 0;
+			longest = run > longest ? run : longest;
+		}
+		hbuf_printf(&b, "Here is your mood log (%ld entr%s) as CSV. Copy it into a file to keep it; "
+			    "it holds your notes, so keep it somewhere private.\n\n", n, n == 1 ? "y" : "ies");
+		for (size_t i = 0; i < (longest < 3 ? 3 : longest + 1); i++)
+			hbuf_putc(&b, '`');
+		hbuf_printf(&b, "\n%s", hbuf_str(&csv));
+		for (size_t i = 0; i < (longest < 3 ? 3 : longest + 1); i++)
+			hbuf_putc(&b, '`');
+	}
+	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
+out:
+	if (csv.data)
+		sodium_memzero(csv.data, csv.len);
+	if (b.data)
+		sodium_memzero(b.data, b.len);
+	if (json)
+		sodium_memzero(json, strlen(json));
+	hbuf_free(&csv);
+	hbuf_free(&b);
+	free(json);
+	return rc;
+}
+
+/* ---- forget, optout, remind -------------------------------------------------------------- */
+
+static int forget_all(struct happ *app, const char *network, const char *member)
+{
+	static const char *const sql[] = {
+		"DELETE FROM mood_entry WHERE network = ? AND member = ?",
+		"DELETE FROM mood_consent WHERE network = ? AND member = ?",
+		"DELETE FROM mood_reminder WHERE network = ? AND member = ?",
+		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
+	};
+	sqlite3 *db = store_db(app->store);
+	bool own = sqlite3_get_autocommit(db);
+	int rc = HE_OK;
+
+	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+		return HE_DB;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == HE_OK; i++)
+		rc = exec_member(app, sql[i], network, member);
+	if (own) {
+		if (rc == HE_OK)
+			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+		if (rc)
+			store_exec(app->store, "ROLLBACK");
+	}
+	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too. */
+	if (rc == HE_OK && own)
+		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
+	return rc;
+}
+
+static int sub_forget(struct hctx *ctx, const char *rest)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	char word[16];
+	long n = count_entries(app, m->network, m->sender);
+	bool consent = consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
+	bool reminder = reminder_get(app, m->network, m->sender, NULL, NULL, 0);
+	sqlite3_stmt *st;
+	long long expires = 0;
+
+	if (!text_next_word(&rest, word, sizeof(word))) {
+		if (n <= 0 && !consent && !reminder)
+			return say(ctx, "There's nothing stored about you in the mood log.");
+		st = store_stmt(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
+					    " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
+					    " SET action = excluded.action, expires = excluded.expires");
+		if (!st)
+			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+		sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+		}
+		sqlite3_reset(st);
+		return hctx_replyf(ctx, HDEST_PRIVATE,
+				   "This deletes everything the mood log holds about you: %ld entr%s%s%s. It "
+				   "can't be undone.\n\nIf you'd like a copy first, type `!mood export`. To "
+				   "delete everything, type `!mood forget confirm` within %d minutes.",
+				   n < 0 ? 0 : n, n == 1 ? "y" : "ies", consent ? ", your consent record" : "",
+				   reminder ? " and your daily reminder" : "", MOOD_FORGET_WINDOW / 60);
+	}
+	if (strcasecmp(word, "confirm") != 0 || *rest)
+		return say(ctx, "To delete your mood log, type `!mood forget`; I'll ask you to confirm.");
+	st = store_stmt(app->store, "SELECT expires FROM mood_pending WHERE network = ? AND member = ?"
+				    " AND action = 'forget'");
+	if (!st)
+		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		expires = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (expires < (long long)happ_now(app)) {
+		if (expires)
+			exec_member(app, "DELETE FROM mood_pending WHERE network = ? AND member = ?", m->network,
+				    m->sender);
+		return say(ctx, "To delete your mood log, first type `!mood forget`, then "
+			   "`!mood forget confirm` within 10 minutes. Nothing was deleted.");
+	}
+	if (forget_all(app, m->network, m->sender))
+		return say(ctx, "Sorry, I couldn't delete your mood log just now; nothing was changed. "
+			   "Please try again in a moment.");
+	hlog_info("mood", "a member deleted their mood log");
+	return say(ctx, "Done. Everything the mood log held about you is deleted: your entries, your "
+		   "consent and any reminder. If you'd like a log again some day, `!mood optin` starts fresh.");
+}
+
+static int sub_optout(struct hctx *ctx)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	long n = count_entries(app, m->network, m->sender);
+
+	if (consent_get(app, m->network, m->sender, NULL, NULL) != HE_OK) {
+		if (n > 0)
+			return hctx_replyf(ctx, HDEST_PRIVATE, "You're not opted in, so nothing new is logged. "
+					   "You still have %ld entr%s: read them with `!mood history`, export "
+					   "them with `!mood export`, or delete them with `!mood forget`.",
+					   n, n == 1 ? "y" : "ies");
+		return say(ctx, "You're not opted in, and nothing is stored about you.");
+	}
+	if (exec_member(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", m->network, m->sender) ||
+	    exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
+		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+	if (n <= 0)
+		return say(ctx, "Your mood log is stopped, and nothing is stored about you. If you'd like "
+			   "to start again, `!mood optin` is always there.");
+	return hctx_replyf(ctx, HDEST_PRIVATE,
+			   "Your mood log is stopped: I won't log anything new, and any daily reminder is "
+			   "off.\n\nYou have %ld entr%s. What would you like to do with them?\n\n"
+			   "- **Keep them:** nothing to do. Only you can read them, with `!mood history` "
+			   "or `!mood export`.\n"
+			   "- **Delete them all:** type `!mood forget`.\n\n"
+			   "To log again later, type `!mood optin`.", n, n == 1 ? "y" : "ies");
+}
+
+static int sub_remind(struct hctx *ctx, const char *rest)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	char tz[72], err[200];
+	const char *eff;
+	bool off;
+	int minute, mod = 0;
+	long day = 0;
+	sqlite3_stmt *st;
+
+	if (mood_parse_remind(rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
+		return say(ctx, err);
+	if (off) {
+		if (!reminder_get(app, m->network, m->sender, NULL, NULL, 0))
+			return say(ctx, "You have no daily reminder; nothing changed.");
+		if (exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
+			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+		return say(ctx, "Your daily reminder is off. You can still log any time with `!mood <1-10>`.");
+	}
+	if (need_consent(ctx))
+		return HE_OK;
+	eff = *tz ? tz : app->cfg->timezone;
+	/* Set after today's time: the first reminder comes tomorrow. */
+	if (cron_local(eff, happ_now(app), &mod, NULL, &day) != 0)
+		day = 0;
+	st = store_stmt(app->store, "INSERT INTO mood_reminder (network, member, minute, tz, last_day)"
+				    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (network, member) DO UPDATE SET"
+				    " minute = excluded.minute, tz = excluded.tz, last_day = excluded.last_day");
+	if (!st)
+		return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
+	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, minute);
+	sqlite3_bind_text(st, 4, tz, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, mod >= minute ? day : 0);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
+	}
+	sqlite3_reset(st);
+	return hctx_replyf(ctx, HDEST_PRIVATE, "Okay: a gentle reminder each day at %02d:%02d (%s). Skip "
+			   "any day you like; there's no streak to keep. `!mood remind off` stops it.",
+			   minute / 60, minute % 60, eff);
+}
+
+static const char reminder_text[] =
+	"Hello. If you'd like to, how are you feeling today? `!mood <1-10> [note]` logs it, just for "
+	"you. Letting this one pass is fine too.\n\n(`!mood remind off` stops these reminders.)";
+
+struct due {
+	char *network, *member;
+	int minute;
+	char tz[72];
+	long last;
+};
+
+int mood_send_reminders(struct happ *app, int *sent)
+{
+	struct due *d = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	time_t now = happ_now(app);
+	char *md = NULL;
+	int rc = HE_OK, count = 0;
+
+	if (sent)
+		*sent = 0;
+	st = store_stmt(app->store, "SELECT network, member, minute, tz, last_day FROM mood_reminder");
+	if (!st)
+		return HE_DB;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct due *nd = realloc(d, nc * sizeof(*d));
+			if (!nd) {
+				rc = HE_NOMEM;
+				break;
+			}
+			d = nd;
+			cap = nc;
+		}
+		d[n].network = text_dup((const char *)sqlite3_column_text(st, 0));
+		d[n].member = text_dup((const char *)sqlite3_column_text(st, 1));
+		d[n].minute = sqlite3_column_int(st, 2);
+		snprintf(d[n].tz, sizeof(d[n].tz), "%s", (const char *)sqlite3_column_text(st, 3));
+		d[n].last = (long)sqlite3_column_int64(st, 4);
+		if (!d[n].network || !d[n].member) {
+			free(d[n].network);
+			free(d[n].member);
+			rc = HE_NOMEM;
+			break;
+		}
+		n++;
+	}
+	sqlite3_reset(st);
+	md = router_prefixed(app, reminder_text);
+	if (!md)
+		rc = HE_NOMEM;
+	for (size_t i = 0; md && i < n; i++) {
+		struct htransport *t;
+		int mod, version = 0;
+		long day;
+
+		if (cron_local(d[i].tz[0] ? d[i].tz : app->cfg->timezone, now, &mod, NULL, &day) != 0)
+			continue;
+		/* Due: today not yet sent, and within the hour after the chosen time (after a longer
+		 * outage the day is skipped rather than nudging late in the evening). */
+		if (day == d[i].last || mod < d[i].minute || mod >= d[i].minute + 60)
+			continue;
+		if (consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
+			continue;
+		t = happ_transport(app, d[i].network);
+		if (!t || !t->ops->post_private)
+			continue;
+		if (t->ops->post_private(t, d[i].member, md) != HE_OK)
+			continue; /* tried again next minute */
+		st = store_stmt(app->store, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?");
+		if (st) {
+			sqlite3_bind_int64(st, 1, day);
+			sqlite3_bind_text(st, 2, d[i].network, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, d[i].member, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+		count++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].network);
+		free(d[i].member);
+	}
+	free(d);
+	free(md);
+	if (sent)
+		*sent = count;
+	return rc;
+}
+
+/* ---- the command ------------------------------------------------------------------------- */
+
+static int sub_help(struct hctx *ctx)
+{
+	return say(ctx, "**Your private mood log**\n\n"
+		   "- `!mood optin`: read what is kept, then agree with `!mood optin confirm`\n"
+		   "- `!mood <1-10> [note]`: log how you feel; emotion words like #calm are kept as tags\n"
+		   "- `!mood history [days]`: your recent days (14 unless you say)\n"
+		   "- `!mood export`: everything, as CSV and JSON files\n"
+		   "- `!mood remind HH:MM [time zone]`: a gentle daily reminder; `!mood remind off` stops it\n"
+		   "- `!mood optout`: stop logging; `!mood forget`: delete everything\n\n"
+		   "Only you can see your log. Hearth is peer self-help, not therapy.");
+}
+
+static const char *const subcommands[] = { "optin", "optout", "history", "export", "forget", "remind", "help" };
+
+int cmd_mood(struct hctx *ctx)
+{
+	const char *rest = ctx->args;
+	char word[24];
+	int rc;
+
+	if (!M(ctx->app))
+		return say(ctx, "Mood logs are not available on this Hearth.");
+	if (!text_next_word(&rest, word, sizeof(word))) {
+		rc = sub_help(ctx);
+		goto out;
+	}
+	for (char *c = word; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (!strcmp(word, "optin") || !strcmp(word, "opt-in"))
+		rc = sub_optin(ctx, rest);
+	else if (!strcmp(word, "optout") || !strcmp(word, "opt-out"))
+		rc = sub_optout(ctx);
+	else if (!strcmp(word, "history"))
+		rc = sub_history(ctx, rest);
+	else if (!strcmp(word, "export"))
+		rc = sub_export(ctx);
+	else if (!strcmp(word, "forget"))
+		rc = sub_forget(ctx, rest);
+	else if (!strcmp(word, "remind") || !strcmp(word, "reminder"))
+		rc = sub_remind(ctx, rest);
+	else if (!strcmp(word, "help"))
+		rc = sub_help(ctx);
+	else if (isalpha((unsigned char)word[0])) {
+		const char *near = NULL;
+		unsigned best = 3;
+		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+			unsigned dist = text_distance(word, subcommands[i]);
+			if (dist < best) {
+				best = dist;
+				near = subcommands[i];
+			}
+		}
+		if (near)
+			rc = hctx_replyf(ctx, HDEST_PRIVATE, "I don't know that one. Did you mean `!mood %s`?"
+					 NOTHING_SAVED, near);
+		else
+			rc = say(ctx, "I didn't understand that. Log a mood with a number from 1 to 10, like "
+				 "`!mood 6 tired but okay`, or type `!mood help`." NOTHING_SAVED);
+	} else {
+		rc = sub_log(ctx);
+	}
+out:
+	if (!ctx->msg->is_private) {
+		/* The room learns nothing but that a reply went elsewhere. */
+		if (rc == HE_OK)
+			hctx_reply(ctx, HDEST_SAME, "I've replied to you privately.");
+		else
+			hctx_reply(ctx, HDEST_SAME, "I couldn't reach you privately just now. Please send me a "
+				   "private message and try there.");
+	}
+	return rc;
+}
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+static void on_tick(struct loop *l, void *ud)
+{
+	struct happ *app = ud;
+	struct mood *mo = M(app);
+	long day;
+
+	if (!mo)
+		return;
+	mood_send_reminders(app, NULL);
+	day = care_daykey(app, happ_now(app));
+	if (day != mo->purge_day) {
+		mood_purge(app, NULL);
+		mo->purge_day = day;
+	}
+	/* Near the start of each minute. */
+	mo->timer = loop_timer_add(l, (uint64_t)(60 - time(NULL) % 60) * 1000 + 50, on_tick, app);
+}
+
+int mood_init(struct happ *app)
+{
+	struct mood *mo;
+	int rc;
+
+	if (!app->care)
+		return HE_INVAL;
+	if (!app->cfg->mood_key_file) {
+		hlog_error("mood", "no mood key file is configured ([mood] key_file)");
+		return HE_INVAL;
+	}
+	mo = calloc(1, sizeof(*mo));
+	if (!mo)
+		return HE_NOMEM;
+	if (!store_dir(app->store) && access(app->cfg->mood_key_file, F_OK) != 0) {
+		/* A store opened directly (tests, benchmarks) and no key file yet: a key for this run
+		 * only, so that test suites never write keys into a real data directory. The daemon
+		 * always opens its data dir with store_open() and so always uses the key file. */
+		unsigned char key[VAULT_KEY_BYTES];
+		randombytes_buf(key, sizeof(key));
+		rc = vault_from_key(key, &mo->vault);
+		sodium_memzero(key, sizeof(key));
+	} else {
+		rc = vault_open(app->cfg->mood_key_file, &mo->vault);
+	}
+	if (rc) {
+		hlog_error("mood", "mood logs cannot start without their key file; fix the problem above "
+			   "and start Hearth again");
+		free(mo);
+		return rc;
+	}
+	app->care->mood = mo;
+	rc = store_migrate(app->store, "mood", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	if (rc)
+		return rc;
+	/* Deleted rows are overwritten, not left in free pages: "forget" means gone. */
+	store_exec(app->store, "PRAGMA secure_delete = ON");
+	mood_purge(app, NULL);
+	mo->purge_day = care_daykey(app, happ_now(app));
+	if (app->loop) {
+		mo->timer = loop_timer_add(app->loop, (uint64_t)(60 - time(NULL) % 60) * 1000 + 50, on_tick, app);
+		if (!mo->timer)
+			return HE_NOMEM;
+	}
+	return HE_OK;
+}
+
+void mood_free(struct happ *app)
+{
+	struct mood *mo = M(app);
+
+	if (!mo)
+		return;
+	if (mo->timer && app->loop)
+		loop_timer_cancel(app->loop, mo->timer);
+	vault_free(mo->vault);
+	free(mo);
+	app->care->mood = NULL;
+}

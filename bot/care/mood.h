@@ -1,15 +1,70 @@
-/* mood.h - opt-in private mood logs (owner: mood module). */
+/* mood.h - opt-in private mood logs.
+ *
+ * A member (network, sender) opts in with `!mood optin confirm`; only then are entries kept: a
+ * score 1-10, an optional note and #emotion tags (encrypted at rest, see care/vault.h), the time
+ * and, when logged in a group room, that room (for anonymous room aggregates only). Every reply
+ * goes privately; a group room sees at most a one-line pointer. No command takes another
+ * member's name: a member only ever reaches their own log.
+ *
+ * Tables (migrations in mood.c): mood_consent, mood_entry, mood_reminder, mood_pending.
+ * Retention: entries older than cfg->mood_retention_days are purged at start and once a day. */
 #ifndef HEARTH_MOOD_H
 #define HEARTH_MOOD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
 
 #include "care/router.h"
 #include "core/app.h"
 
+#define MOOD_NOTE_MAX 500          /* characters (code points) in a note */
+#define MOOD_TAG_MAX 32            /* bytes in one tag */
+#define MOOD_TAGS_MAX 10           /* tags per entry */
+#define MOOD_HISTORY_DEFAULT 14    /* days */
+#define MOOD_HISTORY_MAX 365
+#define MOOD_FORGET_WINDOW 600     /* seconds `!mood forget confirm` stays valid */
+
+/* Opens the key (creating it on first run; refuses a key file others can read), applies the
+ * schema, purges expired entries and, when app->loop is set, arms the minute timer for
+ * reminders and the daily purge. A store opened with store_open_file() (tests, benchmarks) whose
+ * key file does not exist gets a random key for this run only, so that test suites never write
+ * keys into a data directory; the daemon (store_open) always uses the key file. */
 int mood_init(struct happ *app);
 void mood_free(struct happ *app);        /* accepts an app without mood state */
 int cmd_mood(struct hctx *ctx);
-/* Anonymous aggregates of entries logged from a room in the last `days` days. */
+/* Anonymous aggregates of entries logged from a room in the last `days` days: how many entries,
+ * from how many members, and their mean score (0 when none). No threshold is applied here. */
 int mood_room_stats(struct happ *app, const char *network, const char *room, int days,
 		    long *entries, long *members, double *mean);
+
+/* A parsed `!mood <score> [note]`. Owned by the caller; release with mood_entry_in_clear. */
+struct mood_entry_in {
+	int score;
+	char *note;                        /* trimmed, NULL when none */
+	char *tags[MOOD_TAGS_MAX];         /* lower-case, without '#', unique */
+	size_t ntags;
+};
+
+/* Pure parsers (no I/O but cron_tz_valid's zone lookup), exposed for tests and the fuzzer. On
+ * HE_INVAL / HE_TOOBIG they write a short, kind message a member can act on into err. */
+int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, size_t errlen);
+void mood_entry_in_clear(struct mood_entry_in *e);
+/* "" -> MOOD_HISTORY_DEFAULT; "1".."365". */
+int mood_parse_days(const char *arg, int *days, char *err, size_t errlen);
+/* "HH:MM [Zone/Name]" or "off" (sets *off). tz gets the zone or "" when none was given. */
+int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t tzlen, char *err,
+		      size_t errlen);
+
+/* Stores one entry for a member who has consented (the caller checks). origin_room is NULL for
+ * an entry logged privately. Used by cmd_mood and the benchmark. */
+int mood_log(struct happ *app, const char *network, const char *member, const char *origin_room,
+	     time_t ts, const struct mood_entry_in *e);
+/* Deletes entries older than the retention limit and expired confirmations; *purged may be
+ * NULL. */
+int mood_purge(struct happ *app, long *purged);
+/* Sends the reminders that are due now (at most one per member per local day). Called by the
+ * minute timer; exposed for tests. *sent may be NULL. */
+int mood_send_reminders(struct happ *app, int *sent);
 
 #endif
