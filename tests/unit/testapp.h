@@ -31,7 +31,7 @@ struct testapp {
 	size_t n;
 };
 
-static int ta_reply_cb(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+static inline int ta_reply_cb(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
 	struct testapp *ta = t->impl;
 	if (ta->n >= TA_MAX)
@@ -44,7 +44,7 @@ static int ta_reply_cb(struct htransport *t, const struct hmsg *in, enum hdest d
 	return HE_OK;
 }
 
-static int ta_post_cb(struct htransport *t, const char *room, const char *md)
+static inline int ta_post_cb(struct htransport *t, const char *room, const char *md)
 {
 	struct testapp *ta = t->impl;
 	if (ta->n >= TA_MAX)
@@ -56,7 +56,7 @@ static int ta_post_cb(struct htransport *t, const char *room, const char *md)
 	return HE_OK;
 }
 
-static void ta_free_cb(struct htransport *t) { (void)t; }
+static inline void ta_free_cb(struct htransport *t) { (void)t; }
 
 static const struct htransport_ops ta_ops = {
 	.reply = ta_reply_cb,
@@ -64,7 +64,7 @@ static const struct htransport_ops ta_ops = {
 	.free = ta_free_cb,
 };
 
-static void ta_clear(struct testapp *ta)
+static inline void ta_clear(struct testapp *ta)
 {
 	for (size_t i = 0; i < ta->n; i++) {
 		free(ta->replies[i].room);
@@ -105,7 +105,7 @@ fail:
 	return NULL;
 }
 
-static void ta_free(struct testapp *ta)
+static inline void ta_free(struct testapp *ta)
 {
 	if (!ta)
 		return;
@@ -119,7 +119,7 @@ static void ta_free(struct testapp *ta)
 }
 
 /* Sends text as sender in room (or privately) and returns the number of replies. */
-static size_t ta_say(struct testapp *ta, const char *sender, const char *room, bool priv,
+static inline size_t ta_say(struct testapp *ta, const char *sender, const char *room, bool priv,
 		     enum hrole role, const char *text)
 {
 	struct hmsg m = {
