@@ -73,14 +73,14 @@ static inline void ta_clear(struct testapp *ta)
 	ta->n = 0;
 }
 
-static const char *ta_src(void)
+static inline const char *ta_src(void)
 {
 	const char *src = getenv("SRC");
 	return src && *src ? src : HEARTH_SOURCE_DIR;
 }
 
 /* db: a file path or ":memory:". Returns NULL on failure. */
-static struct testapp *ta_new(const char *db)
+static inline struct testapp *ta_new(const char *db)
 {
 	struct testapp *ta = calloc(1, sizeof(*ta));
 	char dir[4096];
@@ -131,7 +131,7 @@ static inline size_t ta_say(struct testapp *ta, const char *sender, const char *
 	return ta->n - before;
 }
 
-static const char *ta_last(const struct testapp *ta)
+static inline const char *ta_last(const struct testapp *ta)
 {
 	return ta->n ? ta->replies[ta->n - 1].text : "";
 }
