@@ -1,0 +1,801 @@
+/* Unit tests for bot/care/mood.c: the whole command path (happ_dispatch -> router -> cmd_mood)
+ * on a real store, the real content and a recording transport. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "care/care.h"
+#include "care/content.h"
+#include "care/mood.h"
+#include "care/vault.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#define T0 1768478400 /* 2026-01-15 12:00:00Z */
+#define DAY 86400
+#define MAXREC 512
+
+struct rec {
+	enum hdest dest;
+	bool priv;          /* landed in a private chat */
+	char *to;           /* member (post_private) or room */
+	char *text;
+};
+
+struct file {
+	char *name;
+	char *data;
+};
+
+struct tapp {
+	struct happ app;
+	struct htransport t;
+	struct rec r[MAXREC];
+	size_t n;
+	struct file f[16];
+	size_t nf;
+	char dir[256];
+	char db[300];
+	char key[300];
+	bool files;         /* offer send_file */
+};
+
+static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+{
+	struct tapp *ta = t->impl;
+	assert_true(ta->n < MAXREC);
+	ta->r[ta->n].dest = dest;
+	ta->r[ta->n].priv = in->is_private || dest == HDEST_PRIVATE;
+	ta->r[ta->n].to = strdup(dest == HDEST_PRIVATE ? in->sender : in->room);
+	ta->r[ta->n].text = strdup(md);
+	ta->n++;
+	return HE_OK;
+}
+
+static int t_post(struct htransport *t, const char *room, const char *md)
+{
+	struct tapp *ta = t->impl;
+	ta->r[ta->n].dest = HDEST_ROOM;
+	ta->r[ta->n].to = strdup(room);
+	ta->r[ta->n].text = strdup(md);
+	ta->n++;
+	return HE_OK;
+}
+
+static int t_post_private(struct htransport *t, const char *member, const char *md)
+{
+	struct tapp *ta = t->impl;
+	ta->r[ta->n].dest = HDEST_PRIVATE;
+	ta->r[ta->n].priv = true;
+	ta->r[ta->n].to = strdup(member);
+	ta->r[ta->n].text = strdup(md);
+	ta->n++;
+	return HE_OK;
+}
+
+static int t_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
+{
+	struct tapp *ta = t->impl;
+	(void)in;
+	assert_true(ta->nf < 16);
+	ta->f[ta->nf].name = strdup(f->name);
+	ta->f[ta->nf].data = strndup(f->data, f->len);
+	ta->nf++;
+	return HE_OK;
+}
+
+static void t_free(struct htransport *t) { (void)t; }
+
+static const struct htransport_ops ops_files = {
+	.reply = t_reply, .post = t_post, .post_private = t_post_private, .send_file = t_send_file,
+	.free = t_free,
+};
+static const struct htransport_ops ops_nofiles = {
+	.reply = t_reply, .post = t_post, .post_private = t_post_private, .free = t_free,
+};
+
+static void clear(struct tapp *ta)
+{
+	for (size_t i = 0; i < ta->n; i++) {
+		free(ta->r[i].to);
+		free(ta->r[i].text);
+	}
+	for (size_t i = 0; i < ta->nf; i++) {
+		free(ta->f[i].name);
+		free(ta->f[i].data);
+	}
+	ta->n = ta->nf = 0;
+}
+
+static const char *src_dir(void)
+{
+	const char *s = getenv("SRC");
+	return s && *s ? s : HEARTH_SOURCE_DIR;
+}
+
+/* Opens the app on ta->db with the key file ta->key (created by vault_open when missing). */
+static void app_open(struct tapp *ta)
+{
+	char path[512];
+	struct vault *v = NULL;
+
+	assert_int_equal(config_load(NULL, &ta->app.cfg, NULL), 0);
+	free(ta->app.cfg->data_dir);
+	ta->app.cfg->data_dir = strdup(ta->dir);
+	assert_int_equal(config_finish(ta->app.cfg, NULL), 0);
+	free(ta->app.cfg->mood_key_file);
+	ta->app.cfg->mood_key_file = strdup(ta->key);
+	snprintf(path, sizeof(path), "%s/content", src_dir());
+	ta->app.cfg->content_dir = strdup(path);
+	/* A real key file, so that a reopened store can still read what it sealed. */
+	assert_int_equal(vault_open(ta->key, &v), 0);
+	vault_free(v);
+	assert_int_equal(loop_new(&ta->app.loop), 0);
+	assert_int_equal(store_open_file(ta->db, &ta->app.store), 0);
+	assert_int_equal(care_init(&ta->app), 0);
+	assert_int_equal(care_load_content(&ta->app), 0);
+	snprintf(ta->t.name, sizeof(ta->t.name), "test");
+	ta->t.ops = ta->files ? &ops_files : &ops_nofiles;
+	ta->t.impl = ta;
+	ta->app.ntransports = 0;
+	assert_int_equal(happ_add_transport(&ta->app, &ta->t), 0);
+}
+
+static void app_close(struct tapp *ta)
+{
+	clear(ta);
+	care_free(&ta->app);
+	content_free(ta->app.content);
+	store_free(ta->app.store);
+	loop_free(ta->app.loop);
+	config_free(ta->app.cfg);
+	ta->app.content = NULL;
+	ta->app.store = NULL;
+	ta->app.loop = NULL;
+	ta->app.cfg = NULL;
+}
+
+static int setup(void **state)
+{
+	struct tapp *ta = calloc(1, sizeof(*ta));
+
+	hlog_set_level(HLOG_ERROR);
+	snprintf(ta->dir, sizeof(ta->dir), "/tmp/hearth-test-mood-XXXXXX");
+	assert_non_null(mkdtemp(ta->dir));
+	snprintf(ta->db, sizeof(ta->db), "%s/hearth.db", ta->dir);
+	snprintf(ta->key, sizeof(ta->key), "%s/mood.key", ta->dir);
+	ta->files = true;
+	ta->app.fake_now = T0;
+	app_open(ta);
+	*state = ta;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct tapp *ta = *state;
+	char cmd[600];
+
+	app_close(ta);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ta->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", ta->dir);
+	free(ta);
+	return 0;
+}
+
+/* Says text as sender; room NULL = privately. Returns how many replies came. */
+static size_t say(struct tapp *ta, const char *sender, const char *room, const char *text)
+{
+	char dm[128];
+	struct hmsg m = {
+		.network = "test", .room = room, .sender = sender, .sender_name = sender, .text = text,
+		.is_private = room == NULL, .role = HROLE_MEMBER, .via = &ta->t,
+	};
+	size_t before = ta->n;
+
+	if (!room) {
+		snprintf(dm, sizeof(dm), "dm:%s", sender);
+		m.room = dm;
+	}
+	happ_dispatch(&ta->app, &m);
+	return ta->n - before;
+}
+
+static const char *last(const struct tapp *ta)
+{
+	return ta->n ? ta->r[ta->n - 1].text : "";
+}
+
+static long count(struct tapp *ta, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(ta->app.store), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Rows in every mood table that mention member in any text column. */
+static long rows_mentioning(struct tapp *ta, const char *member)
+{
+	sqlite3 *db = store_db(ta->app.store);
+	sqlite3_stmt *tables = NULL;
+	long total = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1,
+					    &tables, NULL), SQLITE_OK);
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tables, 0);
+		char sql[512];
+		sqlite3_stmt *cols = NULL, *rows = NULL;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK);
+		while (sqlite3_step(rows) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(rows); c++) {
+				const unsigned char *v = sqlite3_column_text(rows, c);
+				if (sqlite3_column_type(rows, c) == SQLITE_TEXT && v && strstr((const char *)v, member)) {
+					print_message("table %s still mentions %s\n", name, member);
+					total++;
+				}
+			}
+		}
+		sqlite3_finalize(rows);
+		(void)cols;
+	}
+	sqlite3_finalize(tables);
+	return total;
+}
+
+static long mood_rows(struct tapp *ta)
+{
+	return count(ta, "SELECT (SELECT count(*) FROM mood_consent) + (SELECT count(*) FROM mood_entry)"
+			 " + (SELECT count(*) FROM mood_reminder) + (SELECT count(*) FROM mood_pending)");
+}
+
+static void optin(struct tapp *ta, const char *who)
+{
+	say(ta, who, NULL, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "only you can see it"));
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+static void test_consent_gate(void **state)
+{
+	struct tapp *ta = *state;
+
+	say(ta, "alice", NULL, "!mood 7 a good day");
+	assert_non_null(strstr(last(ta), "!mood optin"));
+	assert_non_null(strstr(last(ta), "Nothing was saved"));
+	say(ta, "alice", NULL, "!mood remind 20:00");
+	say(ta, "alice", NULL, "!mood history");
+	say(ta, "alice", NULL, "!mood export");
+	assert_int_equal(ta->nf, 0);
+	say(ta, "alice", NULL, "!mood forget");
+	assert_int_equal(mood_rows(ta), 0);
+
+	/* The explanation: what, where, who, how long, control, not therapy. */
+	say(ta, "alice", NULL, "!mood optin");
+	const char *t = last(ta);
+	assert_true(ta->r[ta->n - 1].priv);
+	assert_non_null(strstr(t, "365 days"));
+	assert_null(strstr(t, "{retention_days}"));
+	assert_non_null(strstr(t, "only you"));
+	assert_non_null(strstr(t, "!mood export"));
+	assert_non_null(strstr(t, "!mood forget"));
+	assert_non_null(strstr(t, "not therapy"));
+	assert_non_null(strstr(t, "!mood optin confirm"));
+	assert_int_equal(mood_rows(ta), 0);
+
+	say(ta, "alice", NULL, "!mood optin confirm please");
+	assert_int_equal(mood_rows(ta), 0);
+	optin(ta, "alice");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'alice'"
+				   " AND given_at = 1768478400 AND version = 1"), 1);
+	assert_int_equal(ta->app.content->consent_version, 1);
+
+	/* A new consent text asks again before anything more is stored. */
+	say(ta, "alice", NULL, "!mood 6");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 1);
+	ta->app.content->consent_version = 2;
+	say(ta, "alice", NULL, "!mood 6");
+	assert_non_null(strstr(last(ta), "changed"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 1);
+	optin(ta, "alice");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE version = 2"), 1);
+}
+
+static void test_entries_and_tags(void **state)
+{
+	struct tapp *ta = *state;
+	char note[700];
+	json_t *root;
+	json_error_t jerr;
+
+	optin(ta, "alice");
+	say(ta, "alice", NULL, "!mood 7 good day #Calm, #lonely and #calm again");
+	assert_non_null(strstr(last(ta), "Logged **7**/10"));
+	ta->app.fake_now += 3600;
+	say(ta, "alice", NULL, "!mood 3/10");
+	ta->app.fake_now += 60;
+	say(ta, "alice", NULL, "!mood 10");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'alice'"), 3);
+
+	static const char *const bad[] = { "!mood 0", "!mood 11", "!mood abc", "!mood 5.5", "!mood -3",
+					   "!mood 100", "!mood 5,5 note", "!mood #sad" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		say(ta, "alice", NULL, bad[i]);
+		if (!strstr(last(ta), "Nothing was saved"))
+			print_error("%s -> %s\n", bad[i], last(ta));
+		assert_non_null(strstr(last(ta), "Nothing was saved"));
+		assert_true(ta->r[ta->n - 1].priv);
+	}
+	/* 500 characters is fine, 501 is kindly refused. */
+	memcpy(note, "!mood 5 ", 8);
+	memset(note + 8, 'x', 501);
+	note[8 + 501] = '\0';
+	say(ta, "alice", NULL, note);
+	assert_non_null(strstr(last(ta), "501 characters"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 3);
+	note[8 + 500] = '\0';
+	say(ta, "alice", NULL, note);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 4);
+
+	say(ta, "alice", NULL, "!mood export");
+	assert_int_equal(ta->nf, 2);
+	assert_non_null(strstr(ta->f[0].name, "hearth-mood-2026-01-15.csv"));
+	assert_non_null(strstr(ta->f[1].name, "hearth-mood-2026-01-15.json"));
+	root = json_loads(ta->f[1].data, 0, &jerr);
+	assert_non_null(root);
+	json_t *e = json_array_get(json_object_get(root, "entries"), 0);
+	assert_int_equal(json_integer_value(json_object_get(e, "score")), 7);
+	assert_string_equal(json_string_value(json_object_get(e, "note")), "good day #Calm, #lonely and #calm again");
+	json_t *tags = json_object_get(e, "tags");
+	assert_int_equal(json_array_size(tags), 2);
+	assert_string_equal(json_string_value(json_array_get(tags, 0)), "calm");
+	assert_string_equal(json_string_value(json_array_get(tags, 1)), "lonely");
+	assert_int_equal(json_array_size(json_object_get(root, "entries")), 4);
+	json_decref(root);
+	assert_non_null(strstr(ta->f[0].data, "\"good day #Calm, #lonely and #calm again\",\"calm lonely\",\"private\"\r\n"));
+}
+
+static void test_parsers(void **state)
+{
+	struct mood_entry_in e;
+	char err[256], tz[72];
+	int days, minute;
+	bool off;
+
+	(void)state;
+	assert_int_equal(mood_parse_entry("  7/10   slept \"ok\" #Tired #tired #sad-ish. ", &e, err, sizeof(err)), 0);
+	assert_int_equal(e.score, 7);
+	assert_string_equal(e.note, "slept \"ok\" #Tired #tired #sad-ish.");
+	assert_int_equal(e.ntags, 2);
+	assert_string_equal(e.tags[0], "tired");
+	assert_string_equal(e.tags[1], "sad-ish");
+	mood_entry_in_clear(&e);
+	assert_int_equal(mood_parse_entry("10", &e, err, sizeof(err)), 0);
+	assert_int_equal(e.score, 10);
+	assert_null(e.note);
+	mood_entry_in_clear(&e);
+	assert_int_equal(mood_parse_entry("4 müde #müde a#b", &e, err, sizeof(err)), 0);
+	assert_int_equal(e.ntags, 1);
+	assert_string_equal(e.tags[0], "müde");
+	mood_entry_in_clear(&e);
+	assert_int_equal(mood_parse_entry("5 #a #b #c #d #e #f #g #h #i #j #k", &e, err, sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "up to 10"));
+	assert_int_equal(mood_parse_entry("5 \xff", &e, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_entry("", &e, err, sizeof(err)), HE_INVAL);
+
+	assert_int_equal(mood_parse_days("", &days, err, sizeof(err)), 0);
+	assert_int_equal(days, 14);
+	assert_int_equal(mood_parse_days("365", &days, err, sizeof(err)), 0);
+	assert_int_equal(days, 365);
+	assert_int_equal(mood_parse_days("366", &days, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_days("0", &days, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_days("7 bob", &days, err, sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "1 to 365"));
+
+	assert_int_equal(mood_parse_remind("off", &off, &minute, tz, sizeof(tz), err, sizeof(err)), 0);
+	assert_true(off);
+	assert_int_equal(mood_parse_remind("8:05 Europe/Berlin", &off, &minute, tz, sizeof(tz), err, sizeof(err)), 0);
+	assert_false(off);
+	assert_int_equal(minute, 8 * 60 + 5);
+	assert_string_equal(tz, "Europe/Berlin");
+	assert_int_equal(mood_parse_remind("24:00", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_remind("20:00 Nowhere/Land", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "Nowhere/Land"));
+	assert_int_equal(mood_parse_remind("20:00 ../../etc/passwd", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_remind("", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+}
+
+static void test_history_sparkline(void **state)
+{
+	struct tapp *ta = *state;
+	char *t;
+
+	optin(ta, "alice");
+	/* Two weeks: low for a week, then better. Two entries on the last day. */
+	for (int d = 13; d >= 0; d--) {
+		char cmd[64];
+		ta->app.fake_now = T0 - (time_t)d * DAY;
+		snprintf(cmd, sizeof(cmd), "!mood %d day %d", d >= 7 ? 2 : 9, 13 - d);
+		say(ta, "alice", NULL, cmd);
+	}
+	say(ta, "alice", NULL, "!mood 9 HISTMARK #hopeful");
+	say(ta, "alice", NULL, "!mood history");
+	t = ta->r[ta->n - 1].text;
+	assert_true(ta->r[ta->n - 1].priv);
+	assert_non_null(strstr(t, "`▂▂▂▂▂▂▂▇▇▇▇▇▇▇`"));
+	assert_non_null(strstr(t, "Average **5.7** from 15 entries on 14 days"));
+	assert_non_null(strstr(t, "Trend: up (2.0 in the first half, 9.0 in the second)"));
+	assert_non_null(strstr(t, "Thu 15 Jan   9.0  2"));
+	assert_non_null(strstr(t, "HISTMARK \\#hopeful"));
+
+	/* A gap and a shorter window. */
+	say(ta, "alice", NULL, "!mood history 3");
+	assert_non_null(strstr(last(ta), "`▇▇▇`"));
+	assert_non_null(strstr(last(ta), "Trend: steady"));
+	ta->app.fake_now = T0 + 3 * DAY;
+	say(ta, "alice", NULL, "!mood history 5");
+	assert_non_null(strstr(last(ta), "`▇▇···`"));
+	say(ta, "alice", NULL, "!mood history 400");
+	assert_non_null(strstr(last(ta), "1 to 365"));
+	/* A long window is drawn by week. */
+	say(ta, "alice", NULL, "!mood history 365");
+	assert_non_null(strstr(last(ta), "one mark per week"));
+}
+
+static void test_forget(void **state)
+{
+	struct tapp *ta = *state;
+	FILE *f;
+	char *raw;
+	long len;
+
+	optin(ta, "alice-forget-me");
+	optin(ta, "bob");
+	say(ta, "alice-forget-me", NULL, "!mood 4 first");
+	say(ta, "alice-forget-me", "!room:test", "!mood 5 from the room");
+	say(ta, "alice-forget-me", NULL, "!mood remind 21:00");
+	say(ta, "bob", NULL, "!mood 6 bob stays");
+
+	/* Confirm without asking first, or too late: nothing happens. */
+	say(ta, "alice-forget-me", NULL, "!mood forget confirm");
+	assert_non_null(strstr(last(ta), "Nothing was deleted"));
+	say(ta, "alice-forget-me", NULL, "!mood forget");
+	assert_non_null(strstr(last(ta), "2 entries"));
+	assert_non_null(strstr(last(ta), "!mood forget confirm"));
+	ta->app.fake_now += MOOD_FORGET_WINDOW + 1;
+	say(ta, "alice-forget-me", NULL, "!mood forget confirm");
+	assert_non_null(strstr(last(ta), "Nothing was deleted"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'alice-forget-me'"), 2);
+
+	say(ta, "alice-forget-me", NULL, "!mood forget");
+	ta->app.fake_now += 60;
+	say(ta, "alice-forget-me", NULL, "!mood forget confirm");
+	assert_non_null(strstr(last(ta), "deleted"));
+	assert_int_equal(rows_mentioning(ta, "alice-forget-me"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'bob'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'bob'"), 1);
+
+	/* Hard delete: not even in the file's free pages or the WAL. */
+	app_close(ta);
+	f = fopen(ta->db, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	raw = malloc((size_t)len);
+	assert_int_equal(fread(raw, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	assert_null(memmem(raw, (size_t)len, "alice-forget-me", 15));
+	assert_non_null(memmem(raw, (size_t)len, "bob", 3));
+	free(raw);
+	app_open(ta);
+	say(ta, "alice-forget-me", NULL, "!mood history");
+	assert_non_null(strstr(last(ta), "!mood optin"));
+}
+
+static bool any_reply_has(struct tapp *ta, size_t from, const char *needle)
+{
+	for (size_t i = from; i < ta->n; i++)
+		if (strstr(ta->r[i].text, needle))
+			return true;
+	for (size_t i = 0; i < ta->nf; i++)
+		if (strstr(ta->f[i].data, needle))
+			return true;
+	return false;
+}
+
+static void test_isolation(void **state)
+{
+	struct tapp *ta = *state;
+	static const char *const cmds[] = {
+		"!mood", "!mood help", "!mood optin", "!mood optin confirm", "!mood 3 bob's own",
+		"!mood history", "!mood history 365", "!mood history alice", "!mood alice",
+		"!mood export", "!mood export alice", "!mood remind 20:00", "!mood remind off",
+		"!mood optout", "!mood forget alice", "!mood forget", "!mood forget confirm",
+	};
+	size_t from;
+
+	optin(ta, "alice");
+	say(ta, "alice", NULL, "!mood 9 ALICE-SECRET #alicetag");
+	say(ta, "alice", "!room:test", "!mood 8 ALICE-ROOM");
+	clear(ta);
+	from = ta->n;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			say(ta, "bob", NULL, cmds[i]);
+			say(ta, "bob", "!room:test", cmds[i]);
+		}
+	/* And as a moderator, in the room and privately. */
+	struct hmsg m = { .network = "test", .room = "!room:test", .sender = "mod", .sender_name = "mod",
+			  .text = "!mood history", .role = HROLE_MODERATOR, .via = &ta->t };
+	happ_dispatch(&ta->app, &m);
+	m.text = "!mod stats";
+	happ_dispatch(&ta->app, &m);
+	assert_false(any_reply_has(ta, from, "ALICE"));
+	assert_false(any_reply_has(ta, from, "alicetag"));
+	for (size_t i = from; i < ta->n; i++)
+		assert_true(strcmp(ta->r[i].to, "alice") != 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'alice'"), 2);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'alice'"), 1);
+	/* Alice still reads her own. */
+	say(ta, "alice", NULL, "!mood history");
+	assert_non_null(strstr(last(ta), "ALICE\\-SECRET"));
+}
+
+static void test_encrypted_at_rest(void **state)
+{
+	struct tapp *ta = *state;
+	static const char *const suffixes[] = { "", "-wal" };
+
+	optin(ta, "alice");
+	say(ta, "alice", NULL, "!mood 6 ZQXMARKER-4417 #zqxtag");
+	/* Read the raw bytes while the store is open (WAL holds fresh pages) and after closing. */
+	for (int closed = 0; closed < 2; closed++) {
+		if (closed)
+			app_close(ta);
+		for (size_t s = 0; s < 2; s++) {
+			char path[400];
+			FILE *f;
+			snprintf(path, sizeof(path), "%s%s", ta->db, suffixes[s]);
+			f = fopen(path, "rb");
+			if (!f)
+				continue;
+			fseek(f, 0, SEEK_END);
+			long len = ftell(f);
+			fseek(f, 0, SEEK_SET);
+			char *raw = malloc((size_t)len + 1);
+			assert_int_equal(fread(raw, 1, (size_t)len, f), (size_t)len);
+			fclose(f);
+			assert_null(memmem(raw, (size_t)len, "ZQXMARKER", 9));
+			assert_null(memmem(raw, (size_t)len, "zqxtag", 6));
+			/* ...while the score and member are there: we read the right file. */
+			if (closed && s == 0)
+				assert_non_null(memmem(raw, (size_t)len, "alice", 5));
+			free(raw);
+		}
+	}
+	app_open(ta);
+	say(ta, "alice", NULL, "!mood history");
+	assert_non_null(strstr(last(ta), "ZQXMARKER\\-4417 \\#zqxtag"));
+	say(ta, "alice", NULL, "!mood export");
+	assert_int_equal(ta->nf, 2);
+	assert_non_null(strstr(ta->f[0].data, "ZQXMARKER-4417"));
+	assert_non_null(strstr(ta->f[1].data, "\"zqxtag\""));
+
+	/* A sealed note moved to another member's row does not open there. */
+	optin(ta, "bob");
+	say(ta, "bob", NULL, "!mood 2 bobs");
+	assert_int_equal(sqlite3_exec(store_db(ta->app.store),
+				      "UPDATE mood_entry SET nonce = (SELECT nonce FROM mood_entry WHERE member = 'alice'),"
+				      " box = (SELECT box FROM mood_entry WHERE member = 'alice') WHERE member = 'bob'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	say(ta, "bob", NULL, "!mood history");
+	assert_null(strstr(last(ta), "ZQXMARKER"));
+	assert_non_null(strstr(last(ta), "can't be opened"));
+}
+
+static void test_retention(void **state)
+{
+	struct tapp *ta = *state;
+	struct mood_entry_in e = { .score = 5 };
+	long purged = -1;
+
+	ta->app.cfg->mood_retention_days = 30;
+	optin(ta, "alice");
+	assert_int_equal(mood_log(&ta->app, "test", "alice", NULL, T0 - 31 * DAY, &e), 0);
+	assert_int_equal(mood_log(&ta->app, "test", "alice", NULL, T0 - 29 * DAY, &e), 0);
+	assert_int_equal(mood_log(&ta->app, "test", "alice", NULL, T0, &e), 0);
+	assert_int_equal(mood_purge(&ta->app, &purged), 0);
+	assert_int_equal(purged, 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 2);
+	/* Time passes; the purge at start removes what aged out. */
+	ta->app.fake_now = T0 + 2 * DAY;
+	mood_free(&ta->app);
+	assert_int_equal(mood_init(&ta->app), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent"), 1);
+}
+
+static void test_group_room_private(void **state)
+{
+	struct tapp *ta = *state;
+	static const char *const cmds[] = {
+		"!mood optin", "!mood optin confirm", "!mood 6 ROOMNOTE-55 #roomtag", "!mood history",
+		"!mood export", "!mood remind 07:30", "!mood abc", "!mood 11", "!mood optout", "!mood forget",
+	};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		size_t before = ta->n, nroom = 0;
+		say(ta, "carol", "!group:test", cmds[i]);
+		assert_true(ta->n - before >= 2);
+		for (size_t k = before; k < ta->n; k++) {
+			if (ta->r[k].priv) {
+				assert_int_equal(ta->r[k].dest, HDEST_PRIVATE);
+				assert_string_equal(ta->r[k].to, "carol");
+				continue;
+			}
+			nroom++;
+			assert_string_equal(ta->r[k].text, "I've replied to you privately.");
+		}
+		assert_int_equal(nroom, 1);
+	}
+	/* The entry remembers its room, for anonymous totals only. */
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE origin_room = '!group:test'"), 1);
+	assert_int_equal(ta->nf, 2);
+}
+
+static void test_room_stats(void **state)
+{
+	struct tapp *ta = *state;
+	long entries, members;
+	double mean;
+
+	optin(ta, "a");
+	optin(ta, "b");
+	optin(ta, "c");
+	say(ta, "a", "!r:test", "!mood 4");
+	say(ta, "a", "!r:test", "!mood 6");
+	say(ta, "b", "!r:test", "!mood 8");
+	say(ta, "c", NULL, "!mood 1 private: not counted for the room");
+	say(ta, "c", "!other:test", "!mood 2");
+	ta->app.fake_now = T0 - 10 * DAY;
+	say(ta, "c", "!r:test", "!mood 10 too old for a 7-day window");
+	ta->app.fake_now = T0;
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 7, &entries, &members, &mean), 0);
+	assert_int_equal(entries, 3);
+	assert_int_equal(members, 2);
+	assert_true(mean > 5.99 && mean < 6.01);
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 30, &entries, &members, &mean), 0);
+	assert_int_equal(entries, 4);
+	assert_int_equal(members, 3);
+	assert_int_equal(mood_room_stats(&ta->app, "other-net", "!r:test", 30, &entries, &members, &mean), 0);
+	assert_int_equal(entries, 0);
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 0, &entries, &members, &mean), HE_INVAL);
+}
+
+static void test_optout(void **state)
+{
+	struct tapp *ta = *state;
+
+	optin(ta, "alice");
+	say(ta, "alice", NULL, "!mood 5 kept after optout");
+	say(ta, "alice", NULL, "!mood remind 09:00");
+	say(ta, "alice", NULL, "!mood optout");
+	assert_non_null(strstr(last(ta), "1 entry"));
+	assert_non_null(strstr(last(ta), "!mood forget"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 1);
+	say(ta, "alice", NULL, "!mood 6 after");
+	assert_non_null(strstr(last(ta), "!mood optin"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 1);
+	say(ta, "alice", NULL, "!mood history");
+	assert_non_null(strstr(last(ta), "kept after optout"));
+	say(ta, "alice", NULL, "!mood export");
+	assert_int_equal(ta->nf, 2);
+	optin(ta, "alice");
+	say(ta, "alice", NULL, "!mood 6 after");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 2);
+}
+
+static void test_export_without_files(void **state)
+{
+	struct tapp *ta = *state;
+
+	ta->t.ops = &ops_nofiles;
+	optin(ta, "alice");
+	say(ta, "alice", NULL, "!mood 5 with ``` fences and \"quotes\"");
+	say(ta, "alice", NULL, "!mood export");
+	assert_int_equal(ta->nf, 0);
+	assert_true(ta->r[ta->n - 1].priv);
+	assert_non_null(strstr(last(ta), "````\ntime_utc,score,note,tags,logged_in\r\n"));
+	assert_non_null(strstr(last(ta), "\"with ``` fences and \"\"quotes\"\"\""));
+}
+
+static void test_reminders(void **state)
+{
+	struct tapp *ta = *state;
+	int sent = -1;
+	const time_t berlin_2031 = 1768505460; /* 2026-01-15 19:31Z = 20:31 in Berlin */
+
+	optin(ta, "alice");
+	ta->app.fake_now = T0; /* 13:00 in Berlin */
+	say(ta, "alice", NULL, "!mood remind 20:30 Europe/Berlin");
+	assert_non_null(strstr(last(ta), "20:30 (Europe/Berlin)"));
+	say(ta, "alice", NULL, "!mood remind 7pm");
+	assert_non_null(strstr(last(ta), "HH:MM"));
+	clear(ta);
+	assert_int_equal(mood_send_reminders(&ta->app, &sent), 0);
+	assert_int_equal(sent, 0);
+	ta->app.fake_now = berlin_2031;
+	assert_int_equal(mood_send_reminders(&ta->app, &sent), 0);
+	assert_int_equal(sent, 1);
+	assert_string_equal(ta->r[ta->n - 1].to, "alice");
+	assert_true(ta->r[ta->n - 1].priv);
+	assert_non_null(strstr(last(ta), "!mood remind off"));
+	assert_null(strstr(last(ta), "missed"));
+	assert_null(strstr(last(ta), "streak"));
+	/* Once per local day. */
+	ta->app.fake_now += 120;
+	assert_int_equal(mood_send_reminders(&ta->app, &sent), 0);
+	assert_int_equal(sent, 0);
+	ta->app.fake_now = berlin_2031 + DAY - 180; /* 20:28 next day */
+	assert_int_equal(mood_send_reminders(&ta->app, &sent), 0);
+	assert_int_equal(sent, 0);
+	ta->app.fake_now = berlin_2031 + DAY;
+	assert_int_equal(mood_send_reminders(&ta->app, &sent), 0);
+	assert_int_equal(sent, 1);
+	/* Setting a time already past today starts tomorrow. */
+	say(ta, "alice", NULL, "!mood remind 20:00 Europe/Berlin");
+	assert_int_equal(mood_send_reminders(&ta->app, &sent), 0);
+	assert_int_equal(sent, 0);
+	say(ta, "alice", NULL, "!mood remind off");
+	assert_non_null(strstr(last(ta), "off"));
+	ta->app.fake_now += DAY;
+	assert_int_equal(mood_send_reminders(&ta->app, &sent), 0);
+	assert_int_equal(sent, 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_consent_gate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entries_and_tags, setup, teardown),
+		cmocka_unit_test(test_parsers),
+		cmocka_unit_test_setup_teardown(test_history_sparkline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_at_rest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_room_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_room_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_optout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_without_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reminders, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
