@@ -96,9 +96,7 @@ class Member:
         self.store_dir = store_dir
         self.device_name = device_name
         os.makedirs(store_dir, exist_ok=True)
-        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
-        self.client = AsyncClient(self.homeserver, self.user_id,
-                                  store_path=store_dir, config=config)
+        self.client = self._new_client()
         # room id -> every timeline event seen, in order (nio event objects)
         self.timelines: Dict[str, List[Any]] = {}
         self.invites: Dict[str, Dict[str, Any]] = {}  # room id -> {inviter, is_direct}
@@ -107,11 +105,49 @@ class Member:
 
     # -- session ---------------------------------------------------------
 
-    async def login(self) -> None:
-        """Log in (new device), upload device keys, do a first sync."""
-        resp = await self.client.login(self.password, device_name=self.device_name)
-        if not isinstance(resp, LoginResponse):
-            raise MemberError(f"{self.user_id}: login failed: {resp}")
+    def _new_client(self) -> AsyncClient:
+        # nio retries connection errors and 429s forever by default: a test
+        # against a dead server would hang. Give up after a few tries instead.
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True,
+                                   max_timeouts=3, max_limit_exceeded=5,
+                                   request_timeout=30)
+        return AsyncClient(self.homeserver, self.user_id, store_path=self.store_dir,
+                           config=config)
+
+    async def login(self, reuse_session: bool = True) -> None:
+        """Log in, upload device keys, do a first sync.
+
+        With reuse_session, a session saved in store_dir by an earlier login
+        (same user) is restored instead: same device, same Olm account, no
+        new device piling up. A fresh store_dir always logs in anew.
+        """
+        saved = os.path.join(self.store_dir, "session.json")
+        session = None
+        if reuse_session and os.path.exists(saved):
+            with open(saved) as f:
+                session = json.load(f)
+        if session and session.get("user_id") == self.user_id:
+            self.client.restore_login(self.user_id, session["device_id"],
+                                      session["access_token"])
+            try:  # a server set up afresh no longer knows the token
+                await self._api("GET", "/account/whoami")
+            except MemberError:
+                # Start over: the stored Olm account belongs to a device the
+                # server forgot (nio would reuse its device id and never
+                # upload its keys again).
+                session = None
+                await self.client.close()
+                for name in os.listdir(self.store_dir):
+                    if name.startswith(self.user_id + "_") or name == "session.json":
+                        os.remove(os.path.join(self.store_dir, name))
+                self.client = self._new_client()
+        if not (session and session.get("user_id") == self.user_id):
+            resp = await self.client.login(self.password, device_name=self.device_name)
+            if not isinstance(resp, LoginResponse):
+                raise MemberError(f"{self.user_id}: login failed: {resp}")
+            with open(saved, "w") as f:
+                json.dump({"user_id": self.user_id, "device_id": resp.device_id,
+                           "access_token": resp.access_token}, f)
         await self._keys_housekeeping()
         await self.sync_once(timeout_ms=0)
 
@@ -327,14 +363,14 @@ class Member:
                     return None  # our own event has not come back through sync yet
                 start = ids.index(after_event_id) + 1
             self._retry_decryption(room)
-            for ev in self.timelines[room][start:]:
+            for ev in events[start:]:
                 msg = self._as_message(room, ev)
                 if msg and (want is None or msg.sender == want) \
                         and (predicate is None or predicate(msg)):
                     return msg
             return None
 
-        desc = f"a message from {want or 'anyone'} in {room}" + \
+        desc = f"message from {want or 'anyone'} in {room}" + \
             (f" after {after_event_id}" if after_event_id else "")
         return await self._sync_until(find, timeout, what=desc)
 
@@ -399,8 +435,8 @@ class Member:
 async def _cli(args: argparse.Namespace) -> int:
     store = args.store or f"/tmp/hearth-member-{args.user.strip('@').split(':')[0]}"
     m = Member(args.hs, args.user, args.password, store)
-    await m.login()
     try:
+        await m.login()
         if args.cmd == "send":
             print(await m.send(args.room, args.text))
         elif args.cmd == "create":
