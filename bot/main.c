@@ -8,6 +8,8 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "net/console/console.h"
+#include "net/matrix/matrix.h"
+#include "net/irc/irc.h"
 #include "store/store.h"
 
 #include <getopt.h>
@@ -252,6 +254,14 @@ int main(int argc, char **argv)
 			hlog_error("main", "cannot start the console chat");
 			goto out;
 		}
+	}
+	if (app.cfg->matrix_enabled && matrix_start(&app)) {
+		hlog_error("main", "cannot start the Matrix connection");
+		goto out;
+	}
+	if (app.cfg->nirc && irc_start(&app)) {
+		hlog_error("main", "cannot start the IRC networks");
+		goto out;
 	}
 	if (app.ntransports == 0) {
 		hlog_error("main", "nothing to do: no network could be started; check the [matrix] and [irc.*] sections");

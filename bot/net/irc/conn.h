@@ -1,0 +1,46 @@
+/* conn.h - one non-blocking TCP connection to an IRC server, with OpenSSL when configured.
+ *
+ * Driven by the event loop: irc_conn_events() says what to wait for, irc_conn_step() advances
+ * the TCP connect and TLS handshake, irc_conn_read()/irc_conn_flush() move bytes. Certificates
+ * are verified by default (chain and host name, with SNI); errors name the problem. */
+#ifndef HEARTH_IRC_CONN_H
+#define HEARTH_IRC_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+
+struct addrinfo;
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+
+struct irc_conn {
+	int fd;                       /* -1 when closed */
+	SSL_CTX *ctx;
+	SSL *ssl;
+	struct addrinfo *ai, *ai_next;
+	const struct config_irc *cfg;
+	bool connecting;              /* TCP connect in progress */
+	bool handshaking;             /* TLS handshake in progress */
+	bool ssl_wants_write;         /* OpenSSL asked to wait for writability */
+	struct hbuf out;              /* bytes not yet written */
+	unsigned gen;                 /* counts sockets made (the fd may be replaced while connecting) */
+};
+
+void irc_conn_init(struct irc_conn *c);
+/* Resolves and starts connecting. err gets a message a person can act on. */
+int irc_conn_open(struct irc_conn *c, const struct config_irc *cfg, char *err, size_t errlen);
+/* Advances connect and handshake: HE_OK when ready for IRC, HE_AGAIN while in progress. */
+int irc_conn_step(struct irc_conn *c, char *err, size_t errlen);
+bool irc_conn_ready(const struct irc_conn *c);
+/* Reads up to cap bytes: HE_OK with *n > 0, HE_AGAIN, HE_IO on EOF or error (err set). */
+int irc_conn_read(struct irc_conn *c, char *buf, size_t cap, size_t *n, char *err, size_t errlen);
+/* Writes buffered bytes: HE_OK when all are out, HE_AGAIN when some remain, HE_IO on error. */
+int irc_conn_flush(struct irc_conn *c, char *err, size_t errlen);
+/* LOOP_READ and/or LOOP_WRITE. */
+unsigned irc_conn_events(const struct irc_conn *c);
+void irc_conn_close(struct irc_conn *c);   /* safe to call twice; keeps nothing */
+
+#endif

@@ -1,0 +1,17 @@
+/* irc.h - the IRC transport: one connection per [irc.NAME] section, transport name "irc.NAME".
+ *
+ * TLS verified by default, CAP LS 302, SASL PLAIN/EXTERNAL, IRCv3 tags, nick fallback and regain,
+ * lag detection, reconnect with capped exponential backoff and jitter, a token-bucket send queue
+ * for every line after registration, channel operators and configured services accounts as
+ * moderators. Messages become struct hmsg: sender "account:NAME" when the services account is
+ * known, else "nick:NICK"; room is the case-folded channel, or the case-folded nick in a query. */
+#ifndef HEARTH_IRC_H
+#define HEARTH_IRC_H
+
+#include "core/app.h"
+
+/* Starts every configured IRC network (connections are made from the loop). Returns 0 or a
+ * negative HE_* code (logged) when a transport cannot be set up. */
+int irc_start(struct happ *app);
+
+#endif
