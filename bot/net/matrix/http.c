@@ -1,0 +1,594 @@
+/* http.c - libcurl's multi interface inside Hearth's event loop.
+ *
+ * Every request is one easy handle on one multi handle; curl tells us which sockets to watch
+ * (CURLMOPT_SOCKETFUNCTION -> loop_add_fd/loop_mod_fd/loop_del_fd) and when to wake it
+ * (CURLMOPT_TIMERFUNCTION -> loop_timer_add). Bodies are capped while they arrive; JSON is
+ * parsed with a depth check. Requests flagged MX_HTTP_RETRY survive network errors, 5xx and 429
+ * (waiting as the server says, else 1 s doubling to 60 s with jitter). The access token goes in
+ * the Authorization header only, and curl's verbose output is never enabled. */
+#include "net/matrix/mx.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/loop.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+struct mx_req {
+	struct mx *mx;
+	CURL *easy;
+	char *method;
+	char *path;
+	char *body;
+	size_t body_len;
+	char *content_type;
+	unsigned flags;
+	mx_http_cb cb;
+	void *ud;
+	struct curl_slist *headers;
+	struct hbuf resp;
+	size_t cap;
+	bool over_cap;
+	char retry_after[32];
+	unsigned attempt;
+	uint64_t timer;            /* waiting to retry */
+	bool held;                 /* waiting for a new login */
+	struct mx_req *next;
+};
+
+/* ---- pure helpers ---- */
+
+uint64_t mx_backoff_ms(unsigned attempt, uint32_t rnd)
+{
+	uint64_t base = 1000;
+	double jitter;
+
+	for (unsigned i = 0; i < attempt && base < 60000; i++)
+		base *= 2;
+	if (base > 60000)
+		base = 60000;
+	/* rnd spread over [-20%, +20%] */
+	jitter = ((double)rnd / (double)UINT32_MAX) * 0.4 - 0.2;
+	return (uint64_t)((double)base * (1.0 + jitter));
+}
+
+int64_t mx_retry_after_ms(const char *header, json_t *body)
+{
+	int64_t ms = -1;
+
+	if (header && *header) {
+		char *end;
+		long long s = strtoll(header, &end, 10);
+		if (end != header && s >= 0)
+			ms = s > 600 ? 600000 : s * 1000;
+	}
+	if (ms < 0 && json_is_object(body)) {
+		json_t *v = json_object_get(body, "retry_after_ms");
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			ms = json_integer_value(v);
+	}
+	if (ms > 600000)
+		ms = 600000;
+	return ms;
+}
+
+int mx_json_parse(const char *buf, size_t len, unsigned max_depth, json_t **out)
+{
+	unsigned depth = 0;
+	bool in_str = false, esc = false;
+	json_error_t err;
+
+	*out = NULL;
+	/* jansson recurses to 2048 levels; we refuse far less, before it starts. */
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '[' || c == '{') {
+			if (++depth > max_depth)
+				return HE_PROTO;
+		} else if ((c == ']' || c == '}') && depth > 0)
+			depth--;
+	}
+	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+	if (!*out)
+		return HE_PROTO;
+	return HE_OK;
+}
+
+const char *mx_errcode(json_t *body)
+{
+	const char *s = json_string_value(json_object_get(body, "errcode"));
+	return s ? s : "";
+}
+
+char *mx_http_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct hbuf b = HBUF_INIT;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			hbuf_putc(&b, (char)*p);
+		} else {
+			hbuf_putc(&b, '%');
+			hbuf_putc(&b, hex[*p >> 4]);
+			hbuf_putc(&b, hex[*p & 15]);
+		}
+	}
+	if (!b.data && !b.oom)
+		return strdup("");
+	return hbuf_steal(&b);
+}
+
+/* ---- curl in the loop ---- */
+
+static void check_done(struct mx *mx);
+static int start_transfer(struct mx_req *r);
+
+static void on_socket_ready(struct loop *l, int fd, unsigned events, void *ud)
+{
+	struct mx *mx = ud;
+	int running = 0, flags = 0;
+
+	(void)l;
+	if (events & LOOP_READ)
+		flags |= CURL_CSELECT_IN;
+	if (events & LOOP_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(mx->multi, fd, flags, &running);
+	check_done(mx);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct mx *mx = userp;
+	unsigned ev = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		loop_del_fd(mx->loop, s);
+		curl_multi_assign(mx->multi, s, NULL);
+		return 0;
+	}
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= LOOP_READ;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= LOOP_WRITE;
+	if (!socketp) {
+		if (loop_add_fd(mx->loop, s, ev, on_socket_ready, mx) == HE_OK)
+			curl_multi_assign(mx->multi, s, mx);
+		else
+			loop_mod_fd(mx->loop, s, ev);
+	} else {
+		loop_mod_fd(mx->loop, s, ev);
+	}
+	return 0;
+}
+
+static void on_curl_timer(struct loop *l, void *ud)
+{
+	struct mx *mx = ud;
+	int running = 0;
+
+	(void)l;
+	mx->curl_timer = 0;
+	curl_multi_socket_action(mx->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(mx);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct mx *mx = userp;
+
+	(void)multi;
+	if (mx->curl_timer) {
+		loop_timer_cancel(mx->loop, mx->curl_timer);
+		mx->curl_timer = 0;
+	}
+	if (timeout_ms >= 0)
+		mx->curl_timer = loop_timer_add(mx->loop, (uint64_t)timeout_ms, on_curl_timer, mx);
+	return 0;
+}
+
+int mx_http_init(struct mx *mx)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return HE_ERR;
+	mx->multi = curl_multi_init();
+	if (!mx->multi)
+		return HE_NOMEM;
+	curl_multi_setopt(mx->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(mx->multi, CURLMOPT_SOCKETDATA, mx);
+	curl_multi_setopt(mx->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(mx->multi, CURLMOPT_TIMERDATA, mx);
+	curl_multi_setopt(mx->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	return HE_OK;
+}
+
+static void req_unlink(struct mx *mx, struct mx_req *r)
+{
+	for (struct mx_req **pp = &mx->reqs; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			return;
+		}
+	}
+}
+
+static void req_free(struct mx *mx, struct mx_req *r)
+{
+	if (!r)
+		return;
+	if (r->easy) {
+		curl_multi_remove_handle(mx->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	if (r->timer)
+		loop_timer_cancel(mx->loop, r->timer);
+	curl_slist_free_all(r->headers);
+	hbuf_free(&r->resp);
+	free(r->method);
+	free(r->path);
+	if (r->body)
+		explicit_bzero(r->body, r->body_len); /* a login body holds the password */
+	free(r->body);
+	free(r->content_type);
+	free(r);
+}
+
+void mx_http_free(struct mx *mx)
+{
+	struct mx_req *r, *next;
+
+	for (r = mx->reqs; r; r = next) {
+		next = r->next;
+		req_free(mx, r);
+	}
+	mx->reqs = NULL;
+	if (mx->curl_timer)
+		loop_timer_cancel(mx->loop, mx->curl_timer);
+	mx->curl_timer = 0;
+	if (mx->multi)
+		curl_multi_cleanup(mx->multi);
+	mx->multi = NULL;
+	curl_global_cleanup();
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *ud)
+{
+	struct mx_req *r = ud;
+	size_t len = size * n;
+
+	if (r->resp.len + len > r->cap) {
+		r->over_cap = true;
+		return 0; /* curl aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	if (hbuf_append(&r->resp, data, len) != HE_OK)
+		return 0;
+	return len;
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *ud)
+{
+	struct mx_req *r = ud;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+
+	if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		size_t vlen = len - (sizeof(name) - 1);
+		const char *v = data + sizeof(name) - 1;
+		while (vlen && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen >= sizeof(r->retry_after))
+			vlen = sizeof(r->retry_after) - 1;
+		memcpy(r->retry_after, v, vlen);
+		r->retry_after[vlen] = '\0';
+	}
+	return len;
+}
+
+static int start_transfer(struct mx_req *r)
+{
+	struct mx *mx = r->mx;
+	char *url = NULL, *auth = NULL, *ctype = NULL;
+	CURL *e;
+	int rc = HE_NOMEM;
+
+	r->timer = 0;
+	hbuf_reset(&r->resp);
+	r->over_cap = false;
+	r->retry_after[0] = '\0';
+	curl_slist_free_all(r->headers);
+	r->headers = NULL;
+	if (r->easy) {
+		curl_multi_remove_handle(mx->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	r->easy = e = curl_easy_init();
+	if (!e)
+		goto out;
+	if (asprintf(&url, "%s%s", mx->hs, r->path) < 0) {
+		url = NULL;
+		goto out;
+	}
+	if (!(r->flags & MX_HTTP_NOAUTH) && mx->access_token) {
+		if (asprintf(&auth, "Authorization: Bearer %s", mx->access_token) < 0) {
+			auth = NULL;
+			goto out;
+		}
+		r->headers = curl_slist_append(r->headers, auth);
+	}
+	if (asprintf(&ctype, "Content-Type: %s", r->content_type ? r->content_type : "application/json") < 0) {
+		ctype = NULL;
+		goto out;
+	}
+	r->headers = curl_slist_append(r->headers, ctype);
+	r->headers = curl_slist_append(r->headers, "Accept: application/json");
+	r->headers = curl_slist_append(r->headers, "Expect:");
+	if (!r->headers)
+		goto out;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "Hearth/" HEARTH_VERSION);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (r->flags & MX_HTTP_SYNC) ? (long)MX_SYNC_TIMEOUT_MS + 30000L : 60000L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap);
+	if (r->body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+	} else if (strcmp(r->method, "GET") != 0) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	if (curl_multi_add_handle(mx->multi, e) != CURLM_OK)
+		goto out;
+	rc = HE_OK;
+out:
+	/* the token lived in auth and in the header list only; wipe our copy */
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	free(url);
+	free(ctype);
+	return rc;
+}
+
+static void on_retry_timer(struct loop *l, void *ud)
+{
+	struct mx_req *r = ud;
+
+	(void)l;
+	r->timer = 0;
+	if (start_transfer(r) != HE_OK) {
+		/* out of memory: try again a little later */
+		r->timer = loop_timer_add(r->mx->loop, 1000, on_retry_timer, r);
+	}
+}
+
+static uint32_t rnd32(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint32_t)loop_now_ms() * 2654435761u;
+	return v;
+}
+
+static void schedule_retry(struct mx_req *r, int64_t wait_ms)
+{
+	struct mx *mx = r->mx;
+
+	if (r->easy) {
+		curl_multi_remove_handle(mx->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+	}
+	if (wait_ms < 0)
+		wait_ms = (int64_t)mx_backoff_ms(r->attempt, rnd32());
+	r->attempt++;
+	r->timer = loop_timer_add(mx->loop, (uint64_t)wait_ms, on_retry_timer, r);
+}
+
+static void finish(struct mx *mx, struct mx_req *r, int status, json_t *body, uint64_t t_done)
+{
+	mx_http_cb cb = r->cb;
+	void *ud = r->ud;
+
+	req_unlink(mx, r);
+	req_free(mx, r);
+	if (cb)
+		cb(mx, status, body, t_done, ud);
+}
+
+static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
+{
+	uint64_t t_done = mx_now_us();
+	long status = 0;
+	json_t *body = NULL;
+	const char *errcode;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (res != CURLE_OK) {
+		if (r->over_cap || res == CURLE_FILESIZE_EXCEEDED)
+			hlog_warn(MX_MOD, "%s %s: response over %zu bytes, refused", r->method, r->path, r->cap);
+		else
+			hlog_warn(MX_MOD, "%s %s: %s", r->method, r->path, curl_easy_strerror(res));
+		if (r->flags & MX_HTTP_RETRY) {
+			if (r->attempt >= 2)
+				hlog_info(MX_MOD, "homeserver unreachable, retrying (attempt %u)", r->attempt + 1);
+			schedule_retry(r, -1);
+			return;
+		}
+		finish(mx, r, 0, NULL, t_done);
+		return;
+	}
+	if (r->resp.len && mx_json_parse(r->resp.data, r->resp.len, MX_JSON_DEPTH, &body) != HE_OK) {
+		hlog_warn(MX_MOD, "%s %s: HTTP %ld with a body that is not acceptable JSON (%zu bytes): skipped",
+			  r->method, r->path, status, r->resp.len);
+		body = NULL;
+		if ((r->flags & MX_HTTP_RETRY) && status >= 200 && status < 300) {
+			schedule_retry(r, -1);
+			return;
+		}
+	}
+	errcode = mx_errcode(body);
+	if (status == 429 && (r->flags & MX_HTTP_RETRY)) {
+		int64_t wait = mx_retry_after_ms(r->retry_after, body);
+		hlog_info(MX_MOD, "%s %s: rate limited, waiting %lld ms", r->method, r->path,
+			  (long long)(wait < 0 ? (int64_t)mx_backoff_ms(r->attempt, 0x7fffffffu) : wait));
+		schedule_retry(r, wait);
+		json_decref(body);
+		return;
+	}
+	if ((status >= 500 || status == 0) && (r->flags & MX_HTTP_RETRY)) {
+		hlog_warn(MX_MOD, "%s %s: HTTP %ld, retrying", r->method, r->path, status);
+		schedule_retry(r, -1);
+		json_decref(body);
+		return;
+	}
+	if (status == 401 && !(r->flags & MX_HTTP_NOAUTH) && strcmp(errcode, "M_UNKNOWN_TOKEN") == 0) {
+		/* hold it; it goes out again after a new login */
+		curl_multi_remove_handle(mx->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+		r->held = true;
+		json_decref(body);
+		mx_auth_lost(mx);
+		return;
+	}
+	if (status >= 400)
+		hlog_debug(MX_MOD, "%s %s: HTTP %ld %s", r->method, r->path, status, errcode);
+	finish(mx, r, (int)status, body, t_done);
+	json_decref(body);
+}
+
+static void check_done(struct mx *mx)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(mx->multi, &left))) {
+		struct mx_req *r = NULL;
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		if (r)
+			done_one(mx, r, msg->data.result);
+	}
+}
+
+struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *path,
+			       const void *body, size_t body_len, const char *content_type,
+			       unsigned flags, mx_http_cb cb, void *ud)
+{
+	struct mx_req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->mx = mx;
+	r->flags = flags;
+	r->cb = cb;
+	r->ud = ud;
+	r->cap = (flags & MX_HTTP_SYNC) ? MX_SYNC_CAP : MX_BODY_CAP;
+	r->method = strdup(method);
+	r->path = strdup(path);
+	if (content_type)
+		r->content_type = strdup(content_type);
+	if (body) {
+		r->body = malloc(body_len + 1);
+		if (r->body) {
+			memcpy(r->body, body, body_len);
+			r->body[body_len] = '\0';
+		}
+		r->body_len = body_len;
+	}
+	if (!r->method || !r->path || (content_type && !r->content_type) || (body && !r->body)) {
+		req_free(mx, r);
+		return NULL;
+	}
+	r->next = mx->reqs;
+	mx->reqs = r;
+	if (mx->auth_lost && !(flags & MX_HTTP_NOAUTH)) {
+		r->held = true;
+		return r;
+	}
+	/* Start from the loop, never from inside a curl callback chain. */
+	r->timer = loop_timer_add(mx->loop, 0, on_retry_timer, r);
+	if (!r->timer) {
+		req_unlink(mx, r);
+		req_free(mx, r);
+		return NULL;
+	}
+	return r;
+}
+
+struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path, json_t *body,
+			    unsigned flags, mx_http_cb cb, void *ud)
+{
+	char *text = NULL;
+	struct mx_req *r;
+
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		if (!text)
+			return NULL;
+	}
+	r = mx_http_request(mx, method, path, text, text ? strlen(text) : 0, NULL, flags, cb, ud);
+	if (text) {
+		/* a login body holds the password */
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+	return r;
+}
+
+void mx_http_cancel(struct mx *mx, struct mx_req *r)
+{
+	if (!r)
+		return;
+	req_unlink(mx, r);
+	req_free(mx, r);
+}
+
+void mx_http_resume_auth(struct mx *mx)
+{
+	mx->auth_lost = false;
+	for (struct mx_req *r = mx->reqs; r; r = r->next) {
+		if (r->held) {
+			r->held = false;
+			r->attempt = 0;
+			if (!r->timer)
+				r->timer = loop_timer_add(mx->loop, 0, on_retry_timer, r);
+		}
+	}
+}

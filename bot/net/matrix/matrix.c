@@ -1,0 +1,470 @@
+/* matrix.c - the Matrix transport: session (login once, token reuse), filter, ops, teardown.
+ *
+ * Start-up runs inside the loop: the access token and device id from an earlier login (store,
+ * namespace "matrix") are checked with /account/whoami and reused, so restarts never pile up
+ * devices; only without one, or when the homeserver says the token is gone (M_UNKNOWN_TOKEN),
+ * does Hearth log in with the configured password, reusing its device id. */
+#include "net/matrix/matrix.h"
+#include "net/matrix/mx.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void after_login(struct mx *mx);
+
+uint64_t mx_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void mx_fatal(struct mx *mx, const char *why)
+{
+	hlog_error(MX_MOD, "%s", why);
+	mx->app->exit_code = 1;
+	loop_stop(mx->loop);
+}
+
+void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx)
+{
+	uint64_t d;
+
+	if (ctx->timed || !ctx->t0_us)
+		return;
+	ctx->timed = true;
+	d = mx_now_us() - ctx->t0_us;
+	if (d > UINT32_MAX)
+		d = UINT32_MAX;
+	if (mx->nsamples < MX_SAMPLES)
+		mx->samples[mx->nsamples++] = (uint32_t)d;
+	else
+		mx->samples[mx->ncommands % MX_SAMPLES] = (uint32_t)d;
+}
+
+/* The crypto module attaches here (and nowhere else): set mx->crypto to its ops. Until it
+ * exists, encrypted rooms are read-never, write-never. */
+static int mx_crypto_attach(struct mx *mx)
+{
+	mx->crypto = NULL;
+	mx->crypto_state = NULL;
+	return HE_OK;
+}
+
+/* ---- session ---- */
+
+static void kv_set(struct mx *mx, const char *key, const char *value)
+{
+	if (store_kv_set(mx->app->store, MX_MOD, key, value) != HE_OK)
+		hlog_warn(MX_MOD, "could not save %s in the store", key);
+}
+
+static void set_session(struct mx *mx, const char *token, const char *device)
+{
+	if (token && token != mx->access_token) {
+		if (mx->access_token) {
+			explicit_bzero(mx->access_token, strlen(mx->access_token));
+			free(mx->access_token);
+		}
+		mx->access_token = strdup(token);
+	}
+	if (device && device != mx->device_id) {
+		free(mx->device_id);
+		mx->device_id = strdup(device);
+	}
+}
+
+static void on_login(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	const char *token = json_string_value(json_object_get(body, "access_token"));
+	const char *device = json_string_value(json_object_get(body, "device_id"));
+	const char *uid = json_string_value(json_object_get(body, "user_id"));
+	char msg[300];
+
+	(void)t;
+	(void)ud;
+	mx->logging_in = false;
+	if (status != 200 || !token || !device) {
+		snprintf(msg, sizeof(msg), "the homeserver refused the login of %s (HTTP %d %s): check "
+			 "[matrix] user_id and password", mx->user_id, status, mx_errcode(body));
+		mx_fatal(mx, msg);
+		return;
+	}
+	if (uid && strcmp(uid, mx->user_id) != 0)
+		hlog_warn(MX_MOD, "logged in as %s, configured as %s", uid, mx->user_id);
+	set_session(mx, token, device);
+	if (!mx->access_token || !mx->device_id) {
+		mx_fatal(mx, "out of memory after login");
+		return;
+	}
+	kv_set(mx, "user_id", mx->user_id);
+	kv_set(mx, "access_token", mx->access_token);
+	kv_set(mx, "device_id", mx->device_id);
+	hlog_info(MX_MOD, "logged in as %s on device %s", mx->user_id, mx->device_id);
+	if (mx->auth_lost)
+		mx_http_resume_auth(mx);
+	after_login(mx);
+}
+
+static void do_login(struct mx *mx)
+{
+	const struct config *c = mx->app->cfg;
+	json_t *req;
+
+	if (mx->logging_in)
+		return;
+	req = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "type", "m.login.password", "identifier",
+			"type", "m.id.user", "user", mx->user_id, "password", c->matrix_password,
+			"initial_device_display_name", c->matrix_device_name ? c->matrix_device_name : "Hearth bot");
+	if (req && mx->device_id)
+		json_object_set_new(req, "device_id", json_string(mx->device_id));
+	mx->logging_in = true;
+	if (!req || !mx_http_json(mx, "POST", "/_matrix/client/v3/login", req,
+				  MX_HTTP_RETRY | MX_HTTP_NOAUTH, on_login, NULL)) {
+		mx->logging_in = false;
+		mx_fatal(mx, "out of memory logging in");
+	}
+	if (req) {
+		/* wipe the password from the request object before freeing it */
+		json_t *pw = json_object_get(req, "password");
+		if (pw)
+			json_string_set(pw, "");
+	}
+	json_decref(req);
+}
+
+void mx_auth_lost(struct mx *mx)
+{
+	if (mx->auth_lost)
+		return;
+	mx->auth_lost = true;
+	store_kv_del(mx->app->store, MX_MOD, "access_token");
+	if (!mx->app->cfg->matrix_password) {
+		mx_fatal(mx, "the homeserver no longer accepts the access token (M_UNKNOWN_TOKEN) and "
+			 "no password is configured: set [matrix] password (or HEARTH_MATRIX_PASSWORD) "
+			 "or a new access_token");
+		return;
+	}
+	hlog_warn(MX_MOD, "the access token is no longer valid: logging in again");
+	do_login(mx);
+}
+
+static void on_whoami(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	const char *uid = json_string_value(json_object_get(body, "user_id"));
+	const char *device = json_string_value(json_object_get(body, "device_id"));
+	char msg[300];
+
+	(void)t;
+	(void)ud;
+	if (mx->session_ready)
+		return; /* a login already got us going */
+	if (status != 200 || !uid) {
+		snprintf(msg, sizeof(msg), "the homeserver did not accept the session (HTTP %d %s)",
+			 status, mx_errcode(body));
+		mx_fatal(mx, msg);
+		return;
+	}
+	if (strcmp(uid, mx->user_id) != 0) {
+		snprintf(msg, sizeof(msg), "the access token belongs to %s, but [matrix] user_id is %s",
+			 uid, mx->user_id);
+		mx_fatal(mx, msg);
+		return;
+	}
+	if (device)
+		set_session(mx, NULL, device);
+	if (!mx->device_id) {
+		mx_fatal(mx, "the homeserver did not say which device the access token belongs to");
+		return;
+	}
+	kv_set(mx, "user_id", mx->user_id);
+	kv_set(mx, "access_token", mx->access_token);
+	kv_set(mx, "device_id", mx->device_id);
+	hlog_info(MX_MOD, "reusing the session of %s on device %s", mx->user_id, mx->device_id);
+	after_login(mx);
+}
+
+static int session_begin(struct mx *mx)
+{
+	const struct config *c = mx->app->cfg;
+	struct store *st = mx->app->store;
+	char *uid = NULL, *token = NULL, *device = NULL;
+
+	store_kv_get(st, MX_MOD, "user_id", &uid);
+	if (uid && strcmp(uid, mx->user_id) != 0) {
+		/* another account: nothing stored belongs to this one */
+		hlog_info(MX_MOD, "the store belongs to %s; starting afresh for %s", uid, mx->user_id);
+		store_kv_del(st, MX_MOD, "access_token");
+		store_kv_del(st, MX_MOD, "device_id");
+		store_kv_del(st, MX_MOD, "since");
+		store_kv_del(st, MX_MOD, "filter_id");
+		store_kv_del(st, MX_MOD, "filter_json");
+	} else {
+		store_kv_get(st, MX_MOD, "access_token", &token);
+		store_kv_get(st, MX_MOD, "device_id", &device);
+	}
+	free(uid);
+	if (c->matrix_access_token) {
+		set_session(mx, c->matrix_access_token, NULL);
+		if (token && strcmp(token, c->matrix_access_token) == 0)
+			set_session(mx, NULL, device);
+	} else if (token) {
+		set_session(mx, token, device);
+	} else if (device) {
+		set_session(mx, NULL, device); /* log in again on the same device */
+	}
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	free(device);
+	if (mx->access_token) {
+		if (!mx_http_request(mx, "GET", "/_matrix/client/v3/account/whoami", NULL, 0, NULL,
+				     MX_HTTP_RETRY, on_whoami, NULL))
+			return HE_NOMEM;
+		return HE_OK;
+	}
+	do_login(mx);
+	return HE_OK;
+}
+
+/* ---- after login: display name, filter, sync ---- */
+
+static char *filter_text(void)
+{
+	static const char *const types[] = {
+		"m.room.message", "m.room.encrypted", "m.room.member", "m.room.power_levels",
+		"m.room.encryption", "m.room.create", "m.room.tombstone",
+	};
+	json_t *f, *t1 = json_array(), *t2 = json_array();
+	char *s = NULL;
+
+	for (size_t i = 0; t1 && t2 && i < sizeof(types) / sizeof(types[0]); i++) {
+		json_array_append_new(t1, json_string(types[i]));
+		json_array_append_new(t2, json_string(types[i]));
+	}
+	f = json_pack("{s:{s:[]}, s:{s:[s]}, s:{s:{s:i, s:o}, s:{s:b, s:o}, s:{s:[]}, s:{s:[]}}}",
+		      "presence", "types",
+		      "account_data", "types", "m.direct",
+		      "room",
+		      "timeline", "limit", 100, "types", t1,
+		      "state", "lazy_load_members", 1, "types", t2,
+		      "ephemeral", "types",
+		      "account_data", "types");
+	if (f)
+		s = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(f);
+	return s;
+}
+
+static void on_filter(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	char *text = ud;
+	const char *id = json_string_value(json_object_get(body, "filter_id"));
+
+	(void)t;
+	if (status == 200 && id) {
+		mx->filter_id = strdup(id);
+		kv_set(mx, "filter_id", id);
+		kv_set(mx, "filter_json", text);
+	} else {
+		hlog_warn(MX_MOD, "could not upload the sync filter (HTTP %d %s); syncing without it",
+			  status, mx_errcode(body));
+		mx->filter_id = strdup("");
+	}
+	free(text);
+	if (!mx->filter_id) {
+		mx_fatal(mx, "out of memory");
+		return;
+	}
+	mx_sync_start(mx);
+}
+
+static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	(void)mx;
+	(void)t;
+	if (status != 200)
+		hlog_warn(MX_MOD, "%s: HTTP %d %s", (const char *)ud, status, mx_errcode(body));
+}
+
+static void on_profile(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	const char *want = mx->app->cfg->matrix_display_name;
+	const char *have = json_string_value(json_object_get(body, "displayname"));
+	char path[512], *uid;
+	json_t *req;
+
+	(void)t;
+	(void)ud;
+	if (!want || (status == 200 && have && strcmp(have, want) == 0))
+		return;
+	uid = mx_http_escape(mx->user_id);
+	req = json_pack("{s:s}", "displayname", want);
+	if (uid && req) {
+		snprintf(path, sizeof(path), "/_matrix/client/v3/profile/%s/displayname", uid);
+		mx_http_json(mx, "PUT", path, req, MX_HTTP_RETRY, on_quiet, "setting the display name");
+	}
+	free(uid);
+	json_decref(req);
+}
+
+static void after_login(struct mx *mx)
+{
+	char path[512], *uid, *text, *stored_json = NULL, *stored_id = NULL;
+
+	if (mx->session_ready)
+		return;
+	mx->session_ready = true;
+	if (mx->crypto && mx->crypto->start && mx->crypto->start(mx, &mx->crypto_state) != HE_OK)
+		hlog_error(MX_MOD, "end-to-end encryption could not start: encrypted rooms stay unanswered");
+	uid = mx_http_escape(mx->user_id);
+	text = filter_text();
+	if (!uid || !text) {
+		free(uid);
+		free(text);
+		mx_fatal(mx, "out of memory");
+		return;
+	}
+	snprintf(path, sizeof(path), "/_matrix/client/v3/profile/%s/displayname", uid);
+	mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_profile, NULL);
+	store_kv_get(mx->app->store, MX_MOD, "filter_json", &stored_json);
+	store_kv_get(mx->app->store, MX_MOD, "filter_id", &stored_id);
+	if (stored_json && stored_id && strcmp(stored_json, text) == 0) {
+		mx->filter_id = stored_id;
+		stored_id = NULL;
+		free(text);
+		mx_sync_start(mx);
+	} else {
+		snprintf(path, sizeof(path), "/_matrix/client/v3/user/%s/filter", uid);
+		if (!mx_http_request(mx, "POST", path, text, strlen(text), NULL, MX_HTTP_RETRY, on_filter, text)) {
+			free(text);
+			mx_fatal(mx, "out of memory");
+		}
+	}
+	free(stored_json);
+	free(stored_id);
+	free(uid);
+}
+
+/* ---- ops ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void t_shutdown(struct htransport *t)
+{
+	struct mx *mx = t->impl;
+	uint32_t *s;
+
+	mx->stopping = true;
+	mx_sync_stop(mx);
+	if (mx->nsamples && (s = malloc(mx->nsamples * sizeof(*s)))) {
+		memcpy(s, mx->samples, mx->nsamples * sizeof(*s));
+		qsort(s, mx->nsamples, sizeof(*s), cmp_u32);
+		hlog_info(MX_MOD, "handled %lu commands, own time p50 %u us p99 %u us (%zu timed)",
+			  mx->ncommands, s[mx->nsamples / 2], s[(mx->nsamples * 99) / 100 < mx->nsamples
+							     ? (mx->nsamples * 99) / 100 : mx->nsamples - 1],
+			  mx->nsamples);
+		free(s);
+	} else {
+		hlog_info(MX_MOD, "handled %lu commands", mx->ncommands);
+	}
+}
+
+static void t_free(struct htransport *t)
+{
+	struct mx *mx;
+
+	if (!t)
+		return;
+	mx = t->impl;
+	mx->stopping = true;
+	if (mx->crypto && mx->crypto->free)
+		mx->crypto->free(mx->crypto_state);
+	mx_sync_stop(mx);
+	mx_rooms_free(mx);
+	mx_send_free(mx);
+	mx_http_free(mx);
+	mx_batches_free(mx);
+	free(mx->hs);
+	free(mx->user_id);
+	if (mx->access_token) {
+		explicit_bzero(mx->access_token, strlen(mx->access_token));
+		free(mx->access_token);
+	}
+	free(mx->device_id);
+	free(mx->filter_id);
+	free(mx->since);
+	free(mx);
+}
+
+static int t_reload(struct htransport *t)
+{
+	(void)t; /* allowed_inviters and moderator_power_level are read from the live config */
+	return HE_OK;
+}
+
+static const struct htransport_ops ops = {
+	.reply = mx_op_reply,
+	.post = mx_op_post,
+	.post_private = mx_op_post_private,
+	.send_file = mx_op_send_file,
+	.reload = t_reload,
+	.shutdown = t_shutdown,
+	.free = t_free,
+};
+
+int matrix_start(struct happ *app)
+{
+	const struct config *c = app->cfg;
+	struct mx *mx;
+	size_t n;
+	int rc;
+
+	if (!c->matrix_homeserver || !c->matrix_user_id)
+		return HE_INVAL;
+	if (strncmp(c->matrix_homeserver, "https://", 8) != 0 &&
+	    strncmp(c->matrix_homeserver, "http://", 7) != 0) {
+		hlog_error(MX_MOD, "[matrix] homeserver must start with https:// (or http:// on loopback)");
+		return HE_INVAL;
+	}
+	mx = calloc(1, sizeof(*mx));
+	if (!mx)
+		return HE_NOMEM;
+	mx->app = app;
+	mx->loop = app->loop;
+	mx->start_ms = (uint64_t)time(NULL) * 1000u;
+	snprintf(mx->t.name, sizeof(mx->t.name), "matrix");
+	mx->t.ops = &ops;
+	mx->t.impl = mx;
+	mx->hs = strdup(c->matrix_homeserver);
+	mx->user_id = strdup(c->matrix_user_id);
+	if (!mx->hs || !mx->user_id) {
+		rc = HE_NOMEM;
+		goto fail;
+	}
+	n = strlen(mx->hs);
+	while (n && mx->hs[n - 1] == '/')
+		mx->hs[--n] = '\0';
+	if ((rc = mx_http_init(mx)) != HE_OK)
+		goto fail;
+	if ((rc = mx_crypto_attach(mx)) != HE_OK)
+		goto fail;
+	if ((rc = happ_add_transport(app, &mx->t)) != HE_OK)
+		goto fail;
+	hlog_info(MX_MOD, "connecting to %s as %s", mx->hs, mx->user_id);
+	return session_begin(mx);
+fail:
+	t_free(&mx->t);
+	return rc;
+}

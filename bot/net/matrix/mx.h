@@ -1,0 +1,276 @@
+/* mx.h - internals shared by the Matrix transport's files (not for the core).
+ *
+ *   matrix.c  the transport: start, login, filter, ops, stats, teardown
+ *   http.c    libcurl multi handle inside the loop: request queue, retries, caps
+ *   sync.c    /sync: parsing (fuzzed), the walk over a batch, dispatch, since tokens
+ *   rooms.c   the room table: membership, private chats, power levels, inviters
+ *   send.c    outgoing events: per-room queues, transaction ids, private chats, files
+ *
+ * Ownership: struct mx owns everything hanging from it; strings are malloc'd copies. */
+#ifndef HEARTH_MX_H
+#define HEARTH_MX_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/app.h"
+#include "net/matrix/mx_crypto.h"
+
+#define MX_MOD "matrix"
+#define MX_SYNC_CAP (8u * 1024 * 1024)   /* bytes of one /sync response */
+#define MX_BODY_CAP (1024u * 1024)        /* bytes of any other response */
+#define MX_JSON_DEPTH 64                  /* deeper JSON is refused */
+#define MX_UPLOAD_CAP (8u * 1024 * 1024)  /* bytes of one file we upload */
+#define MX_SYNC_TIMEOUT_MS 30000
+#define MX_SEEN 1024                      /* recent event ids remembered */
+#define MX_SAMPLES 4096                   /* own-time samples kept for the shutdown figure */
+
+struct mx_req;
+struct mx_room;
+struct mx_out;
+struct mx_batch;
+
+/* Per-event context handed to the core as hmsg.ref. */
+struct mx_ctx {
+	const char *room_id;
+	const char *event_id;
+	const char *thread_root;   /* NULL when not in a thread */
+	struct mx_batch *batch;    /* the /sync batch it came in, or NULL */
+	unsigned nsent;            /* replies sent for it so far (numbers the transaction ids) */
+	uint64_t t0_us;            /* when its /sync response was read */
+	bool timed;                /* own time recorded already */
+};
+
+struct mx {
+	struct htransport t;
+	struct happ *app;
+	struct loop *loop;
+
+	/* http.c */
+	void *multi;               /* CURLM* */
+	uint64_t curl_timer;
+	struct mx_req *reqs;       /* every live request (in flight or waiting to retry) */
+	bool auth_lost;            /* 401 M_UNKNOWN_TOKEN seen: requests wait for a new login */
+
+	/* session */
+	char *hs;                  /* homeserver base URL, no trailing slash */
+	char *user_id;
+	char *access_token;        /* secret: never logged */
+	char *device_id;
+	char *filter_id;
+	bool logging_in;
+	bool session_ready;         /* after_login() ran */
+
+	/* sync.c */
+	char *since;               /* the token the next /sync continues from */
+	bool synced_once;          /* the first (history-skipping) sync is done */
+	struct mx_req *sync_req;
+	uint64_t sync_timer;       /* waiting to poll again after a failure */
+	unsigned sync_failures;
+	struct mx_batch *batches;  /* handled batches whose token waits for their sends */
+	uint64_t batch_seq;
+	uint64_t seen[MX_SEEN];    /* hashes of recent event ids (a ring) */
+	size_t seen_next;
+
+	/* rooms.c */
+	struct mx_room *rooms;
+	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
+
+	/* send.c */
+	struct mx_out *dm_wait;    /* private replies waiting for a private chat to exist */
+	uint64_t txn_counter;
+	uint64_t start_ms;
+
+	/* crypto seam (NULL when absent) */
+	const struct mx_crypto_ops *crypto;
+	void *crypto_state;
+
+	/* figures printed at shutdown */
+	unsigned long ncommands;
+	uint32_t samples[MX_SAMPLES];
+	size_t nsamples;
+
+	bool stopping;
+};
+
+/* ---- matrix.c ---- */
+void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop the loop */
+void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
+void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx); /* a reply for ctx was issued */
+uint64_t mx_now_us(void);
+
+/* ---- http.c ---- */
+enum mx_http_flags {
+	MX_HTTP_RETRY = 1,      /* network errors, 5xx and 429 retry (capped backoff) until done */
+	MX_HTTP_NOAUTH = 2,     /* no Authorization header (login, versions) */
+	MX_HTTP_SYNC = 4,       /* the long poll: larger cap, longer timeout */
+};
+
+/* Called once per request when it is finished: status is the HTTP status (0 when the request
+ * never got an answer and does not retry), body the parsed JSON (NULL when empty, not JSON or
+ * over a cap; borrowed), t_done_us when the response was read. */
+typedef void (*mx_http_cb)(struct mx *mx, int status, json_t *body, uint64_t t_done_us, void *ud);
+
+int mx_http_init(struct mx *mx);
+void mx_http_free(struct mx *mx);
+/* Queues a request. path starts with "/_matrix/"; body (JSON text or bytes) is copied;
+ * content_type NULL means application/json. Returns the request, or NULL on allocation failure
+ * (cb is not called then). */
+struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *path,
+			       const void *body, size_t body_len, const char *content_type,
+			       unsigned flags, mx_http_cb cb, void *ud);
+struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path, json_t *body,
+			    unsigned flags, mx_http_cb cb, void *ud); /* body borrowed; may be NULL */
+void mx_http_cancel(struct mx *mx, struct mx_req *r);   /* cb is not called */
+/* After a new login: requests held back by a lost token go out again with the new one. */
+void mx_http_resume_auth(struct mx *mx);
+/* Percent-encodes s for a URL path segment or query value. Caller frees; NULL on OOM. */
+char *mx_http_escape(const char *s);
+
+/* Pure helpers (unit tested). */
+/* Backoff before retry number `attempt` (0-based): 1 s doubling to 60 s, +-20% from rnd. */
+uint64_t mx_backoff_ms(unsigned attempt, uint32_t rnd);
+/* Wait asked by a 429: Retry-After header (seconds; may be NULL) or retry_after_ms in body;
+ * -1 when neither says. Capped at 10 minutes. */
+int64_t mx_retry_after_ms(const char *header, json_t *body);
+/* Parses JSON from the network: refuses nesting deeper than max_depth (checked before jansson
+ * sees it), invalid UTF-8 and trailing garbage. HE_PROTO or HE_NOMEM. */
+int mx_json_parse(const char *buf, size_t len, unsigned max_depth, json_t **out);
+/* The Matrix errcode of an error body ("M_UNKNOWN_TOKEN"), or "". */
+const char *mx_errcode(json_t *body);
+
+/* ---- sync.c ---- */
+enum mx_section { MX_JOIN, MX_INVITE, MX_LEAVE };
+enum mx_where { MX_STATE, MX_TIMELINE, MX_INVITE_STATE };
+
+/* One event, fields borrowed from the JSON it was parsed from. */
+struct mx_event {
+	json_t *json;
+	const char *type;
+	const char *event_id;
+	const char *sender;
+	const char *state_key;     /* NULL for a non-state event */
+	json_t *content;           /* always an object */
+	int64_t ts;
+	/* m.room.message */
+	const char *msgtype;
+	const char *body;
+	const char *in_reply_to;
+	const char *rel_type;      /* "m.thread", "m.replace", ... */
+	const char *rel_event;     /* the thread root for m.thread */
+	/* m.room.member */
+	const char *membership;
+	const char *displayname;
+	bool is_direct;
+	json_t *unsigned_prev;     /* unsigned.prev_content, or NULL */
+};
+
+/* Fills ev from one event object. HE_PROTO when it lacks a string type or an object content,
+ * or when a field it has is of the wrong type; sender and event_id may be NULL (stripped
+ * state). */
+int mx_event_parse(json_t *json, struct mx_event *ev);
+
+struct mx_sync_ops {
+	void (*account_data)(void *ud, const char *type, json_t *content);
+	void (*to_device)(void *ud, json_t *events);
+	void (*device_lists)(void *ud, json_t *changed, json_t *left);
+	void (*key_counts)(void *ud, json_t *otk, json_t *fallback);
+	void (*room_begin)(void *ud, enum mx_section s, const char *room_id, json_t *room);
+	void (*room_event)(void *ud, enum mx_section s, const char *room_id, enum mx_where w,
+			   const struct mx_event *ev);
+	void (*room_end)(void *ud, enum mx_section s, const char *room_id, json_t *room);
+};
+
+/* Walks one /sync response in the spec's order: account data, to-device, device lists, key
+ * counts, then left, joined and invited rooms (state before timeline). Malformed parts are
+ * skipped. Returns HE_PROTO when root is not an object or has no string next_batch. */
+int mx_sync_walk(json_t *root, const struct mx_sync_ops *ops, void *ud);
+
+/* A member's message body without the rich-reply fallback ("> <@a:b> quoted" lines and the
+ * blank line after them). Returns a pointer into body. */
+const char *mx_strip_reply_fallback(const char *body);
+
+int mx_sync_start(struct mx *mx);              /* after login and filter */
+void mx_sync_stop(struct mx *mx);
+/* A send (or join) tied to a batch has finished: the batch's token may now be saved. */
+void mx_batch_hold(struct mx_batch *b);
+void mx_batch_release(struct mx *mx, struct mx_batch *b);
+void mx_batches_free(struct mx *mx);
+/* Event de-duplication (a ring of recent ids). Returns true when id was seen; records it. */
+bool mx_seen_check(struct mx *mx, const char *event_id);
+
+/* ---- rooms.c ---- */
+enum mx_membership { MX_M_NONE, MX_M_INVITED, MX_M_JOINED };
+
+struct mx_room {
+	struct mx *mx;
+	char *id;
+	enum mx_membership membership;
+	bool encrypted;
+	bool direct;               /* a private chat with one member */
+	char *creator;
+	json_t *power_levels;      /* content of m.room.power_levels, or NULL */
+	json_t *names;             /* {user id: display name} seen so far */
+	long joined, invited;      /* from the sync summary (-1 unknown) */
+	char *hero;                /* the first hero of the summary */
+	bool warned_encrypted;
+	bool joining;              /* a join is in flight or waiting to retry */
+	/* send.c */
+	struct mx_out *outq, *outq_tail;
+	struct mx_req *inflight;   /* the send (or upload) of outq's head */
+	uint64_t retry_timer;
+	struct mx_room *next;
+};
+
+struct mx_room *mx_room_get(struct mx *mx, const char *id);
+struct mx_room *mx_room_add(struct mx *mx, const char *id);
+void mx_room_remove(struct mx *mx, const char *id);
+void mx_rooms_free(struct mx *mx);
+/* Applies a state event (state section or timeline) to the room. */
+void mx_room_apply_state(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
+void mx_room_apply_summary(struct mx_room *r, json_t *summary);
+/* The member's power level (power_levels users, else users_default; without power levels the
+ * creator has 100, everyone else 0). */
+long mx_power_level(json_t *power_levels, const char *creator, const char *user);
+/* Room is a private chat with Hearth: listed in m.direct, invited as direct, or 2 members. */
+bool mx_room_is_private(struct mx *mx, const struct mx_room *r);
+/* The joined private chat with member, or NULL. */
+struct mx_room *mx_room_find_private(struct mx *mx, const char *member);
+/* Records room as our private chat with member in m.direct (and on the server). */
+void mx_direct_add(struct mx *mx, const char *member, const char *room_id);
+void mx_direct_set(struct mx *mx, json_t *content);
+/* Handles an invite: join if the inviter is allowed (retrying the invite/join race), else
+ * decline. */
+void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bool is_direct,
+		     struct mx_batch *b);
+/* We left or were removed: forget the room and drop what was queued for it. */
+void mx_room_left(struct mx *mx, const char *room_id, const char *why);
+void mx_room_join(struct mx *mx, const char *room_id, struct mx_batch *b);
+/* Pure: "@a:b" matches the pattern "@a:b" exactly or "*:b" by server. No patterns: anyone. */
+bool mx_inviter_allowed(char *const *patterns, size_t n, const char *user);
+
+/* ---- send.c ---- */
+/* Transaction id for the n-th reply to an event: the same on every retry and after a restart
+ * (the homeserver then drops the second copy). out has room for 48 bytes. */
+void mx_txn_for_event(const char *event_id, unsigned n, char out[48]);
+/* m.notice content from Markdown: body from md_to_plain, formatted_body from md_to_html, and
+ * the rich reply (thread aware) to ctx when given. New reference or NULL. */
+json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root);
+/* Queues an event for a room (content stolen). txn may be NULL for a fresh one. */
+int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *content,
+		  const char *txn, struct mx_batch *b);
+/* Queues for the member's private chat, opening one when there is none. */
+int mx_send_private(struct mx *mx, const char *member, const char *type, json_t *content,
+		    const char *txn, struct mx_batch *b, const void *file, size_t file_len,
+		    const char *file_mime);
+void mx_send_room_gone(struct mx *mx, struct mx_room *r);  /* drops its queue */
+void mx_send_free(struct mx *mx);
+/* The transport's ops that send (matrix.c holds the table). */
+int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md);
+int mx_op_post(struct htransport *t, const char *room, const char *md);
+int mx_op_post_private(struct htransport *t, const char *member, const char *md);
+int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f);
+
+#endif

@@ -1,0 +1,512 @@
+/* send.c - what Hearth says: per-room queues in order, transaction ids, private chats, files.
+ *
+ * One event per room is in flight at a time, so a member reads replies in the order they were
+ * written. Each event gets its transaction id when it is queued and keeps it through every
+ * retry; a reply's id is derived from the command's event id, so the same reply produced again
+ * after a restart is recognised by the homeserver and not shown twice. Without end-to-end
+ * encryption nothing is ever sent into an encrypted room. */
+#include "net/matrix/mx.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/md.h"
+#include "core/text.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MX_EVENT_MAX 60000 /* the spec allows 65536 bytes per event, envelope included */
+
+struct mx_out {
+	char *room_id;             /* NULL while waiting for a private chat */
+	char *member;              /* the private chat's member, when private */
+	char *type;
+	json_t *content;
+	char txn[48];
+	struct mx_batch *batch;
+	char *file;                /* uploaded first, then content.url is set */
+	size_t file_len;
+	char *file_mime;
+	bool creating;             /* this entry asked for the private chat to be created */
+	struct mx_out *next;
+};
+
+/* ---- pure ---- */
+
+void mx_txn_for_event(const char *event_id, unsigned n, char out[48])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[2 * crypto_hash_sha256_BYTES + 1];
+
+	crypto_hash_sha256(h, (const unsigned char *)event_id, strlen(event_id));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out, 48, "hr%.24s.%u", hex, n);
+}
+
+static void fresh_txn(struct mx *mx, char out[48])
+{
+	snprintf(out, 48, "hp%llx.%llx.%x", (unsigned long long)mx->start_ms,
+		 (unsigned long long)++mx->txn_counter, randombytes_random());
+}
+
+json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root)
+{
+	char *html = NULL, *plain = NULL;
+	json_t *c = NULL, *rel;
+	size_t len = strlen(md);
+
+	if (md_to_plain(md, len, &plain) != HE_OK || md_to_html(md, len, &html) != HE_OK)
+		goto out;
+	if (strlen(plain) + strlen(html) > MX_EVENT_MAX) {
+		/* too long for one event: plain text only, cut at a character boundary */
+		free(html);
+		html = NULL;
+		plain[text_utf8_prefix(plain, strlen(plain), MX_EVENT_MAX)] = '\0';
+	}
+	c = json_pack("{s:s, s:s}", "msgtype", "m.notice", "body", plain);
+	if (!c)
+		goto out;
+	if (html && json_object_set_new(c, "format", json_string("org.matrix.custom.html")) == 0)
+		json_object_set_new(c, "formatted_body", json_string(html));
+	if (reply_to) {
+		if (thread_root)
+			rel = json_pack("{s:s, s:s, s:b, s:{s:s}}", "rel_type", "m.thread", "event_id",
+					thread_root, "is_falling_back", 1, "m.in_reply_to", "event_id", reply_to);
+		else
+			rel = json_pack("{s:{s:s}}", "m.in_reply_to", "event_id", reply_to);
+		if (!rel || json_object_set_new(c, "m.relates_to", rel)) {
+			json_decref(c);
+			c = NULL;
+		}
+	}
+out:
+	free(html);
+	free(plain);
+	return c;
+}
+
+/* ---- the queue ---- */
+
+static void out_free(struct mx_out *o)
+{
+	if (!o)
+		return;
+	free(o->room_id);
+	free(o->member);
+	free(o->type);
+	json_decref(o->content);
+	free(o->file);
+	free(o->file_mime);
+	free(o);
+}
+
+static struct mx_out *out_new(const char *type, json_t *content, const char *txn, struct mx *mx)
+{
+	struct mx_out *o = calloc(1, sizeof(*o));
+
+	if (!o || !(o->type = strdup(type))) {
+		free(o);
+		json_decref(content);
+		return NULL;
+	}
+	o->content = content;
+	if (txn)
+		snprintf(o->txn, sizeof(o->txn), "%s", txn);
+	else
+		fresh_txn(mx, o->txn);
+	return o;
+}
+
+static void kick(struct mx *mx, struct mx_room *r);
+
+static void pop_head(struct mx *mx, struct mx_room *r)
+{
+	struct mx_out *o = r->outq;
+
+	r->outq = o->next;
+	if (!r->outq)
+		r->outq_tail = NULL;
+	r->inflight = NULL;
+	mx_batch_release(mx, o->batch);
+	out_free(o);
+}
+
+static void on_retry(struct loop *l, void *ud);
+
+static void on_sent(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct mx_room *r = ud;
+	struct mx_out *o = r->outq;
+
+	(void)t;
+	r->inflight = NULL;
+	if (status == 200) {
+		hlog_debug(MX_MOD, "sent %s in %s", json_string_value(json_object_get(body, "event_id")), r->id);
+	} else {
+		hlog_warn(MX_MOD, "could not send a message in %s (HTTP %d %s); dropped it", r->id,
+			  status, mx_errcode(body));
+	}
+	(void)o;
+	pop_head(mx, r);
+	kick(mx, r);
+}
+
+static void on_uploaded(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct mx_room *r = ud;
+	struct mx_out *o = r->outq;
+	const char *uri = json_string_value(json_object_get(body, "content_uri"));
+
+	(void)t;
+	r->inflight = NULL;
+	if (status != 200 || !uri || strncmp(uri, "mxc://", 6) != 0) {
+		hlog_warn(MX_MOD, "could not upload a file for %s (HTTP %d %s); dropped it", r->id,
+			  status, mx_errcode(body));
+		pop_head(mx, r);
+		kick(mx, r);
+		return;
+	}
+	json_object_set_new(o->content, "url", json_string(uri));
+	free(o->file);
+	o->file = NULL;
+	kick(mx, r);
+}
+
+static void on_retry(struct loop *l, void *ud)
+{
+	struct mx_room *r = ud;
+
+	(void)l;
+	r->retry_timer = 0;
+	kick(r->mx, r);
+}
+
+static void kick(struct mx *mx, struct mx_room *r)
+{
+	struct mx_out *o = r->outq;
+	char path[1024], *rid = NULL, *type = NULL, *txn = NULL, *name = NULL;
+	json_t *content = NULL;
+
+	if (!o || r->inflight || r->retry_timer || !mx)
+		return;
+	if (r->encrypted && !mx->crypto) {
+		hlog_warn(MX_MOD, "room %s is encrypted and this build has no end-to-end encryption: "
+			  "not sending a plaintext message there", r->id);
+		pop_head(mx, r);
+		kick(mx, r);
+		return;
+	}
+	rid = mx_http_escape(r->id);
+	if (!rid)
+		goto oom;
+	if (o->file) {
+		const char *fname = json_string_value(json_object_get(o->content, "filename"));
+		name = mx_http_escape(fname ? fname : "file");
+		if (!name)
+			goto oom;
+		snprintf(path, sizeof(path), "/_matrix/media/v3/upload?filename=%s", name);
+		r->inflight = mx_http_request(mx, "POST", path, o->file, o->file_len, o->file_mime,
+					      MX_HTTP_RETRY, on_uploaded, r);
+		if (!r->inflight)
+			goto oom;
+		goto out;
+	}
+	content = json_incref(o->content);
+	type = mx_http_escape(o->type);
+	if (r->encrypted && mx->crypto) {
+		json_t *enc = NULL;
+		int rc = mx->crypto->encrypt ? mx->crypto->encrypt(mx->crypto_state, r->id, o->type,
+								   o->content, &enc) : HE_CRYPTO;
+		json_decref(content);
+		content = NULL;
+		if (rc == HE_AGAIN) {
+			r->retry_timer = loop_timer_add(mx->loop, 500, on_retry, r);
+			goto out;
+		}
+		if (rc != HE_OK || !enc) {
+			hlog_warn(MX_MOD, "could not encrypt a message for %s (%s); dropped it", r->id, he_str(rc));
+			json_decref(enc);
+			pop_head(mx, r);
+			kick(mx, r);
+			goto out;
+		}
+		content = enc;
+		free(type);
+		type = mx_http_escape("m.room.encrypted");
+	}
+	txn = mx_http_escape(o->txn);
+	if (!type || !txn || !content)
+		goto oom;
+	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/send/%s/%s", rid, type, txn);
+	r->inflight = mx_http_json(mx, "PUT", path, content, MX_HTTP_RETRY, on_sent, r);
+	if (!r->inflight)
+		goto oom;
+	goto out;
+oom:
+	hlog_error(MX_MOD, "out of memory sending in %s; trying again in a second", r->id);
+	r->retry_timer = loop_timer_add(mx->loop, 1000, on_retry, r);
+out:
+	json_decref(content);
+	free(rid);
+	free(type);
+	free(txn);
+	free(name);
+}
+
+static void enqueue(struct mx *mx, struct mx_room *r, struct mx_out *o)
+{
+	o->next = NULL;
+	if (r->outq_tail)
+		r->outq_tail->next = o;
+	else
+		r->outq = o;
+	r->outq_tail = o;
+	kick(mx, r);
+}
+
+static int queue_in_room(struct mx *mx, struct mx_room *r, struct mx_out *o, struct mx_batch *b)
+{
+	if (r->encrypted && !mx->crypto) {
+		hlog_warn(MX_MOD, "room %s is encrypted and this build has no end-to-end encryption: "
+			  "not replying there", r->id);
+		out_free(o);
+		return HE_PERM;
+	}
+	if (!(o->room_id = strdup(r->id))) {
+		out_free(o);
+		return HE_NOMEM;
+	}
+	o->batch = b;
+	mx_batch_hold(b);
+	enqueue(mx, r, o);
+	return HE_OK;
+}
+
+int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *content,
+		  const char *txn, struct mx_batch *b)
+{
+	struct mx_room *r = mx_room_get(mx, room_id);
+	struct mx_out *o;
+
+	if (!content)
+		return HE_NOMEM;
+	if (!r || r->membership != MX_M_JOINED) {
+		hlog_warn(MX_MOD, "not in room %s: message not sent", room_id);
+		json_decref(content);
+		return HE_NOTFOUND;
+	}
+	o = out_new(type, content, txn, mx);
+	if (!o)
+		return HE_NOMEM;
+	return queue_in_room(mx, r, o, b);
+}
+
+/* ---- private chats ---- */
+
+struct create_op {
+	struct mx *mx;
+	char *member;
+};
+
+static void on_created(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct create_op *op = ud;
+	const char *room_id = json_string_value(json_object_get(body, "room_id"));
+	struct mx_out **pp, *o, *mine = NULL, **tail = &mine;
+	struct mx_room *r = NULL;
+
+	(void)t;
+	if (status == 200 && room_id) {
+		hlog_info(MX_MOD, "opened a private chat %s with %s", room_id, op->member);
+		r = mx_room_add(mx, room_id);
+		if (r) {
+			r->membership = MX_M_JOINED;
+			r->direct = true;
+			r->joined = 1;
+			r->invited = 1;
+			free(r->hero);
+			r->hero = strdup(op->member);
+			mx_direct_add(mx, op->member, room_id);
+		}
+	} else {
+		hlog_warn(MX_MOD, "could not open a private chat with %s (HTTP %d %s)", op->member,
+			  status, mx_errcode(body));
+	}
+	/* take this member's waiting entries, in order */
+	for (pp = &mx->dm_wait; (o = *pp);) {
+		if (strcmp(o->member, op->member) == 0) {
+			*pp = o->next;
+			o->next = NULL;
+			*tail = o;
+			tail = &o->next;
+		} else {
+			pp = &o->next;
+		}
+	}
+	while ((o = mine)) {
+		mine = o->next;
+		if (r && (o->room_id = strdup(r->id))) {
+			enqueue(mx, r, o);
+		} else {
+			mx_batch_release(mx, o->batch);
+			out_free(o);
+		}
+	}
+	free(op->member);
+	free(op);
+}
+
+static int open_private(struct mx *mx, const char *member)
+{
+	struct create_op *op = calloc(1, sizeof(*op));
+	json_t *req = NULL, *state;
+	int rc = HE_NOMEM;
+
+	if (!op || !(op->member = strdup(member)))
+		goto out;
+	op->mx = mx;
+	req = json_pack("{s:s, s:b, s:[s], s:[]}", "preset", "trusted_private_chat", "is_direct", 1,
+			"invite", member, "initial_state");
+	if (!req)
+		goto out;
+	state = json_object_get(req, "initial_state");
+	/* Encrypted private chats come with end-to-end encryption: the crypto module adds
+	 * m.room.encryption here. Without it the chat is opened unencrypted. */
+	if (mx->crypto && mx->crypto->private_chat_initial_state)
+		mx->crypto->private_chat_initial_state(mx->crypto_state, state);
+	if (!mx_http_json(mx, "POST", "/_matrix/client/v3/createRoom", req, MX_HTTP_RETRY, on_created, op))
+		goto out;
+	op = NULL;
+	rc = HE_OK;
+out:
+	json_decref(req);
+	if (op)
+		free(op->member);
+	free(op);
+	return rc;
+}
+
+int mx_send_private(struct mx *mx, const char *member, const char *type, json_t *content,
+		    const char *txn, struct mx_batch *b, const void *file, size_t file_len,
+		    const char *file_mime)
+{
+	struct mx_room *r;
+	struct mx_out *o, **pp;
+	bool creating = false;
+	int rc;
+
+	if (!content)
+		return HE_NOMEM;
+	o = out_new(type, content, txn, mx);
+	if (!o)
+		return HE_NOMEM;
+	if (file) {
+		if (file_len > MX_UPLOAD_CAP) {
+			hlog_warn(MX_MOD, "a file of %zu bytes is over the upload cap", file_len);
+			out_free(o);
+			return HE_TOOBIG;
+		}
+		o->file = malloc(file_len ? file_len : 1);
+		o->file_mime = strdup(file_mime ? file_mime : "application/octet-stream");
+		if (!o->file || !o->file_mime) {
+			out_free(o);
+			return HE_NOMEM;
+		}
+		memcpy(o->file, file, file_len);
+		o->file_len = file_len;
+	}
+	r = mx_room_find_private(mx, member);
+	if (r)
+		return queue_in_room(mx, r, o, b);
+	if (!(o->member = strdup(member))) {
+		out_free(o);
+		return HE_NOMEM;
+	}
+	for (struct mx_out *w = mx->dm_wait; w; w = w->next)
+		if (strcmp(w->member, member) == 0)
+			creating = true;
+	if (!creating && (rc = open_private(mx, member)) != HE_OK) {
+		out_free(o);
+		return rc;
+	}
+	o->batch = b;
+	mx_batch_hold(b);
+	for (pp = &mx->dm_wait; *pp; pp = &(*pp)->next)
+		;
+	*pp = o;
+	return HE_OK;
+}
+
+void mx_send_room_gone(struct mx *mx, struct mx_room *r)
+{
+	if (r->inflight)
+		mx_http_cancel(mx, r->inflight);
+	r->inflight = NULL;
+	if (r->retry_timer)
+		loop_timer_cancel(mx->loop, r->retry_timer);
+	r->retry_timer = 0;
+	while (r->outq)
+		pop_head(mx, r);
+}
+
+void mx_send_free(struct mx *mx)
+{
+	while (mx->dm_wait) {
+		struct mx_out *o = mx->dm_wait;
+		mx->dm_wait = o->next;
+		out_free(o);
+	}
+}
+
+/* ---- the transport's ops ---- */
+
+int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+{
+	struct mx *mx = (struct mx *)t->impl;
+	struct mx_ctx *ctx = (struct mx_ctx *)in->ref;
+	char txn[48];
+	int rc;
+
+	if (!ctx || !ctx->event_id)
+		return HE_INVAL;
+	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
+	if (dest == HDEST_PRIVATE && !in->is_private)
+		rc = mx_send_private(mx, in->sender, "m.room.message", mx_notice_content(md, NULL, NULL),
+				     txn, ctx->batch, NULL, 0, NULL);
+	else
+		rc = mx_send_event(mx, in->room, "m.room.message",
+				   mx_notice_content(md, ctx->event_id, ctx->thread_root), txn, ctx->batch);
+	if (rc == HE_OK)
+		mx_record_own_time(mx, ctx);
+	return rc;
+}
+
+int mx_op_post(struct htransport *t, const char *room, const char *md)
+{
+	return mx_send_event((struct mx *)t->impl, room, "m.room.message", mx_notice_content(md, NULL, NULL), NULL, NULL);
+}
+
+int mx_op_post_private(struct htransport *t, const char *member, const char *md)
+{
+	return mx_send_private((struct mx *)t->impl, member, "m.room.message", mx_notice_content(md, NULL, NULL),
+			       NULL, NULL, NULL, 0, NULL);
+}
+
+int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
+{
+	struct mx *mx = (struct mx *)t->impl;
+	struct mx_ctx *ctx = (struct mx_ctx *)in->ref;
+	char txn[48];
+	json_t *c;
+
+	if (!ctx || !ctx->event_id)
+		return HE_INVAL;
+	c = json_pack("{s:s, s:s, s:s, s:{s:s, s:I}}", "msgtype", "m.file", "body", f->name,
+		      "filename", f->name, "info", "mimetype", f->mime, "size", (json_int_t)f->len);
+	if (!c)
+		return HE_NOMEM;
+	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
+	return mx_send_private(mx, in->sender, "m.room.message", c, txn, ctx->batch, f->data,
+			       f->len, f->mime);
+}

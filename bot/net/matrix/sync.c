@@ -1,0 +1,581 @@
+/* sync.c - the /sync long poll: parsing, the walk over one batch, dispatch, since tokens.
+ *
+ * A batch's next_batch token is written to the store only when everything the batch caused
+ * (replies, joins) is done: a restart continues from the last fully handled batch and handles
+ * the rest again. Replies carry transaction ids derived from the command's event id, so a reply
+ * that did go out before the restart is not shown twice (the homeserver drops the copy). The
+ * very first sync (no token yet) only learns the rooms: history is never answered. */
+#include "net/matrix/mx.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mx_batch {
+	uint64_t seq;
+	char *token;
+	int outstanding;
+	struct mx_batch *next;
+};
+
+/* ---- parsing (pure) ---- */
+
+static const char *str_of(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+int mx_event_parse(json_t *j, struct mx_event *ev)
+{
+	json_t *rel, *v;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!json_is_object(j))
+		return HE_PROTO;
+	ev->json = j;
+	ev->type = str_of(j, "type");
+	ev->content = json_object_get(j, "content");
+	if (!ev->type || !json_is_object(ev->content))
+		return HE_PROTO;
+	ev->event_id = str_of(j, "event_id");
+	ev->sender = str_of(j, "sender");
+	ev->state_key = str_of(j, "state_key");
+	v = json_object_get(j, "origin_server_ts");
+	ev->ts = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+	v = json_object_get(j, "unsigned");
+	if (json_is_object(v) && json_is_object(json_object_get(v, "prev_content")))
+		ev->unsigned_prev = json_object_get(v, "prev_content");
+	if (strcmp(ev->type, "m.room.message") == 0) {
+		ev->msgtype = str_of(ev->content, "msgtype");
+		ev->body = str_of(ev->content, "body");
+		rel = json_object_get(ev->content, "m.relates_to");
+		if (json_is_object(rel)) {
+			ev->rel_type = str_of(rel, "rel_type");
+			ev->rel_event = str_of(rel, "event_id");
+			ev->in_reply_to = str_of(json_object_get(rel, "m.in_reply_to"), "event_id");
+		}
+	} else if (strcmp(ev->type, "m.room.member") == 0) {
+		ev->membership = str_of(ev->content, "membership");
+		ev->displayname = str_of(ev->content, "displayname");
+		ev->is_direct = json_is_true(json_object_get(ev->content, "is_direct"));
+	}
+	return HE_OK;
+}
+
+static void walk_events(json_t *list, enum mx_section s, const char *room_id, enum mx_where w,
+			const struct mx_sync_ops *ops, void *ud)
+{
+	struct mx_event ev;
+	size_t i;
+	json_t *j;
+
+	if (!json_is_array(list) || !ops->room_event)
+		return;
+	json_array_foreach(list, i, j) {
+		if (mx_event_parse(j, &ev) == HE_OK)
+			ops->room_event(ud, s, room_id, w, &ev);
+	}
+}
+
+static void walk_rooms(json_t *rooms, enum mx_section s, const struct mx_sync_ops *ops, void *ud)
+{
+	const char *room_id;
+	json_t *room;
+
+	if (!json_is_object(rooms))
+		return;
+	json_object_foreach(rooms, room_id, room) {
+		if (!json_is_object(room) || room_id[0] != '!')
+			continue;
+		if (ops->room_begin)
+			ops->room_begin(ud, s, room_id, room);
+		if (s == MX_INVITE) {
+			walk_events(json_object_get(json_object_get(room, "invite_state"), "events"), s,
+				    room_id, MX_INVITE_STATE, ops, ud);
+		} else {
+			walk_events(json_object_get(json_object_get(room, "state"), "events"), s, room_id,
+				    MX_STATE, ops, ud);
+			walk_events(json_object_get(json_object_get(room, "timeline"), "events"), s,
+				    room_id, MX_TIMELINE, ops, ud);
+		}
+		if (ops->room_end)
+			ops->room_end(ud, s, room_id, room);
+	}
+}
+
+int mx_sync_walk(json_t *root, const struct mx_sync_ops *ops, void *ud)
+{
+	json_t *v, *rooms, *dl;
+	size_t i;
+
+	if (!json_is_object(root) || !json_is_string(json_object_get(root, "next_batch")))
+		return HE_PROTO;
+	v = json_object_get(json_object_get(root, "account_data"), "events");
+	if (json_is_array(v) && ops->account_data) {
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			const char *type = str_of(e, "type");
+			json_t *content = json_object_get(e, "content");
+			if (type && json_is_object(content))
+				ops->account_data(ud, type, content);
+		}
+	}
+	v = json_object_get(json_object_get(root, "to_device"), "events");
+	if (json_is_array(v) && json_array_size(v) && ops->to_device)
+		ops->to_device(ud, v);
+	dl = json_object_get(root, "device_lists");
+	if (json_is_object(dl) && ops->device_lists) {
+		json_t *ch = json_object_get(dl, "changed"), *left = json_object_get(dl, "left");
+		if (json_is_array(ch) || json_is_array(left))
+			ops->device_lists(ud, json_is_array(ch) ? ch : NULL, json_is_array(left) ? left : NULL);
+	}
+	v = json_object_get(root, "device_one_time_keys_count");
+	if (ops->key_counts) {
+		json_t *fb = json_object_get(root, "device_unused_fallback_key_types");
+		if (json_is_object(v) || json_is_array(fb))
+			ops->key_counts(ud, json_is_object(v) ? v : NULL, json_is_array(fb) ? fb : NULL);
+	}
+	rooms = json_object_get(root, "rooms");
+	if (json_is_object(rooms)) {
+		walk_rooms(json_object_get(rooms, "leave"), MX_LEAVE, ops, ud);
+		walk_rooms(json_object_get(rooms, "join"), MX_JOIN, ops, ud);
+		walk_rooms(json_object_get(rooms, "invite"), MX_INVITE, ops, ud);
+	}
+	return HE_OK;
+}
+
+const char *mx_strip_reply_fallback(const char *body)
+{
+	const char *p = body;
+
+	if (strncmp(p, "> <", 3) != 0)
+		return body;
+	while (*p == '>') {
+		p = strchr(p, '\n');
+		if (!p)
+			return body; /* nothing but quote: keep it all */
+		p++;
+	}
+	if (*p == '\n')
+		p++;
+	return p;
+}
+
+/* ---- de-duplication ---- */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+bool mx_seen_check(struct mx *mx, const char *event_id)
+{
+	uint64_t h = fnv1a(event_id);
+
+	for (size_t i = 0; i < MX_SEEN; i++)
+		if (mx->seen[i] == h)
+			return true;
+	mx->seen[mx->seen_next] = h;
+	mx->seen_next = (mx->seen_next + 1) % MX_SEEN;
+	return false;
+}
+
+/* ---- batches and the since token ---- */
+
+void mx_batch_hold(struct mx_batch *b)
+{
+	if (b)
+		b->outstanding++;
+}
+
+static void settle(struct mx *mx)
+{
+	const char *save = NULL;
+	struct mx_batch *done = NULL, **tail = &done;
+
+	while (mx->batches && mx->batches->outstanding <= 0) {
+		struct mx_batch *b = mx->batches;
+		mx->batches = b->next;
+		b->next = NULL;
+		*tail = b;
+		tail = &b->next;
+		save = b->token;
+	}
+	if (save && store_kv_set(mx->app->store, MX_MOD, "since", save) != HE_OK)
+		hlog_warn(MX_MOD, "could not save the sync position; a restart may handle some messages again");
+	while (done) {
+		struct mx_batch *n = done->next;
+		free(done->token);
+		free(done);
+		done = n;
+	}
+}
+
+void mx_batch_release(struct mx *mx, struct mx_batch *b)
+{
+	if (!b)
+		return;
+	b->outstanding--;
+	if (b == mx->batches)
+		settle(mx);
+}
+
+void mx_batches_free(struct mx *mx)
+{
+	while (mx->batches) {
+		struct mx_batch *n = mx->batches->next;
+		free(mx->batches->token);
+		free(mx->batches);
+		mx->batches = n;
+	}
+}
+
+static struct mx_batch *batch_new(struct mx *mx, const char *token)
+{
+	struct mx_batch *b = calloc(1, sizeof(*b)), **pp;
+
+	if (!b || !(b->token = strdup(token))) {
+		free(b);
+		return NULL;
+	}
+	b->seq = ++mx->batch_seq;
+	b->outstanding = 1; /* held while it is being handled */
+	for (pp = &mx->batches; *pp; pp = &(*pp)->next)
+		;
+	*pp = b;
+	return b;
+}
+
+/* ---- handling one batch ---- */
+
+struct sync_ctx {
+	struct mx *mx;
+	struct mx_batch *batch;
+	bool dispatch;              /* false for the first sync: history is not answered */
+	uint64_t t0_us;
+	/* the room being walked */
+	struct mx_room *room;
+	const char *inviter;
+	bool invite_direct;
+	const char *left_by;
+	const char *left_how;
+};
+
+static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+			   struct mx_batch *b, uint64_t t0)
+{
+	const char *prefix = mx->app->cfg->prefix;
+	struct mx_ctx ctx = { 0 };
+	struct hmsg m = { 0 };
+	const char *text, *name;
+
+	if (!ev->event_id || !ev->sender || !ev->body || !ev->msgtype)
+		return;
+	if (strcmp(ev->sender, mx->user_id) == 0)
+		return; /* our own */
+	if (strcmp(ev->msgtype, "m.text") != 0)
+		return; /* m.notice: another bot; m.emote, files: not commands */
+	if (ev->rel_type && strcmp(ev->rel_type, "m.replace") == 0)
+		return; /* an edit: the original was handled */
+	if (mx_seen_check(mx, ev->event_id))
+		return;
+	text = ev->in_reply_to ? mx_strip_reply_fallback(ev->body) : ev->body;
+	ctx.room_id = r->id;
+	ctx.event_id = ev->event_id;
+	ctx.thread_root = ev->rel_type && strcmp(ev->rel_type, "m.thread") == 0 ? ev->rel_event : NULL;
+	ctx.batch = b;
+	ctx.t0_us = t0;
+	name = json_string_value(json_object_get(r->names, ev->sender));
+	m.network = mx->t.name;
+	m.room = r->id;
+	m.sender = ev->sender;
+	m.sender_name = name && *name ? name : ev->sender;
+	m.text = text;
+	m.is_private = mx_room_is_private(mx, r);
+	m.role = mx_power_level(r->power_levels, r->creator, ev->sender) >=
+			 mx->app->cfg->matrix_moderator_power_level
+		 ? HROLE_MODERATOR : HROLE_MEMBER;
+	m.via = &mx->t;
+	m.ref = &ctx;
+	if (strncmp(text, prefix, strlen(prefix)) == 0)
+		mx->ncommands++;
+	hlog_debug(MX_MOD, "message %s in %s from %s (%s%s)", ev->event_id, r->id, ev->sender,
+		   m.is_private ? "private" : "room", m.role == HROLE_MODERATOR ? ", moderator" : "");
+	happ_dispatch(mx->app, &m);
+}
+
+static void handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+			     struct mx_batch *b, uint64_t t0)
+{
+	struct mx_event dec;
+	json_t *plain = NULL, *copy = NULL;
+
+	if (!ev->sender || strcmp(ev->sender, mx->user_id) == 0)
+		return;
+	if (!mx->crypto || !mx->crypto->decrypt) {
+		if (!r->warned_encrypted) {
+			hlog_warn(MX_MOD, "room %s is encrypted and this build cannot read or write "
+				  "encrypted messages: I will not answer there", r->id);
+			r->warned_encrypted = true;
+		}
+		return;
+	}
+	if (mx->crypto->decrypt(mx->crypto_state, r->id, ev->json, &plain) != HE_OK || !plain)
+		return;
+	copy = json_deep_copy(ev->json);
+	if (copy && json_is_object(plain)) {
+		json_object_set(copy, "type", json_object_get(plain, "type"));
+		json_object_set(copy, "content", json_object_get(plain, "content"));
+		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
+			handle_message(mx, r, &dec, b, t0);
+	}
+	json_decref(copy);
+	json_decref(plain);
+}
+
+void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event)
+{
+	struct mx_room *r = mx_room_get(mx, room_id);
+	struct mx_event ev;
+
+	if (r && mx_event_parse(event, &ev) == HE_OK)
+		handle_encrypted(mx, r, &ev, NULL, mx_now_us());
+}
+
+static void s_account_data(void *ud, const char *type, json_t *content)
+{
+	struct sync_ctx *sc = ud;
+
+	if (strcmp(type, "m.direct") == 0)
+		mx_direct_set(sc->mx, content);
+}
+
+static void s_to_device(void *ud, json_t *events)
+{
+	struct mx *mx = ((struct sync_ctx *)ud)->mx;
+
+	if (mx->crypto && mx->crypto->to_device)
+		mx->crypto->to_device(mx->crypto_state, events);
+}
+
+static void s_device_lists(void *ud, json_t *changed, json_t *left)
+{
+	struct mx *mx = ((struct sync_ctx *)ud)->mx;
+
+	if (mx->crypto && mx->crypto->device_lists)
+		mx->crypto->device_lists(mx->crypto_state, changed, left);
+}
+
+static void s_key_counts(void *ud, json_t *otk, json_t *fallback)
+{
+	struct mx *mx = ((struct sync_ctx *)ud)->mx;
+
+	if (mx->crypto && mx->crypto->key_counts)
+		mx->crypto->key_counts(mx->crypto_state, otk, fallback);
+}
+
+static void s_room_begin(void *ud, enum mx_section s, const char *room_id, json_t *room)
+{
+	struct sync_ctx *sc = ud;
+
+	sc->room = NULL;
+	sc->inviter = NULL;
+	sc->invite_direct = false;
+	sc->left_by = NULL;
+	sc->left_how = NULL;
+	if (s != MX_JOIN)
+		return;
+	sc->room = mx_room_add(sc->mx, room_id);
+	if (!sc->room)
+		return;
+	if (sc->room->membership != MX_M_JOINED && sc->mx->crypto && sc->mx->crypto->room_changed)
+		sc->mx->crypto->room_changed(sc->mx->crypto_state, room_id);
+	sc->room->membership = MX_M_JOINED;
+	mx_room_apply_summary(sc->room, json_object_get(room, "summary"));
+}
+
+static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum mx_where w,
+			 const struct mx_event *ev)
+{
+	struct sync_ctx *sc = ud;
+	struct mx *mx = sc->mx;
+	bool about_us = ev->state_key && strcmp(ev->state_key, mx->user_id) == 0 &&
+			strcmp(ev->type, "m.room.member") == 0;
+
+	if (s == MX_INVITE) {
+		if (about_us && ev->membership && strcmp(ev->membership, "invite") == 0) {
+			sc->inviter = ev->sender;
+			sc->invite_direct = ev->is_direct;
+		}
+		return;
+	}
+	if (s == MX_LEAVE) {
+		if (about_us && ev->membership) {
+			sc->left_how = ev->membership;
+			sc->left_by = ev->sender;
+		}
+		return;
+	}
+	if (!sc->room)
+		return;
+	if (ev->state_key) {
+		mx_room_apply_state(mx, sc->room, ev);
+		if (mx->crypto && mx->crypto->room_changed &&
+		    (strcmp(ev->type, "m.room.member") == 0 || strcmp(ev->type, "m.room.encryption") == 0))
+			mx->crypto->room_changed(mx->crypto_state, room_id);
+		return;
+	}
+	if (w != MX_TIMELINE || !sc->dispatch)
+		return;
+	if (strcmp(ev->type, "m.room.message") == 0)
+		handle_message(mx, sc->room, ev, sc->batch, sc->t0_us);
+	else if (strcmp(ev->type, "m.room.encrypted") == 0)
+		handle_encrypted(mx, sc->room, ev, sc->batch, sc->t0_us);
+}
+
+static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t *room)
+{
+	struct sync_ctx *sc = ud;
+	struct mx *mx = sc->mx;
+	char why[200];
+
+	if (s == MX_INVITE) {
+		if (sc->inviter)
+			mx_room_invited(mx, room_id, sc->inviter, sc->invite_direct, sc->batch);
+		return;
+	}
+	if (s == MX_LEAVE) {
+		if (sc->left_how && strcmp(sc->left_how, "ban") == 0)
+			snprintf(why, sizeof(why), "banned by %s", sc->left_by ? sc->left_by : "someone");
+		else if (sc->left_by && strcmp(sc->left_by, mx->user_id) != 0)
+			snprintf(why, sizeof(why), "removed by %s", sc->left_by);
+		else
+			snprintf(why, sizeof(why), "left");
+		mx_room_left(mx, room_id, why);
+		return;
+	}
+	if (sc->dispatch && json_is_true(json_object_get(json_object_get(room, "timeline"), "limited")))
+		hlog_warn(MX_MOD, "room %s: more messages arrived while I was away than one sync "
+			  "returns; I answered the latest ones and skipped the older ones (gap not "
+			  "fetched)", room_id);
+}
+
+static const struct mx_sync_ops sync_ops = {
+	.account_data = s_account_data,
+	.to_device = s_to_device,
+	.device_lists = s_device_lists,
+	.key_counts = s_key_counts,
+	.room_begin = s_room_begin,
+	.room_event = s_room_event,
+	.room_end = s_room_end,
+};
+
+/* ---- the long poll ---- */
+
+static void sync_next(struct mx *mx);
+
+static void on_sync_retry(struct loop *l, void *ud)
+{
+	struct mx *mx = ud;
+
+	(void)l;
+	mx->sync_timer = 0;
+	sync_next(mx);
+}
+
+static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
+{
+	struct sync_ctx sc = { .mx = mx, .t0_us = t_done };
+	const char *next;
+	char *since;
+
+	(void)ud;
+	mx->sync_req = NULL;
+	next = json_string_value(json_object_get(body, "next_batch"));
+	if (status != 200 || !next) {
+		hlog_warn(MX_MOD, "sync failed (HTTP %d %s); trying again", status, mx_errcode(body));
+		mx->sync_timer = loop_timer_add(mx->loop, mx_backoff_ms(mx->sync_failures++, 0x7fffffffu),
+					     on_sync_retry, mx);
+		return;
+	}
+	if (mx->sync_failures)
+		hlog_info(MX_MOD, "connected to the homeserver again");
+	mx->sync_failures = 0;
+	sc.batch = batch_new(mx, next);
+	since = strdup(next);
+	if (!sc.batch || !since) {
+		free(since);
+		hlog_error(MX_MOD, "out of memory handling a sync; trying again");
+		mx->sync_timer = loop_timer_add(mx->loop, 1000, on_sync_retry, mx);
+		return;
+	}
+	sc.dispatch = mx->synced_once;
+	mx_sync_walk(body, &sync_ops, &sc);
+	if (!mx->synced_once)
+		hlog_info(MX_MOD, "first sync done: answering messages from now on");
+	mx->synced_once = true;
+	free(mx->since);
+	mx->since = since;
+	mx_batch_release(mx, sc.batch);
+	if (!mx->stopping)
+		sync_next(mx);
+}
+
+static void sync_next(struct mx *mx)
+{
+	char path[1024];
+	char *since = NULL, *filter = NULL;
+
+	if (mx->stopping || mx->sync_req)
+		return;
+	filter = mx_http_escape(mx->filter_id ? mx->filter_id : "");
+	if (mx->since)
+		since = mx_http_escape(mx->since);
+	if (!filter || (mx->since && !since)) {
+		mx->sync_timer = loop_timer_add(mx->loop, 1000, on_sync_retry, mx);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/_matrix/client/v3/sync?filter=%s&timeout=%d%s%s", filter,
+		 mx->synced_once ? MX_SYNC_TIMEOUT_MS : 0, since ? "&since=" : "", since ? since : "");
+	mx->sync_req = mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+				       on_sync, NULL);
+	if (!mx->sync_req)
+		mx->sync_timer = loop_timer_add(mx->loop, 1000, on_sync_retry, mx);
+out:
+	free(filter);
+	free(since);
+}
+
+int mx_sync_start(struct mx *mx)
+{
+	char *since = NULL;
+
+	if (store_kv_get(mx->app->store, MX_MOD, "since", &since) == HE_OK && since && *since) {
+		mx->since = since;
+		mx->synced_once = true;
+		hlog_info(MX_MOD, "continuing from the last handled sync");
+	} else {
+		free(since);
+		hlog_info(MX_MOD, "no sync position yet: learning the rooms, earlier messages stay unanswered");
+	}
+	sync_next(mx);
+	return HE_OK;
+}
+
+void mx_sync_stop(struct mx *mx)
+{
+	if (mx->sync_timer)
+		loop_timer_cancel(mx->loop, mx->sync_timer);
+	mx->sync_timer = 0;
+	mx_http_cancel(mx, mx->sync_req);
+	mx->sync_req = NULL;
+}
