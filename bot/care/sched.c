@@ -151,7 +151,8 @@ static long long count_room(struct happ *app, const char *network, const char *r
 }
 
 /* Refuses schedules that would crowd a room: two fire times less than an hour apart. */
-static int check_gap(const struct cron_expr *e, const char *tz, time_t now, char *err, size_t errlen)
+static int check_gap(const struct cron_expr *e, const char *text, const char *tz, time_t now, char *err,
+		     size_t errlen)
 {
 	time_t prev = 0, t = now, next;
 	int rc;
@@ -167,10 +168,13 @@ static int check_gap(const struct cron_expr *e, const char *tz, time_t now, char
 		}
 		if (rc)
 			return rc;
+		if (next > now + 366 * 86400)
+			return HE_OK; /* a year shows every pattern cron can make */
 		if (i > 0 && next - prev < SCHED_MIN_GAP_SECS) {
 			snprintf(err, errlen, "That schedule would post more than once an hour, which would "
-				 "crowd the room. Check-ins need to be at least an hour apart. (A `*` in the "
-				 "minute field means every minute; for 9:00 every day write `0 9 * * *`.)");
+				 "crowd the room. Check-ins need to be at least an hour apart.%s",
+				 text[0] == '*' ? " (A `*` in the minute field means every minute; for 9:00 "
+				 "every day write `0 9 * * *`.)" : "");
 			return HE_INVAL;
 		}
 		prev = t = next;
@@ -212,7 +216,7 @@ int sched_add(struct happ *app, const char *network, const char *room, const cha
 		rc = HE_INVAL;
 		goto out;
 	}
-	if ((rc = check_gap(e, zone, now, err, errlen)))
+	if ((rc = check_gap(e, cron, zone, now, err, errlen)))
 		goto out;
 	have = count_room(app, network, room);
 	if (have < 0) {
