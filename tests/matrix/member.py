@@ -234,7 +234,7 @@ class Member:
                 self.direct.setdefault(u, []).append(resp.room_id)
             await self._api("PUT", f"/user/{quote(self.user_id)}/account_data/m.direct",
                             self.direct)
-        await self._sync_until(lambda: resp.room_id in self.client.rooms)
+        await self.wait_until(lambda: resp.room_id in self.client.rooms)
         return resp.room_id
 
     async def invite(self, room: str, user: str) -> None:
@@ -247,7 +247,7 @@ class Member:
         for attempt in range(retries):
             resp = await self.client.join(room)
             if not isinstance(resp, JoinError):
-                await self._sync_until(lambda: resp.room_id in self.client.rooms)
+                await self.wait_until(lambda: resp.room_id in self.client.rooms)
                 return resp.room_id
             if attempt + 1 < retries:
                 await asyncio.sleep(0.2 * (attempt + 1))
@@ -278,7 +278,7 @@ class Member:
             r = self.client.rooms.get(room)
             return r is not None and uid in r.users and uid not in r.invited_users
 
-        await self._sync_until(joined, timeout, what=f"join of {uid} in {room}")
+        await self.wait_until(joined, timeout, what=f"join of {uid} in {room}")
 
     def members(self, room: str) -> List[str]:
         """Joined members of a room as this client last synced them."""
@@ -295,7 +295,7 @@ class Member:
                     return room_id
             return None
 
-        room_id = await self._sync_until(pending, timeout, what="an invite")
+        room_id = await self.wait_until(pending, timeout, what="an invite")
         self._invites_taken.add(room_id)
         return room_id
 
@@ -372,7 +372,7 @@ class Member:
 
         desc = f"message from {want or 'anyone'} in {room}" + \
             (f" after {after_event_id}" if after_event_id else "")
-        return await self._sync_until(find, timeout, what=desc)
+        return await self.wait_until(find, timeout, what=desc)
 
     def _retry_decryption(self, room: str) -> None:
         # A Megolm event seen before its room key arrived: try again now.
@@ -416,9 +416,10 @@ class Member:
 
     # -- helpers -----------------------------------------------------------
 
-    async def _sync_until(self, check: Callable[[], Any], timeout: float = 20,
+    async def wait_until(self, check: Callable[[], Any], timeout: float = 20,
                           what: str = "the room") -> Any:
-        """Sync until check() returns something truthy; MemberError on timeout."""
+        """Sync until check() returns something truthy and return it; MemberError
+        (naming what) on timeout."""
         deadline = time.monotonic() + timeout
         while True:
             found = check()
