@@ -417,7 +417,7 @@ class Member:
     # -- helpers -----------------------------------------------------------
 
     async def wait_until(self, check: Callable[[], Any], timeout: float = 20,
-                          what: str = "the room") -> Any:
+                         what: str = "the room") -> Any:
         """Sync until check() returns something truthy and return it; MemberError
         (naming what) on timeout."""
         deadline = time.monotonic() + timeout
