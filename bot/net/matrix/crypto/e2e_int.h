@@ -1,0 +1,135 @@
+/* e2e_int.h - shared internals of the e2e module. Only files in bot/net/matrix/crypto/ include
+ * this; it is the one place (besides the .c files) that knows about libolm. */
+#ifndef HEARTH_E2E_INT_H
+#define HEARTH_E2E_INT_H
+
+#include "net/matrix/crypto/e2e.h"
+
+#include <olm/olm.h>
+#include <olm/pk.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define E2E_MOD "e2e"
+#define ALG_OLM "m.olm.v1.curve25519-aes-sha2"
+#define ALG_MEGOLM "m.megolm.v1.aes-sha2"
+#define OTK_ALG "signed_curve25519"
+
+#define E2E_MAX_CIPHERTEXT (256 * 1024) /* bytes of base64 accepted in one message */
+#define E2E_MAX_EVENT (64 * 1024)       /* bytes of a blocked event kept for a retry */
+#define E2E_MAX_TO_DEVICE 1000          /* to-device events handled per sync batch */
+#define E2E_ROTATE_MS_DEFAULT (7ULL * 24 * 3600 * 1000)
+#define E2E_ROTATE_MSGS_DEFAULT 100
+#define E2E_REPAIR_INTERVAL_MS (3600ULL * 1000)   /* one wedged-session repair per device/hour */
+#define E2E_NO_OTK_RETRY_MS (3600ULL * 1000)      /* a device without one-time keys: retry later */
+#define E2E_KEY_REQUEST_RETRY_MS (3600ULL * 1000) /* re-ask for a missing room key */
+
+enum e2e_req_kind {
+	REQ_UPLOAD = 1,
+	REQ_QUERY,
+	REQ_CLAIM,
+	REQ_TODEVICE_KEY,   /* encrypted m.room_key for ctx {room_id, session_id, devices} */
+	REQ_TODEVICE_OTHER, /* key requests, dummies: fire and forget */
+	REQ_XSIGN_KEYS,
+	REQ_XSIGN_SIGS,
+};
+
+struct e2e_req {
+	struct e2e_request pub;
+	enum e2e_req_kind kind;
+	bool handed;
+	char *path;
+	json_t *ctx; /* kind-specific context */
+	struct e2e_req *next;
+};
+
+struct e2e {
+	struct store *st;
+	char *user_id;
+	char *device_id;
+	unsigned char olm_key[32];  /* pickle key for libolm objects (derived) */
+	unsigned char seal_key[32]; /* secretbox key for cross-signing seeds (derived) */
+	OlmAccount *acct;
+	OlmUtility *util;
+	char curve[64];
+	char ed[64];
+	int otk_count;            /* one-time keys on the server; -1 unknown */
+	bool need_fallback;       /* the server has no unused fallback key */
+	bool keys_published;      /* device keys uploaded */
+	struct e2e_req *reqs;
+	unsigned long next_id;
+	int64_t dirty_seq;
+	uint64_t retry_at[REQ_XSIGN_SIGS + 1]; /* backoff after a failed request, per kind */
+	uint64_t backoff_ms[REQ_XSIGN_SIGS + 1];
+	uint64_t (*now_ms)(void);  /* the clock, replaceable in tests */
+};
+
+/* util */
+uint64_t e2e_clock_ms(void);
+void e2e_random(void *buf, size_t len);
+char *e2e_canonical(json_t *obj); /* without signatures/unsigned; malloc'd */
+int e2e_sign_json(struct e2e *e, json_t *obj);  /* adds our device's signature */
+/* Verifies obj's signature by user_id's key_id (e.g. "ed25519:DEV") with the base64 ed25519
+ * public key. 0 or HE_CRYPTO. */
+int e2e_verify_json(struct e2e *e, json_t *obj, const char *user_id, const char *key_id,
+		    const char *ed25519);
+int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...);
+/* Binds fmt ('s' text or NULL, 'i' int64, 'b' blob+len) to a cached statement. */
+sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
+char *e2e_col_str(sqlite3_stmt *st, int col); /* malloc'd copy or NULL */
+int e2e_begin(struct e2e *e);
+int e2e_commit(struct e2e *e, int rc); /* commits when rc == 0, else rolls back; returns rc */
+const char *e2e_jstr(json_t *obj, const char *key); /* string member or NULL */
+
+/* requests */
+struct e2e_req *e2e_req_add(struct e2e *e, enum e2e_req_kind kind, const char *method,
+			    const char *path, json_t *body, json_t *ctx); /* steals body, ctx */
+bool e2e_req_pending(struct e2e *e, enum e2e_req_kind kind);
+/* true when a request of kind may be queued now (none pending, no backoff running) */
+bool e2e_req_may(struct e2e *e, enum e2e_req_kind kind);
+void e2e_req_result(struct e2e *e, enum e2e_req_kind kind, bool ok);
+void e2e_pump(struct e2e *e);
+int e2e_send_to_device(struct e2e *e, enum e2e_req_kind kind, const char *type, json_t *messages,
+		       json_t *ctx); /* steals messages, ctx */
+
+/* account (e2e_account.c) */
+int e2e_account_load(struct e2e *e);
+int e2e_account_save(struct e2e *e);
+int e2e_account_pump(struct e2e *e);
+int e2e_account_counts(struct e2e *e, json_t *otk_counts, json_t *fallback_types);
+json_t *e2e_account_device_keys(struct e2e *e); /* signed, as uploaded */
+int e2e_account_upload_done(struct e2e *e, int status, json_t *resp);
+
+/* devices and rooms (e2e_devices.c) */
+int e2e_track_user(struct e2e *e, const char *user_id);
+int e2e_device_lists(struct e2e *e, json_t *device_lists);
+int e2e_query_pump(struct e2e *e);
+int e2e_query_done(struct e2e *e, json_t *ctx, int status, json_t *resp);
+bool e2e_room_members_dirty(struct e2e *e, const char *room_id);
+int e2e_rotate_rooms_of(struct e2e *e, const char *user_id);
+/* The device (user, device id, ed25519) owning curve key, or HE_NOTFOUND. Strings malloc'd. */
+int e2e_device_by_curve(struct e2e *e, const char *curve, char **user_id, char **device_id,
+			char **ed25519);
+
+/* Olm (e2e_olm.c) */
+int e2e_olm_to_device(struct e2e *e, json_t *event);
+/* Encrypts payload {type, content} for one device; *out is the m.room.encrypted content.
+ * HE_NOTFOUND when there is no Olm session with it. */
+int e2e_olm_encrypt(struct e2e *e, const char *user_id, const char *device_id, const char *curve,
+		    const char *ed25519, const char *type, json_t *content, json_t **out);
+bool e2e_olm_has_session(struct e2e *e, const char *curve);
+int e2e_olm_need(struct e2e *e, const char *user_id, const char *device_id, int repair);
+int e2e_claim_pump(struct e2e *e);
+int e2e_claim_done(struct e2e *e, json_t *ctx, int status, json_t *resp);
+
+/* Megolm (e2e_megolm.c, e2e_outbound.c) */
+int e2e_room_key_received(struct e2e *e, const char *sender_key, const char *claimed_ed25519,
+			  json_t *content, bool forwarded);
+int e2e_share_done(struct e2e *e, json_t *ctx, int status);
+int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender_key,
+		    const char *ed25519, const char *session_key, bool exported);
+
+/* cross-signing (e2e_xsign.c) */
+int e2e_xsign_done(struct e2e *e, enum e2e_req_kind kind, int status, json_t *resp);
+
+#endif

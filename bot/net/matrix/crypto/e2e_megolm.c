@@ -1,0 +1,379 @@
+/* e2e_megolm.c - inbound Megolm: room keys received, room events decrypted, replays refused,
+ * missing keys requested and the events they block handed back once the key is here. */
+#include "net/matrix/crypto/e2e_int.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static OlmInboundGroupSession *igs_new(void)
+{
+	void *mem = malloc(olm_inbound_group_session_size());
+
+	return mem ? olm_inbound_group_session(mem) : NULL;
+}
+
+static void igs_free(OlmInboundGroupSession *s)
+{
+	if (!s)
+		return;
+	olm_clear_inbound_group_session(s);
+	free(s);
+}
+
+int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender_key,
+		    const char *ed25519, const char *session_key, bool forwarded)
+{
+	OlmInboundGroupSession *s = igs_new();
+	size_t klen = strlen(session_key), idlen, plen;
+	char *key = strdup(session_key), *id = NULL, *p = NULL, *old_sender = NULL;
+	sqlite3_stmt *st;
+	int64_t old_first = -1;
+	uint32_t first;
+	int rc = HE_NOMEM;
+
+	if (!s || !key)
+		goto out;
+	rc = HE_CRYPTO;
+	if ((forwarded ? olm_import_inbound_group_session(s, (uint8_t *)key, klen)
+		       : olm_init_inbound_group_session(s, (uint8_t *)key, klen)) == olm_error()) {
+		hlog_warn(E2E_MOD, "a room key for %s is malformed: %s", room_id,
+			  olm_inbound_group_session_last_error(s));
+		goto out;
+	}
+	idlen = olm_inbound_group_session_id_length(s);
+	plen = olm_pickle_inbound_group_session_length(s);
+	rc = HE_NOMEM;
+	if (!(id = malloc(idlen + 1)) || !(p = malloc(plen + 1)))
+		goto out;
+	rc = HE_CRYPTO;
+	if (olm_inbound_group_session_id(s, (uint8_t *)id, idlen) == olm_error() ||
+	    olm_pickle_inbound_group_session(s, e->olm_key, sizeof(e->olm_key), p, plen) == olm_error())
+		goto out;
+	id[idlen] = '\0';
+	p[plen] = '\0';
+	first = olm_inbound_group_session_first_known_index(s);
+	st = e2e_stmt(e, "SELECT sender_key, first_index FROM e2e_inbound WHERE room_id = ? AND"
+		      " session_id = ?", "ss", room_id, id);
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		old_sender = e2e_col_str(st, 0);
+		old_first = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (old_sender && strcmp(old_sender, sender_key) != 0) {
+		hlog_warn(E2E_MOD, "a room key for %s tries to replace a session of another device; "
+			  "ignored", room_id);
+		rc = HE_CRYPTO;
+		goto out;
+	}
+	if ((rc = e2e_begin(e)))
+		goto out;
+	if (old_first < 0 || (int64_t)first < old_first)
+		rc = e2e_sql(e, "INSERT INTO e2e_inbound (room_id, session_id, sender_key, ed25519,"
+			     " pickle, first_index, forwarded) VALUES (?, ?, ?, ?, ?, ?, ?)"
+			     " ON CONFLICT (room_id, session_id) DO UPDATE SET pickle = excluded.pickle,"
+			     " first_index = excluded.first_index, forwarded = excluded.forwarded",
+			     "sssssii", room_id, id, sender_key, ed25519, p, (int64_t)first,
+			     (int64_t)forwarded);
+	if (rc == HE_OK)
+		rc = e2e_sql(e, "UPDATE e2e_blocked SET ready = 1 WHERE room_id = ? AND session_id = ?",
+			     "ss", room_id, id);
+	if (rc == HE_OK)
+		rc = e2e_sql(e, "DELETE FROM e2e_key_request WHERE room_id = ? AND session_id = ?",
+			     "ss", room_id, id);
+	rc = e2e_commit(e, rc);
+out:
+	igs_free(s);
+	if (key) {
+		sodium_memzero(key, klen);
+		free(key);
+	}
+	free(id);
+	free(p);
+	free(old_sender);
+	return rc;
+}
+
+int e2e_room_key_received(struct e2e *e, const char *sender_key, const char *claimed_ed25519,
+			  json_t *content, bool forwarded)
+{
+	const char *alg = e2e_jstr(content, "algorithm"), *room = e2e_jstr(content, "room_id");
+	const char *key = e2e_jstr(content, "session_key");
+
+	if (!alg || strcmp(alg, ALG_MEGOLM) != 0 || !room || !key || strlen(key) > 4096)
+		return HE_INVAL;
+	if (forwarded) {
+		/* the original sender's keys, vouched for by our own device */
+		sender_key = e2e_jstr(content, "sender_key");
+		claimed_ed25519 = e2e_jstr(content, "sender_claimed_ed25519_key");
+		if (!sender_key || !claimed_ed25519)
+			return HE_INVAL;
+	}
+	return e2e_inbound_add(e, room, sender_key, claimed_ed25519, key, forwarded);
+}
+
+/* Keeps an event whose key is missing and asks the sender's and our own devices for the key. */
+static int block_event(struct e2e *e, const char *room_id, const char *session_id,
+		       const char *sender, const char *sender_key, json_t *event)
+{
+	const char *event_id = e2e_jstr(event, "event_id");
+	char *text = json_dumps(event, JSON_COMPACT);
+	sqlite3_stmt *st;
+	int64_t sent = -1;
+	int rc = HE_OK;
+
+	if (event_id && text && strlen(text) <= E2E_MAX_EVENT)
+		rc = e2e_sql(e, "INSERT INTO e2e_blocked (room_id, session_id, event_id, event)"
+			     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", "ssss", room_id, session_id,
+			     event_id, text);
+	free(text);
+	if (rc)
+		return rc;
+	st = e2e_stmt(e, "SELECT sent_ms FROM e2e_key_request WHERE room_id = ? AND session_id = ?",
+		      "ss", room_id, session_id);
+	if (!st)
+		return HE_DB;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		sent = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (sent >= 0 && e->now_ms() - (uint64_t)sent < E2E_KEY_REQUEST_RETRY_MS)
+		return HE_OK;
+	{
+		unsigned char rnd[8];
+		char rid[17];
+		json_t *req, *msgs;
+		e2e_random(rnd, sizeof(rnd));
+		sodium_bin2hex(rid, sizeof(rid), rnd, sizeof(rnd));
+		req = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s}", "action", "request", "body",
+				"algorithm", ALG_MEGOLM, "room_id", room_id, "session_id", session_id,
+				"request_id", rid, "requesting_device_id", e->device_id);
+		if (!req)
+			return HE_NOMEM;
+		if (sender_key)
+			json_object_set_new(json_object_get(req, "body"), "sender_key",
+					    json_string(sender_key));
+		msgs = json_pack("{s:{s:O}}", e->user_id, "*", req);
+		if (msgs && strcmp(sender, e->user_id) != 0)
+			json_object_set_new(msgs, sender, json_pack("{s:O}", "*", req));
+		json_decref(req);
+		if (!msgs)
+			return HE_NOMEM;
+		hlog_info(E2E_MOD, "a message in %s waits for its key; asking %s for it", room_id, sender);
+		if ((rc = e2e_send_to_device(e, REQ_TODEVICE_OTHER, "m.room_key_request", msgs, NULL)))
+			return rc;
+	}
+	return e2e_sql(e, "INSERT INTO e2e_key_request (room_id, session_id, sent_ms) VALUES (?, ?, ?)"
+		       " ON CONFLICT (room_id, session_id) DO UPDATE SET sent_ms = excluded.sent_ms",
+		       "ssi", room_id, session_id, (int64_t)e->now_ms());
+}
+
+json_t *e2e_take_unblocked(struct e2e *e)
+{
+	sqlite3_stmt *st = e2e_stmt(e, "SELECT room_id, event FROM e2e_blocked WHERE ready = 1", "");
+	json_t *arr = json_array();
+
+	if (!st || !arr) {
+		if (st)
+			sqlite3_reset(st);
+		json_decref(arr);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		if (ev)
+			json_array_append_new(arr, json_pack("{s:s, s:o}", "room_id",
+							      (const char *)sqlite3_column_text(st, 0), ev));
+	}
+	sqlite3_reset(st);
+	if (e2e_sql(e, "DELETE FROM e2e_blocked WHERE ready = 1", "")) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+struct igs_row {
+	char *sender_key;
+	char *ed25519;
+	char *pickle;
+	bool forwarded;
+};
+
+static void igs_row_clear(struct igs_row *r)
+{
+	free(r->sender_key);
+	free(r->ed25519);
+	free(r->pickle);
+	memset(r, 0, sizeof(*r));
+}
+
+static int igs_load(struct e2e *e, const char *room_id, const char *session_id, struct igs_row *r)
+{
+	sqlite3_stmt *st = e2e_stmt(e, "SELECT sender_key, ed25519, pickle, forwarded FROM e2e_inbound"
+				    " WHERE room_id = ? AND session_id = ?", "ss", room_id, session_id);
+	int rc = HE_NOTFOUND;
+
+	memset(r, 0, sizeof(*r));
+	if (!st)
+		return HE_DB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r->sender_key = e2e_col_str(st, 0);
+		r->ed25519 = e2e_col_str(st, 1);
+		r->pickle = e2e_col_str(st, 2);
+		r->forwarded = sqlite3_column_int(st, 3) != 0;
+		rc = r->sender_key && r->pickle ? HE_OK : HE_NOMEM;
+	}
+	sqlite3_reset(st);
+	if (rc)
+		igs_row_clear(r);
+	return rc;
+}
+
+/* The message index must not have been seen with another event id. */
+static int check_replay(struct e2e *e, const char *room_id, const char *session_id, uint32_t index,
+			const char *event_id)
+{
+	sqlite3_stmt *st = e2e_stmt(e, "SELECT event_id FROM e2e_seen WHERE room_id = ? AND"
+				    " session_id = ? AND msg_index = ?", "ssi", room_id, session_id,
+				    (int64_t)index);
+	int rc = HE_OK, found = 0;
+
+	if (!st)
+		return HE_DB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		if (strcmp((const char *)sqlite3_column_text(st, 0), event_id) != 0)
+			rc = HE_CRYPTO;
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		hlog_warn(E2E_MOD, "refusing a replayed message in %s (index %u seen in another event)",
+			  room_id, index);
+		return rc;
+	}
+	if (!found)
+		rc = e2e_sql(e, "INSERT INTO e2e_seen (room_id, session_id, msg_index, event_id)"
+			     " VALUES (?, ?, ?, ?)", "ssis", room_id, session_id, (int64_t)index, event_id);
+	return rc;
+}
+
+int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, json_t **plain)
+{
+	json_t *content = json_object_get(event, "content"), *payload = NULL;
+	const char *alg = e2e_jstr(content, "algorithm"), *sid = e2e_jstr(content, "session_id");
+	const char *ct = e2e_jstr(content, "ciphertext"), *event_id = e2e_jstr(event, "event_id");
+	const char *sender = e2e_jstr(event, "sender"), *claimed_key = e2e_jstr(content, "sender_key");
+	const char *ptype, *proom;
+	OlmInboundGroupSession *s = NULL;
+	struct igs_row row = { 0 };
+	char *copy = NULL, *text = NULL, *kuser = NULL, *kdev = NULL, *ked = NULL;
+	size_t len, max, n;
+	uint32_t index = 0;
+	bool verified = false;
+	int rc;
+
+	*plain = NULL;
+	if (!room_id || !alg || strcmp(alg, ALG_MEGOLM) != 0)
+		return HE_INVAL;
+	if (!sid || !ct || !event_id || !sender || strlen(sid) > 200 || strlen(event_id) > 255 ||
+	    strlen(sender) > 255 || (len = strlen(ct)) > E2E_MAX_CIPHERTEXT || len == 0)
+		return HE_CRYPTO;
+	if (claimed_key && strlen(claimed_key) > 100)
+		return HE_CRYPTO;
+	rc = igs_load(e, room_id, sid, &row);
+	if (rc == HE_NOTFOUND) {
+		rc = block_event(e, room_id, sid, sender, claimed_key, event);
+		e2e_pump(e);
+		return rc ? rc : HE_AGAIN;
+	}
+	if (rc)
+		return rc;
+	rc = HE_NOMEM;
+	if (!(s = igs_new()) || !(copy = malloc(len + 1)))
+		goto out;
+	rc = HE_CRYPTO;
+	if (olm_unpickle_inbound_group_session(s, e->olm_key, sizeof(e->olm_key), row.pickle,
+					       strlen(row.pickle)) == olm_error())
+		goto out;
+	memcpy(copy, ct, len + 1);
+	max = olm_group_decrypt_max_plaintext_length(s, (uint8_t *)copy, len);
+	if (max == olm_error() || max > E2E_MAX_CIPHERTEXT)
+		goto out;
+	if (!(text = malloc(max + 1))) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	memcpy(copy, ct, len + 1);
+	n = olm_group_decrypt(s, (uint8_t *)copy, len, (uint8_t *)text, max, &index);
+	if (n == olm_error()) {
+		if (olm_inbound_group_session_last_error_code(s) == OLM_UNKNOWN_MESSAGE_INDEX) {
+			rc = block_event(e, room_id, sid, sender, claimed_key, event);
+			e2e_pump(e);
+			rc = rc ? rc : HE_AGAIN;
+		}
+		goto out;
+	}
+	text[n] = '\0';
+	if (claimed_key && strcmp(claimed_key, row.sender_key) != 0) {
+		hlog_warn(E2E_MOD, "a message in %s names a sender key other than its session's", room_id);
+		goto out;
+	}
+	payload = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	ptype = e2e_jstr(payload, "type");
+	proom = e2e_jstr(payload, "room_id");
+	if (!ptype || !json_is_object(json_object_get(payload, "content")) || !proom ||
+	    strcmp(proom, room_id) != 0) {
+		hlog_warn(E2E_MOD, "a message in %s decrypts to something malformed or meant for "
+			  "another room", room_id);
+		goto out;
+	}
+	/* Who holds the session's key? It must be a device of the event's sender. */
+	if (strcmp(row.sender_key, e->curve) == 0) {
+		if (strcmp(sender, e->user_id) != 0)
+			goto out;
+		kdev = strdup(e->device_id);
+		verified = true;
+	} else {
+		rc = e2e_device_by_curve(e, row.sender_key, &kuser, &kdev, &ked);
+		if (rc == HE_OK) {
+			if (strcmp(kuser, sender) != 0) {
+				hlog_warn(E2E_MOD, "a message in %s claims to be from %s but its key belongs "
+					  "to another user; refused", room_id, sender);
+				rc = HE_CRYPTO;
+				goto out;
+			}
+			verified = !row.forwarded && row.ed25519 && strcmp(ked, row.ed25519) == 0;
+		} else if (rc == HE_NOTFOUND) {
+			if ((rc = e2e_track_user(e, sender)))
+				goto out;
+		} else {
+			goto out;
+		}
+	}
+	if ((rc = check_replay(e, room_id, sid, index, event_id)))
+		goto out;
+	*plain = json_pack("{s:s, s:O, s:s?, s:b}", "type", ptype, "content",
+			   json_object_get(payload, "content"), "sender_device", kdev,
+			   "sender_verified", verified);
+	rc = *plain ? HE_OK : HE_NOMEM;
+out:
+	if (text) {
+		sodium_memzero(text, max + 1);
+		free(text);
+	}
+	free(copy);
+	igs_free(s);
+	igs_row_clear(&row);
+	json_decref(payload);
+	free(kuser);
+	free(kdev);
+	free(ked);
+	return rc;
+}

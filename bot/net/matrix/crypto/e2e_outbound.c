@@ -1,0 +1,359 @@
+/* e2e_outbound.c - outbound Megolm: one session per encrypted room, rotated by age, message
+ * count, a member leaving or a device going away; its key shared over Olm with every current
+ * member device (signature-checked) before the first message that uses it. */
+#include "net/matrix/crypto/e2e_int.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ogs {
+	OlmOutboundGroupSession *s;
+	char *session_id;
+	int64_t created_ms;
+	int64_t msgs;
+	bool rotate;
+};
+
+static void ogs_clear(struct ogs *o)
+{
+	if (o->s) {
+		olm_clear_outbound_group_session(o->s);
+		free(o->s);
+	}
+	free(o->session_id);
+	memset(o, 0, sizeof(*o));
+}
+
+static OlmOutboundGroupSession *ogs_alloc(void)
+{
+	void *mem = malloc(olm_outbound_group_session_size());
+
+	return mem ? olm_outbound_group_session(mem) : NULL;
+}
+
+static int ogs_save(struct e2e *e, const char *room_id, struct ogs *o)
+{
+	size_t len = olm_pickle_outbound_group_session_length(o->s);
+	char *p = malloc(len + 1);
+	int rc;
+
+	if (!p)
+		return HE_NOMEM;
+	if (olm_pickle_outbound_group_session(o->s, e->olm_key, sizeof(e->olm_key), p, len) ==
+	    olm_error()) {
+		free(p);
+		return HE_CRYPTO;
+	}
+	p[len] = '\0';
+	rc = e2e_sql(e, "INSERT INTO e2e_outbound (room_id, session_id, pickle, created_ms, msgs,"
+		     " rotate) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (room_id) DO UPDATE SET"
+		     " session_id = excluded.session_id, pickle = excluded.pickle,"
+		     " created_ms = excluded.created_ms, msgs = excluded.msgs, rotate = 0",
+		     "sssii", room_id, o->session_id, p, o->created_ms, o->msgs);
+	sodium_memzero(p, len);
+	free(p);
+	return rc;
+}
+
+static int ogs_load(struct e2e *e, const char *room_id, struct ogs *o)
+{
+	sqlite3_stmt *st = e2e_stmt(e, "SELECT session_id, pickle, created_ms, msgs, rotate FROM"
+				    " e2e_outbound WHERE room_id = ?", "s", room_id);
+	char *pickle = NULL;
+	int rc = HE_NOTFOUND;
+
+	memset(o, 0, sizeof(*o));
+	if (!st)
+		return HE_DB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o->session_id = e2e_col_str(st, 0);
+		pickle = e2e_col_str(st, 1);
+		o->created_ms = sqlite3_column_int64(st, 2);
+		o->msgs = sqlite3_column_int64(st, 3);
+		o->rotate = sqlite3_column_int(st, 4) != 0;
+		rc = HE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+	rc = HE_NOMEM;
+	if (!o->session_id || !pickle || !(o->s = ogs_alloc()))
+		goto out;
+	rc = HE_CRYPTO;
+	if (olm_unpickle_outbound_group_session(o->s, e->olm_key, sizeof(e->olm_key), pickle,
+						strlen(pickle)) == olm_error())
+		goto out;
+	rc = HE_OK;
+out:
+	free(pickle);
+	if (rc)
+		ogs_clear(o);
+	return rc;
+}
+
+static char *ogs_key(struct ogs *o)
+{
+	size_t len = olm_outbound_group_session_key_length(o->s);
+	char *k = malloc(len + 1);
+
+	if (!k)
+		return NULL;
+	if (olm_outbound_group_session_key(o->s, (uint8_t *)k, len) == olm_error()) {
+		free(k);
+		return NULL;
+	}
+	k[len] = '\0';
+	return k;
+}
+
+/* A new session for the room; our own inbound copy lets us read our messages. */
+static int ogs_create(struct e2e *e, const char *room_id, struct ogs *o)
+{
+	size_t rlen, idlen;
+	void *rnd = NULL;
+	char *key = NULL;
+	int rc = HE_NOMEM;
+
+	memset(o, 0, sizeof(*o));
+	if (!(o->s = ogs_alloc()))
+		goto out;
+	rlen = olm_init_outbound_group_session_random_length(o->s);
+	if (!(rnd = malloc(rlen ? rlen : 1)))
+		goto out;
+	e2e_random(rnd, rlen);
+	rc = HE_CRYPTO;
+	if (olm_init_outbound_group_session(o->s, rnd, rlen) == olm_error())
+		goto out;
+	idlen = olm_outbound_group_session_id_length(o->s);
+	rc = HE_NOMEM;
+	if (!(o->session_id = malloc(idlen + 1)))
+		goto out;
+	rc = HE_CRYPTO;
+	if (olm_outbound_group_session_id(o->s, (uint8_t *)o->session_id, idlen) == olm_error())
+		goto out;
+	o->session_id[idlen] = '\0';
+	o->created_ms = (int64_t)e->now_ms();
+	o->msgs = 0;
+	if (!(key = ogs_key(o)))
+		goto out;
+	if ((rc = e2e_begin(e)))
+		goto out;
+	rc = e2e_inbound_add(e, room_id, e->curve, e->ed, key, false);
+	if (rc == HE_OK)
+		rc = ogs_save(e, room_id, o);
+	if (rc == HE_OK)
+		rc = e2e_sql(e, "DELETE FROM e2e_shared WHERE room_id = ? AND session_id != ?", "ss",
+			     room_id, o->session_id);
+	rc = e2e_commit(e, rc);
+	if (rc == HE_OK)
+		hlog_debug(E2E_MOD, "new outbound session for %s", room_id);
+out:
+	free(rnd);
+	if (key) {
+		sodium_memzero(key, strlen(key));
+		free(key);
+	}
+	if (rc)
+		ogs_clear(o);
+	return rc;
+}
+
+/* Sends the session key to member devices that do not have it yet. HE_OK when every reachable
+ * device has it, HE_AGAIN when requests are queued or in flight. */
+static int share(struct e2e *e, const char *room_id, struct ogs *o)
+{
+	sqlite3_stmt *st;
+	json_t *msgs = NULL, *done = NULL, *rk = NULL, *targets = NULL, *t;
+	char *key = NULL;
+	bool claim = false;
+	size_t i;
+	int rc = HE_OK;
+
+	st = e2e_stmt(e, "SELECT 1 FROM e2e_shared WHERE room_id = ? AND session_id = ? AND sent = 0"
+		      " LIMIT 1", "ss", room_id, o->session_id);
+	if (!st)
+		return HE_DB;
+	rc = sqlite3_step(st) == SQLITE_ROW ? HE_AGAIN : HE_OK;
+	sqlite3_reset(st);
+	if (rc)
+		return rc; /* a share is in flight */
+	st = e2e_stmt(e, "SELECT d.user_id, d.device_id, d.curve25519, d.ed25519, d.no_otk_ms"
+		      " FROM e2e_member m JOIN e2e_device d ON d.user_id = m.user_id"
+		      " WHERE m.room_id = ? AND d.deleted = 0 AND NOT EXISTS (SELECT 1 FROM e2e_shared s"
+		      " WHERE s.room_id = m.room_id AND s.session_id = ? AND s.user_id = d.user_id"
+		      " AND s.device_id = d.device_id)", "ss", room_id, o->session_id);
+	if (!st)
+		return HE_DB;
+	targets = json_array();
+	while (targets && sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(targets, json_pack("[s,s,s,s,I]",
+			(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+			(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+			(json_int_t)sqlite3_column_int64(st, 4)));
+	sqlite3_reset(st);
+	if (!targets)
+		return HE_NOMEM;
+	if (json_array_size(targets) == 0)
+		goto out;
+	rc = HE_NOMEM;
+	if (!(key = ogs_key(o)) || !(msgs = json_object()) || !(done = json_array()))
+		goto out;
+	rk = json_pack("{s:s, s:s, s:s, s:s}", "algorithm", ALG_MEGOLM, "room_id", room_id,
+		       "session_id", o->session_id, "session_key", key);
+	if (!rk)
+		goto out;
+	rc = HE_OK;
+	json_array_foreach(targets, i, t) {
+		const char *u = json_string_value(json_array_get(t, 0));
+		const char *d = json_string_value(json_array_get(t, 1));
+		const char *curve = json_string_value(json_array_get(t, 2));
+		const char *ed = json_string_value(json_array_get(t, 3));
+		int64_t no_otk = json_integer_value(json_array_get(t, 4));
+		json_t *enc = NULL, *per;
+		int r;
+
+		if (!e2e_olm_has_session(e, curve)) {
+			if (no_otk && e->now_ms() - (uint64_t)no_otk < E2E_NO_OTK_RETRY_MS)
+				continue; /* unreachable for now; logged when the claim failed */
+			if ((rc = e2e_olm_need(e, u, d, 0)))
+				goto out;
+			claim = true;
+			continue;
+		}
+		r = e2e_olm_encrypt(e, u, d, curve, ed, "m.room_key", rk, &enc);
+		if (r) {
+			hlog_warn(E2E_MOD, "cannot encrypt the room key for %s %s: %s", u, d, he_str(r));
+			continue;
+		}
+		if (!(per = json_object_get(msgs, u)))
+			json_object_set_new(msgs, u, per = json_object());
+		json_object_set_new(per, d, enc);
+		json_array_append_new(done, json_pack("[s,s]", u, d));
+		if ((rc = e2e_sql(e, "INSERT INTO e2e_shared (room_id, session_id, user_id, device_id,"
+				  " sent) VALUES (?, ?, ?, ?, 0) ON CONFLICT DO NOTHING", "ssss", room_id,
+				  o->session_id, u, d)))
+			goto out;
+	}
+	if (json_array_size(done) > 0) {
+		json_t *ctx = json_pack("{s:s, s:s, s:O}", "room_id", room_id, "session_id",
+					o->session_id, "devices", done);
+		rc = e2e_send_to_device(e, REQ_TODEVICE_KEY, "m.room.encrypted", msgs, ctx);
+		msgs = NULL;
+		if (rc)
+			goto out;
+	}
+	if (claim)
+		e2e_pump(e);
+	rc = claim || json_array_size(done) > 0 ? HE_AGAIN : HE_OK;
+out:
+	if (key) {
+		sodium_memzero(key, strlen(key));
+		free(key);
+	}
+	json_decref(rk);
+	json_decref(msgs);
+	json_decref(done);
+	json_decref(targets);
+	return rc;
+}
+
+int e2e_share_done(struct e2e *e, json_t *ctx, int status)
+{
+	const char *room = e2e_jstr(ctx, "room_id"), *sid = e2e_jstr(ctx, "session_id");
+	json_t *d;
+	size_t i;
+	int rc = HE_OK;
+
+	json_array_foreach(json_object_get(ctx, "devices"), i, d) {
+		const char *u = json_string_value(json_array_get(d, 0));
+		const char *dev = json_string_value(json_array_get(d, 1));
+		rc = status == 200
+			? e2e_sql(e, "UPDATE e2e_shared SET sent = 1 WHERE room_id = ? AND session_id = ?"
+				  " AND user_id = ? AND device_id = ?", "ssss", room, sid, u, dev)
+			: e2e_sql(e, "DELETE FROM e2e_shared WHERE room_id = ? AND session_id = ? AND"
+				  " user_id = ? AND device_id = ? AND sent = 0", "ssss", room, sid, u, dev);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type, json_t *content,
+			   json_t **encrypted)
+{
+	sqlite3_stmt *st;
+	struct ogs o = { 0 };
+	int64_t rot_ms = 0, rot_msgs = 0;
+	json_t *payload = NULL;
+	char *plain = NULL, *msg = NULL;
+	size_t plen, mlen;
+	int rc;
+
+	*encrypted = NULL;
+	if (!room_id || !type || !json_is_object(content))
+		return HE_INVAL;
+	st = e2e_stmt(e, "SELECT rotation_ms, rotation_msgs FROM e2e_room WHERE room_id = ?", "s",
+		      room_id);
+	if (!st)
+		return HE_DB;
+	rc = HE_NOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		rot_ms = sqlite3_column_int64(st, 0);
+		rot_msgs = sqlite3_column_int64(st, 1);
+		rc = HE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+	/* Device lists of the members first: a stale list could leave someone out. */
+	if (e2e_room_members_dirty(e, room_id)) {
+		e2e_pump(e);
+		return HE_AGAIN;
+	}
+	rc = ogs_load(e, room_id, &o);
+	if (rc == HE_OK && (o.rotate || o.msgs >= rot_msgs ||
+			    (int64_t)e->now_ms() - o.created_ms >= rot_ms)) {
+		hlog_debug(E2E_MOD, "rotating the outbound session of %s", room_id);
+		ogs_clear(&o);
+		rc = HE_NOTFOUND;
+	}
+	if (rc == HE_NOTFOUND)
+		rc = ogs_create(e, room_id, &o);
+	if (rc)
+		goto out;
+	if ((rc = share(e, room_id, &o)))
+		goto out;
+	rc = HE_NOMEM;
+	payload = json_pack("{s:s, s:O, s:s}", "type", type, "content", content, "room_id", room_id);
+	if (!payload || !(plain = json_dumps(payload, JSON_COMPACT)))
+		goto out;
+	plen = strlen(plain);
+	mlen = olm_group_encrypt_message_length(o.s, plen);
+	if (!(msg = malloc(mlen + 1)))
+		goto out;
+	rc = HE_CRYPTO;
+	if (olm_group_encrypt(o.s, (uint8_t *)plain, plen, (uint8_t *)msg, mlen) == olm_error())
+		goto out;
+	msg[mlen] = '\0';
+	o.msgs++;
+	/* the advanced ratchet is stored before the ciphertext leaves: no index is used twice */
+	if ((rc = ogs_save(e, room_id, &o)))
+		goto out;
+	*encrypted = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", ALG_MEGOLM, "sender_key",
+			       e->curve, "ciphertext", msg, "session_id", o.session_id, "device_id",
+			       e->device_id);
+	rc = *encrypted ? HE_OK : HE_NOMEM;
+out:
+	if (plain) {
+		sodium_memzero(plain, strlen(plain));
+		free(plain);
+	}
+	free(msg);
+	json_decref(payload);
+	ogs_clear(&o);
+	return rc;
+}

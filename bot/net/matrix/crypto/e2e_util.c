@@ -1,0 +1,201 @@
+/* e2e_util.c - canonical JSON, signatures, randomness and small SQL helpers for the e2e module. */
+#include "net/matrix/crypto/e2e_int.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t e2e_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void e2e_random(void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+const char *e2e_jstr(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Canonical JSON as the spec signs it: sorted keys, no whitespace, UTF-8 as is, without the
+ * "signatures" and "unsigned" members. */
+char *e2e_canonical(json_t *obj)
+{
+	json_t *copy;
+	char *s;
+
+	if (!json_is_object(obj))
+		return NULL;
+	copy = json_copy(obj); /* shallow: members are shared, the object is ours */
+	if (!copy)
+		return NULL;
+	json_object_del(copy, "signatures");
+	json_object_del(copy, "unsigned");
+	s = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(copy);
+	return s;
+}
+
+int e2e_sign_json(struct e2e *e, json_t *obj)
+{
+	char *msg = e2e_canonical(obj), *sig = NULL, key_id[300];
+	size_t siglen = olm_account_signature_length(e->acct), n;
+	json_t *sigs, *mine;
+	int rc = HE_NOMEM;
+
+	if (!msg || !(sig = malloc(siglen + 1)))
+		goto out;
+	n = olm_account_sign(e->acct, msg, strlen(msg), sig, siglen);
+	if (n == olm_error()) {
+		hlog_error(E2E_MOD, "cannot sign: %s", olm_account_last_error(e->acct));
+		rc = HE_CRYPTO;
+		goto out;
+	}
+	sig[n] = '\0';
+	snprintf(key_id, sizeof(key_id), "ed25519:%s", e->device_id);
+	sigs = json_object_get(obj, "signatures");
+	if (!sigs) {
+		sigs = json_object();
+		if (json_object_set_new(obj, "signatures", sigs))
+			goto out;
+	}
+	mine = json_object_get(sigs, e->user_id);
+	if (!mine) {
+		mine = json_object();
+		if (json_object_set_new(sigs, e->user_id, mine))
+			goto out;
+	}
+	if (json_object_set_new(mine, key_id, json_string(sig)))
+		goto out;
+	rc = HE_OK;
+out:
+	free(msg);
+	free(sig);
+	return rc;
+}
+
+int e2e_verify_json(struct e2e *e, json_t *obj, const char *user_id, const char *key_id,
+		    const char *ed25519)
+{
+	const char *sig = json_string_value(
+		json_object_get(json_object_get(json_object_get(obj, "signatures"), user_id), key_id));
+	char *msg = NULL, *sigcopy = NULL;
+	int rc = HE_CRYPTO;
+
+	if (!sig || !ed25519 || strlen(sig) > 200)
+		return HE_CRYPTO;
+	msg = e2e_canonical(obj);
+	sigcopy = strdup(sig); /* olm_ed25519_verify overwrites the signature buffer */
+	if (!msg || !sigcopy) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	if (olm_ed25519_verify(e->util, ed25519, strlen(ed25519), msg, strlen(msg), sigcopy,
+			       strlen(sigcopy)) != olm_error())
+		rc = HE_OK;
+out:
+	free(msg);
+	free(sigcopy);
+	return rc;
+}
+
+static int bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	int i = 1;
+
+	for (const char *f = fmt; f && *f; f++, i++) {
+		int r;
+		if (*f == 's') {
+			const char *s = va_arg(ap, const char *);
+			r = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+		} else if (*f == 'i') {
+			r = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+		} else if (*f == 'b') {
+			const void *p = va_arg(ap, const void *);
+			int n = va_arg(ap, int);
+			r = sqlite3_bind_blob(st, i, p, n, SQLITE_TRANSIENT);
+		} else {
+			return HE_INVAL;
+		}
+		if (r != SQLITE_OK)
+			return HE_DB;
+	}
+	return HE_OK;
+}
+
+sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = store_stmt(e->st, sql);
+	va_list ap;
+	int rc;
+
+	if (!st)
+		return NULL;
+	va_start(ap, fmt);
+	rc = bindv(st, fmt, ap);
+	va_end(ap);
+	if (rc) {
+		hlog_error(E2E_MOD, "cannot bind SQL parameters");
+		sqlite3_reset(st);
+		return NULL;
+	}
+	return st;
+}
+
+int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = store_stmt(e->st, sql);
+	va_list ap;
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	va_start(ap, fmt);
+	rc = bindv(st, fmt, ap);
+	va_end(ap);
+	if (rc == HE_OK) {
+		int s = sqlite3_step(st);
+		if (s != SQLITE_DONE && s != SQLITE_ROW) {
+			hlog_error(E2E_MOD, "SQL failed: %s", sqlite3_errmsg(store_db(e->st)));
+			rc = HE_DB;
+		}
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+char *e2e_col_str(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	return s ? strdup((const char *)s) : NULL;
+}
+
+int e2e_begin(struct e2e *e)
+{
+	return store_exec(e->st, "SAVEPOINT e2e");
+}
+
+int e2e_commit(struct e2e *e, int rc)
+{
+	if (rc == HE_OK) {
+		int r = store_exec(e->st, "RELEASE e2e");
+		if (r == HE_OK)
+			return HE_OK;
+		rc = r;
+	}
+	store_exec(e->st, "ROLLBACK TO e2e");
+	store_exec(e->st, "RELEASE e2e");
+	return rc;
+}
