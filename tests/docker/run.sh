@@ -50,7 +50,16 @@ phase() { # phase NAME: ends the running phase (printing its time) and starts th
 	return 0
 }
 
+cleanup() {
+	[ -n "$CID" ] && podman rm -f "$CID" >/dev/null 2>&1 || true
+	[ -n "$TMP" ] && rm -rf "$TMP"
+	return 0
+}
+
 summary() {
+	phase "clean up temp folders"
+	cleanup
+	TMP= CID=
 	phase ""
 	echo
 	echo "=== phase times"
@@ -60,18 +69,14 @@ summary() {
 	echo "$PASS passed, $FAIL failed"
 }
 
-cleanup() {
-	[ -n "$CID" ] && podman rm -f "$CID" >/dev/null 2>&1 || true
-	[ -n "$TMP" ] && rm -rf "$TMP"
-	return 0
-}
-trap cleanup EXIT
 
 die() { # die MESSAGE: a failure that stops the remaining checks
 	bad "$*"
 	summary
 	exit 1
 }
+
+trap cleanup EXIT
 
 # ---- 1. tools ------------------------------------------------------------------------------
 phase "tools (podman, debootstrap)"
@@ -108,7 +113,8 @@ else
 		debootstrap --variant=minbase bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 ||
 			{ tail -20 "$ROOTFS.log"; die "debootstrap bookworm"; }
 		# Make it look like the official slim image: the same apt sources (with updates and
-		# security, so images built on it get fixes), no docs/man pages, no apt caches.
+		# security, so images built on it get fixes), no docs/man pages/translations, no apt
+		# caches, no recommended packages.
 		rm -f "$ROOTFS/etc/apt/sources.list"
 		cat >"$ROOTFS/etc/apt/sources.list.d/debian.sources" <<-EOF
 			Types: deb
@@ -131,7 +137,12 @@ else
 			path-exclude /usr/share/info/*
 			path-exclude /usr/share/lintian/*
 			path-exclude /usr/share/linda/*
+			path-exclude /usr/share/locale/*
 		EOF
+		# ... and drop what debootstrap installed before those rules existed (about 47 MB).
+		find "$ROOTFS/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+		find "$ROOTFS/usr/share/doc" -mindepth 1 -type d -empty -delete
+		rm -rf "$ROOTFS"/usr/share/{man,groff,info,lintian,linda,locale}/*
 		cat >"$ROOTFS/etc/apt/apt.conf.d/docker-clean" <<-'EOF'
 			DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
 			APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
@@ -156,7 +167,7 @@ cd "$ROOT"
 TMP=$(mktemp -d /var/tmp/hearth-docker.XXXXXX)
 if podman build --isolation chroot --pull=never --network host -t "$IMAGE" . >"$TMP/build.log" 2>&1; then
 	ok "podman build"
-	grep -E '^(STEP|COMMIT|-->)' "$TMP/build.log" | tail -40 || true
+	grep -E '^(\[[0-9]+/[0-9]+\] )?STEP|^COMMIT' "$TMP/build.log" | cut -c1-110 || true
 else
 	tail -60 "$TMP/build.log"
 	die "podman build (log above)"
