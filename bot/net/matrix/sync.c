@@ -268,7 +268,34 @@ struct sync_ctx {
 	bool invite_direct;
 	const char *left_by;
 	const char *left_how;
+	long skip_until;            /* timeline index of our own join in this batch, or -1 */
+	long tl_index;              /* index of the timeline event being walked */
 };
+
+/* The index of our own (new) join in a room's timeline, or -1. Messages before it were
+ * written before Hearth was there: history, never answered. */
+static long own_join_index(struct mx *mx, json_t *room)
+{
+	json_t *tl = json_object_get(json_object_get(room, "timeline"), "events"), *e;
+	struct mx_event ev;
+	long found = -1, n = -1;
+	size_t i;
+
+	json_array_foreach(tl, i, e) {
+		const char *prev;
+		if (mx_event_parse(e, &ev) != HE_OK)
+			continue;
+		n++; /* counts as walk_events() does: parseable events only */
+		if (strcmp(ev.type, "m.room.member") != 0 ||
+		    !ev.state_key || strcmp(ev.state_key, mx->user_id) != 0 || !ev.membership ||
+		    strcmp(ev.membership, "join") != 0)
+			continue;
+		prev = json_string_value(json_object_get(ev.unsigned_prev, "membership"));
+		if (!prev || strcmp(prev, "join") != 0)
+			found = n;
+	}
+	return found;
+}
 
 static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 			   struct mx_batch *b, uint64_t t0)
@@ -392,8 +419,11 @@ static void s_room_begin(void *ud, enum mx_section s, const char *room_id, json_
 	sc->invite_direct = false;
 	sc->left_by = NULL;
 	sc->left_how = NULL;
+	sc->tl_index = -1;
+	sc->skip_until = -1;
 	if (s != MX_JOIN)
 		return;
+	sc->skip_until = own_join_index(sc->mx, room);
 	sc->room = mx_room_add(sc->mx, room_id);
 	if (!sc->room)
 		return;
@@ -427,6 +457,8 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 	}
 	if (!sc->room)
 		return;
+	if (w == MX_TIMELINE)
+		sc->tl_index++;
 	if (ev->state_key) {
 		mx_room_apply_state(mx, sc->room, ev);
 		if (mx->crypto && mx->crypto->room_changed &&
@@ -434,7 +466,7 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 			mx->crypto->room_changed(mx->crypto_state, room_id);
 		return;
 	}
-	if (w != MX_TIMELINE || !sc->dispatch)
+	if (w != MX_TIMELINE || !sc->dispatch || sc->tl_index < sc->skip_until)
 		return;
 	if (strcmp(ev->type, "m.room.message") == 0)
 		handle_message(mx, sc->room, ev, sc->batch, sc->t0_us);
@@ -463,7 +495,9 @@ static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t 
 		mx_room_left(mx, room_id, why);
 		return;
 	}
-	if (sc->dispatch && json_is_true(json_object_get(json_object_get(room, "timeline"), "limited")))
+	/* limited is normal for a room joined in this batch; otherwise events were left out */
+	if (sc->dispatch && sc->skip_until < 0 &&
+	    json_is_true(json_object_get(json_object_get(room, "timeline"), "limited")))
 		hlog_warn(MX_MOD, "room %s: more messages arrived while I was away than one sync "
 			  "returns; I answered the latest ones and skipped the older ones (gap not "
 			  "fetched)", room_id);

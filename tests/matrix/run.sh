@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Hearth's Matrix integration suite: the real build/hearth against a real Synapse on loopback,
+# with real nio members. Synapse and Hearth are always stopped at exit.
+#
+# Usage: tests/matrix/run.sh [--bench]
+#   HEARTH=path/to/hearth (default: build/hearth in the checkout)
+# Prints "N passed, M failed" last; exits non-zero on any failure.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+syn="$here/synapse.sh"
+export HEARTH=${HEARTH:-$src/build/hearth}
+mode=suite
+[ "${1:-}" = --bench ] && mode=bench
+
+fail() { echo "run.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+[ -x "$HEARTH" ] || fail "no Hearth binary at $HEARTH (build it, or set HEARTH)"
+"$syn" deps >/dev/null || fail "synapse.sh deps failed"
+"$syn" setup >/dev/null || fail "synapse.sh setup failed"
+
+tmp=$(mktemp -d /tmp/hearth-matrix.XXXXXX)
+cleanup() {
+    if [ -f "$tmp/hearth.pid" ]; then
+        pid=$(cat "$tmp/hearth.pid")
+        kill -TERM "$pid" 2>/dev/null && sleep 1
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    "$syn" stop >/dev/null 2>&1 || true
+    if [ "${HEARTH_KEEP_TMP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$syn" start >/dev/null || fail "synapse did not start"
+url=$("$syn" url)
+for u in hearth:hearthpw alice:alicepw bob:bobpw carol:carolpw; do
+    "$syn" register "${u%%:*}" "${u#*:}" >/dev/null || fail "could not register ${u%%:*}"
+done
+
+mkdir -p "$tmp/data"
+cat >"$tmp/hearth.ini" <<EOF
+[bot]
+data_dir = $tmp/data
+log_level = info
+
+[matrix]
+homeserver = $url
+user_id = @hearth:localhost
+display_name = Hearth
+device_name = Hearth test
+allowed_inviters = *:localhost
+EOF
+chmod 600 "$tmp/hearth.ini"
+
+export HEARTH_MATRIX_URL=$url HEARTH_TEST_TMP=$tmp HEARTH_CONFIG=$tmp/hearth.ini \
+       HEARTH_SYNAPSE_SH=$syn HEARTH_MATRIX_PASSWORD=hearthpw
+if [ $mode = bench ]; then
+    /usr/bin/python3 "$src/tests/bench/bench_matrix.py"
+else
+    /usr/bin/python3 "$here/test_hearth.py"
+fi

@@ -1,0 +1,333 @@
+#!/usr/bin/python3
+"""Hearth's Matrix suite: the real hearth binary, a real Synapse, real nio members.
+
+Run by tests/matrix/run.sh, which starts Synapse, registers hearth/alice/bob/carol and writes
+the config. Environment: HEARTH (binary), HEARTH_CONFIG, HEARTH_MATRIX_URL, HEARTH_TEST_TMP,
+HEARTH_SYNAPSE_SH. Prints 'N passed, M failed' last.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+import urllib.request
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from member import Member, MemberError  # noqa: E402
+
+HS = os.environ["HEARTH_MATRIX_URL"]
+HEARTH = os.environ["HEARTH"]
+CONFIG = os.environ["HEARTH_CONFIG"]
+TMP = os.environ["HEARTH_TEST_TMP"]
+SYN = os.environ["HEARTH_SYNAPSE_SH"]
+BOT = "@hearth:localhost"
+REFUSED = "only this room's moderators"
+
+
+class Hearth:
+    """The hearth process; its log goes to TMP/hearth.log (appended across restarts)."""
+
+    def __init__(self):
+        self.proc = None
+        self.log_path = os.path.join(TMP, "hearth.log")
+        self.pid_path = os.path.join(TMP, "hearth.pid")
+
+    def log(self) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def start(self, wait_for: str = "first sync done|continuing from") -> None:
+        mark = len(self.log()) if os.path.exists(self.log_path) else 0
+        logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen([HEARTH, "--config", CONFIG], stdout=logf, stderr=logf,
+                                     stdin=subprocess.DEVNULL)
+        logf.close()
+        with open(self.pid_path, "w") as f:
+            f.write(str(self.proc.pid))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            text = self.log()[mark:]
+            if any(w in text for w in wait_for.split("|")):
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hearth exited with {self.proc.returncode}:\n{text[-2000:]}")
+            time.sleep(0.1)
+        raise AssertionError("hearth did not get going within 30 s:\n" + self.log()[mark:][-2000:])
+
+    def stop(self) -> int:
+        if not self.proc:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise AssertionError("hearth ignored SIGTERM for 15 s")
+        finally:
+            self.proc = None
+            if os.path.exists(self.pid_path):
+                os.remove(self.pid_path)
+        return rc
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def hearth_token() -> str:
+    db = sqlite3.connect(os.path.join(TMP, "data", "hearth.db"))
+    try:
+        row = db.execute("SELECT value FROM kv WHERE ns='matrix' AND key='access_token'").fetchone()
+    finally:
+        db.close()
+    assert row, "no access token in Hearth's store"
+    return row[0]
+
+
+def api(path: str, token: str) -> dict:
+    req = urllib.request.Request(HS + "/_matrix/client/v3" + path,
+                                 headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp)
+
+
+async def reply_to(m: Member, room: str, cmd: str, timeout: float = 30):
+    """The bot's reply to event cmd (matched by m.in_reply_to)."""
+    return await m.wait_for_message(room, sender=BOT, timeout=timeout,
+                                    predicate=lambda x: x.in_reply_to == cmd)
+
+
+def replies_to(m: Member, room: str, cmd: str):
+    return [x for x in m.messages(room) if x.sender == BOT and x.in_reply_to == cmd]
+
+
+async def settle(m: Member, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        await m.sync_once(timeout_ms=int(min(1.0, end - time.monotonic()) * 1000) or 1)
+
+
+class Suite:
+    def __init__(self):
+        self.hearth = Hearth()
+        self.alice = Member(HS, "alice", "alicepw", os.path.join(TMP, "alice"))
+        self.bob = Member(HS, "bob", "bobpw", os.path.join(TMP, "bob"))
+        self.carol = Member(HS, "carol", "carolpw", os.path.join(TMP, "carol"))
+        self.room = None
+
+    # -- tests, in order (later ones use the group room) --------------------
+
+    async def test_history_not_answered_on_first_start(self):
+        """An invite and a command from before Hearth's very first start: Hearth joins, does
+        not answer the old command, answers a new one."""
+        room = await self.alice.create_room("early", invite=[BOT])
+        old = await self.alice.send(room, "!help")
+        self.hearth.start()
+        await self.alice.wait_for_join(room, BOT, timeout=30)
+        new = await self.alice.send(room, "!about")
+        await reply_to(self.alice, room, new)
+        assert not replies_to(self.alice, room, old), "answered a command from before its start"
+
+    async def test_join_on_invite(self):
+        room = await self.alice.create_room("circle", invite=[BOT, self.bob.user_id, self.carol.user_id],
+                                            power_levels={"bob": 50, "carol": 0})
+        await self.bob.join(room)
+        await self.carol.join(room)
+        await self.alice.wait_for_join(room, BOT, timeout=30)
+        self.room = room
+
+    async def test_commands_answered_as_rich_notice_replies(self):
+        for text in ("!help", "!learn", "!checkin"):
+            cmd = await self.alice.send(self.room, text)
+            r = await reply_to(self.alice, self.room, cmd)
+            assert r.msgtype == "m.notice", f"{text}: msgtype {r.msgtype}"
+            assert r.content.get("format") == "org.matrix.custom.html", f"{text}: no HTML format"
+            assert r.content.get("formatted_body"), f"{text}: empty formatted_body"
+            assert r.body.strip(), f"{text}: empty body"
+            assert "<" not in r.body or "</" not in r.body, f"{text}: HTML in the plain body"
+
+    async def test_reply_in_thread(self):
+        root = await self.alice.send(self.room, "a thread about today")
+        cmd = await self.alice.send(self.room, "!checkin", thread_root=root, reply_to=root)
+        r = await reply_to(self.alice, self.room, cmd)
+        rel = r.content["m.relates_to"]
+        assert rel.get("rel_type") == "m.thread" and rel.get("event_id") == root, rel
+        assert rel.get("is_falling_back") is True, rel
+
+    async def test_moderator_allowed_at_50_refused_at_0(self):
+        ok = await self.bob.send(self.room, "!mod help")
+        r = await reply_to(self.bob, self.room, ok)
+        assert REFUSED not in r.body, f"power level 50 was refused: {r.body!r}"
+        no = await self.carol.send(self.room, "!mod help")
+        r = await reply_to(self.carol, self.room, no)
+        assert REFUSED in r.body, f"power level 0 was not refused: {r.body!r}"
+
+    async def test_own_and_bot_notices_ignored(self):
+        """An m.notice (another bot) is not answered, even when it looks like a command."""
+        n = await self.alice.send(self.room, "!help", notice=True)
+        after = await self.alice.send(self.room, "!about")
+        await reply_to(self.alice, self.room, after)
+        assert not replies_to(self.alice, self.room, n), "answered an m.notice"
+
+    async def test_mood_answered_in_private_chat(self):
+        cmd = await self.carol.send(self.room, "!mood 6 a private sentence about my sister")
+        dm = await self.carol.wait_for_invite(timeout=30, inviter=BOT)
+        assert self.carol.invites[dm]["is_direct"], "the private chat invite is not is_direct"
+        await self.carol.join(dm)
+        r = await self.carol.wait_for_message(dm, sender=BOT, timeout=30)
+        assert r.msgtype == "m.notice", r.msgtype
+        await settle(self.carol, 2)
+        for m in self.carol.messages(self.room):
+            if m.sender == BOT:
+                assert "sister" not in m.body, "the note was repeated in the group room"
+        # a second private answer goes to the same chat, no new invite
+        cmd2 = await self.carol.send(self.room, "!mood history")
+        await self.carol.wait_for_message(dm, sender=BOT, timeout=30,
+                                          after_event_id=r.event_id)
+        await settle(self.carol, 1)
+        fresh = [x for x in self.carol.invites if x != dm and x not in self.carol._invites_taken]
+        assert not fresh, f"a second private chat was opened: {fresh}"
+        assert cmd and cmd2
+
+    async def test_private_chat_opened_by_member(self):
+        dm = await self.bob.create_room(None, invite=[BOT], is_direct=True)
+        await self.bob.wait_for_join(dm, BOT, timeout=30)
+        cmd = await self.bob.send(dm, "!help")
+        r = await reply_to(self.bob, dm, cmd)
+        assert r.msgtype == "m.notice"
+
+    async def test_encrypted_room_gets_no_plaintext(self):
+        room = await self.alice.create_room("sealed", invite=[BOT], encrypted=True)
+        await self.alice.wait_for_join(room, BOT, timeout=30)
+        await self.alice.send(room, "!help")
+        await settle(self.alice, 4)
+        sent = [m for m in self.alice.messages(room) if m.sender == BOT]
+        assert not sent, f"Hearth wrote in an encrypted room: {sent}"
+        assert "will not answer there" in self.hearth.log() or \
+            "not replying there" in self.hearth.log(), "no warning logged"
+
+    async def test_restart_no_duplicate_no_loss(self):
+        before = await self.alice.send(self.room, "!learn")
+        await reply_to(self.alice, self.room, before)
+        assert self.hearth.stop() == 0
+        cmds = []
+        for text in ("!help", "!learn", "!checkin"):
+            cmds.append(await self.alice.send(self.room, text))
+        self.hearth.start()
+        for c in cmds:
+            await reply_to(self.alice, self.room, c, timeout=40)
+        await settle(self.alice, 3)
+        for c in cmds + [before]:
+            n = len(replies_to(self.alice, self.room, c))
+            assert n == 1, f"{n} replies to {c}"
+
+    async def test_restart_reuses_device(self):
+        token = hearth_token()
+        # (the registration tool made one device of its own; Hearth's carry its device name)
+        devices = [d for d in api("/devices", token)["devices"]
+                   if d.get("display_name") == "Hearth test"]
+        mine = api("/account/whoami", token).get("device_id")
+        assert [d["device_id"] for d in devices] == [mine], \
+            f"Hearth has {len(devices)} devices after restarts: {devices}"
+        log = self.hearth.log()
+        assert log.count("logged in as") == 1, "Hearth logged in more than once"
+        assert "hearthpw" not in log and token not in log, "a secret reached the log"
+
+    async def test_homeserver_restart_recovered(self):
+        subprocess.run([SYN, "restart"], check=True, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while True:  # the member's client reconnects too
+            try:
+                cmd = await self.alice.send(self.room, "!help")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1)
+        await reply_to(self.alice, self.room, cmd, timeout=120)
+        assert self.hearth.running(), "Hearth exited while the homeserver was away"
+
+    async def test_kicked_leaves_and_forgets(self):
+        room = await self.alice.create_room("kick", invite=[BOT])
+        await self.alice.wait_for_join(room, BOT, timeout=30)
+        resp = await self.alice.client.room_kick(room, BOT, reason="test")
+        assert not type(resp).__name__.endswith("Error"), resp
+        deadline = time.monotonic() + 20
+        while f"no longer in {room}" not in self.hearth.log():
+            assert time.monotonic() < deadline, "Hearth did not notice the kick"
+            await asyncio.sleep(0.2)
+        assert self.hearth.running()
+
+    async def test_revoked_token_relogin(self):
+        token = hearth_token()
+        req = urllib.request.Request(HS + "/_matrix/client/v3/logout", data=b"{}", method="POST",
+                                     headers={"Authorization": "Bearer " + token,
+                                              "Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=10).read()
+        cmd = await self.alice.send(self.room, "!help")
+        await reply_to(self.alice, self.room, cmd, timeout=60)
+        assert hearth_token() != token, "the new token was not stored"
+        assert self.hearth.running()
+
+    # -----------------------------------------------------------------------
+
+    async def run(self) -> int:
+        passed = failed = 0
+        tests = [n for n in dir(self) if n.startswith("test_")]
+        order = [
+            "test_history_not_answered_on_first_start", "test_join_on_invite",
+            "test_commands_answered_as_rich_notice_replies", "test_reply_in_thread",
+            "test_moderator_allowed_at_50_refused_at_0", "test_own_and_bot_notices_ignored",
+            "test_mood_answered_in_private_chat", "test_private_chat_opened_by_member",
+            "test_encrypted_room_gets_no_plaintext", "test_restart_no_duplicate_no_loss",
+            "test_restart_reuses_device", "test_kicked_leaves_and_forgets",
+            "test_revoked_token_relogin", "test_homeserver_restart_recovered",
+        ]
+        assert sorted(order) == sorted(tests), set(tests) ^ set(order)
+        try:
+            for m in (self.alice, self.bob, self.carol):
+                await m.login()
+            for name in order:
+                if name != order[0] and not self.hearth.running():
+                    print(f"FAIL {name} (Hearth is not running)")
+                    failed += 1
+                    continue
+                if name not in order[:2] and self.room is None:
+                    print(f"FAIL {name} (no group room)")
+                    failed += 1
+                    continue
+                t0 = time.monotonic()
+                try:
+                    await getattr(self, name)()
+                    print(f"PASS {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+                    passed += 1
+                except Exception:
+                    traceback.print_exc()
+                    print(f"FAIL {name}", flush=True)
+                    failed += 1
+        finally:
+            try:
+                rc = self.hearth.stop()
+                if rc != 0:
+                    print(f"FAIL hearth exited with {rc} at the end")
+                    failed += 1
+            except Exception:
+                traceback.print_exc()
+                failed += 1
+            for m in (self.alice, self.bob, self.carol):
+                await m.close()
+            if failed:
+                print("---- hearth log (tail) ----")
+                print(self.hearth.log()[-6000:] if os.path.exists(self.hearth.log_path) else "")
+        print(f"{passed} passed, {failed} failed")
+        return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(Suite().run()))
