@@ -1,0 +1,322 @@
+/* Unit tests for the Matrix transport's pure pieces: event parsing, the sync walk, JSON caps,
+ * backoff, Retry-After, transaction ids, inviter patterns, power levels, reply content. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "net/matrix/mx.h"
+
+static json_t *parse(const char *s)
+{
+	json_t *j = NULL;
+
+	assert_int_equal(mx_json_parse(s, strlen(s), MX_JSON_DEPTH, &j), HE_OK);
+	assert_non_null(j);
+	return j;
+}
+
+static void test_event_parse_message(void **state)
+{
+	json_t *j = parse("{\"type\":\"m.room.message\",\"event_id\":\"$e1\",\"sender\":\"@a:hs\","
+			  "\"origin_server_ts\":5,\"content\":{\"msgtype\":\"m.text\",\"body\":\"!help\","
+			  "\"m.relates_to\":{\"rel_type\":\"m.thread\",\"event_id\":\"$root\","
+			  "\"is_falling_back\":true,\"m.in_reply_to\":{\"event_id\":\"$prev\"}}}}");
+	struct mx_event ev;
+
+	(void)state;
+	assert_int_equal(mx_event_parse(j, &ev), HE_OK);
+	assert_string_equal(ev.type, "m.room.message");
+	assert_string_equal(ev.event_id, "$e1");
+	assert_string_equal(ev.sender, "@a:hs");
+	assert_null(ev.state_key);
+	assert_string_equal(ev.msgtype, "m.text");
+	assert_string_equal(ev.body, "!help");
+	assert_string_equal(ev.rel_type, "m.thread");
+	assert_string_equal(ev.rel_event, "$root");
+	assert_string_equal(ev.in_reply_to, "$prev");
+	json_decref(j);
+}
+
+static void test_event_parse_member_and_bad(void **state)
+{
+	json_t *j = parse("{\"type\":\"m.room.member\",\"state_key\":\"@h:hs\",\"sender\":\"@a:hs\","
+			  "\"content\":{\"membership\":\"invite\",\"is_direct\":true,\"displayname\":7}}");
+	struct mx_event ev;
+
+	(void)state;
+	assert_int_equal(mx_event_parse(j, &ev), HE_OK);
+	assert_string_equal(ev.membership, "invite");
+	assert_true(ev.is_direct);
+	assert_null(ev.displayname); /* wrong type reads as absent */
+	json_decref(j);
+	/* no content, content not an object, no type: refused */
+	j = parse("[{\"type\":\"x\"},{\"type\":\"x\",\"content\":[]},{\"content\":{}},{\"type\":1,\"content\":{}}]");
+	for (size_t i = 0; i < json_array_size(j); i++)
+		assert_int_equal(mx_event_parse(json_array_get(j, i), &ev), HE_PROTO);
+	json_decref(j);
+}
+
+static void test_json_depth_and_garbage(void **state)
+{
+	char deep[200];
+	json_t *j = NULL;
+
+	(void)state;
+	memset(deep, '[', 65);
+	memset(deep + 65, ']', 65);
+	assert_int_equal(mx_json_parse(deep, 130, 64, &j), HE_PROTO);
+	assert_null(j);
+	assert_int_equal(mx_json_parse(deep + 1, 128, 64, &j), HE_OK); /* exactly 64 */
+	json_decref(j);
+	/* brackets inside strings do not count */
+	{
+		const char *s = "{\"a\":\"[[[[[[[[[[[[\"}";
+		assert_int_equal(mx_json_parse(s, strlen(s), 2, &j), HE_OK);
+	}
+	json_decref(j);
+	assert_int_equal(mx_json_parse("{\"a\":1} x", 9, 64, &j), HE_PROTO);
+	assert_int_equal(mx_json_parse("{\"a\":\"\xff\"}", 9, 64, &j), HE_PROTO);
+	assert_int_equal(mx_json_parse("{\"a\":1,\"a\":2}", 13, 64, &j), HE_PROTO);
+	assert_int_equal(mx_json_parse("", 0, 64, &j), HE_PROTO);
+}
+
+struct walk_log {
+	char order[512];
+	int messages;
+};
+
+static void w_account(void *ud, const char *type, json_t *c)
+{
+	struct walk_log *w = ud;
+	(void)c;
+	strcat(w->order, "A:");
+	strcat(w->order, type);
+	strcat(w->order, " ");
+}
+
+static void w_todev(void *ud, json_t *e)
+{
+	(void)e;
+	strcat(((struct walk_log *)ud)->order, "T ");
+}
+
+static void w_dl(void *ud, json_t *c, json_t *l)
+{
+	(void)c;
+	(void)l;
+	strcat(((struct walk_log *)ud)->order, "D ");
+}
+
+static void w_begin(void *ud, enum mx_section s, const char *room, json_t *r)
+{
+	struct walk_log *w = ud;
+	(void)r;
+	strcat(w->order, s == MX_JOIN ? "J:" : s == MX_LEAVE ? "L:" : "I:");
+	strcat(w->order, room);
+	strcat(w->order, " ");
+}
+
+static void w_event(void *ud, enum mx_section s, const char *room, enum mx_where wh,
+		    const struct mx_event *ev)
+{
+	struct walk_log *w = ud;
+	(void)s;
+	(void)room;
+	strcat(w->order, wh == MX_STATE ? "s " : wh == MX_TIMELINE ? "t " : "i ");
+	if (strcmp(ev->type, "m.room.message") == 0)
+		w->messages++;
+}
+
+static const struct mx_sync_ops walk_ops = {
+	.account_data = w_account, .to_device = w_todev, .device_lists = w_dl,
+	.room_begin = w_begin, .room_event = w_event,
+};
+
+static void test_sync_walk_order(void **state)
+{
+	json_t *j = parse(
+		"{\"next_batch\":\"s1\","
+		"\"rooms\":{\"invite\":{\"!i:hs\":{\"invite_state\":{\"events\":[{\"type\":\"m.room.member\","
+		"\"state_key\":\"@h:hs\",\"sender\":\"@a:hs\",\"content\":{\"membership\":\"invite\"}}]}}},"
+		"\"join\":{\"!j:hs\":{\"timeline\":{\"events\":[{\"type\":\"m.room.message\",\"event_id\":\"$1\","
+		"\"sender\":\"@a:hs\",\"content\":{\"msgtype\":\"m.text\",\"body\":\"hi\"}},{\"bad\":1}]},"
+		"\"state\":{\"events\":[{\"type\":\"m.room.create\",\"state_key\":\"\",\"content\":{}}]}},"
+		"\"not-a-room\":{}},"
+		"\"leave\":{\"!l:hs\":{}}},"
+		"\"device_lists\":{\"changed\":[\"@a:hs\"]},"
+		"\"to_device\":{\"events\":[{\"type\":\"m.dummy\",\"content\":{}}]},"
+		"\"account_data\":{\"events\":[{\"type\":\"m.direct\",\"content\":{}}]}}");
+	struct walk_log w = { "", 0 };
+
+	(void)state;
+	assert_int_equal(mx_sync_walk(j, &walk_ops, &w), HE_OK);
+	/* account data, to-device, device lists; then leave, join (state before timeline), invite */
+	assert_string_equal(w.order, "A:m.direct T D L:!l:hs J:!j:hs s t I:!i:hs i ");
+	assert_int_equal(w.messages, 1);
+	json_decref(j);
+	j = parse("{\"rooms\":{}}");
+	assert_int_equal(mx_sync_walk(j, &walk_ops, &w), HE_PROTO); /* no next_batch */
+	json_decref(j);
+}
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	/* 1 s doubling to 60 s, +-20% */
+	assert_true(mx_backoff_ms(0, UINT32_MAX / 2) >= 999 && mx_backoff_ms(0, UINT32_MAX / 2) <= 1001);
+	for (unsigned a = 0; a < 20; a++) {
+		uint64_t base = a >= 6 ? 60000 : 1000u << a;
+		uint64_t lo = mx_backoff_ms(a, 0), hi = mx_backoff_ms(a, UINT32_MAX);
+		assert_true(lo >= base * 8 / 10 - 1 && lo <= base * 8 / 10 + 1);
+		assert_true(hi >= base * 12 / 10 - 1 && hi <= base * 12 / 10 + 1);
+	}
+	assert_true(mx_backoff_ms(1000, 0) <= 72000);
+}
+
+static void test_retry_after(void **state)
+{
+	json_t *b = parse("{\"errcode\":\"M_LIMIT_EXCEEDED\",\"retry_after_ms\":1500}");
+
+	(void)state;
+	assert_int_equal(mx_retry_after_ms("3", b), 3000);     /* the header wins */
+	assert_int_equal(mx_retry_after_ms(NULL, b), 1500);
+	assert_int_equal(mx_retry_after_ms("", b), 1500);
+	assert_int_equal(mx_retry_after_ms("soon", NULL), -1);
+	assert_int_equal(mx_retry_after_ms("99999", NULL), 600000); /* capped */
+	json_decref(b);
+}
+
+static void test_txn_ids(void **state)
+{
+	char a[48], b[48], c[48], d[48];
+
+	(void)state;
+	mx_txn_for_event("$abc:hs", 0, a);
+	mx_txn_for_event("$abc:hs", 0, b);
+	mx_txn_for_event("$abc:hs", 1, c);
+	mx_txn_for_event("$abd:hs", 0, d);
+	assert_string_equal(a, b);          /* the same reply after a restart: the same id */
+	assert_string_not_equal(a, c);      /* a second reply to one command: its own id */
+	assert_string_not_equal(a, d);
+	for (const char *p = a; *p; p++)    /* safe in a URL path as is */
+		assert_true((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.');
+}
+
+static void test_inviters(void **state)
+{
+	char *pats[] = { "@ann:example.org", "*:circle.net" };
+
+	(void)state;
+	assert_true(mx_inviter_allowed(pats, 0, "@anyone:any"));
+	assert_true(mx_inviter_allowed(pats, 2, "@ann:example.org"));
+	assert_false(mx_inviter_allowed(pats, 2, "@ann:example.org.evil"));
+	assert_false(mx_inviter_allowed(pats, 2, "@bob:example.org"));
+	assert_true(mx_inviter_allowed(pats, 2, "@bob:circle.net"));
+	assert_false(mx_inviter_allowed(pats, 2, "@bob:evilcircle.net"));
+	assert_false(mx_inviter_allowed(pats, 2, "@bob:circle.net.evil"));
+	assert_false(mx_inviter_allowed(pats, 2, "nocolon"));
+}
+
+static void test_power_levels(void **state)
+{
+	json_t *pl = parse("{\"users\":{\"@mod:hs\":50,\"@old:hs\":\"75\"},\"users_default\":10}");
+
+	(void)state;
+	assert_int_equal(mx_power_level(pl, NULL, "@mod:hs"), 50);
+	assert_int_equal(mx_power_level(pl, NULL, "@old:hs"), 75);
+	assert_int_equal(mx_power_level(pl, NULL, "@new:hs"), 10);
+	assert_int_equal(mx_power_level(NULL, "@c:hs", "@c:hs"), 100);
+	assert_int_equal(mx_power_level(NULL, "@c:hs", "@x:hs"), 0);
+	json_decref(pl);
+}
+
+static void test_reply_content(void **state)
+{
+	json_t *c = mx_notice_content("**Hello** there", "$cmd", NULL), *rel;
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(json_string_value(json_object_get(c, "msgtype")), "m.notice");
+	assert_string_equal(json_string_value(json_object_get(c, "format")), "org.matrix.custom.html");
+	assert_non_null(strstr(json_string_value(json_object_get(c, "formatted_body")), "<strong>Hello</strong>"));
+	assert_null(strstr(json_string_value(json_object_get(c, "body")), "**"));
+	rel = json_object_get(c, "m.relates_to");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rel, "m.in_reply_to"), "event_id")), "$cmd");
+	assert_null(json_object_get(rel, "rel_type"));
+	json_decref(c);
+
+	c = mx_notice_content("hi", "$cmd", "$root");
+	rel = json_object_get(c, "m.relates_to");
+	assert_string_equal(json_string_value(json_object_get(rel, "rel_type")), "m.thread");
+	assert_string_equal(json_string_value(json_object_get(rel, "event_id")), "$root");
+	assert_true(json_is_true(json_object_get(rel, "is_falling_back")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(rel, "m.in_reply_to"), "event_id")), "$cmd");
+	json_decref(c);
+
+	c = mx_notice_content("plain", NULL, NULL);
+	assert_null(json_object_get(c, "m.relates_to"));
+	json_decref(c);
+}
+
+static void test_reply_content_too_long(void **state)
+{
+	size_t n = 100000;
+	char *md = malloc(n + 1);
+	json_t *c;
+
+	(void)state;
+	memset(md, 'a', n);
+	md[n] = '\0';
+	c = mx_notice_content(md, NULL, NULL);
+	assert_non_null(c);
+	assert_null(json_object_get(c, "formatted_body"));
+	assert_true(strlen(json_string_value(json_object_get(c, "body"))) <= 60000);
+	json_decref(c);
+	free(md);
+}
+
+static void test_strip_reply_fallback(void **state)
+{
+	(void)state;
+	assert_string_equal(mx_strip_reply_fallback("> <@a:hs> earlier\n> more\n\n!help"), "!help");
+	assert_string_equal(mx_strip_reply_fallback("!help"), "!help");
+	assert_string_equal(mx_strip_reply_fallback("> <@a:hs> only quote"), "> <@a:hs> only quote");
+	assert_string_equal(mx_strip_reply_fallback("> not a fallback\n\nx"), "> not a fallback\n\nx");
+}
+
+static void test_escape(void **state)
+{
+	char *s = mx_http_escape("!room:hs/x?y&z=1 ü");
+
+	(void)state;
+	assert_string_equal(s, "%21room%3Ahs%2Fx%3Fy%26z%3D1%20%C3%BC");
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_event_parse_message),
+		cmocka_unit_test(test_event_parse_member_and_bad),
+		cmocka_unit_test(test_json_depth_and_garbage),
+		cmocka_unit_test(test_sync_walk_order),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_txn_ids),
+		cmocka_unit_test(test_inviters),
+		cmocka_unit_test(test_power_levels),
+		cmocka_unit_test(test_reply_content),
+		cmocka_unit_test(test_reply_content_too_long),
+		cmocka_unit_test(test_strip_reply_fallback),
+		cmocka_unit_test(test_escape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
