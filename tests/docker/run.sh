@@ -15,6 +15,12 @@
 # runs the exported filesystem with chroot(1) in a private mount namespace instead.
 # Prints how long each phase took and closes with "N passed, M failed"; exits non-zero on failure.
 # Keeps the cached rootfs and the base image; removes its temp folders and containers.
+# Measured on the 2-core CI-like machine: cold (no rootfs cache, no base image) 157-290 s, of
+# which debootstrap 40-140 s (the mirror's speed varies) and the image build 115-135 s; with
+# podman still to install add about 20 s. Warm with changed sources (recompile only) about 45 s;
+# warm with nothing changed about 15 s. Image size about 98 MB (base about 78 MB).
+# Each source change leaves a few MB of untagged build layers in podman's storage
+# (`podman image prune` removes them, along with the build cache).
 # Env: HEARTH_ROOTFS_CACHE (default /var/cache/hearth/bookworm-rootfs),
 #      HEARTH_DEBIAN_MIRROR (default http://deb.debian.org/debian), HEARTH_IMAGE (localhost/hearth).
 set -euo pipefail
@@ -167,6 +173,7 @@ cd "$ROOT"
 TMP=$(mktemp -d /var/tmp/hearth-docker.XXXXXX)
 if podman build --isolation chroot --pull=never --network host -t "$IMAGE" . >"$TMP/build.log" 2>&1; then
 	ok "podman build"
+	echo "steps taken from the layer cache: $(grep -c -- '--> Using cache' "$TMP/build.log" || true)"
 	grep -E '^(\[[0-9]+/[0-9]+\] )?STEP|^COMMIT' "$TMP/build.log" | cut -c1-110 || true
 else
 	tail -60 "$TMP/build.log"
