@@ -227,6 +227,22 @@ class Suite:
             n = len(replies_to(self.alice, self.room, c))
             assert n == 1, f"{n} replies to {c}"
 
+    async def test_restart_long_gap_fetched(self):
+        """More messages while Hearth is down than one sync returns (its filter keeps 100):
+        the command at the start of the gap is still answered, once."""
+        assert self.hearth.stop() == 0
+        first = await self.alice.send(self.room, "!about")
+        for i in range(110):
+            await self.bob.send(self.room, f"chatter {i}")
+        last = await self.alice.send(self.room, "!help")
+        self.hearth.start()
+        await reply_to(self.alice, self.room, last, timeout=40)
+        await reply_to(self.alice, self.room, first, timeout=40)
+        await settle(self.alice, 2)
+        for c in (first, last):
+            n = len(replies_to(self.alice, self.room, c))
+            assert n == 1, f"{n} replies to {c}"
+
     async def test_restart_reuses_device(self):
         token = hearth_token()
         # (the registration tool made one device of its own; Hearth's carry its device name)
@@ -286,6 +302,7 @@ class Suite:
             "test_moderator_allowed_at_50_refused_at_0", "test_own_and_bot_notices_ignored",
             "test_mood_answered_in_private_chat", "test_private_chat_opened_by_member",
             "test_encrypted_room_gets_no_plaintext", "test_restart_no_duplicate_no_loss",
+            "test_restart_long_gap_fetched",
             "test_restart_reuses_device", "test_kicked_leaves_and_forgets",
             "test_revoked_token_relogin", "test_homeserver_restart_recovered",
         ]

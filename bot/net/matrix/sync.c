@@ -474,6 +474,86 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 		handle_encrypted(mx, sc->room, ev, sc->batch, sc->t0_us);
 }
 
+/* ---- the gap of a limited timeline ---- */
+
+#define MX_GAP_LIMIT 200
+
+struct gap_op {
+	char *room_id;
+	struct mx_batch *batch;
+};
+
+static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
+{
+	struct gap_op *op = ud;
+	struct mx_room *r = mx_room_get(mx, op->room_id);
+	json_t *chunk = json_object_get(body, "chunk");
+	struct mx_event ev;
+	size_t n;
+
+	if (status != 200 || !json_is_array(chunk)) {
+		hlog_warn(MX_MOD, "room %s: could not fetch the messages I missed (HTTP %d %s); "
+			  "only the latest ones were answered", op->room_id, status, mx_errcode(body));
+	} else if (r) {
+		n = json_array_size(chunk);
+		if (n >= MX_GAP_LIMIT && json_string_value(json_object_get(body, "end")))
+			hlog_warn(MX_MOD, "room %s: more than %d messages were missed; the older ones "
+				  "stay unanswered", op->room_id, MX_GAP_LIMIT);
+		hlog_info(MX_MOD, "room %s: answering %zu missed events", op->room_id, n);
+		/* dir=b: newest first; answer in the order they were written */
+		while (n-- > 0) {
+			if (mx_event_parse(json_array_get(chunk, n), &ev) != HE_OK || ev.state_key)
+				continue;
+			if (strcmp(ev.type, "m.room.message") == 0)
+				handle_message(mx, r, &ev, op->batch, t_done);
+			else if (strcmp(ev.type, "m.room.encrypted") == 0)
+				handle_encrypted(mx, r, &ev, op->batch, t_done);
+		}
+	}
+	mx_batch_release(mx, op->batch);
+	free(op->room_id);
+	free(op);
+}
+
+/* Fetches what a limited timeline left out: /messages backwards from the timeline's start to
+ * where the previous sync ended, one page of up to MX_GAP_LIMIT events. */
+static void fetch_gap(struct mx *mx, struct sync_ctx *sc, const char *room_id, const char *prev_batch)
+{
+	char path[2048], *rid = NULL, *from = NULL, *to = NULL, *filter = NULL;
+	struct gap_op *op = NULL;
+
+	if (!prev_batch || !mx->since)
+		goto fail;
+	rid = mx_http_escape(room_id);
+	from = mx_http_escape(prev_batch);
+	to = mx_http_escape(mx->since);
+	filter = mx_http_escape("{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}");
+	op = calloc(1, sizeof(*op));
+	if (!rid || !from || !to || !filter || !op || !(op->room_id = strdup(room_id)))
+		goto fail;
+	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
+		 rid, MX_GAP_LIMIT, from, to, filter);
+	op->batch = sc->batch;
+	if (!mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op))
+		goto fail;
+	mx_batch_hold(sc->batch);
+	hlog_info(MX_MOD, "room %s: more messages arrived while I was away than one sync returns; "
+		  "fetching the gap", room_id);
+	op = NULL;
+	goto out;
+fail:
+	hlog_warn(MX_MOD, "room %s: more messages arrived while I was away than one sync returns; "
+		  "I answered the latest ones, the older ones stay unanswered", room_id);
+out:
+	if (op)
+		free(op->room_id);
+	free(op);
+	free(rid);
+	free(from);
+	free(to);
+	free(filter);
+}
+
 static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t *room)
 {
 	struct sync_ctx *sc = ud;
@@ -498,9 +578,8 @@ static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t 
 	/* limited is normal for a room joined in this batch; otherwise events were left out */
 	if (sc->dispatch && sc->skip_until < 0 &&
 	    json_is_true(json_object_get(json_object_get(room, "timeline"), "limited")))
-		hlog_warn(MX_MOD, "room %s: more messages arrived while I was away than one sync "
-			  "returns; I answered the latest ones and skipped the older ones (gap not "
-			  "fetched)", room_id);
+		fetch_gap(mx, sc, room_id,
+			  json_string_value(json_object_get(json_object_get(room, "timeline"), "prev_batch")));
 }
 
 static const struct mx_sync_ops sync_ops = {
