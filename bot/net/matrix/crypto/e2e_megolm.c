@@ -189,7 +189,8 @@ json_t *e2e_take_unblocked(struct e2e *e)
 		json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
 		if (ev)
 			json_array_append_new(arr, json_pack("{s:s, s:o}", "room_id",
-							      (const char *)sqlite3_column_text(st, 0), ev));
+							      (const char *)sqlite3_column_text(st, 0),
+							      "event", ev));
 	}
 	sqlite3_reset(st);
 	if (e2e_sql(e, "DELETE FROM e2e_blocked WHERE ready = 1", "")) {
