@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 		say(&app, &t, member, "!mood optin confirm");
 	}
 
-	/* Entries spread over the last 360 days; a third with a note and tags (sealed). */
+	/* Entries arrive in time order, as they do in life, spread over the last 360 days from
+	 * random members; a third with a note and a tag (sealed), a fifth logged in a room. */
 	t0 = now_s();
 	store_exec(app.store, "BEGIN");
 	for (long i = 0; i < total; i++) {
@@ -113,9 +114,9 @@ int main(int argc, char **argv)
 			e.tags[0] = tags[0];
 			e.ntags = 1;
 		}
-		snprintf(member, sizeof(member), "@member%ld:bench", i % nmembers);
+		snprintf(member, sizeof(member), "@member%u:bench", (unsigned)(rand_r(&seed) % nmembers));
 		if (mood_log(&app, "bench", member, i % 5 == 0 ? "!room:bench" : NULL,
-			     now - (time_t)(rand_r(&seed) % (360 * 86400)), &e)) {
+			     now - 360L * 86400 + (time_t)((double)i / (double)total * 360 * 86400), &e)) {
 			fprintf(stderr, "bench_mood: insert failed at %ld\n", i);
 			return 1;
 		}
