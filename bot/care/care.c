@@ -35,12 +35,21 @@ int care_load_content(struct happ *app)
 
 long care_daykey(const struct happ *app, time_t t)
 {
+	struct care *care = app->care;
 	int minute, wday;
 	long day;
 	struct tm tm;
 
-	if (cron_local(app->cfg->timezone, t, &minute, &wday, &day) == 0)
+	if (care && care->day_quarter == t / 900 && strcmp(care->day_tz, app->cfg->timezone) == 0)
+		return care->day_key;
+	if (cron_local(app->cfg->timezone, t, &minute, &wday, &day) == 0) {
+		if (care) {
+			care->day_quarter = t / 900;
+			care->day_key = day;
+			snprintf(care->day_tz, sizeof(care->day_tz), "%s", app->cfg->timezone);
+		}
 		return day;
+	}
 	gmtime_r(&t, &tm);
 	return (long)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }

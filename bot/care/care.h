@@ -15,6 +15,10 @@ struct care {
 	struct mood *mood;
 	struct sched *sched;
 	struct crisis *crisis;
+	/* care_daykey's cache: the day key of one quarter hour (every zone changes date on one). */
+	time_t day_quarter;
+	long day_key;
+	char day_tz[64];
 };
 
 int care_init(struct happ *app);

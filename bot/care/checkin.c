@@ -7,15 +7,18 @@
 #include "store/store.h"
 
 #include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const migrations[] = {
-	/* 1: which prompt a room saw when; prompts are keyed by their text, so editing the pool
-	 * never confuses the rotation. */
-	"CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt TEXT NOT NULL,"
-	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, room, prompt)) WITHOUT ROWID;",
+	/* 1: which prompt a room saw when; prompts are keyed by a hash of their text, so editing
+	 * the pool never confuses the rotation. */
+	"CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash INTEGER NOT NULL,"
+	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, room, prompt_hash)) WITHOUT ROWID;"
+	"CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);",
 };
 
 int checkin_init(struct happ *app)
@@ -23,66 +26,101 @@ int checkin_init(struct happ *app)
 	return store_migrate(app->store, "checkin", migrations, sizeof(migrations) / sizeof(migrations[0]));
 }
 
+/* FNV-1a, as a signed 64-bit value for SQLite. */
+static sqlite3_int64 prompt_hash(const char *p)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return (sqlite3_int64)h;
+}
+
 int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
 		 time_t now, const char **prompt)
 {
 	const struct content *c = app->content;
+	sqlite3_int64 *hash = NULL;
+	bool *recent = NULL;
 	sqlite3_stmt *st;
-	long long *shown = NULL;
-	size_t nfresh = 0, pick = 0, oldest = 0;
+	size_t nfresh, pick = 0;
+	bool found = false;
 	int rc = HE_OK;
 
 	*prompt = NULL;
-	shown = calloc(c->nprompts, sizeof(*shown));
-	if (!shown)
-		return HE_NOMEM;
-	st = store_stmt(app->store, "SELECT shown_at FROM checkin_shown WHERE network = ? AND room = ? AND prompt = ?");
-	if (!st) {
-		rc = HE_DB;
+	hash = calloc(c->nprompts, sizeof(*hash));
+	recent = calloc(c->nprompts, sizeof(*recent));
+	if (!hash || !recent) {
+		rc = HE_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < c->nprompts; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, c->prompts[i], -1, SQLITE_STATIC);
-		shown[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-		if (shown[i] < 0 || shown[i] <= (long long)now - (long long)avoid_days * 86400)
-			nfresh++;
-		if (shown[i] < shown[oldest])
-			oldest = i;
-	}
-	sqlite3_reset(st);
-	if (nfresh) {
-		/* A random fresh prompt, so rooms don't all walk the list in the same order. */
-		size_t k = randombytes_uniform((uint32_t)nfresh);
-		for (size_t i = 0; i < c->nprompts; i++) {
-			if (shown[i] < 0 || shown[i] <= (long long)now - (long long)avoid_days * 86400) {
-				if (k-- == 0) {
-					pick = i;
-					break;
-				}
-			}
-		}
-	} else {
-		pick = oldest;
-	}
-	st = store_stmt(app->store, "INSERT INTO checkin_shown (network, room, prompt, shown_at) VALUES (?, ?, ?, ?)"
-				    " ON CONFLICT (network, room, prompt) DO UPDATE SET shown_at = excluded.shown_at");
+	for (size_t i = 0; i < c->nprompts; i++)
+		hash[i] = prompt_hash(c->prompts[i]);
+	/* The prompts this room saw inside the window. */
+	st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
+				    " WHERE network = ? AND room = ? AND shown_at > ?");
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->prompts[pick], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now - (sqlite3_int64)avoid_days * 86400);
+	nfresh = c->nprompts;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_int64 h = sqlite3_column_int64(st, 0);
+		for (size_t i = 0; i < c->nprompts; i++) {
+			if (hash[i] == h && !recent[i]) {
+				recent[i] = true;
+				nfresh--;
+				break;
+			}
+		}
+	}
+	sqlite3_reset(st);
+	if (nfresh) {
+		/* A random fresh prompt, so rooms don't all walk the list in the same order. */
+		size_t k = randombytes_uniform((uint32_t)nfresh);
+		for (size_t i = 0; i < c->nprompts; i++) {
+			if (!recent[i] && k-- == 0) {
+				pick = i;
+				break;
+			}
+		}
+	} else {
+		/* Every prompt was seen lately: the one seen longest ago. */
+		st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
+					    " WHERE network = ? AND room = ? ORDER BY shown_at");
+		if (!st) {
+			rc = HE_DB;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
+		while (!found && sqlite3_step(st) == SQLITE_ROW) {
+			sqlite3_int64 h = sqlite3_column_int64(st, 0);
+			for (size_t i = 0; i < c->nprompts && !found; i++)
+				if (hash[i] == h)
+					pick = i, found = true;
+		}
+		sqlite3_reset(st);
+	}
+	st = store_stmt(app->store, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at) VALUES (?, ?, ?, ?)"
+				    " ON CONFLICT (network, room, prompt_hash) DO UPDATE SET shown_at = excluded.shown_at");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, hash[pick]);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = HE_DB;
 	sqlite3_reset(st);
 	*prompt = c->prompts[pick];
 out:
-	free(shown);
+	free(hash);
+	free(recent);
 	return rc;
 }
 

@@ -140,6 +140,8 @@ void content_topic_clear(struct topic *t)
 	free(t->title);
 	free(t->note);
 	free(t->body);
+	free(t->match_id);
+	free(t->match_title);
 	for (size_t i = 0; i < t->naliases; i++)
 		free(t->aliases[i]);
 	for (size_t i = 0; i < t->nsources; i++)
@@ -214,6 +216,15 @@ int content_parse_topic(const char *text, size_t len, struct topic *t, char *err
 			goto out;
 		}
 	}
+	t->match_title = text_fold(t->title);
+	t->match_id = strdup(t->id);
+	if (!t->match_title || !t->match_id) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	for (char *p = t->match_id; *p; p++)
+		if (*p == '-')
+			*p = ' ';
 	shown = text_utf8_count(t->title, strlen(t->title)) + text_utf8_count(t->body, strlen(t->body)) +
 		(t->note ? text_utf8_count(t->note, strlen(t->note)) : 0);
 	if (shown > CONTENT_TOPIC_MAX) {
@@ -366,6 +377,14 @@ static int prompt_line(struct content *c, char *s, int line, char *err, size_t e
 	return push_str(&c->prompts, &c->nprompts, strdup(s));
 }
 
+/* A crisis phrase as matched: folded, then as whole words. */
+static char *fold_words(const char *s)
+{
+	char *f = text_fold(s), *w = f ? text_words(f) : NULL;
+	free(f);
+	return w;
+}
+
 static int phrase_line(struct content *c, char *s, int line, char *err, size_t errlen)
 {
 	(void)line;
@@ -374,8 +393,8 @@ static int phrase_line(struct content *c, char *s, int line, char *err, size_t e
 	if (s[0] == '#')
 		return HE_OK;
 	if (s[0] == '!')
-		return push_str(&c->crisis_exclusions, &c->ncrisis_exclusions, text_fold(s + 1));
-	return push_str(&c->crisis_phrases, &c->ncrisis_phrases, text_fold(s));
+		return push_str(&c->crisis_exclusions, &c->ncrisis_exclusions, fold_words(s + 1));
+	return push_str(&c->crisis_phrases, &c->ncrisis_phrases, fold_words(s));
 }
 
 /* A single Markdown document with an optional header. */
@@ -550,29 +569,17 @@ void content_free(struct content *c)
 	free(c);
 }
 
-/* The id with dashes as spaces, folded: "anxious-attachment" -> "anxious attachment". */
-static void id_words(const char *id, char *out, size_t outlen)
-{
-	size_t i;
-	for (i = 0; id[i] && i + 1 < outlen; i++)
-		out[i] = id[i] == '-' ? ' ' : id[i];
-	out[i] = '\0';
-}
-
 const struct topic *content_find(const struct content *c, const char *query)
 {
-	char *q = text_fold(query), words[128];
+	char *q = text_fold(query);
 	const struct topic *hit = NULL;
 
 	if (!q)
 		return NULL;
 	for (size_t i = 0; i < c->ntopics && !hit; i++) {
 		const struct topic *t = &c->topics[i];
-		char *title = text_fold(t->title);
-		id_words(t->id, words, sizeof(words));
-		if (strcmp(q, t->id) == 0 || strcmp(q, words) == 0 || (title && strcmp(q, title) == 0))
+		if (strcmp(q, t->id) == 0 || strcmp(q, t->match_id) == 0 || strcmp(q, t->match_title) == 0)
 			hit = t;
-		free(title);
 	}
 	/* An alias shared by several topics ("attachment") is a search, not a pick: only an alias
 	 * unique to one topic selects it. */
@@ -595,9 +602,9 @@ const struct topic *content_find(const struct content *c, const char *query)
 
 /* Distance of the query to one candidate phrase: whole-phrase edit distance, or the best match
  * of each query word against the phrase's words, whichever is smaller. */
-static unsigned phrase_score(const char *q, const char *cand)
+static unsigned phrase_score(const char *q, const char *cand, unsigned limit)
 {
-	unsigned best = text_distance(q, cand), sum = 0, nq = 0;
+	unsigned best = text_distance_max(q, cand, limit), sum = 0, nq = 0;
 	char qw[64], cw[64];
 	const char *qp = q;
 
@@ -607,7 +614,7 @@ static unsigned phrase_score(const char *q, const char *cand)
 		unsigned w = 1000;
 		const char *cp = cand;
 		while (text_next_word(&cp, cw, sizeof(cw))) {
-			unsigned d = text_distance(qw, cw);
+			unsigned d = text_distance_max(qw, cw, w < limit ? w : limit);
 			if (strlen(qw) >= 4 && strncmp(cw, qw, strlen(qw)) == 0)
 				d = 0;
 			if (d < w)
@@ -623,7 +630,7 @@ static unsigned phrase_score(const char *q, const char *cand)
 
 size_t content_suggest(const struct content *c, const char *query, const struct topic **out, size_t max)
 {
-	char *q = text_fold(query), words[128];
+	char *q = text_fold(query);
 	unsigned *score;
 	size_t n = 0, qlen;
 	unsigned limit;
@@ -641,22 +648,15 @@ size_t content_suggest(const struct content *c, const char *query, const struct 
 	limit = qlen <= 4 ? 1 : qlen <= 8 ? 2 : 3;
 	for (size_t i = 0; i < c->ntopics; i++) {
 		const struct topic *t = &c->topics[i];
-		char *title = text_fold(t->title);
-		unsigned s;
-		id_words(t->id, words, sizeof(words));
-		s = phrase_score(q, words);
-		if (title) {
-			unsigned ts = phrase_score(q, title);
-			if (ts < s)
-				s = ts;
-		}
-		for (size_t j = 0; j < t->naliases; j++) {
-			unsigned as = phrase_score(q, t->aliases[j]);
+		unsigned s = phrase_score(q, t->match_id, limit), ts = phrase_score(q, t->match_title, limit);
+		if (ts < s)
+			s = ts;
+		for (size_t j = 0; j < t->naliases && s; j++) {
+			unsigned as = phrase_score(q, t->aliases[j], limit);
 			if (as < s)
 				s = as;
 		}
 		score[i] = s;
-		free(title);
 	}
 	/* Selection of the best scores within the limit, stable by id order. */
 	for (unsigned s = 0; s <= limit && n < max; s++)

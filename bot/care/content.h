@@ -22,6 +22,8 @@ struct topic {
 	size_t naliases;
 	char *sources[CONTENT_MAX_SOURCES];
 	size_t nsources;
+	char *match_id;                /* the id with spaces for dashes, for searching */
+	char *match_title;             /* the title, folded */
 };
 
 struct crisis_country {
@@ -43,9 +45,9 @@ struct content {
 	char *crisis_response;         /* Markdown */
 	struct crisis_country *countries;
 	size_t ncountries;
-	char **crisis_phrases;         /* folded */
+	char **crisis_phrases;         /* folded, as words (text_words) */
 	size_t ncrisis_phrases;
-	char **crisis_exclusions;      /* folded */
+	char **crisis_exclusions;      /* folded, as words (text_words) */
 	size_t ncrisis_exclusions;
 };
 

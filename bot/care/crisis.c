@@ -39,72 +39,6 @@ static const char room_pointer[] = "I've sent you some support privately.";
 
 /* ---- matching ---- */
 
-enum cls { CLS_BREAK, CLS_WORD, CLS_APOS };
-
-static enum cls classify(uint32_t cp)
-{
-	if (cp < 0x80) {
-		if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9'))
-			return CLS_WORD;
-		return cp == '\'' ? CLS_APOS : CLS_BREAK;
-	}
-	if (cp == 0x2019 || cp == 0x2018 || cp == 0x02bc)
-		return CLS_APOS;
-	/* Latin-1 punctuation and signs, general punctuation to dingbats and arrows, CJK punctuation,
-	 * variation selectors, fullwidth punctuation, emoji and pictographs, tags. */
-	if (cp <= 0xbf || cp == 0xd7 || cp == 0xf7 || (cp >= 0x2000 && cp <= 0x2bff) ||
-	    (cp >= 0x3000 && cp <= 0x303f) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
-	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff0f) ||
-	    (cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0xe0000 && cp <= 0xe007f))
-		return CLS_BREAK;
-	return CLS_WORD;
-}
-
-/* Class of the code point at s (len bytes); *n gets its length (1 for an invalid byte). */
-static enum cls class_at(const char *s, size_t len, size_t *n)
-{
-	uint32_t cp = 0;
-
-	*n = text_utf8_decode(s, len, &cp);
-	if (*n == 0) {
-		*n = 1;
-		return CLS_BREAK;
-	}
-	return classify(cp);
-}
-
-/* Rewrites folded text as its words joined by single spaces, without leading or trailing space.
- * The result is never longer than s. Returns NULL on allocation failure. */
-static char *words_of(const char *s)
-{
-	size_t len = strlen(s), i = 0, o = 0, n, n2;
-	char *out = malloc(len + 1);
-	bool in_word = false, gap = false;
-
-	if (!out)
-		return NULL;
-	while (i < len) {
-		enum cls k = class_at(s + i, len - i, &n);
-		if (k == CLS_WORD) {
-			if (gap && o)
-				out[o++] = ' ';
-			gap = false;
-			for (size_t j = 0; j < n; j++)
-				out[o++] = (char)((s[i + j] >= 'A' && s[i + j] <= 'Z') ? s[i + j] - 'A' + 'a' : s[i + j]);
-			in_word = true;
-		} else if (k == CLS_APOS && in_word && i + n < len &&
-			   class_at(s + i + n, len - i - n, &n2) == CLS_WORD) {
-			/* "can't" -> "cant": the word goes on. */
-		} else {
-			in_word = false;
-			gap = true;
-		}
-		i += n;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* needle (nlen bytes, words) occurs in hay at pos as whole words. */
 static bool occurs_at(const char *hay, size_t hlen, size_t pos, const char *needle, size_t nlen)
 {
@@ -117,19 +51,13 @@ static int inside_exclusion(const struct content *c, const char *hay, size_t hle
 			    size_t pe)
 {
 	for (size_t i = 0; i < c->ncrisis_exclusions; i++) {
-		char *x = c->crisis_exclusions[i] ? words_of(c->crisis_exclusions[i]) : NULL;
-		size_t xl;
+		const char *x = c->crisis_exclusions[i];
+		size_t xl = x ? strlen(x) : 0;
 		bool hit = false;
 
-		if (c->crisis_exclusions[i] && !x)
-			return HE_NOMEM;
-		if (!x)
-			continue;
-		xl = strlen(x);
-		if (xl >= pe - ps)
+		if (xl && xl >= pe - ps)
 			for (size_t s = pe >= xl ? pe - xl : 0; s <= ps && !hit; s++)
 				hit = occurs_at(hay, hlen, s, x, xl);
-		free(x);
 		if (hit)
 			return 1;
 	}
@@ -138,25 +66,19 @@ static int inside_exclusion(const struct content *c, const char *hay, size_t hle
 
 int crisis_match(const struct content *c, const char *text)
 {
-	char *folded = NULL, *hay = NULL, *p = NULL;
+	char *folded = NULL, *hay = NULL;
 	size_t hlen;
 	int rc = HE_NOMEM;
 
 	if (!c || !text)
 		return 0;
-	if (!(folded = text_fold(text)) || !(hay = words_of(folded)))
+	if (!(folded = text_fold(text)) || !(hay = text_words(folded)))
 		goto out;
 	hlen = strlen(hay);
 	rc = 0;
 	for (size_t i = 0; i < c->ncrisis_phrases && rc == 0; i++) {
-		size_t pl;
-		if (!c->crisis_phrases[i])
-			continue;
-		if (!(p = words_of(c->crisis_phrases[i]))) {
-			rc = HE_NOMEM;
-			goto out;
-		}
-		pl = strlen(p);
+		const char *p = c->crisis_phrases[i];
+		size_t pl = p ? strlen(p) : 0;
 		/* An empty phrase (a line of punctuation) must never match everything. */
 		for (const char *at = pl ? strstr(hay, p) : NULL; at && rc == 0; at = strstr(at + 1, p)) {
 			size_t ps = (size_t)(at - hay);
@@ -167,11 +89,8 @@ int crisis_match(const struct content *c, const char *text)
 				goto out;
 			rc = !rc;
 		}
-		free(p);
-		p = NULL;
 	}
 out:
-	free(p);
 	free(hay);
 	free(folded);
 	return rc;

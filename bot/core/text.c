@@ -212,15 +212,25 @@ static size_t to_cps(const char *s, uint32_t *out)
 
 unsigned text_distance(const char *a, const char *b)
 {
+	return text_distance_max(a, b, DIST_MAX);
+}
+
+unsigned text_distance_max(const char *a, const char *b, unsigned max)
+{
 	uint32_t ca[DIST_MAX], cb[DIST_MAX];
 	unsigned row[DIST_MAX + 1];
 	size_t la = to_cps(a, ca), lb = to_cps(b, cb);
 
+	/* The distance is at least the difference in length: skip the table when that is enough. */
+	if ((la > lb ? la - lb : lb - la) > max)
+		return max + 1;
+
 	for (size_t j = 0; j <= lb; j++)
 		row[j] = (unsigned)j;
 	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
+		unsigned diag = row[0], rowmin;
 		row[0] = (unsigned)i;
+		rowmin = row[0];
 		for (size_t j = 1; j <= lb; j++) {
 			unsigned up = row[j];
 			unsigned best = diag + (ca[i - 1] != cb[j - 1]);
@@ -230,9 +240,13 @@ unsigned text_distance(const char *a, const char *b)
 				best = row[j - 1] + 1;
 			row[j] = best;
 			diag = up;
+			if (best < rowmin)
+				rowmin = best;
 		}
+		if (rowmin > max)
+			return max + 1; /* every path is already too long */
 	}
-	return row[lb];
+	return row[lb] > max ? max + 1 : row[lb];
 }
 
 char *text_latin1_to_utf8(const char *in, size_t len)
@@ -286,6 +300,73 @@ bool text_starts_with_ci(const char *s, const char *prefix)
 }
 
 char *text_dup(const char *s) { return s ? strdup(s) : NULL; }
+
+/* Word classes for text_words(). */
+enum cls { CLS_BREAK, CLS_WORD, CLS_APOS };
+
+static enum cls classify(uint32_t cp)
+{
+	if (cp < 0x80) {
+		if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9'))
+			return CLS_WORD;
+		return cp == '\'' ? CLS_APOS : CLS_BREAK;
+	}
+	if (cp == 0x2019 || cp == 0x2018 || cp == 0x02bc)
+		return CLS_APOS;
+	/* Latin-1 punctuation and signs, general punctuation to dingbats and arrows, CJK punctuation,
+	 * variation selectors, fullwidth punctuation, emoji and pictographs, tags. */
+	if (cp <= 0xbf || cp == 0xd7 || cp == 0xf7 || (cp >= 0x2000 && cp <= 0x2bff) ||
+	    (cp >= 0x3000 && cp <= 0x303f) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff0f) ||
+	    (cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0xe0000 && cp <= 0xe007f))
+		return CLS_BREAK;
+	return CLS_WORD;
+}
+
+/* Class of the code point at s (len bytes); *n gets its length (1 for an invalid byte). */
+static enum cls class_at(const char *s, size_t len, size_t *n)
+{
+	uint32_t cp = 0;
+
+	*n = text_utf8_decode(s, len, &cp);
+	if (*n == 0) {
+		*n = 1;
+		return CLS_BREAK;
+	}
+	return classify(cp);
+}
+
+/* See text.h. */
+char *text_words(const char *s)
+{
+	size_t len = strlen(s), i = 0, o = 0, n, n2;
+	char *out = malloc(len + 1);
+	bool in_word = false, gap = false;
+
+	if (!out)
+		return NULL;
+	while (i < len) {
+		enum cls k = class_at(s + i, len - i, &n);
+		if (k == CLS_WORD) {
+			if (gap && o)
+				out[o++] = ' ';
+			gap = false;
+			for (size_t j = 0; j < n; j++)
+				out[o++] = (char)((s[i + j] >= 'A' && s[i + j] <= 'Z') ? s[i + j] - 'A' + 'a' : s[i + j]);
+			in_word = true;
+		} else if (k == CLS_APOS && in_word && i + n < len &&
+			   class_at(s + i + n, len - i - n, &n2) == CLS_WORD) {
+			/* "can't" -> "cant": the word goes on. */
+		} else {
+			in_word = false;
+			gap = true;
+		}
+		i += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 
 _Static_assert(sizeof(latin1_fold) == 65, "one entry per code point U+00C0..U+00FF");
 _Static_assert(sizeof(latin_ext_a_fold) == 129, "one entry per code point U+0100..U+017F");

@@ -31,9 +31,16 @@ int text_clean_input(const char *in, size_t len, size_t max, char **out);
  * Returns NULL on allocation failure. */
 char *text_fold(const char *s);
 
+/* Rewrites folded text (text_fold) as its words joined by single spaces: punctuation, symbols
+ * and emoji break words, an apostrophe inside a word is dropped ("can't" -> "cant"). Used to
+ * match phrases on whole words. Never longer than s; NULL on allocation failure. */
+char *text_words(const char *s);
+
 /* Edit distance (Levenshtein, by code point) between two strings, capped at 64 code points
  * each; longer input is compared by its first 64 code points. */
 unsigned text_distance(const char *a, const char *b);
+/* The same, but stops early: any distance above max is returned as max + 1. */
+unsigned text_distance_max(const char *a, const char *b, unsigned max);
 
 /* Converts Latin-1 bytes to UTF-8 (for IRC input that is not UTF-8). */
 char *text_latin1_to_utf8(const char *in, size_t len);

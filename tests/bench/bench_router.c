@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../unit/testapp.h"
 
@@ -13,35 +14,57 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run(struct testapp *ta, const char *cmd, long n)
+/* n commands spread over `rooms` rooms. */
+static void run(struct testapp *ta, const char *cmd, long n, long rooms)
 {
+	char room[32];
 	double t0 = now_s(), dt;
 	for (long i = 0; i < n; i++) {
-		ta_say(ta, "bench", (i & 1) ? "#a" : "#b", false, HROLE_MEMBER, cmd);
+		snprintf(room, sizeof(room), "#room%ld", i % rooms);
+		ta_say(ta, "bench", room, false, HROLE_MEMBER, cmd);
 		ta_clear(ta);
 	}
 	dt = now_s() - t0;
-	printf("%-22s %8ld commands in %.3f s = %10.0f commands/s (%.2f us each)\n", cmd, n, dt,
-	       (double)n / dt, dt * 1e6 / (double)n);
+	printf("%-20s %5ld rooms %8ld commands in %.3f s = %9.0f commands/s (%.2f us each)\n", cmd, rooms,
+	       n, dt, (double)n / dt, dt * 1e6 / (double)n);
 }
 
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 200000;
-	struct testapp *ta = ta_new(":memory:");
+	char db[] = "/tmp/hearth-bench-XXXXXX";
+	int fd = mkstemp(db);
+	struct testapp *ta;
+
+	if (fd < 0)
+		return 1;
+	close(fd);
+	/* A real database file, as the daemon uses, so RSS includes SQLite's bounded page cache
+	 * rather than an in-memory database that grows with every row. */
+	ta = ta_new(db);
 	struct rusage ru;
 
 	if (!ta)
 		return 1;
 	hlog_set_level(HLOG_ERROR);
-	run(ta, "!learn", n);
-	run(ta, "!learn attachment", n / 4);
-	run(ta, "!learn attachmnt", n / 4);
-	run(ta, "!checkin", n / 4);
-	run(ta, "!help", n / 4);
-	run(ta, "just chatting here", n);
+	run(ta, "!learn", n, 100);
+	run(ta, "!learn roots", n, 100);
+	run(ta, "!learn attachment", n / 4, 100);
+	run(ta, "!learn attachmnt", n / 4, 100);
+	/* Rooms that ask a few times a day (the usual case), then two rooms that exhausted the pool
+	 * (every call falls back to the oldest prompt: the worst case). */
+	run(ta, "!checkin", n, 10000);
+	run(ta, "!checkin", n / 4, 2);
+	run(ta, "!help", n / 4, 100);
+	run(ta, "just chatting here", n, 100);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS: %.2f MB\n", (double)ru.ru_maxrss / 1024.0);
 	ta_free(ta);
+	unlink(db);
+	char wal[64];
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", db);
+	unlink(wal);
 	return 0;
 }
