@@ -403,7 +403,7 @@ static int open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, co
 	return rc;
 }
 
-/* The tags after the note in a plaintext "note\0tag\0tag". Calls fn for each. */
+/* The tag after cur (NULL: the first) in a plaintext "note\0tag\0tag", or NULL. */
 static const char *next_tag(const char *plain, size_t len, const char *cur)
 {
 	const char *end = plain + len;
