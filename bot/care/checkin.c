@@ -124,6 +124,20 @@ out:
 	return rc;
 }
 
+int checkin_forget(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "DELETE FROM checkin_shown WHERE network = ? AND room = ?");
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
 char *checkin_render(const char *prompt)
 {
 	char *out = NULL;
@@ -138,7 +152,8 @@ int cmd_checkin(struct hctx *ctx)
 	const struct hmsg *m = ctx->msg;
 	const char *prompt;
 	char *md;
-	/* Private chats rotate per member; rooms per room. "Not twice in a day" = 1 day window. */
+	/* Private chats rotate per member (cleared by !mood forget); rooms per room. "Not twice in
+	 * a day" = a 1 day window. */
 	int rc = checkin_pick(ctx->app, m->network, m->is_private ? m->sender : m->room, 1,
 			      happ_now(ctx->app), &prompt);
 

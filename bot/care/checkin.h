@@ -12,6 +12,8 @@ int checkin_init(struct happ *app);
  * (borrowed from the content). */
 int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
 		 time_t now, const char **prompt);
+/* Deletes the rotation kept for a member's private check-ins (`!mood forget`). */
+int checkin_forget(struct happ *app, const char *network, const char *member);
 /* The Markdown a room sees for a prompt. Caller frees. */
 char *checkin_render(const char *prompt);
 

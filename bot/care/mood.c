@@ -6,6 +6,7 @@
  * the database, bound to member and entry id. */
 #include "care/mood.h"
 #include "care/care.h"
+#include "care/checkin.h"
 #include "care/content.h"
 #include "care/cron.h"
 #include "care/vault.h"
@@ -56,236 +57,6 @@ static const char *const migrations[] = {
 
 static const char *const sparks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
 
-#define NOTHING_SAVED " Nothing was saved."
-
-/* ---- parsing (pure) ---------------------------------------------------------------------- */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Copies at most max bytes of s as printable ASCII ('?' for anything else) for an error. */
-static void quote_ascii(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && i < max && n + 1 < dstlen; i++)
-		dst[n++] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '`') ? s[i] : '?';
-	dst[n] = '\0';
-}
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static bool tag_byte(unsigned char c)
-{
-	return isalnum(c) || c == '_' || c == '-' || c >= 0x80;
-}
-
-void mood_entry_in_clear(struct mood_entry_in *e)
-{
-	if (!e)
-		return;
-	free(e->note);
-	for (size_t i = 0; i < e->ntags; i++)
-		free(e->tags[i]);
-	memset(e, 0, sizeof(*e));
-}
-
-static const char score_help[] =
-	"I log moods as a whole number from 1 (very low) to 10 (very good), like "
-	"`!mood 6 tired but okay #tired`.";
-
-int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, size_t errlen)
-{
-	const char *p, *tok, *end;
-	char q[32];
-	size_t toklen, len;
-	int score = 0, rc = HE_INVAL;
-
-	memset(out, 0, sizeof(*out));
-	if (!args)
-		return HE_INVAL;
-	len = strlen(args);
-	if (!text_utf8_valid(args, len)) {
-		set_err(err, errlen, "I couldn't read that: it has characters I can't handle." NOTHING_SAVED);
-		return HE_INVAL;
-	}
-	p = args;
-	while (is_space(*p))
-		p++;
-	tok = p;
-	while (*p && !is_space(*p))
-		p++;
-	toklen = (size_t)(p - tok);
-	/* "7" or "7/10" */
-	if (toklen > 3 && strncmp(tok + toklen - 3, "/10", 3) == 0)
-		toklen -= 3;
-	if (toklen == 0) {
-		set_err(err, errlen, "%s" NOTHING_SAVED, score_help);
-		return HE_INVAL;
-	}
-	for (size_t i = 0; i < toklen; i++) {
-		if (tok[i] < '0' || tok[i] > '9') {
-			quote_ascii(q, sizeof(q), tok, toklen, 12);
-			if (tok[i] == '.' || tok[i] == ',')
-				set_err(err, errlen, "Please use a whole number: %s" NOTHING_SAVED, score_help);
-			else
-				set_err(err, errlen, "`%s` isn't a score I understand. %s You can also type "
-					"`!mood help`." NOTHING_SAVED, q, score_help);
-			return HE_INVAL;
-		}
-		if (i < 3)
-			score = score * 10 + (tok[i] - '0');
-	}
-	if (toklen > 2 || score < 1 || score > 10) {
-		set_err(err, errlen, "Scores go from 1 to 10. %s" NOTHING_SAVED, score_help);
-		return HE_INVAL;
-	}
-	out->score = score;
-
-	while (is_space(*p))
-		p++;
-	end = p + strlen(p);
-	while (end > p && is_space(end[-1]))
-		end--;
-	if (end == p)
-		return HE_OK;
-	len = text_utf8_count(p, (size_t)(end - p));
-	if (len > MOOD_NOTE_MAX) {
-		set_err(err, errlen, "That note is %zu characters; I keep notes up to %d. Could you make it "
-			"a little shorter?" NOTHING_SAVED, len, MOOD_NOTE_MAX);
-		rc = HE_TOOBIG;
-		goto fail;
-	}
-	out->note = strndup(p, (size_t)(end - p));
-	if (!out->note) {
-		rc = HE_NOMEM;
-		goto fail;
-	}
-	/* #emotion words: '#' at the start of a word, then letters, digits, '_', '-' (any non-ASCII
-	 * letter too), lower-cased, without duplicates. */
-	for (const char *s = out->note; *s; s++) {
-		const char *w;
-		size_t n;
-		char *tag;
-		bool dup = false;
-
-		if (*s != '#' || (s > out->note && !is_space(s[-1]) && s[-1] != '(' && s[-1] != ','))
-			continue;
-		w = s + 1;
-		n = 0;
-		while (w[n] && tag_byte((unsigned char)w[n]))
-			n++;
-		if (n == 0)
-			continue;
-		s = w + n - 1;
-		n = text_utf8_prefix(w, n, MOOD_TAG_MAX);
-		if (n == 0)
-			continue;
-		for (size_t i = 0; i < out->ntags && !dup; i++)
-			dup = strlen(out->tags[i]) == n && strncasecmp(out->tags[i], w, n) == 0;
-		if (dup)
-			continue;
-		if (out->ntags == MOOD_TAGS_MAX) {
-			set_err(err, errlen, "I keep up to %d emotion words per entry. Could you pick the ones "
-				"that matter most?" NOTHING_SAVED, MOOD_TAGS_MAX);
-			rc = HE_INVAL;
-			goto fail;
-		}
-		tag = strndup(w, n);
-		if (!tag) {
-			rc = HE_NOMEM;
-			goto fail;
-		}
-		for (char *c = tag; *c; c++)
-			if ((unsigned char)*c < 0x80)
-				*c = (char)tolower((unsigned char)*c);
-		out->tags[out->ntags++] = tag;
-	}
-	return HE_OK;
-fail:
-	mood_entry_in_clear(out);
-	return rc;
-}
-
-int mood_parse_days(const char *arg, int *days, char *err, size_t errlen)
-{
-	const char *p = arg ? text_skip_space(arg) : "";
-	size_t n = 0;
-	int d = 0;
-
-	*days = MOOD_HISTORY_DEFAULT;
-	if (!*p)
-		return HE_OK;
-	while (p[n] >= '0' && p[n] <= '9') {
-		if (n < 4)
-			d = d * 10 + (p[n] - '0');
-		n++;
-	}
-	if (n == 0 || n > 3 || *text_skip_space(p + n) || d < 1 || d > MOOD_HISTORY_MAX) {
-		set_err(err, errlen, "I can show from 1 to %d days, like `!mood history 30`.", MOOD_HISTORY_MAX);
-		return HE_INVAL;
-	}
-	*days = d;
-	return HE_OK;
-}
-
-int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t tzlen, char *err,
-		      size_t errlen)
-{
-	const char *p = args ? args : "";
-	char when[16], zone[128], extra[8], q[48];
-
-	*off = false;
-	*minute = -1;
-	if (tzlen)
-		tz[0] = '\0';
-	if (!text_next_word(&p, when, sizeof(when))) {
-		set_err(err, errlen, "Tell me a time for a daily reminder, like `!mood remind 20:30` or "
-			"`!mood remind 20:30 Europe/Berlin`; `!mood remind off` stops it.");
-		return HE_INVAL;
-	}
-	if (strcasecmp(when, "off") == 0 && !*p) {
-		*off = true;
-		return HE_OK;
-	}
-	if (cron_parse_hhmm(when, minute) != 0) {
-		quote_ascii(q, sizeof(q), when, strlen(when), 12);
-		set_err(err, errlen, "`%s` isn't a time I understand. Please use 24-hour HH:MM, like "
-			"`!mood remind 20:30`.", q);
-		*minute = -1;
-		return HE_INVAL;
-	}
-	if (text_next_word(&p, zone, sizeof(zone))) {
-		if (text_next_word(&p, extra, sizeof(extra))) {
-			set_err(err, errlen, "I only need a time and, if you like, a time zone, like "
-				"`!mood remind 20:30 Europe/Berlin`.");
-			*minute = -1;
-			return HE_INVAL;
-		}
-		if (strlen(zone) >= tzlen || strlen(zone) > 64 || !cron_tz_valid(zone)) {
-			quote_ascii(q, sizeof(q), zone, strlen(zone), 40);
-			set_err(err, errlen, "I don't know the time zone `%s`. Please use a name like "
-				"Europe/Berlin or America/New_York.", q);
-			*minute = -1;
-			return HE_INVAL;
-		}
-		snprintf(tz, tzlen, "%s", zone);
-	}
-	return HE_OK;
-}
 
 /* ---- storage ----------------------------------------------------------------------------- */
 
@@ -634,11 +405,11 @@ static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", 
 
 static const char *consent_missing =
 	"I'd be glad to keep a private mood log for you, but first I need your okay. Type "
-	"`!mood optin` to read what is kept and how." NOTHING_SAVED;
+	"`!mood optin` to read what is kept and how." MOOD_NOTHING_SAVED;
 
 static const char *consent_changed =
 	"What the mood log keeps, or how, has changed since you agreed. Please read it again with "
-	"`!mood optin` and confirm if it still suits you." NOTHING_SAVED;
+	"`!mood optin` and confirm if it still suits you." MOOD_NOTHING_SAVED;
 
 /* HE_OK when the member may log; otherwise tells them why not and returns HE_PERM. */
 static int need_consent(struct hctx *ctx)
@@ -730,7 +501,7 @@ static int sub_log(struct hctx *ctx)
 	rc = mood_log(ctx->app, m->network, m->sender, m->is_private ? NULL : m->room, happ_now(ctx->app), &e);
 	if (rc) {
 		mood_entry_in_clear(&e);
-		return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment." NOTHING_SAVED);
+		return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment." MOOD_NOTHING_SAVED);
 	}
 	hbuf_printf(&b, "Logged **%d**/10", e.score);
 	if (e.note)
@@ -1138,6 +909,9 @@ static int forget_all(struct happ *app, const char *network, const char *member)
 		return HE_DB;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == HE_OK; i++)
 		rc = exec_member(app, sql[i], network, member);
+	/* Private check-ins rotate per member: that history goes too. */
+	if (rc == HE_OK)
+		rc = checkin_forget(app, network, member);
 	if (own) {
 		if (rc == HE_OK)
 			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
@@ -1433,10 +1207,10 @@ int cmd_mood(struct hctx *ctx)
 		}
 		if (near)
 			rc = hctx_replyf(ctx, HDEST_PRIVATE, "I don't know that one. Did you mean `!mood %s`?"
-					 NOTHING_SAVED, near);
+					 MOOD_NOTHING_SAVED, near);
 		else
 			rc = say(ctx, "I didn't understand that. Log a mood with a number from 1 to 10, like "
-				 "`!mood 6 tired but okay`, or type `!mood help`." NOTHING_SAVED);
+				 "`!mood 6 tired but okay`, or type `!mood help`." MOOD_NOTHING_SAVED);
 	} else {
 		rc = sub_log(ctx);
 	}

@@ -23,6 +23,7 @@
 #define MOOD_TAGS_MAX 10           /* tags per entry */
 #define MOOD_HISTORY_DEFAULT 14    /* days */
 #define MOOD_HISTORY_MAX 365
+#define MOOD_NOTHING_SAVED " Nothing was saved."  /* ends every refusal that stored nothing */
 #define MOOD_FORGET_WINDOW 600     /* seconds `!mood forget confirm` stays valid */
 
 /* Opens the key (creating it on first run; refuses a key file others can read), applies the

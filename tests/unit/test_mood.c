@@ -477,6 +477,8 @@ static void test_forget(void **state)
 	say(ta, "alice-forget-me", NULL, "!mood 4 first");
 	say(ta, "alice-forget-me", "!room:test", "!mood 5 from the room");
 	say(ta, "alice-forget-me", NULL, "!mood remind 21:00");
+	say(ta, "alice-forget-me", NULL, "!checkin"); /* private check-ins rotate per member */
+	assert_true(rows_mentioning(ta, "alice-forget-me") > 0);
 	say(ta, "bob", NULL, "!mood 6 bob stays");
 
 	/* Confirm without asking first, or too late: nothing happens. */
