@@ -83,6 +83,8 @@ async def main() -> int:
             lat.append((time.monotonic() - t0) * 1000)
         hwm = vm(hearth.proc.pid, "VmHWM")
         rss = vm(hearth.proc.pid, "VmRSS")
+        anon = vm(hearth.proc.pid, "RssAnon")
+        filed = vm(hearth.proc.pid, "RssFile")
         log_mark = len(hearth.log())
         hearth.stop()
         own = re.search(r"handled (\d+) commands, own time p50 (\d+) us p99 (\d+) us",
@@ -105,6 +107,8 @@ async def main() -> int:
     print(f"hearth memory with {ROOMS} joined rooms: RSS after joins {rss_rooms} kB, "
           f"after the commands {rss} kB, peak (VmHWM) {hwm} kB  (aim: < 8192 kB); "
           f"{ROOMS} joins took {join_s:.1f} s")
+    print(f"  of which heap and stacks (RssAnon) {anon} kB, mapped libraries and files "
+          f"(RssFile) {filed} kB")
     print("benchmark done (figures only, nothing asserted)")
     return 0
 

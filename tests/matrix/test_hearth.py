@@ -339,6 +339,11 @@ class Suite:
                 failed += 1
             for m in (self.alice, self.bob, self.carol):
                 await m.close()
+            log = self.hearth.log() if os.path.exists(self.hearth.log_path) else ""
+            if "ERROR: AddressSanitizer" in log or "runtime error:" in log or \
+                    "LeakSanitizer" in log:
+                print("FAIL sanitizer report in the hearth log")
+                failed += 1
             if failed:
                 print("---- hearth log (tail) ----")
                 print(self.hearth.log()[-6000:] if os.path.exists(self.hearth.log_path) else "")
