@@ -126,16 +126,7 @@ out:
 
 int checkin_forget(struct happ *app, const char *network, const char *member)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "DELETE FROM checkin_shown WHERE network = ? AND room = ?");
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_run2(app->store, "DELETE FROM checkin_shown WHERE network = ? AND room = ?", network, member);
 }
 
 char *checkin_render(const char *prompt)

@@ -12,18 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int read_file(const char *path, char **out, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -159,7 +147,7 @@ static int parse_doc(const char *text, size_t len, struct topic *t, struct hdr_s
 	memset(t, 0, sizeof(*t));
 	h->t = t;
 	if (memchr(text, '\0', len) || !text_utf8_valid(text, len)) {
-		set_err(err, errlen, "1: the file is not valid UTF-8 text");
+		he_fmt(err, errlen, "1: the file is not valid UTF-8 text");
 		return HE_INVAL;
 	}
 	copy = strndup(text, len);
@@ -167,18 +155,18 @@ static int parse_doc(const char *text, size_t len, struct topic *t, struct hdr_s
 		return HE_NOMEM;
 	body = split_header(copy, &header);
 	if (!body) {
-		set_err(err, errlen, "1: expected a header between two lines of ---");
+		he_fmt(err, errlen, "1: expected a header between two lines of ---");
 		rc = HE_INVAL;
 		goto out;
 	}
 	r = ini_parse_string(header, on_header, h);
 	if (r != 0) {
-		set_err(err, errlen, "%d: a header line must be \"key: value\"", r > 0 ? r + 1 : 1);
+		he_fmt(err, errlen, "%d: a header line must be \"key: value\"", r > 0 ? r + 1 : 1);
 		rc = HE_INVAL;
 		goto out;
 	}
 	if (h->bad) {
-		set_err(err, errlen, "1: unknown header key \"%s\"", h->key);
+		he_fmt(err, errlen, "1: unknown header key \"%s\"", h->key);
 		rc = HE_INVAL;
 		goto out;
 	}
@@ -205,13 +193,13 @@ int content_parse_topic(const char *text, size_t len, struct topic *t, char *err
 	if (rc)
 		return rc;
 	if (!t->id || !t->title || !*t->body) {
-		set_err(err, errlen, "1: a topic needs id, title and a body");
+		he_fmt(err, errlen, "1: a topic needs id, title and a body");
 		rc = HE_INVAL;
 		goto out;
 	}
 	for (const char *p = t->id; *p; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-			set_err(err, errlen, "1: id \"%s\" may only use a-z, 0-9 and -", t->id);
+			he_fmt(err, errlen, "1: id \"%s\" may only use a-z, 0-9 and -", t->id);
 			rc = HE_INVAL;
 			goto out;
 		}
@@ -228,7 +216,7 @@ int content_parse_topic(const char *text, size_t len, struct topic *t, char *err
 	shown = text_utf8_count(t->title, strlen(t->title)) + text_utf8_count(t->body, strlen(t->body)) +
 		(t->note ? text_utf8_count(t->note, strlen(t->note)) : 0);
 	if (shown > CONTENT_TOPIC_MAX) {
-		set_err(err, errlen, "1: topic \"%s\" is %zu characters; keep title, note and body under %d",
+		he_fmt(err, errlen, "1: topic \"%s\" is %zu characters; keep title, note and body under %d",
 			t->id, shown, CONTENT_TOPIC_MAX);
 		rc = HE_INVAL;
 	}
@@ -253,7 +241,7 @@ static int load_topics(struct content *c, const char *dir, char *err, size_t err
 	snprintf(path, sizeof(path), "%s/topics", dir);
 	d = opendir(path);
 	if (!d) {
-		set_err(err, errlen, "%s: cannot open the topics folder: %s", path, strerror(errno));
+		he_fmt(err, errlen, "%s: cannot open the topics folder: %s", path, strerror(errno));
 		return HE_IO;
 	}
 	while ((e = readdir(d))) {
@@ -266,17 +254,17 @@ static int load_topics(struct content *c, const char *dir, char *err, size_t err
 			continue;
 		snprintf(path, sizeof(path), "%s/topics/%s", dir, e->d_name);
 		if ((rc = read_file(path, &text, &len))) {
-			set_err(err, errlen, "%s:1: cannot read it (%s)", path, he_str(rc));
+			he_fmt(err, errlen, "%s:1: cannot read it (%s)", path, he_str(rc));
 			break;
 		}
 		rc = content_parse_topic(text, len, &t, msg, sizeof(msg));
 		free(text);
 		if (rc) {
-			set_err(err, errlen, "%s:%s", path, msg);
+			he_fmt(err, errlen, "%s:%s", path, msg);
 			break;
 		}
 		if (strncmp(t.id, e->d_name, n - 3) != 0 || strlen(t.id) != n - 3) {
-			set_err(err, errlen, "%s:1: id \"%s\" must match the file name", path, t.id);
+			he_fmt(err, errlen, "%s:1: id \"%s\" must match the file name", path, t.id);
 			content_topic_clear(&t);
 			rc = HE_INVAL;
 			break;
@@ -292,7 +280,7 @@ static int load_topics(struct content *c, const char *dir, char *err, size_t err
 	}
 	closedir(d);
 	if (rc == HE_OK && c->ntopics == 0) {
-		set_err(err, errlen, "%s/topics: no topics found", dir);
+		he_fmt(err, errlen, "%s/topics: no topics found", dir);
 		rc = HE_INVAL;
 	}
 	if (c->ntopics)
@@ -328,11 +316,11 @@ static int load_lines(const char *path, bool required, int (*fn)(struct content 
 	if (rc == HE_NOTFOUND && !required)
 		return HE_OK;
 	if (rc) {
-		set_err(err, errlen, "%s:1: cannot read it (%s)", path, he_str(rc));
+		he_fmt(err, errlen, "%s:1: cannot read it (%s)", path, he_str(rc));
 		return rc;
 	}
 	if (!text_utf8_valid(text, len) || memchr(text, '\0', len)) {
-		set_err(err, errlen, "%s:1: the file is not valid UTF-8 text", path);
+		he_fmt(err, errlen, "%s:1: the file is not valid UTF-8 text", path);
 		free(text);
 		return HE_INVAL;
 	}
@@ -352,7 +340,7 @@ static int load_lines(const char *path, bool required, int (*fn)(struct content 
 		if (rc && err && *err && !strchr(err, ':')) {
 			char msg[256];
 			snprintf(msg, sizeof(msg), "%s", err);
-			set_err(err, errlen, "%s:%d: %s", path, line, msg);
+			he_fmt(err, errlen, "%s:%d: %s", path, line, msg);
 		}
 	}
 	(void)save;
@@ -366,12 +354,12 @@ static int prompt_line(struct content *c, char *s, int line, char *err, size_t e
 	if (s[0] == '#')
 		return HE_OK; /* the title */
 	if (s[0] != '-' || s[1] != ' ') {
-		set_err(err, errlen, "a prompt is a list item starting with \"- \"");
+		he_fmt(err, errlen, "a prompt is a list item starting with \"- \"");
 		return HE_INVAL;
 	}
 	s = (char *)text_skip_space(s + 2);
 	if (strlen(s) > 400) {
-		set_err(err, errlen, "a prompt is at most 400 bytes");
+		he_fmt(err, errlen, "a prompt is at most 400 bytes");
 		return HE_INVAL;
 	}
 	return push_str(&c->prompts, &c->nprompts, strdup(s));
@@ -409,7 +397,7 @@ static int load_doc(const char *path, bool required, char **body, char **title, 
 	if (rc == HE_NOTFOUND && !required)
 		return HE_OK;
 	if (rc) {
-		set_err(err, errlen, "%s:1: cannot read it (%s)", path, he_str(rc));
+		he_fmt(err, errlen, "%s:1: cannot read it (%s)", path, he_str(rc));
 		return rc;
 	}
 	if (strncmp(text, "---", 3) == 0) {
@@ -417,7 +405,7 @@ static int load_doc(const char *path, bool required, char **body, char **title, 
 		struct hdr_state h = { 0 };
 		rc = parse_doc(text, len, &t, &h, msg, sizeof(msg));
 		if (rc) {
-			set_err(err, errlen, "%s:%s", path, msg);
+			he_fmt(err, errlen, "%s:%s", path, msg);
 		} else {
 			*body = t.body;
 			t.body = NULL;
@@ -435,7 +423,7 @@ static int load_doc(const char *path, bool required, char **body, char **title, 
 		}
 		free(h.country);
 	} else if (!text_utf8_valid(text, len) || memchr(text, '\0', len)) {
-		set_err(err, errlen, "%s:1: the file is not valid UTF-8 text", path);
+		he_fmt(err, errlen, "%s:1: the file is not valid UTF-8 text", path);
 		rc = HE_INVAL;
 	} else {
 		*body = strdup(text);
@@ -460,7 +448,7 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 		return rc;
 	snprintf(path, sizeof(path), "%s/crisis", dir);
 	if (!(d = opendir(path))) {
-		set_err(err, errlen, "%s: cannot open it", path);
+		he_fmt(err, errlen, "%s: cannot open it", path);
 		return HE_IO;
 	}
 	while ((e = readdir(d)) && rc == HE_OK) {
@@ -488,7 +476,7 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 	}
 	closedir(d);
 	if (rc == HE_OK && !content_crisis(c, "intl")) {
-		set_err(err, errlen, "%s/crisis/intl.md: the international directory is required", dir);
+		he_fmt(err, errlen, "%s/crisis/intl.md: the international directory is required", dir);
 		rc = HE_INVAL;
 	}
 	return rc;
@@ -513,7 +501,7 @@ int content_load(const char *dir, const char *language, struct content **out, ch
 	if ((rc = load_lines(path, true, prompt_line, c, err, errlen)))
 		goto out;
 	if (c->nprompts == 0) {
-		set_err(err, errlen, "%s:1: no check-in prompts", path);
+		he_fmt(err, errlen, "%s:1: no check-in prompts", path);
 		rc = HE_INVAL;
 		goto out;
 	}
@@ -524,7 +512,7 @@ int content_load(const char *dir, const char *language, struct content **out, ch
 	if ((rc = load_doc(path, true, &c->consent, &c->consent_title, &c->consent_version, NULL, err, errlen)))
 		goto out;
 	if (c->consent_version <= 0) {
-		set_err(err, errlen, "%s:1: the consent text needs \"version: N\" in its header", path);
+		he_fmt(err, errlen, "%s:1: the consent text needs \"version: N\" in its header", path);
 		rc = HE_INVAL;
 		goto out;
 	}

@@ -1,5 +1,6 @@
 /* cron.c - cron schedules in IANA time zones with DST, quiet hours. See cron.h. */
 #include "care/cron.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,14 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* core/err.h did not exist when this module was written; these match its documented values. */
-#ifndef HE_INVAL
-#define HE_INVAL (-3)
-#endif
-#ifndef HE_NOMEM
-#define HE_NOMEM (-2)
-#endif
 
 #define DOM_STAR 0x1u
 #define DOW_STAR 0x2u
@@ -33,20 +26,6 @@ struct cron_expr {
 };
 
 /* ---------------------------------------------------------------- messages */
-
-static void errf(char *errbuf, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void errf(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Longest piece of user text quoted back in a message. */
 #define QUOTE_MAX 24
@@ -139,11 +118,11 @@ static void range_msg(const struct field *f, const char *tok, size_t n, bool num
 
 	quote(&q, tok, n);
 	if (f->names)
-		errf(errbuf, errlen, numeric ? "%s must be %d-%d or %s-%s, got %s"
+		he_fmt(errbuf, errlen, numeric ? "%s must be %d-%d or %s-%s, got %s"
 					     : "%s must be %d-%d or %s-%s, got '%s'",
 		     f->name, f->lo, f->hi, f->names[0], f->names[f->nnames == 7 ? 6 : 11], q.s);
 	else
-		errf(errbuf, errlen, numeric ? "%s must be %d-%d, got %s" : "%s must be %d-%d, got '%s'",
+		he_fmt(errbuf, errlen, numeric ? "%s must be %d-%d, got %s" : "%s must be %d-%d, got '%s'",
 		     f->name, f->lo, f->hi, q.s);
 }
 
@@ -165,9 +144,9 @@ static int parse_value(const struct field *f, const char **pp, int *out, char *e
 	n = (size_t)(p - s);
 	if (n == 0) {
 		if (*p == '\0' || is_blank(*p))
-			errf(errbuf, errlen, "%s ends where a value was expected", f->name);
+			he_fmt(errbuf, errlen, "%s ends where a value was expected", f->name);
 		else
-			errf(errbuf, errlen, "unexpected '%s' in %s, expected a value",
+			he_fmt(errbuf, errlen, "unexpected '%s' in %s, expected a value",
 			     quote(&q, p, 1), f->name);
 		return HE_INVAL;
 	}
@@ -221,7 +200,7 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 			b = fi == F_DOW ? 6 : f->hi;
 		} else {
 			if (*p == ',' || *p == '\0' || is_blank(*p)) {
-				errf(errbuf, errlen, "%s has an empty item in its list", f->name);
+				he_fmt(errbuf, errlen, "%s has an empty item in its list", f->name);
 				return HE_INVAL;
 			}
 			rc = parse_value(f, &p, &a, errbuf, errlen);
@@ -238,7 +217,7 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 				else if (fi == F_DOW && a == 7 && b < 7)
 					a = 0; /* 7-1 is sun-mon */
 				if (b < a) {
-					errf(errbuf, errlen,
+					he_fmt(errbuf, errlen,
 					     "%s range %d-%d runs backwards; write %d-%d,%d-%d instead",
 					     f->name, a, b, a, fi == F_DOW ? 6 : f->hi, f->lo, b);
 					return HE_INVAL;
@@ -257,11 +236,11 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 				p++;
 			}
 			if (p == s) {
-				errf(errbuf, errlen, "%s step after '/' must be a number", f->name);
+				he_fmt(errbuf, errlen, "%s step after '/' must be a number", f->name);
 				return HE_INVAL;
 			}
 			if (n < 1 || n > f->hi) {
-				errf(errbuf, errlen, "%s step must be 1-%d, got %s", f->name, f->hi,
+				he_fmt(errbuf, errlen, "%s step must be 1-%d, got %s", f->name, f->hi,
 				     quote(&q, s, (size_t)(p - s)));
 				return HE_INVAL;
 			}
@@ -277,7 +256,7 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 		}
 		if (*p == '\0' || is_blank(*p))
 			break;
-		errf(errbuf, errlen, "unexpected '%s' in %s", quote(&q, p, 1), f->name);
+		he_fmt(errbuf, errlen, "unexpected '%s' in %s", quote(&q, p, 1), f->name);
 		return HE_INVAL;
 	}
 	*pp = p;
@@ -322,7 +301,7 @@ static int parse_fields(const char *p, struct cron_expr *e, char *errbuf, size_t
 		nf++;
 	}
 	if (nf != NFIELDS) {
-		errf(errbuf, errlen,
+		he_fmt(errbuf, errlen,
 		     "expected 5 fields (minute hour day-of-month month day-of-week), got %d", nf);
 		return HE_INVAL;
 	}
@@ -341,7 +320,7 @@ static int parse_fields(const char *p, struct cron_expr *e, char *errbuf, size_t
 				break;
 		}
 		if (m > 12) {
-			errf(errbuf, errlen,
+			he_fmt(errbuf, errlen,
 			     "this schedule never fires: the chosen months never have that "
 			     "day-of-month");
 			return HE_INVAL;
@@ -363,19 +342,19 @@ int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t er
 		return HE_INVAL;
 	*out = NULL;
 	if (!text) {
-		errf(errbuf, errlen, "schedule is empty");
+		he_fmt(errbuf, errlen, "schedule is empty");
 		return HE_INVAL;
 	}
 	len = strnlen(text, CRON_MAX_TEXT + 1);
 	if (len > CRON_MAX_TEXT) {
-		errf(errbuf, errlen, "schedule is longer than %d characters", CRON_MAX_TEXT);
+		he_fmt(errbuf, errlen, "schedule is longer than %d characters", CRON_MAX_TEXT);
 		return HE_INVAL;
 	}
 	p = text;
 	while (is_blank(*p))
 		p++;
 	if (*p == '\0') {
-		errf(errbuf, errlen, "schedule is empty");
+		he_fmt(errbuf, errlen, "schedule is empty");
 		return HE_INVAL;
 	}
 	e = calloc(1, sizeof(*e));
@@ -393,7 +372,7 @@ int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t er
 		if (i == sizeof(shortcuts) / sizeof(shortcuts[0]) || *end) {
 			struct quoted q;
 
-			errf(errbuf, errlen,
+			he_fmt(errbuf, errlen,
 			     "unknown shortcut '%s'; use @hourly, @daily, @weekly, @monthly or "
 			     "@yearly",
 			     quote(&q, p, strcspn(p, " \t\r\n")));
@@ -730,18 +709,18 @@ static int hhmm_span(const char *s, size_t n, int *out, char *errbuf, size_t err
 	       is_digit(s[4])))) {
 		struct quoted q;
 
-		errf(errbuf, errlen, "times must look like 07:30, got '%s'", quote(&q, s, n));
+		he_fmt(errbuf, errlen, "times must look like 07:30, got '%s'", quote(&q, s, n));
 		return HE_INVAL;
 	}
 	h = n == 4 ? s[0] - '0' : (s[0] - '0') * 10 + (s[1] - '0');
 	m = (s[n - 2] - '0') * 10 + (s[n - 1] - '0');
 	if (h > 23) {
-		errf(errbuf, errlen, h == 24 && m == 0 ? "hour must be 0-23, got 24 (write 00:00)"
+		he_fmt(errbuf, errlen, h == 24 && m == 0 ? "hour must be 0-23, got 24 (write 00:00)"
 						       : "hour must be 0-23, got %d", h);
 		return HE_INVAL;
 	}
 	if (m > 59) {
-		errf(errbuf, errlen, "minute must be 0-59, got %d", m);
+		he_fmt(errbuf, errlen, "minute must be 0-59, got %d", m);
 		return HE_INVAL;
 	}
 	*out = h * 60 + m;
@@ -785,18 +764,18 @@ int cron_parse_quiet(const char *text, int *start_min, int *end_min, char *errbu
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!text || !start_min || !end_min) {
-		errf(errbuf, errlen, "quiet hours are empty; write them like 22:00-07:00");
+		he_fmt(errbuf, errlen, "quiet hours are empty; write them like 22:00-07:00");
 		return HE_INVAL;
 	}
 	n = strnlen(text, HHMM_TEXT_MAX + 1);
 	if (n > HHMM_TEXT_MAX) {
-		errf(errbuf, errlen, "quiet hours are too long; write them like 22:00-07:00");
+		he_fmt(errbuf, errlen, "quiet hours are too long; write them like 22:00-07:00");
 		return HE_INVAL;
 	}
 	trim(&text, &n);
 	dash = memchr(text, '-', n);
 	if (n == 0 || !dash || memchr(dash + 1, '-', n - (size_t)(dash + 1 - text))) {
-		errf(errbuf, errlen, "quiet hours must look like 22:00-07:00");
+		he_fmt(errbuf, errlen, "quiet hours must look like 22:00-07:00");
 		return HE_INVAL;
 	}
 	na = (size_t)(dash - text);
@@ -808,7 +787,7 @@ int cron_parse_quiet(const char *text, int *start_min, int *end_min, char *errbu
 	    (rc = hhmm_span(b, nb, &e, errbuf, errlen)))
 		return rc;
 	if (s == e) {
-		errf(errbuf, errlen,
+		he_fmt(errbuf, errlen,
 		     "quiet hours start and end at the same time (%02d:%02d); choose two different "
 		     "times",
 		     s / 60, s % 60);

@@ -6,7 +6,7 @@
  * Errors: every int function returns 0 or a negative HE_* code (core/err.h):
  *   HE_INVAL = -3   invalid input (bad text, unknown zone, time out of range)
  *   HE_NOMEM = -2   out of memory
- * and cron_next may also return CRON_ENONE (below), which is not an HE_* code.
+ * and cron_next may also return CRON_ENONE (below), which is HE_NOTFOUND.
  *
  * Threads: the time-zone functions (cron_next, cron_local) switch the process-wide TZ
  * environment variable for the duration of the call and restore it afterwards (setenv/tzset).
@@ -40,12 +40,14 @@
 #define HEARTH_CARE_CRON_H
 
 #include <stdbool.h>
+
+#include "core/err.h"
 #include <stddef.h>
 #include <time.h>
 
 /* cron_next found no firing within 5 years of `after`. Only rare combinations get here, e.g.
  * 29 February together with a '*'-prefixed weekday step that must also match. */
-#define CRON_ENONE (-61)
+#define CRON_ENONE HE_NOTFOUND
 
 /* Longest accepted cron expression, in bytes, excluding the terminating NUL. */
 #define CRON_MAX_TEXT 256

@@ -227,16 +227,7 @@ static long count_entries(struct happ *app, const char *network, const char *mem
 /* Runs a one-row write keyed by (network, member). */
 static int exec_member(struct happ *app, const char *sql, const char *network, const char *member)
 {
-	sqlite3_stmt *st = store_stmt(app->store, sql);
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_run2(app->store, sql, network, member);
 }
 
 static bool reminder_get(struct happ *app, const char *network, const char *member, int *minute,

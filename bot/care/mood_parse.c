@@ -14,19 +14,6 @@
 
 /* ---- parsing (pure) ---------------------------------------------------------------------- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Copies at most max bytes of s as printable ASCII ('?' for anything else) for an error. */
 static void quote_ascii(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
 {
@@ -73,7 +60,7 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 		return HE_INVAL;
 	len = strlen(args);
 	if (!text_utf8_valid(args, len)) {
-		set_err(err, errlen, "I couldn't read that: it has characters I can't handle." MOOD_NOTHING_SAVED);
+		he_fmt(err, errlen, "I couldn't read that: it has characters I can't handle." MOOD_NOTHING_SAVED);
 		return HE_INVAL;
 	}
 	p = args;
@@ -87,16 +74,16 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 	if (toklen > 3 && strncmp(tok + toklen - 3, "/10", 3) == 0)
 		toklen -= 3;
 	if (toklen == 0) {
-		set_err(err, errlen, "%s" MOOD_NOTHING_SAVED, score_help);
+		he_fmt(err, errlen, "%s" MOOD_NOTHING_SAVED, score_help);
 		return HE_INVAL;
 	}
 	for (size_t i = 0; i < toklen; i++) {
 		if (tok[i] < '0' || tok[i] > '9') {
 			quote_ascii(q, sizeof(q), tok, toklen, 12);
 			if (tok[i] == '.' || tok[i] == ',')
-				set_err(err, errlen, "Please use a whole number: %s" MOOD_NOTHING_SAVED, score_help);
+				he_fmt(err, errlen, "Please use a whole number: %s" MOOD_NOTHING_SAVED, score_help);
 			else
-				set_err(err, errlen, "`%s` isn't a score I understand. %s You can also type "
+				he_fmt(err, errlen, "`%s` isn't a score I understand. %s You can also type "
 					"`!mood help`." MOOD_NOTHING_SAVED, q, score_help);
 			return HE_INVAL;
 		}
@@ -104,7 +91,7 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 			score = score * 10 + (tok[i] - '0');
 	}
 	if (toklen > 2 || score < 1 || score > 10) {
-		set_err(err, errlen, "Scores go from 1 to 10. %s" MOOD_NOTHING_SAVED, score_help);
+		he_fmt(err, errlen, "Scores go from 1 to 10. %s" MOOD_NOTHING_SAVED, score_help);
 		return HE_INVAL;
 	}
 	out->score = score;
@@ -118,7 +105,7 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 		return HE_OK;
 	len = text_utf8_count(p, (size_t)(end - p));
 	if (len > MOOD_NOTE_MAX) {
-		set_err(err, errlen, "That note is %zu characters; I keep notes up to %d. Could you make it "
+		he_fmt(err, errlen, "That note is %zu characters; I keep notes up to %d. Could you make it "
 			"a little shorter?" MOOD_NOTHING_SAVED, len, MOOD_NOTE_MAX);
 		rc = HE_TOOBIG;
 		goto fail;
@@ -153,7 +140,7 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 		if (dup)
 			continue;
 		if (out->ntags == MOOD_TAGS_MAX) {
-			set_err(err, errlen, "I keep up to %d emotion words per entry. Could you pick the ones "
+			he_fmt(err, errlen, "I keep up to %d emotion words per entry. Could you pick the ones "
 				"that matter most?" MOOD_NOTHING_SAVED, MOOD_TAGS_MAX);
 			rc = HE_INVAL;
 			goto fail;
@@ -189,7 +176,7 @@ int mood_parse_days(const char *arg, int *days, char *err, size_t errlen)
 		n++;
 	}
 	if (n == 0 || n > 3 || *text_skip_space(p + n) || d < 1 || d > MOOD_HISTORY_MAX) {
-		set_err(err, errlen, "I can show from 1 to %d days, like `!mood history 30`.", MOOD_HISTORY_MAX);
+		he_fmt(err, errlen, "I can show from 1 to %d days, like `!mood history 30`.", MOOD_HISTORY_MAX);
 		return HE_INVAL;
 	}
 	*days = d;
@@ -207,7 +194,7 @@ int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t
 	if (tzlen)
 		tz[0] = '\0';
 	if (!text_next_word(&p, when, sizeof(when))) {
-		set_err(err, errlen, "Tell me a time for a daily reminder, like `!mood remind 20:30` or "
+		he_fmt(err, errlen, "Tell me a time for a daily reminder, like `!mood remind 20:30` or "
 			"`!mood remind 20:30 Europe/Berlin`; `!mood remind off` stops it.");
 		return HE_INVAL;
 	}
@@ -217,21 +204,21 @@ int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t
 	}
 	if (cron_parse_hhmm(when, minute) != 0) {
 		quote_ascii(q, sizeof(q), when, strlen(when), 12);
-		set_err(err, errlen, "`%s` isn't a time I understand. Please use 24-hour HH:MM, like "
+		he_fmt(err, errlen, "`%s` isn't a time I understand. Please use 24-hour HH:MM, like "
 			"`!mood remind 20:30`.", q);
 		*minute = -1;
 		return HE_INVAL;
 	}
 	if (text_next_word(&p, zone, sizeof(zone))) {
 		if (text_next_word(&p, extra, sizeof(extra))) {
-			set_err(err, errlen, "I only need a time and, if you like, a time zone, like "
+			he_fmt(err, errlen, "I only need a time and, if you like, a time zone, like "
 				"`!mood remind 20:30 Europe/Berlin`.");
 			*minute = -1;
 			return HE_INVAL;
 		}
 		if (strlen(zone) >= tzlen || strlen(zone) > 64 || !cron_tz_valid(zone)) {
 			quote_ascii(q, sizeof(q), zone, strlen(zone), 40);
-			set_err(err, errlen, "I don't know the time zone `%s`. Please use a name like "
+			he_fmt(err, errlen, "I don't know the time zone `%s`. Please use a name like "
 				"Europe/Berlin or America/New_York.", q);
 			*minute = -1;
 			return HE_INVAL;

@@ -42,17 +42,8 @@ int rooms_get(struct happ *app, const char *network, const char *room, struct ro
 
 static int ensure_row(struct happ *app, const char *network, const char *room)
 {
-	sqlite3_stmt *st = store_stmt(app->store,
-		"INSERT OR IGNORE INTO room_settings (network, room) VALUES (?, ?)");
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_run2(app->store, "INSERT OR IGNORE INTO room_settings (network, room) VALUES (?, ?)",
+			  network, room);
 }
 
 int rooms_set_paused(struct happ *app, const char *network, const char *room, bool paused)

@@ -5,6 +5,8 @@
 #ifndef HEARTH_ERR_H
 #define HEARTH_ERR_H
 
+#include <stddef.h>
+
 enum {
 	HE_OK = 0,
 	HE_ERR = -1,      /* unspecified failure, already logged */
@@ -21,5 +23,9 @@ enum {
 };
 
 const char *he_str(int err);
+
+/* Writes a message for a person into err (errlen bytes; nothing when err is NULL or errlen 0).
+ * Parsers use it to say what was wrong with an input. */
+void he_fmt(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

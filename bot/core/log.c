@@ -79,3 +79,14 @@ const char *he_str(int err)
 	default: return "error";
 	}
 }
+
+void he_fmt(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

@@ -307,3 +307,19 @@ int store_kv_del(struct store *s, const char *ns, const char *key)
 	sqlite3_reset(st);
 	return rc;
 }
+
+int store_run2(struct store *s, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *st = store_stmt(s, sql);
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	if (rc)
+		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return rc;
+}

@@ -35,6 +35,9 @@ int store_kv_get(struct store *s, const char *ns, const char *key, char **value)
 int store_kv_set(struct store *s, const char *ns, const char *key, const char *value);
 int store_kv_del(struct store *s, const char *ns, const char *key);
 
+/* Runs one cached write statement with two text parameters (e.g. network, member). */
+int store_run2(struct store *s, const char *sql, const char *a, const char *b);
+
 /* Runs SQL without results (BEGIN, COMMIT, ...). */
 int store_exec(struct store *s, const char *sql);
 
