@@ -18,6 +18,7 @@
 #define E2E_MAX_CIPHERTEXT (256 * 1024) /* bytes of base64 accepted in one message */
 #define E2E_MAX_EVENT (64 * 1024)       /* bytes of a blocked event kept for a retry */
 #define E2E_MAX_TO_DEVICE 1000          /* to-device events handled per sync batch */
+#define E2E_MAX_BLOCKED 2000            /* events kept waiting for their keys */
 #define E2E_ROTATE_MS_DEFAULT (7ULL * 24 * 3600 * 1000)
 #define E2E_ROTATE_MSGS_DEFAULT 100
 #define E2E_REPAIR_INTERVAL_MS (3600ULL * 1000)   /* one wedged-session repair per device/hour */

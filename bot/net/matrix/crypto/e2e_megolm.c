@@ -129,6 +129,20 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 	int64_t sent = -1;
 	int rc = HE_OK;
 
+	int64_t waiting = 0;
+
+	st = e2e_stmt(e, "SELECT COUNT(*) FROM e2e_blocked", "");
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		waiting = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	/* a flood of events with made-up sessions must not fill the disk or the network */
+	if (waiting >= E2E_MAX_BLOCKED) {
+		free(text);
+		hlog_warn(E2E_MOD, "%d messages already wait for their keys; not keeping another",
+			  E2E_MAX_BLOCKED);
+		return HE_OK;
+	}
 	if (event_id && text && strlen(text) <= E2E_MAX_EVENT)
 		rc = e2e_sql(e, "INSERT INTO e2e_blocked (room_id, session_id, event_id, event)"
 			     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", "ssss", room_id, session_id,

@@ -488,7 +488,9 @@ static int session_from_claim(struct e2e *e, const char *user_id, const char *de
 	rc = e2e_sql(e, "UPDATE e2e_device SET no_otk_ms = 0 WHERE user_id = ? AND device_id = ?",
 		     "ss", user_id, device_id);
 	if (rc == HE_OK && repair) {
-		rc = e2e_olm_encrypt(e, user_id, device_id, curve, ed, "m.dummy", json_object(), &dummy);
+		json_t *empty = json_object();
+		rc = e2e_olm_encrypt(e, user_id, device_id, curve, ed, "m.dummy", empty, &dummy);
+		json_decref(empty);
 		if (rc == HE_OK) {
 			msgs = json_pack("{s:{s:O}}", user_id, device_id, dummy);
 			rc = msgs ? e2e_send_to_device(e, REQ_TODEVICE_OTHER, "m.room.encrypted", msgs, NULL)
