@@ -400,6 +400,38 @@ static void test_rotation_on_leave_and_late_device(void **state)
 	hs_free(h);
 }
 
+static void test_rotation_when_device_goes_away(void **state)
+{
+	struct hs *h = hs_new();
+	struct cl *a = hs_add(h, "@a:example.org", "ADEV", NULL);
+	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
+	struct cl *b2 = hs_add(h, "@b:example.org", "BOLD", NULL);
+	struct cl *all[] = { a, b, b2 };
+	json_t *enc = NULL, *ev;
+	char s1[128];
+
+	hs_run(h);
+	room_setup(all, 3, NULL);
+	assert_int_equal(cl_encrypt(a, ROOM, "one", &enc), 0);
+	snprintf(s1, sizeof(s1), "%s", json_string_value(json_object_get(enc, "session_id")));
+	json_decref(enc);
+	hs_run(h);
+	/* B logs out its old device: the server drops it and says B's list changed */
+	json_object_del(json_object_get(h->devices, b->user), "BOLD");
+	hs_changed(h, b->user);
+	cl_sync(a);
+	assert_int_equal(cl_encrypt(a, ROOM, "two", &enc), 0);
+	assert_string_not_equal(json_string_value(json_object_get(enc, "session_id")), s1);
+	assert_int_equal(count_inbox(b2, "m.room.encrypted"), 0);
+	assert_int_equal(count_inbox(b, "m.room.encrypted"), 1);
+	cl_sync(b);
+	ev = hs_event(a, enc, "$two");
+	assert_int_equal(recv_text(b, ev, NULL, 0), 0);
+	json_decref(ev);
+	json_decref(enc);
+	hs_free(h);
+}
+
 static void test_restart_keeps_everything(void **state)
 {
 	struct hs *h = hs_new();
@@ -664,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_missing_key_then_unblocked),
 		cmocka_unit_test(test_rotation_by_count),
 		cmocka_unit_test(test_rotation_on_leave_and_late_device),
+		cmocka_unit_test(test_rotation_when_device_goes_away),
 		cmocka_unit_test(test_restart_keeps_everything),
 		cmocka_unit_test(test_bad_signature_gets_no_key),
 		cmocka_unit_test(test_one_time_key_crash_safety),

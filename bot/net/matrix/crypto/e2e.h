@@ -97,7 +97,9 @@ json_t *e2e_take_unblocked(struct e2e *e);
 
 /* Encrypts {type, content} for room_id. HE_OK: *encrypted is the m.room.encrypted content.
  * HE_AGAIN: requests (keys/query, keys/claim, sendToDevice of the room key) must be sent
- * first; call again after reporting them. HE_NOTFOUND when the room is not encrypted. */
+ * first; call again after reporting them. HE_AGAIN with nothing in e2e_outgoing() means a
+ * failed request is in its backoff (2 s doubling to 5 min): keep the reply queued and call
+ * again later. HE_NOTFOUND when the room is not encrypted. */
 int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type, json_t *content,
 			   json_t **encrypted);
 
