@@ -48,11 +48,18 @@ void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx)
 		mx->samples[mx->ncommands % MX_SAMPLES] = (uint32_t)d;
 }
 
-/* The crypto module attaches here (and nowhere else): set mx->crypto to its ops. Until it
- * exists, encrypted rooms are read-never, write-never. */
+void mx_record_crypto_time(struct mx *mx, uint64_t own_us)
+{
+	if (own_us > UINT32_MAX)
+		own_us = UINT32_MAX;
+	mx->esamples[mx->nesamples++ % MX_SAMPLES] = (uint32_t)own_us;
+}
+
+/* The crypto module attaches here (and nowhere else). Without it (or when it cannot start),
+ * encrypted rooms are read-never, write-never. */
 static int mx_crypto_attach(struct mx *mx)
 {
-	mx->crypto = NULL;
+	mx->crypto = &mx_e2e_ops;
 	mx->crypto_state = NULL;
 	return HE_OK;
 }
@@ -315,6 +322,14 @@ static void on_profile(struct mx *mx, int status, json_t *body, uint64_t t, void
 	json_decref(req);
 }
 
+static void on_direct(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	(void)t;
+	(void)ud;
+	if (status == 200 && json_is_object(body) && !mx->direct)
+		mx_direct_set(mx, body);
+}
+
 static void after_login(struct mx *mx)
 {
 	char path[512], *uid, *text, *stored_json = NULL, *stored_id = NULL;
@@ -322,8 +337,11 @@ static void after_login(struct mx *mx)
 	if (mx->session_ready)
 		return;
 	mx->session_ready = true;
-	if (mx->crypto && mx->crypto->start && mx->crypto->start(mx, &mx->crypto_state) != HE_OK)
+	if (mx->crypto && mx->crypto->start && mx->crypto->start(mx, &mx->crypto_state) != HE_OK) {
 		hlog_error(MX_MOD, "end-to-end encryption could not start: encrypted rooms stay unanswered");
+		mx->crypto = NULL;
+		mx->crypto_state = NULL;
+	}
 	uid = mx_http_escape(mx->user_id);
 	text = filter_text();
 	if (!uid || !text) {
@@ -334,6 +352,9 @@ static void after_login(struct mx *mx)
 	}
 	snprintf(path, sizeof(path), "/_matrix/client/v3/profile/%s/displayname", uid);
 	mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_profile, NULL);
+	/* a sync that continues from a saved position does not repeat unchanged account data */
+	snprintf(path, sizeof(path), "/_matrix/client/v3/user/%s/account_data/m.direct", uid);
+	mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_direct, NULL);
 	store_kv_get(mx->app->store, MX_MOD, "filter_json", &stored_json);
 	store_kv_get(mx->app->store, MX_MOD, "filter_id", &stored_id);
 	if (stored_json && stored_id && strcmp(stored_json, text) == 0) {
@@ -361,6 +382,21 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void log_crypto_time(struct mx *mx)
+{
+	size_t n = mx->nesamples < MX_SAMPLES ? mx->nesamples : MX_SAMPLES;
+	uint32_t *s;
+
+	if (!n || !(s = malloc(n * sizeof(*s))))
+		return;
+	memcpy(s, mx->esamples, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_u32);
+	hlog_info(MX_MOD, "encrypted replies: own time (decrypt, handle, encrypt, send issued) "
+		  "p50 %u us p99 %u us max %u us (%zu timed)", s[n / 2],
+		  s[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], s[n - 1], n);
+	free(s);
+}
+
 static void t_shutdown(struct htransport *t)
 {
 	struct mx *mx = t->impl;
@@ -379,6 +415,7 @@ static void t_shutdown(struct htransport *t)
 	} else {
 		hlog_info(MX_MOD, "handled %lu commands", mx->ncommands);
 	}
+	log_crypto_time(mx);
 }
 
 static void t_free(struct htransport *t)

@@ -5,6 +5,7 @@
  *   sync.c    /sync: parsing (fuzzed), the walk over a batch, dispatch, since tokens
  *   rooms.c   the room table: membership, private chats, power levels, inviters
  *   send.c    outgoing events: per-room queues, transaction ids, private chats, files
+ *   mx_e2e.c  end-to-end encryption: the mx_crypto_ops over crypto/e2e.h, its requests
  *
  * Ownership: struct mx owns everything hanging from it; strings are malloc'd copies. */
 #ifndef HEARTH_MX_H
@@ -41,6 +42,7 @@ struct mx_ctx {
 	unsigned nsent;            /* replies sent for it so far (numbers the transaction ids) */
 	uint64_t t0_us;            /* when its /sync response was read */
 	bool timed;                /* own time recorded already */
+	bool encrypted;            /* it came encrypted */
 };
 
 struct mx {
@@ -82,6 +84,7 @@ struct mx {
 	struct mx_out *dm_wait;    /* private replies waiting for a private chat to exist */
 	uint64_t txn_counter;
 	uint64_t start_ms;
+	uint64_t reply_t0_us;      /* while an encrypted command's reply is queued: its t0 */
 
 	/* crypto seam (NULL when absent) */
 	const struct mx_crypto_ops *crypto;
@@ -91,6 +94,8 @@ struct mx {
 	unsigned long ncommands;
 	uint32_t samples[MX_SAMPLES];
 	size_t nsamples;
+	uint32_t esamples[MX_SAMPLES];  /* own time per encrypted reply, until its send is issued */
+	size_t nesamples;
 
 	bool stopping;
 };
@@ -99,6 +104,7 @@ struct mx {
 void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop the loop */
 void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
 void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx); /* a reply for ctx was issued */
+void mx_record_crypto_time(struct mx *mx, uint64_t own_us); /* an encrypted reply was sent */
 uint64_t mx_now_us(void);
 
 /* ---- http.c ---- */
@@ -221,6 +227,7 @@ struct mx_room {
 	struct mx_out *outq, *outq_tail;
 	struct mx_req *inflight;   /* the send (or upload) of outq's head */
 	uint64_t retry_timer;
+	bool crypto_wait;          /* retry_timer waits for encryption sessions */
 	struct mx_room *next;
 };
 

@@ -129,6 +129,21 @@ void mx_room_apply_state(struct mx *mx, struct mx_room *r, const struct mx_event
 	}
 }
 
+bool mx_room_encrypted(struct mx *mx, const char *room_id)
+{
+	struct mx_room *r = mx_room_get(mx, room_id);
+
+	if (r && r->encrypted)
+		return true;
+	if (mx->crypto && mx->crypto->is_encrypted && mx->crypto_state &&
+	    mx->crypto->is_encrypted(mx->crypto_state, room_id)) {
+		if (r)
+			r->encrypted = true;
+		return true;
+	}
+	return false;
+}
+
 long mx_power_level(json_t *pl, const char *creator, const char *user)
 {
 	json_t *v;

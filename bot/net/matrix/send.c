@@ -3,8 +3,9 @@
  * One event per room is in flight at a time, so a member reads replies in the order they were
  * written. Each event gets its transaction id when it is queued and keeps it through every
  * retry; a reply's id is derived from the command's event id, so the same reply produced again
- * after a restart is recognised by the homeserver and not shown twice. Without end-to-end
- * encryption nothing is ever sent into an encrypted room. */
+ * after a restart is recognised by the homeserver and not shown twice. Into an encrypted room
+ * only encrypted events go: a reply waits while the crypto module sets up sessions (it says
+ * HE_AGAIN), and without end-to-end encryption nothing is sent there at all. */
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -29,6 +30,7 @@ struct mx_out {
 	size_t file_len;
 	char *file_mime;
 	bool creating;             /* this entry asked for the private chat to be created */
+	uint64_t own_us;           /* Hearth's own time on this reply so far (0: not timed) */
 	struct mx_out *next;
 };
 
@@ -111,6 +113,8 @@ static struct mx_out *out_new(const char *type, json_t *content, const char *txn
 		return NULL;
 	}
 	o->content = content;
+	if (mx->reply_t0_us)
+		o->own_us = mx_now_us() - mx->reply_t0_us + 1;
 	if (txn)
 		snprintf(o->txn, sizeof(o->txn), "%s", txn);
 	else
@@ -179,7 +183,20 @@ static void on_retry(struct loop *l, void *ud)
 
 	(void)l;
 	r->retry_timer = 0;
+	r->crypto_wait = false;
 	kick(r->mx, r);
+}
+
+void mx_send_crypto_progress(struct mx *mx)
+{
+	for (struct mx_room *r = mx->rooms; r; r = r->next) {
+		if (!r->crypto_wait || !r->retry_timer)
+			continue;
+		loop_timer_cancel(mx->loop, r->retry_timer);
+		r->retry_timer = 0;
+		r->crypto_wait = false;
+		kick(mx, r);
+	}
 }
 
 static void kick(struct mx *mx, struct mx_room *r)
@@ -187,10 +204,13 @@ static void kick(struct mx *mx, struct mx_room *r)
 	struct mx_out *o = r->outq;
 	char path[1024], *rid = NULL, *type = NULL, *txn = NULL, *name = NULL;
 	json_t *content = NULL;
+	uint64_t t_kick = mx_now_us();
+	bool encrypted;
 
 	if (!o || r->inflight || r->retry_timer || !mx)
 		return;
-	if (r->encrypted && !mx->crypto) {
+	encrypted = mx_room_encrypted(mx, r->id);
+	if (encrypted && !mx->crypto) {
 		hlog_warn(MX_MOD, "room %s is encrypted and this build has no end-to-end encryption: "
 			  "not sending a plaintext message there", r->id);
 		pop_head(mx, r);
@@ -214,14 +234,18 @@ static void kick(struct mx *mx, struct mx_room *r)
 	}
 	content = json_incref(o->content);
 	type = mx_http_escape(o->type);
-	if (r->encrypted && mx->crypto) {
+	if (encrypted) {
 		json_t *enc = NULL;
 		int rc = mx->crypto->encrypt ? mx->crypto->encrypt(mx->crypto_state, r->id, o->type,
 								   o->content, &enc) : HE_CRYPTO;
 		json_decref(content);
 		content = NULL;
 		if (rc == HE_AGAIN) {
-			r->retry_timer = loop_timer_add(mx->loop, 500, on_retry, r);
+			/* sessions are being set up: mx_send_crypto_progress() or the timer retries */
+			if (o->own_us)
+				o->own_us += mx_now_us() - t_kick;
+			r->crypto_wait = true;
+			r->retry_timer = loop_timer_add(mx->loop, 1000, on_retry, r);
 			goto out;
 		}
 		if (rc != HE_OK || !enc) {
@@ -242,6 +266,10 @@ static void kick(struct mx *mx, struct mx_room *r)
 	r->inflight = mx_http_json(mx, "PUT", path, content, MX_HTTP_RETRY, on_sent, r);
 	if (!r->inflight)
 		goto oom;
+	if (encrypted && o->own_us) {
+		mx_record_crypto_time(mx, o->own_us - 1 + (mx_now_us() - t_kick));
+		o->own_us = 0;
+	}
 	goto out;
 oom:
 	hlog_error(MX_MOD, "out of memory sending in %s; trying again in a second", r->id);
@@ -267,7 +295,7 @@ static void enqueue(struct mx *mx, struct mx_room *r, struct mx_out *o)
 
 static int queue_in_room(struct mx *mx, struct mx_room *r, struct mx_out *o, struct mx_batch *b)
 {
-	if (r->encrypted && !mx->crypto) {
+	if (!mx->crypto && mx_room_encrypted(mx, r->id)) {
 		hlog_warn(MX_MOD, "room %s is encrypted and this build has no end-to-end encryption: "
 			  "not replying there", r->id);
 		out_free(o);
@@ -307,6 +335,7 @@ int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *
 struct create_op {
 	struct mx *mx;
 	char *member;
+	bool encrypted;            /* created with m.room.encryption in its initial state */
 };
 
 static void on_created(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
@@ -328,6 +357,13 @@ static void on_created(struct mx *mx, int status, json_t *body, uint64_t t, void
 			free(r->hero);
 			r->hero = strdup(op->member);
 			mx_direct_add(mx, op->member, room_id);
+			if (op->encrypted) {
+				/* before the first message: it must go out encrypted */
+				r->encrypted = true;
+				if (mx->crypto && mx->crypto->private_chat_created)
+					mx->crypto->private_chat_created(mx->crypto_state, room_id,
+									 op->member);
+			}
 		}
 	} else {
 		hlog_warn(MX_MOD, "could not open a private chat with %s (HTTP %d %s)", op->member,
@@ -373,8 +409,10 @@ static int open_private(struct mx *mx, const char *member)
 	state = json_object_get(req, "initial_state");
 	/* Encrypted private chats come with end-to-end encryption: the crypto module adds
 	 * m.room.encryption here. Without it the chat is opened unencrypted. */
-	if (mx->crypto && mx->crypto->private_chat_initial_state)
+	if (mx->crypto && mx->crypto->private_chat_initial_state) {
 		mx->crypto->private_chat_initial_state(mx->crypto_state, state);
+		op->encrypted = json_array_size(state) > 0;
+	}
 	if (!mx_http_json(mx, "POST", "/_matrix/client/v3/createRoom", req, MX_HTTP_RETRY, on_created, op))
 		goto out;
 	op = NULL;
@@ -471,12 +509,14 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 	if (!ctx || !ctx->event_id)
 		return HE_INVAL;
 	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
+	mx->reply_t0_us = ctx->encrypted ? ctx->t0_us : 0; /* times the encrypted reply's send */
 	if (dest == HDEST_PRIVATE && !in->is_private)
 		rc = mx_send_private(mx, in->sender, "m.room.message", mx_notice_content(md, NULL, NULL),
 				     txn, ctx->batch, NULL, 0, NULL);
 	else
 		rc = mx_send_event(mx, in->room, "m.room.message",
 				   mx_notice_content(md, ctx->event_id, ctx->thread_root), txn, ctx->batch);
+	mx->reply_t0_us = 0;
 	if (rc == HE_OK)
 		mx_record_own_time(mx, ctx);
 	return rc;

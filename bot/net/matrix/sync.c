@@ -298,7 +298,7 @@ static long own_join_index(struct mx *mx, json_t *room)
 }
 
 static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			   struct mx_batch *b, uint64_t t0)
+			   struct mx_batch *b, uint64_t t0, bool encrypted)
 {
 	const char *prefix = mx->app->cfg->prefix;
 	struct mx_ctx ctx = { 0 };
@@ -321,6 +321,7 @@ static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_eve
 	ctx.thread_root = ev->rel_type && strcmp(ev->rel_type, "m.thread") == 0 ? ev->rel_event : NULL;
 	ctx.batch = b;
 	ctx.t0_us = t0;
+	ctx.encrypted = encrypted;
 	name = json_string_value(json_object_get(r->names, ev->sender));
 	m.network = mx->t.name;
 	m.room = r->id;
@@ -348,6 +349,10 @@ static void handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_e
 
 	if (!ev->sender || strcmp(ev->sender, mx->user_id) == 0)
 		return;
+	if (!r->encrypted) {
+		/* whatever its state said: a room that carries encrypted messages gets only those */
+		r->encrypted = true;
+	}
 	if (!mx->crypto || !mx->crypto->decrypt) {
 		if (!r->warned_encrypted) {
 			hlog_warn(MX_MOD, "room %s is encrypted and this build cannot read or write "
@@ -363,19 +368,19 @@ static void handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_e
 		json_object_set(copy, "type", json_object_get(plain, "type"));
 		json_object_set(copy, "content", json_object_get(plain, "content"));
 		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
-			handle_message(mx, r, &dec, b, t0);
+			handle_message(mx, r, &dec, b, t0, true);
 	}
 	json_decref(copy);
 	json_decref(plain);
 }
 
-void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event)
+void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event, struct mx_batch *b)
 {
 	struct mx_room *r = mx_room_get(mx, room_id);
 	struct mx_event ev;
 
-	if (r && mx_event_parse(event, &ev) == HE_OK)
-		handle_encrypted(mx, r, &ev, NULL, mx_now_us());
+	if (r && r->membership == MX_M_JOINED && mx_event_parse(event, &ev) == HE_OK)
+		handle_encrypted(mx, r, &ev, b, mx_now_us());
 }
 
 static void s_account_data(void *ud, const char *type, json_t *content)
@@ -427,8 +432,9 @@ static void s_room_begin(void *ud, enum mx_section s, const char *room_id, json_
 	sc->room = mx_room_add(sc->mx, room_id);
 	if (!sc->room)
 		return;
-	if (sc->room->membership != MX_M_JOINED && sc->mx->crypto && sc->mx->crypto->room_changed)
-		sc->mx->crypto->room_changed(sc->mx->crypto_state, room_id);
+	/* just joined, or first seen by this process: the member list may be incomplete */
+	if (sc->room->membership != MX_M_JOINED && sc->mx->crypto && sc->mx->crypto->members_stale)
+		sc->mx->crypto->members_stale(sc->mx->crypto_state, room_id);
 	sc->room->membership = MX_M_JOINED;
 	mx_room_apply_summary(sc->room, json_object_get(room, "summary"));
 }
@@ -461,15 +467,19 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 		sc->tl_index++;
 	if (ev->state_key) {
 		mx_room_apply_state(mx, sc->room, ev);
-		if (mx->crypto && mx->crypto->room_changed &&
-		    (strcmp(ev->type, "m.room.member") == 0 || strcmp(ev->type, "m.room.encryption") == 0))
-			mx->crypto->room_changed(mx->crypto_state, room_id);
+		if (!mx->crypto)
+			return;
+		if (strcmp(ev->type, "m.room.member") == 0 && ev->membership && mx->crypto->member)
+			mx->crypto->member(mx->crypto_state, room_id, ev->state_key, ev->membership);
+		else if (strcmp(ev->type, "m.room.encryption") == 0 && !ev->state_key[0] &&
+			 mx->crypto->encryption)
+			mx->crypto->encryption(mx->crypto_state, room_id, ev->content);
 		return;
 	}
 	if (w != MX_TIMELINE || !sc->dispatch || sc->tl_index < sc->skip_until)
 		return;
 	if (strcmp(ev->type, "m.room.message") == 0)
-		handle_message(mx, sc->room, ev, sc->batch, sc->t0_us);
+		handle_message(mx, sc->room, ev, sc->batch, sc->t0_us, false);
 	else if (strcmp(ev->type, "m.room.encrypted") == 0)
 		handle_encrypted(mx, sc->room, ev, sc->batch, sc->t0_us);
 }
@@ -505,7 +515,7 @@ static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, voi
 			if (mx_event_parse(json_array_get(chunk, n), &ev) != HE_OK || ev.state_key)
 				continue;
 			if (strcmp(ev.type, "m.room.message") == 0)
-				handle_message(mx, r, &ev, op->batch, t_done);
+				handle_message(mx, r, &ev, op->batch, t_done, false);
 			else if (strcmp(ev.type, "m.room.encrypted") == 0)
 				handle_encrypted(mx, r, &ev, op->batch, t_done);
 		}
@@ -576,10 +586,14 @@ static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t 
 		return;
 	}
 	/* limited is normal for a room joined in this batch; otherwise events were left out */
-	if (sc->dispatch && sc->skip_until < 0 &&
-	    json_is_true(json_object_get(json_object_get(room, "timeline"), "limited")))
-		fetch_gap(mx, sc, room_id,
-			  json_string_value(json_object_get(json_object_get(room, "timeline"), "prev_batch")));
+	if (json_is_true(json_object_get(json_object_get(room, "timeline"), "limited"))) {
+		/* members who came or went in the gap may not be in the (lazy-loaded) state */
+		if (mx->crypto && mx->crypto->members_stale)
+			mx->crypto->members_stale(mx->crypto_state, room_id);
+		if (sc->dispatch && sc->skip_until < 0)
+			fetch_gap(mx, sc, room_id, json_string_value(json_object_get(
+				json_object_get(room, "timeline"), "prev_batch")));
+	}
 }
 
 static const struct mx_sync_ops sync_ops = {
@@ -633,6 +647,8 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 	}
 	sc.dispatch = mx->synced_once;
 	mx_sync_walk(body, &sync_ops, &sc);
+	if (mx->crypto && mx->crypto->sync_done)
+		mx->crypto->sync_done(mx->crypto_state, sc.batch);
 	if (!mx->synced_once)
 		hlog_info(MX_MOD, "first sync done: answering messages from now on");
 	mx->synced_once = true;

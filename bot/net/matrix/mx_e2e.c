@@ -1,0 +1,440 @@
+/* mx_e2e.c - end-to-end encryption for the Matrix transport: the mx_crypto_ops over the sans-I/O
+ * module in crypto/ (e2e.h, the only crypto header included here).
+ *
+ * This file does the module's I/O: it sends the requests the module queues (e2e_outgoing) with
+ * the transport's HTTP client (which retries 429, 5xx and network failures with the same path
+ * and body) and reports the final answers; it adds user-interactive auth (the configured
+ * password) to the cross-signing upload; it loads the full member list of an encrypted room
+ * (lazy-loading sync does not send every member) before anything is encrypted for it; and it
+ * hands events whose keys arrived late back to the timeline. */
+#include "net/matrix/mx.h"
+#include "net/matrix/crypto/e2e.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XE_MOD "matrix-e2e"
+#define XE_DRAIN 32
+
+enum xop_kind { XOP_E2E, XOP_MEMBERS };
+
+struct xop {
+	struct mx_e2e *x;
+	enum xop_kind kind;
+	struct mx_req *req;
+	/* XOP_E2E */
+	unsigned long id;
+	const struct e2e_request *er;
+	bool uia;                  /* the password was added to er->body */
+	/* XOP_MEMBERS */
+	char *room_id;
+	struct mx_batch *batch;
+	struct xop *next;
+};
+
+struct mx_e2e {
+	struct mx *mx;
+	struct e2e *e;
+	struct xop *ops;           /* requests in flight */
+	json_t *stale;             /* {room id: true}: member list to reload if encrypted */
+	json_t *loading;           /* {room id: true}: joined_members in flight, sends wait */
+};
+
+/* ---- requests ---- */
+
+static void xop_unlink(struct mx_e2e *x, struct xop *op)
+{
+	for (struct xop **pp = &x->ops; *pp; pp = &(*pp)->next) {
+		if (*pp == op) {
+			*pp = op->next;
+			return;
+		}
+	}
+}
+
+static void xop_free(struct xop *op)
+{
+	if (!op)
+		return;
+	free(op->room_id);
+	free(op);
+}
+
+/* Removes the password from a request body before the module frees it. */
+static void scrub_auth(const struct e2e_request *er)
+{
+	json_t *auth = json_object_get(er->body, "auth");
+	json_t *pw = json_object_get(auth, "password");
+
+	if (json_is_string(pw)) {
+		char *s = (char *)json_string_value(pw);
+		sodium_memzero(s, strlen(s));
+		json_string_set(pw, "");
+	}
+	json_object_del(er->body, "auth");
+}
+
+static void drain(struct mx_e2e *x);
+
+static bool send_e2e(struct mx_e2e *x, struct xop *op);
+
+static void on_e2e(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct xop *op = ud;
+	struct mx_e2e *x = op->x;
+	const char *pw = mx->app->cfg->matrix_password;
+	const char *session = json_string_value(json_object_get(body, "session"));
+
+	(void)t;
+	op->req = NULL;
+	xop_unlink(x, op);
+	if (status == 401 && !op->uia && session && pw &&
+	    strcmp(op->er->path, "/keys/device_signing/upload") == 0) {
+		json_t *auth = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "type", "m.login.password",
+					 "identifier", "type", "m.id.user", "user", mx->user_id,
+					 "password", pw, "session", session);
+		if (auth && json_object_set_new(op->er->body, "auth", auth) == 0) {
+			op->uia = true;
+			if (send_e2e(x, op))
+				return;
+		}
+		status = 0;
+	}
+	if (op->uia)
+		scrub_auth(op->er);
+	if (status == 401 && strcmp(op->er->path, "/keys/device_signing/upload") == 0)
+		hlog_warn(XE_MOD, "the homeserver refused the cross-signing keys (HTTP 401 %s): "
+			  "members' clients may not trust this device", mx_errcode(body));
+	e2e_request_done(x->e, op->id, status, body);
+	xop_free(op);
+	drain(x);
+	mx_send_crypto_progress(mx);
+}
+
+static bool send_e2e(struct mx_e2e *x, struct xop *op)
+{
+	char path[2048];
+
+	snprintf(path, sizeof(path), "/_matrix/client/v3%s", op->er->path);
+	op->req = mx_http_json(x->mx, op->er->method, path, op->er->body, MX_HTTP_RETRY, on_e2e, op);
+	if (!op->req)
+		return false;
+	op->next = x->ops;
+	x->ops = op;
+	return true;
+}
+
+/* Sends everything the module queued; the module may queue more as answers come in. */
+static void drain(struct mx_e2e *x)
+{
+	const struct e2e_request *reqs[XE_DRAIN];
+	size_t n;
+
+	while ((n = e2e_outgoing(x->e, reqs, XE_DRAIN)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct xop *op = calloc(1, sizeof(*op));
+			if (op) {
+				op->x = x;
+				op->kind = XOP_E2E;
+				op->id = reqs[i]->id;
+				op->er = reqs[i];
+				if (send_e2e(x, op))
+					continue;
+				free(op);
+			}
+			hlog_error(XE_MOD, "out of memory sending an encryption request");
+			e2e_request_done(x->e, reqs[i]->id, 0, NULL);
+		}
+	}
+}
+
+/* ---- member lists ---- */
+
+static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct xop *op = ud;
+	struct mx_e2e *x = op->x;
+	json_t *joined = json_object_get(body, "joined"), *v;
+	const char *user;
+	size_t n = 0;
+
+	(void)t;
+	op->req = NULL;
+	xop_unlink(x, op);
+	if (status == 200 && json_is_object(joined)) {
+		json_object_foreach(joined, user, v) {
+			if (e2e_room_member_change(x->e, op->room_id, user, "join") == HE_OK)
+				n++;
+		}
+		hlog_debug(XE_MOD, "room %s: %zu members will get its keys", op->room_id, n);
+	} else {
+		hlog_warn(XE_MOD, "room %s: could not load its members (HTTP %d %s); room keys go to "
+			  "the members seen so far", op->room_id, status, mx_errcode(body));
+	}
+	json_object_del(x->loading, op->room_id);
+	mx_batch_release(mx, op->batch);
+	xop_free(op);
+	drain(x);
+	mx_send_crypto_progress(mx);
+}
+
+static void load_members(struct mx_e2e *x, const char *room_id, struct mx_batch *b)
+{
+	struct xop *op = calloc(1, sizeof(*op));
+	char path[1024], *rid = mx_http_escape(room_id);
+
+	if (!op || !rid || !(op->room_id = strdup(room_id)))
+		goto fail;
+	op->x = x;
+	op->kind = XOP_MEMBERS;
+	op->batch = b;
+	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/joined_members", rid);
+	op->req = mx_http_request(x->mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_members, op);
+	if (!op->req)
+		goto fail;
+	json_object_set_new(x->loading, room_id, json_true());
+	mx_batch_hold(b);
+	op->next = x->ops;
+	x->ops = op;
+	free(rid);
+	return;
+fail:
+	hlog_error(XE_MOD, "out of memory loading the members of %s", room_id);
+	xop_free(op);
+	free(rid);
+}
+
+/* ---- the ops ---- */
+
+static int x_start(struct mx *mx, void **state)
+{
+	const struct config *c = mx->app->cfg;
+	unsigned char key[E2E_PICKLE_KEY_LEN];
+	struct mx_e2e *x;
+	char path[4096];
+	int rc;
+
+	*state = NULL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return HE_NOMEM;
+	x->mx = mx;
+	x->stale = json_object();
+	x->loading = json_object();
+	if (!x->stale || !x->loading) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/e2e.key", c->data_dir ? c->data_dir : ".");
+	if ((rc = e2e_load_pickle_key(path, key)))
+		goto out;
+	rc = e2e_new(mx->app->store, mx->user_id, mx->device_id, key, &x->e);
+	sodium_memzero(key, sizeof(key));
+	if (rc) {
+		hlog_error(XE_MOD, "the encryption store does not open for %s on device %s (%s): is "
+			   "this the data folder and key file of this device?", mx->user_id,
+			   mx->device_id, he_str(rc));
+		goto out;
+	}
+	if (c->matrix_password) {
+		if ((rc = e2e_cross_signing_bootstrap(x->e)))
+			hlog_warn(XE_MOD, "could not set up cross-signing (%s)", he_str(rc));
+	} else {
+		hlog_warn(XE_MOD, "no [matrix] password configured (access token only): the device "
+			  "cannot be cross-signed, and clients that require cross-signed devices will "
+			  "not send it their room keys");
+	}
+	hlog_info(XE_MOD, "end-to-end encryption ready on device %s (ed25519 %s)", mx->device_id,
+		  e2e_ed25519_key(x->e));
+	drain(x);
+	*state = x;
+	return HE_OK;
+out:
+	json_decref(x->stale);
+	json_decref(x->loading);
+	free(x);
+	return rc;
+}
+
+static void x_free(void *state)
+{
+	struct mx_e2e *x = state;
+
+	if (!x)
+		return;
+	while (x->ops) {
+		struct xop *op = x->ops;
+		x->ops = op->next;
+		mx_http_cancel(x->mx, op->req);
+		if (op->kind == XOP_E2E && op->uia)
+			scrub_auth(op->er);
+		xop_free(op);
+	}
+	e2e_free(x->e);
+	json_decref(x->stale);
+	json_decref(x->loading);
+	free(x);
+}
+
+static void x_to_device(void *state, json_t *events)
+{
+	struct mx_e2e *x = state;
+
+	if (e2e_receive_sync_changes(x->e, events, NULL, NULL, NULL))
+		hlog_warn(XE_MOD, "could not store what to-device messages brought");
+	drain(x);
+}
+
+static void x_device_lists(void *state, json_t *changed, json_t *left)
+{
+	struct mx_e2e *x = state;
+	json_t *dl = json_object();
+
+	if (!dl)
+		return;
+	if (changed)
+		json_object_set(dl, "changed", changed);
+	if (left)
+		json_object_set(dl, "left", left);
+	if (e2e_receive_sync_changes(x->e, NULL, dl, NULL, NULL))
+		hlog_warn(XE_MOD, "could not store device list changes");
+	json_decref(dl);
+	drain(x);
+}
+
+static void x_key_counts(void *state, json_t *otk, json_t *fallback)
+{
+	struct mx_e2e *x = state;
+
+	if (e2e_receive_sync_changes(x->e, NULL, NULL, otk, fallback))
+		hlog_warn(XE_MOD, "could not store the one-time key counts");
+	drain(x);
+}
+
+static void x_encryption(void *state, const char *room_id, json_t *content)
+{
+	struct mx_e2e *x = state;
+	bool was = e2e_room_is_encrypted(x->e, room_id);
+
+	if (e2e_room_encryption(x->e, room_id, content) == HE_OK && !was)
+		json_object_set_new(x->stale, room_id, json_true()); /* first seen encrypted */
+	drain(x);
+}
+
+static void x_member(void *state, const char *room_id, const char *user_id, const char *membership)
+{
+	struct mx_e2e *x = state;
+
+	if (e2e_room_member_change(x->e, room_id, user_id, membership))
+		hlog_warn(XE_MOD, "could not record that %s's membership in %s is now %s", user_id,
+			  room_id, membership);
+	drain(x);
+}
+
+static void x_members_stale(void *state, const char *room_id)
+{
+	struct mx_e2e *x = state;
+
+	json_object_set_new(x->stale, room_id, json_true());
+}
+
+static void x_sync_done(void *state, struct mx_batch *b)
+{
+	struct mx_e2e *x = state;
+	const char *room_id;
+	json_t *v, *ready, *it;
+	void *tmp;
+	size_t i;
+
+	ready = e2e_take_unblocked(x->e);
+	json_array_foreach(ready, i, it) {
+		const char *rid = json_string_value(json_object_get(it, "room_id"));
+		json_t *ev = json_object_get(it, "event");
+		if (rid && json_is_object(ev)) {
+			hlog_info(XE_MOD, "the key for a waiting message in %s arrived: reading it now", rid);
+			mx_crypto_redeliver(x->mx, rid, ev, b);
+		}
+	}
+	json_decref(ready);
+	json_object_foreach_safe(x->stale, tmp, room_id, v) {
+		if (e2e_room_is_encrypted(x->e, room_id) && !json_object_get(x->loading, room_id))
+			load_members(x, room_id, b);
+		json_object_del(x->stale, room_id);
+	}
+	drain(x);
+}
+
+static bool x_is_encrypted(void *state, const char *room_id)
+{
+	return e2e_room_is_encrypted(((struct mx_e2e *)state)->e, room_id);
+}
+
+static int x_decrypt(void *state, const char *room_id, json_t *event, json_t **out)
+{
+	struct mx_e2e *x = state;
+	int rc = e2e_decrypt_room_event(x->e, room_id, event, out);
+
+	if (rc && rc != HE_AGAIN)
+		hlog_warn(XE_MOD, "could not decrypt %s in %s from %s (%s)",
+			  json_string_value(json_object_get(event, "event_id")), room_id,
+			  json_string_value(json_object_get(event, "sender")), he_str(rc));
+	drain(x);
+	return rc;
+}
+
+static int x_encrypt(void *state, const char *room_id, const char *type, json_t *content,
+		     json_t **out)
+{
+	struct mx_e2e *x = state;
+	json_t *rel;
+	int rc;
+
+	*out = NULL;
+	if (json_object_get(x->loading, room_id))
+		return HE_AGAIN; /* the member list first: nobody may miss the session */
+	rc = e2e_encrypt_room_event(x->e, room_id, type, content, out);
+	drain(x);
+	if (rc == HE_OK && (rel = json_object_get(content, "m.relates_to")))
+		json_object_set(*out, "m.relates_to", rel); /* relations stay visible to the server */
+	return rc;
+}
+
+static void x_private_initial_state(void *state, json_t *initial_state)
+{
+	(void)state;
+	json_array_append_new(initial_state, e2e_encryption_state_event());
+}
+
+static void x_private_created(void *state, const char *room_id, const char *member)
+{
+	struct mx_e2e *x = state;
+	json_t *ev = e2e_encryption_state_event();
+
+	if (!ev || e2e_room_encryption(x->e, room_id, json_object_get(ev, "content")) ||
+	    e2e_room_member_change(x->e, room_id, x->mx->user_id, "join") ||
+	    e2e_room_member_change(x->e, room_id, member, "invite"))
+		hlog_warn(XE_MOD, "could not record the new private chat %s", room_id);
+	json_decref(ev);
+	drain(x);
+}
+
+const struct mx_crypto_ops mx_e2e_ops = {
+	.start = x_start,
+	.free = x_free,
+	.to_device = x_to_device,
+	.device_lists = x_device_lists,
+	.key_counts = x_key_counts,
+	.encryption = x_encryption,
+	.member = x_member,
+	.members_stale = x_members_stale,
+	.sync_done = x_sync_done,
+	.is_encrypted = x_is_encrypted,
+	.decrypt = x_decrypt,
+	.encrypt = x_encrypt,
+	.private_chat_initial_state = x_private_initial_state,
+	.private_chat_created = x_private_created,
+};
