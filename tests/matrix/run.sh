@@ -4,7 +4,9 @@
 #
 # Usage: tests/matrix/run.sh [--bench]
 #   HEARTH=path/to/hearth (default: build/hearth in the checkout)
-# Prints "N passed, M failed" last; exits non-zero on any failure.
+#   HEARTH_MATRIX_SUITES="hearth e2ee" (default: both, in this order: test_hearth.py, then
+#   test_e2ee.py on the same homeserver and Hearth data folder)
+# Prints one "N passed, M failed" line last, over all suites; exits non-zero on any failure.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,9 +57,28 @@ EOF
 chmod 600 "$tmp/hearth.ini"
 
 export HEARTH_MATRIX_URL=$url HEARTH_TEST_TMP=$tmp HEARTH_CONFIG=$tmp/hearth.ini \
-       HEARTH_SYNAPSE_SH=$syn HEARTH_MATRIX_PASSWORD=hearthpw
+       HEARTH_SYNAPSE_SH=$syn HEARTH_MATRIX_PASSWORD=hearthpw PYTHONUNBUFFERED=1
 if [ $mode = bench ]; then
     /usr/bin/python3 "$src/tests/bench/bench_matrix.py"
-else
-    /usr/bin/python3 "$here/test_hearth.py"
+    /usr/bin/python3 "$here/bench_e2ee.py"
+    exit
 fi
+
+# Each suite prints its own "N passed, M failed"; those lines are summed into one.
+summary='^[0-9]+ passed, [0-9]+ failed$'
+passed=0 failed=0
+for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee}; do
+    out="$tmp/suite-$suite.out"
+    echo "== test_$suite.py"
+    /usr/bin/python3 "$here/test_$suite.py" 2>&1 | tee "$out" | grep -Ev "$summary"
+    line=$(grep -E "$summary" "$out" | tail -1)
+    if [ -z "$line" ]; then
+        echo "run.sh: test_$suite.py ended without a summary" >&2
+        failed=$((failed + 1))
+        continue
+    fi
+    set -- $line
+    passed=$((passed + $1)) failed=$((failed + $3))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,288 @@
+#!/usr/bin/python3
+"""Hearth's end-to-end encryption against a real Synapse with real nio members (Olm/Megolm).
+
+Run by tests/matrix/run.sh after test_hearth.py, on the same homeserver and the same Hearth data
+folder (so Hearth starts here from its saved state: a restart). Hearth's log for this suite is
+TMP/hearth-e2ee.log. Prints 'N passed, M failed' last.
+"""
+
+import asyncio
+import base64
+import json
+import os
+import sys
+import time
+import traceback
+from urllib.parse import quote
+
+import olm
+from nio import MegolmEvent
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from member import Member  # noqa: E402
+from test_hearth import BOT, HS, TMP, Hearth, hearth_token, reply_to, replies_to, settle  # noqa: E402
+
+SYNAPSE_LOG = os.path.join(os.environ.get("HEARTH_SYNAPSE_ROOT", "/var/cache/hearth/sid-synapse"),
+                           "hs", "homeserver.log")
+DECRYPT_FAILURES = ("could not decrypt", "could not be read", "refusing a replayed",
+                    "not validly signed")
+BURST = int(os.environ.get("E2EE_BURST", "100"))
+
+
+class E2EHearth(Hearth):
+    def __init__(self):
+        super().__init__()
+        self.log_path = os.path.join(TMP, "hearth-e2ee.log")
+
+
+def canonical(obj: dict) -> str:
+    o = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+    return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def verify(obj: dict, user: str, key_id: str, ed25519: str) -> None:
+    sig = obj.get("signatures", {}).get(user, {}).get(key_id)
+    assert sig, f"no signature by {key_id} on {json.dumps(obj)[:300]}"
+    olm.ed25519_verify(ed25519, canonical(obj), sig)  # raises OlmVerifyError
+
+
+async def raw_event(m: Member, room: str, event_id: str) -> dict:
+    """The event as the homeserver stores it (what went over the wire)."""
+    return await m._api("GET", f"/rooms/{quote(room)}/event/{quote(event_id)}")
+
+
+class Suite:
+    def __init__(self):
+        self.hearth = E2EHearth()
+        self.alice = Member(HS, "alice", "alicepw", os.path.join(TMP, "alice"))
+        self.bob = Member(HS, "bob", "bobpw", os.path.join(TMP, "bob"))
+        self.carol = Member(HS, "carol", "carolpw", os.path.join(TMP, "carol"))
+        self.alice2 = None
+        self.room = None
+        self.dm = None
+
+    async def _ask(self, m: Member, room: str, text: str, timeout: float = 30):
+        cmd = await m.send(room, text)
+        return cmd, await reply_to(m, room, cmd, timeout=timeout)
+
+    # -- tests, in order -----------------------------------------------------
+
+    async def test_device_cross_signed(self):
+        """Hearth's master and self-signing keys are on the server, the self-signing key is
+        signed by the master key, and Hearth's device is signed by the self-signing key."""
+        token = hearth_token()
+        q = await self.alice._api("POST", "/keys/query", {"device_keys": {BOT: []}})
+        master = q.get("master_keys", {}).get(BOT)
+        ssk = q.get("self_signing_keys", {}).get(BOT)
+        assert master and ssk, f"no cross-signing keys for {BOT}: {list(q)}"
+        assert master.get("usage") == ["master"] and ssk.get("usage") == ["self_signing"]
+        mpub = next(iter(master["keys"].values()))
+        spub = next(iter(ssk["keys"].values()))
+        verify(ssk, BOT, f"ed25519:{mpub}", mpub)
+        import urllib.request
+        req = urllib.request.Request(HS + "/_matrix/client/v3/account/whoami",
+                                     headers={"Authorization": "Bearer " + token})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            dev = json.load(resp)["device_id"]
+        dk = q["device_keys"][BOT][dev]
+        verify(dk, BOT, f"ed25519:{dev}", dk["keys"][f"ed25519:{dev}"])
+        verify(dk, BOT, f"ed25519:{spub}", spub)
+
+    async def test_encrypted_room_help_round_trip(self):
+        room = await self.alice.create_room("e2ee circle", encrypted=True,
+                                            invite=[BOT, self.bob.user_id, self.carol.user_id])
+        await self.bob.join(room)
+        await self.carol.join(room)
+        for u in (BOT, self.bob.user_id, self.carol.user_id):
+            await self.alice.wait_for_join(room, u, timeout=30)
+        self.room = room
+        cmd, r = await self._ask(self.alice, room, "!help")
+        assert r.encrypted and r.msgtype == "m.notice" and r.body.strip(), r
+        wire = await raw_event(self.alice, room, r.event_id)
+        assert wire["type"] == "m.room.encrypted", f"on the wire: {wire['type']}"
+        assert wire["content"].get("algorithm") == "m.megolm.v1.aes-sha2", wire["content"]
+        assert "body" not in wire["content"], "plaintext next to the ciphertext"
+        # another member reads it too
+        rb = await self.bob.wait_for_message(room, sender=BOT, timeout=30,
+                                             predicate=lambda x: x.in_reply_to == cmd)
+        assert rb.body == r.body
+
+    async def test_encrypted_private_chat_mood(self):
+        cmd, r = await self._ask(self.alice, self.room, "!mood optin")
+        dm = await self.alice.wait_for_invite(timeout=30, inviter=BOT)
+        await self.alice.join(dm)
+        enc = await self.alice._api("GET", f"/rooms/{quote(dm)}/state/m.room.encryption/")
+        assert enc.get("algorithm") == "m.megolm.v1.aes-sha2", enc
+        consent = await self.alice.wait_for_message(dm, sender=BOT, timeout=30)
+        assert consent.encrypted, "the consent text came in plaintext"
+        self.dm = dm
+        _, r = await self._ask(self.alice, dm, "!mood optin confirm")
+        assert r.encrypted and "mood log is ready" in r.body, r.body
+        _, r = await self._ask(self.alice, dm, "!mood 7 a calm evening")
+        assert r.encrypted, r
+        _, r = await self._ask(self.alice, dm, "!mood history")
+        assert r.encrypted and "empty so far" not in r.body and "don't have" not in r.body, r.body
+        for m in self.alice.messages(dm):
+            if m.sender == BOT:
+                assert m.encrypted, f"plaintext in the private chat: {m.body[:80]}"
+        assert not self.alice.undecryptable(dm), "undecryptable events in the private chat"
+
+    async def test_second_device_gets_the_session(self):
+        """A second device of alice, logged in later, reads Hearth's next reply."""
+        self.alice2 = Member(HS, "alice", "alicepw", os.path.join(TMP, "alice-dev2"),
+                             device_name="hearth-test-2")
+        await self.alice2.login(reuse_session=False)
+        assert self.alice2.device_id != self.alice.device_id
+        await self.alice2.sync_once()
+        cmd, r = await self._ask(self.alice, self.room, "!about")
+        r2 = await self.alice2.wait_for_message(self.room, sender=BOT, timeout=30,
+                                                predicate=lambda x: x.in_reply_to == cmd)
+        assert r2.encrypted and r2.body == r.body
+
+    async def test_leaver_gets_no_new_session(self):
+        _, r1 = await self._ask(self.alice, self.room, "!checkin")
+        w1 = await raw_event(self.alice, self.room, r1.event_id)
+        # carol, still a member, can read it
+        await self.carol.wait_for_message(self.room, sender=BOT, timeout=30,
+                                          predicate=lambda x: x.event_id == r1.event_id)
+        await self.carol.leave(self.room)
+        _, r2 = await self._ask(self.alice, self.room, "!checkin")
+        w2 = await raw_event(self.alice, self.room, r2.event_id)
+        s1, s2 = w1["content"]["session_id"], w2["content"]["session_id"]
+        assert s1 != s2, "the outbound session was not rotated when carol left"
+        ev = MegolmEvent.from_dict(w2)
+        try:
+            self.carol.client.decrypt_event(ev)
+        except Exception:
+            pass
+        else:
+            raise AssertionError("carol, who left, can decrypt the message after she left")
+
+    async def test_restart_still_answers_room_and_private_chat(self):
+        assert self.hearth.stop() == 0
+        while_down = await self.alice.send(self.room, "!help")
+        self.hearth.start(wait_for="continuing from")
+        await reply_to(self.alice, self.room, while_down, timeout=40)
+        _, r = await self._ask(self.alice, self.room, "!about")
+        assert r.encrypted
+        _, r = await self._ask(self.alice, self.dm, "!mood history")
+        assert r.encrypted and "empty so far" not in r.body, r.body
+        await settle(self.alice, 1)
+        for room in (self.room, self.dm):
+            assert not self.alice.undecryptable(room), f"undecryptable events in {room}"
+        self._no_decrypt_failures()
+
+    async def test_burst_all_decryptable(self):
+        cmds = []
+        for i in range(BURST):
+            cmds.append(await self.alice.send(self.room, "!checkin" if i % 2 else "!about"))
+            if i % 10 == 9:  # one sync may hold 200 events: keep each member's timeline whole
+                await self.alice.sync_once()
+                await self.bob.sync_once()
+        want = set(cmds)
+
+        def answered(m):
+            return {x.in_reply_to for x in m.messages(self.room) if x.sender == BOT} & want
+
+        try:
+            await self.alice.wait_until(lambda: answered(self.alice) == want, timeout=120,
+                                        what=f"{BURST} replies")
+        except Exception:
+            raise AssertionError(f"alice read {len(answered(self.alice))} of {BURST} replies; "
+                                 f"{len(self.alice.undecryptable(self.room))} undecryptable")
+        await settle(self.bob, 2)
+        for m in (self.alice, self.bob):
+            bad = m.undecryptable(self.room)
+            assert not bad, f"{m.user_id}: {len(bad)} undecryptable events"
+        for c in cmds[:5] + cmds[-5:]:
+            assert len(replies_to(self.alice, self.room, c)) == 1
+        assert answered(self.bob) == want, f"bob read {len(answered(self.bob))} of {BURST} replies"
+        self._no_decrypt_failures()
+
+    async def test_keys_created_once_no_conflicts(self):
+        first = os.path.join(TMP, "hearth.log")  # test_hearth.py's run, when it ran first
+        logs = (open(first, errors="replace").read() if os.path.exists(first) else "") + \
+            self.hearth.log()
+        assert logs.count("created the encryption account") == 1, "the Olm account was re-created"
+        assert "already exists" not in logs, "Hearth's log reports a key conflict"
+        if os.path.exists(SYNAPSE_LOG):
+            syn = open(SYNAPSE_LOG, errors="replace").read()
+            assert "already exists" not in syn, "Synapse reports a key that already exists"
+        token = hearth_token()
+        assert "hearthpw" not in logs and token not in logs, "a secret reached the log"
+        key = open(os.path.join(TMP, "data", "e2e.key"), "rb").read()
+        assert os.stat(os.path.join(TMP, "data", "e2e.key")).st_mode & 0o077 == 0
+        assert base64.b64encode(key).decode().rstrip("=") not in logs and key.hex() not in logs
+
+    def _no_decrypt_failures(self):
+        log = self.hearth.log()
+        for phrase in DECRYPT_FAILURES:
+            assert phrase not in log, f"Hearth's log: {phrase!r}"
+
+    # -----------------------------------------------------------------------
+
+    async def run(self) -> int:
+        passed = failed = 0
+        order = [
+            "test_device_cross_signed", "test_encrypted_room_help_round_trip",
+            "test_encrypted_private_chat_mood", "test_second_device_gets_the_session",
+            "test_leaver_gets_no_new_session", "test_restart_still_answers_room_and_private_chat",
+            "test_burst_all_decryptable", "test_keys_created_once_no_conflicts",
+        ]
+        tests = [n for n in dir(self) if n.startswith("test_")]
+        assert sorted(order) == sorted(tests), set(tests) ^ set(order)
+        try:
+            for m in (self.alice, self.bob, self.carol):
+                await m.login()
+            self.hearth.start(wait_for="continuing from|first sync done")
+            for name in order:
+                if not self.hearth.running():
+                    print(f"FAIL {name} (Hearth is not running)")
+                    failed += 1
+                    continue
+                if name not in order[:2] and self.room is None:
+                    print(f"FAIL {name} (no encrypted room)")
+                    failed += 1
+                    continue
+                t0 = time.monotonic()
+                try:
+                    await getattr(self, name)()
+                    print(f"PASS {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+                    passed += 1
+                except Exception:
+                    traceback.print_exc()
+                    print(f"FAIL {name}", flush=True)
+                    failed += 1
+        except Exception:
+            traceback.print_exc()
+            failed += 1
+        finally:
+            try:
+                rc = self.hearth.stop()
+                if rc != 0:
+                    print(f"FAIL hearth exited with {rc} at the end")
+                    failed += 1
+            except Exception:
+                traceback.print_exc()
+                failed += 1
+            for m in (self.alice, self.bob, self.carol, self.alice2):
+                if m:
+                    await m.close()
+            log = self.hearth.log() if os.path.exists(self.hearth.log_path) else ""
+            for line in log.splitlines():
+                if "own time" in line:
+                    print("figure:", line.split("  ", 1)[-1])
+            if "ERROR: AddressSanitizer" in log or "runtime error:" in log or \
+                    "LeakSanitizer" in log:
+                print("FAIL sanitizer report in the hearth log")
+                failed += 1
+            if failed:
+                print("---- hearth log (tail) ----")
+                print(log[-6000:])
+        print(f"{passed} passed, {failed} failed")
+        return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(Suite().run()))
