@@ -618,11 +618,13 @@ static void try_next_nick(struct irc *c)
 	} else {
 		char base[IRC_NAME_MAX];
 		size_t max = c->is.nicklen < sizeof(base) ? c->is.nicklen : sizeof(base) - 1;
-		int digits = (int)(c->nick_try - c->cfg->nalt_nicks) * 7 + (int)(random() % 90) + 10;
+		unsigned digits = ((unsigned)(c->nick_try - c->cfg->nalt_nicks) * 7u +
+				   (unsigned)(random() % 90) + 10u) % 1000u;
 		snprintf(base, sizeof(base), "%s", c->cfg->nick);
 		if (strlen(base) + 3 > max)
 			base[max > 3 ? max - 3 : 1] = '\0';
-		snprintf(c->nick, sizeof(c->nick), "%s%d", base, digits % 1000);
+		/* The base leaves room for up to three digits. */
+		snprintf(c->nick, sizeof(c->nick), "%.*s%u", (int)(sizeof(c->nick) - 4), base, digits);
 	}
 	hlog_warn("irc", "%s: nick in use, trying %s", c->net, c->nick);
 }
