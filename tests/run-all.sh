@@ -61,7 +61,7 @@ fuzz_all() {
 	CC=clang cmake -S "$ROOT" -B "$dir" -DHEARTH_FUZZ=ON -DHEARTH_TESTS=OFF -DHEARTH_WERROR=ON \
 		>"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
 	cmake --build "$dir" -j"$JOBS" 2>&1 | grep -Ev '^\[ *[0-9]+%\]' || true
-	local ok=0 n=0
+	local ok=0 n=0 f name
 	for f in "$dir"/fuzz/fuzz_*; do
 		[ -x "$f" ] || continue
 		n=$((n + 1))
