@@ -6,6 +6,8 @@
 #   HEARTH=path/to/hearth (default: build/hearth in the checkout)
 #   HEARTH_MATRIX_SUITES="hearth e2ee" (default: both, in this order: test_hearth.py, then
 #   test_e2ee.py on the same homeserver and Hearth data folder)
+#   HEARTH_MATRIX_BENCHES="matrix e2ee" (with --bench: tests/bench/bench_matrix.py, then
+#   tests/matrix/bench_e2ee.py)
 # Prints one "N passed, M failed" line last, over all suites; exits non-zero on any failure.
 set -uo pipefail
 
@@ -59,9 +61,14 @@ chmod 600 "$tmp/hearth.ini"
 export HEARTH_MATRIX_URL=$url HEARTH_TEST_TMP=$tmp HEARTH_CONFIG=$tmp/hearth.ini \
        HEARTH_SYNAPSE_SH=$syn HEARTH_MATRIX_PASSWORD=hearthpw PYTHONUNBUFFERED=1
 if [ $mode = bench ]; then
-    /usr/bin/python3 "$src/tests/bench/bench_matrix.py"
-    /usr/bin/python3 "$here/bench_e2ee.py"
-    exit
+    rc=0
+    for b in ${HEARTH_MATRIX_BENCHES:-matrix e2ee}; do
+        case $b in
+            matrix) /usr/bin/python3 "$src/tests/bench/bench_matrix.py" || rc=1 ;;
+            e2ee) /usr/bin/python3 "$here/bench_e2ee.py" || rc=1 ;;
+        esac
+    done
+    exit $rc
 fi
 
 # Each suite prints its own "N passed, M failed"; those lines are summed into one.

@@ -627,6 +627,44 @@ static void test_cross_signing(void **state)
 	hs_free(h);
 }
 
+/* A logout deleted the device on the server; a new login reused its id: the same account
+ * publishes its device keys, one-time keys and a fallback key again, and the device is signed
+ * again by the self-signing key. */
+static void test_device_keys_lost(void **state)
+{
+	struct hs *h = hs_new();
+	struct cl *a = hs_add(h, "@a:example.org", "ADEV", NULL);
+	const struct e2e_request *out[8];
+	char ed[64];
+	size_t n;
+	int u, before;
+
+	hs_run(h);
+	assert_int_equal(e2e_cross_signing_bootstrap(a->e), 0);
+	hs_flush(h);
+	snprintf(ed, sizeof(ed), "%s", e2e_ed25519_key(a->e));
+	/* the server forgot the device and its keys */
+	json_object_del(h->otks, a->user);
+	json_object_del(h->sigs, a->user);
+	assert_int_equal(e2e_device_keys_lost(a->e), 0);
+	n = e2e_outgoing(a->e, out, 8);
+	u = find_path(out, n, "/keys/upload");
+	assert_true(u >= 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+		out[u]->body, "device_keys"), "keys"), "ed25519:ADEV")), ed); /* the same account */
+	assert_int_equal(json_object_size(json_object_get(out[u]->body, "one_time_keys")), 50);
+	assert_int_equal(json_object_size(json_object_get(out[u]->body, "fallback_keys")), 1);
+	hs_reply(h, a, out, n);
+	hs_flush(h);
+	before = h->requests;
+	assert_int_equal(e2e_cross_signing_bootstrap(a->e), 0);
+	hs_flush(h);
+	assert_true(h->requests > before);
+	assert_non_null(json_object_get(json_object_get(h->sigs, a->user), "ADEV"));
+	assert_int_equal(h->conflicts, 0);
+	hs_free(h);
+}
+
 static void test_plaintext_never_and_bad_input(void **state)
 {
 	struct hs *h = hs_new();
@@ -702,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_one_time_key_crash_safety),
 		cmocka_unit_test(test_wedged_session_repaired),
 		cmocka_unit_test(test_cross_signing),
+		cmocka_unit_test(test_device_keys_lost),
 		cmocka_unit_test(test_plaintext_never_and_bad_input),
 	};
 	if (sodium_init() < 0)

@@ -43,6 +43,8 @@ struct mx_ctx {
 	uint64_t t0_us;            /* when its /sync response was read */
 	bool timed;                /* own time recorded already */
 	bool encrypted;            /* it came encrypted */
+	uint64_t t_dec_us;         /* when its decryption started (encrypted only) */
+	uint64_t c_dec_us;         /* the same on the thread's CPU clock */
 };
 
 struct mx {
@@ -85,6 +87,7 @@ struct mx {
 	uint64_t txn_counter;
 	uint64_t start_ms;
 	uint64_t reply_t0_us;      /* while an encrypted command's reply is queued: its t0 */
+	uint64_t reply_c0_us;      /* the same on the CPU clock */
 
 	/* crypto seam (NULL when absent) */
 	const struct mx_crypto_ops *crypto;
@@ -95,6 +98,7 @@ struct mx {
 	uint32_t samples[MX_SAMPLES];
 	size_t nsamples;
 	uint32_t esamples[MX_SAMPLES];  /* own time per encrypted reply, until its send is issued */
+	uint32_t ecpu[MX_SAMPLES];      /* the same in CPU time (without time preempted) */
 	size_t nesamples;
 
 	bool stopping;
@@ -104,8 +108,10 @@ struct mx {
 void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop the loop */
 void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
 void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx); /* a reply for ctx was issued */
-void mx_record_crypto_time(struct mx *mx, uint64_t own_us); /* an encrypted reply was sent */
+/* An encrypted reply's send was issued: own wall-clock and CPU time since its decryption began. */
+void mx_record_crypto_time(struct mx *mx, uint64_t own_us, uint64_t cpu_us);
 uint64_t mx_now_us(void);
+uint64_t mx_cpu_us(void);                                   /* this thread's CPU clock */
 
 /* ---- http.c ---- */
 enum mx_http_flags {

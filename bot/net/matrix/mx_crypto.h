@@ -32,6 +32,9 @@ struct mx_crypto_ops {
 	 * *state is passed to every other callback. */
 	int (*start)(struct mx *mx, void **state);
 	void (*free)(void *state);                          /* accepts NULL */
+	/* Logged in again (the old access token was revoked): a logout deletes the device, so
+	 * the homeserver may have lost its keys. */
+	void (*session_changed)(void *state);
 
 	/* sync: to_device.events (array), before any room event of the batch. */
 	void (*to_device)(void *state, json_t *events);

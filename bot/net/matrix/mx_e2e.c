@@ -20,7 +20,7 @@
 #define XE_MOD "matrix-e2e"
 #define XE_DRAIN 32
 
-enum xop_kind { XOP_E2E, XOP_MEMBERS };
+enum xop_kind { XOP_E2E, XOP_MEMBERS, XOP_SELF };
 
 struct xop {
 	struct mx_e2e *x;
@@ -30,6 +30,7 @@ struct xop {
 	unsigned long id;
 	const struct e2e_request *er;
 	bool uia;                  /* the password was added to er->body */
+	bool upload;               /* POST /keys/upload */
 	/* XOP_MEMBERS */
 	char *room_id;
 	struct mx_batch *batch;
@@ -42,6 +43,8 @@ struct mx_e2e {
 	struct xop *ops;           /* requests in flight */
 	json_t *stale;             /* {room id: true}: member list to reload if encrypted */
 	json_t *loading;           /* {room id: true}: joined_members in flight, sends wait */
+	json_t *waiting;           /* {room id: µs}: since when a send waits for the room's keys */
+	bool resign;               /* device keys republished: sign the device again after */
 };
 
 /* ---- requests ---- */
@@ -110,6 +113,12 @@ static void on_e2e(struct mx *mx, int status, json_t *body, uint64_t t, void *ud
 		hlog_warn(XE_MOD, "the homeserver refused the cross-signing keys (HTTP 401 %s): "
 			  "members' clients may not trust this device", mx_errcode(body));
 	e2e_request_done(x->e, op->id, status, body);
+	if (x->resign && status == 200 &&
+	    op->upload && mx->app->cfg->matrix_password) {
+		x->resign = false;
+		if (e2e_cross_signing_bootstrap(x->e))
+			hlog_warn(XE_MOD, "could not sign this device again");
+	}
 	xop_free(op);
 	drain(x);
 	mx_send_crypto_progress(mx);
@@ -142,6 +151,7 @@ static void drain(struct mx_e2e *x)
 				op->kind = XOP_E2E;
 				op->id = reqs[i]->id;
 				op->er = reqs[i];
+				op->upload = strcmp(reqs[i]->path, "/keys/upload") == 0;
 				if (send_e2e(x, op))
 					continue;
 				free(op);
@@ -208,6 +218,73 @@ fail:
 	free(rid);
 }
 
+/* ---- does the homeserver still have our device's keys? ---- */
+
+static bool upload_in_flight(struct mx_e2e *x)
+{
+	for (struct xop *op = x->ops; op; op = op->next)
+		if (op->kind == XOP_E2E && op->upload)
+			return true;
+	return false;
+}
+
+static void on_self(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct xop *op = ud;
+	struct mx_e2e *x = op->x;
+	json_t *dk = json_object_get(json_object_get(json_object_get(body, "device_keys"),
+						     mx->user_id), mx->device_id);
+	char kid[300];
+	const char *ed;
+
+	(void)t;
+	op->req = NULL;
+	xop_unlink(x, op);
+	xop_free(op);
+	if (status != 200) {
+		hlog_warn(XE_MOD, "could not check this device's keys on the homeserver (HTTP %d %s)",
+			  status, mx_errcode(body));
+		return;
+	}
+	snprintf(kid, sizeof(kid), "ed25519:%s", mx->device_id);
+	ed = json_string_value(json_object_get(json_object_get(dk, "keys"), kid));
+	if (ed && strcmp(ed, e2e_ed25519_key(x->e)) == 0)
+		return;
+	if (ed) {
+		hlog_error(XE_MOD, "the homeserver lists other keys for device %s than this store "
+			   "holds: members will not be able to write to Hearth securely", mx->device_id);
+		return;
+	}
+	if (upload_in_flight(x))
+		return; /* the first upload of a new device is on its way */
+	x->resign = true;
+	if (e2e_device_keys_lost(x->e))
+		hlog_warn(XE_MOD, "could not prepare the key upload again");
+	drain(x);
+}
+
+static void check_self(struct mx_e2e *x)
+{
+	struct xop *op = calloc(1, sizeof(*op));
+	json_t *body = json_pack("{s:{s:[s]}}", "device_keys", x->mx->user_id, x->mx->device_id);
+
+	if (!op || !body)
+		goto fail;
+	op->x = x;
+	op->kind = XOP_SELF;
+	op->req = mx_http_json(x->mx, "POST", "/_matrix/client/v3/keys/query", body, MX_HTTP_RETRY,
+			       on_self, op);
+	if (!op->req)
+		goto fail;
+	op->next = x->ops;
+	x->ops = op;
+	json_decref(body);
+	return;
+fail:
+	json_decref(body);
+	free(op);
+}
+
 /* ---- the ops ---- */
 
 static int x_start(struct mx *mx, void **state)
@@ -225,7 +302,8 @@ static int x_start(struct mx *mx, void **state)
 	x->mx = mx;
 	x->stale = json_object();
 	x->loading = json_object();
-	if (!x->stale || !x->loading) {
+	x->waiting = json_object();
+	if (!x->stale || !x->loading || !x->waiting) {
 		rc = HE_NOMEM;
 		goto out;
 	}
@@ -251,11 +329,13 @@ static int x_start(struct mx *mx, void **state)
 	hlog_info(XE_MOD, "end-to-end encryption ready on device %s (ed25519 %s)", mx->device_id,
 		  e2e_ed25519_key(x->e));
 	drain(x);
+	check_self(x);
 	*state = x;
 	return HE_OK;
 out:
 	json_decref(x->stale);
 	json_decref(x->loading);
+	json_decref(x->waiting);
 	free(x);
 	return rc;
 }
@@ -277,7 +357,13 @@ static void x_free(void *state)
 	e2e_free(x->e);
 	json_decref(x->stale);
 	json_decref(x->loading);
+	json_decref(x->waiting);
 	free(x);
+}
+
+static void x_session_changed(void *state)
+{
+	check_self(state);
 }
 
 static void x_to_device(void *state, json_t *events)
@@ -390,14 +476,23 @@ static int x_encrypt(void *state, const char *room_id, const char *type, json_t 
 		     json_t **out)
 {
 	struct mx_e2e *x = state;
-	json_t *rel;
+	json_t *rel, *w;
 	int rc;
 
 	*out = NULL;
 	if (json_object_get(x->loading, room_id))
-		return HE_AGAIN; /* the member list first: nobody may miss the session */
-	rc = e2e_encrypt_room_event(x->e, room_id, type, content, out);
+		rc = HE_AGAIN; /* the member list first: nobody may miss the session */
+	else
+		rc = e2e_encrypt_room_event(x->e, room_id, type, content, out);
 	drain(x);
+	if (rc == HE_AGAIN && !json_object_get(x->waiting, room_id))
+		json_object_set_new(x->waiting, room_id, json_integer((json_int_t)mx_now_us()));
+	if (rc == HE_OK && (w = json_object_get(x->waiting, room_id))) {
+		/* keys queried, one-time keys claimed, the room key sent to every member device */
+		hlog_info(XE_MOD, "room %s: keys ready after %.1f ms of setup", room_id,
+			  (double)(mx_now_us() - (uint64_t)json_integer_value(w)) / 1000.0);
+		json_object_del(x->waiting, room_id);
+	}
 	if (rc == HE_OK && (rel = json_object_get(content, "m.relates_to")))
 		json_object_set(*out, "m.relates_to", rel); /* relations stay visible to the server */
 	return rc;
@@ -425,6 +520,7 @@ static void x_private_created(void *state, const char *room_id, const char *memb
 const struct mx_crypto_ops mx_e2e_ops = {
 	.start = x_start,
 	.free = x_free,
+	.session_changed = x_session_changed,
 	.to_device = x_to_device,
 	.device_lists = x_device_lists,
 	.key_counts = x_key_counts,

@@ -31,6 +31,7 @@ struct mx_out {
 	char *file_mime;
 	bool creating;             /* this entry asked for the private chat to be created */
 	uint64_t own_us;           /* Hearth's own time on this reply so far (0: not timed) */
+	uint64_t own_cpu_us;       /* the same in CPU time */
 	struct mx_out *next;
 };
 
@@ -113,8 +114,10 @@ static struct mx_out *out_new(const char *type, json_t *content, const char *txn
 		return NULL;
 	}
 	o->content = content;
-	if (mx->reply_t0_us)
+	if (mx->reply_t0_us) {
 		o->own_us = mx_now_us() - mx->reply_t0_us + 1;
+		o->own_cpu_us = mx_cpu_us() - mx->reply_c0_us;
+	}
 	if (txn)
 		snprintf(o->txn, sizeof(o->txn), "%s", txn);
 	else
@@ -204,7 +207,7 @@ static void kick(struct mx *mx, struct mx_room *r)
 	struct mx_out *o = r->outq;
 	char path[1024], *rid = NULL, *type = NULL, *txn = NULL, *name = NULL;
 	json_t *content = NULL;
-	uint64_t t_kick = mx_now_us();
+	uint64_t t_kick = mx_now_us(), c_kick = mx_cpu_us();
 	bool encrypted;
 
 	if (!o || r->inflight || r->retry_timer || !mx)
@@ -242,8 +245,10 @@ static void kick(struct mx *mx, struct mx_room *r)
 		content = NULL;
 		if (rc == HE_AGAIN) {
 			/* sessions are being set up: mx_send_crypto_progress() or the timer retries */
-			if (o->own_us)
+			if (o->own_us) {
 				o->own_us += mx_now_us() - t_kick;
+				o->own_cpu_us += mx_cpu_us() - c_kick;
+			}
 			r->crypto_wait = true;
 			r->retry_timer = loop_timer_add(mx->loop, 1000, on_retry, r);
 			goto out;
@@ -267,7 +272,8 @@ static void kick(struct mx *mx, struct mx_room *r)
 	if (!r->inflight)
 		goto oom;
 	if (encrypted && o->own_us) {
-		mx_record_crypto_time(mx, o->own_us - 1 + (mx_now_us() - t_kick));
+		mx_record_crypto_time(mx, o->own_us - 1 + (mx_now_us() - t_kick),
+				      o->own_cpu_us + (mx_cpu_us() - c_kick));
 		o->own_us = 0;
 	}
 	goto out;
@@ -509,7 +515,8 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 	if (!ctx || !ctx->event_id)
 		return HE_INVAL;
 	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
-	mx->reply_t0_us = ctx->encrypted ? ctx->t0_us : 0; /* times the encrypted reply's send */
+	mx->reply_t0_us = ctx->encrypted ? ctx->t_dec_us : 0; /* times the encrypted reply */
+	mx->reply_c0_us = ctx->c_dec_us;
 	if (dest == HDEST_PRIVATE && !in->is_private)
 		rc = mx_send_private(mx, in->sender, "m.room.message", mx_notice_content(md, NULL, NULL),
 				     txn, ctx->batch, NULL, 0, NULL);

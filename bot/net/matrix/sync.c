@@ -298,7 +298,7 @@ static long own_join_index(struct mx *mx, json_t *room)
 }
 
 static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			   struct mx_batch *b, uint64_t t0, bool encrypted)
+			   struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
 {
 	const char *prefix = mx->app->cfg->prefix;
 	struct mx_ctx ctx = { 0 };
@@ -321,7 +321,9 @@ static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_eve
 	ctx.thread_root = ev->rel_type && strcmp(ev->rel_type, "m.thread") == 0 ? ev->rel_event : NULL;
 	ctx.batch = b;
 	ctx.t0_us = t0;
-	ctx.encrypted = encrypted;
+	ctx.encrypted = t_dec != 0;
+	ctx.t_dec_us = t_dec;
+	ctx.c_dec_us = c_dec;
 	name = json_string_value(json_object_get(r->names, ev->sender));
 	m.network = mx->t.name;
 	m.room = r->id;
@@ -346,6 +348,7 @@ static void handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_e
 {
 	struct mx_event dec;
 	json_t *plain = NULL, *copy = NULL;
+	uint64_t t_dec = mx_now_us(), c_dec = mx_cpu_us();
 
 	if (!ev->sender || strcmp(ev->sender, mx->user_id) == 0)
 		return;
@@ -368,7 +371,7 @@ static void handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_e
 		json_object_set(copy, "type", json_object_get(plain, "type"));
 		json_object_set(copy, "content", json_object_get(plain, "content"));
 		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
-			handle_message(mx, r, &dec, b, t0, true);
+			handle_message(mx, r, &dec, b, t0, t_dec, c_dec);
 	}
 	json_decref(copy);
 	json_decref(plain);
@@ -479,7 +482,7 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 	if (w != MX_TIMELINE || !sc->dispatch || sc->tl_index < sc->skip_until)
 		return;
 	if (strcmp(ev->type, "m.room.message") == 0)
-		handle_message(mx, sc->room, ev, sc->batch, sc->t0_us, false);
+		handle_message(mx, sc->room, ev, sc->batch, sc->t0_us, 0, 0);
 	else if (strcmp(ev->type, "m.room.encrypted") == 0)
 		handle_encrypted(mx, sc->room, ev, sc->batch, sc->t0_us);
 }
@@ -515,7 +518,7 @@ static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, voi
 			if (mx_event_parse(json_array_get(chunk, n), &ev) != HE_OK || ev.state_key)
 				continue;
 			if (strcmp(ev.type, "m.room.message") == 0)
-				handle_message(mx, r, &ev, op->batch, t_done, false);
+				handle_message(mx, r, &ev, op->batch, t_done, 0, 0);
 			else if (strcmp(ev.type, "m.room.encrypted") == 0)
 				handle_encrypted(mx, r, &ev, op->batch, t_done);
 		}

@@ -111,6 +111,12 @@ json_t *e2e_encryption_state_event(void);
  * queued or already done. */
 int e2e_cross_signing_bootstrap(struct e2e *e);
 
+/* The homeserver no longer has this device's keys (a logout deletes the device, and a new login
+ * that reuses its id starts without keys): publish the device keys, new one-time keys and a
+ * fallback key again, and (when cross-signing was done) let e2e_cross_signing_bootstrap()
+ * sign the device again, after the keys are up. The account and its sessions stay. */
+int e2e_device_keys_lost(struct e2e *e);
+
 /* Outgoing HTTP requests. path is under /_matrix/client/v3 ("/keys/upload"). */
 struct e2e_request {
 	unsigned long id;

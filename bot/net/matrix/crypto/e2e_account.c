@@ -345,3 +345,18 @@ int e2e_account_counts(struct e2e *e, json_t *otk_counts, json_t *fallback_types
 	}
 	return HE_OK;
 }
+
+int e2e_device_keys_lost(struct e2e *e)
+{
+	int rc;
+
+	hlog_warn(E2E_MOD, "the homeserver no longer has the keys of device %s: publishing them again",
+		  e->device_id);
+	e->keys_published = false;
+	e->otk_count = 0;
+	e->need_fallback = true;
+	if ((rc = e2e_account_save(e)) == HE_OK)
+		rc = e2e_xsign_device_lost(e);
+	e2e_pump(e);
+	return rc;
+}

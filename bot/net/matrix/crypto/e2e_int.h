@@ -132,5 +132,6 @@ int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender_key,
 
 /* cross-signing (e2e_xsign.c) */
 int e2e_xsign_done(struct e2e *e, enum e2e_req_kind kind, int status, json_t *resp);
+int e2e_xsign_device_lost(struct e2e *e); /* the device's signature must go up again */
 
 #endif

@@ -224,3 +224,10 @@ int e2e_xsign_done(struct e2e *e, enum e2e_req_kind kind, int status, json_t *re
 	hlog_info(E2E_MOD, "this device is now cross-signed");
 	return e2e_sql(e, "UPDATE e2e_xsign SET state = ? WHERE id = 1", "i", (int64_t)XS_DONE);
 }
+
+int e2e_xsign_device_lost(struct e2e *e)
+{
+	/* the cross-signing keys belong to the user and stay; the device's signature went with it */
+	return e2e_sql(e, "UPDATE e2e_xsign SET state = ? WHERE id = 1 AND state = ?", "ii",
+		       (int64_t)XS_KEYS_UPLOADED, (int64_t)XS_DONE);
+}
