@@ -10,9 +10,11 @@ import asyncio
 import base64
 import json
 import os
+import sqlite3
 import sys
 import time
 import traceback
+import urllib.request
 from urllib.parse import quote
 
 import olm
@@ -50,6 +52,13 @@ def verify(obj: dict, user: str, key_id: str, ed25519: str) -> None:
     olm.ed25519_verify(ed25519, canonical(obj), sig)  # raises OlmVerifyError
 
 
+def hearth_device() -> str:
+    req = urllib.request.Request(HS + "/_matrix/client/v3/account/whoami",
+                                 headers={"Authorization": "Bearer " + hearth_token()})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp)["device_id"]
+
+
 async def raw_event(m: Member, room: str, event_id: str) -> dict:
     """The event as the homeserver stores it (what went over the wire)."""
     return await m._api("GET", f"/rooms/{quote(room)}/event/{quote(event_id)}")
@@ -82,7 +91,6 @@ class Suite:
         signed by the master key, and Hearth's device is signed by the self-signing key (after
         test_hearth.py's logout deleted the device: Hearth published its keys and signed it
         again)."""
-        token = hearth_token()
         q = await self.alice._api("POST", "/keys/query", {"device_keys": {BOT: []}})
         master = q.get("master_keys", {}).get(BOT)
         ssk = q.get("self_signing_keys", {}).get(BOT)
@@ -91,11 +99,7 @@ class Suite:
         mpub = next(iter(master["keys"].values()))
         spub = next(iter(ssk["keys"].values()))
         verify(ssk, BOT, f"ed25519:{mpub}", mpub)
-        import urllib.request
-        req = urllib.request.Request(HS + "/_matrix/client/v3/account/whoami",
-                                     headers={"Authorization": "Bearer " + token})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            dev = json.load(resp)["device_id"]
+        dev = hearth_device()
         dk = q["device_keys"][BOT][dev]
         verify(dk, BOT, f"ed25519:{dev}", dk["keys"][f"ed25519:{dev}"])
         verify(dk, BOT, f"ed25519:{spub}", spub)
@@ -260,6 +264,34 @@ class Suite:
         assert os.stat(os.path.join(TMP, "data", "e2e.key")).st_mode & 0o077 == 0
         assert base64.b64encode(key).decode().rstrip("=") not in logs and key.hex() not in logs
 
+    async def test_cross_signing_replaced_with_password_auth(self):
+        """New cross-signing keys replace the old ones only with user-interactive auth: Hearth
+        answers the homeserver's 401 with its password and the device is signed again."""
+        old = (await self.alice._api("POST", "/keys/query", {"device_keys": {BOT: []}}))
+        old_master = next(iter(old["master_keys"][BOT]["keys"].values()))
+        assert self.hearth.stop() == 0
+        db = sqlite3.connect(os.path.join(TMP, "data", "hearth.db"))
+        try:
+            db.execute("DELETE FROM e2e_xsign")  # as if the cross-signing keys were reset
+            db.commit()
+        finally:
+            db.close()
+        mark = len(self.hearth.log())
+        self.hearth.start(wait_for="continuing from")
+        deadline = time.monotonic() + 30
+        while "this device is now cross-signed" not in self.hearth.log()[mark:]:
+            assert time.monotonic() < deadline, "Hearth did not cross-sign its device again"
+            await asyncio.sleep(0.2)
+        q = await self.alice._api("POST", "/keys/query", {"device_keys": {BOT: []}})
+        mpub = next(iter(q["master_keys"][BOT]["keys"].values()))
+        spub = next(iter(q["self_signing_keys"][BOT]["keys"].values()))
+        assert mpub != old_master, "the master key was not replaced"
+        verify(q["self_signing_keys"][BOT], BOT, f"ed25519:{mpub}", mpub)
+        verify(q["device_keys"][BOT][hearth_device()], BOT, f"ed25519:{spub}", spub)
+        assert "hearthpw" not in self.hearth.log(), "the password reached the log"
+        _, r = await self._ask(self.alice, self.room, "!about")
+        assert r.encrypted
+
     def _no_decrypt_failures(self):
         log = self.hearth.log()
         for phrase in DECRYPT_FAILURES:
@@ -275,6 +307,7 @@ class Suite:
             "test_leaver_gets_no_new_session", "test_late_key_requested_then_answered",
             "test_restart_still_answers_room_and_private_chat",
             "test_burst_all_decryptable", "test_keys_created_once_no_conflicts",
+            "test_cross_signing_replaced_with_password_auth",
         ]
         tests = [n for n in dir(self) if n.startswith("test_")]
         assert sorted(order) == sorted(tests), set(tests) ^ set(order)

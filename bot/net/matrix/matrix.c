@@ -56,10 +56,11 @@ uint64_t mx_cpu_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void mx_record_crypto_time(struct mx *mx, uint64_t own_us, uint64_t cpu_us)
+void mx_record_crypto_time(struct mx *mx, uint64_t own_us, uint64_t cpu_us, bool setup)
 {
 	size_t i = mx->nesamples++ % MX_SAMPLES;
 
+	mx->esetup[i] = setup;
 	mx->esamples[i] = own_us > UINT32_MAX ? UINT32_MAX : (uint32_t)own_us;
 	mx->ecpu[i] = cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us;
 }
@@ -393,22 +394,43 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* p50, p99 and max of n samples (sorted in place) */
+static void pcts(uint32_t *v, size_t n, uint32_t out[3])
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+	out[0] = v[n / 2];
+	out[1] = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+	out[2] = v[n - 1];
+}
+
 static void log_crypto_time(struct mx *mx)
 {
-	size_t n = mx->nesamples < MX_SAMPLES ? mx->nesamples : MX_SAMPLES, p99;
-	uint32_t *s, *c;
+	size_t n = mx->nesamples < MX_SAMPLES ? mx->nesamples : MX_SAMPLES, ns = 0;
+	uint32_t *s, *c, *w, *wc, all[3], cpu[3], st[3] = { 0 }, stc[3] = { 0 };
 
-	if (!n || !(s = malloc(2 * n * sizeof(*s))))
+	if (!n || !(s = malloc(4 * n * sizeof(*s))))
 		return;
 	c = s + n;
-	memcpy(s, mx->esamples, n * sizeof(*s));
-	memcpy(c, mx->ecpu, n * sizeof(*c));
-	qsort(s, n, sizeof(*s), cmp_u32);
-	qsort(c, n, sizeof(*c), cmp_u32);
-	p99 = (n * 99) / 100 < n ? (n * 99) / 100 : n - 1;
+	w = c + n;
+	wc = w + n;
+	for (size_t i = 0; i < n; i++) {
+		s[i] = mx->esamples[i];
+		c[i] = mx->ecpu[i];
+		if (!mx->esetup[i]) {
+			w[ns] = mx->esamples[i];
+			wc[ns++] = mx->ecpu[i];
+		}
+	}
+	pcts(s, n, all);
+	pcts(c, n, cpu);
+	if (ns) {
+		pcts(w, ns, st);
+		pcts(wc, ns, stc);
+	}
 	hlog_info(MX_MOD, "encrypted replies: own time (decrypt, handle, encrypt, send issued) "
-		  "p50 %u us p99 %u us max %u us; CPU time p50 %u us p99 %u us (%zu timed)", s[n / 2],
-		  s[p99], s[n - 1], c[n / 2], c[p99], n);
+		  "p50 %u us p99 %u us max %u us, CPU time p50 %u us p99 %u us (%zu timed); "
+		  "without the %zu that set up a new session: p50 %u us p99 %u us, CPU p99 %u us",
+		  all[0], all[1], all[2], cpu[0], cpu[1], n, n - ns, st[0], st[1], stc[1]);
 	free(s);
 }
 

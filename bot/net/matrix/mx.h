@@ -99,6 +99,7 @@ struct mx {
 	size_t nsamples;
 	uint32_t esamples[MX_SAMPLES];  /* own time per encrypted reply, until its send is issued */
 	uint32_t ecpu[MX_SAMPLES];      /* the same in CPU time (without time preempted) */
+	bool esetup[MX_SAMPLES];        /* that reply waited for a new session to be shared */
 	size_t nesamples;
 
 	bool stopping;
@@ -109,7 +110,7 @@ void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop
 void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
 void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx); /* a reply for ctx was issued */
 /* An encrypted reply's send was issued: own wall-clock and CPU time since its decryption began. */
-void mx_record_crypto_time(struct mx *mx, uint64_t own_us, uint64_t cpu_us);
+void mx_record_crypto_time(struct mx *mx, uint64_t own_us, uint64_t cpu_us, bool setup);
 uint64_t mx_now_us(void);
 uint64_t mx_cpu_us(void);                                   /* this thread's CPU clock */
 

@@ -32,6 +32,7 @@ struct mx_out {
 	bool creating;             /* this entry asked for the private chat to be created */
 	uint64_t own_us;           /* Hearth's own time on this reply so far (0: not timed) */
 	uint64_t own_cpu_us;       /* the same in CPU time */
+	bool setup;                /* its encryption waited for a session to be set up */
 	struct mx_out *next;
 };
 
@@ -249,6 +250,7 @@ static void kick(struct mx *mx, struct mx_room *r)
 				o->own_us += mx_now_us() - t_kick;
 				o->own_cpu_us += mx_cpu_us() - c_kick;
 			}
+			o->setup = true;
 			r->crypto_wait = true;
 			r->retry_timer = loop_timer_add(mx->loop, 1000, on_retry, r);
 			goto out;
@@ -273,7 +275,7 @@ static void kick(struct mx *mx, struct mx_room *r)
 		goto oom;
 	if (encrypted && o->own_us) {
 		mx_record_crypto_time(mx, o->own_us - 1 + (mx_now_us() - t_kick),
-				      o->own_cpu_us + (mx_cpu_us() - c_kick));
+				      o->own_cpu_us + (mx_cpu_us() - c_kick), o->setup);
 		o->own_us = 0;
 	}
 	goto out;

@@ -382,6 +382,11 @@ void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event, stru
 	struct mx_room *r = mx_room_get(mx, room_id);
 	struct mx_event ev;
 
+	/* The event may have waited across a restart, in a room no sync has mentioned since (only
+	 * rooms with news are in one): we were in it when the event came. Had we left since, the
+	 * reply fails at the homeserver and is dropped. */
+	if (!r && (r = mx_room_add(mx, room_id)))
+		r->membership = MX_M_JOINED;
 	if (r && r->membership == MX_M_JOINED && mx_event_parse(event, &ev) == HE_OK)
 		handle_encrypted(mx, r, &ev, b, mx_now_us());
 }
