@@ -8,6 +8,8 @@
 #      ngIRCd (IRC), and the container image built with podman,
 #   6. runs the router benchmark (prints figures).
 # Options: --quick runs steps 1-3 only. HEARTH_FUZZ_SECONDS (default 20) per fuzz target.
+# HEARTH_SKIP="irc docker" (any of matrix, irc, docker, fuzz) leaves suites out, e.g. when
+# another run already uses the servers' ports on this machine.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -92,11 +94,13 @@ suite() { # suite SCRIPT: an integration suite that manages its own servers
 step "install packages" install_packages
 step "build (warnings are errors) + unit and console tests" build_and_test build
 step "AddressSanitizer + UndefinedBehaviorSanitizer build + tests" build_and_test build-asan -DHEARTH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+SKIP=" ${HEARTH_SKIP:-} "
+wanted() { [[ "$SKIP" != *" $1 "* ]] || { echo; echo "=== $1: skipped (HEARTH_SKIP)"; return 1; }; }
 if [ "$QUICK" -eq 0 ]; then
-	step "libFuzzer targets (${FUZZ_SECONDS}s each)" fuzz_all
-	[ -f tests/matrix/run.sh ] && step "Matrix: real Synapse + matrix-nio members" suite tests/matrix/run.sh
-	[ -f tests/irc/run.sh ] && step "IRC: InspIRCd + Anope and ngIRCd" suite tests/irc/run.sh
-	[ -f tests/docker/run.sh ] && step "container image (podman, no engine)" suite tests/docker/run.sh
+	wanted fuzz && step "libFuzzer targets (${FUZZ_SECONDS}s each)" fuzz_all
+	wanted matrix && step "Matrix: real Synapse + matrix-nio members (plain and end-to-end encrypted)" suite tests/matrix/run.sh
+	wanted irc && step "IRC: InspIRCd + Anope and ngIRCd" suite tests/irc/run.sh
+	wanted docker && step "container image (podman, no engine)" suite tests/docker/run.sh
 	step "benchmark: router (figures, not asserted)" build/bench/bench_router 100000
 fi
 
