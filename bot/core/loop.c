@@ -266,4 +266,5 @@ int loop_run(struct loop *l)
 }
 
 void loop_stop(struct loop *l) { l->stop = true; }
+void loop_resume(struct loop *l) { l->stop = false; }
 bool loop_stopped(const struct loop *l) { return l->stop; }

@@ -37,6 +37,10 @@ int loop_run(struct loop *l);
 /* One iteration, waiting at most timeout_ms (-1: until something happens). */
 int loop_run_once(struct loop *l, int timeout_ms);
 void loop_stop(struct loop *l);
+/* Clears a stop, so that loop_run_once() dispatches again (a transport's bounded grace period at
+ * shutdown: it runs the loop until its work is done, a deadline passes or loop_stop() is called
+ * again, e.g. by a second SIGTERM). */
+void loop_resume(struct loop *l);
 bool loop_stopped(const struct loop *l);
 
 /* Monotonic milliseconds. */

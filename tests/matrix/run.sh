@@ -39,7 +39,7 @@ trap 'exit 130' INT TERM
 
 "$syn" start >/dev/null || fail "synapse did not start"
 url=$("$syn" url)
-for u in hearth:hearthpw alice:alicepw bob:bobpw carol:carolpw; do
+for u in hearth:hearthpw hearth2:hearth2pw alice:alicepw bob:bobpw carol:carolpw; do
     "$syn" register "${u%%:*}" "${u#*:}" >/dev/null || fail "could not register ${u%%:*}"
 done
 

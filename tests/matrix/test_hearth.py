@@ -27,29 +27,39 @@ CONFIG = os.environ["HEARTH_CONFIG"]
 TMP = os.environ["HEARTH_TEST_TMP"]
 SYN = os.environ["HEARTH_SYNAPSE_SH"]
 BOT = "@hearth:localhost"
+BOT2 = "@hearth2:localhost"    # for the tests of start-up and session failures
 REFUSED = "only this room's moderators"
 
 
 class Hearth:
-    """The hearth process; its log goes to TMP/hearth.log (appended across restarts)."""
+    """A hearth process; its log goes to TMP/<name>.log (appended across restarts)."""
 
-    def __init__(self):
+    def __init__(self, name: str = "hearth", config: str = CONFIG, env: dict = None):
         self.proc = None
-        self.log_path = os.path.join(TMP, "hearth.log")
-        self.pid_path = os.path.join(TMP, "hearth.pid")
+        self.config = config
+        self.env = env
+        self.log_path = os.path.join(TMP, name + ".log")
+        self.pid_path = os.path.join(TMP, name + ".pid")
 
     def log(self) -> str:
+        if not os.path.exists(self.log_path):
+            return ""
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
-    def start(self, wait_for: str = "first sync done|continuing from") -> None:
-        mark = len(self.log()) if os.path.exists(self.log_path) else 0
+    def launch(self, config: str = None) -> int:
+        """Starts the process without waiting for anything; returns the log offset before it."""
+        mark = len(self.log())
         logf = open(self.log_path, "a")
-        self.proc = subprocess.Popen([HEARTH, "--config", CONFIG], stdout=logf, stderr=logf,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([HEARTH, "--config", config or self.config], stdout=logf,
+                                     stderr=logf, stdin=subprocess.DEVNULL, env=self.env)
         logf.close()
         with open(self.pid_path, "w") as f:
             f.write(str(self.proc.pid))
+        return mark
+
+    def start(self, wait_for: str = "first sync done|continuing from", config: str = None) -> None:
+        mark = self.launch(config)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             text = self.log()[mark:]
@@ -59,6 +69,22 @@ class Hearth:
                 raise AssertionError(f"hearth exited with {self.proc.returncode}:\n{text[-2000:]}")
             time.sleep(0.1)
         raise AssertionError("hearth did not get going within 30 s:\n" + self.log()[mark:][-2000:])
+
+    async def wait_exit(self, timeout: float) -> int:
+        """The exit code of a process expected to end by itself (killed after timeout)."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                self.proc = None
+                raise AssertionError(f"hearth did not exit within {timeout} s:\n{self.log()[-2000:]}")
+            await asyncio.sleep(0.1)
+        rc = self.proc.returncode
+        self.proc = None
+        if os.path.exists(self.pid_path):
+            os.remove(self.pid_path)
+        return rc
 
     def stop(self) -> int:
         if not self.proc:
@@ -78,6 +104,75 @@ class Hearth:
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+def other_hearth(name: str, homeserver: str = HS, password: str = None, token: str = None):
+    """A second Hearth for @hearth2 with its own data folder, log and environment (the secret
+    comes from the environment only: the suite's HEARTH_MATRIX_PASSWORD is removed)."""
+    data = os.path.join(TMP, name + "-data")
+    os.makedirs(data, exist_ok=True)
+    cfg = os.path.join(TMP, name + ".ini")
+    with open(cfg, "w") as f:
+        f.write(f"[bot]\ndata_dir = {data}\nlog_level = info\n\n[matrix]\nhomeserver = {homeserver}\n"
+                f"user_id = {BOT2}\ndevice_name = Hearth {name}\nallowed_inviters = *:localhost\n")
+    os.chmod(cfg, 0o600)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HEARTH_MATRIX_PASSWORD", "HEARTH_MATRIX_ACCESS_TOKEN")}
+    if password is not None:
+        env["HEARTH_MATRIX_PASSWORD"] = password
+    if token is not None:
+        env["HEARTH_MATRIX_ACCESS_TOKEN"] = token
+    return Hearth(name, cfg, env)
+
+
+def post(path: str, body: dict, token: str = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    req = urllib.request.Request(HS + "/_matrix/client/v3" + path, data=json.dumps(body).encode(),
+                                 method="POST", headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp)
+
+
+async def wait_log(h: Hearth, text: str, timeout: float, mark: int = 0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in h.log()[mark:]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {text!r} in {h.log_path} within {timeout} s:\n"
+                                 + h.log()[mark:][-2000:])
+        if h.proc is not None and h.proc.poll() is not None:
+            raise AssertionError(f"hearth exited with {h.proc.returncode} before {text!r}:\n"
+                                 + h.log()[mark:][-2000:])
+        await asyncio.sleep(0.1)
+
+
+async def tcp_forward(port: int, target: str, send_delay: float = 0):
+    """A loopback TCP forwarder to the homeserver (it comes up late in the retry test). With
+    send_delay, each event send (PUT .../send/...) is held that long on its way."""
+    host, tport = target.split("//")[1].split(":")
+
+    async def pipe(r, w, delay=0):
+        try:
+            while data := await r.read(65536):
+                if delay and data.startswith(b"PUT ") and b"/send/" in data.split(b"\r\n", 1)[0]:
+                    await asyncio.sleep(delay)
+                w.write(data)
+                await w.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            w.close()
+
+    async def handle(cr, cw):
+        try:
+            sr, sw = await asyncio.open_connection(host, int(tport))
+        except OSError:
+            cw.close()
+            return
+        await asyncio.gather(pipe(cr, sw, send_delay), pipe(sr, cw))
+
+    return await asyncio.start_server(handle, "127.0.0.1", port)
 
 
 def hearth_token() -> str:
@@ -294,6 +389,121 @@ class Suite:
         assert hearth_token() != token, "the new token was not stored"
         assert self.hearth.running()
 
+    async def test_sigterm_sends_queued_replies(self):
+        """Commands answered just before SIGTERM: the replies still go out before Hearth exits
+        (a bounded grace period), once each, and a restart does not answer them again. Hearth
+        reaches the homeserver through a forwarder that holds each of its sends for 0.5 s, so
+        replies are still queued when the signal comes."""
+        import socket
+        assert self.hearth.stop() == 0
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            port = sk.getsockname()[1]
+        slow_cfg = os.path.join(TMP, "hearth-slow.ini")
+        with open(CONFIG) as f, open(slow_cfg, "w") as g:
+            g.write(f.read().replace("log_level = info", "log_level = debug")
+                    .replace(f"homeserver = {HS}", f"homeserver = http://127.0.0.1:{port}"))
+        os.chmod(slow_cfg, 0o600)
+        server = await tcp_forward(port, HS, send_delay=0.5)
+        try:
+            mark = self.hearth.launch(config=slow_cfg)
+            await wait_log(self.hearth, "continuing from", 30, mark)
+            cmds = []
+            for text in ("!help", "!learn", "!checkin", "!about"):
+                cmds.append(await self.alice.send(self.room, text))
+            # the last command was handed to the core: its reply (and others) is queued
+            await wait_log(self.hearth, f"message {cmds[-1]} in", 30, mark)
+            t0 = time.monotonic()
+            self.hearth.proc.send_signal(signal.SIGTERM)
+            rc = await self.hearth.wait_exit(15)
+            took = time.monotonic() - t0
+        finally:
+            server.close()
+        log = self.hearth.log()[mark:]
+        assert rc == 0, f"exit code {rc}"
+        assert "queued messages before stopping" in log, "nothing was queued at SIGTERM"
+        assert "all queued messages sent" in log, log[-3000:]
+        assert took < 5, f"stopping took {took:.1f} s (the grace is 3 s)"
+        await settle(self.alice, 2)
+        for c in cmds:
+            n = len(replies_to(self.alice, self.room, c))
+            assert n == 1, f"{n} replies to {c} before the restart\n{log[-3000:]}"
+        self.hearth.start()
+        await settle(self.alice, 3)
+        for c in cmds:
+            n = len(replies_to(self.alice, self.room, c))
+            assert n == 1, f"{n} replies to {c} after the restart"
+
+    async def test_unreachable_homeserver_retried(self):
+        """Nothing listens at the homeserver's address at start: Hearth keeps trying with
+        backoff (it does not exit) and gets going once the homeserver is there."""
+        import socket
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            port = sk.getsockname()[1]
+        h = other_hearth("hearth-unreachable", homeserver=f"http://127.0.0.1:{port}",
+                         password="hearth2pw")
+        server = None
+        try:
+            h.launch()
+            await wait_log(h, "homeserver unreachable, retrying", 20)
+            assert h.running(), "Hearth exited while the homeserver was unreachable"
+            server = await tcp_forward(port, HS)
+            await wait_log(h, "first sync done", 90)
+            assert "ERROR" not in h.log(), h.log()[-2000:]
+            assert h.stop() == 0
+        finally:
+            if h.running():
+                h.proc.kill()
+                h.proc.wait()
+            if server:
+                server.close()
+
+    async def test_wrong_password_exits(self):
+        """A wrong password at the first login is not transient: a clear error, exit code 1."""
+        h = other_hearth("hearth-wrongpw", password="not-the-password")
+        try:
+            h.launch()
+            rc = await h.wait_exit(30)
+        finally:
+            if h.running():
+                h.proc.kill()
+        log = h.log()
+        assert rc == 1, f"exit code {rc}\n{log[-2000:]}"
+        assert "refused the login of @hearth2:localhost (HTTP 403 M_FORBIDDEN)" in log, log[-2000:]
+        assert "check [matrix] user_id and password" in log, log[-2000:]
+        assert "not-the-password" not in log, "the password reached the log"
+
+    async def test_revoked_token_without_password_exits(self):
+        """Only an access token configured, and it is revoked while Hearth runs: a clear error
+        and exit code 1 (no loop, no crash); a start with the revoked token does the same."""
+        token = post("/login", {"type": "m.login.password",
+                                "identifier": {"type": "m.id.user", "user": "hearth2"},
+                                "password": "hearth2pw",
+                                "initial_device_display_name": "Hearth token test"})["access_token"]
+        h = other_hearth("hearth-token", token=token)
+        want = "no longer accepts the access token (M_UNKNOWN_TOKEN) and no password is configured"
+        try:
+            h.start()
+            post("/logout", {}, token)
+            # wake its long poll: an invite reaches the revoked session's sync, then its next
+            # request is refused
+            room = await self.bob.create_room("wake", invite=[BOT2])
+            rc = await h.wait_exit(60)
+            log = h.log()
+            assert rc == 1, f"exit code {rc}\n{log[-2000:]}"
+            assert log.count(want) == 1, log[-2000:]
+            mark = h.launch()
+            rc = await h.wait_exit(30)
+            log = h.log()[mark:]
+            assert rc == 1, f"exit code {rc} at a start with the revoked token\n{log[-2000:]}"
+            assert log.count(want) == 1, log[-2000:]
+            assert token not in h.log(), "the token reached the log"
+            assert room
+        finally:
+            if h.running():
+                h.proc.kill()
+
     # -----------------------------------------------------------------------
 
     async def run(self) -> int:
@@ -305,9 +515,11 @@ class Suite:
             "test_moderator_allowed_at_50_refused_at_0", "test_own_and_bot_notices_ignored",
             "test_mood_answered_in_private_chat", "test_private_chat_opened_by_member",
             "test_encrypted_room_gets_encrypted_replies", "test_restart_no_duplicate_no_loss",
-            "test_restart_long_gap_fetched",
+            "test_restart_long_gap_fetched", "test_sigterm_sends_queued_replies",
             "test_restart_reuses_device", "test_kicked_leaves_and_forgets",
             "test_revoked_token_relogin", "test_homeserver_restart_recovered",
+            "test_unreachable_homeserver_retried", "test_wrong_password_exits",
+            "test_revoked_token_without_password_exits",
         ]
         assert sorted(order) == sorted(tests), set(tests) ^ set(order)
         try:

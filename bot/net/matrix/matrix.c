@@ -8,6 +8,7 @@
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -434,6 +435,35 @@ static void log_crypto_time(struct mx *mx)
 	free(s);
 }
 
+/* What is queued when Hearth is asked to stop (replies just written, an answer waiting for a
+ * private chat) gets a short, bounded grace period inside the loop: no new sync, only the sends
+ * and what they need (encryption sessions, a private chat). A second SIGTERM, a fatal error or
+ * the deadline ends it; whatever is left goes out after a restart (same transaction ids, so the
+ * homeserver shows it once). */
+static void flush_sends(struct mx *mx)
+{
+	uint64_t deadline, now;
+	size_t n = mx_send_pending(mx);
+
+	if (!n || mx->auth_lost || mx->app->exit_code)
+		return;
+	hlog_info(MX_MOD, "sending %zu queued message%s before stopping (at most %d s)", n,
+		  n == 1 ? "" : "s", MX_SHUTDOWN_GRACE_MS / 1000);
+	deadline = loop_now_ms() + MX_SHUTDOWN_GRACE_MS;
+	loop_resume(mx->loop);
+	while ((n = mx_send_pending(mx)) && !loop_stopped(mx->loop) && !mx->auth_lost &&
+	       (now = loop_now_ms()) < deadline) {
+		if (loop_run_once(mx->loop, (int)(deadline - now)) != HE_OK)
+			break;
+	}
+	loop_stop(mx->loop);
+	if (n)
+		hlog_warn(MX_MOD, "%zu message%s still queued at exit: sent after the next start", n,
+			  n == 1 ? "" : "s");
+	else
+		hlog_info(MX_MOD, "all queued messages sent");
+}
+
 static void t_shutdown(struct htransport *t)
 {
 	struct mx *mx = t->impl;
@@ -441,6 +471,7 @@ static void t_shutdown(struct htransport *t)
 
 	mx->stopping = true;
 	mx_sync_stop(mx);
+	flush_sends(mx);
 	if (mx->nsamples && (s = malloc(mx->nsamples * sizeof(*s)))) {
 		memcpy(s, mx->samples, mx->nsamples * sizeof(*s));
 		qsort(s, mx->nsamples, sizeof(*s), cmp_u32);

@@ -26,6 +26,7 @@
 #define MX_UPLOAD_CAP (8u * 1024 * 1024)  /* bytes of one file we upload */
 #define MX_SYNC_TIMEOUT_MS 30000
 #define MX_SEEN 1024                      /* recent event ids remembered */
+#define MX_SHUTDOWN_GRACE_MS 3000         /* at most this long sending what is queued at exit */
 #define MX_SAMPLES 4096                   /* own-time samples kept for the shutdown figure */
 
 struct mx_req;
@@ -281,6 +282,8 @@ int mx_send_private(struct mx *mx, const char *member, const char *type, json_t 
 		    const char *file_mime);
 void mx_send_room_gone(struct mx *mx, struct mx_room *r);  /* drops its queue */
 void mx_send_free(struct mx *mx);
+/* Messages queued or in flight (rooms' queues and those waiting for a private chat). */
+size_t mx_send_pending(const struct mx *mx);
 /* The transport's ops that send (matrix.c holds the table). */
 int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md);
 int mx_op_post(struct htransport *t, const char *room, const char *md);

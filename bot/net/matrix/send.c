@@ -505,6 +505,18 @@ void mx_send_free(struct mx *mx)
 	}
 }
 
+size_t mx_send_pending(const struct mx *mx)
+{
+	size_t n = 0;
+
+	for (const struct mx_room *r = mx->rooms; r; r = r->next)
+		for (const struct mx_out *o = r->outq; o; o = o->next)
+			n++;
+	for (const struct mx_out *o = mx->dm_wait; o; o = o->next)
+		n++;
+	return n;
+}
+
 /* ---- the transport's ops ---- */
 
 int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
