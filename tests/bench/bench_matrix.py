@@ -32,6 +32,29 @@ def pct(values, p):
     return s[min(len(s) - 1, int(len(s) * p / 100))]
 
 
+def rollup(pid, key):
+    """A figure from /proc/PID/smaps_rollup (kB), e.g. Pss_Anon, Pss_File."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+async def sample_anon(pid, peak):
+    """Keeps peak["anon"] at the highest RssAnon seen (every 20 ms): /proc has no peak of its own
+    for the part of the memory that is Hearth's (heap, stacks, libraries' written pages)."""
+    while True:
+        try:
+            peak["anon"] = max(peak["anon"], vm(pid, "RssAnon"))
+        except OSError:
+            return
+        await asyncio.sleep(0.02)
+
+
 def vm(pid, key):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -63,6 +86,9 @@ async def main() -> int:
             floor.append((time.monotonic() - t0) * 1000)
 
         hearth.start()
+        idle_anon, idle_file = vm(hearth.proc.pid, "RssAnon"), vm(hearth.proc.pid, "RssFile")
+        peak = {"anon": 0}
+        sampler = asyncio.ensure_future(sample_anon(hearth.proc.pid, peak))
         rooms = []
         t0 = time.monotonic()
         for i in range(ROOMS):
@@ -85,6 +111,8 @@ async def main() -> int:
         rss = vm(hearth.proc.pid, "VmRSS")
         anon = vm(hearth.proc.pid, "RssAnon")
         filed = vm(hearth.proc.pid, "RssFile")
+        pss_anon, pss_file = rollup(hearth.proc.pid, "Pss_Anon"), rollup(hearth.proc.pid, "Pss_File")
+        sampler.cancel()
         log_mark = len(hearth.log())
         hearth.stop()
         own = re.search(r"handled (\d+) commands, own time p50 (\d+) us p99 (\d+) us",
@@ -104,11 +132,13 @@ async def main() -> int:
               f"p99 {own.group(3)} us  (aim: p99 < 1000 us)")
     else:
         print("hearth own time: no figure in the log")
-    print(f"hearth memory with {ROOMS} joined rooms: RSS after joins {rss_rooms} kB, "
-          f"after the commands {rss} kB, peak (VmHWM) {hwm} kB  (aim: < 8192 kB); "
-          f"{ROOMS} joins took {join_s:.1f} s")
-    print(f"  of which heap and stacks (RssAnon) {anon} kB, mapped libraries and files "
-          f"(RssFile) {filed} kB")
+    print(f"hearth memory with {ROOMS} joined rooms (kB): peak VmHWM {hwm} (aim: < 8192), "
+          f"RSS after joins {rss_rooms}, after the commands {rss}; {ROOMS} joins took {join_s:.1f} s")
+    print(f"  Hearth's own (RssAnon: heap, stacks, libraries' written pages): at start {idle_anon}, "
+          f"peak sampled {peak['anon']}, after the commands {anon}")
+    print(f"  mapped libraries and files (RssFile, shared with other processes): at start "
+          f"{idle_file}, after the commands {filed}; proportional share (Pss_File) {pss_file}, "
+          f"Pss_Anon {pss_anon}")
     print("benchmark done (figures only, nothing asserted)")
     return 0
 
