@@ -239,6 +239,7 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 		}
 		st->irc = &c->irc[c->nirc++];
 		irc_defaults(st->irc);
+		st->irc->line = line;
 		st->irc->name = strdup(name);
 		st->section_kind = 1;
 		return st->irc->name ? HE_OK : HE_NOMEM;
@@ -262,8 +263,10 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 		st->section_kind = 2;
 		return st->room->network && st->room->room ? HE_OK : HE_NOMEM;
 	}
-	if (strcmp(section, "matrix") == 0)
+	if (strcmp(section, "matrix") == 0) {
 		c->matrix_enabled = true;
+		c->matrix_line = line;
+	}
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0)
 			return HE_OK;
@@ -285,6 +288,8 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	else
 		base = (char *)st->c;
 
+	if (k->scope == S_TOP && k->off == offsetof(struct config, prefix))
+		st->c->prefix_line = line;
 	switch (k->type) {
 	case K_STR:
 	case K_SECRET:
@@ -442,7 +447,7 @@ int config_finish(struct config *c, struct config_problems *probs)
 	if (!c->prefix && (rc = set_str(&c->prefix, "!")))
 		return rc;
 	if (!*c->prefix || strlen(c->prefix) > 4 || strchr(c->prefix, ' '))
-		config_problem(probs, 0, "[bot] prefix must be 1 to 4 characters without spaces");
+		config_problem(probs, c->prefix_line, "[bot] prefix must be 1 to 4 characters without spaces");
 	if (!c->language && (rc = set_str(&c->language, "en")))
 		return rc;
 	if (!c->timezone && (rc = set_str(&c->timezone, "UTC")))
@@ -472,11 +477,11 @@ int config_finish(struct config *c, struct config_problems *probs)
 		return rc;
 	if (c->matrix_enabled) {
 		if (!c->matrix_homeserver)
-			config_problem(probs, 0, "[matrix] needs homeserver, e.g. https://matrix.example.org");
+			config_problem(probs, c->matrix_line, "[matrix] needs homeserver, e.g. https://matrix.example.org");
 		if (!c->matrix_user_id || c->matrix_user_id[0] != '@' || !strchr(c->matrix_user_id, ':'))
-			config_problem(probs, 0, "[matrix] needs user_id like @hearth:example.org");
+			config_problem(probs, c->matrix_line, "[matrix] needs user_id like @hearth:example.org");
 		if (!c->matrix_password && !c->matrix_access_token)
-			config_problem(probs, 0, "[matrix] needs password or access_token (or HEARTH_MATRIX_PASSWORD)");
+			config_problem(probs, c->matrix_line, "[matrix] needs password or access_token (or HEARTH_MATRIX_PASSWORD)");
 		if (!c->matrix_display_name && (rc = set_str(&c->matrix_display_name, "Hearth")))
 			return rc;
 		if (!c->matrix_device_name && (rc = set_str(&c->matrix_device_name, "Hearth bot")))
@@ -492,7 +497,7 @@ int config_finish(struct config *c, struct config_problems *probs)
 		if ((rc = env_secret(&irc->sasl_password, var)))
 			return rc;
 		if (!irc->host)
-			config_problem(probs, 0, "[irc.%s] needs host", irc->name);
+			config_problem(probs, irc->line, "[irc.%s] needs host", irc->name);
 		if (!irc->nick && (rc = set_str(&irc->nick, "Hearth")))
 			return rc;
 		if (!irc->username && (rc = set_str(&irc->username, "hearth")))
@@ -508,17 +513,17 @@ int config_finish(struct config *c, struct config_problems *probs)
 		if (irc->sasl_mechanism) {
 			if (strcasecmp(irc->sasl_mechanism, "PLAIN") == 0) {
 				if (!irc->sasl_username || !irc->sasl_password)
-					config_problem(probs, 0, "[irc.%s] SASL PLAIN needs sasl_username and sasl_password (or %s)",
+					config_problem(probs, irc->line, "[irc.%s] SASL PLAIN needs sasl_username and sasl_password (or %s)",
 						irc->name, var);
 			} else if (strcasecmp(irc->sasl_mechanism, "EXTERNAL") == 0) {
 				if (!irc->tls_cert_file)
-					config_problem(probs, 0, "[irc.%s] SASL EXTERNAL needs tls_cert_file", irc->name);
+					config_problem(probs, irc->line, "[irc.%s] SASL EXTERNAL needs tls_cert_file", irc->name);
 			} else {
-				config_problem(probs, 0, "[irc.%s] sasl_mechanism must be PLAIN or EXTERNAL", irc->name);
+				config_problem(probs, irc->line, "[irc.%s] sasl_mechanism must be PLAIN or EXTERNAL", irc->name);
 			}
 		}
 		if (!irc->nchannels)
-			config_problem(probs, 0, "[irc.%s] has no channels to join", irc->name);
+			config_problem(probs, irc->line, "[irc.%s] has no channels to join", irc->name);
 	}
 	c->console = !c->matrix_enabled && c->nirc == 0;
 	return HE_OK;

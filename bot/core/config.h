@@ -18,6 +18,7 @@
 
 struct config_irc {
 	char *name;                      /* the NAME of [irc.NAME] */
+	int line;                        /* where its section starts, for messages */
 	char *host;
 	int port;                        /* default 6697 with TLS, 6667 without */
 	bool tls;                        /* default true */
@@ -53,6 +54,7 @@ struct config {
 
 	/* [bot] */
 	char *prefix;                    /* command prefix, default "!" */
+	int prefix_line;
 	char *data_dir;
 	char *content_dir;
 	char *language;                  /* default "en" */
@@ -74,6 +76,7 @@ struct config {
 
 	/* [matrix] */
 	bool matrix_enabled;             /* true when the section exists */
+	int matrix_line;                 /* where [matrix] starts, for messages */
 	char *matrix_homeserver;
 	char *matrix_user_id;
 	char *matrix_password;           /* secret */

@@ -32,7 +32,7 @@ equal "invalid config exit" "$rc" "1"
 expect "unknown key with line" "$out" "bad.ini:3: unknown key \"colour\" in [bot]"
 expect "range with line" "$out" "bad.ini:6: retention_days must be a whole number"
 expect "port with line" "$out" "bad.ini:8: port must be"
-expect "missing host" "$out" "[irc.net] needs host"
+expect "missing host at its section" "$out" "bad.ini:7: [irc.net] needs host"
 expect "time zone" "$out" "Mars/Olympus"
 
 set +e
