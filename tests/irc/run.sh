@@ -18,12 +18,14 @@ if [ ! -x "$HEARTH" ]; then
 fi
 
 cleanup() {
-	local pid
-	pid="$(cat "$RUN/hearth-test.pid" 2>/dev/null || true)"
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null; sleep 1; kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$RUN/hearth-test.pid"
+	local pid f
+	for f in hearth-test.pid hearth-test2.pid hearth-test3.pid; do   # test_hearth.py runs up to three
+		pid="$(cat "$RUN/$f" 2>/dev/null || true)"
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null; sleep 1; kill -KILL "$pid" 2>/dev/null || true
+		fi
+		rm -f "$RUN/$f"
+	done
 	"$HERE/servers.sh" stop all >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM

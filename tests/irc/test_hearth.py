@@ -14,18 +14,21 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from member import Member, IrcError  # noqa: E402
+from fakes import SaslHangServer, TlsListener, make_cert  # noqa: E402
 
 HOST = "127.0.0.1"
 IRC_PORT = int(os.environ.get("IRC_PORT", 16667))
 IRC_TLS_PORT = int(os.environ.get("IRC_TLS_PORT", 16697))
 NG_PORT = int(os.environ.get("NGIRCD_PORT", 16668))
 SERVERS = os.path.join(HERE, "servers.sh")
+RUNDIR = os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc")
 SRC = os.environ.get("SRC", os.path.dirname(os.path.dirname(HERE)))
 HEARTH = os.environ.get("HEARTH", os.path.join(SRC, "build", "hearth"))
 CAPS = ["message-tags", "server-time", "account-tag", "multi-prefix"]
@@ -78,6 +81,9 @@ EXT = "#ext" + TAG           # InspIRCd, the EXTERNAL network section
 NG = "#ng" + TAG             # ngIRCd
 NGOPS = "#ngo" + TAG         # ngIRCd, member is op
 NGNICK = "Hearth"            # on ngIRCd, squatted at start: Hearth takes Hearth_ then regains
+NOVER = "#nover" + TAG       # InspIRCd, the tls_verify = false network section
+SOFT = "#softpw" + TAG       # second Hearth: wrong SASL password, sasl_required = false
+BADPW = "#badpw" + TAG       # second Hearth: wrong SASL password, sasl_required = true
 
 workdir = tempfile.mkdtemp(prefix="hearth-irc-")
 logpath = os.path.join(workdir, "hearth.log")
@@ -109,6 +115,31 @@ opal.mode(INV, "+i")
 ngop = member(HOST, NG_PORT, "ngop" + TAG).connect()
 ngop.join(NGOPS)
 squat = member(HOST, NG_PORT, NGNICK).connect()
+
+
+class Keeper:
+    """Answers the servers' PINGs for members that wait idle between checks (ngIRCd times out
+    a silent client after about 2 minutes). release(m) before a check uses m again."""
+
+    def __init__(self, *ms):
+        self.ms, self.lock = list(ms), threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            with self.lock:
+                for m in self.ms:
+                    if not m.closed:
+                        m.pump(0.1)
+            time.sleep(0.5)
+
+    def release(self, m):
+        with self.lock:
+            if m in self.ms:
+                self.ms.remove(m)
+
+
+keeper = Keeper(squat, ngop)
 
 config = """
 [bot]
@@ -144,8 +175,16 @@ tls = false
 nick = {ngnick}
 alt_nicks = Hearth_
 channels = {ngch}, {ngops}
+
+[irc.nover]
+host = localhost
+port = {tls}
+tls = true
+tls_verify = false
+nick = HNoVerify
+channels = {nover}
 """.format(d=workdir, tls=IRC_TLS_PORT, ca=CA, ch=CH, ops=OPS, keyed=KEYED, inv=INV, cert=EXT_CERT,
-           ext=EXT, ng=NG_PORT, ngnick=NGNICK, ngch=NG, ngops=NGOPS)
+           ext=EXT, ng=NG_PORT, ngnick=NGNICK, ngch=NG, ngops=NGOPS, nover=NOVER)
 cfgpath = os.path.join(workdir, "hearth.ini")
 with open(cfgpath, "w") as f:
     f.write(config)
@@ -153,8 +192,103 @@ env = dict(os.environ, HEARTH_IRC_INSP_SASL_PASSWORD=BOT_PW, HEARTH_CONTENT_DIR=
 logf = open(logpath, "w")
 hearth = subprocess.Popen([HEARTH, "--config", cfgpath], stdout=logf, stderr=subprocess.STDOUT, env=env,
                           start_new_session=True)
-with open(os.path.join(os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc"), "hearth-test.pid"), "w") as f:
+with open(os.path.join(RUNDIR, "hearth-test.pid"), "w") as f:
     f.write(str(hearth.pid))
+
+# A second Hearth for what must be refused: certificates (no CA file, a CA that did not sign,
+# a name/IP mismatch served by fakes.TlsListener), wrong SASL passwords on the real InspIRCd+Anope
+# with sasl_required true and false, and a SASL timeout (fakes.SaslHangServer: InspIRCd cannot be
+# made to leave AUTHENTICATE unanswered). It runs while the first checks do and is stopped after.
+work2 = tempfile.mkdtemp(prefix="hearth-irc2-")
+log2path = os.path.join(work2, "hearth.log")
+_, OTHER_CA = make_cert(work2, "stranger", "DNS:stranger.test")     # signed nothing of ours
+MISMATCH_PEM, MISMATCH_CA = make_cert(work2, "other", "DNS:other.test")
+tls_fake = TlsListener(MISMATCH_PEM)
+hang = SaslHangServer()
+config2 = """
+[bot]
+data_dir = {d}/data
+log_level = debug
+
+[irc.noca]
+host = localhost
+port = {tls}
+nick = HNoCA
+channels = #refused{tag}
+
+[irc.wrongca]
+host = localhost
+port = {tls}
+tls_ca_file = {otherca}
+nick = HWrongCA
+channels = #refused{tag}
+
+[irc.ipmis]
+host = 127.0.0.1
+port = {fake}
+tls_ca_file = {mismatchca}
+nick = HIpMis
+channels = #refused{tag}
+
+[irc.namemis]
+host = localhost
+port = {fake}
+tls_ca_file = {mismatchca}
+nick = HNameMis
+channels = #refused{tag}
+
+[irc.badpw]
+host = localhost
+port = {tls}
+tls_ca_file = {ca}
+nick = HBadPw
+sasl_mechanism = PLAIN
+sasl_username = hearthbot
+channels = {badpw}
+
+[irc.softpw]
+host = localhost
+port = {tls}
+tls_ca_file = {ca}
+nick = HSoftPw
+sasl_mechanism = PLAIN
+sasl_username = hearthbot
+sasl_required = false
+channels = {soft}
+
+[irc.hang]
+host = 127.0.0.1
+port = {hang}
+tls = false
+nick = HHangR
+sasl_mechanism = PLAIN
+sasl_username = someone
+channels = #hangr
+
+[irc.hangsoft]
+host = 127.0.0.1
+port = {hang}
+tls = false
+nick = HHangS
+sasl_mechanism = PLAIN
+sasl_username = someone
+sasl_required = false
+channels = #hangs
+""".format(d=work2, tls=IRC_TLS_PORT, ca=CA, otherca=OTHER_CA, fake=tls_fake.port, mismatchca=MISMATCH_CA,
+           tag=TAG, badpw=BADPW, soft=SOFT, hang=hang.port)
+cfg2 = os.path.join(work2, "hearth.ini")
+with open(cfg2, "w") as f:
+    f.write(config2)
+WRONG_PW = "not-the-password-9"
+env2 = dict(os.environ, HEARTH_CONTENT_DIR=os.path.join(SRC, "content"),
+            HEARTH_IRC_BADPW_SASL_PASSWORD=WRONG_PW, HEARTH_IRC_SOFTPW_SASL_PASSWORD=WRONG_PW,
+            HEARTH_IRC_HANG_SASL_PASSWORD=WRONG_PW, HEARTH_IRC_HANGSOFT_SASL_PASSWORD=WRONG_PW,
+            HEARTH_IRC_TEST_SASL_TIMEOUT_MS="2000")
+log2f = open(log2path, "w")
+hearth2 = subprocess.Popen([HEARTH, "--config", cfg2], stdout=log2f, stderr=subprocess.STDOUT, env=env2,
+                           start_new_session=True)
+with open(os.path.join(RUNDIR, "hearth-test2.pid"), "w") as f:
+    f.write(str(hearth2.pid))
 
 
 def wait_bot_in(m, chan, bot="Hearth", timeout=60):
@@ -183,9 +317,44 @@ def ask(m, target, text, bot="Hearth", reply_to=None, timeout=20, quiet=2.0):
     return m.wait_privmsg(bot, target=reply_to or target, timeout=timeout, quiet=quiet)
 
 
-def log_text():
-    with open(logpath, errors="replace") as f:
+def log_text(path=None):
+    with open(path or logpath, errors="replace") as f:
         return f.read()
+
+
+def log2_lines(net):
+    """The second Hearth's log lines about irc.NET."""
+    return [l for l in log_text(log2path).splitlines() if " irc.%s:" % net in l or " irc.%s " % net in l]
+
+
+def retry_delays(lines):
+    """The "trying again in X s" delays, in order."""
+    return [float(m.group(1)) for m in (re.search(r"trying again in ([0-9.]+) s", l) for l in lines) if m]
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.3)
+    raise AssertionError("timed out after %ds: %s" % (timeout, what))
+
+
+def expect_backoff(net, n=3, timeout=30):
+    """At least n refusals of irc.NET logged as errors, each retry later than the one before."""
+    expect(hearth2.poll() is None, "the second hearth exited: %s" % log_text(log2path)[-2000:])
+    wait_until(lambda: len(retry_delays(log2_lines(net))) >= n, timeout,
+               "%d retries of irc.%s; log: %s" % (n, net, log2_lines(net)[-6:]))
+    d = retry_delays(log2_lines(net))[:n]
+    expect(all(b > a for a, b in zip(d, d[1:])), "irc.%s: no backoff: %s" % (net, d))
+    errs = [l for l in log2_lines(net) if "trying again in" in l]
+    expect(all(" error " in l for l in errs), "not logged as an error: %s" % errs[:1])
+
+
+def expect_nothing_sent(net):
+    sent = [l for l in log2_lines(net) if "irc.%s >> " % net in l]
+    expect(not sent, "irc.%s sent lines over a refused connection: %s" % (net, sent[:3]))
 
 
 alice = member(HOST, IRC_TLS_PORT, "alice" + TAG, tls=True, cafile=CA, caps=CAPS)
@@ -222,6 +391,101 @@ def _():
     expect("AUTHENTICATE (payload hidden)" in text, "debug log should show the masked line")
 
 
+@check("TLS without tls_ca_file: refused (self-signed), error, backoff")
+def _():
+    expect_backoff("noca")
+    line = [l for l in log2_lines("noca") if "refused" in l][0]
+    expect("certificate verify failed" in line or "self-signed certificate" in line, line)
+    expect("localhost:%d" % IRC_TLS_PORT in line, "host not named: " + line)
+    expect_nothing_sent("noca")
+
+
+@check("TLS with a CA that did not sign the server's certificate: refused")
+def _():
+    expect_backoff("wrongca")
+    line = [l for l in log2_lines("wrongca") if "refused" in l][0]
+    expect("self-signed certificate" in line and "localhost:%d" % IRC_TLS_PORT in line, line)
+    expect_nothing_sent("wrongca")
+    w = member(HOST, IRC_PORT, "w" + TAG).connect()
+    for nick in ("HNoCA", "HWrongCA"):
+        w.send("WHOIS " + nick)
+        m = w.wait_for(lambda x: x.command in ("311", "401"), 20)
+        expect(m.command == "401", "%s is on the network: %s" % (nick, m.raw))
+    w.quit()
+
+
+@check("TLS host name and IP address mismatch: refused, nothing sent")
+def _():
+    expect_backoff("ipmis", 2)
+    expect_backoff("namemis", 2)
+    ip = [l for l in log2_lines("ipmis") if "refused" in l][0]
+    name = [l for l in log2_lines("namemis") if "refused" in l][0]
+    expect("IP address mismatch" in ip and "127.0.0.1:%d" % tls_fake.port in ip, ip)
+    expect("hostname mismatch" in name and "localhost:%d" % tls_fake.port in name, name)
+    expect_nothing_sent("ipmis")
+    expect_nothing_sent("namemis")
+    expect(tls_fake.connections >= 4, "fake TLS server saw %d connections" % tls_fake.connections)
+    expect(tls_fake.received == b"", "bytes sent over a refused TLS: %r" % tls_fake.received[:200])
+
+
+@check("tls_verify = false: connects and joins, with a warning")
+def _():
+    wait_bot_in(alice, NOVER, "HNoVerify")
+    text = log_text()
+    expect(re.search(r"warn .*irc\.nover: tls_verify = false", text), "no warning at start")
+    expect("certificate NOT verified" in text, "handshake not logged as unverified")
+
+
+@check("wrong SASL password, sasl_required = true: error, no JOIN, backoff")
+def _():
+    expect_backoff("badpw")
+    lines = log2_lines("badpw")
+    expect(any(" error " in l and "SASL PLAIN login as hearthbot failed: 904" in l for l in lines),
+           "no clear SASL error: %s" % lines[-5:])
+    expect(not any("irc.badpw >> JOIN" in l or "registered as" in l for l in lines), "went on registering")
+    expect(WRONG_PW not in log_text(log2path), "the password reached the log")
+    alice.send("NAMES " + BADPW)
+    m = alice.wait_for(lambda x: x.command in ("353", "366") and BADPW.lower() in
+                       (p.lower() for p in x.params), 20)
+    expect(m.command == "366" or "HBadPw" not in m.text, "HBadPw joined: %s" % m.raw)
+
+
+@check("wrong SASL password, sasl_required = false: warning, joins unauthenticated")
+def _():
+    expect(hearth2.poll() is None, "the second hearth exited")
+    wait_until(lambda: "irc.softpw: joined" in log_text(log2path), 30, "HSoftPw did not join")
+    wait_bot_in(alice, SOFT, "HSoftPw", timeout=5)
+    expect(any("warn" in l and "SASL failed (904" in l and "going on without logging in" in l
+               for l in log2_lines("softpw")), "no warning: %s" % log2_lines("softpw")[-5:])
+    alice.drain()
+    alice.send("WHOIS HSoftPw")
+    m = alice.wait_for(lambda x: x.command in ("330", "318"), 20)
+    expect(m.command == "318", "HSoftPw logged in anyway: %s" % m.raw)
+
+
+@check("SASL timeout: required -> QUIT and retry; not required -> CAP END, JOIN")
+def _():
+    # fakes.SaslHangServer: CAP and sasl offered, AUTHENTICATE never answered (2 s test timeout)
+    wait_until(lambda: len(hang.lines_of("HHangR")) >= 2, 30, "HHangR did not retry")
+    conns = hang.lines_of("HHangR")
+    for conn in conns[:-1]:     # the last one may still be waiting for its timeout
+        expect("AUTHENTICATE PLAIN" in conn, "no AUTHENTICATE: %s" % conn)
+        expect(not any(l.startswith("JOIN") or l == "CAP END" for l in conn), "went on: %s" % conn)
+        expect(any(l.startswith("QUIT") for l in conn), "no QUIT: %s" % conn)
+    expect(any(" error " in l and "no answer from services within 2.0 s" in l for l in log2_lines("hang")),
+           "no clear timeout error: %s" % log2_lines("hang")[-4:])
+    wait_until(lambda: any("JOIN #hangs" in c for c in hang.lines_of("HHangS")), 30, "HHangS did not join")
+    conn = [c for c in hang.lines_of("HHangS") if "JOIN #hangs" in c][0]
+    expect(conn.index("AUTHENTICATE PLAIN") < conn.index("CAP END") < conn.index("JOIN #hangs"), conn)
+    expect(any("warn" in l and "going on without logging in" in l for l in log2_lines("hangsoft")),
+           "no warning for the unauthenticated session")
+    hearth2.send_signal(signal.SIGTERM)
+    rc = hearth2.wait(15)
+    expect(rc == 0, "second hearth exited with %d" % rc)
+    tls_fake.close()
+    hang.close()
+
+
 @check("inspircd: !help, !learn, !checkin answered in the channel")
 def _():
     for cmd in ("!help", "!learn", "!checkin"):
@@ -247,6 +511,38 @@ def _():
 def _():
     lines = ask(alice, "Hearth", "!help", reply_to=alice.nick)
     expect(lines, "no private answer")
+
+
+def hearth_lines(m, seconds):
+    """What Hearth sends m (anywhere) within seconds."""
+    m.pump(seconds)
+    got = [x for x in m.inbox if x.command in ("PRIVMSG", "NOTICE") and (x.nick or "").lower() == "hearth"]
+    m.inbox.clear()
+    return got
+
+
+@check("CTCP: VERSION and PING answered by NOTICE, ACTION ignored, bad CTCP harmless")
+def _():
+    alice.drain()
+    alice.privmsg("Hearth", "\x01VERSION\x01")
+    m = alice.wait_for(lambda x: x.command == "NOTICE" and x.nick == "Hearth", 20)
+    expect(m.text.startswith("\x01VERSION Hearth ") and m.text.endswith("\x01"), "VERSION: %r" % m.text)
+    alice.privmsg("Hearth", "\x01PING 123\x01")
+    m = alice.wait_for(lambda x: x.command == "NOTICE" and x.nick == "Hearth", 20)
+    expect(m.text == "\x01PING 123\x01", "PING: %r" % m.text)
+    alice.privmsg("Hearth", "\x01ACTION waves\x01")
+    alice.privmsg(CH, "\x01ACTION hugs everyone\x01")
+    alice.privmsg(CH, "\x01VERSION\x01")          # CTCP to a channel is not for Hearth
+    alice.notice("Hearth", "\x01VERSION\x01")     # a NOTICE is never answered
+    got = hearth_lines(alice, 2.5)
+    expect(not got, "answered ACTION / channel CTCP / NOTICE: %r" % [x.raw for x in got])
+    for bad in ("\x01", "\x01\x01", "\x01VERSION", "\x01PING", "\x01PING " + "9" * 300, "\x01 \x01"):
+        alice.privmsg("Hearth", bad)
+    got = hearth_lines(alice, 2.5)
+    for x in got:
+        expect(x.command == "NOTICE" and x.text.startswith("\x01"), "odd answer to bad CTCP: %r" % x.raw)
+    expect(hearth.poll() is None, "hearth died on a CTCP")
+    expect(ask(alice, "Hearth", "!help", reply_to=alice.nick), "no answer after bad CTCP")
 
 
 @check("!mood optin in the channel is answered privately (query)")
@@ -282,6 +578,23 @@ def _():
     expect(any(REFUSED in m.text for m in lines), "de-opped member still moderator")
 
 
+@check("an op who changes nick stays a moderator; the old nick does not")
+def _():
+    old = opal.nick
+    wait_bot_in(opal, KEYED)
+    opal.send("NICK opx" + TAG)
+    opal.wait_for(lambda x: x.command == "NICK" and x.params and x.params[0] == "opx" + TAG, 20)
+    lines = ask(opal, KEYED, "!mod help")
+    expect(lines and not any(REFUSED in m.text for m in lines), "op refused after a nick change")
+    imp = member(HOST, IRC_PORT, old, caps=CAPS).connect()   # someone else takes the old nick
+    imp.join(KEYED, key="sesame")
+    lines = ask(imp, KEYED, "!mod help")
+    expect(any(REFUSED in m.text for m in lines), "the old nick kept op rights")
+    imp.quit()
+    opal.send("NICK " + old)
+    opal.wait_for(lambda x: x.command == "NICK" and x.params and x.params[0] == old, 20)
+
+
 @check("a configured services account (account-tag) is a moderator; its nick alone is not")
 def _():
     hm = member(HOST, IRC_TLS_PORT, "hmod", tls=True, cafile=CA, caps=CAPS, sasl=("hmod", "hmod-pw-1")).connect()
@@ -303,6 +616,29 @@ def _():
     wait_bot_in(opal, INV)
 
 
+@check("kicked mid-reply: the rest of the reply is dropped, rejoins when invited")
+def _():
+    opal.drain()
+    mark = len(log_text())
+    for cmd in ("!help", "!learn", "!checkin"):
+        opal.privmsg(INV, cmd)
+    opal.wait_privmsg("Hearth", target=INV, count=1, timeout=20)
+    opal.send("KICK %s Hearth :testing" % INV)
+    opal.wait_for(lambda x: x.command == "KICK" and x.params[1].lower() == "hearth", 20)
+    wait_until(lambda: "kicked from %s" % INV.lower() in log_text()[mark:].lower(), 20, "kick not seen")
+    time.sleep(4)
+    after = log_text()[mark:]
+    after = after[after.lower().index("kicked from %s" % INV.lower()):]
+    sent = re.findall(r"irc\.insp >> PRIVMSG %s .*" % re.escape(INV), after, re.I)
+    expect(not sent, "replies sent to a channel Hearth was kicked from: %s" % sent[:2])
+    refused = re.findall(r"irc\.insp << \S+ (?:404|442) Hearth %s .*" % re.escape(INV), after, re.I)
+    expect(not refused, "server refused lines: %s" % refused[:2])
+    expect(re.search(r"cannot join %s" % re.escape(INV), after, re.I), "rejoin into +i not tried/logged")
+    opal.send("INVITE Hearth " + INV)
+    wait_bot_in(opal, INV)
+    expect(ask(opal, INV, "!help"), "no answer after the rejoin")
+
+
 @check("ngircd: !help answered, every line within 512 bytes")
 def _():
     ngmem.connect()
@@ -318,6 +654,7 @@ def _():
 
 @check("ngircd: op in a channel is a moderator, a member is not")
 def _():
+    keeper.release(ngop)
     ngmem.join(NGOPS)
     wait_bot_in(ngmem, NGOPS, "Hearth_")
     lines = ask(ngmem, NGOPS, "!mod help", bot="Hearth_")
@@ -329,12 +666,89 @@ def _():
 @check("ngircd: nick in use -> alternate, main nick regained when freed")
 def _():
     ngmem.drain()
+    keeper.release(squat)
     squat.quit()
     m = ngmem.wait_for(lambda x: x.command == "NICK" and x.nick == "Hearth_" and x.params
                        and x.params[0] == NGNICK, 30)
     expect(m, "no NICK change")
     lines = ask(ngmem, NG, "!help", bot=NGNICK)
     expect(lines, "no answer after regaining the nick")
+
+
+@check("lag: ngircd stopped (SIGSTOP) -> noticed, reconnects and rejoins")
+def _():
+    # A third Hearth with lag detection shortened through the test-only variables (see
+    # bot/net/irc/irc.c): our own PING after 3 s of silence, the link is dead 3 s later
+    # (defaults 60 s + 30 s). The main Hearth keeps the defaults and does not notice the stop.
+    work3 = tempfile.mkdtemp(prefix="hearth-irc3-")
+    log3 = os.path.join(work3, "hearth.log")
+    lagch = "#lag" + TAG
+    with open(os.path.join(work3, "hearth.ini"), "w") as f:
+        f.write("[bot]\ndata_dir = %s/data\nlog_level = debug\n\n[irc.lag]\nhost = 127.0.0.1\nport = %d\n"
+                "tls = false\nnick = HLag\nalt_nicks = HLag_\nchannels = %s\n" % (work3, NG_PORT, lagch))
+    env3 = dict(os.environ, HEARTH_CONTENT_DIR=os.path.join(SRC, "content"),
+                HEARTH_IRC_TEST_PING_IDLE_MS="3000", HEARTH_IRC_TEST_PING_DEADLINE_MS="3000")
+    h3 = subprocess.Popen([HEARTH, "--config", os.path.join(work3, "hearth.ini")], stdout=open(log3, "w"),
+                          stderr=subprocess.STDOUT, env=env3, start_new_session=True)
+    with open(os.path.join(RUNDIR, "hearth-test3.pid"), "w") as f:
+        f.write(str(h3.pid))
+    try:
+        ngmem.join(lagch)
+        wait_bot_in(ngmem, lagch, "HLag", timeout=30)
+        with open(os.path.join(RUNDIR, "ngircd.pid")) as f:
+            pid = int(f.read().strip())
+        t0 = time.time()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: "irc.lag: no answer to PING" in log_text(log3), 30, "lag not noticed")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        noticed = time.time() - t0
+        wait_until(lambda: log_text(log3).count("irc.lag: joined") >= 2, 60, "no rejoin after the lag")
+        expect(re.search(r"warn .*irc\.lag: no answer to PING \(lag over 3\.0 s\)", log_text(log3)),
+               "not logged as a warning")
+        deadline = time.time() + 30
+        while True:   # the old session may hold HLag a moment: HLag_ first, then the regain
+            try:
+                wait_bot_in(ngmem, lagch, "HLag_", timeout=1)
+                bot = "HLag_"
+            except AssertionError:
+                bot = "HLag"
+            if bot == "HLag" or time.time() > deadline:
+                break
+            time.sleep(1)
+        lines = ask(ngmem, lagch, "!help", bot=bot)
+        expect(lines, "no answer after the lag reconnect")
+        print("     (silence noticed after %.1f s)" % noticed)
+    finally:
+        h3.send_signal(signal.SIGTERM)
+        try:
+            h3.wait(15)
+        except subprocess.TimeoutExpired:
+            h3.kill()
+
+
+@check("fair send queue: one member's 15 commands do not hold up another's")
+def _():
+    fl = member(HOST, IRC_PORT, "fl" + TAG, caps=CAPS).connect()
+    fl.join(CH)
+    wait_bot_in(alice, CH)
+    alice.pump(6)          # let Hearth's token bucket refill
+    alice.drain()
+    for _ in range(15):
+        fl.privmsg(CH, "!hepl")
+    alice.pump(0.7)
+    alice.privmsg("Hearth", "!hepl")
+    order = []
+    deadline = time.time() + 60
+    while order.count("fl") < 15 or "me" not in order:
+        m = alice.wait_for(lambda x: x.command == "PRIVMSG" and x.nick == "Hearth" and
+                           x.target.lower() in (CH.lower(), alice.nick.lower()), max(0.1, deadline - time.time()))
+        order.append("me" if m.target.lower() == alice.nick.lower() else "fl")
+    after = len(order) - order.index("me") - 1
+    print("     (private answer came after %d of the flooder's 15 answers)" % order.index("me"))
+    expect(after >= 5, "waited behind the flooder: %s" % "".join("M" if o == "me" else "." for o in order))
+    fl.quit()
 
 
 @check("a burst of 50 commands is all answered, no Excess Flood")

@@ -18,14 +18,27 @@
 #include <string.h>
 #include <strings.h>
 
+/* Timings. The first three can be shortened for tests only, through the environment
+ * (HEARTH_IRC_TEST_PING_IDLE_MS, HEARTH_IRC_TEST_PING_DEADLINE_MS, HEARTH_IRC_TEST_SASL_TIMEOUT_MS,
+ * milliseconds, 200 to the default); they are not config keys on purpose. */
 #define PING_IDLE_MS 60000        /* our own PING after this much silence */
 #define PING_DEADLINE_MS 30000    /* no answer within this: the connection is dead */
-#define REG_TIMEOUT_MS 60000      /* registration must finish within this */
 #define SASL_TIMEOUT_MS 20000
+#define PING_TICK_MS 5000         /* how often the lag check runs (at most) */
+#define REG_TIMEOUT_MS 60000      /* registration must finish within this */
 #define REGAIN_MS 60000           /* try to take the main nick back this often */
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 120000
 #define SENDQ_MAX 4000            /* lines waiting; more are dropped (logged) */
+
+/* A queued line. Lines are sent round by round: each reply (all its lines) of one member takes
+ * the next round of that member, so one member's 20 commands do not make everyone else wait
+ * behind them, and the lines of one reply stay together. */
+struct qline {
+	char *line;
+	uint32_t key;                  /* hash of who it is for (member, room); 0 for our own lines */
+	uint64_t round;
+};
 
 enum irc_state { ST_IDLE, ST_CONNECTING, ST_REGISTERING, ST_READY };
 
@@ -68,10 +81,12 @@ struct irc {
 	bool sasl_started, sasl_done;
 
 	struct irc_bucket bucket;
-	char **q;                      /* send queue (ring) */
-	size_t qhead, qlen, qcap;
+	struct qline *q;               /* send queue, sorted by (round, arrival) */
+	size_t qlen, qcap;
+	uint64_t qround;               /* the round of the line sent last */
 
 	uint64_t last_rx_ms, ping_sent_ms;
+	uint64_t ping_idle_ms, ping_deadline_ms, sasl_timeout_ms, ping_tick_ms;
 	uint64_t t_ping, t_reg, t_sasl, t_regain, t_reconnect, t_sendq;
 	int attempts;                  /* failed connects in a row */
 	int wfd;                       /* the fd the loop watches, -1 when none */
@@ -79,6 +94,7 @@ struct irc {
 };
 
 static void irc_disconnect(struct irc *c, const char *why, bool retry);
+static void irc_refused(struct irc *c, const char *why);
 static void pump_queue(struct irc *c);
 
 /* ---------------------------------------------------------------- output */
@@ -120,9 +136,31 @@ static void send_now(struct irc *c, const char *line)
 	update_events(c);
 }
 
-/* Queues a line behind the token bucket (everything after registration). */
-static int queue_line(struct irc *c, const char *line)
+static uint32_t qkey(const char *who)
 {
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)who; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h ? h : 1;
+}
+
+/* The round a new reply for key goes in: the one after its last queued line, and never before
+ * the round being sent now. */
+static uint64_t queue_round(const struct irc *c, uint32_t key)
+{
+	uint64_t r = c->qround;
+
+	for (size_t i = 0; i < c->qlen; i++)
+		if (c->q[i].key == key && c->q[i].round + 1 > r)
+			r = c->q[i].round + 1;
+	return r;
+}
+
+/* Queues a line behind the token bucket (everything after registration), in its round. */
+static int queue_at(struct irc *c, const char *line, uint32_t key, uint64_t round)
+{
+	size_t at;
 	char *copy;
 
 	if (c->st != ST_READY) {
@@ -135,28 +173,68 @@ static int queue_line(struct irc *c, const char *line)
 	}
 	if (c->qlen == c->qcap) {
 		size_t cap = c->qcap ? c->qcap * 2 : 64;
-		char **n = malloc(cap * sizeof(*n));
+		struct qline *n = realloc(c->q, cap * sizeof(*n));
 		if (!n)
 			return HE_NOMEM;
-		for (size_t i = 0; i < c->qlen; i++)
-			n[i] = c->q[(c->qhead + i) % c->qcap];
-		free(c->q);
 		c->q = n;
 		c->qcap = cap;
-		c->qhead = 0;
 	}
 	if (!(copy = strdup(line)))
 		return HE_NOMEM;
-	c->q[(c->qhead + c->qlen++) % c->qcap] = copy;
+	at = c->qlen;
+	while (at > 0 && c->q[at - 1].round > round)
+		at--;
+	memmove(c->q + at + 1, c->q + at, (c->qlen - at) * sizeof(*c->q));
+	c->q[at] = (struct qline){ copy, key, round };
+	c->qlen++;
 	pump_queue(c);
 	return HE_OK;
+}
+
+static int queue_keyed(struct irc *c, const char *line, uint32_t key)
+{
+	return queue_at(c, line, key, queue_round(c, key));
+}
+
+static int queue_line(struct irc *c, const char *line)
+{
+	return queue_keyed(c, line, 0);
 }
 
 static void queue_clear(struct irc *c)
 {
 	for (size_t i = 0; i < c->qlen; i++)
-		free(c->q[(c->qhead + i) % c->qcap]);
-	c->qlen = c->qhead = 0;
+		free(c->q[i].line);
+	c->qlen = 0;
+	c->qround = 0;
+}
+
+/* Drops the queued PRIVMSG/NOTICE lines to target (a channel we are no longer in). */
+static void queue_drop_target(struct irc *c, const char *target)
+{
+	size_t keep = 0, dropped = 0;
+
+	for (size_t i = 0; i < c->qlen; i++) {
+		const char *l = c->q[i].line, *t = NULL, *sp;
+		char name[IRC_NAME_MAX];
+		if (strncmp(l, "PRIVMSG ", 8) == 0)
+			t = l + 8;
+		else if (strncmp(l, "NOTICE ", 7) == 0)
+			t = l + 7;
+		if (t && (sp = strchr(t, ' ')) && (size_t)(sp - t) < sizeof(name)) {
+			snprintf(name, sizeof(name), "%.*s", (int)(sp - t), t);
+			if (irc_caseeq(c->is.casemap, name, target)) {
+				free(c->q[i].line);
+				dropped++;
+				continue;
+			}
+		}
+		c->q[keep++] = c->q[i];
+	}
+	c->qlen = keep;
+	if (dropped)
+		hlog_info("irc", "%s: %zu queued line(s) for %s dropped (no longer in it)", c->net, dropped,
+			  target);
 }
 
 static void on_sendq_timer(struct loop *l, void *ud)
@@ -172,9 +250,10 @@ static void pump_queue(struct irc *c)
 	uint64_t now = loop_now_ms();
 
 	while (c->qlen && c->st == ST_READY && irc_bucket_take(&c->bucket, now)) {
-		char *line = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) % c->qcap;
+		char *line = c->q[0].line;
+		c->qround = c->q[0].round;
 		c->qlen--;
+		memmove(c->q, c->q + 1, c->qlen * sizeof(*c->q));
 		send_now(c, line);
 		free(line);
 		if (c->st != ST_READY)
@@ -203,7 +282,8 @@ struct say_ctx {
 	struct irc *c;
 	const char *verb;
 	const char *target;
-	int rc;
+	uint32_t key;
+	uint64_t round;
 };
 
 static int say_line(void *ud, const char *line, size_t len)
@@ -213,15 +293,17 @@ static int say_line(void *ud, const char *line, size_t len)
 	int rc;
 
 	hbuf_printf(&b, "%s %s :%.*s", s->verb, s->target, (int)len, line);
-	rc = b.oom ? HE_NOMEM : queue_line(s->c, hbuf_str(&b));
+	rc = b.oom ? HE_NOMEM : queue_at(s->c, hbuf_str(&b), s->key, s->round);
 	hbuf_free(&b);
 	return rc;
 }
 
-/* Sends plain text to a channel or nick, split to fit with Hearth's own prefix counted. */
-static int say_plain(struct irc *c, const char *verb, const char *target, const char *text)
+/* Sends plain text to a channel or nick, split to fit with Hearth's own prefix counted; all its
+ * lines share one round of who (see struct qline). */
+static int say_plain(struct irc *c, const char *verb, const char *target, const char *who,
+		     const char *text)
 {
-	struct say_ctx s = { c, verb, target, HE_OK };
+	struct say_ctx s = { c, verb, target, qkey(who), 0 };
 	/* unknown user@host: assume the longest usual (63 + 10 + 63 with the nick) */
 	const char *user = c->user[0] ? c->user : "uuuuuuuuuu";
 	char host63[64];
@@ -233,17 +315,18 @@ static int say_plain(struct irc *c, const char *verb, const char *target, const 
 				 c->host[0] ? c->host : host63, verb, target);
 	if (c->st != ST_READY)
 		return HE_AGAIN;
+	s.round = queue_round(c, s.key);
 	return irc_split_text(text, budget, say_line, &s);
 }
 
-static int say_markdown(struct irc *c, const char *target, const char *md)
+static int say_markdown(struct irc *c, const char *target, const char *who, const char *md)
 {
 	char *plain = NULL;
 	int rc;
 
 	if (md_to_plain(md, strlen(md), &plain) != HE_OK)
 		plain = NULL;
-	rc = say_plain(c, "PRIVMSG", target, plain ? plain : md);
+	rc = say_plain(c, "PRIVMSG", target, who, plain ? plain : md);
 	free(plain);
 	return rc;
 }
@@ -281,7 +364,7 @@ static void reset_session(struct irc *c)
 	c->ping_sent_ms = 0;
 }
 
-static void irc_disconnect(struct irc *c, const char *why, bool retry)
+static void disconnect_lvl(struct irc *c, const char *why, bool retry, bool error)
 {
 	uint64_t delay;
 
@@ -299,9 +382,23 @@ static void irc_disconnect(struct irc *c, const char *why, bool retry)
 		delay = BACKOFF_MAX_MS;
 	delay = delay * 3 / 4 + (uint64_t)(random() % (long)(delay / 2 + 1));
 	c->attempts++;
-	hlog_warn("irc", "%s: %s; reconnecting in %.1f s", c->net, why, (double)delay / 1000.0);
+	if (error)
+		hlog_error("irc", "%s: %s; trying again in %.1f s", c->net, why, (double)delay / 1000.0);
+	else
+		hlog_warn("irc", "%s: %s; reconnecting in %.1f s", c->net, why, (double)delay / 1000.0);
 	cancel_timer(c, &c->t_reconnect);
 	c->t_reconnect = loop_timer_add(c->app->loop, delay, on_reconnect, c);
+}
+
+static void irc_disconnect(struct irc *c, const char *why, bool retry)
+{
+	disconnect_lvl(c, why, retry, false);
+}
+
+/* A failure a retry will not fix by itself (a certificate, a file, a password): an error. */
+static void irc_refused(struct irc *c, const char *why)
+{
+	disconnect_lvl(c, why, true, true);
 }
 
 static void on_reg_timeout(struct loop *l, void *ud)
@@ -321,6 +418,10 @@ static void connect_now(struct irc *c)
 	hlog_info("irc", "%s: connecting to %s port %d%s", c->net, c->cfg->host, c->cfg->port,
 		  c->cfg->tls ? " with TLS" : " WITHOUT TLS");
 	rc = irc_conn_open(&c->conn, c->cfg, c->err, sizeof(c->err));
+	if (rc == HE_CRYPTO) {
+		irc_refused(c, c->err);
+		return;
+	}
 	if (rc != HE_OK && rc != HE_AGAIN) {
 		irc_disconnect(c, c->err, true);
 		return;
@@ -359,12 +460,15 @@ static void on_ping_timer(struct loop *l, void *ud)
 	struct irc *c = ud;
 	uint64_t now = loop_now_ms();
 
-	c->t_ping = loop_timer_add(l, 5000, on_ping_timer, c);
-	if (c->ping_sent_ms && now - c->ping_sent_ms > PING_DEADLINE_MS) {
-		irc_disconnect(c, "no answer to PING (lag over 30 s): the connection looks dead", true);
+	c->t_ping = loop_timer_add(l, c->ping_tick_ms, on_ping_timer, c);
+	if (c->ping_sent_ms && now - c->ping_sent_ms > c->ping_deadline_ms) {
+		char why[128];
+		snprintf(why, sizeof(why), "no answer to PING (lag over %.1f s): the connection looks dead",
+			 (double)c->ping_deadline_ms / 1000.0);
+		irc_disconnect(c, why, true);
 		return;
 	}
-	if (!c->ping_sent_ms && now - c->last_rx_ms > PING_IDLE_MS) {
+	if (!c->ping_sent_ms && now - c->last_rx_ms > c->ping_idle_ms) {
 		char line[64];
 		snprintf(line, sizeof(line), "PING :hearth-%llu", (unsigned long long)now);
 		irc_bucket_charge(&c->bucket, now);
@@ -409,7 +513,7 @@ static void sasl_failed(struct irc *c, const char *why)
 		hlog_error("irc", "%s: SASL %s login as %s failed: %s", c->net, c->cfg->sasl_mechanism,
 			   c->cfg->sasl_username ? c->cfg->sasl_username : "(certificate)", why);
 		send_now(c, "QUIT :SASL failed");
-		irc_disconnect(c, "SASL is required (sasl_required = true)", true);
+		irc_refused(c, "not going on without logging in (sasl_required = true)");
 		return;
 	}
 	hlog_warn("irc", "%s: SASL failed (%s); going on without logging in (sasl_required = false)",
@@ -422,8 +526,12 @@ static void on_sasl_timeout(struct loop *l, void *ud)
 	struct irc *c = ud;
 	(void)l;
 	c->t_sasl = 0;
-	if (!c->sasl_done)
-		sasl_failed(c, "no answer from services within 20 s");
+	if (!c->sasl_done) {
+		char why[96];
+		snprintf(why, sizeof(why), "no answer from services within %.1f s",
+			 (double)c->sasl_timeout_ms / 1000.0);
+		sasl_failed(c, why);
+	}
 }
 
 static void sasl_begin(struct irc *c)
@@ -443,7 +551,7 @@ static void sasl_begin(struct irc *c)
 	}
 	c->sasl_started = true;
 	sendf(c, "AUTHENTICATE %s", strcasecmp(mech, "EXTERNAL") == 0 ? "EXTERNAL" : "PLAIN");
-	c->t_sasl = loop_timer_add(c->app->loop, SASL_TIMEOUT_MS, on_sasl_timeout, c);
+	c->t_sasl = loop_timer_add(c->app->loop, c->sasl_timeout_ms, on_sasl_timeout, c);
 }
 
 static int emit_now(void *ud, const char *line, size_t len)
@@ -654,7 +762,7 @@ static void on_welcome(struct irc *c, const struct irc_msg *m)
 	irc_bucket_init(&c->bucket, c->cfg->burst, c->cfg->rate, loop_now_ms());
 	hlog_info("irc", "%s: registered as %s%s", c->net, c->nick,
 		  c->sasl_done && (c->caps_on & CAP_SASL) ? " (logged in with SASL)" : "");
-	c->t_ping = loop_timer_add(c->app->loop, 5000, on_ping_timer, c);
+	c->t_ping = loop_timer_add(c->app->loop, c->ping_tick_ms, on_ping_timer, c);
 	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick))
 		c->t_regain = loop_timer_add(c->app->loop, REGAIN_MS, on_regain_timer, c);
 }
@@ -716,10 +824,16 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	if (irc_ctcp(raw, verb, sizeof(verb), &args, &alen)) {
 		if (notice || !priv)
 			return;                     /* ACTION and CTCP in channels are ignored */
+		char line[160];
+		line[0] = '\0';
 		if (strcmp(verb, "VERSION") == 0)
-			sendf(c, "NOTICE %s :\x01VERSION Hearth %s (peer-support bot)\x01", nick, HEARTH_VERSION);
-		else if (strcmp(verb, "PING") == 0 && alen <= 64 && !memchr(args, '\r', alen))
-			sendf(c, "NOTICE %s :\x01PING %.*s\x01", nick, (int)alen, args);
+			snprintf(line, sizeof(line), "NOTICE %s :\x01VERSION Hearth %s (peer-support bot)\x01",
+				 nick, HEARTH_VERSION);
+		else if (strcmp(verb, "PING") == 0 && alen <= 64 && !memchr(args, '\r', alen) &&
+			 !memchr(args, '\n', alen))
+			snprintf(line, sizeof(line), "NOTICE %s :\x01PING %.*s\x01", nick, (int)alen, args);
+		if (line[0])
+			queue_keyed(c, line, qkey(nick));   /* a CTCP flood waits its own turn */
 		return;
 	}
 	if (notice)
@@ -839,9 +953,10 @@ static void handle(struct irc *c, const struct irc_msg *m)
 		}
 		irc_track_join(&c->track, chan, nick, acct);
 	} else if (strcasecmp(v, "PART") == 0) {
-		if (is_me(c, nick))
+		if (is_me(c, nick)) {
 			irc_track_chan_del(&c->track, irc_msg_param(m, 0));
-		else
+			queue_drop_target(c, irc_msg_param(m, 0));
+		} else
 			irc_track_part(&c->track, irc_msg_param(m, 0), nick);
 	} else if (strcasecmp(v, "KICK") == 0) {
 		const char *chan = irc_msg_param(m, 0), *who = irc_msg_param(m, 1);
@@ -849,6 +964,7 @@ static void handle(struct irc *c, const struct irc_msg *m)
 			bool found;
 			const char *cfgc = config_channel_key(c, chan, &found);
 			irc_track_chan_del(&c->track, chan);
+			queue_drop_target(c, chan);
 			hlog_warn("irc", "%s: kicked from %s by %s", c->net, chan, nick);
 			if (found)
 				sendf(c, "JOIN %s", cfgc);
@@ -981,6 +1097,10 @@ static void on_fd(struct loop *l, int fd, unsigned events, void *ud)
 			update_events(c);
 			return;
 		}
+		if (rc == HE_CRYPTO) {
+			irc_refused(c, c->err);
+			return;
+		}
 		if (rc) {
 			irc_disconnect(c, c->err, true);
 			return;
@@ -1012,8 +1132,13 @@ static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest,
 	} else {
 		snprintf(chan, sizeof(chan), "%s", in->room);
 		target = chan;
+		if (!irc_track_in_chan(&c->track, chan)) {
+			/* kicked or parted since the member wrote: the server would refuse it anyway */
+			hlog_info("irc", "%s: not in %s any more; a reply was dropped", c->net, chan);
+			return HE_NOTFOUND;
+		}
 	}
-	return say_markdown(c, target, md);
+	return say_markdown(c, target, in->sender, md);
 }
 
 static int t_post(struct htransport *t, const char *room, const char *md)
@@ -1022,7 +1147,7 @@ static int t_post(struct htransport *t, const char *room, const char *md)
 
 	if (!irc_track_in_chan(&c->track, room))
 		return HE_NOTFOUND;
-	return say_markdown(c, room, md);
+	return say_markdown(c, room, room, md);
 }
 
 static int t_post_private(struct htransport *t, const char *member, const char *md)
@@ -1036,7 +1161,7 @@ static int t_post_private(struct htransport *t, const char *member, const char *
 		nick = member + 5;
 	if (!nick)
 		return HE_NOTFOUND;   /* not online in our channels: skipped */
-	return say_markdown(c, nick, md);
+	return say_markdown(c, nick, member, md);
 }
 
 static void t_shutdown(struct htransport *t)
@@ -1082,6 +1207,24 @@ static const struct htransport_ops irc_ops = {
 	.free = t_free,
 };
 
+/* A timing shortened for tests through the environment (never lengthened, at least 200 ms). */
+static uint64_t test_ms(const char *var, uint64_t def)
+{
+	const char *v = getenv(var);
+	char *end;
+	unsigned long long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtoull(v, &end, 10);
+	if (*end || n < 200 || n > def) {
+		hlog_warn("irc", "%s=%s ignored (200 to %llu milliseconds)", var, v, (unsigned long long)def);
+		return def;
+	}
+	hlog_warn("irc", "%s=%llu: a timing for tests, not for a real network", var, n);
+	return n;
+}
+
 static int irc_new(struct happ *app, const struct config_irc *cfg, struct irc **out)
 {
 	struct irc *c = calloc(1, sizeof(*c));
@@ -1100,6 +1243,14 @@ static int irc_new(struct happ *app, const struct config_irc *cfg, struct irc **
 	c->wfd = -1;
 	irc_isupport_init(&c->is);
 	irc_track_init(&c->track, &c->is);
+	c->ping_idle_ms = test_ms("HEARTH_IRC_TEST_PING_IDLE_MS", PING_IDLE_MS);
+	c->ping_deadline_ms = test_ms("HEARTH_IRC_TEST_PING_DEADLINE_MS", PING_DEADLINE_MS);
+	c->sasl_timeout_ms = test_ms("HEARTH_IRC_TEST_SASL_TIMEOUT_MS", SASL_TIMEOUT_MS);
+	c->ping_tick_ms = PING_TICK_MS;
+	if (c->ping_tick_ms > c->ping_deadline_ms / 4)
+		c->ping_tick_ms = c->ping_deadline_ms / 4;
+	if (c->ping_tick_ms > c->ping_idle_ms / 4)
+		c->ping_tick_ms = c->ping_idle_ms / 4;
 	*out = c;
 	return HE_OK;
 }
