@@ -40,6 +40,7 @@ def sh(*args):
 
 
 results = []
+extra_logs = []      # logs of further Hearth processes (the lag check's)
 
 
 def check(name):
@@ -682,6 +683,7 @@ def _():
     # (defaults 60 s + 30 s). The main Hearth keeps the defaults and does not notice the stop.
     work3 = tempfile.mkdtemp(prefix="hearth-irc3-")
     log3 = os.path.join(work3, "hearth.log")
+    extra_logs.append(log3)
     lagch = "#lag" + TAG
     with open(os.path.join(work3, "hearth.ini"), "w") as f:
         f.write("[bot]\ndata_dir = %s/data\nlog_level = debug\n\n[irc.lag]\nhost = 127.0.0.1\nport = %d\n"
@@ -812,6 +814,14 @@ def _():
     hearth.send_signal(signal.SIGTERM)
     rc = hearth.wait(15)
     expect(rc == 0, "exit status %d" % rc)
+
+
+@check("no sanitizer reports in any hearth log")
+def _():
+    pat = re.compile(r"ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+    for path in [logpath, log2path] + extra_logs:
+        m = pat.search(log_text(path))
+        expect(not m, "%s: %s" % (path, log_text(path)[m.start():m.start() + 600] if m else ""))
 
 
 for m in members:

@@ -899,7 +899,10 @@ static void handle(struct irc *c, const struct irc_msg *m)
 		cancel_timer(c, &c->t_sasl);
 		c->sasl_done = true;
 		cap_end(c);
-	} else if (strcmp(v, "904") == 0 || strcmp(v, "905") == 0 || strcmp(v, "908") == 0 ||
+	} else if (strcmp(v, "908") == 0) {
+		/* RPL_SASLMECHS: the mechanisms on offer; the 904 that follows is the failure */
+		snprintf(c->sasl_mechs, sizeof(c->sasl_mechs), "%s", irc_msg_param(m, 1));
+	} else if (strcmp(v, "904") == 0 || strcmp(v, "905") == 0 ||
 		   strcmp(v, "902") == 0 || strcmp(v, "906") == 0) {
 		if (!c->sasl_done) {
 			char why[300];
