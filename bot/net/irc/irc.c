@@ -964,13 +964,12 @@ static void handle(struct irc *c, const struct irc_msg *m)
 	} else if (strcasecmp(v, "KICK") == 0) {
 		const char *chan = irc_msg_param(m, 0), *who = irc_msg_param(m, 1);
 		if (is_me(c, who)) {
-			bool found;
-			const char *cfgc = config_channel_key(c, chan, &found);
+			/* A kick is a moderator's decision about Hearth's presence: stay out until
+			 * invited back (or until the next connection joins the configured channels). */
 			irc_track_chan_del(&c->track, chan);
 			queue_drop_target(c, chan);
-			hlog_warn("irc", "%s: kicked from %s by %s", c->net, chan, nick);
-			if (found)
-				sendf(c, "JOIN %s", cfgc);
+			hlog_warn("irc", "%s: kicked from %s by %s; staying out until invited back", c->net,
+				  chan, nick);
 		} else {
 			irc_track_part(&c->track, chan, who);
 		}
