@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import olm
 from nio import MegolmEvent, RoomKeyRequest
+from nio.crypto.attachments import decrypt_attachment
 from nio.event_builders import ToDeviceMessage
 
 sys.dont_write_bytecode = True
@@ -138,6 +139,37 @@ class Suite:
         assert r.encrypted, r
         _, r = await self._ask(self.alice, dm, "!mood history")
         assert r.encrypted and "empty so far" not in r.body and "don't have" not in r.body, r.body
+        # The export arrives as two encrypted files: the media store holds only ciphertext, and
+        # the key in the (Megolm-encrypted) event opens it.
+        _, r = await self._ask(self.alice, dm, "!mood 6 export marker zebra #calm")
+        cmd = await self.alice.send(dm, "!mood export")
+        deadline = time.monotonic() + 40
+        files = []
+        while len(files) < 2:
+            assert time.monotonic() < deadline, f"export files did not arrive: {files}"
+            await self.alice.sync_once(timeout_ms=1000)
+            seen = False
+            files = []
+            for m in self.alice.messages(dm):
+                if m.event_id == cmd:
+                    seen = True
+                elif seen and m.sender == BOT and m.msgtype == "m.file":
+                    files.append(m)
+        names = sorted(m.content.get("filename") or m.body for m in files)
+        assert names[0].endswith(".csv") and names[1].endswith(".json"), names
+        for m in files:
+            assert m.encrypted, "an export file event came in plaintext"
+            assert "url" not in m.content, "the export was uploaded unencrypted (content.url)"
+            f = m.content["file"]
+            server, media = f["url"][len("mxc://"):].split("/", 1)
+            req = urllib.request.Request(
+                f"{HS}/_matrix/client/v1/media/download/{server}/{media}",
+                headers={"Authorization": "Bearer " + self.alice.client.access_token})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                raw = resp.read()
+            assert b"zebra" not in raw, "the media store holds the export in plaintext"
+            plain = decrypt_attachment(raw, f["key"]["k"], f["hashes"]["sha256"], f["iv"])
+            assert b"export marker zebra" in plain, plain[:200]
         for m in self.alice.messages(dm):
             if m.sender == BOT:
                 assert m.encrypted, f"plaintext in the private chat: {m.body[:80]}"

@@ -66,6 +66,11 @@ struct mx_crypto_ops {
 	 * (mx_send_crypto_progress() when a request finished, or a timer). */
 	int (*encrypt)(void *state, const char *room_id, const char *type, json_t *content,
 		       json_t **out);
+	/* Encrypts a file before it is uploaded for an encrypted room: *cipher (len bytes, the
+	 * caller frees) is uploaded instead, and *file (EncryptedFile without "url") replaces
+	 * content.url once the upload's mxc:// URI is known. */
+	int (*encrypt_attachment)(void *state, const void *plain, size_t len,
+				  unsigned char **cipher, json_t **file);
 	/* Adds the room's initial_state for a new private chat (m.room.encryption). The transport
 	 * calls it when creating a direct room, if set. */
 	void (*private_chat_initial_state)(void *state, json_t *initial_state);

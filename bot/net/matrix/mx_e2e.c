@@ -517,6 +517,13 @@ static void x_private_created(void *state, const char *room_id, const char *memb
 	drain(x);
 }
 
+static int x_encrypt_attachment(void *state, const void *plain, size_t len, unsigned char **cipher,
+				json_t **file)
+{
+	(void)state;
+	return e2e_encrypt_attachment(plain, len, cipher, file);
+}
+
 const struct mx_crypto_ops mx_e2e_ops = {
 	.start = x_start,
 	.free = x_free,
@@ -531,6 +538,7 @@ const struct mx_crypto_ops mx_e2e_ops = {
 	.is_encrypted = x_is_encrypted,
 	.decrypt = x_decrypt,
 	.encrypt = x_encrypt,
+	.encrypt_attachment = x_encrypt_attachment,
 	.private_chat_initial_state = x_private_initial_state,
 	.private_chat_created = x_private_created,
 };

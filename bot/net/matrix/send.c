@@ -29,6 +29,7 @@ struct mx_out {
 	char *file;                /* uploaded first, then content.url is set */
 	size_t file_len;
 	char *file_mime;
+	json_t *file_info;         /* encrypted room: the EncryptedFile that replaces content.url */
 	bool creating;             /* this entry asked for the private chat to be created */
 	uint64_t own_us;           /* Hearth's own time on this reply so far (0: not timed) */
 	uint64_t own_cpu_us;       /* the same in CPU time */
@@ -100,6 +101,7 @@ static void out_free(struct mx_out *o)
 	free(o->member);
 	free(o->type);
 	json_decref(o->content);
+	json_decref(o->file_info);
 	free(o->file);
 	free(o->file_mime);
 	free(o);
@@ -175,7 +177,15 @@ static void on_uploaded(struct mx *mx, int status, json_t *body, uint64_t t, voi
 		kick(mx, r);
 		return;
 	}
-	json_object_set_new(o->content, "url", json_string(uri));
+	if (o->file_info) {
+		/* Only ciphertext went to the media store; the key travels in the encrypted event. */
+		json_object_set_new(o->file_info, "url", json_string(uri));
+		json_object_set_new(o->content, "file", o->file_info);
+		json_object_del(o->content, "url");
+		o->file_info = NULL;
+	} else {
+		json_object_set_new(o->content, "url", json_string(uri));
+	}
 	free(o->file);
 	o->file = NULL;
 	kick(mx, r);
@@ -224,6 +234,26 @@ static void kick(struct mx *mx, struct mx_room *r)
 	rid = mx_http_escape(r->id);
 	if (!rid)
 		goto oom;
+	if (o->file && encrypted && !o->file_info) {
+		unsigned char *cipher = NULL;
+		int erc = mx->crypto->encrypt_attachment ?
+			mx->crypto->encrypt_attachment(mx->crypto_state, o->file, o->file_len, &cipher,
+						       &o->file_info) : HE_CRYPTO;
+		if (erc != HE_OK) {
+			hlog_warn(MX_MOD, "could not encrypt a file for %s (%s); not uploading it", r->id,
+				  he_str(erc));
+			pop_head(mx, r);
+			kick(mx, r);
+			goto out;
+		}
+		sodium_memzero(o->file, o->file_len);
+		free(o->file);
+		o->file = (char *)cipher;
+		free(o->file_mime);
+		o->file_mime = strdup("application/octet-stream");
+		if (!o->file_mime)
+			goto oom;
+	}
 	if (o->file) {
 		const char *fname = json_string_value(json_object_get(o->content, "filename"));
 		name = mx_http_escape(fname ? fname : "file");

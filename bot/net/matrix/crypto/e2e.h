@@ -131,4 +131,10 @@ size_t e2e_outgoing(struct e2e *e, const struct e2e_request **out, size_t max);
  * the error body (may be NULL), or 0 for a network failure. HE_NOTFOUND for an unknown id. */
 int e2e_request_done(struct e2e *e, unsigned long id, int http_status, json_t *response);
 
+/* Encrypts a file for an encrypted room (AES-256-CTR, fresh key and IV; the spec's
+ * EncryptedFile v2). *cipher (len bytes, caller frees) is what to upload; *file is the
+ * EncryptedFile object without "url": add the mxc:// URI after the upload and send it as
+ * content.file instead of content.url. */
+int e2e_encrypt_attachment(const void *plain, size_t len, unsigned char **cipher, json_t **file);
+
 #endif
