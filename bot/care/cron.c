@@ -492,12 +492,7 @@ bool cron_tz_valid(const char *tz)
 	return got == (ssize_t)sizeof(magic) && memcmp(magic, "TZif", 4) == 0;
 }
 
-struct tz_saved {
-	char *old; /* copy of the previous $TZ, NULL if it was unset */
-};
-
-/* Switches the process to zone tz (NULL/"" = UTC). On success the caller must tz_leave. */
-static int tz_enter(const char *tz, struct tz_saved *sv)
+int cron_tz_enter(const char *tz, struct cron_tz_saved *sv)
 {
 	const char *val = "UTC0", *cur;
 
@@ -522,7 +517,7 @@ static int tz_enter(const char *tz, struct tz_saved *sv)
 	return 0;
 }
 
-static void tz_leave(struct tz_saved *sv)
+void cron_tz_leave(struct cron_tz_saved *sv)
 {
 	if (sv->old)
 		setenv("TZ", sv->old, 1);
@@ -656,28 +651,28 @@ static int next_in_zone(const struct cron_expr *e, time_t after, time_t *next)
 
 int cron_next(const struct cron_expr *e, const char *tz, time_t after, time_t *next)
 {
-	struct tz_saved sv;
+	struct cron_tz_saved sv;
 	int rc;
 
 	if (!e || !next || (int64_t)after < EPOCH_MIN || (int64_t)after > EPOCH_MAX)
 		return HE_INVAL;
-	rc = tz_enter(tz, &sv);
+	rc = cron_tz_enter(tz, &sv);
 	if (rc)
 		return rc;
 	rc = next_in_zone(e, after, next);
-	tz_leave(&sv);
+	cron_tz_leave(&sv);
 	return rc;
 }
 
 int cron_local(const char *tz, time_t t, int *minute_of_day, int *wday, long *daykey)
 {
-	struct tz_saved sv;
+	struct cron_tz_saved sv;
 	struct tm tm;
 	int rc;
 
 	if ((int64_t)t < EPOCH_MIN || (int64_t)t > EPOCH_MAX)
 		return HE_INVAL;
-	rc = tz_enter(tz, &sv);
+	rc = cron_tz_enter(tz, &sv);
 	if (rc)
 		return rc;
 	if (!localtime_r(&t, &tm)) {
@@ -691,7 +686,7 @@ int cron_local(const char *tz, time_t t, int *minute_of_day, int *wday, long *da
 	if (daykey)
 		*daykey = (tm.tm_year + 1900L) * 10000L + (tm.tm_mon + 1) * 100L + tm.tm_mday;
 out:
-	tz_leave(&sv);
+	cron_tz_leave(&sv);
 	return rc;
 }
 

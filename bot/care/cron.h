@@ -94,4 +94,13 @@ bool cron_in_quiet(int start_min, int end_min, int minute_of_day);
 /* "HH:MM" (or "H:MM"; 00:00-23:59) -> minutes since midnight; HE_INVAL otherwise. */
 int cron_parse_hhmm(const char *text, int *minute_of_day);
 
+/* Switches the process's local time zone for a stretch of local-time work (NULL or "" = UTC);
+ * HE_INVAL for an unknown zone. On HE_OK the caller must cron_tz_leave(), which restores the
+ * previous $TZ. Not thread-safe, like the rest of this module. */
+struct cron_tz_saved {
+	char *old; /* copy of the previous $TZ, NULL if it was unset */
+};
+int cron_tz_enter(const char *tz, struct cron_tz_saved *sv);
+void cron_tz_leave(struct cron_tz_saved *sv);
+
 #endif /* HEARTH_CARE_CRON_H */

@@ -314,32 +314,6 @@ int mood_room_stats(struct happ *app, const char *network, const char *room, int
 
 /* ---- time zones -------------------------------------------------------------------------- */
 
-struct tzsave {
-	char *old;
-	bool had;
-};
-
-/* Switches $TZ for a whole command (one tzset, not one per entry); see cron.h on threads. */
-static void tz_enter(const char *tz, struct tzsave *sv)
-{
-	const char *cur = getenv("TZ");
-
-	sv->had = cur != NULL;
-	sv->old = cur ? strdup(cur) : NULL;
-	setenv("TZ", tz && *tz && cron_tz_valid(tz) ? tz : "UTC0", 1);
-	tzset();
-}
-
-static void tz_leave(struct tzsave *sv)
-{
-	if (sv->had && sv->old)
-		setenv("TZ", sv->old, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(sv->old);
-}
-
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
 static long civil_days(int y, int m, int d)
 {
@@ -539,7 +513,7 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	const struct hmsg *m = ctx->msg;
 	struct bucket *day = NULL, half[2] = { { 0, 0 }, { 0, 0 } };
 	struct hbuf b = HBUF_INIT;
-	struct tzsave sv;
+	struct cron_tz_saved sv;
 	struct tm tm;
 	sqlite3_stmt *st;
 	char err[160], tz[72];
@@ -560,7 +534,11 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	if (!day)
 		return HE_NOMEM;
 	member_tz(app, m->network, m->sender, tz, sizeof(tz));
-	tz_enter(tz, &sv);
+	/* One zone switch for the whole command, not one per entry; an unknown zone reads as UTC. */
+	if (cron_tz_enter(tz, &sv) != HE_OK && (rc = cron_tz_enter(NULL, &sv)) != HE_OK) {
+		free(day);
+		return rc;
+	}
 	today = local_day(now, &tm);
 	first = today - (days - 1);
 	tm.tm_mday -= days - 1;
@@ -689,13 +667,13 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	if (strcmp(tz, "UTC") != 0)
 		hbuf_printf(&b, "\nTimes are in %s.", tz);
 send:
-	tz_leave(&sv);
+	cron_tz_leave(&sv);
 	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
 	hbuf_free(&b);
 	free(day);
 	return rc;
 out:
-	tz_leave(&sv);
+	cron_tz_leave(&sv);
 	hbuf_free(&b);
 	free(day);
 	if (rc == HE_DB)
