@@ -13,7 +13,6 @@ import os
 import sqlite3
 import sys
 import time
-import traceback
 import urllib.request
 from urllib.parse import quote
 
@@ -25,7 +24,8 @@ from nio.event_builders import ToDeviceMessage
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
-from test_hearth import BOT, HS, TMP, Hearth, hearth_token, reply_to, replies_to, settle  # noqa: E402
+from test_hearth import (BOT, HS, TMP, Hearth, hearth_token, replies_to, reply_to,  # noqa: E402
+                         run_ordered, settle)
 
 # Synapse's log config writes /homeserver.log inside its root; it grows across runs, so only
 # what this suite's run added is read.
@@ -332,7 +332,6 @@ class Suite:
     # -----------------------------------------------------------------------
 
     async def run(self) -> int:
-        passed = failed = 0
         order = [
             "test_device_cross_signed", "test_encrypted_room_help_round_trip",
             "test_encrypted_private_chat_mood", "test_second_device_gets_the_session",
@@ -341,58 +340,9 @@ class Suite:
             "test_burst_all_decryptable", "test_keys_created_once_no_conflicts",
             "test_cross_signing_replaced_with_password_auth",
         ]
-        tests = [n for n in dir(self) if n.startswith("test_")]
-        assert sorted(order) == sorted(tests), set(tests) ^ set(order)
-        try:
-            for m in (self.alice, self.bob, self.carol):
-                await m.login()
-            self.hearth.start(wait_for="continuing from|first sync done")
-            for name in order:
-                if not self.hearth.running():
-                    print(f"FAIL {name} (Hearth is not running)")
-                    failed += 1
-                    continue
-                if name not in order[:2] and self.room is None:
-                    print(f"FAIL {name} (no encrypted room)")
-                    failed += 1
-                    continue
-                t0 = time.monotonic()
-                try:
-                    await getattr(self, name)()
-                    print(f"PASS {name} ({time.monotonic() - t0:.1f} s)", flush=True)
-                    passed += 1
-                except Exception:
-                    traceback.print_exc()
-                    print(f"FAIL {name}", flush=True)
-                    failed += 1
-        except Exception:
-            traceback.print_exc()
-            failed += 1
-        finally:
-            try:
-                rc = self.hearth.stop()
-                if rc != 0:
-                    print(f"FAIL hearth exited with {rc} at the end")
-                    failed += 1
-            except Exception:
-                traceback.print_exc()
-                failed += 1
-            for m in (self.alice, self.bob, self.carol, self.alice2):
-                if m:
-                    await m.close()
-            log = self.hearth.log() if os.path.exists(self.hearth.log_path) else ""
-            for line in log.splitlines():
-                if "own time" in line:
-                    print("figure:", line.split("  ", 1)[-1])
-            if "ERROR: AddressSanitizer" in log or "runtime error:" in log or \
-                    "LeakSanitizer" in log:
-                print("FAIL sanitizer report in the hearth log")
-                failed += 1
-            if failed:
-                print("---- hearth log (tail) ----")
-                print(log[-6000:])
-        print(f"{passed} passed, {failed} failed")
-        return 0 if failed == 0 else 1
+        return await run_ordered(
+            self, order, "encrypted room", figures=True,
+            start=lambda: self.hearth.start(wait_for="continuing from|first sync done"))
 
 
 if __name__ == "__main__":

@@ -507,8 +507,6 @@ class Suite:
     # -----------------------------------------------------------------------
 
     async def run(self) -> int:
-        passed = failed = 0
-        tests = [n for n in dir(self) if n.startswith("test_")]
         order = [
             "test_history_not_answered_on_first_start", "test_join_on_invite",
             "test_commands_answered_as_rich_notice_replies", "test_reply_in_thread",
@@ -521,49 +519,71 @@ class Suite:
             "test_unreachable_homeserver_retried", "test_wrong_password_exits",
             "test_revoked_token_without_password_exits",
         ]
-        assert sorted(order) == sorted(tests), set(tests) ^ set(order)
-        try:
-            for m in (self.alice, self.bob, self.carol):
-                await m.login()
-            for name in order:
-                if name != order[0] and not self.hearth.running():
-                    print(f"FAIL {name} (Hearth is not running)")
-                    failed += 1
-                    continue
-                if name not in order[:2] and self.room is None:
-                    print(f"FAIL {name} (no group room)")
-                    failed += 1
-                    continue
-                t0 = time.monotonic()
-                try:
-                    await getattr(self, name)()
-                    print(f"PASS {name} ({time.monotonic() - t0:.1f} s)", flush=True)
-                    passed += 1
-                except Exception:
-                    traceback.print_exc()
-                    print(f"FAIL {name}", flush=True)
-                    failed += 1
-        finally:
+        return await run_ordered(self, order, "group room", first_without_hearth=1)
+
+
+async def run_ordered(suite, order, room_what: str, start=None, first_without_hearth: int = 0,
+                      figures: bool = False) -> int:
+    """Runs suite's test_* methods in the given order against one Hearth and prints
+    `N passed, M failed`. The first two tests may run before suite.room exists; the first
+    first_without_hearth tests may run before Hearth does. start() runs after the members log in.
+    Members (alice, bob, carol, and alice2 when set) are closed, Hearth is stopped, and a
+    sanitizer report in its log counts as a failure."""
+    passed = failed = 0
+    tests = [n for n in dir(suite) if n.startswith("test_")]
+    assert sorted(order) == sorted(tests), set(tests) ^ set(order)
+    try:
+        for m in (suite.alice, suite.bob, suite.carol):
+            await m.login()
+        if start:
+            start()
+        for i, name in enumerate(order):
+            if i >= first_without_hearth and not suite.hearth.running():
+                print(f"FAIL {name} (Hearth is not running)")
+                failed += 1
+                continue
+            if i >= 2 and suite.room is None:
+                print(f"FAIL {name} (no {room_what})")
+                failed += 1
+                continue
+            t0 = time.monotonic()
             try:
-                rc = self.hearth.stop()
-                if rc != 0:
-                    print(f"FAIL hearth exited with {rc} at the end")
-                    failed += 1
+                await getattr(suite, name)()
+                print(f"PASS {name} ({time.monotonic() - t0:.1f} s)", flush=True)
+                passed += 1
             except Exception:
                 traceback.print_exc()
+                print(f"FAIL {name}", flush=True)
                 failed += 1
-            for m in (self.alice, self.bob, self.carol):
+    except Exception:
+        traceback.print_exc()
+        failed += 1
+    finally:
+        try:
+            rc = suite.hearth.stop()
+            if rc != 0:
+                print(f"FAIL hearth exited with {rc} at the end")
+                failed += 1
+        except Exception:
+            traceback.print_exc()
+            failed += 1
+        for m in (suite.alice, suite.bob, suite.carol, getattr(suite, "alice2", None)):
+            if m:
                 await m.close()
-            log = self.hearth.log() if os.path.exists(self.hearth.log_path) else ""
-            if "ERROR: AddressSanitizer" in log or "runtime error:" in log or \
-                    "LeakSanitizer" in log:
-                print("FAIL sanitizer report in the hearth log")
-                failed += 1
-            if failed:
-                print("---- hearth log (tail) ----")
-                print(self.hearth.log()[-6000:] if os.path.exists(self.hearth.log_path) else "")
-        print(f"{passed} passed, {failed} failed")
-        return 0 if failed == 0 else 1
+        log = suite.hearth.log() if os.path.exists(suite.hearth.log_path) else ""
+        if figures:
+            for line in log.splitlines():
+                if "own time" in line:
+                    print("figure:", line.split("  ", 1)[-1])
+        if "ERROR: AddressSanitizer" in log or "runtime error:" in log or \
+                "LeakSanitizer" in log:
+            print("FAIL sanitizer report in the hearth log")
+            failed += 1
+        if failed:
+            print("---- hearth log (tail) ----")
+            print(log[-6000:])
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":
