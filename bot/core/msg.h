@@ -22,6 +22,8 @@ struct hmsg {
 	const char *sender_name;  /* how to address them; may equal sender */
 	const char *text;         /* UTF-8 as received (the core checks it) */
 	bool is_private;          /* said in a private chat with Hearth */
+	bool sender_transient;    /* the sender id can pass to another person (an IRC nick without a
+				   * services account): nothing personal is stored or shown under it */
 	enum hrole role;          /* decided by the transport: power level, channel op, account */
 	struct htransport *via;   /* who delivers the replies */
 	const void *ref;          /* the transport's own context (event id, thread); opaque here */
