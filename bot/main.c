@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +91,32 @@ static int find_content_dir(struct config *cfg)
 	return (cfg->content_dir = strdup("/usr/share/hearth/content")) ? HE_OK : HE_NOMEM;
 }
 
+/* A config file that holds a password or token must be for Hearth's user alone. A warning, not
+ * an error: the facilitator may have reasons, but should know. */
+static void warn_open_secrets(const struct config *cfg, const char *path)
+{
+	struct stat st;
+
+	if (!path || !cfg->secret_line || stat(path, &st) < 0 || !(st.st_mode & (S_IRGRP | S_IROTH)))
+		return;
+	fprintf(stderr, "%s:%d: warning: this file holds a password or token and other users on this "
+		"machine can read it (mode %03o); run: chmod 600 %s\n", path, cfg->secret_line,
+		(unsigned)(st.st_mode & 0777), path);
+}
+
+/* Nothing Hearth writes is for other users, and a crash must not leave members' data in a core
+ * file or let another process of the same user read Hearth's memory. */
+static void harden_process(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	umask(077);
+	if (setrlimit(RLIMIT_CORE, &none) < 0)
+		perror("hearth: setrlimit(RLIMIT_CORE)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		perror("hearth: prctl(PR_SET_DUMPABLE)");
+}
+
 /* Reads and validates the configuration. Problems are printed as FILE:LINE: message. */
 static int load_config(const struct options *o, struct config **out, bool quiet_ok)
 {
@@ -105,6 +133,7 @@ static int load_config(const struct options *o, struct config **out, bool quiet_
 	}
 	if (rc)
 		return EXIT_CONFIG;
+	warn_open_secrets(cfg, o->config);
 	if (o->data_dir) {
 		free(cfg->data_dir);
 		cfg->data_dir = strdup(o->data_dir);
@@ -227,6 +256,7 @@ int main(int argc, char **argv)
 	const char *fake;
 	int rc;
 
+	harden_process();
 	if ((rc = parse_args(argc, argv, &o)))
 		return rc;
 	if ((rc = load_config(&o, &app.cfg, false)))

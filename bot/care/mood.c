@@ -1255,7 +1255,8 @@ int mood_init(struct happ *app)
 	mood_purge(app, NULL);
 	mo->purge_day = care_daykey(app, happ_now(app));
 	if (app->loop) {
-		mo->timer = loop_timer_add(app->loop, (uint64_t)(60 - time(NULL) % 60) * 1000 + 50, on_tick, app);
+		/* The first look a second after start: a reminder due while Hearth was down goes out then. */
+		mo->timer = loop_timer_add(app->loop, 1000, on_tick, app);
 		if (!mo->timer)
 			return HE_NOMEM;
 	}

@@ -291,8 +291,11 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	if (k->scope == S_TOP && k->off == offsetof(struct config, prefix))
 		st->c->prefix_line = line;
 	switch (k->type) {
-	case K_STR:
 	case K_SECRET:
+		if (*value && !st->c->secret_line)
+			st->c->secret_line = line;
+		return set_str((char **)(base + k->off), value);
+	case K_STR:
 		return set_str((char **)(base + k->off), value);
 	case K_LIST:
 		return set_list((char **)(base + k->off), (size_t *)(base + k->count_off), value, line, p);

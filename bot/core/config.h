@@ -51,6 +51,7 @@ struct config_room {
 
 struct config {
 	char *path;                      /* the file read, or NULL for defaults */
+	int secret_line;                 /* first line of the file holding a password or token, or 0 */
 
 	/* [bot] */
 	char *prefix;                    /* command prefix, default "!" */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,56 @@ static int make_dir(const char *dir)
 	return HE_OK;
 }
 
+/* nftw callback: what Hearth keeps is for Hearth's user alone. Links are not followed, and
+ * files of other users are left as they are. */
+static int tighten_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	mode_t want;
+
+	(void)ftw;
+	if (st->st_uid != geteuid() || (type != FTW_F && type != FTW_D && type != FTW_DP))
+		return 0;
+	want = type == FTW_F ? st->st_mode & 0600 : 0700;
+	if ((st->st_mode & 0777) == want)
+		return 0;
+	if (chmod(path, want) < 0)
+		hlog_warn("store", "cannot make %s private (chmod): %s", path, strerror(errno));
+	else if (type == FTW_F && (st->st_mode & 0044))
+		hlog_warn("store", "%s was readable by other users (mode %03o); it is now %03o", path,
+			  (unsigned)(st->st_mode & 0777), (unsigned)want);
+	return 0;
+}
+
+/* The data folder holds members' health data: it must be ours and private. A folder of another
+ * user is refused; an open mode (e.g. 0755 from an earlier mkdir) is closed, down to every file
+ * already in it (database, WAL, keys, exports). */
+static int private_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0) {
+		hlog_error("store", "cannot read the data folder %s: %s", dir, strerror(errno));
+		return HE_IO;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		hlog_error("store", "the data folder %s is not a folder; point data_dir at a folder of "
+			   "Hearth's own", dir);
+		return HE_IO;
+	}
+	if (st.st_uid != geteuid()) {
+		hlog_error("store", "the data folder %s belongs to another user (uid %u, Hearth runs as "
+			   "uid %u); members' data must stay private, so Hearth will not use it. Give Hearth "
+			   "a folder of its own, or chown it to Hearth's user", dir, (unsigned)st.st_uid,
+			   (unsigned)geteuid());
+		return HE_PERM;
+	}
+	if (st.st_mode & 0077)
+		hlog_info("store", "the data folder %s was open to other users (mode %03o); it is now 0700",
+			  dir, (unsigned)(st.st_mode & 0777));
+	nftw(dir, tighten_one, 8, FTW_PHYS);
+	return HE_OK;
+}
+
 int store_open(const char *dir, struct store **out)
 {
 	struct store *s = NULL;
@@ -110,6 +161,8 @@ int store_open(const char *dir, struct store **out)
 		hlog_error("store", "cannot create the data folder %s: %s", dir, strerror(errno));
 		return HE_IO;
 	}
+	if ((rc = private_dir(dir)))
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (!s || asprintf(&path, "%s/hearth.db", dir) < 0 || asprintf(&lock, "%s/hearth.lock", dir) < 0) {
 		path = lock = NULL;
@@ -130,7 +183,7 @@ int store_open(const char *dir, struct store **out)
 	}
 	rc = open_db(path, s);
 	if (rc == HE_OK)
-		chmod(path, 0600);
+		chmod(path, 0600); /* main() sets umask 077; this keeps library users private too */
 out:
 	free(path);
 	free(lock);

@@ -28,8 +28,8 @@ expect "history average" "$out" "Average 5.5 from 2 entries"
 expect "room pointer" "$(room_blocks "$out")" "I've replied to you privately."
 reject "room never sees the note" "$(room_blocks "$out")" "$NOTE"
 reject "room never sees the score" "$(room_blocks "$out")" "Logged"
-csv="$DATA/exports/hearth-mood-2026-01-15.csv"
-json="$DATA/exports/hearth-mood-2026-01-15.json"
+csv="$DATA/exports/alice/hearth-mood-2026-01-15.csv"
+json="$DATA/exports/alice/hearth-mood-2026-01-15.json"
 expect "export announced" "$out" "2 entries, as a CSV file"
 for f in "$csv" "$json"; do
 	if [ -f "$f" ]; then PASSES=$((PASSES + 1)); else echo "FAIL: export file $f missing"; FAILS=$((FAILS + 1)); continue; fi
@@ -59,14 +59,17 @@ expect "forget asks" "$out" "It can't be undone"
 expect "forget done" "$out" "Everything the mood log held about you is deleted"
 expect "log gone" "$out" "You don't have a mood log"
 
-# 4. A key file others can read: Hearth refuses to start and says what to do.
-chmod 644 "$DATA/mood.key"
+# 4. A key file others can read, kept outside the data folder (inside it, Hearth closes the mode
+#    at start, see privacy.sh): Hearth refuses to start and says what to do.
+cp "$DATA/mood.key" "$WORK/outside.key"
+chmod 644 "$WORK/outside.key"
+printf '[bot]\ndata_dir = %s\n\n[mood]\nkey_file = %s\n' "$DATA" "$WORK/outside.key" >"$WORK/key.ini"
 set +e
-printf '!help\n' | "$HEARTH" --data-dir "$DATA" --as alice >"$WORK/out4" 2>"$WORK/err4"
+printf '!help\n' | "$HEARTH" --config "$WORK/key.ini" --as alice >"$WORK/out4" 2>"$WORK/err4"
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then PASSES=$((PASSES + 1)); else echo "FAIL: hearth started with a 0644 key file"; FAILS=$((FAILS + 1)); fi
-expect "wide key refused" "$(cat "$WORK/err4")" "chmod 600 $DATA/mood.key"
+expect "wide key refused" "$(cat "$WORK/err4")" "chmod 600 $WORK/outside.key"
 reject "nothing answered" "$(cat "$WORK/out4")" "Here is what I can do"
 
 finish

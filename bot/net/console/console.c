@@ -54,28 +54,59 @@ static int c_post(struct htransport *t, const char *room, const char *md)
 	return HE_OK;
 }
 
+/* Only the member at the console reads what is meant for one member: a reminder for someone
+ * else stays unsent (the mood log tries again while it is due). */
 static int c_post_private(struct htransport *t, const char *member, const char *md)
 {
-	(void)t;
-	(void)member;
+	struct console *c = t->impl;
+
+	if (strcmp(member, c->as) != 0)
+		return HE_NOTFOUND;
 	print_block("[private]", md);
 	return HE_OK;
 }
 
-/* The console has no file transfer: files are written to DATA_DIR/exports with mode 0600 and
- * the member is told where. */
+/* A member's own folder name: letters, digits, '-' and '_' as they are, every other byte as %XX,
+ * so two different names never share a folder and none can climb out of exports/. */
+static void member_folder(const char *member, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)member; *p && n + 4 < outlen; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_') {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	out[n] = '\0';
+}
+
+/* The console has no file transfer: files are written to DATA_DIR/exports/MEMBER/ with mode 0600
+ * (one folder per member, so two members exporting on one day keep their own files) and the
+ * member is told where. */
 static int c_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
 {
 	struct console *c = t->impl;
 	const char *dir = store_dir(c->app->store);
-	char path[4096], *msg = NULL;
+	char path[4096], who[3 * 64 + 4], *msg = NULL;
 	int fd, rc = HE_OK;
 
+	if (strchr(f->name, '/') || f->name[0] == '.')
+		return HE_INVAL;
+	member_folder(in->sender, who, sizeof(who));
 	snprintf(path, sizeof(path), "%s/exports", dir ? dir : ".");
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return HE_IO;
-	snprintf(path, sizeof(path), "%s/exports/%s", dir ? dir : ".", f->name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(path, sizeof(path), "%s/exports/%s", dir ? dir : ".", who);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return HE_IO;
+	snprintf(path, sizeof(path), "%s/exports/%s/%s", dir ? dir : ".", who, f->name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return HE_IO;
 	for (size_t off = 0; off < f->len;) {
@@ -91,7 +122,6 @@ static int c_send_file(struct htransport *t, const struct hmsg *in, const struct
 	if (close(fd) < 0)
 		rc = HE_IO;
 	if (rc == HE_OK && asprintf(&msg, "Saved `%s`", path) >= 0) {
-		(void)in;
 		print_block("[private]", msg);
 		free(msg);
 	}
