@@ -53,6 +53,24 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
 	"CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
 	" expires INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;",
+	/* 2 */
+	/* IRC members without a services account were stored by nick ("nick:NAME", made only by
+	 * net/irc/irc.c), an id that passes to whoever takes the nick next: all of it goes, and
+	 * such senders are never stored again (hmsg.sender_transient). */
+	"DELETE FROM mood_entry WHERE substr(member, 1, 5) = 'nick:';"
+	"DELETE FROM mood_consent WHERE substr(member, 1, 5) = 'nick:';"
+	"DELETE FROM mood_reminder WHERE substr(member, 1, 5) = 'nick:';"
+	"DELETE FROM mood_pending WHERE substr(member, 1, 5) = 'nick:';"
+	/* When `!mood optin` last showed a member the consent text: `!mood optin confirm` counts
+	 * only within MOOD_OPTIN_WINDOW after it. */
+	"CREATE TABLE mood_consent_shown (network TEXT NOT NULL, member TEXT NOT NULL,"
+	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	/* Every member with something stored keeps a mood_pending row, expired when nothing is
+	 * pending, so that `!mood forget` is an update in place that needs no new page (a full
+	 * disk never stops a member from deleting their log). See slot_expired(). */
+	"INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
+	" SELECT network, member, 'forget', CAST(strftime('%s', 'now') AS INTEGER) - 1 FROM"
+	" (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry);",
 };
 
 static const char *const sparks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
@@ -269,46 +287,34 @@ int mood_purge(struct happ *app, long *purged)
 	else
 		n = (long)sqlite3_changes(store_db(app->store));
 	sqlite3_reset(st);
-	st = store_stmt(app->store, "DELETE FROM mood_pending WHERE expires < ?");
+	/* Forget slots of members who have nothing left (their entries aged out after an optout),
+	 * and consent texts shown long ago. */
+	st = store_stmt(app->store, "DELETE FROM mood_pending WHERE expires < ? AND NOT EXISTS"
+				    " (SELECT 1 FROM mood_consent c WHERE c.network = mood_pending.network AND"
+				    " c.member = mood_pending.member) AND NOT EXISTS (SELECT 1 FROM mood_entry e"
+				    " WHERE e.network = mood_pending.network AND e.member = mood_pending.member)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = HE_DB;
 		sqlite3_reset(st);
 	}
+	st = store_stmt(app->store, "DELETE FROM mood_consent_shown WHERE shown_at < ?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)now - MOOD_OPTIN_WINDOW);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = HE_DB;
+		sqlite3_reset(st);
+	}
+	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too (as
+	 * forget does). Not inside a caller's transaction. */
+	if (sqlite3_get_autocommit(store_db(app->store)))
+		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (n)
 		hlog_info("mood", "retention: deleted %ld entries older than %d days", n,
 			  app->cfg->mood_retention_days);
 	if (purged)
 		*purged = n;
-	return rc;
-}
-
-int mood_room_stats(struct happ *app, const char *network, const char *room, int days,
-		    long *entries, long *members, double *mean)
-{
-	sqlite3_stmt *st;
-	int rc = HE_OK;
-
-	*entries = *members = 0;
-	*mean = 0;
-	if (!network || !room || days < 1)
-		return HE_INVAL;
-	st = store_stmt(app->store, "SELECT count(*), count(DISTINCT member), coalesce(avg(score), 0)"
-				    " FROM mood_entry WHERE network = ? AND origin_room = ? AND ts >= ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) - (sqlite3_int64)days * 86400);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*entries = (long)sqlite3_column_int64(st, 0);
-		*members = (long)sqlite3_column_int64(st, 1);
-		*mean = sqlite3_column_double(st, 2);
-	} else {
-		rc = HE_DB;
-	}
-	sqlite3_reset(st);
 	return rc;
 }
 
@@ -393,6 +399,113 @@ static int need_consent(struct hctx *ctx)
 	return HE_PERM;
 }
 
+/* The consent text with the retention filled in. */
+static void put_consent(struct happ *app, struct hbuf *b)
+{
+	const struct content *c = app->content;
+
+	if (c->consent_title)
+		hbuf_printf(b, "**%s**\n\n", c->consent_title);
+	for (const char *p = c->consent; *p;) {
+		const char *hit = strstr(p, "{retention_days}");
+		if (!hit) {
+			hbuf_puts(b, p);
+			break;
+		}
+		hbuf_append(b, p, (size_t)(hit - p));
+		hbuf_printf(b, "%d", app->cfg->mood_retention_days);
+		p = hit + strlen("{retention_days}");
+	}
+	hbuf_printf(b, "\n\n(`!mood optin confirm` works for %d minutes after this message.)",
+		    MOOD_OPTIN_WINDOW / 60);
+}
+
+/* Notes that the member was just shown the consent text. */
+static int consent_shown(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "INSERT INTO mood_consent_shown (network, member, shown_at)"
+						  " VALUES (?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
+						  " SET shown_at = excluded.shown_at");
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* True when this member was shown the consent text within MOOD_OPTIN_WINDOW (a time in the
+ * future, after a clock step back, does not count). */
+static bool consent_shown_recently(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT shown_at FROM mood_consent_shown"
+						  " WHERE network = ? AND member = ?");
+	long long now = (long long)happ_now(app), at = -1;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		at = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return at >= 0 && at <= now && now - at <= MOOD_OPTIN_WINDOW;
+}
+
+/* Consent, the member's forget slot (see slot_expired) and the end of the shown mark, in one
+ * transaction. */
+static int consent_give(struct happ *app, const char *network, const char *member, int version)
+{
+	sqlite3_stmt *st;
+	bool own = sqlite3_get_autocommit(store_db(app->store));
+	int rc = HE_OK;
+
+	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+		return HE_DB;
+	st = store_stmt(app->store, "INSERT INTO mood_consent (network, member, given_at, version) VALUES (?, ?, ?, ?)"
+				    " ON CONFLICT (network, member) DO UPDATE SET given_at = excluded.given_at,"
+				    " version = excluded.version");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
+	sqlite3_bind_int(st, 4, version);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	if (rc)
+		goto out;
+	st = store_stmt(app->store, "INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
+				    " VALUES (?, ?, 'forget', ?)");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	/* Already expired, and as wide on disk as any later expiry time. */
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) - 1);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	if (rc == HE_OK)
+		rc = exec_member(app, "DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
+				 network, member);
+out:
+	if (own) {
+		if (rc == HE_OK)
+			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+		if (rc)
+			store_exec(app->store, "ROLLBACK");
+	}
+	return rc;
+}
+
 static int sub_optin(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
@@ -409,19 +522,19 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 				   "type `!mood optin`.");
 		if (have && version >= c->consent_version)
 			return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`.");
-		sqlite3_stmt *st = store_stmt(app->store,
-			"INSERT INTO mood_consent (network, member, given_at, version) VALUES (?, ?, ?, ?)"
-			" ON CONFLICT (network, member) DO UPDATE SET given_at = excluded.given_at,"
-			" version = excluded.version");
-		if (!st)
-			return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
-		sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
-		sqlite3_bind_int(st, 4, c->consent_version);
-		rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-		sqlite3_reset(st);
-		if (rc)
+		if (!consent_shown_recently(app, m->network, m->sender)) {
+			/* Consent is to the text just read: show it (again) first. */
+			if (consent_shown(app, m->network, m->sender))
+				return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment."
+					   MOOD_NOTHING_SAVED);
+			hbuf_puts(&b, "Before you agree, please read what the mood log keeps and how. Here "
+				  "it is; nothing is logged yet.\n\n");
+			put_consent(app, &b);
+			rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
+			hbuf_free(&b);
+			return rc;
+		}
+		if (consent_give(app, m->network, m->sender, c->consent_version))
 			return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
 		return say(ctx, "Thank you. Your mood log is ready, and only you can see it.\n\n"
 			   "Log how you feel with `!mood <1-10> [note]`, for example `!mood 6 long day #tired`. "
@@ -430,19 +543,9 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 	if (have && version >= c->consent_version)
 		return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`; "
 			   "`!mood optout` stops the log any time.");
-	/* The consent text, with the retention filled in. */
-	if (c->consent_title)
-		hbuf_printf(&b, "**%s**\n\n", c->consent_title);
-	for (const char *p = c->consent; *p;) {
-		const char *hit = strstr(p, "{retention_days}");
-		if (!hit) {
-			hbuf_puts(&b, p);
-			break;
-		}
-		hbuf_append(&b, p, (size_t)(hit - p));
-		hbuf_printf(&b, "%d", app->cfg->mood_retention_days);
-		p = hit + strlen("{retention_days}");
-	}
+	if (consent_shown(app, m->network, m->sender))
+		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+	put_consent(app, &b);
 	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
 	hbuf_free(&b);
 	return rc;
@@ -869,6 +972,7 @@ static int forget_all(struct happ *app, const char *network, const char *member)
 		"DELETE FROM mood_consent WHERE network = ? AND member = ?",
 		"DELETE FROM mood_reminder WHERE network = ? AND member = ?",
 		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
+		"DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
 	};
 	sqlite3 *db = store_db(app->store);
 	bool own = sqlite3_get_autocommit(db);
@@ -893,6 +997,41 @@ static int forget_all(struct happ *app, const char *network, const char *member)
 	return rc;
 }
 
+/* Opens the member's confirmation window. Every member who opted in has a slot row in
+ * mood_pending (made with the consent, expired while nothing is pending), and an expiry time is
+ * as wide on disk as the one it replaces, so this is an update in place: it needs no new page,
+ * and a full disk never keeps a member from deleting their log. Members from before the slots
+ * existed got one in migration 2; the insert is only a fallback. */
+static int forget_arm(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_int64 until = (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW;
+	sqlite3_stmt *st = store_stmt(app->store, "UPDATE mood_pending SET expires = ? WHERE network = ?"
+						  " AND member = ? AND action = 'forget'");
+	int rc, changed;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_int64(st, 1, until);
+	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	changed = sqlite3_changes(store_db(app->store));
+	sqlite3_reset(st);
+	if (rc || changed)
+		return rc;
+	st = store_stmt(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
+				    " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
+				    " SET action = excluded.action, expires = excluded.expires");
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, until);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int sub_forget(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
@@ -907,19 +1046,8 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 	if (!text_next_word(&rest, word, sizeof(word))) {
 		if (n <= 0 && !consent && !reminder)
 			return say(ctx, "There's nothing stored about you in the mood log.");
-		st = store_stmt(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
-					    " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
-					    " SET action = excluded.action, expires = excluded.expires");
-		if (!st)
+		if (forget_arm(app, m->network, m->sender))
 			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-		sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_reset(st);
-			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-		}
-		sqlite3_reset(st);
 		return hctx_replyf(ctx, HDEST_PRIVATE,
 				   "This deletes everything the mood log holds about you: %ld entr%s%s%s. It "
 				   "can't be undone.\n\nIf you'd like a copy first, type `!mood export`. To "
@@ -939,9 +1067,7 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 		expires = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (expires < (long long)happ_now(app)) {
-		if (expires)
-			exec_member(app, "DELETE FROM mood_pending WHERE network = ? AND member = ?", m->network,
-				    m->sender);
+		/* Nothing is written here: the slot stays for the next `!mood forget`. */
 		return say(ctx, "To delete your mood log, first type `!mood forget`, then "
 			   "`!mood forget confirm` within 10 minutes. Nothing was deleted.");
 	}
@@ -951,6 +1077,26 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 	hlog_info("mood", "a member deleted their mood log");
 	return say(ctx, "Done. Everything the mood log held about you is deleted: your entries, your "
 		   "consent and any reminder. If you'd like a log again some day, `!mood optin` starts fresh.");
+}
+
+/* Consent and reminder go together or not at all. Entries (and the forget slot) stay. */
+static int optout_all(struct happ *app, const char *network, const char *member)
+{
+	bool own = sqlite3_get_autocommit(store_db(app->store));
+	int rc;
+
+	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+		return HE_DB;
+	rc = exec_member(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", network, member);
+	if (rc == HE_OK)
+		rc = exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", network, member);
+	if (own) {
+		if (rc == HE_OK)
+			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+		if (rc)
+			store_exec(app->store, "ROLLBACK");
+	}
+	return rc;
 }
 
 static int sub_optout(struct hctx *ctx)
@@ -967,9 +1113,8 @@ static int sub_optout(struct hctx *ctx)
 					   n, n == 1 ? "y" : "ies");
 		return say(ctx, "You're not opted in, and nothing is stored about you.");
 	}
-	if (exec_member(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", m->network, m->sender) ||
-	    exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
-		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+	if (optout_all(app, m->network, m->sender))
+		return say(ctx, "Sorry, I couldn't do that just now, so nothing changed. Please try again in a moment.");
 	if (n <= 0)
 		return say(ctx, "Your mood log is stopped, and nothing is stored about you. If you'd like "
 			   "to start again, `!mood optin` is always there.");
@@ -1134,6 +1279,12 @@ static int sub_help(struct hctx *ctx)
 		   "Only you can see your log. Hearth is peer self-help, not therapy.");
 }
 
+static const char transient_text[] =
+	"Your mood log needs a registered account on this network, so that it stays yours: a "
+	"nickname can pass to someone else, and so could your log. Please log in to your account "
+	"(on many networks: `/msg NickServ IDENTIFY <password>`, or your app's SASL login), then try "
+	"again." MOOD_NOTHING_SAVED;
+
 static const char *const subcommands[] = { "optin", "optout", "history", "export", "forget", "remind", "help" };
 
 int cmd_mood(struct hctx *ctx)
@@ -1150,6 +1301,11 @@ int cmd_mood(struct hctx *ctx)
 	}
 	for (char *c = word; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
+	if (ctx->msg->sender_transient && strcmp(word, "help") != 0) {
+		/* An id that can pass to someone else: nothing is stored, read or deleted under it. */
+		rc = say(ctx, transient_text);
+		goto out;
+	}
 	if (!strcmp(word, "optin") || !strcmp(word, "opt-in"))
 		rc = sub_optin(ctx, rest);
 	else if (!strcmp(word, "optout") || !strcmp(word, "opt-out"))
@@ -1247,11 +1403,12 @@ int mood_init(struct happ *app)
 		return rc;
 	}
 	app->care->mood = mo;
+	/* Deleted rows are overwritten, not left in free pages: "forget" means gone (the
+	 * migrations' deletes included). */
+	store_exec(app->store, "PRAGMA secure_delete = ON");
 	rc = store_migrate(app->store, "mood", migrations, sizeof(migrations) / sizeof(migrations[0]));
 	if (rc)
 		return rc;
-	/* Deleted rows are overwritten, not left in free pages: "forget" means gone. */
-	store_exec(app->store, "PRAGMA secure_delete = ON");
 	mood_purge(app, NULL);
 	mo->purge_day = care_daykey(app, happ_now(app));
 	if (app->loop) {
