@@ -1,12 +1,14 @@
-/* mood.c - opt-in private mood logs: consent, entries, history, export, forget, reminders.
+/* mood.c - opt-in private mood logs: the `!mood` command (consent, entries, history, export,
+ * forget, optout, reminders) and the reminder timer. Storage is in mood_store.c.
  *
- * Privacy rules this file keeps (see mood.h): nothing is stored before `!mood optin confirm`;
- * every reply goes to the member privately; a member is always (msg->network, msg->sender) and
+ * Privacy rules this file keeps (see mood.h): before `!mood optin confirm` nothing is stored
+ * but the time the consent text was shown (for MOOD_OPTIN_WINDOW); a sender whose id can pass
+ * to another person (sender_transient) gets an explanation and nothing else; every reply goes to the member privately; a member is always (msg->network, msg->sender) and
  * no subcommand names anyone else; notes and tags are sealed with care/vault before they reach
  * the database, bound to member and entry id. */
 #include "care/mood.h"
+#include "care/mood_store.h"
 #include "care/care.h"
-#include "care/checkin.h"
 #include "care/content.h"
 #include "care/cron.h"
 #include "care/vault.h"
@@ -26,171 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct mood {
-	struct vault *vault;
-	uint64_t timer;
-	long purge_day;           /* day key of the last retention purge */
-};
-
-static const char *const migrations[] = {
-	/* 1 */
-	"CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" given_at INTEGER NOT NULL, version INTEGER NOT NULL,"
-	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	/* origin_room: the group room an entry was logged in (room aggregates), NULL when private.
-	 * nonce/box: XChaCha20-Poly1305 of "note\0tag\0tag...", NULL when there is neither. */
-	"CREATE TABLE mood_entry (id INTEGER PRIMARY KEY, network TEXT NOT NULL, member TEXT NOT NULL,"
-	" origin_room TEXT, ts INTEGER NOT NULL, score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),"
-	" nonce BLOB, box BLOB);"
-	/* Covering indexes: history days and room totals never touch the table itself. */
-	"CREATE INDEX mood_entry_member_ts ON mood_entry (network, member, ts, score);"
-	"CREATE INDEX mood_entry_room_ts ON mood_entry (network, origin_room, ts, member, score)"
-	" WHERE origin_room IS NOT NULL;"
-	"CREATE INDEX mood_entry_ts ON mood_entry (ts);"
-	/* tz "" = the bot's time zone; last_day: local day key of the last reminder sent. */
-	"CREATE TABLE mood_reminder (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" minute INTEGER NOT NULL, tz TEXT NOT NULL, last_day INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	"CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
-	" expires INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;",
-	/* 2 */
-	/* IRC members without a services account were stored by nick ("nick:NAME", made only by
-	 * net/irc/irc.c), an id that passes to whoever takes the nick next: all of it goes, and
-	 * such senders are never stored again (hmsg.sender_transient). */
-	"DELETE FROM mood_entry WHERE substr(member, 1, 5) = 'nick:';"
-	"DELETE FROM mood_consent WHERE substr(member, 1, 5) = 'nick:';"
-	"DELETE FROM mood_reminder WHERE substr(member, 1, 5) = 'nick:';"
-	"DELETE FROM mood_pending WHERE substr(member, 1, 5) = 'nick:';"
-	/* When `!mood optin` last showed a member the consent text: `!mood optin confirm` counts
-	 * only within MOOD_OPTIN_WINDOW after it. */
-	"CREATE TABLE mood_consent_shown (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	/* Every member with something stored keeps a mood_pending row, expired when nothing is
-	 * pending, so that `!mood forget` is an update in place that needs no new page (a full
-	 * disk never stops a member from deleting their log). See slot_expired(). */
-	"INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
-	" SELECT network, member, 'forget', CAST(strftime('%s', 'now') AS INTEGER) - 1 FROM"
-	" (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry);",
-};
-
 static const char *const sparks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
-
-
-/* ---- storage ----------------------------------------------------------------------------- */
-
-static struct mood *M(struct happ *app)
-{
-	return app->care ? app->care->mood : NULL;
-}
-
-/* Associated data binding a sealed note to its member and entry. */
-static int entry_ad(struct hbuf *ad, const char *network, const char *member, long long id)
-{
-	hbuf_reset(ad);
-	hbuf_puts(ad, "hearth.mood.v1");
-	hbuf_putc(ad, '\0');
-	hbuf_puts(ad, network);
-	hbuf_putc(ad, '\0');
-	hbuf_puts(ad, member);
-	hbuf_putc(ad, '\0');
-	hbuf_printf(ad, "%lld", id);
-	return ad->oom ? HE_NOMEM : HE_OK;
-}
-
-int mood_log(struct happ *app, const char *network, const char *member, const char *origin_room,
-	     time_t ts, const struct mood_entry_in *e)
-{
-	struct mood *mo = M(app);
-	struct hbuf plain = HBUF_INIT, ad = HBUF_INIT;
-	unsigned char nonce[VAULT_NONCE_BYTES], *box = NULL;
-	size_t boxlen = 0;
-	sqlite3_stmt *st;
-	long long id;
-	int rc = HE_OK;
-
-	if (!mo || e->score < 1 || e->score > 10)
-		return HE_INVAL;
-	/* The id is chosen here (max + 1, as SQLite would) so that it can be sealed into the box:
-	 * one process owns the store, so nothing races us between the two statements. */
-	st = store_stmt(app->store, "SELECT coalesce(max(id), 0) + 1 FROM mood_entry");
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		rc = HE_DB;
-		goto out;
-	}
-	id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (e->note || e->ntags) {
-		hbuf_puts(&plain, e->note ? e->note : "");
-		for (size_t i = 0; i < e->ntags; i++) {
-			hbuf_putc(&plain, '\0');
-			hbuf_puts(&plain, e->tags[i]);
-		}
-		if (plain.oom || entry_ad(&ad, network, member, id)) {
-			rc = HE_NOMEM;
-			goto out;
-		}
-		rc = vault_seal(mo->vault, plain.data, plain.len, ad.data, ad.len, nonce, &box, &boxlen);
-		if (rc)
-			goto out;
-	}
-	st = store_stmt(app->store, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
-				    " nonce, box) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
-	if (origin_room)
-		sqlite3_bind_text(st, 4, origin_room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)ts);
-	sqlite3_bind_int(st, 6, e->score);
-	if (box) {
-		sqlite3_bind_blob(st, 7, nonce, VAULT_NONCE_BYTES, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 8, box, (int)boxlen, SQLITE_STATIC);
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		hlog_error("mood", "cannot store an entry: %s", sqlite3_errmsg(store_db(app->store)));
-		rc = HE_DB;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-out:
-	if (plain.data)
-		sodium_memzero(plain.data, plain.len);
-	hbuf_free(&plain);
-	hbuf_free(&ad);
-	free(box);
-	return rc;
-}
-
-/* Opens the sealed note/tags of a row (columns inonce, ibox of st). *plain is NULL when the
- * entry has neither; HE_CRYPTO when it cannot be opened (wrong key, tampering). */
-static int open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, const char *network,
-		    const char *member, long long id, char **plain, size_t *len)
-{
-	struct hbuf ad = HBUF_INIT;
-	const void *nonce = sqlite3_column_blob(st, inonce);
-	int nlen = sqlite3_column_bytes(st, inonce);
-	const void *box = sqlite3_column_blob(st, ibox);
-	int blen = sqlite3_column_bytes(st, ibox);
-	int rc;
-
-	*plain = NULL;
-	*len = 0;
-	if (!box)
-		return HE_OK;
-	if (!nonce || nlen != VAULT_NONCE_BYTES)
-		return HE_CRYPTO;
-	if (entry_ad(&ad, network, member, id)) {
-		hbuf_free(&ad);
-		return HE_NOMEM;
-	}
-	rc = vault_unseal(M(app)->vault, box, (size_t)blen, ad.data, ad.len, nonce, plain, len);
-	hbuf_free(&ad);
-	return rc;
-}
 
 /* The tag after cur (NULL: the first) in a plaintext "note\0tag\0tag", or NULL. */
 static const char *next_tag(const char *plain, size_t len, const char *cur)
@@ -200,122 +38,6 @@ static const char *next_tag(const char *plain, size_t len, const char *cur)
 
 	p += strlen(p) + 1;
 	return p < end ? p : NULL;
-}
-
-static int consent_get(struct happ *app, const char *network, const char *member, long long *given_at,
-		       int *version)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT given_at, version FROM mood_consent"
-						  " WHERE network = ? AND member = ?");
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (given_at)
-			*given_at = sqlite3_column_int64(st, 0);
-		if (version)
-			*version = sqlite3_column_int(st, 1);
-		rc = HE_OK;
-	} else {
-		rc = rc == SQLITE_DONE ? HE_NOTFOUND : HE_DB;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static long count_entries(struct happ *app, const char *network, const char *member)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT count(*) FROM mood_entry WHERE network = ? AND member = ?");
-	long n = -1;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return n;
-}
-
-/* Runs a one-row write keyed by (network, member). */
-static int exec_member(struct happ *app, const char *sql, const char *network, const char *member)
-{
-	return store_run2(app->store, sql, network, member);
-}
-
-static bool reminder_get(struct happ *app, const char *network, const char *member, int *minute,
-			 char *tz, size_t tzlen)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT minute, tz FROM mood_reminder WHERE network = ? AND member = ?");
-	bool found = false;
-
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		found = true;
-		if (minute)
-			*minute = sqlite3_column_int(st, 0);
-		if (tz)
-			snprintf(tz, tzlen, "%s", (const char *)sqlite3_column_text(st, 1));
-	}
-	sqlite3_reset(st);
-	return found;
-}
-
-int mood_purge(struct happ *app, long *purged)
-{
-	time_t now = happ_now(app);
-	sqlite3_stmt *st;
-	long n = 0;
-	int rc = HE_OK;
-
-	if (purged)
-		*purged = 0;
-	st = store_stmt(app->store, "DELETE FROM mood_entry WHERE ts < ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now - (sqlite3_int64)app->cfg->mood_retention_days * 86400);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = HE_DB;
-	else
-		n = (long)sqlite3_changes(store_db(app->store));
-	sqlite3_reset(st);
-	/* Forget slots of members who have nothing left (their entries aged out after an optout),
-	 * and consent texts shown long ago. */
-	st = store_stmt(app->store, "DELETE FROM mood_pending WHERE expires < ? AND NOT EXISTS"
-				    " (SELECT 1 FROM mood_consent c WHERE c.network = mood_pending.network AND"
-				    " c.member = mood_pending.member) AND NOT EXISTS (SELECT 1 FROM mood_entry e"
-				    " WHERE e.network = mood_pending.network AND e.member = mood_pending.member)");
-	if (st) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = HE_DB;
-		sqlite3_reset(st);
-	}
-	st = store_stmt(app->store, "DELETE FROM mood_consent_shown WHERE shown_at < ?");
-	if (st) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)now - MOOD_OPTIN_WINDOW);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = HE_DB;
-		sqlite3_reset(st);
-	}
-	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too (as
-	 * forget does). Not inside a caller's transaction. */
-	if (sqlite3_get_autocommit(store_db(app->store)))
-		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
-	if (n)
-		hlog_info("mood", "retention: deleted %ld entries older than %d days", n,
-			  app->cfg->mood_retention_days);
-	if (purged)
-		*purged = n;
-	return rc;
 }
 
 /* ---- time zones -------------------------------------------------------------------------- */
@@ -343,7 +65,7 @@ static long local_day(time_t t, struct tm *tm)
 /* The zone a member reads their times in: their reminder's zone, else the bot's. */
 static void member_tz(struct happ *app, const char *network, const char *member, char *tz, size_t len)
 {
-	if (!reminder_get(app, network, member, NULL, tz, len) || !*tz)
+	if (!mstore_reminder_get(app, network, member, NULL, tz, len) || !*tz)
 		snprintf(tz, len, "%s", app->cfg->timezone ? app->cfg->timezone : "UTC");
 }
 
@@ -386,7 +108,7 @@ static const char *consent_changed =
 static int need_consent(struct hctx *ctx)
 {
 	const struct hmsg *m = ctx->msg;
-	int version = 0, rc = consent_get(ctx->app, m->network, m->sender, NULL, &version);
+	int version = 0, rc = mstore_consent_get(ctx->app, m->network, m->sender, NULL, &version);
 
 	if (rc == HE_OK && version >= ctx->app->content->consent_version)
 		return HE_OK;
@@ -420,92 +142,6 @@ static void put_consent(struct happ *app, struct hbuf *b)
 		    MOOD_OPTIN_WINDOW / 60);
 }
 
-/* Notes that the member was just shown the consent text. */
-static int consent_shown(struct happ *app, const char *network, const char *member)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "INSERT INTO mood_consent_shown (network, member, shown_at)"
-						  " VALUES (?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
-						  " SET shown_at = excluded.shown_at");
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* True when this member was shown the consent text within MOOD_OPTIN_WINDOW (a time in the
- * future, after a clock step back, does not count). */
-static bool consent_shown_recently(struct happ *app, const char *network, const char *member)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT shown_at FROM mood_consent_shown"
-						  " WHERE network = ? AND member = ?");
-	long long now = (long long)happ_now(app), at = -1;
-
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		at = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return at >= 0 && at <= now && now - at <= MOOD_OPTIN_WINDOW;
-}
-
-/* Consent, the member's forget slot (see slot_expired) and the end of the shown mark, in one
- * transaction. */
-static int consent_give(struct happ *app, const char *network, const char *member, int version)
-{
-	sqlite3_stmt *st;
-	bool own = sqlite3_get_autocommit(store_db(app->store));
-	int rc = HE_OK;
-
-	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
-		return HE_DB;
-	st = store_stmt(app->store, "INSERT INTO mood_consent (network, member, given_at, version) VALUES (?, ?, ?, ?)"
-				    " ON CONFLICT (network, member) DO UPDATE SET given_at = excluded.given_at,"
-				    " version = excluded.version");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
-	sqlite3_bind_int(st, 4, version);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	if (rc)
-		goto out;
-	st = store_stmt(app->store, "INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
-				    " VALUES (?, ?, 'forget', ?)");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	/* Already expired, and as wide on disk as any later expiry time. */
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) - 1);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	if (rc == HE_OK)
-		rc = exec_member(app, "DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
-				 network, member);
-out:
-	if (own) {
-		if (rc == HE_OK)
-			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
-		if (rc)
-			store_exec(app->store, "ROLLBACK");
-	}
-	return rc;
-}
-
 static int sub_optin(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
@@ -514,7 +150,7 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 	struct hbuf b = HBUF_INIT;
 	char word[16];
 	int version = 0, rc;
-	bool have = consent_get(app, m->network, m->sender, NULL, &version) == HE_OK;
+	bool have = mstore_consent_get(app, m->network, m->sender, NULL, &version) == HE_OK;
 
 	if (text_next_word(&rest, word, sizeof(word))) {
 		if (strcasecmp(word, "confirm") != 0 || *rest)
@@ -522,9 +158,9 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 				   "type `!mood optin`.");
 		if (have && version >= c->consent_version)
 			return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`.");
-		if (!consent_shown_recently(app, m->network, m->sender)) {
+		if (!mstore_consent_shown_recently(app, m->network, m->sender)) {
 			/* Consent is to the text just read: show it (again) first. */
-			if (consent_shown(app, m->network, m->sender))
+			if (mstore_consent_shown(app, m->network, m->sender))
 				return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment."
 					   MOOD_NOTHING_SAVED);
 			hbuf_puts(&b, "Before you agree, please read what the mood log keeps and how. Here "
@@ -534,7 +170,7 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 			hbuf_free(&b);
 			return rc;
 		}
-		if (consent_give(app, m->network, m->sender, c->consent_version))
+		if (mstore_consent_give(app, m->network, m->sender, c->consent_version))
 			return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
 		return say(ctx, "Thank you. Your mood log is ready, and only you can see it.\n\n"
 			   "Log how you feel with `!mood <1-10> [note]`, for example `!mood 6 long day #tired`. "
@@ -543,7 +179,7 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 	if (have && version >= c->consent_version)
 		return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`; "
 			   "`!mood optout` stops the log any time.");
-	if (consent_shown(app, m->network, m->sender))
+	if (mstore_consent_shown(app, m->network, m->sender))
 		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
 	put_consent(app, &b);
 	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
@@ -627,8 +263,8 @@ static int sub_history(struct hctx *ctx, const char *rest)
 
 	if (mood_parse_days(rest, &days, err, sizeof(err)))
 		return say(ctx, err);
-	if (count_entries(app, m->network, m->sender) <= 0) {
-		if (consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
+	if (mstore_count(app, m->network, m->sender) <= 0) {
+		if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
 			return say(ctx, "Your mood log is empty so far. Log how you feel with `!mood <1-10> [note]`.");
 		return say(ctx, "You don't have a mood log. If you'd like one, type `!mood optin` to read "
 			   "what is kept and how.");
@@ -750,7 +386,7 @@ static int sub_history(struct hctx *ctx, const char *rest)
 		time_t ts = (time_t)sqlite3_column_int64(st, 1);
 		char *plain = NULL;
 		size_t plen = 0;
-		int orc = open_box(app, st, 3, 4, m->network, m->sender, sqlite3_column_int64(st, 0),
+		int orc = mstore_open_box(app, st, 3, 4, m->network, m->sender, sqlite3_column_int64(st, 0),
 				   &plain, &plen);
 		localtime_r(&ts, &et);
 		hbuf_printf(&b, "- %s %02d %s %02d:%02d · **%d**", wdays[et.tm_wday], et.tm_mday,
@@ -817,11 +453,11 @@ static int build_export(struct happ *app, const char *network, const char *membe
 
 	*json = NULL;
 	*n = 0;
-	if (consent_get(app, network, member, &given_at, &version) == HE_OK) {
+	if (mstore_consent_get(app, network, member, &given_at, &version) == HE_OK) {
 		iso_utc((time_t)given_at, when);
 		consent = json_pack("{s:s, s:i}", "given_at", when, "version", version);
 	}
-	if (reminder_get(app, network, member, &minute, tz, sizeof(tz))) {
+	if (mstore_reminder_get(app, network, member, &minute, tz, sizeof(tz))) {
 		char hhmm[8];
 		snprintf(hhmm, sizeof(hhmm), "%02d:%02d", minute / 60 % 24, minute % 60);
 		reminder = json_pack("{s:s, s:s}", "time", hhmm, "time_zone", *tz ? tz : app->cfg->timezone);
@@ -851,7 +487,7 @@ static int build_export(struct happ *app, const char *network, const char *membe
 		char *plain = NULL;
 		size_t plen = 0;
 		json_t *e, *tags = json_array();
-		int orc = open_box(app, st, 4, 5, network, member, sqlite3_column_int64(st, 0), &plain, &plen);
+		int orc = mstore_open_box(app, st, 4, 5, network, member, sqlite3_column_int64(st, 0), &plain, &plen);
 		struct hbuf tagtext = HBUF_INIT;
 
 		iso_utc((time_t)sqlite3_column_int64(st, 1), when);
@@ -909,7 +545,7 @@ static int sub_export(struct hctx *ctx)
 	long n = 0, day = care_daykey(app, happ_now(app));
 	int rc;
 
-	if (count_entries(app, m->network, m->sender) <= 0)
+	if (mstore_count(app, m->network, m->sender) <= 0)
 		return say(ctx, "There's nothing in your mood log to export yet.");
 	rc = build_export(app, m->network, m->sender, &csv, &json, &n);
 	if (rc) {
@@ -965,88 +601,21 @@ out:
 
 /* ---- forget, optout, remind -------------------------------------------------------------- */
 
-static int forget_all(struct happ *app, const char *network, const char *member)
-{
-	static const char *const sql[] = {
-		"DELETE FROM mood_entry WHERE network = ? AND member = ?",
-		"DELETE FROM mood_consent WHERE network = ? AND member = ?",
-		"DELETE FROM mood_reminder WHERE network = ? AND member = ?",
-		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
-		"DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
-	};
-	sqlite3 *db = store_db(app->store);
-	bool own = sqlite3_get_autocommit(db);
-	int rc = HE_OK;
-
-	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
-		return HE_DB;
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == HE_OK; i++)
-		rc = exec_member(app, sql[i], network, member);
-	/* Private check-ins rotate per member: that history goes too. */
-	if (rc == HE_OK)
-		rc = checkin_forget(app, network, member);
-	if (own) {
-		if (rc == HE_OK)
-			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
-		if (rc)
-			store_exec(app->store, "ROLLBACK");
-	}
-	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too. */
-	if (rc == HE_OK && own)
-		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
-	return rc;
-}
-
-/* Opens the member's confirmation window. Every member who opted in has a slot row in
- * mood_pending (made with the consent, expired while nothing is pending), and an expiry time is
- * as wide on disk as the one it replaces, so this is an update in place: it needs no new page,
- * and a full disk never keeps a member from deleting their log. Members from before the slots
- * existed got one in migration 2; the insert is only a fallback. */
-static int forget_arm(struct happ *app, const char *network, const char *member)
-{
-	sqlite3_int64 until = (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW;
-	sqlite3_stmt *st = store_stmt(app->store, "UPDATE mood_pending SET expires = ? WHERE network = ?"
-						  " AND member = ? AND action = 'forget'");
-	int rc, changed;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, until);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	changed = sqlite3_changes(store_db(app->store));
-	sqlite3_reset(st);
-	if (rc || changed)
-		return rc;
-	st = store_stmt(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
-				    " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
-				    " SET action = excluded.action, expires = excluded.expires");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, until);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
-}
-
 static int sub_forget(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
 	char word[16];
-	long n = count_entries(app, m->network, m->sender);
-	bool consent = consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
-	bool reminder = reminder_get(app, m->network, m->sender, NULL, NULL, 0);
+	long n = mstore_count(app, m->network, m->sender);
+	bool consent = mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
+	bool reminder = mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0);
 	sqlite3_stmt *st;
 	long long expires = 0;
 
 	if (!text_next_word(&rest, word, sizeof(word))) {
 		if (n <= 0 && !consent && !reminder)
 			return say(ctx, "There's nothing stored about you in the mood log.");
-		if (forget_arm(app, m->network, m->sender))
+		if (mstore_forget_arm(app, m->network, m->sender))
 			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
 		return hctx_replyf(ctx, HDEST_PRIVATE,
 				   "This deletes everything the mood log holds about you: %ld entr%s%s%s. It "
@@ -1071,7 +640,7 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 		return say(ctx, "To delete your mood log, first type `!mood forget`, then "
 			   "`!mood forget confirm` within 10 minutes. Nothing was deleted.");
 	}
-	if (forget_all(app, m->network, m->sender))
+	if (mstore_forget_all(app, m->network, m->sender))
 		return say(ctx, "Sorry, I couldn't delete your mood log just now; nothing was changed. "
 			   "Please try again in a moment.");
 	hlog_info("mood", "a member deleted their mood log");
@@ -1079,33 +648,13 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 		   "consent and any reminder. If you'd like a log again some day, `!mood optin` starts fresh.");
 }
 
-/* Consent and reminder go together or not at all. Entries (and the forget slot) stay. */
-static int optout_all(struct happ *app, const char *network, const char *member)
-{
-	bool own = sqlite3_get_autocommit(store_db(app->store));
-	int rc;
-
-	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
-		return HE_DB;
-	rc = exec_member(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", network, member);
-	if (rc == HE_OK)
-		rc = exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", network, member);
-	if (own) {
-		if (rc == HE_OK)
-			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
-		if (rc)
-			store_exec(app->store, "ROLLBACK");
-	}
-	return rc;
-}
-
 static int sub_optout(struct hctx *ctx)
 {
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
-	long n = count_entries(app, m->network, m->sender);
+	long n = mstore_count(app, m->network, m->sender);
 
-	if (consent_get(app, m->network, m->sender, NULL, NULL) != HE_OK) {
+	if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) != HE_OK) {
 		if (n > 0)
 			return hctx_replyf(ctx, HDEST_PRIVATE, "You're not opted in, so nothing new is logged. "
 					   "You still have %ld entr%s: read them with `!mood history`, export "
@@ -1113,7 +662,7 @@ static int sub_optout(struct hctx *ctx)
 					   n, n == 1 ? "y" : "ies");
 		return say(ctx, "You're not opted in, and nothing is stored about you.");
 	}
-	if (optout_all(app, m->network, m->sender))
+	if (mstore_optout_all(app, m->network, m->sender))
 		return say(ctx, "Sorry, I couldn't do that just now, so nothing changed. Please try again in a moment.");
 	if (n <= 0)
 		return say(ctx, "Your mood log is stopped, and nothing is stored about you. If you'd like "
@@ -1141,9 +690,9 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 	if (mood_parse_remind(rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
 		return say(ctx, err);
 	if (off) {
-		if (!reminder_get(app, m->network, m->sender, NULL, NULL, 0))
+		if (!mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0))
 			return say(ctx, "You have no daily reminder; nothing changed.");
-		if (exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
+		if (mstore_run(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
 			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
 		return say(ctx, "Your daily reminder is off. You can still log any time with `!mood <1-10>`.");
 	}
@@ -1237,7 +786,7 @@ int mood_send_reminders(struct happ *app, int *sent)
 		 * outage the day is skipped rather than nudging late in the evening). */
 		if (day == d[i].last || mod < d[i].minute || mod >= d[i].minute + 60)
 			continue;
-		if (consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
+		if (mstore_consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
 			continue;
 		t = happ_transport(app, d[i].network);
 		if (!t || !t->ops->post_private)
@@ -1293,7 +842,7 @@ int cmd_mood(struct hctx *ctx)
 	char word[24];
 	int rc;
 
-	if (!M(ctx->app))
+	if (!mood_state(ctx->app))
 		return say(ctx, "Mood logs are not available on this Hearth.");
 	if (!text_next_word(&rest, word, sizeof(word))) {
 		rc = sub_help(ctx);
@@ -1356,7 +905,7 @@ out:
 static void on_tick(struct loop *l, void *ud)
 {
 	struct happ *app = ud;
-	struct mood *mo = M(app);
+	struct mood *mo = mood_state(app);
 	long day;
 
 	if (!mo)
@@ -1406,7 +955,7 @@ int mood_init(struct happ *app)
 	/* Deleted rows are overwritten, not left in free pages: "forget" means gone (the
 	 * migrations' deletes included). */
 	store_exec(app->store, "PRAGMA secure_delete = ON");
-	rc = store_migrate(app->store, "mood", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	rc = store_migrate(app->store, "mood", mood_migrations, mood_nmigrations);
 	if (rc)
 		return rc;
 	mood_purge(app, NULL);
@@ -1421,7 +970,7 @@ int mood_init(struct happ *app)
 
 void mood_free(struct happ *app)
 {
-	struct mood *mo = M(app);
+	struct mood *mo = mood_state(app);
 
 	if (!mo)
 		return;
