@@ -273,6 +273,7 @@ static long mood_rows(struct tapp *ta)
 
 static void optin(struct tapp *ta, const char *who)
 {
+	say(ta, who, NULL, "!mood optin");
 	say(ta, who, NULL, "!mood optin confirm");
 	assert_non_null(strstr(last(ta), "only you can see it"));
 }
@@ -669,33 +670,91 @@ static void test_group_room_private(void **state)
 	assert_int_equal(ta->nf, 2);
 }
 
+static void room_entry(struct tapp *ta, const char *who, time_t ts, int score)
+{
+	struct mood_entry_in e = { .score = score };
+	assert_int_equal(mood_log(&ta->app, "test", who, "!r:test", ts, &e), 0);
+}
+
+/* Room totals: whole past days only, k members per day, days the purge may cut into left out,
+ * days in the room's zone. */
 static void test_room_stats(void **state)
 {
 	struct tapp *ta = *state;
-	long entries, members;
-	double mean;
+	struct mood_room_stats rs;
+	const char *five[] = { "a", "b", "c", "d", "e" };
+	const time_t today0 = T0 - 12 * 3600; /* 2026-01-15 00:00Z */
 
-	optin(ta, "a");
-	optin(ta, "b");
-	optin(ta, "c");
-	say(ta, "a", "!r:test", "!mood 4");
-	say(ta, "a", "!r:test", "!mood 6");
-	say(ta, "b", "!r:test", "!mood 8");
-	say(ta, "c", NULL, "!mood 1 private: not counted for the room");
-	say(ta, "c", "!other:test", "!mood 2");
-	ta->app.fake_now = T0 - 10 * DAY;
-	say(ta, "c", "!r:test", "!mood 10 too old for a 7-day window");
-	ta->app.fake_now = T0;
-	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 7, &entries, &members, &mean), 0);
-	assert_int_equal(entries, 3);
-	assert_int_equal(members, 2);
-	assert_true(mean > 5.99 && mean < 6.01);
-	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 30, &entries, &members, &mean), 0);
-	assert_int_equal(entries, 4);
-	assert_int_equal(members, 3);
-	assert_int_equal(mood_room_stats(&ta->app, "other-net", "!r:test", 30, &entries, &members, &mean), 0);
-	assert_int_equal(entries, 0);
-	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 0, &entries, &members, &mean), HE_INVAL);
+	for (int i = 0; i < 5; i++)
+		room_entry(ta, five[i], today0 - DAY + 3600 * (i + 1), 4 + i);  /* yesterday: 4..8 */
+	room_entry(ta, "a", today0 - DAY + 20 * 3600, 6);                    /* a again: 6 entries */
+	room_entry(ta, "a", today0 - 2 * DAY + 3600, 1);                     /* 2 days ago: 2 members */
+	room_entry(ta, "b", today0 - 2 * DAY + 7200, 1);
+	for (int i = 0; i < 5; i++)
+		room_entry(ta, five[i], today0 + 3600, 10);                  /* today: never counted */
+	{
+		struct mood_entry_in e = { .score = 9 };
+		assert_int_equal(mood_log(&ta->app, "test", "c", NULL, today0 - DAY + 60, &e), 0); /* private */
+		assert_int_equal(mood_log(&ta->app, "test", "d", "!other:test", today0 - DAY + 60, &e), 0);
+	}
+
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 7, 5, &rs), 0);
+	assert_int_equal(rs.days, 7);
+	assert_int_equal(rs.days_open, 7);
+	assert_int_equal(rs.days_counted, 1);
+	assert_int_equal(rs.entries, 6);
+	assert_int_equal(rs.members, 5);
+	assert_true(rs.mean > 5.99 && rs.mean < 6.01); /* (4+5+6+7+8+6)/6 */
+	/* With k = 2 the day with two members counts too. */
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 7, 2, &rs), 0);
+	assert_int_equal(rs.days_counted, 2);
+	assert_int_equal(rs.entries, 8);
+	/* "1 day" is yesterday, not the last 24 hours. */
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 1, 5, &rs), 0);
+	assert_int_equal(rs.entries, 6);
+	/* A day the retention purge can reach is left out: with 2 days' retention, the day before
+	 * yesterday started before the limit (2026-01-13 12:00Z). */
+	ta->app.cfg->mood_retention_days = 2;
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 7, 2, &rs), 0);
+	assert_int_equal(rs.days_open, 1);
+	assert_int_equal(rs.days_counted, 1);
+	assert_int_equal(rs.entries, 6);
+	ta->app.cfg->mood_retention_days = 365;
+	/* Days in the room's zone: 12:00Z is already tomorrow in Auckland (UTC+13), so all of the
+	 * day there from the 14th 11:00Z to the 15th 11:00Z is closed: today's five entries (UTC)
+	 * and a's second one of the 14th (20:00Z). */
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "Pacific/Auckland", 1, 5, &rs), 0);
+	assert_int_equal(rs.days_counted, 1);
+	assert_int_equal(rs.entries, 6);
+	assert_true(rs.mean > 9.33 && rs.mean < 9.34); /* (5 * 10 + 6) / 6 */
+	/* Other networks and bad arguments. */
+	assert_int_equal(mood_room_stats(&ta->app, "other-net", "!r:test", "UTC", 30, 1, &rs), 0);
+	assert_int_equal(rs.entries, 0);
+	assert_int_equal(rs.days_counted, 0);
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 0, 5, &rs), HE_INVAL);
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 366, 5, &rs), HE_INVAL);
+}
+
+static void test_stats_band_and_round(void **state)
+{
+	char b[32];
+	(void)state;
+	static const struct { long n; const char *band; } bands[] = {
+		{ 0, "fewer than 5" }, { 4, "fewer than 5" }, { 5, "5-9" }, { 9, "5-9" }, { 10, "10-19" },
+		{ 19, "10-19" }, { 20, "20-49" }, { 49, "20-49" }, { 50, "50-99" }, { 100, "100-199" },
+		{ 999, "500-999" }, { 9999, "5000-9999" }, { 10000, "10000 or more" }, { 123456, "10000 or more" },
+	};
+	for (size_t i = 0; i < sizeof(bands) / sizeof(bands[0]); i++) {
+		mood_stats_band(bands[i].n, b, sizeof(b));
+		assert_string_equal(b, bands[i].band);
+	}
+	assert_true(mood_stats_round(5.0) == 5.0);
+	assert_true(mood_stats_round(4.74) == 4.5);
+	assert_true(mood_stats_round(4.75) == 5.0);
+	assert_true(mood_stats_round(4.6) == 4.5);
+	assert_true(mood_stats_round(6.2) == 6.0);
+	assert_true(mood_stats_round(6.25) == 6.5);
+	assert_true(mood_stats_round(10.0) == 10.0);
 }
 
 static void test_optout(void **state)
@@ -795,6 +854,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_room_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_room_stats, setup, teardown),
+		cmocka_unit_test(test_stats_band_and_round),
 		cmocka_unit_test_setup_teardown(test_optout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_without_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reminders, setup, teardown),
