@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The expiry of a forget slot with nothing pending: long past, and stored in 6 bytes, as wide
+ * as any real expiry time for millennia, so arming it never makes its row grow. Migration 2
+ * writes the same value. */
+#define MOOD_SLOT_IDLE (-4294967296LL)
+
 const char *const mood_migrations[] = {
 	/* 1 */
 	"CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
@@ -52,7 +57,7 @@ const char *const mood_migrations[] = {
 	 * pending, so that `!mood forget` is an update in place that needs no new page (a full
 	 * disk never stops a member from deleting their log). See mstore_forget_arm(). */
 	"INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
-	" SELECT network, member, 'forget', CAST(strftime('%s', 'now') AS INTEGER) - 1 FROM"
+	" SELECT network, member, 'forget', -4294967296 FROM"
 	" (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry);",
 };
 const size_t mood_nmigrations = sizeof(mood_migrations) / sizeof(mood_migrations[0]);
@@ -321,7 +326,7 @@ bool mstore_consent_shown_recently(struct happ *app, const char *network, const 
 	return at >= 0 && at <= now && now - at <= MOOD_OPTIN_WINDOW;
 }
 
-/* Consent, the member's forget slot (see slot_expired) and the end of the shown mark, in one
+/* Consent, the member's forget slot (see mstore_forget_arm) and the end of the shown mark, in one
  * transaction. */
 int mstore_consent_give(struct happ *app, const char *network, const char *member, int version)
 {
@@ -354,8 +359,7 @@ int mstore_consent_give(struct happ *app, const char *network, const char *membe
 	}
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	/* Already expired, and as wide on disk as any later expiry time. */
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) - 1);
+	sqlite3_bind_int64(st, 3, MOOD_SLOT_IDLE);
 	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
 	sqlite3_reset(st);
 	if (rc == HE_OK)
@@ -404,8 +408,8 @@ int mstore_forget_all(struct happ *app, const char *network, const char *member)
 }
 
 /* Opens the member's confirmation window. Every member who opted in has a slot row in
- * mood_pending (made with the consent, expired while nothing is pending), and an expiry time is
- * as wide on disk as the one it replaces, so this is an update in place: it needs no new page,
+ * mood_pending (made with the consent, idle at MOOD_SLOT_IDLE), and a real expiry time is never
+ * wider on disk than the one it replaces, so this is an update in place: it needs no new page,
  * and a full disk never keeps a member from deleting their log. Members from before the slots
  * existed got one in migration 2; the insert is only a fallback. */
 int mstore_forget_arm(struct happ *app, const char *network, const char *member)
