@@ -136,7 +136,7 @@ static int mod_stats(struct hctx *ctx, const char *args)
 	const struct hmsg *m = ctx->msg;
 	struct mood_room_stats rs;
 	struct room_settings room;
-	char word[32], nentries[32], nmembers[32];
+	char word[32], nentries[32], nmembers[32], kept[96] = "";
 	const char *tz;
 	long days = MOD_STATS_DEFAULT_DAYS;
 	int k = app->cfg->stats_min_members;
@@ -159,15 +159,18 @@ static int mod_stats(struct hctx *ctx, const char *args)
 				   "when at least %d members took part.", days, days == 1 ? "" : "s", k, k);
 	mood_stats_band(rs.entries, nentries, sizeof(nentries));
 	mood_stats_band(rs.members, nmembers, sizeof(nmembers));
+	if (rs.days_open < rs.days)
+		snprintf(kept, sizeof(kept), "; entries are kept %d days, so only the last %d can count",
+			 app->cfg->mood_retention_days, rs.days_open);
 	return hctx_replyf(ctx, HDEST_PRIVATE,
 			   "**Moods logged in this room, last %ld whole day%s** (%s days, today not "
 			   "included)\n\n"
-			   "- Days counted: %d (only days when at least %d members took part)\n"
+			   "- Days counted: %d (only days when at least %d members took part%s)\n"
 			   "- Entries: %s, from %s members\n"
 			   "- Average: %.1f out of 10 (rounded to the nearest half)\n\n"
 			   "These are anonymous totals, counted in ranges so that no one's own score can "
 			   "be worked out. I never show anyone's own log.",
-			   days, days == 1 ? "" : "s", tz && *tz ? tz : "UTC", rs.days_counted, k, nentries,
+			   days, days == 1 ? "" : "s", tz && *tz ? tz : "UTC", rs.days_counted, k, kept, nentries,
 			   nmembers, mood_stats_round(rs.mean));
 }
 

@@ -405,6 +405,12 @@ static void test_stats_difference_attack(void **state)
 	expect_has(r, "not showing numbers");
 	free(r);
 	free(before);
+	/* Days the retention purge can reach are not counted, and the answer says so. */
+	ta->app.cfg->mood_retention_days = 3;
+	r = stats(ta, "");
+	expect_has(r, "entries are kept 3 days, so only the last 2 can count");
+	free(r);
+	ta->app.cfg->mood_retention_days = 365;
 
 	/* Days are the room's days: its quiet-hours zone. */
 	say1(ta, "@mod:hs", false, MOD, "!mod quiet 23:00-06:00 Pacific/Auckland");
