@@ -3,9 +3,10 @@
  *
  * Privacy rules this file keeps (see mood.h): before `!mood optin confirm` nothing is stored
  * but the time the consent text was shown (for MOOD_OPTIN_WINDOW); a sender whose id can pass
- * to another person (sender_transient) gets an explanation and nothing else; every reply goes to the member privately; a member is always (msg->network, msg->sender) and
- * no subcommand names anyone else; notes and tags are sealed with care/vault before they reach
- * the database, bound to member and entry id. */
+ * to another person (sender_transient) gets an explanation and nothing else; every reply goes
+ * to the member privately; a member is always (msg->network, msg->sender) and no subcommand
+ * names anyone else; notes and tags are sealed with care/vault before they reach the database,
+ * bound to member and entry id. */
 #include "care/mood.h"
 #include "care/mood_store.h"
 #include "care/care.h"
