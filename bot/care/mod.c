@@ -47,8 +47,10 @@ static int mod_help(struct hctx *ctx, const char *args)
 		"- `!mod quiet HH:MM-HH:MM [time zone]`: no scheduled posts in these hours. A check-in "
 		"due in quiet hours is skipped, not saved up for later. `!mod quiet off` ends them.\n"
 		"- `!mod reload`: read the content files again, no restart needed.\n"
-		"- `!mod stats [days]`: anonymous mood numbers for this room (default %d days), only "
-		"when at least %d members took part. Sent to you privately; never anyone's own log.\n\n"
+		"- `!mod stats [days]`: anonymous mood numbers for this room over past whole days "
+		"(default %d, never today), counting only days when at least %d members took part; "
+		"numbers in ranges, the average to the nearest half. Sent to you privately; never "
+		"anyone's own log.\n\n"
 		"Prompts rotate, so a room doesn't see the same one twice within %d days. If I was "
 		"offline at a check-in time, I post it once when I'm back (within a day), never a pile.",
 		MOD_STATS_DEFAULT_DAYS, ctx->app->cfg->stats_min_members, ctx->app->cfg->checkin_repeat_days);
@@ -124,30 +126,52 @@ static bool parse_int(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
+/* What a moderator may see of the room's moods: whole past days only (never today), each day
+ * counted only when at least k members logged that day, numbers in bands and the average to the
+ * nearest half. So a new entry never changes an answer, and no one's score shows by difference
+ * (mood_stats.c). */
 static int mod_stats(struct hctx *ctx, const char *args)
 {
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
-	char word[32];
-	long days = MOD_STATS_DEFAULT_DAYS, entries = 0, members = 0;
-	double mean = 0;
+	struct mood_room_stats rs;
+	struct room_settings room;
+	char word[32], nentries[32], nmembers[32], kept[96] = "";
+	const char *tz;
+	long days = MOD_STATS_DEFAULT_DAYS;
 	int k = app->cfg->stats_min_members;
 
 	if (text_next_word(&args, word, sizeof(word)) &&
 	    (!parse_int(word, 1, MOD_STATS_MAX_DAYS, &days) || *args))
 		return hctx_replyf(ctx, HDEST_SAME, "Please give a number of days from 1 to %d, e.g. "
 				   "`!mod stats 30`.", MOD_STATS_MAX_DAYS);
-	if (mood_room_stats(app, m->network, m->room, (int)days, &entries, &members, &mean) != HE_OK)
+	/* Days are the room's days: its quiet-hours zone, else Hearth's. */
+	tz = app->cfg->timezone;
+	if (rooms_get(app, m->network, m->room, &room) == HE_OK && room.tz[0])
+		tz = room.tz;
+	if (mood_room_stats(app, m->network, m->room, tz, (int)days, k, &rs) != HE_OK)
 		return hctx_reply(ctx, HDEST_PRIVATE, "Sorry, I couldn't count this room's mood entries "
 				  "just now. Please try again in a moment.");
-	if (members < k)
-		return hctx_replyf(ctx, HDEST_PRIVATE, "Fewer than %d members logged moods here in the last "
-				   "%ld day%s, so I'm not showing numbers, to protect everyone's privacy.",
-				   k, days, days == 1 ? "" : "s");
-	return hctx_replyf(ctx, HDEST_PRIVATE, "In the last %ld day%s, %ld members logged %ld mood "
-			   "entries from this room. The average was %.1f out of 10. These are anonymous "
-			   "totals; I never show anyone's own log.", days, days == 1 ? "" : "s", members,
-			   entries, mean);
+	if (rs.days_counted == 0)
+		return hctx_replyf(ctx, HDEST_PRIVATE, "On none of the last %ld whole day%s did %d or more "
+				   "members log moods here, so I'm not showing numbers, to protect everyone's "
+				   "privacy. I count only days that are over (never today), and only days "
+				   "when at least %d members took part.", days, days == 1 ? "" : "s", k, k);
+	mood_stats_band(rs.entries, nentries, sizeof(nentries));
+	mood_stats_band(rs.members, nmembers, sizeof(nmembers));
+	if (rs.days_open < rs.days)
+		snprintf(kept, sizeof(kept), "; entries are kept %d days, so only the last %d can count",
+			 app->cfg->mood_retention_days, rs.days_open);
+	return hctx_replyf(ctx, HDEST_PRIVATE,
+			   "**Moods logged in this room, last %ld whole day%s** (%s days, today not "
+			   "included)\n\n"
+			   "- Days counted: %d (only days when at least %d members took part%s)\n"
+			   "- Entries: %s, from %s members\n"
+			   "- Average: %.1f out of 10 (rounded to the nearest half)\n\n"
+			   "These are anonymous totals, counted in ranges so that no one's own score can "
+			   "be worked out. I never show anyone's own log.",
+			   days, days == 1 ? "" : "s", tz && *tz ? tz : "UTC", rs.days_counted, k, kept, nentries,
+			   nmembers, mood_stats_round(rs.mean));
 }
 
 /* Length of the quote mark at s (straight or curly, single or double), or 0. */

@@ -4,8 +4,9 @@
  * refuses members and lets it through in a paused room). Subcommands: help, pause, resume,
  * reload, stats [days], checkin add|list|remove, quiet HH:MM-HH:MM [zone] | off. All but help
  * change or describe one group room, so in a private chat they explain that and change nothing.
- * Stats are anonymous room aggregates, shown only when at least cfg->stats_min_members members
- * contributed, and are sent to the moderator privately. */
+ * Stats are anonymous room aggregates over whole past days (never today), counting only days on
+ * which at least cfg->stats_min_members members logged, in bands and rounded (mood_stats.c), and
+ * are sent to the moderator privately. */
 #ifndef HEARTH_MOD_H
 #define HEARTH_MOD_H
 

@@ -1,12 +1,15 @@
-/* mood.c - opt-in private mood logs: consent, entries, history, export, forget, reminders.
+/* mood.c - opt-in private mood logs: the `!mood` command (consent, entries, history, export,
+ * forget, optout, reminders) and the reminder timer. Storage is in mood_store.c.
  *
- * Privacy rules this file keeps (see mood.h): nothing is stored before `!mood optin confirm`;
- * every reply goes to the member privately; a member is always (msg->network, msg->sender) and
- * no subcommand names anyone else; notes and tags are sealed with care/vault before they reach
- * the database, bound to member and entry id. */
+ * Privacy rules this file keeps (see mood.h): before `!mood optin confirm` nothing is stored
+ * but the time the consent text was shown (for MOOD_OPTIN_WINDOW); a sender whose id can pass
+ * to another person (sender_transient) gets an explanation and nothing else; every reply goes
+ * to the member privately; a member is always (msg->network, msg->sender) and no subcommand
+ * names anyone else; notes and tags are sealed with care/vault before they reach the database,
+ * bound to member and entry id. */
 #include "care/mood.h"
+#include "care/mood_store.h"
 #include "care/care.h"
-#include "care/checkin.h"
 #include "care/content.h"
 #include "care/cron.h"
 #include "care/vault.h"
@@ -26,153 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct mood {
-	struct vault *vault;
-	uint64_t timer;
-	long purge_day;           /* day key of the last retention purge */
-};
-
-static const char *const migrations[] = {
-	/* 1 */
-	"CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" given_at INTEGER NOT NULL, version INTEGER NOT NULL,"
-	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	/* origin_room: the group room an entry was logged in (room aggregates), NULL when private.
-	 * nonce/box: XChaCha20-Poly1305 of "note\0tag\0tag...", NULL when there is neither. */
-	"CREATE TABLE mood_entry (id INTEGER PRIMARY KEY, network TEXT NOT NULL, member TEXT NOT NULL,"
-	" origin_room TEXT, ts INTEGER NOT NULL, score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),"
-	" nonce BLOB, box BLOB);"
-	/* Covering indexes: history days and room totals never touch the table itself. */
-	"CREATE INDEX mood_entry_member_ts ON mood_entry (network, member, ts, score);"
-	"CREATE INDEX mood_entry_room_ts ON mood_entry (network, origin_room, ts, member, score)"
-	" WHERE origin_room IS NOT NULL;"
-	"CREATE INDEX mood_entry_ts ON mood_entry (ts);"
-	/* tz "" = the bot's time zone; last_day: local day key of the last reminder sent. */
-	"CREATE TABLE mood_reminder (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" minute INTEGER NOT NULL, tz TEXT NOT NULL, last_day INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	"CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
-	" expires INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;",
-};
-
 static const char *const sparks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
-
-
-/* ---- storage ----------------------------------------------------------------------------- */
-
-static struct mood *M(struct happ *app)
-{
-	return app->care ? app->care->mood : NULL;
-}
-
-/* Associated data binding a sealed note to its member and entry. */
-static int entry_ad(struct hbuf *ad, const char *network, const char *member, long long id)
-{
-	hbuf_reset(ad);
-	hbuf_puts(ad, "hearth.mood.v1");
-	hbuf_putc(ad, '\0');
-	hbuf_puts(ad, network);
-	hbuf_putc(ad, '\0');
-	hbuf_puts(ad, member);
-	hbuf_putc(ad, '\0');
-	hbuf_printf(ad, "%lld", id);
-	return ad->oom ? HE_NOMEM : HE_OK;
-}
-
-int mood_log(struct happ *app, const char *network, const char *member, const char *origin_room,
-	     time_t ts, const struct mood_entry_in *e)
-{
-	struct mood *mo = M(app);
-	struct hbuf plain = HBUF_INIT, ad = HBUF_INIT;
-	unsigned char nonce[VAULT_NONCE_BYTES], *box = NULL;
-	size_t boxlen = 0;
-	sqlite3_stmt *st;
-	long long id;
-	int rc = HE_OK;
-
-	if (!mo || e->score < 1 || e->score > 10)
-		return HE_INVAL;
-	/* The id is chosen here (max + 1, as SQLite would) so that it can be sealed into the box:
-	 * one process owns the store, so nothing races us between the two statements. */
-	st = store_stmt(app->store, "SELECT coalesce(max(id), 0) + 1 FROM mood_entry");
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		rc = HE_DB;
-		goto out;
-	}
-	id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (e->note || e->ntags) {
-		hbuf_puts(&plain, e->note ? e->note : "");
-		for (size_t i = 0; i < e->ntags; i++) {
-			hbuf_putc(&plain, '\0');
-			hbuf_puts(&plain, e->tags[i]);
-		}
-		if (plain.oom || entry_ad(&ad, network, member, id)) {
-			rc = HE_NOMEM;
-			goto out;
-		}
-		rc = vault_seal(mo->vault, plain.data, plain.len, ad.data, ad.len, nonce, &box, &boxlen);
-		if (rc)
-			goto out;
-	}
-	st = store_stmt(app->store, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
-				    " nonce, box) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
-	if (origin_room)
-		sqlite3_bind_text(st, 4, origin_room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)ts);
-	sqlite3_bind_int(st, 6, e->score);
-	if (box) {
-		sqlite3_bind_blob(st, 7, nonce, VAULT_NONCE_BYTES, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 8, box, (int)boxlen, SQLITE_STATIC);
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		hlog_error("mood", "cannot store an entry: %s", sqlite3_errmsg(store_db(app->store)));
-		rc = HE_DB;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-out:
-	if (plain.data)
-		sodium_memzero(plain.data, plain.len);
-	hbuf_free(&plain);
-	hbuf_free(&ad);
-	free(box);
-	return rc;
-}
-
-/* Opens the sealed note/tags of a row (columns inonce, ibox of st). *plain is NULL when the
- * entry has neither; HE_CRYPTO when it cannot be opened (wrong key, tampering). */
-static int open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, const char *network,
-		    const char *member, long long id, char **plain, size_t *len)
-{
-	struct hbuf ad = HBUF_INIT;
-	const void *nonce = sqlite3_column_blob(st, inonce);
-	int nlen = sqlite3_column_bytes(st, inonce);
-	const void *box = sqlite3_column_blob(st, ibox);
-	int blen = sqlite3_column_bytes(st, ibox);
-	int rc;
-
-	*plain = NULL;
-	*len = 0;
-	if (!box)
-		return HE_OK;
-	if (!nonce || nlen != VAULT_NONCE_BYTES)
-		return HE_CRYPTO;
-	if (entry_ad(&ad, network, member, id)) {
-		hbuf_free(&ad);
-		return HE_NOMEM;
-	}
-	rc = vault_unseal(M(app)->vault, box, (size_t)blen, ad.data, ad.len, nonce, plain, len);
-	hbuf_free(&ad);
-	return rc;
-}
 
 /* The tag after cur (NULL: the first) in a plaintext "note\0tag\0tag", or NULL. */
 static const char *next_tag(const char *plain, size_t len, const char *cur)
@@ -182,134 +39,6 @@ static const char *next_tag(const char *plain, size_t len, const char *cur)
 
 	p += strlen(p) + 1;
 	return p < end ? p : NULL;
-}
-
-static int consent_get(struct happ *app, const char *network, const char *member, long long *given_at,
-		       int *version)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT given_at, version FROM mood_consent"
-						  " WHERE network = ? AND member = ?");
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (given_at)
-			*given_at = sqlite3_column_int64(st, 0);
-		if (version)
-			*version = sqlite3_column_int(st, 1);
-		rc = HE_OK;
-	} else {
-		rc = rc == SQLITE_DONE ? HE_NOTFOUND : HE_DB;
-	}
-	sqlite3_reset(st);
-	return rc;
-}
-
-static long count_entries(struct happ *app, const char *network, const char *member)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT count(*) FROM mood_entry WHERE network = ? AND member = ?");
-	long n = -1;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return n;
-}
-
-/* Runs a one-row write keyed by (network, member). */
-static int exec_member(struct happ *app, const char *sql, const char *network, const char *member)
-{
-	return store_run2(app->store, sql, network, member);
-}
-
-static bool reminder_get(struct happ *app, const char *network, const char *member, int *minute,
-			 char *tz, size_t tzlen)
-{
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT minute, tz FROM mood_reminder WHERE network = ? AND member = ?");
-	bool found = false;
-
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		found = true;
-		if (minute)
-			*minute = sqlite3_column_int(st, 0);
-		if (tz)
-			snprintf(tz, tzlen, "%s", (const char *)sqlite3_column_text(st, 1));
-	}
-	sqlite3_reset(st);
-	return found;
-}
-
-int mood_purge(struct happ *app, long *purged)
-{
-	time_t now = happ_now(app);
-	sqlite3_stmt *st;
-	long n = 0;
-	int rc = HE_OK;
-
-	if (purged)
-		*purged = 0;
-	st = store_stmt(app->store, "DELETE FROM mood_entry WHERE ts < ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now - (sqlite3_int64)app->cfg->mood_retention_days * 86400);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = HE_DB;
-	else
-		n = (long)sqlite3_changes(store_db(app->store));
-	sqlite3_reset(st);
-	st = store_stmt(app->store, "DELETE FROM mood_pending WHERE expires < ?");
-	if (st) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = HE_DB;
-		sqlite3_reset(st);
-	}
-	if (n)
-		hlog_info("mood", "retention: deleted %ld entries older than %d days", n,
-			  app->cfg->mood_retention_days);
-	if (purged)
-		*purged = n;
-	return rc;
-}
-
-int mood_room_stats(struct happ *app, const char *network, const char *room, int days,
-		    long *entries, long *members, double *mean)
-{
-	sqlite3_stmt *st;
-	int rc = HE_OK;
-
-	*entries = *members = 0;
-	*mean = 0;
-	if (!network || !room || days < 1)
-		return HE_INVAL;
-	st = store_stmt(app->store, "SELECT count(*), count(DISTINCT member), coalesce(avg(score), 0)"
-				    " FROM mood_entry WHERE network = ? AND origin_room = ? AND ts >= ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) - (sqlite3_int64)days * 86400);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*entries = (long)sqlite3_column_int64(st, 0);
-		*members = (long)sqlite3_column_int64(st, 1);
-		*mean = sqlite3_column_double(st, 2);
-	} else {
-		rc = HE_DB;
-	}
-	sqlite3_reset(st);
-	return rc;
 }
 
 /* ---- time zones -------------------------------------------------------------------------- */
@@ -337,7 +66,7 @@ static long local_day(time_t t, struct tm *tm)
 /* The zone a member reads their times in: their reminder's zone, else the bot's. */
 static void member_tz(struct happ *app, const char *network, const char *member, char *tz, size_t len)
 {
-	if (!reminder_get(app, network, member, NULL, tz, len) || !*tz)
+	if (!mstore_reminder_get(app, network, member, NULL, tz, len) || !*tz)
 		snprintf(tz, len, "%s", app->cfg->timezone ? app->cfg->timezone : "UTC");
 }
 
@@ -380,7 +109,7 @@ static const char *consent_changed =
 static int need_consent(struct hctx *ctx)
 {
 	const struct hmsg *m = ctx->msg;
-	int version = 0, rc = consent_get(ctx->app, m->network, m->sender, NULL, &version);
+	int version = 0, rc = mstore_consent_get(ctx->app, m->network, m->sender, NULL, &version);
 
 	if (rc == HE_OK && version >= ctx->app->content->consent_version)
 		return HE_OK;
@@ -393,6 +122,27 @@ static int need_consent(struct hctx *ctx)
 	return HE_PERM;
 }
 
+/* The consent text with the retention filled in. */
+static void put_consent(struct happ *app, struct hbuf *b)
+{
+	const struct content *c = app->content;
+
+	if (c->consent_title)
+		hbuf_printf(b, "**%s**\n\n", c->consent_title);
+	for (const char *p = c->consent; *p;) {
+		const char *hit = strstr(p, "{retention_days}");
+		if (!hit) {
+			hbuf_puts(b, p);
+			break;
+		}
+		hbuf_append(b, p, (size_t)(hit - p));
+		hbuf_printf(b, "%d", app->cfg->mood_retention_days);
+		p = hit + strlen("{retention_days}");
+	}
+	hbuf_printf(b, "\n\n(`!mood optin confirm` works for %d minutes after this message.)",
+		    MOOD_OPTIN_WINDOW / 60);
+}
+
 static int sub_optin(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
@@ -401,7 +151,7 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 	struct hbuf b = HBUF_INIT;
 	char word[16];
 	int version = 0, rc;
-	bool have = consent_get(app, m->network, m->sender, NULL, &version) == HE_OK;
+	bool have = mstore_consent_get(app, m->network, m->sender, NULL, &version) == HE_OK;
 
 	if (text_next_word(&rest, word, sizeof(word))) {
 		if (strcasecmp(word, "confirm") != 0 || *rest)
@@ -409,19 +159,19 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 				   "type `!mood optin`.");
 		if (have && version >= c->consent_version)
 			return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`.");
-		sqlite3_stmt *st = store_stmt(app->store,
-			"INSERT INTO mood_consent (network, member, given_at, version) VALUES (?, ?, ?, ?)"
-			" ON CONFLICT (network, member) DO UPDATE SET given_at = excluded.given_at,"
-			" version = excluded.version");
-		if (!st)
-			return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
-		sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
-		sqlite3_bind_int(st, 4, c->consent_version);
-		rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-		sqlite3_reset(st);
-		if (rc)
+		if (!mstore_consent_shown_recently(app, m->network, m->sender)) {
+			/* Consent is to the text just read: show it (again) first. */
+			if (mstore_consent_shown(app, m->network, m->sender))
+				return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment."
+					   MOOD_NOTHING_SAVED);
+			hbuf_puts(&b, "Before you agree, please read what the mood log keeps and how. Here "
+				  "it is; nothing is logged yet.\n\n");
+			put_consent(app, &b);
+			rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
+			hbuf_free(&b);
+			return rc;
+		}
+		if (mstore_consent_give(app, m->network, m->sender, c->consent_version))
 			return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
 		return say(ctx, "Thank you. Your mood log is ready, and only you can see it.\n\n"
 			   "Log how you feel with `!mood <1-10> [note]`, for example `!mood 6 long day #tired`. "
@@ -430,19 +180,9 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 	if (have && version >= c->consent_version)
 		return say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`; "
 			   "`!mood optout` stops the log any time.");
-	/* The consent text, with the retention filled in. */
-	if (c->consent_title)
-		hbuf_printf(&b, "**%s**\n\n", c->consent_title);
-	for (const char *p = c->consent; *p;) {
-		const char *hit = strstr(p, "{retention_days}");
-		if (!hit) {
-			hbuf_puts(&b, p);
-			break;
-		}
-		hbuf_append(&b, p, (size_t)(hit - p));
-		hbuf_printf(&b, "%d", app->cfg->mood_retention_days);
-		p = hit + strlen("{retention_days}");
-	}
+	if (mstore_consent_shown(app, m->network, m->sender))
+		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+	put_consent(app, &b);
 	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
 	hbuf_free(&b);
 	return rc;
@@ -524,8 +264,8 @@ static int sub_history(struct hctx *ctx, const char *rest)
 
 	if (mood_parse_days(rest, &days, err, sizeof(err)))
 		return say(ctx, err);
-	if (count_entries(app, m->network, m->sender) <= 0) {
-		if (consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
+	if (mstore_count(app, m->network, m->sender) <= 0) {
+		if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
 			return say(ctx, "Your mood log is empty so far. Log how you feel with `!mood <1-10> [note]`.");
 		return say(ctx, "You don't have a mood log. If you'd like one, type `!mood optin` to read "
 			   "what is kept and how.");
@@ -647,7 +387,7 @@ static int sub_history(struct hctx *ctx, const char *rest)
 		time_t ts = (time_t)sqlite3_column_int64(st, 1);
 		char *plain = NULL;
 		size_t plen = 0;
-		int orc = open_box(app, st, 3, 4, m->network, m->sender, sqlite3_column_int64(st, 0),
+		int orc = mstore_open_box(app, st, 3, 4, m->network, m->sender, sqlite3_column_int64(st, 0),
 				   &plain, &plen);
 		localtime_r(&ts, &et);
 		hbuf_printf(&b, "- %s %02d %s %02d:%02d · **%d**", wdays[et.tm_wday], et.tm_mday,
@@ -714,11 +454,11 @@ static int build_export(struct happ *app, const char *network, const char *membe
 
 	*json = NULL;
 	*n = 0;
-	if (consent_get(app, network, member, &given_at, &version) == HE_OK) {
+	if (mstore_consent_get(app, network, member, &given_at, &version) == HE_OK) {
 		iso_utc((time_t)given_at, when);
 		consent = json_pack("{s:s, s:i}", "given_at", when, "version", version);
 	}
-	if (reminder_get(app, network, member, &minute, tz, sizeof(tz))) {
+	if (mstore_reminder_get(app, network, member, &minute, tz, sizeof(tz))) {
 		char hhmm[8];
 		snprintf(hhmm, sizeof(hhmm), "%02d:%02d", minute / 60 % 24, minute % 60);
 		reminder = json_pack("{s:s, s:s}", "time", hhmm, "time_zone", *tz ? tz : app->cfg->timezone);
@@ -748,7 +488,7 @@ static int build_export(struct happ *app, const char *network, const char *membe
 		char *plain = NULL;
 		size_t plen = 0;
 		json_t *e, *tags = json_array();
-		int orc = open_box(app, st, 4, 5, network, member, sqlite3_column_int64(st, 0), &plain, &plen);
+		int orc = mstore_open_box(app, st, 4, 5, network, member, sqlite3_column_int64(st, 0), &plain, &plen);
 		struct hbuf tagtext = HBUF_INIT;
 
 		iso_utc((time_t)sqlite3_column_int64(st, 1), when);
@@ -806,7 +546,7 @@ static int sub_export(struct hctx *ctx)
 	long n = 0, day = care_daykey(app, happ_now(app));
 	int rc;
 
-	if (count_entries(app, m->network, m->sender) <= 0)
+	if (mstore_count(app, m->network, m->sender) <= 0)
 		return say(ctx, "There's nothing in your mood log to export yet.");
 	rc = build_export(app, m->network, m->sender, &csv, &json, &n);
 	if (rc) {
@@ -862,64 +602,22 @@ out:
 
 /* ---- forget, optout, remind -------------------------------------------------------------- */
 
-static int forget_all(struct happ *app, const char *network, const char *member)
-{
-	static const char *const sql[] = {
-		"DELETE FROM mood_entry WHERE network = ? AND member = ?",
-		"DELETE FROM mood_consent WHERE network = ? AND member = ?",
-		"DELETE FROM mood_reminder WHERE network = ? AND member = ?",
-		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
-	};
-	sqlite3 *db = store_db(app->store);
-	bool own = sqlite3_get_autocommit(db);
-	int rc = HE_OK;
-
-	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
-		return HE_DB;
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == HE_OK; i++)
-		rc = exec_member(app, sql[i], network, member);
-	/* Private check-ins rotate per member: that history goes too. */
-	if (rc == HE_OK)
-		rc = checkin_forget(app, network, member);
-	if (own) {
-		if (rc == HE_OK)
-			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
-		if (rc)
-			store_exec(app->store, "ROLLBACK");
-	}
-	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too. */
-	if (rc == HE_OK && own)
-		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
-	return rc;
-}
-
 static int sub_forget(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
 	char word[16];
-	long n = count_entries(app, m->network, m->sender);
-	bool consent = consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
-	bool reminder = reminder_get(app, m->network, m->sender, NULL, NULL, 0);
+	long n = mstore_count(app, m->network, m->sender);
+	bool consent = mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
+	bool reminder = mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0);
 	sqlite3_stmt *st;
 	long long expires = 0;
 
 	if (!text_next_word(&rest, word, sizeof(word))) {
 		if (n <= 0 && !consent && !reminder)
 			return say(ctx, "There's nothing stored about you in the mood log.");
-		st = store_stmt(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
-					    " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
-					    " SET action = excluded.action, expires = excluded.expires");
-		if (!st)
+		if (mstore_forget_arm(app, m->network, m->sender))
 			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-		sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_reset(st);
-			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-		}
-		sqlite3_reset(st);
 		return hctx_replyf(ctx, HDEST_PRIVATE,
 				   "This deletes everything the mood log holds about you: %ld entr%s%s%s. It "
 				   "can't be undone.\n\nIf you'd like a copy first, type `!mood export`. To "
@@ -939,13 +637,11 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 		expires = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (expires < (long long)happ_now(app)) {
-		if (expires)
-			exec_member(app, "DELETE FROM mood_pending WHERE network = ? AND member = ?", m->network,
-				    m->sender);
+		/* Nothing is written here: the slot stays for the next `!mood forget`. */
 		return say(ctx, "To delete your mood log, first type `!mood forget`, then "
 			   "`!mood forget confirm` within 10 minutes. Nothing was deleted.");
 	}
-	if (forget_all(app, m->network, m->sender))
+	if (mstore_forget_all(app, m->network, m->sender))
 		return say(ctx, "Sorry, I couldn't delete your mood log just now; nothing was changed. "
 			   "Please try again in a moment.");
 	hlog_info("mood", "a member deleted their mood log");
@@ -957,9 +653,9 @@ static int sub_optout(struct hctx *ctx)
 {
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
-	long n = count_entries(app, m->network, m->sender);
+	long n = mstore_count(app, m->network, m->sender);
 
-	if (consent_get(app, m->network, m->sender, NULL, NULL) != HE_OK) {
+	if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) != HE_OK) {
 		if (n > 0)
 			return hctx_replyf(ctx, HDEST_PRIVATE, "You're not opted in, so nothing new is logged. "
 					   "You still have %ld entr%s: read them with `!mood history`, export "
@@ -967,9 +663,8 @@ static int sub_optout(struct hctx *ctx)
 					   n, n == 1 ? "y" : "ies");
 		return say(ctx, "You're not opted in, and nothing is stored about you.");
 	}
-	if (exec_member(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", m->network, m->sender) ||
-	    exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
-		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+	if (mstore_optout_all(app, m->network, m->sender))
+		return say(ctx, "Sorry, I couldn't do that just now, so nothing changed. Please try again in a moment.");
 	if (n <= 0)
 		return say(ctx, "Your mood log is stopped, and nothing is stored about you. If you'd like "
 			   "to start again, `!mood optin` is always there.");
@@ -996,9 +691,9 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 	if (mood_parse_remind(rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
 		return say(ctx, err);
 	if (off) {
-		if (!reminder_get(app, m->network, m->sender, NULL, NULL, 0))
+		if (!mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0))
 			return say(ctx, "You have no daily reminder; nothing changed.");
-		if (exec_member(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
+		if (mstore_run(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
 			return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
 		return say(ctx, "Your daily reminder is off. You can still log any time with `!mood <1-10>`.");
 	}
@@ -1092,7 +787,7 @@ int mood_send_reminders(struct happ *app, int *sent)
 		 * outage the day is skipped rather than nudging late in the evening). */
 		if (day == d[i].last || mod < d[i].minute || mod >= d[i].minute + 60)
 			continue;
-		if (consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
+		if (mstore_consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
 			continue;
 		t = happ_transport(app, d[i].network);
 		if (!t || !t->ops->post_private)
@@ -1134,6 +829,12 @@ static int sub_help(struct hctx *ctx)
 		   "Only you can see your log. Hearth is peer self-help, not therapy.");
 }
 
+static const char transient_text[] =
+	"Your mood log needs a registered account on this network, so that it stays yours: a "
+	"nickname can pass to someone else, and so could your log. Please log in to your account "
+	"(on many networks: `/msg NickServ IDENTIFY <password>`, or your app's SASL login), then try "
+	"again." MOOD_NOTHING_SAVED;
+
 static const char *const subcommands[] = { "optin", "optout", "history", "export", "forget", "remind", "help" };
 
 int cmd_mood(struct hctx *ctx)
@@ -1142,7 +843,7 @@ int cmd_mood(struct hctx *ctx)
 	char word[24];
 	int rc;
 
-	if (!M(ctx->app))
+	if (!mood_state(ctx->app))
 		return say(ctx, "Mood logs are not available on this Hearth.");
 	if (!text_next_word(&rest, word, sizeof(word))) {
 		rc = sub_help(ctx);
@@ -1150,6 +851,11 @@ int cmd_mood(struct hctx *ctx)
 	}
 	for (char *c = word; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
+	if (ctx->msg->sender_transient && strcmp(word, "help") != 0) {
+		/* An id that can pass to someone else: nothing is stored, read or deleted under it. */
+		rc = say(ctx, transient_text);
+		goto out;
+	}
 	if (!strcmp(word, "optin") || !strcmp(word, "opt-in"))
 		rc = sub_optin(ctx, rest);
 	else if (!strcmp(word, "optout") || !strcmp(word, "opt-out"))
@@ -1200,7 +906,7 @@ out:
 static void on_tick(struct loop *l, void *ud)
 {
 	struct happ *app = ud;
-	struct mood *mo = M(app);
+	struct mood *mo = mood_state(app);
 	long day;
 
 	if (!mo)
@@ -1247,11 +953,12 @@ int mood_init(struct happ *app)
 		return rc;
 	}
 	app->care->mood = mo;
-	rc = store_migrate(app->store, "mood", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	/* Deleted rows are overwritten, not left in free pages: "forget" means gone (the
+	 * migrations' deletes included). */
+	store_exec(app->store, "PRAGMA secure_delete = ON");
+	rc = store_migrate(app->store, "mood", mood_migrations, mood_nmigrations);
 	if (rc)
 		return rc;
-	/* Deleted rows are overwritten, not left in free pages: "forget" means gone. */
-	store_exec(app->store, "PRAGMA secure_delete = ON");
 	mood_purge(app, NULL);
 	mo->purge_day = care_daykey(app, happ_now(app));
 	if (app->loop) {
@@ -1265,7 +972,7 @@ int mood_init(struct happ *app)
 
 void mood_free(struct happ *app)
 {
-	struct mood *mo = M(app);
+	struct mood *mo = mood_state(app);
 
 	if (!mo)
 		return;

@@ -6,7 +6,11 @@
  * goes privately; a group room sees at most a one-line pointer. No command takes another
  * member's name: a member only ever reaches their own log.
  *
- * Tables (migrations in mood.c): mood_consent, mood_entry, mood_reminder, mood_pending.
+ * A sender whose id can pass to another person (hmsg.sender_transient: an IRC nick without a
+ * services account) gets an explanation and nothing is stored or shown under that id.
+ *
+ * Tables (migrations in mood.c): mood_consent, mood_entry, mood_reminder, mood_pending (one row
+ * per member with something stored: the `!mood forget` confirmation slot), mood_consent_shown.
  * Retention: entries older than cfg->mood_retention_days are purged at start and once a day. */
 #ifndef HEARTH_MOOD_H
 #define HEARTH_MOOD_H
@@ -25,6 +29,8 @@
 #define MOOD_HISTORY_MAX 365
 #define MOOD_NOTHING_SAVED " Nothing was saved."  /* ends every refusal that stored nothing */
 #define MOOD_FORGET_WINDOW 600     /* seconds `!mood forget confirm` stays valid */
+#define MOOD_OPTIN_WINDOW 1800     /* seconds `!mood optin confirm` is accepted after `!mood optin`
+				    * showed that member the consent text */
 
 /* Opens the key (creating it on first run; refuses a key file others can read), applies the
  * schema, purges expired entries and, when app->loop is set, arms the minute timer for
@@ -34,10 +40,25 @@
 int mood_init(struct happ *app);
 void mood_free(struct happ *app);        /* accepts an app without mood state */
 int cmd_mood(struct hctx *ctx);
-/* Anonymous aggregates of entries logged from a room in the last `days` days: how many entries,
- * from how many members, and their mean score (0 when none). No threshold is applied here. */
-int mood_room_stats(struct happ *app, const char *network, const char *room, int days,
-		    long *entries, long *members, double *mean);
+/* Anonymous aggregates of the entries logged from a room, built so that comparing two answers
+ * never reveals one member's score (mood_stats.c): the window is the `days` whole local days
+ * before today in tz ("" or NULL: UTC), never today; a day counts only when at least k members
+ * logged from the room that day; days the retention purge may have cut into are left out.
+ * Callers show entries and members as bands (mood_stats_band) and the mean rounded to a half
+ * (mood_stats_round). */
+struct mood_room_stats {
+	int days;                          /* asked for */
+	int days_open;                     /* of those, within the retention limit */
+	int days_counted;                  /* of those, with at least k members: the totals below */
+	long entries, members;
+	double mean;                       /* 0 when nothing is counted */
+};
+int mood_room_stats(struct happ *app, const char *network, const char *room, const char *tz,
+		    int days, int k, struct mood_room_stats *out);
+/* "fewer than 5", "5-9", "10-19", "20-49", "50-99", ... "10000 or more". */
+void mood_stats_band(long n, char *out, size_t len);
+/* The mean rounded to the nearest 0.5. */
+double mood_stats_round(double mean);
 
 /* A parsed `!mood <score> [note]`. Owned by the caller; release with mood_entry_in_clear. */
 struct mood_entry_in {

@@ -54,7 +54,7 @@ static const struct key keys[] = {
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
 	    "Key that encrypts notes at rest; created with mode 0600 on first run."),
 	TOP("mood", "stats_min_members", K_INT, stats_min_members, 2, 1000, "5",
-	    "Room statistics are shown only when at least this many members contributed."),
+	    "Room statistics count a day only when at least this many members logged that day."),
 	TOP("crisis", "country", K_STR, crisis_country, 0, 0, "intl",
 	    "Which content/crisis/COUNTRY.md to show; intl is the international directory."),
 	TOP("crisis", "rate_minutes", K_INT, crisis_rate_minutes, 0, 1440, "10",

@@ -50,10 +50,26 @@ expect "reload reports" "$out" "Content reloaded:"
 
 # Stats: nobody logged, so no numbers; privately; a bad day count is explained.
 out=$(printf '!mod stats\n!mod stats 400\n' | run_console --as mo --role moderator)
-expect "stats below k" "$out" "Fewer than 5 members logged moods here in the last 30 days"
+expect "stats below k" "$out" "On none of the last 30 whole days did 5 or more members log moods here"
 expect "stats privately" "$out" "[private]"
 expect "stats bad days" "$out" "from 1 to 365"
-reject "stats shows no numbers" "$out" "average"
+reject "stats shows no numbers" "$out" "verage"
+
+# Stats and the difference attack: five members log a 5 today; today never counts. The next day
+# the moderator sees bands and a rounded average; a sixth member's entry today changes nothing.
+for m in m1 m2 m3 m4 m5; do
+	printf '/dm !mood optin\n/dm !mood optin confirm\n!mood 5\n' |
+		HEARTH_FAKE_NOW=1782896400 run_console --as "$m" >/dev/null   # 2026-07-01 09:00Z
+done
+out=$(printf '!mod stats\n' | HEARTH_FAKE_NOW=1782900000 run_console --as mo --role moderator)
+expect "stats: today is not counted" "$out" "not showing numbers"
+first=$(printf '!mod stats\n' | HEARTH_FAKE_NOW=1782982800 run_console --as mo --role moderator)
+expect "stats: closed day in bands" "$first" "Entries: 5-9, from 5-9 members"
+expect "stats: rounded average" "$first" "Average: 5.0 out of 10"
+printf '/dm !mood optin\n/dm !mood optin confirm\n!mood 2\n' |
+	HEARTH_FAKE_NOW=1782986400 run_console --as m6 >/dev/null
+second=$(printf '!mod stats\n' | HEARTH_FAKE_NOW=1782990000 run_console --as mo --role moderator)
+equal "stats: a new entry changes nothing" "$second" "$first"
 
 # In a private chat: explained, nothing changed; help works there.
 out=$(printf '/dm !mod pause\n/dm !mod help\n!learn roots\n' | run_console --as mo --role moderator)

@@ -48,6 +48,17 @@ out=$(printf '%s\n' '/dm !mood history' '/dm !mood export' '/dm !mood forget' | 
 expect "bob has no log" "$out" "You don't have a mood log"
 reject "bob never sees alice's note" "$out" "$NOTE"
 
+# 2b. Consent is to the text just read: a confirm without it shows the text and keeps nothing;
+# after it (within 30 minutes, across a restart) the confirm counts.
+out=$(printf '%s\n' '/dm !mood optin confirm' '/dm !mood 6' | run_console --as bob)
+expect "confirm first: the text" "$out" "Before you agree, please read what the mood log keeps"
+expect "confirm first: not therapy" "$out" "not therapy"
+expect "confirm first: nothing logged" "$out" "first I need your okay"
+out=$(printf '%s\n' '/dm !mood optin confirm' | HEARTH_FAKE_NOW=$((HEARTH_FAKE_NOW + 1860)) run_console --as bob)
+expect "confirm too late" "$out" "Before you agree"
+out=$(printf '%s\n' '/dm !mood optin confirm' | HEARTH_FAKE_NOW=$((HEARTH_FAKE_NOW + 1900)) run_console --as bob)
+expect "confirm after reading" "$out" "Your mood log is ready"
+
 # 3. After a restart the same key opens the notes; then forget everything.
 key_before=$(sha256sum "$DATA/mood.key")
 out=$(printf '%s\n' '/dm !mood history' '/dm !mood forget confirm' '/dm !mood forget' \

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "care/mood.h"
 #include "care/rooms.h"
 #include "care/sched.h"
 #include "testapp.h"
@@ -20,6 +21,7 @@
 #define ROOM "!group:hs"
 #define MOD HROLE_MODERATOR
 #define MEMBER HROLE_MEMBER
+#define DAY_S 86400
 
 struct fx {
 	struct testapp *ta;
@@ -304,44 +306,120 @@ static void mood_as(struct testapp *ta, const char *who, const char *score)
 {
 	char line[64];
 
+	ta_say(ta, who, "dm:x", true, MEMBER, "!mood optin");
 	ta_say(ta, who, "dm:x", true, MEMBER, "!mood optin confirm");
 	snprintf(line, sizeof(line), "!mood %s", score);
 	ta_say(ta, who, ROOM, false, MEMBER, line);
 }
 
-/* k-anonymity: with 4 distinct members no numbers are shown; with 5 the totals are. Moods are
- * logged the way members log them (consent, then !mood in the room). */
-static void test_stats_k_anonymity(void **state)
+/* An entry logged from the room at a given time (as if typed then). */
+static void entry_at(struct testapp *ta, const char *who, time_t ts, int score)
+{
+	struct mood_entry_in e = { .score = score };
+
+	assert_int_equal(mood_log(&ta->app, "test", who, ROOM, ts, &e), 0);
+}
+
+/* The moderator's stats reply, copied. */
+static char *stats(struct testapp *ta, const char *args)
+{
+	char line[64];
+	const char *r;
+
+	snprintf(line, sizeof(line), "!mod stats%s%s", *args ? " " : "", args);
+	r = say1(ta, "@mod:hs", false, MOD, line);
+	assert_true(ta->replies[ta->n - 1].is_private);
+	return strdup(r);
+}
+
+/* The difference attack: five members log 5, the moderator reads the totals; a sixth logs once
+ * and the moderator reads again. Only closed days count, so the second answer is the first. */
+static void test_stats_difference_attack(void **state)
 {
 	struct testapp *ta = ((struct fx *)*state)->ta;
 	const char *members[] = { "@m1:hs", "@m2:hs", "@m3:hs", "@m4:hs", "@m5:hs" };
-	const char *r;
+	const time_t day1 = 1782864000; /* 2026-07-01 00:00 UTC */
+	char *before, *r;
 
 	assert_int_equal(ta->app.cfg->stats_min_members, 5);
-	for (int i = 0; i < 4; i++)
-		mood_as(ta, members[i], i % 2 ? "8" : "4");
-	mood_as(ta, members[0], "6");     /* more entries from one member do not count as more members */
-	ta_clear(ta);
-	r = say1(ta, "@mod:hs", false, MOD, "!mod stats");
-	assert_true(ta->replies[ta->n - 1].is_private);
-	expect_has(r, "Fewer than 5 members");
-	expect_has(r, "30 days");
-	assert_null(strstr(r, "average"));
-
-	mood_as(ta, members[4], "8");
-	ta_clear(ta);
-	r = say1(ta, "@mod:hs", false, MOD, "!mod stats 7");
-	assert_true(ta->replies[ta->n - 1].is_private);
-	expect_has(r, "5 members");
-	expect_has(r, "6 mood entries");
-	expect_has(r, "6.3 out of 10");   /* (4+8+4+8+6+8)/6 = 38/6 */
+	ta->app.fake_now = day1 + 10 * 3600;
 	for (int i = 0; i < 5; i++)
-		assert_null(strstr(r, members[i]));
+		mood_as(ta, members[i], "5");
+	/* Today does not count: nothing to show yet. */
+	r = stats(ta, "");
+	expect_has(r, "not showing numbers");
+	expect_has(r, "never today");
+	assert_null(strstr(r, "verage"));
+	assert_null(strstr(r, "5.0"));
+	free(r);
 
-	r = say1(ta, "@mod:hs", false, MOD, "!mod stats 0");
-	expect_has(r, "from 1 to 365");
-	r = say1(ta, "@mod:hs", false, MOD, "!mod stats lots");
-	expect_has(r, "from 1 to 365");
+	/* The next day, the 1st is closed: banded and rounded. */
+	ta->app.fake_now = day1 + DAY_S + 9 * 3600;
+	before = stats(ta, "");
+	expect_has(before, "Entries: 5-9, from 5-9 members");
+	expect_has(before, "Average: 5.0 out of 10");
+	expect_has(before, "Days counted: 1");
+	for (int i = 0; i < 5; i++)
+		assert_null(strstr(before, members[i]));
+
+	/* The sixth member logs a 2 today, and one of the five logs again: nothing changes. */
+	mood_as(ta, "@m6:hs", "2");
+	mood_as(ta, members[0], "9");
+	r = stats(ta, "");
+	assert_string_equal(r, before);
+	free(r);
+	/* Nor tomorrow: the 2nd had two members, fewer than k, so it is not counted. */
+	ta->app.fake_now += DAY_S;
+	r = stats(ta, "");
+	assert_string_equal(r, before);
+	free(r);
+
+	/* A day with four members is never counted, whatever they logged. */
+	for (int i = 0; i < 4; i++)
+		entry_at(ta, members[i], day1 - DAY_S + 3600, 1);
+	r = stats(ta, "");
+	assert_string_equal(r, before);
+	free(r);
+
+	/* One more entry on the closed 1st, within the band and the rounding (31/6 = 5.17): the
+	 * answer is the same, so it cannot be told apart. */
+	entry_at(ta, "@m6:hs", day1 + 12 * 3600, 6);
+	r = stats(ta, "");
+	assert_string_equal(r, before);
+	free(r);
+	/* Rounding to the half: 39/7 = 5.57 shows as 5.5; the count stays in its band. */
+	entry_at(ta, "@m6:hs", day1 + 13 * 3600, 8);
+	r = stats(ta, "");
+	expect_has(r, "Entries: 5-9, from 5-9 members");
+	expect_has(r, "Average: 5.5 out of 10");
+	assert_null(strstr(r, "5.6"));
+	free(r);
+	/* 10 entries: the next band. */
+	for (int i = 0; i < 3; i++)
+		entry_at(ta, members[1 + i], day1 + (14 + i) * 3600, 5);
+	r = stats(ta, "");
+	expect_has(r, "Entries: 10-19, from 5-9 members");
+	free(r);
+	/* "1 day" is yesterday only: the 2nd, with two members. */
+	r = stats(ta, "1");
+	expect_has(r, "not showing numbers");
+	free(r);
+	free(before);
+	/* Days the retention purge can reach are not counted, and the answer says so. */
+	ta->app.cfg->mood_retention_days = 3;
+	r = stats(ta, "");
+	expect_has(r, "entries are kept 3 days, so only the last 2 can count");
+	free(r);
+	ta->app.cfg->mood_retention_days = 365;
+
+	/* Days are the room's days: its quiet-hours zone. */
+	say1(ta, "@mod:hs", false, MOD, "!mod quiet 23:00-06:00 Pacific/Auckland");
+	r = stats(ta, "");
+	expect_has(r, "Pacific/Auckland days");
+	free(r);
+
+	expect_has(say1(ta, "@mod:hs", false, MOD, "!mod stats 0"), "from 1 to 365");
+	expect_has(say1(ta, "@mod:hs", false, MOD, "!mod stats lots"), "from 1 to 365");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -357,7 +435,7 @@ int main(void)
 		T(test_private_chat_explains),
 		T(test_help_and_unknown),
 		T(test_reload_reports_success_and_errors),
-		T(test_stats_k_anonymity),
+		T(test_stats_difference_attack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -216,6 +216,27 @@ static size_t say(struct tapp *ta, const char *sender, const char *room, const c
 	return ta->n - before;
 }
 
+/* Says text as sender on network; room NULL = privately; transient as an IRC nick without a
+ * services account is. */
+static size_t say_on(struct tapp *ta, const char *network, const char *sender, const char *room,
+		     bool transient, const char *text)
+{
+	char dm[128];
+	struct hmsg m = {
+		.network = network, .room = room, .sender = sender, .sender_name = sender, .text = text,
+		.is_private = room == NULL, .sender_transient = transient, .role = HROLE_MEMBER,
+		.via = &ta->t,
+	};
+	size_t before = ta->n;
+
+	if (!room) {
+		snprintf(dm, sizeof(dm), "dm:%s", sender);
+		m.room = dm;
+	}
+	happ_dispatch(&ta->app, &m);
+	return ta->n - before;
+}
+
 static const char *last(const struct tapp *ta)
 {
 	return ta->n ? ta->r[ta->n - 1].text : "";
@@ -273,6 +294,7 @@ static long mood_rows(struct tapp *ta)
 
 static void optin(struct tapp *ta, const char *who)
 {
+	say(ta, who, NULL, "!mood optin");
 	say(ta, who, NULL, "!mood optin confirm");
 	assert_non_null(strstr(last(ta), "only you can see it"));
 }
@@ -669,33 +691,91 @@ static void test_group_room_private(void **state)
 	assert_int_equal(ta->nf, 2);
 }
 
+static void room_entry(struct tapp *ta, const char *who, time_t ts, int score)
+{
+	struct mood_entry_in e = { .score = score };
+	assert_int_equal(mood_log(&ta->app, "test", who, "!r:test", ts, &e), 0);
+}
+
+/* Room totals: whole past days only, k members per day, days the purge may cut into left out,
+ * days in the room's zone. */
 static void test_room_stats(void **state)
 {
 	struct tapp *ta = *state;
-	long entries, members;
-	double mean;
+	struct mood_room_stats rs;
+	const char *five[] = { "a", "b", "c", "d", "e" };
+	const time_t today0 = T0 - 12 * 3600; /* 2026-01-15 00:00Z */
 
-	optin(ta, "a");
-	optin(ta, "b");
-	optin(ta, "c");
-	say(ta, "a", "!r:test", "!mood 4");
-	say(ta, "a", "!r:test", "!mood 6");
-	say(ta, "b", "!r:test", "!mood 8");
-	say(ta, "c", NULL, "!mood 1 private: not counted for the room");
-	say(ta, "c", "!other:test", "!mood 2");
-	ta->app.fake_now = T0 - 10 * DAY;
-	say(ta, "c", "!r:test", "!mood 10 too old for a 7-day window");
-	ta->app.fake_now = T0;
-	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 7, &entries, &members, &mean), 0);
-	assert_int_equal(entries, 3);
-	assert_int_equal(members, 2);
-	assert_true(mean > 5.99 && mean < 6.01);
-	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 30, &entries, &members, &mean), 0);
-	assert_int_equal(entries, 4);
-	assert_int_equal(members, 3);
-	assert_int_equal(mood_room_stats(&ta->app, "other-net", "!r:test", 30, &entries, &members, &mean), 0);
-	assert_int_equal(entries, 0);
-	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", 0, &entries, &members, &mean), HE_INVAL);
+	for (int i = 0; i < 5; i++)
+		room_entry(ta, five[i], today0 - DAY + 3600 * (i + 1), 4 + i);  /* yesterday: 4..8 */
+	room_entry(ta, "a", today0 - DAY + 20 * 3600, 6);                    /* a again: 6 entries */
+	room_entry(ta, "a", today0 - 2 * DAY + 3600, 1);                     /* 2 days ago: 2 members */
+	room_entry(ta, "b", today0 - 2 * DAY + 7200, 1);
+	for (int i = 0; i < 5; i++)
+		room_entry(ta, five[i], today0 + 3600, 10);                  /* today: never counted */
+	{
+		struct mood_entry_in e = { .score = 9 };
+		assert_int_equal(mood_log(&ta->app, "test", "c", NULL, today0 - DAY + 60, &e), 0); /* private */
+		assert_int_equal(mood_log(&ta->app, "test", "d", "!other:test", today0 - DAY + 60, &e), 0);
+	}
+
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 7, 5, &rs), 0);
+	assert_int_equal(rs.days, 7);
+	assert_int_equal(rs.days_open, 7);
+	assert_int_equal(rs.days_counted, 1);
+	assert_int_equal(rs.entries, 6);
+	assert_int_equal(rs.members, 5);
+	assert_true(rs.mean > 5.99 && rs.mean < 6.01); /* (4+5+6+7+8+6)/6 */
+	/* With k = 2 the day with two members counts too. */
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 7, 2, &rs), 0);
+	assert_int_equal(rs.days_counted, 2);
+	assert_int_equal(rs.entries, 8);
+	/* "1 day" is yesterday, not the last 24 hours. */
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 1, 5, &rs), 0);
+	assert_int_equal(rs.entries, 6);
+	/* A day the retention purge can reach is left out: with 2 days' retention, the day before
+	 * yesterday started before the limit (2026-01-13 12:00Z). */
+	ta->app.cfg->mood_retention_days = 2;
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 7, 2, &rs), 0);
+	assert_int_equal(rs.days_open, 1);
+	assert_int_equal(rs.days_counted, 1);
+	assert_int_equal(rs.entries, 6);
+	ta->app.cfg->mood_retention_days = 365;
+	/* Days in the room's zone: 12:00Z is already tomorrow in Auckland (UTC+13), so all of the
+	 * day there from the 14th 11:00Z to the 15th 11:00Z is closed: today's five entries (UTC)
+	 * and a's second one of the 14th (20:00Z). */
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "Pacific/Auckland", 1, 5, &rs), 0);
+	assert_int_equal(rs.days_counted, 1);
+	assert_int_equal(rs.entries, 6);
+	assert_true(rs.mean > 9.33 && rs.mean < 9.34); /* (5 * 10 + 6) / 6 */
+	/* Other networks and bad arguments. */
+	assert_int_equal(mood_room_stats(&ta->app, "other-net", "!r:test", "UTC", 30, 1, &rs), 0);
+	assert_int_equal(rs.entries, 0);
+	assert_int_equal(rs.days_counted, 0);
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 0, 5, &rs), HE_INVAL);
+	assert_int_equal(mood_room_stats(&ta->app, "test", "!r:test", "UTC", 366, 5, &rs), HE_INVAL);
+}
+
+static void test_stats_band_and_round(void **state)
+{
+	char b[32];
+	(void)state;
+	static const struct { long n; const char *band; } bands[] = {
+		{ 0, "fewer than 5" }, { 4, "fewer than 5" }, { 5, "5-9" }, { 9, "5-9" }, { 10, "10-19" },
+		{ 19, "10-19" }, { 20, "20-49" }, { 49, "20-49" }, { 50, "50-99" }, { 100, "100-199" },
+		{ 999, "500-999" }, { 9999, "5000-9999" }, { 10000, "10000 or more" }, { 123456, "10000 or more" },
+	};
+	for (size_t i = 0; i < sizeof(bands) / sizeof(bands[0]); i++) {
+		mood_stats_band(bands[i].n, b, sizeof(b));
+		assert_string_equal(b, bands[i].band);
+	}
+	assert_true(mood_stats_round(5.0) == 5.0);
+	assert_true(mood_stats_round(4.74) == 4.5);
+	assert_true(mood_stats_round(4.75) == 5.0);
+	assert_true(mood_stats_round(4.6) == 4.5);
+	assert_true(mood_stats_round(6.2) == 6.0);
+	assert_true(mood_stats_round(6.25) == 6.5);
+	assert_true(mood_stats_round(10.0) == 10.0);
 }
 
 static void test_optout(void **state)
@@ -782,6 +862,274 @@ static void test_reminders(void **state)
 	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder"), 0);
 }
 
+/* Consent counts only right after reading the text: within MOOD_OPTIN_WINDOW of `!mood optin`
+ * by the same member on the same network, even across a restart. */
+static void test_consent_needs_recent_text(void **state)
+{
+	struct tapp *ta = *state;
+	const char *t;
+
+	/* Confirm without reading: the text comes, nothing is stored. */
+	say(ta, "alice", NULL, "!mood optin confirm");
+	t = last(ta);
+	assert_true(ta->r[ta->n - 1].priv);
+	assert_non_null(strstr(t, "Before you agree"));
+	assert_non_null(strstr(t, "not therapy"));
+	assert_non_null(strstr(t, "365 days"));
+	assert_non_null(strstr(t, "30 minutes"));
+	assert_null(strstr(t, "only you can see it"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent"), 0);
+	say(ta, "alice", NULL, "!mood 6");
+	assert_non_null(strstr(last(ta), "Nothing was saved"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 0);
+
+	/* Too late: 30 minutes and a second after it was shown. */
+	ta->app.fake_now += MOOD_OPTIN_WINDOW + 1;
+	say(ta, "alice", NULL, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "Before you agree"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent"), 0);
+	/* ...but that showing counts, right away. */
+	ta->app.fake_now += 60;
+	say(ta, "alice", NULL, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "only you can see it"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'alice'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent_shown WHERE member = 'alice'"), 0);
+
+	/* Someone else's reading does not count, nor the same id's on another network. */
+	say(ta, "bob", NULL, "!mood optin");
+	say(ta, "carol", NULL, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "Before you agree"));
+	say_on(ta, "other", "bob", NULL, false, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "Before you agree"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member IN ('bob', 'carol')"), 0);
+
+	/* Exactly at the limit, after a restart: accepted (the time is in the store). */
+	say(ta, "dave", NULL, "!mood optin");
+	app_close(ta);
+	ta->app.fake_now += MOOD_OPTIN_WINDOW;
+	app_open(ta);
+	say(ta, "dave", NULL, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "only you can see it"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'dave'"), 1);
+
+	/* A clock stepped back does not stretch the window. */
+	say(ta, "erin", NULL, "!mood optin");
+	ta->app.fake_now -= 3600;
+	say(ta, "erin", NULL, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "Before you agree"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'erin'"), 0);
+
+	/* Marks of texts shown long ago are purged. */
+	ta->app.fake_now += 2 * 3600;
+	assert_int_equal(mood_purge(&ta->app, NULL), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent_shown"), 0);
+}
+
+/* An IRC nick without a services account can pass to someone else: the mood log explains and
+ * stores, shows and deletes nothing under it. */
+static void test_transient_sender(void **state)
+{
+	struct tapp *ta = *state;
+	static const char *const cmds[] = {
+		"!mood optin", "!mood optin confirm", "!mood 7 NICKNOTE #nicktag", "!mood history",
+		"!mood export", "!mood forget", "!mood forget confirm", "!mood optout",
+		"!mood remind 20:00", "!mood remind off", "!mood hist",
+	};
+	struct mood_entry_in old = { .score = 3, .note = "OLD-NICK-NOTE" };
+
+	/* What an older Hearth stored under the nick (before migration 2 removes it). */
+	assert_int_equal(mood_log(&ta->app, "irc.net", "nick:sam", NULL, T0 - DAY, &old), 0);
+	assert_int_equal(sqlite3_exec(store_db(ta->app.store), "INSERT INTO mood_consent VALUES"
+				      " ('irc.net', 'nick:sam', 1, 1)", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (int inroom = 0; inroom < 2; inroom++) {
+			size_t before = ta->n;
+			say_on(ta, "irc.net", "nick:sam", inroom ? "#group" : NULL, true, cmds[i]);
+			assert_int_equal(ta->n - before, inroom ? 2 : 1);
+			assert_true(ta->r[before].priv);
+			assert_int_equal(ta->r[before].dest, HDEST_PRIVATE);
+			assert_non_null(strstr(ta->r[before].text, "registered account on this network"));
+			assert_non_null(strstr(ta->r[before].text, "Nothing was saved"));
+			assert_null(strstr(ta->r[before].text, "OLD-NICK-NOTE"));
+			if (inroom)
+				assert_string_equal(ta->r[before + 1].text, "I've replied to you privately.");
+		}
+	}
+	assert_int_equal(ta->nf, 0);
+	/* Nothing new, nothing deleted (the old rows are the migration's business). */
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_pending"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent_shown"), 0);
+	/* Help is still there. */
+	say_on(ta, "irc.net", "nick:sam", NULL, true, "!mood help");
+	assert_non_null(strstr(last(ta), "Your private mood log"));
+	/* Logged in to services, the same person has a log as usual. */
+	say_on(ta, "irc.net", "account:sam", NULL, false, "!mood optin");
+	say_on(ta, "irc.net", "account:sam", NULL, false, "!mood optin confirm");
+	assert_non_null(strstr(last(ta), "only you can see it"));
+	say_on(ta, "irc.net", "account:sam", NULL, false, "!mood 6");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'account:sam'"), 1);
+}
+
+/* Migration 2: what was stored under IRC nicks goes, accounts stay (and get a forget slot). */
+static void test_migration_drops_nick_rows(void **state)
+{
+	struct tapp *ta = *state;
+	struct mood_entry_in e = { .score = 4, .note = "NICKZED-NOTE" };
+	sqlite3 *db;
+	FILE *f;
+	char *raw;
+	long len;
+
+	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood optin");
+	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood optin confirm");
+	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood 7 ann stays");
+	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood remind 20:00");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'account:ann'"), 1);
+	assert_int_equal(mood_log(&ta->app, "irc.net", "nick:zed", "#chan", T0 - DAY, &e), 0);
+	assert_int_equal(mood_log(&ta->app, "irc.net", "nick:zed", NULL, T0 - 2 * DAY, &e), 0);
+	assert_int_equal(mood_log(&ta->app, "matrix", "@nick:hs", NULL, T0 - DAY, &e), 0);
+	app_close(ta);
+
+	/* Back to a version-1 store holding rows under nicks, as an older Hearth left it. */
+	assert_int_equal(sqlite3_open(ta->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"UPDATE schema_version SET version = 1 WHERE module = 'mood';"
+		"DROP TABLE mood_consent_shown;"
+		"DELETE FROM mood_pending;"
+		"INSERT INTO mood_consent VALUES ('irc.net', 'nick:zed', 1, 1), ('irc.other', 'nick:zed', 1, 1);"
+		"INSERT INTO mood_reminder VALUES ('irc.net', 'nick:zed', 600, '', 0);"
+		"INSERT INTO mood_pending VALUES ('irc.net', 'nick:zed', 'forget', 99999999999);",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	app_open(ta);
+
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member LIKE 'nick:%'"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member LIKE 'nick:%'"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder WHERE member LIKE 'nick:%'"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_pending WHERE member LIKE 'nick:%'"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'account:ann'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'account:ann'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder WHERE member = 'account:ann'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = '@nick:hs'"), 1);
+	/* Every remaining member has a forget slot, not pending. */
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_pending WHERE member IN ('account:ann', '@nick:hs')"
+				   " AND expires < 1768478400"), 2);
+	/* Ann's log still reads; the rows are gone from the file too (secure_delete, checkpoint). */
+	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood history");
+	assert_non_null(strstr(last(ta), "ann stays"));
+	app_close(ta);
+	f = fopen(ta->db, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	raw = malloc((size_t)len);
+	assert_int_equal(fread(raw, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	assert_null(memmem(raw, (size_t)len, "nick:zed", 8));
+	assert_non_null(memmem(raw, (size_t)len, "account:ann", 11));
+	free(raw);
+	app_open(ta);
+}
+
+/* Optout is one transaction: a failure on its second delete leaves the consent in place. */
+static void test_optout_is_atomic(void **state)
+{
+	struct tapp *ta = *state;
+	sqlite3 *db = store_db(ta->app.store);
+
+	optin(ta, "alice");
+	say(ta, "alice", NULL, "!mood 5 kept");
+	say(ta, "alice", NULL, "!mood remind 09:00");
+	assert_int_equal(sqlite3_exec(db, "CREATE TEMP TRIGGER fail_reminder BEFORE DELETE ON mood_reminder"
+				      " BEGIN SELECT RAISE(ABORT, 'injected'); END", NULL, NULL, NULL), SQLITE_OK);
+	say(ta, "alice", NULL, "!mood optout");
+	assert_non_null(strstr(last(ta), "nothing changed"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'alice'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder WHERE member = 'alice'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'alice'"), 1);
+	assert_true(sqlite3_get_autocommit(db));
+	/* Still opted in: logging works. */
+	say(ta, "alice", NULL, "!mood 6");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'alice'"), 2);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER fail_reminder", NULL, NULL, NULL), SQLITE_OK);
+	say(ta, "alice", NULL, "!mood optout");
+	assert_non_null(strstr(last(ta), "2 entries"));
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_reminder"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 2);
+}
+
+/* A full disk (max_page_count at the current page count, and the confirmation table's last page
+ * filled) never keeps a member from deleting their log. */
+static void test_forget_on_full_disk(void **state)
+{
+	struct tapp *ta = *state;
+	sqlite3 *db = store_db(ta->app.store);
+	char sql[200];
+	long pages;
+	int rc = SQLITE_OK;
+
+	optin(ta, "zz-member");
+	say(ta, "zz-member", NULL, "!mood 4 a note #tag");
+	say(ta, "zz-member", "!room:test", "!mood 5 from the room");
+	say(ta, "zz-member", NULL, "!mood remind 21:00");
+	say(ta, "zz-member", NULL, "!checkin");
+	optin(ta, "bob");
+	say(ta, "bob", NULL, "!mood 6 bob stays");
+	pages = count(ta, "PRAGMA page_count");
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", pages);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(count(ta, "PRAGMA max_page_count"), pages);
+	/* Fill the pages of mood_pending where zz-member's row sorts (the last one). */
+	for (int i = 0; i < 200000 && rc == SQLITE_OK; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO mood_pending VALUES ('test', 'y%06d', 'forget', 1)", i);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	assert_int_equal(rc, SQLITE_FULL);
+	/* The disk is full: a new confirmation row for zz-member would not fit. */
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO mood_pending VALUES ('test', 'zz-other', 'forget', 1)",
+				      NULL, NULL, NULL), SQLITE_FULL);
+
+	say(ta, "zz-member", NULL, "!mood forget");
+	assert_non_null(strstr(last(ta), "!mood forget confirm"));
+	say(ta, "zz-member", NULL, "!mood forget confirm");
+	assert_non_null(strstr(last(ta), "Everything the mood log held about you is deleted"));
+	assert_int_equal(rows_mentioning(ta, "zz-member"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry WHERE member = 'bob'"), 1);
+}
+
+/* The retention purge folds the WAL back (TRUNCATE), as forget does: old page images go. */
+static void test_purge_truncates_wal(void **state)
+{
+	struct tapp *ta = *state;
+	struct mood_entry_in e = { .score = 5, .note = "aged out" };
+	char wal[400];
+	struct stat sb;
+	long purged = 0;
+
+	optin(ta, "alice");
+	assert_int_equal(mood_log(&ta->app, "test", "alice", NULL, T0 - 400 * DAY, &e), 0);
+	assert_int_equal(mood_log(&ta->app, "test", "alice", NULL, T0, &e), 0);
+	/* bob opted out with nothing logged: his forget slot goes with the purge. */
+	optin(ta, "bob");
+	say(ta, "bob", NULL, "!mood optout");
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_pending WHERE member = 'bob'"), 1);
+	snprintf(wal, sizeof(wal), "%s-wal", ta->db);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 0);
+	assert_int_equal(mood_purge(&ta->app, &purged), 0);
+	assert_int_equal(purged, 1);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_pending WHERE member = 'bob'"), 0);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_pending WHERE member = 'alice'"), 1);
+	assert_int_equal(count(ta, "SELECT count(*) FROM mood_entry"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -795,9 +1143,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_room_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_room_stats, setup, teardown),
+		cmocka_unit_test(test_stats_band_and_round),
 		cmocka_unit_test_setup_teardown(test_optout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_without_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reminders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consent_needs_recent_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transient_sender, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_drops_nick_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_optout_is_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_on_full_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_truncates_wal, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

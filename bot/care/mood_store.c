@@ -1,0 +1,463 @@
+/* mood_store.c - the mood log's storage: schema and migrations, entries sealed with
+ * care/vault (bound to member and entry id), consent and the consent-shown mark, the forget
+ * slot, forget, optout and the retention purge. See mood_store.h and mood.h. */
+#include "care/mood_store.h"
+#include "care/checkin.h"
+#include "care/mood.h"
+#include "care/vault.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The expiry of a forget slot with nothing pending: long past, and stored in 6 bytes, as wide
+ * as any real expiry time for millennia, so arming it never makes its row grow. Migration 2
+ * writes the same value. */
+#define MOOD_SLOT_IDLE (-4294967296LL)
+
+const char *const mood_migrations[] = {
+	/* 1 */
+	"CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
+	" given_at INTEGER NOT NULL, version INTEGER NOT NULL,"
+	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	/* origin_room: the group room an entry was logged in (room aggregates), NULL when private.
+	 * nonce/box: XChaCha20-Poly1305 of "note\0tag\0tag...", NULL when there is neither. */
+	"CREATE TABLE mood_entry (id INTEGER PRIMARY KEY, network TEXT NOT NULL, member TEXT NOT NULL,"
+	" origin_room TEXT, ts INTEGER NOT NULL, score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),"
+	" nonce BLOB, box BLOB);"
+	/* Covering indexes: history days and room totals never touch the table itself. */
+	"CREATE INDEX mood_entry_member_ts ON mood_entry (network, member, ts, score);"
+	"CREATE INDEX mood_entry_room_ts ON mood_entry (network, origin_room, ts, member, score)"
+	" WHERE origin_room IS NOT NULL;"
+	"CREATE INDEX mood_entry_ts ON mood_entry (ts);"
+	/* tz "" = the bot's time zone; last_day: local day key of the last reminder sent. */
+	"CREATE TABLE mood_reminder (network TEXT NOT NULL, member TEXT NOT NULL,"
+	" minute INTEGER NOT NULL, tz TEXT NOT NULL, last_day INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	"CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
+	" expires INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;",
+	/* 2 */
+	/* IRC members without a services account were stored by nick ("nick:NAME", made only by
+	 * net/irc/irc.c), an id that passes to whoever takes the nick next: all of it goes, and
+	 * such senders are never stored again (hmsg.sender_transient). */
+	"DELETE FROM mood_entry WHERE substr(member, 1, 5) = 'nick:';"
+	"DELETE FROM mood_consent WHERE substr(member, 1, 5) = 'nick:';"
+	"DELETE FROM mood_reminder WHERE substr(member, 1, 5) = 'nick:';"
+	"DELETE FROM mood_pending WHERE substr(member, 1, 5) = 'nick:';"
+	/* When `!mood optin` last showed a member the consent text: `!mood optin confirm` counts
+	 * only within MOOD_OPTIN_WINDOW after it. */
+	"CREATE TABLE mood_consent_shown (network TEXT NOT NULL, member TEXT NOT NULL,"
+	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	/* Every member with something stored keeps a mood_pending row, expired when nothing is
+	 * pending, so that `!mood forget` is an update in place that needs no new page (a full
+	 * disk never stops a member from deleting their log). See mstore_forget_arm(). */
+	"INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
+	" SELECT network, member, 'forget', -4294967296 FROM"
+	" (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry);",
+};
+const size_t mood_nmigrations = sizeof(mood_migrations) / sizeof(mood_migrations[0]);
+
+/* ---- storage ----------------------------------------------------------------------------- */
+
+/* Associated data binding a sealed note to its member and entry. */
+static int entry_ad(struct hbuf *ad, const char *network, const char *member, long long id)
+{
+	hbuf_reset(ad);
+	hbuf_puts(ad, "hearth.mood.v1");
+	hbuf_putc(ad, '\0');
+	hbuf_puts(ad, network);
+	hbuf_putc(ad, '\0');
+	hbuf_puts(ad, member);
+	hbuf_putc(ad, '\0');
+	hbuf_printf(ad, "%lld", id);
+	return ad->oom ? HE_NOMEM : HE_OK;
+}
+
+int mood_log(struct happ *app, const char *network, const char *member, const char *origin_room,
+	     time_t ts, const struct mood_entry_in *e)
+{
+	struct mood *mo = mood_state(app);
+	struct hbuf plain = HBUF_INIT, ad = HBUF_INIT;
+	unsigned char nonce[VAULT_NONCE_BYTES], *box = NULL;
+	size_t boxlen = 0;
+	sqlite3_stmt *st;
+	long long id;
+	int rc = HE_OK;
+
+	if (!mo || e->score < 1 || e->score > 10)
+		return HE_INVAL;
+	/* The id is chosen here (max + 1, as SQLite would) so that it can be sealed into the box:
+	 * one process owns the store, so nothing races us between the two statements. */
+	st = store_stmt(app->store, "SELECT coalesce(max(id), 0) + 1 FROM mood_entry");
+	if (!st || sqlite3_step(st) != SQLITE_ROW) {
+		rc = HE_DB;
+		goto out;
+	}
+	id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (e->note || e->ntags) {
+		hbuf_puts(&plain, e->note ? e->note : "");
+		for (size_t i = 0; i < e->ntags; i++) {
+			hbuf_putc(&plain, '\0');
+			hbuf_puts(&plain, e->tags[i]);
+		}
+		if (plain.oom || entry_ad(&ad, network, member, id)) {
+			rc = HE_NOMEM;
+			goto out;
+		}
+		rc = vault_seal(mo->vault, plain.data, plain.len, ad.data, ad.len, nonce, &box, &boxlen);
+		if (rc)
+			goto out;
+	}
+	st = store_stmt(app->store, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
+				    " nonce, box) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
+	if (origin_room)
+		sqlite3_bind_text(st, 4, origin_room, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)ts);
+	sqlite3_bind_int(st, 6, e->score);
+	if (box) {
+		sqlite3_bind_blob(st, 7, nonce, VAULT_NONCE_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 8, box, (int)boxlen, SQLITE_STATIC);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		hlog_error("mood", "cannot store an entry: %s", sqlite3_errmsg(store_db(app->store)));
+		rc = HE_DB;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+out:
+	if (plain.data)
+		sodium_memzero(plain.data, plain.len);
+	hbuf_free(&plain);
+	hbuf_free(&ad);
+	free(box);
+	return rc;
+}
+
+/* Opens the sealed note/tags of a row (columns inonce, ibox of st). *plain is NULL when the
+ * entry has neither; HE_CRYPTO when it cannot be opened (wrong key, tampering). */
+int mstore_open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, const char *network,
+		    const char *member, long long id, char **plain, size_t *len)
+{
+	struct hbuf ad = HBUF_INIT;
+	const void *nonce = sqlite3_column_blob(st, inonce);
+	int nlen = sqlite3_column_bytes(st, inonce);
+	const void *box = sqlite3_column_blob(st, ibox);
+	int blen = sqlite3_column_bytes(st, ibox);
+	int rc;
+
+	*plain = NULL;
+	*len = 0;
+	if (!box)
+		return HE_OK;
+	if (!nonce || nlen != VAULT_NONCE_BYTES)
+		return HE_CRYPTO;
+	if (entry_ad(&ad, network, member, id)) {
+		hbuf_free(&ad);
+		return HE_NOMEM;
+	}
+	rc = vault_unseal(mood_state(app)->vault, box, (size_t)blen, ad.data, ad.len, nonce, plain, len);
+	hbuf_free(&ad);
+	return rc;
+}
+
+
+int mstore_consent_get(struct happ *app, const char *network, const char *member, long long *given_at,
+		       int *version)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT given_at, version FROM mood_consent"
+						  " WHERE network = ? AND member = ?");
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (given_at)
+			*given_at = sqlite3_column_int64(st, 0);
+		if (version)
+			*version = sqlite3_column_int(st, 1);
+		rc = HE_OK;
+	} else {
+		rc = rc == SQLITE_DONE ? HE_NOTFOUND : HE_DB;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+long mstore_count(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT count(*) FROM mood_entry WHERE network = ? AND member = ?");
+	long n = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+/* Runs a one-row write keyed by (network, member). */
+int mstore_run(struct happ *app, const char *sql, const char *network, const char *member)
+{
+	return store_run2(app->store, sql, network, member);
+}
+
+bool mstore_reminder_get(struct happ *app, const char *network, const char *member, int *minute,
+			 char *tz, size_t tzlen)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT minute, tz FROM mood_reminder WHERE network = ? AND member = ?");
+	bool found = false;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = true;
+		if (minute)
+			*minute = sqlite3_column_int(st, 0);
+		if (tz)
+			snprintf(tz, tzlen, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+int mood_purge(struct happ *app, long *purged)
+{
+	time_t now = happ_now(app);
+	sqlite3_stmt *st;
+	long n = 0;
+	int rc = HE_OK;
+
+	if (purged)
+		*purged = 0;
+	st = store_stmt(app->store, "DELETE FROM mood_entry WHERE ts < ?");
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now - (sqlite3_int64)app->cfg->mood_retention_days * 86400);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = HE_DB;
+	else
+		n = (long)sqlite3_changes(store_db(app->store));
+	sqlite3_reset(st);
+	/* Forget slots of members who have nothing left (their entries aged out after an optout),
+	 * and consent texts shown long ago. */
+	st = store_stmt(app->store, "DELETE FROM mood_pending WHERE expires < ? AND NOT EXISTS"
+				    " (SELECT 1 FROM mood_consent c WHERE c.network = mood_pending.network AND"
+				    " c.member = mood_pending.member) AND NOT EXISTS (SELECT 1 FROM mood_entry e"
+				    " WHERE e.network = mood_pending.network AND e.member = mood_pending.member)");
+	if (st) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = HE_DB;
+		sqlite3_reset(st);
+	}
+	st = store_stmt(app->store, "DELETE FROM mood_consent_shown WHERE shown_at < ?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)now - MOOD_OPTIN_WINDOW);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = HE_DB;
+		sqlite3_reset(st);
+	}
+	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too (as
+	 * forget does). Not inside a caller's transaction. */
+	if (sqlite3_get_autocommit(store_db(app->store)))
+		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
+	if (n)
+		hlog_info("mood", "retention: deleted %ld entries older than %d days", n,
+			  app->cfg->mood_retention_days);
+	if (purged)
+		*purged = n;
+	return rc;
+}
+
+/* Notes that the member was just shown the consent text. */
+int mstore_consent_shown(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "INSERT INTO mood_consent_shown (network, member, shown_at)"
+						  " VALUES (?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
+						  " SET shown_at = excluded.shown_at");
+	int rc;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* True when this member was shown the consent text within MOOD_OPTIN_WINDOW (a time in the
+ * future, after a clock step back, does not count). */
+bool mstore_consent_shown_recently(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_stmt *st = store_stmt(app->store, "SELECT shown_at FROM mood_consent_shown"
+						  " WHERE network = ? AND member = ?");
+	long long now = (long long)happ_now(app), at = -1;
+
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		at = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return at >= 0 && at <= now && now - at <= MOOD_OPTIN_WINDOW;
+}
+
+/* Consent, the member's forget slot (see mstore_forget_arm) and the end of the shown mark, in one
+ * transaction. */
+int mstore_consent_give(struct happ *app, const char *network, const char *member, int version)
+{
+	sqlite3_stmt *st;
+	bool own = sqlite3_get_autocommit(store_db(app->store));
+	int rc = HE_OK;
+
+	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+		return HE_DB;
+	st = store_stmt(app->store, "INSERT INTO mood_consent (network, member, given_at, version) VALUES (?, ?, ?, ?)"
+				    " ON CONFLICT (network, member) DO UPDATE SET given_at = excluded.given_at,"
+				    " version = excluded.version");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
+	sqlite3_bind_int(st, 4, version);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	if (rc)
+		goto out;
+	st = store_stmt(app->store, "INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
+				    " VALUES (?, ?, 'forget', ?)");
+	if (!st) {
+		rc = HE_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, MOOD_SLOT_IDLE);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	if (rc == HE_OK)
+		rc = mstore_run(app, "DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
+				 network, member);
+out:
+	if (own) {
+		if (rc == HE_OK)
+			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+		if (rc)
+			store_exec(app->store, "ROLLBACK");
+	}
+	return rc;
+}
+
+int mstore_forget_all(struct happ *app, const char *network, const char *member)
+{
+	static const char *const sql[] = {
+		"DELETE FROM mood_entry WHERE network = ? AND member = ?",
+		"DELETE FROM mood_consent WHERE network = ? AND member = ?",
+		"DELETE FROM mood_reminder WHERE network = ? AND member = ?",
+		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
+		"DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
+	};
+	sqlite3 *db = store_db(app->store);
+	bool own = sqlite3_get_autocommit(db);
+	int rc = HE_OK;
+
+	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+		return HE_DB;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == HE_OK; i++)
+		rc = mstore_run(app, sql[i], network, member);
+	/* Private check-ins rotate per member: that history goes too. */
+	if (rc == HE_OK)
+		rc = checkin_forget(app, network, member);
+	if (own) {
+		if (rc == HE_OK)
+			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+		if (rc)
+			store_exec(app->store, "ROLLBACK");
+	}
+	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too. */
+	if (rc == HE_OK && own)
+		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
+	return rc;
+}
+
+/* Opens the member's confirmation window. Every member who opted in has a slot row in
+ * mood_pending (made with the consent, idle at MOOD_SLOT_IDLE), and a real expiry time is never
+ * wider on disk than the one it replaces, so this is an update in place: it needs no new page,
+ * and a full disk never keeps a member from deleting their log. Members from before the slots
+ * existed got one in migration 2; the insert is only a fallback. */
+int mstore_forget_arm(struct happ *app, const char *network, const char *member)
+{
+	sqlite3_int64 until = (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW;
+	sqlite3_stmt *st = store_stmt(app->store, "UPDATE mood_pending SET expires = ? WHERE network = ?"
+						  " AND member = ? AND action = 'forget'");
+	int rc, changed;
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_int64(st, 1, until);
+	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	changed = sqlite3_changes(store_db(app->store));
+	sqlite3_reset(st);
+	if (rc || changed)
+		return rc;
+	st = store_stmt(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
+				    " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
+				    " SET action = excluded.action, expires = excluded.expires");
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, until);
+	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Consent and reminder go together or not at all. Entries (and the forget slot) stay. */
+int mstore_optout_all(struct happ *app, const char *network, const char *member)
+{
+	bool own = sqlite3_get_autocommit(store_db(app->store));
+	int rc;
+
+	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+		return HE_DB;
+	rc = mstore_run(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", network, member);
+	if (rc == HE_OK)
+		rc = mstore_run(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", network, member);
+	if (own) {
+		if (rc == HE_OK)
+			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+		if (rc)
+			store_exec(app->store, "ROLLBACK");
+	}
+	return rc;
+}
