@@ -130,8 +130,8 @@ int e2e_device_keys_lost(struct e2e *e);
  * new is, and the member is owed a notice until they confirm. In every room, an identity
  * (Curve25519) key claimed by two devices gets no room key for either, unless one of them
  * proved to hold it (an Olm message from it that names that device's user and signing key). */
-/* Members owed a notice that their identity changed (each handed out once): an array of user
- * ids, or NULL when out of memory. */
+/* Members with a private chat owed a notice that their identity changed (each handed out
+ * once): an array of user ids, or NULL when out of memory. */
 json_t *e2e_take_identity_notices(struct e2e *e);
 /* Whether user_id's changed identity waits for their confirmation. */
 bool e2e_identity_pending(struct e2e *e, const char *user_id);

@@ -135,7 +135,12 @@ bool e2e_trust_may_share(bool private_chat, bool has_identity, bool xsigned, int
 
 json_t *e2e_take_identity_notices(struct e2e *e)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT user_id FROM e2e_identity WHERE notify = 1", "");
+	/* only members who have a private chat with Hearth: nobody else is affected */
+	sqlite3_stmt *st = e2e_stmt(e, "SELECT i.user_id FROM e2e_identity i WHERE i.notify = 1 AND"
+				    " EXISTS (SELECT 1 FROM e2e_member m JOIN e2e_room r ON"
+				    " r.room_id = m.room_id WHERE m.user_id = i.user_id AND"
+				    " (SELECT COUNT(*) FROM e2e_member m2 WHERE m2.room_id = m.room_id"
+				    " AND m2.user_id != ?) = 1)", "s", e->user_id);
 	json_t *arr = json_array();
 
 	if (!st || !arr) {
