@@ -159,7 +159,7 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 		if (sqlite3_step(st) == SQLITE_ROW)
 			dups = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
-		if (dups > 1)
+		if (dups > 1 || strcmp(curve, e->curve) == 0)
 			hlog_warn(E2E_MOD, "device %s of %s claims an identity key another device claims "
 				  "too; neither gets room keys unless it proves it holds the key",
 				  dev_id, user_id);

@@ -152,10 +152,10 @@ int e2e_xsign_device_lost(struct e2e *e); /* the device's signature must go up a
 int e2e_trust_query(struct e2e *e, const char *user_id, json_t *resp, char **ssk);
 /* Whether dk (device keys as listed) carries a valid signature of user_id's key ssk. */
 bool e2e_trust_signed(struct e2e *e, const char *user_id, json_t *dk, const char *ssk);
-/* Whether a private chat's room key may go to this device. private_chat: the room's members
- * are Hearth and user only. has_identity: the user has (or had) cross-signing keys. signed:
- * the device is signed by their pinned self-signing key. dups: devices claiming its identity
- * key, proven: it proved to hold that key. */
+/* Whether a room key may go to this device. private_chat: the room's members are Hearth and
+ * the device's user only. has_identity: the user has (or had) cross-signing keys. xsigned: the
+ * device is signed by their pinned self-signing key. dups: devices claiming its identity key
+ * (Hearth's own key counts as one). proven: it proved to hold that key. */
 bool e2e_trust_may_share(bool private_chat, bool has_identity, bool xsigned, int dups,
 			 bool proven);
 

@@ -187,14 +187,14 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 		      " EXISTS (SELECT 1 FROM e2e_identity x WHERE x.user_id = d.user_id AND"
 		      " (x.master IS NOT NULL OR x.pending IS NOT NULL)),"
 		      " (SELECT COUNT(*) FROM e2e_device d2 WHERE d2.curve25519 = d.curve25519 AND"
-		      " d2.deleted = 0),"
+		      " d2.deleted = 0) + (d.curve25519 = ?),"
 		      " EXISTS (SELECT 1 FROM e2e_curve_proof p WHERE p.curve25519 = d.curve25519 AND"
 		      " p.user_id = d.user_id AND p.ed25519 = d.ed25519)"
 		      " FROM e2e_member m JOIN e2e_device d ON d.user_id = m.user_id"
 		      " WHERE m.room_id = ? AND d.deleted = 0 AND NOT EXISTS (SELECT 1 FROM e2e_shared s"
 		      " WHERE s.room_id = m.room_id AND s.session_id = ? AND s.user_id = d.user_id"
-		      " AND s.device_id = d.device_id)", "ssss", e->user_id, e->user_id, room_id,
-		      o->session_id);
+		      " AND s.device_id = d.device_id)", "sssss", e->user_id, e->user_id, e->curve,
+		      room_id, o->session_id);
 	if (!st)
 		return HE_DB;
 	targets = json_array();
