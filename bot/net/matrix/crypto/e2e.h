@@ -35,6 +35,9 @@
  *     returned content.
  *  5. Private chats: createRoom with e2e_encryption_state_event() in initial_state, and call
  *     e2e_room_encryption() + e2e_room_member_change() for the invitee right away.
+ *  6. After each sync and each reported request: e2e_take_identity_notices(), and tell each
+ *     member returned, in their private chat, that their keys changed; their confirmation goes
+ *     to e2e_identity_confirm() with the device the decrypted message came from.
  *
  * Every function returns HE_OK or a negative HE_* code (core/err.h); JSON arguments are borrowed,
  * JSON results are new references the caller owns. Secrets never reach the log. */
