@@ -317,6 +317,44 @@ static void test_waiting_events_capped_and_expire(void **state)
 	hs_free(h);
 }
 
+/* 11. Many accounts flood together (41 senders x 50 made-up events, more than the 2,000 kept in
+ * all): the sender with the most waiting makes room, so a member's message is still kept. */
+static void test_waiting_events_many_senders(void **state)
+{
+	struct hs *h = hs_new();
+	struct cl *bot = hs_add(h, "@hearth:example.org", "HDEV", NULL);
+	struct cl *a = hs_add(h, "@a:example.org", "ADEV", NULL);
+	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
+	struct cl *all[] = { bot, a, b };
+	json_t *enc = NULL, *ev, *plain = NULL;
+	char ids[256], who[64];
+
+	hs_run(h);
+	join_all(ROOM, all, 3, NULL, 0);
+	for (int i = 0; i < 41 * 50; i++) {
+		ev = bogus_event(a, i);
+		snprintf(who, sizeof(who), "@sybil%d:example.org", i / 50);
+		json_object_set_new(ev, "sender", json_string(who));
+		assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
+		json_decref(ev);
+		if (i % 100 == 0)
+			hs_flush(h);
+	}
+	hs_flush(h);
+	/* Hearth's own key requests for them (to "*" of its user) come back to it; Synapse hands
+	 * out 100 to-device events per sync, this router all at once; Hearth ignores them anyway */
+	json_array_clear(bot->inbox);
+	assert_int_equal(encrypt_in(b, ROOM, "!crisis", &enc), 0);
+	ev = hs_event(b, enc, "$crisis");
+	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
+	json_decref(ev);
+	json_decref(enc);
+	cl_sync(bot);
+	unblocked_ids(bot, ids, sizeof(ids));
+	assert_string_equal(ids, "$crisis");
+	hs_free(h);
+}
+
 /* Bootstraps cross-signing on c's device (new master/self-signing keys for its user). */
 static void cross_sign(struct hs *h, struct cl *c)
 {
@@ -433,6 +471,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copied_identity_key),
 		cmocka_unit_test(test_waiting_events_capped_and_expire),
+		cmocka_unit_test(test_waiting_events_many_senders),
 		cmocka_unit_test(test_private_chat_vouched_devices),
 	};
 	if (sodium_init() < 0)
