@@ -463,6 +463,20 @@ static void test_private_chat_vouched_devices(void **state)
 	assert_int_equal(recv_in(b, PRIV, ev, text, sizeof(text), NULL), HE_AGAIN);
 	json_decref(ev);
 	json_decref(enc);
+	assert_int_equal(e2e_identity_confirm(bot->e, b->user, "BNEW"), HE_NOTFOUND);
+
+	/* a homeserver that stops showing B's cross-signing keys does not downgrade B to "every
+	 * device": it is a change like any other */
+	json_object_del(h->xsign, b->user);
+	hs_changed(h, b->user);
+	hs_run(h);
+	assert_true(e2e_identity_pending(bot->e, b->user));
+	assert_true(e2e_device_trusted(bot->e, b->user, "BNEW"));
+	assert_false(e2e_device_trusted(bot->e, b->user, "BDEV"));
+	int to_old = todev_count(h, b->user, "BDEV");
+	assert_int_equal(encrypt_in(bot, PRIV, "keys gone", &enc), 0);
+	assert_int_equal(todev_count(h, b->user, "BDEV"), to_old);
+	json_decref(enc);
 	hs_free(h);
 }
 
