@@ -5,6 +5,8 @@
  *   2  the input is the to-device events array of a sync (JSON) -> e2e_receive_sync_changes
  *   3  the input is the body of an Olm message (type 1) from a device with a session
  *   4  the same as a pre-key message (type 0)
+ *   5  the input is the answer to /keys/query for a user whose devices changed (device keys,
+ *      master and self-signing keys: the cross-signing identities that guard private chats)
  * Setup: two devices with an Olm session and a shared Megolm session (test_e2e_router.h). */
 #include <stdint.h>
 #include <stddef.h>
@@ -17,6 +19,13 @@
 static struct hs *h;
 static struct cl *a, *b;
 static char *session_id;
+static uint64_t fuzz_ms = 1700000000000ULL;
+
+/* b's clock moves an hour per input: no backoff or waiting period outlives one input */
+static uint64_t fuzz_clock(void)
+{
+	return fuzz_ms;
+}
 
 static void setup(void)
 {
@@ -40,6 +49,7 @@ static void setup(void)
 	session_id = strdup(json_string_value(json_object_get(enc, "session_id")));
 	cl_sync(b);
 	json_decref(enc);
+	e2e_set_clock(b->e, fuzz_clock);
 }
 
 static void drain(struct cl *c)
@@ -59,12 +69,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!h)
 		setup();
+	fuzz_ms += 3600ULL * 1000;
 	if (size < 1 || size > 65536)
 		return 0;
 	text = malloc(size);
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		in = json_loadb((const char *)data + 1, size - 1, 0, NULL);
 		if (in && e2e_decrypt_room_event(b->e, ROOM, in, &plain) == 0 && !plain)
@@ -92,6 +103,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (arr)
 			e2e_receive_sync_changes(b->e, arr, NULL, NULL, NULL);
 		break;
+	case 5: {
+		const struct e2e_request *out[64];
+		size_t n;
+		in = json_loadb((const char *)data + 1, size - 1, 0, NULL);
+		arr = json_pack("{s:[s], s:[]}", "changed", a->user, "left");
+		e2e_receive_sync_changes(b->e, NULL, arr, NULL, NULL);
+		n = e2e_outgoing(b->e, out, 64);
+		for (size_t i = 0; i < n; i++)
+			e2e_request_done(b->e, out[i]->id,
+					 in && strcmp(out[i]->path, "/keys/query") == 0 ? 200 : 500, in);
+		break;
+	}
 	}
 	drain(b);
 	json_decref(plain);

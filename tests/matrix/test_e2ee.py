@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 import urllib.request
@@ -24,8 +25,8 @@ from nio.event_builders import ToDeviceMessage
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
-from test_hearth import (BOT, HS, TMP, Hearth, hearth_token, replies_to, reply_to,  # noqa: E402
-                         run_ordered, settle)
+from test_hearth import (BOT, HS, SYN, TMP, Hearth, hearth_token, replies_to,  # noqa: E402
+                         reply_to, run_ordered, settle)
 
 # Synapse's log config writes /homeserver.log inside its root; it grows across runs, so only
 # what this suite's run added is read.
@@ -58,6 +59,41 @@ def hearth_device() -> str:
                                  headers={"Authorization": "Bearer " + hearth_token()})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.load(resp)["device_id"]
+
+
+async def upload_cross_signing(m: Member) -> olm.PkSigning:
+    """New master and self-signing keys for m's user (user-interactive auth with the password
+    when the server asks), and m's device signed by the new self-signing key. Returns the
+    self-signing key."""
+    user = m.user_id
+    master = olm.PkSigning(olm.PkSigning.generate_seed())
+    ssk = olm.PkSigning(olm.PkSigning.generate_seed())
+    mk = {"user_id": user, "usage": ["master"],
+          "keys": {f"ed25519:{master.public_key}": master.public_key}}
+    sk = {"user_id": user, "usage": ["self_signing"],
+          "keys": {f"ed25519:{ssk.public_key}": ssk.public_key}}
+    sk["signatures"] = {user: {f"ed25519:{master.public_key}": master.sign(canonical(sk))}}
+    body = {"master_key": mk, "self_signing_key": sk}
+    for _ in range(2):
+        resp = await m.client.send(
+            "POST", "/_matrix/client/v3/keys/device_signing/upload", json.dumps(body),
+            headers={"Authorization": f"Bearer {m.client.access_token}",
+                     "Content-Type": "application/json"})
+        data = await resp.json(content_type=None)
+        if resp.status == 200:
+            break
+        assert resp.status == 401 and data.get("session"), f"upload refused: {resp.status} {data}"
+        body["auth"] = {"type": "m.login.password", "password": m.password,
+                        "session": data["session"],
+                        "identifier": {"type": "m.id.user", "user": user}}
+    assert resp.status == 200, f"cross-signing upload refused: {resp.status} {data}"
+    q = await m._api("POST", "/keys/query", {"device_keys": {user: [m.device_id]}})
+    dk = q["device_keys"][user][m.device_id]
+    dk = {k: v for k, v in dk.items() if k not in ("signatures", "unsigned")}
+    dk["signatures"] = {user: {f"ed25519:{ssk.public_key}": ssk.sign(canonical(dk))}}
+    r = await m._api("POST", "/keys/signatures/upload", {user: {m.device_id: dk}})
+    assert not r.get("failures"), r
+    return ssk
 
 
 async def raw_event(m: Member, room: str, event_id: str) -> dict:
@@ -324,6 +360,70 @@ class Suite:
         _, r = await self._ask(self.alice, self.room, "!about")
         assert r.encrypted
 
+    async def _readable(self, m: Member, room: str, event_id: str, settle_s: float = 3) -> bool:
+        """Whether m can read event_id (waits a little for its room key)."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            await m.sync_once(timeout_ms=500)
+            if any(x.event_id == event_id for x in m.messages(room)):
+                return True
+            if time.monotonic() > deadline:
+                return False
+
+    async def test_private_chat_keys_only_for_vouched_devices(self):
+        """dana has cross-signing keys and signed her first device only: Hearth's replies in
+        her private chat reach that device, not her unsigned second one. When her second
+        device resets her cross-signing, Hearth tells her in the private chat, still shares
+        only with the first device, refuses a confirmation from the new one and, after she
+        confirms with !trust from the first, shares with the device the new keys signed."""
+        subprocess.run([SYN, "register", "dana", "danapw"], check=True,
+                       stdout=subprocess.DEVNULL)
+        dana = Member(HS, "dana", "danapw", os.path.join(TMP, "e2ee-dana1"))
+        await dana.login(reuse_session=False)
+        await upload_cross_signing(dana)
+        dana2 = Member(HS, "dana", "danapw", os.path.join(TMP, "e2ee-dana2"),
+                       device_name="dana-second")
+        await dana2.login(reuse_session=False)
+        dm = await dana.create_room(invite=[BOT], encrypted=True, is_direct=True)
+        await dana.wait_for_join(dm, BOT, timeout=30)
+        await dana2.sync_once()
+        _, r = await self._ask(dana, dm, "!about")
+        assert r.encrypted
+        assert not await self._readable(dana2, dm, r.event_id), \
+            "the unsigned second device got the private chat's key"
+        assert "pinned the cross-signing identity of @dana:localhost" in self.hearth.log()
+
+        # the second device resets dana's cross-signing and signs itself only
+        mark = len(self.hearth.log())
+        await upload_cross_signing(dana2)
+        notice = await dana.wait_for_message(
+            dm, sender=BOT, timeout=40, predicate=lambda x: "security keys have changed" in x.body)
+        assert notice.encrypted
+        assert "cross-signing identity of @dana:localhost changed" in self.hearth.log()[mark:]
+        assert not await self._readable(dana2, dm, notice.event_id), \
+            "the new device read the notice before dana confirmed"
+        # a confirmation from the new device is not taken
+        cmd, r = await self._ask(dana, dm, "!about")
+        assert not await self._readable(dana2, dm, r.event_id)
+        cmd = await dana2.send(dm, "!trust")
+        r = await reply_to(dana, dm, cmd, timeout=30)
+        assert "devices you used with me before" in r.body, r.body
+        # dana confirms from her first device: the transport answers, the core never sees it
+        cmd = await dana.send(dm, "!trust")
+        deadline = time.monotonic() + 40
+        while True:
+            await dana2.sync_once(timeout_ms=1000)
+            got = [x for x in dana2.messages(dm) if x.sender == BOT and x.in_reply_to == cmd]
+            if got:
+                break
+            assert time.monotonic() < deadline, "no readable answer to !trust on the new device"
+        assert "Thank you" in got[0].body, got[0].body
+        cmd, r = await self._ask(dana2, dm, "!about")
+        assert r.encrypted
+        assert "confirmed their new cross-signing identity" in self.hearth.log()
+        await dana.close()
+        await dana2.close()
+
     def _no_decrypt_failures(self):
         log = self.hearth.log()
         for phrase in DECRYPT_FAILURES:
@@ -339,6 +439,7 @@ class Suite:
             "test_restart_still_answers_room_and_private_chat",
             "test_burst_all_decryptable", "test_keys_created_once_no_conflicts",
             "test_cross_signing_replaced_with_password_auth",
+            "test_private_chat_keys_only_for_vouched_devices",
         ]
         return await run_ordered(
             self, order, "encrypted room", figures=True,

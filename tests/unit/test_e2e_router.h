@@ -2,7 +2,8 @@
  * fuzzer: it answers the requests e2e_outgoing() hands out the way Synapse does (keys/upload
  * keeps keys and refuses a reused one-time key id with other contents, keys/query returns device
  * keys, keys/claim hands out one one-time key or the fallback key, sendToDevice queues events for
- * the recipient's next sync, cross-signing uploads need UIA once). It is not a Matrix server:
+ * the recipient's next sync, cross-signing uploads need UIA once, and keys/query returns the
+ * users' master and self-signing keys with the signatures uploaded). It is not a Matrix server:
  * the real Synapse and nio members come with the transport's integration tests. */
 #ifndef TEST_E2E_ROUTER_H
 #define TEST_E2E_ROUTER_H
@@ -42,6 +43,7 @@ struct hs {
 	json_t *fallbacks; /* user -> device -> {key id: key object} (unused ones) */
 	json_t *xsign;     /* user -> device_signing body */
 	json_t *sigs;      /* last signatures/upload body */
+	json_t *todev;     /* "user device" -> how many to-device messages were addressed to it */
 	int conflicts;     /* one-time key uploads refused as duplicates */
 	int requests;      /* requests answered */
 	int claims;        /* of which /keys/claim */
@@ -62,6 +64,7 @@ static inline struct hs *hs_new(void)
 	h->otks = json_object();
 	h->fallbacks = json_object();
 	h->xsign = json_object();
+	h->todev = json_object();
 	return h;
 }
 
@@ -145,6 +148,7 @@ static inline void hs_free(struct hs *h)
 	json_decref(h->fallbacks);
 	json_decref(h->xsign);
 	json_decref(h->sigs);
+	json_decref(h->todev);
 	free(h);
 }
 
@@ -222,6 +226,10 @@ static inline void hs_deliver(struct hs *h, struct cl *from, const char *path, j
 	sscanf(path, "/sendToDevice/%127[^/]/", type);
 	json_object_foreach(json_object_get(body, "messages"), u, devs) {
 		json_object_foreach(devs, d, content) {
+			char key[160];
+			snprintf(key, sizeof(key), "%s %s", u, d);
+			json_object_set_new(h->todev, key, json_integer(
+				json_integer_value(json_object_get(h->todev, key)) + 1));
 			for (int i = 0; i < h->ncl; i++) {
 				struct cl *t = h->cl[i];
 				if (!t || strcmp(t->user, u) != 0 || (strcmp(d, "*") != 0 && strcmp(t->dev, d) != 0))
@@ -245,11 +253,18 @@ static inline json_t *hs_answer(struct hs *h, struct cl *c, const struct e2e_req
 		json_t *res = json_object();
 		const char *u;
 		json_t *v;
+		json_t *mk = json_object(), *ssk = json_object();
 		json_object_foreach(json_object_get(r->body, "device_keys"), u, v) {
-			json_t *devs = json_object_get(h->devices, u);
+			json_t *devs = json_object_get(h->devices, u), *xs = json_object_get(h->xsign, u);
 			json_object_set_new(res, u, devs ? json_deep_copy(devs) : json_object());
+			if (xs) {
+				json_object_set_new(mk, u, json_deep_copy(json_object_get(xs, "master_key")));
+				json_object_set_new(ssk, u, json_deep_copy(json_object_get(xs,
+								"self_signing_key")));
+			}
 		}
-		return json_pack("{s:o, s:{}}", "device_keys", res, "failures");
+		return json_pack("{s:o, s:{}, s:o, s:o}", "device_keys", res, "failures",
+				 "master_keys", mk, "self_signing_keys", ssk);
 	}
 	if (strcmp(r->path, "/keys/claim") == 0) {
 		h->claims++;
@@ -266,12 +281,31 @@ static inline json_t *hs_answer(struct hs *h, struct cl *c, const struct e2e_req
 					 "m.login.password");
 		}
 		h->uia_done = true;
-		json_object_set(h->xsign, c->user, r->body);
+		json_object_set_new(h->xsign, c->user, json_deep_copy(r->body));
+		hs_changed(h, c->user);
 		return json_object();
 	}
 	if (strcmp(r->path, "/keys/signatures/upload") == 0) {
+		const char *u, *k;
+		json_t *objs, *o;
 		json_decref(h->sigs);
 		h->sigs = json_deep_copy(r->body);
+		/* the signatures join the signed keys, as the server publishes them */
+		json_object_foreach(r->body, u, objs) {
+			json_object_foreach(objs, k, o) {
+				json_t *target = json_object_get(json_object_get(h->devices, u), k);
+				json_t *mk = json_object_get(json_object_get(h->xsign, u), "master_key");
+				char kid[120];
+				snprintf(kid, sizeof(kid), "ed25519:%s", k);
+				if (!target && json_object_get(json_object_get(mk, "keys"), kid))
+					target = mk;
+				if (!target)
+					continue;
+				json_object_update(hs_sub(hs_sub(target, "signatures", NULL), u, NULL),
+						   json_object_get(json_object_get(o, "signatures"), u));
+			}
+			hs_changed(h, u);
+		}
 		return json_pack("{s:{}}", "failures");
 	}
 	*status = 404;

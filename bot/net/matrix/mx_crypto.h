@@ -59,7 +59,9 @@ struct mx_crypto_ops {
 	bool (*is_encrypted)(void *state, const char *room_id);
 	/* m.room.encrypted timeline event -> the decrypted event ({"type","content",...} object,
 	 * new reference in *out). HE_AGAIN when the key is missing (the module requests it and
-	 * hands the event back later through sync_done()); other errors: undecryptable. */
+	 * hands the event back later through sync_done()); other errors: undecryptable. HE_OK with
+	 * *out NULL: the event was for the crypto layer itself (a member confirming their new
+	 * keys in their private chat) and was answered there; the core never sees it. */
 	int (*decrypt)(void *state, const char *room_id, json_t *event, json_t **out);
 	/* Encrypts content of type for room_id: *out is the m.room.encrypted content (new
 	 * reference). HE_AGAIN when sessions are not ready yet: the send waits and is retried

@@ -5,13 +5,18 @@
  * the transport's HTTP client (which retries 429, 5xx and network failures with the same path
  * and body) and reports the final answers; it adds user-interactive auth (the configured
  * password) to the cross-signing upload; it loads the full member list of an encrypted room
- * (lazy-loading sync does not send every member) before anything is encrypted for it; and it
- * hands events whose keys arrived late back to the timeline. */
+ * (lazy-loading sync does not send every member) before anything is encrypted for it; it
+ * hands events whose keys arrived late back to the timeline; and it keeps the member in the
+ * loop when their cross-signing identity changes: a short notice in their private chat, and
+ * the one transport-specific command, PREFIX "trust" in that chat, which confirms the change
+ * (it is answered here and never reaches the core, so that no support feature knows about
+ * devices). */
 #include "net/matrix/mx.h"
 #include "net/matrix/crypto/e2e.h"
 #include "core/err.h"
 #include "core/log.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +88,81 @@ static void scrub_auth(const struct e2e_request *er)
 
 static void drain(struct mx_e2e *x);
 
+/* ---- members' identities ---- */
+
+/* Tells each member whose cross-signing identity changed, in their private chat. */
+static void tell_identity_changes(struct mx_e2e *x)
+{
+	json_t *users = e2e_take_identity_notices(x->e), *u;
+	const char *p = x->mx->app->cfg->prefix ? x->mx->app->cfg->prefix : "!";
+	char md[700];
+	size_t i;
+
+	snprintf(md, sizeof(md),
+		 "Your Matrix security keys have changed (maybe a new login, or a reset). To keep "
+		 "this chat private, I only send it to the devices you had already confirmed.\n\n"
+		 "If the change was you, send `%strust` here from one of those devices, and your new "
+		 "devices can read along again. If it was not you, please change your Matrix password.",
+		 p);
+	json_array_foreach(users, i, u) {
+		if (mx_op_post_private(&x->mx->t, json_string_value(u), md))
+			hlog_warn(XE_MOD, "could not tell %s that their keys changed",
+				  json_string_value(u));
+	}
+	json_decref(users);
+}
+
+/* Whether the decrypted event is PREFIX "trust" (nothing else, any case). */
+static bool is_trust_command(struct mx_e2e *x, json_t *plain)
+{
+	json_t *c = json_object_get(plain, "content");
+	const char *p = x->mx->app->cfg->prefix ? x->mx->app->cfg->prefix : "!";
+	const char *type = json_string_value(json_object_get(plain, "type"));
+	const char *mt = json_string_value(json_object_get(c, "msgtype"));
+	const char *b = json_string_value(json_object_get(c, "body"));
+	size_t n = strlen(p);
+
+	if (!type || !mt || !b || strcmp(type, "m.room.message") != 0 || strcmp(mt, "m.text") != 0)
+		return false;
+	while (isspace((unsigned char)*b))
+		b++;
+	if (strncmp(b, p, n) != 0 || strncasecmp(b + n, "trust", 5) != 0)
+		return false;
+	for (b += n + 5; *b; b++)
+		if (!isspace((unsigned char)*b))
+			return false;
+	return true;
+}
+
+/* The member confirms their new identity in their private chat. */
+static void handle_trust(struct mx_e2e *x, const char *room_id, json_t *event, json_t *plain)
+{
+	const char *sender = json_string_value(json_object_get(event, "sender"));
+	const char *event_id = json_string_value(json_object_get(event, "event_id"));
+	const char *dev = json_is_true(json_object_get(plain, "sender_verified"))
+		? json_string_value(json_object_get(plain, "sender_device")) : NULL;
+	const char *md;
+	int rc;
+
+	if (!sender || !event_id || mx_seen_check(x->mx, event_id))
+		return;
+	rc = e2e_identity_confirm(x->e, sender, dev);
+	if (rc == HE_OK)
+		md = "Thank you. Your devices with the new keys can read this chat again from my next "
+		     "message on.";
+	else if (rc == HE_NOTFOUND)
+		md = "There is nothing to confirm right now: the devices you have confirmed can read "
+		     "this chat.";
+	else if (rc == HE_PERM)
+		md = "So that I know it is you, please send this from one of the devices you used with "
+		     "me before the change.";
+	else
+		md = "Sorry, I could not note that just now. Please try again in a minute.";
+	if (mx_send_event(x->mx, room_id, "m.room.message", mx_notice_content(md, event_id, NULL),
+			  NULL, NULL))
+		hlog_warn(XE_MOD, "could not answer a confirmation in %s", room_id);
+}
+
 static bool send_e2e(struct mx_e2e *x, struct xop *op);
 
 static void on_e2e(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
@@ -113,6 +193,7 @@ static void on_e2e(struct mx *mx, int status, json_t *body, uint64_t t, void *ud
 		hlog_warn(XE_MOD, "the homeserver refused the cross-signing keys (HTTP 401 %s): "
 			  "members' clients may not trust this device", mx_errcode(body));
 	e2e_request_done(x->e, op->id, status, body);
+	tell_identity_changes(x);
 	if (x->resign && status == 200 &&
 	    op->upload && mx->app->cfg->matrix_password) {
 		x->resign = false;
@@ -446,6 +527,7 @@ static void x_sync_done(void *state, struct mx_batch *b)
 		}
 	}
 	json_decref(ready);
+	tell_identity_changes(x);
 	json_object_foreach_safe(x->stale, tmp, room_id, v) {
 		if (e2e_room_is_encrypted(x->e, room_id) && !json_object_get(x->loading, room_id))
 			load_members(x, room_id, b);
@@ -462,8 +544,15 @@ static bool x_is_encrypted(void *state, const char *room_id)
 static int x_decrypt(void *state, const char *room_id, json_t *event, json_t **out)
 {
 	struct mx_e2e *x = state;
+	const char *sender = json_string_value(json_object_get(event, "sender"));
 	int rc = e2e_decrypt_room_event(x->e, room_id, event, out);
 
+	if (rc == HE_OK && sender && is_trust_command(x, *out) &&
+	    e2e_room_private_with(x->e, room_id, sender)) {
+		handle_trust(x, room_id, event, *out);
+		json_decref(*out);
+		*out = NULL; /* handled here: not for the core */
+	}
 	if (rc && rc != HE_AGAIN)
 		hlog_warn(XE_MOD, "could not decrypt %s in %s from %s (%s)",
 			  json_string_value(json_object_get(event, "event_id")), room_id,

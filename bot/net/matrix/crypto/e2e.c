@@ -54,6 +54,18 @@ static const char *const e2e_migrations[] = {
 	"CREATE TABLE e2e_xsign (id INTEGER PRIMARY KEY CHECK (id = 1), master TEXT NOT NULL,"
 	" self_signing TEXT NOT NULL, user_signing TEXT NOT NULL, sealed BLOB NOT NULL,"
 	" state INTEGER NOT NULL DEFAULT 0);",
+	/* 2: devices looked up by user and key together; who shared each inbound session; waiting
+	 * events expire and are counted per sender; members' cross-signing identities pinned */
+	"ALTER TABLE e2e_device ADD COLUMN xsigned INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX e2e_device_user_curve ON e2e_device (user_id, curve25519);"
+	"ALTER TABLE e2e_inbound ADD COLUMN sender_user TEXT;"
+	"ALTER TABLE e2e_blocked ADD COLUMN sender TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE e2e_blocked ADD COLUMN added_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX e2e_blocked_sender ON e2e_blocked (sender, added_ms);"
+	"CREATE TABLE e2e_curve_proof (curve25519 TEXT PRIMARY KEY, user_id TEXT NOT NULL,"
+	" ed25519 TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE e2e_identity (user_id TEXT PRIMARY KEY, master TEXT, ssk TEXT, pending TEXT,"
+	" notify INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 };
 
 int e2e_load_pickle_key(const char *path, unsigned char key[E2E_PICKLE_KEY_LEN])
@@ -323,6 +335,11 @@ void e2e_free(struct e2e *e)
 	free(e->user_id);
 	free(e->device_id);
 	free(e);
+}
+
+void e2e_set_clock(struct e2e *e, uint64_t (*now_ms)(void))
+{
+	e->now_ms = now_ms ? now_ms : e2e_clock_ms;
 }
 
 const char *e2e_curve25519_key(const struct e2e *e) { return e->curve; }

@@ -35,6 +35,9 @@
  *     returned content.
  *  5. Private chats: createRoom with e2e_encryption_state_event() in initial_state, and call
  *     e2e_room_encryption() + e2e_room_member_change() for the invitee right away.
+ *  6. After each sync and each reported request: e2e_take_identity_notices(), and tell each
+ *     member returned, in their private chat, that their keys changed; their confirmation goes
+ *     to e2e_identity_confirm() with the device the decrypted message came from.
  *
  * Every function returns HE_OK or a negative HE_* code (core/err.h); JSON arguments are borrowed,
  * JSON results are new references the caller owns. Secrets never reach the log. */
@@ -44,6 +47,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 struct e2e;
@@ -85,10 +89,13 @@ int e2e_room_member_change(struct e2e *e, const char *room_id, const char *user_
 /* Decrypts an m.room.encrypted room event (Megolm). On HE_OK *plain is
  * {"type", "content", "sender_device": ID or null, "sender_verified": bool}, where
  * sender_verified means the session's key belongs to a device of the event's sender whose
- * signature we checked. HE_AGAIN: the key is missing; a key request was queued and the event
- * kept: e2e_take_unblocked() hands it back once the key arrived. HE_CRYPTO: a replay (the same
- * message index for another event id), a sender mismatch or a bad ciphertext. HE_INVAL: not a
- * Megolm event. */
+ * signature we checked. Devices are looked up by the event's sender and the session's key
+ * together, and the session must have been shared by the event's sender. HE_AGAIN: the key is
+ * missing; a key request was queued and the event kept: e2e_take_unblocked() hands it back
+ * once the key arrived. An event waits 10 minutes at most, and each sender has at most 50
+ * waiting: a flood from one sender (or many) does not keep out another member's message.
+ * HE_CRYPTO: a replay (the same message index for another event id), a sender mismatch or a
+ * bad ciphertext. HE_INVAL: not a Megolm event. */
 int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, json_t **plain);
 /* Events whose key has arrived since they were blocked: an array of
  * {"room_id": ..., "event": <the original event>} (possibly empty), or NULL when out of
@@ -116,6 +123,33 @@ int e2e_cross_signing_bootstrap(struct e2e *e);
  * fallback key again, and (when cross-signing was done) let e2e_cross_signing_bootstrap()
  * sign the device again, after the keys are up. The account and its sessions stay. */
 int e2e_device_keys_lost(struct e2e *e);
+
+/* Private chats carry health data. A private chat is an encrypted room whose members are
+ * Hearth and one member; its room key goes only to devices that member vouches for: when they
+ * have cross-signing keys, the devices signed by their self-signing key (signed in turn by
+ * their master key, which is pinned the first time it is seen); without cross-signing, every
+ * device whose own signature verifies (as in every room). When /keys/query shows another
+ * master key than the pinned one (or none), what the pinned keys signed stays trusted, nothing
+ * new is, and the member is owed a notice until they confirm. In every room, an identity
+ * (Curve25519) key claimed by two devices gets no room key for either, unless one of them
+ * proved to hold it (an Olm message from it that names that device's user and signing key). */
+/* Members with a private chat owed a notice that their identity changed (each handed out
+ * once): an array of user ids, or NULL when out of memory. */
+json_t *e2e_take_identity_notices(struct e2e *e);
+/* Whether user_id's changed identity waits for their confirmation. */
+bool e2e_identity_pending(struct e2e *e, const char *user_id);
+/* The member confirms that the change was theirs, from device_id (the decrypted message's
+ * verified sender device, NULL when not verified): the new master key is pinned and their
+ * devices are checked against it again. HE_NOTFOUND when nothing waits; HE_PERM when they
+ * still have a device vouched for under the old keys and device_id is not one of them. */
+int e2e_identity_confirm(struct e2e *e, const char *user_id, const char *device_id);
+/* Whether the device is vouched for by its user's pinned cross-signing keys. */
+bool e2e_device_trusted(struct e2e *e, const char *user_id, const char *device_id);
+/* Whether room_id is encrypted and its members are Hearth and user_id only. */
+bool e2e_room_private_with(struct e2e *e, const char *room_id, const char *user_id);
+
+/* Replaces the clock (milliseconds since the epoch) for tests; NULL restores the real one. */
+void e2e_set_clock(struct e2e *e, uint64_t (*now_ms)(void));
 
 /* Outgoing HTTP requests. path is under /_matrix/client/v3 ("/keys/upload"). */
 struct e2e_request {

@@ -104,7 +104,9 @@ static int check_device(struct e2e *e, const char *user_id, const char *device_i
 	return e2e_verify_json(e, dk, user_id, kid, *ed);
 }
 
-static int store_user_devices(struct e2e *e, const char *user_id, json_t *devices)
+/* ssk: the user's self-signing key vouched for by their pinned master key (NULL: none). */
+static int store_user_devices(struct e2e *e, const char *user_id, json_t *devices,
+			      const char *ssk)
 {
 	sqlite3_stmt *st;
 	const char *dev_id;
@@ -115,6 +117,8 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 	json_object_foreach(devices, dev_id, dk) {
 		const char *curve = NULL, *ed = NULL;
 		char *old_ed = NULL;
+		int64_t was_signed = 0, dups = 0;
+		bool xsigned;
 
 		if (strcmp(user_id, e->user_id) == 0 && strcmp(dev_id, e->device_id) == 0)
 			continue; /* ourselves */
@@ -123,12 +127,14 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 				  dev_id, user_id);
 			continue;
 		}
-		st = e2e_stmt(e, "SELECT ed25519 FROM e2e_device WHERE user_id = ? AND device_id = ?",
-			      "ss", user_id, dev_id);
+		st = e2e_stmt(e, "SELECT ed25519, xsigned FROM e2e_device WHERE user_id = ? AND"
+			      " device_id = ?", "ss", user_id, dev_id);
 		if (!st)
 			return HE_DB;
-		if (sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_step(st) == SQLITE_ROW) {
 			old_ed = e2e_col_str(st, 0);
+			was_signed = sqlite3_column_int64(st, 1);
+		}
 		sqlite3_reset(st);
 		if (old_ed && strcmp(old_ed, ed) != 0) {
 			hlog_warn(E2E_MOD, "device %s of %s changed its signing key; keeping the old one",
@@ -137,12 +143,26 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 			continue;
 		}
 		free(old_ed);
-		rc = e2e_sql(e, "INSERT INTO e2e_device (user_id, device_id, curve25519, ed25519)"
-			     " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id) DO UPDATE SET"
-			     " curve25519 = excluded.curve25519, deleted = 0",
-			     "ssss", user_id, dev_id, curve, ed);
+		xsigned = e2e_trust_signed(e, user_id, dk, ssk);
+		rc = e2e_sql(e, "INSERT INTO e2e_device (user_id, device_id, curve25519, ed25519,"
+			     " xsigned) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, device_id) DO UPDATE"
+			     " SET curve25519 = excluded.curve25519, xsigned = excluded.xsigned,"
+			     " deleted = 0", "ssssi", user_id, dev_id, curve, ed, (int64_t)xsigned);
 		if (rc)
 			return rc;
+		if (was_signed && !xsigned)
+			gone = true; /* no longer vouched for: its private chats get new sessions */
+		st = e2e_stmt(e, "SELECT COUNT(*) FROM e2e_device WHERE curve25519 = ? AND deleted = 0",
+			      "s", curve);
+		if (!st)
+			return HE_DB;
+		if (sqlite3_step(st) == SQLITE_ROW)
+			dups = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (dups > 1 || strcmp(curve, e->curve) == 0)
+			hlog_warn(E2E_MOD, "device %s of %s claims an identity key another device claims "
+				  "too; neither gets room keys unless it proves it holds the key",
+				  dev_id, user_id);
 	}
 	/* Devices that disappeared: no more keys for them, and the rooms' sessions rotate. */
 	st = e2e_stmt(e, "SELECT device_id FROM e2e_device WHERE user_id = ? AND deleted = 0", "s",
@@ -188,10 +208,15 @@ int e2e_query_done(struct e2e *e, json_t *ctx, int status, json_t *resp)
 	json_object_foreach(ctx, user, seq) {
 		json_t *devs = json_object_get(all, user);
 		const char *at = strchr(user, ':');
+		char *ssk = NULL;
 		/* failures are keyed by server name: that user's list stays dirty */
 		if (!json_is_object(devs) || (at && json_object_get(failures, at + 1)))
 			continue;
-		if ((rc = store_user_devices(e, user, devs)))
+		rc = e2e_trust_query(e, user, resp, &ssk);
+		if (rc == HE_OK)
+			rc = store_user_devices(e, user, devs, ssk);
+		free(ssk);
+		if (rc)
 			break;
 		rc = e2e_sql(e, "UPDATE e2e_user SET dirty = 0 WHERE user_id = ? AND dirty = ?", "si",
 			     user, json_integer_value(seq));
@@ -221,30 +246,37 @@ int e2e_rotate_rooms_of(struct e2e *e, const char *user_id)
 		       " (SELECT room_id FROM e2e_member WHERE user_id = ?)", "s", user_id);
 }
 
-int e2e_device_by_curve(struct e2e *e, const char *curve, char **user_id, char **device_id,
-			char **ed25519)
+int e2e_device_of(struct e2e *e, const char *user_id, const char *curve, char **device_id,
+		  char **ed25519)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT user_id, device_id, ed25519 FROM e2e_device"
-				    " WHERE curve25519 = ? AND deleted = 0 LIMIT 1", "s", curve);
+	sqlite3_stmt *st = e2e_stmt(e, "SELECT device_id, ed25519 FROM e2e_device WHERE user_id = ?"
+				    " AND curve25519 = ? AND deleted = 0 LIMIT 2", "ss", user_id, curve);
 	int rc = HE_NOTFOUND;
 
-	*user_id = *device_id = *ed25519 = NULL;
+	*device_id = *ed25519 = NULL;
 	if (!st)
 		return HE_DB;
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		*user_id = e2e_col_str(st, 0);
-		*device_id = e2e_col_str(st, 1);
-		*ed25519 = e2e_col_str(st, 2);
-		rc = *user_id && *device_id && *ed25519 ? HE_OK : HE_NOMEM;
+		*device_id = e2e_col_str(st, 0);
+		*ed25519 = e2e_col_str(st, 1);
+		rc = *device_id && *ed25519 ? HE_OK : HE_NOMEM;
+		if (rc == HE_OK && sqlite3_step(st) == SQLITE_ROW)
+			rc = HE_CRYPTO; /* two devices of one user with one key: believe neither */
 	}
 	sqlite3_reset(st);
 	if (rc) {
-		free(*user_id);
 		free(*device_id);
 		free(*ed25519);
-		*user_id = *device_id = *ed25519 = NULL;
+		*device_id = *ed25519 = NULL;
 	}
 	return rc;
+}
+
+int e2e_curve_proven(struct e2e *e, const char *curve, const char *user_id, const char *ed25519)
+{
+	return e2e_sql(e, "INSERT INTO e2e_curve_proof (curve25519, user_id, ed25519) VALUES (?, ?, ?)"
+		       " ON CONFLICT (curve25519) DO UPDATE SET user_id = excluded.user_id,"
+		       " ed25519 = excluded.ed25519", "sss", curve, user_id, ed25519);
 }
 
 /* --- rooms --- */

@@ -19,6 +19,8 @@
 #define E2E_MAX_EVENT (64 * 1024)       /* bytes of a blocked event kept for a retry */
 #define E2E_MAX_TO_DEVICE 1000          /* to-device events handled per sync batch */
 #define E2E_MAX_BLOCKED 2000            /* events kept waiting for their keys */
+#define E2E_MAX_BLOCKED_PER_SENDER 50   /* of which from one sender */
+#define E2E_BLOCKED_TTL_MS (10ULL * 60 * 1000) /* an event waits this long for its key at most */
 #define E2E_ROTATE_MS_DEFAULT (7ULL * 24 * 3600 * 1000)
 #define E2E_ROTATE_MSGS_DEFAULT 100
 #define E2E_REPAIR_INTERVAL_MS (3600ULL * 1000)   /* one wedged-session repair per device/hour */
@@ -108,9 +110,15 @@ int e2e_query_pump(struct e2e *e);
 int e2e_query_done(struct e2e *e, json_t *ctx, int status, json_t *resp);
 bool e2e_room_members_dirty(struct e2e *e, const char *room_id);
 int e2e_rotate_rooms_of(struct e2e *e, const char *user_id);
-/* The device (user, device id, ed25519) owning curve key, or HE_NOTFOUND. Strings malloc'd. */
-int e2e_device_by_curve(struct e2e *e, const char *curve, char **user_id, char **device_id,
-			char **ed25519);
+/* The device of user_id whose identity key is curve: its id and ed25519 key (malloc'd).
+ * Devices are always looked up by user and key together, never by key alone: a device of
+ * someone else that copies a member's key changes nothing for the member. HE_NOTFOUND, or
+ * HE_CRYPTO when two devices of user_id claim the key (neither is believed). */
+int e2e_device_of(struct e2e *e, const char *user_id, const char *curve, char **device_id,
+		  char **ed25519);
+/* The device (user_id, ed25519) proved that it holds curve: an Olm message from curve
+ * decrypted and named them. Only the key's holder can do that. */
+int e2e_curve_proven(struct e2e *e, const char *curve, const char *user_id, const char *ed25519);
 
 /* Olm (e2e_olm.c) */
 int e2e_olm_to_device(struct e2e *e, json_t *event);
@@ -124,14 +132,31 @@ int e2e_claim_pump(struct e2e *e);
 int e2e_claim_done(struct e2e *e, json_t *ctx, int status, json_t *resp);
 
 /* Megolm (e2e_megolm.c, e2e_outbound.c) */
-int e2e_room_key_received(struct e2e *e, const char *sender_key, const char *claimed_ed25519,
-			  json_t *content, bool forwarded);
+/* sender: the user whose device sent the key over Olm (the session's messages must come
+ * from that user); NULL for a forwarded key. */
+int e2e_room_key_received(struct e2e *e, const char *sender, const char *sender_key,
+			  const char *claimed_ed25519, json_t *content, bool forwarded);
 int e2e_share_done(struct e2e *e, json_t *ctx, int status);
-int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender_key,
-		    const char *ed25519, const char *session_key, bool exported);
+int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender,
+		    const char *sender_key, const char *ed25519, const char *session_key,
+		    bool exported);
 
 /* cross-signing (e2e_xsign.c) */
 int e2e_xsign_done(struct e2e *e, enum e2e_req_kind kind, int status, json_t *resp);
 int e2e_xsign_device_lost(struct e2e *e); /* the device's signature must go up again */
+
+/* members' cross-signing identities (e2e_trust.c) */
+/* From one /keys/query answer for user_id: pins the master key on first sight, notes a changed
+ * one (a notice is owed, nothing new is trusted until e2e_identity_confirm), and returns in
+ * *ssk the self-signing key (malloc'd, NULL when none) that vouches for the user's devices. */
+int e2e_trust_query(struct e2e *e, const char *user_id, json_t *resp, char **ssk);
+/* Whether dk (device keys as listed) carries a valid signature of user_id's key ssk. */
+bool e2e_trust_signed(struct e2e *e, const char *user_id, json_t *dk, const char *ssk);
+/* Whether a room key may go to this device. private_chat: the room's members are Hearth and
+ * the device's user only. has_identity: the user has (or had) cross-signing keys. xsigned: the
+ * device is signed by their pinned self-signing key. dups: devices claiming its identity key
+ * (Hearth's own key counts as one). proven: it proved to hold that key. */
+bool e2e_trust_may_share(bool private_chat, bool has_identity, bool xsigned, int dups,
+			 bool proven);
 
 #endif

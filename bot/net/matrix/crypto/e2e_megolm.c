@@ -24,8 +24,9 @@ static void igs_free(OlmInboundGroupSession *s)
 	free(s);
 }
 
-int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender_key,
-		    const char *ed25519, const char *session_key, bool forwarded)
+int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender,
+		    const char *sender_key, const char *ed25519, const char *session_key,
+		    bool forwarded)
 {
 	OlmInboundGroupSession *s = igs_new();
 	size_t klen = strlen(session_key), idlen, plen;
@@ -77,11 +78,12 @@ int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender_key,
 		goto out;
 	if (old_first < 0 || (int64_t)first < old_first)
 		rc = e2e_sql(e, "INSERT INTO e2e_inbound (room_id, session_id, sender_key, ed25519,"
-			     " pickle, first_index, forwarded) VALUES (?, ?, ?, ?, ?, ?, ?)"
+			     " pickle, first_index, forwarded, sender_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 			     " ON CONFLICT (room_id, session_id) DO UPDATE SET pickle = excluded.pickle,"
-			     " first_index = excluded.first_index, forwarded = excluded.forwarded",
-			     "sssssii", room_id, id, sender_key, ed25519, p, (int64_t)first,
-			     (int64_t)forwarded);
+			     " first_index = excluded.first_index, forwarded = excluded.forwarded,"
+			     " sender_user = COALESCE(e2e_inbound.sender_user, excluded.sender_user)",
+			     "sssssiis", room_id, id, sender_key, ed25519, p, (int64_t)first,
+			     (int64_t)forwarded, sender);
 	if (rc == HE_OK)
 		rc = e2e_sql(e, "UPDATE e2e_blocked SET ready = 1 WHERE room_id = ? AND session_id = ?",
 			     "ss", room_id, id);
@@ -101,8 +103,8 @@ out:
 	return rc;
 }
 
-int e2e_room_key_received(struct e2e *e, const char *sender_key, const char *claimed_ed25519,
-			  json_t *content, bool forwarded)
+int e2e_room_key_received(struct e2e *e, const char *sender, const char *sender_key,
+			  const char *claimed_ed25519, json_t *content, bool forwarded)
 {
 	const char *alg = e2e_jstr(content, "algorithm"), *room = e2e_jstr(content, "room_id");
 	const char *key = e2e_jstr(content, "session_key");
@@ -116,7 +118,88 @@ int e2e_room_key_received(struct e2e *e, const char *sender_key, const char *cla
 		if (!sender_key || !claimed_ed25519)
 			return HE_INVAL;
 	}
-	return e2e_inbound_add(e, room, sender_key, claimed_ed25519, key, forwarded);
+	return e2e_inbound_add(e, room, forwarded ? NULL : sender, sender_key, claimed_ed25519, key,
+			       forwarded);
+}
+
+/* Events that waited longer than E2E_BLOCKED_TTL_MS for their key are dropped. */
+static int blocked_expire(struct e2e *e)
+{
+	uint64_t now = e->now_ms();
+	int rc;
+
+	if (now < E2E_BLOCKED_TTL_MS)
+		return HE_OK;
+	rc = e2e_sql(e, "DELETE FROM e2e_blocked WHERE ready = 0 AND added_ms < ?", "i",
+		     (int64_t)(now - E2E_BLOCKED_TTL_MS));
+	if (rc == HE_OK && sqlite3_changes(store_db(e->st)) > 0)
+		hlog_info(E2E_MOD, "%d message(s) waited %llu minutes for their keys; dropped",
+			  sqlite3_changes(store_db(e->st)),
+			  (unsigned long long)(E2E_BLOCKED_TTL_MS / 60000));
+	return rc;
+}
+
+static int64_t count1(struct e2e *e, const char *sql, const char *fmt, const char *arg)
+{
+	sqlite3_stmt *st = arg ? e2e_stmt(e, sql, fmt, arg) : e2e_stmt(e, sql, fmt);
+	int64_t n = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return n;
+}
+
+/* Whether another event from sender may wait for its key: each sender keeps at most
+ * E2E_MAX_BLOCKED_PER_SENDER waiting, and when all senders together reach E2E_MAX_BLOCKED, the
+ * oldest event of the sender with the most waiting makes room (unless that is this sender):
+ * a flood of made-up sessions, from one account or many, cannot keep out a member's message. */
+static int blocked_admit(struct e2e *e, const char *sender, bool *ok)
+{
+	int64_t mine, total;
+	sqlite3_stmt *st;
+	char *top = NULL;
+	int64_t top_n = 0;
+	int rc;
+
+	*ok = false;
+	if ((rc = blocked_expire(e)))
+		return rc;
+	mine = count1(e, "SELECT COUNT(*) FROM e2e_blocked WHERE ready = 0 AND sender = ?", "s",
+		      sender);
+	total = count1(e, "SELECT COUNT(*) FROM e2e_blocked WHERE ready = 0", "", NULL);
+	if (mine < 0 || total < 0)
+		return HE_DB;
+	if (mine >= E2E_MAX_BLOCKED_PER_SENDER) {
+		hlog_debug(E2E_MOD, "%s already has %d messages waiting for keys; not keeping another",
+			   sender, E2E_MAX_BLOCKED_PER_SENDER);
+		return HE_OK;
+	}
+	if (total < E2E_MAX_BLOCKED) {
+		*ok = true;
+		return HE_OK;
+	}
+	st = e2e_stmt(e, "SELECT sender, COUNT(*) AS n FROM e2e_blocked WHERE ready = 0 GROUP BY"
+		      " sender ORDER BY n DESC LIMIT 1", "");
+	if (!st)
+		return HE_DB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		top = e2e_col_str(st, 0);
+		top_n = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (top && top_n > mine + 1) {
+		rc = e2e_sql(e, "DELETE FROM e2e_blocked WHERE (room_id, session_id, event_id) IN"
+			     " (SELECT room_id, session_id, event_id FROM e2e_blocked WHERE ready = 0"
+			     " AND sender = ? ORDER BY added_ms LIMIT 1)", "s", top);
+		*ok = rc == HE_OK;
+	} else {
+		hlog_warn(E2E_MOD, "%d messages already wait for their keys; not keeping another",
+			  E2E_MAX_BLOCKED);
+	}
+	free(top);
+	return rc;
 }
 
 /* Keeps an event whose key is missing and asks the sender's and our own devices for the key. */
@@ -124,29 +207,29 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 		       const char *sender, const char *sender_key, json_t *event)
 {
 	const char *event_id = e2e_jstr(event, "event_id");
-	char *text = json_dumps(event, JSON_COMPACT);
+	char *text = NULL;
 	sqlite3_stmt *st;
 	int64_t sent = -1;
+	bool known = false, ok = false;
 	int rc = HE_OK;
 
-	int64_t waiting = 0;
-
-	st = e2e_stmt(e, "SELECT COUNT(*) FROM e2e_blocked", "");
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		waiting = sqlite3_column_int64(st, 0);
-	if (st)
-		sqlite3_reset(st);
-	/* a flood of events with made-up sessions must not fill the disk or the network */
-	if (waiting >= E2E_MAX_BLOCKED) {
-		free(text);
-		hlog_warn(E2E_MOD, "%d messages already wait for their keys; not keeping another",
-			  E2E_MAX_BLOCKED);
+	if (!event_id)
 		return HE_OK;
-	}
-	if (event_id && text && strlen(text) <= E2E_MAX_EVENT)
-		rc = e2e_sql(e, "INSERT INTO e2e_blocked (room_id, session_id, event_id, event)"
-			     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", "ssss", room_id, session_id,
-			     event_id, text);
+	st = e2e_stmt(e, "SELECT 1 FROM e2e_blocked WHERE room_id = ? AND session_id = ? AND"
+		      " event_id = ?", "sss", room_id, session_id, event_id);
+	if (!st)
+		return HE_DB;
+	known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (known)
+		return HE_OK; /* already waiting (and its key asked for) */
+	if ((rc = blocked_admit(e, sender, &ok)) || !ok)
+		return rc;
+	text = json_dumps(event, JSON_COMPACT);
+	if (text && strlen(text) <= E2E_MAX_EVENT)
+		rc = e2e_sql(e, "INSERT INTO e2e_blocked (room_id, session_id, event_id, event, sender,"
+			     " added_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", "sssssi",
+			     room_id, session_id, event_id, text, sender, (int64_t)e->now_ms());
 	free(text);
 	if (rc)
 		return rc;
@@ -190,8 +273,13 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 
 json_t *e2e_take_unblocked(struct e2e *e)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT room_id, event FROM e2e_blocked WHERE ready = 1", "");
-	json_t *arr = json_array();
+	sqlite3_stmt *st;
+	json_t *arr;
+
+	if (blocked_expire(e))
+		return NULL;
+	st = e2e_stmt(e, "SELECT room_id, event FROM e2e_blocked WHERE ready = 1", "");
+	arr = json_array();
 
 	if (!st || !arr) {
 		if (st)
@@ -215,6 +303,7 @@ json_t *e2e_take_unblocked(struct e2e *e)
 }
 
 struct igs_row {
+	char *sender_user; /* NULL: forwarded, or stored before it was recorded */
 	char *sender_key;
 	char *ed25519;
 	char *pickle;
@@ -223,6 +312,7 @@ struct igs_row {
 
 static void igs_row_clear(struct igs_row *r)
 {
+	free(r->sender_user);
 	free(r->sender_key);
 	free(r->ed25519);
 	free(r->pickle);
@@ -231,7 +321,8 @@ static void igs_row_clear(struct igs_row *r)
 
 static int igs_load(struct e2e *e, const char *room_id, const char *session_id, struct igs_row *r)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT sender_key, ed25519, pickle, forwarded FROM e2e_inbound"
+	sqlite3_stmt *st = e2e_stmt(e, "SELECT sender_key, ed25519, pickle, forwarded, sender_user"
+				    " FROM e2e_inbound"
 				    " WHERE room_id = ? AND session_id = ?", "ss", room_id, session_id);
 	int rc = HE_NOTFOUND;
 
@@ -243,6 +334,7 @@ static int igs_load(struct e2e *e, const char *room_id, const char *session_id, 
 		r->ed25519 = e2e_col_str(st, 1);
 		r->pickle = e2e_col_str(st, 2);
 		r->forwarded = sqlite3_column_int(st, 3) != 0;
+		r->sender_user = e2e_col_str(st, 4);
 		rc = r->sender_key && r->pickle ? HE_OK : HE_NOMEM;
 	}
 	sqlite3_reset(st);
@@ -288,7 +380,7 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 	const char *ptype, *proom;
 	OlmInboundGroupSession *s = NULL;
 	struct igs_row row = { 0 };
-	char *copy = NULL, *text = NULL, *kuser = NULL, *kdev = NULL, *ked = NULL;
+	char *copy = NULL, *text = NULL, *kdev = NULL, *ked = NULL;
 	size_t len, max, n;
 	uint32_t index = 0;
 	bool verified = false;
@@ -349,23 +441,33 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 			  "another room", room_id);
 		goto out;
 	}
-	/* Who holds the session's key? It must be a device of the event's sender. */
+	/* Who holds the session's key? The user who shared it with us, and a device of theirs:
+	 * the event's sender and the session's key are checked together, so what devices of other
+	 * users claim never decides whether a member's message is read. */
+	if (row.sender_user && strcmp(row.sender_user, sender) != 0) {
+		hlog_warn(E2E_MOD, "a message in %s claims to be from %s but its session was shared by "
+			  "another user; refused", room_id, sender);
+		goto out;
+	}
 	if (strcmp(row.sender_key, e->curve) == 0) {
 		if (strcmp(sender, e->user_id) != 0)
 			goto out;
 		kdev = strdup(e->device_id);
 		verified = true;
 	} else {
-		rc = e2e_device_by_curve(e, row.sender_key, &kuser, &kdev, &ked);
+		rc = e2e_device_of(e, sender, row.sender_key, &kdev, &ked);
 		if (rc == HE_OK) {
-			if (strcmp(kuser, sender) != 0) {
-				hlog_warn(E2E_MOD, "a message in %s claims to be from %s but its key belongs "
-					  "to another user; refused", room_id, sender);
-				rc = HE_CRYPTO;
-				goto out;
-			}
 			verified = !row.forwarded && row.ed25519 && strcmp(ked, row.ed25519) == 0;
-		} else if (rc == HE_NOTFOUND) {
+		} else if (rc == HE_NOTFOUND && !row.sender_user &&
+			   count1(e, "SELECT COUNT(*) FROM e2e_device WHERE curve25519 = ? AND"
+				  " deleted = 0", "s", row.sender_key) != 0) {
+			/* a session from before senders were recorded, whose key is another user's */
+			hlog_warn(E2E_MOD, "a message in %s claims to be from %s but its key belongs "
+				  "to another user; refused", room_id, sender);
+			rc = HE_CRYPTO;
+			goto out;
+		} else if (rc == HE_NOTFOUND || rc == HE_CRYPTO) {
+			/* not known yet (or ambiguous): readable, but not verified */
 			if ((rc = e2e_track_user(e, sender)))
 				goto out;
 		} else {
@@ -387,7 +489,6 @@ out:
 	igs_free(s);
 	igs_row_clear(&row);
 	json_decref(payload);
-	free(kuser);
 	free(kdev);
 	free(ked);
 	return rc;

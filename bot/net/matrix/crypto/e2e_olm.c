@@ -214,12 +214,13 @@ int e2e_olm_need(struct e2e *e, const char *user_id, const char *device_id, int 
  * send an encrypted m.dummy), at most once an hour per device. */
 static int repair_wedged(struct e2e *e, const char *sender, const char *sender_key)
 {
-	char *user = NULL, *dev = NULL, *ed = NULL;
+	char *dev = NULL, *ed = NULL;
+	const char *user = sender;
 	sqlite3_stmt *st;
 	int64_t last = 0;
 	int rc;
 
-	rc = e2e_device_by_curve(e, sender_key, &user, &dev, &ed);
+	rc = e2e_device_of(e, sender, sender_key, &dev, &ed);
 	if (rc == HE_NOTFOUND) {
 		hlog_info(E2E_MOD, "an unknown device of %s sent an unreadable message; asking for its "
 			  "keys", sender);
@@ -228,10 +229,6 @@ static int repair_wedged(struct e2e *e, const char *sender, const char *sender_k
 	}
 	if (rc)
 		goto out;
-	if (strcmp(user, sender) != 0) {
-		rc = HE_CRYPTO;
-		goto out;
-	}
 	st = e2e_stmt(e, "SELECT repair_ms FROM e2e_device WHERE user_id = ? AND device_id = ?",
 		      "ss", user, dev);
 	if (st && sqlite3_step(st) == SQLITE_ROW)
@@ -248,7 +245,6 @@ static int repair_wedged(struct e2e *e, const char *sender, const char *sender_k
 	if (rc == HE_OK)
 		rc = e2e_olm_need(e, user, dev, 1);
 out:
-	free(user);
 	free(dev);
 	free(ed);
 	return rc;
@@ -259,7 +255,7 @@ int e2e_olm_to_device(struct e2e *e, json_t *event)
 	json_t *content = json_object_get(event, "content"), *payload = NULL, *c;
 	const char *sender = e2e_jstr(event, "sender"), *alg = e2e_jstr(content, "algorithm");
 	const char *sender_key = e2e_jstr(content, "sender_key"), *body, *ptype, *claimed;
-	char *plain = NULL, *kuser = NULL, *kdev = NULL, *ked = NULL;
+	char *plain = NULL, *kdev = NULL, *ked = NULL;
 	json_int_t type;
 	int rc = HE_INVAL;
 
@@ -292,21 +288,28 @@ int e2e_olm_to_device(struct e2e *e, json_t *event)
 			  sender);
 		goto out;
 	}
-	/* When we know the device behind sender_key, it must be the sender's, with that key. */
-	rc = e2e_device_by_curve(e, sender_key, &kuser, &kdev, &ked);
-	if (rc == HE_OK && (strcmp(kuser, sender) != 0 || strcmp(ked, claimed) != 0)) {
+	/* The device behind sender_key is looked up among the sender's devices only (what other
+	 * users' devices claim changes nothing); when we know it, its signing key must match. */
+	rc = e2e_device_of(e, sender, sender_key, &kdev, &ked);
+	if (rc == HE_OK && strcmp(ked, claimed) != 0) {
 		hlog_warn(E2E_MOD, "an Olm message from %s claims keys of another device; ignored",
 			  sender);
 		rc = HE_CRYPTO;
 		goto out;
 	}
+	if (rc == HE_CRYPTO)
+		hlog_warn(E2E_MOD, "two devices of %s claim one identity key; its messages are ignored",
+			  sender);
 	if (rc == HE_NOTFOUND)
 		rc = e2e_track_user(e, sender);
+	/* only the holder of sender_key could write this: it names its user and signing key */
+	if (rc == HE_OK)
+		rc = e2e_curve_proven(e, sender_key, sender, claimed);
 	if (rc)
 		goto out;
 	if (strcmp(ptype, "m.room_key") == 0) {
-		rc = e2e_room_key_received(e, sender_key, claimed, json_object_get(payload, "content"),
-					   false);
+		rc = e2e_room_key_received(e, sender, sender_key, claimed,
+					   json_object_get(payload, "content"), false);
 	} else if (strcmp(ptype, "m.forwarded_room_key") == 0) {
 		/* Only our own verified devices may forward keys to us. */
 		if (strcmp(sender, e->user_id) != 0 || !kdev) {
@@ -314,8 +317,8 @@ int e2e_olm_to_device(struct e2e *e, json_t *event)
 			rc = HE_PERM;
 			goto out;
 		}
-		rc = e2e_room_key_received(e, sender_key, claimed, json_object_get(payload, "content"),
-					   true);
+		rc = e2e_room_key_received(e, NULL, sender_key, claimed,
+					   json_object_get(payload, "content"), true);
 	} else {
 		rc = HE_OK; /* m.dummy and others: the session itself was the point */
 	}
@@ -325,7 +328,6 @@ out:
 		memset(plain, 0, strlen(plain));
 		free(plain);
 	}
-	free(kuser);
 	free(kdev);
 	free(ked);
 	return rc;

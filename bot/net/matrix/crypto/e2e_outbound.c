@@ -142,7 +142,7 @@ static int ogs_create(struct e2e *e, const char *room_id, struct ogs *o)
 		goto out;
 	if ((rc = e2e_begin(e)))
 		goto out;
-	rc = e2e_inbound_add(e, room_id, e->curve, e->ed, key, false);
+	rc = e2e_inbound_add(e, room_id, e->user_id, e->curve, e->ed, key, false);
 	if (rc == HE_OK)
 		rc = ogs_save(e, room_id, o);
 	if (rc == HE_OK)
@@ -181,19 +181,33 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 	sqlite3_reset(st);
 	if (rc)
 		return rc; /* a share is in flight */
-	st = e2e_stmt(e, "SELECT d.user_id, d.device_id, d.curve25519, d.ed25519, d.no_otk_ms"
+	st = e2e_stmt(e, "SELECT d.user_id, d.device_id, d.curve25519, d.ed25519, d.no_otk_ms,"
+		      " d.xsigned, (SELECT COUNT(*) FROM e2e_member m2 WHERE m2.room_id = m.room_id"
+		      " AND m2.user_id != ?) = 1 AND d.user_id != ?,"
+		      " EXISTS (SELECT 1 FROM e2e_identity x WHERE x.user_id = d.user_id AND"
+		      " (x.master IS NOT NULL OR x.pending IS NOT NULL)),"
+		      " (SELECT COUNT(*) FROM e2e_device d2 WHERE d2.curve25519 = d.curve25519 AND"
+		      " d2.deleted = 0) + (d.curve25519 = ?),"
+		      " EXISTS (SELECT 1 FROM e2e_curve_proof p WHERE p.curve25519 = d.curve25519 AND"
+		      " p.user_id = d.user_id AND p.ed25519 = d.ed25519)"
 		      " FROM e2e_member m JOIN e2e_device d ON d.user_id = m.user_id"
 		      " WHERE m.room_id = ? AND d.deleted = 0 AND NOT EXISTS (SELECT 1 FROM e2e_shared s"
 		      " WHERE s.room_id = m.room_id AND s.session_id = ? AND s.user_id = d.user_id"
-		      " AND s.device_id = d.device_id)", "ss", room_id, o->session_id);
+		      " AND s.device_id = d.device_id)", "sssss", e->user_id, e->user_id, e->curve,
+		      room_id, o->session_id);
 	if (!st)
 		return HE_DB;
 	targets = json_array();
-	while (targets && sqlite3_step(st) == SQLITE_ROW)
+	while (targets && sqlite3_step(st) == SQLITE_ROW) {
+		if (!e2e_trust_may_share(sqlite3_column_int(st, 6) != 0, sqlite3_column_int(st, 7) != 0,
+					 sqlite3_column_int(st, 5) != 0, sqlite3_column_int(st, 8),
+					 sqlite3_column_int(st, 9) != 0))
+			continue; /* not vouched for: it gets no key (logged when its keys came) */
 		json_array_append_new(targets, json_pack("[s,s,s,s,I]",
 			(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
 			(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
 			(json_int_t)sqlite3_column_int64(st, 4)));
+	}
 	sqlite3_reset(st);
 	if (!targets)
 		return HE_NOMEM;
