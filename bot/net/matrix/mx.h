@@ -267,6 +267,9 @@ bool mx_members_private(json_t *members, const char *self, const char *member, b
 bool mx_room_is_private(struct mx *mx, const struct mx_room *r, const char *sender);
 /* r may carry a private message for member now: as above, member joined or still invited. */
 bool mx_room_private_for(struct mx *mx, const struct mx_room *r, const char *member);
+/* As mx_room_private_for() but a fetch of the member list may still be on its way: where a
+ * private message may be queued (it is checked strictly before it goes out). */
+bool mx_room_maybe_private_for(struct mx *mx, const struct mx_room *r, const char *member);
 /* The private chat with member (member joined preferred over invited), or NULL. */
 struct mx_room *mx_room_find_private(struct mx *mx, const char *member);
 /* Fetches r's whole member list unless a fetch is in flight; when it ends, waiting messages

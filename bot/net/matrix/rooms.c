@@ -227,12 +227,19 @@ bool mx_room_private_for(struct mx *mx, const struct mx_room *r, const char *mem
 	return room_private(mx, r, member, true);
 }
 
+bool mx_room_maybe_private_for(struct mx *mx, const struct mx_room *r, const char *member)
+{
+	return r && r->membership == MX_M_JOINED && r->members_known &&
+	       mx_members_private(r->members, mx->user_id, member, true);
+}
+
 struct mx_room *mx_room_find_private(struct mx *mx, const char *member)
 {
 	struct mx_room *invited = NULL;
 
+	/* a fetch in flight may still say otherwise: the send checks again (strictly) */
 	for (struct mx_room *r = mx->rooms; r; r = r->next) {
-		if (!mx_room_private_for(mx, r, member))
+		if (!mx_room_maybe_private_for(mx, r, member))
 			continue;
 		if (json_object_get(r->members, member) &&
 		    strcmp(json_string_value(json_object_get(r->members, member)), "join") == 0)

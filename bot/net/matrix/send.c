@@ -568,7 +568,7 @@ int mx_send_private(struct mx *mx, const char *member, const char *room_hint, co
 		return HE_NOMEM;
 	}
 	r = room_hint ? mx_room_get(mx, room_hint) : NULL;
-	if (r && mx_room_private_for(mx, r, member))
+	if (r && mx_room_maybe_private_for(mx, r, member))
 		return queue_in_room(mx, r, o, b);
 	/* elsewhere: a reply relation would point into another room */
 	json_object_del(o->content, "m.relates_to");
