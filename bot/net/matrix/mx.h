@@ -272,6 +272,8 @@ bool mx_room_private_for(struct mx *mx, const struct mx_room *r, const char *mem
 bool mx_room_maybe_private_for(struct mx *mx, const struct mx_room *r, const char *member);
 /* The private chat with member (member joined preferred over invited), or NULL. */
 struct mx_room *mx_room_find_private(struct mx *mx, const char *member);
+/* Hearth created r with member invited (createRoom answered): both are in its member list. */
+void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member);
 /* Fetches r's whole member list unless a fetch is in flight; when it ends, waiting messages
  * are dispatched and r's queue is kicked. HE_NOMEM when it could not start. */
 int mx_room_members_fetch(struct mx *mx, struct mx_room *r);

@@ -250,6 +250,18 @@ struct mx_room *mx_room_find_private(struct mx *mx, const char *member)
 	return invited;
 }
 
+void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member)
+{
+	if (!json_object_get(r->members, mx->user_id))
+		member_set(r, mx->user_id, "join");
+	if (!json_object_get(r->members, member))
+		member_set(r, member, "invite");
+	if (!r->members_known && !r->members_req) {
+		r->members_known = true;
+		r->members_failed = false;
+	}
+}
+
 /* ---- the whole member list ---- */
 
 #define MX_MEMBERS_MAX 100000 /* members kept from one fetch (the body cap comes first) */

@@ -432,13 +432,9 @@ static void on_created(struct mx *mx, int status, json_t *body, uint64_t t, void
 		r = mx_room_add(mx, room_id);
 		if (r) {
 			r->membership = MX_M_JOINED;
-			/* what createRoom made (unless /sync told first, or a fetch is on its way) */
-			if (!r->members_known && !r->members_req &&
-			    !json_object_set_new(r->members, mx->user_id, json_string("join")) &&
-			    !json_object_set_new(r->members, op->member, json_string("invite"))) {
-				r->members_known = true;
-				r->members_failed = false;
-			}
+			/* What createRoom made: it answers once the invite is done, so the member is in
+			 * even when /sync (or a fetch) saw the room before the invite. */
+			mx_room_member_created(mx, r, op->member);
 			mx_direct_add(mx, op->member, room_id);
 			if (op->encrypted) {
 				/* before the first message: it must go out encrypted */
