@@ -16,27 +16,59 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
-from test_hearth import BOT, CONFIG, HS, TMP, Hearth, reply_to, run_ordered, settle  # noqa: E402
+from test_hearth import (BOT, CONFIG, HS, TMP, Hearth, replies_to, reply_to,  # noqa: E402
+                         run_ordered, settle, wait_log)
 
 POINTER = ("replied to you privately", "couldn't reach you privately")
 CONSENT = "mood log"          # in the consent text (title and body) and every mood answer
 NOTES = ("quillwort-saffron-7731", "marrowfat-obsidian-4410")   # mood notes: never in the log
 
 
-def privacy_config() -> str:
-    """The suite's config with log_level = debug and a data folder of its own."""
+def privacy_config(port: int) -> str:
+    """The suite's config with log_level = debug, a data folder of its own, and the homeserver
+    reached through the forwarder on port."""
     data = os.path.join(TMP, "privacy-data")
     os.makedirs(data, exist_ok=True)
     cfg = os.path.join(TMP, "hearth-privacy.ini")
     with open(CONFIG) as f:
         text = f.read()
-    text = text.replace("log_level = info", "log_level = debug")
+    text = text.replace("log_level = info", "log_level = debug") \
+        .replace(f"homeserver = {HS}", f"homeserver = http://127.0.0.1:{port}")
     text = "\n".join(f"data_dir = {data}" if line.startswith("data_dir =") else line
                      for line in text.splitlines()) + "\n"
     with open(cfg, "w") as f:
         f.write(text)
     os.chmod(cfg, 0o600)
     return cfg
+
+
+async def forwarder(port: int, delay: dict):
+    """A loopback TCP forwarder to the homeserver that holds each event send (PUT .../send/...)
+    delay["send"] seconds on its way (changed while it runs)."""
+    host, tport = HS.split("//")[1].split(":")
+
+    async def pipe(r, w, slow=False):
+        try:
+            while data := await r.read(65536):
+                if slow and delay["send"] and data.startswith(b"PUT ") \
+                        and b"/send/" in data.split(b"\r\n", 1)[0]:
+                    await asyncio.sleep(delay["send"])
+                w.write(data)
+                await w.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            w.close()
+
+    async def handle(cr, cw):
+        try:
+            sr, sw = await asyncio.open_connection(host, int(tport))
+        except OSError:
+            cw.close()
+            return
+        await asyncio.gather(pipe(cr, sw, True), pipe(sr, cw))
+
+    return await asyncio.start_server(handle, "127.0.0.1", port)
 
 
 def bot_messages(m: Member, room: str):
@@ -50,13 +82,20 @@ def private_content(msgs):
 
 class Suite:
     def __init__(self):
-        self.hearth = Hearth("hearth-privacy", privacy_config())
+        import socket
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            self.port = sk.getsockname()[1]
+        self.delay = {"send": 0.0}
+        self.server = None
+        self.hearth = Hearth("hearth-privacy", privacy_config(self.port))
         # run_ordered logs in and closes the members named alice, bob and carol
         self.alice = Member(HS, "dave", "davepw", os.path.join(TMP, "dave"))
         self.bob = Member(HS, "erin", "erinpw", os.path.join(TMP, "erin"))
         self.carol = Member(HS, "frank", "frankpw", os.path.join(TMP, "frank"))
         self.room = None
         self.dave_dm = None
+        self.erin_dm = None
 
     async def private_answer(self, m: Member, old: set, timeout: float = 40):
         """A new private chat Hearth opened for m (invite from Hearth): joined; its id."""
@@ -69,6 +108,12 @@ class Suite:
         return dm
 
     # -- tests, in order ----------------------------------------------------
+
+    async def test_hearth_starts_at_debug(self):
+        """Hearth starts at log_level = debug, through a forwarder that can hold its sends."""
+        self.server = await forwarder(self.port, self.delay)
+        mark = self.hearth.launch()
+        await wait_log(self.hearth, "first sync done", 60, mark)
 
     async def test_spoofed_direct_invite_into_group_room(self):
         """dave invites Hearth with is_direct into a room of three members (and lists it in his
@@ -152,6 +197,37 @@ class Suite:
         cmd = await erin.send(dm, f"!mood 6 {NOTES[1]}")
         r = await reply_to(erin, dm, cmd)
         assert NOTES[1] not in r.body
+        self.erin_dm = dm
+
+    async def test_queued_private_replies_rechecked_before_sending(self):
+        """Private replies queued for a two-person chat while a third person joins it: each is
+        checked again right before it goes out, so those still queued go to erin's private chat.
+        Hearth's sends are held 3 s each on the way, so replies queue up behind the first."""
+        erin, frank = self.bob, self.carol
+        room = await erin.create_room(None, invite=[BOT], is_direct=True)
+        await erin.wait_for_join(room, BOT, timeout=30)
+        cmd = await erin.send(room, "!mood history")
+        r = await reply_to(erin, room, cmd)
+        assert not any(p in r.body for p in POINTER), f"a private chat got the pointer: {r.body!r}"
+        marks = bot_messages(erin, self.erin_dm)
+        self.delay["send"] = 3.0
+        try:
+            cmds = [await erin.send(room, "!mood history") for _ in range(3)]
+            await erin.invite(room, frank.user_id)
+            await frank.join(room)
+            await asyncio.sleep(10)  # the first reply (in flight at the join) and the reroutes
+        finally:
+            self.delay["send"] = 0.0
+        await erin.wait_until(
+            lambda: len(bot_messages(erin, self.erin_dm)) >= len(marks) + 2, 30,
+            what="the queued replies in erin's private chat")
+        await settle(erin, 2)
+        for c in cmds[1:]:
+            got = replies_to(erin, room, c)
+            assert not got, f"a queued private reply went out after frank joined: {got[0].body!r}"
+        late = [x for x in bot_messages(erin, room) if x.server_ts > r.server_ts
+                and not any(p in x.body for p in POINTER)]
+        assert len(late) <= 1, f"{len(late)} private replies in the room after frank was invited"
 
     async def test_invited_third_person_makes_room_not_private(self):
         """dave's own two-person chat is private until he invites frank (who does not join):
@@ -185,13 +261,18 @@ class Suite:
 
     async def run(self) -> int:
         order = [
-            "test_spoofed_direct_invite_into_group_room", "test_mood_reply_never_in_spoofed_room",
+            "test_hearth_starts_at_debug", "test_spoofed_direct_invite_into_group_room", "test_mood_reply_never_in_spoofed_room",
             "test_replies_mention_nobody",
             "test_private_chat_stops_being_private_when_someone_joins",
+            "test_queued_private_replies_rechecked_before_sending",
             "test_invited_third_person_makes_room_not_private",
             "test_debug_log_has_no_message_bodies",
         ]
-        return await run_ordered(self, order, "spoofed room", start=self.hearth.start)
+        try:
+            return await run_ordered(self, order, "spoofed room", first_without_hearth=1)
+        finally:
+            if self.server:
+                self.server.close()
 
 
 if __name__ == "__main__":
