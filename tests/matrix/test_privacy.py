@@ -250,6 +250,23 @@ class Suite:
         fresh = [x for x in dave.invites if x not in dave._invites_taken and x != room]
         assert not fresh, f"a new private chat was opened although one exists: {fresh}"
 
+    async def test_private_chat_found_again_after_restart(self):
+        """After a restart, before dave's private chat has news, a private answer goes to that
+        chat (found through Hearth's m.direct, then checked from its member list), not to a new
+        one."""
+        dave = self.alice
+        assert self.hearth.stop() == 0
+        mark = self.hearth.launch()
+        await wait_log(self.hearth, "continuing from", 30, mark)
+        last = bot_messages(dave, self.dave_dm)[-1].event_id
+        cmd = await dave.send(self.room, "!mood history")
+        r = await reply_to(dave, self.room, cmd)
+        assert any(p in r.body for p in POINTER), f"the group room got {r.body!r}"
+        await dave.wait_for_message(self.dave_dm, sender=BOT, timeout=30, after_event_id=last)
+        await settle(dave, 1)
+        fresh = [x for x in dave.invites if x not in dave._invites_taken]
+        assert not fresh, f"a new private chat was opened after the restart: {fresh}"
+
     async def test_debug_log_has_no_message_bodies(self):
         """Hearth ran at log_level = debug through the suite: its log has debug lines but not
         one of the mood notes members sent."""
@@ -266,6 +283,7 @@ class Suite:
             "test_private_chat_stops_being_private_when_someone_joins",
             "test_queued_private_replies_rechecked_before_sending",
             "test_invited_third_person_makes_room_not_private",
+            "test_private_chat_found_again_after_restart",
             "test_debug_log_has_no_message_bodies",
         ]
         try:

@@ -239,6 +239,7 @@ struct mx_room {
 	json_t *members_touched;   /* {user id: true} changed by /sync while it was in flight */
 	struct mx_pend *pend, *pend_tail;  /* messages waiting for the member list (sync.c) */
 	size_t npend;
+	bool maybe_joined;         /* added from our m.direct: joined if its member list says so */
 	bool warned_encrypted;
 	bool joining;              /* a join is in flight or waiting to retry */
 	/* send.c */
@@ -272,6 +273,9 @@ bool mx_room_private_for(struct mx *mx, const struct mx_room *r, const char *mem
 bool mx_room_maybe_private_for(struct mx *mx, const struct mx_room *r, const char *member);
 /* The private chat with member (member joined preferred over invited), or NULL. */
 struct mx_room *mx_room_find_private(struct mx *mx, const char *member);
+/* A room our m.direct lists for member whose member list is not read yet (its fetch started),
+ * or NULL: where a private message may wait to be checked. */
+struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member);
 /* Hearth created r with member invited (createRoom answered): both are in its member list. */
 void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member);
 /* Fetches r's whole member list unless a fetch is in flight; when it ends, waiting messages

@@ -262,6 +262,36 @@ void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member
 	}
 }
 
+/* A room our own m.direct lists for member (only Hearth writes its account data) that this
+ * process has not read yet, e.g. after a restart: a candidate only. Its member list is fetched
+ * and decides, as for any room; a private message queued there waits for it. NULL when none. */
+struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member)
+{
+	json_t *rooms = json_object_get(mx->direct, member), *v;
+	struct mx_room *r;
+	size_t i;
+
+	json_array_foreach(rooms, i, v) {
+		const char *id = json_string_value(v);
+		if (!id || id[0] != '!')
+			continue;
+		r = mx_room_get(mx, id);
+		if (r && (r->members_known || r->members_failed))
+			continue; /* decided already: not private, or found by mx_room_find_private */
+		if (!r) {
+			if (!(r = mx_room_add(mx, id)))
+				continue;
+			r->maybe_joined = true;
+			/* first seen by this process: the crypto module reads its members too */
+			if (mx->crypto && mx->crypto->members_stale)
+				mx->crypto->members_stale(mx->crypto_state, id);
+		}
+		if (mx_room_members_fetch(mx, r) == HE_OK)
+			return r;
+	}
+	return NULL;
+}
+
 /* ---- the whole member list ---- */
 
 #define MX_MEMBERS_MAX 100000 /* members kept from one fetch (the body cap comes first) */
@@ -297,6 +327,10 @@ static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void
 		r->members = fresh;
 		r->members_known = true;
 		r->members_failed = false;
+		if (r->maybe_joined && r->membership == MX_M_NONE &&
+		    json_object_get(fresh, mx->user_id) &&
+		    strcmp(json_string_value(json_object_get(fresh, mx->user_id)), "join") == 0)
+			r->membership = MX_M_JOINED; /* a room from m.direct: we are in it */
 		hlog_debug(MX_MOD, "room %s: %zu members joined or invited", r->id,
 			   json_object_size(fresh));
 	} else {

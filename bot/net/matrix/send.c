@@ -512,6 +512,8 @@ static int route_private(struct mx *mx, struct mx_out *o)
 	bool creating = false;
 	int rc;
 
+	if (!r)
+		r = mx_room_direct_candidate(mx, o->member); /* checked when its list is in */
 	if (r) {
 		if (!(o->room_id = strdup(r->id)))
 			return HE_NOMEM;
