@@ -253,11 +253,15 @@ class Suite:
     async def test_private_chat_found_again_after_restart(self):
         """After a restart, before dave's private chat has news, a private answer goes to that
         chat (found through Hearth's m.direct, then checked from its member list), not to a new
-        one."""
+        one; and the group room's power levels are known again (read with its members)."""
         dave = self.alice
         assert self.hearth.stop() == 0
         mark = self.hearth.launch()
         await wait_log(self.hearth, "continuing from", 30, mark)
+        # the room's state is read again: dave created it, he is still its moderator
+        cmd = await dave.send(self.room, "!mod help")
+        r = await reply_to(dave, self.room, cmd)
+        assert "only this room's moderators" not in r.body, "the creator lost his role"
         last = bot_messages(dave, self.dave_dm)[-1].event_id
         cmd = await dave.send(self.room, "!mood history")
         r = await reply_to(dave, self.room, cmd)

@@ -278,8 +278,9 @@ struct mx_room *mx_room_find_private(struct mx *mx, const char *member);
 struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member);
 /* Hearth created r with member invited (createRoom answered): both are in its member list. */
 void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member);
-/* Fetches r's whole member list unless a fetch is in flight; when it ends, waiting messages
- * are dispatched and r's queue is kicked. HE_NOMEM when it could not start. */
+/* Fetches r's whole state (its member list; power levels, creator and encryption when not
+ * known yet) unless a fetch is in flight; when it ends, waiting messages are dispatched and r's
+ * queue is kicked. HE_NOMEM when it could not start. */
 int mx_room_members_fetch(struct mx *mx, struct mx_room *r);
 /* Records room as our private chat with member in m.direct (and on the server). */
 void mx_direct_add(struct mx *mx, const char *member, const char *room_id);

@@ -296,10 +296,29 @@ struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member)
 
 #define MX_MEMBERS_MAX 100000 /* members kept from one fetch (the body cap comes first) */
 
+/* The rest of the room's state from the same fetch: power levels, creator and encryption when
+ * this process has not seen them (after a restart an incremental sync only brings changes, so
+ * moderators would otherwise count as members until the power levels change). What /sync said
+ * is newer and stays. */
+static void state_once(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
+{
+	if (strcmp(ev->type, "m.room.power_levels") == 0 && !r->power_levels) {
+		r->power_levels = json_incref(ev->content);
+	} else if (strcmp(ev->type, "m.room.create") == 0 && !r->creator) {
+		const char *c = json_string_value(json_object_get(ev->content, "creator"));
+		set_str(&r->creator, c ? c : ev->sender);
+	} else if (strcmp(ev->type, "m.room.encryption") == 0 && !r->encrypted &&
+		   json_string_value(json_object_get(ev->content, "algorithm"))) {
+		r->encrypted = true;
+		if (mx->crypto && mx->crypto->encryption)
+			mx->crypto->encryption(mx->crypto_state, r->id, ev->content);
+	}
+}
+
 static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
 {
 	struct mx_room *r = ud;
-	json_t *chunk = json_object_get(body, "chunk"), *fresh = NULL, *e, *v;
+	json_t *chunk = body, *fresh = NULL, *e, *v;
 	struct mx_event ev;
 	const char *user;
 	size_t i;
@@ -309,11 +328,15 @@ static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void
 	if (status == 200 && json_is_array(chunk) && json_array_size(chunk) <= MX_MEMBERS_MAX &&
 	    (fresh = json_object())) {
 		json_array_foreach(chunk, i, e) {
-			if (mx_event_parse(e, &ev) != HE_OK || strcmp(ev.type, "m.room.member") != 0 ||
-			    !ev.state_key || !ev.membership)
+			if (mx_event_parse(e, &ev) != HE_OK || !ev.state_key)
 				continue;
-			if (strcmp(ev.membership, "join") == 0 || strcmp(ev.membership, "invite") == 0)
-				json_object_set_new(fresh, ev.state_key, json_string(ev.membership));
+			if (strcmp(ev.type, "m.room.member") == 0) {
+				if (ev.membership && (strcmp(ev.membership, "join") == 0 ||
+						      strcmp(ev.membership, "invite") == 0))
+					json_object_set_new(fresh, ev.state_key, json_string(ev.membership));
+			} else if (!ev.state_key[0]) {
+				state_once(mx, r, &ev);
+			}
 		}
 		/* what /sync said while the fetch was on its way is newer */
 		json_object_foreach(r->members_touched, user, v) {
@@ -352,7 +375,8 @@ int mx_room_members_fetch(struct mx *mx, struct mx_room *r)
 	id = mx_http_escape(r->id);
 	if (!id)
 		goto fail;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/members?not_membership=leave", id);
+	/* the whole state: members, and the power levels a restart would not otherwise bring */
+	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/state", id);
 	free(id);
 	json_object_clear(r->members_touched);
 	r->members_failed = false;
