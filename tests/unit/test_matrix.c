@@ -1,5 +1,6 @@
 /* Unit tests for the Matrix transport's pure pieces: event parsing, the sync walk, JSON caps,
- * backoff, Retry-After, transaction ids, inviter patterns, power levels, reply content. */
+ * backoff, Retry-After, transaction ids, inviter patterns, power levels, reply content (empty
+ * m.mentions), and the decision whether a room is private (from its member list only). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
