@@ -3,9 +3,11 @@
 #include "core/err.h"
 #include "core/text.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,9 @@ static const struct key keys[] = {
 	TOP("matrix", "device_name", K_STR, matrix_device_name, 0, 0, "Hearth bot", "Name of the bot's device."),
 	TOP("matrix", "moderator_power_level", K_INT, matrix_moderator_power_level, 0, 100, "50",
 	    "Members at or above this power level are moderators."),
+	TOP("matrix", "allow_insecure_http", K_BOOL, matrix_allow_insecure_http, 0, 0, "false",
+	    "Allow an http:// homeserver that is not on this machine (messages then cross the "
+	    "network unencrypted). Leave false."),
 	TOPL("matrix", "allowed_inviters", matrix_allowed_inviters, nmatrix_allowed_inviters, "",
 	     "Comma-separated user ids or *:server patterns whose invites are accepted; empty: anyone."),
 	IRC("host", K_STR, host, 0, 0, "irc.example.org", "Server host name."),
@@ -442,6 +447,61 @@ static char *expand_home(const char *p)
 	return out;
 }
 
+static bool host_is_loopback(const char *h, size_t n)
+{
+	char buf[64];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	if (strcasecmp(buf, "localhost") == 0)
+		return true;
+	if (buf[0] == '[' && buf[n - 1] == ']') {
+		buf[n - 1] = '\0';
+		return inet_pton(AF_INET6, buf + 1, &a6) == 1 &&
+		       memcmp(&a6, &in6addr_loopback, sizeof(a6)) == 0;
+	}
+	/* only the strict dotted quad: no "127.1", no octal, no hex */
+	return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+bool config_homeserver_ok(const char *url, bool allow_insecure, const char **why)
+{
+	const char *host, *end, *colon;
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		return true;
+	if (strncasecmp(url, "http://", 7) != 0) {
+		*why = "must start with https://";
+		return false;
+	}
+	if (allow_insecure)
+		return true;
+	host = url + 7;
+	end = host + strcspn(host, "/?#");
+	if (memchr(host, '@', (size_t)(end - host)))
+		goto insecure; /* user info: the host is not what it seems */
+	if (*host == '[') {
+		colon = memchr(host, ']', (size_t)(end - host));
+		if (!colon)
+			goto insecure;
+		colon++;
+	} else {
+		colon = memchr(host, ':', (size_t)(end - host));
+		if (!colon)
+			colon = end;
+	}
+	if (host_is_loopback(host, (size_t)(colon - host)))
+		return true;
+insecure:
+	*why = "http:// (unencrypted) is only allowed on this machine (127.0.0.1, ::1, localhost); "
+	       "use https://, or set allow_insecure_http = true in [matrix] if you really mean it";
+	return false;
+}
+
 int config_finish(struct config *c, struct config_problems *probs)
 {
 	char var[96];
@@ -481,6 +541,10 @@ int config_finish(struct config *c, struct config_problems *probs)
 	if (c->matrix_enabled) {
 		if (!c->matrix_homeserver)
 			config_problem(probs, c->matrix_line, "[matrix] needs homeserver, e.g. https://matrix.example.org");
+		const char *why = NULL;
+		if (c->matrix_homeserver &&
+		    !config_homeserver_ok(c->matrix_homeserver, c->matrix_allow_insecure_http, &why))
+			config_problem(probs, c->matrix_line, "[matrix] homeserver: %s", why);
 		if (!c->matrix_user_id || c->matrix_user_id[0] != '@' || !strchr(c->matrix_user_id, ':'))
 			config_problem(probs, c->matrix_line, "[matrix] needs user_id like @hearth:example.org");
 		if (!c->matrix_password && !c->matrix_access_token)

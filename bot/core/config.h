@@ -87,6 +87,7 @@ struct config {
 	char *matrix_allowed_inviters[CONFIG_MAX_LIST];
 	size_t nmatrix_allowed_inviters;
 	char *matrix_device_name;
+	bool matrix_allow_insecure_http; /* http:// to a homeserver that is not on loopback */
 
 	/* [irc.NAME] */
 	struct config_irc irc[CONFIG_MAX_IRC];
@@ -125,6 +126,10 @@ void config_free(struct config *c);    /* accepts NULL */
 /* Prints every problem as "FILE:LINE: message" to f. */
 void config_print_problems(const struct config *c, const char *path,
 			   const struct config_problems *probs, void *file);
+
+/* Pure: url is http:// or https:// and, when http://, its host is loopback (127.0.0.0/8, ::1,
+ * localhost) or allow_insecure is set. On false, why says what is wrong. */
+bool config_homeserver_ok(const char *url, bool allow_insecure, const char **why);
 
 /* Finds the [room ...] section for a room, or NULL. */
 const struct config_room *config_room_find(const struct config *c, const char *network,

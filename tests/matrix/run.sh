@@ -4,8 +4,9 @@
 #
 # Usage: tests/matrix/run.sh [--bench]
 #   HEARTH=path/to/hearth (default: build/hearth in the checkout)
-#   HEARTH_MATRIX_SUITES="hearth e2ee" (default: both, in this order: test_hearth.py, then
-#   test_e2ee.py on the same homeserver and Hearth data folder)
+#   HEARTH_MATRIX_SUITES="hearth e2ee privacy" (default: all three, in this order: test_hearth.py,
+#   then test_e2ee.py on the same homeserver and Hearth data folder, then test_privacy.py with a
+#   Hearth of its own at log_level = debug)
 #   HEARTH_MATRIX_BENCHES="matrix e2ee" (with --bench: tests/bench/bench_matrix.py, then
 #   tests/matrix/bench_e2ee.py)
 # Prints one "N passed, M failed" line last, over all suites; exits non-zero on any failure.
@@ -39,7 +40,8 @@ trap 'exit 130' INT TERM
 
 "$syn" start >/dev/null || fail "synapse did not start"
 url=$("$syn" url)
-for u in hearth:hearthpw hearth2:hearth2pw alice:alicepw bob:bobpw carol:carolpw; do
+for u in hearth:hearthpw hearth2:hearth2pw alice:alicepw bob:bobpw carol:carolpw \
+         dave:davepw erin:erinpw frank:frankpw; do
     "$syn" register "${u%%:*}" "${u#*:}" >/dev/null || fail "could not register ${u%%:*}"
 done
 
@@ -74,7 +76,7 @@ fi
 # Each suite prints its own "N passed, M failed"; those lines are summed into one.
 summary='^[0-9]+ passed, [0-9]+ failed$'
 passed=0 failed=0
-for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee}; do
+for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee privacy}; do
     out="$tmp/suite-$suite.out"
     echo "== test_$suite.py"
     /usr/bin/python3 "$here/test_$suite.py" 2>&1 | tee "$out" | grep -Ev "$summary"

@@ -1,6 +1,7 @@
 /* test_config.c - a facilitator's config file: defaults, every problem with its line, secrets
  * from the environment. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,6 +128,59 @@ static void reload_moves_hot_settings_only(void **state)
 	config_free(live);
 }
 
+/* Loads [matrix] with this homeserver (and optionally allow_insecure_http = true): the number
+ * of problems, and the first one's text in *msg. */
+static size_t homeserver_problems(const char *hs, bool allow, char *msg, size_t n)
+{
+	struct config *c = NULL;
+	struct config_problems p = { 0 };
+	char text[512];
+	const char *path;
+
+	snprintf(text, sizeof(text), "[matrix]\nhomeserver = %s\nuser_id = @h:localhost\n"
+		 "password = x\n%s", hs, allow ? "allow_insecure_http = true\n" : "");
+	path = write_tmp(text);
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	msg[0] = '\0';
+	if (p.n)
+		snprintf(msg, n, "%s", p.items[0].msg);
+	config_free(c);
+	unlink(path);
+	return p.n;
+}
+
+static void http_homeserver_only_on_loopback(void **state)
+{
+	static const char *const ok[] = {
+		"https://matrix.example.org", "https://203.0.113.9:8448/", "http://127.0.0.1:8008",
+		"http://127.8.9.10", "http://localhost:8008/", "http://LOCALHOST", "http://[::1]:8008",
+	};
+	static const char *const refused[] = {
+		"http://matrix.example.org", "http://203.0.113.9:8008", "http://127.0.0.1.evil.org",
+		"http://127.0.0.1@evil.org/", "http://localhost.evil.org", "http://[::2]:8008",
+		"http://128.0.0.1", "http://127.1", "http://0x7f.0.0.1", "http://[::ffff:8.8.8.8]",
+		"http://", "ftp://127.0.0.1",
+	};
+	char msg[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (homeserver_problems(ok[i], false, msg, sizeof(msg)) != 0)
+			fail_msg("%s refused: %s", ok[i], msg);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (homeserver_problems(refused[i], false, msg, sizeof(msg)) != 1)
+			fail_msg("%s accepted", refused[i]);
+		assert_non_null(strstr(msg, "homeserver"));
+		if (strncmp(refused[i], "http://", 7) == 0)
+			assert_non_null(strstr(msg, "allow_insecure_http"));
+	}
+	/* the key says it is meant: any http:// host is accepted, other schemes still are not */
+	assert_int_equal(homeserver_problems("http://matrix.example.org", true, msg, sizeof(msg)), 0);
+	assert_int_equal(homeserver_problems("ftp://matrix.example.org", true, msg, sizeof(msg)), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +188,7 @@ int main(void)
 		cmocka_unit_test(problems_carry_their_line),
 		cmocka_unit_test(secrets_from_environment),
 		cmocka_unit_test(reload_moves_hot_settings_only),
+		cmocka_unit_test(http_homeserver_only_on_loopback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for the Matrix transport's pure pieces: event parsing, the sync walk, JSON caps,
- * backoff, Retry-After, transaction ids, inviter patterns, power levels, reply content. */
+ * backoff, Retry-After, transaction ids, inviter patterns, power levels, reply content (empty
+ * m.mentions), and the decision whether a room is private (from its member list only). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -266,6 +267,94 @@ static void test_reply_content(void **state)
 	json_decref(c);
 }
 
+/* Every event Hearth writes carries an empty m.mentions: it never pings a member or the room,
+ * whatever the text says (a member's name, @room). */
+static void test_content_mentions_nobody(void **state)
+{
+	const char *mds[] = { "hi @room, @alice:localhost", "plain" };
+	json_t *c, *m;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		c = mx_notice_content(mds[i], i ? NULL : "$cmd", NULL);
+		assert_non_null(c);
+		m = json_object_get(c, "m.mentions");
+		assert_true(json_is_object(m));
+		assert_int_equal(json_object_size(m), 0);
+		json_decref(c);
+	}
+	c = mx_file_content("hearth-mood.csv", "text/csv", 12);
+	assert_non_null(c);
+	assert_string_equal(json_string_value(json_object_get(c, "msgtype")), "m.file");
+	m = json_object_get(c, "m.mentions");
+	assert_true(json_is_object(m));
+	assert_int_equal(json_object_size(m), 0);
+	json_decref(c);
+}
+
+/* Private means: the joined and invited members are exactly Hearth and the member. Nothing an
+ * inviter can set (is_direct, m.direct) enters the decision: only the member list does. */
+static void test_members_private(void **state)
+{
+	const char *me = "@hearth:hs", *al = "@alice:hs";
+	json_t *m;
+
+	(void)state;
+	m = parse("{\"@hearth:hs\": \"join\", \"@alice:hs\": \"join\"}");
+	assert_true(mx_members_private(m, me, al, false));
+	assert_true(mx_members_private(m, me, al, true));
+	assert_false(mx_members_private(m, me, "@bob:hs", true));     /* not the member's chat */
+	assert_false(mx_members_private(m, me, me, true));
+	assert_false(mx_members_private(m, NULL, al, true));
+	/* a third person joins: private no more */
+	json_object_set_new(m, "@bob:hs", json_string("join"));
+	assert_false(mx_members_private(m, me, al, false));
+	assert_false(mx_members_private(m, me, al, true));
+	/* only invited still counts: they can join and read */
+	json_object_set_new(m, "@bob:hs", json_string("invite"));
+	assert_false(mx_members_private(m, me, al, true));
+	/* left, banned, knocking: cannot read, do not count */
+	json_object_set_new(m, "@bob:hs", json_string("leave"));
+	assert_true(mx_members_private(m, me, al, false));
+	json_object_set_new(m, "@bob:hs", json_string("ban"));
+	assert_true(mx_members_private(m, me, al, false));
+	json_decref(m);
+
+	/* the chat Hearth opened: the member is invited, not joined yet */
+	m = parse("{\"@hearth:hs\": \"join\", \"@alice:hs\": \"invite\"}");
+	assert_true(mx_members_private(m, me, al, true));
+	assert_false(mx_members_private(m, me, al, false));
+	json_decref(m);
+
+	/* Hearth only invited, the member alone, someone else alone, nothing known */
+	m = parse("{\"@hearth:hs\": \"invite\", \"@alice:hs\": \"join\"}");
+	assert_false(mx_members_private(m, me, al, true));
+	json_decref(m);
+	m = parse("{\"@alice:hs\": \"join\"}");
+	assert_false(mx_members_private(m, me, al, true));
+	json_decref(m);
+	m = parse("{\"@hearth:hs\": \"join\", \"@bob:hs\": \"join\"}");
+	assert_false(mx_members_private(m, me, al, true));
+	json_decref(m);
+	m = parse("{}");
+	assert_false(mx_members_private(m, me, al, true));
+	json_decref(m);
+	assert_false(mx_members_private(NULL, me, al, true));
+	/* a value that is not a membership string: not trusted */
+	m = parse("{\"@hearth:hs\": \"join\", \"@alice:hs\": \"join\", \"@x:hs\": 1}");
+	assert_false(mx_members_private(m, me, al, true));
+	json_decref(m);
+	/* 25 members, whatever the invite said */
+	m = parse("{\"@hearth:hs\": \"join\", \"@alice:hs\": \"join\"}");
+	for (int i = 0; i < 23; i++) {
+		char u[32];
+		snprintf(u, sizeof(u), "@m%d:hs", i);
+		json_object_set_new(m, u, json_string("join"));
+	}
+	assert_false(mx_members_private(m, me, al, false));
+	json_decref(m);
+}
+
 static void test_reply_content_too_long(void **state)
 {
 	size_t n = 100000;
@@ -315,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_power_levels),
 		cmocka_unit_test(test_reply_content),
 		cmocka_unit_test(test_reply_content_too_long),
+		cmocka_unit_test(test_content_mentions_nobody),
+		cmocka_unit_test(test_members_private),
 		cmocka_unit_test(test_strip_reply_fallback),
 		cmocka_unit_test(test_escape),
 	};

@@ -6,6 +6,7 @@
  * does Hearth log in with the configured password, reusing its device id. */
 #include "net/matrix/matrix.h"
 #include "net/matrix/mx.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -532,15 +533,15 @@ static const struct htransport_ops ops = {
 int matrix_start(struct happ *app)
 {
 	const struct config *c = app->cfg;
+	const char *why = NULL;
 	struct mx *mx;
 	size_t n;
 	int rc;
 
 	if (!c->matrix_homeserver || !c->matrix_user_id)
 		return HE_INVAL;
-	if (strncmp(c->matrix_homeserver, "https://", 8) != 0 &&
-	    strncmp(c->matrix_homeserver, "http://", 7) != 0) {
-		hlog_error(MX_MOD, "[matrix] homeserver must start with https:// (or http:// on loopback)");
+	if (!config_homeserver_ok(c->matrix_homeserver, c->matrix_allow_insecure_http, &why)) {
+		hlog_error(MX_MOD, "[matrix] homeserver: %s", why);
 		return HE_INVAL;
 	}
 	mx = calloc(1, sizeof(*mx));

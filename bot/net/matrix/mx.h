@@ -33,6 +33,7 @@ struct mx_req;
 struct mx_room;
 struct mx_out;
 struct mx_batch;
+struct mx_pend;
 
 /* Per-event context handed to the core as hmsg.ref. */
 struct mx_ctx {
@@ -212,6 +213,9 @@ void mx_sync_stop(struct mx *mx);
 void mx_batch_hold(struct mx_batch *b);
 void mx_batch_release(struct mx *mx, struct mx_batch *b);
 void mx_batches_free(struct mx *mx);
+/* r's member list is known (or its fetch failed): messages that waited for it are handled. */
+void mx_sync_members_ready(struct mx *mx, struct mx_room *r);
+void mx_sync_pend_free(struct mx *mx, struct mx_room *r);   /* drops what waited (room gone) */
 /* Event de-duplication (a ring of recent ids). Returns true when id was seen; records it. */
 bool mx_seen_check(struct mx *mx, const char *event_id);
 
@@ -223,12 +227,19 @@ struct mx_room {
 	char *id;
 	enum mx_membership membership;
 	bool encrypted;
-	bool direct;               /* a private chat with one member */
 	char *creator;
 	json_t *power_levels;      /* content of m.room.power_levels, or NULL */
 	json_t *names;             /* {user id: display name} seen so far */
 	long joined, invited;      /* from the sync summary (-1 unknown) */
-	char *hero;                /* the first hero of the summary */
+	/* who can read the room: decides whether it is private (never is_direct nor m.direct) */
+	json_t *members;           /* {user id: "join" | "invite"}, others left out */
+	bool members_known;        /* members is the whole list (fetched, then kept current) */
+	bool members_failed;       /* the last fetch failed: the room counts as not private */
+	struct mx_req *members_req;  /* the fetch in flight */
+	json_t *members_touched;   /* {user id: true} changed by /sync while it was in flight */
+	struct mx_pend *pend, *pend_tail;  /* messages waiting for the member list (sync.c) */
+	size_t npend;
+	bool maybe_joined;         /* added from our m.direct: joined if its member list says so */
 	bool warned_encrypted;
 	bool joining;              /* a join is in flight or waiting to retry */
 	/* send.c */
@@ -249,15 +260,33 @@ void mx_room_apply_summary(struct mx_room *r, json_t *summary);
 /* The member's power level (power_levels users, else users_default; without power levels the
  * creator has 100, everyone else 0). */
 long mx_power_level(json_t *power_levels, const char *creator, const char *user);
-/* Room is a private chat with Hearth: listed in m.direct, invited as direct, or 2 members. */
-bool mx_room_is_private(struct mx *mx, const struct mx_room *r);
-/* The joined private chat with member, or NULL. */
+/* Pure: members ({user: "join"|"invite"}) make a private chat of self and member: self joined,
+ * member joined (or invited, with invited_ok) and no one else joined or invited. */
+bool mx_members_private(json_t *members, const char *self, const char *member, bool invited_ok);
+/* A message from sender in r was said privately: the whole member list is known and its joined
+ * and invited members are exactly Hearth and sender (the sync summary does not say more). */
+bool mx_room_is_private(struct mx *mx, const struct mx_room *r, const char *sender);
+/* r may carry a private message for member now: as above, member joined or still invited. */
+bool mx_room_private_for(struct mx *mx, const struct mx_room *r, const char *member);
+/* As mx_room_private_for() but a fetch of the member list may still be on its way: where a
+ * private message may be queued (it is checked strictly before it goes out). */
+bool mx_room_maybe_private_for(struct mx *mx, const struct mx_room *r, const char *member);
+/* The private chat with member (member joined preferred over invited), or NULL. */
 struct mx_room *mx_room_find_private(struct mx *mx, const char *member);
+/* A room our m.direct lists for member whose member list is not read yet (its fetch started),
+ * or NULL: where a private message may wait to be checked. */
+struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member);
+/* Hearth created r with member invited (createRoom answered): both are in its member list. */
+void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member);
+/* Fetches r's whole state (its member list; power levels, creator and encryption when not
+ * known yet) unless a fetch is in flight; when it ends, waiting messages are dispatched and r's
+ * queue is kicked. HE_NOMEM when it could not start. */
+int mx_room_members_fetch(struct mx *mx, struct mx_room *r);
 /* Records room as our private chat with member in m.direct (and on the server). */
 void mx_direct_add(struct mx *mx, const char *member, const char *room_id);
 void mx_direct_set(struct mx *mx, json_t *content);
 /* Handles an invite: join if the inviter is allowed (retrying the invite/join race), else
- * decline. */
+ * decline. is_direct is only logged: it never makes a room private. */
 void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bool is_direct,
 		     struct mx_batch *b);
 /* We left or were removed: forget the room and drop what was queued for it. */
@@ -270,16 +299,24 @@ bool mx_inviter_allowed(char *const *patterns, size_t n, const char *user);
 /* Transaction id for the n-th reply to an event: the same on every retry and after a restart
  * (the homeserver then drops the second copy). out has room for 48 bytes. */
 void mx_txn_for_event(const char *event_id, unsigned n, char out[48]);
-/* m.notice content from Markdown: body from md_to_plain, formatted_body from md_to_html, and
- * the rich reply (thread aware) to ctx when given. New reference or NULL. */
+/* m.notice content from Markdown: body from md_to_plain, formatted_body from md_to_html, empty
+ * m.mentions (no one is pinged), and the rich reply (thread aware) to ctx when given. New
+ * reference or NULL. */
 json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root);
+/* m.file content (the url or file is added at upload), with empty m.mentions. New reference. */
+json_t *mx_file_content(const char *name, const char *mime, size_t len);
 /* Queues an event for a room (content stolen). txn may be NULL for a fresh one. */
 int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *content,
 		  const char *txn, struct mx_batch *b);
-/* Queues for the member's private chat, opening one when there is none. */
-int mx_send_private(struct mx *mx, const char *member, const char *type, json_t *content,
-		    const char *txn, struct mx_batch *b, const void *file, size_t file_len,
-		    const char *file_mime);
+/* Queues for the member's private chat, opening one when there is none: room_hint (may be
+ * NULL) when it is private with member, else another private chat. Whichever room it is, the
+ * room is checked again right before the event goes out; when it is no longer private with
+ * member the event goes to another private chat (its reply relation dropped). */
+int mx_send_private(struct mx *mx, const char *member, const char *room_hint, const char *type,
+		    json_t *content, const char *txn, struct mx_batch *b, const void *file,
+		    size_t file_len, const char *file_mime);
+/* r's member list changed or became known: what waits in its queue is looked at again. */
+void mx_send_kick(struct mx *mx, struct mx_room *r);
 void mx_send_room_gone(struct mx *mx, struct mx_room *r);  /* drops its queue */
 void mx_send_free(struct mx *mx);
 /* Messages queued or in flight (rooms' queues and those waiting for a private chat). */

@@ -1,7 +1,10 @@
 /* rooms.c - the rooms Hearth is in: membership, private chats, power levels, invites.
  *
- * Kept current from /sync (state and timeline). A private chat is a room listed in our m.direct
- * account data, joined from an invite marked is_direct, or a room of exactly two members. */
+ * Kept current from /sync (state and timeline). A room is private only when its current joined
+ * and invited members are exactly Hearth and the member: the whole member list is fetched once
+ * per room (the sync filter lazy-loads members) and after a gap, then kept current from the
+ * m.room.member events of every sync. Whoever invites Hearth sets is_direct and m.direct: they
+ * decide nothing. */
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -25,9 +28,13 @@ struct mx_room *mx_room_add(struct mx *mx, const char *id)
 	if (r)
 		return r;
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->id = strdup(id)) || !(r->names = json_object())) {
-		if (r)
+	if (!r || !(r->id = strdup(id)) || !(r->names = json_object()) ||
+	    !(r->members = json_object()) || !(r->members_touched = json_object())) {
+		if (r) {
 			free(r->id);
+			json_decref(r->names);
+			json_decref(r->members);
+		}
 		free(r);
 		hlog_error(MX_MOD, "out of memory adding room %s", id);
 		return NULL;
@@ -42,11 +49,15 @@ struct mx_room *mx_room_add(struct mx *mx, const char *id)
 static void room_free(struct mx *mx, struct mx_room *r)
 {
 	mx_send_room_gone(mx, r);
+	mx_sync_pend_free(mx, r);
+	if (r->members_req)
+		mx_http_cancel(mx, r->members_req);
 	free(r->id);
 	free(r->creator);
-	free(r->hero);
 	json_decref(r->power_levels);
 	json_decref(r->names);
+	json_decref(r->members);
+	json_decref(r->members_touched);
 	free(r);
 }
 
@@ -95,9 +106,19 @@ void mx_room_apply_summary(struct mx_room *r, json_t *summary)
 	v = json_object_get(summary, "m.invited_member_count");
 	if (json_is_integer(v))
 		r->invited = (long)json_integer_value(v);
-	v = json_object_get(summary, "m.heroes");
-	if (json_is_array(v))
-		set_str(&r->hero, json_string_value(json_array_get(v, 0)));
+}
+
+static void member_set(struct mx_room *r, const char *user, const char *membership)
+{
+	bool counts = strcmp(membership, "join") == 0 || strcmp(membership, "invite") == 0;
+	json_t *was = json_object_get(r->members, user);
+
+	if (counts && (!was || strcmp(json_string_value(was), membership) != 0))
+		json_object_set_new(r->members, user, json_string(membership));
+	else if (!counts && was)
+		json_object_del(r->members, user);
+	if (r->members_req)
+		json_object_set_new(r->members_touched, user, json_true());
 }
 
 void mx_room_apply_state(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
@@ -116,6 +137,7 @@ void mx_room_apply_state(struct mx *mx, struct mx_room *r, const struct mx_event
 			hlog_info(MX_MOD, "room %s is encrypted", r->id);
 		}
 	} else if (strcmp(t, "m.room.member") == 0 && ev->membership) {
+		member_set(r, ev->state_key, ev->membership);
 		if (strcmp(ev->membership, "join") == 0 && ev->displayname)
 			json_object_set_new(r->names, ev->state_key, json_string(ev->displayname));
 		else if (strcmp(ev->membership, "join") != 0)
@@ -160,7 +182,215 @@ long mx_power_level(json_t *pl, const char *creator, const char *user)
 	return 0;
 }
 
-static bool direct_lists(struct mx *mx, const char *room_id, const char **member)
+bool mx_members_private(json_t *members, const char *self, const char *member, bool invited_ok)
+{
+	const char *user, *how;
+	json_t *v;
+	bool self_in = false, member_in = false;
+
+	if (!json_is_object(members) || !self || !member || strcmp(self, member) == 0)
+		return false;
+	json_object_foreach(members, user, v) {
+		how = json_string_value(v);
+		if (!how)
+			return false;
+		if (strcmp(how, "join") != 0 && strcmp(how, "invite") != 0)
+			continue; /* not kept, but never counted */
+		if (strcmp(user, self) == 0 && strcmp(how, "join") == 0)
+			self_in = true;
+		else if (strcmp(user, member) == 0 && (strcmp(how, "join") == 0 || invited_ok))
+			member_in = true;
+		else
+			return false; /* a third person (or we are only invited) */
+	}
+	return self_in && member_in;
+}
+
+static bool room_private(struct mx *mx, const struct mx_room *r, const char *member, bool invited_ok)
+{
+	if (!r || r->membership != MX_M_JOINED || !r->members_known || r->members_req)
+		return false;
+	/* the homeserver's own count, when it gave one, must not say more either */
+	if (r->joined > 2 || r->invited > 1 ||
+	    (r->joined >= 0 && r->invited >= 0 && r->joined + r->invited > 2))
+		return false;
+	return mx_members_private(r->members, mx->user_id, member, invited_ok);
+}
+
+bool mx_room_is_private(struct mx *mx, const struct mx_room *r, const char *sender)
+{
+	return room_private(mx, r, sender, false);
+}
+
+bool mx_room_private_for(struct mx *mx, const struct mx_room *r, const char *member)
+{
+	return room_private(mx, r, member, true);
+}
+
+bool mx_room_maybe_private_for(struct mx *mx, const struct mx_room *r, const char *member)
+{
+	return r && r->membership == MX_M_JOINED && r->members_known &&
+	       mx_members_private(r->members, mx->user_id, member, true);
+}
+
+struct mx_room *mx_room_find_private(struct mx *mx, const char *member)
+{
+	struct mx_room *invited = NULL;
+
+	/* a fetch in flight may still say otherwise: the send checks again (strictly) */
+	for (struct mx_room *r = mx->rooms; r; r = r->next) {
+		if (!mx_room_maybe_private_for(mx, r, member))
+			continue;
+		if (json_object_get(r->members, member) &&
+		    strcmp(json_string_value(json_object_get(r->members, member)), "join") == 0)
+			return r;
+		if (!invited)
+			invited = r;
+	}
+	return invited;
+}
+
+void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member)
+{
+	if (!json_object_get(r->members, mx->user_id))
+		member_set(r, mx->user_id, "join");
+	if (!json_object_get(r->members, member))
+		member_set(r, member, "invite");
+	if (!r->members_known && !r->members_req) {
+		r->members_known = true;
+		r->members_failed = false;
+	}
+}
+
+/* A room our own m.direct lists for member (only Hearth writes its account data) that this
+ * process has not read yet, e.g. after a restart: a candidate only. Its member list is fetched
+ * and decides, as for any room; a private message queued there waits for it. NULL when none. */
+struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member)
+{
+	json_t *rooms = json_object_get(mx->direct, member), *v;
+	struct mx_room *r;
+	size_t i;
+
+	json_array_foreach(rooms, i, v) {
+		const char *id = json_string_value(v);
+		if (!id || id[0] != '!')
+			continue;
+		r = mx_room_get(mx, id);
+		if (r && (r->members_known || r->members_failed))
+			continue; /* decided already: not private, or found by mx_room_find_private */
+		if (!r) {
+			if (!(r = mx_room_add(mx, id)))
+				continue;
+			r->maybe_joined = true;
+			/* first seen by this process: the crypto module reads its members too */
+			if (mx->crypto && mx->crypto->members_stale)
+				mx->crypto->members_stale(mx->crypto_state, id);
+		}
+		if (mx_room_members_fetch(mx, r) == HE_OK)
+			return r;
+	}
+	return NULL;
+}
+
+/* ---- the whole member list ---- */
+
+#define MX_MEMBERS_MAX 100000 /* members kept from one fetch (the body cap comes first) */
+
+/* The rest of the room's state from the same fetch: power levels, creator and encryption when
+ * this process has not seen them (after a restart an incremental sync only brings changes, so
+ * moderators would otherwise count as members until the power levels change). What /sync said
+ * is newer and stays. */
+static void state_once(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
+{
+	if (strcmp(ev->type, "m.room.power_levels") == 0 && !r->power_levels) {
+		r->power_levels = json_incref(ev->content);
+	} else if (strcmp(ev->type, "m.room.create") == 0 && !r->creator) {
+		const char *c = json_string_value(json_object_get(ev->content, "creator"));
+		set_str(&r->creator, c ? c : ev->sender);
+	} else if (strcmp(ev->type, "m.room.encryption") == 0 && !r->encrypted &&
+		   json_string_value(json_object_get(ev->content, "algorithm"))) {
+		r->encrypted = true;
+		if (mx->crypto && mx->crypto->encryption)
+			mx->crypto->encryption(mx->crypto_state, r->id, ev->content);
+	}
+}
+
+static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct mx_room *r = ud;
+	json_t *chunk = body, *fresh = NULL, *e, *v;
+	struct mx_event ev;
+	const char *user;
+	size_t i;
+
+	(void)t;
+	r->members_req = NULL;
+	if (status == 200 && json_is_array(chunk) && json_array_size(chunk) <= MX_MEMBERS_MAX &&
+	    (fresh = json_object())) {
+		json_array_foreach(chunk, i, e) {
+			if (mx_event_parse(e, &ev) != HE_OK || !ev.state_key)
+				continue;
+			if (strcmp(ev.type, "m.room.member") == 0) {
+				if (ev.membership && (strcmp(ev.membership, "join") == 0 ||
+						      strcmp(ev.membership, "invite") == 0))
+					json_object_set_new(fresh, ev.state_key, json_string(ev.membership));
+			} else if (!ev.state_key[0]) {
+				state_once(mx, r, &ev);
+			}
+		}
+		/* what /sync said while the fetch was on its way is newer */
+		json_object_foreach(r->members_touched, user, v) {
+			json_t *now = json_object_get(r->members, user);
+			if (now)
+				json_object_set(fresh, user, now);
+			else
+				json_object_del(fresh, user);
+		}
+		json_decref(r->members);
+		r->members = fresh;
+		r->members_known = true;
+		r->members_failed = false;
+		if (r->maybe_joined && r->membership == MX_M_NONE &&
+		    json_object_get(fresh, mx->user_id) &&
+		    strcmp(json_string_value(json_object_get(fresh, mx->user_id)), "join") == 0)
+			r->membership = MX_M_JOINED; /* a room from m.direct: we are in it */
+		hlog_debug(MX_MOD, "room %s: %zu members joined or invited", r->id,
+			   json_object_size(fresh));
+	} else {
+		hlog_warn(MX_MOD, "room %s: could not read its member list (HTTP %d %s); it counts as "
+			  "a group room", r->id, status, mx_errcode(body));
+		r->members_failed = true;
+	}
+	json_object_clear(r->members_touched);
+	mx_sync_members_ready(mx, r);
+	mx_send_kick(mx, r);
+}
+
+int mx_room_members_fetch(struct mx *mx, struct mx_room *r)
+{
+	char path[512], *id;
+
+	if (r->members_req)
+		return HE_OK;
+	id = mx_http_escape(r->id);
+	if (!id)
+		goto fail;
+	/* the whole state: members, and the power levels a restart would not otherwise bring */
+	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/state", id);
+	free(id);
+	json_object_clear(r->members_touched);
+	r->members_failed = false;
+	r->members_req = mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_members, r);
+	if (r->members_req)
+		return HE_OK;
+fail:
+	hlog_warn(MX_MOD, "room %s: out of memory reading its member list; it counts as a group room",
+		  r->id);
+	r->members_failed = true;
+	return HE_NOMEM;
+}
+
+static bool direct_lists(struct mx *mx, const char *room_id)
 {
 	const char *user;
 	json_t *rooms, *v;
@@ -173,42 +403,11 @@ static bool direct_lists(struct mx *mx, const char *room_id, const char **member
 			continue;
 		json_array_foreach(rooms, i, v) {
 			const char *s = json_string_value(v);
-			if (s && strcmp(s, room_id) == 0) {
-				if (member)
-					*member = user;
+			if (s && strcmp(s, room_id) == 0)
 				return true;
-			}
 		}
 	}
 	return false;
-}
-
-bool mx_room_is_private(struct mx *mx, const struct mx_room *r)
-{
-	if (r->direct || direct_lists(mx, r->id, NULL))
-		return true;
-	return r->joined >= 0 && r->invited >= 0 && r->joined + r->invited == 2;
-}
-
-struct mx_room *mx_room_find_private(struct mx *mx, const char *member)
-{
-	json_t *rooms = json_object_get(mx->direct, member), *v;
-	struct mx_room *r;
-	size_t i;
-
-	json_array_foreach(rooms, i, v) {
-		const char *id = json_string_value(v);
-		if (id && (r = mx_room_get(mx, id)) && r->membership == MX_M_JOINED &&
-		    (r->joined < 0 || r->joined + (r->invited > 0 ? r->invited : 0) >= 2))
-			return r;
-	}
-	for (r = mx->rooms; r; r = r->next) {
-		if (r->membership != MX_M_JOINED || !r->hero || strcmp(r->hero, member) != 0)
-			continue;
-		if (r->joined + r->invited == 2)
-			return r;
-	}
-	return NULL;
 }
 
 static void on_direct_put(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
@@ -225,7 +424,7 @@ void mx_direct_add(struct mx *mx, const char *member, const char *room_id)
 	char path[512], *uid;
 	json_t *list;
 
-	if (direct_lists(mx, room_id, NULL))
+	if (direct_lists(mx, room_id))
 		return;
 	if (!mx->direct && !(mx->direct = json_object()))
 		return;
@@ -278,7 +477,6 @@ bool mx_inviter_allowed(char *const *patterns, size_t n, const char *user)
 struct join_op {
 	struct mx *mx;
 	char *room_id;
-	char *inviter;             /* set for a direct invite: recorded in m.direct on join */
 	unsigned attempt;
 	struct mx_batch *batch;
 	uint64_t timer;
@@ -296,7 +494,6 @@ static void join_done(struct join_op *op)
 		r->joining = false;
 	mx_batch_release(op->mx, op->batch);
 	free(op->room_id);
-	free(op->inviter);
 	free(op);
 }
 
@@ -318,14 +515,8 @@ static void on_join(struct mx *mx, int status, json_t *body, uint64_t t, void *u
 	if (status == 200) {
 		hlog_info(MX_MOD, "joined %s", op->room_id);
 		r = mx_room_add(mx, op->room_id);
-		if (r) {
+		if (r)
 			r->membership = MX_M_JOINED;
-			if (op->inviter) {
-				r->direct = true;
-				set_str(&r->hero, op->inviter);
-				mx_direct_add(mx, op->inviter, op->room_id);
-			}
-		}
 		join_done(op);
 		return;
 	}
@@ -360,7 +551,7 @@ static void join_send(struct join_op *op)
 	join_done(op);
 }
 
-static void join_start(struct mx *mx, const char *room_id, const char *inviter, struct mx_batch *b)
+static void join_start(struct mx *mx, const char *room_id, struct mx_batch *b)
 {
 	struct mx_room *r = mx_room_add(mx, room_id);
 	struct join_op *op;
@@ -368,9 +559,7 @@ static void join_start(struct mx *mx, const char *room_id, const char *inviter, 
 	if (!r || r->joining || r->membership == MX_M_JOINED)
 		return;
 	op = calloc(1, sizeof(*op));
-	if (!op || !(op->room_id = strdup(room_id)) || (inviter && !(op->inviter = strdup(inviter)))) {
-		if (op)
-			free(op->room_id);
+	if (!op || !(op->room_id = strdup(room_id))) {
 		free(op);
 		return;
 	}
@@ -384,7 +573,7 @@ static void join_start(struct mx *mx, const char *room_id, const char *inviter, 
 
 void mx_room_join(struct mx *mx, const char *room_id, struct mx_batch *b)
 {
-	join_start(mx, room_id, NULL, b);
+	join_start(mx, room_id, b);
 }
 
 static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
@@ -412,9 +601,11 @@ void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bo
 		mx_http_request(mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "decline");
 		return;
 	}
+	/* is_direct is the inviter's word: whether the room is private is decided from its
+	 * member list each time */
 	hlog_info(MX_MOD, "invited to %s by %s%s: joining", room_id, inviter,
-		  is_direct ? " (private chat)" : "");
-	join_start(mx, room_id, is_direct ? inviter : NULL, b);
+		  is_direct ? " (marked as a direct chat)" : "");
+	join_start(mx, room_id, b);
 }
 
 void mx_room_left(struct mx *mx, const char *room_id, const char *why)

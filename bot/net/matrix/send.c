@@ -22,6 +22,7 @@
 struct mx_out {
 	char *room_id;             /* NULL while waiting for a private chat */
 	char *member;              /* the private chat's member, when private */
+	bool priv;                 /* for member's eyes only: the room is checked before sending */
 	char *type;
 	json_t *content;
 	char txn[48];
@@ -69,7 +70,8 @@ json_t *mx_notice_content(const char *md, const char *reply_to, const char *thre
 		html = NULL;
 		plain[text_utf8_prefix(plain, strlen(plain), MX_EVENT_MAX)] = '\0';
 	}
-	c = json_pack("{s:s, s:s}", "msgtype", "m.notice", "body", plain);
+	/* m.mentions empty: Hearth never pings a member or the room (intentional mentions) */
+	c = json_pack("{s:s, s:s, s:{}}", "msgtype", "m.notice", "body", plain, "m.mentions");
 	if (!c)
 		goto out;
 	if (html && json_object_set_new(c, "format", json_string("org.matrix.custom.html")) == 0)
@@ -89,6 +91,13 @@ out:
 	free(html);
 	free(plain);
 	return c;
+}
+
+json_t *mx_file_content(const char *name, const char *mime, size_t len)
+{
+	return json_pack("{s:s, s:s, s:s, s:{s:s, s:I}, s:{}}", "msgtype", "m.file", "body", name,
+			 "filename", name, "info", "mimetype", mime, "size", (json_int_t)len,
+			 "m.mentions");
 }
 
 /* ---- the queue ---- */
@@ -129,6 +138,7 @@ static struct mx_out *out_new(const char *type, json_t *content, const char *txn
 }
 
 static void kick(struct mx *mx, struct mx_room *r);
+static int route_private(struct mx *mx, struct mx_out *o);
 
 static void pop_head(struct mx *mx, struct mx_room *r)
 {
@@ -223,6 +233,34 @@ static void kick(struct mx *mx, struct mx_room *r)
 
 	if (!o || r->inflight || r->retry_timer || !mx)
 		return;
+	if (o->priv) {
+		/* Checked at the moment it goes out, not when it was queued: someone may have joined
+		 * (or been invited) since. The member list first, when it is being read. */
+		if (r->members_req || (!r->members_known && !r->members_failed)) {
+			if (mx_room_members_fetch(mx, r) == HE_OK)
+				return; /* kicked again when the list is in */
+		}
+		if (!mx_room_private_for(mx, r, o->member)) {
+			hlog_info(MX_MOD, "room %s is not a private chat with %s (any more): a private "
+				  "message for them goes to a private chat instead", r->id, o->member);
+			r->outq = o->next;
+			if (!r->outq)
+				r->outq_tail = NULL;
+			o->next = NULL;
+			free(o->room_id);
+			o->room_id = NULL;
+			/* a reply to a message in this room: the relation would point into it */
+			json_object_del(o->content, "m.relates_to");
+			if (route_private(mx, o) != HE_OK) {
+				hlog_warn(MX_MOD, "could not open a private chat with %s; a private "
+					  "message was dropped", o->member);
+				mx_batch_release(mx, o->batch);
+				out_free(o);
+			}
+			kick(mx, r);
+			return;
+		}
+	}
 	encrypted = mx_room_encrypted(mx, r->id);
 	if (encrypted && !mx->crypto) {
 		hlog_warn(MX_MOD, "room %s is encrypted and this build has no end-to-end encryption: "
@@ -331,6 +369,11 @@ static void enqueue(struct mx *mx, struct mx_room *r, struct mx_out *o)
 	kick(mx, r);
 }
 
+void mx_send_kick(struct mx *mx, struct mx_room *r)
+{
+	kick(mx, r);
+}
+
 static int queue_in_room(struct mx *mx, struct mx_room *r, struct mx_out *o, struct mx_batch *b)
 {
 	if (!mx->crypto && mx_room_encrypted(mx, r->id)) {
@@ -389,11 +432,9 @@ static void on_created(struct mx *mx, int status, json_t *body, uint64_t t, void
 		r = mx_room_add(mx, room_id);
 		if (r) {
 			r->membership = MX_M_JOINED;
-			r->direct = true;
-			r->joined = 1;
-			r->invited = 1;
-			free(r->hero);
-			r->hero = strdup(op->member);
+			/* What createRoom made: it answers once the invite is done, so the member is in
+			 * even when /sync (or a fetch) saw the room before the invite. */
+			mx_room_member_created(mx, r, op->member);
 			mx_direct_add(mx, op->member, room_id);
 			if (op->encrypted) {
 				/* before the first message: it must go out encrypted */
@@ -463,13 +504,40 @@ out:
 	return rc;
 }
 
-int mx_send_private(struct mx *mx, const char *member, const char *type, json_t *content,
-		    const char *txn, struct mx_batch *b, const void *file, size_t file_len,
-		    const char *file_mime)
+/* o (its batch held, member set) goes to member's private chat, or waits for one to be opened. */
+static int route_private(struct mx *mx, struct mx_out *o)
+{
+	struct mx_room *r = mx_room_find_private(mx, o->member);
+	struct mx_out **pp;
+	bool creating = false;
+	int rc;
+
+	if (!r)
+		r = mx_room_direct_candidate(mx, o->member); /* checked when its list is in */
+	if (r) {
+		if (!(o->room_id = strdup(r->id)))
+			return HE_NOMEM;
+		enqueue(mx, r, o);
+		return HE_OK;
+	}
+	for (struct mx_out *w = mx->dm_wait; w; w = w->next)
+		if (strcmp(w->member, o->member) == 0)
+			creating = true;
+	if (!creating && (rc = open_private(mx, o->member)) != HE_OK)
+		return rc;
+	o->next = NULL;
+	for (pp = &mx->dm_wait; *pp; pp = &(*pp)->next)
+		;
+	*pp = o;
+	return HE_OK;
+}
+
+int mx_send_private(struct mx *mx, const char *member, const char *room_hint, const char *type,
+		    json_t *content, const char *txn, struct mx_batch *b, const void *file,
+		    size_t file_len, const char *file_mime)
 {
 	struct mx_room *r;
-	struct mx_out *o, **pp;
-	bool creating = false;
+	struct mx_out *o;
 	int rc;
 
 	if (!content)
@@ -492,26 +560,23 @@ int mx_send_private(struct mx *mx, const char *member, const char *type, json_t 
 		memcpy(o->file, file, file_len);
 		o->file_len = file_len;
 	}
-	r = mx_room_find_private(mx, member);
-	if (r)
-		return queue_in_room(mx, r, o, b);
+	o->priv = true;
 	if (!(o->member = strdup(member))) {
 		out_free(o);
 		return HE_NOMEM;
 	}
-	for (struct mx_out *w = mx->dm_wait; w; w = w->next)
-		if (strcmp(w->member, member) == 0)
-			creating = true;
-	if (!creating && (rc = open_private(mx, member)) != HE_OK) {
-		out_free(o);
-		return rc;
-	}
+	r = room_hint ? mx_room_get(mx, room_hint) : NULL;
+	if (r && mx_room_maybe_private_for(mx, r, member))
+		return queue_in_room(mx, r, o, b);
+	/* elsewhere: a reply relation would point into another room */
+	json_object_del(o->content, "m.relates_to");
 	o->batch = b;
 	mx_batch_hold(b);
-	for (pp = &mx->dm_wait; *pp; pp = &(*pp)->next)
-		;
-	*pp = o;
-	return HE_OK;
+	if ((rc = route_private(mx, o)) != HE_OK) {
+		mx_batch_release(mx, b);
+		out_free(o);
+	}
+	return rc;
 }
 
 void mx_send_room_gone(struct mx *mx, struct mx_room *r)
@@ -561,9 +626,12 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
 	mx->reply_t0_us = ctx->encrypted ? ctx->t_dec_us : 0; /* times the encrypted reply */
 	mx->reply_c0_us = ctx->c_dec_us;
-	if (dest == HDEST_PRIVATE && !in->is_private)
-		rc = mx_send_private(mx, in->sender, "m.room.message", mx_notice_content(md, NULL, NULL),
-				     txn, ctx->batch, NULL, 0, NULL);
+	if (dest == HDEST_PRIVATE || in->is_private)
+		/* A reply for the member's eyes (or to a message said privately): into this room
+		 * while it is still private with them, else into a private chat. */
+		rc = mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message",
+				     mx_notice_content(md, ctx->event_id, ctx->thread_root), txn,
+				     ctx->batch, NULL, 0, NULL);
 	else
 		rc = mx_send_event(mx, in->room, "m.room.message",
 				   mx_notice_content(md, ctx->event_id, ctx->thread_root), txn, ctx->batch);
@@ -580,8 +648,8 @@ int mx_op_post(struct htransport *t, const char *room, const char *md)
 
 int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 {
-	return mx_send_private((struct mx *)t->impl, member, "m.room.message", mx_notice_content(md, NULL, NULL),
-			       NULL, NULL, NULL, 0, NULL);
+	return mx_send_private((struct mx *)t->impl, member, NULL, "m.room.message",
+			       mx_notice_content(md, NULL, NULL), NULL, NULL, NULL, 0, NULL);
 }
 
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
@@ -593,11 +661,10 @@ int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hf
 
 	if (!ctx || !ctx->event_id)
 		return HE_INVAL;
-	c = json_pack("{s:s, s:s, s:s, s:{s:s, s:I}}", "msgtype", "m.file", "body", f->name,
-		      "filename", f->name, "info", "mimetype", f->mime, "size", (json_int_t)f->len);
+	c = mx_file_content(f->name, f->mime, f->len);
 	if (!c)
 		return HE_NOMEM;
 	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
-	return mx_send_private(mx, in->sender, "m.room.message", c, txn, ctx->batch, f->data,
-			       f->len, f->mime);
+	return mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message", c,
+			       txn, ctx->batch, f->data, f->len, f->mime);
 }

@@ -297,14 +297,81 @@ static long own_join_index(struct mx *mx, json_t *room)
 	return found;
 }
 
+/* A message that waits for its room's member list: whether it was said privately is not known
+ * before. */
+struct mx_pend {
+	json_t *event;             /* a copy (decrypted when it came encrypted) */
+	struct mx_batch *batch;    /* held */
+	uint64_t t0, t_dec, c_dec;
+	struct mx_pend *next;
+};
+
+#define MX_PEND_MAX 256 /* per room; more are handled at once, as said in a group room */
+
+static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+			     struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec);
+
+static int pend_add(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+		    struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
+{
+	struct mx_pend *p;
+
+	(void)mx;
+	if (r->npend >= MX_PEND_MAX || !(p = calloc(1, sizeof(*p))))
+		return HE_NOMEM;
+	if (!(p->event = json_deep_copy(ev->json))) {
+		free(p);
+		return HE_NOMEM;
+	}
+	p->batch = b;
+	mx_batch_hold(b);
+	p->t0 = t0;
+	p->t_dec = t_dec;
+	p->c_dec = c_dec;
+	if (r->pend_tail)
+		r->pend_tail->next = p;
+	else
+		r->pend = p;
+	r->pend_tail = p;
+	r->npend++;
+	return HE_OK;
+}
+
+void mx_sync_members_ready(struct mx *mx, struct mx_room *r)
+{
+	struct mx_pend *p;
+	struct mx_event ev;
+
+	/* the list is in (or could not be had): in order, as they came */
+	while (!r->members_req && (p = r->pend)) {
+		r->pend = p->next;
+		if (!r->pend)
+			r->pend_tail = NULL;
+		r->npend--;
+		if (mx_event_parse(p->event, &ev) == HE_OK)
+			dispatch_message(mx, r, &ev, p->batch, p->t0, p->t_dec, p->c_dec);
+		mx_batch_release(mx, p->batch);
+		json_decref(p->event);
+		free(p);
+	}
+}
+
+void mx_sync_pend_free(struct mx *mx, struct mx_room *r)
+{
+	while (r->pend) {
+		struct mx_pend *p = r->pend;
+		r->pend = p->next;
+		mx_batch_release(mx, p->batch);
+		json_decref(p->event);
+		free(p);
+	}
+	r->pend_tail = NULL;
+	r->npend = 0;
+}
+
 static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 			   struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
 {
-	const char *prefix = mx->app->cfg->prefix;
-	struct mx_ctx ctx = { 0 };
-	struct hmsg m = { 0 };
-	const char *text, *name;
-
 	if (!ev->event_id || !ev->sender || !ev->body || !ev->msgtype)
 		return;
 	if (strcmp(ev->sender, mx->user_id) == 0)
@@ -315,6 +382,27 @@ static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_eve
 		return; /* an edit: the original was handled */
 	if (mx_seen_check(mx, ev->event_id))
 		return;
+	/* Private or not is decided from the whole member list: wait for it (and for a fetch in
+	 * flight, which may say someone joined); messages behind one that waits wait too. */
+	if (r->members_req || r->pend || (!r->members_known && !r->members_failed)) {
+		if (pend_add(mx, r, ev, b, t0, t_dec, c_dec) == HE_OK) {
+			if (!r->members_req && !r->members_known)
+				mx_room_members_fetch(mx, r);
+			mx_sync_members_ready(mx, r); /* the fetch could not start: now */
+			return;
+		}
+	}
+	dispatch_message(mx, r, ev, b, t0, t_dec, c_dec);
+}
+
+static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+			     struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
+{
+	const char *prefix = mx->app->cfg->prefix;
+	struct mx_ctx ctx = { 0 };
+	struct hmsg m = { 0 };
+	const char *text, *name;
+
 	text = ev->in_reply_to ? mx_strip_reply_fallback(ev->body) : ev->body;
 	ctx.room_id = r->id;
 	ctx.event_id = ev->event_id;
@@ -330,7 +418,7 @@ static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_eve
 	m.sender = ev->sender;
 	m.sender_name = name && *name ? name : ev->sender;
 	m.text = text;
-	m.is_private = mx_room_is_private(mx, r);
+	m.is_private = mx_room_is_private(mx, r, ev->sender);
 	m.role = mx_power_level(r->power_levels, r->creator, ev->sender) >=
 			 mx->app->cfg->matrix_moderator_power_level
 		 ? HROLE_MODERATOR : HROLE_MEMBER;
@@ -445,6 +533,11 @@ static void s_room_begin(void *ud, enum mx_section s, const char *room_id, json_
 		sc->mx->crypto->members_stale(sc->mx->crypto_state, room_id);
 	sc->room->membership = MX_M_JOINED;
 	mx_room_apply_summary(sc->room, json_object_get(room, "summary"));
+	/* Before its events are walked: the whole member list once per room, and again after a
+	 * gap (members who came in the gap may not be in the lazy-loaded state). */
+	if ((!sc->room->members_known && !sc->room->members_failed) ||
+	    json_is_true(json_object_get(json_object_get(room, "timeline"), "limited")))
+		mx_room_members_fetch(sc->mx, sc->room);
 }
 
 static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum mx_where w,
