@@ -1,5 +1,6 @@
 /* crisis.c - crisis language detection, the private answer and moderators' alerts. */
 #include "care/crisis.h"
+#include "care/crisis_rules.h"
 #include "care/care.h"
 #include "care/content.h"
 #include "core/buf.h"
@@ -39,59 +40,20 @@ static const char room_pointer[] = "I've sent you some support privately.";
 
 /* ---- matching ---- */
 
-/* needle (nlen bytes, words) occurs in hay at pos as whole words. */
-static bool occurs_at(const char *hay, size_t hlen, size_t pos, const char *needle, size_t nlen)
-{
-	return pos + nlen <= hlen && memcmp(hay + pos, needle, nlen) == 0 &&
-	       (pos == 0 || hay[pos - 1] == ' ') && (pos + nlen == hlen || hay[pos + nlen] == ' ');
-}
-
-/* Whether some occurrence of an exclusion covers all of [ps, pe). */
-static int inside_exclusion(const struct content *c, const char *hay, size_t hlen, size_t ps,
-			    size_t pe)
-{
-	for (size_t i = 0; i < c->ncrisis_exclusions; i++) {
-		const char *x = c->crisis_exclusions[i];
-		size_t xl = x ? strlen(x) : 0;
-		bool hit = false;
-
-		if (xl && xl >= pe - ps)
-			for (size_t s = pe >= xl ? pe - xl : 0; s <= ps && !hit; s++)
-				hit = occurs_at(hay, hlen, s, x, xl);
-		if (hit)
-			return 1;
-	}
-	return 0;
-}
-
 int crisis_match(const struct content *c, const char *text)
 {
-	char *folded = NULL, *hay = NULL;
-	size_t hlen;
+	char *folded = NULL, *words = NULL;
+	size_t len;
 	int rc = HE_NOMEM;
 
-	if (!c || !text)
+	if (!c || !c->crisis_rules || !text)
 		return 0;
-	if (!(folded = text_fold(text)) || !(hay = text_words(folded)))
+	len = strnlen(text, CRISIS_SCAN_MAX);
+	if (!(folded = text_fold_n(text, len)) || !(words = text_words(folded)))
 		goto out;
-	hlen = strlen(hay);
-	rc = 0;
-	for (size_t i = 0; i < c->ncrisis_phrases && rc == 0; i++) {
-		const char *p = c->crisis_phrases[i];
-		size_t pl = p ? strlen(p) : 0;
-		/* An empty phrase (a line of punctuation) must never match everything. */
-		for (const char *at = pl ? strstr(hay, p) : NULL; at && rc == 0; at = strstr(at + 1, p)) {
-			size_t ps = (size_t)(at - hay);
-			if (!occurs_at(hay, hlen, ps, p, pl))
-				continue;
-			rc = inside_exclusion(c, hay, hlen, ps, ps + pl);
-			if (rc < 0)
-				goto out;
-			rc = !rc;
-		}
-	}
+	rc = crisis_rules_match(c->crisis_rules, words, NULL);
 out:
-	free(hay);
+	free(words);
 	free(folded);
 	return rc;
 }

@@ -175,6 +175,14 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 	char *text = NULL;
 	int rc;
 
+	/* Crisis language first, on every message whatever its size or encoding: the scanner reads
+	 * the first CRISIS_SCAN_MAX bytes of the message as it came and takes bytes that are not
+	 * UTF-8 as Latin-1. Only then are the size and encoding checked, for the command. */
+	ctx.text = m->text;
+	rc = care_before_command(&ctx);
+	ctx.text = NULL;
+	if (rc)
+		return rc > 0 ? HE_OK : rc;
 	rc = text_clean_input(m->text, len, (size_t)app->cfg->max_message_bytes, &text);
 	if (rc) {
 		free(text);
@@ -191,8 +199,7 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 		return rc;
 	}
 	ctx.text = text;
-	rc = care_before_command(&ctx);
-	if (rc == HE_OK && strncmp(text, prefix, plen) == 0)
+	if (strncmp(text, prefix, plen) == 0)
 		rc = run_command(&ctx, text + plen);
 	free(text);
 	return rc > 0 ? HE_OK : rc;

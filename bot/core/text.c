@@ -139,18 +139,57 @@ static bool is_invisible(uint32_t cp)
 	       cp == 0xAD;
 }
 
+/* A byte that is not UTF-8, read as Latin-1, with the quotes and dashes of Windows-1252 (what
+ * IRC clients that do not speak UTF-8 send). */
+static uint32_t latin1_cp(unsigned char c)
+{
+	switch (c) {
+	case 0x91: return 0x2018;
+	case 0x92: return 0x2019;
+	case 0x93: return 0x201C;
+	case 0x94: return 0x201D;
+	case 0x96: return 0x2013;
+	case 0x97: return 0x2014;
+	default: return c;
+	}
+}
+
 char *text_fold(const char *s)
 {
+	return text_fold_n(s, strlen(s));
+}
+
+char *text_fold_n(const char *s, size_t len)
+{
 	struct hbuf b = HBUF_INIT;
-	size_t len = strlen(s), i = 0, n;
+	size_t i = 0, n;
 	uint32_t cp;
 	bool space = true; /* drops leading space */
 
 	while (i < len) {
-		n = text_utf8_decode(s + i, len - i, &cp);
+		char enc[4];
+		const char *raw = s + i; /* cp as UTF-8: rawn bytes */
+		size_t rawn;
+
+		n = rawn = text_utf8_decode(s + i, len - i, &cp);
 		if (!n) {
-			/* Not UTF-8: keep the byte's ASCII meaning if any, else skip it. */
-			i++;
+			/* Not UTF-8: the byte is Latin-1. */
+			cp = latin1_cp((unsigned char)s[i]);
+			n = 1;
+			raw = enc;
+			if (cp < 0x800) {
+				enc[0] = (char)(0xC0 | (cp >> 6));
+				enc[1] = (char)(0x80 | (cp & 0x3F));
+				rawn = 2;
+			} else {
+				enc[0] = (char)(0xE0 | (cp >> 12));
+				enc[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+				enc[2] = (char)(0x80 | (cp & 0x3F));
+				rawn = 3;
+			}
+		}
+		if (cp == 0) {
+			i += n;
 			continue;
 		}
 		if (cp < 0x80 && isspace((int)cp)) {
@@ -182,7 +221,7 @@ char *text_fold(const char *s)
 		} else if (cp == 0x2010 || cp == 0x2011 || cp == 0x2013 || cp == 0x2014) {
 			hbuf_putc(&b, '-');
 		} else {
-			hbuf_append(&b, s + i, n);
+			hbuf_append(&b, raw, rawn);
 		}
 		i += n;
 	}

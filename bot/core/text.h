@@ -30,6 +30,10 @@ int text_clean_input(const char *in, size_t len, size_t max, char **out);
  * straight, Unicode spaces and runs of white space made one ASCII space, trimmed.
  * Returns NULL on allocation failure. */
 char *text_fold(const char *s);
+/* The same for len bytes of s (NUL bytes are dropped). Bytes that are not UTF-8 are read as
+ * Latin-1 (with Windows-1252's curly quotes and dashes), so text from a Latin-1 IRC client folds
+ * as its writer meant it. */
+char *text_fold_n(const char *s, size_t len);
 
 /* Rewrites folded text (text_fold) as its words joined by single spaces: punctuation, symbols
  * and emoji break words, an apostrophe inside a word is dropped ("can't" -> "cant"). Used to
