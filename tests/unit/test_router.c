@@ -145,6 +145,83 @@ static void about_says_what_it_is_not(void **state)
 	assert_non_null(strstr(ta_last(ta), "micro-abandonment"));
 }
 
+/* The crisis answer among replies: private, and never the member's words. */
+static size_t crisis_answers(const struct testapp *ta, const char *words)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ta->n; i++) {
+		if (!strstr(ta->replies[i].text, "not alone"))
+			continue;
+		assert_true(ta->replies[i].is_private);
+		assert_int_equal(ta->replies[i].dest, HDEST_PRIVATE);
+		assert_null(strstr(ta->replies[i].text, words));
+		n++;
+	}
+	return n;
+}
+
+/* A message of len bytes: head, then filler words, then tail at the end. */
+static char *long_message(const char *head, size_t len, const char *tail, size_t tail_at)
+{
+	char *m = malloc(len + 1);
+	size_t hl = strlen(head);
+
+	assert_non_null(m);
+	for (size_t i = 0; i < len; i++)
+		m[i] = "so tired today "[i % 15];
+	memcpy(m, head, hl);
+	if (tail)
+		memcpy(m + tail_at, tail, strlen(tail));
+	m[len] = '\0';
+	return m;
+}
+
+static void crisis_is_checked_before_size_and_encoding(void **state)
+{
+	struct testapp *ta = *state;
+	char *big;
+
+	/* 5 KB, over max_message_bytes (4096): the crisis answer still goes out. */
+	big = long_message("some nights I feel like I want to kill myself. ", 5000, NULL, 0);
+	assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, big), 1);
+	assert_int_equal(crisis_answers(ta, "kill myself"), 1);
+	free(big);
+	/* A command that is too long: the crisis answer, then the kind error. */
+	ta_clear(ta);
+	big = long_message("!learn some nights I feel like I want to kill myself. ", 5000, NULL, 0);
+	assert_int_equal(ta_say(ta, "bob", "#r", false, HROLE_MEMBER, big), 2);
+	assert_int_equal(crisis_answers(ta, "kill myself"), 1);
+	assert_non_null(strstr(ta_last(ta), "too long"));
+	free(big);
+	/* Deep inside a long message, within the first 16 KB. */
+	ta_clear(ta);
+	big = long_message("hi all. ", 15000, " i don't want to wake up tomorrow. ", 12000);
+	assert_int_equal(ta_say(ta, "cat", "#r", false, HROLE_MEMBER, big), 1);
+	assert_int_equal(crisis_answers(ta, "wake up"), 1);
+	free(big);
+	/* Latin-1 from an IRC client: invalid UTF-8, read as Latin-1 (0x92 is a curly apostrophe
+	 * in Windows-1252, 0xE9 is e acute). */
+	ta_clear(ta);
+	assert_int_equal(ta_say(ta, "dan", "#r", false, HROLE_MEMBER,
+				"the caf\xe9 closed. I don\x92t want to live anymore"), 1);
+	assert_int_equal(crisis_answers(ta, "live anymore"), 1);
+	ta_clear(ta);
+	assert_int_equal(ta_say(ta, "eve", "#r", false, HROLE_MEMBER, "je suis fatigu\xe9" "e, I want to d\xef" "e"), 1);
+	assert_int_equal(crisis_answers(ta, "fatigu"), 1);
+	/* As a command, Latin-1 still gets the encoding error after the crisis answer. */
+	ta_clear(ta);
+	assert_int_equal(ta_say(ta, "fay", "#r", false, HROLE_MEMBER, "!learn caf\xe9, I want to kill myself"), 2);
+	assert_int_equal(crisis_answers(ta, "kill myself"), 1);
+	assert_non_null(strstr(ta_last(ta), "couldn't read"));
+	/* Plain chatter in Latin-1 or at length stays silent. */
+	ta_clear(ta);
+	assert_int_equal(ta_say(ta, "gus", "#r", false, HROLE_MEMBER, "caf\xe9 au lait, anyone?"), 0);
+	big = long_message("hello. ", 20000, NULL, 0);
+	assert_int_equal(ta_say(ta, "gus", "#r", false, HROLE_MEMBER, big), 0);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +234,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(checkin_never_repeats_in_a_day, setup, teardown),
 		cmocka_unit_test_setup_teardown(prefix_is_configurable, setup, teardown),
 		cmocka_unit_test_setup_teardown(about_says_what_it_is_not, setup, teardown),
+		cmocka_unit_test_setup_teardown(crisis_is_checked_before_size_and_encoding, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
