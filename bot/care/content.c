@@ -451,7 +451,8 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 	while ((e = readdir(d)) && rc == HE_OK) {
 		size_t n = strlen(e->d_name);
 		struct crisis_country cc = { 0 }, *grown;
-		if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0 || strcmp(e->d_name, "response.md") == 0)
+		if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0 || strcmp(e->d_name, "response.md") == 0 ||
+		    strcmp(e->d_name, "README.md") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/crisis/%s", dir, e->d_name);
 		rc = load_doc(path, true, &cc.body, NULL, NULL, &cc.name, err, errlen);

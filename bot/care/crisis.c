@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CRISIS_ID_BYTES 16
 #define CRISIS_SEEN_MAX 4096       /* members and rooms remembered for the rate limits */
@@ -55,6 +56,78 @@ int crisis_match(const struct content *c, const char *text)
 out:
 	free(words);
 	free(folded);
+	return rc;
+}
+
+/* ---- the configured country ---- */
+
+/* Names people write for a country, with the code of its list. */
+static const struct {
+	const char *alias, *code;
+} country_aliases[] = {
+	{ "uk", "gb" }, { "united kingdom", "gb" }, { "great britain", "gb" }, { "britain", "gb" },
+	{ "england", "gb" }, { "scotland", "gb" }, { "wales", "gb" }, { "northern ireland", "gb" },
+	{ "usa", "us" }, { "america", "us" }, { "united states", "us" },
+	{ "united states of america", "us" },
+	{ "australia", "au" }, { "canada", "ca" }, { "germany", "de" }, { "deutschland", "de" },
+	{ "ireland", "ie" }, { "eire", "ie" }, { "republic of ireland", "ie" },
+	{ "international", "intl" }, { "worldwide", "intl" },
+};
+
+static const struct crisis_country *country_exact(const struct content *c, const char *code)
+{
+	for (size_t i = 0; i < c->ncountries; i++)
+		if (strcasecmp(c->countries[i].code, code) == 0)
+			return &c->countries[i];
+	return NULL;
+}
+
+static int cmp_code(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int crisis_country_resolve(const struct content *c, char **country, char *err, size_t errlen)
+{
+	const struct crisis_country *cc = NULL;
+	const char **codes = NULL;
+	char *want = NULL, *fixed;
+	struct hbuf list = HBUF_INIT;
+	int rc = HE_NOMEM;
+
+	if (!(want = text_fold(*country ? *country : "")))
+		goto out;
+	for (size_t i = 0; i < sizeof(country_aliases) / sizeof(country_aliases[0]) && !cc; i++)
+		if (strcmp(want, country_aliases[i].alias) == 0)
+			cc = country_exact(c, country_aliases[i].code);
+	if (!cc)
+		cc = country_exact(c, want);
+	if (cc) {
+		if (!(fixed = strdup(cc->code)))
+			goto out;
+		free(*country);
+		*country = fixed;
+		rc = HE_OK;
+		goto out;
+	}
+	if (!(codes = calloc(c->ncountries + 1, sizeof(*codes))))
+		goto out;
+	for (size_t i = 0; i < c->ncountries; i++)
+		codes[i] = c->countries[i].code;
+	qsort(codes, c->ncountries, sizeof(*codes), cmp_code);
+	for (size_t i = 0; i < c->ncountries; i++)
+		if (strcmp(codes[i], "intl") != 0)
+			hbuf_printf(&list, "%s%s", list.len ? ", " : "", codes[i]);
+	if (list.oom)
+		goto out;
+	he_fmt(err, errlen, "[crisis] country \"%.40s\" has no vetted crisis lines; use one of %s (or "
+	       "uk, usa, ...), or intl for the international directory", *country ? *country : "",
+	       hbuf_str(&list));
+	rc = HE_INVAL;
+out:
+	hbuf_free(&list);
+	free(codes);
+	free(want);
 	return rc;
 }
 

@@ -41,6 +41,12 @@ int crisis_scan(struct hctx *ctx);
  * exception overlaps (care/crisis_rules.h); 0 when not; HE_NOMEM. */
 int crisis_match(const struct content *c, const char *text);
 
+/* Checks a [crisis] country value against c's resource lists: an ISO code in any case ("GB"),
+ * or a common alias ("uk", "usa", "america", "england", ...), is rewritten in *country as the
+ * code of its list. An unknown value, or a country without a list, is HE_INVAL with a message
+ * in err that names the key and lists the known codes; HE_NOMEM. */
+int crisis_country_resolve(const struct content *c, char **country, char *err, size_t errlen);
+
 /* The full answer a member gets (Markdown, malloc'd), or NULL on allocation failure. */
 char *crisis_answer(const struct happ *app);
 

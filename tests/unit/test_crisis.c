@@ -430,6 +430,38 @@ static void test_unknown_country_falls_back_to_intl(void **state)
 	free(a);
 }
 
+/* [crisis] country: ISO codes in any case and common aliases name a vetted list; anything else
+ * is an error that names the key and the known codes, never a silent fallback. */
+static void test_country_codes_aliases_and_unknown(void **state)
+{
+	const struct content *c = ((struct fx *)*state)->app.content;
+	static const struct { const char *in, *code; } ok[] = {
+		{ "gb", "gb" }, { "GB", "gb" }, { "uk", "gb" }, { "UK", "gb" }, { "England", "gb" },
+		{ "united kingdom", "gb" }, { "us", "us" }, { "usa", "us" }, { "America", "us" },
+		{ "  USA ", "us" }, { "de", "de" }, { "Germany", "de" }, { "ireland", "ie" },
+		{ "intl", "intl" }, { "International", "intl" }, { "au", "au" }, { "ca", "ca" },
+	};
+	static const char *const bad[] = { "narnia", "fr", "", "u k", "gbr", "intl2", "../gb" };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char *v = strdup(ok[i].in);
+		assert_int_equal(crisis_country_resolve(c, &v, err, sizeof(err)), HE_OK);
+		assert_string_equal(v, ok[i].code);
+		free(v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *v = strdup(bad[i]);
+		err[0] = '\0';
+		assert_int_equal(crisis_country_resolve(c, &v, err, sizeof(err)), HE_INVAL);
+		assert_string_equal(v, bad[i]); /* unchanged */
+		assert_non_null(strstr(err, "[crisis] country"));
+		assert_non_null(strstr(err, "au, ca, de, gb, ie, us"));
+		assert_non_null(strstr(err, "intl"));
+		free(v);
+	}
+}
+
 static void test_rate_limit_per_member_with_fake_clock(void **state)
 {
 	struct fx *fx = *state;
@@ -586,6 +618,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_case_accents_punctuation_apostrophes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_is_private_vetted_and_never_quotes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_country_falls_back_to_intl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_country_codes_aliases_and_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_member_with_fake_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_goes_to_moderators_without_text_or_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crisis_command_in_paused_room_and_quiet_hours, setup, teardown),
