@@ -56,8 +56,7 @@ static const struct key keys[] = {
 	TOP("mood", "stats_min_members", K_INT, stats_min_members, 2, 1000, "5",
 	    "Room statistics are shown only when at least this many members contributed."),
 	TOP("crisis", "country", K_STR, crisis_country, 0, 0, "intl",
-	    "Which content/crisis/COUNTRY.md to show (gb, us, ... or aliases like uk); intl is the "
-	    "international directory. Unknown values are an error."),
+	    "Which content/crisis/CODE.md to show: gb, us, ... (uk, usa work too) or intl; else an error."),
 	TOP("crisis", "rate_minutes", K_INT, crisis_rate_minutes, 0, 1440, "10",
 	    "At most one automatic crisis answer per member in this many minutes."),
 	TOP("checkins", "repeat_days", K_INT, checkin_repeat_days, 1, 365, "7",
