@@ -153,9 +153,18 @@ static int run_command(struct hctx *ctx, const char *body)
 		return HE_OK; /* paused: silent but for crisis answers and moderators */
 	if (!cmd) {
 		const struct hcmd *near = closest_command(ctx->cmd);
-		if (near)
-			return hctx_replyf(ctx, HDEST_SAME, "I don't know `!%s`. Did you mean `!%s`? "
-					   "Type `!help` to see everything I can do.", ctx->cmd, near->name);
+		if (near) {
+			/* The member's word, echoed: a code span it cannot end or break out of. */
+			char said[sizeof(ctx->cmd) + 8], *code;
+			int rc;
+			snprintf(said, sizeof(said), "%s%s", app->cfg->prefix, ctx->cmd);
+			if (!(code = text_md_code(said)))
+				return HE_NOMEM;
+			rc = hctx_replyf(ctx, HDEST_SAME, "I don't know %s. Did you mean `!%s`? "
+					 "Type `!help` to see everything I can do.", code, near->name);
+			free(code);
+			return rc;
+		}
 		if (m->is_private)
 			return hctx_reply(ctx, HDEST_SAME, "I don't know that command. Type `!help` to see "
 					  "what I can do.");

@@ -340,6 +340,99 @@ bool text_starts_with_ci(const char *s, const char *prefix)
 
 char *text_dup(const char *s) { return s ? strdup(s) : NULL; }
 
+/* ---- Markdown echoes ---- */
+
+#define ZWSP "\xe2\x80\x8b"
+
+static bool md_alnum(char c)
+{
+	return isalnum((unsigned char)c) || ((unsigned char)c & 0x80);
+}
+
+/* Whether a zero-width space goes after s[i] (len bytes) to break a link or mention. */
+static bool md_break_after(const char *s, size_t len, size_t i)
+{
+	char next = i + 1 < len ? s[i + 1] : '\0';
+
+	switch (s[i]) {
+	case '@':
+		return next && next != ' ';
+	case ':':
+		return next == '/' || isalpha((unsigned char)next);
+	case '.':
+		return i > 0 && md_alnum(s[i - 1]) && md_alnum(next);
+	default:
+		return false;
+	}
+}
+
+/* Appends s with runs of spaces and controls as one space, invalid bytes as U+FFFD, breaks after link characters and,
+ * when escape is set, a backslash before ASCII punctuation. */
+static void md_put(struct hbuf *b, const char *s, size_t len, bool escape)
+{
+	size_t i = 0, n, start = b->len;
+	uint32_t cp;
+
+	while (i < len) {
+		n = text_utf8_decode(s + i, len - i, &cp);
+		if (!n) {
+			hbuf_puts(b, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		if (cp == ' ' || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 ||
+		    cp == 0x2029) {
+			/* One space for any run, none at the start: no indented code block. */
+			if (b->len > start && b->data[b->len - 1] != ' ')
+				hbuf_putc(b, ' ');
+		} else if (n == 1 && ispunct((int)cp)) {
+			if (escape)
+				hbuf_putc(b, '\\');
+			hbuf_putc(b, (char)cp);
+			if (md_break_after(s, len, i))
+				hbuf_puts(b, ZWSP);
+		} else {
+			hbuf_append(b, s + i, n);
+		}
+		i += n;
+	}
+}
+
+char *text_md_escape(const char *s)
+{
+	struct hbuf b = HBUF_INIT;
+
+	hbuf_puts(&b, "");
+	md_put(&b, s, strlen(s), true);
+	return hbuf_steal(&b);
+}
+
+char *text_md_code(const char *s)
+{
+	struct hbuf b = HBUF_INIT;
+	size_t len = strlen(s), run = 0, longest = 0;
+	bool pad;
+
+	for (size_t i = 0; i < len; i++) {
+		run = s[i] == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	/* A span that starts or ends with a backtick or a space needs a space inside each fence
+	 * (CommonMark strips one on each side). */
+	pad = len == 0 || s[0] == '`' || s[len - 1] == '`' || s[0] == ' ' || s[len - 1] == ' ';
+	for (size_t i = 0; i <= longest; i++)
+		hbuf_putc(&b, '`');
+	if (pad)
+		hbuf_putc(&b, ' ');
+	md_put(&b, s, len, false);
+	if (pad)
+		hbuf_putc(&b, ' ');
+	for (size_t i = 0; i <= longest; i++)
+		hbuf_putc(&b, '`');
+	return hbuf_steal(&b);
+}
+
 /* Word classes for text_words(). */
 enum cls { CLS_BREAK, CLS_WORD, CLS_APOS };
 

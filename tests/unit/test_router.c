@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "care/content.h"
+#include "core/md.h"
 #include "testapp.h"
 
 static int setup(void **state)
@@ -222,6 +223,33 @@ static void crisis_is_checked_before_size_and_encoding(void **state)
 	free(big);
 }
 
+/* An unknown command close to a real one is echoed back; a backtick in it cannot end the code
+ * span and let the rest render as Markdown. */
+static void hostile_unknown_command_is_echoed_as_code(void **state)
+{
+	struct testapp *ta = *state;
+	static const char *const tries[] = { "!he`lp", "!h`*lp", "!`help", "!hel`", "!mo``d" };
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		char *html = NULL, want[64];
+		const char *close;
+		ta_clear(ta);
+		assert_int_equal(ta_say(ta, "ann", "#r", false, HROLE_MEMBER, tries[i]), 1);
+		assert_int_equal(md_to_html(ta_last(ta), strlen(ta_last(ta)), &html), 0);
+		/* The first code element holds exactly what they typed. */
+		snprintf(want, sizeof(want), "<code>%s</code>", tries[i]);
+		if (!strstr(html, want))
+			print_error("reply %s rendered %s\n", ta_last(ta), html);
+		assert_non_null(strstr(html, want));
+		assert_null(strstr(html, "<em"));
+		assert_null(strstr(html, "<strong"));
+		/* Then our suggestion and !help, each its own code element, after the echo. */
+		close = strstr(html, want) + strlen(want);
+		assert_non_null(strstr(close, "<code>!help</code>"));
+		free(html);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +263,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(prefix_is_configurable, setup, teardown),
 		cmocka_unit_test_setup_teardown(about_says_what_it_is_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(crisis_is_checked_before_size_and_encoding, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_unknown_command_is_echoed_as_code, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
