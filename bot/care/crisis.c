@@ -289,12 +289,9 @@ static void alert_moderators(struct hctx *ctx)
 		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
 		return;
 	}
-	if (!(room = strdup(m->room)))
+	if (!(room = text_md_code(m->room)))
 		return;
-	for (char *p = room; *p; p++)
-		if (*p == '`' || *p == '\n')
-			*p = '\'';
-	hbuf_printf(&b, "Someone in `%s` may need support right now. Hearth has privately offered "
+	hbuf_printf(&b, "Someone in %s may need support right now. Hearth has privately offered "
 		       "them crisis resources.", room);
 	free(room);
 	if (b.oom) {

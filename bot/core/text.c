@@ -366,13 +366,32 @@ static bool md_break_after(const char *s, size_t len, size_t i)
 	}
 }
 
-/* Appends s with runs of spaces and controls as one space, invalid bytes as U+FFFD, breaks after link characters and,
- * when escape is set, a backslash before ASCII punctuation. */
+/* Characters that make Markdown anywhere in a line. */
+static bool md_special(char c)
+{
+	return strchr("\\`*_[]<>&~|", c) != NULL;
+}
+
+/* Appends s with runs of spaces and controls as one space, invalid bytes as U+FFFD and, when
+ * escape is set, a backslash before Markdown punctuation and zero-width breaks in links. */
 static void md_put(struct hbuf *b, const char *s, size_t len, bool escape)
 {
 	size_t i = 0, n, start = b->len;
 	uint32_t cp;
 
+	/* At the start of a line these begin a list, heading, quote or rule: escape the first. */
+	if (escape) {
+		size_t d = 0;
+		while (d < len && isdigit((unsigned char)s[d]))
+			d++;
+		if (len && strchr("-+=#", s[0]))
+			hbuf_putc(b, '\\');
+		else if (d && d < len && (s[d] == '.' || s[d] == ')')) {
+			hbuf_append(b, s, d);
+			hbuf_putc(b, '\\');
+			i = d;
+		}
+	}
 	while (i < len) {
 		n = text_utf8_decode(s + i, len - i, &cp);
 		if (!n) {
@@ -385,8 +404,8 @@ static void md_put(struct hbuf *b, const char *s, size_t len, bool escape)
 			/* One space for any run, none at the start: no indented code block. */
 			if (b->len > start && b->data[b->len - 1] != ' ')
 				hbuf_putc(b, ' ');
-		} else if (n == 1 && ispunct((int)cp)) {
-			if (escape)
+		} else if (n == 1 && escape) {
+			if (md_special((char)cp))
 				hbuf_putc(b, '\\');
 			hbuf_putc(b, (char)cp);
 			if (md_break_after(s, len, i))

@@ -60,17 +60,18 @@ bool text_next_word(const char **p, char *out, size_t outlen);
 bool text_starts_with_ci(const char *s, const char *prefix);
 
 /* Untrusted text (a member's or moderator's words) made safe to echo inside Markdown, as inline
- * text: every ASCII punctuation character is backslash-escaped, so it adds no emphasis, link,
- * code, heading, list or HTML; line breaks, tabs and control characters become spaces, runs of
- * spaces one, and leading spaces go (no indented code block); bytes that
- * are not UTF-8 become U+FFFD. A zero-width space (U+200B) goes after '@', after a ':' followed by
- * '/' or a letter, and after a '.' between letters or digits, so neither md4c nor a client's
- * linkifier sees a URL, a domain, a @user:server mention or a #room:server pill. NULL on
- * allocation failure. */
+ * text: a backslash goes before each of \ ` * _ [ ] < > & ~ | and before a first character that
+ * would start a list, heading, quote or rule ("- ", "#", "1."), so it adds no emphasis, link,
+ * code, HTML, entity, table or block; line breaks, tabs and control characters become spaces, runs
+ * of spaces one, and leading spaces go (no indented code block); bytes that are not UTF-8 become
+ * U+FFFD. A zero-width space (U+200B) goes after '@', after a ':' followed by '/' or a letter, and
+ * after a '.' between letters or digits, so neither md4c nor a client's linkifier sees a URL, a
+ * domain, a @user:server mention or a #room:server pill. NULL on allocation failure. */
 char *text_md_escape(const char *s);
 
 /* The same text as a complete code span ("`...`", backticks included): its fence is longer than
- * any run of backticks in s, so s cannot end it; the same breaks for links and mentions. */
+ * any run of backticks in s, so s cannot end it; controls and runs of spaces as above. Nothing
+ * inside a code span is a link or a mention, so the text is otherwise kept as typed. */
 char *text_md_code(const char *s);
 
 /* strdup that returns NULL for NULL. */

@@ -250,6 +250,37 @@ static void hostile_unknown_command_is_echoed_as_code(void **state)
 	}
 }
 
+/* A moderator's words echoed by !mod (a time zone, a schedule, an unknown tool) render as text:
+ * no link, emphasis or mention, whatever they hold. */
+static void moderator_echoes_render_as_text(void **state)
+{
+	struct testapp *ta = *state;
+	static const char *const tries[] = {
+		"!mod quiet 22:00-07:00 [x](https://evil.example)",
+		"!mod quiet 22:00-07:00 **@mallory:evil.example**",
+		"!mod quiet 2[x](https://evil.example)",
+		"!mod checkin add \"0 9 * * *\" <https://evil.example>_*boo*_",
+		"!mod checkin add \"[x](https://evil.example) 9 * * *\"",
+		"!mod checkin add \"`` **x** ``\"",
+		"!mod qu`**iet**",
+	};
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		char *html = NULL;
+		ta_clear(ta);
+		assert_int_equal(ta_say(ta, "mo", "#r", false, HROLE_MODERATOR, tries[i]), 1);
+		assert_non_null(strstr(ta_last(ta), "Nothing was") ? ta_last(ta) : strstr(ta_last(ta), "I don't know"));
+		assert_int_equal(md_to_html(ta_last(ta), strlen(ta_last(ta)), &html), 0);
+		if (strstr(html, "<a") || strstr(html, "<em") || strstr(html, "<strong"))
+			print_error("%s -> %s\n", tries[i], html);
+		assert_null(strstr(html, "<a"));
+		assert_null(strstr(html, "<em"));
+		assert_null(strstr(html, "<strong"));
+		assert_null(strstr(html, "evil.example"));  /* broken by a zero-width space */
+		free(html);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(about_says_what_it_is_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(crisis_is_checked_before_size_and_encoding, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_unknown_command_is_echoed_as_code, setup, teardown),
+		cmocka_unit_test_setup_teardown(moderator_echoes_render_as_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
