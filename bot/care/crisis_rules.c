@@ -595,6 +595,7 @@ static bool try_rule(const struct msg *m, size_t i, size_t from, size_t to, stru
 	const struct crisis_rules *r = m->r;
 	const struct cr_rule *ru = &r->rules[i];
 	size_t next = from; /* the first start not tried yet */
+	uint32_t a, b, end;
 
 	if (ru->anchor < 0) {
 		for (size_t s = from; s < to && s < m->nw; s++) {
@@ -604,11 +605,23 @@ static bool try_rule(const struct msg *m, size_t i, size_t from, size_t to, stru
 		}
 		return false;
 	}
-	for (uint32_t h = m->first[i]; h < m->first[i + 1]; h++) {
+	/* Positions are in order: skip those whose starts all lie before from (lower bound). */
+	a = m->first[i];
+	end = b = m->first[i + 1];
+	while (a < b) {
+		uint32_t mid = a + (b - a) / 2;
+		if (m->pos[mid] < from + ru->minb)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (uint32_t h = a; h < end; h++) {
 		size_t k = m->pos[h];
 		size_t lo = k >= ru->maxb ? k - ru->maxb : 0, hi = k >= ru->minb ? k - ru->minb : 0;
 		if (k < ru->minb)
 			continue;
+		if (lo >= to)
+			break;
 		if (lo < next)
 			lo = next;
 		for (size_t s = lo; s <= hi && s < to; s++) {
