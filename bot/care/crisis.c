@@ -152,6 +152,10 @@ char *crisis_answer(const struct happ *app)
 		return strdup(fallback_answer);
 	cc = content_crisis(c, app->cfg->crisis_country);
 	intl = content_crisis(c, "intl");
+	/* The start checked the country; a content reload can still have removed its list. */
+	if (cc == intl && app->cfg->crisis_country && strcmp(app->cfg->crisis_country, "intl") != 0)
+		hlog_warn("crisis", "[crisis] country = %s has no resource list in the content now; "
+			  "answering with the international directory", app->cfg->crisis_country);
 	put_trimmed(&b, c->crisis_response);
 	if (cc) {
 		hbuf_printf(&b, "\n\n**%s**\n\n", cc->name ? cc->name : cc->code);
