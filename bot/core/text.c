@@ -428,27 +428,33 @@ char *text_md_escape(const char *s)
 
 char *text_md_code(const char *s)
 {
-	struct hbuf b = HBUF_INIT;
-	size_t len = strlen(s), run = 0, longest = 0;
+	struct hbuf in = HBUF_INIT, b = HBUF_INIT;
+	size_t run = 0, longest = 0;
+	const char *t;
 	bool pad;
 
-	for (size_t i = 0; i < len; i++) {
-		run = s[i] == '`' ? run + 1 : 0;
+	md_put(&in, s, strlen(s), false);
+	if (in.oom)
+		return NULL;
+	t = hbuf_str(&in);
+	for (size_t i = 0; i < in.len; i++) {
+		run = t[i] == '`' ? run + 1 : 0;
 		if (run > longest)
 			longest = run;
 	}
-	/* A span that starts or ends with a backtick or a space needs a space inside each fence
-	 * (CommonMark strips one on each side). */
-	pad = len == 0 || s[0] == '`' || s[len - 1] == '`' || s[0] == ' ' || s[len - 1] == ' ';
+	/* An empty span, or one that starts or ends with a backtick, needs a space inside each fence
+	 * (CommonMark strips one on each side when both are there). */
+	pad = in.len == 0 || t[0] == '`' || t[in.len - 1] == '`';
 	for (size_t i = 0; i <= longest; i++)
 		hbuf_putc(&b, '`');
 	if (pad)
 		hbuf_putc(&b, ' ');
-	md_put(&b, s, len, false);
+	hbuf_append(&b, t, in.len);
 	if (pad)
 		hbuf_putc(&b, ' ');
 	for (size_t i = 0; i <= longest; i++)
 		hbuf_putc(&b, '`');
+	hbuf_free(&in);
 	return hbuf_steal(&b);
 }
 
