@@ -281,6 +281,38 @@ static void moderator_echoes_render_as_text(void **state)
 	}
 }
 
+/* Topic names come from content files a moderator reloads: shown as text, never as Markdown. */
+static void topic_names_render_as_text(void **state)
+{
+	struct testapp *ta = *state;
+	struct topic *t = &ta->app.content->topics[0];
+	char *old = t->title, cmd[128], *html = NULL;
+	static const char *const cmds[] = { "!topics", NULL, "!learn zzzzattachment" };
+	int shown = 0;
+
+	t->title = strdup("**Big** [x](https://evil.example) @mallory:evil.example `c`");
+	assert_non_null(t->title);
+	snprintf(cmd, sizeof(cmd), "!learn %s", t->id);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		ta_clear(ta);
+		ta_say(ta, "ann", "#r", false, HROLE_MEMBER, cmds[i] ? cmds[i] : cmd);
+		assert_int_equal(ta->n, 1);
+		assert_int_equal(md_to_html(ta_last(ta), strlen(ta_last(ta)), &html), 0);
+		if (strstr(ta_last(ta), "Big")) { /* the title is in this reply */
+			shown++;
+			assert_null(strstr(html, "<a"));
+			assert_null(strstr(html, "evil.example"));
+			assert_null(strstr(html, "<strong>Big</strong>"));
+			assert_non_null(strstr(html, "**Big**"));
+		}
+		free(html);
+		html = NULL;
+	}
+	assert_true(shown >= 2);
+	free(t->title);
+	t->title = old;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +328,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(crisis_is_checked_before_size_and_encoding, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_unknown_command_is_echoed_as_code, setup, teardown),
 		cmocka_unit_test_setup_teardown(moderator_echoes_render_as_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(topic_names_render_as_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
