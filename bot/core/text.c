@@ -379,19 +379,6 @@ static void md_put(struct hbuf *b, const char *s, size_t len, bool escape)
 	size_t i = 0, n, start = b->len;
 	uint32_t cp;
 
-	/* At the start of a line these begin a list, heading, quote or rule: escape the first. */
-	if (escape) {
-		size_t d = 0;
-		while (d < len && isdigit((unsigned char)s[d]))
-			d++;
-		if (len && strchr("-+=#", s[0]))
-			hbuf_putc(b, '\\');
-		else if (d && d < len && (s[d] == '.' || s[d] == ')')) {
-			hbuf_append(b, s, d);
-			hbuf_putc(b, '\\');
-			i = d;
-		}
-	}
 	while (i < len) {
 		n = text_utf8_decode(s + i, len - i, &cp);
 		if (!n) {
@@ -405,6 +392,20 @@ static void md_put(struct hbuf *b, const char *s, size_t len, bool escape)
 			if (b->len > start && b->data[b->len - 1] != ' ')
 				hbuf_putc(b, ' ');
 		} else if (n == 1 && escape) {
+			/* The first character shown could begin a list, heading or rule. */
+			if (b->len == start && strchr("-+=#", (int)cp)) {
+				hbuf_putc(b, '\\');
+			} else if (b->len == start && isdigit((int)cp)) {
+				size_t d = i;
+				while (d < len && isdigit((unsigned char)s[d]))
+					d++;
+				if (d < len && (s[d] == '.' || s[d] == ')')) {
+					hbuf_append(b, s + i, d - i);
+					hbuf_putc(b, '\\');
+					i = d;
+					continue;
+				}
+			}
 			if (md_special((char)cp))
 				hbuf_putc(b, '\\');
 			hbuf_putc(b, (char)cp);
