@@ -443,6 +443,25 @@ char *text_md_code(const char *s)
 		if (run > longest)
 			longest = run;
 	}
+	/* md4c reads at most a few dozen backticks as a fence: long runs inside become U+02CB (a
+	 * grave accent that is not a backtick) so the fence stays short. */
+	if (longest > 8) {
+		struct hbuf re = HBUF_INIT;
+		for (size_t i = 0; i < in.len; i++) {
+			if (t[i] == '`')
+				hbuf_puts(&re, "\xcb\x8b");
+			else
+				hbuf_putc(&re, t[i]);
+		}
+		hbuf_free(&in);
+		in = re;
+		if (in.oom) {
+			hbuf_free(&in);
+			return NULL;
+		}
+		t = hbuf_str(&in);
+		longest = 0;
+	}
 	/* An empty span, or one that starts or ends with a backtick, needs a space inside each fence
 	 * (CommonMark strips one on each side when both are there). */
 	pad = in.len == 0 || t[0] == '`' || t[in.len - 1] == '`';

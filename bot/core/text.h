@@ -70,7 +70,8 @@ bool text_starts_with_ci(const char *s, const char *prefix);
 char *text_md_escape(const char *s);
 
 /* The same text as a complete code span ("`...`", backticks included): its fence is longer than
- * any run of backticks in s, so s cannot end it; controls and runs of spaces as above. Nothing
+ * any run of backticks in s, so s cannot end it (runs of more than 8 become U+02CB, as md4c reads
+ * only short fences); controls and runs of spaces as above. Nothing
  * inside a code span is a link or a mention, so the text is otherwise kept as typed. */
 char *text_md_code(const char *s);
 

@@ -107,6 +107,7 @@ static const char *const hostile[] = {
 	"\x01\x02",     /* controls only: the code span is still one (found by fuzz_md_escape) */
 	"\x7f\x7f# after controls", /* a heading once controls are dropped (fuzz_md_escape) */
 	"\x01 12. after controls",
+	"**q````````````````````````````````````|<ol [x](https://evil.example) **b**", /* fuzz */
 };
 
 static void check_html(const char *md, const char *input)
