@@ -338,7 +338,7 @@ static int parse_rule(struct parse *p, char *s, bool except, int line)
 	struct cr_rule ru = { .first_tok = (uint32_t)r->ntoks, .anchor = -1, .line = line,
 			      .except = except };
 	bool required = false;
-	uint32_t minb = 0;
+	uint32_t minb = 0, anchor_alts = 0;
 	int rc;
 
 	while (*s) {
@@ -368,12 +368,15 @@ static int parse_rule(struct parse *p, char *s, bool except, int line)
 					least = al->n;
 				plain = plain && r->words[al->first].kind == W_LIT;
 			}
+			/* The anchor is the required plain token with the fewest alternatives: the
+			 * rarest words, so few messages wake the rule. */
 			if (!t.optional) {
 				required = true;
-				if (ru.anchor < 0 && plain) {
+				if (plain && (ru.anchor < 0 || t.nalts < anchor_alts)) {
 					ru.anchor = (int)ru.ntok;
 					ru.minb = minb;
 					ru.maxb = ru.maxspan;
+					anchor_alts = t.nalts;
 				}
 			}
 			minb += t.optional ? 0 : least;
