@@ -1,6 +1,7 @@
 /* main.c - command line, start-up and shutdown of Hearth. */
 #include "care/care.h"
 #include "care/content.h"
+#include "care/crisis.h"
 #include "care/cron.h"
 #include "core/app.h"
 #include "core/config.h"
@@ -149,6 +150,8 @@ static int load_config(const struct options *o, struct config **out, bool quiet_
 	if (content_load(cfg->content_dir, cfg->language, &content, err, sizeof(err)) != HE_OK) {
 		fprintf(stderr, "%s\n", err);
 		rc = EXIT_CONFIG;
+	} else if (crisis_country_resolve(content, &cfg->crisis_country, err, sizeof(err)) != HE_OK) {
+		config_problem(&probs, cfg->crisis_country_line, "%s", err);
 	}
 	content_free(content);
 	if (probs.n) {

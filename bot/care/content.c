@@ -1,5 +1,6 @@
 /* content.c - load and search the content library. */
 #include "care/content.h"
+#include "care/crisis_rules.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/text.h"
@@ -365,24 +366,20 @@ static int prompt_line(struct content *c, char *s, int line, char *err, size_t e
 	return push_str(&c->prompts, &c->nprompts, strdup(s));
 }
 
-/* A crisis phrase as matched: folded, then as whole words. */
-static char *fold_words(const char *s)
+/* The crisis pattern set (care/crisis_rules.c parses it). */
+static int load_patterns(struct content *c, const char *path, char *err, size_t errlen)
 {
-	char *f = text_fold(s), *w = f ? text_words(f) : NULL;
-	free(f);
-	return w;
-}
+	char *text = NULL;
+	size_t len;
+	int rc = read_file(path, &text, &len);
 
-static int phrase_line(struct content *c, char *s, int line, char *err, size_t errlen)
-{
-	(void)line;
-	(void)err;
-	(void)errlen;
-	if (s[0] == '#')
-		return HE_OK;
-	if (s[0] == '!')
-		return push_str(&c->crisis_exclusions, &c->ncrisis_exclusions, fold_words(s + 1));
-	return push_str(&c->crisis_phrases, &c->ncrisis_phrases, fold_words(s));
+	if (rc) {
+		he_fmt(err, errlen, "%s:1: cannot read it (%s)", path, he_str(rc));
+		return rc;
+	}
+	rc = crisis_rules_parse(path, text, len, &c->crisis_rules, err, errlen);
+	free(text);
+	return rc;
 }
 
 /* A single Markdown document with an optional header. */
@@ -443,8 +440,8 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 	snprintf(path, sizeof(path), "%s/crisis/response.md", dir);
 	if ((rc = load_doc(path, true, &c->crisis_response, NULL, NULL, NULL, err, errlen)))
 		return rc;
-	snprintf(path, sizeof(path), "%s/crisis/phrases-%s.txt", dir, language);
-	if ((rc = load_lines(path, true, phrase_line, c, err, errlen)))
+	snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
+	if ((rc = load_patterns(c, path, err, errlen)))
 		return rc;
 	snprintf(path, sizeof(path), "%s/crisis", dir);
 	if (!(d = opendir(path))) {
@@ -454,7 +451,8 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 	while ((e = readdir(d)) && rc == HE_OK) {
 		size_t n = strlen(e->d_name);
 		struct crisis_country cc = { 0 }, *grown;
-		if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0 || strcmp(e->d_name, "response.md") == 0)
+		if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0 || strcmp(e->d_name, "response.md") == 0 ||
+		    strcmp(e->d_name, "README.md") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/crisis/%s", dir, e->d_name);
 		rc = load_doc(path, true, &cc.body, NULL, NULL, &cc.name, err, errlen);
@@ -541,8 +539,7 @@ void content_free(struct content *c)
 		content_topic_clear(&c->topics[i]);
 	free(c->topics);
 	free_strs(c->prompts, c->nprompts);
-	free_strs(c->crisis_phrases, c->ncrisis_phrases);
-	free_strs(c->crisis_exclusions, c->ncrisis_exclusions);
+	crisis_rules_free(c->crisis_rules);
 	for (size_t i = 0; i < c->ncountries; i++) {
 		free(c->countries[i].code);
 		free(c->countries[i].name);

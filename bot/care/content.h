@@ -45,13 +45,10 @@ struct content {
 	char *crisis_response;         /* Markdown */
 	struct crisis_country *countries;
 	size_t ncountries;
-	char **crisis_phrases;         /* folded, as words (text_words) */
-	size_t ncrisis_phrases;
-	char **crisis_exclusions;      /* folded, as words (text_words) */
-	size_t ncrisis_exclusions;
+	struct crisis_rules *crisis_rules; /* crisis/patterns-LANG.txt (care/crisis_rules.h) */
 };
 
-/* Loads dir for a language ("en": crisis/phrases-en.txt). On error returns a negative code and
+/* Loads dir for a language ("en": crisis/patterns-en.txt). On error returns a negative code and
  * writes "FILE:LINE: message" to err. */
 int content_load(const char *dir, const char *language, struct content **out, char *err, size_t errlen);
 void content_free(struct content *c);        /* accepts NULL */

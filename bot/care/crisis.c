@@ -1,5 +1,6 @@
 /* crisis.c - crisis language detection, the private answer and moderators' alerts. */
 #include "care/crisis.h"
+#include "care/crisis_rules.h"
 #include "care/care.h"
 #include "care/content.h"
 #include "core/buf.h"
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CRISIS_ID_BYTES 16
 #define CRISIS_SEEN_MAX 4096       /* members and rooms remembered for the rate limits */
@@ -39,60 +41,93 @@ static const char room_pointer[] = "I've sent you some support privately.";
 
 /* ---- matching ---- */
 
-/* needle (nlen bytes, words) occurs in hay at pos as whole words. */
-static bool occurs_at(const char *hay, size_t hlen, size_t pos, const char *needle, size_t nlen)
-{
-	return pos + nlen <= hlen && memcmp(hay + pos, needle, nlen) == 0 &&
-	       (pos == 0 || hay[pos - 1] == ' ') && (pos + nlen == hlen || hay[pos + nlen] == ' ');
-}
-
-/* Whether some occurrence of an exclusion covers all of [ps, pe). */
-static int inside_exclusion(const struct content *c, const char *hay, size_t hlen, size_t ps,
-			    size_t pe)
-{
-	for (size_t i = 0; i < c->ncrisis_exclusions; i++) {
-		const char *x = c->crisis_exclusions[i];
-		size_t xl = x ? strlen(x) : 0;
-		bool hit = false;
-
-		if (xl && xl >= pe - ps)
-			for (size_t s = pe >= xl ? pe - xl : 0; s <= ps && !hit; s++)
-				hit = occurs_at(hay, hlen, s, x, xl);
-		if (hit)
-			return 1;
-	}
-	return 0;
-}
-
 int crisis_match(const struct content *c, const char *text)
 {
-	char *folded = NULL, *hay = NULL;
-	size_t hlen;
+	char *folded = NULL, *words = NULL;
+	size_t len;
 	int rc = HE_NOMEM;
 
-	if (!c || !text)
+	if (!c || !c->crisis_rules || !text)
 		return 0;
-	if (!(folded = text_fold(text)) || !(hay = text_words(folded)))
+	len = strnlen(text, CRISIS_SCAN_MAX);
+	if (!(folded = text_fold_n(text, len)) || !(words = text_words(folded)))
 		goto out;
-	hlen = strlen(hay);
-	rc = 0;
-	for (size_t i = 0; i < c->ncrisis_phrases && rc == 0; i++) {
-		const char *p = c->crisis_phrases[i];
-		size_t pl = p ? strlen(p) : 0;
-		/* An empty phrase (a line of punctuation) must never match everything. */
-		for (const char *at = pl ? strstr(hay, p) : NULL; at && rc == 0; at = strstr(at + 1, p)) {
-			size_t ps = (size_t)(at - hay);
-			if (!occurs_at(hay, hlen, ps, p, pl))
-				continue;
-			rc = inside_exclusion(c, hay, hlen, ps, ps + pl);
-			if (rc < 0)
-				goto out;
-			rc = !rc;
-		}
-	}
+	rc = crisis_rules_match(c->crisis_rules, words, NULL);
 out:
-	free(hay);
+	free(words);
 	free(folded);
+	return rc;
+}
+
+/* ---- the configured country ---- */
+
+/* Names people write for a country, with the code of its list. */
+static const struct {
+	const char *alias, *code;
+} country_aliases[] = {
+	{ "uk", "gb" }, { "united kingdom", "gb" }, { "great britain", "gb" }, { "britain", "gb" },
+	{ "england", "gb" }, { "scotland", "gb" }, { "wales", "gb" }, { "northern ireland", "gb" },
+	{ "usa", "us" }, { "america", "us" }, { "united states", "us" },
+	{ "united states of america", "us" },
+	{ "australia", "au" }, { "canada", "ca" }, { "germany", "de" }, { "deutschland", "de" },
+	{ "ireland", "ie" }, { "eire", "ie" }, { "republic of ireland", "ie" },
+	{ "international", "intl" }, { "worldwide", "intl" },
+};
+
+static const struct crisis_country *country_exact(const struct content *c, const char *code)
+{
+	for (size_t i = 0; i < c->ncountries; i++)
+		if (strcasecmp(c->countries[i].code, code) == 0)
+			return &c->countries[i];
+	return NULL;
+}
+
+static int cmp_code(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int crisis_country_resolve(const struct content *c, char **country, char *err, size_t errlen)
+{
+	const struct crisis_country *cc = NULL;
+	const char **codes = NULL;
+	char *want = NULL, *fixed;
+	struct hbuf list = HBUF_INIT;
+	int rc = HE_NOMEM;
+
+	if (!(want = text_fold(*country ? *country : "")))
+		goto out;
+	for (size_t i = 0; i < sizeof(country_aliases) / sizeof(country_aliases[0]) && !cc; i++)
+		if (strcmp(want, country_aliases[i].alias) == 0)
+			cc = country_exact(c, country_aliases[i].code);
+	if (!cc)
+		cc = country_exact(c, want);
+	if (cc) {
+		if (!(fixed = strdup(cc->code)))
+			goto out;
+		free(*country);
+		*country = fixed;
+		rc = HE_OK;
+		goto out;
+	}
+	if (!(codes = calloc(c->ncountries + 1, sizeof(*codes))))
+		goto out;
+	for (size_t i = 0; i < c->ncountries; i++)
+		codes[i] = c->countries[i].code;
+	qsort(codes, c->ncountries, sizeof(*codes), cmp_code);
+	for (size_t i = 0; i < c->ncountries; i++)
+		if (strcmp(codes[i], "intl") != 0)
+			hbuf_printf(&list, "%s%s", list.len ? ", " : "", codes[i]);
+	if (list.oom)
+		goto out;
+	he_fmt(err, errlen, "[crisis] country \"%.40s\" has no vetted crisis lines; use one of %s (or "
+	       "uk, usa, ...), or intl for the international directory", *country ? *country : "",
+	       hbuf_str(&list));
+	rc = HE_INVAL;
+out:
+	hbuf_free(&list);
+	free(codes);
+	free(want);
 	return rc;
 }
 
@@ -117,6 +152,10 @@ char *crisis_answer(const struct happ *app)
 		return strdup(fallback_answer);
 	cc = content_crisis(c, app->cfg->crisis_country);
 	intl = content_crisis(c, "intl");
+	/* The start checked the country; a content reload can still have removed its list. */
+	if (cc == intl && app->cfg->crisis_country && strcmp(app->cfg->crisis_country, "intl") != 0)
+		hlog_warn("crisis", "[crisis] country = %s has no resource list in the content now; "
+			  "answering with the international directory", app->cfg->crisis_country);
 	put_trimmed(&b, c->crisis_response);
 	if (cc) {
 		hbuf_printf(&b, "\n\n**%s**\n\n", cc->name ? cc->name : cc->code);
@@ -254,12 +293,9 @@ static void alert_moderators(struct hctx *ctx)
 		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
 		return;
 	}
-	if (!(room = strdup(m->room)))
+	if (!(room = text_md_code(m->room)))
 		return;
-	for (char *p = room; *p; p++)
-		if (*p == '`' || *p == '\n')
-			*p = '\'';
-	hbuf_printf(&b, "Someone in `%s` may need support right now. Hearth has privately offered "
+	hbuf_printf(&b, "Someone in %s may need support right now. Hearth has privately offered "
 		       "them crisis resources.", room);
 	free(room);
 	if (b.oom) {

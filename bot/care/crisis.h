@@ -1,8 +1,8 @@
 /* crisis.h - crisis safety: detection, the private answer, moderators' alerts.
  *
  * Every message Hearth sees passes through crisis_scan() before commands run, in paused rooms
- * and in quiet hours too. When it holds crisis language (content/crisis/phrases-LANG.txt, matched
- * on whole words after text_fold), the sender gets a fixed, human-reviewed answer privately: the
+ * and in quiet hours too. When it holds crisis language (content/crisis/patterns-LANG.txt, matched
+ * on whole words after text_fold, see care/crisis_rules.h), the sender gets a fixed, human-reviewed answer privately: the
  * crisis response text and the vetted resources for [crisis] country, plus the international
  * directory. Automatic answers are rate-limited per member ([crisis] rate_minutes); `!crisis`
  * always answers. A room with crisis_alert_room set also gets a note in that moderators' room
@@ -32,11 +32,20 @@ int cmd_crisis(struct hctx *ctx);
  * a command in the same message still runs. */
 int crisis_scan(struct hctx *ctx);
 
-/* The matcher, pure: 1 when text (any bytes, NUL-terminated) holds one of c's crisis phrases as
- * whole words in order, outside every occurrence of an exclusion that contains it; 0 when not;
- * HE_NOMEM. Text is folded first (case, accents, curly quotes); punctuation and symbols break
- * words; an apostrophe inside a word is dropped, so "can't" and "cant" are the same word. */
+/* How much of a message is scanned: longer messages are scanned up to here, whatever their
+ * size or encoding, before any check of the command. */
+#define CRISIS_SCAN_MAX (16 * 1024)
+
+/* The matcher, pure: 1 when the first CRISIS_SCAN_MAX bytes of text (any bytes, NUL-terminated;
+ * bytes that are not UTF-8 are read as Latin-1) hold a signal of c's crisis patterns that no
+ * exception overlaps (care/crisis_rules.h); 0 when not; HE_NOMEM. */
 int crisis_match(const struct content *c, const char *text);
+
+/* Checks a [crisis] country value against c's resource lists: an ISO code in any case ("GB"),
+ * or a common alias ("uk", "usa", "america", "england", ...), is rewritten in *country as the
+ * code of its list. An unknown value, or a country without a list, is HE_INVAL with a message
+ * in err that names the key and lists the known codes; HE_NOMEM. */
+int crisis_country_resolve(const struct content *c, char **country, char *err, size_t errlen);
 
 /* The full answer a member gets (Markdown, malloc'd), or NULL on allocation failure. */
 char *crisis_answer(const struct happ *app);

@@ -6,8 +6,42 @@
 #include "core/err.h"
 #include "core/text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Topic names come from content files that moderators reload: echoed as text, never Markdown. */
+static void put_text(struct hbuf *b, const char *s)
+{
+	char *e = text_md_escape(s);
+
+	if (e)
+		hbuf_puts(b, e);
+	else
+		b->oom = true;
+	free(e);
+}
+
+/* "- `!learn id`: Title" (or "- `id`: Title" without a command). */
+static void put_topic_line(struct hbuf *b, const char *cmd, const struct topic *t)
+{
+	char *id, *code;
+
+	if (asprintf(&id, "%s%s", cmd, t->id) < 0) {
+		b->oom = true;
+		return;
+	}
+	code = text_md_code(id);
+	if (code) {
+		hbuf_printf(b, "- %s: ", code);
+		put_text(b, t->title);
+		hbuf_putc(b, '\n');
+	} else {
+		b->oom = true;
+	}
+	free(code);
+	free(id);
+}
 
 int cmd_help(struct hctx *ctx)
 {
@@ -54,7 +88,7 @@ int cmd_topics(struct hctx *ctx)
 
 	hbuf_puts(&b, "Topics you can read with `!learn <topic>`:\n\n");
 	for (size_t i = 0; i < c->ntopics; i++)
-		hbuf_printf(&b, "- `%s`: %s\n", c->topics[i].id, c->topics[i].title);
+		put_topic_line(&b, "", &c->topics[i]);
 	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
 	hbuf_free(&b);
 	return rc;
@@ -64,11 +98,14 @@ int cmd_topics(struct hctx *ctx)
 static void short_source(struct hbuf *b, const char *src)
 {
 	const char *open = strchr(src, '('), *close = open ? strchr(open, ')') : NULL;
+	size_t n = close && close - src < 80 ? (size_t)(close - src + 1) : strcspn(src, ".");
+	char *cut = strndup(src, n);
 
-	if (close && close - src < 80)
-		hbuf_append(b, src, (size_t)(close - src + 1));
+	if (cut)
+		put_text(b, cut);
 	else
-		hbuf_append(b, src, strcspn(src, "."));
+		b->oom = true;
+	free(cut);
 }
 
 static int send_topic(struct hctx *ctx, const struct topic *t, const char *intro)
@@ -78,9 +115,14 @@ static int send_topic(struct hctx *ctx, const struct topic *t, const char *intro
 
 	if (intro)
 		hbuf_printf(&b, "%s\n\n", intro);
-	hbuf_printf(&b, "**%s**\n\n", t->title);
-	if (t->note)
-		hbuf_printf(&b, "*Content note: %s.*\n\n", t->note);
+	hbuf_puts(&b, "**");
+	put_text(&b, t->title);
+	hbuf_puts(&b, "**\n\n");
+	if (t->note) {
+		hbuf_puts(&b, "*Content note: ");
+		put_text(&b, t->note);
+		hbuf_puts(&b, ".*\n\n");
+	}
 	hbuf_puts(&b, t->body);
 	if (t->nsources) {
 		hbuf_puts(&b, "\n\n*Sources: ");
@@ -121,7 +163,7 @@ int cmd_learn(struct hctx *ctx)
 				  "what I can tell you about.");
 	hbuf_puts(&b, "I have a few topics close to that. Which one would you like?\n\n");
 	for (size_t i = 0; i < n; i++)
-		hbuf_printf(&b, "- `!learn %s`: %s\n", near[i]->id, near[i]->title);
+		put_topic_line(&b, "!learn ", near[i]);
 	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
 	hbuf_free(&b);
 	return rc;

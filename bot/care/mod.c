@@ -108,9 +108,14 @@ static int mod_reload(struct hctx *ctx, const char *args)
 		while (*shown == '/')
 			shown++;
 	}
-	return hctx_replyf(ctx, HDEST_SAME, "I couldn't reload the content, so I'm keeping what was "
-			   "there and nothing changed for members. The problem: `%s`. Once it's fixed, try "
-			   "`!mod reload` again.", shown);
+	{
+		char *code = text_md_code(shown); /* file text can hold anything: a code span */
+		rc = code ? hctx_replyf(ctx, HDEST_SAME, "I couldn't reload the content, so I'm keeping "
+					"what was there and nothing changed for members. The problem: %s. "
+					"Once it's fixed, try `!mod reload` again.", code) : HE_NOMEM;
+		free(code);
+		return rc;
+	}
 }
 
 static bool parse_int(const char *s, long lo, long hi, long *out)
@@ -282,9 +287,14 @@ static int checkin_add(struct hctx *ctx, const char *args)
 		}
 		cron_free(e);
 		free(v);
-		return hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in **#%lld** added: `%s` (%s). The "
-				   "first one is due %s. To stop it: `!mod checkin remove %lld`.",
-				   id, cron, tz, when[0] ? when : "soon", id);
+		{
+			char *code = text_md_code(cron); /* the schedule as typed, echoed */
+			rc = code ? hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in **#%lld** added: %s (%s). "
+						"The first one is due %s. To stop it: `!mod checkin remove "
+						"%lld`.", id, code, tz, when[0] ? when : "soon", id) : HE_NOMEM;
+			free(code);
+			return rc;
+		}
 	}
 }
 
@@ -315,7 +325,14 @@ static int checkin_list(struct hctx *ctx, const char *args)
 		    cron_next(e, v[i].tz, v[i].last_fire > now ? v[i].last_fire : now, &next) == HE_OK)
 			format_local(v[i].tz, next, when, sizeof(when));
 		cron_free(e);
-		hbuf_printf(&b, "- **#%lld** `%s` (%s), next: %s\n", v[i].id, v[i].cron, v[i].tz, when);
+		{
+			char *code = text_md_code(v[i].cron);
+			if (code)
+				hbuf_printf(&b, "- **#%lld** %s (%s), next: %s\n", v[i].id, code, v[i].tz, when);
+			else
+				b.oom = true;
+			free(code);
+		}
 	}
 	hbuf_puts(&b, "\nTo stop one: `!mod checkin remove <number>`.");
 	rc = b.oom ? HE_NOMEM : reply(ctx, hbuf_str(&b));
@@ -413,13 +430,26 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 	if (sp && !strchr(last, ':')) {
 		*sp = '\0';
 		tz = last;
-		if (!cron_tz_valid(tz) || strlen(tz) >= sizeof(((struct room_settings *)0)->tz))
-			return hctx_replyf(ctx, HDEST_SAME, "I don't know the time zone \"%.60s\". Please use a "
-					   "name like `Europe/Berlin`. Nothing was changed.", tz);
+		if (!cron_tz_valid(tz) || strlen(tz) >= sizeof(((struct room_settings *)0)->tz)) {
+			char cut[64], *said;
+			int rc;
+			snprintf(cut, sizeof(cut), "%.*s", (int)text_utf8_prefix(tz, strlen(tz), 60), tz);
+			if (!(said = text_md_escape(cut)))
+				return HE_NOMEM;
+			rc = hctx_replyf(ctx, HDEST_SAME, "I don't know the time zone \"%s\". Please use a "
+					 "name like `Europe/Berlin`. Nothing was changed.", said);
+			free(said);
+			return rc;
+		}
 	}
-	if (cron_parse_quiet(text, &start, &end, err, sizeof(err)) != 0)
-		return hctx_replyf(ctx, HDEST_SAME, "I couldn't read those quiet hours: %s. Please write them "
-				   "like `!mod quiet 22:00-07:00`. Nothing was changed.", err);
+	if (cron_parse_quiet(text, &start, &end, err, sizeof(err)) != 0) {
+		char *said = text_md_escape(err); /* it quotes what they typed */
+		int rc = said ? hctx_replyf(ctx, HDEST_SAME, "I couldn't read those quiet hours: %s. Please "
+					    "write them like `!mod quiet 22:00-07:00`. Nothing was changed.",
+					    said) : HE_NOMEM;
+		free(said);
+		return rc;
+	}
 	if (rooms_set_quiet(ctx->app, m->network, m->room, start, end, tz) != HE_OK)
 		return reply(ctx, "Sorry, I couldn't save the quiet hours just now, so nothing changed.");
 	return hctx_replyf(ctx, HDEST_SAME, "Quiet hours set: %02d:%02d-%02d:%02d (%s). I won't post "
@@ -455,8 +485,13 @@ int cmd_mod(struct hctx *ctx)
 		if (strcmp(f, subs[i].name) == 0)
 			sub = &subs[i];
 	if (!sub) {
-		int rc = hctx_replyf(ctx, HDEST_SAME, "I don't know `!mod %s`. Type `!mod help` to see the "
-				     "moderator tools.", f);
+		char said[48], *code;
+		int rc;
+		snprintf(said, sizeof(said), "!mod %s", f);
+		code = text_md_code(said);
+		rc = code ? hctx_replyf(ctx, HDEST_SAME, "I don't know %s. Type `!mod help` to see the "
+					"moderator tools.", code) : HE_NOMEM;
+		free(code);
 		free(f);
 		return rc;
 	}

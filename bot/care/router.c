@@ -153,9 +153,18 @@ static int run_command(struct hctx *ctx, const char *body)
 		return HE_OK; /* paused: silent but for crisis answers and moderators */
 	if (!cmd) {
 		const struct hcmd *near = closest_command(ctx->cmd);
-		if (near)
-			return hctx_replyf(ctx, HDEST_SAME, "I don't know `!%s`. Did you mean `!%s`? "
-					   "Type `!help` to see everything I can do.", ctx->cmd, near->name);
+		if (near) {
+			/* The member's word, echoed: a code span it cannot end or break out of. */
+			char said[sizeof(ctx->cmd) + 8], *code;
+			int rc;
+			snprintf(said, sizeof(said), "%s%s", app->cfg->prefix, ctx->cmd);
+			if (!(code = text_md_code(said)))
+				return HE_NOMEM;
+			rc = hctx_replyf(ctx, HDEST_SAME, "I don't know %s. Did you mean `!%s`? "
+					 "Type `!help` to see everything I can do.", code, near->name);
+			free(code);
+			return rc;
+		}
 		if (m->is_private)
 			return hctx_reply(ctx, HDEST_SAME, "I don't know that command. Type `!help` to see "
 					  "what I can do.");
@@ -175,6 +184,14 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 	char *text = NULL;
 	int rc;
 
+	/* Crisis language first, on every message whatever its size or encoding: the scanner reads
+	 * the first CRISIS_SCAN_MAX bytes of the message as it came and takes bytes that are not
+	 * UTF-8 as Latin-1. Only then are the size and encoding checked, for the command. */
+	ctx.text = m->text;
+	rc = care_before_command(&ctx);
+	ctx.text = NULL;
+	if (rc)
+		return rc > 0 ? HE_OK : rc;
 	rc = text_clean_input(m->text, len, (size_t)app->cfg->max_message_bytes, &text);
 	if (rc) {
 		free(text);
@@ -191,8 +208,7 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 		return rc;
 	}
 	ctx.text = text;
-	rc = care_before_command(&ctx);
-	if (rc == HE_OK && strncmp(text, prefix, plen) == 0)
+	if (strncmp(text, prefix, plen) == 0)
 		rc = run_command(&ctx, text + plen);
 	free(text);
 	return rc > 0 ? HE_OK : rc;

@@ -20,7 +20,8 @@ enum {
 struct hctx {
 	struct happ *app;
 	const struct hmsg *msg;
-	const char *text;          /* the whole message, checked and trimmed */
+	const char *text;          /* the whole message, checked and trimmed; for the crisis scan
+				    * that runs first, the message as it came (any size, any bytes) */
 	const char *args;          /* after the command word, trimmed ("" when none) */
 	char cmd[32];              /* the command word, folded */
 	int replies;               /* how many replies were sent */

@@ -8,6 +8,7 @@
 #include "care/router.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -199,8 +200,14 @@ int sched_add(struct happ *app, const char *network, const char *room, const cha
 		err[0] = '\0';
 	rc = cron_parse(cron, &e, why, sizeof(why));
 	if (rc == HE_INVAL) {
+		char *said = text_md_escape(why); /* it quotes what they typed */
+		if (!said) {
+			rc = HE_NOMEM;
+			goto out;
+		}
 		snprintf(err, errlen, "I couldn't read that schedule: %s. It needs five fields: minute hour "
-			 "day-of-month month day-of-week, e.g. `\"0 9 * * 1-5\"` for 9:00 on weekdays.", why);
+			 "day-of-month month day-of-week, e.g. `\"0 9 * * 1-5\"` for 9:00 on weekdays.", said);
+		free(said);
 		goto out;
 	}
 	if (rc)
@@ -211,8 +218,15 @@ int sched_add(struct happ *app, const char *network, const char *room, const cha
 		zone = rs.tz[0] ? rs.tz : app->cfg->timezone;
 	}
 	if (!cron_tz_valid(zone) || strlen(zone) >= sizeof(((struct sched_entry *)0)->tz)) {
-		snprintf(err, errlen, "I don't know the time zone \"%.60s\". Please use a name like "
-			 "`Europe/Berlin` or `America/New_York`.", zone);
+		char cut[64], *said;
+		snprintf(cut, sizeof(cut), "%.*s", (int)text_utf8_prefix(zone, strlen(zone), 60), zone);
+		if (!(said = text_md_escape(cut))) {
+			rc = HE_NOMEM;
+			goto out;
+		}
+		snprintf(err, errlen, "I don't know the time zone \"%s\". Please use a name like "
+			 "`Europe/Berlin` or `America/New_York`.", said);
+		free(said);
 		rc = HE_INVAL;
 		goto out;
 	}

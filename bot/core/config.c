@@ -58,7 +58,7 @@ static const struct key keys[] = {
 	TOP("mood", "stats_min_members", K_INT, stats_min_members, 2, 1000, "5",
 	    "Room statistics count a day only when at least this many members logged that day."),
 	TOP("crisis", "country", K_STR, crisis_country, 0, 0, "intl",
-	    "Which content/crisis/COUNTRY.md to show; intl is the international directory."),
+	    "Which content/crisis/CODE.md to show: gb, us, ... (uk, usa work too) or intl; else an error."),
 	TOP("crisis", "rate_minutes", K_INT, crisis_rate_minutes, 0, 1440, "10",
 	    "At most one automatic crisis answer per member in this many minutes."),
 	TOP("checkins", "repeat_days", K_INT, checkin_repeat_days, 1, 365, "7",
@@ -295,6 +295,8 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 
 	if (k->scope == S_TOP && k->off == offsetof(struct config, prefix))
 		st->c->prefix_line = line;
+	if (k->scope == S_TOP && k->off == offsetof(struct config, crisis_country))
+		st->c->crisis_country_line = line;
 	switch (k->type) {
 	case K_SECRET:
 		if (*value && !st->c->secret_line)

@@ -70,6 +70,7 @@ struct config {
 
 	/* [crisis] */
 	char *crisis_country;            /* e.g. "gb"; default "intl" */
+	int crisis_country_line;         /* where it was set, for messages */
 	int crisis_rate_minutes;         /* one automatic answer per member per N minutes, default 10 */
 
 	/* [checkins] */

@@ -139,18 +139,57 @@ static bool is_invisible(uint32_t cp)
 	       cp == 0xAD;
 }
 
+/* A byte that is not UTF-8, read as Latin-1, with the quotes and dashes of Windows-1252 (what
+ * IRC clients that do not speak UTF-8 send). */
+static uint32_t latin1_cp(unsigned char c)
+{
+	switch (c) {
+	case 0x91: return 0x2018;
+	case 0x92: return 0x2019;
+	case 0x93: return 0x201C;
+	case 0x94: return 0x201D;
+	case 0x96: return 0x2013;
+	case 0x97: return 0x2014;
+	default: return c;
+	}
+}
+
 char *text_fold(const char *s)
 {
+	return text_fold_n(s, strlen(s));
+}
+
+char *text_fold_n(const char *s, size_t len)
+{
 	struct hbuf b = HBUF_INIT;
-	size_t len = strlen(s), i = 0, n;
+	size_t i = 0, n;
 	uint32_t cp;
 	bool space = true; /* drops leading space */
 
 	while (i < len) {
-		n = text_utf8_decode(s + i, len - i, &cp);
+		char enc[4];
+		const char *raw = s + i; /* cp as UTF-8: rawn bytes */
+		size_t rawn;
+
+		n = rawn = text_utf8_decode(s + i, len - i, &cp);
 		if (!n) {
-			/* Not UTF-8: keep the byte's ASCII meaning if any, else skip it. */
-			i++;
+			/* Not UTF-8: the byte is Latin-1. */
+			cp = latin1_cp((unsigned char)s[i]);
+			n = 1;
+			raw = enc;
+			if (cp < 0x800) {
+				enc[0] = (char)(0xC0 | (cp >> 6));
+				enc[1] = (char)(0x80 | (cp & 0x3F));
+				rawn = 2;
+			} else {
+				enc[0] = (char)(0xE0 | (cp >> 12));
+				enc[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+				enc[2] = (char)(0x80 | (cp & 0x3F));
+				rawn = 3;
+			}
+		}
+		if (cp == 0) {
+			i += n;
 			continue;
 		}
 		if (cp < 0x80 && isspace((int)cp)) {
@@ -182,7 +221,7 @@ char *text_fold(const char *s)
 		} else if (cp == 0x2010 || cp == 0x2011 || cp == 0x2013 || cp == 0x2014) {
 			hbuf_putc(&b, '-');
 		} else {
-			hbuf_append(&b, s + i, n);
+			hbuf_append(&b, raw, rawn);
 		}
 		i += n;
 	}
@@ -300,6 +339,144 @@ bool text_starts_with_ci(const char *s, const char *prefix)
 }
 
 char *text_dup(const char *s) { return s ? strdup(s) : NULL; }
+
+/* ---- Markdown echoes ---- */
+
+#define ZWSP "\xe2\x80\x8b"
+
+static bool md_alnum(char c)
+{
+	return isalnum((unsigned char)c) || ((unsigned char)c & 0x80);
+}
+
+/* Whether a zero-width space goes after s[i] (len bytes) to break a link or mention. */
+static bool md_break_after(const char *s, size_t len, size_t i)
+{
+	char next = i + 1 < len ? s[i + 1] : '\0';
+
+	switch (s[i]) {
+	case '@':
+		return next && next != ' ';
+	case ':':
+		return next == '/' || isalpha((unsigned char)next);
+	case '.':
+		return i > 0 && md_alnum(s[i - 1]) && md_alnum(next);
+	default:
+		return false;
+	}
+}
+
+/* Characters that make Markdown anywhere in a line. */
+static bool md_special(char c)
+{
+	return strchr("\\`*_[]<>&~|", c) != NULL;
+}
+
+/* Appends s with runs of spaces and controls as one space, invalid bytes as U+FFFD and, when
+ * escape is set, a backslash before Markdown punctuation and zero-width breaks in links. */
+static void md_put(struct hbuf *b, const char *s, size_t len, bool escape)
+{
+	size_t i = 0, n, start = b->len;
+	uint32_t cp;
+
+	while (i < len) {
+		n = text_utf8_decode(s + i, len - i, &cp);
+		if (!n) {
+			hbuf_puts(b, "\xef\xbf\xbd");
+			i++;
+			continue;
+		}
+		if (cp == ' ' || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 ||
+		    cp == 0x2029) {
+			/* One space for any run, none at the start: no indented code block. */
+			if (b->len > start && b->data[b->len - 1] != ' ')
+				hbuf_putc(b, ' ');
+		} else if (n == 1 && escape) {
+			/* The first character shown could begin a list, heading or rule. */
+			if (b->len == start && strchr("-+=#", (int)cp)) {
+				hbuf_putc(b, '\\');
+			} else if (b->len == start && isdigit((int)cp)) {
+				size_t d = i;
+				while (d < len && isdigit((unsigned char)s[d]))
+					d++;
+				if (d < len && (s[d] == '.' || s[d] == ')')) {
+					hbuf_append(b, s + i, d - i);
+					hbuf_putc(b, '\\');
+					i = d;
+					continue;
+				}
+			}
+			if (md_special((char)cp))
+				hbuf_putc(b, '\\');
+			hbuf_putc(b, (char)cp);
+			if (md_break_after(s, len, i))
+				hbuf_puts(b, ZWSP);
+		} else {
+			hbuf_append(b, s + i, n);
+		}
+		i += n;
+	}
+}
+
+char *text_md_escape(const char *s)
+{
+	struct hbuf b = HBUF_INIT;
+
+	hbuf_puts(&b, "");
+	md_put(&b, s, strlen(s), true);
+	return hbuf_steal(&b);
+}
+
+char *text_md_code(const char *s)
+{
+	struct hbuf in = HBUF_INIT, b = HBUF_INIT;
+	size_t run = 0, longest = 0;
+	const char *t;
+	bool pad;
+
+	md_put(&in, s, strlen(s), false);
+	if (in.oom)
+		return NULL;
+	t = hbuf_str(&in);
+	for (size_t i = 0; i < in.len; i++) {
+		run = t[i] == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	/* md4c reads at most a few dozen backticks as a fence: long runs inside become U+02CB (a
+	 * grave accent that is not a backtick) so the fence stays short. */
+	if (longest > 8) {
+		struct hbuf re = HBUF_INIT;
+		for (size_t i = 0; i < in.len; i++) {
+			if (t[i] == '`')
+				hbuf_puts(&re, "\xcb\x8b");
+			else
+				hbuf_putc(&re, t[i]);
+		}
+		hbuf_free(&in);
+		in = re;
+		if (in.oom) {
+			hbuf_free(&in);
+			return NULL;
+		}
+		t = hbuf_str(&in);
+		longest = 0;
+	}
+	/* An empty span, or one that starts or ends with a backtick, needs a space inside each fence
+	 * (CommonMark strips one on each side when both are there). */
+	pad = in.len == 0 || t[0] == '`' || t[in.len - 1] == '`';
+	for (size_t i = 0; i <= longest; i++)
+		hbuf_putc(&b, '`');
+	if (pad)
+		hbuf_putc(&b, ' ');
+	hbuf_append(&b, t, in.len);
+	if (pad)
+		hbuf_putc(&b, ' ');
+	for (size_t i = 0; i <= longest; i++)
+		hbuf_putc(&b, '`');
+	hbuf_free(&in);
+	return hbuf_steal(&b);
+}
 
 /* Word classes for text_words(). */
 enum cls { CLS_BREAK, CLS_WORD, CLS_APOS };

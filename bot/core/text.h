@@ -30,6 +30,10 @@ int text_clean_input(const char *in, size_t len, size_t max, char **out);
  * straight, Unicode spaces and runs of white space made one ASCII space, trimmed.
  * Returns NULL on allocation failure. */
 char *text_fold(const char *s);
+/* The same for len bytes of s (NUL bytes are dropped). Bytes that are not UTF-8 are read as
+ * Latin-1 (with Windows-1252's curly quotes and dashes), so text from a Latin-1 IRC client folds
+ * as its writer meant it. */
+char *text_fold_n(const char *s, size_t len);
 
 /* Rewrites folded text (text_fold) as its words joined by single spaces: punctuation, symbols
  * and emoji break words, an apostrophe inside a word is dropped ("can't" -> "cant"). Used to
@@ -54,6 +58,22 @@ bool text_next_word(const char **p, char *out, size_t outlen);
 
 /* Case-insensitive ASCII prefix test. */
 bool text_starts_with_ci(const char *s, const char *prefix);
+
+/* Untrusted text (a member's or moderator's words) made safe to echo inside Markdown, as inline
+ * text: a backslash goes before each of \ ` * _ [ ] < > & ~ | and before a first character that
+ * would start a list, heading, quote or rule ("- ", "#", "1."), so it adds no emphasis, link,
+ * code, HTML, entity, table or block; line breaks, tabs and control characters become spaces, runs
+ * of spaces one, and leading spaces go (no indented code block); bytes that are not UTF-8 become
+ * U+FFFD. A zero-width space (U+200B) goes after '@', after a ':' followed by '/' or a letter, and
+ * after a '.' between letters or digits, so neither md4c nor a client's linkifier sees a URL, a
+ * domain, a @user:server mention or a #room:server pill. NULL on allocation failure. */
+char *text_md_escape(const char *s);
+
+/* The same text as a complete code span ("`...`", backticks included): its fence is longer than
+ * any run of backticks in s, so s cannot end it (runs of more than 8 become U+02CB, as md4c reads
+ * only short fences); controls and runs of spaces as above. Nothing
+ * inside a code span is a link or a mention, so the text is otherwise kept as typed. */
+char *text_md_code(const char *s);
 
 /* strdup that returns NULL for NULL. */
 char *text_dup(const char *s);

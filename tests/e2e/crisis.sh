@@ -76,4 +76,30 @@ grep -q 'may need support' <<<"$alert" || fail "no moderators' alert"
 grep -qi 'alice\|zebracorn\|kill\|want to' <<<"$alert" && fail "the alert names or quotes the member"
 grep -qi 'zebracorn\|want to\|kill myself\|alice' "$tmp/err" && fail "the debug log holds the member's words or name"
 
+# 5. Before any check of size or encoding: a 5 KB post that starts with crisis words, and a
+#    Latin-1 line from a client that does not speak UTF-8, each get the private answer.
+{ printf 'some nights I feel like I want to kill myself. '; head -c 5000 /dev/zero | tr '\0' 'a'; printf '\n'; } | run long
+[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "a 5 KB crisis message got no private answer"
+printf 'the caf\xe9 closed. I don\x92t want to live anymore\n' | run latin1
+[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "a Latin-1 crisis message got no private answer"
+grep -qi 'live anymore\|caf' "$tmp/out" && fail "the member's words were repeated"
+
+# 6. Figures of speech, titles and news stay quiet.
+printf 'no way out of this parking lot\nSeptember is suicide prevention month\nI hurt myself at the gym\n' | run figures
+grep -q '^\[private\]$' "$tmp/out" && fail "a figure of speech or news got a crisis answer"
+
+# 7. [crisis] country: an alias is accepted (uk is gb's list); an unknown value is an error in
+#    --check-config and at start, naming the key and the known codes.
+printf '[crisis]\ncountry = UK\n' >"$tmp/uk.ini"
+"$HEARTH" --check-config --config "$tmp/uk.ini" >"$tmp/out" 2>"$tmp/err" || fail "country = UK was refused"
+printf 'I want to die\n' | run uk --config "$tmp/uk.ini"
+block '[private]' 1 | grep -qF -- "$(vetted gb | head -n 1)" || fail "country = UK did not answer with gb's list"
+printf '[crisis]\ncountry = narnia\n' >"$tmp/bad.ini"
+if "$HEARTH" --check-config --config "$tmp/bad.ini" >"$tmp/out" 2>"$tmp/err"; then fail "--check-config accepted country = narnia"; fi
+grep -q 'bad.ini:2: \[crisis\] country "narnia".*gb.*intl' "$tmp/err" || fail "no clear message for an unknown country"
+if printf 'hello\n' | "$HEARTH" --data-dir "$tmp/data-bad" --config "$tmp/bad.ini" >"$tmp/out" 2>"$tmp/err"; then
+	fail "hearth started with country = narnia"
+fi
+grep -q '\[crisis\] country "narnia"' "$tmp/err" || fail "the start did not say why it refused"
+
 echo "ok"

@@ -1,6 +1,7 @@
-/* libFuzzer target for the crisis matcher (bot/care/crisis.c) with the shipped English phrase
- * list. Besides crashes it checks what members depend on: the answer is 1 or 0, and text
- * before or after a message, set off by punctuation, never changes whether it matches. */
+/* libFuzzer target for the crisis matcher (bot/care/crisis.c) with the shipped English patterns
+ * (content/crisis/patterns-en.txt). Besides crashes it checks what members depend on: the answer
+ * is 1 or 0, and text before or after a message, set off by punctuation, never changes whether
+ * it matches. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/md.h"
 #include "core/text.h"
 
 static void utf8_validation(void **state)
@@ -82,6 +84,175 @@ static void prefix_and_words(void **state)
 	free(u);
 }
 
+/* Hostile echoes: whatever a member or moderator types, escaped text renders through the real
+ * Markdown renderer (core/md.c, md4c) as text only: no link, emphasis, code, heading, list,
+ * quote, table, image or HTML, and the plain rendering reads as they typed it. */
+static const char *const hostile[] = {
+	"**bold** __strong__ *em* _em_ ~~gone~~",
+	"[click](https://evil.example/x) and ![img](https://evil.example/p.png)",
+	"<https://evil.example> <b>bold</b> <script>alert(1)</script> <img src=x onerror=y>",
+	"https://evil.example/path?q=1 http://evil.example ftp://evil.example/f",
+	"www.evil.example and evil.example and mail me: mallory@evil.example",
+	"@mallory:evil.example hi @room and #lobby:evil.example and !abc:evil.example",
+	"# heading",
+	"> quoted\n- item\n1. first\n+ plus\n---\n===",
+	"| a | b |\n|---|---|\n| c | d |",
+	"`code` ``more`` ```fence```",
+	"line\nbreak\r\nand\ttab \\*not\\* &amp; &lt;b&gt; &#x2a; [ref]: https://evil.example",
+	"    indented code after a newline\n    more",
+	"\xff\xfe broken utf-8 \xc3",
+	"[x]\n\n[x]: https://evil.example",
+	"*",
+	"",
+	"\x01\x02",     /* controls only: the code span is still one (found by fuzz_md_escape) */
+	"\x7f\x7f# after controls", /* a heading once controls are dropped (fuzz_md_escape) */
+	"\x01 12. after controls",
+	"**q````````````````````````````````````|<ol [x](https://evil.example) **b**", /* fuzz */
+};
+
+static void check_html(const char *md, const char *input)
+{
+	static const char *const tags[] = { "<a", "<strong", "<em", "<del", "<img", "<h1", "<h2",
+					     "<blockquote", "<ul", "<ol", "<li", "<table", "<b>",
+					     "<script", "<hr", "<pre", "href" };
+	char *html = NULL;
+
+	assert_int_equal(md_to_html(md, strlen(md), &html), 0);
+	for (size_t t = 0; t < sizeof(tags) / sizeof(tags[0]); t++) {
+		if (strstr(html, tags[t]))
+			print_error("input \"%s\" rendered \"%s\"\n", input, html);
+		assert_null(strstr(html, tags[t]));
+	}
+	free(html);
+}
+
+/* md_to_plain(out), without zero-width spaces, equals the input with controls as spaces (and
+ * invalid UTF-8 as U+FFFD), up to runs of spaces. */
+static void check_plain(const char *md, const char *input)
+{
+	char *plain = NULL, want[512], got[512];
+	size_t w = 0, g = 0;
+
+	assert_int_equal(md_to_plain(md, strlen(md), &plain), 0);
+	for (const char *p = input; *p && w + 4 < sizeof(want); p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			if (w && want[w - 1] != ' ')
+				want[w++] = ' ';
+		} else if (*p == ' ') {
+			if (w && want[w - 1] != ' ')
+				want[w++] = ' ';
+		} else if ((unsigned char)*p >= 0x80) {
+			want[w++] = '?'; /* non-ASCII: compared loosely */
+		} else {
+			want[w++] = *p;
+		}
+	}
+	while (w && want[w - 1] == ' ')
+		w--;
+	want[w] = '\0';
+	for (const char *p = plain; *p && g + 4 < sizeof(got); p++) {
+		if (strncmp(p, "\xe2\x80\x8b", 3) == 0) {
+			p += 2;
+		} else if (*p == ' ' || *p == '\n') {
+			if (g && got[g - 1] != ' ')
+				got[g++] = ' ';
+		} else if ((unsigned char)*p >= 0x80) {
+			if ((((unsigned char)*p) & 0xC0) != 0x80 || !g || got[g - 1] != '?')
+				got[g++] = '?';
+		} else {
+			got[g++] = *p;
+		}
+	}
+	while (g && got[g - 1] == ' ')
+		g--;
+	got[g] = '\0';
+	/* Collapse runs of '?' on both sides (an invalid byte is one U+FFFD). */
+	for (char *s = want; *s; s++)
+		while (s[0] == '?' && s[1] == '?')
+			memmove(s, s + 1, strlen(s));
+	for (char *s = got; *s; s++)
+		while (s[0] == '?' && s[1] == '?')
+			memmove(s, s + 1, strlen(s));
+	if (strcmp(want, got) != 0)
+		print_error("input \"%s\": plain \"%s\", wanted \"%s\"\n", input, got, want);
+	assert_string_equal(got, want);
+	free(plain);
+}
+
+static void md_escape_through_renderer(void **state)
+{
+	(void)state;
+	/* Unescaped, the same input does render links, emphasis and mentions-as-links. */
+	{
+		char *html = NULL;
+		assert_int_equal(md_to_html(hostile[1], strlen(hostile[1]), &html), 0);
+		assert_non_null(strstr(html, "<a href"));
+		free(html);
+		assert_int_equal(md_to_html(hostile[0], strlen(hostile[0]), &html), 0);
+		assert_non_null(strstr(html, "<strong>"));
+		free(html);
+		assert_int_equal(md_to_html(hostile[3], strlen(hostile[3]), &html), 0);
+		assert_non_null(strstr(html, "<a href"));
+		free(html);
+	}
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		char *e = text_md_escape(hostile[i]), *c = text_md_code(hostile[i]), *inl;
+		assert_non_null(e);
+		assert_non_null(c);
+		check_html(e, hostile[i]);
+		check_plain(e, hostile[i]);
+		/* Inside a sentence, bold around it, and after a list marker of our own. */
+		assert_true(asprintf(&inl, "- I don't know **%s** or %s. Type `!help`.", e, c) > 0);
+		{
+			char *html = NULL;
+			assert_int_equal(md_to_html(inl, strlen(inl), &html), 0);
+			assert_null(strstr(html, "<a"));
+			assert_null(strstr(html, "<em"));
+			assert_non_null(strstr(html, "<code>!help</code>")); /* our own span survives */
+			if (*e) { /* our own bold, once, around it */
+				assert_non_null(strstr(html, "<strong>"));
+				assert_null(strstr(strstr(html, "<strong>") + 1, "<strong>"));
+			}
+			free(html);
+		}
+		free(inl);
+		/* The code span: exactly one <code> element, nothing else. */
+		{
+			char *html = NULL;
+			const char *tags[] = { "<a", "<strong", "<em", "<img", "<b>", "<script" };
+			assert_int_equal(md_to_html(c, strlen(c), &html), 0);
+			assert_non_null(strstr(html, "<code>"));
+			assert_null(strstr(strstr(html, "<code>") + 1, "<code>"));
+			for (size_t t = 0; t < sizeof(tags) / sizeof(tags[0]); t++)
+				assert_null(strstr(html, tags[t]));
+			free(html);
+		}
+		free(e);
+		free(c);
+	}
+	/* The exact form, for the simple cases. */
+	{
+		char *e = text_md_escape("a*b_c @x:y.z");
+		assert_string_equal(e, "a\\*b\\_c @\xe2\x80\x8bx:\xe2\x80\x8by.\xe2\x80\x8bz");
+		free(e);
+		e = text_md_code("x `y` z");
+		assert_string_equal(e, "``x `y` z``");
+		free(e);
+		e = text_md_code("`");
+		assert_string_equal(e, "`` ` ``");
+		free(e);
+		e = text_md_escape("12:30 Europe/Berlin, got 0-59");
+		assert_string_equal(e, "12:30 Europe/Berlin, got 0-59");
+		free(e);
+		e = text_md_escape("12. - x");
+		assert_string_equal(e, "12\\. - x");
+		free(e);
+		e = text_md_escape("- x");
+		assert_string_equal(e, "\\- x");
+		free(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +261,7 @@ int main(void)
 		cmocka_unit_test(folding),
 		cmocka_unit_test(distance),
 		cmocka_unit_test(prefix_and_words),
+		cmocka_unit_test(md_escape_through_renderer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
