@@ -77,20 +77,13 @@ static int say(struct hctx *ctx, const char *md)
 	return hctx_reply(ctx, HDEST_PRIVATE, md);
 }
 
-/* Escapes a member's text so that it shows as written (no Markdown, one line). */
-static void put_escaped(struct hbuf *b, const char *s, size_t len)
+/* A member's text shown as written: no Markdown, links or mentions (text_md_escape), one line. */
+static void put_escaped(struct hbuf *b, const char *s)
 {
-	for (size_t i = 0; i < len && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n' || c == '\r' || c == '\t')
-			hbuf_putc(b, ' ');
-		else if (c < 0x80 && ispunct(c)) {
-			hbuf_putc(b, '\\');
-			hbuf_putc(b, (char)c);
-		} else {
-			hbuf_putc(b, (char)c);
-		}
-	}
+	char *safe = text_md_escape(s);
+
+	hbuf_puts(b, safe ? safe : "(not shown)");
+	free(safe);
 }
 
 static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -215,7 +208,7 @@ static int sub_log(struct hctx *ctx)
 		hbuf_puts(&b, " (");
 		for (size_t i = 0; i < e.ntags; i++) {
 			hbuf_puts(&b, i ? ", " : "");
-			put_escaped(&b, e.tags[i], strlen(e.tags[i]));
+			put_escaped(&b, e.tags[i]);
 		}
 		hbuf_puts(&b, ")");
 	}
@@ -396,7 +389,7 @@ static int sub_history(struct hctx *ctx, const char *rest)
 			hbuf_puts(&b, " · (this note can't be opened with the current key)");
 		else if (plain && *plain) {
 			hbuf_puts(&b, " · ");
-			put_escaped(&b, plain, strlen(plain));
+			put_escaped(&b, plain);
 		}
 		hbuf_putc(&b, '\n');
 		if (plain)

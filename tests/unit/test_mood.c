@@ -22,6 +22,7 @@
 #include "core/app.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/md.h"
 #include "core/log.h"
 #include "store/store.h"
 
@@ -471,7 +472,7 @@ static void test_history_sparkline(void **state)
 	assert_non_null(strstr(t, "Average **5.7** from 15 entries on 14 days"));
 	assert_non_null(strstr(t, "Trend: up (2.0 in the first half, 9.0 in the second)"));
 	assert_non_null(strstr(t, "Thu 15 Jan   9.0  2"));
-	assert_non_null(strstr(t, "HISTMARK \\#hopeful"));
+	assert_non_null(strstr(t, "HISTMARK #hopeful"));
 
 	/* A gap and a shorter window. */
 	say(ta, "alice", NULL, "!mood history 3");
@@ -586,7 +587,29 @@ static void test_isolation(void **state)
 	assert_int_equal(count(ta, "SELECT count(*) FROM mood_consent WHERE member = 'alice'"), 1);
 	/* Alice still reads her own. */
 	say(ta, "alice", NULL, "!mood history");
-	assert_non_null(strstr(last(ta), "ALICE\\-SECRET"));
+	assert_non_null(strstr(last(ta), "ALICE-SECRET"));
+}
+
+/* A note or tag is shown as written: it cannot add a link, a mention or formatting to the reply. */
+static void test_note_echo_is_inert(void **state)
+{
+	struct tapp *ta = *state;
+	char *html = NULL;
+
+	optin(ta, "nora");
+	say(ta, "nora", NULL, "!mood 4 see https://evil.example/x and @eve:evil.example **loud** [x](http://e.example) #ok");
+	say(ta, "nora", NULL, "!mood history");
+	assert_int_equal(md_to_html(last(ta), strlen(last(ta)), &html), HE_OK);
+	assert_null(strstr(html, "<a"));
+	assert_null(strstr(html, "<strong>loud"));
+	assert_non_null(strstr(html, "evil"));
+	free(html);
+	/* The plain body clients linkify: no URL and no @user:server survive whole. */
+	assert_int_equal(md_to_plain(last(ta), strlen(last(ta)), &html), HE_OK);
+	assert_null(strstr(html, "https://evil"));
+	assert_null(strstr(html, "@eve:evil"));
+	assert_non_null(strstr(html, "evil"));
+	free(html);
 }
 
 static void test_encrypted_at_rest(void **state)
@@ -623,7 +646,7 @@ static void test_encrypted_at_rest(void **state)
 	}
 	app_open(ta);
 	say(ta, "alice", NULL, "!mood history");
-	assert_non_null(strstr(last(ta), "ZQXMARKER\\-4417 \\#zqxtag"));
+	assert_non_null(strstr(last(ta), "ZQXMARKER-4417 #zqxtag"));
 	say(ta, "alice", NULL, "!mood export");
 	assert_int_equal(ta->nf, 2);
 	assert_non_null(strstr(ta->f[0].data, "ZQXMARKER-4417"));
@@ -1139,6 +1162,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history_sparkline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_note_echo_is_inert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted_at_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_room_private, setup, teardown),
