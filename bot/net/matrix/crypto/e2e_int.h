@@ -79,6 +79,8 @@ int e2e_verify_json(struct e2e *e, json_t *obj, const char *user_id, const char 
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...);
 /* Binds fmt ('s' text or NULL, 'i' int64, 'b' blob+len) to a cached statement. */
 sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
+/* Steps st (from e2e_stmt) once and resets it: true when it gave a row. NULL gives false. */
+bool e2e_has_row(sqlite3_stmt *st);
 char *e2e_col_str(sqlite3_stmt *st, int col); /* malloc'd copy or NULL */
 int e2e_begin(struct e2e *e);
 int e2e_commit(struct e2e *e, int rc); /* commits when rc == 0, else rolls back; returns rc */

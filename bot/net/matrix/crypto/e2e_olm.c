@@ -85,15 +85,8 @@ static json_t *session_pickles(struct e2e *e, const char *sender_key, int limit)
 
 bool e2e_olm_has_session(struct e2e *e, const char *curve)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT 1 FROM e2e_olm_session WHERE sender_key = ? LIMIT 1",
-				    "s", curve);
-	bool yes;
-
-	if (!st)
-		return false;
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return yes;
+	return e2e_has_row(e2e_stmt(e, "SELECT 1 FROM e2e_olm_session WHERE sender_key = ? LIMIT 1",
+				   "s", curve));
 }
 
 /* Decrypts body with s; *out is malloc'd and NUL-terminated. s is changed on success only. */

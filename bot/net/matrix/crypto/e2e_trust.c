@@ -163,28 +163,14 @@ json_t *e2e_take_identity_notices(struct e2e *e)
 
 bool e2e_identity_pending(struct e2e *e, const char *user_id)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT 1 FROM e2e_identity WHERE user_id = ? AND pending IS"
-				    " NOT NULL", "s", user_id);
-	bool yes;
-
-	if (!st)
-		return false;
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return yes;
+	return e2e_has_row(e2e_stmt(e, "SELECT 1 FROM e2e_identity WHERE user_id = ? AND pending IS"
+				   " NOT NULL", "s", user_id));
 }
 
 bool e2e_device_trusted(struct e2e *e, const char *user_id, const char *device_id)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT 1 FROM e2e_device WHERE user_id = ? AND device_id = ?"
-				    " AND deleted = 0 AND xsigned = 1", "ss", user_id, device_id);
-	bool yes;
-
-	if (!st)
-		return false;
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return yes;
+	return e2e_has_row(e2e_stmt(e, "SELECT 1 FROM e2e_device WHERE user_id = ? AND device_id = ?"
+				   " AND deleted = 0 AND xsigned = 1", "ss", user_id, device_id));
 }
 
 int e2e_identity_confirm(struct e2e *e, const char *user_id, const char *device_id)

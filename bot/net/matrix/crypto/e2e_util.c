@@ -153,6 +153,17 @@ sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...)
 	return st;
 }
 
+bool e2e_has_row(sqlite3_stmt *st)
+{
+	bool yes;
+
+	if (!st)
+		return false;
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return yes;
+}
+
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st = store_stmt(e->st, sql);
