@@ -128,18 +128,28 @@ class Suite:
         signed by the master key, and Hearth's device is signed by the self-signing key (after
         test_hearth.py's logout deleted the device: Hearth published its keys and signed it
         again)."""
-        q = await self.alice._api("POST", "/keys/query", {"device_keys": {BOT: []}})
-        master = q.get("master_keys", {}).get(BOT)
-        ssk = q.get("self_signing_keys", {}).get(BOT)
-        assert master and ssk, f"no cross-signing keys for {BOT}: {list(q)}"
-        assert master.get("usage") == ["master"] and ssk.get("usage") == ["self_signing"]
-        mpub = next(iter(master["keys"].values()))
-        spub = next(iter(ssk["keys"].values()))
-        verify(ssk, BOT, f"ed25519:{mpub}", mpub)
-        dev = hearth_device()
-        dk = q["device_keys"][BOT][dev]
-        verify(dk, BOT, f"ed25519:{dev}", dk["keys"][f"ed25519:{dev}"])
-        verify(dk, BOT, f"ed25519:{spub}", spub)
+        # Hearth publishes and signs its device shortly after it starts: ask until it has (20 s).
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                q = await self.alice._api("POST", "/keys/query", {"device_keys": {BOT: []}})
+                master = q.get("master_keys", {}).get(BOT)
+                ssk = q.get("self_signing_keys", {}).get(BOT)
+                assert master and ssk, f"no cross-signing keys for {BOT}: {list(q)}"
+                assert master.get("usage") == ["master"] and ssk.get("usage") == ["self_signing"]
+                mpub = next(iter(master["keys"].values()))
+                spub = next(iter(ssk["keys"].values()))
+                verify(ssk, BOT, f"ed25519:{mpub}", mpub)
+                dev = hearth_device()
+                dk = q.get("device_keys", {}).get(BOT, {}).get(dev)
+                assert dk, f"device {dev} has no published keys"
+                verify(dk, BOT, f"ed25519:{dev}", dk["keys"][f"ed25519:{dev}"])
+                verify(dk, BOT, f"ed25519:{spub}", spub)
+                return
+            except (AssertionError, olm.OlmVerifyError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def test_encrypted_room_help_round_trip(self):
         room = await self.alice.create_room("e2ee circle", encrypted=True,
