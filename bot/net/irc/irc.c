@@ -99,13 +99,16 @@ static void pump_queue(struct irc *c);
 
 /* ---------------------------------------------------------------- output */
 
-static bool secret_line(const char *line)
+/* Debug logging of raw lines: never a message body (mood notes, replies) or a secret (SASL
+ * payload, PASS), see irc_log_line(). */
+static void log_raw(const struct irc *c, const char *dir, const char *line, size_t len)
 {
-	if (strncasecmp(line, "AUTHENTICATE ", 13) != 0)
-		return false;
-	line += 13;
-	return strcmp(line, "+") && strcasecmp(line, "PLAIN") && strcasecmp(line, "EXTERNAL") &&
-	       strcmp(line, "*");
+	char shown[1024];
+
+	if (hlog_get_level() < HLOG_DEBUG)
+		return;
+	irc_log_line(line, len, shown, sizeof(shown));
+	hlog_debug("irc", "%s %s %s", c->net, dir, shown);
 }
 
 static void update_events(struct irc *c)
@@ -123,10 +126,7 @@ static void send_now(struct irc *c, const char *line)
 		return;
 	if (n > IRC_LINE_MAX - 2)
 		n = text_utf8_prefix(line, n, IRC_LINE_MAX - 2);
-	if (secret_line(line))
-		hlog_debug("irc", "%s >> AUTHENTICATE (payload hidden)", c->net);
-	else
-		hlog_debug("irc", "%s >> %.*s", c->net, (int)n, line);
+	log_raw(c, ">>", line, n);
 	hbuf_append(&c->conn.out, line, n);
 	hbuf_append(&c->conn.out, "\r\n", 2);
 	if (irc_conn_flush(&c->conn, c->err, sizeof(c->err)) == HE_IO) {
@@ -1024,10 +1024,7 @@ static void process_line(struct irc *c, const char *line, size_t len)
 		hlog_debug("irc", "%s: ignored a malformed line (%s)", c->net, he_str(rc));
 		return;
 	}
-	if (hlog_get_level() >= HLOG_DEBUG) {
-		bool secret = strcasecmp(c->msg->verb, "AUTHENTICATE") == 0;
-		hlog_debug("irc", "%s << %.*s", c->net, secret ? 12 : (int)len, secret ? "AUTHENTICATE" : line);
-	}
+	log_raw(c, "<<", line, len);
 	handle(c, c->msg);
 }
 
