@@ -1,6 +1,6 @@
 /* fuzz_irc_parse.c - libFuzzer target: the IRC line parser, ISUPPORT, formatting strip, Latin-1
- * fallback, CTCP detection and splitting, the debug-log form of a line, over bytes as a server would send them (a read may
- * hold several lines or part of one). */
+ * fallback, CTCP detection and splitting, the debug-log form of a line, over bytes as a server
+ * would send them (a read may hold several lines or part of one). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
