@@ -364,6 +364,8 @@ static void log_lines_hide_bodies_and_secrets(void **state)
 	assert_int_equal(irc_log_line("PRIVMSG #channel :secret", 24, small, sizeof(small)), 11);
 	assert_string_equal(small, "PRIVMSG #ch");
 	assert_int_equal(irc_log_line("x", 1, small, 0), 0);
+	assert_int_equal(irc_log_line("JOIN #a\0b", 9, small, sizeof(small)), 7);
+	assert_string_equal(small, "JOIN #a");
 }
 
 int main(void)

@@ -226,6 +226,8 @@ size_t irc_log_line(const char *line, size_t len, char *out, size_t outlen)
 	if (!outlen)
 		return 0;
 	out[0] = '\0';
+	if ((end = memchr(line, '\0', len)))
+		len = (size_t)(end - line);              /* a NUL ends what is shown */
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	end = line + len;
