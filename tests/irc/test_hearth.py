@@ -940,11 +940,12 @@ def _():
     expect(MOOD_NOTE in shown, "the note did not come back in history/export (nothing to look for)")
     time.sleep(1)
     text = log_text()
+    for secret in (MOOD_NOTE, GHOST_NOTE, "by the river", "Latest entries", "!mood"):
+        expect(secret not in text, "%r is in hearth.log" % secret)
+    # the lines themselves are still logged, with the text hidden
     expect(re.search(r"irc\.insp << .*PRIVMSG Hearth :\(text hidden\)", text), "incoming lines not logged")
     expect(re.search(r"irc\.insp >> PRIVMSG %s :\(text hidden\)" % re.escape(mm.nick), text, re.I),
            "outgoing lines not logged")
-    for secret in (MOOD_NOTE, GHOST_NOTE, "by the river", "Latest entries", "!mood"):
-        expect(secret not in text, "%r is in hearth.log" % secret)
     mood_ask(mm, "!mood forget")
     mood_ask(mm, "!mood forget confirm")
     mm.quit()
