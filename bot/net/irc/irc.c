@@ -885,6 +885,10 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	free(copy);
 	if (!text)
 		return;
+	/* With account-tag the server marks every message of a logged-in member: no tag, no account
+	 * (whatever we remembered for that nick) */
+	if ((c->caps_on & CAP_ACCOUNT_TAG) && !tag_account)
+		tag_account = "*";
 	if (tag_account)
 		irc_track_account(&c->track, nick, tag_account);
 	snprintf(account, sizeof(account), "%s",
