@@ -784,7 +784,8 @@ def _():
 
 # ------------------------------------------------------------------ a nick is not an identity
 LOGIN_WORDS = re.compile(r"log ?in|account", re.I)
-CONSENT_SHOWN = re.compile(r"optin confirm|mood log is ready|Logged \*?\*?\d", re.I)
+# what a member with an account sees: the consent text, the confirmation, a logged entry
+CONSENT_SHOWN = re.compile(r"Before you start a mood log|mood log is ready|already opted in|Logged \*?\*?\d+/10", re.I)
 
 
 def texts(lines):
