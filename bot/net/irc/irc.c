@@ -255,24 +255,28 @@ static void on_sendq_timer(struct loop *l, void *ud)
 	pump_queue(c);
 }
 
-/* Is the first queued line for a member whose nick has passed to someone else? Then it is
- * dropped (one log line per reply, without its text). */
-static bool drop_first(struct irc *c)
+/* Drops the lines at the head of the queue that are for a member whose nick has passed to
+ * someone else (one log line per reply, without its text). */
+static void drop_head(struct irc *c)
 {
-	const struct qline *q = &c->q[0];
+	size_t n = 0;
 
-	if (!q->bound || irc_track_holder_same(&c->track, &q->to))
-		return false;
-	if (q->key != c->drop_key || q->round != c->drop_round) {
-		c->drop_key = q->key;
-		c->drop_round = q->round;
-		hlog_info("irc", "%s: a private reply for %s was not sent: that nick no longer belongs to "
-			  "the member it was for", c->net, q->to.nick);
+	for (; n < c->qlen; n++) {
+		const struct qline *q = &c->q[n];
+		if (!q->bound || irc_track_holder_same(&c->track, &q->to))
+			break;
+		if (q->key != c->drop_key || q->round != c->drop_round) {
+			c->drop_key = q->key;
+			c->drop_round = q->round;
+			hlog_info("irc", "%s: a private reply for %s was not sent: that nick no longer "
+				  "belongs to the member it was for", c->net, q->to.nick);
+		}
+		free(q->line);
 	}
-	free(q->line);
-	c->qlen--;
-	memmove(c->q, c->q + 1, c->qlen * sizeof(*c->q));
-	return true;
+	if (n) {
+		c->qlen -= n;
+		memmove(c->q, c->q + n, c->qlen * sizeof(*c->q));
+	}
 }
 
 static void pump_queue(struct irc *c)
@@ -281,9 +285,8 @@ static void pump_queue(struct irc *c)
 
 	while (c->qlen && c->st == ST_READY) {
 		char *line;
-		if (drop_first(c))
-			continue;
-		if (!irc_bucket_take(&c->bucket, now))
+		drop_head(c);
+		if (!c->qlen || !irc_bucket_take(&c->bucket, now))
 			break;
 		line = c->q[0].line;
 		c->qround = c->q[0].round;
