@@ -1,6 +1,7 @@
 /* log.c - levelled logging to stderr. */
 #include "core/log.h"
 #include "core/err.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,36 @@ int hlog_parse_level(const char *name, enum hlog_level *out)
 	return HE_INVAL;
 }
 
+size_t hlog_clean(char *s)
+{
+	size_t len = strlen(s), r = 0, w = 0;
+
+	while (r < len) {
+		unsigned char c = (unsigned char)s[r];
+		uint32_t cp;
+		size_t n;
+
+		if (c < 0x80) {
+			/* C0 and DEL: line breaks and tabs become a space, the rest a visible '?' */
+			s[w++] = c == '\n' || c == '\r' || c == '\t' ? ' ' : c < 0x20 || c == 0x7f ? '?' : (char)c;
+			r++;
+			continue;
+		}
+		n = text_utf8_decode(s + r, len - r, &cp);
+		if (n == 0 || (cp >= 0x80 && cp <= 0x9f)) {
+			/* C1 (8-bit CSI and friends) and bytes that are not UTF-8: one '?' each */
+			s[w++] = '?';
+			r += n ? n : 1;
+			continue;
+		}
+		memmove(s + w, s + r, n);
+		w += n;
+		r += n;
+	}
+	s[w] = '\0';
+	return w;
+}
+
 void hlogv(enum hlog_level level, const char *module, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -38,10 +69,9 @@ void hlogv(enum hlog_level level, const char *module, const char *fmt, va_list a
 	if (journald < 0)
 		journald = getenv("JOURNAL_STREAM") != NULL;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* One line per entry: a message never injects a fake log line. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/* One line per entry, and no terminal escapes: a nick or a room name never forges a log
+	 * line or drives the terminal of whoever reads the log. */
+	hlog_clean(msg);
 	if (journald) {
 		fprintf(stderr, "<%d>%s: %s\n", syslog_prio[level], module, msg);
 	} else {

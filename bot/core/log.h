@@ -7,6 +7,7 @@
 #define HEARTH_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum hlog_level { HLOG_ERROR = 0, HLOG_WARN, HLOG_INFO, HLOG_DEBUG };
 
@@ -18,6 +19,11 @@ int hlog_parse_level(const char *name, enum hlog_level *out);
 void hlog(enum hlog_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void hlogv(enum hlog_level level, const char *module, const char *fmt, va_list ap);
+
+/* Makes s safe for one log line, in place: CR, LF and tab become a space; every other control
+ * character (C0, DEL, and C1 U+0080..U+009F) and every byte that is not valid UTF-8 becomes '?'.
+ * Returns the new length. hlog() applies it to every message. */
+size_t hlog_clean(char *s);
 
 #define hlog_error(mod, ...) hlog(HLOG_ERROR, (mod), __VA_ARGS__)
 #define hlog_warn(mod, ...)  hlog(HLOG_WARN, (mod), __VA_ARGS__)

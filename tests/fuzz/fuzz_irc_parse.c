@@ -1,6 +1,6 @@
 /* fuzz_irc_parse.c - libFuzzer target: the IRC line parser, ISUPPORT, formatting strip, Latin-1
- * fallback, CTCP detection and splitting, over bytes as a server would send them (a read may
- * hold several lines or part of one). */
+ * fallback, CTCP detection and splitting, the debug-log form of a line, over bytes as a server
+ * would send them (a read may hold several lines or part of one). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char shown[200];
+
+		if (irc_log_line(p, len, shown, 1 + size % sizeof(shown)) != strlen(shown))
+			abort();
 
 		if (irc_parse(p, len, is.linelen, &m) == 0) {
 			char nick[64], user[64], host[256], verb[16];

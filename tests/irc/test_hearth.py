@@ -782,6 +782,176 @@ def _():
         s.quit()
 
 
+# ------------------------------------------------------------------ a nick is not an identity
+LOGIN_WORDS = re.compile(r"log ?in|account", re.I)
+# what a member with an account sees: the consent text, the confirmation, a logged entry
+CONSENT_SHOWN = re.compile(r"Before you start a mood log|mood log is ready|already opted in|Logged \*?\*?\d+/10", re.I)
+
+
+def texts(lines):
+    return "\n".join(m.text for m in lines)
+
+
+def mood_ask(m, text):
+    """A mood command sent privately; Hearth's private answer as one text."""
+    return texts(ask(m, "Hearth", text, reply_to=m.nick, timeout=25))
+
+
+GHOST_NOTE = "lanternmoth" + TAG          # a note no log and no later holder of the nick may see
+
+
+@check("mood log without a services account: told how to log in, nothing stored")
+def _():
+    g = member(HOST, IRC_PORT, "ghost" + TAG, caps=CAPS).connect()
+    answers = []
+    try:
+        g.join(CH)
+        wait_bot_in(g, CH)
+        # every command is tried (so that the next check has something to look for if one was
+        # stored), then every answer is checked
+        for cmd in ("!mood optin", "!mood optin confirm", "!mood 4 " + GHOST_NOTE, "!mood remind 09:00"):
+            answers.append((cmd, mood_ask(g, cmd)))
+        # in the channel too: the room hears only that a reply went elsewhere
+        g.drain()
+        g.privmsg(CH, "!mood 3 " + GHOST_NOTE)
+        answers.append(("!mood 3 (channel)", texts(g.wait_privmsg("Hearth", target=g.nick, timeout=20, quiet=2.0))))
+    finally:
+        g.quit()
+    for cmd, got in answers:
+        expect(LOGIN_WORDS.search(got), "%s: no word about logging in to an account: %r" % (cmd, got[:300]))
+        expect(not CONSENT_SHOWN.search(got), "%s: treated like a member with an account: %r" % (cmd, got[:300]))
+        expect(GHOST_NOTE not in got, "%s: the note was echoed" % cmd)
+
+
+@check("the next holder of a nick gets nothing of the last one's mood log")
+def _():
+    nick = "ghost" + TAG
+    taker = member(HOST, IRC_PORT, nick, caps=CAPS).connect()   # the nick is free again: someone takes it
+    answers = []
+    try:
+        expect(taker.nick == nick, "could not take the nick: %s" % taker.nick)
+        taker.join(CH)
+        wait_bot_in(taker, CH)
+        for cmd in ("!mood history", "!mood export", "!mood forget", "!mood forget confirm", "!mood optout"):
+            answers.append((cmd, mood_ask(taker, cmd)))
+    finally:
+        taker.quit()
+    for cmd, got in answers:
+        expect(GHOST_NOTE not in got, "%s: the first member's note was shown to the new holder" % cmd)
+        expect(not re.search(r"\b\d+ entr(y|ies)\b|Latest entries|Here is your mood log|deletes everything|"
+                             r"the mood log held", got, re.I),
+               "%s: the new holder was shown or given a log: %r" % (cmd, got[:300]))
+        expect(LOGIN_WORDS.search(got), "%s: no word about logging in: %r" % (cmd, got[:300]))
+
+
+@check("a private reply is not delivered to whoever takes the nick meanwhile")
+def _():
+    # Hearth's queue is held back by a flooder (1 line/s after a burst of 4); vic asks for three
+    # long private answers. Once the first line has reached vic, vic changes nick and another
+    # client takes vic's old nick: the rest of vic's answers must not reach that client.
+    vic = member(HOST, IRC_PORT, "vic" + TAG, caps=CAPS).connect()
+    vic.join(CH)
+    thief = member(HOST, IRC_PORT, "thf" + TAG, caps=CAPS).connect()    # in none of Hearth's channels
+    fl = member(HOST, IRC_PORT, "fq" + TAG, caps=CAPS).connect()
+    fl.join(CH)
+    wait_bot_in(vic, CH)
+    vic.pump(6)           # let Hearth's token bucket refill
+    mark = len(log_text())
+    for _ in range(12):
+        fl.privmsg(CH, "!hepl")
+    for _ in range(3):
+        vic.privmsg("Hearth", "!help")
+    old = vic.nick
+    vic.wait_privmsg("Hearth", target=old, count=1, timeout=30)
+    vic.send("NICK vx" + TAG)
+    vic.wait_for(lambda x: x.command == "NICK" and x.params and x.params[0] == "vx" + TAG, 20)
+    thief.send("NICK " + old)
+    thief.wait_for(lambda x: x.command == "NICK" and x.params and x.params[0] == old, 20)
+    got, deadline = 0, time.time() + 60
+    while got < 12:       # the flooder's answers come last in the queue's rounds
+        fl.wait_for(lambda x: x.command == "PRIVMSG" and x.nick == "Hearth", max(0.1, deadline - time.time()))
+        got += 1
+    thief.pump(4)
+    stolen = [m.raw for m in thief.inbox if m.command in ("PRIVMSG", "NOTICE") and m.nick == "Hearth"]
+    expect(not stolen, "the new holder of %s got %d of vic's lines: %s" % (old, len(stolen), stolen[:2]))
+    after = log_text()[mark:]
+    dropped = re.findall(r"irc\.insp: a private reply for %s was not sent.*" % re.escape(old), after, re.I)
+    expect(dropped, "no reply was still queued when the nick passed (the check proved nothing)")
+    expect(not re.search(r"irc\.insp >> PRIVMSG %s " % re.escape(old), after[after.index(dropped[0]):], re.I),
+           "lines for %s sent after the drop" % old)
+    print("     (%d private repl%s dropped)" % (len(dropped), "y" if len(dropped) == 1 else "ies"))
+    for m in (vic, thief, fl):
+        m.quit()
+
+
+@check("a private reply is not delivered to who takes the nick after a quit")
+def _():
+    vic = member(HOST, IRC_PORT, "vq" + TAG, caps=CAPS).connect()
+    vic.join(CH)
+    fl = member(HOST, IRC_PORT, "fr" + TAG, caps=CAPS).connect()
+    fl.join(CH)
+    wait_bot_in(vic, CH)
+    vic.pump(6)
+    mark = len(log_text())
+    for _ in range(12):
+        fl.privmsg(CH, "!hepl")
+    for _ in range(3):
+        vic.privmsg("Hearth", "!help")
+    old = vic.nick
+    vic.wait_privmsg("Hearth", target=old, count=1, timeout=30)
+    vic.quit()
+    thief = member(HOST, IRC_PORT, old, caps=CAPS).connect()
+    expect(thief.nick == old, "could not take the nick: %s" % thief.nick)
+    thief.join(CH)        # and joins Hearth's channel: now a tracked, different person
+    got, deadline = 0, time.time() + 60
+    while got < 12:
+        fl.wait_for(lambda x: x.command == "PRIVMSG" and x.nick == "Hearth", max(0.1, deadline - time.time()))
+        got += 1
+    thief.pump(4)
+    stolen = [m.raw for m in thief.inbox if m.command in ("PRIVMSG", "NOTICE") and m.nick == "Hearth"
+              and m.target.lower() == old.lower()]
+    expect(not stolen, "the new holder of %s got %d of vic's lines: %s" % (old, len(stolen), stolen[:2]))
+    expect(re.search(r"irc\.insp: a private reply for %s was not sent" % re.escape(old), log_text()[mark:], re.I),
+           "no reply was still queued when the nick passed (the check proved nothing)")
+    expect(ask(thief, "Hearth", "!help", reply_to=thief.nick), "the new holder's own question not answered")
+    for m in (thief, fl):
+        m.quit()
+
+
+MOOD_NOTE = "quietheron" + TAG
+
+
+@check("debug log: no mood note, no message body, in either direction")
+def _():
+    sh("register", "hmood", "hmood-pw-1")
+    mm = member(HOST, IRC_TLS_PORT, "hmood" + TAG, tls=True, cafile=CA, caps=CAPS,
+                sasl=("hmood", "hmood-pw-1")).connect()
+    mm.join(CH)
+    wait_bot_in(mm, CH)
+    expect("log_level = debug" in config, "the main Hearth must run at debug for this check")
+    mood_ask(mm, "!mood optin")
+    got = mood_ask(mm, "!mood optin confirm")
+    expect(re.search(r"ready|already opted in", got), "optin: %r" % got[:300])
+    got = mood_ask(mm, "!mood 6 " + MOOD_NOTE + " by the river")
+    expect(re.search(r"Logged", got), "not logged: %r" % got[:300])
+    mm.drain()
+    mm.privmsg(CH, "!mood 5 " + MOOD_NOTE + " in the channel")
+    mm.wait_privmsg("Hearth", target=mm.nick, timeout=20, quiet=2.0)
+    shown = mood_ask(mm, "!mood history") + mood_ask(mm, "!mood export")
+    expect(MOOD_NOTE in shown, "the note did not come back in history/export (nothing to look for)")
+    time.sleep(1)
+    text = log_text()
+    for secret in (MOOD_NOTE, GHOST_NOTE, "by the river", "Latest entries", "!mood"):
+        expect(secret not in text, "%r is in hearth.log" % secret)
+    # the lines themselves are still logged, with the text hidden
+    expect(re.search(r"irc\.insp << .*PRIVMSG Hearth :\(text hidden\)", text), "incoming lines not logged")
+    expect(re.search(r"irc\.insp >> PRIVMSG %s :\(text hidden\)" % re.escape(mm.nick), text, re.I),
+           "outgoing lines not logged")
+    mood_ask(mm, "!mood forget")
+    mood_ask(mm, "!mood forget confirm")
+    mm.quit()
+
+
 def restart_and_check(server, port, chan, bot, tls):
     sh("restart", server)
     m = member(HOST, port, "r%s%s" % (server[:2], TAG), tls=tls, cafile=CA if tls else None).connect(timeout=60)

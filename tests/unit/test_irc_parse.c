@@ -325,6 +325,49 @@ static void ctcp(void **state)
 	assert_false(irc_ctcp("\x01", verb, sizeof(verb), &args, &alen));
 }
 
+static void logged(const char *line, const char *want)
+{
+	char out[256];
+	size_t n = irc_log_line(line, strlen(line), out, sizeof(out));
+
+	assert_string_equal(out, want);
+	assert_int_equal(n, strlen(want));
+}
+
+/* A debug log shows the shape of traffic, never a member's words, Hearth's replies or a secret. */
+static void log_lines_hide_bodies_and_secrets(void **state)
+{
+	char small[12];
+	(void)state;
+
+	logged("@time=2026-01-01T00:00:00.000Z;account=ann;+draft/reply=abc;+x=my\\snote :ann!a@h PRIVMSG "
+	       "Hearth :!mood 3 my secret note\r\n",
+	       "@time=2026-01-01T00:00:00.000Z;account=ann :ann!a@h PRIVMSG Hearth :(text hidden)");
+	logged("PRIVMSG ann :Here are your recent days: 3/10 my secret note",
+	       "PRIVMSG ann :(text hidden)");
+	logged("PRIVMSG #c one-word", "PRIVMSG #c :(text hidden)");
+	logged(":n!u@h notice  ann   :\x01VERSION\x01", ":n!u@h notice ann :(text hidden)");
+	logged("PRIVMSG :only text", "PRIVMSG :(text hidden)");
+	logged("PRIVMSG #c", "PRIVMSG #c");
+	logged("@+typing=active :n!u@h TAGMSG #c", ":n!u@h TAGMSG #c");
+	logged("AUTHENTICATE aGVhcnRoYm90AGhlYXJ0aGJvdABzZWNyZXQ=", "AUTHENTICATE (payload hidden)");
+	logged("AUTHENTICATE PLAIN", "AUTHENTICATE PLAIN");
+	logged("AUTHENTICATE +", "AUTHENTICATE +");
+	logged(":irc.test AUTHENTICATE +", ":irc.test AUTHENTICATE +");
+	logged("PASS hunter2", "PASS (hidden)");
+	logged("OPER admin hunter2", "OPER (hidden)");
+	logged(":irc.test 001 Hearth :Welcome to the HearthTest IRC Network Hearth!h@127.0.0.1",
+	       ":irc.test 001 Hearth :Welcome to the HearthTest IRC Network Hearth!h@127.0.0.1");
+	logged("JOIN #c", "JOIN #c");
+	logged("", "");
+	/* a short buffer is cut and terminated, never overrun */
+	assert_int_equal(irc_log_line("PRIVMSG #channel :secret", 24, small, sizeof(small)), 11);
+	assert_string_equal(small, "PRIVMSG #ch");
+	assert_int_equal(irc_log_line("x", 1, small, 0), 0);
+	assert_int_equal(irc_log_line("JOIN #a\0b", 9, small, sizeof(small)), 7);
+	assert_string_equal(small, "JOIN #a");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +381,7 @@ int main(void)
 		cmocka_unit_test(formatting_is_stripped),
 		cmocka_unit_test(latin1_fallback),
 		cmocka_unit_test(ctcp),
+		cmocka_unit_test(log_lines_hide_bodies_and_secrets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_irc_pieces.c - the pure pieces of the IRC transport members depend on: replies split to
  * fit the line without cutting a character or a word, the flood-safe send rate, SASL chunks,
- * and who counts as a channel operator. */
+ * who counts as a channel operator, and whether a private line still goes to the person it was
+ * queued for. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,6 +228,88 @@ static void op_tracking(void **state)
 	free(m);
 }
 
+/* A private line is bound to the person who held the nick when it was queued; it goes out only
+ * if that person still holds it (the drop decision of the send queue). */
+static void private_lines_follow_the_person(void **state)
+{
+	struct irc_isupport is;
+	struct irc_track t;
+	struct irc_holder h, ha, far;
+	(void)state;
+
+	irc_isupport_init(&is);
+	irc_track_init(&t, &is);
+	irc_track_chan_add(&t, "#group");
+	irc_track_join(&t, "#group", "ann", "*");          /* no services account */
+	irc_track_join(&t, "#group", "bea", "bea-acct");
+	irc_track_holder(&t, "Ann", "", &h);
+	irc_track_holder(&t, "bea", "bea-acct", &ha);
+	assert_true(h.uid != 0 && ha.uid != 0 && h.uid != ha.uid);
+	assert_true(irc_track_holder_same(&t, &h));
+	assert_true(irc_track_holder_same(&t, &ha));
+
+	/* nick change, then someone else takes the old nick: not the same person */
+	irc_track_nick(&t, "ann", "ann_away");
+	assert_false(irc_track_holder_same(&t, &h));
+	irc_track_join(&t, "#group", "ann", "*");
+	assert_false(irc_track_holder_same(&t, &h));
+	/* ... and a nick change back by the first person is the same person again */
+	irc_track_quit(&t, "ann");
+	irc_track_nick(&t, "ann_away", "ann");
+	assert_true(irc_track_holder_same(&t, &h));
+
+	/* quit, then someone else joins with the nick (even into the same account-less state) */
+	irc_track_quit(&t, "ann");
+	assert_false(irc_track_holder_same(&t, &h));
+	irc_track_join(&t, "#group", "ann", "*");
+	assert_false(irc_track_holder_same(&t, &h));
+	/* a case-only nick change is still the same person */
+	irc_track_holder(&t, "ann", "", &h);
+	irc_track_nick(&t, "ann", "ANN");
+	assert_true(irc_track_holder_same(&t, &h));
+
+	/* the account changes under the same connection: logout, another account */
+	irc_track_account(&t, "bea", "*");
+	assert_false(irc_track_holder_same(&t, &ha));
+	irc_track_account(&t, "bea", "mallory");
+	assert_false(irc_track_holder_same(&t, &ha));
+	irc_track_account(&t, "BEA", "BEA-ACCT");             /* back in, case-insensitively */
+	assert_true(irc_track_holder_same(&t, &ha));
+	/* a nick-only line does not care about a later login of the same person */
+	irc_track_account(&t, "ann", "ann-acct");
+	assert_true(irc_track_holder_same(&t, &h));
+
+	/* left all our channels: we cannot follow the nick any more, so not sent */
+	irc_track_part(&t, "#group", "bea");
+	assert_false(irc_track_holder_same(&t, &ha));
+	/* back again: a new person as far as we can tell */
+	irc_track_join(&t, "#group", "bea", "bea-acct");
+	assert_false(irc_track_holder_same(&t, &ha));
+
+	/* someone in none of our channels: cannot be followed; sent unless we now see the nick
+	 * with another person, or without the account the line is for */
+	irc_track_holder(&t, "far", "", &far);
+	assert_int_equal(far.uid, 0);
+	assert_true(irc_track_holder_same(&t, &far));
+	irc_track_join(&t, "#group", "far", "*");
+	assert_false(irc_track_holder_same(&t, &far));
+	irc_track_part(&t, "#group", "far");
+	irc_track_holder(&t, "far", "far-acct", &far);
+	assert_true(irc_track_holder_same(&t, &far));
+	irc_track_join(&t, "#group", "far", "far-acct");
+	assert_true(irc_track_holder_same(&t, &far));
+	irc_track_account(&t, "far", "*");
+	assert_false(irc_track_holder_same(&t, &far));
+
+	/* a reconnect forgets everyone; nobody seen later gets an old person's number */
+	irc_track_holder(&t, "bea", "bea-acct", &ha);
+	irc_track_clear(&t);
+	irc_track_chan_add(&t, "#group");
+	irc_track_join(&t, "#group", "bea", "bea-acct");
+	assert_false(irc_track_holder_same(&t, &ha));
+	irc_track_clear(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +318,7 @@ int main(void)
 		cmocka_unit_test(token_bucket),
 		cmocka_unit_test(sasl_chunks),
 		cmocka_unit_test(op_tracking),
+		cmocka_unit_test(private_lines_follow_the_person),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

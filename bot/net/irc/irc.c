@@ -38,6 +38,8 @@ struct qline {
 	char *line;
 	uint32_t key;                  /* hash of who it is for (member, room); 0 for our own lines */
 	uint64_t round;
+	bool bound;                    /* a private line: sent only if `to` still holds the nick */
+	struct irc_holder to;
 };
 
 enum irc_state { ST_IDLE, ST_CONNECTING, ST_REGISTERING, ST_READY };
@@ -84,6 +86,8 @@ struct irc {
 	struct qline *q;               /* send queue, sorted by (round, arrival) */
 	size_t qlen, qcap;
 	uint64_t qround;               /* the round of the line sent last */
+	uint32_t drop_key;             /* the reply whose dropped lines were logged last */
+	uint64_t drop_round;
 
 	uint64_t last_rx_ms, ping_sent_ms;
 	uint64_t ping_idle_ms, ping_deadline_ms, sasl_timeout_ms, ping_tick_ms;
@@ -99,13 +103,16 @@ static void pump_queue(struct irc *c);
 
 /* ---------------------------------------------------------------- output */
 
-static bool secret_line(const char *line)
+/* Debug logging of raw lines: never a message body (mood notes, replies) or a secret (SASL
+ * payload, PASS), see irc_log_line(). */
+static void log_raw(const struct irc *c, const char *dir, const char *line, size_t len)
 {
-	if (strncasecmp(line, "AUTHENTICATE ", 13) != 0)
-		return false;
-	line += 13;
-	return strcmp(line, "+") && strcasecmp(line, "PLAIN") && strcasecmp(line, "EXTERNAL") &&
-	       strcmp(line, "*");
+	char shown[1024];
+
+	if (hlog_get_level() < HLOG_DEBUG)
+		return;
+	irc_log_line(line, len, shown, sizeof(shown));
+	hlog_debug("irc", "%s %s %s", c->net, dir, shown);
 }
 
 static void update_events(struct irc *c)
@@ -123,10 +130,7 @@ static void send_now(struct irc *c, const char *line)
 		return;
 	if (n > IRC_LINE_MAX - 2)
 		n = text_utf8_prefix(line, n, IRC_LINE_MAX - 2);
-	if (secret_line(line))
-		hlog_debug("irc", "%s >> AUTHENTICATE (payload hidden)", c->net);
-	else
-		hlog_debug("irc", "%s >> %.*s", c->net, (int)n, line);
+	log_raw(c, ">>", line, n);
 	hbuf_append(&c->conn.out, line, n);
 	hbuf_append(&c->conn.out, "\r\n", 2);
 	if (irc_conn_flush(&c->conn, c->err, sizeof(c->err)) == HE_IO) {
@@ -157,8 +161,10 @@ static uint64_t queue_round(const struct irc *c, uint32_t key)
 	return r;
 }
 
-/* Queues a line behind the token bucket (everything after registration), in its round. */
-static int queue_at(struct irc *c, const char *line, uint32_t key, uint64_t round)
+/* Queues a line behind the token bucket (everything after registration), in its round. A line
+ * with `to` goes privately to a member and is sent only if that member still holds the nick. */
+static int queue_at(struct irc *c, const char *line, uint32_t key, uint64_t round,
+		    const struct irc_holder *to)
 {
 	size_t at;
 	char *copy;
@@ -185,7 +191,9 @@ static int queue_at(struct irc *c, const char *line, uint32_t key, uint64_t roun
 	while (at > 0 && c->q[at - 1].round > round)
 		at--;
 	memmove(c->q + at + 1, c->q + at, (c->qlen - at) * sizeof(*c->q));
-	c->q[at] = (struct qline){ copy, key, round };
+	c->q[at] = (struct qline){ copy, key, round, to != NULL, { { 0 }, { 0 }, 0 } };
+	if (to)
+		c->q[at].to = *to;
 	c->qlen++;
 	pump_queue(c);
 	return HE_OK;
@@ -193,7 +201,7 @@ static int queue_at(struct irc *c, const char *line, uint32_t key, uint64_t roun
 
 static int queue_keyed(struct irc *c, const char *line, uint32_t key)
 {
-	return queue_at(c, line, key, queue_round(c, key));
+	return queue_at(c, line, key, queue_round(c, key), NULL);
 }
 
 static int queue_line(struct irc *c, const char *line)
@@ -207,6 +215,8 @@ static void queue_clear(struct irc *c)
 		free(c->q[i].line);
 	c->qlen = 0;
 	c->qround = 0;
+	c->drop_key = 0;
+	c->drop_round = 0;
 }
 
 /* Drops the queued PRIVMSG/NOTICE lines to target (a channel we are no longer in). */
@@ -245,12 +255,40 @@ static void on_sendq_timer(struct loop *l, void *ud)
 	pump_queue(c);
 }
 
+/* Drops the lines at the head of the queue that are for a member whose nick has passed to
+ * someone else (one log line per reply, without its text). */
+static void drop_head(struct irc *c)
+{
+	size_t n = 0;
+
+	for (; n < c->qlen; n++) {
+		const struct qline *q = &c->q[n];
+		if (!q->bound || irc_track_holder_same(&c->track, &q->to))
+			break;
+		if (q->key != c->drop_key || q->round != c->drop_round) {
+			c->drop_key = q->key;
+			c->drop_round = q->round;
+			hlog_info("irc", "%s: a private reply for %s was not sent: that nick no longer "
+				  "belongs to the member it was for", c->net, q->to.nick);
+		}
+		free(q->line);
+	}
+	if (n) {
+		c->qlen -= n;
+		memmove(c->q, c->q + n, c->qlen * sizeof(*c->q));
+	}
+}
+
 static void pump_queue(struct irc *c)
 {
 	uint64_t now = loop_now_ms();
 
-	while (c->qlen && c->st == ST_READY && irc_bucket_take(&c->bucket, now)) {
-		char *line = c->q[0].line;
+	while (c->qlen && c->st == ST_READY) {
+		char *line;
+		drop_head(c);
+		if (!c->qlen || !irc_bucket_take(&c->bucket, now))
+			break;
+		line = c->q[0].line;
 		c->qround = c->q[0].round;
 		c->qlen--;
 		memmove(c->q, c->q + 1, c->qlen * sizeof(*c->q));
@@ -284,6 +322,7 @@ struct say_ctx {
 	const char *target;
 	uint32_t key;
 	uint64_t round;
+	const struct irc_holder *to;
 };
 
 static int say_line(void *ud, const char *line, size_t len)
@@ -293,17 +332,17 @@ static int say_line(void *ud, const char *line, size_t len)
 	int rc;
 
 	hbuf_printf(&b, "%s %s :%.*s", s->verb, s->target, (int)len, line);
-	rc = b.oom ? HE_NOMEM : queue_at(s->c, hbuf_str(&b), s->key, s->round);
+	rc = b.oom ? HE_NOMEM : queue_at(s->c, hbuf_str(&b), s->key, s->round, s->to);
 	hbuf_free(&b);
 	return rc;
 }
 
 /* Sends plain text to a channel or nick, split to fit with Hearth's own prefix counted; all its
- * lines share one round of who (see struct qline). */
+ * lines share one round of who (see struct qline). to: the member a private text is for. */
 static int say_plain(struct irc *c, const char *verb, const char *target, const char *who,
-		     const char *text)
+		     const char *text, const struct irc_holder *to)
 {
-	struct say_ctx s = { c, verb, target, qkey(who), 0 };
+	struct say_ctx s = { c, verb, target, qkey(who), 0, to };
 	/* unknown user@host: assume the longest usual (63 + 10 + 63 with the nick) */
 	const char *user = c->user[0] ? c->user : "uuuuuuuuuu";
 	char host63[64];
@@ -319,14 +358,15 @@ static int say_plain(struct irc *c, const char *verb, const char *target, const 
 	return irc_split_text(text, budget, say_line, &s);
 }
 
-static int say_markdown(struct irc *c, const char *target, const char *who, const char *md)
+static int say_markdown(struct irc *c, const char *target, const char *who, const char *md,
+			const struct irc_holder *to)
 {
 	char *plain = NULL;
 	int rc;
 
 	if (md_to_plain(md, strlen(md), &plain) != HE_OK)
 		plain = NULL;
-	rc = say_plain(c, "PRIVMSG", target, who, plain ? plain : md);
+	rc = say_plain(c, "PRIVMSG", target, who, plain ? plain : md, to);
 	free(plain);
 	return rc;
 }
@@ -848,6 +888,10 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	free(copy);
 	if (!text)
 		return;
+	/* With account-tag the server marks every message of a logged-in member: no tag, no account
+	 * (whatever we remembered for that nick) */
+	if ((c->caps_on & CAP_ACCOUNT_TAG) && !tag_account)
+		tag_account = "*";
 	if (tag_account)
 		irc_track_account(&c->track, nick, tag_account);
 	snprintf(account, sizeof(account), "%s",
@@ -856,6 +900,8 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 		snprintf(sender, sizeof(sender), "account:%s", account);
 	else
 		snprintf(sender, sizeof(sender), "nick:%s", nick);
+	/* without a services account the sender is only a nick, which anyone can take next */
+	hm.sender_transient = !account[0];
 	irc_casefold(c->is.casemap, priv ? nick : target, room, sizeof(room));
 	hm.network = c->net;
 	hm.room = room;
@@ -1024,10 +1070,7 @@ static void process_line(struct irc *c, const char *line, size_t len)
 		hlog_debug("irc", "%s: ignored a malformed line (%s)", c->net, he_str(rc));
 		return;
 	}
-	if (hlog_get_level() >= HLOG_DEBUG) {
-		bool secret = strcasecmp(c->msg->verb, "AUTHENTICATE") == 0;
-		hlog_debug("irc", "%s << %.*s", c->net, secret ? 12 : (int)len, secret ? "AUTHENTICATE" : line);
-	}
+	log_raw(c, "<<", line, len);
 	handle(c, c->msg);
 }
 
@@ -1126,21 +1169,22 @@ static void on_fd(struct loop *l, int fd, unsigned events, void *ud)
 static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
 	struct irc *c = t->impl;
-	const char *target;
 	char chan[IRC_NAME_MAX];
+	struct irc_holder to;
 
 	if (in->is_private || dest == HDEST_PRIVATE) {
-		target = in->sender_name;
-	} else {
-		snprintf(chan, sizeof(chan), "%s", in->room);
-		target = chan;
-		if (!irc_track_in_chan(&c->track, chan)) {
-			/* kicked or parted since the member wrote: the server would refuse it anyway */
-			hlog_info("irc", "%s: not in %s any more; a reply was dropped", c->net, chan);
-			return HE_NOTFOUND;
-		}
+		/* bound to the member who wrote: dropped if the nick passes to someone else first */
+		irc_track_holder(&c->track, in->sender_name,
+				 strncmp(in->sender, "account:", 8) == 0 ? in->sender + 8 : "", &to);
+		return say_markdown(c, in->sender_name, in->sender, md, &to);
 	}
-	return say_markdown(c, target, in->sender, md);
+	snprintf(chan, sizeof(chan), "%s", in->room);
+	if (!irc_track_in_chan(&c->track, chan)) {
+		/* kicked or parted since the member wrote: the server would refuse it anyway */
+		hlog_info("irc", "%s: not in %s any more; a reply was dropped", c->net, chan);
+		return HE_NOTFOUND;
+	}
+	return say_markdown(c, chan, in->sender, md, NULL);
 }
 
 static int t_post(struct htransport *t, const char *room, const char *md)
@@ -1149,21 +1193,22 @@ static int t_post(struct htransport *t, const char *room, const char *md)
 
 	if (!irc_track_in_chan(&c->track, room))
 		return HE_NOTFOUND;
-	return say_markdown(c, room, room, md);
+	return say_markdown(c, room, room, md, NULL);
 }
 
 static int t_post_private(struct htransport *t, const char *member, const char *md)
 {
 	struct irc *c = t->impl;
 	const char *nick = NULL;
+	struct irc_holder to;
 
+	/* Only to a services account: whoever holds a bare nick now may not be who it was. */
 	if (strncmp(member, "account:", 8) == 0)
 		nick = irc_track_nick_of_account(&c->track, member + 8);
-	else if (strncmp(member, "nick:", 5) == 0 && irc_track_has_user(&c->track, member + 5))
-		nick = member + 5;
 	if (!nick)
-		return HE_NOTFOUND;   /* not online in our channels: skipped */
-	return say_markdown(c, nick, member, md);
+		return HE_NOTFOUND;   /* not online in our channels (or a bare nick): skipped */
+	irc_track_holder(&c->track, nick, member + 8, &to);
+	return say_markdown(c, nick, member, md, &to);
 }
 
 static void t_shutdown(struct htransport *t)

@@ -4,7 +4,11 @@
  * lag detection, reconnect with capped exponential backoff and jitter, a token-bucket send queue
  * for every line after registration, channel operators and configured services accounts as
  * moderators. Messages become struct hmsg: sender "account:NAME" when the services account is
- * known, else "nick:NICK"; room is the case-folded channel, or the case-folded nick in a query. */
+ * known, else "nick:NICK" with sender_transient set (a nick passes to whoever takes it next);
+ * room is the case-folded channel, or the case-folded nick in a query. A private reply or post is
+ * bound to the member it is for and dropped, unsent, if their nick has passed to someone else by
+ * the time its turn in the send queue comes (see irc_track_holder_same()). Private posts go to
+ * services accounts only. */
 #ifndef HEARTH_IRC_H
 #define HEARTH_IRC_H
 

@@ -194,6 +194,120 @@ int irc_format(struct hbuf *out, const struct irc_tag *tags, size_t ntags, const
 	return out->oom ? HE_NOMEM : HE_OK;
 }
 
+/* ---------------------------------------------------------------- log lines */
+
+struct lout {
+	char *p;
+	size_t cap, len;
+};
+
+static void lput(struct lout *o, const char *s, size_t n)
+{
+	if (o->len + 1 >= o->cap)
+		return;
+	if (n > o->cap - 1 - o->len)
+		n = o->cap - 1 - o->len;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+}
+
+static bool word_is(const char *w, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(w, name, n) == 0;
+}
+
+size_t irc_log_line(const char *line, size_t len, char *out, size_t outlen)
+{
+	struct lout o = { out, outlen, 0 };
+	const char *p = line, *end, *w;
+	size_t n;
+
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	if ((end = memchr(line, '\0', len)))
+		len = (size_t)(end - line);              /* a NUL ends what is shown */
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	end = line + len;
+	if (p < end && *p == '@') {
+		/* tags: server tags (time, account, msgid) stay, client-only "+" tags hold member
+		 * text and are left out */
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *t = p + 1, *tend = sp ? sp : end;
+		bool any = false;
+		while (t < tend) {
+			const char *semi = memchr(t, ';', (size_t)(tend - t));
+			const char *iend = semi ? semi : tend;
+			if (iend > t && *t != '+') {
+				lput(&o, any ? ";" : "@", 1);
+				lput(&o, t, (size_t)(iend - t));
+				any = true;
+			}
+			t = iend + 1;
+		}
+		if (any)
+			lput(&o, " ", 1);
+		p = sp ? sp + 1 : end;
+	}
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end && *p == ':') {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *send = sp ? sp : end;
+		lput(&o, p, (size_t)(send - p));
+		lput(&o, " ", 1);
+		p = send;
+		while (p < end && *p == ' ')
+			p++;
+	}
+	w = p;
+	while (p < end && *p != ' ')
+		p++;
+	n = (size_t)(p - w);
+	lput(&o, w, n);
+	if (word_is(w, n, "PRIVMSG") || word_is(w, n, "NOTICE")) {
+		/* the target stays, the text (mood notes, replies, CTCP) never reaches a log */
+		while (p < end && *p == ' ')
+			p++;
+		if (p < end && *p != ':') {
+			const char *t = p;
+			while (p < end && *p != ' ')
+				p++;
+			lput(&o, " ", 1);
+			lput(&o, t, (size_t)(p - t));
+			while (p < end && *p == ' ')
+				p++;
+		}
+		if (p < end)
+			lput(&o, " :(text hidden)", 15);
+		return o.len;
+	}
+	if (word_is(w, n, "AUTHENTICATE")) {
+		const char *a = p;
+		size_t an;
+		while (a < end && *a == ' ')
+			a++;
+		an = (size_t)(end - a);
+		if (an && (word_is(a, an, "+") || word_is(a, an, "*") || word_is(a, an, "PLAIN") ||
+			   word_is(a, an, "EXTERNAL"))) {
+			lput(&o, " ", 1);
+			lput(&o, a, an);
+		} else if (an) {
+			lput(&o, " (payload hidden)", 17);
+		}
+		return o.len;
+	}
+	if (word_is(w, n, "PASS") || word_is(w, n, "OPER")) {
+		if (p < end)
+			lput(&o, " (hidden)", 9);
+		return o.len;
+	}
+	lput(&o, p, (size_t)(end - p));
+	return o.len;
+}
+
 static void copy_span(char *out, size_t outlen, const char *s, size_t n)
 {
 	if (!outlen)

@@ -55,6 +55,12 @@ int irc_format(struct hbuf *out, const struct irc_tag *tags, size_t ntags, const
 void irc_split_source(const char *source, char *nick, size_t nicklen, char *user, size_t userlen,
 		      char *host, size_t hostlen);
 
+/* A raw line (either direction) made fit for a debug log, into out (always terminated, cut to
+ * outlen-1 bytes): the text of PRIVMSG and NOTICE (members' words, mood notes, Hearth's replies),
+ * client-only tags ("+key"), SASL payloads and the parameters of PASS and OPER are replaced by a
+ * marker. Returns the length written. */
+size_t irc_log_line(const char *line, size_t len, char *out, size_t outlen);
+
 /* ---- ISUPPORT and case mapping ---- */
 
 enum irc_casemap { IRC_CM_RFC1459 = 0, IRC_CM_ASCII, IRC_CM_STRICT_RFC1459 };

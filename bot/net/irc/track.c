@@ -14,10 +14,13 @@ void irc_track_init(struct irc_track *t, const struct irc_isupport *is)
 
 void irc_track_clear(struct irc_track *t)
 {
+	uint64_t next_uid = t->next_uid;
+
 	for (size_t i = 0; i < t->nchans; i++)
 		free(t->chans[i].members);
 	free(t->users);
 	irc_track_init(t, t->is);
+	t->next_uid = next_uid;   /* a person seen before the reconnect is not one seen after */
 }
 
 static void fold(const struct irc_track *t, const char *s, char *out)
@@ -79,6 +82,7 @@ static struct irc_user *user_get(struct irc_track *t, const char *nick)
 	memset(u, 0, sizeof(*u));
 	snprintf(u->nick, sizeof(u->nick), "%s", nick);
 	fold(t, nick, u->folded);
+	u->uid = ++t->next_uid;
 	return u;
 }
 
@@ -219,10 +223,22 @@ void irc_track_quit(struct irc_track *t, const char *nick)
 
 void irc_track_nick(struct irc_track *t, const char *from, const char *to)
 {
-	struct irc_user *u = user_find(t, from);
+	struct irc_user *u = user_find(t, from), *old = user_find(t, to);
+
+	if (old && old != u) {
+		/* a stale entry for the new nick: whoever it was, it is not this person */
+		size_t i = (size_t)(old - t->users);
+		t->users[i] = t->users[--t->nusers];
+		u = user_find(t, from);
+	}
 
 	for (size_t i = 0; i < t->nchans; i++) {
-		struct irc_member *m = member_find(t, &t->chans[i], from);
+		struct irc_chan *c = &t->chans[i];
+		struct irc_member *m = member_find(t, c, from), *stale = member_find(t, c, to);
+		if (m && stale && stale != m) {
+			*stale = c->members[--c->n];
+			m = member_find(t, c, from);
+		}
 		if (m)
 			fold(t, to, m->nick);
 	}
@@ -286,6 +302,31 @@ const char *irc_track_nick_of_account(const struct irc_track *t, const char *acc
 		if (t->users[i].account[0] && irc_caseeq(t->is->casemap, t->users[i].account, account))
 			return t->users[i].nick;
 	return NULL;
+}
+
+void irc_track_holder(const struct irc_track *t, const char *nick, const char *account,
+		      struct irc_holder *h)
+{
+	const struct irc_user *u = user_find(t, nick);
+
+	snprintf(h->nick, sizeof(h->nick), "%s", nick);
+	snprintf(h->account, sizeof(h->account), "%s", account ? account : "");
+	h->uid = u ? u->uid : 0;
+}
+
+bool irc_track_holder_same(const struct irc_track *t, const struct irc_holder *h)
+{
+	const struct irc_user *u = user_find(t, h->nick);
+
+	if (h->uid) {
+		if (!u || u->uid != h->uid)
+			return false;     /* changed nick, quit or left; or another person holds it now */
+	} else if (u && !h->account[0]) {
+		return false;             /* unknown then, someone is here with it now: cannot tell */
+	}
+	if (h->account[0] && u && !irc_caseeq(t->is->casemap, u->account, h->account))
+		return false;             /* logged out, or into another account */
+	return true;
 }
 
 bool irc_track_is_op(const struct irc_track *t, const char *chan, const char *nick)

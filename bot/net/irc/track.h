@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "net/irc/parse.h"
 
@@ -31,6 +32,7 @@ struct irc_user {
 	char nick[IRC_NAME_MAX];      /* as the server spells it */
 	char folded[IRC_NAME_MAX];
 	char account[IRC_NAME_MAX];   /* "" when unknown or logged out */
+	uint64_t uid;                 /* this person while we see them (follows NICK); never reused */
 };
 
 struct irc_track {
@@ -39,6 +41,7 @@ struct irc_track {
 	size_t nchans;
 	struct irc_user *users;
 	size_t nusers, capusers;
+	uint64_t next_uid;
 };
 
 void irc_track_init(struct irc_track *t, const struct irc_isupport *is);
@@ -64,6 +67,24 @@ void irc_track_account(struct irc_track *t, const char *nick, const char *accoun
 /* The account of nick ("" unknown), the nick logged into account (NULL if none seen). */
 const char *irc_track_account_of(const struct irc_track *t, const char *nick);
 const char *irc_track_nick_of_account(const struct irc_track *t, const char *account);
+/* Who a private line is for. A nick is not an identity: it passes to another person on a nick
+ * change, a quit or a services logout. The line is bound to the person who held the nick when it
+ * was queued and is sent only if irc_track_holder_same() still says yes when its turn comes. */
+struct irc_holder {
+	char nick[IRC_NAME_MAX];      /* where the line goes */
+	char account[IRC_NAME_MAX];   /* the services account it is for; "" for none */
+	uint64_t uid;                 /* the tracked person holding nick then; 0 if not in our channels */
+};
+
+/* Binds a line for nick, meant for account ("" or NULL: none), to the current holder of nick. */
+void irc_track_holder(const struct irc_track *t, const char *nick, const char *account,
+		      struct irc_holder *h);
+/* Does h->nick still belong to the one h was made for? No when the person we saw then no longer
+ * holds it (nick change, quit, left our channels) or someone else now does, and no when the
+ * account it was for is not the one logged in now. A nick that was not in our channels then and
+ * is not now cannot be followed: yes, unless the line is for an account we now see is not theirs. */
+bool irc_track_holder_same(const struct irc_track *t, const struct irc_holder *h);
+
 /* Does nick hold channel operator status or higher in chan? */
 bool irc_track_is_op(const struct irc_track *t, const char *chan, const char *nick);
 /* Is nick known at all (in one of Hearth's channels)? */
