@@ -223,6 +223,13 @@ void mx_batch_release(struct mx *mx, struct mx_batch *b);
 void mx_batch_block(struct mx_batch *b);
 void mx_batch_unblock(struct mx *mx, struct mx_batch *b);
 void mx_batches_free(struct mx *mx);
+/* A sync batch: held and blocking while it is walked (mx_batch_unblock when walked). NULL on
+ * allocation failure. */
+struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token);
+/* A command's hold, with one reference released after its dispatch. When it is not recorded
+ * in the store it blocks parent (the sync batch it came in, may be NULL) until it is done. */
+struct mx_batch *mx_batch_cmd_new(struct mx *mx, const char *event_id, bool recorded,
+				  struct mx_batch *parent);
 /* Event de-duplication (a ring of recent ids). Returns true when id was seen; records it. */
 bool mx_seen_check(struct mx *mx, const char *event_id);
 

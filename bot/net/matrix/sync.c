@@ -307,7 +307,7 @@ static void batch_append(struct mx *mx, struct mx_batch *b)
 	*pp = b;
 }
 
-static struct mx_batch *batch_new(struct mx *mx, const char *token)
+struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token)
 {
 	struct mx_batch *b = calloc(1, sizeof(*b));
 
@@ -321,9 +321,7 @@ static struct mx_batch *batch_new(struct mx *mx, const char *token)
 	return b;
 }
 
-/* A command's hold (one reference, released after its dispatch). Not recorded in the store:
- * it blocks parent, the sync batch it came in, until it is done. */
-static struct mx_batch *cmd_new(struct mx *mx, const char *event_id, bool recorded,
+struct mx_batch *mx_batch_cmd_new(struct mx *mx, const char *event_id, bool recorded,
 				struct mx_batch *parent)
 {
 	struct mx_batch *b = calloc(1, sizeof(*b));
@@ -442,7 +440,7 @@ static bool handle_message(struct mx *mx, struct mx_room *r, const struct mx_eve
 		hlog_warn(MX_MOD, "could not record a message as owed in the store; the sync position "
 			  "waits for its answer");
 	}
-	cmd = cmd_new(mx, ev->event_id, owed == MX_OWED_OPEN, b);
+	cmd = mx_batch_cmd_new(mx, ev->event_id, owed == MX_OWED_OPEN, b);
 	if (!cmd)
 		hlog_error(MX_MOD, "out of memory holding a message; a restart may not answer it");
 	ctx.batch = cmd;
@@ -799,7 +797,7 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 	if (mx->sync_failures)
 		hlog_info(MX_MOD, "connected to the homeserver again");
 	mx->sync_failures = 0;
-	sc.batch = batch_new(mx, next);
+	sc.batch = mx_batch_sync_new(mx, next);
 	since = strdup(next);
 	if (!sc.batch || !since) {
 		free(since);
