@@ -809,13 +809,13 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 	mx_sync_walk(body, &sync_ops, &sc);
 	if (mx->crypto && mx->crypto->sync_done)
 		mx->crypto->sync_done(mx->crypto_state, sc.batch);
-	if (!mx->synced_once)
-		hlog_info(MX_MOD, "first sync done: answering messages from now on");
-	mx->synced_once = true;
 	free(mx->since);
 	mx->since = since;
 	/* walked: what it started is owed in the store, so its token is saved now */
 	mx_batch_unblock(mx, sc.batch);
+	if (!mx->synced_once)
+		hlog_info(MX_MOD, "first sync done: answering messages from now on");
+	mx->synced_once = true;
 	if (!mx->stopping)
 		sync_next(mx);
 }
