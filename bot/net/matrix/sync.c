@@ -455,18 +455,18 @@ static bool handle_message(struct mx *mx, struct mx_room *r, const struct mx_eve
 	return true;
 }
 
-/* Returns false when the event cannot be read (no crypto, undecryptable, key missing: then
- * the crypto module hands it back later) or is nothing to handle. */
-static bool handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+/* 1 when handled, 0 when the event cannot be read (no crypto, undecryptable) or is nothing to
+ * handle, -1 when its key is missing (the crypto module hands it back later). */
+static int handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 			     struct mx_batch *b, uint64_t t0)
 {
 	struct mx_event dec;
 	json_t *plain = NULL, *copy = NULL;
 	uint64_t t_dec = mx_now_us(), c_dec = mx_cpu_us();
-	bool taken = false;
+	int taken = 0, rc;
 
 	if (!ev->sender || strcmp(ev->sender, mx->user_id) == 0)
-		return false;
+		return 0;
 	if (!r->encrypted) {
 		/* whatever its state said: a room that carries encrypted messages gets only those */
 		r->encrypted = true;
@@ -477,16 +477,19 @@ static bool handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_e
 				  "encrypted messages: I will not answer there", r->id);
 			r->warned_encrypted = true;
 		}
-		return false;
+		return 0;
 	}
-	if (mx->crypto->decrypt(mx->crypto_state, r->id, ev->json, &plain) != HE_OK || !plain)
-		return false;
+	rc = mx->crypto->decrypt(mx->crypto_state, r->id, ev->json, &plain);
+	if (rc != HE_OK || !plain) {
+		json_decref(plain);
+		return rc == HE_AGAIN ? -1 : 0;
+	}
 	copy = json_deep_copy(ev->json);
 	if (copy && json_is_object(plain)) {
 		json_object_set(copy, "type", json_object_get(plain, "type"));
 		json_object_set(copy, "content", json_object_get(plain, "content"));
 		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
-			taken = handle_message(mx, r, &dec, b, t0, t_dec, c_dec);
+			taken = handle_message(mx, r, &dec, b, t0, t_dec, c_dec) ? 1 : 0;
 	}
 	json_decref(copy);
 	json_decref(plain);
@@ -857,15 +860,15 @@ static void on_owed_event(struct mx *mx, int status, json_t *body, uint64_t t_do
 	struct owed_op *op = ud;
 	struct mx_event ev;
 	struct mx_room *r;
-	bool taken = false;
+	int taken = 0;
 
 	if (status == 200 && mx_event_parse(body, &ev) == HE_OK && ev.event_id &&
 	    strcmp(ev.event_id, op->event_id) == 0) {
 		r = room_of_waiting(mx, op->room_id);
 		if (r && strcmp(ev.type, "m.room.message") == 0)
-			taken = handle_message(mx, r, &ev, NULL, t_done, 0, 0);
+			taken = handle_message(mx, r, &ev, NULL, t_done, 0, 0) ? 1 : 0;
 		else if (r && strcmp(ev.type, "m.room.encrypted") == 0)
-			taken = handle_encrypted(mx, r, &ev, NULL, t_done);
+			taken = handle_encrypted(mx, r, &ev, NULL, t_done); /* -1: handed back later */
 		if (!taken)
 			hlog_info(MX_MOD, "an earlier message in %s cannot be answered any more",
 				  op->room_id);
