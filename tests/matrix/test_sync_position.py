@@ -185,7 +185,7 @@ class Suite:
         """A fresh start whose first sync carries invites that cannot be joined: the position
         is saved at once, not after the joins are given up."""
         stuck = [await stuck_invite(self.bob), await stuck_invite(self.carol)]
-        room = await self.alice.create_room("steady", invite=[BOT])
+        room = self.room = await self.alice.create_room("steady", invite=[BOT])
         mark = self.hearth.launch()
         await wait_log(self.hearth, "first sync done", 60, mark)
         deadline = time.monotonic() + 3
@@ -196,7 +196,6 @@ class Suite:
         joins = store_value(self.data, "SELECT count(*) FROM mx_owed_joins")
         print(f"  position saved; {joins[0] if joins else '?'} joins still owed then", flush=True)
         await self.alice.wait_for_join(room, BOT, timeout=30)
-        self.room = room
         await self.wait_declined(self.hearth, stuck)
         self.declined_once(self.hearth, stuck)
         left = store_value(self.data, "SELECT count(*) FROM mx_owed_joins")
