@@ -313,7 +313,7 @@ int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hf
 
 /* ---- owed.c ---- (every function takes the store; HE_DB on a store error) */
 #define MX_JOIN_GIVE_UP_MS 120000u   /* an invite not joined within this is declined */
-#define MX_JOIN_REFUSED_TRIES 3u     /* refused (4xx) this many times: declined at once */
+#define MX_JOIN_REFUSED_TRIES 4u     /* refused (4xx) this many times: declined at once */
 #define MX_JOINS_MAX 64              /* invites being joined at once; more are declined */
 enum mx_owed_state { MX_OWED_NONE = 0, MX_OWED_OPEN = 1, MX_OWED_DONE = 2 };
 

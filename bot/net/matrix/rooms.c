@@ -5,7 +5,6 @@
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
-
 #include "store/store.h"
 
 #include <stdio.h>
