@@ -385,6 +385,28 @@ static void test_owed_events(void **state)
 	owedfix_free(f);
 }
 
+/* A Hearth that never restarts still forgets answered messages after two days. */
+static void test_owed_pruned_while_running(void **state)
+{
+	struct owedfix *f = owedfix_new();
+	struct store *st = f->app.store;
+	char id[32];
+
+	(void)state;
+	for (int i = 0; i < 1023; i++) {
+		snprintf(id, sizeof(id), "$old%d", i);
+		assert_int_equal(mx_owed_event_add(st, id, "!r:hs", false, 0, 1000000), HE_OK);
+		if (i)
+			assert_int_equal(mx_owed_event_done(st, id), HE_OK);
+	}
+	assert_int_equal(mx_owed_event_get(st, "$old1", NULL, NULL), MX_OWED_DONE);
+	assert_int_equal(mx_owed_event_add(st, "$new", "!r:hs", false, 0, 1000000 + 3 * 24 * 3600), HE_OK);
+	assert_int_equal(mx_owed_event_get(st, "$old1", NULL, NULL), MX_OWED_NONE);
+	assert_int_equal(mx_owed_event_get(st, "$old0", NULL, NULL), MX_OWED_OPEN); /* never done */
+	assert_int_equal(mx_owed_event_get(st, "$new", NULL, NULL), MX_OWED_OPEN);
+	owedfix_free(f);
+}
+
 static void test_owed_joins_and_gaps(void **state)
 {
 	struct owedfix *f = owedfix_new();
@@ -518,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_strip_reply_fallback),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_owed_events),
+		cmocka_unit_test(test_owed_pruned_while_running),
 		cmocka_unit_test(test_owed_joins_and_gaps),
 		cmocka_unit_test(test_join_give_up),
 		cmocka_unit_test(test_position_saved_when_walked),

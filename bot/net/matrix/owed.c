@@ -37,20 +37,13 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (room_id, from_tok));",
 };
 
+static int prune(struct store *s, int64_t now_s);
+
 int mx_owed_init(struct store *s, int64_t now_s)
 {
-	sqlite3_stmt *st;
 	int rc = store_migrate(s, "matrix_owed", migrations, sizeof(migrations) / sizeof(migrations[0]));
 
-	if (rc)
-		return rc;
-	st = store_stmt(s, "DELETE FROM mx_owed_events WHERE done = 1 AND ts < ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, now_s - OWED_KEEP_DONE_S);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return rc ? rc : prune(s, now_s);
 }
 
 int mx_owed_clear(struct store *s)
@@ -96,11 +89,22 @@ int mx_owed_event_get(struct store *s, const char *event_id, bool *is_private, i
 	return rc;
 }
 
+static int prune(struct store *s, int64_t now_s)
+{
+	sqlite3_stmt *st = store_stmt(s, "DELETE FROM mx_owed_events WHERE done = 1 AND ts < ?");
+
+	if (!st)
+		return HE_DB;
+	sqlite3_bind_int64(st, 1, now_s - OWED_KEEP_DONE_S);
+	return step_done(st);
+}
+
 int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id, bool is_private,
 		      int role, int64_t now_s)
 {
 	sqlite3_stmt *st = store_stmt(s, "INSERT OR IGNORE INTO mx_owed_events (event_id, room_id,"
 				      " private, role, ts) VALUES (?, ?, ?, ?, ?)");
+	int rc;
 
 	if (!st)
 		return HE_DB;
@@ -109,7 +113,12 @@ int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id
 	sqlite3_bind_int(st, 3, is_private);
 	sqlite3_bind_int(st, 4, role);
 	sqlite3_bind_int64(st, 5, now_s);
-	return step_done(st);
+	rc = step_done(st);
+	/* a Hearth that runs for months: old done rows go every 1024 messages, not only at start */
+	if (rc == HE_OK && sqlite3_changes(store_db(s)) > 0 &&
+	    sqlite3_last_insert_rowid(store_db(s)) % 1024 == 0 && prune(s, now_s) != HE_OK)
+		hlog_debug(MX_MOD, "could not prune answered messages from the store");
+	return rc;
 }
 
 int mx_owed_event_done(struct store *s, const char *event_id)
