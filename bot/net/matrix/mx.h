@@ -42,7 +42,7 @@ struct mx_ctx {
 	const char *room_id;
 	const char *event_id;
 	const char *thread_root;   /* NULL when not in a thread */
-	struct mx_batch *batch;    /* the /sync batch it came in, or NULL */
+	struct mx_batch *batch;    /* its command hold (owed until its replies are sent), or NULL */
 	unsigned nsent;            /* replies sent for it so far (numbers the transaction ids) */
 	uint64_t t0_us;            /* when its /sync response was read */
 	bool timed;                /* own time recorded already */
