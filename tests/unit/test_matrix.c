@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "net/matrix/mx.h"
+#include "store/store.h"
 
 static json_t *parse(const char *s)
 {
@@ -390,6 +391,223 @@ static void test_escape(void **state)
 	free(s);
 }
 
+
+/* ---- what is owed, and the sync position (issue 18) ---- */
+
+struct owedfix {
+	struct happ app;
+	struct mx mx;
+};
+
+static struct owedfix *owedfix_new(void)
+{
+	struct owedfix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(store_open_file(":memory:", &f->app.store), HE_OK);
+	assert_int_equal(mx_owed_init(f->app.store, 1000000), HE_OK);
+	f->mx.app = &f->app;
+	return f;
+}
+
+static void owedfix_free(struct owedfix *f)
+{
+	mx_batches_free(&f->mx);
+	store_free(f->app.store);
+	free(f);
+}
+
+static char *since_of(struct owedfix *f)
+{
+	char *v = NULL;
+
+	store_kv_get(f->app.store, MX_MOD, "since", &v);
+	return v;
+}
+
+static void assert_since(struct owedfix *f, const char *want)
+{
+	char *v = since_of(f);
+
+	if (!want) {
+		assert_null(v);
+		return;
+	}
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void test_owed_events(void **state)
+{
+	struct owedfix *f = owedfix_new();
+	struct store *st = f->app.store;
+	json_t *open = NULL;
+
+	(void)state;
+	assert_int_equal(mx_owed_event_get(st, "$a"), MX_OWED_NONE);
+	assert_int_equal(mx_owed_event_add(st, "$a", "!r:hs", 1000000), HE_OK);
+	assert_int_equal(mx_owed_event_add(st, "$b", "!r:hs", 1000001), HE_OK);
+	/* a second add (a repeated batch) keeps the row as it first came */
+	assert_int_equal(mx_owed_event_add(st, "$a", "!other:hs", 1000002), HE_OK);
+	assert_int_equal(mx_owed_event_get(st, "$a"), MX_OWED_OPEN);
+	assert_int_equal(mx_owed_events_open(st, &open), HE_OK);
+	assert_int_equal(json_array_size(open), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(open, 0), "event_id")), "$a");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(open, 0), "room_id")), "!r:hs");
+	json_decref(open);
+	assert_int_equal(mx_owed_event_done(st, "$a"), HE_OK);
+	assert_int_equal(mx_owed_event_get(st, "$a"), MX_OWED_DONE);
+	assert_int_equal(mx_owed_events_open(st, &open), HE_OK);
+	assert_int_equal(json_array_size(open), 1);
+	json_decref(open);
+	/* two days later: done rows go, open ones stay */
+	assert_int_equal(mx_owed_init(st, 1000000 + 3 * 24 * 3600), HE_OK);
+	assert_int_equal(mx_owed_event_get(st, "$a"), MX_OWED_NONE);
+	assert_int_equal(mx_owed_event_get(st, "$b"), MX_OWED_OPEN);
+	assert_int_equal(mx_owed_clear(st), HE_OK);
+	assert_int_equal(mx_owed_event_get(st, "$b"), MX_OWED_NONE);
+	owedfix_free(f);
+}
+
+/* A Hearth that never restarts still forgets answered messages after two days. */
+static void test_owed_pruned_while_running(void **state)
+{
+	struct owedfix *f = owedfix_new();
+	struct store *st = f->app.store;
+	char id[32];
+
+	(void)state;
+	for (int i = 0; i < 1023; i++) {
+		snprintf(id, sizeof(id), "$old%d", i);
+		assert_int_equal(mx_owed_event_add(st, id, "!r:hs", 1000000), HE_OK);
+		if (i)
+			assert_int_equal(mx_owed_event_done(st, id), HE_OK);
+	}
+	assert_int_equal(mx_owed_event_get(st, "$old1"), MX_OWED_DONE);
+	assert_int_equal(mx_owed_event_add(st, "$new", "!r:hs", 1000000 + 3 * 24 * 3600), HE_OK);
+	assert_int_equal(mx_owed_event_get(st, "$old1"), MX_OWED_NONE);
+	assert_int_equal(mx_owed_event_get(st, "$old0"), MX_OWED_OPEN); /* never done */
+	assert_int_equal(mx_owed_event_get(st, "$new"), MX_OWED_OPEN);
+	owedfix_free(f);
+}
+
+static void test_owed_joins_and_gaps(void **state)
+{
+	struct owedfix *f = owedfix_new();
+	struct store *st = f->app.store;
+	json_t *list = NULL, *o;
+	int64_t first = 0;
+	unsigned tries = 9;
+
+	(void)state;
+	assert_int_equal(mx_owed_join_get(st, "!a:hs", &first, &tries), HE_NOTFOUND);
+	assert_int_equal(mx_owed_join_add(st, "!a:hs", "@x:hs", 5000), HE_OK);
+	assert_int_equal(mx_owed_join_add(st, "!b:hs", NULL, 6000), HE_OK);
+	/* invited again (a repeated batch): the first try's time is kept, so the bound holds */
+	assert_int_equal(mx_owed_join_add(st, "!a:hs", NULL, 9000), HE_OK);
+	assert_int_equal(mx_owed_join_tried(st, "!a:hs", 2), HE_OK);
+	assert_int_equal(mx_owed_join_get(st, "!a:hs", &first, &tries), HE_OK);
+	assert_int_equal(first, 5000);
+	assert_int_equal(tries, 2);
+	assert_int_equal(mx_owed_join_count(st), 2);
+	assert_int_equal(mx_owed_joins(st, &list), HE_OK);
+	assert_int_equal(json_array_size(list), 2);
+	o = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(o, "room_id")), "!a:hs");
+	assert_string_equal(json_string_value(json_object_get(o, "inviter")), "@x:hs");
+	assert_null(json_object_get(json_array_get(list, 1), "inviter"));
+	json_decref(list);
+	assert_int_equal(mx_owed_join_del(st, "!a:hs"), HE_OK);
+	assert_int_equal(mx_owed_join_count(st), 1);
+
+	assert_int_equal(mx_owed_gap_add(st, "!a:hs", "t1", "t0"), HE_OK);
+	assert_int_equal(mx_owed_gaps(st, &list), HE_OK);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "to")), "t0");
+	json_decref(list);
+	assert_int_equal(mx_owed_gap_del(st, "!a:hs", "t1"), HE_OK);
+	assert_int_equal(mx_owed_gaps(st, &list), HE_OK);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	owedfix_free(f);
+}
+
+static void test_join_give_up(void **state)
+{
+	(void)state;
+	/* refused: the invite/join race gets a couple of tries, then the invite is declined */
+	assert_false(mx_join_give_up(404, 1, 100));
+	assert_false(mx_join_give_up(403, MX_JOIN_REFUSED_TRIES - 1, 1500));
+	assert_true(mx_join_give_up(404, MX_JOIN_REFUSED_TRIES, 3000));
+	assert_true(mx_join_give_up(403, 50, 0));
+	/* no answer (the homeserver is down): tried until the bound, never longer */
+	assert_false(mx_join_give_up(0, 40, MX_JOIN_GIVE_UP_MS - 1));
+	assert_false(mx_join_give_up(502, 40, 60000));
+	assert_true(mx_join_give_up(0, 1, MX_JOIN_GIVE_UP_MS));
+	assert_true(mx_join_give_up(404, 1, MX_JOIN_GIVE_UP_MS + 1));
+	assert_false(mx_join_give_up(200, 99, MX_JOIN_GIVE_UP_MS * 10));
+}
+
+/* The first sync's position is saved when it is walked, though a join or a member list it
+ * started is still going (they hold the batch, not the position). */
+static void test_position_saved_when_walked(void **state)
+{
+	struct owedfix *f = owedfix_new();
+	struct mx_batch *b1, *b2;
+
+	(void)state;
+	b1 = mx_batch_sync_new(&f->mx, "s1");
+	assert_non_null(b1);
+	mx_batch_hold(b1);            /* e.g. a member list being loaded for it */
+	assert_since(f, NULL);        /* being walked */
+	mx_batch_unblock(&f->mx, b1); /* walked */
+	assert_since(f, "s1");
+	b2 = mx_batch_sync_new(&f->mx, "s2");
+	mx_batch_unblock(&f->mx, b2);
+	assert_since(f, "s2");
+	mx_batch_release(&f->mx, b1); /* the member list came: nothing changes */
+	assert_since(f, "s2");
+	assert_null(f->mx.batches);   /* all freed */
+	owedfix_free(f);
+}
+
+/* A command owed in the store never holds the position; it is done when its last reply is. A
+ * command the store could not record holds its batch's position, and every later one. */
+static void test_command_owed_not_holding(void **state)
+{
+	struct owedfix *f = owedfix_new();
+	struct store *st = f->app.store;
+	struct mx_batch *b1, *c1, *c2, *b2;
+
+	(void)state;
+	b1 = mx_batch_sync_new(&f->mx, "s1");
+	assert_int_equal(mx_owed_event_add(st, "$c1", "!r:hs", 1000000), HE_OK);
+	c1 = mx_batch_cmd_new(&f->mx, "$c1", true, b1);
+	assert_non_null(c1);
+	mx_batch_hold(c1);            /* a reply queued */
+	mx_batch_release(&f->mx, c1); /* dispatched */
+	mx_batch_unblock(&f->mx, b1); /* walked */
+	assert_since(f, "s1");        /* the reply is still queued: owed, not holding */
+	assert_int_equal(mx_owed_event_get(st, "$c1"), MX_OWED_OPEN);
+	mx_batch_release(&f->mx, c1); /* the reply was sent */
+	assert_int_equal(mx_owed_event_get(st, "$c1"), MX_OWED_DONE);
+
+	/* not recorded: the position waits for it, and a later batch waits behind it */
+	b1 = mx_batch_sync_new(&f->mx, "s3");
+	c2 = mx_batch_cmd_new(&f->mx, "$c2", false, b1);
+	mx_batch_hold(c2);
+	mx_batch_release(&f->mx, c2);
+	mx_batch_unblock(&f->mx, b1);
+	b2 = mx_batch_sync_new(&f->mx, "s4");
+	mx_batch_unblock(&f->mx, b2);
+	assert_since(f, "s1");
+	mx_batch_release(&f->mx, c2);
+	assert_since(f, "s4");
+	assert_null(f->mx.batches);
+	owedfix_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +626,12 @@ int main(void)
 		cmocka_unit_test(test_members_private),
 		cmocka_unit_test(test_strip_reply_fallback),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_owed_events),
+		cmocka_unit_test(test_owed_pruned_while_running),
+		cmocka_unit_test(test_owed_joins_and_gaps),
+		cmocka_unit_test(test_join_give_up),
+		cmocka_unit_test(test_position_saved_when_walked),
+		cmocka_unit_test(test_command_owed_not_holding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,8 @@ static int session_begin(struct mx *mx)
 		store_kv_del(st, MX_MOD, "since");
 		store_kv_del(st, MX_MOD, "filter_id");
 		store_kv_del(st, MX_MOD, "filter_json");
+		if (mx_owed_clear(st) != HE_OK)
+			hlog_warn(MX_MOD, "could not clear what the other account was owed");
 	} else {
 		store_kv_get(st, MX_MOD, "access_token", &token);
 		store_kv_get(st, MX_MOD, "device_id", &device);
@@ -495,9 +497,11 @@ static void t_free(struct htransport *t)
 		return;
 	mx = t->impl;
 	mx->stopping = true;
+	mx->owed_frozen = true; /* what is still queued stays owed in the store */
 	if (mx->crypto && mx->crypto->free)
 		mx->crypto->free(mx->crypto_state);
 	mx_sync_stop(mx);
+	mx_joins_free(mx);
 	mx_rooms_free(mx);
 	mx_send_free(mx);
 	mx_http_free(mx);
@@ -562,6 +566,10 @@ int matrix_start(struct happ *app)
 	n = strlen(mx->hs);
 	while (n && mx->hs[n - 1] == '/')
 		mx->hs[--n] = '\0';
+	if ((rc = mx_owed_init(app->store, (int64_t)time(NULL))) != HE_OK) {
+		hlog_error(MX_MOD, "could not prepare the store for what is owed to the rooms");
+		goto fail;
+	}
 	if ((rc = mx_http_init(mx)) != HE_OK)
 		goto fail;
 	if ((rc = mx_crypto_attach(mx)) != HE_OK)

@@ -6,6 +6,7 @@
  *   rooms.c   the room table: membership, private chats, power levels, inviters
  *   send.c    outgoing events: per-room queues, transaction ids, private chats, files
  *   mx_e2e.c  end-to-end encryption: the mx_crypto_ops over crypto/e2e.h, its requests
+ *   owed.c    what is still owed (replies, joins, missed messages) kept in the store
  *
  * Ownership: struct mx owns everything hanging from it; strings are malloc'd copies. */
 #ifndef HEARTH_MX_H
@@ -34,13 +35,15 @@ struct mx_room;
 struct mx_out;
 struct mx_batch;
 struct mx_pend;
+struct mx_join;
+struct store;
 
 /* Per-event context handed to the core as hmsg.ref. */
 struct mx_ctx {
 	const char *room_id;
 	const char *event_id;
 	const char *thread_root;   /* NULL when not in a thread */
-	struct mx_batch *batch;    /* the /sync batch it came in, or NULL */
+	struct mx_batch *batch;    /* its command hold (owed until its replies are sent), or NULL */
 	unsigned nsent;            /* replies sent for it so far (numbers the transaction ids) */
 	uint64_t t0_us;            /* when its /sync response was read */
 	bool timed;                /* own time recorded already */
@@ -75,7 +78,8 @@ struct mx {
 	struct mx_req *sync_req;
 	uint64_t sync_timer;       /* waiting to poll again after a failure */
 	unsigned sync_failures;
-	struct mx_batch *batches;  /* handled batches whose token waits for their sends */
+	struct mx_batch *batches;  /* live sync batches and commands (see sync.c) */
+	bool owed_frozen;          /* tearing down: finishing a hold writes nothing */
 	uint64_t batch_seq;
 	uint64_t seen[MX_SEEN];    /* hashes of recent event ids (a ring) */
 	size_t seen_next;
@@ -83,6 +87,7 @@ struct mx {
 	/* rooms.c */
 	struct mx_room *rooms;
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
+	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
 	/* send.c */
 	struct mx_out *dm_wait;    /* private replies waiting for a private chat to exist */
@@ -209,13 +214,26 @@ const char *mx_strip_reply_fallback(const char *body);
 
 int mx_sync_start(struct mx *mx);              /* after login and filter */
 void mx_sync_stop(struct mx *mx);
-/* A send (or join) tied to a batch has finished: the batch's token may now be saved. */
+/* A batch is a sync batch (its token is saved once it is walked, never waiting for what it
+ * started) or a command (owed in the store until every hold on it is released). Hold and
+ * release keep either alive; for a command the last release marks it done. */
 void mx_batch_hold(struct mx_batch *b);
 void mx_batch_release(struct mx *mx, struct mx_batch *b);
+/* Fallback when what a sync batch started could not be written to the store: its token (and
+ * every later one) waits for mx_batch_unblock(). Both accept NULL. */
+void mx_batch_block(struct mx_batch *b);
+void mx_batch_unblock(struct mx *mx, struct mx_batch *b);
 void mx_batches_free(struct mx *mx);
 /* r's member list is known (or its fetch failed): messages that waited for it are handled. */
 void mx_sync_members_ready(struct mx *mx, struct mx_room *r);
 void mx_sync_pend_free(struct mx *mx, struct mx_room *r);   /* drops what waited (room gone) */
+/* A sync batch: held and blocking while it is walked (mx_batch_unblock when walked). NULL on
+ * allocation failure. */
+struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token);
+/* A command's hold, with one reference released after its dispatch. When it is not recorded
+ * in the store it blocks parent (the sync batch it came in, may be NULL) until it is done. */
+struct mx_batch *mx_batch_cmd_new(struct mx *mx, const char *event_id, bool recorded,
+				  struct mx_batch *parent);
 /* Event de-duplication (a ring of recent ids). Returns true when id was seen; records it. */
 bool mx_seen_check(struct mx *mx, const char *event_id);
 
@@ -292,6 +310,9 @@ void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bo
 /* We left or were removed: forget the room and drop what was queued for it. */
 void mx_room_left(struct mx *mx, const char *room_id, const char *why);
 void mx_room_join(struct mx *mx, const char *room_id, struct mx_batch *b);
+/* Joins that were still owed when Hearth stopped go on (after login). */
+void mx_joins_resume(struct mx *mx);
+void mx_joins_free(struct mx *mx);                 /* teardown: nothing is written */
 /* Pure: "@a:b" matches the pattern "@a:b" exactly or "*:b" by server. No patterns: anyone. */
 bool mx_inviter_allowed(char *const *patterns, size_t n, const char *user);
 
@@ -326,5 +347,37 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 int mx_op_post(struct htransport *t, const char *room, const char *md);
 int mx_op_post_private(struct htransport *t, const char *member, const char *md);
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f);
+
+/* ---- owed.c ---- (every function takes the store; HE_DB on a store error) */
+#define MX_JOIN_GIVE_UP_MS 120000u   /* an invite not joined within this is declined */
+#define MX_JOIN_REFUSED_TRIES 4u     /* refused (4xx) this many times: declined at once */
+#define MX_JOINS_MAX 64              /* invites being joined at once; more are declined */
+enum mx_owed_state { MX_OWED_NONE = 0, MX_OWED_OPEN = 1, MX_OWED_DONE = 2 };
+
+/* Migrates the tables and prunes done events older than two days. */
+int mx_owed_init(struct store *s, int64_t now_s);
+int mx_owed_clear(struct store *s);   /* another account: nothing owed belongs to this one */
+/* MX_OWED_*, or HE_DB. Only ids are kept: an owed message is fetched again and judged as its
+ * room is then (private or not, who is a moderator). */
+int mx_owed_event_get(struct store *s, const char *event_id);
+int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id,
+		      int64_t now_s);    /* an existing row is kept as it is */
+int mx_owed_event_done(struct store *s, const char *event_id);
+/* Open events, oldest first: new array of {"event_id","room_id"}. */
+int mx_owed_events_open(struct store *s, json_t **out);
+int mx_owed_join_add(struct store *s, const char *room_id, const char *inviter, int64_t now_ms);
+int mx_owed_join_get(struct store *s, const char *room_id, int64_t *first_ms, unsigned *tries);
+int mx_owed_join_tried(struct store *s, const char *room_id, unsigned tries);
+int mx_owed_join_del(struct store *s, const char *room_id);
+/* New array of {"room_id","inviter" (absent when none),"first_ms","tries"}. */
+int mx_owed_joins(struct store *s, json_t **out);
+long mx_owed_join_count(struct store *s);   /* -1 on error */
+/* Pure: after a failed join (HTTP status, tries so far including this one, time since the
+ * first try), whether to stop trying and decline the invite. */
+bool mx_join_give_up(int status, unsigned tries, uint64_t elapsed_ms);
+int mx_owed_gap_add(struct store *s, const char *room_id, const char *from, const char *to);
+int mx_owed_gap_del(struct store *s, const char *room_id, const char *from);
+/* New array of {"room_id","from","to"}. */
+int mx_owed_gaps(struct store *s, json_t **out);
 
 #endif

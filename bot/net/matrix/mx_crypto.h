@@ -15,9 +15,10 @@
  * Order within one /sync batch (the spec's order): to_device(), device_lists(), key_counts(),
  * then per joined room its state and timeline events in order (encryption() for
  * m.room.encryption, member() for m.room.member, decrypt() for m.room.encrypted), and last
- * sync_done(). The batch's since token is persisted only after all of these returned and every
- * request sync_done() tied to the batch (mx_batch_hold) finished, so a state change the crypto
- * module makes must be written to the store before its callback returns. */
+ * sync_done(). The batch's since token is persisted as soon as all of these returned (a request
+ * sync_done() ties to the batch with mx_batch_hold keeps it alive, never the position), so a
+ * state change the crypto module makes must be written to the store before its callback
+ * returns. */
 #ifndef HEARTH_MX_CRYPTO_H
 #define HEARTH_MX_CRYPTO_H
 

@@ -8,10 +8,12 @@
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct mx_room *mx_room_get(struct mx *mx, const char *id)
 {
@@ -472,108 +474,67 @@ bool mx_inviter_allowed(char *const *patterns, size_t n, const char *user)
 	return false;
 }
 
-/* ---- joining, with the invite/join race retried ---- */
+/* ---- joining: owed in the store, the invite/join race retried, for a bounded time ----
+ *
+ * A join never holds back the sync position: it is recorded (mx_owed_joins) and goes on after
+ * a restart. A refusal right after an invite can be the invite reaching the homeserver's
+ * workers late, so it is tried again a few times; an invite that still cannot be joined (the
+ * inviter left, the room is gone) is declined after MX_JOIN_REFUSED_TRIES refusals or
+ * MX_JOIN_GIVE_UP_MS, counted from the first try across restarts, with one log line. */
 
-struct join_op {
+struct mx_join {
 	struct mx *mx;
 	char *room_id;
-	unsigned attempt;
-	struct mx_batch *batch;
+	char *inviter;             /* who invited (for the log line when the invite is declined) */
+	unsigned tries;
+	int64_t first_ms;          /* wall clock of the first try */
+	struct mx_batch *block;    /* the store could not record it: it blocks this sync batch */
 	uint64_t timer;
+	struct mx_req *req;
+	struct mx_join *next;
 };
 
-#define JOIN_ATTEMPTS 8
-
-static void join_send(struct join_op *op);
-
-static void join_done(struct join_op *op)
+static int64_t wall_ms(void)
 {
-	struct mx_room *r = mx_room_get(op->mx, op->room_id);
+	struct timespec ts;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void join_send(struct mx_join *j);
+
+static void join_free(struct mx_join *j)
+{
+	free(j->room_id);
+	free(j->inviter);
+	free(j);
+}
+
+static void join_done(struct mx_join *j)
+{
+	struct mx *mx = j->mx;
+	struct mx_room *r = mx_room_get(mx, j->room_id);
+
+	for (struct mx_join **pp = &mx->joins; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
 	if (r)
 		r->joining = false;
-	mx_batch_release(op->mx, op->batch);
-	free(op->room_id);
-	free(op);
+	mx_batch_unblock(mx, j->block);
+	join_free(j);
 }
 
 static void on_join_timer(struct loop *l, void *ud)
 {
-	struct join_op *op = ud;
+	struct mx_join *j = ud;
 
 	(void)l;
-	op->timer = 0;
-	join_send(op);
-}
-
-static void on_join(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
-{
-	struct join_op *op = ud;
-	struct mx_room *r;
-
-	(void)t;
-	if (status == 200) {
-		hlog_info(MX_MOD, "joined %s", op->room_id);
-		r = mx_room_add(mx, op->room_id);
-		if (r)
-			r->membership = MX_M_JOINED;
-		join_done(op);
-		return;
-	}
-	/* 403 right after an invite: the invite has not reached every worker yet */
-	if ((status == 403 || status == 404) && op->attempt + 1 < JOIN_ATTEMPTS && !mx->stopping) {
-		uint64_t wait = mx_backoff_ms(op->attempt, 0x7fffffffu) / 2;
-		if (wait > 30000)
-			wait = 30000;
-		hlog_info(MX_MOD, "join %s refused (HTTP %d %s), trying again in %llu ms", op->room_id,
-			  status, mx_errcode(body), (unsigned long long)wait);
-		op->attempt++;
-		op->timer = loop_timer_add(mx->loop, wait, on_join_timer, op);
-		if (op->timer)
-			return;
-	}
-	hlog_warn(MX_MOD, "could not join %s (HTTP %d %s); giving up", op->room_id, status,
-		  mx_errcode(body));
-	join_done(op);
-}
-
-static void join_send(struct join_op *op)
-{
-	char path[512], *id = mx_http_escape(op->room_id);
-
-	if (id) {
-		snprintf(path, sizeof(path), "/_matrix/client/v3/join/%s", id);
-		free(id);
-		if (mx_http_request(op->mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_join, op))
-			return;
-	}
-	hlog_error(MX_MOD, "out of memory joining %s", op->room_id);
-	join_done(op);
-}
-
-static void join_start(struct mx *mx, const char *room_id, struct mx_batch *b)
-{
-	struct mx_room *r = mx_room_add(mx, room_id);
-	struct join_op *op;
-
-	if (!r || r->joining || r->membership == MX_M_JOINED)
-		return;
-	op = calloc(1, sizeof(*op));
-	if (!op || !(op->room_id = strdup(room_id))) {
-		free(op);
-		return;
-	}
-	r->joining = true;
-	r->membership = MX_M_INVITED;
-	op->mx = mx;
-	op->batch = b;
-	mx_batch_hold(b);
-	join_send(op);
-}
-
-void mx_room_join(struct mx *mx, const char *room_id, struct mx_batch *b)
-{
-	join_start(mx, room_id, b);
+	j->timer = 0;
+	join_send(j);
 }
 
 static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
@@ -584,35 +545,216 @@ static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *
 		hlog_debug(MX_MOD, "%s: HTTP %d %s", (const char *)ud, status, mx_errcode(body));
 }
 
+static void decline(struct mx *mx, const char *room_id)
+{
+	char path[512], *id = mx_http_escape(room_id);
+
+	if (!id)
+		return;
+	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/leave", id);
+	free(id);
+	mx_http_request(mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "decline");
+}
+
+static void join_give_up(struct mx_join *j, int status, json_t *body, int64_t elapsed)
+{
+	struct mx *mx = j->mx;
+	struct mx_room *r = mx_room_get(mx, j->room_id);
+
+	hlog_warn(MX_MOD, "could not join %s (invited by %s; HTTP %d %s, %u tr%s in %lld s): the invite "
+		  "is no longer valid (did the inviter leave?); declining it", j->room_id,
+		  j->inviter ? j->inviter : "?", status, mx_errcode(body), j->tries, j->tries == 1 ? "y" : "ies", (long long)(elapsed / 1000));
+	decline(mx, j->room_id);
+	if (mx_owed_join_del(mx->app->store, j->room_id) != HE_OK)
+		hlog_warn(MX_MOD, "could not update the store after declining an invite");
+	if (r && r->membership != MX_M_JOINED)
+		mx_room_remove(mx, j->room_id);
+	join_done(j);
+}
+
+static void on_join(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+{
+	struct mx_join *j = ud;
+	struct mx_room *r;
+	int64_t elapsed;
+	uint64_t wait;
+
+	(void)t;
+	j->req = NULL;
+	if (status == 200) {
+		hlog_info(MX_MOD, "joined %s", j->room_id);
+		r = mx_room_add(mx, j->room_id);
+		if (r)
+			r->membership = MX_M_JOINED;
+		if (mx_owed_join_del(mx->app->store, j->room_id) != HE_OK)
+			hlog_warn(MX_MOD, "could not update the store after a join");
+		join_done(j);
+		return;
+	}
+	if (mx->stopping) {
+		join_done(j); /* still owed in the store: it goes on after the restart */
+		return;
+	}
+	j->tries++;
+	if (mx_owed_join_tried(mx->app->store, j->room_id, j->tries) != HE_OK)
+		hlog_debug(MX_MOD, "could not count a join try in the store");
+	elapsed = wall_ms() - j->first_ms;
+	if (elapsed < 0)
+		elapsed = 0; /* the clock went back */
+	if (!mx_join_give_up(status, j->tries, (uint64_t)elapsed)) {
+		wait = mx_backoff_ms(j->tries - 1, 0x7fffffffu) / 2;
+		if (wait > 30000)
+			wait = 30000;
+		if ((uint64_t)elapsed + wait > MX_JOIN_GIVE_UP_MS)
+			wait = MX_JOIN_GIVE_UP_MS - (uint64_t)elapsed;
+		hlog_debug(MX_MOD, "join %s refused (HTTP %d %s), trying again in %llu ms", j->room_id,
+			   status, mx_errcode(body), (unsigned long long)wait);
+		j->timer = loop_timer_add(mx->loop, wait, on_join_timer, j);
+		if (j->timer)
+			return;
+	}
+	join_give_up(j, status, body, elapsed);
+}
+
+static void join_send(struct mx_join *j)
+{
+	char path[512], *id = mx_http_escape(j->room_id);
+
+	if (id) {
+		snprintf(path, sizeof(path), "/_matrix/client/v3/join/%s", id);
+		free(id);
+		j->req = mx_http_request(j->mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_join, j);
+		if (j->req)
+			return;
+	}
+	hlog_error(MX_MOD, "out of memory joining %s", j->room_id);
+	join_done(j);
+}
+
+/* Starts (or, after a restart, continues) the join recorded for room_id; b is the sync batch
+ * that asked for it (NULL when resumed). */
+static void join_start(struct mx *mx, const char *room_id, const char *inviter, struct mx_batch *b)
+{
+	struct mx_room *r = mx_room_add(mx, room_id);
+	struct store *st = mx->app->store;
+	struct mx_join *j;
+
+	if (!r || r->joining || r->membership == MX_M_JOINED)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->room_id = strdup(room_id)) || (inviter && !(j->inviter = strdup(inviter)))) {
+		if (j)
+			join_free(j);
+		hlog_error(MX_MOD, "out of memory joining %s", room_id);
+		return;
+	}
+	j->mx = mx;
+	j->first_ms = wall_ms();
+	if (mx_owed_join_add(st, room_id, inviter, j->first_ms) != HE_OK ||
+	    mx_owed_join_get(st, room_id, &j->first_ms, &j->tries) != HE_OK) {
+		hlog_warn(MX_MOD, "could not record the join of %s in the store; the sync position "
+			  "waits for it", room_id);
+		j->first_ms = wall_ms();
+		j->tries = 0;
+		j->block = b;
+		mx_batch_block(b);
+	}
+	r->joining = true;
+	r->membership = MX_M_INVITED;
+	j->next = mx->joins;
+	mx->joins = j;
+	join_send(j);
+}
+
+void mx_room_join(struct mx *mx, const char *room_id, struct mx_batch *b)
+{
+	join_start(mx, room_id, NULL, b);
+}
+
+void mx_joins_resume(struct mx *mx)
+{
+	json_t *list = NULL, *v;
+	size_t i;
+
+	if (mx_owed_joins(mx->app->store, &list) != HE_OK) {
+		hlog_warn(MX_MOD, "could not read the invites still being joined from the store");
+		return;
+	}
+	if (json_array_size(list))
+		hlog_info(MX_MOD, "%zu invite%s still being joined", json_array_size(list),
+			  json_array_size(list) == 1 ? "" : "s");
+	json_array_foreach(list, i, v) {
+		const char *room_id = json_string_value(json_object_get(v, "room_id"));
+		if (room_id)
+			join_start(mx, room_id, json_string_value(json_object_get(v, "inviter")), NULL);
+	}
+	json_decref(list);
+}
+
+void mx_joins_free(struct mx *mx)
+{
+	while (mx->joins) {
+		struct mx_join *j = mx->joins;
+		mx->joins = j->next;
+		if (j->timer)
+			loop_timer_cancel(mx->loop, j->timer);
+		mx_http_cancel(mx, j->req);
+		join_free(j); /* its row stays: joined after the next start */
+	}
+}
+
 void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bool is_direct,
 		     struct mx_batch *b)
 {
 	const struct config *c = mx->app->cfg;
-	char path[512], *id;
+	struct mx_room *r = mx_room_get(mx, room_id);
+	int64_t first;
+	unsigned tries;
 
 	if (!mx_inviter_allowed(c->matrix_allowed_inviters, c->nmatrix_allowed_inviters, inviter)) {
 		hlog_info(MX_MOD, "declining the invite to %s from %s: not in [matrix] allowed_inviters",
 			  room_id, inviter);
-		id = mx_http_escape(room_id);
-		if (!id)
-			return;
-		snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/leave", id);
-		free(id);
-		mx_http_request(mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "decline");
+		decline(mx, room_id);
+		return;
+	}
+	if (r && (r->joining || r->membership == MX_M_JOINED))
+		return;
+	if (mx_owed_join_count(mx->app->store) >= MX_JOINS_MAX &&
+	    mx_owed_join_get(mx->app->store, room_id, &first, &tries) != HE_OK) {
+		hlog_warn(MX_MOD, "declining the invite to %s from %s: %d invites are being joined "
+			  "already", room_id, inviter, MX_JOINS_MAX);
+		decline(mx, room_id);
 		return;
 	}
 	/* is_direct is the inviter's word: whether the room is private is decided from its
 	 * member list each time */
 	hlog_info(MX_MOD, "invited to %s by %s%s: joining", room_id, inviter,
 		  is_direct ? " (marked as a direct chat)" : "");
-	join_start(mx, room_id, b);
+	join_start(mx, room_id, inviter, b);
 }
 
 void mx_room_left(struct mx *mx, const char *room_id, const char *why)
 {
+	struct mx_room *r = mx_room_get(mx, room_id);
 	char path[512], *id;
 
-	hlog_info(MX_MOD, "no longer in %s (%s): forgetting it", room_id, why);
+	for (struct mx_join *j = mx->joins; j; j = j->next) {
+		if (strcmp(j->room_id, room_id) == 0) {
+			/* the invite was withdrawn while we were joining */
+			hlog_info(MX_MOD, "the invite to %s is gone (%s): not joining", room_id, why);
+			mx_http_cancel(mx, j->req);
+			if (j->timer)
+				loop_timer_cancel(mx->loop, j->timer);
+			mx_owed_join_del(mx->app->store, room_id);
+			join_done(j);
+			r = NULL;
+			break;
+		}
+	}
+	if (r && r->membership == MX_M_JOINED)
+		hlog_info(MX_MOD, "no longer in %s (%s): forgetting it", room_id, why);
+	else
+		hlog_debug(MX_MOD, "%s is in the left rooms (%s): forgetting it", room_id, why);
 	mx_room_remove(mx, room_id);
 	id = mx_http_escape(room_id);
 	if (!id)

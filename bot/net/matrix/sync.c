@@ -1,10 +1,16 @@
 /* sync.c - the /sync long poll: parsing, the walk over one batch, dispatch, since tokens.
  *
- * A batch's next_batch token is written to the store only when everything the batch caused
- * (replies, joins) is done: a restart continues from the last fully handled batch and handles
- * the rest again. Replies carry transaction ids derived from the command's event id, so a reply
- * that did go out before the restart is not shown twice (the homeserver drops the copy). The
- * very first sync (no token yet) only learns the rooms: history is never answered. */
+ * A batch's next_batch token is written to the store as soon as the batch is walked: it never
+ * waits for a join, a member list, a key query or a reply. What the batch started is owed in
+ * the store first (owed.c): every message handed to the core is recorded by its event id before
+ * it is dispatched and marked done when every reply it caused was sent; joins and missed
+ * messages to fetch are recorded too. A restart finishes what is owed: open messages are
+ * fetched again from the homeserver and handled, joins and gaps go on. Replies carry
+ * transaction ids derived from the command's event id, so a reply that did go out before the
+ * restart is not shown twice (the homeserver drops the copy), and a message marked done is not
+ * handled again when a batch is repeated. Only when the store cannot record what is owed does
+ * the token wait for it, as before. The very first sync (no token yet) only learns the rooms:
+ * history is never answered, and its token is saved at once. */
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -13,11 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct mx_batch {
 	uint64_t seq;
-	char *token;
-	int outstanding;
+	char *token;               /* a sync batch: its next_batch */
+	char *event_id;            /* a command: owed in the store under this id */
+	struct mx_batch *parent;   /* a command the store could not record: it blocks this batch */
+	int refs;                  /* holds that keep it alive */
+	int blocking;              /* sync batch: holds that keep its token from being saved */
+	bool saved;                /* sync batch: its token was saved (or a later one was) */
 	struct mx_batch *next;
 };
 
@@ -194,39 +205,85 @@ bool mx_seen_check(struct mx *mx, const char *event_id)
 void mx_batch_hold(struct mx_batch *b)
 {
 	if (b)
-		b->outstanding++;
+		b->refs++;
 }
 
+static void batch_unlink_free(struct mx *mx, struct mx_batch *b)
+{
+	for (struct mx_batch **pp = &mx->batches; *pp; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+	free(b->token);
+	free(b->event_id);
+	free(b);
+}
+
+/* Saves the token of the newest sync batch that is walked with nothing blocking it or an
+ * earlier one, and frees the saved batches nothing holds any more. */
 static void settle(struct mx *mx)
 {
 	const char *save = NULL;
-	struct mx_batch *done = NULL, **tail = &done;
+	struct mx_batch **pp, *b;
 
-	while (mx->batches && mx->batches->outstanding <= 0) {
-		struct mx_batch *b = mx->batches;
-		mx->batches = b->next;
-		b->next = NULL;
-		*tail = b;
-		tail = &b->next;
+	for (b = mx->batches; b; b = b->next) {
+		if (!b->token || b->saved)
+			continue;
+		if (b->blocking > 0)
+			break;
+		b->saved = true;
 		save = b->token;
 	}
-	if (save && store_kv_set(mx->app->store, MX_MOD, "since", save) != HE_OK)
+	if (save && !mx->owed_frozen && store_kv_set(mx->app->store, MX_MOD, "since", save) != HE_OK)
 		hlog_warn(MX_MOD, "could not save the sync position; a restart may handle some messages again");
-	while (done) {
-		struct mx_batch *n = done->next;
-		free(done->token);
-		free(done);
-		done = n;
+	for (pp = &mx->batches; (b = *pp);) {
+		if (b->token && b->saved && b->refs <= 0) {
+			*pp = b->next;
+			free(b->token);
+			free(b);
+		} else {
+			pp = &b->next;
+		}
 	}
 }
 
 void mx_batch_release(struct mx *mx, struct mx_batch *b)
 {
+	struct mx_batch *parent;
+
+	if (!b || --b->refs > 0)
+		return;
+	if (b->token) {
+		settle(mx);
+		return;
+	}
+	/* a command: every reply it caused is sent (or dropped for good) */
+	if (!mx->owed_frozen && mx_owed_event_done(mx->app->store, b->event_id) != HE_OK)
+		hlog_warn(MX_MOD, "could not mark a message as answered in the store; a restart may "
+			  "handle it again (its replies are not shown twice)");
+	parent = b->parent;
+	batch_unlink_free(mx, b);
+	mx_batch_unblock(mx, parent);
+}
+
+void mx_batch_block(struct mx_batch *b)
+{
 	if (!b)
 		return;
-	b->outstanding--;
-	if (b == mx->batches)
+	b->refs++;
+	b->blocking++;
+}
+
+void mx_batch_unblock(struct mx *mx, struct mx_batch *b)
+{
+	if (!b)
+		return;
+	b->blocking--;
+	if (b->refs > 1)
 		settle(mx);
+	mx_batch_release(mx, b);
 }
 
 void mx_batches_free(struct mx *mx)
@@ -234,24 +291,51 @@ void mx_batches_free(struct mx *mx)
 	while (mx->batches) {
 		struct mx_batch *n = mx->batches->next;
 		free(mx->batches->token);
+		free(mx->batches->event_id);
 		free(mx->batches);
 		mx->batches = n;
 	}
 }
 
-static struct mx_batch *batch_new(struct mx *mx, const char *token)
+static void batch_append(struct mx *mx, struct mx_batch *b)
 {
-	struct mx_batch *b = calloc(1, sizeof(*b)), **pp;
+	struct mx_batch **pp;
+
+	b->seq = ++mx->batch_seq;
+	for (pp = &mx->batches; *pp; pp = &(*pp)->next)
+		;
+	*pp = b;
+}
+
+struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token)
+{
+	struct mx_batch *b = calloc(1, sizeof(*b));
 
 	if (!b || !(b->token = strdup(token))) {
 		free(b);
 		return NULL;
 	}
-	b->seq = ++mx->batch_seq;
-	b->outstanding = 1; /* held while it is being handled */
-	for (pp = &mx->batches; *pp; pp = &(*pp)->next)
-		;
-	*pp = b;
+	b->refs = 1; /* held, and blocking, while it is being walked */
+	b->blocking = 1;
+	batch_append(mx, b);
+	return b;
+}
+
+struct mx_batch *mx_batch_cmd_new(struct mx *mx, const char *event_id, bool recorded,
+				struct mx_batch *parent)
+{
+	struct mx_batch *b = calloc(1, sizeof(*b));
+
+	if (!b || !(b->event_id = strdup(event_id))) {
+		free(b);
+		return NULL;
+	}
+	b->refs = 1;
+	if (!recorded) {
+		b->parent = parent;
+		mx_batch_block(parent);
+	}
+	batch_append(mx, b);
 	return b;
 }
 
@@ -369,34 +453,63 @@ void mx_sync_pend_free(struct mx *mx, struct mx_room *r)
 	r->npend = 0;
 }
 
-static void handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+/* Hands a member's message on, recorded as owed first (so the sync position never waits for
+ * it: a restart finds it in the store). Whether it was said privately is decided from the room's
+ * whole member list, so a message waits for that list (and for a fetch in flight, which may say
+ * someone joined); messages behind one that waits wait too. b is the sync batch it came in (NULL
+ * when fetched again after a restart or handed back by the crypto module). Returns false when
+ * the message is nothing to handle (ours, not a command candidate, an edit). */
+static bool handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 			   struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
 {
+	struct store *st = mx->app->store;
+	struct mx_batch *cmd;
+	int owed;
+
 	if (!ev->event_id || !ev->sender || !ev->body || !ev->msgtype)
-		return;
+		return false;
 	if (strcmp(ev->sender, mx->user_id) == 0)
-		return; /* our own */
+		return false; /* our own */
 	if (strcmp(ev->msgtype, "m.text") != 0)
-		return; /* m.notice: another bot; m.emote, files: not commands */
+		return false; /* m.notice: another bot; m.emote, files: not commands */
 	if (ev->rel_type && strcmp(ev->rel_type, "m.replace") == 0)
-		return; /* an edit: the original was handled */
+		return false; /* an edit: the original was handled */
 	if (mx_seen_check(mx, ev->event_id))
-		return;
-	/* Private or not is decided from the whole member list: wait for it (and for a fetch in
-	 * flight, which may say someone joined); messages behind one that waits wait too. */
+		return true;
+	owed = mx_owed_event_get(st, ev->event_id);
+	if (owed == MX_OWED_DONE) {
+		hlog_debug(MX_MOD, "message %s in %s was answered before", ev->event_id, r->id);
+		return true;
+	}
+	/* Owed from before a restart: answered now, as the room is now (a reply meant to be private
+	 * is checked again before it goes out, wherever it was decided). */
+	if (owed != MX_OWED_OPEN) {
+		if (mx_owed_event_add(st, ev->event_id, r->id, (int64_t)time(NULL)) == HE_OK)
+			owed = MX_OWED_OPEN;
+		else
+			hlog_warn(MX_MOD, "could not record a message as owed in the store; the sync "
+				  "position waits for its answer");
+	}
+	cmd = mx_batch_cmd_new(mx, ev->event_id, owed == MX_OWED_OPEN, b);
+	if (!cmd)
+		hlog_error(MX_MOD, "out of memory holding a message; a restart may not answer it");
 	if (r->members_req || r->pend || (!r->members_known && !r->members_failed)) {
-		if (pend_add(mx, r, ev, b, t0, t_dec, c_dec) == HE_OK) {
+		if (pend_add(mx, r, ev, cmd, t0, t_dec, c_dec) == HE_OK) {
+			mx_batch_release(mx, cmd); /* the wait holds it now */
 			if (!r->members_req && !r->members_known)
 				mx_room_members_fetch(mx, r);
 			mx_sync_members_ready(mx, r); /* the fetch could not start: now */
-			return;
+			return true;
 		}
 	}
-	dispatch_message(mx, r, ev, b, t0, t_dec, c_dec);
+	dispatch_message(mx, r, ev, cmd, t0, t_dec, c_dec);
+	mx_batch_release(mx, cmd);
+	return true;
 }
 
+/* cmd is the message's command hold (NULL when out of memory). */
 static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			     struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
+			     struct mx_batch *cmd, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
 {
 	const char *prefix = mx->app->cfg->prefix;
 	struct mx_ctx ctx = { 0 };
@@ -407,7 +520,6 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 	ctx.room_id = r->id;
 	ctx.event_id = ev->event_id;
 	ctx.thread_root = ev->rel_type && strcmp(ev->rel_type, "m.thread") == 0 ? ev->rel_event : NULL;
-	ctx.batch = b;
 	ctx.t0_us = t0;
 	ctx.encrypted = t_dec != 0;
 	ctx.t_dec_us = t_dec;
@@ -422,6 +534,7 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 	m.role = mx_power_level(r->power_levels, r->creator, ev->sender) >=
 			 mx->app->cfg->matrix_moderator_power_level
 		 ? HROLE_MODERATOR : HROLE_MEMBER;
+	ctx.batch = cmd;
 	m.via = &mx->t;
 	m.ref = &ctx;
 	if (strncmp(text, prefix, strlen(prefix)) == 0)
@@ -431,15 +544,18 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 	happ_dispatch(mx->app, &m);
 }
 
-static void handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+/* 1 when handled, 0 when the event cannot be read (no crypto, undecryptable) or is nothing to
+ * handle, -1 when its key is missing (the crypto module hands it back later). */
+static int handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 			     struct mx_batch *b, uint64_t t0)
 {
 	struct mx_event dec;
 	json_t *plain = NULL, *copy = NULL;
 	uint64_t t_dec = mx_now_us(), c_dec = mx_cpu_us();
+	int taken = 0, rc;
 
 	if (!ev->sender || strcmp(ev->sender, mx->user_id) == 0)
-		return;
+		return 0;
 	if (!r->encrypted) {
 		/* whatever its state said: a room that carries encrypted messages gets only those */
 		r->encrypted = true;
@@ -450,32 +566,47 @@ static void handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_e
 				  "encrypted messages: I will not answer there", r->id);
 			r->warned_encrypted = true;
 		}
-		return;
+		return 0;
 	}
-	if (mx->crypto->decrypt(mx->crypto_state, r->id, ev->json, &plain) != HE_OK || !plain)
-		return;
+	rc = mx->crypto->decrypt(mx->crypto_state, r->id, ev->json, &plain);
+	if (rc != HE_OK || !plain) {
+		json_decref(plain);
+		return rc == HE_AGAIN ? -1 : 0;
+	}
 	copy = json_deep_copy(ev->json);
 	if (copy && json_is_object(plain)) {
 		json_object_set(copy, "type", json_object_get(plain, "type"));
 		json_object_set(copy, "content", json_object_get(plain, "content"));
 		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
-			handle_message(mx, r, &dec, b, t0, t_dec, c_dec);
+			taken = handle_message(mx, r, &dec, b, t0, t_dec, c_dec) ? 1 : 0;
 	}
 	json_decref(copy);
 	json_decref(plain);
+	return taken;
+}
+
+/* The room of an event that may have waited across a restart, in a room no sync has mentioned
+ * since (only rooms with news are in one): we were in it when the event came. Had we left
+ * since, the reply fails at the homeserver and is dropped. */
+static struct mx_room *room_of_waiting(struct mx *mx, const char *room_id)
+{
+	struct mx_room *r = mx_room_get(mx, room_id);
+
+	if (!r && (r = mx_room_add(mx, room_id))) {
+		r->membership = MX_M_JOINED;
+		/* first seen by this process: the member list may be incomplete */
+		if (mx->crypto && mx->crypto->members_stale)
+			mx->crypto->members_stale(mx->crypto_state, room_id);
+	}
+	return r && r->membership == MX_M_JOINED ? r : NULL;
 }
 
 void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event, struct mx_batch *b)
 {
-	struct mx_room *r = mx_room_get(mx, room_id);
+	struct mx_room *r = room_of_waiting(mx, room_id);
 	struct mx_event ev;
 
-	/* The event may have waited across a restart, in a room no sync has mentioned since (only
-	 * rooms with news are in one): we were in it when the event came. Had we left since, the
-	 * reply fails at the homeserver and is dropped. */
-	if (!r && (r = mx_room_add(mx, room_id)))
-		r->membership = MX_M_JOINED;
-	if (r && r->membership == MX_M_JOINED && mx_event_parse(event, &ev) == HE_OK)
+	if (r && mx_event_parse(event, &ev) == HE_OK)
 		handle_encrypted(mx, r, &ev, b, mx_now_us());
 }
 
@@ -591,17 +722,30 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 
 struct gap_op {
 	char *room_id;
-	struct mx_batch *batch;
+	char *from;                /* owed in the store under (room_id, from) */
+	struct mx_batch *batch;    /* the sync batch (held), or NULL after a restart */
+	bool blocking;             /* not recorded: it blocks the batch's token */
 };
+
+static void gap_free(struct gap_op *op)
+{
+	if (!op)
+		return;
+	free(op->room_id);
+	free(op->from);
+	free(op);
+}
 
 static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
 {
 	struct gap_op *op = ud;
-	struct mx_room *r = mx_room_get(mx, op->room_id);
+	struct mx_room *r = op->batch ? mx_room_get(mx, op->room_id) : room_of_waiting(mx, op->room_id);
 	json_t *chunk = json_object_get(body, "chunk");
 	struct mx_event ev;
 	size_t n;
 
+	if (status == 0 && mx->stopping)
+		goto out; /* stopping: still owed after the restart */
 	if (status != 200 || !json_is_array(chunk)) {
 		hlog_warn(MX_MOD, "room %s: could not fetch the messages I missed (HTTP %d %s); "
 			  "only the latest ones were answered", op->room_id, status, mx_errcode(body));
@@ -621,47 +765,59 @@ static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, voi
 				handle_encrypted(mx, r, &ev, op->batch, t_done);
 		}
 	}
-	mx_batch_release(mx, op->batch);
-	free(op->room_id);
-	free(op);
+	/* every message of the gap is owed on its own now */
+	if (!op->blocking && mx_owed_gap_del(mx->app->store, op->room_id, op->from) != HE_OK)
+		hlog_warn(MX_MOD, "could not update the store after fetching missed messages");
+out:
+	if (op->blocking)
+		mx_batch_unblock(mx, op->batch);
+	else
+		mx_batch_release(mx, op->batch);
+	gap_free(op);
 }
 
-/* Fetches what a limited timeline left out: /messages backwards from the timeline's start to
- * where the previous sync ended, one page of up to MX_GAP_LIMIT events. */
-static void fetch_gap(struct mx *mx, struct sync_ctx *sc, const char *room_id, const char *prev_batch)
+/* Fetches what a limited timeline left out: /messages backwards from the timeline's start
+ * (from) to where the previous sync ended (to), one page of up to MX_GAP_LIMIT events. Owed in
+ * the store until it is handled; b (the sync batch, or NULL) is held meanwhile. */
+static void gap_start(struct mx *mx, const char *room_id, const char *from, const char *to,
+		      struct mx_batch *b)
 {
-	char path[2048], *rid = NULL, *from = NULL, *to = NULL, *filter = NULL;
+	char path[2048], *rid = NULL, *efrom = NULL, *eto = NULL, *filter = NULL;
 	struct gap_op *op = NULL;
 
-	if (!prev_batch || !mx->since)
+	if (!from || !to)
 		goto fail;
 	rid = mx_http_escape(room_id);
-	from = mx_http_escape(prev_batch);
-	to = mx_http_escape(mx->since);
+	efrom = mx_http_escape(from);
+	eto = mx_http_escape(to);
 	filter = mx_http_escape("{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}");
 	op = calloc(1, sizeof(*op));
-	if (!rid || !from || !to || !filter || !op || !(op->room_id = strdup(room_id)))
+	if (!rid || !efrom || !eto || !filter || !op || !(op->room_id = strdup(room_id)) ||
+	    !(op->from = strdup(from)))
 		goto fail;
 	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
-		 rid, MX_GAP_LIMIT, from, to, filter);
-	op->batch = sc->batch;
+		 rid, MX_GAP_LIMIT, efrom, eto, filter);
+	op->batch = b;
+	op->blocking = b && mx_owed_gap_add(mx->app->store, room_id, from, to) != HE_OK;
 	if (!mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op))
 		goto fail;
-	mx_batch_hold(sc->batch);
-	hlog_info(MX_MOD, "room %s: more messages arrived while I was away than one sync returns; "
-		  "fetching the gap", room_id);
+	if (op->blocking)
+		mx_batch_block(b);
+	else
+		mx_batch_hold(b);
+	if (b)
+		hlog_info(MX_MOD, "room %s: more messages arrived while I was away than one sync "
+			  "returns; fetching the gap", room_id);
 	op = NULL;
 	goto out;
 fail:
 	hlog_warn(MX_MOD, "room %s: more messages arrived while I was away than one sync returns; "
 		  "I answered the latest ones, the older ones stay unanswered", room_id);
 out:
-	if (op)
-		free(op->room_id);
-	free(op);
+	gap_free(op);
 	free(rid);
-	free(from);
-	free(to);
+	free(efrom);
+	free(eto);
 	free(filter);
 }
 
@@ -692,8 +848,8 @@ static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t 
 		if (mx->crypto && mx->crypto->members_stale)
 			mx->crypto->members_stale(mx->crypto_state, room_id);
 		if (sc->dispatch && sc->skip_until < 0)
-			fetch_gap(mx, sc, room_id, json_string_value(json_object_get(
-				json_object_get(room, "timeline"), "prev_batch")));
+			gap_start(mx, room_id, json_string_value(json_object_get(
+				json_object_get(room, "timeline"), "prev_batch")), mx->since, sc->batch);
 	}
 }
 
@@ -738,7 +894,7 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 	if (mx->sync_failures)
 		hlog_info(MX_MOD, "connected to the homeserver again");
 	mx->sync_failures = 0;
-	sc.batch = batch_new(mx, next);
+	sc.batch = mx_batch_sync_new(mx, next);
 	since = strdup(next);
 	if (!sc.batch || !since) {
 		free(since);
@@ -750,12 +906,13 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 	mx_sync_walk(body, &sync_ops, &sc);
 	if (mx->crypto && mx->crypto->sync_done)
 		mx->crypto->sync_done(mx->crypto_state, sc.batch);
+	free(mx->since);
+	mx->since = since;
+	/* walked: what it started is owed in the store, so its token is saved now */
+	mx_batch_unblock(mx, sc.batch);
 	if (!mx->synced_once)
 		hlog_info(MX_MOD, "first sync done: answering messages from now on");
 	mx->synced_once = true;
-	free(mx->since);
-	mx->since = since;
-	mx_batch_release(mx, sc.batch);
 	if (!mx->stopping)
 		sync_next(mx);
 }
@@ -785,6 +942,97 @@ out:
 	free(since);
 }
 
+/* ---- what was owed when Hearth stopped ---- */
+
+struct owed_op {
+	char *room_id;
+	char *event_id;
+};
+
+static void on_owed_event(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
+{
+	struct owed_op *op = ud;
+	struct mx_event ev;
+	struct mx_room *r;
+	int taken = 0;
+
+	if (status == 200 && mx_event_parse(body, &ev) == HE_OK && ev.event_id &&
+	    strcmp(ev.event_id, op->event_id) == 0) {
+		r = room_of_waiting(mx, op->room_id);
+		if (r && strcmp(ev.type, "m.room.message") == 0)
+			taken = handle_message(mx, r, &ev, NULL, t_done, 0, 0) ? 1 : 0;
+		else if (r && strcmp(ev.type, "m.room.encrypted") == 0)
+			taken = handle_encrypted(mx, r, &ev, NULL, t_done); /* -1: handed back later */
+		if (!taken)
+			hlog_info(MX_MOD, "an earlier message in %s cannot be answered any more",
+				  op->room_id);
+	} else if (status != 0) {
+		/* redacted, or the room is gone: nothing left to answer */
+		hlog_info(MX_MOD, "an earlier message in %s cannot be read any more (HTTP %d %s); "
+			  "it stays unanswered", op->room_id, status, mx_errcode(body));
+	}
+	if (!taken && status != 0 && mx_owed_event_done(mx->app->store, op->event_id) != HE_OK)
+		hlog_warn(MX_MOD, "could not update the store for an earlier message");
+	free(op->room_id);
+	free(op->event_id);
+	free(op);
+}
+
+/* Messages that were handed to the core but not fully answered are fetched again and handled
+ * (their replies keep their transaction ids); missed messages not fetched yet are fetched. */
+static void owed_resume(struct mx *mx)
+{
+	json_t *list = NULL, *v;
+	char path[2048], *rid, *eid;
+	struct owed_op *op;
+	size_t i, n = 0;
+
+	if (mx_owed_events_open(mx->app->store, &list) == HE_OK) {
+		json_array_foreach(list, i, v) {
+			const char *room_id = json_string_value(json_object_get(v, "room_id"));
+			const char *event_id = json_string_value(json_object_get(v, "event_id"));
+			if (!room_id || !event_id)
+				continue;
+			rid = mx_http_escape(room_id);
+			eid = mx_http_escape(event_id);
+			op = calloc(1, sizeof(*op));
+			if (rid && eid && op && (op->room_id = strdup(room_id)) &&
+			    (op->event_id = strdup(event_id))) {
+				snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/event/%s", rid, eid);
+				if (mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY,
+						    on_owed_event, op)) {
+					op = NULL;
+					n++;
+				}
+			}
+			if (op) {
+				free(op->room_id);
+				free(op->event_id);
+				free(op);
+				hlog_error(MX_MOD, "out of memory fetching an earlier message again");
+			}
+			free(rid);
+			free(eid);
+		}
+		if (n)
+			hlog_info(MX_MOD, "%zu earlier message%s not fully answered yet: answering now", n,
+				  n == 1 ? " was" : "s were");
+	} else {
+		hlog_warn(MX_MOD, "could not read the messages still owed from the store");
+	}
+	json_decref(list);
+	list = NULL;
+	if (mx_owed_gaps(mx->app->store, &list) == HE_OK) {
+		json_array_foreach(list, i, v) {
+			const char *room_id = json_string_value(json_object_get(v, "room_id"));
+			if (room_id)
+				gap_start(mx, room_id, json_string_value(json_object_get(v, "from")),
+					  json_string_value(json_object_get(v, "to")), NULL);
+		}
+	}
+	json_decref(list);
+}
+
 int mx_sync_start(struct mx *mx)
 {
 	char *since = NULL;
@@ -793,10 +1041,12 @@ int mx_sync_start(struct mx *mx)
 		mx->since = since;
 		mx->synced_once = true;
 		hlog_info(MX_MOD, "continuing from the last handled sync");
+		owed_resume(mx);
 	} else {
 		free(since);
 		hlog_info(MX_MOD, "no sync position yet: learning the rooms, earlier messages stay unanswered");
 	}
+	mx_joins_resume(mx);
 	sync_next(mx);
 	return HE_OK;
 }
