@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +62,10 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Content: the config's content_dir, else $HEARTH_CONTENT_DIR, else next to the binary (a build
- * folder inside the checkout), else the installed copy. */
+/* Content, found at run time so that a binary works wherever it is: the config's content_dir,
+ * else $HEARTH_CONTENT_DIR, else next to the binary (../content: a build folder inside the
+ * checkout; ../share/hearth/content: an installed prefix), else the system's installed copy.
+ * Nothing from the build machine's source tree is compiled in. */
 static int find_content_dir(struct config *cfg)
 {
 	char exe[PATH_MAX], cand[PATH_MAX + 32];
@@ -87,8 +90,6 @@ static int find_content_dir(struct config *cfg)
 				return (cfg->content_dir = realpath(cand, NULL)) ? HE_OK : HE_NOMEM;
 		}
 	}
-	if (is_dir(HEARTH_SOURCE_DIR "/content"))
-		return (cfg->content_dir = strdup(HEARTH_SOURCE_DIR "/content")) ? HE_OK : HE_NOMEM;
 	return (cfg->content_dir = strdup("/usr/share/hearth/content")) ? HE_OK : HE_NOMEM;
 }
 
@@ -260,6 +261,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	harden_process();
+	/* libsodium is the one source of random numbers (randombytes_*) in Hearth. */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "hearth: cannot initialise libsodium\n");
+		return EXIT_FAILURE;
+	}
 	if ((rc = parse_args(argc, argv, &o)))
 		return rc;
 	if ((rc = load_config(&o, &app.cfg, false)))

@@ -901,6 +901,7 @@ static void on_tick(struct loop *l, void *ud)
 	struct happ *app = ud;
 	struct mood *mo = mood_state(app);
 	long day;
+	int rc;
 
 	if (!mo)
 		return;
@@ -911,7 +912,9 @@ static void on_tick(struct loop *l, void *ud)
 		mo->purge_day = day;
 	}
 	/* Near the start of each minute. */
-	mo->timer = loop_timer_add(l, (uint64_t)(60 - time(NULL) % 60) * 1000 + 50, on_tick, app);
+	rc = loop_timer_add(l, (uint64_t)(60 - time(NULL) % 60) * 1000 + 50, on_tick, app, &mo->timer);
+	if (rc)
+		happ_fail(app, "mood", "cannot arm the reminder tick", rc);
 }
 
 int mood_init(struct happ *app)
@@ -956,9 +959,8 @@ int mood_init(struct happ *app)
 	mo->purge_day = care_daykey(app, happ_now(app));
 	if (app->loop) {
 		/* The first look a second after start: a reminder due while Hearth was down goes out then. */
-		mo->timer = loop_timer_add(app->loop, 1000, on_tick, app);
-		if (!mo->timer)
-			return HE_NOMEM;
+		if ((rc = loop_timer_add(app->loop, 1000, on_tick, app, &mo->timer)))
+			return rc;
 	}
 	return HE_OK;
 }

@@ -63,7 +63,7 @@ int sched_init(struct happ *app)
 	app->care->sched = s;
 	/* First run as soon as the loop turns (transports are up by then): the catch-up. */
 	if (app->loop)
-		s->timer = loop_timer_add(app->loop, 0, on_timer, app);
+		return loop_timer_add(app->loop, 0, on_timer, app, &s->timer);
 	return HE_OK;
 }
 
@@ -454,6 +454,7 @@ void sched_rearm(struct happ *app)
 	struct sched *s = state(app);
 	time_t now, next;
 	long long delay;
+	int rc;
 
 	if (!s || !app->loop)
 		return;
@@ -473,7 +474,7 @@ void sched_rearm(struct happ *app)
 		delay = SCHED_RETRY_SECS;
 	if (delay < 1)
 		delay = 1;
-	s->timer = loop_timer_add(app->loop, (uint64_t)delay * 1000, on_timer, app);
-	if (!s->timer)
-		hlog_error("sched", "cannot arm the check-in timer: out of memory");
+	rc = loop_timer_add(app->loop, (uint64_t)delay * 1000, on_timer, app, &s->timer);
+	if (rc)
+		happ_fail(app, "sched", "cannot arm the check-in timer", rc);
 }

@@ -1,12 +1,23 @@
 /* app.c - the application struct's small helpers. */
 #include "core/app.h"
 #include "core/err.h"
+#include "core/log.h"
+#include "core/loop.h"
 
 #include <string.h>
 
 time_t happ_now(const struct happ *app)
 {
 	return app && app->fake_now ? app->fake_now : time(NULL);
+}
+
+void happ_fail(struct happ *app, const char *who, const char *what, int rc)
+{
+	hlog_error(who, "%s (%s); Hearth stops now so that it can be started again", what, he_str(rc));
+	if (!app->exit_code)
+		app->exit_code = 1;
+	if (app->loop)
+		loop_stop(app->loop);
 }
 
 int happ_add_transport(struct happ *app, struct htransport *t)

@@ -34,6 +34,12 @@ struct happ {
 /* Wall-clock seconds (UTC epoch); tests may pin it with HEARTH_FAKE_NOW. */
 time_t happ_now(const struct happ *app);
 
+/* The other half of the out-of-memory policy (DEVELOPERS.md): when work that nobody can drop
+ * fails (a tick that keeps the daemon alive cannot re-arm itself), Hearth stops loudly instead
+ * of going quiet: the error is logged, the exit code becomes 1 (unless one is set) and the loop
+ * stops. The service manager starts Hearth again; owed replies wait in the store. */
+void happ_fail(struct happ *app, const char *who, const char *what, int rc);
+
 int happ_add_transport(struct happ *app, struct htransport *t);
 struct htransport *happ_transport(struct happ *app, const char *network);
 

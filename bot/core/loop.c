@@ -140,19 +140,31 @@ int loop_del_fd(struct loop *l, int fd)
 	return HE_NOTFOUND;
 }
 
-uint64_t loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud)
+int (loop_timer_add)(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud, uint64_t *id)
 {
+	if (id)
+		*id = 0;
 	if (l->ntimers == l->captimers) {
 		size_t cap = l->captimers ? l->captimers * 2 : 16;
 		struct timer *t = realloc(l->timers, cap * sizeof(*t));
 		if (!t)
-			return 0;
+			return HE_NOMEM;
 		l->timers = t;
 		l->captimers = cap;
 	}
 	l->timers[l->ntimers] = (struct timer){ l->next_id, loop_now_ms() + delay_ms, cb, ud };
 	l->ntimers++;
-	return l->next_id++;
+	if (id)
+		*id = l->next_id;
+	l->next_id++;
+	return HE_OK;
+}
+
+uint64_t loop_timer_add_id(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud)
+{
+	uint64_t id;
+
+	return (loop_timer_add)(l, delay_ms, cb, ud, &id) == HE_OK ? id : 0;
 }
 
 void loop_timer_cancel(struct loop *l, uint64_t id)

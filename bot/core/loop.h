@@ -25,8 +25,17 @@ int loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *ud
 int loop_mod_fd(struct loop *l, int fd, unsigned events);
 int loop_del_fd(struct loop *l, int fd);
 
-/* Runs cb once after delay_ms. Returns a timer id (never 0), or 0 on allocation failure. */
-uint64_t loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud);
+/* Runs cb once after delay_ms. Returns HE_OK and stores the timer's id (never 0) in *id (when
+ * id is not NULL), or HE_NOMEM with *id set to 0 and nothing armed. A timer that keeps the daemon
+ * alive (a tick that re-arms itself) and cannot be armed goes to happ_fail() (core/app.h): the
+ * out-of-memory policy in DEVELOPERS.md. */
+int loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud, uint64_t *id);
+/* Transitional, for bot/net/irc until it is converted: the old four-argument form, which returns
+ * the id or 0 on allocation failure. loop_timer_add() with four arguments lands here. */
+uint64_t loop_timer_add_id(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud);
+#define LOOP_TIMER_ADD_PICK_(a, b, c, d, e, name, ...) name
+#define loop_timer_add(...) \
+	LOOP_TIMER_ADD_PICK_(__VA_ARGS__, loop_timer_add, loop_timer_add_id, _)(__VA_ARGS__)
 void loop_timer_cancel(struct loop *l, uint64_t id);   /* unknown or fired ids are fine */
 
 /* Blocks SIGINT, SIGTERM and SIGHUP and delivers them to cb from the loop. */

@@ -13,10 +13,10 @@
 #include "core/loop.h"
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 struct mx_req {
 	struct mx *mx;
@@ -200,8 +200,11 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 		loop_timer_cancel(mx->loop, mx->curl_timer);
 		mx->curl_timer = 0;
 	}
-	if (timeout_ms >= 0)
-		mx->curl_timer = loop_timer_add(mx->loop, (uint64_t)timeout_ms, on_curl_timer, mx);
+	if (timeout_ms >= 0 &&
+	    loop_timer_add(mx->loop, (uint64_t)timeout_ms, on_curl_timer, mx, &mx->curl_timer)) {
+		happ_fail(mx->app, MX_MOD, "cannot arm curl's timer", HE_NOMEM);
+		return -1;
+	}
 	return 0;
 }
 
@@ -391,17 +394,9 @@ static void on_retry_timer(struct loop *l, void *ud)
 	r->timer = 0;
 	if (start_transfer(r) != HE_OK) {
 		/* out of memory: try again a little later */
-		r->timer = loop_timer_add(r->mx->loop, 1000, on_retry_timer, r);
+		if (loop_timer_add(r->mx->loop, 1000, on_retry_timer, r, &r->timer))
+			happ_fail(r->mx->app, MX_MOD, "cannot arm a request's retry", HE_NOMEM);
 	}
-}
-
-static uint32_t rnd32(void)
-{
-	uint32_t v = 0;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint32_t)loop_now_ms() * 2654435761u;
-	return v;
 }
 
 static void schedule_retry(struct mx_req *r, int64_t wait_ms)
@@ -414,9 +409,10 @@ static void schedule_retry(struct mx_req *r, int64_t wait_ms)
 		r->easy = NULL;
 	}
 	if (wait_ms < 0)
-		wait_ms = (int64_t)mx_backoff_ms(r->attempt, rnd32());
+		wait_ms = (int64_t)mx_backoff_ms(r->attempt, randombytes_random());
 	r->attempt++;
-	r->timer = loop_timer_add(mx->loop, (uint64_t)wait_ms, on_retry_timer, r);
+	if (loop_timer_add(mx->loop, (uint64_t)wait_ms, on_retry_timer, r, &r->timer))
+		happ_fail(mx->app, MX_MOD, "cannot arm a request's retry", HE_NOMEM);
 }
 
 static void finish(struct mx *mx, struct mx_req *r, int status, json_t *body, uint64_t t_done)
@@ -543,8 +539,7 @@ struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *pa
 		return r;
 	}
 	/* Start from the loop, never from inside a curl callback chain. */
-	r->timer = loop_timer_add(mx->loop, 0, on_retry_timer, r);
-	if (!r->timer) {
+	if (loop_timer_add(mx->loop, 0, on_retry_timer, r, &r->timer)) {
 		req_unlink(mx, r);
 		req_free(mx, r);
 		return NULL;
@@ -587,8 +582,8 @@ void mx_http_resume_auth(struct mx *mx)
 		if (r->held) {
 			r->held = false;
 			r->attempt = 0;
-			if (!r->timer)
-				r->timer = loop_timer_add(mx->loop, 0, on_retry_timer, r);
+			if (!r->timer && loop_timer_add(mx->loop, 0, on_retry_timer, r, &r->timer))
+				happ_fail(mx->app, MX_MOD, "cannot arm a held request", HE_NOMEM);
 		}
 	}
 }

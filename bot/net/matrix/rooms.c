@@ -609,8 +609,7 @@ static void on_join(struct mx *mx, int status, json_t *body, uint64_t t, void *u
 			wait = MX_JOIN_GIVE_UP_MS - (uint64_t)elapsed;
 		hlog_debug(MX_MOD, "join %s refused (HTTP %d %s), trying again in %llu ms", j->room_id,
 			   status, mx_errcode(body), (unsigned long long)wait);
-		j->timer = loop_timer_add(mx->loop, wait, on_join_timer, j);
-		if (j->timer)
+		if (loop_timer_add(mx->loop, wait, on_join_timer, j, &j->timer) == HE_OK)
 			return;
 	}
 	join_give_up(j, status, body, elapsed);

@@ -320,7 +320,8 @@ static void kick(struct mx *mx, struct mx_room *r)
 			}
 			o->setup = true;
 			r->crypto_wait = true;
-			r->retry_timer = loop_timer_add(mx->loop, 1000, on_retry, r);
+			if (loop_timer_add(mx->loop, 1000, on_retry, r, &r->retry_timer))
+				happ_fail(mx->app, MX_MOD, "cannot arm a send retry", HE_NOMEM);
 			goto out;
 		}
 		if (rc != HE_OK || !enc) {
@@ -349,7 +350,8 @@ static void kick(struct mx *mx, struct mx_room *r)
 	goto out;
 oom:
 	hlog_error(MX_MOD, "out of memory sending in %s; trying again in a second", r->id);
-	r->retry_timer = loop_timer_add(mx->loop, 1000, on_retry, r);
+	if (loop_timer_add(mx->loop, 1000, on_retry, r, &r->retry_timer))
+		happ_fail(mx->app, MX_MOD, "cannot arm a send retry", HE_NOMEM);
 out:
 	json_decref(content);
 	free(rid);

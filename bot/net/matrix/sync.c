@@ -876,6 +876,15 @@ static void on_sync_retry(struct loop *l, void *ud)
 	sync_next(mx);
 }
 
+/* The long poll is what keeps Hearth on Matrix: it never stops quietly. */
+static void retry_sync(struct mx *mx, uint64_t ms)
+{
+	int rc = loop_timer_add(mx->loop, ms, on_sync_retry, mx, &mx->sync_timer);
+
+	if (rc)
+		happ_fail(mx->app, MX_MOD, "cannot arm the sync retry", rc);
+}
+
 static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
 {
 	struct sync_ctx sc = { .mx = mx, .t0_us = t_done };
@@ -887,8 +896,7 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 	next = json_string_value(json_object_get(body, "next_batch"));
 	if (status != 200 || !next) {
 		hlog_warn(MX_MOD, "sync failed (HTTP %d %s); trying again", status, mx_errcode(body));
-		mx->sync_timer = loop_timer_add(mx->loop, mx_backoff_ms(mx->sync_failures++, 0x7fffffffu),
-					     on_sync_retry, mx);
+		retry_sync(mx, mx_backoff_ms(mx->sync_failures++, 0x7fffffffu));
 		return;
 	}
 	if (mx->sync_failures)
@@ -899,7 +907,7 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 	if (!sc.batch || !since) {
 		free(since);
 		hlog_error(MX_MOD, "out of memory handling a sync; trying again");
-		mx->sync_timer = loop_timer_add(mx->loop, 1000, on_sync_retry, mx);
+		retry_sync(mx, 1000);
 		return;
 	}
 	sc.dispatch = mx->synced_once;
@@ -928,7 +936,7 @@ static void sync_next(struct mx *mx)
 	if (mx->since)
 		since = mx_http_escape(mx->since);
 	if (!filter || (mx->since && !since)) {
-		mx->sync_timer = loop_timer_add(mx->loop, 1000, on_sync_retry, mx);
+		retry_sync(mx, 1000);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/_matrix/client/v3/sync?filter=%s&timeout=%d%s%s", filter,
@@ -936,7 +944,7 @@ static void sync_next(struct mx *mx)
 	mx->sync_req = mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
 				       on_sync, NULL);
 	if (!mx->sync_req)
-		mx->sync_timer = loop_timer_add(mx->loop, 1000, on_sync_retry, mx);
+		retry_sync(mx, 1000);
 out:
 	free(filter);
 	free(since);
