@@ -114,29 +114,13 @@ int mood_log(struct happ *app, const char *network, const char *member, const ch
 		if (rc)
 			goto out;
 	}
-	st = store_stmt(app->store, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
-				    " nonce, box) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
-	if (origin_room)
-		sqlite3_bind_text(st, 4, origin_room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)ts);
-	sqlite3_bind_int(st, 6, e->score);
-	if (box) {
-		sqlite3_bind_blob(st, 7, nonce, VAULT_NONCE_BYTES, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 8, box, (int)boxlen, SQLITE_STATIC);
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		hlog_error("mood", "cannot store an entry: %s", sqlite3_errmsg(store_db(app->store)));
-		rc = HE_DB;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	/* No note: nonce and box are NULL (a NULL blob pointer binds NULL). */
+	rc = store_runf(app->store, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
+				    " nonce, box) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "isssiibb",
+			(int64_t)id, network, member, origin_room, (int64_t)ts, (int64_t)e->score,
+			box ? nonce : NULL, box ? (int)VAULT_NONCE_BYTES : 0, box, box ? (int)boxlen : 0);
+	if (rc)
+		hlog_error("mood", "cannot store an entry");
 out:
 	if (plain.data)
 		sodium_memzero(plain.data, plain.len);
@@ -177,14 +161,12 @@ int mstore_open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, co
 int mstore_consent_get(struct happ *app, const char *network, const char *member, long long *given_at,
 		       int *version)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT given_at, version FROM mood_consent"
-						  " WHERE network = ? AND member = ?");
+	sqlite3_stmt *st = store_stmtf(app->store, "SELECT given_at, version FROM mood_consent"
+						   " WHERE network = ? AND member = ?", "ss", network, member);
 	int rc;
 
 	if (!st)
 		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (given_at)
@@ -201,13 +183,12 @@ int mstore_consent_get(struct happ *app, const char *network, const char *member
 
 long mstore_count(struct happ *app, const char *network, const char *member)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT count(*) FROM mood_entry WHERE network = ? AND member = ?");
+	sqlite3_stmt *st = store_stmtf(app->store, "SELECT count(*) FROM mood_entry WHERE network = ?"
+						   " AND member = ?", "ss", network, member);
 	long n = -1;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = (long)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -223,13 +204,12 @@ int mstore_run(struct happ *app, const char *sql, const char *network, const cha
 bool mstore_reminder_get(struct happ *app, const char *network, const char *member, int *minute,
 			 char *tz, size_t tzlen)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT minute, tz FROM mood_reminder WHERE network = ? AND member = ?");
+	sqlite3_stmt *st = store_stmtf(app->store, "SELECT minute, tz FROM mood_reminder WHERE network = ?"
+						   " AND member = ?", "ss", network, member);
 	bool found = false;
 
 	if (!st)
 		return false;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		found = true;
 		if (minute)
@@ -244,40 +224,27 @@ bool mstore_reminder_get(struct happ *app, const char *network, const char *memb
 int mood_purge(struct happ *app, long *purged)
 {
 	time_t now = happ_now(app);
-	sqlite3_stmt *st;
 	long n = 0;
 	int rc = HE_OK;
 
 	if (purged)
 		*purged = 0;
-	st = store_stmt(app->store, "DELETE FROM mood_entry WHERE ts < ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now - (sqlite3_int64)app->cfg->mood_retention_days * 86400);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (store_runf(app->store, "DELETE FROM mood_entry WHERE ts < ?", "i",
+		       (int64_t)now - (int64_t)app->cfg->mood_retention_days * 86400))
 		rc = HE_DB;
 	else
 		n = (long)sqlite3_changes(store_db(app->store));
-	sqlite3_reset(st);
 	/* Forget slots of members who have nothing left (their entries aged out after an optout),
 	 * and consent texts shown long ago. */
-	st = store_stmt(app->store, "DELETE FROM mood_pending WHERE expires < ? AND NOT EXISTS"
-				    " (SELECT 1 FROM mood_consent c WHERE c.network = mood_pending.network AND"
-				    " c.member = mood_pending.member) AND NOT EXISTS (SELECT 1 FROM mood_entry e"
-				    " WHERE e.network = mood_pending.network AND e.member = mood_pending.member)");
-	if (st) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = HE_DB;
-		sqlite3_reset(st);
-	}
-	st = store_stmt(app->store, "DELETE FROM mood_consent_shown WHERE shown_at < ?");
-	if (st) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)now - MOOD_OPTIN_WINDOW);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = HE_DB;
-		sqlite3_reset(st);
-	}
+	if (store_runf(app->store, "DELETE FROM mood_pending WHERE expires < ? AND NOT EXISTS"
+				   " (SELECT 1 FROM mood_consent c WHERE c.network = mood_pending.network AND"
+				   " c.member = mood_pending.member) AND NOT EXISTS (SELECT 1 FROM mood_entry e"
+				   " WHERE e.network = mood_pending.network AND e.member = mood_pending.member)",
+		       "i", (int64_t)now))
+		rc = HE_DB;
+	if (store_runf(app->store, "DELETE FROM mood_consent_shown WHERE shown_at < ?", "i",
+		       (int64_t)now - MOOD_OPTIN_WINDOW))
+		rc = HE_DB;
 	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too (as
 	 * forget does). Not inside a caller's transaction. */
 	if (sqlite3_get_autocommit(store_db(app->store)))
@@ -293,33 +260,22 @@ int mood_purge(struct happ *app, long *purged)
 /* Notes that the member was just shown the consent text. */
 int mstore_consent_shown(struct happ *app, const char *network, const char *member)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "INSERT INTO mood_consent_shown (network, member, shown_at)"
-						  " VALUES (?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
-						  " SET shown_at = excluded.shown_at");
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_runf(app->store, "INSERT INTO mood_consent_shown (network, member, shown_at)"
+				      " VALUES (?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
+				      " SET shown_at = excluded.shown_at",
+			  "ssi", network, member, (int64_t)happ_now(app));
 }
 
 /* True when this member was shown the consent text within MOOD_OPTIN_WINDOW (a time in the
  * future, after a clock step back, does not count). */
 bool mstore_consent_shown_recently(struct happ *app, const char *network, const char *member)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT shown_at FROM mood_consent_shown"
-						  " WHERE network = ? AND member = ?");
+	sqlite3_stmt *st = store_stmtf(app->store, "SELECT shown_at FROM mood_consent_shown"
+						   " WHERE network = ? AND member = ?", "ss", network, member);
 	long long now = (long long)happ_now(app), at = -1;
 
 	if (!st)
 		return false;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		at = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -330,42 +286,22 @@ bool mstore_consent_shown_recently(struct happ *app, const char *network, const 
  * transaction. */
 int mstore_consent_give(struct happ *app, const char *network, const char *member, int version)
 {
-	sqlite3_stmt *st;
 	bool own = sqlite3_get_autocommit(store_db(app->store));
 	int rc = HE_OK;
 
 	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
 		return HE_DB;
-	st = store_stmt(app->store, "INSERT INTO mood_consent (network, member, given_at, version) VALUES (?, ?, ?, ?)"
-				    " ON CONFLICT (network, member) DO UPDATE SET given_at = excluded.given_at,"
-				    " version = excluded.version");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)happ_now(app));
-	sqlite3_bind_int(st, 4, version);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	if (rc)
-		goto out;
-	st = store_stmt(app->store, "INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
-				    " VALUES (?, ?, 'forget', ?)");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, MOOD_SLOT_IDLE);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
+	rc = store_runf(app->store, "INSERT INTO mood_consent (network, member, given_at, version)"
+				    " VALUES (?, ?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
+				    " SET given_at = excluded.given_at, version = excluded.version",
+			"ssii", network, member, (int64_t)happ_now(app), (int64_t)version);
+	if (rc == HE_OK)
+		rc = store_runf(app->store, "INSERT OR IGNORE INTO mood_pending (network, member, action,"
+					    " expires) VALUES (?, ?, 'forget', ?)",
+				"ssi", network, member, (int64_t)MOOD_SLOT_IDLE);
 	if (rc == HE_OK)
 		rc = mstore_run(app, "DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
 				 network, member);
-out:
 	if (own) {
 		if (rc == HE_OK)
 			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
@@ -415,31 +351,15 @@ int mstore_forget_all(struct happ *app, const char *network, const char *member)
 int mstore_forget_arm(struct happ *app, const char *network, const char *member)
 {
 	sqlite3_int64 until = (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW;
-	sqlite3_stmt *st = store_stmt(app->store, "UPDATE mood_pending SET expires = ? WHERE network = ?"
-						  " AND member = ? AND action = 'forget'");
-	int rc, changed;
+	int rc = store_runf(app->store, "UPDATE mood_pending SET expires = ? WHERE network = ?"
+					" AND member = ? AND action = 'forget'", "iss", (int64_t)until, network, member);
 
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, until);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, member, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	changed = sqlite3_changes(store_db(app->store));
-	sqlite3_reset(st);
-	if (rc || changed)
+	if (rc || sqlite3_changes(store_db(app->store)))
 		return rc;
-	st = store_stmt(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
-				    " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
-				    " SET action = excluded.action, expires = excluded.expires");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, until);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_runf(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
+				      " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
+				      " SET action = excluded.action, expires = excluded.expires",
+			  "ssi", network, member, (int64_t)until);
 }
 
 /* Consent and reminder go together or not at all. Entries (and the forget slot) stay. */

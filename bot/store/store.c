@@ -361,18 +361,86 @@ int store_kv_del(struct store *s, const char *ns, const char *key)
 	return rc;
 }
 
-int store_run2(struct store *s, const char *sql, const char *a, const char *b)
+static int bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	int i = 1;
+
+	for (const char *f = fmt; f && *f; f++, i++) {
+		int r;
+		if (*f == 's') {
+			const char *v = va_arg(ap, const char *);
+			r = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+		} else if (*f == 'i') {
+			r = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+		} else if (*f == 'd') {
+			r = sqlite3_bind_double(st, i, va_arg(ap, double));
+		} else if (*f == 'b') {
+			const void *p = va_arg(ap, const void *);
+			int n = va_arg(ap, int);
+			r = sqlite3_bind_blob(st, i, p, n, SQLITE_TRANSIENT);
+		} else {
+			return HE_INVAL;
+		}
+		if (r != SQLITE_OK)
+			return HE_DB;
+	}
+	return HE_OK;
+}
+
+sqlite3_stmt *store_vstmtf(struct store *s, const char *sql, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st = store_stmt(s, sql);
-	int rc;
+
+	if (!st)
+		return NULL;
+	if (bindv(st, fmt, ap) != HE_OK) {
+		hlog_error("store", "cannot bind SQL parameters");
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return NULL;
+	}
+	return st;
+}
+
+sqlite3_stmt *store_stmtf(struct store *s, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = store_vstmtf(s, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+int store_vrunf(struct store *s, const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = store_vstmtf(s, sql, fmt, ap);
+	int r;
 
 	if (!st)
 		return HE_DB;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	if (rc)
-		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
+	r = sqlite3_step(st);
 	sqlite3_reset(st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
+		return HE_DB;
+	}
+	return HE_OK;
+}
+
+int store_runf(struct store *s, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = store_vrunf(s, sql, fmt, ap);
+	va_end(ap);
 	return rc;
+}
+
+int store_run2(struct store *s, const char *sql, const char *a, const char *b)
+{
+	return store_runf(s, sql, "ss", a, b);
 }

@@ -8,6 +8,7 @@
 #define HEARTH_STORE_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 struct store;
@@ -34,6 +35,20 @@ int store_version(struct store *s, const char *module);
 int store_kv_get(struct store *s, const char *ns, const char *key, char **value);
 int store_kv_set(struct store *s, const char *ns, const char *key, const char *value);
 int store_kv_del(struct store *s, const char *ns, const char *key);
+
+/* The one SQL binder. fmt has one letter per `?` parameter, in order:
+ *   s  const char *            text (NULL binds NULL)
+ *   i  int64_t                 integer (cast: a plain int is not an int64_t in varargs)
+ *   d  double                  real
+ *   b  const void *, int       blob and its length in bytes
+ * Values are copied, so they need not outlive the call.
+ * store_stmtf: the cached statement (store_stmt) with its parameters bound, ready to step; NULL
+ * (logged) on error. The next store_stmt* of the same SQL resets it.
+ * store_runf: binds and runs one statement (a write), then resets it: HE_OK, or HE_DB (logged). */
+sqlite3_stmt *store_stmtf(struct store *s, const char *sql, const char *fmt, ...);
+int store_runf(struct store *s, const char *sql, const char *fmt, ...);
+sqlite3_stmt *store_vstmtf(struct store *s, const char *sql, const char *fmt, va_list ap);
+int store_vrunf(struct store *s, const char *sql, const char *fmt, va_list ap);
 
 /* Runs one cached write statement with two text parameters (e.g. network, member). */
 int store_run2(struct store *s, const char *sql, const char *a, const char *b);

@@ -76,8 +76,8 @@ int e2e_sign_json(struct e2e *e, json_t *obj);  /* adds our device's signature *
  * public key. 0 or HE_CRYPTO. */
 int e2e_verify_json(struct e2e *e, json_t *obj, const char *user_id, const char *key_id,
 		    const char *ed25519);
+/* store_runf/store_stmtf (store/store.h, the one SQL binder) on the crypto state's store. */
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...);
-/* Binds fmt ('s' text or NULL, 'i' int64, 'b' blob+len) to a cached statement. */
 sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
 /* Steps st (from e2e_stmt) once and resets it: true when it gave a row. NULL gives false. */
 bool e2e_has_row(sqlite3_stmt *st);

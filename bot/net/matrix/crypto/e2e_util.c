@@ -110,46 +110,15 @@ out:
 	return rc;
 }
 
-static int bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
-{
-	int i = 1;
-
-	for (const char *f = fmt; f && *f; f++, i++) {
-		int r;
-		if (*f == 's') {
-			const char *s = va_arg(ap, const char *);
-			r = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-		} else if (*f == 'i') {
-			r = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-		} else if (*f == 'b') {
-			const void *p = va_arg(ap, const void *);
-			int n = va_arg(ap, int);
-			r = sqlite3_bind_blob(st, i, p, n, SQLITE_TRANSIENT);
-		} else {
-			return HE_INVAL;
-		}
-		if (r != SQLITE_OK)
-			return HE_DB;
-	}
-	return HE_OK;
-}
-
+/* The SQL binder is the store's (store_stmtf/store_runf); these keep the crypto files' names. */
 sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = store_stmt(e->st, sql);
+	sqlite3_stmt *st;
 	va_list ap;
-	int rc;
 
-	if (!st)
-		return NULL;
 	va_start(ap, fmt);
-	rc = bindv(st, fmt, ap);
+	st = store_vstmtf(e->st, sql, fmt, ap);
 	va_end(ap);
-	if (rc) {
-		hlog_error(E2E_MOD, "cannot bind SQL parameters");
-		sqlite3_reset(st);
-		return NULL;
-	}
 	return st;
 }
 
@@ -166,23 +135,12 @@ bool e2e_has_row(sqlite3_stmt *st)
 
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = store_stmt(e->st, sql);
 	va_list ap;
 	int rc;
 
-	if (!st)
-		return HE_DB;
 	va_start(ap, fmt);
-	rc = bindv(st, fmt, ap);
+	rc = store_vrunf(e->st, sql, fmt, ap);
 	va_end(ap);
-	if (rc == HE_OK) {
-		int s = sqlite3_step(st);
-		if (s != SQLITE_DONE && s != SQLITE_ROW) {
-			hlog_error(E2E_MOD, "SQL failed: %s", sqlite3_errmsg(store_db(e->st)));
-			rc = HE_DB;
-		}
-	}
-	sqlite3_reset(st);
 	return rc;
 }
 
