@@ -117,12 +117,50 @@ static void kv_roundtrip(void **state)
 	store_free(NULL);
 }
 
+/* The one SQL binder: every letter binds its value (copied), NULL text binds NULL, a wrong
+ * letter binds nothing and says so, a failed write is HE_DB. */
+static void binder_binds_each_kind(void **state)
+{
+	struct store *s = NULL;
+	sqlite3_stmt *st;
+	char text[] = "hello", blob[3] = { 1, 0, 2 };
+
+	hlog_set_level(HLOG_ERROR);
+	assert_int_equal(store_open_file(":memory:", &s), HE_OK);
+	assert_int_equal(store_exec(s, "CREATE TABLE t (a TEXT, n INTEGER, d REAL, b BLOB,"
+				    " u TEXT UNIQUE)"), HE_OK);
+	assert_int_equal(store_runf(s, "INSERT INTO t VALUES (?, ?, ?, ?, ?)", "sidbs", text,
+				    (int64_t)1 << 40, 2.5, blob, 3, (const char *)NULL), HE_OK);
+	text[0] = 'X'; /* copied at bind time */
+	assert_int_equal(store_runf(s, "INSERT INTO t (u) VALUES (?)", "s", "one"), HE_OK);
+	assert_int_equal(store_runf(s, "INSERT INTO t (u) VALUES (?)", "s", "one"), HE_DB);
+	st = store_stmtf(s, "SELECT a, n, d, b, u IS NULL FROM t WHERE n = ?", "i", (int64_t)1 << 40);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "hello");
+	assert_true(sqlite3_column_int64(st, 1) == (int64_t)1 << 40);
+	assert_true(sqlite3_column_double(st, 2) == 2.5);
+	assert_int_equal(sqlite3_column_bytes(st, 3), 3);
+	assert_memory_equal(sqlite3_column_blob(st, 3), blob, 3);
+	assert_int_equal(sqlite3_column_int(st, 4), 1);
+	sqlite3_reset(st);
+	assert_null(store_stmtf(s, "SELECT ? + 1", "x", 1));
+	assert_int_equal(store_runf(s, "INSERT INTO t (u) VALUES (?)", "q", "two"), HE_DB);
+	st = store_stmtf(s, "SELECT count(*) FROM t", "");
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	sqlite3_reset(st);
+	store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(old_schema_to_newest_keeps_data),
 		cmocka_unit_test(one_process_per_store),
 		cmocka_unit_test(kv_roundtrip),
+		cmocka_unit_test(binder_binds_each_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
