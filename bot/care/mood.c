@@ -279,15 +279,12 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	tm.tm_isdst = -1;
 	start = mktime(&tm);
 
-	st = store_stmt(app->store, "SELECT ts, score FROM mood_entry WHERE network = ? AND member = ?"
-				    " AND ts >= ? ORDER BY ts");
+	st = store_stmtf(app->store, "SELECT ts, score FROM mood_entry WHERE network = ? AND member = ?"
+				     " AND ts >= ? ORDER BY ts", "ssi", m->network, m->sender, (int64_t)start);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct tm et;
 		long d = local_day((time_t)sqlite3_column_int64(st, 0), &et) - first;
@@ -365,15 +362,13 @@ static int sub_history(struct hctx *ctx, const char *rest)
 		hbuf_printf(&b, "(the last %d days with entries; `!mood export` has everything)\n", shown);
 
 	/* The latest entries with their notes. */
-	st = store_stmt(app->store, "SELECT id, ts, score, nonce, box FROM mood_entry WHERE network = ?"
-				    " AND member = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT 10");
+	st = store_stmtf(app->store, "SELECT id, ts, score, nonce, box FROM mood_entry WHERE network = ?"
+				     " AND member = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT 10",
+			 "ssi", m->network, m->sender, (int64_t)start);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
 	hbuf_printf(&b, "\nLatest entries:\n\n");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct tm et;
@@ -467,14 +462,12 @@ static int build_export(struct happ *app, const char *network, const char *membe
 		goto out;
 	}
 	hbuf_puts(csv, "time_utc,score,note,tags,logged_in\r\n");
-	st = store_stmt(app->store, "SELECT id, ts, score, origin_room, nonce, box FROM mood_entry"
-				    " WHERE network = ? AND member = ? ORDER BY ts, id");
+	st = store_stmtf(app->store, "SELECT id, ts, score, origin_room, nonce, box FROM mood_entry"
+				     " WHERE network = ? AND member = ? ORDER BY ts, id", "ss", network, member);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *room = (const char *)sqlite3_column_text(st, 3);
 		int score = sqlite3_column_int(st, 2);
@@ -620,12 +613,10 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 	}
 	if (strcasecmp(word, "confirm") != 0 || *rest)
 		return say(ctx, "To delete your mood log, type `!mood forget`; I'll ask you to confirm.");
-	st = store_stmt(app->store, "SELECT expires FROM mood_pending WHERE network = ? AND member = ?"
-				    " AND action = 'forget'");
+	st = store_stmtf(app->store, "SELECT expires FROM mood_pending WHERE network = ? AND member = ?"
+				     " AND action = 'forget'", "ss", m->network, m->sender);
 	if (!st)
 		return say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		expires = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -679,7 +670,6 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 	bool off;
 	int minute, mod = 0;
 	long day = 0;
-	sqlite3_stmt *st;
 
 	if (mood_parse_remind(rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
 		return say(ctx, err);
@@ -696,21 +686,12 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 	/* Set after today's time: the first reminder comes tomorrow. */
 	if (cron_local(eff, happ_now(app), &mod, NULL, &day) != 0)
 		day = 0;
-	st = store_stmt(app->store, "INSERT INTO mood_reminder (network, member, minute, tz, last_day)"
-				    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (network, member) DO UPDATE SET"
-				    " minute = excluded.minute, tz = excluded.tz, last_day = excluded.last_day");
-	if (!st)
+	if (store_runf(app->store, "INSERT INTO mood_reminder (network, member, minute, tz, last_day)"
+				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT (network, member) DO UPDATE SET"
+				   " minute = excluded.minute, tz = excluded.tz, last_day = excluded.last_day",
+		       "ssisi", m->network, m->sender, (int64_t)minute, tz,
+		       (int64_t)(mod >= minute ? day : 0)))
 		return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
-	sqlite3_bind_text(st, 1, m->network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, minute);
-	sqlite3_bind_text(st, 4, tz, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, mod >= minute ? day : 0);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
-	}
-	sqlite3_reset(st);
 	return hctx_replyf(ctx, HDEST_PRIVATE, "Okay: a gentle reminder each day at %02d:%02d (%s). Skip "
 			   "any day you like; there's no streak to keep. `!mood remind off` stops it.",
 			   minute / 60, minute % 60, eff);
@@ -787,14 +768,8 @@ int mood_send_reminders(struct happ *app, int *sent)
 			continue;
 		if (t->ops->post_private(t, d[i].member, md) != HE_OK)
 			continue; /* tried again next minute */
-		st = store_stmt(app->store, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?");
-		if (st) {
-			sqlite3_bind_int64(st, 1, day);
-			sqlite3_bind_text(st, 2, d[i].network, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, d[i].member, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_reset(st);
-		}
+		store_runf(app->store, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?",
+			   "iss", (int64_t)day, d[i].network, d[i].member);
 		count++;
 	}
 	for (size_t i = 0; i < n; i++) {

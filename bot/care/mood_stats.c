@@ -109,16 +109,13 @@ int mood_room_stats(struct happ *app, const char *network, const char *room, con
 	if (first == days)
 		goto out_free;
 
-	st = store_stmt(app->store, "SELECT ts, member, score FROM mood_entry WHERE network = ?"
-				    " AND origin_room = ? AND ts >= ? AND ts < ? ORDER BY ts");
+	st = store_stmtf(app->store, "SELECT ts, member, score FROM mood_entry WHERE network = ?"
+				     " AND origin_room = ? AND ts >= ? AND ts < ? ORDER BY ts", "ssii",
+			 network, room, (int64_t)bound[first], (int64_t)bound[days]);
 	if (!st) {
 		rc = HE_DB;
 		goto out_free;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)bound[first]);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)bound[days]);
 	for (int d = first; (rc = sqlite3_step(st)) == SQLITE_ROW;) {
 		time_t ts = (time_t)sqlite3_column_int64(st, 0);
 		while (d < days - 1 && ts >= bound[d + 1])
