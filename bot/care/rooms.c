@@ -21,15 +21,13 @@ int rooms_init(struct happ *app)
 
 int rooms_get(struct happ *app, const char *network, const char *room, struct room_settings *out)
 {
-	sqlite3_stmt *st = store_stmt(app->store,
-		"SELECT paused, quiet_start, quiet_end, tz FROM room_settings WHERE network = ? AND room = ?");
+	sqlite3_stmt *st = store_stmtf(app->store, "SELECT paused, quiet_start, quiet_end, tz FROM"
+				       " room_settings WHERE network = ? AND room = ?", "ss", network, room);
 
 	memset(out, 0, sizeof(*out));
 	out->quiet_start = out->quiet_end = -1;
 	if (!st)
 		return HE_DB;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		out->paused = sqlite3_column_int(st, 0) != 0;
 		out->quiet_start = sqlite3_column_int(st, 1);
@@ -48,40 +46,22 @@ static int ensure_row(struct happ *app, const char *network, const char *room)
 
 int rooms_set_paused(struct happ *app, const char *network, const char *room, bool paused)
 {
-	sqlite3_stmt *st;
 	int rc = ensure_row(app, network, room);
 
 	if (rc)
 		return rc;
-	st = store_stmt(app->store, "UPDATE room_settings SET paused = ? WHERE network = ? AND room = ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int(st, 1, paused);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, room, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_runf(app->store, "UPDATE room_settings SET paused = ? WHERE network = ? AND room = ?",
+			  "iss", (int64_t)paused, network, room);
 }
 
 int rooms_set_quiet(struct happ *app, const char *network, const char *room, int start, int end,
 		    const char *tz)
 {
-	sqlite3_stmt *st;
 	int rc = ensure_row(app, network, room);
 
 	if (rc)
 		return rc;
-	st = store_stmt(app->store, "UPDATE room_settings SET quiet_start = ?, quiet_end = ?, tz = ?"
-				    " WHERE network = ? AND room = ?");
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int(st, 1, start);
-	sqlite3_bind_int(st, 2, end);
-	sqlite3_bind_text(st, 3, tz ? tz : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, room, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_runf(app->store, "UPDATE room_settings SET quiet_start = ?, quiet_end = ?, tz = ?"
+				      " WHERE network = ? AND room = ?",
+			  "iisss", (int64_t)start, (int64_t)end, tz ? tz : "", network, room);
 }

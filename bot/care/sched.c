@@ -138,13 +138,12 @@ out:
 
 static long long count_room(struct happ *app, const char *network, const char *room)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "SELECT count(*) FROM sched WHERE network = ? AND room = ?");
+	sqlite3_stmt *st = store_stmtf(app->store, "SELECT count(*) FROM sched WHERE network = ? AND room = ?",
+				       "ss", network, room);
 	long long c = -1;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		c = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -191,7 +190,6 @@ int sched_add(struct happ *app, const char *network, const char *room, const cha
 	char why[160] = "";
 	const char *zone = tz;
 	time_t now = happ_now(app);
-	sqlite3_stmt *st;
 	long long have;
 	int rc;
 
@@ -243,20 +241,9 @@ int sched_add(struct happ *app, const char *network, const char *room, const cha
 		rc = HE_TOOBIG;
 		goto out;
 	}
-	st = store_stmt(app->store, "INSERT INTO sched (network, room, cron, tz, created_at, last_fire)"
-				    " VALUES (?, ?, ?, ?, ?, ?)");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, cron, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, zone, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)now);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
+	rc = store_runf(app->store, "INSERT INTO sched (network, room, cron, tz, created_at, last_fire)"
+				    " VALUES (?, ?, ?, ?, ?, ?)", "ssssii", network, room, cron, zone,
+			(int64_t)now, (int64_t)now);
 	if (rc == HE_OK) {
 		*id = sqlite3_last_insert_rowid(store_db(app->store));
 		hlog_info("sched", "schedule %lld added on %s", *id, network);
@@ -269,16 +256,9 @@ out:
 
 int sched_remove(struct happ *app, const char *network, const char *room, long long id)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "DELETE FROM sched WHERE id = ? AND network = ? AND room = ?");
-	int rc;
+	int rc = store_runf(app->store, "DELETE FROM sched WHERE id = ? AND network = ? AND room = ?",
+			    "iss", (int64_t)id, network, room);
 
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, room, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
 	if (rc == HE_OK && sqlite3_changes(store_db(app->store)) == 0)
 		rc = HE_NOTFOUND;
 	if (rc == HE_OK) {
@@ -290,16 +270,8 @@ int sched_remove(struct happ *app, const char *network, const char *room, long l
 
 static int set_last_fire(struct happ *app, long long id, time_t t)
 {
-	sqlite3_stmt *st = store_stmt(app->store, "UPDATE sched SET last_fire = ? WHERE id = ?");
-	int rc;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)t);
-	sqlite3_bind_int64(st, 2, id);
-	rc = sqlite3_step(st) == SQLITE_DONE ? HE_OK : HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_runf(app->store, "UPDATE sched SET last_fire = ? WHERE id = ?", "ii", (int64_t)t,
+			  (int64_t)id);
 }
 
 static bool in_quiet(struct happ *app, const struct room_settings *rs, time_t t)
