@@ -82,7 +82,6 @@ static int on_header(void *user, const char *section, const char *name, const ch
 	struct topic *t = h->t;
 	char **slot = NULL;
 
-	(void)section;
 	if (strcmp(name, "id") == 0) {
 		slot = &t->id;
 	} else if (strcmp(name, "title") == 0) {
@@ -309,7 +308,7 @@ static int push_str(char ***arr, size_t *n, char *s)
 static int load_lines(const char *path, bool required, int (*fn)(struct content *, char *, int, char *, size_t),
 		      struct content *c, char *err, size_t errlen)
 {
-	char *text = NULL, *save = NULL;
+	char *text = NULL;
 	size_t len;
 	int rc, line = 0;
 
@@ -344,14 +343,12 @@ static int load_lines(const char *path, bool required, int (*fn)(struct content 
 			he_fmt(err, errlen, "%s:%d: %s", path, line, msg);
 		}
 	}
-	(void)save;
 	free(text);
 	return rc;
 }
 
 static int prompt_line(struct content *c, char *s, int line, char *err, size_t errlen)
 {
-	(void)line;
 	if (s[0] == '#')
 		return HE_OK; /* the title */
 	if (s[0] != '-' || s[1] != ' ') {

@@ -33,7 +33,6 @@ static int reply(struct hctx *ctx, const char *md)
 
 static int mod_help(struct hctx *ctx, const char *args)
 {
-	(void)args;
 	return hctx_replyf(ctx, HDEST_SAME,
 		"Moderator tools for this room:\n\n"
 		"- `!mod pause`: I stay silent here; only `!crisis`, `!help`, `!about` and `!mod` still "
@@ -61,7 +60,6 @@ static int mod_pause(struct hctx *ctx, const char *args)
 	const struct hmsg *m = ctx->msg;
 	struct room_settings rs;
 
-	(void)args;
 	if (rooms_get(ctx->app, m->network, m->room, &rs) == HE_OK && rs.paused)
 		return reply(ctx, "I'm already paused in this room. `!mod resume` brings me back.");
 	if (rooms_set_paused(ctx->app, m->network, m->room, true) != HE_OK)
@@ -76,7 +74,6 @@ static int mod_resume(struct hctx *ctx, const char *args)
 	const struct hmsg *m = ctx->msg;
 	struct room_settings rs;
 
-	(void)args;
 	if (rooms_get(ctx->app, m->network, m->room, &rs) == HE_OK && !rs.paused)
 		return reply(ctx, "I'm not paused in this room, so nothing changed.");
 	if (rooms_set_paused(ctx->app, m->network, m->room, false) != HE_OK)
@@ -93,7 +90,6 @@ static int mod_reload(struct hctx *ctx, const char *args)
 	char err[512] = "";
 	int rc;
 
-	(void)args;
 	rc = happ_reload(app);
 	if (rc == HE_OK)
 		return hctx_replyf(ctx, HDEST_SAME, "Content reloaded: %zu topics and %zu check-in prompts. "
@@ -307,7 +303,6 @@ static int checkin_list(struct hctx *ctx, const char *args)
 	time_t now = happ_now(ctx->app);
 	int rc;
 
-	(void)args;
 	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK)
 		return reply(ctx, "Sorry, I couldn't read this room's schedules just now. Please try again in a moment.");
 	if (n == 0) {

@@ -42,7 +42,6 @@ static void on_timer(struct loop *l, void *ud)
 	struct happ *app = ud;
 	struct sched *s = state(app);
 
-	(void)l;
 	if (!s)
 		return;
 	s->timer = 0;

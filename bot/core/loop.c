@@ -181,8 +181,6 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *ud)
 {
 	struct signalfd_siginfo si;
 
-	(void)events;
-	(void)ud;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		if (l->sig_cb)
 			l->sig_cb(l, (int)si.ssi_signo, l->sig_ud);

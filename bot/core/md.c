@@ -114,7 +114,6 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct plain *p = ud;
 
-	(void)detail;
 	switch (type) {
 	case MD_BLOCK_UL:
 	case MD_BLOCK_OL:
@@ -154,7 +153,6 @@ static int leave_span(MD_SPANTYPE type, void *detail, void *ud)
 {
 	struct plain *p = ud;
 
-	(void)detail;
 	if (type == MD_SPAN_A && p->href) {
 		/* Autolinks show the URL already; other links get it in brackets. */
 		const char *tail = p->b.data + (p->b.len >= p->href_len ? p->b.len - p->href_len : 0);

@@ -106,7 +106,6 @@ static int tighten_one(const char *path, const struct stat *st, int type, struct
 {
 	mode_t want;
 
-	(void)ftw;
 	if (st->st_uid != geteuid() || (type != FTW_F && type != FTW_D && type != FTW_DP))
 		return 0;
 	want = type == FTW_F ? st->st_mode & 0600 : 0700;

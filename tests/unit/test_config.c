@@ -30,7 +30,6 @@ static void defaults_mean_console(void **state)
 {
 	struct config *c = NULL;
 	struct config_problems p = { 0 };
-	(void)state;
 	assert_int_equal(config_load(NULL, &c, &p), HE_OK);
 	assert_int_equal(config_finish(c, &p), HE_OK);
 	assert_int_equal(p.n, 0);
@@ -59,7 +58,6 @@ static void problems_carry_their_line(void **state)
 		"host = irc.libera.chat\n"
 		"tls = maybe\n"                   /* line 10 */
 		"channels = #a, #b key\n");
-	(void)state;
 	assert_int_equal(config_load(path, &c, &p), HE_OK);
 	assert_int_equal(config_finish(c, &p), HE_OK);
 	assert_int_equal(p.n, 4);
@@ -87,7 +85,6 @@ static void secrets_from_environment(void **state)
 	const char *path = write_tmp(
 		"[matrix]\nhomeserver = http://127.0.0.1:1\nuser_id = @h:localhost\n"
 		"[irc.my-net]\nhost = 127.0.0.1\nchannels = #x\nsasl_mechanism = PLAIN\nsasl_username = h\n");
-	(void)state;
 	setenv("HEARTH_MATRIX_PASSWORD", "s3cret", 1);
 	setenv("HEARTH_IRC_MY_NET_SASL_PASSWORD", "irc-s3cret", 1);
 	assert_int_equal(config_load(path, &c, &p), HE_OK);
@@ -113,7 +110,6 @@ static void secrets_from_environment(void **state)
 static void reload_moves_hot_settings_only(void **state)
 {
 	struct config *live = NULL, *fresh = NULL;
-	(void)state;
 	assert_int_equal(config_load(NULL, &live, NULL), HE_OK);
 	config_finish(live, NULL);
 	assert_int_equal(config_load(NULL, &fresh, NULL), HE_OK);
@@ -164,7 +160,6 @@ static void http_homeserver_only_on_loopback(void **state)
 	};
 	char msg[256];
 
-	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		if (homeserver_problems(ok[i], false, msg, sizeof(msg)) != 0)
 			fail_msg("%s refused: %s", ok[i], msg);

@@ -31,7 +31,6 @@ static void shipped_content_meets_the_rules(void **state)
 		"anxious-attachment", "avoidant-attachment", "what-we-notice", "awareness",
 		"naming-feelings", "professional-help", "not-your-fault",
 	};
-	(void)state;
 	snprintf(dir, sizeof(dir), "%s/content", src());
 	assert_int_equal(content_load(dir, "en", &c, err, sizeof(err)), HE_OK);
 	assert_true(c->ntopics >= 10);
@@ -69,7 +68,6 @@ static void topic_parser_rules(void **state)
 	char err[256];
 	static const char ok[] = "---\nid: x-y\ntitle: A title\naliases: One, Two\nnote: heavy\n"
 				 "source: Bowlby, J. (1969). Attachment.\n---\nBody *here*.\n";
-	(void)state;
 	assert_int_equal(content_parse_topic(ok, sizeof(ok) - 1, &t, err, sizeof(err)), HE_OK);
 	assert_string_equal(t.id, "x-y");
 	assert_int_equal(t.naliases, 2);
@@ -100,7 +98,6 @@ static void broken_library_names_the_file(void **state)
 	char tmpl[] = "/tmp/hearth-content-XXXXXX", path[4096], err[512];
 	struct content *c = NULL;
 	FILE *f;
-	(void)state;
 	assert_non_null(mkdtemp(tmpl));
 	snprintf(path, sizeof(path), "%s/topics", tmpl);
 	mkdir(path, 0700);

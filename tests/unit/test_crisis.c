@@ -313,7 +313,6 @@ static void test_pattern_format_and_errors(void **state)
 	char err[256];
 	size_t ns, nx;
 
-	(void)state;
 	assert_int_equal(crisis_rules_parse("t.txt", good, sizeof(good) - 1, &r, err, sizeof(err)), 0);
 	crisis_rules_count(r, &ns, &nx);
 	assert_int_equal(ns, 4);

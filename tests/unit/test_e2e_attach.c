@@ -27,7 +27,6 @@ static void roundtrip_and_format(void **state)
 	json_t *file = NULL, *jwk;
 	EVP_CIPHER_CTX *ctx;
 	int n1 = 0, n2 = 0;
-	(void)state;
 
 	assert_int_equal(sodium_init() >= 0, 1);
 	assert_int_equal(e2e_encrypt_attachment(plain, sizeof(plain), &cipher, &file), HE_OK);

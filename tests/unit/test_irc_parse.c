@@ -33,7 +33,6 @@ static void msg_split_vectors(void **state)
 {
 	json_t *root = load_vectors("msg-split"), *t;
 	size_t i, checked = 0;
-	(void)state;
 
 	json_array_foreach(json_object_get(root, "tests"), i, t) {
 		const char *input = json_string_value(json_object_get(t, "input"));
@@ -74,7 +73,6 @@ static void msg_join_vectors(void **state)
 {
 	json_t *root = load_vectors("msg-join"), *t;
 	size_t i, checked = 0;
-	(void)state;
 
 	json_array_foreach(json_object_get(root, "tests"), i, t) {
 		json_t *atoms = json_object_get(t, "atoms"), *jp = json_object_get(atoms, "params");
@@ -120,7 +118,6 @@ static void userhost_vectors(void **state)
 {
 	json_t *root = load_vectors("userhost-split"), *t;
 	size_t i;
-	(void)state;
 
 	json_array_foreach(json_object_get(root, "tests"), i, t) {
 		json_t *a = json_object_get(t, "atoms");
@@ -149,7 +146,6 @@ static int parse(const char *s)
 static void line_rules(void **state)
 {
 	char big[9000];
-	(void)state;
 
 	/* empty lines are ignored, a lone LF or CRLF is stripped */
 	assert_int_equal(parse(""), HE_AGAIN);
@@ -192,7 +188,6 @@ static void line_rules(void **state)
 
 static void fifteen_params(void **state)
 {
-	(void)state;
 	assert_int_equal(parse("CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"), HE_OK);
 	assert_int_equal(M.nparams, 15);
 	assert_string_equal(M.params[13], "14");
@@ -205,7 +200,6 @@ static void fifteen_params(void **state)
 
 static void tags_escapes(void **state)
 {
-	(void)state;
 	assert_int_equal(parse("@account=al\\sice;time=2024-01-01T00:00:00.000Z;x=a\\b\\ :n!u@h PRIVMSG #c :hi"), HE_OK);
 	assert_string_equal(irc_msg_tag(&M, "account"), "al ice");
 	assert_string_equal(irc_msg_tag(&M, "x"), "ab");
@@ -217,7 +211,6 @@ static void isupport_and_casemapping(void **state)
 {
 	struct irc_isupport is;
 	char out[64];
-	(void)state;
 
 	irc_isupport_init(&is);
 	assert_int_equal(is.casemap, IRC_CM_RFC1459);
@@ -270,7 +263,6 @@ static void strip(const char *in, const char *want)
 
 static void formatting_is_stripped(void **state)
 {
-	(void)state;
 	strip("\x02!help\x02", "!help");
 	strip("\x03" "04,12!learn\x03 x", "!learn x");
 	strip("\x03" "4!mood 5", "!mood 5");
@@ -287,7 +279,6 @@ static void formatting_is_stripped(void **state)
 static void latin1_fallback(void **state)
 {
 	char *s;
-	(void)state;
 	s = irc_to_utf8("caf\xe9", 4);
 	assert_string_equal(s, "caf\xc3\xa9");
 	free(s);
@@ -310,7 +301,6 @@ static void ctcp(void **state)
 	char verb[16];
 	const char *args;
 	size_t alen;
-	(void)state;
 	assert_true(irc_ctcp("\x01VERSION\x01", verb, sizeof(verb), &args, &alen));
 	assert_string_equal(verb, "VERSION");
 	assert_int_equal(alen, 0);
@@ -338,7 +328,6 @@ static void logged(const char *line, const char *want)
 static void log_lines_hide_bodies_and_secrets(void **state)
 {
 	char small[12];
-	(void)state;
 
 	logged("@time=2026-01-01T00:00:00.000Z;account=ann;+draft/reply=abc;+x=my\\snote :ann!a@h PRIVMSG "
 	       "Hearth :!mood 3 my secret note\r\n",

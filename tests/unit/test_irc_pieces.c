@@ -34,7 +34,6 @@ static int collect(void *ud, const char *line, size_t len)
 static void split_words_and_utf8(void **state)
 {
 	struct lines ls = { .n = 0 };
-	(void)state;
 
 	assert_int_equal(irc_split_text("one two three four", 9, collect, &ls), HE_OK);
 	assert_int_equal(ls.n, 3);
@@ -76,7 +75,6 @@ static void split_words_and_utf8(void **state)
 
 static void budget_counts_own_prefix(void **state)
 {
-	(void)state;
 	/* 512 - 2 - ":Hearth!hearth@127.0.0.1 " - "PRIVMSG #group :" */
 	size_t b = irc_text_budget(512, "Hearth", "hearth", "127.0.0.1", "PRIVMSG", "#group");
 	assert_int_equal(b, 512 - 2 - strlen(":Hearth!hearth@127.0.0.1 ") - strlen("PRIVMSG #group :"));
@@ -104,7 +102,6 @@ static void token_bucket(void **state)
 	struct irc_bucket b;
 	uint64_t now = 1000000;
 	int sent = 0;
-	(void)state;
 
 	irc_bucket_init(&b, 4, 1.0, now);
 	while (irc_bucket_take(&b, now))
@@ -138,7 +135,6 @@ static void sasl_chunks(void **state)
 {
 	struct lines ls;
 	char *p = malloc(1201);
-	(void)state;
 
 	memset(p, 'A', 1200);
 	for (size_t n = 0; n <= 1200; n++) {
@@ -167,7 +163,6 @@ static void op_tracking(void **state)
 	struct irc_track t;
 	struct irc_msg *m = malloc(sizeof(*m));
 	const char *line = ":s 005 me PREFIX=(qaohv)~&@%+ CASEMAPPING=rfc1459 CHANMODES=b,k,l,imnt :ok";
-	(void)state;
 
 	irc_isupport_init(&is);
 	assert_int_equal(irc_parse(line, strlen(line), 0, m), HE_OK);
@@ -235,7 +230,6 @@ static void private_lines_follow_the_person(void **state)
 	struct irc_isupport is;
 	struct irc_track t;
 	struct irc_holder h, ha, far;
-	(void)state;
 
 	irc_isupport_init(&is);
 	irc_track_init(&t, &is);

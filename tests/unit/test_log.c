@@ -17,7 +17,6 @@
 static void clean_in_place(void **state)
 {
 	char s[128];
-	(void)state;
 
 	snprintf(s, sizeof(s), "a\r\nb\tc");
 	assert_int_equal(hlog_clean(s), 6);
@@ -79,7 +78,6 @@ static void hostile_names_make_one_plain_line(void **state)
 		"eve\x9b" "31m\xfe",
 		"eve\x0b\x0c\x7f\x01",
 	};
-	(void)state;
 
 	unsetenv("JOURNAL_STREAM");
 	hlog_set_level(HLOG_INFO);

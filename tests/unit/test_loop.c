@@ -33,7 +33,6 @@ static void timers_fire_in_order_and_cancel(void **state)
 {
 	struct loop *l = NULL;
 	uint64_t t0 = loop_now_ms(), id;
-	(void)state;
 	norder = 0;
 	assert_int_equal(loop_new(&l), HE_OK);
 	assert_int_equal(loop_timer_add(l, 30, mark, (void *)3, NULL), HE_OK);
@@ -95,7 +94,6 @@ static void happ_fail_stops_the_loop(void **state)
 static void on_read(struct loop *l, int fd, unsigned ev, void *ud)
 {
 	char c;
-	(void)ev;
 	assert_int_equal(read(fd, &c, 1), 1);
 	*(char *)ud = c;
 	loop_del_fd(l, fd);
@@ -107,7 +105,6 @@ static void fd_wakes_loop(void **state)
 	struct loop *l = NULL;
 	int p[2];
 	char got = 0;
-	(void)state;
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(loop_new(&l), HE_OK);
 	assert_int_equal(loop_add_fd(l, p[0], LOOP_READ, on_read, &got), HE_OK);
@@ -131,7 +128,6 @@ static void signals_arrive_in_the_loop(void **state)
 {
 	struct loop *l = NULL;
 	int got = 0;
-	(void)state;
 	assert_int_equal(loop_new(&l), HE_OK);
 	assert_int_equal(loop_watch_signals(l, on_sig, &got), HE_OK);
 	kill(getpid(), SIGHUP);

@@ -33,7 +33,6 @@ static void test_event_parse_message(void **state)
 			  "\"is_falling_back\":true,\"m.in_reply_to\":{\"event_id\":\"$prev\"}}}}");
 	struct mx_event ev;
 
-	(void)state;
 	assert_int_equal(mx_event_parse(j, &ev), HE_OK);
 	assert_string_equal(ev.type, "m.room.message");
 	assert_string_equal(ev.event_id, "$e1");
@@ -53,7 +52,6 @@ static void test_event_parse_member_and_bad(void **state)
 			  "\"content\":{\"membership\":\"invite\",\"is_direct\":true,\"displayname\":7}}");
 	struct mx_event ev;
 
-	(void)state;
 	assert_int_equal(mx_event_parse(j, &ev), HE_OK);
 	assert_string_equal(ev.membership, "invite");
 	assert_true(ev.is_direct);
@@ -71,7 +69,6 @@ static void test_json_depth_and_garbage(void **state)
 	char deep[200];
 	json_t *j = NULL;
 
-	(void)state;
 	memset(deep, '[', 65);
 	memset(deep + 65, ']', 65);
 	assert_int_equal(mx_json_parse(deep, 130, 64, &j), HE_PROTO);
@@ -98,7 +95,6 @@ struct walk_log {
 static void w_account(void *ud, const char *type, json_t *c)
 {
 	struct walk_log *w = ud;
-	(void)c;
 	strcat(w->order, "A:");
 	strcat(w->order, type);
 	strcat(w->order, " ");
@@ -106,21 +102,17 @@ static void w_account(void *ud, const char *type, json_t *c)
 
 static void w_todev(void *ud, json_t *e)
 {
-	(void)e;
 	strcat(((struct walk_log *)ud)->order, "T ");
 }
 
 static void w_dl(void *ud, json_t *c, json_t *l)
 {
-	(void)c;
-	(void)l;
 	strcat(((struct walk_log *)ud)->order, "D ");
 }
 
 static void w_begin(void *ud, enum mx_section s, const char *room, json_t *r)
 {
 	struct walk_log *w = ud;
-	(void)r;
 	strcat(w->order, s == MX_JOIN ? "J:" : s == MX_LEAVE ? "L:" : "I:");
 	strcat(w->order, room);
 	strcat(w->order, " ");
@@ -130,8 +122,6 @@ static void w_event(void *ud, enum mx_section s, const char *room, enum mx_where
 		    const struct mx_event *ev)
 {
 	struct walk_log *w = ud;
-	(void)s;
-	(void)room;
 	strcat(w->order, wh == MX_STATE ? "s " : wh == MX_TIMELINE ? "t " : "i ");
 	if (strcmp(ev->type, "m.room.message") == 0)
 		w->messages++;
@@ -158,7 +148,6 @@ static void test_sync_walk_order(void **state)
 		"\"account_data\":{\"events\":[{\"type\":\"m.direct\",\"content\":{}}]}}");
 	struct walk_log w = { "", 0 };
 
-	(void)state;
 	assert_int_equal(mx_sync_walk(j, &walk_ops, &w), HE_OK);
 	/* account data, to-device, device lists; then leave, join (state before timeline), invite */
 	assert_string_equal(w.order, "A:m.direct T D L:!l:hs J:!j:hs s t I:!i:hs i ");
@@ -171,7 +160,6 @@ static void test_sync_walk_order(void **state)
 
 static void test_backoff(void **state)
 {
-	(void)state;
 	/* 1 s doubling to 60 s, +-20% */
 	assert_true(mx_backoff_ms(0, UINT32_MAX / 2) >= 999 && mx_backoff_ms(0, UINT32_MAX / 2) <= 1001);
 	for (unsigned a = 0; a < 20; a++) {
@@ -187,7 +175,6 @@ static void test_retry_after(void **state)
 {
 	json_t *b = parse("{\"errcode\":\"M_LIMIT_EXCEEDED\",\"retry_after_ms\":1500}");
 
-	(void)state;
 	assert_int_equal(mx_retry_after_ms("3", b), 3000);     /* the header wins */
 	assert_int_equal(mx_retry_after_ms(NULL, b), 1500);
 	assert_int_equal(mx_retry_after_ms("", b), 1500);
@@ -200,7 +187,6 @@ static void test_txn_ids(void **state)
 {
 	char a[48], b[48], c[48], d[48];
 
-	(void)state;
 	mx_txn_for_event("$abc:hs", 0, a);
 	mx_txn_for_event("$abc:hs", 0, b);
 	mx_txn_for_event("$abc:hs", 1, c);
@@ -216,7 +202,6 @@ static void test_inviters(void **state)
 {
 	char *pats[] = { "@ann:example.org", "*:circle.net" };
 
-	(void)state;
 	assert_true(mx_inviter_allowed(pats, 0, "@anyone:any"));
 	assert_true(mx_inviter_allowed(pats, 2, "@ann:example.org"));
 	assert_false(mx_inviter_allowed(pats, 2, "@ann:example.org.evil"));
@@ -231,7 +216,6 @@ static void test_power_levels(void **state)
 {
 	json_t *pl = parse("{\"users\":{\"@mod:hs\":50,\"@old:hs\":\"75\"},\"users_default\":10}");
 
-	(void)state;
 	assert_int_equal(mx_power_level(pl, NULL, "@mod:hs"), 50);
 	assert_int_equal(mx_power_level(pl, NULL, "@old:hs"), 75);
 	assert_int_equal(mx_power_level(pl, NULL, "@new:hs"), 10);
@@ -244,7 +228,6 @@ static void test_reply_content(void **state)
 {
 	json_t *c = mx_notice_content("**Hello** there", "$cmd", NULL), *rel;
 
-	(void)state;
 	assert_non_null(c);
 	assert_string_equal(json_string_value(json_object_get(c, "msgtype")), "m.notice");
 	assert_string_equal(json_string_value(json_object_get(c, "format")), "org.matrix.custom.html");
@@ -275,7 +258,6 @@ static void test_content_mentions_nobody(void **state)
 	const char *mds[] = { "hi @room, @alice:localhost", "plain" };
 	json_t *c, *m;
 
-	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		c = mx_notice_content(mds[i], i ? NULL : "$cmd", NULL);
 		assert_non_null(c);
@@ -300,7 +282,6 @@ static void test_members_private(void **state)
 	const char *me = "@hearth:hs", *al = "@alice:hs";
 	json_t *m;
 
-	(void)state;
 	m = parse("{\"@hearth:hs\": \"join\", \"@alice:hs\": \"join\"}");
 	assert_true(mx_members_private(m, me, al, false));
 	assert_true(mx_members_private(m, me, al, true));
@@ -362,7 +343,6 @@ static void test_reply_content_too_long(void **state)
 	char *md = malloc(n + 1);
 	json_t *c;
 
-	(void)state;
 	memset(md, 'a', n);
 	md[n] = '\0';
 	c = mx_notice_content(md, NULL, NULL);
@@ -375,7 +355,6 @@ static void test_reply_content_too_long(void **state)
 
 static void test_strip_reply_fallback(void **state)
 {
-	(void)state;
 	assert_string_equal(mx_strip_reply_fallback("> <@a:hs> earlier\n> more\n\n!help"), "!help");
 	assert_string_equal(mx_strip_reply_fallback("!help"), "!help");
 	assert_string_equal(mx_strip_reply_fallback("> <@a:hs> only quote"), "> <@a:hs> only quote");
@@ -386,7 +365,6 @@ static void test_escape(void **state)
 {
 	char *s = mx_http_escape("!room:hs/x?y&z=1 ü");
 
-	(void)state;
 	assert_string_equal(s, "%21room%3Ahs%2Fx%3Fy%26z%3D1%20%C3%BC");
 	free(s);
 }
@@ -444,7 +422,6 @@ static void test_owed_events(void **state)
 	struct store *st = f->app.store;
 	json_t *open = NULL;
 
-	(void)state;
 	assert_int_equal(mx_owed_event_get(st, "$a"), MX_OWED_NONE);
 	assert_int_equal(mx_owed_event_add(st, "$a", "!r:hs", 1000000), HE_OK);
 	assert_int_equal(mx_owed_event_add(st, "$b", "!r:hs", 1000001), HE_OK);
@@ -477,7 +454,6 @@ static void test_owed_pruned_while_running(void **state)
 	struct store *st = f->app.store;
 	char id[32];
 
-	(void)state;
 	for (int i = 0; i < 1023; i++) {
 		snprintf(id, sizeof(id), "$old%d", i);
 		assert_int_equal(mx_owed_event_add(st, id, "!r:hs", 1000000), HE_OK);
@@ -500,7 +476,6 @@ static void test_owed_joins_and_gaps(void **state)
 	int64_t first = 0;
 	unsigned tries = 9;
 
-	(void)state;
 	assert_int_equal(mx_owed_join_get(st, "!a:hs", &first, &tries), HE_NOTFOUND);
 	assert_int_equal(mx_owed_join_add(st, "!a:hs", "@x:hs", 5000), HE_OK);
 	assert_int_equal(mx_owed_join_add(st, "!b:hs", NULL, 6000), HE_OK);
@@ -535,7 +510,6 @@ static void test_owed_joins_and_gaps(void **state)
 
 static void test_join_give_up(void **state)
 {
-	(void)state;
 	/* refused: the invite/join race gets a couple of tries, then the invite is declined */
 	assert_false(mx_join_give_up(404, 1, 100));
 	assert_false(mx_join_give_up(403, MX_JOIN_REFUSED_TRIES - 1, 1500));
@@ -556,7 +530,6 @@ static void test_position_saved_when_walked(void **state)
 	struct owedfix *f = owedfix_new();
 	struct mx_batch *b1, *b2;
 
-	(void)state;
 	b1 = mx_batch_sync_new(&f->mx, "s1");
 	assert_non_null(b1);
 	mx_batch_hold(b1);            /* e.g. a member list being loaded for it */
@@ -580,7 +553,6 @@ static void test_command_owed_not_holding(void **state)
 	struct store *st = f->app.store;
 	struct mx_batch *b1, *c1, *c2, *b2;
 
-	(void)state;
 	b1 = mx_batch_sync_new(&f->mx, "s1");
 	assert_int_equal(mx_owed_event_add(st, "$c1", "!r:hs", 1000000), HE_OK);
 	c1 = mx_batch_cmd_new(&f->mx, "$c1", true, b1);

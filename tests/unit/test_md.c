@@ -14,7 +14,6 @@ static void html(void **state)
 {
 	char *out = NULL;
 	static const char md[] = "**Title**\n\nSome *care* and `!help`.\n\n- one\n- two\n\n<script>x</script>";
-	(void)state;
 	assert_int_equal(md_to_html(md, strlen(md), &out), HE_OK);
 	assert_non_null(strstr(out, "<strong>Title</strong>"));
 	assert_non_null(strstr(out, "<em>care</em>"));
@@ -27,7 +26,6 @@ static void plain(void **state)
 {
 	char *out = NULL;
 	static const char md[] = "**Title**\n\nSome *care*, `!help` &amp; [a link](https://example.org).\n\n- one\n- two\n\nEnd.";
-	(void)state;
 	assert_int_equal(md_to_plain(md, strlen(md), &out), HE_OK);
 	assert_string_equal(out, "Title\n\nSome care, !help & a link (https://example.org).\n\n- one\n- two\n\nEnd.");
 	free(out);

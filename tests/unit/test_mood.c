@@ -91,7 +91,6 @@ static int t_post_private(struct htransport *t, const char *member, const char *
 static int t_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
 {
 	struct tapp *ta = t->impl;
-	(void)in;
 	assert_true(ta->nf < 16);
 	ta->f[ta->nf].name = strdup(f->name);
 	ta->f[ta->nf].data = strndup(f->data, f->len);
@@ -99,7 +98,7 @@ static int t_send_file(struct htransport *t, const struct hmsg *in, const struct
 	return HE_OK;
 }
 
-static void t_free(struct htransport *t) { (void)t; }
+static void t_free(struct htransport *t) {}
 
 static const struct htransport_ops ops_files = {
 	.reply = t_reply, .post = t_post, .post_private = t_post_private, .send_file = t_send_file,
@@ -267,7 +266,7 @@ static long rows_mentioning(struct tapp *ta, const char *member)
 	while (sqlite3_step(tables) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(tables, 0);
 		char sql[512];
-		sqlite3_stmt *cols = NULL, *rows = NULL;
+		sqlite3_stmt *rows = NULL;
 
 		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
 		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK);
@@ -281,7 +280,6 @@ static long rows_mentioning(struct tapp *ta, const char *member)
 			}
 		}
 		sqlite3_finalize(rows);
-		(void)cols;
 	}
 	sqlite3_finalize(tables);
 	return total;
@@ -408,7 +406,6 @@ static void test_parsers(void **state)
 	int days, minute;
 	bool off;
 
-	(void)state;
 	assert_int_equal(mood_parse_entry("  7/10   slept \"ok\" #Tired #tired #sad-ish. ", &e, err, sizeof(err)), 0);
 	assert_int_equal(e.score, 7);
 	assert_string_equal(e.note, "slept \"ok\" #Tired #tired #sad-ish.");
@@ -782,7 +779,6 @@ static void test_room_stats(void **state)
 static void test_stats_band_and_round(void **state)
 {
 	char b[32];
-	(void)state;
 	static const struct { long n; const char *band; } bands[] = {
 		{ 0, "fewer than 5" }, { 4, "fewer than 5" }, { 5, "5-9" }, { 9, "5-9" }, { 10, "10-19" },
 		{ 19, "10-19" }, { 20, "20-49" }, { 49, "20-49" }, { 50, "50-99" }, { 100, "100-199" },

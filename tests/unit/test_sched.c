@@ -62,16 +62,11 @@ static int rec_post(struct htransport *t, const char *room, const char *md)
 
 static int rec_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
-	(void)t;
-	(void)in;
-	(void)dest;
-	(void)md;
 	return HE_OK;
 }
 
 static void rec_free(struct htransport *t)
 {
-	(void)t;
 }
 
 static const struct htransport_ops rec_ops = {

@@ -35,7 +35,6 @@ static void old_schema_to_newest_keeps_data(void **state)
 	struct store *s = NULL;
 	char *v = NULL;
 	sqlite3_stmt *st;
-	(void)state;
 	hlog_set_level(HLOG_ERROR);
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(store_open(dir, &s), HE_OK);
@@ -83,7 +82,6 @@ static void one_process_per_store(void **state)
 	char dir[] = "/tmp/hearth-store-XXXXXX", path[256];
 	struct store *a = NULL, *b = NULL;
 	struct stat st;
-	(void)state;
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(store_open(dir, &a), HE_OK);
 	assert_int_equal(store_open(dir, &b), HE_PERM);
@@ -103,7 +101,6 @@ static void kv_roundtrip(void **state)
 {
 	struct store *s = NULL;
 	char *v = NULL;
-	(void)state;
 	assert_int_equal(store_open_file(":memory:", &s), HE_OK);
 	assert_int_equal(store_kv_get(s, "a", "b", &v), HE_NOTFOUND);
 	assert_int_equal(store_kv_set(s, "a", "b", "1"), HE_OK);

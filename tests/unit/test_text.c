@@ -14,7 +14,6 @@
 
 static void utf8_validation(void **state)
 {
-	(void)state;
 	assert_true(text_utf8_valid("hello", 5));
 	assert_true(text_utf8_valid("caf\xc3\xa9 \xf0\x9f\x92\x9a", 10));
 	assert_false(text_utf8_valid("\xc3", 1));               /* truncated */
@@ -27,7 +26,6 @@ static void utf8_validation(void **state)
 static void clean_input(void **state)
 {
 	char *out = NULL;
-	(void)state;
 	assert_int_equal(text_clean_input("  !help  ", 9, 100, &out), HE_OK);
 	assert_string_equal(out, "!help");
 	free(out);
@@ -43,7 +41,6 @@ static void clean_input(void **state)
 static void folding(void **state)
 {
 	char *f;
-	(void)state;
 	f = text_fold("  I WANT  To D\xc3\x8d" "E\xe2\x80\xa8 ");  /* Í and a line separator */
 	assert_string_equal(f, "i want to die");
 	free(f);
@@ -60,7 +57,6 @@ static void folding(void **state)
 
 static void distance(void **state)
 {
-	(void)state;
 	assert_int_equal(text_distance("attachment", "attachmnt"), 1);
 	assert_int_equal(text_distance("learn", "lern"), 1);
 	assert_int_equal(text_distance("", "abc"), 3);
@@ -71,7 +67,6 @@ static void prefix_and_words(void **state)
 {
 	const char *s = "\xc3\xa9\xc3\xa9\xc3\xa9", *p = "  one  two ";
 	char w[8];
-	(void)state;
 	assert_int_equal(text_utf8_prefix(s, 6, 3), 2);   /* never splits a code point */
 	assert_int_equal(text_utf8_prefix(s, 6, 6), 6);
 	assert_true(text_next_word(&p, w, sizeof(w)));
@@ -181,7 +176,6 @@ static void check_plain(const char *md, const char *input)
 
 static void md_escape_through_renderer(void **state)
 {
-	(void)state;
 	/* Unescaped, the same input does render links, emphasis and mentions-as-links. */
 	{
 		char *html = NULL;

@@ -56,7 +56,7 @@ static inline int ta_post_cb(struct htransport *t, const char *room, const char 
 	return HE_OK;
 }
 
-static inline void ta_free_cb(struct htransport *t) { (void)t; }
+static inline void ta_free_cb(struct htransport *t) {}
 
 static const struct htransport_ops ta_ops = {
 	.reply = ta_reply_cb,

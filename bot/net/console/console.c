@@ -41,15 +41,12 @@ static void print_block(const char *header, const char *markdown)
 
 static int c_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
-	(void)t;
 	print_block(in->is_private || dest == HDEST_PRIVATE ? "[private]" : "[room]", md);
 	return HE_OK;
 }
 
 static int c_post(struct htransport *t, const char *room, const char *md)
 {
-	(void)t;
-	(void)room;
 	print_block("[room]", md);
 	return HE_OK;
 }
@@ -183,7 +180,6 @@ static void on_stdin(struct loop *l, int fd, unsigned events, void *ud)
 	char buf[4096];
 	ssize_t n;
 
-	(void)events;
 	n = read(fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
@@ -245,8 +241,6 @@ int console_start(struct happ *app, const char *as, enum hrole role)
 	 * it in the loop's first turn. */
 	rc = loop_add_fd(app->loop, STDIN_FILENO, LOOP_READ, on_stdin, c);
 	if (rc == HE_IO) {
-		char buf[1];
-		(void)buf;
 		while (!loop_stopped(app->loop))
 			on_stdin(app->loop, STDIN_FILENO, LOOP_READ, c);
 		rc = HE_OK;
