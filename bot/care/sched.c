@@ -433,9 +433,15 @@ void sched_rearm(struct happ *app)
 		loop_timer_cancel(app->loop, s->timer);
 	s->timer = 0;
 	now = happ_now(app);
-	if (sched_next(app, now, &next) != HE_OK) {
-		if (!s->retry)
-			return;
+	rc = sched_next(app, now, &next);
+	if (rc == HE_NOTFOUND && !s->retry)
+		return; /* nothing is scheduled; sched_add() arms the timer again */
+	if (rc) {
+		/* The schedules could not be read (database, memory): the scheduler must not stop
+		 * quietly, so it says so and looks again soon. */
+		if (rc != HE_NOTFOUND)
+			hlog_error("sched", "cannot read the schedules (%s); trying again in %d s",
+				   he_str(rc), SCHED_RETRY_SECS);
 		next = now + SCHED_RETRY_SECS;
 	}
 	delay = (long long)(next - now);

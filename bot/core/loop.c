@@ -177,6 +177,11 @@ void loop_timer_cancel(struct loop *l, uint64_t id)
 	}
 }
 
+size_t loop_timers_pending(const struct loop *l)
+{
+	return l->ntimers;
+}
+
 static void on_signal(struct loop *l, int fd, unsigned events, void *ud)
 {
 	struct signalfd_siginfo si;

@@ -7,6 +7,7 @@
 #define HEARTH_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct loop;
@@ -37,6 +38,7 @@ uint64_t loop_timer_add_id(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, 
 #define loop_timer_add(...) \
 	LOOP_TIMER_ADD_PICK_(__VA_ARGS__, loop_timer_add, loop_timer_add_id, _)(__VA_ARGS__)
 void loop_timer_cancel(struct loop *l, uint64_t id);   /* unknown or fired ids are fine */
+size_t loop_timers_pending(const struct loop *l);      /* armed timers that have not fired */
 
 /* Blocks SIGINT, SIGTERM and SIGHUP and delivers them to cb from the loop. */
 int loop_watch_signals(struct loop *l, loop_signal_cb cb, void *ud);

@@ -24,6 +24,7 @@
 #include "core/app.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/loop.h"
 #include "store/store.h"
 
 #define T_2026_07_01 1782864000   /* 2026-07-01 00:00 UTC */
@@ -401,6 +402,30 @@ static void test_retry_when_network_missing(void **state)
 	assert_int_equal((long long)f->posts[0].at, (long long)(nine + 360));
 }
 
+/* The scheduler's timer never stops quietly: when the schedules cannot be read (here their
+ * table is gone for a moment), it looks again after SCHED_RETRY_SECS and then finds them. */
+static void test_timer_survives_unreadable_schedules(void **state)
+{
+	struct fx *f = *state;
+	long long id;
+
+	f->app.fake_now = T_2026_07_01;
+	assert_int_equal(loop_new(&f->app.loop), HE_OK);
+	id = add_ok(f, "!room", "0 9 * * *", "UTC");
+	assert_int_equal(loop_timers_pending(f->app.loop), 1);
+	assert_int_equal(store_exec(f->app.store, "ALTER TABLE sched RENAME TO sched_away"), HE_OK);
+	sched_rearm(&f->app);
+	assert_int_equal(loop_timers_pending(f->app.loop), 1);
+	assert_int_equal(store_exec(f->app.store, "ALTER TABLE sched_away RENAME TO sched"), HE_OK);
+	sched_rearm(&f->app);
+	assert_int_equal(loop_timers_pending(f->app.loop), 1);
+	/* Nothing scheduled: no timer, until a schedule is added. */
+	assert_int_equal(sched_remove(&f->app, "test", "!room", id), HE_OK);
+	assert_int_equal(loop_timers_pending(f->app.loop), 0);
+	loop_free(f->app.loop);
+	f->app.loop = NULL;
+}
+
 static size_t count_all(struct fx *f)
 {
 	struct sched_entry *v = NULL;
@@ -488,6 +513,7 @@ int main(void)
 		T(test_one_post_per_room_at_a_time),
 		T(test_retry_when_network_missing),
 		T(test_add_errors_store_nothing),
+		T(test_timer_survives_unreadable_schedules),
 		T(test_default_zone_is_room_then_bot),
 		T(test_remove_only_in_its_room),
 	};
