@@ -1,6 +1,6 @@
 """The check runner shared by the IRC suites (smoke_test.py, test_hearth.py): one `check()`
 decorator that runs a check at once and prints "ok"/"FAIL", `expect()`, `sh()` for servers.sh,
-`member()` (a Member kept in `members` for the teardown), and `finish()` that prints
+the servers' addresses, `member()` (a Member kept in `members` for the teardown), and `finish()` that prints
 "N passed, M failed" and exits 1 if any failed."""
 
 import os
@@ -13,6 +13,13 @@ from member import Member
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVERS = os.path.join(HERE, "servers.sh")
+
+# where servers.sh runs the servers (its environment, as in servers.sh env)
+HOST = "127.0.0.1"
+IRC_PORT = int(os.environ.get("IRC_PORT", 16667))
+IRC_TLS_PORT = int(os.environ.get("IRC_TLS_PORT", 16697))
+NG_PORT = int(os.environ.get("NGIRCD_PORT", 16668))
+NG_TLS_PORT = int(os.environ.get("NGIRCD_TLS_PORT", 16698))
 
 results = []
 members = []

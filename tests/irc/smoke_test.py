@@ -15,14 +15,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from member import IrcError, SaslFailed  # noqa: E402
+from checks import HOST, IRC_PORT, IRC_TLS_PORT, NG_PORT, NG_TLS_PORT  # noqa: E402
 from checks import check, expect, finish, member, members, sh  # noqa: E402
-
-HOST = "127.0.0.1"
-IRC_PORT = int(os.environ.get("IRC_PORT", 16667))
-IRC_TLS_PORT = int(os.environ.get("IRC_TLS_PORT", 16697))
-NG_PORT = int(os.environ.get("NGIRCD_PORT", 16668))
-NG_TLS_PORT = int(os.environ.get("NGIRCD_TLS_PORT", 16698))
-
 
 CA = sh("ca")
 TAG = "%x" % (os.getpid() & 0xffff)

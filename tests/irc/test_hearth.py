@@ -21,12 +21,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from member import IrcError  # noqa: E402
 from fakes import SaslHangServer, TlsListener, make_cert  # noqa: E402
+from checks import HOST, IRC_PORT, IRC_TLS_PORT, NG_PORT  # noqa: E402
 from checks import check, expect, finish, member, members, setup, sh  # noqa: E402
 
-HOST = "127.0.0.1"
-IRC_PORT = int(os.environ.get("IRC_PORT", 16667))
-IRC_TLS_PORT = int(os.environ.get("IRC_TLS_PORT", 16697))
-NG_PORT = int(os.environ.get("NGIRCD_PORT", 16668))
 RUNDIR = os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc")
 SRC = os.environ.get("SRC", os.path.dirname(os.path.dirname(HERE)))
 HEARTH = os.environ.get("HEARTH", os.path.join(SRC, "build", "hearth"))

@@ -153,12 +153,42 @@ static void table_answers_and_skips_short_lines(void **state)
 	rig_close(&r);
 }
 
+static void cap_lists(void **state)
+{
+	struct rig r;
+	char got[512];
+
+	rig_open(&r);
+	r.c.st = IRC_ST_REGISTERING;
+	/* without SASL configured, sasl is not asked for; unknown caps neither */
+	feed(&r, ":srv CAP * LS * :sasl=PLAIN,EXTERNAL  multi-prefix");
+	feed(&r, ":srv CAP * LS :foo extended-join");
+	rig_read(&r, got, sizeof(got));
+	assert_string_equal(got, "CAP REQ :multi-prefix extended-join\r\n");
+	feed(&r, ":srv CAP * ACK :multi-prefix  extended-join ");
+	assert_int_equal(r.c.caps_on, IRC_CAP_MULTI_PREFIX | IRC_CAP_EXTENDED_JOIN);
+	rig_read(&r, got, sizeof(got));
+	assert_string_equal(got, "CAP END\r\n");
+	feed(&r, ":srv CAP * ACK :-extended-join");
+	assert_int_equal(r.c.caps_on, IRC_CAP_MULTI_PREFIX);
+	feed(&r, ":srv CAP * DEL :multi-prefix");
+	assert_int_equal(r.c.caps_on, 0);
+	/* NAMES: one entry per word, prefixes kept for the tracker */
+	r.c.st = IRC_ST_READY;
+	feed(&r, ":Hearth!hearth@127.0.0.1 JOIN #group");
+	feed(&r, ":srv 353 Hearth = #group :@opal  bea +cal");
+	assert_true(irc_track_is_op(&r.c.track, "#group", "opal"));
+	assert_false(irc_track_is_op(&r.c.track, "#group", "bea"));
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rounds_keep_members_fair),
 		cmocka_unit_test(kick_drops_only_that_channels_lines),
 		cmocka_unit_test(table_answers_and_skips_short_lines),
+		cmocka_unit_test(cap_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

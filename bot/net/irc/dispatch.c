@@ -175,21 +175,16 @@ static void in_refused(struct irc *c, const struct irc_msg *m, const char *nick)
 /* 353 RPL_NAMREPLY */
 static void in_names(struct irc *c, const struct irc_msg *m, const char *nick)
 {
-	const char *chan = irc_msg_param(m, 2), *list = irc_msg_param(m, 3);
+	const char *chan = irc_msg_param(m, 2), *p = irc_msg_param(m, 3), *w;
 	char entry[320];
+	size_t n;
 
-	for (const char *p = list; *p;) {
-		size_t n = 0;
-		while (*p == ' ')
-			p++;
-		while (p[n] && p[n] != ' ')
-			n++;
-		if (n && n < sizeof(entry)) {
-			memcpy(entry, p, n);
+	while ((w = irc_next_word(&p, &n)), n) {
+		if (n < sizeof(entry)) {
+			memcpy(entry, w, n);
 			entry[n] = '\0';
 			irc_track_names_entry(&c->track, chan, entry);
 		}
-		p += n;
 	}
 }
 

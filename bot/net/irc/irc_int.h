@@ -90,6 +90,20 @@ static inline const char *irc_msg_last(const struct irc_msg *m)
 	return m->nparams ? m->params[m->nparams - 1] : "";
 }
 
+/* The next word of a space-separated list: returns where it starts, its length in *n (0 at the
+ * end of the list) and moves *p past it. */
+static inline const char *irc_next_word(const char **p, size_t *n)
+{
+	const char *w = *p;
+
+	while (*w == ' ')
+		w++;
+	for (*n = 0; w[*n] && w[*n] != ' ';)
+		(*n)++;
+	*p = w + *n;
+	return w;
+}
+
 /* A handler of one incoming verb or numeric; nick is the source's nick ("" for a server). */
 typedef void (*irc_in_fn)(struct irc *c, const struct irc_msg *m, const char *nick);
 

@@ -146,28 +146,22 @@ static unsigned cap_bit(const char *name, size_t n)
 static unsigned caps_note(struct irc *c, const char *list)
 {
 	unsigned got = 0;
+	const char *p = list, *w;
+	size_t n;
 
-	for (const char *p = list; *p;) {
-		size_t n = 0, k;
+	while ((w = irc_next_word(&p, &n)), n) {
+		size_t k = 0;
 		unsigned bit;
-		while (*p == ' ')
-			p++;
-		while (p[n] && p[n] != ' ')
-			n++;
-		if (!n)
-			break;
-		k = 0;
-		while (k < n && p[k] != '=')
+		while (k < n && w[k] != '=')
 			k++;
-		bit = cap_bit(p, k);
+		bit = cap_bit(w, k);
 		if (bit == IRC_CAP_SASL) {
 			if (!sasl_wanted(c))
 				bit = 0;
 			else if (k < n)
-				snprintf(c->sasl_mechs, sizeof(c->sasl_mechs), "%.*s", (int)(n - k - 1), p + k + 1);
+				snprintf(c->sasl_mechs, sizeof(c->sasl_mechs), "%.*s", (int)(n - k - 1), w + k + 1);
 		}
 		got |= bit;
-		p += n;
 	}
 	c->caps_offered |= got;
 	return got;
@@ -228,25 +222,16 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 		after_caps(c);
 	} else if (strcasecmp(sub, "ACK") == 0 || strcasecmp(sub, "NAK") == 0) {
 		bool ack = strcasecmp(sub, "ACK") == 0;
-		for (const char *p = list; *p;) {
-			size_t n = 0;
-			bool off = false;
-			unsigned bit;
-			while (*p == ' ')
-				p++;
-			if (*p == '-') {
-				off = true;
-				p++;
-			}
-			while (p[n] && p[n] != ' ')
-				n++;
-			bit = cap_bit(p, n);
+		const char *p = list, *w;
+		size_t n;
+		while ((w = irc_next_word(&p, &n)), n) {
+			bool off = w[0] == '-';
+			unsigned bit = off ? cap_bit(w + 1, n - 1) : cap_bit(w, n);
 			c->caps_pending &= ~bit;
 			if (ack && !off)
 				c->caps_on |= bit;
 			else
 				c->caps_on &= ~bit;
-			p += n;
 		}
 		if (!ack)
 			c->caps_pending = 0;
@@ -256,15 +241,11 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 		if (c->cap_ls_done)
 			cap_request(c, got & ~IRC_CAP_SASL);   /* SASL after registration: not needed */
 	} else if (strcasecmp(sub, "DEL") == 0) {
-		for (const char *p = list; *p;) {
-			size_t n = 0;
-			while (*p == ' ')
-				p++;
-			while (p[n] && p[n] != ' ')
-				n++;
-			c->caps_on &= ~cap_bit(p, n);
-			c->caps_offered &= ~cap_bit(p, n);
-			p += n;
+		const char *p = list, *w;
+		size_t n;
+		while ((w = irc_next_word(&p, &n)), n) {
+			c->caps_on &= ~cap_bit(w, n);
+			c->caps_offered &= ~cap_bit(w, n);
 		}
 	}
 }
