@@ -9,26 +9,14 @@ Set SMOKE_RESTART=0 to skip the InspIRCd restart check (about 7 s).
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from member import Member, IrcError, SaslFailed  # noqa: E402
-
-HOST = "127.0.0.1"
-IRC_PORT = int(os.environ.get("IRC_PORT", 16667))
-IRC_TLS_PORT = int(os.environ.get("IRC_TLS_PORT", 16697))
-NG_PORT = int(os.environ.get("NGIRCD_PORT", 16668))
-NG_TLS_PORT = int(os.environ.get("NGIRCD_TLS_PORT", 16698))
-SERVERS = os.path.join(HERE, "servers.sh")
-
-
-def sh(*args):
-    return subprocess.run([SERVERS, *args], check=True, capture_output=True, text=True).stdout.strip()
-
+from member import IrcError, SaslFailed  # noqa: E402
+from checks import HOST, IRC_PORT, IRC_TLS_PORT, NG_PORT, NG_TLS_PORT  # noqa: E402
+from checks import check, expect, finish, member, members, sh  # noqa: E402
 
 CA = sh("ca")
 TAG = "%x" % (os.getpid() & 0xffff)
@@ -37,41 +25,11 @@ ALICE, ALICE_PW = "smokealice", "alice-smoke-pw1"
 CAROL, CAROL_PW = "smokecarol", "carol-smoke-pw1"
 CAPS = ["message-tags", "server-time", "account-tag", "multi-prefix", "echo-message"]
 
-results = []
-
-
-def check(name):
-    def deco(fn):
-        t0 = time.time()
-        try:
-            fn()
-            results.append((name, True))
-            print("ok   %-45s %.1fs" % (name, time.time() - t0), flush=True)
-        except Exception as e:  # noqa: BLE001
-            results.append((name, False))
-            print("FAIL %-45s %s" % (name, e), flush=True)
-            traceback.print_exc()
-        return fn
-    return deco
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
 # ------------------------------------------------------------------ setup
 sh("register", ALICE, ALICE_PW)
 sh("register", CAROL, CAROL_PW)
 CAROL_CERT = sh("gen-client-cert", CAROL)
 sh("certfp-add", CAROL, CAROL_PW, CAROL_CERT)
-members = []
-
-
-def member(*a, **kw):
-    m = Member(*a, **kw)
-    members.append(m)
-    return m
 
 
 @check("inspircd: TLS verified against the generated cert")
@@ -223,7 +181,4 @@ if os.environ.get("SMOKE_RESTART", "1") != "0":
 
 for m in members:
     m.quit(timeout=1)
-passed = sum(1 for _, ok in results if ok)
-failed = len(results) - passed
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()

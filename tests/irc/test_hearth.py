@@ -16,18 +16,14 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from member import Member, IrcError  # noqa: E402
+from member import IrcError  # noqa: E402
 from fakes import SaslHangServer, TlsListener, make_cert  # noqa: E402
+from checks import HOST, IRC_PORT, IRC_TLS_PORT, NG_PORT  # noqa: E402
+from checks import check, expect, finish, member, members, setup, sh  # noqa: E402
 
-HOST = "127.0.0.1"
-IRC_PORT = int(os.environ.get("IRC_PORT", 16667))
-IRC_TLS_PORT = int(os.environ.get("IRC_TLS_PORT", 16697))
-NG_PORT = int(os.environ.get("NGIRCD_PORT", 16668))
-SERVERS = os.path.join(HERE, "servers.sh")
 RUNDIR = os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc")
 SRC = os.environ.get("SRC", os.path.dirname(os.path.dirname(HERE)))
 HEARTH = os.environ.get("HEARTH", os.path.join(SRC, "build", "hearth"))
@@ -35,33 +31,7 @@ CAPS = ["message-tags", "server-time", "account-tag", "multi-prefix"]
 REFUSED = "only this room's moderators"
 
 
-def sh(*args):
-    return subprocess.run([SERVERS, *args], check=True, capture_output=True, text=True).stdout.strip()
-
-
-results = []
 extra_logs = []      # logs of further Hearth processes (the lag check's)
-
-
-def check(name):
-    def deco(fn):
-        t0 = time.time()
-        try:
-            fn()
-            results.append((name, True))
-            print("ok   %-58s %.1fs" % (name, time.time() - t0), flush=True)
-        except Exception as e:  # noqa: BLE001
-            results.append((name, False))
-            print("FAIL %-58s %s" % (name, e), flush=True)
-            traceback.print_exc()
-            tail_log()
-        return fn
-    return deco
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 # ------------------------------------------------------------------ setup
@@ -88,13 +58,6 @@ BADPW = "#badpw" + TAG       # second Hearth: wrong SASL password, sasl_required
 
 workdir = tempfile.mkdtemp(prefix="hearth-irc-")
 logpath = os.path.join(workdir, "hearth.log")
-members = []
-
-
-def member(host, port, nick, **kw):
-    m = Member(host, port, nick, **kw)
-    members.append(m)
-    return m
 
 
 def tail_log(n=30):
@@ -105,6 +68,8 @@ def tail_log(n=30):
     except OSError:
         pass
 
+
+setup(width=58, on_fail=tail_log)
 
 # Channels that must exist before Hearth arrives.
 opal = member(HOST, IRC_PORT, "opal" + TAG, caps=CAPS).connect()
@@ -1003,7 +968,4 @@ for m in members:
 if hearth.poll() is None:
     hearth.kill()
     hearth.wait()
-passed = sum(1 for _, ok in results if ok)
-failed = len(results) - passed
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()

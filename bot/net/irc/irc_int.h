@@ -1,0 +1,159 @@
+/* irc_int.h - what the IRC transport's own files share (not for use outside bot/net/irc/).
+ *
+ *   irc.c       the connection: connect, read, reconnect with backoff, lag check, the transport
+ *               ops, irc_start()                                            prefix irc_
+ *   sendq.c     the send queue: one round per member's reply, the token bucket, private lines
+ *               bound to their member, splitting replies into lines        prefix irc_sendq_
+ *   reg.c       registration: CAP LS/REQ/ACK, SASL PLAIN/EXTERNAL, nick fallback and regain,
+ *               001 and the end of MOTD                                     prefix irc_reg_
+ *   dispatch.c  incoming lines: the table {verb, min_params, handler}, channel events, PRIVMSG
+ *               to struct hmsg                                              prefix irc_in_
+ *
+ * parse.c (lines, ISUPPORT, text), conn.c (socket, TLS) and track.c (channels, members) have
+ * their own public headers. */
+#ifndef HEARTH_IRC_INT_H
+#define HEARTH_IRC_INT_H
+
+#include "net/irc/irc.h"
+#include "net/irc/conn.h"
+#include "net/irc/parse.h"
+#include "net/irc/track.h"
+#include "core/buf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A queued line. Lines are sent round by round: each reply (all its lines) of one member takes
+ * the next round of that member, so one member's 20 commands do not make everyone else wait
+ * behind them, and the lines of one reply stay together. */
+struct irc_qline {
+	char *line;
+	char target[IRC_NAME_MAX];     /* the PRIVMSG/NOTICE target; "" for other lines */
+	uint32_t key;                  /* hash of who it is for (member, room); 0 for our own lines */
+	uint64_t round;
+	bool bound;                    /* a private line: sent only if `to` still holds the nick */
+	struct irc_holder to;
+};
+
+enum irc_state { IRC_ST_IDLE, IRC_ST_CONNECTING, IRC_ST_REGISTERING, IRC_ST_READY };
+
+enum {
+	IRC_CAP_SASL = 1 << 0, IRC_CAP_TAGS = 1 << 1, IRC_CAP_TIME = 1 << 2,
+	IRC_CAP_ACCOUNT_TAG = 1 << 3, IRC_CAP_MULTI_PREFIX = 1 << 4, IRC_CAP_EXTENDED_JOIN = 1 << 5,
+	IRC_CAP_ACCOUNT_NOTIFY = 1 << 6,
+};
+
+struct irc {
+	struct htransport t;
+	struct happ *app;
+	const struct config_irc *cfg;
+	struct irc_conn conn;
+	enum irc_state st;
+	char net[64];                  /* "irc.NAME" */
+	char err[320];
+
+	struct hbuf in;
+	bool discarding;               /* the current input line went over the cap */
+	struct irc_msg *msg;           /* parse scratch (large) */
+
+	struct irc_isupport is;
+	struct irc_track track;
+
+	char nick[IRC_NAME_MAX];
+	char user[IRC_NAME_MAX];
+	char host[256];
+	int nick_try;
+
+	unsigned caps_offered, caps_on, caps_pending;
+	bool cap_ls_done, cap_end_sent;
+	char sasl_mechs[128];          /* from sasl=PLAIN,EXTERNAL; "" when not listed */
+	bool sasl_started, sasl_done;
+
+	struct irc_bucket bucket;
+	struct irc_qline *q;           /* send queue, sorted by (round, arrival) */
+	size_t qlen, qcap;
+	uint64_t qround;               /* the round of the line sent last */
+	uint32_t drop_key;             /* the reply whose dropped lines were logged last */
+	uint64_t drop_round;
+
+	uint64_t last_rx_ms, ping_sent_ms;
+	uint64_t ping_idle_ms, ping_deadline_ms, sasl_timeout_ms, ping_tick_ms;
+	uint64_t t_ping, t_reg, t_sasl, t_regain, t_reconnect, t_sendq;
+	int attempts;                  /* failed connects in a row */
+	int wfd;                       /* the fd the loop watches, -1 when none */
+	bool stopping;
+};
+
+/* The last parameter ("" when there is none): the text of most replies. */
+static inline const char *irc_msg_last(const struct irc_msg *m)
+{
+	return m->nparams ? m->params[m->nparams - 1] : "";
+}
+
+/* The next word of a space-separated list: returns where it starts, its length in *n (0 at the
+ * end of the list) and moves *p past it. */
+static inline const char *irc_next_word(const char **p, size_t *n)
+{
+	const char *w = *p;
+
+	while (*w == ' ')
+		w++;
+	for (*n = 0; w[*n] && w[*n] != ' ';)
+		(*n)++;
+	*p = w + *n;
+	return w;
+}
+
+/* A handler of one incoming verb or numeric; nick is the source's nick ("" for a server). */
+typedef void (*irc_in_fn)(struct irc *c, const struct irc_msg *m, const char *nick);
+
+/* ---- irc.c: the connection */
+void irc_disconnect(struct irc *c, const char *why, bool retry);
+/* A failure a retry will not fix by itself (a certificate, a file, a password): an error. */
+void irc_refused(struct irc *c, const char *why);
+void irc_cancel_timer(struct irc *c, uint64_t *id);
+/* After 001: ready, the token bucket starts, the lag check runs. */
+void irc_ready(struct irc *c);
+/* Tells the loop which events to watch for after output was added. */
+void irc_update_events(struct irc *c);
+/* Debug logging of a raw line, never a message body or a secret (see irc_log_line()). */
+void irc_log_raw(const struct irc *c, const char *dir, const char *line, size_t len);
+
+/* ---- sendq.c: the send queue */
+/* Writes one line now (registration, PONG, PING, QUIT); disconnects on a write error. */
+void irc_sendq_now(struct irc *c, const char *line);
+/* Queues one of our own lines (before registration ends: sent now). */
+int irc_sendq_line(struct irc *c, const char *line);
+void irc_sendq_printf(struct irc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Queues a NOTICE/PRIVMSG line for target in the next round of key. */
+int irc_sendq_to(struct irc *c, const char *target, const char *line, uint32_t key);
+uint32_t irc_sendq_key(const char *who);
+/* Sends markdown as plain text to target, split to fit; all its lines share the next round of
+ * who. to: the member a private text is bound to (NULL: none). */
+int irc_sendq_markdown(struct irc *c, const char *target, const char *who, const char *md,
+		       const struct irc_holder *to);
+void irc_sendq_pump(struct irc *c);
+/* Drops the queued lines to target (a channel we are no longer in). */
+void irc_sendq_drop_target(struct irc *c, const char *target);
+void irc_sendq_clear(struct irc *c);
+
+/* ---- reg.c: registration */
+void irc_reg_begin(struct irc *c);
+void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_sasl_ok(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_sasl_mechs(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_sasl_fail(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_welcome(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_motd_end(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_userhost(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_host(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_nick_taken(struct irc *c, const struct irc_msg *m, const char *nick);
+
+/* ---- dispatch.c: incoming lines */
+/* Parses one line from the server and hands it to the handler of its verb. */
+void irc_in_line(struct irc *c, const char *line, size_t len);
+bool irc_in_is_me(const struct irc *c, const char *nick);
+
+#endif

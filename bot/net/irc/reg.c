@@ -1,0 +1,365 @@
+/* reg.c - IRC registration: CAP LS 302 / REQ / ACK / NAK / NEW / DEL, SASL PLAIN and EXTERNAL
+ * (with its timeout and sasl_required), NICK and USER, the nick fallback while registering and
+ * the regain of the main nick afterwards, 001, our own user@host, and joining the configured
+ * channels after the MOTD. */
+#include "net/irc/irc_int.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define REGAIN_MS 60000           /* try to take the main nick back this often */
+
+static const struct { const char *name; unsigned bit; } wanted_caps[] = {
+	{ "sasl", IRC_CAP_SASL }, { "message-tags", IRC_CAP_TAGS }, { "server-time", IRC_CAP_TIME },
+	{ "account-tag", IRC_CAP_ACCOUNT_TAG }, { "multi-prefix", IRC_CAP_MULTI_PREFIX },
+	{ "extended-join", IRC_CAP_EXTENDED_JOIN }, { "account-notify", IRC_CAP_ACCOUNT_NOTIFY },
+};
+#define NWANTED (sizeof(wanted_caps) / sizeof(wanted_caps[0]))
+
+void irc_reg_begin(struct irc *c)
+{
+	c->st = IRC_ST_REGISTERING;
+	snprintf(c->nick, sizeof(c->nick), "%s", c->cfg->nick);
+	irc_sendq_now(c, "CAP LS 302");
+	irc_sendq_printf(c, "NICK %s", c->nick);
+	irc_sendq_printf(c, "USER %s 0 * :%s", c->cfg->username, c->cfg->realname);
+}
+
+static void on_regain_timer(struct loop *l, void *ud)
+{
+	struct irc *c = ud;
+
+	c->t_regain = 0;
+	if (c->st != IRC_ST_READY)
+		return;
+	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick)) {
+		irc_sendq_printf(c, "NICK %s", c->cfg->nick);
+		c->t_regain = loop_timer_add(l, REGAIN_MS, on_regain_timer, c);
+	}
+}
+
+/* ---------------------------------------------------------------- CAP and SASL */
+
+static void cap_end(struct irc *c)
+{
+	if (!c->cap_end_sent) {
+		c->cap_end_sent = true;
+		irc_sendq_now(c, "CAP END");
+	}
+}
+
+static bool sasl_wanted(const struct irc *c)
+{
+	return c->cfg->sasl_mechanism != NULL;
+}
+
+static void sasl_failed(struct irc *c, const char *why)
+{
+	irc_cancel_timer(c, &c->t_sasl);
+	c->sasl_done = true;
+	if (c->cfg->sasl_required) {
+		hlog_error("irc", "%s: SASL %s login as %s failed: %s", c->net, c->cfg->sasl_mechanism,
+			   c->cfg->sasl_username ? c->cfg->sasl_username : "(certificate)", why);
+		irc_sendq_now(c, "QUIT :SASL failed");
+		irc_refused(c, "not going on without logging in (sasl_required = true)");
+		return;
+	}
+	hlog_warn("irc", "%s: SASL failed (%s); going on without logging in (sasl_required = false)",
+		  c->net, why);
+	cap_end(c);
+}
+
+static void on_sasl_timeout(struct loop *l, void *ud)
+{
+	struct irc *c = ud;
+
+	c->t_sasl = 0;
+	if (!c->sasl_done) {
+		char why[96];
+		snprintf(why, sizeof(why), "no answer from services within %.1f s",
+			 (double)c->sasl_timeout_ms / 1000.0);
+		sasl_failed(c, why);
+	}
+}
+
+static void sasl_begin(struct irc *c)
+{
+	const char *mech = c->cfg->sasl_mechanism;
+
+	if (c->sasl_mechs[0]) {
+		char list[sizeof(c->sasl_mechs) + 2], want[32];
+		snprintf(list, sizeof(list), ",%s,", c->sasl_mechs);
+		snprintf(want, sizeof(want), ",%s,", mech);
+		if (!strcasestr(list, want)) {
+			char why[200];
+			snprintf(why, sizeof(why), "the server offers only %s", c->sasl_mechs);
+			sasl_failed(c, why);
+			return;
+		}
+	}
+	c->sasl_started = true;
+	irc_sendq_printf(c, "AUTHENTICATE %s", strcasecmp(mech, "EXTERNAL") == 0 ? "EXTERNAL" : "PLAIN");
+	c->t_sasl = loop_timer_add(c->app->loop, c->sasl_timeout_ms, on_sasl_timeout, c);
+}
+
+static int emit_now(void *ud, const char *line, size_t len)
+{
+	char buf[420];
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, line);
+	irc_sendq_now(ud, buf);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return HE_OK;
+}
+
+static void sasl_continue(struct irc *c)
+{
+	char *b64;
+
+	if (strcasecmp(c->cfg->sasl_mechanism, "EXTERNAL") == 0) {
+		irc_sendq_now(c, "AUTHENTICATE +");
+		return;
+	}
+	b64 = irc_sasl_plain(c->cfg->sasl_username, c->cfg->sasl_password ? c->cfg->sasl_password : "");
+	if (!b64) {
+		sasl_failed(c, "out of memory");
+		return;
+	}
+	irc_sasl_lines(b64, emit_now, c);
+	OPENSSL_cleanse(b64, strlen(b64));
+	free(b64);
+}
+
+static unsigned cap_bit(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NWANTED; i++)
+		if (strlen(wanted_caps[i].name) == n && strncmp(wanted_caps[i].name, name, n) == 0)
+			return wanted_caps[i].bit;
+	return 0;
+}
+
+/* Notes the caps in a LS/NEW list; returns the wanted ones. */
+static unsigned caps_note(struct irc *c, const char *list)
+{
+	unsigned got = 0;
+	const char *p = list, *w;
+	size_t n;
+
+	while ((w = irc_next_word(&p, &n)), n) {
+		size_t k = 0;
+		unsigned bit;
+		while (k < n && w[k] != '=')
+			k++;
+		bit = cap_bit(w, k);
+		if (bit == IRC_CAP_SASL) {
+			if (!sasl_wanted(c))
+				bit = 0;
+			else if (k < n)
+				snprintf(c->sasl_mechs, sizeof(c->sasl_mechs), "%.*s", (int)(n - k - 1), w + k + 1);
+		}
+		got |= bit;
+	}
+	c->caps_offered |= got;
+	return got;
+}
+
+static void cap_request(struct irc *c, unsigned want)
+{
+	struct hbuf b = HBUF_INIT;
+
+	want &= ~c->caps_on;
+	if (!want)
+		return;
+	hbuf_puts(&b, "CAP REQ :");
+	for (size_t i = 0; i < NWANTED; i++)
+		if (want & wanted_caps[i].bit) {
+			hbuf_puts(&b, wanted_caps[i].name);
+			hbuf_putc(&b, ' ');
+		}
+	b.data[--b.len] = '\0';
+	c->caps_pending |= want;
+	irc_sendq_line(c, hbuf_str(&b));
+	hbuf_free(&b);
+}
+
+static void after_caps(struct irc *c)
+{
+	if (c->caps_pending || c->cap_end_sent)
+		return;
+	if (sasl_wanted(c) && !c->sasl_done) {
+		if (c->caps_on & IRC_CAP_SASL) {
+			if (!c->sasl_started)
+				sasl_begin(c);
+			return;
+		}
+		if (c->cfg->sasl_required) {
+			irc_sendq_now(c, "QUIT :services not available");
+			irc_disconnect(c, "the server does not offer SASL (yet): services may not be linked; "
+				       "not going on unauthenticated (sasl_required = true)", true);
+			return;
+		}
+		hlog_warn("irc", "%s: the server does not offer SASL; going on without logging in", c->net);
+	}
+	cap_end(c);
+}
+
+void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	const char *sub = irc_msg_param(m, 1);
+	const char *list = irc_msg_last(m);
+
+	if (strcasecmp(sub, "LS") == 0) {
+		bool more = m->nparams >= 4 && strcmp(m->params[2], "*") == 0;
+		caps_note(c, list);
+		if (more || c->cap_ls_done)
+			return;
+		c->cap_ls_done = true;
+		cap_request(c, c->caps_offered);
+		after_caps(c);
+	} else if (strcasecmp(sub, "ACK") == 0 || strcasecmp(sub, "NAK") == 0) {
+		bool ack = strcasecmp(sub, "ACK") == 0;
+		const char *p = list, *w;
+		size_t n;
+		while ((w = irc_next_word(&p, &n)), n) {
+			bool off = w[0] == '-';
+			unsigned bit = off ? cap_bit(w + 1, n - 1) : cap_bit(w, n);
+			c->caps_pending &= ~bit;
+			if (ack && !off)
+				c->caps_on |= bit;
+			else
+				c->caps_on &= ~bit;
+		}
+		if (!ack)
+			c->caps_pending = 0;
+		after_caps(c);
+	} else if (strcasecmp(sub, "NEW") == 0) {
+		unsigned got = caps_note(c, list);
+		if (c->cap_ls_done)
+			cap_request(c, got & ~IRC_CAP_SASL);   /* SASL after registration: not needed */
+	} else if (strcasecmp(sub, "DEL") == 0) {
+		const char *p = list, *w;
+		size_t n;
+		while ((w = irc_next_word(&p, &n)), n) {
+			c->caps_on &= ~cap_bit(w, n);
+			c->caps_offered &= ~cap_bit(w, n);
+		}
+	}
+}
+
+void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	if (c->sasl_started && strcmp(irc_msg_param(m, 0), "+") == 0)
+		sasl_continue(c);
+}
+
+/* 900 RPL_LOGGEDIN */
+void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	hlog_info("irc", "%s: logged in to services as %s", c->net, irc_msg_param(m, 2));
+}
+
+/* 903 RPL_SASLSUCCESS */
+void irc_reg_on_sasl_ok(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	irc_cancel_timer(c, &c->t_sasl);
+	c->sasl_done = true;
+	cap_end(c);
+}
+
+/* 908 RPL_SASLMECHS: the mechanisms on offer; the 904 that follows is the failure */
+void irc_reg_on_sasl_mechs(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	snprintf(c->sasl_mechs, sizeof(c->sasl_mechs), "%s", irc_msg_param(m, 1));
+}
+
+/* 902, 904, 905, 906 */
+void irc_reg_on_sasl_fail(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	if (!c->sasl_done) {
+		char why[300];
+		snprintf(why, sizeof(why), "%s %s", m->verb, irc_msg_last(m));
+		sasl_failed(c, why);
+	}
+}
+
+/* ---------------------------------------------------------------- nick, 001, MOTD */
+
+static void try_next_nick(struct irc *c)
+{
+	c->nick_try++;
+	if ((size_t)c->nick_try <= c->cfg->nalt_nicks) {
+		snprintf(c->nick, sizeof(c->nick), "%s", c->cfg->alt_nicks[c->nick_try - 1]);
+	} else {
+		char base[IRC_NAME_MAX];
+		size_t max = c->is.nicklen < sizeof(base) ? c->is.nicklen : sizeof(base) - 1;
+		unsigned digits = ((unsigned)(c->nick_try - c->cfg->nalt_nicks) * 7u +
+				   (unsigned)(random() % 90) + 10u) % 1000u;
+		snprintf(base, sizeof(base), "%s", c->cfg->nick);
+		if (strlen(base) + 3 > max)
+			base[max > 3 ? max - 3 : 1] = '\0';
+		/* The base leaves room for up to three digits. */
+		snprintf(c->nick, sizeof(c->nick), "%.*s%u", (int)(sizeof(c->nick) - 4), base, digits);
+	}
+	hlog_warn("irc", "%s: nick in use, trying %s", c->net, c->nick);
+}
+
+/* 432, 433, 437 */
+void irc_reg_on_nick_taken(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	if (c->st == IRC_ST_REGISTERING) {
+		try_next_nick(c);
+		irc_sendq_printf(c, "NICK %s", c->nick);
+	}
+}
+
+void irc_reg_on_welcome(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	const char *text = irc_msg_last(m);
+	const char *last = strrchr(text, ' ');
+
+	snprintf(c->nick, sizeof(c->nick), "%s", irc_msg_param(m, 0));
+	/* "Welcome to the X Network, nick!user@host" */
+	last = last ? last + 1 : text;
+	if (strchr(last, '!') && strchr(last, '@')) {
+		char n[IRC_NAME_MAX];
+		irc_split_source(last, n, sizeof(n), c->user, sizeof(c->user), c->host, sizeof(c->host));
+	}
+	irc_ready(c);
+	hlog_info("irc", "%s: registered as %s%s", c->net, c->nick,
+		  c->sasl_done && (c->caps_on & IRC_CAP_SASL) ? " (logged in with SASL)" : "");
+	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick))
+		c->t_regain = loop_timer_add(c->app->loop, REGAIN_MS, on_regain_timer, c);
+}
+
+/* 376 RPL_ENDOFMOTD, 422 ERR_NOMOTD */
+void irc_reg_on_motd_end(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	/* learn our own user@host when 001 did not say it, then join */
+	if (!c->host[0])
+		irc_sendq_printf(c, "USERHOST %s", c->nick);
+	for (size_t i = 0; i < c->cfg->nchannels; i++)
+		irc_sendq_printf(c, "JOIN %s", c->cfg->channels[i]);
+}
+
+/* 302 RPL_USERHOST: nick[*]=[+-]user@host */
+void irc_reg_on_userhost(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	const char *r = irc_msg_param(m, 1), *eq = strchr(r, '=');
+
+	if (eq && eq[1]) {
+		char n[IRC_NAME_MAX];
+		char uh[320];
+		snprintf(uh, sizeof(uh), "x!%s", eq + 2);
+		irc_split_source(uh, n, sizeof(n), c->user, sizeof(c->user), c->host, sizeof(c->host));
+	}
+}
+
+/* 396 RPL_HOSTHIDDEN */
+void irc_reg_on_host(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	snprintf(c->host, sizeof(c->host), "%s", irc_msg_param(m, 1));
+}
