@@ -140,7 +140,7 @@ int loop_del_fd(struct loop *l, int fd)
 	return HE_NOTFOUND;
 }
 
-int (loop_timer_add)(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud, uint64_t *id)
+int loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud, uint64_t *id)
 {
 	if (id)
 		*id = 0;
@@ -158,13 +158,6 @@ int (loop_timer_add)(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *
 		*id = l->next_id;
 	l->next_id++;
 	return HE_OK;
-}
-
-uint64_t loop_timer_add_id(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud)
-{
-	uint64_t id;
-
-	return (loop_timer_add)(l, delay_ms, cb, ud, &id) == HE_OK ? id : 0;
 }
 
 void loop_timer_cancel(struct loop *l, uint64_t id)

@@ -31,12 +31,6 @@ int loop_del_fd(struct loop *l, int fd);
  * alive (a tick that re-arms itself) and cannot be armed goes to happ_fail() (core/app.h): the
  * out-of-memory policy in DEVELOPERS.md. */
 int loop_timer_add(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud, uint64_t *id);
-/* Transitional, for bot/net/irc until it is converted: the old four-argument form, which returns
- * the id or 0 on allocation failure. loop_timer_add() with four arguments lands here. */
-uint64_t loop_timer_add_id(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *ud);
-#define LOOP_TIMER_ADD_PICK_(a, b, c, d, e, name, ...) name
-#define loop_timer_add(...) \
-	LOOP_TIMER_ADD_PICK_(__VA_ARGS__, loop_timer_add, loop_timer_add_id, _)(__VA_ARGS__)
 void loop_timer_cancel(struct loop *l, uint64_t id);   /* unknown or fired ids are fine */
 size_t loop_timers_pending(const struct loop *l);      /* armed timers that have not fired */
 

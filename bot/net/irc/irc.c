@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,14 +87,16 @@ static void disconnect_lvl(struct irc *c, const char *why, bool retry, bool erro
 	delay = BACKOFF_MIN_MS << (c->attempts < 7 ? c->attempts : 7);
 	if (delay > BACKOFF_MAX_MS)
 		delay = BACKOFF_MAX_MS;
-	delay = delay * 3 / 4 + (uint64_t)(random() % (long)(delay / 2 + 1));
+	delay = delay * 3 / 4 + randombytes_uniform((uint32_t)(delay / 2 + 1));
 	c->attempts++;
 	if (error)
 		hlog_error("irc", "%s: %s; trying again in %.1f s", c->net, why, (double)delay / 1000.0);
 	else
 		hlog_warn("irc", "%s: %s; reconnecting in %.1f s", c->net, why, (double)delay / 1000.0);
 	irc_cancel_timer(c, &c->t_reconnect);
-	c->t_reconnect = loop_timer_add(c->app->loop, delay, on_reconnect, c);
+	int rc = loop_timer_add(c->app->loop, delay, on_reconnect, c, &c->t_reconnect);
+	if (rc)
+		happ_fail(c->app, "irc", "cannot arm the reconnect timer", rc);
 }
 
 void irc_disconnect(struct irc *c, const char *why, bool retry)
@@ -138,7 +141,9 @@ static void connect_now(struct irc *c)
 	c->wfd = c->conn.fd;
 	c->st = IRC_ST_CONNECTING;
 	c->last_rx_ms = loop_now_ms();
-	c->t_reg = loop_timer_add(c->app->loop, REG_TIMEOUT_MS, on_reg_timeout, c);
+	if (loop_timer_add(c->app->loop, REG_TIMEOUT_MS, on_reg_timeout, c, &c->t_reg))
+		hlog_warn("irc", "%s: no registration timeout (out of memory); the PING check still "
+			  "notices a dead connection", c->net);
 }
 
 static void on_reconnect(struct loop *l, void *ud)
@@ -155,8 +160,12 @@ static void on_ping_timer(struct loop *l, void *ud)
 {
 	struct irc *c = ud;
 	uint64_t now = loop_now_ms();
+	int rc = loop_timer_add(l, c->ping_tick_ms, on_ping_timer, c, &c->t_ping);
 
-	c->t_ping = loop_timer_add(l, c->ping_tick_ms, on_ping_timer, c);
+	if (rc) {
+		happ_fail(c->app, "irc", "cannot re-arm the PING check", rc);
+		return;
+	}
 	if (c->ping_sent_ms && now - c->ping_sent_ms > c->ping_deadline_ms) {
 		char why[128];
 		snprintf(why, sizeof(why), "no answer to PING (lag over %.1f s): the connection looks dead",
@@ -180,7 +189,9 @@ void irc_ready(struct irc *c)
 	irc_cancel_timer(c, &c->t_reg);
 	irc_cancel_timer(c, &c->t_sasl);
 	irc_bucket_init(&c->bucket, c->cfg->burst, c->cfg->rate, loop_now_ms());
-	c->t_ping = loop_timer_add(c->app->loop, c->ping_tick_ms, on_ping_timer, c);
+	int rc = loop_timer_add(c->app->loop, c->ping_tick_ms, on_ping_timer, c, &c->t_ping);
+	if (rc)
+		happ_fail(c->app, "irc", "cannot arm the PING check", rc);
 }
 
 /* ---------------------------------------------------------------- input */
@@ -412,7 +423,6 @@ static int irc_new(struct happ *app, const struct config_irc *cfg, struct irc **
 
 int irc_start(struct happ *app)
 {
-	srandom((unsigned)loop_now_ms());
 	for (size_t i = 0; i < app->cfg->nirc; i++) {
 		const struct config_irc *cfg = &app->cfg->irc[i];
 		struct irc *c;

@@ -7,6 +7,7 @@
 #include "core/log.h"
 
 #include <openssl/crypto.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ static void on_regain_timer(struct loop *l, void *ud)
 		return;
 	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick)) {
 		irc_sendq_printf(c, "NICK %s", c->cfg->nick);
-		c->t_regain = loop_timer_add(l, REGAIN_MS, on_regain_timer, c);
+		if (loop_timer_add(l, REGAIN_MS, on_regain_timer, c, &c->t_regain))
+			hlog_warn("irc", "%s: cannot arm the nick regain timer (out of memory)", c->net);
 	}
 }
 
@@ -104,7 +106,9 @@ static void sasl_begin(struct irc *c)
 	}
 	c->sasl_started = true;
 	irc_sendq_printf(c, "AUTHENTICATE %s", strcasecmp(mech, "EXTERNAL") == 0 ? "EXTERNAL" : "PLAIN");
-	c->t_sasl = loop_timer_add(c->app->loop, c->sasl_timeout_ms, on_sasl_timeout, c);
+	if (loop_timer_add(c->app->loop, c->sasl_timeout_ms, on_sasl_timeout, c, &c->t_sasl))
+		hlog_warn("irc", "%s: no SASL timeout (out of memory); the registration timeout still "
+			  "applies", c->net);
 }
 
 static int emit_now(void *ud, const char *line, size_t len)
@@ -297,7 +301,7 @@ static void try_next_nick(struct irc *c)
 		char base[IRC_NAME_MAX];
 		size_t max = c->is.nicklen < sizeof(base) ? c->is.nicklen : sizeof(base) - 1;
 		unsigned digits = ((unsigned)(c->nick_try - c->cfg->nalt_nicks) * 7u +
-				   (unsigned)(random() % 90) + 10u) % 1000u;
+				   (unsigned)randombytes_uniform(90) + 10u) % 1000u;
 		snprintf(base, sizeof(base), "%s", c->cfg->nick);
 		if (strlen(base) + 3 > max)
 			base[max > 3 ? max - 3 : 1] = '\0';
@@ -332,7 +336,8 @@ void irc_reg_on_welcome(struct irc *c, const struct irc_msg *m, const char *nick
 	hlog_info("irc", "%s: registered as %s%s", c->net, c->nick,
 		  c->sasl_done && (c->caps_on & IRC_CAP_SASL) ? " (logged in with SASL)" : "");
 	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick))
-		c->t_regain = loop_timer_add(c->app->loop, REGAIN_MS, on_regain_timer, c);
+		if (loop_timer_add(c->app->loop, REGAIN_MS, on_regain_timer, c, &c->t_regain))
+			hlog_warn("irc", "%s: cannot arm the nick regain timer (out of memory)", c->net);
 }
 
 /* 376 RPL_ENDOFMOTD, 422 ERR_NOMOTD */

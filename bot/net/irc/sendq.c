@@ -199,9 +199,12 @@ void irc_sendq_pump(struct irc *c)
 		if (c->st != IRC_ST_READY)
 			return;
 	}
-	if (c->qlen && c->st == IRC_ST_READY && !c->t_sendq)
-		c->t_sendq = loop_timer_add(c->app->loop, irc_bucket_wait_ms(&c->bucket, now),
-					    on_sendq_timer, c);
+	if (c->qlen && c->st == IRC_ST_READY && !c->t_sendq) {
+		int rc = loop_timer_add(c->app->loop, irc_bucket_wait_ms(&c->bucket, now),
+					on_sendq_timer, c, &c->t_sendq);
+		if (rc)
+			happ_fail(c->app, "irc", "cannot arm the send queue timer", rc);
+	}
 }
 
 struct say_ctx {
