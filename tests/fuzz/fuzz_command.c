@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../unit/testapp.h"
+#include "fuzz_input.h"
 
 static struct testapp *ta;
 
@@ -20,11 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size > 16384)
 		return 0;
-	text = malloc(size + 1);
+	text = fuzz_cstr(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	ta_say(ta, "fuzz", "#room", size & 1, (size & 2) ? HROLE_MODERATOR : HROLE_MEMBER, text);
 	ta_clear(ta);
 	free(text);

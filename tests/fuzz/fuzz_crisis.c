@@ -9,6 +9,7 @@
 
 #include "care/content.h"
 #include "care/crisis.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,12 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 4096)
 		return 0;
-	text = malloc(size + 1);
+	text = fuzz_cstr(data, size);
 	framed = malloc(size + 32);
 	if (!text || !framed)
 		goto out;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	plain = crisis_match(content, text);
 	if (plain != 0 && plain != 1)
 		abort();

@@ -7,6 +7,7 @@
 
 #include "care/crisis_rules.h"
 #include "core/text.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	crisis_rules_count(r, &ns, &nx);
 	if (ns == 0)
 		abort();
-	if (nul && (msg = strndup((const char *)nul + 1, size - plen - 1)) &&
+	if (nul && (msg = fuzz_cstr(nul + 1, size - plen - 1)) &&
 	    (folded = text_fold(msg)) && (words = text_words(folded))) {
 		m = crisis_rules_match(r, words, NULL);
 		if (m != 0 && m != 1)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "care/cron.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,11 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (size > 4096)
 		return 0;
-	text = malloc(size + 1);
+	text = fuzz_cstr(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 
 	if (cron_parse(text, &e, err, sizeof(err)) == 0) {
 		for (i = 0; i < sizeof(afters) / sizeof(afters[0]); i++) {

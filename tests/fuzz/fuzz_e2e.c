@@ -13,6 +13,7 @@
 
 #include "../unit/test_e2e_router.h"
 #include "core/log.h"
+#include "fuzz_input.h"
 
 #define ROOM "!fuzz:example.org"
 
@@ -72,9 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ms += 3600ULL * 1000;
 	if (size < 1 || size > 65536)
 		return 0;
-	text = malloc(size);
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
+	text = fuzz_cstr(data + 1, size - 1);
+	if (!text)
+		return 0;
 	switch (data[0] % 6) {
 	case 0:
 		in = json_loadb((const char *)data + 1, size - 1, 0, NULL);

@@ -7,6 +7,7 @@
 
 #include "core/md.h"
 #include "core/text.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *in, *e = NULL, *c = NULL, *html = NULL, *first;
 
-	if (size > 4096 || !(in = strndup((const char *)data, size)))
+	if (size > 4096 || !(in = fuzz_cstr(data, size)))
 		return 0;
 	if ((e = text_md_escape(in)) && md_to_html(e, strlen(e), &html) == 0) {
 		for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)

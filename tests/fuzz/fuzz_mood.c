@@ -8,6 +8,7 @@
 #include "care/mood.h"
 #include "core/err.h"
 #include "core/text.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,11 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 8192)
 		return 0;
-	text = malloc(size + 1);
+	text = fuzz_cstr(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 
 	err[0] = '\0';
 	rc = mood_parse_entry(text, &e, err, sizeof(err));
