@@ -13,6 +13,7 @@
 #define HEARTH_MX_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,8 +147,17 @@ struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path,
 void mx_http_cancel(struct mx *mx, struct mx_req *r);   /* cb is not called */
 /* After a new login: requests held back by a lost token go out again with the new one. */
 void mx_http_resume_auth(struct mx *mx);
-/* Percent-encodes s for a URL path segment or query value. Caller frees; NULL on OOM. */
-char *mx_http_escape(const char *s);
+/* Builds a request path from fmt: each %s argument is percent-encoded as a path segment or query
+ * value (curl_easy_escape: all but A-Z a-z 0-9 - . _ ~), each %S is copied as it is (already safe,
+ * e.g. a constant), %d an int, %% a percent sign. Caller frees; NULL on OOM or an unknown conversion. */
+char *mx_http_pathf(const char *fmt, ...);
+char *mx_http_vpathf(const char *fmt, va_list ap);
+/* mx_http_request / mx_http_json with the path built by mx_http_pathf; NULL when either fails. */
+struct mx_req *mx_http_requestf(struct mx *mx, const char *method, const void *body,
+				size_t body_len, const char *content_type, unsigned flags,
+				mx_http_cb cb, void *ud, const char *path_fmt, ...);
+struct mx_req *mx_http_jsonf(struct mx *mx, const char *method, json_t *body, unsigned flags,
+			     mx_http_cb cb, void *ud, const char *path_fmt, ...);
 
 /* Pure helpers (unit tested). */
 /* Backoff before retry number `attempt` (0-based): 1 s doubling to 60 s, +-20% from rnd. */

@@ -782,24 +782,19 @@ out:
 static void gap_start(struct mx *mx, const char *room_id, const char *from, const char *to,
 		      struct mx_batch *b)
 {
-	char path[2048], *rid = NULL, *efrom = NULL, *eto = NULL, *filter = NULL;
 	struct gap_op *op = NULL;
 
 	if (!from || !to)
 		goto fail;
-	rid = mx_http_escape(room_id);
-	efrom = mx_http_escape(from);
-	eto = mx_http_escape(to);
-	filter = mx_http_escape("{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}");
 	op = calloc(1, sizeof(*op));
-	if (!rid || !efrom || !eto || !filter || !op || !(op->room_id = strdup(room_id)) ||
-	    !(op->from = strdup(from)))
+	if (!op || !(op->room_id = strdup(room_id)) || !(op->from = strdup(from)))
 		goto fail;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
-		 rid, MX_GAP_LIMIT, efrom, eto, filter);
 	op->batch = b;
 	op->blocking = b && mx_owed_gap_add(mx->app->store, room_id, from, to) != HE_OK;
-	if (!mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op))
+	if (!mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op,
+			      "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
+			      room_id, MX_GAP_LIMIT, from, to,
+			      "{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}"))
 		goto fail;
 	if (op->blocking)
 		mx_batch_block(b);
@@ -815,10 +810,6 @@ fail:
 		  "I answered the latest ones, the older ones stay unanswered", room_id);
 out:
 	gap_free(op);
-	free(rid);
-	free(efrom);
-	free(eto);
-	free(filter);
 }
 
 static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t *room)
@@ -927,27 +918,21 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 
 static void sync_next(struct mx *mx)
 {
-	char path[1024];
-	char *since = NULL, *filter = NULL;
+	const char *filter = mx->filter_id ? mx->filter_id : "";
+	int timeout = mx->synced_once ? MX_SYNC_TIMEOUT_MS : 0;
 
 	if (mx->stopping || mx->sync_req)
 		return;
-	filter = mx_http_escape(mx->filter_id ? mx->filter_id : "");
 	if (mx->since)
-		since = mx_http_escape(mx->since);
-	if (!filter || (mx->since && !since)) {
-		retry_sync(mx, 1000);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/_matrix/client/v3/sync?filter=%s&timeout=%d%s%s", filter,
-		 mx->synced_once ? MX_SYNC_TIMEOUT_MS : 0, since ? "&since=" : "", since ? since : "");
-	mx->sync_req = mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
-				       on_sync, NULL);
+		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d&since=%s",
+						filter, timeout, mx->since);
+	else
+		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d",
+						filter, timeout);
 	if (!mx->sync_req)
 		retry_sync(mx, 1000);
-out:
-	free(filter);
-	free(since);
 }
 
 /* ---- what was owed when Hearth stopped ---- */
@@ -991,7 +976,6 @@ static void on_owed_event(struct mx *mx, int status, json_t *body, uint64_t t_do
 static void owed_resume(struct mx *mx)
 {
 	json_t *list = NULL, *v;
-	char path[2048], *rid, *eid;
 	struct owed_op *op;
 	size_t i, n = 0;
 
@@ -1001,14 +985,10 @@ static void owed_resume(struct mx *mx)
 			const char *event_id = json_string_value(json_object_get(v, "event_id"));
 			if (!room_id || !event_id)
 				continue;
-			rid = mx_http_escape(room_id);
-			eid = mx_http_escape(event_id);
 			op = calloc(1, sizeof(*op));
-			if (rid && eid && op && (op->room_id = strdup(room_id)) &&
-			    (op->event_id = strdup(event_id))) {
-				snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/event/%s", rid, eid);
-				if (mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY,
-						    on_owed_event, op)) {
+			if (op && (op->room_id = strdup(room_id)) && (op->event_id = strdup(event_id))) {
+				if (mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_owed_event, op,
+						     "/_matrix/client/v3/rooms/%s/event/%s", room_id, event_id)) {
 					op = NULL;
 					n++;
 				}
@@ -1019,8 +999,6 @@ static void owed_resume(struct mx *mx)
 				free(op);
 				hlog_error(MX_MOD, "out of memory fetching an earlier message again");
 			}
-			free(rid);
-			free(eid);
 		}
 		if (n)
 			hlog_info(MX_MOD, "%zu earlier message%s not fully answered yet: answering now", n,
