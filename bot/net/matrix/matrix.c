@@ -99,6 +99,14 @@ static void set_session(struct mx *mx, const char *token, const char *device)
 	}
 }
 
+/* The account, its access token and device: what a restart needs to reuse the session. */
+static void session_save(struct mx *mx)
+{
+	kv_set(mx, "user_id", mx->user_id);
+	kv_set(mx, "access_token", mx->access_token);
+	kv_set(mx, "device_id", mx->device_id);
+}
+
 static void on_login(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
 {
 	const char *token = json_string_value(json_object_get(body, "access_token"));
@@ -122,9 +130,7 @@ static void on_login(struct mx *mx, int status, json_t *body, uint64_t t, void *
 		mx_fatal(mx, "out of memory after login");
 		return;
 	}
-	kv_set(mx, "user_id", mx->user_id);
-	kv_set(mx, "access_token", mx->access_token);
-	kv_set(mx, "device_id", mx->device_id);
+	session_save(mx);
 	hlog_info(MX_MOD, "logged in as %s on device %s", mx->user_id, mx->device_id);
 	if (mx->auth_lost)
 		mx_http_resume_auth(mx);
@@ -204,9 +210,7 @@ static void on_whoami(struct mx *mx, int status, json_t *body, uint64_t t, void 
 		mx_fatal(mx, "the homeserver did not say which device the access token belongs to");
 		return;
 	}
-	kv_set(mx, "user_id", mx->user_id);
-	kv_set(mx, "access_token", mx->access_token);
-	kv_set(mx, "device_id", mx->device_id);
+	session_save(mx);
 	hlog_info(MX_MOD, "reusing the session of %s on device %s", mx->user_id, mx->device_id);
 	after_login(mx);
 }
