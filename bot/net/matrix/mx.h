@@ -237,6 +237,17 @@ void mx_batches_free(struct mx *mx);
 /* r's member list is known (or its fetch failed): messages that waited for it are handled. */
 void mx_sync_members_ready(struct mx *mx, struct mx_room *r);
 void mx_sync_pend_free(struct mx *mx, struct mx_room *r);   /* drops what waited (room gone) */
+/* handle.c: a message event in r (b held while it is handled; NULL after a restart). t0 is when
+ * it arrived; t_dec, c_dec the wall and CPU time spent decrypting it. mx_handle_message returns
+ * whether the core took it; mx_handle_encrypted 1 when handled, 0 when it cannot be, -1 when the
+ * crypto module hands it back later (mx_crypto_redeliver). */
+bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+		       struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec);
+int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+			struct mx_batch *b, uint64_t t0);
+/* The joined room of an event that may have waited across a restart (added if no sync has
+ * mentioned it yet); NULL when we are not in it. */
+struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
 /* A sync batch: held and blocking while it is walked (mx_batch_unblock when walked). NULL on
  * allocation failure. */
 struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token);
