@@ -363,10 +363,18 @@ static void test_strip_reply_fallback(void **state)
 
 static void test_escape(void **state)
 {
-	char *s = mx_http_escape("!room:hs/x?y&z=1 ü");
+	char *s = mx_http_pathf("%s", "!room:hs/x?y&z=1 ü");
 
 	assert_string_equal(s, "%21room%3Ahs%2Fx%3Fy%26z%3D1%20%C3%BC");
 	free(s);
+	/* %s escaped, %S and the format copied, %d an int, %% a percent sign */
+	s = mx_http_pathf("/r/%s/e/%s?l=%d&f=%S%%", "!a:hs", "", 50, "a/b");
+	assert_string_equal(s, "/r/%21a%3Ahs/e/?l=50&f=a/b%");
+	free(s);
+	s = mx_http_pathf("%s", "-_.~AZaz09");
+	assert_string_equal(s, "-_.~AZaz09");
+	free(s);
+	assert_null(mx_http_pathf("/x/%q", "y"));
 }
 
 

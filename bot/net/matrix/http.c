@@ -13,6 +13,7 @@
 #include "core/loop.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,24 +116,53 @@ const char *mx_errcode(json_t *body)
 	return s ? s : "";
 }
 
-char *mx_http_escape(const char *s)
+char *mx_http_vpathf(const char *fmt, va_list ap)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	struct hbuf b = HBUF_INIT;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			hbuf_putc(&b, (char)*p);
-		} else {
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%') {
+			hbuf_putc(&b, *p);
+			continue;
+		}
+		p++;
+		if (*p == 's') {
+			const char *arg = va_arg(ap, const char *);
+			char *esc = curl_easy_escape(NULL, arg ? arg : "", 0);
+
+			if (!esc) {
+				hbuf_free(&b);
+				return NULL;
+			}
+			hbuf_puts(&b, esc);
+			curl_free(esc);
+		} else if (*p == 'S') {
+			const char *arg = va_arg(ap, const char *);
+
+			hbuf_puts(&b, arg ? arg : "");
+		} else if (*p == 'd') {
+			hbuf_printf(&b, "%d", va_arg(ap, int));
+		} else if (*p == '%') {
 			hbuf_putc(&b, '%');
-			hbuf_putc(&b, hex[*p >> 4]);
-			hbuf_putc(&b, hex[*p & 15]);
+		} else {
+			hbuf_free(&b); /* a format this function does not know: a bug in the caller */
+			return NULL;
 		}
 	}
 	if (!b.data && !b.oom)
 		return strdup("");
 	return hbuf_steal(&b);
+}
+
+char *mx_http_pathf(const char *fmt, ...)
+{
+	va_list ap;
+	char *path;
+
+	va_start(ap, fmt);
+	path = mx_http_vpathf(fmt, ap);
+	va_end(ap);
+	return path;
 }
 
 /* ---- curl in the loop ---- */
@@ -564,6 +594,39 @@ struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path,
 		explicit_bzero(text, strlen(text));
 		free(text);
 	}
+	return r;
+}
+
+struct mx_req *mx_http_requestf(struct mx *mx, const char *method, const void *body,
+				size_t body_len, const char *content_type, unsigned flags,
+				mx_http_cb cb, void *ud, const char *path_fmt, ...)
+{
+	struct mx_req *r = NULL;
+	va_list ap;
+	char *path;
+
+	va_start(ap, path_fmt);
+	path = mx_http_vpathf(path_fmt, ap);
+	va_end(ap);
+	if (path)
+		r = mx_http_request(mx, method, path, body, body_len, content_type, flags, cb, ud);
+	free(path);
+	return r;
+}
+
+struct mx_req *mx_http_jsonf(struct mx *mx, const char *method, json_t *body, unsigned flags,
+			     mx_http_cb cb, void *ud, const char *path_fmt, ...)
+{
+	struct mx_req *r = NULL;
+	va_list ap;
+	char *path;
+
+	va_start(ap, path_fmt);
+	path = mx_http_vpathf(path_fmt, ap);
+	va_end(ap);
+	if (path)
+		r = mx_http_json(mx, method, path, body, flags, cb, ud);
+	free(path);
 	return r;
 }
 

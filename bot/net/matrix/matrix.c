@@ -99,6 +99,14 @@ static void set_session(struct mx *mx, const char *token, const char *device)
 	}
 }
 
+/* The account, its access token and device: what a restart needs to reuse the session. */
+static void session_save(struct mx *mx)
+{
+	kv_set(mx, "user_id", mx->user_id);
+	kv_set(mx, "access_token", mx->access_token);
+	kv_set(mx, "device_id", mx->device_id);
+}
+
 static void on_login(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
 {
 	const char *token = json_string_value(json_object_get(body, "access_token"));
@@ -122,9 +130,7 @@ static void on_login(struct mx *mx, int status, json_t *body, uint64_t t, void *
 		mx_fatal(mx, "out of memory after login");
 		return;
 	}
-	kv_set(mx, "user_id", mx->user_id);
-	kv_set(mx, "access_token", mx->access_token);
-	kv_set(mx, "device_id", mx->device_id);
+	session_save(mx);
 	hlog_info(MX_MOD, "logged in as %s on device %s", mx->user_id, mx->device_id);
 	if (mx->auth_lost)
 		mx_http_resume_auth(mx);
@@ -204,9 +210,7 @@ static void on_whoami(struct mx *mx, int status, json_t *body, uint64_t t, void 
 		mx_fatal(mx, "the homeserver did not say which device the access token belongs to");
 		return;
 	}
-	kv_set(mx, "user_id", mx->user_id);
-	kv_set(mx, "access_token", mx->access_token);
-	kv_set(mx, "device_id", mx->device_id);
+	session_save(mx);
 	hlog_info(MX_MOD, "reusing the session of %s on device %s", mx->user_id, mx->device_id);
 	after_login(mx);
 }
@@ -321,20 +325,16 @@ static void on_profile(struct mx *mx, int status, json_t *body, uint64_t t, void
 {
 	const char *want = mx->app->cfg->matrix_display_name;
 	const char *have = json_string_value(json_object_get(body, "displayname"));
-	char path[512], *uid;
 	json_t *req;
 
 	(void)t;
 	(void)ud;
 	if (!want || (status == 200 && have && strcmp(have, want) == 0))
 		return;
-	uid = mx_http_escape(mx->user_id);
 	req = json_pack("{s:s}", "displayname", want);
-	if (uid && req) {
-		snprintf(path, sizeof(path), "/_matrix/client/v3/profile/%s/displayname", uid);
-		mx_http_json(mx, "PUT", path, req, MX_HTTP_RETRY, on_quiet, "setting the display name");
-	}
-	free(uid);
+	if (req)
+		mx_http_jsonf(mx, "PUT", req, MX_HTTP_RETRY, on_quiet, "setting the display name",
+			      "/_matrix/client/v3/profile/%s/displayname", mx->user_id);
 	json_decref(req);
 }
 
@@ -348,7 +348,7 @@ static void on_direct(struct mx *mx, int status, json_t *body, uint64_t t, void 
 
 static void after_login(struct mx *mx)
 {
-	char path[512], *uid, *text, *stored_json = NULL, *stored_id = NULL;
+	char *text, *stored_json = NULL, *stored_id = NULL;
 
 	if (mx->session_ready)
 		return;
@@ -358,19 +358,16 @@ static void after_login(struct mx *mx)
 		mx->crypto = NULL;
 		mx->crypto_state = NULL;
 	}
-	uid = mx_http_escape(mx->user_id);
 	text = filter_text();
-	if (!uid || !text) {
-		free(uid);
-		free(text);
+	if (!text) {
 		mx_fatal(mx, "out of memory");
 		return;
 	}
-	snprintf(path, sizeof(path), "/_matrix/client/v3/profile/%s/displayname", uid);
-	mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_profile, NULL);
+	mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_profile, NULL,
+			 "/_matrix/client/v3/profile/%s/displayname", mx->user_id);
 	/* a sync that continues from a saved position does not repeat unchanged account data */
-	snprintf(path, sizeof(path), "/_matrix/client/v3/user/%s/account_data/m.direct", uid);
-	mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_direct, NULL);
+	mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_direct, NULL,
+			 "/_matrix/client/v3/user/%s/account_data/m.direct", mx->user_id);
 	store_kv_get(mx->app->store, MX_MOD, "filter_json", &stored_json);
 	store_kv_get(mx->app->store, MX_MOD, "filter_id", &stored_id);
 	if (stored_json && stored_id && strcmp(stored_json, text) == 0) {
@@ -379,15 +376,14 @@ static void after_login(struct mx *mx)
 		free(text);
 		mx_sync_start(mx);
 	} else {
-		snprintf(path, sizeof(path), "/_matrix/client/v3/user/%s/filter", uid);
-		if (!mx_http_request(mx, "POST", path, text, strlen(text), NULL, MX_HTTP_RETRY, on_filter, text)) {
+		if (!mx_http_requestf(mx, "POST", text, strlen(text), NULL, MX_HTTP_RETRY, on_filter, text,
+				      "/_matrix/client/v3/user/%s/filter", mx->user_id)) {
 			free(text);
 			mx_fatal(mx, "out of memory");
 		}
 	}
 	free(stored_json);
 	free(stored_id);
-	free(uid);
 }
 
 /* ---- ops ---- */

@@ -13,6 +13,7 @@
 #define HEARTH_MX_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,8 +147,17 @@ struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path,
 void mx_http_cancel(struct mx *mx, struct mx_req *r);   /* cb is not called */
 /* After a new login: requests held back by a lost token go out again with the new one. */
 void mx_http_resume_auth(struct mx *mx);
-/* Percent-encodes s for a URL path segment or query value. Caller frees; NULL on OOM. */
-char *mx_http_escape(const char *s);
+/* Builds a request path from fmt: each %s argument is percent-encoded as a path segment or query
+ * value (curl_easy_escape: all but A-Z a-z 0-9 - . _ ~), each %S is copied as it is (already safe,
+ * e.g. a constant), %d an int, %% a percent sign. Caller frees; NULL on OOM or an unknown conversion. */
+char *mx_http_pathf(const char *fmt, ...);
+char *mx_http_vpathf(const char *fmt, va_list ap);
+/* mx_http_request / mx_http_json with the path built by mx_http_pathf; NULL when either fails. */
+struct mx_req *mx_http_requestf(struct mx *mx, const char *method, const void *body,
+				size_t body_len, const char *content_type, unsigned flags,
+				mx_http_cb cb, void *ud, const char *path_fmt, ...);
+struct mx_req *mx_http_jsonf(struct mx *mx, const char *method, json_t *body, unsigned flags,
+			     mx_http_cb cb, void *ud, const char *path_fmt, ...);
 
 /* Pure helpers (unit tested). */
 /* Backoff before retry number `attempt` (0-based): 1 s doubling to 60 s, +-20% from rnd. */
@@ -227,6 +237,17 @@ void mx_batches_free(struct mx *mx);
 /* r's member list is known (or its fetch failed): messages that waited for it are handled. */
 void mx_sync_members_ready(struct mx *mx, struct mx_room *r);
 void mx_sync_pend_free(struct mx *mx, struct mx_room *r);   /* drops what waited (room gone) */
+/* handle.c: a message event in r (b held while it is handled; NULL after a restart). t0 is when
+ * it arrived; t_dec, c_dec the wall and CPU time spent decrypting it. mx_handle_message returns
+ * whether the core took it; mx_handle_encrypted 1 when handled, 0 when it cannot be, -1 when the
+ * crypto module hands it back later (mx_crypto_redeliver). */
+bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+		       struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec);
+int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
+			struct mx_batch *b, uint64_t t0);
+/* The joined room of an event that may have waited across a restart (added if no sync has
+ * mentioned it yet); NULL when we are not in it. */
+struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
 /* A sync batch: held and blocking while it is walked (mx_batch_unblock when walked). NULL on
  * allocation failure. */
 struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token);

@@ -207,10 +207,9 @@ static void on_e2e(struct mx *mx, int status, json_t *body, uint64_t t, void *ud
 
 static bool send_e2e(struct mx_e2e *x, struct xop *op)
 {
-	char path[2048];
-
-	snprintf(path, sizeof(path), "/_matrix/client/v3%s", op->er->path);
-	op->req = mx_http_json(x->mx, op->er->method, path, op->er->body, MX_HTTP_RETRY, on_e2e, op);
+	/* the module's path is already escaped */
+	op->req = mx_http_jsonf(x->mx, op->er->method, op->er->body, MX_HTTP_RETRY, on_e2e, op,
+				"/_matrix/client/v3%S", op->er->path);
 	if (!op->req)
 		return false;
 	op->next = x->ops;
@@ -276,27 +275,24 @@ static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void
 static void load_members(struct mx_e2e *x, const char *room_id, struct mx_batch *b)
 {
 	struct xop *op = calloc(1, sizeof(*op));
-	char path[1024], *rid = mx_http_escape(room_id);
 
-	if (!op || !rid || !(op->room_id = strdup(room_id)))
+	if (!op || !(op->room_id = strdup(room_id)))
 		goto fail;
 	op->x = x;
 	op->kind = XOP_MEMBERS;
 	op->batch = b;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/joined_members", rid);
-	op->req = mx_http_request(x->mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_members, op);
+	op->req = mx_http_requestf(x->mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_members, op,
+				   "/_matrix/client/v3/rooms/%s/joined_members", room_id);
 	if (!op->req)
 		goto fail;
 	json_object_set_new(x->loading, room_id, json_true());
 	mx_batch_hold(b);
 	op->next = x->ops;
 	x->ops = op;
-	free(rid);
 	return;
 fail:
 	hlog_error(XE_MOD, "out of memory loading the members of %s", room_id);
 	xop_free(op);
-	free(rid);
 }
 
 /* ---- does the homeserver still have our device's keys? ---- */

@@ -370,22 +370,15 @@ static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void
 
 int mx_room_members_fetch(struct mx *mx, struct mx_room *r)
 {
-	char path[512], *id;
-
 	if (r->members_req)
 		return HE_OK;
-	id = mx_http_escape(r->id);
-	if (!id)
-		goto fail;
 	/* the whole state: members, and the power levels a restart would not otherwise bring */
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/state", id);
-	free(id);
 	json_object_clear(r->members_touched);
 	r->members_failed = false;
-	r->members_req = mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_members, r);
+	r->members_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_members, r,
+					  "/_matrix/client/v3/rooms/%s/state", r->id);
 	if (r->members_req)
 		return HE_OK;
-fail:
 	hlog_warn(MX_MOD, "room %s: out of memory reading its member list; it counts as a group room",
 		  r->id);
 	r->members_failed = true;
@@ -423,7 +416,6 @@ static void on_direct_put(struct mx *mx, int status, json_t *body, uint64_t t, v
 
 void mx_direct_add(struct mx *mx, const char *member, const char *room_id)
 {
-	char path[512], *uid;
 	json_t *list;
 
 	if (direct_lists(mx, room_id))
@@ -437,12 +429,8 @@ void mx_direct_add(struct mx *mx, const char *member, const char *room_id)
 			return;
 	}
 	json_array_append_new(list, json_string(room_id));
-	uid = mx_http_escape(mx->user_id);
-	if (!uid)
-		return;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/user/%s/account_data/m.direct", uid);
-	free(uid);
-	if (!mx_http_json(mx, "PUT", path, mx->direct, MX_HTTP_RETRY, on_direct_put, NULL))
+	if (!mx_http_jsonf(mx, "PUT", mx->direct, MX_HTTP_RETRY, on_direct_put, NULL,
+			   "/_matrix/client/v3/user/%s/account_data/m.direct", mx->user_id))
 		hlog_warn(MX_MOD, "could not save the list of private chats (out of memory)");
 }
 
@@ -547,13 +535,8 @@ static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *
 
 static void decline(struct mx *mx, const char *room_id)
 {
-	char path[512], *id = mx_http_escape(room_id);
-
-	if (!id)
-		return;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/leave", id);
-	free(id);
-	mx_http_request(mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "decline");
+	mx_http_requestf(mx, "POST", "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "decline",
+			 "/_matrix/client/v3/rooms/%s/leave", room_id);
 }
 
 static void join_give_up(struct mx_join *j, int status, json_t *body, int64_t elapsed)
@@ -617,15 +600,10 @@ static void on_join(struct mx *mx, int status, json_t *body, uint64_t t, void *u
 
 static void join_send(struct mx_join *j)
 {
-	char path[512], *id = mx_http_escape(j->room_id);
-
-	if (id) {
-		snprintf(path, sizeof(path), "/_matrix/client/v3/join/%s", id);
-		free(id);
-		j->req = mx_http_request(j->mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_join, j);
-		if (j->req)
-			return;
-	}
+	j->req = mx_http_requestf(j->mx, "POST", "{}", 2, NULL, MX_HTTP_RETRY, on_join, j,
+				  "/_matrix/client/v3/join/%s", j->room_id);
+	if (j->req)
+		return;
 	hlog_error(MX_MOD, "out of memory joining %s", j->room_id);
 	join_done(j);
 }
@@ -735,7 +713,6 @@ void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bo
 void mx_room_left(struct mx *mx, const char *room_id, const char *why)
 {
 	struct mx_room *r = mx_room_get(mx, room_id);
-	char path[512], *id;
 
 	for (struct mx_join *j = mx->joins; j; j = j->next) {
 		if (strcmp(j->room_id, room_id) == 0) {
@@ -755,10 +732,6 @@ void mx_room_left(struct mx *mx, const char *room_id, const char *why)
 	else
 		hlog_debug(MX_MOD, "%s is in the left rooms (%s): forgetting it", room_id, why);
 	mx_room_remove(mx, room_id);
-	id = mx_http_escape(room_id);
-	if (!id)
-		return;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/forget", id);
-	free(id);
-	mx_http_request(mx, "POST", path, "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "forget");
+	mx_http_requestf(mx, "POST", "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "forget",
+			 "/_matrix/client/v3/rooms/%s/forget", room_id);
 }

@@ -226,7 +226,7 @@ void mx_send_crypto_progress(struct mx *mx)
 static void kick(struct mx *mx, struct mx_room *r)
 {
 	struct mx_out *o = r->outq;
-	char path[1024], *rid = NULL, *type = NULL, *txn = NULL, *name = NULL;
+	const char *type;
 	json_t *content = NULL;
 	uint64_t t_kick = mx_now_us(), c_kick = mx_cpu_us();
 	bool encrypted;
@@ -269,9 +269,6 @@ static void kick(struct mx *mx, struct mx_room *r)
 		kick(mx, r);
 		return;
 	}
-	rid = mx_http_escape(r->id);
-	if (!rid)
-		goto oom;
 	if (o->file && encrypted && !o->file_info) {
 		unsigned char *cipher = NULL;
 		int erc = mx->crypto->encrypt_attachment ?
@@ -294,18 +291,15 @@ static void kick(struct mx *mx, struct mx_room *r)
 	}
 	if (o->file) {
 		const char *fname = json_string_value(json_object_get(o->content, "filename"));
-		name = mx_http_escape(fname ? fname : "file");
-		if (!name)
-			goto oom;
-		snprintf(path, sizeof(path), "/_matrix/media/v3/upload?filename=%s", name);
-		r->inflight = mx_http_request(mx, "POST", path, o->file, o->file_len, o->file_mime,
-					      MX_HTTP_RETRY, on_uploaded, r);
+		r->inflight = mx_http_requestf(mx, "POST", o->file, o->file_len, o->file_mime,
+					       MX_HTTP_RETRY, on_uploaded, r,
+					       "/_matrix/media/v3/upload?filename=%s", fname ? fname : "file");
 		if (!r->inflight)
 			goto oom;
 		goto out;
 	}
 	content = json_incref(o->content);
-	type = mx_http_escape(o->type);
+	type = o->type;
 	if (encrypted) {
 		json_t *enc = NULL;
 		int rc = mx->crypto->encrypt ? mx->crypto->encrypt(mx->crypto_state, r->id, o->type,
@@ -332,14 +326,12 @@ static void kick(struct mx *mx, struct mx_room *r)
 			goto out;
 		}
 		content = enc;
-		free(type);
-		type = mx_http_escape("m.room.encrypted");
+		type = "m.room.encrypted";
 	}
-	txn = mx_http_escape(o->txn);
-	if (!type || !txn || !content)
+	if (!content)
 		goto oom;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/send/%s/%s", rid, type, txn);
-	r->inflight = mx_http_json(mx, "PUT", path, content, MX_HTTP_RETRY, on_sent, r);
+	r->inflight = mx_http_jsonf(mx, "PUT", content, MX_HTTP_RETRY, on_sent, r,
+				    "/_matrix/client/v3/rooms/%s/send/%s/%s", r->id, type, o->txn);
 	if (!r->inflight)
 		goto oom;
 	if (encrypted && o->own_us) {
@@ -354,10 +346,6 @@ oom:
 		happ_fail(mx->app, MX_MOD, "cannot arm a send retry", HE_NOMEM);
 out:
 	json_decref(content);
-	free(rid);
-	free(type);
-	free(txn);
-	free(name);
 }
 
 static void enqueue(struct mx *mx, struct mx_room *r, struct mx_out *o)

@@ -1,4 +1,5 @@
-/* sync.c - the /sync long poll: parsing, the walk over one batch, dispatch, since tokens.
+/* sync.c - the /sync long poll: parsing, the walk over one batch, since tokens (a message found
+ * in it is handled in handle.c).
  *
  * A batch's next_batch token is written to the store as soon as the batch is walked: it never
  * waits for a join, a member list, a key query or a reply. What the batch started is owed in
@@ -381,235 +382,6 @@ static long own_join_index(struct mx *mx, json_t *room)
 	return found;
 }
 
-/* A message that waits for its room's member list: whether it was said privately is not known
- * before. */
-struct mx_pend {
-	json_t *event;             /* a copy (decrypted when it came encrypted) */
-	struct mx_batch *batch;    /* held */
-	uint64_t t0, t_dec, c_dec;
-	struct mx_pend *next;
-};
-
-#define MX_PEND_MAX 256 /* per room; more are handled at once, as said in a group room */
-
-static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			     struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec);
-
-static int pend_add(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-		    struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
-{
-	struct mx_pend *p;
-
-	(void)mx;
-	if (r->npend >= MX_PEND_MAX || !(p = calloc(1, sizeof(*p))))
-		return HE_NOMEM;
-	if (!(p->event = json_deep_copy(ev->json))) {
-		free(p);
-		return HE_NOMEM;
-	}
-	p->batch = b;
-	mx_batch_hold(b);
-	p->t0 = t0;
-	p->t_dec = t_dec;
-	p->c_dec = c_dec;
-	if (r->pend_tail)
-		r->pend_tail->next = p;
-	else
-		r->pend = p;
-	r->pend_tail = p;
-	r->npend++;
-	return HE_OK;
-}
-
-void mx_sync_members_ready(struct mx *mx, struct mx_room *r)
-{
-	struct mx_pend *p;
-	struct mx_event ev;
-
-	/* the list is in (or could not be had): in order, as they came */
-	while (!r->members_req && (p = r->pend)) {
-		r->pend = p->next;
-		if (!r->pend)
-			r->pend_tail = NULL;
-		r->npend--;
-		if (mx_event_parse(p->event, &ev) == HE_OK)
-			dispatch_message(mx, r, &ev, p->batch, p->t0, p->t_dec, p->c_dec);
-		mx_batch_release(mx, p->batch);
-		json_decref(p->event);
-		free(p);
-	}
-}
-
-void mx_sync_pend_free(struct mx *mx, struct mx_room *r)
-{
-	while (r->pend) {
-		struct mx_pend *p = r->pend;
-		r->pend = p->next;
-		mx_batch_release(mx, p->batch);
-		json_decref(p->event);
-		free(p);
-	}
-	r->pend_tail = NULL;
-	r->npend = 0;
-}
-
-/* Hands a member's message on, recorded as owed first (so the sync position never waits for
- * it: a restart finds it in the store). Whether it was said privately is decided from the room's
- * whole member list, so a message waits for that list (and for a fetch in flight, which may say
- * someone joined); messages behind one that waits wait too. b is the sync batch it came in (NULL
- * when fetched again after a restart or handed back by the crypto module). Returns false when
- * the message is nothing to handle (ours, not a command candidate, an edit). */
-static bool handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			   struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
-{
-	struct store *st = mx->app->store;
-	struct mx_batch *cmd;
-	int owed;
-
-	if (!ev->event_id || !ev->sender || !ev->body || !ev->msgtype)
-		return false;
-	if (strcmp(ev->sender, mx->user_id) == 0)
-		return false; /* our own */
-	if (strcmp(ev->msgtype, "m.text") != 0)
-		return false; /* m.notice: another bot; m.emote, files: not commands */
-	if (ev->rel_type && strcmp(ev->rel_type, "m.replace") == 0)
-		return false; /* an edit: the original was handled */
-	if (mx_seen_check(mx, ev->event_id))
-		return true;
-	owed = mx_owed_event_get(st, ev->event_id);
-	if (owed == MX_OWED_DONE) {
-		hlog_debug(MX_MOD, "message %s in %s was answered before", ev->event_id, r->id);
-		return true;
-	}
-	/* Owed from before a restart: answered now, as the room is now (a reply meant to be private
-	 * is checked again before it goes out, wherever it was decided). */
-	if (owed != MX_OWED_OPEN) {
-		if (mx_owed_event_add(st, ev->event_id, r->id, (int64_t)time(NULL)) == HE_OK)
-			owed = MX_OWED_OPEN;
-		else
-			hlog_warn(MX_MOD, "could not record a message as owed in the store; the sync "
-				  "position waits for its answer");
-	}
-	cmd = mx_batch_cmd_new(mx, ev->event_id, owed == MX_OWED_OPEN, b);
-	if (!cmd)
-		hlog_error(MX_MOD, "out of memory holding a message; a restart may not answer it");
-	if (r->members_req || r->pend || (!r->members_known && !r->members_failed)) {
-		if (pend_add(mx, r, ev, cmd, t0, t_dec, c_dec) == HE_OK) {
-			mx_batch_release(mx, cmd); /* the wait holds it now */
-			if (!r->members_req && !r->members_known)
-				mx_room_members_fetch(mx, r);
-			mx_sync_members_ready(mx, r); /* the fetch could not start: now */
-			return true;
-		}
-	}
-	dispatch_message(mx, r, ev, cmd, t0, t_dec, c_dec);
-	mx_batch_release(mx, cmd);
-	return true;
-}
-
-/* cmd is the message's command hold (NULL when out of memory). */
-static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			     struct mx_batch *cmd, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
-{
-	const char *prefix = mx->app->cfg->prefix;
-	struct mx_ctx ctx = { 0 };
-	struct hmsg m = { 0 };
-	const char *text, *name;
-
-	text = ev->in_reply_to ? mx_strip_reply_fallback(ev->body) : ev->body;
-	ctx.room_id = r->id;
-	ctx.event_id = ev->event_id;
-	ctx.thread_root = ev->rel_type && strcmp(ev->rel_type, "m.thread") == 0 ? ev->rel_event : NULL;
-	ctx.t0_us = t0;
-	ctx.encrypted = t_dec != 0;
-	ctx.t_dec_us = t_dec;
-	ctx.c_dec_us = c_dec;
-	name = json_string_value(json_object_get(r->names, ev->sender));
-	m.network = mx->t.name;
-	m.room = r->id;
-	m.sender = ev->sender;
-	m.sender_name = name && *name ? name : ev->sender;
-	m.text = text;
-	m.is_private = mx_room_is_private(mx, r, ev->sender);
-	m.role = mx_power_level(r->power_levels, r->creator, ev->sender) >=
-			 mx->app->cfg->matrix_moderator_power_level
-		 ? HROLE_MODERATOR : HROLE_MEMBER;
-	ctx.batch = cmd;
-	m.via = &mx->t;
-	m.ref = &ctx;
-	if (strncmp(text, prefix, strlen(prefix)) == 0)
-		mx->ncommands++;
-	hlog_debug(MX_MOD, "message %s in %s from %s (%s%s)", ev->event_id, r->id, ev->sender,
-		   m.is_private ? "private" : "room", m.role == HROLE_MODERATOR ? ", moderator" : "");
-	happ_dispatch(mx->app, &m);
-}
-
-/* 1 when handled, 0 when the event cannot be read (no crypto, undecryptable) or is nothing to
- * handle, -1 when its key is missing (the crypto module hands it back later). */
-static int handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			     struct mx_batch *b, uint64_t t0)
-{
-	struct mx_event dec;
-	json_t *plain = NULL, *copy = NULL;
-	uint64_t t_dec = mx_now_us(), c_dec = mx_cpu_us();
-	int taken = 0, rc;
-
-	if (!ev->sender || strcmp(ev->sender, mx->user_id) == 0)
-		return 0;
-	if (!r->encrypted) {
-		/* whatever its state said: a room that carries encrypted messages gets only those */
-		r->encrypted = true;
-	}
-	if (!mx->crypto || !mx->crypto->decrypt) {
-		if (!r->warned_encrypted) {
-			hlog_warn(MX_MOD, "room %s is encrypted and this build cannot read or write "
-				  "encrypted messages: I will not answer there", r->id);
-			r->warned_encrypted = true;
-		}
-		return 0;
-	}
-	rc = mx->crypto->decrypt(mx->crypto_state, r->id, ev->json, &plain);
-	if (rc != HE_OK || !plain) {
-		json_decref(plain);
-		return rc == HE_AGAIN ? -1 : 0;
-	}
-	copy = json_deep_copy(ev->json);
-	if (copy && json_is_object(plain)) {
-		json_object_set(copy, "type", json_object_get(plain, "type"));
-		json_object_set(copy, "content", json_object_get(plain, "content"));
-		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
-			taken = handle_message(mx, r, &dec, b, t0, t_dec, c_dec) ? 1 : 0;
-	}
-	json_decref(copy);
-	json_decref(plain);
-	return taken;
-}
-
-/* The room of an event that may have waited across a restart, in a room no sync has mentioned
- * since (only rooms with news are in one): we were in it when the event came. Had we left
- * since, the reply fails at the homeserver and is dropped. */
-static struct mx_room *room_of_waiting(struct mx *mx, const char *room_id)
-{
-	struct mx_room *r = mx_room_get(mx, room_id);
-
-	if (!r && (r = mx_room_add(mx, room_id))) {
-		r->membership = MX_M_JOINED;
-		/* first seen by this process: the member list may be incomplete */
-		if (mx->crypto && mx->crypto->members_stale)
-			mx->crypto->members_stale(mx->crypto_state, room_id);
-	}
-	return r && r->membership == MX_M_JOINED ? r : NULL;
-}
-
-void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event, struct mx_batch *b)
-{
-	struct mx_room *r = room_of_waiting(mx, room_id);
-	struct mx_event ev;
-
-	if (r && mx_event_parse(event, &ev) == HE_OK)
-		handle_encrypted(mx, r, &ev, b, mx_now_us());
-}
-
 static void s_account_data(void *ud, const char *type, json_t *content)
 {
 	struct sync_ctx *sc = ud;
@@ -711,9 +483,9 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 	if (w != MX_TIMELINE || !sc->dispatch || sc->tl_index < sc->skip_until)
 		return;
 	if (strcmp(ev->type, "m.room.message") == 0)
-		handle_message(mx, sc->room, ev, sc->batch, sc->t0_us, 0, 0);
+		mx_handle_message(mx, sc->room, ev, sc->batch, sc->t0_us, 0, 0);
 	else if (strcmp(ev->type, "m.room.encrypted") == 0)
-		handle_encrypted(mx, sc->room, ev, sc->batch, sc->t0_us);
+		mx_handle_encrypted(mx, sc->room, ev, sc->batch, sc->t0_us);
 }
 
 /* ---- the gap of a limited timeline ---- */
@@ -739,7 +511,7 @@ static void gap_free(struct gap_op *op)
 static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
 {
 	struct gap_op *op = ud;
-	struct mx_room *r = op->batch ? mx_room_get(mx, op->room_id) : room_of_waiting(mx, op->room_id);
+	struct mx_room *r = op->batch ? mx_room_get(mx, op->room_id) : mx_room_of_waiting(mx, op->room_id);
 	json_t *chunk = json_object_get(body, "chunk");
 	struct mx_event ev;
 	size_t n;
@@ -760,9 +532,9 @@ static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, voi
 			if (mx_event_parse(json_array_get(chunk, n), &ev) != HE_OK || ev.state_key)
 				continue;
 			if (strcmp(ev.type, "m.room.message") == 0)
-				handle_message(mx, r, &ev, op->batch, t_done, 0, 0);
+				mx_handle_message(mx, r, &ev, op->batch, t_done, 0, 0);
 			else if (strcmp(ev.type, "m.room.encrypted") == 0)
-				handle_encrypted(mx, r, &ev, op->batch, t_done);
+				mx_handle_encrypted(mx, r, &ev, op->batch, t_done);
 		}
 	}
 	/* every message of the gap is owed on its own now */
@@ -782,24 +554,19 @@ out:
 static void gap_start(struct mx *mx, const char *room_id, const char *from, const char *to,
 		      struct mx_batch *b)
 {
-	char path[2048], *rid = NULL, *efrom = NULL, *eto = NULL, *filter = NULL;
 	struct gap_op *op = NULL;
 
 	if (!from || !to)
 		goto fail;
-	rid = mx_http_escape(room_id);
-	efrom = mx_http_escape(from);
-	eto = mx_http_escape(to);
-	filter = mx_http_escape("{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}");
 	op = calloc(1, sizeof(*op));
-	if (!rid || !efrom || !eto || !filter || !op || !(op->room_id = strdup(room_id)) ||
-	    !(op->from = strdup(from)))
+	if (!op || !(op->room_id = strdup(room_id)) || !(op->from = strdup(from)))
 		goto fail;
-	snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
-		 rid, MX_GAP_LIMIT, efrom, eto, filter);
 	op->batch = b;
 	op->blocking = b && mx_owed_gap_add(mx->app->store, room_id, from, to) != HE_OK;
-	if (!mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op))
+	if (!mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op,
+			      "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
+			      room_id, MX_GAP_LIMIT, from, to,
+			      "{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}"))
 		goto fail;
 	if (op->blocking)
 		mx_batch_block(b);
@@ -815,10 +582,6 @@ fail:
 		  "I answered the latest ones, the older ones stay unanswered", room_id);
 out:
 	gap_free(op);
-	free(rid);
-	free(efrom);
-	free(eto);
-	free(filter);
 }
 
 static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t *room)
@@ -927,27 +690,21 @@ static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, vo
 
 static void sync_next(struct mx *mx)
 {
-	char path[1024];
-	char *since = NULL, *filter = NULL;
+	const char *filter = mx->filter_id ? mx->filter_id : "";
+	int timeout = mx->synced_once ? MX_SYNC_TIMEOUT_MS : 0;
 
 	if (mx->stopping || mx->sync_req)
 		return;
-	filter = mx_http_escape(mx->filter_id ? mx->filter_id : "");
 	if (mx->since)
-		since = mx_http_escape(mx->since);
-	if (!filter || (mx->since && !since)) {
-		retry_sync(mx, 1000);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/_matrix/client/v3/sync?filter=%s&timeout=%d%s%s", filter,
-		 mx->synced_once ? MX_SYNC_TIMEOUT_MS : 0, since ? "&since=" : "", since ? since : "");
-	mx->sync_req = mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
-				       on_sync, NULL);
+		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d&since=%s",
+						filter, timeout, mx->since);
+	else
+		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d",
+						filter, timeout);
 	if (!mx->sync_req)
 		retry_sync(mx, 1000);
-out:
-	free(filter);
-	free(since);
 }
 
 /* ---- what was owed when Hearth stopped ---- */
@@ -966,11 +723,11 @@ static void on_owed_event(struct mx *mx, int status, json_t *body, uint64_t t_do
 
 	if (status == 200 && mx_event_parse(body, &ev) == HE_OK && ev.event_id &&
 	    strcmp(ev.event_id, op->event_id) == 0) {
-		r = room_of_waiting(mx, op->room_id);
+		r = mx_room_of_waiting(mx, op->room_id);
 		if (r && strcmp(ev.type, "m.room.message") == 0)
-			taken = handle_message(mx, r, &ev, NULL, t_done, 0, 0) ? 1 : 0;
+			taken = mx_handle_message(mx, r, &ev, NULL, t_done, 0, 0) ? 1 : 0;
 		else if (r && strcmp(ev.type, "m.room.encrypted") == 0)
-			taken = handle_encrypted(mx, r, &ev, NULL, t_done); /* -1: handed back later */
+			taken = mx_handle_encrypted(mx, r, &ev, NULL, t_done); /* -1: handed back later */
 		if (!taken)
 			hlog_info(MX_MOD, "an earlier message in %s cannot be answered any more",
 				  op->room_id);
@@ -991,7 +748,6 @@ static void on_owed_event(struct mx *mx, int status, json_t *body, uint64_t t_do
 static void owed_resume(struct mx *mx)
 {
 	json_t *list = NULL, *v;
-	char path[2048], *rid, *eid;
 	struct owed_op *op;
 	size_t i, n = 0;
 
@@ -1001,14 +757,10 @@ static void owed_resume(struct mx *mx)
 			const char *event_id = json_string_value(json_object_get(v, "event_id"));
 			if (!room_id || !event_id)
 				continue;
-			rid = mx_http_escape(room_id);
-			eid = mx_http_escape(event_id);
 			op = calloc(1, sizeof(*op));
-			if (rid && eid && op && (op->room_id = strdup(room_id)) &&
-			    (op->event_id = strdup(event_id))) {
-				snprintf(path, sizeof(path), "/_matrix/client/v3/rooms/%s/event/%s", rid, eid);
-				if (mx_http_request(mx, "GET", path, NULL, 0, NULL, MX_HTTP_RETRY,
-						    on_owed_event, op)) {
+			if (op && (op->room_id = strdup(room_id)) && (op->event_id = strdup(event_id))) {
+				if (mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_owed_event, op,
+						     "/_matrix/client/v3/rooms/%s/event/%s", room_id, event_id)) {
 					op = NULL;
 					n++;
 				}
@@ -1019,8 +771,6 @@ static void owed_resume(struct mx *mx)
 				free(op);
 				hlog_error(MX_MOD, "out of memory fetching an earlier message again");
 			}
-			free(rid);
-			free(eid);
 		}
 		if (n)
 			hlog_info(MX_MOD, "%zu earlier message%s not fully answered yet: answering now", n,
