@@ -2,7 +2,8 @@
  *
  *   matrix.c  the transport: start, login, filter, ops, stats, teardown
  *   http.c    libcurl multi handle inside the loop: request queue, retries, caps
- *   sync.c    /sync: parsing (fuzzed), the walk over a batch, dispatch, since tokens
+ *   sync.c    /sync: parsing (fuzzed), the walk over a batch, gaps, since tokens
+ *   handle.c  one member's message: recorded as owed, waits for the member list, dispatched
  *   rooms.c   the room table: membership, private chats, power levels, inviters
  *   send.c    outgoing events: per-room queues, transaction ids, private chats, files
  *   mx_e2e.c  end-to-end encryption: the mx_crypto_ops over crypto/e2e.h, its requests
