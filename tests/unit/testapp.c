@@ -52,29 +52,71 @@ const char *ta_src(void)
 	return src && *src ? src : HEARTH_SOURCE_DIR;
 }
 
+/* Replaces *field with a copy of value; HE_NOMEM if the copy fails. */
+static int set_str(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return HE_NOMEM;
+	free(*field);
+	*field = copy;
+	return HE_OK;
+}
+
+int ta_app_open(struct happ *app, const char *db, const char *data_dir, const char *key_file)
+{
+	char dir[4096];
+	int rc;
+
+	if ((rc = config_load(NULL, &app->cfg, NULL)))
+		goto out;
+	if (data_dir && (rc = set_str(&app->cfg->data_dir, data_dir)))
+		goto out;
+	if ((rc = config_finish(app->cfg, NULL)))
+		goto out;
+	if (key_file && (rc = set_str(&app->cfg->mood_key_file, key_file)))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/content", ta_src());
+	if ((rc = set_str(&app->cfg->content_dir, dir)) || (rc = loop_new(&app->loop)) ||
+	    (rc = store_open_file(db, &app->store)) || (rc = care_init(app)) ||
+	    (rc = care_load_content(app)))
+		goto out;
+out:
+	if (rc)
+		fprintf(stderr, "testapp: set-up failed (%d)\n", rc);
+	return rc;
+}
+
+void ta_app_close(struct happ *app)
+{
+	care_free(app);
+	content_free(app->content);
+	store_free(app->store);
+	loop_free(app->loop);
+	config_free(app->cfg);
+	app->content = NULL;
+	app->store = NULL;
+	app->loop = NULL;
+	app->cfg = NULL;
+}
+
 struct testapp *ta_new(const char *db)
 {
 	struct testapp *ta = calloc(1, sizeof(*ta));
-	char dir[4096];
 
 	if (!ta)
 		return NULL;
 	hlog_set_level(HLOG_WARN);
-	if (config_load(NULL, &ta->app.cfg, NULL) || config_finish(ta->app.cfg, NULL))
-		goto fail;
-	snprintf(dir, sizeof(dir), "%s/content", ta_src());
-	ta->app.cfg->content_dir = strdup(dir);
-	if (loop_new(&ta->app.loop) || store_open_file(db, &ta->app.store) || care_init(&ta->app) ||
-	    care_load_content(&ta->app))
-		goto fail;
+	if (ta_app_open(&ta->app, db, NULL, NULL)) {
+		ta_free(ta);
+		return NULL;
+	}
 	snprintf(ta->t.name, sizeof(ta->t.name), "test");
 	ta->t.ops = &ta_ops;
 	ta->t.impl = ta;
 	happ_add_transport(&ta->app, &ta->t);
 	return ta;
-fail:
-	fprintf(stderr, "testapp: set-up failed\n");
-	return NULL;
 }
 
 void ta_free(struct testapp *ta)
@@ -82,11 +124,7 @@ void ta_free(struct testapp *ta)
 	if (!ta)
 		return;
 	ta_clear(ta);
-	care_free(&ta->app);
-	content_free(ta->app.content);
-	store_free(ta->app.store);
-	loop_free(ta->app.loop);
-	config_free(ta->app.cfg);
+	ta_app_close(&ta->app);
 	free(ta);
 }
 

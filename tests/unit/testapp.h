@@ -35,7 +35,13 @@ struct testapp {
 
 /* The source tree: $SRC, else the one the test was built from. */
 const char *ta_src(void);
-/* db: a file path or ":memory:". Returns NULL on failure. */
+/* Opens app's config (defaults; data_dir and key_file if not NULL), the content of the source
+ * tree, a loop, the store db (a file path or ":memory:") and the care layer. 0 or the first
+ * error; ta_app_close() frees what was opened either way. */
+int ta_app_open(struct happ *app, const char *db, const char *data_dir, const char *key_file);
+/* Frees what ta_app_open() opened; the rest of app (fake_now, transports) stays. */
+void ta_app_close(struct happ *app);
+/* A test app with a recording transport; db: a file path or ":memory:". NULL on failure. */
 struct testapp *ta_new(const char *db);
 /* NULL-safe. */
 void ta_free(struct testapp *ta);
