@@ -190,6 +190,39 @@ static void unblocked_ids(struct cl *c, char *buf, size_t len)
 	json_decref(un);
 }
 
+/* from floods Hearth with n events whose keys do not exist; each waits (HE_AGAIN). With
+ * per_sender, every per_sender events come from another made-up account (@sybilN). */
+static void flood(struct hs *h, struct cl *bot, struct cl *from, int n, int per_sender)
+{
+	json_t *ev, *plain = NULL;
+	char who[64];
+
+	for (int i = 0; i < n; i++) {
+		ev = bogus_event(from, i);
+		if (per_sender) {
+			snprintf(who, sizeof(who), "@sybil%d:example.org", i / per_sender);
+			json_object_set_new(ev, "sender", json_string(who));
+		}
+		assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
+		json_decref(ev);
+		if (i % 100 == 0)
+			hs_flush(h);
+	}
+	hs_flush(h);
+}
+
+/* from's text (event eid) reaches Hearth before its room key: it waits (HE_AGAIN). */
+static void arrives_before_key(struct cl *bot, struct cl *from, const char *text, const char *eid)
+{
+	json_t *enc = NULL, *ev, *plain = NULL;
+
+	assert_int_equal(cl_encrypt(from, ROOM, text, &enc), 0);
+	ev = hs_event(from, enc, eid);
+	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
+	json_decref(ev);
+	json_decref(enc);
+}
+
 /* 11. One member floods Hearth with 2,100 events whose keys do not exist. Another member's
  * message that waits for its key is still kept and read once its key comes; events wait 10
  * minutes at most. */
@@ -201,38 +234,23 @@ static void test_waiting_events_capped_and_expire(void **state)
 	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
 	struct cl *c = hs_add(h, "@c:example.org", "CDEV", NULL);
 	struct cl *all[] = { bot, a, b, c };
-	json_t *enc = NULL, *ev, *plain = NULL;
+	json_t *enc = NULL, *ev;
 	char ids[256], text[64];
 
 	hs_run(h);
 	join_all(ROOM, all, 4, NULL, 0);
 	fake_now = (uint64_t)time(NULL) * 1000;
 	e2e_set_clock(bot->e, fake_clock);
-	for (int i = 0; i < 2100; i++) {
-		ev = bogus_event(a, i);
-		assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-		json_decref(ev);
-		if (i % 100 == 0)
-			hs_flush(h);
-	}
-	hs_flush(h);
+	flood(h, bot, a, 2100, 0);
 
 	/* B's "!crisis" arrives before its key, waits, and is handed back when the key comes */
-	assert_int_equal(cl_encrypt(b, ROOM, "!crisis", &enc), 0);
-	ev = hs_event(b, enc, "$crisis");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, b, "!crisis", "$crisis");
 	cl_sync(bot);
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "$crisis");
 
 	/* C's message waits 9 minutes: still kept */
-	assert_int_equal(cl_encrypt(c, ROOM, "nine minutes", &enc), 0);
-	ev = hs_event(c, enc, "$nine");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, c, "nine minutes", "$nine");
 	fake_now += 9 * 60 * 1000;
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "");
@@ -242,11 +260,7 @@ static void test_waiting_events_capped_and_expire(void **state)
 
 	/* 11 minutes after the flood, A's made-up events are gone, and A is heard again */
 	fake_now += 2 * 60 * 1000;
-	assert_int_equal(cl_encrypt(a, ROOM, "a real one", &enc), 0);
-	ev = hs_event(a, enc, "$real");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, a, "a real one", "$real");
 	cl_sync(bot);
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "$real");
@@ -276,29 +290,15 @@ static void test_waiting_events_many_senders(void **state)
 	struct cl *a = hs_add(h, "@a:example.org", "ADEV", NULL);
 	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
 	struct cl *all[] = { bot, a, b };
-	json_t *enc = NULL, *ev, *plain = NULL;
-	char ids[256], who[64];
+	char ids[256];
 
 	hs_run(h);
 	join_all(ROOM, all, 3, NULL, 0);
-	for (int i = 0; i < 41 * 50; i++) {
-		ev = bogus_event(a, i);
-		snprintf(who, sizeof(who), "@sybil%d:example.org", i / 50);
-		json_object_set_new(ev, "sender", json_string(who));
-		assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-		json_decref(ev);
-		if (i % 100 == 0)
-			hs_flush(h);
-	}
-	hs_flush(h);
+	flood(h, bot, a, 41 * 50, 50);
 	/* Hearth's own key requests for them (to "*" of its user) come back to it; Synapse hands
 	 * out 100 to-device events per sync, this router all at once; Hearth ignores them anyway */
 	json_array_clear(bot->inbox);
-	assert_int_equal(cl_encrypt(b, ROOM, "!crisis", &enc), 0);
-	ev = hs_event(b, enc, "$crisis");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, b, "!crisis", "$crisis");
 	cl_sync(bot);
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "$crisis");
@@ -311,6 +311,24 @@ static void cross_sign(struct hs *h, struct cl *c)
 	assert_int_equal(e2e_cross_signing_bootstrap(c->e), 0);
 	hs_flush(h);
 	hs_run(h);
+}
+
+/* Hearth writes text in room as event eid; reader and outsider sync; reader reads it, outsider
+ * cannot (it got no room key). */
+static void only_reader_reads(struct cl *bot, const char *room, const char *text, const char *eid,
+			      struct cl *reader, struct cl *outsider)
+{
+	json_t *enc = NULL, *ev;
+	char body[64];
+
+	assert_int_equal(cl_encrypt(bot, room, text, &enc), 0);
+	cl_sync(reader);
+	cl_sync(outsider);
+	ev = hs_event(bot, enc, eid);
+	assert_int_equal(cl_decrypt(reader, room, ev, body, sizeof(body), NULL), 0);
+	assert_int_equal(cl_decrypt(outsider, room, ev, body, sizeof(body), NULL), HE_AGAIN);
+	json_decref(ev);
+	json_decref(enc);
 }
 
 /* 12. Private chats: with cross-signing, only devices signed by the member's self-signing key
@@ -342,15 +360,8 @@ static void test_private_chat_vouched_devices(void **state)
 	assert_false(e2e_device_trusted(bot->e, b->user, "BNEW"));
 
 	/* the private chat: B's signed device reads it, the unsigned one gets no key */
-	assert_int_equal(cl_encrypt(bot, PRIV, "your mood history", &enc), 0);
+	only_reader_reads(bot, PRIV, "your mood history", "$p1", b, b2);
 	assert_int_equal(hs_todev_count(h, b->user, "BNEW"), 0);
-	cl_sync(b);
-	cl_sync(b2);
-	ev = hs_event(bot, enc, "$p1");
-	assert_int_equal(cl_decrypt(b, PRIV, ev, text, sizeof(text), NULL), 0);
-	assert_int_equal(cl_decrypt(b2, PRIV, ev, text, sizeof(text), NULL), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
 	/* the group room: every self-signed device, as before */
 	assert_int_equal(cl_encrypt(bot, ROOM, "check-in", &enc), 0);
 	cl_sync(b2);
@@ -385,15 +396,8 @@ static void test_private_chat_vouched_devices(void **state)
 	assert_false(e2e_device_trusted(bot->e, b->user, "BNEW"));
 	assert_true(e2e_device_trusted(bot->e, b->user, "BDEV"));
 	int to_new = hs_todev_count(h, b->user, "BNEW");
-	assert_int_equal(cl_encrypt(bot, PRIV, "still only the old device", &enc), 0);
+	only_reader_reads(bot, PRIV, "still only the old device", "$p2", b, b2);
 	assert_int_equal(hs_todev_count(h, b->user, "BNEW"), to_new);
-	cl_sync(b);
-	cl_sync(b2);
-	ev = hs_event(bot, enc, "$p2");
-	assert_int_equal(cl_decrypt(b, PRIV, ev, text, sizeof(text), NULL), 0);
-	assert_int_equal(cl_decrypt(b2, PRIV, ev, text, sizeof(text), NULL), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
 
 	/* the confirmation must come from the device B vouched for before */
 	assert_int_equal(e2e_identity_confirm(bot->e, b->user, "BNEW"), HE_PERM);
