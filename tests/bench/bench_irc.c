@@ -83,7 +83,7 @@ static int b_post(struct htransport *t, const char *room, const char *md)
 	return b_reply(t, &m, HDEST_SAME, md);
 }
 
-static void b_free(struct htransport *t) { (void)t; }
+static void b_free(struct htransport *t) {}
 
 static const struct htransport_ops bench_ops = { .reply = b_reply, .post = b_post, .free = b_free };
 

@@ -23,15 +23,12 @@ static size_t replies, reply_bytes;
 
 static int b_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
-	(void)t;
-	(void)in;
-	(void)dest;
 	replies++;
 	reply_bytes += strlen(md);
 	return HE_OK;
 }
 
-static void b_free(struct htransport *t) { (void)t; }
+static void b_free(struct htransport *t) {}
 
 static const struct htransport_ops ops = { .reply = b_reply, .free = b_free };
 
