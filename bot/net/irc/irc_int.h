@@ -52,8 +52,7 @@ struct irc {
 	char net[64];                  /* "irc.NAME" */
 	char err[320];
 
-	struct hbuf in;
-	bool discarding;               /* the current input line went over the cap */
+	struct hlines in;              /* lines from the server, capped at IRC_READ_MAX */
 	struct irc_msg *msg;           /* parse scratch (large) */
 
 	struct irc_isupport is;
