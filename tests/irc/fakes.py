@@ -144,3 +144,27 @@ class SaslHangServer(_Listener):
             return
         finally:
             conn.close()
+
+
+def make_expired_cert(dirpath, name, san):
+    """A self-signed certificate for CN=name, subjectAltName san, valid only in January 2020
+    (`openssl ca` sets the dates; `req -x509` cannot make a past one). Returns (cert, key)."""
+    d = os.path.join(dirpath, name + "-ca")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "index.txt"), "w"):
+        pass
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("01\n")
+    cnf = os.path.join(d, "ca.cnf")
+    with open(cnf, "w") as f:
+        f.write("[ca]\ndefault_ca = c\n[c]\ndir = %s\ndatabase = %s/index.txt\nnew_certs_dir = %s\n"
+                "serial = %s/serial\ndefault_md = sha256\npolicy = p\ncopy_extensions = copy\n"
+                "unique_subject = no\n[p]\ncommonName = supplied\n" % (d, d, d, d))
+    key, csr, crt = (os.path.join(dirpath, name + x) for x in (".key", ".csr", ".crt"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
+                    "-addext", "subjectAltName=" + san, "-keyout", key, "-out", csr],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "ca", "-batch", "-notext", "-config", cnf, "-selfsign", "-keyfile", key,
+                    "-in", csr, "-startdate", "20200101000000Z", "-enddate", "20200201000000Z",
+                    "-out", crt], check=True, capture_output=True)
+    return crt, key

@@ -2,7 +2,9 @@
  *
  * Driven by the event loop: irc_conn_events() says what to wait for, irc_conn_step() advances
  * the TCP connect and TLS handshake, irc_conn_read()/irc_conn_flush() move bytes. Certificates
- * are verified by default (chain and host name, with SNI); errors name the problem. */
+ * are verified by default (chain, host name and dates, with SNI); with tls_fingerprint the
+ * server's certificate must be one of the pinned ones instead (checked inside the handshake, so a
+ * wrong one is refused before a byte of IRC is sent). Errors name the problem. */
 #ifndef HEARTH_IRC_CONN_H
 #define HEARTH_IRC_CONN_H
 
@@ -16,6 +18,10 @@ struct addrinfo;
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
 
+#define IRC_FP_MAX 4             /* pinned fingerprints per network */
+#define IRC_FP_LEN 32            /* SHA-256 */
+#define IRC_FP_TEXT (IRC_FP_LEN * 3 + 8)   /* "sha256:AB:CD:..." */
+
 struct irc_conn {
 	int fd;                       /* -1 when closed */
 	SSL_CTX *ctx;
@@ -27,7 +33,15 @@ struct irc_conn {
 	bool ssl_wants_write;         /* OpenSSL asked to wait for writability */
 	struct hbuf out;              /* bytes not yet written */
 	unsigned gen;                 /* counts sockets made (the fd may be replaced while connecting) */
+	unsigned char pins[IRC_FP_MAX][IRC_FP_LEN];
+	size_t npins;                 /* > 0: the certificate must be one of pins */
+	char seen_fp[IRC_FP_TEXT];    /* the server's certificate fingerprint, as openssl prints it */
 };
+
+/* Parses tls_fingerprint ("sha256:HEX[,sha256:HEX]", colons and case free) into pins. */
+int irc_fp_parse(const char *s, unsigned char pins[][IRC_FP_LEN], size_t max, size_t *n);
+/* "sha256:AB:CD:..." of a 32-byte digest. */
+void irc_fp_format(const unsigned char fp[IRC_FP_LEN], char *out, size_t outlen);
 
 void irc_conn_init(struct irc_conn *c);
 /* Resolves and starts connecting. err gets a message a person can act on. */
