@@ -20,7 +20,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from fakes import TlsListener, make_cert, make_expired_cert  # noqa: E402
+from fakes import SaslServer, TlsListener, make_cert, make_expired_cert  # noqa: E402
 from checks import HOST, IRC_PORT, IRC_TLS_PORT  # noqa: E402
 from checks import check, expect, finish, member, setup, sh  # noqa: E402
 
@@ -226,13 +226,165 @@ tls_fingerprint = sha256:{fp}
         sh("restart", "inspircd")
 
 
+SASL_USER = "hearthuser"
+SASL_PW = "correct horse, battery=staple"     # ',' and '=' as SCRAM must carry them
+
+
+def run_sasl():
+    keydir = os.path.join(WORK, "ecdsa")
+    os.makedirs(keydir)
+    key, pub, key644 = (os.path.join(keydir, n) for n in ("key.pem", "pub.pem", "key644.pem"))
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "ec", "-in", key, "-pubout", "-out", pub], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    with open(key644, "wb") as f:
+        f.write(open(key, "rb").read())
+    os.chmod(key644, 0o644)
+    rsa = os.path.join(keydir, "rsa.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", rsa],
+                   check=True, capture_output=True)
+    os.chmod(rsa, 0o600)
+
+    # name: (mechanism offered, mode, configured mechanism, sasl_required, extra config)
+    cases = {
+        "s256": ("PLAIN,SCRAM-SHA-256", "ok", "SCRAM-SHA-256", True, ""),
+        "s512": ("SCRAM-SHA-256,SCRAM-SHA-512", "ok", "SCRAM-SHA-512", True, ""),
+        "badsig": ("SCRAM-SHA-256", "badsig", "SCRAM-SHA-256", False, ""),
+        "nofinal": ("SCRAM-SHA-256", "no-final", "SCRAM-SHA-256", False, ""),
+        "iterlow": ("SCRAM-SHA-256", "iter-low", "SCRAM-SHA-256", True, ""),
+        "iterhuge": ("SCRAM-SHA-256", "iter-huge", "SCRAM-SHA-256", True, ""),
+        "iterjunk": ("SCRAM-SHA-256", "iter-junk", "SCRAM-SHA-256", True, ""),
+        "nonce": ("SCRAM-SHA-256", "bad-nonce", "SCRAM-SHA-256", True, ""),
+        "badb64": ("SCRAM-SHA-256", "bad-b64", "SCRAM-SHA-256", True, ""),
+        "long": ("SCRAM-SHA-256", "overlong", "SCRAM-SHA-256", True, ""),
+        "switch": ("SCRAM-SHA-256", "switch", "SCRAM-SHA-256", True, ""),
+        "onlyplain": ("PLAIN", "ok", "SCRAM-SHA-256", True, ""),
+        "eerr": ("SCRAM-SHA-256", "e-error", "SCRAM-SHA-256", True, ""),
+        "ecdsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key),
+        "ec644": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key644),
+        "ecrsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + rsa),
+    }
+    servers, sections, env, group = {}, [[]], [{}], {}
+    for name, (offer, mode, mech, required, extra) in cases.items():
+        if len(sections[-1]) == 8:             # CONFIG_MAX_IRC networks per process
+            sections.append([])
+            env.append({})
+        group[name] = len(sections) - 1
+        srv = SaslServer(offer, mode, user=SASL_USER, password=SASL_PW, pubkey=pub)
+        servers[name] = srv
+        sections[-1].append("""
+[irc.{n}]
+host = 127.0.0.1
+port = {port}
+tls = false
+nick = HS{n}
+sasl_mechanism = {mech}
+sasl_username = {user}
+sasl_required = {req}
+channels = #{n}
+{extra}
+""".format(n=name, port=srv.port, mech=mech, user=SASL_USER, req="true" if required else "false", extra=extra))
+        env[-1]["HEARTH_IRC_%s_SASL_PASSWORD" % name.upper()] = SASL_PW
+    hs = [Hearth("".join(sec), env=e) for sec, e in zip(sections, env)]
+
+    def joined(name, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if servers[name].joined:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def sent(name):
+        return [l for _, l in servers[name].lines]
+
+    def refused(name, pattern):
+        line = hs[group[name]].wait_log(r"error .*irc\.%s: .*%s" % (name, pattern), 20)
+        expect(not servers[name].joined, "irc.%s joined anyway: %s" % (name, servers[name].joined))
+        return line
+
+    try:
+        @check("SASL SCRAM-SHA-256: logs in (server signature verified), joins")
+        def _():
+            expect(joined("s256"), "no JOIN; log: %s" % hs[0].text()[-1500:])
+            expect(servers["s256"].verified == ["SCRAM-SHA-256"], servers["s256"].errors)
+            expect("AUTHENTICATE SCRAM-SHA-256" in sent("s256"), sent("s256")[:6])
+
+        @check("SASL SCRAM-SHA-512: logs in, joins")
+        def _():
+            expect(joined("s512"), "no JOIN")
+            expect(servers["s512"].verified == ["SCRAM-SHA-512"], servers["s512"].errors)
+
+        @check("SCRAM: a wrong server signature fails closed (even sasl_required = false)")
+        def _():
+            line = refused("badsig", "signature is wrong")
+            expect("AUTHENTICATE *" in sent("badsig"), "no abort sent")
+            time.sleep(1)
+            expect(not servers["badsig"].joined, "joined after a wrong signature")
+
+        @check("SCRAM: 903 without the server's proof fails closed")
+        def _():
+            refused("nofinal", "without proving")
+
+        @check("SCRAM: iteration count too low, too high, not a number: refused")
+        def _():
+            for n in ("iterlow", "iterhuge", "iterjunk"):
+                refused(n, "iteration count")
+                expect(not [l for l in sent(n) if l.startswith("AUTHENTICATE") and len(l) > 40 and
+                            servers[n].verified], "a proof was sent")
+                expect("AUTHENTICATE *" in sent(n), "irc.%s: no abort" % n)
+
+        @check("SCRAM: a nonce not continuing ours, bad base64, an over-long message: refused")
+        def _():
+            refused("nonce", "nonce does not continue ours")
+            refused("badb64", "not valid base64")
+            refused("long", "too long")
+
+        @check("SCRAM: a server that switches to PLAIN never gets the password")
+        def _():
+            for n in ("switch", "onlyplain"):
+                refused(n, "SASL|offers only")
+                expect("AUTHENTICATE PLAIN" not in sent(n), "irc.%s: PLAIN sent" % n)
+            refused("eerr", r"e=invalid-proof")
+
+        @check("SASL ECDSA-NIST256P-CHALLENGE: signs the challenge, logs in, joins")
+        def _():
+            expect(joined("ecdsa"), "no JOIN; errors %s" % servers["ecdsa"].errors)
+            expect(servers["ecdsa"].verified == ["ECDSA"], servers["ecdsa"].errors)
+
+        @check("ECDSA: a key file others can read, or not P-256: refused")
+        def _():
+            line = refused("ec644", "chmod 600")
+            expect("644" in line, line)
+            refused("ecrsa", "not a PEM P-256")
+
+        @check("the SASL password never reaches the log")
+        def _():
+            for h in hs:
+                text = h.text()
+                expect(SASL_PW not in text and "battery" not in text, "password in the log")
+    finally:
+        for h in hs:
+            h.stop()
+        for srv in servers.values():
+            srv.close()
+
+
 def run(do_finish=True):
     setup(width=62)
     run_pinning()
+    run_sasl()
     run_expired()
     if do_finish:
         finish()
 
 
 if __name__ == "__main__":
+    only = sys.argv[1:]
+    if only:
+        setup(width=62)
+        for name in only:
+            globals()["run_" + name]()
+        finish()
     run()

@@ -65,6 +65,9 @@ static void reset_session(struct irc *c)
 	c->cap_ls_done = c->cap_end_sent = false;
 	c->sasl_mechs[0] = '\0';
 	c->sasl_started = c->sasl_done = false;
+	c->sasl_step = 0;
+	c->sasl_in.len = 0;
+	irc_scram_free(&c->scram);
 	c->nick_try = 0;
 	c->user[0] = c->host[0] = '\0';
 	c->ping_sent_ms = 0;

@@ -17,6 +17,7 @@
 #include "net/irc/irc.h"
 #include "net/irc/conn.h"
 #include "net/irc/parse.h"
+#include "net/irc/sasl.h"
 #include "net/irc/track.h"
 #include "core/buf.h"
 
@@ -67,6 +68,9 @@ struct irc {
 	bool cap_ls_done, cap_end_sent;
 	char sasl_mechs[128];          /* from sasl=PLAIN,EXTERNAL; "" when not listed */
 	bool sasl_started, sasl_done;
+	int sasl_step;                 /* server messages answered in this exchange */
+	struct irc_sasl_in sasl_in;    /* a server message being reassembled */
+	struct irc_scram scram;
 
 	struct irc_bucket bucket;
 	struct irc_qline *q;           /* send queue, sorted by (round, arrival) */
