@@ -1,7 +1,7 @@
 /* fuzz_irc_sasl.c - libFuzzer target: what a hostile server can put in a SASL exchange. The input
  * is lines: each goes through the AUTHENTICATE reassembly (irc_sasl_in_add) and, as raw bytes, to
  * the SCRAM steps (server-first, then server-final) of an exchange started with a fixed user; the
- * first line is also read as a tls_fingerprint value. Nothing may crash, leak or verify: no input
+ * first line is also read as a tls_fingerprint value, every line as an sts cap value. Nothing may crash, leak or verify: no input
  * without the password's keys can produce the server signature. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "net/irc/conn.h"
 #include "net/irc/sasl.h"
+#include "net/irc/sts.h"
 #include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,6 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (step == 0 && irc_fp_parse(line, pins, IRC_FP_MAX, &npins) == HE_OK && npins == 0)
 			abort();
+		{
+			struct irc_sts_val v;
+			if (irc_sts_parse(line, strlen(line), &v) == HE_OK &&
+			    ((v.has_port && (v.port < 1 || v.port > 65535)) || v.duration > IRC_STS_DURATION_MAX))
+				abort();
+		}
 		rc = irc_sasl_in_add(&in, line, &msg, &len);
 		if (rc == HE_OK && (!msg || msg[len] != '\0'))
 			abort();

@@ -366,3 +366,74 @@ class SaslServer(_Listener):
             return
         finally:
             conn.close()
+
+
+class MiniIrc(_Listener):
+    """A minimal IRC server, plain or TLS (certfile), whose CAP LS offers `caps` (a string such
+    as "sts=port=6697,duration=300 message-tags"; may be changed between connections). It welcomes
+    after CAP END and echoes JOINs. self.sessions counts registrations seen (NICK lines),
+    self.joined the channels joined, self.lines (conn, line) all input."""
+
+    def __init__(self, caps, certfile=None):
+        self.caps = caps
+        self.ctx = None
+        if certfile:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(certfile)
+        self.lines, self.joined, self.handshake_errors = [], [], []
+        self.sessions = 0
+        super().__init__()
+
+    def _serve(self, conn):
+        with self.lock:
+            num = self.connections
+        conn.settimeout(60)
+        if self.ctx:
+            try:
+                conn = self.ctx.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                with self.lock:
+                    self.handshake_errors.append(str(e))
+                conn.close()
+                return
+        buf, nick = b"", "*"
+
+        def send(*ls):
+            for o in ls:
+                conn.sendall((o + "\r\n").encode())
+        try:
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                buf += data
+                while b"\n" in buf:
+                    raw, buf = buf.split(b"\n", 1)
+                    line = raw.rstrip(b"\r").decode("utf-8", "replace")
+                    with self.lock:
+                        self.lines.append((num, line))
+                    words = line.split(" ")
+                    cmd = words[0].upper()
+                    if cmd == "NICK" and len(words) > 1:
+                        nick = words[1]
+                        with self.lock:
+                            self.sessions += 1
+                    elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "LS":
+                        send(":mini.test CAP * LS :" + self.caps)
+                    elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "REQ":
+                        send(":mini.test CAP * ACK :" + line.split(":", 1)[1])
+                    elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "END":
+                        send(":mini.test 001 %s :Welcome %s!u@127.0.0.1" % (nick, nick),
+                             ":mini.test 422 %s :No MOTD" % nick)
+                    elif cmd == "PING":
+                        send(":mini.test PONG mini.test :" + line.split(" ", 1)[-1].lstrip(":"))
+                    elif cmd == "JOIN" and len(words) > 1:
+                        with self.lock:
+                            self.joined.append(words[1])
+                        send(":%s!u@127.0.0.1 JOIN %s" % (nick, words[1]))
+                    elif cmd == "QUIT":
+                        return
+        except (OSError, ValueError):
+            return
+        finally:
+            conn.close()

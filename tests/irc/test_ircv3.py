@@ -20,7 +20,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from fakes import SaslServer, TlsListener, make_cert, make_expired_cert  # noqa: E402
+from fakes import MiniIrc, SaslServer, TlsListener, make_cert, make_expired_cert  # noqa: E402
 from checks import HOST, IRC_PORT, IRC_TLS_PORT  # noqa: E402
 from checks import check, expect, finish, member, setup, sh  # noqa: E402
 
@@ -36,12 +36,13 @@ class Hearth:
     """One hearth process with the [irc.NAME] sections given; its log in self.log."""
     count = 0
 
-    def __init__(self, sections, env=None):
+    def __init__(self, sections, env=None, reuse=None):
+        """reuse: a stopped Hearth whose data_dir (the store) this one starts with."""
         Hearth.count += 1
-        self.dir = os.path.join(WORK, "h%d" % Hearth.count)
-        os.makedirs(self.dir)
+        self.dir = reuse.dir if reuse else os.path.join(WORK, "h%d" % Hearth.count)
+        os.makedirs(self.dir, exist_ok=True)
         self.cfg = os.path.join(self.dir, "hearth.ini")
-        self.log = os.path.join(self.dir, "hearth.log")
+        self.log = os.path.join(self.dir, "hearth%d.log" % Hearth.count)
         with open(self.cfg, "w") as f:
             f.write("[bot]\ndata_dir = %s/data\nlog_level = debug\n\n%s" % (self.dir, sections))
         e = dict(os.environ, HEARTH_CONTENT_DIR=os.path.join(SRC, "content"))
@@ -371,10 +372,113 @@ channels = #{n}
             srv.close()
 
 
+def run_sts():
+    pem, crt = make_cert(WORK, "sts", "DNS:localhost,IP:127.0.0.1")
+    tls = MiniIrc("sts=duration=300 message-tags", certfile=pem)
+    plain = MiniIrc("message-tags sts=port=%d,duration=999999" % tls.port)
+    # a TLS port whose certificate Hearth does not trust: the upgrade must not fall back
+    untrusted_pem, _ = make_cert(WORK, "stsbad", "DNS:localhost,IP:127.0.0.1")
+    tls_bad = MiniIrc("sts=duration=300", certfile=untrusted_pem)
+    plain_bad = MiniIrc("sts=port=%d,duration=300" % tls_bad.port)
+    # hostile: port 0, port 99999, duration junk: ignored, stays plain
+    plain_junk = MiniIrc("sts=port=99999,duration=300 message-tags")
+    section = """
+[irc.sts]
+host = 127.0.0.1
+port = {plain}
+tls = false
+tls_ca_file = {ca}
+nick = HSts{tag}
+sasl_mechanism =
+channels = #sts
+
+[irc.stsbad]
+host = localhost
+port = {plainbad}
+tls = false
+tls_ca_file = {ca}
+nick = HStsB{tag}
+sasl_mechanism =
+channels = #stsbad
+
+[irc.stsjunk]
+host = localhost
+port = {junk}
+tls = false
+nick = HStsJ{tag}
+sasl_mechanism =
+channels = #stsjunk
+""".format(plain=plain.port, plainbad=plain_bad.port, junk=plain_junk.port, ca=crt, tag=TAG)
+    h = Hearth(section)
+
+    def wait(pred, timeout, what):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if pred():
+                return
+            time.sleep(0.2)
+        raise AssertionError("timed out: %s; log: %s" % (what, h.text()[-1500:]))
+
+    try:
+        @check("STS: a plain connection with sts port= reconnects with TLS at once")
+        def _():
+            wait(lambda: tls.joined, 20, "no JOIN over TLS")
+            expect(plain.sessions == 1, "plain connections: %d" % plain.sessions)
+            expect(not plain.joined, "joined over plain text")
+            expect(not [l for _, l in plain.lines if l.startswith("CAP END") or l.startswith("JOIN")],
+                   "registration went on in plain text: %s" % plain.lines)
+            h.wait_log(r"irc\.sts: STS policy for 127\.0\.0\.1: TLS only \(port %d\) for 300 s" % tls.port)
+
+        @check("STS: upgrade to a TLS port that fails: never back to plain, nothing stored")
+        def _():
+            wait(lambda: len(tls_bad.handshake_errors) >= 2, 30, "no TLS retries")
+            expect(plain_bad.sessions == 1, "went back to plain: %d" % plain_bad.sessions)
+            expect(not re.search(r"irc\.stsbad: STS policy for", h.text()), "a policy was stored")
+
+        @check("STS: a malformed policy (port=99999) is ignored")
+        def _():
+            wait(lambda: plain_junk.joined, 20, "no JOIN")
+            h.wait_log(r"irc\.stsjunk: the server's sts policy is malformed")
+    finally:
+        h.stop()
+
+    h2 = Hearth(section, reuse=h)
+    try:
+        @check("STS: a stored policy holds after a restart, tls = false overridden, logged")
+        def _():
+            wait(lambda: len(tls.joined) >= 2, 20, "no second JOIN over TLS")
+            expect(plain.sessions == 1, "connected in plain text again: %d" % plain.sessions)
+            h2.wait_log(r"irc\.sts: an STS policy holds for 127\.0\.0\.1: connecting with TLS to port %d" % tls.port)
+            # the failed upgrade stored nothing: that network starts in plain text again
+            wait(lambda: plain_bad.sessions >= 2, 20, "stsbad did not start in plain text")
+    finally:
+        h2.stop()
+
+    tls.caps = "sts=duration=0 message-tags"
+    h3 = Hearth(section, reuse=h)
+    try:
+        @check("STS: duration=0 over TLS removes the policy")
+        def _():
+            wait(lambda: len(tls.joined) >= 3, 20, "no JOIN over TLS")
+            h3.wait_log(r"irc\.sts: the server removed its STS policy")
+    finally:
+        h3.stop()
+    h4 = Hearth(section, reuse=h)
+    try:
+        @check("STS: after removal, plain text first again (and the upgrade again)")
+        def _():
+            wait(lambda: plain.sessions >= 2, 20, "no plain connection")
+    finally:
+        h4.stop()
+        for s in (tls, plain, tls_bad, plain_bad, plain_junk):
+            s.close()
+
+
 def run(do_finish=True):
     setup(width=62)
     run_pinning()
     run_sasl()
+    run_sts()
     run_expired()
     if do_finish:
         finish()

@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "net/irc/conn.h"
 #include "net/irc/sasl.h"
+#include "net/irc/sts.h"
 
 #define U(s) (const unsigned char *)(s), strlen(s)
 
@@ -294,6 +295,26 @@ static void fingerprint_parse(void **state)
 	assert_int_equal(irc_fp_parse(many, pins, IRC_FP_MAX, &n), HE_INVAL);
 }
 
+static void sts_values(void **state)
+{
+	struct irc_sts_val v;
+#define STS(s) irc_sts_parse(s, strlen(s), &v)
+
+	assert_int_equal(STS("port=6697,duration=300"), HE_OK);
+	assert_true(v.has_port && v.port == 6697 && v.has_duration && v.duration == 300);
+	assert_int_equal(STS("duration=0,preload,x=y"), HE_OK);
+	assert_true(!v.has_port && v.has_duration && v.duration == 0);
+	assert_int_equal(STS("duration=99999999999999999999999"), HE_OK);   /* capped, no wrap */
+	assert_int_equal(v.duration, IRC_STS_DURATION_MAX);
+	assert_int_equal(STS(""), HE_OK);
+	assert_false(v.has_port || v.has_duration);
+	static const char *bad[] = { "port=0", "port=65536", "port=99999", "port=", "port=66x", "port=-1",
+				     "duration=", "duration=1e9", "duration=-5", "port=6697,duration=x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(STS(bad[i]), HE_INVAL);
+#undef STS
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +325,7 @@ int main(void)
 		cmocka_unit_test(sasl_in_reassembly),
 		cmocka_unit_test(ecdsa_sign_and_key_checks),
 		cmocka_unit_test(fingerprint_parse),
+		cmocka_unit_test(sts_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,7 +158,7 @@ static int tls_setup(struct irc_conn *c, char *err, size_t errlen)
 		}
 		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 		SSL_CTX_set_cert_verify_callback(c->ctx, verify_pinned, c);
-	} else if (cfg->tls_verify) {
+	} else if (cfg->tls_verify || c->sts) {
 		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 		if (cfg->tls_ca_file) {
 			if (SSL_CTX_load_verify_locations(c->ctx, cfg->tls_ca_file, NULL) != 1) {
@@ -195,7 +195,7 @@ static int tls_setup(struct irc_conn *c, char *err, size_t errlen)
 		ssl_errstr(err, errlen, "cannot create a TLS session");
 		return HE_CRYPTO;
 	}
-	if (cfg->tls_verify && !pinned) {
+	if ((cfg->tls_verify || c->sts) && !pinned) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
 		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (is_ip(cfg->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, cfg->host) != 1
@@ -227,28 +227,32 @@ static int try_connect(struct irc_conn *c, char *err, size_t errlen)
 			c->connecting = true;
 			return HE_AGAIN;
 		}
-		snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->cfg->port,
+		snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->port,
 			 strerror(errno));
 		close(c->fd);
 		c->fd = -1;
 	}
 	if (!*err)
-		snprintf(err, errlen, "cannot connect to %s port %d", c->cfg->host, c->cfg->port);
+		snprintf(err, errlen, "cannot connect to %s port %d", c->cfg->host, c->port);
 	return HE_IO;
 }
 
-int irc_conn_open(struct irc_conn *c, const struct config_irc *cfg, char *err, size_t errlen)
+int irc_conn_open(struct irc_conn *c, const struct config_irc *cfg, int port, bool tls, bool sts,
+		  char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-	char port[16];
+	char service[16];
 	int rc;
 
 	irc_conn_close(c);
 	c->cfg = cfg;
+	c->port = port;
+	c->tls = tls || sts;
+	c->sts = sts;
 	*err = '\0';
-	snprintf(port, sizeof(port), "%d", cfg->port);
+	snprintf(service, sizeof(service), "%d", c->port);
 	/* synchronous: the configured servers are names the resolver answers quickly */
-	rc = getaddrinfo(cfg->host, port, &hints, &c->ai);
+	rc = getaddrinfo(cfg->host, service, &hints, &c->ai);
 	if (rc) {
 		snprintf(err, errlen, "cannot resolve %s: %s", cfg->host, gai_strerror(rc));
 		c->ai = NULL;
@@ -284,9 +288,9 @@ static int handshake(struct irc_conn *c, char *err, size_t errlen)
 	c->ssl_wants_write = false;
 	if (r == 1) {
 		c->handshaking = false;
-		hlog_info("irc", "%s:%d: TLS %s, %s, certificate %s%s", c->cfg->host, c->cfg->port,
+		hlog_info("irc", "%s:%d: TLS %s, %s, certificate %s%s", c->cfg->host, c->port,
 			  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
-			  c->npins ? "pinned " : c->cfg->tls_verify ? "verified" : "NOT verified (tls_verify = false)",
+			  c->npins ? "pinned " : c->cfg->tls_verify || c->sts ? "verified" : "NOT verified (tls_verify = false)",
 			  c->npins ? c->seen_fp : "");
 		return HE_OK;
 	}
@@ -299,16 +303,16 @@ static int handshake(struct irc_conn *c, char *err, size_t errlen)
 	}
 	if (c->npins && SSL_get_verify_result(c->ssl) == X509_V_ERR_CERT_REJECTED) {
 		snprintf(err, errlen, "TLS certificate of %s:%d refused: its fingerprint %s is not one of "
-			 "tls_fingerprint", c->cfg->host, c->cfg->port, c->seen_fp);
+			 "tls_fingerprint", c->cfg->host, c->port, c->seen_fp);
 		ERR_clear_error();
 	} else if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
 		long v = SSL_get_verify_result(c->ssl);
-		snprintf(err, errlen, "TLS certificate of %s:%d refused: %s%s", c->cfg->host, c->cfg->port,
+		snprintf(err, errlen, "TLS certificate of %s:%d refused: %s%s", c->cfg->host, c->port,
 			 X509_verify_cert_error_string(v), verify_hint(v));
 		ERR_clear_error();
 	} else {
 		char what[160];
-		snprintf(what, sizeof(what), "TLS handshake with %s:%d failed", c->cfg->host, c->cfg->port);
+		snprintf(what, sizeof(what), "TLS handshake with %s:%d failed", c->cfg->host, c->port);
 		ssl_errstr(err, errlen, what);
 	}
 	return HE_CRYPTO;
@@ -328,7 +332,7 @@ int irc_conn_step(struct irc_conn *c, char *err, size_t errlen)
 		if (soerr == EINPROGRESS || soerr == EALREADY)
 			return HE_AGAIN;
 		if (soerr) {
-			snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->cfg->port,
+			snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->port,
 				 strerror(soerr));
 			close(c->fd);
 			c->fd = -1;
@@ -344,7 +348,7 @@ int irc_conn_step(struct irc_conn *c, char *err, size_t errlen)
 				return HE_AGAIN;
 		}
 		c->connecting = false;
-		if (c->cfg->tls && (rc = tls_setup(c, err, errlen)))
+		if (c->tls && (rc = tls_setup(c, err, errlen)))
 			return rc;
 	}
 	if (c->handshaking)

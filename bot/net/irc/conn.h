@@ -28,6 +28,9 @@ struct irc_conn {
 	SSL *ssl;
 	struct addrinfo *ai, *ai_next;
 	const struct config_irc *cfg;
+	int port;                     /* the port connected to (cfg->port, or an STS policy's) */
+	bool tls;
+	bool sts;                     /* TLS because of an STS policy */
 	bool connecting;              /* TCP connect in progress */
 	bool handshaking;             /* TLS handshake in progress */
 	bool ssl_wants_write;         /* OpenSSL asked to wait for writability */
@@ -44,8 +47,11 @@ int irc_fp_parse(const char *s, unsigned char pins[][IRC_FP_LEN], size_t max, si
 void irc_fp_format(const unsigned char fp[IRC_FP_LEN], char *out, size_t outlen);
 
 void irc_conn_init(struct irc_conn *c);
-/* Resolves and starts connecting. err gets a message a person can act on. */
-int irc_conn_open(struct irc_conn *c, const struct config_irc *cfg, char *err, size_t errlen);
+/* Resolves and starts connecting to cfg->host on port, with TLS when tls or sts; sts (a
+ * strict transport security policy) also makes the certificate checks hold whatever tls_verify
+ * says. err gets a message a person can act on. */
+int irc_conn_open(struct irc_conn *c, const struct config_irc *cfg, int port, bool tls, bool sts,
+		  char *err, size_t errlen);
 /* Advances connect and handshake: HE_OK when ready for IRC, HE_AGAIN while in progress. */
 int irc_conn_step(struct irc_conn *c, char *err, size_t errlen);
 bool irc_conn_ready(const struct irc_conn *c);

@@ -67,6 +67,7 @@ static void reset_session(struct irc *c)
 	c->sasl_started = c->sasl_done = false;
 	c->sasl_step = 0;
 	c->sasl_in.len = 0;
+	c->sts_upgrade = false;
 	irc_scram_free(&c->scram);
 	c->nick_try = 0;
 	c->user[0] = c->host[0] = '\0';
@@ -124,10 +125,22 @@ static void connect_now(struct irc *c)
 {
 	int rc;
 
+	int port = c->cfg->port, p;
+	bool sts = false;
+
 	reset_session(c);
-	hlog_info("irc", "%s: connecting to %s port %d%s", c->net, c->cfg->host, c->cfg->port,
-		  c->cfg->tls ? " with TLS" : " WITHOUT TLS");
-	rc = irc_conn_open(&c->conn, c->cfg, c->err, sizeof(c->err));
+	if (c->sts_port > 0) {
+		port = c->sts_port;
+		sts = true;
+	} else if (!c->cfg->tls && irc_sts_policy(c, &p)) {
+		port = c->sts_port = p;
+		sts = true;
+		hlog_info("irc", "%s: an STS policy holds for %s: connecting with TLS to port %d, never in "
+			  "plain text (tls = false is overridden)", c->net, c->cfg->host, port);
+	}
+	hlog_info("irc", "%s: connecting to %s port %d%s", c->net, c->cfg->host, port,
+		  c->cfg->tls || sts ? " with TLS" : " WITHOUT TLS");
+	rc = irc_conn_open(&c->conn, c->cfg, port, c->cfg->tls, sts, c->err, sizeof(c->err));
 	if (rc == HE_CRYPTO) {
 		irc_refused(c, c->err);
 		return;
@@ -154,6 +167,17 @@ static void on_reconnect(struct loop *l, void *ud)
 
 	c->t_reconnect = 0;
 	connect_now(c);
+}
+
+void irc_reconnect_now(struct irc *c, const char *why)
+{
+	int rc;
+
+	hlog_info("irc", "%s: %s", c->net, why);
+	disconnect_lvl(c, why, false, false);
+	irc_cancel_timer(c, &c->t_reconnect);
+	if ((rc = loop_timer_add(c->app->loop, 0, on_reconnect, c, &c->t_reconnect)))
+		happ_fail(c->app, "irc", "cannot arm the reconnect timer", rc);
 }
 
 /* ---------------------------------------------------------------- the lag check */

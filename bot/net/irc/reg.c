@@ -277,6 +277,8 @@ static unsigned caps_note(struct irc *c, const char *list)
 		while (k < n && w[k] != '=')
 			k++;
 		bit = cap_bit(w, k);
+		if (k == 3 && strncmp(w, "sts", 3) == 0)
+			irc_sts_on_cap(c, k < n ? w + k + 1 : "", k < n ? n - k - 1 : 0);
 		if (bit == IRC_CAP_SASL) {
 			if (!sasl_wanted(c))
 				bit = 0;
@@ -337,6 +339,10 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 	if (strcasecmp(sub, "LS") == 0) {
 		bool more = m->nparams >= 4 && strcmp(m->params[2], "*") == 0;
 		caps_note(c, list);
+		if (c->sts_upgrade) {
+			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
+			return;
+		}
 		if (more || c->cap_ls_done)
 			return;
 		c->cap_ls_done = true;
@@ -360,6 +366,10 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 		after_caps(c);
 	} else if (strcasecmp(sub, "NEW") == 0) {
 		unsigned got = caps_note(c, list);
+		if (c->sts_upgrade) {
+			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
+			return;
+		}
 		if (c->cap_ls_done)
 			cap_request(c, got & ~IRC_CAP_SASL);   /* SASL after registration: not needed */
 	} else if (strcasecmp(sub, "DEL") == 0) {
