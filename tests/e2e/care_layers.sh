@@ -60,4 +60,10 @@ equal "setenv(\"TZ\") or tzset in bot/" "$(grep -rnE 'setenv\("TZ"|tzset\(' "$SR
 # 5. No file in bot/ over the ~900-line cap (mood.c was split into mood.c and mood_views.c).
 equal "files in bot/ over 900 lines" "$(find "$SRC/bot" -name '*.[ch]' -exec awk 'END { if (NR > 900) print FILENAME ": " NR }' {} \;)" ""
 
+# 6. SQL parameters in care/ are bound by the one binder (store_stmtf/store_runf/store_count).
+equal "hand-bound SQL in care/" "$(grep -n 'sqlite3_bind_' "$care"/*.c || true)" ""
+# 7. hmsg.ref is typed (struct hmsg_ref), not an opaque pointer a transport casts.
+equal "void pointer ref in core/msg.h" "$(grep -n 'void \*ref' "$SRC/bot/core/msg.h" || true)" ""
+equal "casts of hmsg.ref" "$(grep -rn '\*) *in->ref\|\*)m->ref' "$SRC/bot" || true)" ""
+
 finish

@@ -41,8 +41,8 @@ struct mx_pend;
 struct mx_join;
 struct store;
 
-/* Per-event context handed to the core as hmsg.ref. */
-struct mx_ctx {
+/* Per-event context handed to the core as hmsg.ref (core/msg.h declares the type). */
+struct hmsg_ref {
 	const char *room_id;
 	const char *event_id;
 	const char *thread_root;   /* NULL when not in a thread */

@@ -617,7 +617,7 @@ size_t mx_send_pending(const struct mx *mx)
 int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
 	struct mx *mx = (struct mx *)t->impl;
-	struct mx_ctx *ctx = (struct mx_ctx *)in->ref;
+	struct hmsg_ref *ctx = in->ref;
 	char txn[48];
 	int rc;
 
@@ -651,7 +651,7 @@ int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
 {
 	struct mx *mx = (struct mx *)t->impl;
-	struct mx_ctx *ctx = (struct mx_ctx *)in->ref;
+	struct hmsg_ref *ctx = in->ref;
 	char txn[48];
 	json_t *c;
 
