@@ -260,7 +260,7 @@ static void cap_del_forgets_accounts_new_relearns(void **state)
 	feed(&r, ":srv CAP Hearth DEL :multi-prefix");
 	assert_string_equal(irc_track_account_of(&r.c.track, "opal"), "acct-opal");
 	/* it comes back: asked for again, and the channel asked again who is who */
-	r.c.qlen = 0;
+	irc_sendq_clear(&r.c);
 	feed(&r, ":srv CAP Hearth NEW :account-notify");
 	assert_true(queued(&r, "CAP REQ :account-notify"));
 	assert_true(queued(&r, "WHO #group %tcuhnfa,152"));
@@ -316,13 +316,13 @@ static void regain_by_monitor_and_432_after_registration(void **state)
 	assert_string_equal(r.c.nick, "Hearth");
 	assert_true(queued(&r, "MONITOR - Hearth"));
 	/* the server calls the main nick erroneous: stop trying */
-	r.c.qlen = 0;
+	irc_sendq_clear(&r.c);
 	snprintf(r.c.nick, sizeof(r.c.nick), "Hearth_");
 	r.c.monitoring = true;
 	feed(&r, ":srv 432 Hearth_ Hearth :Erroneous Nickname");
 	assert_true(r.c.regain_off);
 	assert_true(queued(&r, "MONITOR - Hearth"));
-	r.c.qlen = 0;
+	irc_sendq_clear(&r.c);
 	feed(&r, ":srv 731 Hearth_ :Hearth");
 	assert_false(queued(&r, "NICK Hearth"));
 	/* CHGHOST of ourselves: the prefix replies are cut for changes */

@@ -462,7 +462,7 @@ void irc_reg_on_sasl_fail(struct irc *c, const struct irc_msg *m, const char *ni
 
 /* ---------------------------------------------------------------- nick, 001, MOTD */
 
-static void try_next_nick(struct irc *c)
+static void try_next_nick(struct irc *c, bool erroneous)
 {
 	c->nick_try++;
 	if (c->nick_try > IRC_NICK_TRIES_MAX) {
@@ -486,14 +486,14 @@ static void try_next_nick(struct irc *c)
 		/* The base leaves room for up to three digits. */
 		snprintf(c->nick, sizeof(c->nick), "%.*s%u", (int)(sizeof(c->nick) - 4), base, digits);
 	}
-	hlog_warn("irc", "%s: nick %s, trying %s", c->net, c->nick_erroneous ? "refused" : "in use", c->nick);
+	hlog_warn("irc", "%s: nick %s, trying %s", c->net, erroneous ? "refused" : "in use", c->nick);
 }
 
 /* 433, 437 */
 void irc_reg_on_nick_taken(struct irc *c, const struct irc_msg *m, const char *nick)
 {
 	if (c->st == IRC_ST_REGISTERING) {
-		try_next_nick(c);
+		try_next_nick(c, false);
 		if (c->conn.fd >= 0)
 			irc_sendq_printf(c, "NICK %s", c->nick);
 	}
@@ -505,7 +505,7 @@ void irc_reg_on_nick_erroneous(struct irc *c, const struct irc_msg *m, const cha
 {
 	if (c->st == IRC_ST_REGISTERING) {
 		c->nick_erroneous = true;
-		try_next_nick(c);
+		try_next_nick(c, true);
 		if (c->conn.fd >= 0)
 			irc_sendq_printf(c, "NICK %s", c->nick);
 		return;
