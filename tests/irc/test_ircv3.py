@@ -550,11 +550,43 @@ channels = #bad{tag}
         h.stop()
 
 
+def run_capnotify():
+    """Services restarting, as a network with cap-notify shows it: CAP DEL of the account caps,
+    then CAP NEW. (InspIRCd 3.15 sends neither for its account caps, so a scripted server.)"""
+    srv = MiniIrc("cap-notify account-notify extended-join",
+                  after_join=[":mini.test 005 $nick WHOX :are supported",
+                              ":mini.test 353 $nick = $chan :$nick opal",
+                              ":opal!o@h ACCOUNT opal-acct",
+                              ":mini.test CAP $nick DEL :account-notify extended-join",
+                              ":mini.test CAP $nick NEW :account-notify extended-join"])
+    h = Hearth("""
+[irc.cn]
+host = 127.0.0.1
+port = {port}
+tls = false
+nick = HCn{tag}
+sasl_mechanism =
+channels = #cn
+""".format(port=srv.port, tag=TAG))
+    try:
+        @check("cap-notify: account caps withdrawn -> forgotten; back -> re-asked, WHOX again")
+        def _():
+            h.wait_log(r"irc\.cn: the server withdrew account tracking")
+            h.wait_log(r"irc\.cn >> CAP REQ :extended-join account-notify|irc\.cn >> CAP REQ :account-notify extended-join")
+            h.wait_log(r"irc\.cn >> WHO #cn %tcuhnfa,152")
+            reqs = [l for _, l in srv.lines if l.startswith("CAP REQ")]
+            expect(len(reqs) == 2, "CAP REQs: %s" % reqs)
+    finally:
+        h.stop()
+        srv.close()
+
+
 def run(do_finish=True):
     setup(width=62)
     run_pinning()
     run_sasl()
     run_sts()
+    run_capnotify()
     run_v3()
     run_expired()
     if do_finish:
