@@ -79,12 +79,56 @@ static void long_text_not_kept(void **state)
 	free(md);
 }
 
+/* 1,000 rooms: each found through the index (a bucket holds about one room), removed ones gone,
+ * the rest still found after the index grew and lost some. */
+static void rooms_indexed(void **state)
+{
+	static struct mx mx;
+	char id[64];
+	size_t longest = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "!room%d:example.org", i);
+		assert_non_null(mx_room_add(&mx, id));
+	}
+	assert_int_equal(mx.nrooms, 1000);
+	assert_true(mx.room_tab_cap >= 1000);
+	for (size_t b = 0; b < mx.room_tab_cap; b++) {
+		size_t n = 0;
+		for (struct mx_room *r = mx.room_tab[b]; r; r = r->hnext)
+			n++;
+		if (n > longest)
+			longest = n;
+	}
+	assert_true(longest <= 8);
+	for (int i = 0; i < 1000; i += 3) {
+		snprintf(id, sizeof(id), "!room%d:example.org", i);
+		mx_room_remove(&mx, id);
+	}
+	for (int i = 0; i < 1000; i++) {
+		struct mx_room *r;
+		snprintf(id, sizeof(id), "!room%d:example.org", i);
+		r = mx_room_get(&mx, id);
+		if (i % 3 == 0) {
+			assert_null(r);
+		} else {
+			assert_non_null(r);
+			assert_string_equal(r->id, id);
+		}
+	}
+	assert_ptr_equal(mx_room_add(&mx, "!room1:example.org"), mx_room_get(&mx, "!room1:example.org"));
+	assert_null(mx_room_get(&mx, "!room1:example.orh"));
+	mx_rooms_free(&mx);
+	assert_null(mx.room_tab);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(same_snippet_rendered_once),
 		cmocka_unit_test(least_recently_used_goes),
 		cmocka_unit_test(long_text_not_kept),
+		cmocka_unit_test(rooms_indexed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 #define MX_SEEN 1024                      /* recent event ids remembered */
 #define MX_SHUTDOWN_GRACE_MS 3000         /* at most this long sending what is queued at exit */
 #define MX_SAMPLES 4096                   /* own-time samples kept for the shutdown figure */
+#define MX_EASY_IDLE 4                    /* finished requests' curl handles kept for reuse */
 #define MX_MD_CACHE 8                     /* room replies whose rendering is kept */
 #define MX_MD_CACHE_MAX 8192              /* bytes of Markdown at most in one cached entry */
 
@@ -71,6 +72,8 @@ struct mx {
 	uint64_t curl_timer;
 	struct mx_req *reqs;       /* every live request (in flight or waiting to retry) */
 	bool auth_lost;            /* 401 M_UNKNOWN_TOKEN seen: requests wait for a new login */
+	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, reset, for reuse */
+	size_t neasy_idle;
 
 	/* session */
 	char *hs;                  /* homeserver base URL, no trailing slash */
@@ -95,6 +98,8 @@ struct mx {
 
 	/* rooms.c */
 	struct mx_room *rooms;
+	struct mx_room **room_tab; /* an index of rooms by id: room_tab_cap buckets (a power of 2) */
+	size_t room_tab_cap, nrooms;
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
@@ -293,6 +298,7 @@ struct mx_room {
 	uint64_t retry_timer;
 	bool crypto_wait;          /* retry_timer waits for encryption sessions */
 	struct mx_room *next;
+	struct mx_room *hnext;     /* next in its index bucket */
 };
 
 struct mx_room *mx_room_get(struct mx *mx, const char *id);
