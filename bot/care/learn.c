@@ -128,13 +128,24 @@ int cmd_topics(struct hctx *ctx)
 	return rc;
 }
 
-/* "Bowlby, J. (1969). Attachment and loss..." -> "Bowlby, J. (1969)". */
+/* A reference as cited in text: "Bowlby, J. (1969). Attachment..." -> "Bowlby (1969)";
+ * "Ainsworth, M. D. S., Blehar, M. C., ... & Wall, S. (1978). ..." -> "Ainsworth et al. (1978)".
+ * Anything else (no year): up to its first parenthesis or full stop. */
 static void short_source(struct hbuf *b, const char *src)
 {
 	const char *open = strchr(src, '('), *close = open ? strchr(open, ')') : NULL;
-	size_t n = close && close - src < 80 ? (size_t)(close - src + 1) : strcspn(src, ".");
-	char *cut = strndup(src, n);
+	size_t surname = strcspn(src, ",("), n;
+	char *cut;
 
+	if (open && close && close - open == 5 && strspn(open + 1, "0123456789") == 4 && surname < 40) {
+		bool several = memchr(src, '&', (size_t)(open - src)) != NULL;
+		cut = NULL;
+		if (asprintf(&cut, "%.*s%s (%.4s)", (int)surname, src, several ? " et al." : "", open + 1) < 0)
+			cut = NULL;
+	} else {
+		n = close && close - src < 80 ? (size_t)(close - src + 1) : strcspn(src, ".");
+		cut = strndup(src, n);
+	}
 	if (cut)
 		put_text(b, cut);
 	else
@@ -158,6 +169,8 @@ static int send_topic(struct hctx *ctx, const struct topic *t, const char *intro
 		hbuf_puts(&b, ".*\n\n");
 	}
 	hbuf_puts(&b, t->body);
+	if (t->guidance)
+		hbuf_puts(&b, "\n\n*This is practical guidance from peer support, not research.*");
 	if (t->nsources) {
 		hbuf_puts(&b, "\n\n*Sources: ");
 		for (size_t i = 0; i < t->nsources; i++) {
@@ -205,5 +218,14 @@ int cmd_learn(struct hctx *ctx)
 
 int cmd_about(struct hctx *ctx)
 {
-	return hctx_reply(ctx, HDEST_SAME, ctx->app->content->about);
+	const struct config *cfg = ctx->app->cfg;
+	struct content_vars v = { cfg->mood_retention_days, cfg->stats_min_members };
+	char *text;
+	int rc;
+
+	if ((rc = content_fill(ctx->app->content->about, &v, &text)))
+		return rc;
+	rc = hctx_reply(ctx, HDEST_SAME, text);
+	free(text);
+	return rc;
 }
