@@ -129,8 +129,15 @@ static char *hdr_read(char *str, int num, void *stream)
 	str[keep + 1] = '\0';
 	h->next += n + (h->next[n] == '\n');
 	h->line++;
-	if (keep < n)
+	if (keep < n) {
 		problem(h->L, h->file, h->line, "this header line is too long (at most %d characters)", num - 2);
+		str[0] = '\0'; /* half a line would be read wrong */
+	} else {
+		/* Every line inih cannot read, not only the first it would name. */
+		const char *t = text_skip_space(str);
+		if (*t && *t != '\r' && *t != '\n' && *t != ';' && *t != '#' && !strpbrk(t, ":="))
+			problem(h->L, h->file, h->line, "a header line must be \"key: value\"");
+	}
 	return str;
 }
 
@@ -233,8 +240,7 @@ static int parse_doc(const char *text, size_t len, struct topic *t, struct hdr_s
 		rc = HE_NOMEM;
 		goto out;
 	}
-	if (r > 0)
-		problem(h->L, h->file, r + 1, "a header line must be \"key: value\"");
+	/* r > 0: a line inih could not read, reported by hdr_read with its line. */
 	t->body = strdup(body);
 	if (!t->body)
 		rc = HE_NOMEM;

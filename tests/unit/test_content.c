@@ -321,6 +321,9 @@ static void check_finds_every_problem(void **state)
 	write_file(tmpl, "topics/roots.md", big);
 	/* Research without a source (kind on line 4). */
 	write_file(tmpl, "topics/awareness.md", "---\nid: awareness\ntitle: A\nkind: research\n---\nBody.\n");
+	/* Two lines that are not "key: value" (inih alone names only the first). */
+	write_file(tmpl, "topics/self-compassion.md", "---\nid: self-compassion\nnot a key\ntitle: S\n"
+		   "nor this\n---\nBody.\n");
 	/* A prompt over the limit on line 4 and a line that is not a list item on line 6. */
 	memset(longp, 'y', 250);
 	longp[250] = '\0';
@@ -338,6 +341,8 @@ static void check_finds_every_problem(void **state)
 	assert_non_null(find_problem(&p, "topics/roots.md", 5, "opinion"));
 	assert_non_null(find_problem(&p, "topics/roots.md", 7, "characters"));
 	assert_non_null(find_problem(&p, "topics/awareness.md", 4, "source"));
+	assert_non_null(find_problem(&p, "topics/self-compassion.md", 3, "key: value"));
+	assert_non_null(find_problem(&p, "topics/self-compassion.md", 5, "key: value"));
 	assert_non_null(find_problem(&p, "prompts.md", 4, "250 characters"));
 	assert_non_null(find_problem(&p, "prompts.md", 6, "list item"));
 	assert_non_null(find_problem(&p, "about.md", 3, "{min_members}"));
