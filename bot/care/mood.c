@@ -58,23 +58,20 @@ static int need_consent(struct hctx *ctx)
 	return HE_PERM;
 }
 
-/* The consent text with the retention filled in. */
+/* The consent text with its placeholders (retention, the stats threshold) filled in. */
 static void put_consent(struct happ *app, struct hbuf *b)
 {
 	const struct content *c = app->content;
+	struct content_vars v = { app->cfg->mood_retention_days, app->cfg->stats_min_members };
+	char *text = NULL;
 
 	if (c->consent_title)
 		hbuf_printf(b, "**%s**\n\n", c->consent_title);
-	for (const char *p = c->consent; *p;) {
-		const char *hit = strstr(p, "{retention_days}");
-		if (!hit) {
-			hbuf_puts(b, p);
-			break;
-		}
-		hbuf_append(b, p, (size_t)(hit - p));
-		hbuf_printf(b, "%d", app->cfg->mood_retention_days);
-		p = hit + strlen("{retention_days}");
-	}
+	if (content_fill(c->consent, &v, &text) == HE_OK)
+		hbuf_puts(b, text);
+	else
+		b->oom = true;
+	free(text);
 	hbuf_printf(b, "\n\n(`!mood optin confirm` works for %d minutes after this message.)",
 		    MOOD_OPTIN_WINDOW / 60);
 }
