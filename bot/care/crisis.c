@@ -288,6 +288,10 @@ static void alert_moderators(struct hctx *ctx)
 		if (held_back(cr, id, now, window))
 			return;
 	}
+	if (!reply_can_post(app, m->network)) {
+		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
+		return;
+	}
 	if (!(room = text_md_code(m->room)))
 		return;
 	hbuf_printf(&b, "Someone in %s may need support right now. Hearth has privately offered "
@@ -299,10 +303,8 @@ static void alert_moderators(struct hctx *ctx)
 	}
 	rc = reply_post(app, m->network, r->crisis_alert_room, hbuf_str(&b), "a moderators' alert");
 	hbuf_free(&b);
-	if (rc == HE_AGAIN)
-		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
 	if (rc)
-		return;
+		return; /* logged by reply_post */
 	if (cr) {
 		remember(cr, id, now, window);
 		cr->alerts++;
