@@ -77,6 +77,7 @@ struct irc {
 	bool cap_ls_done, cap_end_sent;
 	char sasl_mechs[128];          /* from sasl=PLAIN,EXTERNAL; "" when not listed */
 	bool sasl_started, sasl_done;
+	bool sasl_ok;                  /* logged in with SASL on this connection (903) */
 	int sasl_step;                 /* server messages answered in this exchange */
 	struct irc_sasl_in sasl_in;    /* a server message being reassembled */
 	struct irc_scram scram;
