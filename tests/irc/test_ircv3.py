@@ -262,6 +262,7 @@ def run_sasl():
         "switch": ("SCRAM-SHA-256", "switch", "SCRAM-SHA-256", True, ""),
         "onlyplain": ("PLAIN", "ok", "SCRAM-SHA-256", True, ""),
         "eerr": ("SCRAM-SHA-256", "e-error", "SCRAM-SHA-256", True, ""),
+        "later": ("SCRAM-SHA-256", "later", "SCRAM-SHA-256", False, ""),
         "ecdsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key),
         "ec644": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key644),
         "ecrsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + rsa),
@@ -348,6 +349,12 @@ channels = #{n}
                 refused(n, "SASL|offers only")
                 expect("AUTHENTICATE PLAIN" not in sent(n), "irc.%s: PLAIN sent" % n)
             refused("eerr", r"e=invalid-proof")
+
+        @check("cap-notify: sasl offered again after registering without it: logs in")
+        def _():
+            expect(joined("later"), "no JOIN")
+            hs[group["later"]].wait_log(r"irc\.later: logged in with SASL")
+            expect(servers["later"].verified == ["SCRAM-SHA-256"], servers["later"].errors)
 
         @check("SASL ECDSA-NIST256P-CHALLENGE: signs the challenge, logs in, joins")
         def _():
