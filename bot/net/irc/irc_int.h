@@ -10,8 +10,9 @@
  *   dispatch.c  incoming lines: the table {verb, min_params, handler}, channel events, PRIVMSG
  *               to struct hmsg                                              prefix irc_in_
  *
- * parse.c (lines, ISUPPORT, text), conn.c (socket, TLS) and track.c (channels, members) have
- * their own public headers. */
+ * parse.c (lines, ISUPPORT, text), conn.c (socket, TLS, certificate pins), track.c (channels,
+ * members), sasl.c (SCRAM, ECDSA: no I/O) and sts.c's value parser (sts.h) have their own
+ * public headers. */
 #ifndef HEARTH_IRC_INT_H
 #define HEARTH_IRC_INT_H
 
