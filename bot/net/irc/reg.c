@@ -433,6 +433,12 @@ void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char 
 /* 900 RPL_LOGGEDIN */
 void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *nick)
 {
+	int mech = mech_of(c->cfg->sasl_mechanism ? c->cfg->sasl_mechanism : "");
+
+	/* SCRAM: not believed before the server proved it knows the password (903 checks it) */
+	if ((mech == MECH_SCRAM256 || mech == MECH_SCRAM512) && c->sasl_started && !c->sasl_done &&
+	    c->scram.state != IRC_SCRAM_VERIFIED)
+		return;
 	hlog_info("irc", "%s: logged in to services as %s", c->net, irc_msg_param(m, 2));
 }
 
