@@ -34,6 +34,8 @@ struct hmsg {
 	struct htransport *via;   /* who delivers the replies */
 	struct hmsg_ref *ref;     /* the transport's own context (above); the transport may update it
 				   * while it replies (e.g. count its replies), the core never reads it */
+	const char *msgid;        /* the network's id of this message when a reply can name it (IRC
+				   * msgid tag for +draft/reply), else NULL; the core never reads it */
 };
 
 /* Where a reply goes. HDEST_SAME: where the message was said. HDEST_PRIVATE: in a private chat

@@ -121,7 +121,7 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 				break;
 		if (id && k > 0 && !id[k]) {
 			memcpy(msgid, id, k + 1);
-			hm.ref = msgid;
+			hm.msgid = msgid;
 		}
 	}
 	hm.network = c->net;

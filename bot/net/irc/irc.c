@@ -312,7 +312,7 @@ static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest,
 		irc_track_holder(&c->track, in->sender_name,
 				 strncmp(in->sender, "account:", 8) == 0 ? in->sender + 8 : "", &to);
 		return irc_sendq_markdown(c, in->sender_name, in->sender, md, &to,
-					  in->is_private ? in->ref : NULL);
+					  in->is_private ? in->msgid : NULL);
 	}
 	snprintf(chan, sizeof(chan), "%s", in->room);
 	if (!irc_track_in_chan(&c->track, chan)) {
@@ -320,7 +320,7 @@ static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest,
 		hlog_info("irc", "%s: not in %s any more; a reply was dropped", c->net, chan);
 		return HE_NOTFOUND;
 	}
-	return irc_sendq_markdown(c, chan, in->sender, md, NULL, in->ref);
+	return irc_sendq_markdown(c, chan, in->sender, md, NULL, in->msgid);
 }
 
 static int t_post(struct htransport *t, const char *room, const char *md)
