@@ -8,6 +8,8 @@
 #include "care/mood.h"
 #include "care/sched.h"
 #include "care/rooms.h"
+#include "care/limit.h"
+#include "care/welcome.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -62,7 +64,8 @@ int care_init(struct happ *app)
 	if (!app->care)
 		return HE_NOMEM;
 	if ((rc = rooms_init(app)) || (rc = checkin_init(app)) || (rc = mood_init(app)) ||
-	    (rc = crisis_init(app)) || (rc = sched_init(app)))
+	    (rc = crisis_init(app)) || (rc = sched_init(app)) || (rc = welcome_init(app)) ||
+	    (rc = limit_init(app)))
 		return rc;
 	return HE_OK;
 }
@@ -71,6 +74,8 @@ void care_free(struct happ *app)
 {
 	if (!app || !app->care)
 		return;
+	limit_free(app);
+	welcome_free(app);
 	sched_free(app);
 	crisis_free(app);
 	mood_free(app);

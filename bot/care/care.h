@@ -10,11 +10,15 @@
 struct mood;
 struct sched;
 struct crisis;
+struct welcome;
+struct limit;
 
 struct care {
 	struct mood *mood;
 	struct sched *sched;
 	struct crisis *crisis;
+	struct welcome *welcome;       /* welcome.c */
+	struct limit *limit;           /* limit.c */
 	/* care_daykey's cache: the day key of one quarter hour (every zone changes date on one). */
 	time_t day_quarter;
 	long day_key;

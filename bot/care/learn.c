@@ -53,7 +53,7 @@ int cmd_help(struct hctx *ctx)
 	int rc;
 
 	if (text_next_word(&args, word, sizeof(word))) {
-		char *f = text_fold(word[0] == ctx->app->cfg->prefix[0] ? word + 1 : word);
+		char *f = text_fold(word[0] == ctx->prefix[0] ? word + 1 : word);
 		one = f ? router_find(f) : NULL;
 		free(f);
 		if (!one)

@@ -4,6 +4,7 @@
 #include "care/commands.h"
 #include "care/content.h"
 #include "care/crisis.h"
+#include "care/limit.h"
 #include "care/mod.h"
 #include "care/mood.h"
 #include "care/rooms.h"
@@ -19,19 +20,19 @@
 
 /* Every command Hearth knows. Adding a network never touches this table. */
 static const struct hcmd commands[] = {
-	{ "help", "[command]", "What I can do, or how one command works.", NULL, cmd_help, HCMD_WHEN_PAUSED },
-	{ "topics", "", "The topics I can tell you about.", NULL, cmd_topics, 0 },
+	{ "help", "[command]", "What I can do, or how one command works.", NULL, cmd_help, HCMD_WHEN_PAUSED | HCMD_LIMITED },
+	{ "topics", "", "The topics I can tell you about.", NULL, cmd_topics, HCMD_LIMITED },
 	{ "learn", "[topic]", "A short reading: today's, or the topic you name.",
 	  "Without a topic you get today's reading. Name a topic (see !topics) for that one; close "
-	  "spellings are fine, I will suggest what I have.", cmd_learn, 0 },
-	{ "checkin", "", "A gentle check-in question. Passing is always fine.", NULL, cmd_checkin, 0 },
+	  "spellings are fine, I will suggest what I have.", cmd_learn, HCMD_LIMITED },
+	{ "checkin", "", "A gentle check-in question. Passing is always fine.", NULL, cmd_checkin, HCMD_LIMITED },
 	{ "about", "", "What Hearth is and is not, and how it treats your data.", NULL, cmd_about,
 	  HCMD_WHEN_PAUSED },
 	{ "mood", "<1-10> [note] | optin | history | export | forget | optout | remind",
 	  "Your private mood log (opt-in). Replies always come privately.", NULL, cmd_mood, 0 },
 	{ "crisis", "", "Help right now: people you can reach today. Always answers.", NULL, cmd_crisis,
 	  HCMD_WHEN_PAUSED },
-	{ "mod", "help | pause | resume | reload | stats | checkin | quiet",
+	{ "mod", "help | status | pause | resume | set | welcome | checkin | topic-of-week | quiet | reload | stats",
 	  "Moderator tools for this room.", NULL, cmd_mod, HCMD_MODERATOR | HCMD_WHEN_PAUSED },
 };
 
@@ -53,7 +54,11 @@ const struct hcmd *router_find(const char *name)
 
 char *router_prefixed(const struct happ *app, const char *md)
 {
-	const char *prefix = app->cfg->prefix;
+	return router_prefixed_as(app->cfg->prefix, md);
+}
+
+char *router_prefixed_as(const char *prefix, const char *md)
+{
 	struct hbuf b = HBUF_INIT;
 
 	if (strcmp(prefix, "!") == 0)
@@ -87,7 +92,7 @@ int hctx_reply(struct hctx *ctx, enum hdest dest, const char *md)
 
 	if (!t || !t->ops->reply)
 		return HE_INVAL;
-	text = router_prefixed(ctx->app, md);
+	text = router_prefixed_as(ctx->prefix[0] ? ctx->prefix : ctx->app->cfg->prefix, md);
 	if (!text)
 		return HE_NOMEM;
 	rc = t->ops->reply(t, ctx->msg, dest, text);
@@ -130,12 +135,10 @@ static const struct hcmd *closest_command(const char *word)
 	return best;
 }
 
-static int run_command(struct hctx *ctx, const char *body)
+static int run_command(struct hctx *ctx, const struct room_settings *rs, const char *body)
 {
-	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
 	const struct hcmd *cmd;
-	struct room_settings rs;
 	char *folded;
 
 	if (!text_next_word(&body, ctx->cmd, sizeof(ctx->cmd)))
@@ -148,8 +151,7 @@ static int run_command(struct hctx *ctx, const char *body)
 	ctx->args = body;
 
 	cmd = router_find(ctx->cmd);
-	if (!m->is_private && rooms_get(app, m->network, m->room, &rs) == HE_OK && rs.paused &&
-	    !(cmd && (cmd->flags & HCMD_WHEN_PAUSED)))
+	if (!m->is_private && rs->paused && !(cmd && (cmd->flags & HCMD_WHEN_PAUSED)))
 		return HE_OK; /* paused: silent but for crisis answers and moderators */
 	if (!cmd) {
 		const struct hcmd *near = closest_command(ctx->cmd);
@@ -157,7 +159,7 @@ static int run_command(struct hctx *ctx, const char *body)
 			/* The member's word, echoed: a code span it cannot end or break out of. */
 			char said[sizeof(ctx->cmd) + 8], *code;
 			int rc;
-			snprintf(said, sizeof(said), "%s%s", app->cfg->prefix, ctx->cmd);
+			snprintf(said, sizeof(said), "%s%s", ctx->prefix, ctx->cmd);
 			if (!(code = text_md_code(said)))
 				return HE_NOMEM;
 			rc = hctx_replyf(ctx, HDEST_SAME, "I don't know %s. Did you mean `!%s`? "
@@ -173,16 +175,38 @@ static int run_command(struct hctx *ctx, const char *body)
 	if ((cmd->flags & HCMD_MODERATOR) && m->role != HROLE_MODERATOR)
 		return hctx_reply(ctx, HDEST_SAME, "Sorry, only this room's moderators can use that. "
 				  "Nothing was changed.");
+	if ((cmd->flags & HCMD_LIMITED) && !m->is_private && m->role != HROLE_MODERATOR) {
+		switch (limit_take(ctx->app, m->network, m->room, m->sender ? m->sender : "",
+				   happ_now(ctx->app))) {
+		case LIMIT_NOTE:
+			return hctx_reply(ctx, HDEST_PRIVATE, "I've answered you a few times in the room "
+					  "this minute, so I'll pause there for a moment to keep the room "
+					  "calm. Ask me again in a minute, or here in private any time. "
+					  "`!crisis` always answers.");
+		case LIMIT_SILENT:
+			return HE_OK;
+		case LIMIT_OK:
+			break;
+		}
+	}
 	return cmd->run(ctx);
 }
 
 int happ_dispatch(struct happ *app, const struct hmsg *m)
 {
 	struct hctx ctx = { .app = app, .msg = m };
-	const char *prefix = app->cfg->prefix;
-	size_t plen = strlen(prefix), len = strlen(m->text);
+	struct room_settings rs;
+	const char *prefix;
+	size_t plen, len = strlen(m->text);
 	char *text = NULL;
 	int rc;
+
+	/* A room's own prefix (rooms.h); private chats use the configured one. */
+	if (m->is_private || rooms_get(app, m->network, m->room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
+	snprintf(ctx.prefix, sizeof(ctx.prefix), "%s", m->is_private ? app->cfg->prefix : rooms_prefix(app, &rs));
+	prefix = ctx.prefix;
+	plen = strlen(prefix);
 
 	/* Crisis language first, on every message whatever its size or encoding: the scanner reads
 	 * the first CRISIS_SCAN_MAX bytes of the message as it came and takes bytes that are not
@@ -209,7 +233,7 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 	}
 	ctx.text = text;
 	if (strncmp(text, prefix, plen) == 0)
-		rc = run_command(&ctx, text + plen);
+		rc = run_command(&ctx, &rs, text + plen);
 	free(text);
 	return rc > 0 ? HE_OK : rc;
 }

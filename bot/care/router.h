@@ -15,6 +15,7 @@ enum {
 	HCMD_MODERATOR = 1 << 0,   /* only moderators; others get a polite refusal */
 	HCMD_WHEN_PAUSED = 1 << 1, /* answers even when a moderator paused Hearth in the room */
 	HCMD_HIDDEN = 1 << 2,      /* not listed by !help */
+	HCMD_LIMITED = 1 << 3,     /* a member's answers in a group room are rate-limited (limit.h) */
 };
 
 struct hctx {
@@ -25,6 +26,7 @@ struct hctx {
 	const char *args;          /* after the command word, trimmed ("" when none) */
 	char cmd[32];              /* the command word, folded */
 	int replies;               /* how many replies were sent */
+	char prefix[8];            /* the command prefix where the message was said (per room) */
 };
 
 struct hcmd {
@@ -48,5 +50,7 @@ int hctx_replyf(struct hctx *ctx, enum hdest dest, const char *fmt, ...)
 
 /* Rewrites "!command" mentions for the configured prefix. Returns a malloc'd string. */
 char *router_prefixed(const struct happ *app, const char *markdown);
+/* The same for a given prefix (a room's own, rooms.h). */
+char *router_prefixed_as(const char *prefix, const char *markdown);
 
 #endif

@@ -58,6 +58,10 @@ struct htransport_ops {
 	/* Stop cleanly: flush what is queued and close. May be NULL. */
 	void (*shutdown)(struct htransport *t);
 	void (*free)(struct htransport *t);
+	/* Greet one member who just joined a room: Matrix posts a reply-less notice in the room that
+	 * mentions only them; IRC sends a NOTICE to the member, never to the channel. May be NULL
+	 * (then nobody is greeted on that network). */
+	int (*greet)(struct htransport *t, const char *room, const char *member, const char *markdown);
 };
 
 struct htransport {
@@ -65,5 +69,27 @@ struct htransport {
 	const struct htransport_ops *ops;
 	void *impl;
 };
+
+/* Something that happened in a room rather than a message said in it. A transport reports it
+ * with happ_room_event() (care/welcome.c); the core decides what, if anything, to say. Adding a
+ * network means reporting these, never touching a command. */
+enum hevent_kind {
+	HEV_MEMBER_JOINED = 1,    /* a member (not Hearth) joined a group room */
+	HEV_SELF_JOINED = 2,      /* Hearth itself joined a group room */
+};
+
+struct hevent {
+	enum hevent_kind kind;
+	const char *network;      /* as hmsg.network */
+	const char *room;
+	const char *member;       /* HEV_MEMBER_JOINED: stable id ("@a:hs", "account:x" or a nick) */
+	const char *member_name;  /* how to address them (display name, nick); may equal member */
+	bool member_transient;    /* as hmsg.sender_transient: nothing is stored under this id */
+	struct htransport *via;
+};
+
+struct happ;
+/* Handles one room event (welcome.c). Returns 0 or a negative HE_* code. */
+int happ_room_event(struct happ *app, const struct hevent *ev);
 
 #endif
