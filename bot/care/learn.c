@@ -2,6 +2,7 @@
 #include "care/care.h"
 #include "care/commands.h"
 #include "care/content.h"
+#include "care/rooms.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/text.h"
@@ -147,9 +148,18 @@ int cmd_learn(struct hctx *ctx)
 	int rc;
 
 	if (!*ctx->args) {
-		long day = care_daykey(ctx->app, happ_now(ctx->app));
+		struct room_settings rs;
+		long day;
+		long idx;
+
+		/* A room's topic of the week (`!mod topic-of-week`) holds for 7 days. */
+		if (!ctx->msg->is_private &&
+		    rooms_get(ctx->app, ctx->msg->network, ctx->msg->room, &rs) == HE_OK && rs.topic_week[0] &&
+		    happ_now(ctx->app) - rs.topic_week_at < 7 * 86400 && (t = content_find(c, rs.topic_week)))
+			return send_topic(ctx, t, "This week's topic:");
+		day = care_daykey(ctx->app, happ_now(ctx->app));
 		/* Day keys are YYYYMMDD; spread them so consecutive days differ. */
-		long idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
+		idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
 		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], "Today's reading:");
 	}
 	t = content_find(c, ctx->args);
