@@ -35,16 +35,30 @@ size_t mod_quote_len(const char *s)
 	return 0;
 }
 
-int mod_take_quoted(const char **p, char *out, size_t outlen)
+/* 1 for a double quote mark (straight or curly), 2 for a single one, 0 for none. */
+static int quote_family(const char *s)
 {
-	const char *s = text_skip_space(*p), *end;
 	size_t q = mod_quote_len(s);
 
 	if (!q)
 		return 0;
-	for (end = s + q; *end && !mod_quote_len(end); end++)
-		;
-	if (!*end || (size_t)(end - (s + q)) >= outlen)
+	return *s == '"' || (q == 3 && ((unsigned char)s[2] == 0x9c || (unsigned char)s[2] == 0x9d)) ? 1 : 2;
+}
+
+int mod_take_quoted(const char **p, char *out, size_t outlen)
+{
+	const char *s = text_skip_space(*p), *end = NULL;
+	size_t q = mod_quote_len(s);
+	int fam = quote_family(s);
+
+	if (!q)
+		return 0;
+	/* The text runs to the last quote of the same kind, so it may hold quotes and apostrophes
+	 * ("Say "hi" when you're ready"). */
+	for (const char *c = s + q; *c; c++)
+		if (quote_family(c) == fam)
+			end = c;
+	if (!end || (size_t)(end - (s + q)) >= outlen)
 		return -1;
 	snprintf(out, outlen, "%.*s", (int)(end - (s + q)), s + q);
 	*p = text_skip_space(end + mod_quote_len(end));
