@@ -161,7 +161,7 @@ static int member_joined(struct happ *app, const struct hevent *ev, const struct
 		rc = HE_NOMEM;
 		goto out;
 	}
-	rc = t->ops->greet(t, ev->room, ev->member, text);
+	rc = t->ops->greet(t, ev, text);
 	if (rc)
 		goto out;
 	rooms_set_int(app, ev->network, ev->room, "last_welcome", (long long)now);

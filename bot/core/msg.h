@@ -13,6 +13,7 @@
 enum hrole { HROLE_MEMBER = 0, HROLE_MODERATOR = 1 };
 
 struct htransport;
+struct hevent;
 
 /* One message from a member. All strings are borrowed for the duration of the dispatch call. */
 struct hmsg {
@@ -61,7 +62,7 @@ struct htransport_ops {
 	/* Greet one member who just joined a room: Matrix posts a reply-less notice in the room that
 	 * mentions only them; IRC sends a NOTICE to the member, never to the channel. May be NULL
 	 * (then nobody is greeted on that network). */
-	int (*greet)(struct htransport *t, const char *room, const char *member, const char *markdown);
+	int (*greet)(struct htransport *t, const struct hevent *joined, const char *markdown);
 };
 
 struct htransport {

@@ -35,8 +35,9 @@ struct fx {
 };
 
 /* Greetings are recorded as replies whose room is "greet:MEMBER@ROOM". */
-static int greet_cb(struct htransport *t, const char *room, const char *member, const char *md)
+static int greet_cb(struct htransport *t, const struct hevent *ev, const char *md)
 {
+	const char *room = ev->room, *member = ev->member;
 	struct testapp *ta = t->impl;
 	char where[512];
 

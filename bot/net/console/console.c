@@ -126,7 +126,7 @@ static int c_send_file(struct htransport *t, const struct hmsg *in, const struct
 }
 
 /* The console is the room: a welcome shows there, addressed to the member in its text. */
-static int c_greet(struct htransport *t, const char *room, const char *member, const char *md)
+static int c_greet(struct htransport *t, const struct hevent *ev, const char *md)
 {
 	print_block("[room]", md);
 	return HE_OK;
