@@ -1,10 +1,11 @@
 /* learn.c - !help, !topics, !learn and !about. */
-#include "care/care.h"
 #include "care/commands.h"
+#include "care/reply.h"
 #include "care/content.h"
 #include "care/rooms.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/tz.h"
 #include "core/text.h"
 
 #include <stdio.h>
@@ -48,14 +49,14 @@ int cmd_help(struct hctx *ctx)
 {
 	struct hbuf b = HBUF_INIT;
 	size_t n;
-	const struct hcmd *cmds = router_commands(&n), *one;
+	const struct hcmd *cmds = commands_list(&n), *one;
 	char word[32];
 	const char *args = ctx->args;
 	int rc;
 
 	if (text_next_word(&args, word, sizeof(word))) {
 		char *f = text_fold(word[0] == ctx->prefix[0] ? word + 1 : word);
-		one = f ? router_find(f) : NULL;
+		one = f ? commands_find(f) : NULL;
 		free(f);
 		if (!one)
 			return hctx_reply(ctx, HDEST_SAME, "I don't have that command. Type `!help` to see them all.");
@@ -157,7 +158,7 @@ int cmd_learn(struct hctx *ctx)
 		    rooms_get(ctx->app, ctx->msg->network, ctx->msg->room, &rs) == HE_OK && rs.topic_week[0] &&
 		    happ_now(ctx->app) - rs.topic_week_at < 7 * 86400 && (t = content_find(c, rs.topic_week)))
 			return send_topic(ctx, t, "This week's topic:");
-		day = care_daykey(ctx->app, happ_now(ctx->app));
+		day = tz_daykey(ctx->app->cfg->timezone, happ_now(ctx->app));
 		/* Day keys are YYYYMMDD; spread them so consecutive days differ. */
 		idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
 		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], "Today's reading:");

@@ -1,6 +1,6 @@
 /* limit.c - per-member answer limit in group rooms (see limit.h). */
 #include "care/limit.h"
-#include "care/care.h"
+#include "care/state.h"
 #include "core/err.h"
 
 #include <sodium.h>

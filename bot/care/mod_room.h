@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "care/rooms.h"
-#include "care/router.h"
+#include "care/reply.h"
 
 int mod_status(struct hctx *ctx, const char *args);
 int mod_set(struct hctx *ctx, const char *args);

@@ -1,11 +1,11 @@
 /* sched.c - scheduled check-ins: the `sched` table, the due rule and the loop timer. */
 #include "care/sched.h"
-#include "care/care.h"
+#include "care/state.h"
 #include "care/checkin.h"
 #include "care/content.h"
 #include "care/cron.h"
 #include "care/rooms.h"
-#include "care/router.h"
+#include "care/reply.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -339,13 +339,11 @@ static char *sched_render(struct happ *app, const struct sched_entry *s, const c
 /* Posts one check-in into the schedule's room. HE_AGAIN: the network is not there (retry). */
 static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now)
 {
-	struct htransport *t = happ_transport(app, s->network);
-	struct room_settings rs;
 	const char *prompt = NULL;
-	char *md = NULL, *text = NULL;
+	char *md = NULL;
 	int rc;
 
-	if (!t || !t->ops->post)
+	if (!reply_can_post(app, s->network))
 		return HE_AGAIN;
 	if (!app->content || (app->content->nprompts == 0 && !s->text[0]))
 		return HE_NOTFOUND;
@@ -353,18 +351,13 @@ static int post_checkin(struct happ *app, const struct sched_entry *s, time_t no
 		prompt = s->text; /* the room's own question */
 	else if ((rc = checkin_pick(app, s->network, s->room, app->cfg->checkin_repeat_days, now, &prompt)))
 		goto out;
-	md = sched_render(app, s, prompt);
-	if (rooms_get(app, s->network, s->room, &rs) != HE_OK)
-		rooms_get_defaults(&rs);
-	text = md ? router_prefixed_as(rooms_prefix(app, &rs), md) : NULL;
-	if (!text) {
+	if (!(md = sched_render(app, s, prompt))) {
 		rc = HE_NOMEM;
 		goto out;
 	}
-	rc = t->ops->post(t, s->room, text);
+	rc = reply_post(app, s->network, s->room, md, "a scheduled check-in");
 out:
 	free(md);
-	free(text);
 	return rc;
 }
 

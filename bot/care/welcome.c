@@ -1,8 +1,8 @@
 /* welcome.c - Hearth introduces itself in a room it joins and greets members who join. */
 #include "care/welcome.h"
-#include "care/care.h"
+#include "care/state.h"
 #include "care/rooms.h"
-#include "care/router.h"
+#include "care/reply.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -108,39 +108,31 @@ char *welcome_render(const char *name, const char *room_text)
 
 static int self_joined(struct happ *app, const struct hevent *ev, const struct room_settings *rs)
 {
-	struct htransport *t = ev->via;
-	char *md = NULL, *text = NULL;
+	char *md = NULL;
 	int rc;
 
-	if (!rs->welcome || rs->introduced || !t || !t->ops->post)
+	if (!rs->welcome || rs->introduced || !reply_can_post(app, ev->network))
 		return HE_OK;
-	md = welcome_intro();
-	text = md ? router_prefixed_as(rooms_prefix(app, rs), md) : NULL;
-	if (!text) {
-		rc = HE_NOMEM;
-		goto out;
-	}
-	rc = t->ops->post(t, ev->room, text);
+	if (!(md = welcome_intro()))
+		return HE_NOMEM;
+	rc = reply_post(app, ev->network, ev->room, md, "an introduction");
 	if (rc == HE_OK) {
 		rooms_set_int(app, ev->network, ev->room, "introduced", 1);
 		hlog_info("welcome", "introduced myself in a room on %s", ev->network);
 	}
-out:
 	free(md);
-	free(text);
 	return rc;
 }
 
 static int member_joined(struct happ *app, const struct hevent *ev, const struct room_settings *rs)
 {
 	struct welcome *w = state(app);
-	struct htransport *t = ev->via;
 	unsigned char id[16] = { 0 };
 	time_t now = happ_now(app);
-	char *md = NULL, *text = NULL;
+	char *md = NULL;
 	int rc;
 
-	if (!rs->welcome || rs->paused || !t || !t->ops->greet || !ev->member || !*ev->member)
+	if (!rs->welcome || rs->paused || !reply_can_greet(ev) || !ev->member || !*ev->member)
 		return HE_OK;
 	if (ev->member_transient) {
 		if (!w)
@@ -155,13 +147,9 @@ static int member_joined(struct happ *app, const struct hevent *ev, const struct
 		hlog_debug("welcome", "a welcome was held back: one went out in this room within a minute");
 		return HE_OK;
 	}
-	md = welcome_render(ev->member_name ? ev->member_name : ev->member, rs->welcome_text);
-	text = md ? router_prefixed_as(rooms_prefix(app, rs), md) : NULL;
-	if (!text) {
-		rc = HE_NOMEM;
-		goto out;
-	}
-	rc = t->ops->greet(t, ev, text);
+	if (!(md = welcome_render(ev->member_name ? ev->member_name : ev->member, rs->welcome_text)))
+		return HE_NOMEM;
+	rc = reply_greet(app, ev, md);
 	if (rc)
 		goto out;
 	rooms_set_int(app, ev->network, ev->room, "last_welcome", (long long)now);
@@ -173,11 +161,10 @@ static int member_joined(struct happ *app, const struct hevent *ev, const struct
 	}
 out:
 	free(md);
-	free(text);
 	return rc;
 }
 
-int happ_room_event(struct happ *app, const struct hevent *ev)
+int welcome_event(struct happ *app, const struct hevent *ev)
 {
 	struct room_settings rs;
 	int rc;

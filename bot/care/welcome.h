@@ -20,6 +20,9 @@
 int welcome_init(struct happ *app);
 void welcome_free(struct happ *app);   /* accepts an app without welcome state */
 
+/* Handles a transport's room event (installed as app->on_room_event by care_init). */
+int welcome_event(struct happ *app, const struct hevent *ev);
+
 /* The Markdown a member gets (the room's text or Hearth's), addressed to name (escaped here).
  * Caller frees. */
 char *welcome_render(const char *name, const char *room_text);

@@ -35,3 +35,22 @@ struct htransport *happ_transport(struct happ *app, const char *network)
 			return app->transports[i];
 	return NULL;
 }
+
+int happ_dispatch(struct happ *app, const struct hmsg *m)
+{
+	if (!app->on_message) {
+		hlog_error("app", "a message arrived before the features were started");
+		return HE_INVAL;
+	}
+	return app->on_message(app, m);
+}
+
+int happ_room_event(struct happ *app, const struct hevent *ev)
+{
+	return app->on_room_event ? app->on_room_event(app, ev) : HE_OK;
+}
+
+int happ_reload(struct happ *app)
+{
+	return app->on_reload ? app->on_reload(app) : HE_OK;
+}

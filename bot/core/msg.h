@@ -72,8 +72,8 @@ struct htransport {
 };
 
 /* Something that happened in a room rather than a message said in it. A transport reports it
- * with happ_room_event() (care/welcome.c); the core decides what, if anything, to say. Adding a
- * network means reporting these, never touching a command. */
+ * with happ_room_event() (core/app.h; care/welcome.c answers); the core decides what, if
+ * anything, to say. Adding a network means reporting these, never touching a command. */
 enum hevent_kind {
 	HEV_MEMBER_JOINED = 1,    /* a member (not Hearth) joined a group room */
 	HEV_SELF_JOINED = 2,      /* Hearth itself joined a group room */
@@ -88,9 +88,5 @@ struct hevent {
 	bool member_transient;    /* as hmsg.sender_transient: nothing is stored under this id */
 	struct htransport *via;
 };
-
-struct happ;
-/* Handles one room event (welcome.c). Returns 0 or a negative HE_* code. */
-int happ_room_event(struct happ *app, const struct hevent *ev);
 
 #endif
