@@ -395,8 +395,8 @@ int mod_set(struct hctx *ctx, const char *args)
 		/* The reply must show the new prefix itself, not rewrite it for the old one. */
 		const char *now = reset ? app->cfg->prefix : value;
 		char help[16], back[32], *hc, *bc;
-		snprintf(help, sizeof(help), "%shelp", now);
-		snprintf(back, sizeof(back), "%smod set prefix %s", now, app->cfg->prefix);
+		snprintf(help, sizeof(help), "%.8shelp", now);
+		snprintf(back, sizeof(back), "%.8smod set prefix %.8s", now, app->cfg->prefix);
 		hc = text_md_code(help);
 		bc = text_md_code(back);
 		rc = hc && bc ? hctx_replyf(ctx, HDEST_SAME, "Done: commands in this room now start with "
