@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ static const char *const migrations[] = {
 	" quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
 	" PRIMARY KEY (network, room)) WITHOUT ROWID;",
 	/* 2: a facilitator's room setup; '' is "the configured default". welcome_seen keeps who
-	 * was greeted in a room (never a transient IRC nick), so nobody is greeted twice. */
+	 * was greeted in a room, as a keyed hash (never a transient IRC nick), so nobody is
+	 * greeted twice. */
 	"ALTER TABLE room_settings ADD COLUMN country TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE room_settings ADD COLUMN language TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE room_settings ADD COLUMN prefix TEXT NOT NULL DEFAULT '';"
@@ -216,14 +218,54 @@ bool rooms_tz_canon(const char *in, char *out, size_t outlen)
 	return cron_tz_valid(out);
 }
 
+/* Whom Hearth welcomed is kept as a keyed hash of (network, room, member id), never the id: the
+ * key is random, made once and kept in the store, so the table alone tells nobody who joined. */
+static int member_key(struct happ *app, const char *network, const char *room, const char *member,
+		      char out[33])
+{
+	unsigned char key[32], h[16];
+	char *hex = NULL;
+	crypto_generichash_state st;
+	int rc = store_kv_get(app->store, "rooms", "welcome_key", &hex);
+
+	if (rc == HE_NOTFOUND) {
+		char fresh[65];
+		randombytes_buf(key, sizeof(key));
+		sodium_bin2hex(fresh, sizeof(fresh), key, sizeof(key));
+		if ((rc = store_kv_set(app->store, "rooms", "welcome_key", fresh)))
+			return rc;
+	} else if (rc) {
+		return rc;
+	} else {
+		size_t n = 0;
+		rc = sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, &n, NULL) || n != sizeof(key)
+			     ? HE_DB : HE_OK;
+		free(hex);
+		if (rc)
+			return rc;
+	}
+	crypto_generichash_init(&st, key, sizeof(key), sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)network, strlen(network) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)room, strlen(room) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)member, strlen(member) + 1);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, 33, h, sizeof(h));
+	sodium_memzero(key, sizeof(key));
+	return HE_OK;
+}
+
 bool rooms_welcomed(struct happ *app, const char *network, const char *room, const char *member)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT 1 FROM welcome_seen WHERE network = ? AND"
-				       " room = ? AND member = ?", "sss", network, room, member);
+	sqlite3_stmt *st;
+	char id[33];
 	bool yes;
 
-	if (!st)
+	if (member_key(app, network, room, member, id) != HE_OK)
 		return true; /* cannot tell: better no welcome than a second one */
+	st = store_stmtf(app->store, "SELECT 1 FROM welcome_seen WHERE network = ? AND room = ? AND"
+			 " member = ?", "sss", network, room, id);
+	if (!st)
+		return true;
 	yes = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_reset(st);
 	return yes;
@@ -232,6 +274,11 @@ bool rooms_welcomed(struct happ *app, const char *network, const char *room, con
 int rooms_mark_welcomed(struct happ *app, const char *network, const char *room, const char *member,
 			time_t at)
 {
+	char id[33];
+	int rc = member_key(app, network, room, member, id);
+
+	if (rc)
+		return rc;
 	return store_runf(app->store, "INSERT OR IGNORE INTO welcome_seen (network, room, member, at)"
-				      " VALUES (?, ?, ?, ?)", "sssi", network, room, member, (int64_t)at);
+				      " VALUES (?, ?, ?, ?)", "sssi", network, room, id, (int64_t)at);
 }

@@ -55,7 +55,8 @@ const char *rooms_prefix(const struct happ *app, const struct room_settings *rs)
  * false when there is no such zone. */
 bool rooms_tz_canon(const char *in, char *out, size_t outlen);
 
-/* Welcome bookkeeping: true when member was already welcomed in the room; marks it. */
+/* Welcome bookkeeping: true when member was already welcomed in the room; marks it. Kept as a
+ * keyed hash, never the member's id. */
 bool rooms_welcomed(struct happ *app, const char *network, const char *room, const char *member);
 int rooms_mark_welcomed(struct happ *app, const char *network, const char *room, const char *member,
 			time_t at);

@@ -311,6 +311,16 @@ static void member_welcomed_once_and_escaped(void **state)
 	expect_in(ta_last(ta), "\\[click\\]"); /* shown as text, never a link */
 	expect_not_in(ta_last(ta), "@room");
 	expect_in(ta_last(ta), "`!help`");
+	/* The store keeps a keyed hash, not the member's id. */
+	{
+		sqlite3_stmt *st = store_stmt(ta->app.store, "SELECT count(*), sum(member LIKE '%eve%')"
+					      " FROM welcome_seen");
+		assert_non_null(st);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1);
+		assert_int_equal(sqlite3_column_int(st, 1), 0);
+		sqlite3_reset(st);
+	}
 	/* Leaves and rejoins, later: no second welcome (kept in the store). */
 	ta->app.fake_now += 3600;
 	join(ta, HEV_MEMBER_JOINED, "@eve:hs", "Eve", false);
