@@ -9,7 +9,7 @@
 
 struct limit_slot {
 	unsigned char id[16];
-	time_t at[LIMIT_PER_MINUTE];   /* the last answers, oldest first */
+	time_t at[LIMIT_MAX_PER_MINUTE]; /* the last answers, newest last */
 	time_t noted;                  /* when the private note went out */
 	time_t used;                   /* last touched, for reuse of the slot */
 };
@@ -55,9 +55,12 @@ enum limit_verdict limit_take(struct happ *app, const char *network, const char 
 	crypto_generichash_state st;
 	unsigned char id[16];
 	struct limit_slot *s = NULL, *oldest = NULL;
+	int per = app->cfg->room_answers_per_minute;
 
-	if (!l)
+	if (!l || per <= 0)
 		return LIMIT_OK;
+	if (per > LIMIT_MAX_PER_MINUTE)
+		per = LIMIT_MAX_PER_MINUTE;
 	crypto_generichash_init(&st, l->key, sizeof(l->key), sizeof(id));
 	crypto_generichash_update(&st, (const unsigned char *)network, strlen(network) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)room, strlen(room) + 1);
@@ -76,14 +79,15 @@ enum limit_verdict limit_take(struct happ *app, const char *network, const char 
 		memcpy(s->id, id, sizeof(id));
 	}
 	s->used = now;
-	if (s->at[0] && now - s->at[0] < 60) {
-		/* LIMIT_PER_MINUTE answers inside the last minute already. */
+	/* at[] keeps the last `per` answers at its end: the oldest of them is at[MAX - per]. */
+	if (s->at[LIMIT_MAX_PER_MINUTE - per] && now - s->at[LIMIT_MAX_PER_MINUTE - per] < 60) {
+		/* `per` answers inside the last minute already. */
 		if (s->noted && now - s->noted < 60)
 			return LIMIT_SILENT;
 		s->noted = now;
 		return LIMIT_NOTE;
 	}
-	memmove(&s->at[0], &s->at[1], sizeof(s->at[0]) * (LIMIT_PER_MINUTE - 1));
-	s->at[LIMIT_PER_MINUTE - 1] = now;
+	memmove(&s->at[0], &s->at[1], sizeof(s->at[0]) * (LIMIT_MAX_PER_MINUTE - 1));
+	s->at[LIMIT_MAX_PER_MINUTE - 1] = now;
 	return LIMIT_OK;
 }

@@ -469,6 +469,16 @@ static void busy_commands_are_limited_per_member(void **state)
 	ta->app.fake_now += 61;
 	assert_int_equal(member(ta, "@bea:hs", "!learn"), 1);
 	assert_true(ta->replies[ta->n - 1].dest == HDEST_SAME);
+	/* [bot] room_answers_per_minute: 5 allows five, 0 turns the limit off. */
+	ta->app.fake_now += 61;
+	ta->app.cfg->room_answers_per_minute = 5;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(member(ta, "@dan:hs", "!learn"), 1);
+	assert_true(member(ta, "@dan:hs", "!learn") == 1 && ta->replies[ta->n - 1].dest == HDEST_PRIVATE);
+	assert_int_equal(member(ta, "@dan:hs", "!learn"), 0);
+	ta->app.cfg->room_answers_per_minute = 0;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(member(ta, "@eli:hs", "!learn"), 1);
 }
 
 /* ---- point 6: rotation ---- */
