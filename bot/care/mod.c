@@ -36,21 +36,17 @@ static int mod_help(struct hctx *ctx, const char *args)
 {
 	return hctx_replyf(ctx, HDEST_SAME,
 		"Moderator tools for this room:\n\n"
-		"- `!mod status`: this room's setup at a glance.\n"
-		"- `!mod set country|language|prefix|timezone <value>`: this room's crisis country, "
-		"language, command character or time zone (`default` goes back to the configured one).\n"
-		"- `!mod welcome set \"<text>\"`, `!mod welcome off` / `on`: the welcome a new member "
-		"gets, once.\n"
-		"- `!mod topic-of-week <topic>`: `!learn` alone shows that topic here for 7 days.\n"
-		"- `!mod pause`: I stay silent here; only `!crisis`, `!help`, `!about` and `!mod` still "
-		"answer, and crisis answers always go out.\n"
-		"- `!mod resume`: I'm back to normal.\n"
-		"- `!mod checkin add \"<minute hour day month weekday>\" [time zone]`: schedule a "
-		"check-in, e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` for 19:00 on Mondays "
-		"and Thursdays. You get its number back. Add `text \"<question>\"` for your own "
-		"question, or `topic <name>` to pair it with a reading.\n"
-		"- `!mod checkin list`: this room's scheduled check-ins.\n"
-		"- `!mod checkin remove <number>`: stop one.\n"
+		"- `!mod status`: this room's setup at a glance. `!mod set country|language|prefix|timezone "
+		"<value>` changes one (`default` goes back to the configured value).\n"
+		"- `!mod welcome set \"<text>\"` / `on` / `off`: the welcome a new member gets, once. "
+		"`!mod topic-of-week <topic>`: `!learn` alone shows that topic here for 7 days.\n"
+		"- `!mod pause` / `!mod resume`: I stay silent here (only `!crisis`, `!help`, `!about` and "
+		"`!mod` answer, and crisis answers always go out), then I'm back to normal.\n"
+		"- `!mod checkin add \"<minute hour day month weekday>\" [time zone] [text \"<question>\" | "
+		"topic <name>]`: schedule a check-in, e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` "
+		"for 19:00 on Mondays and Thursdays, with your own question or a topic if you like.\n"
+		"- `!mod checkin list` / `!mod checkin remove <number>`: this room's scheduled check-ins; "
+		"stop one.\n"
 		"- `!mod quiet HH:MM-HH:MM [time zone]`: no scheduled posts in these hours. A check-in "
 		"due in quiet hours is skipped, not saved up for later. `!mod quiet off` ends them.\n"
 		"- `!mod reload`: read the content files again, no restart needed.\n"
@@ -58,8 +54,9 @@ static int mod_help(struct hctx *ctx, const char *args)
 		"(default %d, never today), counting only days when at least %d members took part; "
 		"numbers in ranges, the average to the nearest half. Sent to you privately; never "
 		"anyone's own log.\n\n"
-		"Prompts rotate, so a room doesn't see the same one twice within %d days. If I was "
-		"offline at a check-in time, I post it once when I'm back (within a day), never a pile.",
+		"Prompts rotate: new ones first, then the one shown longest ago (a room doesn't see one "
+		"again within %d days while there are others). If I was offline at a check-in time, I "
+		"post it once when I'm back (within a day), never a pile.",
 		MOD_STATS_DEFAULT_DAYS, ctx->app->cfg->stats_min_members, ctx->app->cfg->checkin_repeat_days);
 }
 
