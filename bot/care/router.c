@@ -8,6 +8,8 @@
 #include "core/err.h"
 #include "core/text.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,18 @@ static int run_command(struct hctx *ctx, const struct room_settings *rs, const c
 	return cmd->run(ctx);
 }
 
+/* Whether text may start with a prefix: the configured one or a room's (one punctuation mark). */
+static bool maybe_command(const struct happ *app, const char *text)
+{
+	unsigned char c;
+
+	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+		text++;
+	c = (unsigned char)text[0];
+	return strncmp(text, app->cfg->prefix, strlen(app->cfg->prefix)) == 0 ||
+	       (c > 0x20 && c < 0x7f && !isalnum(c));
+}
+
 int router_dispatch(struct happ *app, const struct hmsg *m)
 {
 	struct hctx ctx = { .app = app, .msg = m };
@@ -98,8 +112,10 @@ int router_dispatch(struct happ *app, const struct hmsg *m)
 	char *text = NULL;
 	int rc;
 
-	/* A room's own prefix (rooms.h); private chats use the configured one. */
-	if (m->is_private || rooms_get(app, m->network, m->room, &rs) != HE_OK)
+	/* A room's own prefix (rooms.h); private chats use the configured one. A room prefix is
+	 * one ASCII punctuation mark, so plain chatter costs no lookup. */
+	if (m->is_private || !maybe_command(app, m->text) ||
+	    rooms_get(app, m->network, m->room, &rs) != HE_OK)
 		rooms_get_defaults(&rs);
 	snprintf(ctx.prefix, sizeof(ctx.prefix), "%s", m->is_private ? app->cfg->prefix : rooms_prefix(app, &rs));
 	prefix = ctx.prefix;

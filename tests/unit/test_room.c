@@ -237,6 +237,7 @@ static void room_prefix_works_in_the_router(void **state)
 	assert_int_equal(member(ta, "@bea:hs", "?help"), 1);
 	expect_in(ta_last(ta), "`?learn [topic]`");
 	expect_not_in(ta_last(ta), "`!learn");
+	assert_int_equal(member(ta, "@bea:hs", "  ?about"), 1); /* leading spaces, as before */
 	assert_int_equal(member(ta, "@bea:hs", "?help crisis"), 1);
 	expect_in(ta_last(ta), "crisis");
 	/* A typo is suggested with the room's prefix. */
