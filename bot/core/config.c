@@ -115,6 +115,7 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS in config.h");
 
 struct parse_state {
 	struct config *c;
@@ -126,12 +127,15 @@ struct parse_state {
 	struct config_room *room;
 	FILE *file;
 	int line;
-	int section_line;
+	bool key_seen;
+	char pending[128];       /* the last [section] read; it begins at its first key */
+	int pending_line;
+	bool pending_begun;           /* a key was read since the last section (for continuation lines) */
 };
 
-void config_problem(struct config_problems *p, int line, const char *fmt, ...)
+static void problem_v(struct config_problems *p, const char *file, int line, const char *fmt, va_list ap)
 {
-	va_list ap;
+	struct config_problem *it;
 
 	if (!p)
 		return;
@@ -139,11 +143,45 @@ void config_problem(struct config_problems *p, int line, const char *fmt, ...)
 		p->dropped++;
 		return;
 	}
-	p->items[p->n].line = line;
-	va_start(ap, fmt);
-	vsnprintf(p->items[p->n].msg, sizeof(p->items[p->n].msg), fmt, ap);
-	va_end(ap);
+	it = &p->items[p->n];
+	it->file = NULL;
+	if (file && !(it->file = strdup(file))) {
+		p->dropped++; /* better unshown than shown under the wrong file */
+		return;
+	}
+	it->line = line;
+	vsnprintf(it->msg, sizeof(it->msg), fmt, ap);
 	p->n++;
+}
+
+void config_problem(struct config_problems *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	problem_v(p, NULL, line, fmt, ap);
+	va_end(ap);
+}
+
+void config_problem_in(struct config_problems *p, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	problem_v(p, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void config_problems_clear(struct config_problems *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->items[i].file);
+		p->items[i].file = NULL;
+	}
+	p->n = 0;
+	p->dropped = 0;
 }
 
 static int set_str(char **field, const char *value)
@@ -302,6 +340,8 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	else
 		base = (char *)st->c;
 
+	if (k->scope == S_TOP)
+		st->c->key_lines[k - keys] = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, prefix))
 		st->c->prefix_line = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, crisis_country))
@@ -348,17 +388,87 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	return HE_OK;
 }
 
-/* inih as packaged does not pass line numbers: the reader counts them. */
+/* A section without keys changes nothing (the example file has [matrix] with every key
+ * commented out), but a misspelt name is still reported at its line. */
+static void end_pending(struct parse_state *st)
+{
+	bool known = !*st->pending || strncmp(st->pending, "irc.", 4) == 0 ||
+		     strncmp(st->pending, "room ", 5) == 0;
+
+	for (size_t i = 0; i < NKEYS && !known; i++)
+		known = keys[i].scope == S_TOP && strcmp(keys[i].section, st->pending) == 0;
+	if (!st->pending_begun && !known)
+		config_problem(st->probs, st->pending_line, "unknown section [%s] (known: bot, mood, crisis, "
+			       "checkins, matrix, irc.NAME, room NETWORK ROOM)", st->pending);
+	st->pending_begun = true;
+}
+
+/* Looks at one physical line the way inih will, so that every problem gets its real line:
+ * inih as packaged passes no line numbers, reports only the first line it cannot read, and
+ * names no section that has no keys. A section begins at its first key (on_key). */
+static void scan_line(struct parse_state *st, const char *raw)
+{
+	const char *s = text_skip_space(raw);
+	size_t n = strcspn(s, "\r\n");
+	bool indented = s != raw;
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || *s == ';' || *s == '#')
+		return;
+	if (*s == '[') {
+		const char *close = memchr(s, ']', n);
+		char name[sizeof(st->cur_section)];
+		end_pending(st);
+		if (!close) {
+			config_problem(st->probs, st->line, "a [section] line needs its closing ]");
+			st->pending[0] = '\0';
+			st->section_ok = false;
+			return;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(close - s - 1), s + 1);
+		snprintf(st->pending, sizeof(st->pending), "%s", name);
+		st->pending_line = st->line;
+		st->pending_begun = false;
+		st->key_seen = false;
+		return;
+	}
+	if (indented && st->key_seen)
+		return; /* inih reads it as the previous key's value going on */
+	if (!memchr(s, '=', n) && !memchr(s, ':', n)) {
+		config_problem(st->probs, st->line, "this line is not \"key = value\" nor a [section]");
+		return;
+	}
+	st->key_seen = true;
+}
+
+/* One physical line per call, however long: inih's buffer takes num - 1 bytes of it and the
+ * rest is skipped (and reported), so line numbers stay true. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
-	char *r = fgets(str, num, st->file);
-	if (r) {
-		st->line++;
-		if (*text_skip_space(r) == '[')
-			st->section_line = st->line;
+	size_t len;
+	bool cut = false;
+
+	if (!fgets(str, num, st->file))
+		return NULL;
+	st->line++;
+	len = strlen(str);
+	if (len && str[len - 1] != '\n' && !feof(st->file)) {
+		char rest[256];
+		cut = true;
+		while (fgets(rest, sizeof(rest), st->file) && rest[strlen(rest) - 1] != '\n')
+			;
 	}
-	return r;
+	if (cut) {
+		const char *t = text_skip_space(str);
+		if (*t != ';' && *t != '#') /* a long comment is no problem */
+			config_problem(st->probs, st->line, "this line is too long (at most %d characters)", num - 2);
+		str[0] = '\0'; /* read as blank: half a line would be read wrong */
+		return str;
+	}
+	scan_line(st, str);
+	return str;
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -368,15 +478,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	const char *want;
 	enum key_scope scope;
 
-	if (strcmp(st->cur_section, section) != 0)
-		if (begin_section(st, section, st->section_line ? st->section_line : line) != HE_OK)
+	/* The section is the one scan_line read (inih's copy may be cut at 50 characters). */
+	if (!st->pending_begun) {
+		st->pending_begun = true;
+		if (begin_section(st, st->pending, st->pending_line) != HE_OK)
 			return 0;
+	}
 	if (!st->section_ok)
 		return 1;
-	if (!*section) {
+	if (!*st->cur_section) {
 		config_problem(st->probs, line, "\"%s\" is outside any section; put it under [bot]", name);
 		return 1;
 	}
+	section = st->cur_section;
 	scope = st->section_kind == 1 ? S_IRC : st->section_kind == 2 ? S_ROOM : S_TOP;
 	want = scope == S_IRC ? "irc" : scope == S_ROOM ? "room" : section;
 	for (size_t i = 0; i < NKEYS; i++)
@@ -420,10 +534,12 @@ int config_load(const char *path, struct config **out, struct config_problems *p
 		st.c = c;
 		st.probs = probs;
 		st.file = f;
+		st.section_ok = true;
+		st.pending_begun = true; /* keys before any [section] */
 		r = ini_parse_stream(read_line, &st, on_key, &st);
-		if (r > 0)
-			config_problem(probs, r, "this line is not \"key = value\" nor a [section]");
-		else if (r < 0)
+		end_pending(&st);
+		/* r > 0: a line inih could not read, already reported by scan_line with its line. */
+		if (r < 0)
 			rc = HE_NOMEM;
 	}
 out:
@@ -680,16 +796,49 @@ void config_free(struct config *c)
 	free(c);
 }
 
+static int cmp_problem(const void *a, const void *b)
+{
+	const struct config_problem *x = *(const struct config_problem *const *)a;
+	const struct config_problem *y = *(const struct config_problem *const *)b;
+	int c;
+
+	if (!x->file != !y->file)
+		return x->file ? 1 : -1;
+	if (x->file && (c = strcmp(x->file, y->file)))
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x < y ? -1 : x > y; /* as found */
+}
+
 void config_print_problems(const struct config *c, const char *path,
 			   const struct config_problems *probs, void *file)
 {
 	FILE *f = file;
 	const char *name = path ? path : (c && c->path ? c->path : "(defaults)");
+	const struct config_problem *order[sizeof(probs->items) / sizeof(probs->items[0])];
 
 	for (size_t i = 0; i < probs->n; i++)
-		fprintf(f, "%s:%d: %s\n", name, probs->items[i].line, probs->items[i].msg);
+		order[i] = &probs->items[i];
+	qsort(order, probs->n, sizeof(order[0]), cmp_problem);
+	for (size_t i = 0; i < probs->n; i++) {
+		const struct config_problem *it = order[i];
+		if (it->line > 0)
+			fprintf(f, "%s:%d: %s\n", it->file ? it->file : name, it->line, it->msg);
+		else
+			fprintf(f, "%s: %s\n", it->file ? it->file : name, it->msg);
+	}
 	if (probs->dropped)
 		fprintf(f, "%s: %zu more problems not shown\n", name, probs->dropped);
+}
+
+int config_line(const struct config *c, const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return c->key_lines[i];
+	return 0;
 }
 
 const struct config_room *config_room_find(const struct config *c, const char *network,
