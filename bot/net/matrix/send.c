@@ -7,6 +7,7 @@
  * only encrypted events go: a reply waits while the crypto module sets up sessions (it says
  * HE_AGAIN), and without end-to-end encryption nothing is sent there at all. */
 #include "net/matrix/mx.h"
+#include "net/matrix/split.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/md.h"
@@ -686,37 +687,61 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 {
 	struct mx *mx = (struct mx *)t->impl;
 	struct hmsg_ref *ctx = in->ref;
+	bool priv = dest == HDEST_PRIVATE || in->is_private;
+	json_t **parts = NULL;
+	size_t n = 0, i = 0;
 	char txn[48];
 	int rc;
 
 	if (!ctx || !ctx->event_id)
 		return HE_INVAL;
-	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
-	if (dest == HDEST_PRIVATE || in->is_private)
-		/* A reply for the member's eyes (or to a message said privately): into this room
-		 * while it is still private with them, else into a private chat. */
-		rc = mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message",
-				     mx_notice_content(md, ctx->event_id, ctx->thread_root), txn,
-				     ctx->batch, NULL, 0, NULL, &ctx->start);
-	else
-		rc = mx_send_event(mx, in->room, "m.room.message",
-				   mx_notice_room(mx, md, ctx->event_id, ctx->thread_root), txn, ctx->batch,
-				   &ctx->start);
+	/* A long reply goes as several notices, in order (split.c); each its own transaction. */
+	rc = mx_notices(priv ? NULL : mx, md, ctx->event_id, ctx->thread_root, &parts, &n);
+	for (; rc == HE_OK && i < n; i++) {
+		mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
+		if (priv)
+			/* A reply for the member's eyes (or to a message said privately): into this
+			 * room while it is still private with them, else into a private chat. */
+			rc = mx_send_private(mx, in->sender, in->is_private ? in->room : NULL,
+					     "m.room.message", parts[i], txn, ctx->batch, NULL, 0, NULL,
+					     &ctx->start);
+		else
+			rc = mx_send_event(mx, in->room, "m.room.message", parts[i], txn, ctx->batch,
+					   &ctx->start);
+		parts[i] = NULL; /* stolen */
+	}
+	mx_notices_free(parts, n);
 	return rc;
 }
 
 int mx_op_post(struct htransport *t, const char *room, const char *md)
 {
 	struct mx *mx = t->impl;
+	json_t **parts = NULL;
+	size_t n = 0;
+	int rc = mx_notices(mx, md, NULL, NULL, &parts, &n);
 
-	return mx_send_event(mx, room, "m.room.message", mx_notice_room(mx, md, NULL, NULL), NULL,
-			     NULL, NULL);
+	for (size_t i = 0; rc == HE_OK && i < n; i++) {
+		rc = mx_send_event(mx, room, "m.room.message", parts[i], NULL, NULL, NULL);
+		parts[i] = NULL;
+	}
+	mx_notices_free(parts, n);
+	return rc;
 }
 
 int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 {
-	return mx_send_private((struct mx *)t->impl, member, NULL, "m.room.message",
-			       mx_notice_content(md, NULL, NULL), NULL, NULL, NULL, 0, NULL, NULL);
+	json_t **parts = NULL;
+	size_t n = 0;
+	int rc = mx_notices(NULL, md, NULL, NULL, &parts, &n);
+
+	for (size_t i = 0; rc == HE_OK && i < n; i++) {
+		rc = mx_send_private((struct mx *)t->impl, member, NULL, "m.room.message", parts[i],
+				     NULL, NULL, NULL, 0, NULL, NULL);
+		parts[i] = NULL;
+	}
+	mx_notices_free(parts, n);
+	return rc;
 }
 
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
