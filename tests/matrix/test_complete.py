@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Matrix, complete (issue 16): the real hearth, a real Synapse, real nio members.
+
+- Long replies are split, not cut: a `!mood history` whose rendering is over one notice's size
+  arrives as several notices, in order, each with its HTML and under the size.
+
+Run by tests/matrix/run.sh (HEARTH_MATRIX_SUITES=complete). Environment as for test_hearth.py.
+Prints 'N passed, M failed' last.
+"""
+
+import asyncio
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from member import Member  # noqa: E402
+from test_hearth import BOT, HS, TMP, run_ordered, reply_to, settle  # noqa: E402
+from test_sync_position import fresh_hearth  # noqa: E402
+
+NOTICE_MAX = 16000  # MX_NOTICE_MAX in bot/net/matrix/split.h: body plus formatted_body
+
+
+class Suite:
+    def __init__(self):
+        self.hearth = fresh_hearth("complete")
+        self.data = self.hearth.data
+        self.alice = Member(HS, "alice", "alicepw", os.path.join(TMP, "c-alice"))
+        self.bob = Member(HS, "bob", "bobpw", os.path.join(TMP, "c-bob"))
+        self.carol = Member(HS, "carol", "carolpw", os.path.join(TMP, "c-carol"))
+        self.room = None
+        self.dm = None
+
+    async def test_group_room(self):
+        room = await self.alice.create_room("complete", invite=[BOT, self.bob.user_id, self.carol.user_id],
+                                            power_levels={"bob": 50, "carol": 0})
+        await self.bob.join(room)
+        await self.carol.join(room)
+        await self.alice.wait_for_join(room, BOT, timeout=30)
+        dm = await self.alice.create_room(None, invite=[BOT], is_direct=True)
+        await self.alice.wait_for_join(dm, BOT, timeout=30)
+        self.room, self.dm = room, dm
+
+    async def test_long_reply_split_not_cut(self):
+        """Ten entries with notes of 480 characters, each half '<' (HTML makes it four bytes)
+        and half an emoji (four bytes): `!mood history` renders to about 33 kB, more than one
+        notice holds. It comes as several notices, in order, the first the reply, each with
+        its HTML and under the size, and every note is there, whole."""
+        a, dm = self.alice, self.dm
+        r = await reply_to(a, dm, await a.send(dm, "!mood optin"))
+        r = await reply_to(a, dm, await a.send(dm, "!mood optin confirm"))
+        assert "ready" in r.body, r.body
+        notes = [f"n{k}x " + "\U0001F600<" * 238 for k in range(10)]
+        for note in notes:
+            await reply_to(a, dm, await a.send(dm, "!mood 6 " + note))
+        cmd = await a.send(dm, "!mood history")
+        first = await reply_to(a, dm, cmd, timeout=30)
+
+        def parts():
+            out, on = [], False
+            for m in a.messages(dm):
+                if m.event_id == first.event_id:
+                    on = True
+                if on and m.sender == BOT:
+                    out.append(m)
+            return out
+
+        deadline = time.monotonic() + 30
+        while "Latest entries" not in "".join(p.body for p in parts()) or \
+                not all(f"n{k}x" in "".join(p.body for p in parts()) for k in range(10)):
+            assert time.monotonic() < deadline, [p.body[:80] for p in parts()]
+            await settle(a, 1)
+        await settle(a, 2)
+        ps = parts()
+        assert len(ps) >= 2, f"one notice of {len(ps[0].body)} bytes: not split"
+        body = "\n".join(p.body for p in ps)
+        assert body.index("Your mood, last") < body.index("Latest entries"), "out of order"
+        order = [body.index(f"n{k}x") for k in range(9, -1, -1)]  # newest first
+        assert order == sorted(order), "entries out of order"
+        for note in notes:
+            assert note in body, "a note was cut"
+        for i, p in enumerate(ps):
+            html = p.content.get("formatted_body") or ""
+            assert p.msgtype == "m.notice" and p.content.get("format") == "org.matrix.custom.html", p.content
+            assert len(p.body.encode()) + len(html.encode()) <= NOTICE_MAX, (i, len(p.body), len(html))
+            assert html.count("<pre>") == html.count("</pre>") and "```" not in html, html[:300]
+            assert (p.in_reply_to == cmd) == (i == 0), (i, p.in_reply_to)
+        assert len([m for m in a.messages(dm) if m.in_reply_to == cmd]) == 1
+
+    async def run(self) -> int:
+        order = ["test_group_room", "test_long_reply_split_not_cut"]
+        return await run_ordered(self, order, "group room", start=self.hearth.start)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(Suite().run()))
