@@ -51,6 +51,9 @@ static const struct key keys[] = {
 	TOP("bot", "log_level", K_LEVEL, log_level, 0, 0, "info", "error, warn, info or debug."),
 	TOP("bot", "max_message_bytes", K_INT, max_message_bytes, 64, 65536, "4096",
 	    "Longer messages get a short error instead of an answer."),
+	TOP("bot", "room_answers_per_minute", K_INT, room_answers_per_minute, 0, 20, "3",
+	    "In a group room, !learn, !checkin, !topics and !help answer one member at most this "
+	    "often a minute (0: no limit)."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
 	    "Mood entries older than this are deleted by a daily purge."),
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
@@ -506,6 +509,7 @@ static void set_defaults(struct config *c)
 	c->stats_min_members = 5;
 	c->crisis_rate_minutes = 10;
 	c->checkin_repeat_days = 7;
+	c->room_answers_per_minute = 3;
 	c->matrix_moderator_power_level = 50;
 }
 
@@ -882,6 +886,7 @@ void config_apply_reload(struct config *live, struct config *fresh)
 	SWAP(live->crisis_country, fresh->crisis_country);
 	SWAP(live->crisis_rate_minutes, fresh->crisis_rate_minutes);
 	SWAP(live->checkin_repeat_days, fresh->checkin_repeat_days);
+	SWAP(live->room_answers_per_minute, fresh->room_answers_per_minute);
 	for (size_t i = 0; i < CONFIG_MAX_ROOMS; i++)
 		SWAP(live->rooms[i], fresh->rooms[i]);
 	SWAP(live->nrooms, fresh->nrooms);

@@ -386,6 +386,7 @@ static const struct htransport_ops irc_ops = {
 	.post = t_post,
 	.post_private = t_post_private,
 	.send_file = NULL,
+	.greet = irc_greet,
 	.shutdown = t_shutdown,
 	.free = t_free,
 };

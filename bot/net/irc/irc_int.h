@@ -149,7 +149,12 @@ uint32_t irc_sendq_key(const char *who);
  * message answered, sent as +draft/reply when the server has message-tags (NULL: none). */
 int irc_sendq_markdown(struct irc *c, const char *target, const char *who, const char *md,
 		       const struct irc_holder *to, const char *reply_to);
+/* The same as one NOTICE (a welcome: never answered by clients or bots). */
+int irc_sendq_notice(struct irc *c, const char *target, const char *who, const char *md,
+		     const struct irc_holder *to);
 void irc_sendq_pump(struct irc *c);
+/* dispatch.c: a welcome to a member who joined: a NOTICE to their nick, never the channel. */
+int irc_greet(struct htransport *t, const struct hevent *ev, const char *md);
 /* Drops the queued lines to target (a channel we are no longer in). */
 void irc_sendq_drop_target(struct irc *c, const char *target);
 void irc_sendq_clear(struct irc *c);
