@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	hlog_set_level(app.cfg->log_level);
+	hlog_set_format(app.cfg->log_format);
 	fake = getenv("HEARTH_FAKE_NOW");
 	if (fake && *fake)
 		app.fake_now = (time_t)strtoll(fake, NULL, 10);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum key_type { K_STR, K_SECRET, K_BOOL, K_INT, K_DOUBLE, K_LIST, K_LEVEL };
+enum key_type { K_STR, K_SECRET, K_BOOL, K_INT, K_DOUBLE, K_LIST, K_LEVEL, K_LOGFMT };
 enum key_scope { S_TOP, S_IRC, S_ROOM };
 
 struct key {
@@ -49,6 +49,8 @@ static const struct key keys[] = {
 	TOP("bot", "language", K_STR, language, 0, 0, "en", "Language of content and crisis phrases."),
 	TOP("bot", "timezone", K_STR, timezone, 0, 0, "UTC", "Default IANA time zone, e.g. Europe/Berlin."),
 	TOP("bot", "log_level", K_LEVEL, log_level, 0, 0, "info", "error, warn, info or debug."),
+	TOP("bot", "log_format", K_LOGFMT, log_format, 0, 0, "text",
+	    "text, or json: one object per line (time, level, module, message, network) for log shippers."),
 	TOP("bot", "max_message_bytes", K_INT, max_message_bytes, 64, 65536, "4096",
 	    "Longer messages get a short error instead of an answer."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
@@ -313,6 +315,10 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	case K_LEVEL:
 		if (hlog_parse_level(value, (enum hlog_level *)(base + k->off)))
 			config_problem(p, line, "%s must be error, warn, info or debug, got \"%s\"", k->name, value);
+		return HE_OK;
+	case K_LOGFMT:
+		if (hlog_parse_format(value, (enum hlog_format *)(base + k->off)))
+			config_problem(p, line, "%s must be text or json, got \"%s\"", k->name, value);
 		return HE_OK;
 	case K_INT: {
 		char *end;
@@ -684,6 +690,7 @@ void config_apply_reload(struct config *live, struct config *fresh)
 	SWAP(live->language, fresh->language);
 	SWAP(live->timezone, fresh->timezone);
 	SWAP(live->log_level, fresh->log_level);
+	SWAP(live->log_format, fresh->log_format);
 	SWAP(live->max_message_bytes, fresh->max_message_bytes);
 	SWAP(live->mood_retention_days, fresh->mood_retention_days);
 	SWAP(live->stats_min_members, fresh->stats_min_members);
@@ -694,6 +701,7 @@ void config_apply_reload(struct config *live, struct config *fresh)
 		SWAP(live->rooms[i], fresh->rooms[i]);
 	SWAP(live->nrooms, fresh->nrooms);
 	hlog_set_level(live->log_level);
+	hlog_set_format(live->log_format);
 	if (strcmp(live->data_dir, fresh->data_dir) != 0 || live->nirc != fresh->nirc ||
 	    live->matrix_enabled != fresh->matrix_enabled)
 		hlog_warn("config", "data_dir and network settings change only on restart");

@@ -61,6 +61,7 @@ struct config {
 	char *language;                  /* default "en" */
 	char *timezone;                  /* default "UTC" */
 	enum hlog_level log_level;
+	enum hlog_format log_format;     /* text (default) or json */
 	int max_message_bytes;           /* default 4096 */
 
 	/* [mood] */
