@@ -430,8 +430,8 @@ static void iso_utc(time_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Builds the CSV and JSON of every entry of a member. */
-static int build_export(struct happ *app, const char *network, const char *member, struct hbuf *csv,
+/* Builds the CSV and JSON of every entry of a member (mood.h). */
+int mood_export_build(struct happ *app, const char *network, const char *member, struct hbuf *csv,
 			char **json, long *n)
 {
 	json_t *root = NULL, *entries = NULL, *consent = json_null(), *reminder = json_null();
@@ -534,7 +534,7 @@ static int sub_export(struct hctx *ctx)
 
 	if (mstore_count(app, m->network, m->sender) <= 0)
 		return say(ctx, "There's nothing in your mood log to export yet.");
-	rc = build_export(app, m->network, m->sender, &csv, &json, &n);
+	rc = mood_export_build(app, m->network, m->sender, &csv, &json, &n);
 	if (rc) {
 		rc = say(ctx, "Sorry, I couldn't put your export together just now. Please try again in a moment.");
 		goto out;
@@ -588,6 +588,11 @@ out:
 
 /* ---- forget, optout, remind -------------------------------------------------------------- */
 
+int mood_forget_all(struct happ *app, const char *network, const char *member)
+{
+	return mstore_forget_all(app, network, member);
+}
+
 static int sub_forget(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
@@ -625,7 +630,7 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 		return say(ctx, "To delete your mood log, first type `!mood forget`, then "
 			   "`!mood forget confirm` within 10 minutes. Nothing was deleted.");
 	}
-	if (mstore_forget_all(app, m->network, m->sender))
+	if (mood_forget_all(app, m->network, m->sender))
 		return say(ctx, "Sorry, I couldn't delete your mood log just now; nothing was changed. "
 			   "Please try again in a moment.");
 	hlog_info("mood", "a member deleted their mood log");
