@@ -375,14 +375,14 @@ int main(int argc, char **argv)
 	}
 	hlog_set_level(app.cfg->log_level);
 	hlog_set_format(app.cfg->log_format);
+	fake = getenv("HEARTH_FAKE_NOW");
+	if (fake && *fake)
+		app.fake_now = (time_t)strtoll(fake, NULL, 10);
 	if (o.ncmd) {
 		rc = run_subcommand(&o, &app);
 		config_free(app.cfg);
 		return rc;
 	}
-	fake = getenv("HEARTH_FAKE_NOW");
-	if (fake && *fake)
-		app.fake_now = (time_t)strtoll(fake, NULL, 10);
 
 	rc = EXIT_CONFIG;
 	if (loop_new(&app.loop) || loop_watch_signals(app.loop, on_signal, &rt)) {
