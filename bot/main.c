@@ -5,6 +5,7 @@
 #include "care/cron.h"
 #include "care/datareq.h"
 #include "core/backup.h"
+#include "core/admin.h"
 #include "core/app.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -38,6 +39,7 @@ struct options {
 	const char *out_dir;       /* admin member export: where the files go */
 	bool console;
 	bool check;
+	bool healthcheck;
 	char **cmd;                /* a subcommand and its arguments (backup, restore, admin) */
 	int ncmd;
 };
@@ -65,6 +67,8 @@ static void usage(FILE *f)
 		"  --check-config         check the configuration and content, print every problem\n"
 		"                         as FILE:LINE: message, exit 1 on error\n"
 		"  --example-config       print a documented example configuration\n"
+		"  --healthcheck          ask the running Hearth's /healthz ([admin] listen); exit 0\n"
+		"                         when healthy, 1 when not (for a container HEALTHCHECK)\n"
 		"  --version              print the version\n"
 		"  --help                 this text\n");
 }
@@ -221,6 +225,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "role", required_argument, NULL, 'r' },
 		{ "check-config", no_argument, NULL, 'k' },
 		{ "network", required_argument, NULL, 'n' },
+		{ "healthcheck", no_argument, NULL, 'H' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "example-config", no_argument, NULL, 'e' },
 		{ "version", no_argument, NULL, 'V' },
@@ -254,6 +259,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'k': o->check = true; break;
 		case 'n': o->network = optarg; break;
+		case 'H': o->healthcheck = true; break;
 		case 'o': o->out_dir = optarg; break;
 		case 'e': config_write_example(stdout); exit(0);
 		case 'V': printf("hearth %s\n", HEARTH_VERSION); exit(0);
@@ -356,6 +362,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct happ app = { 0 };
 	struct runtime rt = { &app, &o };
+	struct admin *admin = NULL;
 	const char *fake;
 	int rc;
 
@@ -372,6 +379,16 @@ int main(int argc, char **argv)
 	if (o.check) {
 		config_free(app.cfg);
 		return 0;
+	}
+	if (o.healthcheck) {
+		if (!app.cfg->admin_listen) {
+			fprintf(stderr, "hearth: --healthcheck needs [admin] listen in the configuration\n");
+			rc = EXIT_CONFIG;
+		} else {
+			rc = admin_healthcheck_client(app.cfg->admin_listen, 5000);
+		}
+		config_free(app.cfg);
+		return rc;
 	}
 	hlog_set_level(app.cfg->log_level);
 	hlog_set_format(app.cfg->log_format);
@@ -411,10 +428,13 @@ int main(int argc, char **argv)
 		hlog_error("main", "nothing to do: no network could be started; check the [matrix] and [irc.*] sections");
 		goto out;
 	}
+	if (app.cfg->admin_listen && admin_start(&app, &admin))
+		goto out;
 	rc = loop_stopped(app.loop) ? 0 : loop_run(app.loop) ? EXIT_CONFIG : 0;
 	if (app.exit_code)
 		rc = app.exit_code;
 out:
+	admin_free(admin);
 	for (size_t i = 0; i < app.ntransports; i++)
 		if (app.transports[i]->ops->shutdown)
 			app.transports[i]->ops->shutdown(app.transports[i]);

@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/text.h"
 
 #include <stdarg.h>
@@ -91,6 +92,7 @@ int hctx_reply(struct hctx *ctx, enum hdest dest, const char *md)
 	if (!text)
 		return HE_NOMEM;
 	rc = t->ops->reply(t, ctx->msg, dest, text);
+	metrics_reply(t->name, rc == HE_OK);
 	free(text);
 	if (rc)
 		hlog_warn("router", "a reply on %s could not be delivered: %s", t->name, he_str(rc));
@@ -173,10 +175,23 @@ static int run_command(struct hctx *ctx, const char *body)
 	if ((cmd->flags & HCMD_MODERATOR) && m->role != HROLE_MODERATOR)
 		return hctx_reply(ctx, HDEST_SAME, "Sorry, only this room's moderators can use that. "
 				  "Nothing was changed.");
+	metrics_command(m->network, cmd->name);
 	return cmd->run(ctx);
 }
 
+static int dispatch(struct happ *app, const struct hmsg *m);
+
 int happ_dispatch(struct happ *app, const struct hmsg *m)
+{
+	int rc;
+
+	metrics_dispatch_begin();
+	rc = dispatch(app, m);
+	metrics_dispatch_end();
+	return rc;
+}
+
+static int dispatch(struct happ *app, const struct hmsg *m)
 {
 	struct hctx ctx = { .app = app, .msg = m };
 	const char *prefix = app->cfg->prefix;

@@ -1,5 +1,6 @@
 /* config.c - INI configuration driven by one key table. */
 #include "core/config.h"
+#include "core/admin.h"
 #include "core/err.h"
 #include "core/text.h"
 
@@ -81,6 +82,10 @@ static const struct key keys[] = {
 	    "network unencrypted). Leave false."),
 	TOPL("matrix", "allowed_inviters", matrix_allowed_inviters, nmatrix_allowed_inviters, "",
 	     "Comma-separated user ids or *:server patterns whose invites are accepted; empty: anyone."),
+	TOP("admin", "listen", K_STR, admin_listen, 0, 0, "",
+	    "Serve /metrics and /healthz here: 127.0.0.1:9464, [::1]:9464 or unix:/PATH; empty: off."),
+	TOP("admin", "allow_remote", K_BOOL, admin_allow_remote, 0, 0, "false",
+	    "Allow a listen address other machines can reach. Leave false."),
 	IRC("host", K_STR, host, 0, 0, "irc.example.org", "Server host name."),
 	IRC("port", K_INT, port, 1, 65535, "6697", "6697 with TLS, 6667 without."),
 	IRC("tls", K_BOOL, tls, 0, 0, "true", "Use TLS (certificates are verified)."),
@@ -277,7 +282,7 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0)
 			return HE_OK;
-	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, irc.NAME, room NETWORK ROOM)",
+	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, admin, irc.NAME, room NETWORK ROOM)",
 		section);
 	st->section_ok = false;
 	return HE_OK;
@@ -299,6 +304,8 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 		st->c->prefix_line = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, crisis_country))
 		st->c->crisis_country_line = line;
+	if (k->scope == S_TOP && k->off == offsetof(struct config, admin_listen))
+		st->c->admin_line = line;
 	switch (k->type) {
 	case K_SECRET:
 		if (*value && !st->c->secret_line)
@@ -599,6 +606,17 @@ int config_finish(struct config *c, struct config_problems *probs)
 		}
 		if (!irc->nchannels)
 			config_problem(probs, irc->line, "[irc.%s] has no channels to join", irc->name);
+	}
+	if (c->admin_listen && !*c->admin_listen) {
+		free(c->admin_listen);
+		c->admin_listen = NULL;
+	}
+	if (c->admin_listen) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char why[300];
+		if (admin_parse_listen(c->admin_listen, c->admin_allow_remote, &ss, &sl, why, sizeof(why)))
+			config_problem(probs, c->admin_line, "%s", why);
 	}
 	c->console = !c->matrix_enabled && c->nirc == 0;
 	return HE_OK;

@@ -91,6 +91,11 @@ struct config {
 	char *matrix_device_name;
 	bool matrix_allow_insecure_http; /* http:// to a homeserver that is not on loopback */
 
+	/* [admin] */
+	char *admin_listen;              /* NULL: off; "127.0.0.1:9464", "[::1]:9464", "unix:/PATH" */
+	int admin_line;
+	bool admin_allow_remote;         /* a listen address other machines can reach */
+
 	/* [irc.NAME] */
 	struct config_irc irc[CONFIG_MAX_IRC];
 	size_t nirc;
