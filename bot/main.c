@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/loop.h"
 #include "net/console/console.h"
 #include "net/matrix/matrix.h"
@@ -199,8 +200,10 @@ static void on_signal(struct loop *l, int signo, void *ud)
 	if (signo == SIGHUP) {
 		struct config *fresh = NULL;
 		hlog_info("main", "SIGHUP: reloading configuration and content");
+		notify_reloading();
 		if (load_config(rt->opts, &fresh, true) != 0) {
 			hlog_error("main", "the new configuration has problems (listed above); keeping the old one");
+			notify_ready();
 			return;
 		}
 		config_apply_reload(app->cfg, fresh);
@@ -209,9 +212,11 @@ static void on_signal(struct loop *l, int signo, void *ud)
 		for (size_t i = 0; i < app->ntransports; i++)
 			if (app->transports[i]->ops->reload)
 				app->transports[i]->ops->reload(app->transports[i]);
+		notify_ready();
 		return;
 	}
 	hlog_info("main", "%s: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_stopping();
 	loop_stop(l);
 }
 
@@ -430,10 +435,17 @@ int main(int argc, char **argv)
 	}
 	if (app.cfg->admin_listen && admin_start(&app, &admin))
 		goto out;
+	if (notify_watchdog_start(&app)) {
+		hlog_error("main", "cannot arm the watchdog tick");
+		goto out;
+	}
+	notify_ready();
 	rc = loop_stopped(app.loop) ? 0 : loop_run(app.loop) ? EXIT_CONFIG : 0;
 	if (app.exit_code)
 		rc = app.exit_code;
+	notify_stopping();
 out:
+	notify_watchdog_stop(&app);
 	admin_free(admin);
 	for (size_t i = 0; i < app.ntransports; i++)
 		if (app.transports[i]->ops->shutdown)
