@@ -68,6 +68,7 @@ static void usage(FILE *f)
 		"  --check-config         check the configuration and content, print every problem\n"
 		"                         as FILE:LINE: message, exit 1 on error\n"
 		"  --example-config       print a documented example configuration\n"
+		"  --man-config           print the manual page hearth.ini(5) (roff)\n"
 		"  --healthcheck          ask the running Hearth's /healthz ([admin] listen); exit 0\n"
 		"                         when healthy, 1 when not (for a container HEALTHCHECK)\n"
 		"  --version              print the version\n"
@@ -233,6 +234,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "healthcheck", no_argument, NULL, 'H' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "example-config", no_argument, NULL, 'e' },
+		{ "man-config", no_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -267,6 +269,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'H': o->healthcheck = true; break;
 		case 'o': o->out_dir = optarg; break;
 		case 'e': config_write_example(stdout); exit(0);
+		case 'M': config_write_man(stdout); exit(0);
 		case 'V': printf("hearth %s\n", HEARTH_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return EXIT_USAGE;

@@ -144,6 +144,8 @@ const struct config_room *config_room_find(const struct config *c, const char *n
 
 /* Writes the documented example configuration (generated from the key table) to a FILE*. */
 void config_write_example(void *file);
+/* Writes the manual page hearth.ini(5) (roff), generated from the same key table. */
+void config_write_man(void *file);
 
 
 
