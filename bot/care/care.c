@@ -1,13 +1,13 @@
 /* care.c - sets up the support features and loads content. */
 #include "care/care.h"
 #include "care/checkin.h"
-#include "care/commands.h"
 #include "care/content.h"
 #include "care/cron.h"
 #include "care/crisis.h"
 #include "care/mood.h"
 #include "care/sched.h"
 #include "care/rooms.h"
+#include "care/router.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -33,27 +33,6 @@ int care_load_content(struct happ *app)
 	return HE_OK;
 }
 
-long care_daykey(const struct happ *app, time_t t)
-{
-	struct care *care = app->care;
-	int minute, wday;
-	long day;
-	struct tm tm;
-
-	if (care && care->day_quarter == t / 900 && strcmp(care->day_tz, app->cfg->timezone) == 0)
-		return care->day_key;
-	if (cron_local(app->cfg->timezone, t, &minute, &wday, &day) == 0) {
-		if (care) {
-			care->day_quarter = t / 900;
-			care->day_key = day;
-			snprintf(care->day_tz, sizeof(care->day_tz), "%s", app->cfg->timezone);
-		}
-		return day;
-	}
-	gmtime_r(&t, &tm);
-	return (long)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
-}
-
 int care_init(struct happ *app)
 {
 	int rc;
@@ -61,6 +40,8 @@ int care_init(struct happ *app)
 	app->care = calloc(1, sizeof(*app->care));
 	if (!app->care)
 		return HE_NOMEM;
+	app->on_message = router_dispatch;
+	app->on_reload = care_load_content;
 	if ((rc = rooms_init(app)) || (rc = checkin_init(app)) || (rc = mood_init(app)) ||
 	    (rc = crisis_init(app)) || (rc = sched_init(app)))
 		return rc;
@@ -76,14 +57,7 @@ void care_free(struct happ *app)
 	mood_free(app);
 	free(app->care);
 	app->care = NULL;
+	app->on_message = NULL;
+	app->on_reload = NULL;
 }
 
-int care_before_command(struct hctx *ctx)
-{
-	return crisis_scan(ctx);
-}
-
-int happ_reload(struct happ *app)
-{
-	return care_load_content(app);
-}

@@ -1,25 +1,13 @@
-/* care.h - state of the support features, created once per app.
+/* care.h - starts and stops the support features.
  *
- * care_init() runs every feature module's setup in order (their migrations included);
- * care_free() tears them down in reverse. Modules keep their state in struct care. */
+ * care_init() creates struct care (care/state.h), runs every feature module's setup in order
+ * (their migrations included) and installs the router as the app's message handler;
+ * care_free() tears them down in reverse. */
 #ifndef HEARTH_CARE_H
 #define HEARTH_CARE_H
 
+#include "care/state.h"
 #include "core/app.h"
-
-struct mood;
-struct sched;
-struct crisis;
-
-struct care {
-	struct mood *mood;
-	struct sched *sched;
-	struct crisis *crisis;
-	/* care_daykey's cache: the day key of one quarter hour (every zone changes date on one). */
-	time_t day_quarter;
-	long day_key;
-	char day_tz[64];
-};
 
 int care_init(struct happ *app);
 void care_free(struct happ *app);      /* accepts an app whose care is NULL */
@@ -27,8 +15,5 @@ void care_free(struct happ *app);      /* accepts an app whose care is NULL */
 /* Loads content from cfg->content_dir; on failure keeps what was there and returns the error
  * (already logged with FILE:LINE). */
 int care_load_content(struct happ *app);
-
-/* Today's day key (YYYYMMDD) in the bot's time zone, for "once a day" rules. */
-long care_daykey(const struct happ *app, time_t t);
 
 #endif

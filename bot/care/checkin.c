@@ -1,6 +1,7 @@
 /* checkin.c - !checkin and the prompt rotation shared with scheduled check-ins. */
 #include "care/checkin.h"
 #include "care/commands.h"
+#include "care/reply.h"
 #include "care/content.h"
 #include "core/err.h"
 #include "core/log.h"

@@ -1,7 +1,8 @@
 /* crisis.c - crisis language detection, the private answer and moderators' alerts. */
 #include "care/crisis.h"
 #include "care/crisis_rules.h"
-#include "care/care.h"
+#include "care/commands.h"
+#include "care/state.h"
 #include "care/content.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -268,7 +269,6 @@ static void alert_moderators(struct hctx *ctx)
 	const struct hmsg *m = ctx->msg;
 	struct crisis *cr = state(app);
 	const struct config_room *r;
-	struct htransport *t;
 	unsigned char id[CRISIS_ID_BYTES];
 	time_t now = happ_now(app), window = window_of(app);
 	struct hbuf b = HBUF_INIT;
@@ -291,11 +291,6 @@ static void alert_moderators(struct hctx *ctx)
 		if (held_back(cr, id, now, window))
 			return;
 	}
-	t = happ_transport(app, m->network);
-	if (!t || !t->ops->post) {
-		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
-		return;
-	}
 	if (!(room = text_md_code(m->room)))
 		return;
 	hbuf_printf(&b, "Someone in %s may need support right now. Hearth has privately offered "
@@ -305,12 +300,12 @@ static void alert_moderators(struct hctx *ctx)
 		hbuf_free(&b);
 		return;
 	}
-	rc = t->ops->post(t, r->crisis_alert_room, hbuf_str(&b));
+	rc = reply_post(app, m->network, r->crisis_alert_room, hbuf_str(&b), "a moderators' alert");
 	hbuf_free(&b);
-	if (rc) {
-		hlog_warn("crisis", "a moderators' alert could not be posted on %s: %s", t->name, he_str(rc));
+	if (rc == HE_AGAIN)
+		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
+	if (rc)
 		return;
-	}
 	if (cr) {
 		remember(cr, id, now, window);
 		cr->alerts++;

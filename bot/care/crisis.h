@@ -15,7 +15,7 @@
 #ifndef HEARTH_CRISIS_H
 #define HEARTH_CRISIS_H
 
-#include "care/router.h"
+#include "care/reply.h"
 #include "core/app.h"
 
 struct content;
@@ -23,9 +23,8 @@ struct content;
 int crisis_init(struct happ *app);
 void crisis_free(struct happ *app);      /* accepts an app without crisis state */
 
-/* !crisis: the answer, privately, with no rate limit, also in paused rooms. In a group room the
- * room gets a one-line pointer. */
-int cmd_crisis(struct hctx *ctx);
+/* cmd_crisis (declared in commands.h), `!crisis`: the answer, privately, with no rate limit,
+ * also in paused rooms. In a group room the room gets a one-line pointer. */
 
 /* Runs on every message: when it holds crisis language, answers privately (rate-limited per
  * member) and alerts the room's moderators' room if one is configured. Always returns 0 so that

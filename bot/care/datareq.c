@@ -1,6 +1,6 @@
 /* datareq.c - data requests served by an operator: the member's own export and forget. */
 #include "care/datareq.h"
-#include "care/care.h"
+#include "core/tz.h"
 #include "care/mood.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -62,7 +62,7 @@ int datareq_export(struct happ *app, const char *network, const char *member, co
 {
 	struct hbuf csv = HBUF_INIT;
 	char *json = NULL, p[2][4096];
-	long n = 0, day = care_daykey(app, happ_now(app));
+	long n = 0, day = tz_daykey(app->cfg->timezone, happ_now(app));
 	int rc;
 
 	rc = mood_export_build(app, network, member, &csv, &json, &n);

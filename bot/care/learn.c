@@ -1,9 +1,10 @@
 /* learn.c - !help, !topics, !learn and !about. */
-#include "care/care.h"
 #include "care/commands.h"
+#include "care/reply.h"
 #include "care/content.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/tz.h"
 #include "core/text.h"
 
 #include <stdio.h>
@@ -47,14 +48,14 @@ int cmd_help(struct hctx *ctx)
 {
 	struct hbuf b = HBUF_INIT;
 	size_t n;
-	const struct hcmd *cmds = router_commands(&n), *one;
+	const struct hcmd *cmds = commands_list(&n), *one;
 	char word[32];
 	const char *args = ctx->args;
 	int rc;
 
 	if (text_next_word(&args, word, sizeof(word))) {
 		char *f = text_fold(word[0] == ctx->app->cfg->prefix[0] ? word + 1 : word);
-		one = f ? router_find(f) : NULL;
+		one = f ? commands_find(f) : NULL;
 		free(f);
 		if (!one)
 			return hctx_reply(ctx, HDEST_SAME, "I don't have that command. Type `!help` to see them all.");
@@ -147,7 +148,7 @@ int cmd_learn(struct hctx *ctx)
 	int rc;
 
 	if (!*ctx->args) {
-		long day = care_daykey(ctx->app, happ_now(ctx->app));
+		long day = tz_daykey(ctx->app->cfg->timezone, happ_now(ctx->app));
 		/* Day keys are YYYYMMDD; spread them so consecutive days differ. */
 		long idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
 		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], "Today's reading:");

@@ -10,7 +10,7 @@
 #ifndef HEARTH_MOD_H
 #define HEARTH_MOD_H
 
-#include "care/router.h"
+#include "care/reply.h"
 
 int cmd_mod(struct hctx *ctx);
 

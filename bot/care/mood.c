@@ -9,12 +9,14 @@
  * bound to member and entry id. */
 #include "care/mood.h"
 #include "care/mood_store.h"
-#include "care/care.h"
+#include "care/state.h"
+#include "care/commands.h"
 #include "care/content.h"
 #include "care/cron.h"
 #include "care/vault.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/tz.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "store/store.h"
@@ -526,10 +528,9 @@ static int sub_export(struct hctx *ctx)
 {
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
-	struct htransport *t = m->via;
 	struct hbuf csv = HBUF_INIT, b = HBUF_INIT;
 	char *json = NULL, name[64];
-	long n = 0, day = care_daykey(app, happ_now(app));
+	long n = 0, day = tz_daykey(app->cfg->timezone, happ_now(app));
 	int rc;
 
 	if (mstore_count(app, m->network, m->sender) <= 0)
@@ -539,19 +540,18 @@ static int sub_export(struct hctx *ctx)
 		rc = say(ctx, "Sorry, I couldn't put your export together just now. Please try again in a moment.");
 		goto out;
 	}
-	if (t->ops->send_file) {
+	if (reply_can_send_file(ctx)) {
 		struct hfile f = { name, "text/csv", csv.data, csv.len };
 		snprintf(name, sizeof(name), "hearth-mood-%04ld-%02ld-%02ld.csv", day / 10000, day / 100 % 100,
 			 day % 100);
-		rc = t->ops->send_file(t, m, &f);
+		rc = reply_send_file(ctx, &f, "a mood export");
 		if (rc == HE_OK) {
 			struct hfile j = { name, "application/json", json, strlen(json) };
 			snprintf(name, sizeof(name), "hearth-mood-%04ld-%02ld-%02ld.json", day / 10000,
 				 day / 100 % 100, day % 100);
-			rc = t->ops->send_file(t, m, &j);
+			rc = reply_send_file(ctx, &j, "a mood export");
 		}
 		if (rc) {
-			hlog_warn("mood", "an export could not be delivered on %s: %s", t->name, he_str(rc));
 			rc = say(ctx, "Sorry, I couldn't send your export files just now. Please try again in a moment.");
 			goto out;
 		}
@@ -719,7 +719,6 @@ int mood_send_reminders(struct happ *app, int *sent)
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
 	time_t now = happ_now(app);
-	char *md = NULL;
 	int rc = HE_OK, count = 0;
 
 	if (sent)
@@ -752,11 +751,7 @@ int mood_send_reminders(struct happ *app, int *sent)
 		n++;
 	}
 	sqlite3_reset(st);
-	md = router_prefixed(app, reminder_text);
-	if (!md)
-		rc = HE_NOMEM;
-	for (size_t i = 0; md && i < n; i++) {
-		struct htransport *t;
+	for (size_t i = 0; i < n; i++) {
 		int mod, version = 0;
 		long day;
 
@@ -768,10 +763,7 @@ int mood_send_reminders(struct happ *app, int *sent)
 			continue;
 		if (mstore_consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
 			continue;
-		t = happ_transport(app, d[i].network);
-		if (!t || !t->ops->post_private)
-			continue;
-		if (t->ops->post_private(t, d[i].member, md) != HE_OK)
+		if (reply_post_private(app, d[i].network, d[i].member, reminder_text, "a mood reminder") != HE_OK)
 			continue; /* tried again next minute */
 		store_runf(app->store, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?",
 			   "iss", (int64_t)day, d[i].network, d[i].member);
@@ -782,7 +774,6 @@ int mood_send_reminders(struct happ *app, int *sent)
 		free(d[i].member);
 	}
 	free(d);
-	free(md);
 	if (sent)
 		*sent = count;
 	return rc;
@@ -886,7 +877,7 @@ static void on_tick(struct loop *l, void *ud)
 	if (!mo)
 		return;
 	mood_send_reminders(app, NULL);
-	day = care_daykey(app, happ_now(app));
+	day = tz_daykey(app->cfg->timezone, happ_now(app));
 	if (day != mo->purge_day) {
 		mood_purge(app, NULL);
 		mo->purge_day = day;
@@ -936,7 +927,7 @@ int mood_init(struct happ *app)
 	if (rc)
 		return rc;
 	mood_purge(app, NULL);
-	mo->purge_day = care_daykey(app, happ_now(app));
+	mo->purge_day = tz_daykey(app->cfg->timezone, happ_now(app));
 	if (app->loop) {
 		/* The first look a second after start: a reminder due while Hearth was down goes out then. */
 		if ((rc = loop_timer_add(app->loop, 1000, on_tick, app, &mo->timer)))

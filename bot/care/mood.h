@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "care/router.h"
+#include "care/reply.h"
 #include "core/app.h"
 
 #define MOOD_NOTE_MAX 500          /* characters (code points) in a note */
@@ -39,7 +39,7 @@
  * keys into a data directory; the daemon (store_open) always uses the key file. */
 int mood_init(struct happ *app);
 void mood_free(struct happ *app);        /* accepts an app without mood state */
-int cmd_mood(struct hctx *ctx);
+/* The command, `!mood ...`, is cmd_mood (commands.h). */
 /* Anonymous aggregates of the entries logged from a room, built so that comparing two answers
  * never reveals one member's score (mood_stats.c): the window is the `days` whole local days
  * before today in tz ("" or NULL: UTC), never today; a day counts only when at least k members

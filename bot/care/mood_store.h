@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "care/care.h"
+#include "care/state.h"
 #include "core/app.h"
 
 struct vault;

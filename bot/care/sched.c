@@ -1,11 +1,11 @@
 /* sched.c - scheduled check-ins: the `sched` table, the due rule and the loop timer. */
 #include "care/sched.h"
-#include "care/care.h"
+#include "care/state.h"
 #include "care/checkin.h"
 #include "care/content.h"
 #include "care/cron.h"
 #include "care/rooms.h"
-#include "care/router.h"
+#include "care/reply.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -304,27 +304,23 @@ static time_t latest_due(const struct cron_expr *e, const struct sched_entry *s,
 /* Posts one check-in into the schedule's room. HE_AGAIN: the network is not there (retry). */
 static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now)
 {
-	struct htransport *t = happ_transport(app, s->network);
 	const char *prompt = NULL;
-	char *md = NULL, *text = NULL;
+	char *md = NULL;
 	int rc;
 
-	if (!t || !t->ops->post)
+	if (!reply_can_post(app, s->network))
 		return HE_AGAIN;
 	if (!app->content || app->content->nprompts == 0)
 		return HE_NOTFOUND;
 	if ((rc = checkin_pick(app, s->network, s->room, app->cfg->checkin_repeat_days, now, &prompt)))
 		goto out;
-	md = checkin_render(prompt);
-	text = md ? router_prefixed(app, md) : NULL;
-	if (!text) {
+	if (!(md = checkin_render(prompt))) {
 		rc = HE_NOMEM;
 		goto out;
 	}
-	rc = t->ops->post(t, s->room, text);
+	rc = reply_post(app, s->network, s->room, md, "a scheduled check-in");
 out:
 	free(md);
-	free(text);
 	return rc;
 }
 

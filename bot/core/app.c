@@ -1,6 +1,7 @@
 /* app.c - the application struct's small helpers. */
 #include "core/app.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -34,4 +35,21 @@ struct htransport *happ_transport(struct happ *app, const char *network)
 		if (strcmp(app->transports[i]->name, network) == 0)
 			return app->transports[i];
 	return NULL;
+}
+
+int happ_dispatch(struct happ *app, const struct hmsg *m)
+{
+	if (!app->on_message) {
+		hlog_error("app", "a message arrived before the features were started");
+		return HE_INVAL;
+	}
+	metrics_dispatch_begin();
+	int rc = app->on_message(app, m);
+	metrics_dispatch_end();
+	return rc;
+}
+
+int happ_reload(struct happ *app)
+{
+	return app->on_reload ? app->on_reload(app) : HE_OK;
 }

@@ -2,7 +2,8 @@
  *
  * struct happ owns the configuration, the loop, the store, the content and the transports. It is
  * created by main() and torn down in reverse order. The core's single entry point for messages is
- * happ_dispatch() (implemented by the command router in care/). */
+ * happ_dispatch(): it hands the message to the handler the feature layer installed
+ * (care_init() installs care/router.c's router_dispatch), so core/ never includes care/. */
 #ifndef HEARTH_APP_H
 #define HEARTH_APP_H
 
@@ -28,6 +29,9 @@ struct happ {
 	struct htransport *transports[HAPP_MAX_TRANSPORTS];
 	size_t ntransports;
 	time_t fake_now;               /* tests: when non-zero, happ_now() returns it */
+	/* Installed by the feature layer (care_init): what happ_dispatch and happ_reload run. */
+	int (*on_message)(struct happ *app, const struct hmsg *m);
+	int (*on_reload)(struct happ *app);
 	int exit_code;
 };
 
@@ -43,11 +47,13 @@ void happ_fail(struct happ *app, const char *who, const char *what, int rc);
 int happ_add_transport(struct happ *app, struct htransport *t);
 struct htransport *happ_transport(struct happ *app, const char *network);
 
-/* Handles one message from a member: commands, crisis detection, replies. Implemented in
- * care/router.c. Returns 0, or a negative code when a reply could not be delivered. */
+/* Handles one message from a member (app->on_message: commands, crisis detection, replies).
+ * Returns 0, or a negative code when a reply could not be delivered; HE_INVAL when no handler
+ * is installed. */
 int happ_dispatch(struct happ *app, const struct hmsg *m);
 
-/* Reloads content (and what can change without reconnecting). Implemented in care/. */
+/* Reloads content and what can change without reconnecting (app->on_reload); HE_OK when no
+ * handler is installed. */
 int happ_reload(struct happ *app);
 
 #endif

@@ -254,12 +254,12 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 
 int store_version(struct store *s, const char *module)
 {
-	sqlite3_stmt *st = store_stmt(s, "SELECT version FROM schema_version WHERE module = ?");
+	sqlite3_stmt *st = store_stmtf(s, "SELECT version FROM schema_version WHERE module = ?",
+				       "s", module);
 	int v = 0;
 
 	if (!st)
 		return 0;
-	sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
@@ -269,7 +269,6 @@ int store_version(struct store *s, const char *module)
 int store_migrate(struct store *s, const char *module, const char *const *migrations, size_t n)
 {
 	int have = store_version(s, module), rc = HE_OK;
-	sqlite3_stmt *st;
 
 	if (have > (int)n) {
 		hlog_error("store", "the database's %s schema is version %d but this Hearth knows only %zu; "
@@ -289,17 +288,9 @@ int store_migrate(struct store *s, const char *module, const char *const *migrat
 			goto out;
 		}
 	}
-	st = store_stmt(s, "INSERT INTO schema_version (module, version) VALUES (?, ?)"
-			   " ON CONFLICT (module) DO UPDATE SET version = excluded.version");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)n);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = HE_DB;
-	sqlite3_reset(st);
+	rc = store_runf(s, "INSERT INTO schema_version (module, version) VALUES (?, ?)"
+			" ON CONFLICT (module) DO UPDATE SET version = excluded.version", "si", module,
+			(int64_t)n);
 out:
 	if (rc) {
 		store_exec(s, "ROLLBACK");
@@ -313,14 +304,13 @@ out:
 
 int store_kv_get(struct store *s, const char *ns, const char *key, char **value)
 {
-	sqlite3_stmt *st = store_stmt(s, "SELECT value FROM kv WHERE ns = ? AND key = ?");
+	sqlite3_stmt *st = store_stmtf(s, "SELECT value FROM kv WHERE ns = ? AND key = ?", "ss", ns,
+				       key);
 	int rc = HE_NOTFOUND;
 
 	*value = NULL;
 	if (!st)
 		return HE_DB;
-	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*value = strdup((const char *)sqlite3_column_text(st, 0));
 		rc = *value ? HE_OK : HE_NOMEM;
@@ -331,36 +321,18 @@ int store_kv_get(struct store *s, const char *ns, const char *key, char **value)
 
 int store_kv_set(struct store *s, const char *ns, const char *key, const char *value)
 {
-	sqlite3_stmt *st = store_stmt(s, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)"
-					 " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value");
-	int rc = HE_OK;
+	int rc = store_runf(s, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)"
+			       " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value", "sss", ns,
+			    key, value);
 
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		hlog_error("store", "cannot save %s/%s: %s", ns, key, sqlite3_errmsg(s->db));
-		rc = HE_DB;
-	}
-	sqlite3_reset(st);
+	if (rc)
+		hlog_error("store", "cannot save %s/%s", ns, key);
 	return rc;
 }
 
 int store_kv_del(struct store *s, const char *ns, const char *key)
 {
-	sqlite3_stmt *st = store_stmt(s, "DELETE FROM kv WHERE ns = ? AND key = ?");
-	int rc = HE_OK;
-
-	if (!st)
-		return HE_DB;
-	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = HE_DB;
-	sqlite3_reset(st);
-	return rc;
+	return store_runf(s, "DELETE FROM kv WHERE ns = ? AND key = ?", "ss", ns, key);
 }
 
 static int bindv(sqlite3_stmt *st, const char *fmt, va_list ap)

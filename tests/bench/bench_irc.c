@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "core/md.h"
 #include "net/irc/parse.h"
 #include "store/store.h"
@@ -82,20 +83,15 @@ static int b_post(struct htransport *t, const char *room, const char *md)
 	return b_reply(t, &m, HDEST_SAME, md);
 }
 
-static void b_free(struct htransport *t) { (void)t; }
+static void b_free(struct htransport *t) {}
 
 static const struct htransport_ops bench_ops = { .reply = b_reply, .post = b_post, .free = b_free };
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static void per_command(struct happ *app, struct bench_t *b, const char *line, int n)
 {
 	static struct irc_msg m;
-	double *t = malloc(sizeof(double) * (size_t)n);
+	uint32_t *t = malloc(sizeof(*t) * (size_t)n), pc[2]; /* nanoseconds */
+	static const double p[] = { 50, 99 };
 	size_t lines0 = b->lines;
 
 	for (int i = 0; i < n; i++) {
@@ -118,12 +114,12 @@ static void per_command(struct happ *app, struct bench_t *b, const char *line, i
 		happ_dispatch(app, &hm);
 		free(text);
 		free(copy);
-		t[i] = now_s() - t0;
+		t[i] = (uint32_t)((now_s() - t0) * 1e9);
 		hbuf_reset(&b->out);
 	}
-	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	hstats_pcts_of(t, (size_t)n, p, 2, pc);
 	printf("%-28s p50 %7.1f us  p99 %7.1f us  (%.1f lines queued per command)\n", strstr(line, "#group :") + 8,
-	       t[n / 2] * 1e6, t[n * 99 / 100] * 1e6, (double)(b->lines - lines0) / n);
+	       pc[0] / 1e3, pc[1] / 1e3, (double)(b->lines - lines0) / n);
 	free(t);
 }
 

@@ -16,21 +16,19 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/stats.h"
 #include "store/store.h"
 
 static size_t replies, reply_bytes;
 
 static int b_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
-	(void)t;
-	(void)in;
-	(void)dest;
 	replies++;
 	reply_bytes += strlen(md);
 	return HE_OK;
 }
 
-static void b_free(struct htransport *t) { (void)t; }
+static void b_free(struct htransport *t) {}
 
 static const struct htransport_ops ops = { .reply = b_reply, .free = b_free };
 
@@ -41,11 +39,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static void say(struct happ *app, struct htransport *t, const char *member, const char *text)
 {
@@ -56,11 +49,15 @@ static void say(struct happ *app, struct htransport *t, const char *member, cons
 	happ_dispatch(app, &m);
 }
 
-static void percentiles(const char *what, double *ms, size_t n)
+/* v: microseconds */
+static void percentiles(const char *what, uint32_t *v, size_t n)
 {
-	qsort(ms, n, sizeof(*ms), cmp_double);
-	printf("%-28s p50 %.3f ms  p99 %.3f ms  max %.3f ms  (%zu runs)\n", what, ms[n / 2],
-	       ms[(size_t)((double)n * 0.99)], ms[n - 1], n);
+	static const double p[] = { 50, 99, 100 };
+	uint32_t out[3];
+
+	hstats_pcts_of(v, n, p, 3, out);
+	printf("%-28s p50 %.3f ms  p99 %.3f ms  max %.3f ms  (%zu runs)\n", what, out[0] / 1e3,
+	       out[1] / 1e3, out[2] / 1e3, n);
 }
 
 int main(int argc, char **argv)
@@ -71,7 +68,8 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/hearth-bench-mood-XXXXXX", path[256], member[48];
 	const char *src = getenv("SRC");
 	struct rusage ru;
-	double t0, t1, start = now_s(), *ms;
+	double t0, t1, start = now_s();
+	uint32_t *ms;
 	size_t runs = 1000;
 	unsigned seed = 42;
 	time_t now = 1768478400;
@@ -136,28 +134,28 @@ int main(int argc, char **argv)
 		snprintf(member, sizeof(member), "@member%u:bench", (unsigned)(rand_r(&seed) % nmembers));
 		t0 = now_s();
 		say(&app, &t, member, "!mood history");
-		ms[i] = (now_s() - t0) * 1000;
+		ms[i] = (uint32_t)((now_s() - t0) * 1e6);
 	}
 	percentiles("!mood history (14 days)", ms, runs);
 	for (size_t i = 0; i < runs / 5; i++) {
 		snprintf(member, sizeof(member), "@member%u:bench", (unsigned)(rand_r(&seed) % nmembers));
 		t0 = now_s();
 		say(&app, &t, member, "!mood history 365");
-		ms[i] = (now_s() - t0) * 1000;
+		ms[i] = (uint32_t)((now_s() - t0) * 1e6);
 	}
 	percentiles("!mood history 365", ms, runs / 5);
 	for (size_t i = 0; i < runs / 10; i++) {
 		snprintf(member, sizeof(member), "@member%u:bench", (unsigned)(rand_r(&seed) % nmembers));
 		t0 = now_s();
 		say(&app, &t, member, "!mood export");
-		ms[i] = (now_s() - t0) * 1000;
+		ms[i] = (uint32_t)((now_s() - t0) * 1e6);
 	}
 	percentiles("!mood export (~1000 entries)", ms, runs / 10);
 	for (size_t i = 0; i < 20; i++) {
 		struct mood_room_stats rs;
 		t0 = now_s();
 		mood_room_stats(&app, "bench", "!room:bench", "UTC", 7, 5, &rs);
-		ms[i] = (now_s() - t0) * 1000;
+		ms[i] = (uint32_t)((now_s() - t0) * 1e6);
 	}
 	percentiles("mood_room_stats (7 days)", ms, 20);
 	t0 = now_s();

@@ -5,7 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../unit/testapp.h"
+#include "testapp.h"
 
 static double now_s(void)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../unit/testapp.h"
+#include "testapp.h"
 #include "fuzz_input.h"
 
 static struct testapp *ta;

@@ -21,8 +21,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *src = getenv("SRC");
 	char dir[4096], err[512];
 
-	(void)argc;
-	(void)argv;
 	snprintf(dir, sizeof(dir), "%s/content", src && *src ? src : HEARTH_SOURCE_DIR);
 	if (content_load(dir, "en", &content, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_crisis: %s\n", err);

@@ -63,7 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		if (s == en || s < 0 || s >= 1440 || en < 0 || en >= 1440)
 			abort();
-		(void)cron_in_quiet(s, en, 0);
+		/* a quiet window is half-open: its first minute is quiet, its end minute is not */
+		if (!cron_in_quiet(s, en, s) || cron_in_quiet(s, en, en))
+			abort();
 	}
 	if (cron_parse_hhmm(text, &m) == 0 && (m < 0 || m >= 1440))
 		abort();

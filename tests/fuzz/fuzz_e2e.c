@@ -7,11 +7,11 @@
  *   4  the same as a pre-key message (type 0)
  *   5  the input is the answer to /keys/query for a user whose devices changed (device keys,
  *      master and self-signing keys: the cross-signing identities that guard private chats)
- * Setup: two devices with an Olm session and a shared Megolm session (test_e2e_router.h). */
+ * Setup: two devices with an Olm session and a shared Megolm session (e2e_router.h). */
 #include <stdint.h>
 #include <stddef.h>
 
-#include "../unit/test_e2e_router.h"
+#include "e2e_router.h"
 #include "core/log.h"
 #include "fuzz_input.h"
 
@@ -30,22 +30,15 @@ static uint64_t fuzz_clock(void)
 
 static void setup(void)
 {
-	json_t *enc = NULL, *conf;
+	json_t *enc = NULL;
 
 	hlog_set_level(HLOG_ERROR);
 	h = hs_new();
 	a = hs_add(h, "@a:example.org", "ADEV", NULL);
 	b = hs_add(h, "@b:example.org", "BDEV", NULL);
 	hs_run(h);
-	conf = json_pack("{s:s}", "algorithm", "m.megolm.v1.aes-sha2");
-	for (int i = 0; i < 2; i++) {
-		struct cl *c = i ? b : a;
-		e2e_room_encryption(c->e, ROOM, conf);
-		e2e_room_member_change(c->e, ROOM, a->user, "join");
-		e2e_room_member_change(c->e, ROOM, b->user, "join");
-	}
-	json_decref(conf);
-	if (cl_encrypt(a, ROOM, "seed", &enc) != 0)
+	if (hs_join((struct cl *[]){ a, b }, 2, ROOM, NULL, NULL, 0) != 0 ||
+	    cl_encrypt(a, ROOM, "seed", &enc) != 0)
 		abort();
 	session_id = strdup(json_string_value(json_object_get(enc, "session_id")));
 	cl_sync(b);

@@ -15,8 +15,6 @@ static void f_event(void *ud, enum mx_section s, const char *room, enum mx_where
 {
 	size_t *n = ud;
 
-	(void)s;
-	(void)w;
 	if (!room || !ev->type || !json_is_object(ev->content))
 		abort();
 	if (ev->body) {
@@ -29,15 +27,12 @@ static void f_event(void *ud, enum mx_section s, const char *room, enum mx_where
 
 static void f_begin(void *ud, enum mx_section s, const char *room, json_t *r)
 {
-	(void)ud;
-	(void)s;
 	if (room[0] != '!' || !json_is_object(r))
 		abort();
 }
 
 static void f_account(void *ud, const char *type, json_t *c)
 {
-	(void)ud;
 	if (!type || !json_is_object(c))
 		abort();
 }

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -147,16 +148,43 @@ async def wait_log(h: Hearth, text: str, timeout: float, mark: int = 0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def tcp_forward(port: int, target: str, send_delay: float = 0):
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on now."""
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def config_via(port: int, name: str, data_dir: str = None) -> str:
+    """The suite's config with log_level = debug and the homeserver reached through a forwarder
+    on port (and data_dir, if given, as the data folder), written to TMP/<name>.ini."""
+    cfg = os.path.join(TMP, name + ".ini")
+    with open(CONFIG) as f:
+        text = f.read()
+    text = text.replace("log_level = info", "log_level = debug") \
+        .replace(f"homeserver = {HS}", f"homeserver = http://127.0.0.1:{port}")
+    if data_dir:
+        text = "\n".join(f"data_dir = {data_dir}" if line.startswith("data_dir =") else line
+                         for line in text.splitlines()) + "\n"
+    with open(cfg, "w") as f:
+        f.write(text)
+    os.chmod(cfg, 0o600)
+    return cfg
+
+
+async def tcp_forward(port: int, target: str, send_delay=0):
     """A loopback TCP forwarder to the homeserver (it comes up late in the retry test). With
-    send_delay, each event send (PUT .../send/...) is held that long on its way."""
+    send_delay, each event send (PUT .../send/...) is held that long on its way: a number of
+    seconds, or a dict whose "send" entry is read at each send (a test changes it while the
+    forwarder runs)."""
     host, tport = target.split("//")[1].split(":")
 
     async def pipe(r, w, delay=0):
         try:
             while data := await r.read(65536):
-                if delay and data.startswith(b"PUT ") and b"/send/" in data.split(b"\r\n", 1)[0]:
-                    await asyncio.sleep(delay)
+                hold = delay["send"] if isinstance(delay, dict) else delay
+                if hold and data.startswith(b"PUT ") and b"/send/" in data.split(b"\r\n", 1)[0]:
+                    await asyncio.sleep(hold)
                 w.write(data)
                 await w.drain()
         except (ConnectionError, asyncio.CancelledError):
@@ -394,16 +422,9 @@ class Suite:
         (a bounded grace period), once each, and a restart does not answer them again. Hearth
         reaches the homeserver through a forwarder that holds each of its sends for 0.5 s, so
         replies are still queued when the signal comes."""
-        import socket
         assert self.hearth.stop() == 0
-        with socket.socket() as sk:
-            sk.bind(("127.0.0.1", 0))
-            port = sk.getsockname()[1]
-        slow_cfg = os.path.join(TMP, "hearth-slow.ini")
-        with open(CONFIG) as f, open(slow_cfg, "w") as g:
-            g.write(f.read().replace("log_level = info", "log_level = debug")
-                    .replace(f"homeserver = {HS}", f"homeserver = http://127.0.0.1:{port}"))
-        os.chmod(slow_cfg, 0o600)
+        port = free_port()
+        slow_cfg = config_via(port, "hearth-slow")
         server = await tcp_forward(port, HS, send_delay=0.5)
         try:
             mark = self.hearth.launch(config=slow_cfg)
@@ -437,10 +458,7 @@ class Suite:
     async def test_unreachable_homeserver_retried(self):
         """Nothing listens at the homeserver's address at start: Hearth keeps trying with
         backoff (it does not exit) and gets going once the homeserver is there."""
-        import socket
-        with socket.socket() as sk:
-            sk.bind(("127.0.0.1", 0))
-            port = sk.getsockname()[1]
+        port = free_port()
         h = other_hearth("hearth-unreachable", homeserver=f"http://127.0.0.1:{port}",
                          password="hearth2pw")
         server = None

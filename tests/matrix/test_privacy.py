@@ -16,8 +16,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
-from test_hearth import (BOT, CONFIG, HS, TMP, Hearth, replies_to, reply_to,  # noqa: E402
-                         run_ordered, settle, wait_log)
+from test_hearth import (BOT, HS, TMP, Hearth, config_via, free_port,  # noqa: E402
+                         replies_to, reply_to, run_ordered, settle, tcp_forward, wait_log)
 
 POINTER = ("replied to you privately", "couldn't reach you privately")
 CONSENT = "mood log"          # in the consent text (title and body) and every mood answer
@@ -29,46 +29,7 @@ def privacy_config(port: int) -> str:
     reached through the forwarder on port."""
     data = os.path.join(TMP, "privacy-data")
     os.makedirs(data, exist_ok=True)
-    cfg = os.path.join(TMP, "hearth-privacy.ini")
-    with open(CONFIG) as f:
-        text = f.read()
-    text = text.replace("log_level = info", "log_level = debug") \
-        .replace(f"homeserver = {HS}", f"homeserver = http://127.0.0.1:{port}")
-    text = "\n".join(f"data_dir = {data}" if line.startswith("data_dir =") else line
-                     for line in text.splitlines()) + "\n"
-    with open(cfg, "w") as f:
-        f.write(text)
-    os.chmod(cfg, 0o600)
-    return cfg
-
-
-async def forwarder(port: int, delay: dict):
-    """A loopback TCP forwarder to the homeserver that holds each event send (PUT .../send/...)
-    delay["send"] seconds on its way (changed while it runs)."""
-    host, tport = HS.split("//")[1].split(":")
-
-    async def pipe(r, w, slow=False):
-        try:
-            while data := await r.read(65536):
-                if slow and delay["send"] and data.startswith(b"PUT ") \
-                        and b"/send/" in data.split(b"\r\n", 1)[0]:
-                    await asyncio.sleep(delay["send"])
-                w.write(data)
-                await w.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            w.close()
-
-    async def handle(cr, cw):
-        try:
-            sr, sw = await asyncio.open_connection(host, int(tport))
-        except OSError:
-            cw.close()
-            return
-        await asyncio.gather(pipe(cr, sw, True), pipe(sr, cw))
-
-    return await asyncio.start_server(handle, "127.0.0.1", port)
+    return config_via(port, "hearth-privacy", data_dir=data)
 
 
 def bot_messages(m: Member, room: str):
@@ -82,10 +43,7 @@ def private_content(msgs):
 
 class Suite:
     def __init__(self):
-        import socket
-        with socket.socket() as sk:
-            sk.bind(("127.0.0.1", 0))
-            self.port = sk.getsockname()[1]
+        self.port = free_port()
         self.delay = {"send": 0.0}
         self.server = None
         self.hearth = Hearth("hearth-privacy", privacy_config(self.port))
@@ -107,11 +65,19 @@ class Suite:
                            what=f"{dm} with exactly Hearth and {m.user_id}")
         return dm
 
+    async def two_person_chat(self, m: Member, text: str):
+        """A new chat of m and Hearth alone (is_direct), Hearth joined, text sent in it: the
+        room and Hearth's reply."""
+        room = await m.create_room(None, invite=[BOT], is_direct=True)
+        await m.wait_for_join(room, BOT, timeout=30)
+        cmd = await m.send(room, text)
+        return room, await reply_to(m, room, cmd)
+
     # -- tests, in order ----------------------------------------------------
 
     async def test_hearth_starts_at_debug(self):
         """Hearth starts at log_level = debug, through a forwarder that can hold its sends."""
-        self.server = await forwarder(self.port, self.delay)
+        self.server = await tcp_forward(self.port, HS, self.delay)
         mark = self.hearth.launch()
         await wait_log(self.hearth, "first sync done", 60, mark)
 
@@ -172,10 +138,7 @@ class Suite:
         """erin's two-person chat with Hearth is private; once frank joins, Hearth's private
         answers no longer go there but to a new private chat."""
         erin, frank = self.bob, self.carol
-        room = await erin.create_room(None, invite=[BOT], is_direct=True)
-        await erin.wait_for_join(room, BOT, timeout=30)
-        cmd = await erin.send(room, "!mood optin")
-        r = await reply_to(erin, room, cmd)
+        room, r = await self.two_person_chat(erin, "!mood optin")
         assert CONSENT in r.body, f"the real private chat did not get the consent: {r.body!r}"
         await erin.invite(room, frank.user_id)
         await frank.join(room)
@@ -204,10 +167,7 @@ class Suite:
         checked again right before it goes out, so those still queued go to erin's private chat.
         Hearth's sends are held 3 s each on the way, so replies queue up behind the first."""
         erin, frank = self.bob, self.carol
-        room = await erin.create_room(None, invite=[BOT], is_direct=True)
-        await erin.wait_for_join(room, BOT, timeout=30)
-        cmd = await erin.send(room, "!mood history")
-        r = await reply_to(erin, room, cmd)
+        room, r = await self.two_person_chat(erin, "!mood history")
         assert not any(p in r.body for p in POINTER), f"a private chat got the pointer: {r.body!r}"
         marks = bot_messages(erin, self.erin_dm)
         self.delay["send"] = 3.0
@@ -233,10 +193,7 @@ class Suite:
         """dave's own two-person chat is private until he invites frank (who does not join):
         an invited member can join and read, so private answers go to dave's private chat."""
         dave, frank = self.alice, self.carol
-        room = await dave.create_room(None, invite=[BOT], is_direct=True)
-        await dave.wait_for_join(room, BOT, timeout=30)
-        cmd = await dave.send(room, "!mood history")
-        r = await reply_to(dave, room, cmd)
+        room, r = await self.two_person_chat(dave, "!mood history")
         assert not any(p in r.body for p in POINTER), f"a private chat got the pointer: {r.body!r}"
         await dave.invite(room, frank.user_id)
         await dave.sync_once()

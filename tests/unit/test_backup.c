@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "core/backup.h"
-#include "test_e2e_router.h"
+#include "e2e_router.h"
 
 #define ROOM "!room:example.org"
 

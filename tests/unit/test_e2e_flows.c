@@ -1,5 +1,5 @@
 /* Unit tests of bot/net/matrix/crypto (the e2e module): two or three e2e instances in one
- * process, each on its own store, with test_e2e_router.h answering their requests. Signatures
+ * process, each on its own store, with e2e_router.h answering their requests. Signatures
  * are checked here with libsodium, independently of libolm. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "test_e2e_router.h"
+#include "e2e_router.h"
 
 #define ROOM "!room:example.org"
 
@@ -40,32 +40,13 @@ static void tmp_path(char *buf, size_t len, const char *name)
 /* Everyone in clients learns that the room is encrypted and who its members are. */
 static void room_setup(struct cl **clients, int n, json_t *enc_content)
 {
-	json_t *def = json_pack("{s:s}", "algorithm", "m.megolm.v1.aes-sha2");
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(e2e_room_encryption(clients[i]->e, ROOM, enc_content ? enc_content : def), 0);
-		for (int j = 0; j < n; j++)
-			assert_int_equal(e2e_room_member_change(clients[i]->e, ROOM, clients[j]->user,
-								"join"), 0);
-	}
-	json_decref(def);
+	assert_int_equal(hs_join(clients, n, ROOM, enc_content, NULL, 0), 0);
 }
 
-/* Decrypts ev for c, syncing once first; returns the rc and the body text (or NULL). */
+/* Decrypts ev for c; returns the rc and the body text (or ""). */
 static int recv_text(struct cl *c, json_t *ev, char *body, size_t len)
 {
-	json_t *plain = NULL;
-	int rc = e2e_decrypt_room_event(c->e, ROOM, ev, &plain);
-
-	if (body && len)
-		body[0] = '\0';
-	if (rc == 0) {
-		const char *b = json_string_value(json_object_get(json_object_get(plain, "content"), "body"));
-		assert_non_null(b);
-		if (body)
-			snprintf(body, len, "%s", b);
-	}
-	json_decref(plain);
-	return rc;
+	return cl_decrypt(c, ROOM, ev, body, len, NULL);
 }
 
 static bool verify_sig(json_t *obj, const char *user, const char *key_id, const char *pub_b64)

@@ -1,4 +1,4 @@
-/* Unit tests of the e2e module under attack, with test_e2e_router.h as the homeserver:
+/* Unit tests of the e2e module under attack, with e2e_router.h as the homeserver:
  * a device that copies a member's identity key (the member is still read and answered), a
  * flood of events waiting for keys that do not exist (another member's message still gets
  * through; waiting events expire after 10 minutes), and private chats whose room keys go only
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "test_e2e_router.h"
+#include "e2e_router.h"
 
 #define ROOM "!group:example.org"
 #define PRIV "!private-b:example.org"
@@ -21,57 +21,7 @@
 
 static void join_all(const char *room, struct cl **clients, int n, const char **extra, int nextra)
 {
-	json_t *def = json_pack("{s:s}", "algorithm", "m.megolm.v1.aes-sha2");
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(e2e_room_encryption(clients[i]->e, room, def), 0);
-		for (int j = 0; j < n; j++)
-			assert_int_equal(e2e_room_member_change(clients[i]->e, room, clients[j]->user,
-								"join"), 0);
-		for (int j = 0; j < nextra; j++)
-			assert_int_equal(e2e_room_member_change(clients[i]->e, room, extra[j], "join"), 0);
-	}
-	json_decref(def);
-}
-
-/* Decrypts ev in room for c; the body (or "") in body. */
-static int recv_in(struct cl *c, const char *room, json_t *ev, char *body, size_t len,
-		   json_t **plain_out)
-{
-	json_t *plain = NULL;
-	int rc = e2e_decrypt_room_event(c->e, room, ev, &plain);
-
-	body[0] = '\0';
-	if (rc == 0)
-		snprintf(body, len, "%s", json_string_value(json_object_get(json_object_get(plain,
-			"content"), "body")));
-	if (plain_out)
-		*plain_out = plain;
-	else
-		json_decref(plain);
-	return rc;
-}
-
-static int encrypt_in(struct cl *c, const char *room, const char *text, json_t **out)
-{
-	json_t *content = json_pack("{s:s, s:s}", "msgtype", "m.text", "body", text);
-	int rc = HE_AGAIN;
-
-	for (int i = 0; i < 20 && rc == HE_AGAIN; i++) {
-		rc = e2e_encrypt_room_event(c->e, room, "m.room.message", content, out);
-		if (rc == HE_AGAIN)
-			hs_flush(c->hs);
-	}
-	if (rc)
-		fprintf(stderr, "encrypt_in %s %s: %d\n", c->user, room, rc);
-	json_decref(content);
-	return rc;
-}
-
-static int todev_count(struct hs *h, const char *user, const char *dev)
-{
-	char key[160];
-	snprintf(key, sizeof(key), "%s %s", user, dev);
-	return (int)json_integer_value(json_object_get(h->todev, key));
+	assert_int_equal(hs_join(clients, n, room, NULL, extra, nextra), 0);
 }
 
 static char *b64(const unsigned char *bin, size_t len)
@@ -152,10 +102,10 @@ static void test_copied_identity_key(void **state)
 	hs_run(h);
 
 	/* B asks for help: its room key reaches Hearth over Olm, its message is read */
-	assert_int_equal(encrypt_in(b, ROOM, "!crisis", &enc), 0);
+	assert_int_equal(cl_encrypt(b, ROOM, "!crisis", &enc), 0);
 	cl_sync(bot);
 	ev = hs_event(b, enc, "$crisis");
-	assert_int_equal(recv_in(bot, ROOM, ev, text, sizeof(text), &plain), 0);
+	assert_int_equal(cl_decrypt(bot, ROOM, ev, text, sizeof(text), &plain), 0);
 	assert_string_equal(text, "!crisis");
 	assert_string_equal(json_string_value(json_object_get(plain, "sender_device")), "BDEV");
 	assert_true(json_is_true(json_object_get(plain, "sender_verified")));
@@ -165,41 +115,41 @@ static void test_copied_identity_key(void **state)
 
 	/* Hearth answers: B's device gets the key and reads it; neither copy is ever addressed;
 	 * C, whose key was copied and who has not written yet, is refused like its copy */
-	assert_int_equal(encrypt_in(bot, ROOM, "the answer", &enc), 0);
+	assert_int_equal(cl_encrypt(bot, ROOM, "the answer", &enc), 0);
 	cl_sync(b);
 	cl_sync(c);
 	ev = hs_event(bot, enc, "$answer");
-	assert_int_equal(recv_in(b, ROOM, ev, text, sizeof(text), NULL), 0);
+	assert_int_equal(cl_decrypt(b, ROOM, ev, text, sizeof(text), NULL), 0);
 	assert_string_equal(text, "the answer");
-	assert_int_equal(recv_in(c, ROOM, ev, text, sizeof(text), NULL), HE_AGAIN);
-	assert_int_equal(todev_count(h, "@a:example.org", "EVIL"), 0);
-	assert_int_equal(todev_count(h, "@aa:example.org", "EVIL2"), 0);
-	assert_int_equal(todev_count(h, "@c:example.org", "CDEV"), 0);
+	assert_int_equal(cl_decrypt(c, ROOM, ev, text, sizeof(text), NULL), HE_AGAIN);
+	assert_int_equal(hs_todev_count(h, "@a:example.org", "EVIL"), 0);
+	assert_int_equal(hs_todev_count(h, "@aa:example.org", "EVIL2"), 0);
+	assert_int_equal(hs_todev_count(h, "@c:example.org", "CDEV"), 0);
 	json_decref(ev);
 	json_decref(enc);
 
 	/* C writes: its Olm message proves it holds its key; from then on it is answered */
-	assert_int_equal(encrypt_in(c, ROOM, "hello", &enc), 0);
+	assert_int_equal(cl_encrypt(c, ROOM, "hello", &enc), 0);
 	cl_sync(bot);
 	ev = hs_event(c, enc, "$hello");
-	assert_int_equal(recv_in(bot, ROOM, ev, text, sizeof(text), NULL), 0);
+	assert_int_equal(cl_decrypt(bot, ROOM, ev, text, sizeof(text), NULL), 0);
 	assert_string_equal(text, "hello");
 	json_decref(ev);
 	json_decref(enc);
-	assert_int_equal(encrypt_in(bot, ROOM, "welcome", &enc), 0);
+	assert_int_equal(cl_encrypt(bot, ROOM, "welcome", &enc), 0);
 	cl_sync(c);
 	ev = hs_event(bot, enc, "$welcome");
-	assert_int_equal(recv_in(c, ROOM, ev, text, sizeof(text), NULL), 0);
+	assert_int_equal(cl_decrypt(c, ROOM, ev, text, sizeof(text), NULL), 0);
 	assert_string_equal(text, "welcome");
-	assert_int_equal(todev_count(h, "@aa:example.org", "EVIL2"), 0);
+	assert_int_equal(hs_todev_count(h, "@aa:example.org", "EVIL2"), 0);
 	json_decref(ev);
 	json_decref(enc);
 
 	/* a hostile member replays B's ciphertext as its own event: B's session, another sender */
-	assert_int_equal(encrypt_in(b, ROOM, "mine", &enc), 0);
+	assert_int_equal(cl_encrypt(b, ROOM, "mine", &enc), 0);
 	ev = hs_event(b, enc, "$stolen");
 	json_object_set_new(ev, "sender", json_string("@a:example.org"));
-	assert_int_equal(recv_in(bot, ROOM, ev, text, sizeof(text), NULL), HE_CRYPTO);
+	assert_int_equal(cl_decrypt(bot, ROOM, ev, text, sizeof(text), NULL), HE_CRYPTO);
 	json_decref(ev);
 	json_decref(enc);
 	hs_free(h);
@@ -240,6 +190,39 @@ static void unblocked_ids(struct cl *c, char *buf, size_t len)
 	json_decref(un);
 }
 
+/* from floods Hearth with n events whose keys do not exist; each waits (HE_AGAIN). With
+ * per_sender, every per_sender events come from another made-up account (@sybilN). */
+static void flood(struct hs *h, struct cl *bot, struct cl *from, int n, int per_sender)
+{
+	json_t *ev, *plain = NULL;
+	char who[64];
+
+	for (int i = 0; i < n; i++) {
+		ev = bogus_event(from, i);
+		if (per_sender) {
+			snprintf(who, sizeof(who), "@sybil%d:example.org", i / per_sender);
+			json_object_set_new(ev, "sender", json_string(who));
+		}
+		assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
+		json_decref(ev);
+		if (i % 100 == 0)
+			hs_flush(h);
+	}
+	hs_flush(h);
+}
+
+/* from's text (event eid) reaches Hearth before its room key: it waits (HE_AGAIN). */
+static void arrives_before_key(struct cl *bot, struct cl *from, const char *text, const char *eid)
+{
+	json_t *enc = NULL, *ev, *plain = NULL;
+
+	assert_int_equal(cl_encrypt(from, ROOM, text, &enc), 0);
+	ev = hs_event(from, enc, eid);
+	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
+	json_decref(ev);
+	json_decref(enc);
+}
+
 /* 11. One member floods Hearth with 2,100 events whose keys do not exist. Another member's
  * message that waits for its key is still kept and read once its key comes; events wait 10
  * minutes at most. */
@@ -251,38 +234,23 @@ static void test_waiting_events_capped_and_expire(void **state)
 	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
 	struct cl *c = hs_add(h, "@c:example.org", "CDEV", NULL);
 	struct cl *all[] = { bot, a, b, c };
-	json_t *enc = NULL, *ev, *plain = NULL;
+	json_t *enc = NULL, *ev;
 	char ids[256], text[64];
 
 	hs_run(h);
 	join_all(ROOM, all, 4, NULL, 0);
 	fake_now = (uint64_t)time(NULL) * 1000;
 	e2e_set_clock(bot->e, fake_clock);
-	for (int i = 0; i < 2100; i++) {
-		ev = bogus_event(a, i);
-		assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-		json_decref(ev);
-		if (i % 100 == 0)
-			hs_flush(h);
-	}
-	hs_flush(h);
+	flood(h, bot, a, 2100, 0);
 
 	/* B's "!crisis" arrives before its key, waits, and is handed back when the key comes */
-	assert_int_equal(encrypt_in(b, ROOM, "!crisis", &enc), 0);
-	ev = hs_event(b, enc, "$crisis");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, b, "!crisis", "$crisis");
 	cl_sync(bot);
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "$crisis");
 
 	/* C's message waits 9 minutes: still kept */
-	assert_int_equal(encrypt_in(c, ROOM, "nine minutes", &enc), 0);
-	ev = hs_event(c, enc, "$nine");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, c, "nine minutes", "$nine");
 	fake_now += 9 * 60 * 1000;
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "");
@@ -292,11 +260,7 @@ static void test_waiting_events_capped_and_expire(void **state)
 
 	/* 11 minutes after the flood, A's made-up events are gone, and A is heard again */
 	fake_now += 2 * 60 * 1000;
-	assert_int_equal(encrypt_in(a, ROOM, "a real one", &enc), 0);
-	ev = hs_event(a, enc, "$real");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, a, "a real one", "$real");
 	cl_sync(bot);
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "$real");
@@ -304,10 +268,10 @@ static void test_waiting_events_capped_and_expire(void **state)
 	/* a message whose key comes 10 minutes and a second too late is dropped (B starts a new
 	 * session, as it does when a member leaves) */
 	assert_int_equal(e2e_room_member_change(b->e, ROOM, c->user, "leave"), 0);
-	assert_int_equal(encrypt_in(b, ROOM, "too late", &enc), 0);
+	assert_int_equal(cl_encrypt(b, ROOM, "too late", &enc), 0);
 	ev = hs_event(b, enc, "$late");
 	json_decref(enc);
-	assert_int_equal(recv_in(bot, ROOM, ev, text, sizeof(text), NULL), HE_AGAIN);
+	assert_int_equal(cl_decrypt(bot, ROOM, ev, text, sizeof(text), NULL), HE_AGAIN);
 	json_decref(ev);
 	fake_now += 10 * 60 * 1000 + 1000;
 	unblocked_ids(bot, ids, sizeof(ids));
@@ -326,29 +290,15 @@ static void test_waiting_events_many_senders(void **state)
 	struct cl *a = hs_add(h, "@a:example.org", "ADEV", NULL);
 	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
 	struct cl *all[] = { bot, a, b };
-	json_t *enc = NULL, *ev, *plain = NULL;
-	char ids[256], who[64];
+	char ids[256];
 
 	hs_run(h);
 	join_all(ROOM, all, 3, NULL, 0);
-	for (int i = 0; i < 41 * 50; i++) {
-		ev = bogus_event(a, i);
-		snprintf(who, sizeof(who), "@sybil%d:example.org", i / 50);
-		json_object_set_new(ev, "sender", json_string(who));
-		assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-		json_decref(ev);
-		if (i % 100 == 0)
-			hs_flush(h);
-	}
-	hs_flush(h);
+	flood(h, bot, a, 41 * 50, 50);
 	/* Hearth's own key requests for them (to "*" of its user) come back to it; Synapse hands
 	 * out 100 to-device events per sync, this router all at once; Hearth ignores them anyway */
 	json_array_clear(bot->inbox);
-	assert_int_equal(encrypt_in(b, ROOM, "!crisis", &enc), 0);
-	ev = hs_event(b, enc, "$crisis");
-	assert_int_equal(e2e_decrypt_room_event(bot->e, ROOM, ev, &plain), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	arrives_before_key(bot, b, "!crisis", "$crisis");
 	cl_sync(bot);
 	unblocked_ids(bot, ids, sizeof(ids));
 	assert_string_equal(ids, "$crisis");
@@ -361,6 +311,24 @@ static void cross_sign(struct hs *h, struct cl *c)
 	assert_int_equal(e2e_cross_signing_bootstrap(c->e), 0);
 	hs_flush(h);
 	hs_run(h);
+}
+
+/* Hearth writes text in room as event eid; reader and outsider sync; reader reads it, outsider
+ * cannot (it got no room key). */
+static void only_reader_reads(struct cl *bot, const char *room, const char *text, const char *eid,
+			      struct cl *reader, struct cl *outsider)
+{
+	json_t *enc = NULL, *ev;
+	char body[64];
+
+	assert_int_equal(cl_encrypt(bot, room, text, &enc), 0);
+	cl_sync(reader);
+	cl_sync(outsider);
+	ev = hs_event(bot, enc, eid);
+	assert_int_equal(cl_decrypt(reader, room, ev, body, sizeof(body), NULL), 0);
+	assert_int_equal(cl_decrypt(outsider, room, ev, body, sizeof(body), NULL), HE_AGAIN);
+	json_decref(ev);
+	json_decref(enc);
 }
 
 /* 12. Private chats: with cross-signing, only devices signed by the member's self-signing key
@@ -392,29 +360,22 @@ static void test_private_chat_vouched_devices(void **state)
 	assert_false(e2e_device_trusted(bot->e, b->user, "BNEW"));
 
 	/* the private chat: B's signed device reads it, the unsigned one gets no key */
-	assert_int_equal(encrypt_in(bot, PRIV, "your mood history", &enc), 0);
-	assert_int_equal(todev_count(h, b->user, "BNEW"), 0);
-	cl_sync(b);
-	cl_sync(b2);
-	ev = hs_event(bot, enc, "$p1");
-	assert_int_equal(recv_in(b, PRIV, ev, text, sizeof(text), NULL), 0);
-	assert_int_equal(recv_in(b2, PRIV, ev, text, sizeof(text), NULL), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	only_reader_reads(bot, PRIV, "your mood history", "$p1", b, b2);
+	assert_int_equal(hs_todev_count(h, b->user, "BNEW"), 0);
 	/* the group room: every self-signed device, as before */
-	assert_int_equal(encrypt_in(bot, ROOM, "check-in", &enc), 0);
+	assert_int_equal(cl_encrypt(bot, ROOM, "check-in", &enc), 0);
 	cl_sync(b2);
 	ev = hs_event(bot, enc, "$g1");
-	assert_int_equal(recv_in(b2, ROOM, ev, text, sizeof(text), NULL), 0);
+	assert_int_equal(cl_decrypt(b2, ROOM, ev, text, sizeof(text), NULL), 0);
 	json_decref(ev);
 	json_decref(enc);
 	/* C without cross-signing: both its devices read its private chat */
-	assert_int_equal(encrypt_in(bot, PRIV_C, "for c", &enc), 0);
+	assert_int_equal(cl_encrypt(bot, PRIV_C, "for c", &enc), 0);
 	cl_sync(c);
 	cl_sync(c2);
 	ev = hs_event(bot, enc, "$c1");
-	assert_int_equal(recv_in(c, PRIV_C, ev, text, sizeof(text), NULL), 0);
-	assert_int_equal(recv_in(c2, PRIV_C, ev, text, sizeof(text), NULL), 0);
+	assert_int_equal(cl_decrypt(c, PRIV_C, ev, text, sizeof(text), NULL), 0);
+	assert_int_equal(cl_decrypt(c2, PRIV_C, ev, text, sizeof(text), NULL), 0);
 	json_decref(ev);
 	json_decref(enc);
 	notes = e2e_take_identity_notices(bot->e);
@@ -434,16 +395,9 @@ static void test_private_chat_vouched_devices(void **state)
 	json_decref(notes);
 	assert_false(e2e_device_trusted(bot->e, b->user, "BNEW"));
 	assert_true(e2e_device_trusted(bot->e, b->user, "BDEV"));
-	int to_new = todev_count(h, b->user, "BNEW");
-	assert_int_equal(encrypt_in(bot, PRIV, "still only the old device", &enc), 0);
-	assert_int_equal(todev_count(h, b->user, "BNEW"), to_new);
-	cl_sync(b);
-	cl_sync(b2);
-	ev = hs_event(bot, enc, "$p2");
-	assert_int_equal(recv_in(b, PRIV, ev, text, sizeof(text), NULL), 0);
-	assert_int_equal(recv_in(b2, PRIV, ev, text, sizeof(text), NULL), HE_AGAIN);
-	json_decref(ev);
-	json_decref(enc);
+	int to_new = hs_todev_count(h, b->user, "BNEW");
+	only_reader_reads(bot, PRIV, "still only the old device", "$p2", b, b2);
+	assert_int_equal(hs_todev_count(h, b->user, "BNEW"), to_new);
 
 	/* the confirmation must come from the device B vouched for before */
 	assert_int_equal(e2e_identity_confirm(bot->e, b->user, "BNEW"), HE_PERM);
@@ -454,13 +408,13 @@ static void test_private_chat_vouched_devices(void **state)
 	hs_run(h);
 	assert_true(e2e_device_trusted(bot->e, b->user, "BNEW"));
 	assert_false(e2e_device_trusted(bot->e, b->user, "BDEV")); /* not signed by the new keys */
-	assert_int_equal(encrypt_in(bot, PRIV, "after the confirmation", &enc), 0);
+	assert_int_equal(cl_encrypt(bot, PRIV, "after the confirmation", &enc), 0);
 	cl_sync(b);
 	cl_sync(b2);
 	ev = hs_event(bot, enc, "$p3");
-	assert_int_equal(recv_in(b2, PRIV, ev, text, sizeof(text), NULL), 0);
+	assert_int_equal(cl_decrypt(b2, PRIV, ev, text, sizeof(text), NULL), 0);
 	assert_string_equal(text, "after the confirmation");
-	assert_int_equal(recv_in(b, PRIV, ev, text, sizeof(text), NULL), HE_AGAIN);
+	assert_int_equal(cl_decrypt(b, PRIV, ev, text, sizeof(text), NULL), HE_AGAIN);
 	json_decref(ev);
 	json_decref(enc);
 	assert_int_equal(e2e_identity_confirm(bot->e, b->user, "BNEW"), HE_NOTFOUND);
@@ -473,9 +427,9 @@ static void test_private_chat_vouched_devices(void **state)
 	assert_true(e2e_identity_pending(bot->e, b->user));
 	assert_true(e2e_device_trusted(bot->e, b->user, "BNEW"));
 	assert_false(e2e_device_trusted(bot->e, b->user, "BDEV"));
-	int to_old = todev_count(h, b->user, "BDEV");
-	assert_int_equal(encrypt_in(bot, PRIV, "keys gone", &enc), 0);
-	assert_int_equal(todev_count(h, b->user, "BDEV"), to_old);
+	int to_old = hs_todev_count(h, b->user, "BDEV");
+	assert_int_equal(cl_encrypt(bot, PRIV, "keys gone", &enc), 0);
+	assert_int_equal(hs_todev_count(h, b->user, "BDEV"), to_old);
 	json_decref(enc);
 	hs_free(h);
 }

@@ -25,6 +25,7 @@
 #include "core/md.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "testapp.h"
 
 #define T0 1768478400 /* 2026-01-15 12:00:00Z */
 #define DAY 86400
@@ -55,37 +56,33 @@ struct tapp {
 	bool files;         /* offer send_file */
 };
 
-static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+/* Records one message Hearth sent: where (dest), whether it landed privately, to whom. */
+static int record(struct htransport *t, enum hdest dest, bool priv, const char *to, const char *md)
 {
 	struct tapp *ta = t->impl;
 	assert_true(ta->n < MAXREC);
 	ta->r[ta->n].dest = dest;
-	ta->r[ta->n].priv = in->is_private || dest == HDEST_PRIVATE;
-	ta->r[ta->n].to = strdup(dest == HDEST_PRIVATE ? in->sender : in->room);
+	ta->r[ta->n].priv = priv;
+	ta->r[ta->n].to = strdup(to);
 	ta->r[ta->n].text = strdup(md);
 	ta->n++;
 	return HE_OK;
+}
+
+static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+{
+	return record(t, dest, in->is_private || dest == HDEST_PRIVATE,
+		      dest == HDEST_PRIVATE ? in->sender : in->room, md);
 }
 
 static int t_post(struct htransport *t, const char *room, const char *md)
 {
-	struct tapp *ta = t->impl;
-	ta->r[ta->n].dest = HDEST_ROOM;
-	ta->r[ta->n].to = strdup(room);
-	ta->r[ta->n].text = strdup(md);
-	ta->n++;
-	return HE_OK;
+	return record(t, HDEST_ROOM, false, room, md);
 }
 
 static int t_post_private(struct htransport *t, const char *member, const char *md)
 {
-	struct tapp *ta = t->impl;
-	ta->r[ta->n].dest = HDEST_PRIVATE;
-	ta->r[ta->n].priv = true;
-	ta->r[ta->n].to = strdup(member);
-	ta->r[ta->n].text = strdup(md);
-	ta->n++;
-	return HE_OK;
+	return record(t, HDEST_PRIVATE, true, member, md);
 }
 
 static int t_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
@@ -121,33 +118,15 @@ static void clear(struct tapp *ta)
 	ta->n = ta->nf = 0;
 }
 
-static const char *src_dir(void)
-{
-	const char *s = getenv("SRC");
-	return s && *s ? s : HEARTH_SOURCE_DIR;
-}
-
 /* Opens the app on ta->db with the key file ta->key (created by vault_open when missing). */
 static void app_open(struct tapp *ta)
 {
-	char path[512];
 	struct vault *v = NULL;
 
-	assert_int_equal(config_load(NULL, &ta->app.cfg, NULL), 0);
-	free(ta->app.cfg->data_dir);
-	ta->app.cfg->data_dir = strdup(ta->dir);
-	assert_int_equal(config_finish(ta->app.cfg, NULL), 0);
-	free(ta->app.cfg->mood_key_file);
-	ta->app.cfg->mood_key_file = strdup(ta->key);
-	snprintf(path, sizeof(path), "%s/content", src_dir());
-	ta->app.cfg->content_dir = strdup(path);
 	/* A real key file, so that a reopened store can still read what it sealed. */
 	assert_int_equal(vault_open(ta->key, &v), 0);
 	vault_free(v);
-	assert_int_equal(loop_new(&ta->app.loop), 0);
-	assert_int_equal(store_open_file(ta->db, &ta->app.store), 0);
-	assert_int_equal(care_init(&ta->app), 0);
-	assert_int_equal(care_load_content(&ta->app), 0);
+	assert_int_equal(ta_app_open(&ta->app, ta->db, ta->dir, ta->key), 0);
 	snprintf(ta->t.name, sizeof(ta->t.name), "test");
 	ta->t.ops = ta->files ? &ops_files : &ops_nofiles;
 	ta->t.impl = ta;
@@ -158,15 +137,7 @@ static void app_open(struct tapp *ta)
 static void app_close(struct tapp *ta)
 {
 	clear(ta);
-	care_free(&ta->app);
-	content_free(ta->app.content);
-	store_free(ta->app.store);
-	loop_free(ta->app.loop);
-	config_free(ta->app.cfg);
-	ta->app.content = NULL;
-	ta->app.store = NULL;
-	ta->app.loop = NULL;
-	ta->app.cfg = NULL;
+	ta_app_close(&ta->app);
 }
 
 static int setup(void **state)
@@ -198,24 +169,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Says text as sender; room NULL = privately. Returns how many replies came. */
-static size_t say(struct tapp *ta, const char *sender, const char *room, const char *text)
-{
-	char dm[128];
-	struct hmsg m = {
-		.network = "test", .room = room, .sender = sender, .sender_name = sender, .text = text,
-		.is_private = room == NULL, .role = HROLE_MEMBER, .via = &ta->t,
-	};
-	size_t before = ta->n;
-
-	if (!room) {
-		snprintf(dm, sizeof(dm), "dm:%s", sender);
-		m.room = dm;
-	}
-	happ_dispatch(&ta->app, &m);
-	return ta->n - before;
-}
-
 /* Says text as sender on network; room NULL = privately; transient as an IRC nick without a
  * services account is. */
 static size_t say_on(struct tapp *ta, const char *network, const char *sender, const char *room,
@@ -237,9 +190,36 @@ static size_t say_on(struct tapp *ta, const char *network, const char *sender, c
 	return ta->n - before;
 }
 
+/* Says text as sender on the test network; room NULL = privately. Returns how many replies
+ * came. */
+static size_t say(struct tapp *ta, const char *sender, const char *room, const char *text)
+{
+	return say_on(ta, "test", sender, room, false, text);
+}
+
 static const char *last(const struct tapp *ta)
 {
 	return ta->n ? ta->r[ta->n - 1].text : "";
+}
+
+/* The whole file at path (malloc'd, *len bytes), or NULL if it cannot be read. */
+static char *file_bytes(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *raw = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (raw = malloc((size_t)n + 1)) && fread(raw, 1, (size_t)n, f) == (size_t)n) {
+		*len = (size_t)n;
+	} else {
+		free(raw);
+		raw = NULL;
+	}
+	fclose(f);
+	return raw;
 }
 
 static long count(struct tapp *ta, const char *sql)
@@ -488,9 +468,8 @@ static void test_history_sparkline(void **state)
 static void test_forget(void **state)
 {
 	struct tapp *ta = *state;
-	FILE *f;
 	char *raw;
-	long len;
+	size_t len;
 
 	optin(ta, "alice-forget-me");
 	optin(ta, "bob");
@@ -522,14 +501,8 @@ static void test_forget(void **state)
 
 	/* Hard delete: not even in the file's free pages or the WAL. */
 	app_close(ta);
-	f = fopen(ta->db, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	raw = malloc((size_t)len);
-	assert_int_equal(fread(raw, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	raw = file_bytes(ta->db, &len);
+	assert_non_null(raw);
 	assert_null(memmem(raw, (size_t)len, "alice-forget-me", 15));
 	assert_non_null(memmem(raw, (size_t)len, "bob", 3));
 	free(raw);
@@ -621,18 +594,13 @@ static void test_encrypted_at_rest(void **state)
 		if (closed)
 			app_close(ta);
 		for (size_t s = 0; s < 2; s++) {
-			char path[400];
-			FILE *f;
+			char path[400], *raw;
+			size_t len;
 			snprintf(path, sizeof(path), "%s%s", ta->db, suffixes[s]);
-			f = fopen(path, "rb");
-			if (!f)
+			if (access(path, F_OK) != 0)
 				continue;
-			fseek(f, 0, SEEK_END);
-			long len = ftell(f);
-			fseek(f, 0, SEEK_SET);
-			char *raw = malloc((size_t)len + 1);
-			assert_int_equal(fread(raw, 1, (size_t)len, f), (size_t)len);
-			fclose(f);
+			raw = file_bytes(path, &len);
+			assert_non_null(raw);
 			assert_null(memmem(raw, (size_t)len, "ZQXMARKER", 9));
 			assert_null(memmem(raw, (size_t)len, "zqxtag", 6));
 			/* ...while the score and member are there: we read the right file. */
@@ -998,9 +966,8 @@ static void test_migration_drops_nick_rows(void **state)
 	struct tapp *ta = *state;
 	struct mood_entry_in e = { .score = 4, .note = "NICKZED-NOTE" };
 	sqlite3 *db;
-	FILE *f;
 	char *raw;
-	long len;
+	size_t len;
 
 	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood optin");
 	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood optin confirm");
@@ -1040,14 +1007,8 @@ static void test_migration_drops_nick_rows(void **state)
 	say_on(ta, "irc.net", "account:ann", NULL, false, "!mood history");
 	assert_non_null(strstr(last(ta), "ann stays"));
 	app_close(ta);
-	f = fopen(ta->db, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	raw = malloc((size_t)len);
-	assert_int_equal(fread(raw, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	raw = file_bytes(ta->db, &len);
+	assert_non_null(raw);
 	assert_null(memmem(raw, (size_t)len, "nick:zed", 8));
 	assert_non_null(memmem(raw, (size_t)len, "account:ann", 11));
 	free(raw);

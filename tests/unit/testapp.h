@@ -1,8 +1,10 @@
-/* testapp.h - a real app (store, content, care) with a recording transport, for unit tests and
- * benchmarks. Header-only so each test stays one file. */
+/* testapp.h - a real app (store, content, care) with a recording transport, for unit tests,
+ * benchmarks and fuzzers. The bodies are in testapp.c (in the hearth_testkit library). */
 #ifndef HEARTH_TESTAPP_H
 #define HEARTH_TESTAPP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,109 +33,24 @@ struct testapp {
 	size_t n;
 };
 
-static inline int ta_reply_cb(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
-{
-	struct testapp *ta = t->impl;
-	if (ta->n >= TA_MAX)
-		return HE_TOOBIG;
-	ta->replies[ta->n].dest = dest;
-	ta->replies[ta->n].is_private = in->is_private || dest == HDEST_PRIVATE;
-	ta->replies[ta->n].room = strdup(in->room);
-	ta->replies[ta->n].text = strdup(md);
-	ta->n++;
-	return HE_OK;
-}
-
-static inline int ta_post_cb(struct htransport *t, const char *room, const char *md)
-{
-	struct testapp *ta = t->impl;
-	if (ta->n >= TA_MAX)
-		return HE_TOOBIG;
-	ta->replies[ta->n].dest = HDEST_ROOM;
-	ta->replies[ta->n].room = strdup(room);
-	ta->replies[ta->n].text = strdup(md);
-	ta->n++;
-	return HE_OK;
-}
-
-static inline void ta_free_cb(struct htransport *t) {}
-
-static const struct htransport_ops ta_ops = {
-	.reply = ta_reply_cb,
-	.post = ta_post_cb,
-	.free = ta_free_cb,
-};
-
-static inline void ta_clear(struct testapp *ta)
-{
-	for (size_t i = 0; i < ta->n; i++) {
-		free(ta->replies[i].room);
-		free(ta->replies[i].text);
-	}
-	ta->n = 0;
-}
-
-static inline const char *ta_src(void)
-{
-	const char *src = getenv("SRC");
-	return src && *src ? src : HEARTH_SOURCE_DIR;
-}
-
-/* db: a file path or ":memory:". Returns NULL on failure. */
-static inline struct testapp *ta_new(const char *db)
-{
-	struct testapp *ta = calloc(1, sizeof(*ta));
-	char dir[4096];
-
-	if (!ta)
-		return NULL;
-	hlog_set_level(HLOG_WARN);
-	if (config_load(NULL, &ta->app.cfg, NULL) || config_finish(ta->app.cfg, NULL))
-		goto fail;
-	snprintf(dir, sizeof(dir), "%s/content", ta_src());
-	ta->app.cfg->content_dir = strdup(dir);
-	if (loop_new(&ta->app.loop) || store_open_file(db, &ta->app.store) || care_init(&ta->app) ||
-	    care_load_content(&ta->app))
-		goto fail;
-	snprintf(ta->t.name, sizeof(ta->t.name), "test");
-	ta->t.ops = &ta_ops;
-	ta->t.impl = ta;
-	happ_add_transport(&ta->app, &ta->t);
-	return ta;
-fail:
-	fprintf(stderr, "testapp: set-up failed\n");
-	return NULL;
-}
-
-static inline void ta_free(struct testapp *ta)
-{
-	if (!ta)
-		return;
-	ta_clear(ta);
-	care_free(&ta->app);
-	content_free(ta->app.content);
-	store_free(ta->app.store);
-	loop_free(ta->app.loop);
-	config_free(ta->app.cfg);
-	free(ta);
-}
-
+/* The source tree: $SRC, else the one the test was built from. */
+const char *ta_src(void);
+/* Opens app's config (defaults; data_dir and key_file if not NULL), the content of the source
+ * tree, a loop, the store db (a file path or ":memory:") and the care layer. 0 or the first
+ * error; ta_app_close() frees what was opened either way. */
+int ta_app_open(struct happ *app, const char *db, const char *data_dir, const char *key_file);
+/* Frees what ta_app_open() opened; the rest of app (fake_now, transports) stays. */
+void ta_app_close(struct happ *app);
+/* A test app with a recording transport; db: a file path or ":memory:". NULL on failure. */
+struct testapp *ta_new(const char *db);
+/* NULL-safe. */
+void ta_free(struct testapp *ta);
+/* Forgets the recorded replies. */
+void ta_clear(struct testapp *ta);
 /* Sends text as sender in room (or privately) and returns the number of replies. */
-static inline size_t ta_say(struct testapp *ta, const char *sender, const char *room, bool priv,
-		     enum hrole role, const char *text)
-{
-	struct hmsg m = {
-		.network = "test", .room = room, .sender = sender, .sender_name = sender,
-		.text = text, .is_private = priv, .role = role, .via = &ta->t,
-	};
-	size_t before = ta->n;
-	happ_dispatch(&ta->app, &m);
-	return ta->n - before;
-}
-
-static inline const char *ta_last(const struct testapp *ta)
-{
-	return ta->n ? ta->replies[ta->n - 1].text : "";
-}
+size_t ta_say(struct testapp *ta, const char *sender, const char *room, bool priv,
+	      enum hrole role, const char *text);
+/* The last reply's text, or "". */
+const char *ta_last(const struct testapp *ta);
 
 #endif

@@ -16,17 +16,17 @@
 struct mx_pend {
 	json_t *event;             /* a copy (decrypted when it came encrypted) */
 	struct mx_batch *batch;    /* held */
-	uint64_t t0, t_dec, c_dec;
+	struct hstamp start;       /* when Hearth began on it (0: not timed) */
 	struct mx_pend *next;
 };
 
 #define MX_PEND_MAX 256 /* per room; more are handled at once, as said in a group room */
 
 static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			     struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec);
+			     struct mx_batch *b, const struct hstamp *start);
 
 static int pend_add(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-		    struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
+		    struct mx_batch *b, const struct hstamp *start)
 {
 	struct mx_pend *p;
 
@@ -39,9 +39,8 @@ static int pend_add(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 	}
 	p->batch = b;
 	mx_batch_hold(b);
-	p->t0 = t0;
-	p->t_dec = t_dec;
-	p->c_dec = c_dec;
+	if (start)
+		p->start = *start;
 	if (r->pend_tail)
 		r->pend_tail->next = p;
 	else
@@ -63,7 +62,7 @@ void mx_sync_members_ready(struct mx *mx, struct mx_room *r)
 			r->pend_tail = NULL;
 		r->npend--;
 		if (mx_event_parse(p->event, &ev) == HE_OK)
-			dispatch_message(mx, r, &ev, p->batch, p->t0, p->t_dec, p->c_dec);
+			dispatch_message(mx, r, &ev, p->batch, &p->start);
 		mx_batch_release(mx, p->batch);
 		json_decref(p->event);
 		free(p);
@@ -90,7 +89,7 @@ void mx_sync_pend_free(struct mx *mx, struct mx_room *r)
  * when fetched again after a restart or handed back by the crypto module). Returns false when
  * the message is nothing to handle (ours, not a command candidate, an edit). */
 bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-		       struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
+		       struct mx_batch *b, const struct hstamp *start)
 {
 	struct store *st = mx->app->store;
 	struct mx_batch *cmd;
@@ -124,7 +123,7 @@ bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *
 	if (!cmd)
 		hlog_error(MX_MOD, "out of memory holding a message; a restart may not answer it");
 	if (r->members_req || r->pend || (!r->members_known && !r->members_failed)) {
-		if (pend_add(mx, r, ev, cmd, t0, t_dec, c_dec) == HE_OK) {
+		if (pend_add(mx, r, ev, cmd, start) == HE_OK) {
 			mx_batch_release(mx, cmd); /* the wait holds it now */
 			if (!r->members_req && !r->members_known)
 				mx_room_members_fetch(mx, r);
@@ -132,14 +131,14 @@ bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *
 			return true;
 		}
 	}
-	dispatch_message(mx, r, ev, cmd, t0, t_dec, c_dec);
+	dispatch_message(mx, r, ev, cmd, start);
 	mx_batch_release(mx, cmd);
 	return true;
 }
 
 /* cmd is the message's command hold (NULL when out of memory). */
 static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			     struct mx_batch *cmd, uint64_t t0, uint64_t t_dec, uint64_t c_dec)
+			     struct mx_batch *cmd, const struct hstamp *start)
 {
 	const char *prefix = mx->app->cfg->prefix;
 	struct mx_ctx ctx = { 0 };
@@ -150,10 +149,8 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 	ctx.room_id = r->id;
 	ctx.event_id = ev->event_id;
 	ctx.thread_root = ev->rel_type && strcmp(ev->rel_type, "m.thread") == 0 ? ev->rel_event : NULL;
-	ctx.t0_us = t0;
-	ctx.encrypted = t_dec != 0;
-	ctx.t_dec_us = t_dec;
-	ctx.c_dec_us = c_dec;
+	if (start)
+		ctx.start = *start;
 	name = json_string_value(json_object_get(r->names, ev->sender));
 	m.network = mx->t.name;
 	m.room = r->id;
@@ -177,11 +174,11 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 /* 1 when handled, 0 when the event cannot be read (no crypto, undecryptable) or is nothing to
  * handle, -1 when its key is missing (the crypto module hands it back later). */
 int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			struct mx_batch *b, uint64_t t0)
+			struct mx_batch *b)
 {
 	struct mx_event dec;
 	json_t *plain = NULL, *copy = NULL;
-	uint64_t t_dec = mx_now_us(), c_dec = mx_cpu_us();
+	struct hstamp t_dec = hstamp_now(); /* an encrypted reply is timed from here */
 	int taken = 0, rc;
 
 	if (!ev->sender || strcmp(ev->sender, mx->user_id) == 0)
@@ -208,7 +205,7 @@ int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event 
 		json_object_set(copy, "type", json_object_get(plain, "type"));
 		json_object_set(copy, "content", json_object_get(plain, "content"));
 		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
-			taken = mx_handle_message(mx, r, &dec, b, t0, t_dec, c_dec) ? 1 : 0;
+			taken = mx_handle_message(mx, r, &dec, b, &t_dec) ? 1 : 0;
 	}
 	json_decref(copy);
 	json_decref(plain);
@@ -237,5 +234,5 @@ void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event, stru
 	struct mx_event ev;
 
 	if (r && mx_event_parse(event, &ev) == HE_OK)
-		mx_handle_encrypted(mx, r, &ev, b, mx_now_us());
+		mx_handle_encrypted(mx, r, &ev, b);
 }

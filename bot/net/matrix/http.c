@@ -446,7 +446,8 @@ static void schedule_retry(struct mx_req *r, int64_t wait_ms)
 		happ_fail(mx->app, MX_MOD, "cannot arm a request's retry", HE_NOMEM);
 }
 
-static void finish(struct mx *mx, struct mx_req *r, int status, json_t *body, uint64_t t_done)
+static void finish(struct mx *mx, struct mx_req *r, int status, json_t *body,
+		   const struct hstamp *t_done)
 {
 	mx_http_cb cb = r->cb;
 	void *ud = r->ud;
@@ -459,7 +460,7 @@ static void finish(struct mx *mx, struct mx_req *r, int status, json_t *body, ui
 
 static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
 {
-	uint64_t t_done = mx_now_us();
+	struct hstamp t_done = hstamp_now();
 	long status = 0;
 	json_t *body = NULL;
 	const char *errcode;
@@ -478,7 +479,7 @@ static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
 			schedule_retry(r, -1);
 			return;
 		}
-		finish(mx, r, 0, NULL, t_done);
+		finish(mx, r, 0, NULL, &t_done);
 		return;
 	}
 	if (r->resp.len && mx_json_parse(r->resp.data, r->resp.len, MX_JSON_DEPTH, &body) != HE_OK) {
@@ -517,7 +518,7 @@ static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
 	}
 	if (status >= 400)
 		hlog_debug(MX_MOD, "%s %s: HTTP %ld %s", r->method, r->path, status, errcode);
-	finish(mx, r, (int)status, body, t_done);
+	finish(mx, r, (int)status, body, &t_done);
 	json_decref(body);
 }
 
@@ -580,56 +581,64 @@ struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *pa
 	return r;
 }
 
-struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path, json_t *body,
-			    unsigned flags, mx_http_cb cb, void *ud)
+/* The one core under mx_http_json and the *f forms: path is a format for mx_http_vpathf when
+ * args is given; json (when given) is serialised as the body, and wiped after (a login body
+ * holds the password). */
+static struct mx_req *request_core(struct mx *mx, const char *method, const char *path,
+				   va_list *args, const void *body, size_t body_len, json_t *json,
+				   const char *content_type, unsigned flags, mx_http_cb cb, void *ud)
 {
-	char *text = NULL;
-	struct mx_req *r;
+	struct mx_req *r = NULL;
+	char *built = NULL, *text = NULL;
 
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
-		if (!text)
-			return NULL;
+	if (args && !(path = built = mx_http_vpathf(path, *args)))
+		goto out;
+	if (json) {
+		if (!(text = json_dumps(json, JSON_COMPACT)))
+			goto out;
+		body = text;
+		body_len = strlen(text);
+		content_type = NULL;
 	}
-	r = mx_http_request(mx, method, path, text, text ? strlen(text) : 0, NULL, flags, cb, ud);
+	r = mx_http_request(mx, method, path, body, body_len, content_type, flags, cb, ud);
+out:
 	if (text) {
-		/* a login body holds the password */
 		explicit_bzero(text, strlen(text));
 		free(text);
 	}
+	free(built);
 	return r;
+}
+
+struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path, json_t *body,
+			    unsigned flags, mx_http_cb cb, void *ud)
+{
+	return request_core(mx, method, path, NULL, NULL, 0, body, NULL, flags, cb, ud);
 }
 
 struct mx_req *mx_http_requestf(struct mx *mx, const char *method, const void *body,
 				size_t body_len, const char *content_type, unsigned flags,
 				mx_http_cb cb, void *ud, const char *path_fmt, ...)
 {
-	struct mx_req *r = NULL;
+	struct mx_req *r;
 	va_list ap;
-	char *path;
 
 	va_start(ap, path_fmt);
-	path = mx_http_vpathf(path_fmt, ap);
+	r = request_core(mx, method, path_fmt, &ap, body, body_len, NULL, content_type, flags, cb,
+			 ud);
 	va_end(ap);
-	if (path)
-		r = mx_http_request(mx, method, path, body, body_len, content_type, flags, cb, ud);
-	free(path);
 	return r;
 }
 
 struct mx_req *mx_http_jsonf(struct mx *mx, const char *method, json_t *body, unsigned flags,
 			     mx_http_cb cb, void *ud, const char *path_fmt, ...)
 {
-	struct mx_req *r = NULL;
+	struct mx_req *r;
 	va_list ap;
-	char *path;
 
 	va_start(ap, path_fmt);
-	path = mx_http_vpathf(path_fmt, ap);
+	r = request_core(mx, method, path_fmt, &ap, NULL, 0, body, NULL, flags, cb, ud);
 	va_end(ap);
-	if (path)
-		r = mx_http_json(mx, method, path, body, flags, cb, ud);
-	free(path);
 	return r;
 }
 

@@ -19,14 +19,6 @@
 
 static void after_login(struct mx *mx);
 
-uint64_t mx_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void mx_fatal(struct mx *mx, const char *why)
 {
 	hlog_error(MX_MOD, "%s", why);
@@ -34,37 +26,20 @@ void mx_fatal(struct mx *mx, const char *why)
 	loop_stop(mx->loop);
 }
 
-void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx)
+void mx_record_reply(struct mx *mx, uint64_t own_us, uint64_t cpu_us, bool encrypted, bool setup)
 {
-	uint64_t d;
-
-	if (ctx->timed || !ctx->t0_us)
+	/* a lost sample (out of memory) only thins the figure */
+	if (!encrypted) {
+		hstats_add(&mx->st_own, own_us);
+		hstats_add(&mx->st_cpu, cpu_us);
 		return;
-	ctx->timed = true;
-	d = mx_now_us() - ctx->t0_us;
-	if (d > UINT32_MAX)
-		d = UINT32_MAX;
-	if (mx->nsamples < MX_SAMPLES)
-		mx->samples[mx->nsamples++] = (uint32_t)d;
-	else
-		mx->samples[mx->ncommands % MX_SAMPLES] = (uint32_t)d;
-}
-
-uint64_t mx_cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-void mx_record_crypto_time(struct mx *mx, uint64_t own_us, uint64_t cpu_us, bool setup)
-{
-	size_t i = mx->nesamples++ % MX_SAMPLES;
-
-	mx->esetup[i] = setup;
-	mx->esamples[i] = own_us > UINT32_MAX ? UINT32_MAX : (uint32_t)own_us;
-	mx->ecpu[i] = cpu_us > UINT32_MAX ? UINT32_MAX : (uint32_t)cpu_us;
+	}
+	hstats_add(&mx->st_enc_own, own_us);
+	hstats_add(&mx->st_enc_cpu, cpu_us);
+	if (!setup) {
+		hstats_add(&mx->st_enc_warm, own_us);
+		hstats_add(&mx->st_enc_warm_cpu, cpu_us);
+	}
 }
 
 /* The crypto module attaches here (and nowhere else). Without it (or when it cannot start),
@@ -107,7 +82,7 @@ static void session_save(struct mx *mx)
 	kv_set(mx, "device_id", mx->device_id);
 }
 
-static void on_login(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_login(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	const char *token = json_string_value(json_object_get(body, "access_token"));
 	const char *device = json_string_value(json_object_get(body, "device_id"));
@@ -182,7 +157,7 @@ void mx_auth_lost(struct mx *mx)
 	do_login(mx);
 }
 
-static void on_whoami(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_whoami(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	const char *uid = json_string_value(json_object_get(body, "user_id"));
 	const char *device = json_string_value(json_object_get(body, "device_id"));
@@ -290,7 +265,7 @@ static char *filter_text(void)
 	return s;
 }
 
-static void on_filter(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_filter(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	char *text = ud;
 	const char *id = json_string_value(json_object_get(body, "filter_id"));
@@ -313,7 +288,7 @@ static void on_filter(struct mx *mx, int status, json_t *body, uint64_t t, void 
 	mx_sync_start(mx);
 }
 
-static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_quiet(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	(void)mx;
 	(void)t;
@@ -321,7 +296,7 @@ static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *
 		hlog_warn(MX_MOD, "%s: HTTP %d %s", (const char *)ud, status, mx_errcode(body));
 }
 
-static void on_profile(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_profile(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	const char *want = mx->app->cfg->matrix_display_name;
 	const char *have = json_string_value(json_object_get(body, "displayname"));
@@ -338,7 +313,7 @@ static void on_profile(struct mx *mx, int status, json_t *body, uint64_t t, void
 	json_decref(req);
 }
 
-static void on_direct(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_direct(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	(void)t;
 	(void)ud;
@@ -388,50 +363,29 @@ static void after_login(struct mx *mx)
 
 /* ---- ops ---- */
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
+static const double PCTS[] = { 50, 99, 100 };
 
-/* p50, p99 and max of n samples (sorted in place) */
-static void pcts(uint32_t *v, size_t n, uint32_t out[3])
+static void log_figures(struct mx *mx)
 {
-	qsort(v, n, sizeof(*v), cmp_u32);
-	out[0] = v[n / 2];
-	out[1] = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
-	out[2] = v[n - 1];
-}
+	uint32_t own[3], cpu[3], eown[3], ecpu[3], wown[3] = { 0 }, wcpu[3] = { 0 };
 
-static void log_crypto_time(struct mx *mx)
-{
-	size_t n = mx->nesamples < MX_SAMPLES ? mx->nesamples : MX_SAMPLES, ns = 0;
-	uint32_t *s, *c, *w, *wc, all[3], cpu[3], st[3] = { 0 }, stc[3] = { 0 };
-
-	if (!n || !(s = malloc(4 * n * sizeof(*s))))
+	if (hstats_pcts(&mx->st_own, PCTS, 3, own) == HE_OK &&
+	    hstats_pcts(&mx->st_cpu, PCTS, 3, cpu) == HE_OK)
+		hlog_info(MX_MOD, "handled %lu commands, own time p50 %u us p99 %u us (%zu timed "
+			  "unencrypted replies), CPU time p50 %u us p99 %u us", mx->ncommands,
+			  own[0], own[1], mx->st_own.n, cpu[0], cpu[1]);
+	else
+		hlog_info(MX_MOD, "handled %lu commands", mx->ncommands);
+	if (hstats_pcts(&mx->st_enc_own, PCTS, 3, eown) != HE_OK ||
+	    hstats_pcts(&mx->st_enc_cpu, PCTS, 3, ecpu) != HE_OK)
 		return;
-	c = s + n;
-	w = c + n;
-	wc = w + n;
-	for (size_t i = 0; i < n; i++) {
-		s[i] = mx->esamples[i];
-		c[i] = mx->ecpu[i];
-		if (!mx->esetup[i]) {
-			w[ns] = mx->esamples[i];
-			wc[ns++] = mx->ecpu[i];
-		}
-	}
-	pcts(s, n, all);
-	pcts(c, n, cpu);
-	if (ns) {
-		pcts(w, ns, st);
-		pcts(wc, ns, stc);
-	}
+	hstats_pcts(&mx->st_enc_warm, PCTS, 3, wown);
+	hstats_pcts(&mx->st_enc_warm_cpu, PCTS, 3, wcpu);
 	hlog_info(MX_MOD, "encrypted replies: own time (decrypt, handle, encrypt, send issued) "
 		  "p50 %u us p99 %u us max %u us, CPU time p50 %u us p99 %u us (%zu timed); "
 		  "without the %zu that set up a new session: p50 %u us p99 %u us, CPU p99 %u us",
-		  all[0], all[1], all[2], cpu[0], cpu[1], n, n - ns, st[0], st[1], stc[1]);
-	free(s);
+		  eown[0], eown[1], eown[2], ecpu[0], ecpu[1], mx->st_enc_own.n,
+		  mx->st_enc_own.n - mx->st_enc_warm.n, wown[0], wown[1], wcpu[1]);
 }
 
 /* What is queued when Hearth is asked to stop (replies just written, an answer waiting for a
@@ -466,23 +420,11 @@ static void flush_sends(struct mx *mx)
 static void t_shutdown(struct htransport *t)
 {
 	struct mx *mx = t->impl;
-	uint32_t *s;
 
 	mx->stopping = true;
 	mx_sync_stop(mx);
 	flush_sends(mx);
-	if (mx->nsamples && (s = malloc(mx->nsamples * sizeof(*s)))) {
-		memcpy(s, mx->samples, mx->nsamples * sizeof(*s));
-		qsort(s, mx->nsamples, sizeof(*s), cmp_u32);
-		hlog_info(MX_MOD, "handled %lu commands, own time p50 %u us p99 %u us (%zu timed)",
-			  mx->ncommands, s[mx->nsamples / 2], s[(mx->nsamples * 99) / 100 < mx->nsamples
-							     ? (mx->nsamples * 99) / 100 : mx->nsamples - 1],
-			  mx->nsamples);
-		free(s);
-	} else {
-		hlog_info(MX_MOD, "handled %lu commands", mx->ncommands);
-	}
-	log_crypto_time(mx);
+	log_figures(mx);
 }
 
 static void t_free(struct htransport *t)
@@ -511,6 +453,12 @@ static void t_free(struct htransport *t)
 	free(mx->device_id);
 	free(mx->filter_id);
 	free(mx->since);
+	hstats_free(&mx->st_own);
+	hstats_free(&mx->st_cpu);
+	hstats_free(&mx->st_enc_own);
+	hstats_free(&mx->st_enc_cpu);
+	hstats_free(&mx->st_enc_warm);
+	hstats_free(&mx->st_enc_warm_cpu);
 	free(mx);
 }
 
@@ -553,6 +501,12 @@ int matrix_start(struct happ *app)
 	snprintf(mx->t.name, sizeof(mx->t.name), "matrix");
 	mx->t.ops = &ops;
 	mx->t.impl = mx;
+	hstats_init(&mx->st_own, MX_SAMPLES);
+	hstats_init(&mx->st_cpu, MX_SAMPLES);
+	hstats_init(&mx->st_enc_own, MX_SAMPLES);
+	hstats_init(&mx->st_enc_cpu, MX_SAMPLES);
+	hstats_init(&mx->st_enc_warm, MX_SAMPLES);
+	hstats_init(&mx->st_enc_warm_cpu, MX_SAMPLES);
 	mx->hs = strdup(c->matrix_homeserver);
 	mx->user_id = strdup(c->matrix_user_id);
 	if (!mx->hs || !mx->user_id) {

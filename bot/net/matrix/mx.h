@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/app.h"
+#include "core/stats.h"
 #include "net/matrix/mx_crypto.h"
 
 #define MX_MOD "matrix"
@@ -47,11 +48,8 @@ struct mx_ctx {
 	const char *thread_root;   /* NULL when not in a thread */
 	struct mx_batch *batch;    /* its command hold (owed until its replies are sent), or NULL */
 	unsigned nsent;            /* replies sent for it so far (numbers the transaction ids) */
-	uint64_t t0_us;            /* when its /sync response was read */
-	bool timed;                /* own time recorded already */
-	bool encrypted;            /* it came encrypted */
-	uint64_t t_dec_us;         /* when its decryption started (encrypted only) */
-	uint64_t c_dec_us;         /* the same on the thread's CPU clock */
+	struct hstamp start;       /* when Hearth began on it: its /sync response read, or its
+				    * decryption begun; carried with each reply (0: not timed) */
 };
 
 struct mx {
@@ -95,21 +93,17 @@ struct mx {
 	struct mx_out *dm_wait;    /* private replies waiting for a private chat to exist */
 	uint64_t txn_counter;
 	uint64_t start_ms;
-	uint64_t reply_t0_us;      /* while an encrypted command's reply is queued: its t0 */
-	uint64_t reply_c0_us;      /* the same on the CPU clock */
 
 	/* crypto seam (NULL when absent) */
 	const struct mx_crypto_ops *crypto;
 	void *crypto_state;
 
-	/* figures printed at shutdown */
+	/* figures printed at shutdown: own time per reply, from its message's start stamp to its
+	 * send issued, without the time it waited (for a send ahead of it, for a session) */
 	unsigned long ncommands;
-	uint32_t samples[MX_SAMPLES];
-	size_t nsamples;
-	uint32_t esamples[MX_SAMPLES];  /* own time per encrypted reply, until its send is issued */
-	uint32_t ecpu[MX_SAMPLES];      /* the same in CPU time (without time preempted) */
-	bool esetup[MX_SAMPLES];        /* that reply waited for a new session to be shared */
-	size_t nesamples;
+	struct hstats st_own, st_cpu;          /* unencrypted replies: wall clock, CPU */
+	struct hstats st_enc_own, st_enc_cpu;  /* encrypted replies */
+	struct hstats st_enc_warm, st_enc_warm_cpu; /* encrypted ones that set up no new session */
 
 	bool stopping;
 };
@@ -117,11 +111,8 @@ struct mx {
 /* ---- matrix.c ---- */
 void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop the loop */
 void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
-void mx_record_own_time(struct mx *mx, struct mx_ctx *ctx); /* a reply for ctx was issued */
-/* An encrypted reply's send was issued: own wall-clock and CPU time since its decryption began. */
-void mx_record_crypto_time(struct mx *mx, uint64_t own_us, uint64_t cpu_us, bool setup);
-uint64_t mx_now_us(void);
-uint64_t mx_cpu_us(void);                                   /* this thread's CPU clock */
+/* A timed reply's send was issued: Hearth's own wall-clock and CPU time on it (see st_own). */
+void mx_record_reply(struct mx *mx, uint64_t own_us, uint64_t cpu_us, bool encrypted, bool setup);
 
 /* ---- http.c ---- */
 enum mx_http_flags {
@@ -132,8 +123,9 @@ enum mx_http_flags {
 
 /* Called once per request when it is finished: status is the HTTP status (0 when the request
  * never got an answer and does not retry), body the parsed JSON (NULL when empty, not JSON or
- * over a cap; borrowed), t_done_us when the response was read. */
-typedef void (*mx_http_cb)(struct mx *mx, int status, json_t *body, uint64_t t_done_us, void *ud);
+ * over a cap; borrowed), t_done when the response was read (before it was parsed). */
+typedef void (*mx_http_cb)(struct mx *mx, int status, json_t *body, const struct hstamp *t_done,
+			   void *ud);
 
 int mx_http_init(struct mx *mx);
 void mx_http_free(struct mx *mx);
@@ -238,14 +230,15 @@ void mx_batches_free(struct mx *mx);
 /* r's member list is known (or its fetch failed): messages that waited for it are handled. */
 void mx_sync_members_ready(struct mx *mx, struct mx_room *r);
 void mx_sync_pend_free(struct mx *mx, struct mx_room *r);   /* drops what waited (room gone) */
-/* handle.c: a message event in r (b held while it is handled; NULL after a restart). t0 is when
- * it arrived; t_dec, c_dec the wall and CPU time spent decrypting it. mx_handle_message returns
- * whether the core took it; mx_handle_encrypted 1 when handled, 0 when it cannot be, -1 when the
- * crypto module hands it back later (mx_crypto_redeliver). */
+/* handle.c: a message event in r (b held while it is handled; NULL after a restart). start is
+ * when Hearth began on it (its response read, or its decryption begun; NULL or 0: not timed),
+ * carried with its replies. mx_handle_message returns whether the core took it;
+ * mx_handle_encrypted 1 when handled, 0 when it cannot be, -1 when the crypto module hands it
+ * back later (mx_crypto_redeliver). */
 bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-		       struct mx_batch *b, uint64_t t0, uint64_t t_dec, uint64_t c_dec);
+		       struct mx_batch *b, const struct hstamp *start);
 int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
-			struct mx_batch *b, uint64_t t0);
+			struct mx_batch *b);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
@@ -348,16 +341,17 @@ void mx_txn_for_event(const char *event_id, unsigned n, char out[48]);
 json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root);
 /* m.file content (the url or file is added at upload), with empty m.mentions. New reference. */
 json_t *mx_file_content(const char *name, const char *mime, size_t len);
-/* Queues an event for a room (content stolen). txn may be NULL for a fresh one. */
+/* Queues an event for a room (content stolen). txn may be NULL for a fresh one. start (may be
+ * NULL) is the stamp of the message it answers: its own time is recorded when it is sent. */
 int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *content,
-		  const char *txn, struct mx_batch *b);
+		  const char *txn, struct mx_batch *b, const struct hstamp *start);
 /* Queues for the member's private chat, opening one when there is none: room_hint (may be
  * NULL) when it is private with member, else another private chat. Whichever room it is, the
  * room is checked again right before the event goes out; when it is no longer private with
  * member the event goes to another private chat (its reply relation dropped). */
 int mx_send_private(struct mx *mx, const char *member, const char *room_hint, const char *type,
 		    json_t *content, const char *txn, struct mx_batch *b, const void *file,
-		    size_t file_len, const char *file_mime);
+		    size_t file_len, const char *file_mime, const struct hstamp *start);
 /* r's member list changed or became known: what waits in its queue is looked at again. */
 void mx_send_kick(struct mx *mx, struct mx_room *r);
 void mx_send_room_gone(struct mx *mx, struct mx_room *r);  /* drops its queue */

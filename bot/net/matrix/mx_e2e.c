@@ -160,13 +160,13 @@ static void handle_trust(struct mx_e2e *x, const char *room_id, json_t *event, j
 	else
 		md = "Sorry, I could not note that just now. Please try again in a minute.";
 	if (mx_send_event(x->mx, room_id, "m.room.message", mx_notice_content(md, event_id, NULL),
-			  NULL, NULL))
+			  NULL, NULL, NULL))
 		hlog_warn(XE_MOD, "could not answer a confirmation in %s", room_id);
 }
 
 static bool send_e2e(struct mx_e2e *x, struct xop *op);
 
-static void on_e2e(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_e2e(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct xop *op = ud;
 	struct mx_e2e *x = op->x;
@@ -245,7 +245,7 @@ static void drain(struct mx_e2e *x)
 
 /* ---- member lists ---- */
 
-static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_members(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct xop *op = ud;
 	struct mx_e2e *x = op->x;
@@ -306,7 +306,7 @@ static bool upload_in_flight(struct mx_e2e *x)
 	return false;
 }
 
-static void on_self(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_self(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct xop *op = ud;
 	struct mx_e2e *x = op->x;
@@ -574,11 +574,11 @@ static int x_encrypt(void *state, const char *room_id, const char *type, json_t 
 		rc = e2e_encrypt_room_event(x->e, room_id, type, content, out);
 	drain(x);
 	if (rc == HE_AGAIN && !json_object_get(x->waiting, room_id))
-		json_object_set_new(x->waiting, room_id, json_integer((json_int_t)mx_now_us()));
+		json_object_set_new(x->waiting, room_id, json_integer((json_int_t)hstats_now_us()));
 	if (rc == HE_OK && (w = json_object_get(x->waiting, room_id))) {
 		/* keys queried, one-time keys claimed, the room key sent to every member device */
 		hlog_info(XE_MOD, "room %s: keys ready after %.1f ms of setup", room_id,
-			  (double)(mx_now_us() - (uint64_t)json_integer_value(w)) / 1000.0);
+			  (double)(hstats_now_us() - (uint64_t)json_integer_value(w)) / 1000.0);
 		json_object_del(x->waiting, room_id);
 	}
 	if (rc == HE_OK && (rel = json_object_get(content, "m.relates_to")))

@@ -317,7 +317,7 @@ static void state_once(struct mx *mx, struct mx_room *r, const struct mx_event *
 	}
 }
 
-static void on_members(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_members(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct mx_room *r = ud;
 	json_t *chunk = body, *fresh = NULL, *e, *v;
@@ -405,7 +405,7 @@ static bool direct_lists(struct mx *mx, const char *room_id)
 	return false;
 }
 
-static void on_direct_put(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_direct_put(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	(void)t;
 	(void)ud;
@@ -525,7 +525,7 @@ static void on_join_timer(struct loop *l, void *ud)
 	join_send(j);
 }
 
-static void on_quiet(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_quiet(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	(void)mx;
 	(void)t;
@@ -555,7 +555,7 @@ static void join_give_up(struct mx_join *j, int status, json_t *body, int64_t el
 	join_done(j);
 }
 
-static void on_join(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_join(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct mx_join *j = ud;
 	struct mx_room *r;

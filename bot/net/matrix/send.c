@@ -32,7 +32,9 @@ struct mx_out {
 	char *file_mime;
 	json_t *file_info;         /* encrypted room: the EncryptedFile that replaces content.url */
 	bool creating;             /* this entry asked for the private chat to be created */
-	uint64_t own_us;           /* Hearth's own time on this reply so far (0: not timed) */
+	bool timed;                /* a reply: its own time is recorded when its send is issued */
+	uint64_t own_us;           /* Hearth's own time on it so far, from its message's start
+				    * stamp, without the time it waited in the queue */
 	uint64_t own_cpu_us;       /* the same in CPU time */
 	bool setup;                /* its encryption waited for a session to be set up */
 	struct mx_out *next;
@@ -116,7 +118,8 @@ static void out_free(struct mx_out *o)
 	free(o);
 }
 
-static struct mx_out *out_new(const char *type, json_t *content, const char *txn, struct mx *mx)
+static struct mx_out *out_new(const char *type, json_t *content, const char *txn, struct mx *mx,
+			      const struct hstamp *start)
 {
 	struct mx_out *o = calloc(1, sizeof(*o));
 
@@ -126,9 +129,12 @@ static struct mx_out *out_new(const char *type, json_t *content, const char *txn
 		return NULL;
 	}
 	o->content = content;
-	if (mx->reply_t0_us) {
-		o->own_us = mx_now_us() - mx->reply_t0_us + 1;
-		o->own_cpu_us = mx_cpu_us() - mx->reply_c0_us;
+	if (start && start->wall_us) {
+		struct hstamp now = hstamp_now();
+
+		o->timed = true;
+		o->own_us = now.wall_us - start->wall_us;
+		o->own_cpu_us = now.cpu_us - start->cpu_us;
 	}
 	if (txn)
 		snprintf(o->txn, sizeof(o->txn), "%s", txn);
@@ -154,7 +160,7 @@ static void pop_head(struct mx *mx, struct mx_room *r)
 
 static void on_retry(struct loop *l, void *ud);
 
-static void on_sent(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_sent(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct mx_room *r = ud;
 	struct mx_out *o = r->outq;
@@ -172,7 +178,7 @@ static void on_sent(struct mx *mx, int status, json_t *body, uint64_t t, void *u
 	kick(mx, r);
 }
 
-static void on_uploaded(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_uploaded(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct mx_room *r = ud;
 	struct mx_out *o = r->outq;
@@ -228,7 +234,7 @@ static void kick(struct mx *mx, struct mx_room *r)
 	struct mx_out *o = r->outq;
 	const char *type;
 	json_t *content = NULL;
-	uint64_t t_kick = mx_now_us(), c_kick = mx_cpu_us();
+	struct hstamp kicked = hstamp_now();
 	bool encrypted;
 
 	if (!o || r->inflight || r->retry_timer || !mx)
@@ -308,9 +314,11 @@ static void kick(struct mx *mx, struct mx_room *r)
 		content = NULL;
 		if (rc == HE_AGAIN) {
 			/* sessions are being set up: mx_send_crypto_progress() or the timer retries */
-			if (o->own_us) {
-				o->own_us += mx_now_us() - t_kick;
-				o->own_cpu_us += mx_cpu_us() - c_kick;
+			if (o->timed) {
+				struct hstamp now = hstamp_now();
+
+				o->own_us += now.wall_us - kicked.wall_us;
+				o->own_cpu_us += now.cpu_us - kicked.cpu_us;
 			}
 			o->setup = true;
 			r->crypto_wait = true;
@@ -334,10 +342,12 @@ static void kick(struct mx *mx, struct mx_room *r)
 				    "/_matrix/client/v3/rooms/%s/send/%s/%s", r->id, type, o->txn);
 	if (!r->inflight)
 		goto oom;
-	if (encrypted && o->own_us) {
-		mx_record_crypto_time(mx, o->own_us - 1 + (mx_now_us() - t_kick),
-				      o->own_cpu_us + (mx_cpu_us() - c_kick), o->setup);
-		o->own_us = 0;
+	if (o->timed) {
+		struct hstamp now = hstamp_now();
+
+		mx_record_reply(mx, o->own_us + (now.wall_us - kicked.wall_us),
+				o->own_cpu_us + (now.cpu_us - kicked.cpu_us), encrypted, o->setup);
+		o->timed = false;
 	}
 	goto out;
 oom:
@@ -383,7 +393,7 @@ static int queue_in_room(struct mx *mx, struct mx_room *r, struct mx_out *o, str
 }
 
 int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *content,
-		  const char *txn, struct mx_batch *b)
+		  const char *txn, struct mx_batch *b, const struct hstamp *start)
 {
 	struct mx_room *r = mx_room_get(mx, room_id);
 	struct mx_out *o;
@@ -395,7 +405,7 @@ int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *
 		json_decref(content);
 		return HE_NOTFOUND;
 	}
-	o = out_new(type, content, txn, mx);
+	o = out_new(type, content, txn, mx, start);
 	if (!o)
 		return HE_NOMEM;
 	return queue_in_room(mx, r, o, b);
@@ -409,7 +419,7 @@ struct create_op {
 	bool encrypted;            /* created with m.room.encryption in its initial state */
 };
 
-static void on_created(struct mx *mx, int status, json_t *body, uint64_t t, void *ud)
+static void on_created(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct create_op *op = ud;
 	const char *room_id = json_string_value(json_object_get(body, "room_id"));
@@ -524,7 +534,7 @@ static int route_private(struct mx *mx, struct mx_out *o)
 
 int mx_send_private(struct mx *mx, const char *member, const char *room_hint, const char *type,
 		    json_t *content, const char *txn, struct mx_batch *b, const void *file,
-		    size_t file_len, const char *file_mime)
+		    size_t file_len, const char *file_mime, const struct hstamp *start)
 {
 	struct mx_room *r;
 	struct mx_out *o;
@@ -532,7 +542,7 @@ int mx_send_private(struct mx *mx, const char *member, const char *room_hint, co
 
 	if (!content)
 		return HE_NOMEM;
-	o = out_new(type, content, txn, mx);
+	o = out_new(type, content, txn, mx, start);
 	if (!o)
 		return HE_NOMEM;
 	if (file) {
@@ -614,32 +624,28 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 	if (!ctx || !ctx->event_id)
 		return HE_INVAL;
 	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
-	mx->reply_t0_us = ctx->encrypted ? ctx->t_dec_us : 0; /* times the encrypted reply */
-	mx->reply_c0_us = ctx->c_dec_us;
 	if (dest == HDEST_PRIVATE || in->is_private)
 		/* A reply for the member's eyes (or to a message said privately): into this room
 		 * while it is still private with them, else into a private chat. */
 		rc = mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message",
 				     mx_notice_content(md, ctx->event_id, ctx->thread_root), txn,
-				     ctx->batch, NULL, 0, NULL);
+				     ctx->batch, NULL, 0, NULL, &ctx->start);
 	else
 		rc = mx_send_event(mx, in->room, "m.room.message",
-				   mx_notice_content(md, ctx->event_id, ctx->thread_root), txn, ctx->batch);
-	mx->reply_t0_us = 0;
-	if (rc == HE_OK)
-		mx_record_own_time(mx, ctx);
+				   mx_notice_content(md, ctx->event_id, ctx->thread_root), txn, ctx->batch,
+				   &ctx->start);
 	return rc;
 }
 
 int mx_op_post(struct htransport *t, const char *room, const char *md)
 {
-	return mx_send_event((struct mx *)t->impl, room, "m.room.message", mx_notice_content(md, NULL, NULL), NULL, NULL);
+	return mx_send_event((struct mx *)t->impl, room, "m.room.message", mx_notice_content(md, NULL, NULL), NULL, NULL, NULL);
 }
 
 int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 {
 	return mx_send_private((struct mx *)t->impl, member, NULL, "m.room.message",
-			       mx_notice_content(md, NULL, NULL), NULL, NULL, NULL, 0, NULL);
+			       mx_notice_content(md, NULL, NULL), NULL, NULL, NULL, 0, NULL, NULL);
 }
 
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
@@ -656,5 +662,5 @@ int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hf
 		return HE_NOMEM;
 	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
 	return mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message", c,
-			       txn, ctx->batch, f->data, f->len, f->mime);
+			       txn, ctx->batch, f->data, f->len, f->mime, &ctx->start);
 }

@@ -347,7 +347,7 @@ struct sync_ctx {
 	struct mx *mx;
 	struct mx_batch *batch;
 	bool dispatch;              /* false for the first sync: history is not answered */
-	uint64_t t0_us;
+	const struct hstamp *t0;     /* when its response was read */
 	/* the room being walked */
 	struct mx_room *room;
 	const char *inviter;
@@ -484,9 +484,9 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 	if (w != MX_TIMELINE || !sc->dispatch || sc->tl_index < sc->skip_until)
 		return;
 	if (strcmp(ev->type, "m.room.message") == 0)
-		mx_handle_message(mx, sc->room, ev, sc->batch, sc->t0_us, 0, 0);
+		mx_handle_message(mx, sc->room, ev, sc->batch, sc->t0);
 	else if (strcmp(ev->type, "m.room.encrypted") == 0)
-		mx_handle_encrypted(mx, sc->room, ev, sc->batch, sc->t0_us);
+		mx_handle_encrypted(mx, sc->room, ev, sc->batch);
 }
 
 /* ---- the gap of a limited timeline ---- */
@@ -509,7 +509,7 @@ static void gap_free(struct gap_op *op)
 	free(op);
 }
 
-static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
+static void on_gap(struct mx *mx, int status, json_t *body, const struct hstamp *t_done, void *ud)
 {
 	struct gap_op *op = ud;
 	struct mx_room *r = op->batch ? mx_room_get(mx, op->room_id) : mx_room_of_waiting(mx, op->room_id);
@@ -533,9 +533,9 @@ static void on_gap(struct mx *mx, int status, json_t *body, uint64_t t_done, voi
 			if (mx_event_parse(json_array_get(chunk, n), &ev) != HE_OK || ev.state_key)
 				continue;
 			if (strcmp(ev.type, "m.room.message") == 0)
-				mx_handle_message(mx, r, &ev, op->batch, t_done, 0, 0);
+				mx_handle_message(mx, r, &ev, op->batch, t_done);
 			else if (strcmp(ev.type, "m.room.encrypted") == 0)
-				mx_handle_encrypted(mx, r, &ev, op->batch, t_done);
+				mx_handle_encrypted(mx, r, &ev, op->batch);
 		}
 	}
 	/* every message of the gap is owed on its own now */
@@ -649,9 +649,9 @@ static void retry_sync(struct mx *mx, uint64_t ms)
 		happ_fail(mx->app, MX_MOD, "cannot arm the sync retry", rc);
 }
 
-static void on_sync(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
+static void on_sync(struct mx *mx, int status, json_t *body, const struct hstamp *t_done, void *ud)
 {
-	struct sync_ctx sc = { .mx = mx, .t0_us = t_done };
+	struct sync_ctx sc = { .mx = mx, .t0 = t_done };
 	const char *next;
 	char *since;
 
@@ -717,7 +717,7 @@ struct owed_op {
 	char *event_id;
 };
 
-static void on_owed_event(struct mx *mx, int status, json_t *body, uint64_t t_done, void *ud)
+static void on_owed_event(struct mx *mx, int status, json_t *body, const struct hstamp *t_done, void *ud)
 {
 	struct owed_op *op = ud;
 	struct mx_event ev;
@@ -728,9 +728,9 @@ static void on_owed_event(struct mx *mx, int status, json_t *body, uint64_t t_do
 	    strcmp(ev.event_id, op->event_id) == 0) {
 		r = mx_room_of_waiting(mx, op->room_id);
 		if (r && strcmp(ev.type, "m.room.message") == 0)
-			taken = mx_handle_message(mx, r, &ev, NULL, t_done, 0, 0) ? 1 : 0;
+			taken = mx_handle_message(mx, r, &ev, NULL, t_done) ? 1 : 0;
 		else if (r && strcmp(ev.type, "m.room.encrypted") == 0)
-			taken = mx_handle_encrypted(mx, r, &ev, NULL, t_done); /* -1: handed back later */
+			taken = mx_handle_encrypted(mx, r, &ev, NULL); /* -1: handed back later */
 		if (!taken)
 			hlog_info(MX_MOD, "an earlier message in %s cannot be answered any more",
 				  op->room_id);

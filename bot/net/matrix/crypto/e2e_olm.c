@@ -367,7 +367,6 @@ int e2e_olm_encrypt(struct e2e *e, const char *user_id, const char *device_id, c
 			 "ciphertext", curve, "type", (int)mtype, "body", msg);
 	rc = *out ? HE_OK : HE_NOMEM;
 out:
-	(void)device_id;
 	if (plain) {
 		memset(plain, 0, strlen(plain));
 		free(plain);

@@ -1,65 +1,17 @@
-/* test_e2e_router.h - a tiny in-process "homeserver" for the e2e module's tests, benchmark and
- * fuzzer: it answers the requests e2e_outgoing() hands out the way Synapse does (keys/upload
- * keeps keys and refuses a reused one-time key id with other contents, keys/query returns device
- * keys, keys/claim hands out one one-time key or the fallback key, sendToDevice queues events for
- * the recipient's next sync, cross-signing uploads need UIA once, and keys/query returns the
- * users' master and self-signing keys with the signatures uploaded). It is not a Matrix server:
- * the real Synapse and nio members come with the transport's integration tests. */
-#ifndef TEST_E2E_ROUTER_H
-#define TEST_E2E_ROUTER_H
+/* e2e_router.c - the in-process homeserver of e2e_router.h. */
+#include "e2e_router.h"
 
-#include <jansson.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "core/err.h"
-#include "net/matrix/crypto/e2e.h"
-#include "store/store.h"
-
-#define HS_MAX_CLIENTS 64
-
-struct hs;
-
-struct cl {
-	struct hs *hs;
-	struct store *st;
-	struct e2e *e;
-	char user[64];
-	char dev[64];
-	char path[320]; /* store file, "" for :memory: */
-	json_t *inbox;  /* to-device events for the next sync */
-	json_t *changed; /* users whose devices changed since the last sync */
-	bool offline;   /* requests are not answered */
-};
-
-struct hs {
-	struct cl *cl[HS_MAX_CLIENTS];
-	int ncl;
-	json_t *devices;   /* user -> device -> device_keys */
-	json_t *otks;      /* user -> device -> {key id: key object} */
-	json_t *fallbacks; /* user -> device -> {key id: key object} (unused ones) */
-	json_t *xsign;     /* user -> device_signing body */
-	json_t *sigs;      /* last signatures/upload body */
-	json_t *todev;     /* "user device" -> how many to-device messages were addressed to it */
-	int conflicts;     /* one-time key uploads refused as duplicates */
-	int requests;      /* requests answered */
-	int claims;        /* of which /keys/claim */
-	char tamper_dev[64]; /* this device's keys get a broken signature on upload */
-	bool uia_done;
-};
-
-static inline unsigned char *hs_test_key(void)
+unsigned char *hs_test_key(void)
 {
 	static unsigned char key[E2E_PICKLE_KEY_LEN] = { 7, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
 	return key;
 }
 
-static inline struct hs *hs_new(void)
+struct hs *hs_new(void)
 {
 	struct hs *h = calloc(1, sizeof(*h));
+	if (!h)
+		abort();
 	h->devices = json_object();
 	h->otks = json_object();
 	h->fallbacks = json_object();
@@ -68,7 +20,7 @@ static inline struct hs *hs_new(void)
 	return h;
 }
 
-static inline json_t *hs_sub(json_t *o, const char *a, const char *b)
+json_t *hs_sub(json_t *o, const char *a, const char *b)
 {
 	json_t *x = json_object_get(o, a), *y;
 	if (!x)
@@ -80,7 +32,7 @@ static inline json_t *hs_sub(json_t *o, const char *a, const char *b)
 	return y;
 }
 
-static inline struct cl *hs_client(struct hs *h, const char *user, const char *dev)
+struct cl *hs_client(struct hs *h, const char *user, const char *dev)
 {
 	for (int i = 0; i < h->ncl; i++)
 		if (h->cl[i] && strcmp(h->cl[i]->user, user) == 0 && strcmp(h->cl[i]->dev, dev) == 0)
@@ -88,7 +40,7 @@ static inline struct cl *hs_client(struct hs *h, const char *user, const char *d
 	return NULL;
 }
 
-static inline void hs_changed(struct hs *h, const char *user)
+void hs_changed(struct hs *h, const char *user)
 {
 	for (int i = 0; i < h->ncl; i++)
 		if (h->cl[i])
@@ -96,7 +48,7 @@ static inline void hs_changed(struct hs *h, const char *user)
 }
 
 /* Opens (or re-opens) a client; path NULL = in-memory store. */
-static inline int cl_open(struct cl *c)
+int cl_open(struct cl *c)
 {
 	int rc = store_open_file(c->path[0] ? c->path : ":memory:", &c->st);
 	if (rc)
@@ -104,9 +56,11 @@ static inline int cl_open(struct cl *c)
 	return e2e_new(c->st, c->user, c->dev, hs_test_key(), &c->e);
 }
 
-static inline struct cl *hs_add(struct hs *h, const char *user, const char *dev, const char *path)
+struct cl *hs_add(struct hs *h, const char *user, const char *dev, const char *path)
 {
 	struct cl *c = calloc(1, sizeof(*c));
+	if (!c || h->ncl >= HS_MAX_CLIENTS)
+		abort();
 	c->hs = h;
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	snprintf(c->dev, sizeof(c->dev), "%s", dev);
@@ -123,7 +77,7 @@ static inline struct cl *hs_add(struct hs *h, const char *user, const char *dev,
 }
 
 /* Frees the client's e2e and store, as a crash or a stop would; the server keeps its data. */
-static inline void cl_close(struct cl *c)
+void cl_close(struct cl *c)
 {
 	e2e_free(c->e);
 	store_free(c->st);
@@ -131,8 +85,10 @@ static inline void cl_close(struct cl *c)
 	c->st = NULL;
 }
 
-static inline void hs_free(struct hs *h)
+void hs_free(struct hs *h)
 {
+	if (!h)
+		return;
 	for (int i = 0; i < h->ncl; i++) {
 		if (!h->cl[i])
 			continue;
@@ -152,7 +108,7 @@ static inline void hs_free(struct hs *h)
 	free(h);
 }
 
-static inline json_t *hs_upload(struct hs *h, struct cl *c, json_t *body, int *status)
+static json_t *hs_upload(struct hs *h, struct cl *c, json_t *body, int *status)
 {
 	json_t *dk = json_object_get(body, "device_keys"), *mine = hs_sub(h->otks, c->user, c->dev);
 	const char *id;
@@ -194,7 +150,7 @@ static inline json_t *hs_upload(struct hs *h, struct cl *c, json_t *body, int *s
 			 (int)json_object_size(mine));
 }
 
-static inline json_t *hs_claim(struct hs *h, json_t *body)
+static json_t *hs_claim(struct hs *h, json_t *body)
 {
 	json_t *res = json_object(), *devs, *v;
 	const char *u, *d;
@@ -217,7 +173,7 @@ static inline json_t *hs_claim(struct hs *h, json_t *body)
 	return json_pack("{s:o, s:{}}", "one_time_keys", res, "failures");
 }
 
-static inline void hs_deliver(struct hs *h, struct cl *from, const char *path, json_t *body)
+static void hs_deliver(struct hs *h, struct cl *from, const char *path, json_t *body)
 {
 	char type[128];
 	const char *u, *d;
@@ -242,7 +198,7 @@ static inline void hs_deliver(struct hs *h, struct cl *from, const char *path, j
 	}
 }
 
-static inline json_t *hs_answer(struct hs *h, struct cl *c, const struct e2e_request *r,
+json_t *hs_answer(struct hs *h, struct cl *c, const struct e2e_request *r,
 				int *status)
 {
 	*status = 200;
@@ -314,7 +270,7 @@ static inline json_t *hs_answer(struct hs *h, struct cl *c, const struct e2e_req
 
 /* Answers requests already handed out by e2e_outgoing() (as the transport would, including
  * the UIA retry). */
-static inline void hs_reply(struct hs *h, struct cl *c, const struct e2e_request **out, size_t k)
+void hs_reply(struct hs *h, struct cl *c, const struct e2e_request **out, size_t k)
 {
 	for (size_t j = 0; j < k; j++) {
 		int status;
@@ -334,7 +290,7 @@ static inline void hs_reply(struct hs *h, struct cl *c, const struct e2e_request
 }
 
 /* Answers every outgoing request of every client until none is left; returns how many. */
-static inline int hs_flush(struct hs *h)
+int hs_flush(struct hs *h)
 {
 	int total = 0, n;
 
@@ -356,7 +312,7 @@ static inline int hs_flush(struct hs *h)
 }
 
 /* One /sync for c: its to-device inbox, device list changes, key counts. */
-static inline int cl_sync(struct cl *c)
+int cl_sync(struct cl *c)
 {
 	struct hs *h = c->hs;
 	json_t *todev = c->inbox, *lists, *counts, *fb;
@@ -378,7 +334,7 @@ static inline int cl_sync(struct cl *c)
 }
 
 /* Requests and syncs for everyone until nothing moves. */
-static inline void hs_run(struct hs *h)
+void hs_run(struct hs *h)
 {
 	for (int round = 0; round < 20; round++) {
 		int moved = hs_flush(h);
@@ -395,7 +351,7 @@ static inline void hs_run(struct hs *h)
 }
 
 /* Encrypts like the transport: on HE_AGAIN answer the requests (no sync) and try again. */
-static inline int cl_encrypt(struct cl *c, const char *room, const char *text, json_t **out)
+int cl_encrypt(struct cl *c, const char *room, const char *text, json_t **out)
 {
 	json_t *content = json_pack("{s:s, s:s}", "msgtype", "m.notice", "body", text);
 	int rc = HE_AGAIN;
@@ -405,15 +361,62 @@ static inline int cl_encrypt(struct cl *c, const char *room, const char *text, j
 		if (rc == HE_AGAIN)
 			hs_flush(c->hs);
 	}
+	if (rc)
+		fprintf(stderr, "cl_encrypt %s %s: %d\n", c->user, room, rc);
 	json_decref(content);
 	return rc;
 }
 
+int hs_todev_count(struct hs *h, const char *user, const char *dev)
+{
+	char key[160];
+	snprintf(key, sizeof(key), "%s %s", user, dev);
+	return (int)json_integer_value(json_object_get(h->todev, key));
+}
+
+int hs_join(struct cl **clients, int n, const char *room, json_t *conf, const char **extra,
+	    int nextra)
+{
+	json_t *def = json_pack("{s:s}", "algorithm", "m.megolm.v1.aes-sha2");
+	int rc = def ? HE_OK : HE_NOMEM;
+
+	for (int i = 0; i < n && rc == HE_OK; i++) {
+		rc = e2e_room_encryption(clients[i]->e, room, conf ? conf : def);
+		for (int j = 0; j < n && rc == HE_OK; j++)
+			rc = e2e_room_member_change(clients[i]->e, room, clients[j]->user, "join");
+		for (int j = 0; j < nextra && rc == HE_OK; j++)
+			rc = e2e_room_member_change(clients[i]->e, room, extra[j], "join");
+	}
+	json_decref(def);
+	return rc;
+}
+
+int cl_decrypt(struct cl *c, const char *room, json_t *ev, char *body, size_t len,
+	       json_t **plain_out)
+{
+	json_t *plain = NULL;
+	int rc = e2e_decrypt_room_event(c->e, room, ev, &plain);
+
+	if (body && len)
+		body[0] = '\0';
+	if (rc == HE_OK) {
+		const char *b = json_string_value(json_object_get(json_object_get(plain, "content"),
+								  "body"));
+		if (!b)
+			rc = HE_PROTO;
+		else if (body && len)
+			snprintf(body, len, "%s", b);
+	}
+	if (plain_out)
+		*plain_out = plain;
+	else
+		json_decref(plain);
+	return rc;
+}
+
 /* Wraps encrypted content as the room event the homeserver would deliver. */
-static inline json_t *hs_event(struct cl *from, json_t *content, const char *event_id)
+json_t *hs_event(struct cl *from, json_t *content, const char *event_id)
 {
 	return json_pack("{s:s, s:s, s:s, s:O, s:i}", "type", "m.room.encrypted", "event_id",
 			 event_id, "sender", from->user, "content", content, "origin_server_ts", 1);
 }
-
-#endif

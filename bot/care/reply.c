@@ -1,0 +1,148 @@
+/* reply.c - everything the care layer says leaves through here (see reply.h). */
+#include "care/reply.h"
+#include "care/commands.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/metrics.h"
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *reply_prefixed(const struct happ *app, const char *md)
+{
+	const char *prefix = app->cfg->prefix;
+	struct hbuf b = HBUF_INIT;
+
+	if (strcmp(prefix, "!") == 0)
+		return strdup(md);
+	for (const char *p = md; *p; p++) {
+		bool word_start = p == md || p[-1] == ' ' || p[-1] == '`' || p[-1] == '(' || p[-1] == '\n' ||
+				  p[-1] == '"';
+		if (*p == '!' && word_start && p[1] >= 'a' && p[1] <= 'z') {
+			char word[32];
+			size_t n = 0;
+			while (n + 1 < sizeof(word) && p[1 + n] >= 'a' && p[1 + n] <= 'z') {
+				word[n] = p[1 + n];
+				n++;
+			}
+			word[n] = '\0';
+			if (commands_find(word)) {
+				hbuf_puts(&b, prefix);
+				continue;
+			}
+		}
+		hbuf_putc(&b, *p);
+	}
+	return hbuf_steal(&b);
+}
+
+int hctx_reply(struct hctx *ctx, enum hdest dest, const char *md)
+{
+	struct htransport *t = ctx->msg->via;
+	char *text = NULL;
+	int rc;
+
+	if (!t || !t->ops || !t->ops->reply)
+		return HE_INVAL;
+	if (!(text = reply_prefixed(ctx->app, md))) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	rc = t->ops->reply(t, ctx->msg, dest, text);
+	metrics_reply(t->name, rc == HE_OK);
+	if (rc)
+		hlog_warn("router", "a reply on %s could not be delivered: %s", t->name, he_str(rc));
+	else
+		ctx->replies++;
+out:
+	free(text);
+	return rc;
+}
+
+int hctx_replyf(struct hctx *ctx, enum hdest dest, const char *fmt, ...)
+{
+	struct hbuf b = HBUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = hbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc == HE_OK)
+		rc = hctx_reply(ctx, dest, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+/* The transport for network when it has the post (or post_private) op, else NULL. */
+static struct htransport *with_op(struct happ *app, const char *network, bool private_op)
+{
+	struct htransport *t = network ? happ_transport(app, network) : NULL;
+
+	if (!t || !t->ops)
+		return NULL;
+	if (private_op ? !t->ops->post_private : !t->ops->post)
+		return NULL;
+	return t;
+}
+
+static int post(struct happ *app, const char *network, const char *to, const char *md,
+		const char *what, bool private_op)
+{
+	struct htransport *t = with_op(app, network, private_op);
+	char *text = NULL;
+	int rc;
+
+	if (!t)
+		return HE_AGAIN;
+	if (!(text = reply_prefixed(app, md))) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	rc = private_op ? t->ops->post_private(t, to, text) : t->ops->post(t, to, text);
+	if (rc)
+		hlog_warn("reply", "%s could not be posted on %s: %s", what, t->name, he_str(rc));
+out:
+	free(text);
+	return rc;
+}
+
+bool reply_can_post(struct happ *app, const char *network)
+{
+	return with_op(app, network, false) != NULL;
+}
+
+int reply_post(struct happ *app, const char *network, const char *room, const char *md,
+	       const char *what)
+{
+	return post(app, network, room, md, what, false);
+}
+
+int reply_post_private(struct happ *app, const char *network, const char *member, const char *md,
+		       const char *what)
+{
+	return post(app, network, member, md, what, true);
+}
+
+bool reply_can_send_file(const struct hctx *ctx)
+{
+	const struct htransport *t = ctx->msg->via;
+
+	return t && t->ops && t->ops->send_file;
+}
+
+int reply_send_file(struct hctx *ctx, const struct hfile *f, const char *what)
+{
+	struct htransport *t = ctx->msg->via;
+	int rc;
+
+	if (!reply_can_send_file(ctx))
+		return HE_INVAL;
+	rc = t->ops->send_file(t, ctx->msg, f);
+	if (rc)
+		hlog_warn("reply", "%s could not be delivered on %s: %s", what, t->name, he_str(rc));
+	return rc;
+}

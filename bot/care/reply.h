@@ -1,0 +1,61 @@
+/* reply.h - the one owner of the outbound half of the seam (core/msg.h) in care/.
+ *
+ * Everything the care layer says goes through here: an answer to a member's message
+ * (hctx_reply), an unprompted post into a room (reply_post: check-ins, moderators' alerts), an
+ * unprompted private post (reply_post_private: mood reminders) and a file (reply_send_file: the
+ * mood export). This file finds the transport, checks that it has the op, rewrites "!command"
+ * mentions for the configured prefix, makes the call and logs a failure (never the text). No
+ * other file in care/ calls a transport's ops.
+ *
+ * struct hctx is the context every command runs with (commands.h names the handlers). */
+#ifndef HEARTH_REPLY_H
+#define HEARTH_REPLY_H
+
+#include <stdbool.h>
+
+#include "core/app.h"
+#include "core/msg.h"
+
+struct hctx {
+	struct happ *app;
+	const struct hmsg *msg;
+	const char *text;          /* the whole message, checked and trimmed; for the crisis scan
+				    * that runs first, the message as it came (any size, any bytes) */
+	const char *args;          /* after the command word, trimmed ("" when none) */
+	char cmd[32];              /* the command word, folded */
+	int replies;               /* how many replies were sent */
+};
+
+/* Sends Markdown to dest through the message's transport and counts it in ctx->replies. Text
+ * from content/ written with "!" is shown with the configured prefix. HE_INVAL when the message
+ * has no transport that can reply. */
+int hctx_reply(struct hctx *ctx, enum hdest dest, const char *markdown);
+int hctx_replyf(struct hctx *ctx, enum hdest dest, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Posts Markdown unprompted into `room` on `network` (prefix rewritten). HE_AGAIN when the
+ * network is not there or cannot post (the caller may retry); else the transport's result.
+ * `what` names the post for the log ("a check-in"); a failure is logged, never the text. */
+int reply_post(struct happ *app, const char *network, const char *room, const char *markdown,
+	       const char *what);
+
+/* True when `network` is there and can post into a room (reply_post would try). */
+bool reply_can_post(struct happ *app, const char *network);
+
+/* Posts Markdown unprompted to one member privately (prefix rewritten). HE_AGAIN when the
+ * network is not there or cannot post privately; else the transport's result (logged). */
+int reply_post_private(struct happ *app, const char *network, const char *member,
+		       const char *markdown, const char *what);
+
+/* True when the message's network can carry files (else send text instead). */
+bool reply_can_send_file(const struct hctx *ctx);
+
+/* Gives the sender a file, privately. HE_INVAL when the network carries no files; a failure is
+ * logged with `what`. Not counted in ctx->replies. */
+int reply_send_file(struct hctx *ctx, const struct hfile *f, const char *what);
+
+/* Rewrites "!command" mentions in Markdown for the configured prefix. Returns a malloc'd
+ * string, NULL when out of memory. */
+char *reply_prefixed(const struct happ *app, const char *markdown);
+
+#endif

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# care_layers.sh - the shape of bot/care (issue 12): one owner for outbound messages
+# (care/reply.c is the only caller of a transport's ops), no include cycle among care/'s
+# modules, happ_dispatch defined where it is declared, and no switch of the process time zone.
+. "$(dirname "$0")/lib.bash"
+
+care="$SRC/bot/care"
+
+# 1. Only reply.c calls a transport's ops.
+ops=$(grep -lE 'ops->(reply|post|post_private|send_file)\b' "$care"/*.c | xargs -rn1 basename | grep -vx reply.c || true)
+equal "files in care/ other than reply.c that call a transport's ops" "$ops" ""
+
+# 2. No include cycle among care/'s modules. A module is a .c file with its header; the mood
+#    family (mood*.c with mood.h and its internal mood_store.h) is one module.
+cycles=$(python3 - "$care" <<'PY'
+import os, re, sys
+d = sys.argv[1]
+def mod(name):
+    return "mood" if name.startswith("mood") else name
+g = {}
+for f in sorted(os.listdir(d)):
+    if not f.endswith((".c", ".h")):
+        continue
+    m = mod(f.rsplit(".", 1)[0])
+    text = open(os.path.join(d, f)).read()
+    deps = {mod(x) for x in re.findall(r'#include\s+"care/([A-Za-z0-9_]+)\.h"', text)}
+    g.setdefault(m, set()).update(x for x in deps if x != m)
+index, low, stack, on, out, n = {}, {}, [], set(), [], [0]
+def visit(v):
+    index[v] = low[v] = n[0]; n[0] += 1; stack.append(v); on.add(v)
+    for w in sorted(g.get(v, ())):
+        if w not in index:
+            visit(w); low[v] = min(low[v], low[w])
+        elif w in on:
+            low[v] = min(low[v], index[w])
+    if low[v] == index[v]:
+        comp = []
+        while True:
+            w = stack.pop(); on.discard(w); comp.append(w)
+            if w == v:
+                break
+        if len(comp) > 1:
+            out.append(" ".join(sorted(comp)))
+for v in sorted(g):
+    if v not in index:
+        visit(v)
+print("\n".join(out))
+PY
+)
+equal "include cycles among care/ modules" "$cycles" ""
+
+# 3. happ_dispatch is defined where it is declared (core/app.h -> core/app.c).
+expect "happ_dispatch defined in core/app.c" "$(grep -n '^int happ_dispatch' "$SRC/bot/core/app.c" || true)" "happ_dispatch"
+equal "happ_dispatch defined anywhere else" "$(grep -rln --include='*.c' '^int happ_dispatch' "$SRC/bot" | grep -v 'core/app.c' || true)" ""
+
+finish
