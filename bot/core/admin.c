@@ -56,6 +56,11 @@ static bool addr_loopback(const struct sockaddr *sa)
 	return false;
 }
 
+bool admin_peer_allowed(const struct sockaddr *peer, bool allow_remote)
+{
+	return allow_remote || (peer && addr_loopback(peer));
+}
+
 int admin_parse_listen(const char *spec, bool allow_remote, struct sockaddr_storage *ss,
 		       socklen_t *len, char *err, size_t errlen)
 {
@@ -224,7 +229,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 {
 	struct admin *a = cls;
 
-	if (a->allow_remote || (addr && addr_loopback(addr)))
+	if (admin_peer_allowed(addr, a->allow_remote))
 		return MHD_YES;
 	hlog_warn(ADMIN_MOD, "a connection from another machine was refused (allow_remote is off)");
 	return MHD_NO;

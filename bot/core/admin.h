@@ -26,6 +26,10 @@ struct admin;
 int admin_parse_listen(const char *spec, bool allow_remote, struct sockaddr_storage *ss,
 		       socklen_t *len, char *err, size_t errlen);
 
+/* Whether a connecting peer is served: always with allow_remote, else only loopback (127/8,
+ * ::1, ::ffff:127.0.0.0/104) and Unix sockets. Checked on every accept. */
+bool admin_peer_allowed(const struct sockaddr *peer, bool allow_remote);
+
 /* Binds and starts serving from app->loop. */
 int admin_start(struct happ *app, struct admin **out);
 void admin_free(struct admin *a);          /* accepts NULL; closes the socket */

@@ -104,6 +104,31 @@ static void listen_addresses(void **state)
 	assert_int_equal(admin_parse_listen("", false, &ss, &len, err, sizeof(err)), HE_INVAL);
 }
 
+static void peers_from_other_machines_refused(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[300];
+
+	/* the addresses a peer could connect from, parsed as listen addresses with allow_remote */
+	assert_int_equal(admin_parse_listen("192.0.2.2:1", true, &ss, &len, err, sizeof(err)), HE_OK);
+	assert_false(admin_peer_allowed((struct sockaddr *)&ss, false));
+	assert_true(admin_peer_allowed((struct sockaddr *)&ss, true));
+	assert_int_equal(admin_parse_listen("[fd00::2]:1", true, &ss, &len, err, sizeof(err)), HE_OK);
+	assert_false(admin_peer_allowed((struct sockaddr *)&ss, false));
+	assert_int_equal(admin_parse_listen("[::ffff:192.0.2.2]:1", true, &ss, &len, err, sizeof(err)), HE_OK);
+	assert_false(admin_peer_allowed((struct sockaddr *)&ss, false));
+	assert_int_equal(admin_parse_listen("127.0.0.1:1", true, &ss, &len, err, sizeof(err)), HE_OK);
+	assert_true(admin_peer_allowed((struct sockaddr *)&ss, false));
+	assert_int_equal(admin_parse_listen("[::1]:1", true, &ss, &len, err, sizeof(err)), HE_OK);
+	assert_true(admin_peer_allowed((struct sockaddr *)&ss, false));
+	assert_int_equal(admin_parse_listen("[::ffff:127.0.0.1]:1", true, &ss, &len, err, sizeof(err)), HE_OK);
+	assert_true(admin_peer_allowed((struct sockaddr *)&ss, false));
+	assert_int_equal(admin_parse_listen("unix:/x.sock", true, &ss, &len, err, sizeof(err)), HE_OK);
+	assert_true(admin_peer_allowed((struct sockaddr *)&ss, false));
+	assert_false(admin_peer_allowed(NULL, false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +136,7 @@ int main(void)
 		cmocka_unit_test(series_are_capped),
 		cmocka_unit_test(health_state_follows_the_network),
 		cmocka_unit_test(listen_addresses),
+		cmocka_unit_test(peers_from_other_machines_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
