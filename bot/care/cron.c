@@ -1,17 +1,13 @@
 /* cron.c - cron schedules in IANA time zones with DST, quiet hours. See cron.h. */
 #include "care/cron.h"
 #include "core/err.h"
+#include "core/tz.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define DOM_STAR 0x1u
 #define DOW_STAR 0x2u
@@ -398,41 +394,6 @@ void cron_free(struct cron_expr *e)
 
 /* ---------------------------------------------------------------- calendar */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = floor_div(y, 400);
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = floor_div(z, 146097);
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static bool day_matches(const struct cron_expr *e, int dom, int wday)
 {
 	bool dom_ok = (e->dom >> dom) & 1u;
@@ -445,95 +406,17 @@ static bool day_matches(const struct cron_expr *e, int dom, int wday)
 
 /* ---------------------------------------------------------------- time zones */
 
-#define TZ_NAME_MAX 128
-
 bool cron_tz_valid(const char *tz)
 {
-	const char *dir, *c;
-	char path[PATH_MAX], magic[4];
-	size_t comp = 0;
-	struct stat st;
-	int fd, n;
-	ssize_t got;
-
-	if (!tz || !*tz || strnlen(tz, TZ_NAME_MAX + 1) > TZ_NAME_MAX || tz[0] == '/')
-		return false;
-	for (c = tz;; c++) {
-		if (*c == '/' || *c == '\0') {
-			/* reject empty, "." and ".." components */
-			if (comp == 0 || (comp == 1 && c[-1] == '.') ||
-			    (comp == 2 && c[-1] == '.' && c[-2] == '.'))
-				return false;
-			if (*c == '\0')
-				break;
-			comp = 0;
-			continue;
-		}
-		if (!is_alpha(*c) && !is_digit(*c) && *c != '_' && *c != '-' && *c != '+' &&
-		    *c != '.')
-			return false;
-		comp++;
-	}
-	dir = getenv("TZDIR");
-	if (!dir || !*dir)
-		dir = "/usr/share/zoneinfo";
-	n = snprintf(path, sizeof(path), "%s/%s", dir, tz);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return false;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return false;
-	}
-	got = read(fd, magic, sizeof(magic));
-	close(fd);
-	return got == (ssize_t)sizeof(magic) && memcmp(magic, "TZif", 4) == 0;
+	return tz && *tz && tz_load(tz, NULL) == HE_OK;
 }
 
-int cron_tz_enter(const char *tz, struct cron_tz_saved *sv)
-{
-	const char *val = "UTC0", *cur;
-
-	sv->old = NULL;
-	if (tz && *tz) {
-		if (!cron_tz_valid(tz))
-			return HE_INVAL;
-		val = tz;
-	}
-	cur = getenv("TZ");
-	if (cur) {
-		sv->old = strdup(cur);
-		if (!sv->old)
-			return HE_NOMEM;
-	}
-	if (setenv("TZ", val, 1) != 0) {
-		free(sv->old);
-		sv->old = NULL;
-		return HE_NOMEM;
-	}
-	tzset();
-	return 0;
-}
-
-void cron_tz_leave(struct cron_tz_saved *sv)
-{
-	if (sv->old)
-		setenv("TZ", sv->old, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(sv->old);
-	sv->old = NULL;
-}
-
-/* UTC offset (seconds east) in effect at instant t in the current zone. */
-static int offset_at(time_t t, long *off)
+/* UTC offset (seconds east) in effect at instant t in zone z. */
+static int offset_at(const struct tz *z, time_t t, long *off)
 {
 	struct tm tm;
 
-	if (!localtime_r(&t, &tm))
+	if (tz_local(z, t, &tm) != HE_OK)
 		return HE_INVAL;
 	*off = tm.tm_gmtoff;
 	return 0;
@@ -546,16 +429,16 @@ static int offset_at(time_t t, long *off)
  * its first occurrence if it exists, else the first valid instant after the gap it falls in.
  * Returns 0 with *t set, 1 if no instant could be determined, or a negative code. This mapping
  * is monotone in w, which cron_next relies on. */
-static int resolve_wall(int64_t w, time_t *t)
+static int resolve_wall(const struct tz *z, int64_t w, time_t *t)
 {
 	long offs[3], o;
 	bool found = false;
 	int i, j, rc;
 	time_t best = 0, lo, hi;
 
-	if ((rc = offset_at((time_t)(w - OFF_SPAN), &offs[0])) ||
-	    (rc = offset_at((time_t)(w + OFF_SPAN), &offs[1])) ||
-	    (rc = offset_at((time_t)(w - offs[0]), &offs[2])))
+	if ((rc = offset_at(z, (time_t)(w - OFF_SPAN), &offs[0])) ||
+	    (rc = offset_at(z, (time_t)(w + OFF_SPAN), &offs[1])) ||
+	    (rc = offset_at(z, (time_t)(w - offs[0]), &offs[2])))
 		return rc;
 	for (i = 0; i < 3; i++) {
 		time_t cand = (time_t)(w - offs[i]);
@@ -565,7 +448,7 @@ static int resolve_wall(int64_t w, time_t *t)
 				break;
 		if (j < i)
 			continue;
-		if ((rc = offset_at(cand, &o)))
+		if ((rc = offset_at(z, cand, &o)))
 			return rc;
 		if (o == offs[i] && (!found || cand < best)) {
 			best = cand;
@@ -585,7 +468,7 @@ static int resolve_wall(int64_t w, time_t *t)
 	while (hi - lo > 1) {
 		time_t mid = lo + (hi - lo) / 2;
 
-		if ((rc = offset_at(mid, &o)))
+		if ((rc = offset_at(z, mid, &o)))
 			return rc;
 		if (mid + o > w)
 			hi = mid;
@@ -601,29 +484,29 @@ static int resolve_wall(int64_t w, time_t *t)
 #define EPOCH_MAX (253086076800LL)
 #define HORIZON_DAYS (5 * 365 + 2)
 
-static int next_in_zone(const struct cron_expr *e, time_t after, time_t *next)
+static int next_in_zone(const struct cron_expr *e, const struct tz *z, time_t after, time_t *next)
 {
 	int64_t wall, day0, day, last;
 	int sec0, rc;
 	long off;
 
-	if ((rc = offset_at(after, &off)))
+	if ((rc = offset_at(z, after, &off)))
 		return rc;
-	wall = floor_div((int64_t)after + off, 60) * 60;
-	day0 = floor_div(wall, 86400);
+	wall = tz_floor_div((int64_t)after + off, 60) * 60;
+	day0 = tz_floor_div(wall, 86400);
 	sec0 = (int)(wall - day0 * 86400);
 	last = day0 + HORIZON_DAYS;
 	for (day = day0; day <= last; day++) {
 		int64_t y;
 		int m, d, wday, h, h0, mi, mi0;
 
-		civil_from_days(day, &y, &m, &d);
+		tz_civil_from_days(day, &y, &m, &d);
 		if (!((e->month >> m) & 1u)) {
 			/* skip to the last day of this month */
-			day = days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
+			day = tz_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
 			continue;
 		}
-		wday = (int)(day + 4 - floor_div(day + 4, 7) * 7); /* 1970-01-01 was a Thursday */
+		wday = (int)(day + 4 - tz_floor_div(day + 4, 7) * 7); /* 1970-01-01 was a Thursday */
 		if (!day_matches(e, d, wday))
 			continue;
 		h0 = day == day0 ? sec0 / 3600 : 0;
@@ -636,7 +519,7 @@ static int next_in_zone(const struct cron_expr *e, time_t after, time_t *next)
 
 				if (!((e->minute >> mi) & 1u))
 					continue;
-				rc = resolve_wall(day * 86400 + h * 3600 + mi * 60, &t);
+				rc = resolve_wall(z, day * 86400 + h * 3600 + mi * 60, &t);
 				if (rc < 0)
 					return rc;
 				if (rc == 0 && t > after) {
@@ -651,43 +534,33 @@ static int next_in_zone(const struct cron_expr *e, time_t after, time_t *next)
 
 int cron_next(const struct cron_expr *e, const char *tz, time_t after, time_t *next)
 {
-	struct cron_tz_saved sv;
+	const struct tz *z = NULL;
 	int rc;
 
 	if (!e || !next || (int64_t)after < EPOCH_MIN || (int64_t)after > EPOCH_MAX)
 		return HE_INVAL;
-	rc = cron_tz_enter(tz, &sv);
-	if (rc)
+	if ((rc = tz_load(tz, &z)))
 		return rc;
-	rc = next_in_zone(e, after, next);
-	cron_tz_leave(&sv);
-	return rc;
+	return next_in_zone(e, z, after, next);
 }
 
 int cron_local(const char *tz, time_t t, int *minute_of_day, int *wday, long *daykey)
 {
-	struct cron_tz_saved sv;
+	const struct tz *z = NULL;
 	struct tm tm;
 	int rc;
 
 	if ((int64_t)t < EPOCH_MIN || (int64_t)t > EPOCH_MAX)
 		return HE_INVAL;
-	rc = cron_tz_enter(tz, &sv);
-	if (rc)
+	if ((rc = tz_load(tz, &z)) || (rc = tz_local(z, t, &tm)))
 		return rc;
-	if (!localtime_r(&t, &tm)) {
-		rc = HE_INVAL;
-		goto out;
-	}
 	if (minute_of_day)
 		*minute_of_day = tm.tm_hour * 60 + tm.tm_min;
 	if (wday)
 		*wday = tm.tm_wday;
 	if (daykey)
 		*daykey = (tm.tm_year + 1900L) * 10000L + (tm.tm_mon + 1) * 100L + tm.tm_mday;
-out:
-	cron_tz_leave(&sv);
-	return rc;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- quiet hours */

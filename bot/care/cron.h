@@ -1,16 +1,16 @@
 /* cron.h - cron schedules evaluated in IANA time zones, plus quiet-hours helpers.
  *
- * A pure module: no I/O except reading the zone database, no allocation except the parsed
- * expression (owned by the caller, released with cron_free) and a short-lived copy of $TZ.
+ * A pure module: no I/O except reading the zone database (core/tz.c, which caches each zone it
+ * reads), no allocation except the parsed expression (owned by the caller, released with
+ * cron_free).
  *
  * Errors: every int function returns 0 or a negative HE_* code (core/err.h):
  *   HE_INVAL = -3   invalid input (bad text, unknown zone, time out of range)
  *   HE_NOMEM = -2   out of memory
  * and cron_next may also return CRON_ENONE (below), which is HE_NOTFOUND.
  *
- * Threads: the time-zone functions (cron_next, cron_local) switch the process-wide TZ
- * environment variable for the duration of the call and restore it afterwards (setenv/tzset).
- * They are NOT thread-safe; Hearth is single-threaded. Nothing else here touches global state.
+ * Zones are read with core/tz.h; nothing here touches the process's time zone ($TZ). Like
+ * tz.h's cache, the zone functions are not thread-safe; Hearth is single-threaded.
  *
  * Cron syntax (5 fields, separated by spaces or tabs: minute hour day-of-month month day-of-week)
  *   *, a, a-b, steps a-b/n and a/n (= a-max/n), '*' followed by /n, and comma lists of these.
@@ -68,18 +68,17 @@ void cron_free(struct cron_expr *e);
 /* Next fire time strictly after `after` (UTC epoch seconds), evaluated in the IANA zone `tz`
  * (e.g. "Europe/Berlin"; NULL or "" means UTC). Returns 0 and sets *next; HE_INVAL for an
  * unknown zone, NULL arguments or `after` outside the years 1..9990; CRON_ENONE when there is
- * no firing within 5 years; HE_NOMEM if saving $TZ fails. Not thread-safe (see above). */
+ * no firing within 5 years; HE_NOMEM when a zone cannot be read into memory. */
 int cron_next(const struct cron_expr *e, const char *tz, time_t after, time_t *next);
 
-/* True when tz names a zone the system knows: a TZif file under $TZDIR (default
+/* True when tz names a zone the system knows: a valid TZif file under $TZDIR (default
  * /usr/share/zoneinfo), given as a relative name of letters, digits and "._+-" components
- * separated by '/', with no "." or ".." component. NULL and "" are not zone names. */
+ * separated by '/', with no "." or ".." component (tz_load). NULL and "" are not zone names. */
 bool cron_tz_valid(const char *tz);
 
 /* Local wall-clock parts of t in tz (NULL or "" = UTC): minutes since local midnight (0-1439),
  * weekday (0 = Sunday) and a day key YYYYMMDD (e.g. 20261025) for "once a day" logic. Any
- * output pointer may be NULL. Returns 0, or HE_INVAL for an unknown zone or unrepresentable t.
- * Not thread-safe (see above). */
+ * output pointer may be NULL. Returns 0, or HE_INVAL for an unknown zone or unrepresentable t. */
 int cron_local(const char *tz, time_t t, int *minute_of_day, int *wday, long *daykey);
 
 /* Quiet hours "HH:MM-HH:MM" (H:MM also accepted, spaces around '-' allowed). May wrap midnight,
@@ -93,14 +92,5 @@ bool cron_in_quiet(int start_min, int end_min, int minute_of_day);
 
 /* "HH:MM" (or "H:MM"; 00:00-23:59) -> minutes since midnight; HE_INVAL otherwise. */
 int cron_parse_hhmm(const char *text, int *minute_of_day);
-
-/* Switches the process's local time zone for a stretch of local-time work (NULL or "" = UTC);
- * HE_INVAL for an unknown zone. On HE_OK the caller must cron_tz_leave(), which restores the
- * previous $TZ. Not thread-safe, like the rest of this module. */
-struct cron_tz_saved {
-	char *old; /* copy of the previous $TZ, NULL if it was unset */
-};
-int cron_tz_enter(const char *tz, struct cron_tz_saved *sv);
-void cron_tz_leave(struct cron_tz_saved *sv);
 
 #endif /* HEARTH_CARE_CRON_H */

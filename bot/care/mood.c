@@ -45,24 +45,12 @@ static const char *next_tag(const char *plain, size_t len, const char *cur)
 
 /* ---- time zones -------------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static long civil_days(int y, int m, int d)
+/* Days since 1970-01-01 of t's local date in zone z. */
+static long local_day(const struct tz *z, time_t t, struct tm *tm)
 {
-	long era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long)doe - 719468;
-}
-
-static long local_day(time_t t, struct tm *tm)
-{
-	localtime_r(&t, tm);
-	return civil_days(tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
+	if (tz_local(z, t, tm) != HE_OK)
+		return 0;
+	return (long)tz_days_from_civil(tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
 }
 
 /* The zone a member reads their times in: their reminder's zone, else the bot's. */
@@ -248,7 +236,7 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	const struct hmsg *m = ctx->msg;
 	struct bucket *day = NULL, half[2] = { { 0, 0 }, { 0, 0 } };
 	struct hbuf b = HBUF_INIT;
-	struct cron_tz_saved sv;
+	const struct tz *zone = NULL;
 	struct tm tm;
 	sqlite3_stmt *st;
 	char err[160], tz[72];
@@ -269,17 +257,17 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	if (!day)
 		return HE_NOMEM;
 	member_tz(app, m->network, m->sender, tz, sizeof(tz));
-	/* One zone switch for the whole command, not one per entry; an unknown zone reads as UTC. */
-	if (cron_tz_enter(tz, &sv) != HE_OK && (rc = cron_tz_enter(NULL, &sv)) != HE_OK) {
+	/* An unknown zone reads as UTC. */
+	if (tz_load(tz, &zone) != HE_OK && (rc = tz_load(NULL, &zone)) != HE_OK) {
 		free(day);
 		return rc;
 	}
-	today = local_day(now, &tm);
+	today = local_day(zone, now, &tm);
 	first = today - (days - 1);
 	tm.tm_mday -= days - 1;
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
-	start = mktime(&tm);
+	start = tz_mktime(zone, &tm);
 
 	st = store_stmtf(app->store, "SELECT ts, score FROM mood_entry WHERE network = ? AND member = ?"
 				     " AND ts >= ? ORDER BY ts", "ssi", m->network, m->sender, (int64_t)start);
@@ -289,7 +277,7 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct tm et;
-		long d = local_day((time_t)sqlite3_column_int64(st, 0), &et) - first;
+		long d = local_day(zone, (time_t)sqlite3_column_int64(st, 0), &et) - first;
 		int score = sqlite3_column_int(st, 1);
 		if (d < 0 || d >= days)
 			continue; /* in the future (a clock step): not part of these days */
@@ -354,8 +342,8 @@ static int sub_history(struct hctx *ctx, const char *rest)
 		dt.tm_mday += d;
 		dt.tm_hour = 12;
 		dt.tm_isdst = -1;
-		noon = mktime(&dt);
-		localtime_r(&noon, &dt);
+		noon = tz_mktime(zone, &dt);
+		tz_local(zone, noon, &dt);
 		hbuf_printf(&b, "%s %02d %s  %4.1f  %d\n", wdays[dt.tm_wday], dt.tm_mday, months[dt.tm_mon],
 			    day[d].sum / day[d].n, day[d].n);
 	}
@@ -379,7 +367,7 @@ static int sub_history(struct hctx *ctx, const char *rest)
 		size_t plen = 0;
 		int orc = mstore_open_box(app, st, 3, 4, m->network, m->sender, sqlite3_column_int64(st, 0),
 				   &plain, &plen);
-		localtime_r(&ts, &et);
+		tz_local(zone, ts, &et);
 		hbuf_printf(&b, "- %s %02d %s %02d:%02d · **%d**", wdays[et.tm_wday], et.tm_mday,
 			    months[et.tm_mon], et.tm_hour, et.tm_min, sqlite3_column_int(st, 2));
 		if (orc == HE_CRYPTO)
@@ -397,13 +385,11 @@ static int sub_history(struct hctx *ctx, const char *rest)
 	if (strcmp(tz, "UTC") != 0)
 		hbuf_printf(&b, "\nTimes are in %s.", tz);
 send:
-	cron_tz_leave(&sv);
 	rc = b.oom ? HE_NOMEM : say(ctx, hbuf_str(&b));
 	hbuf_free(&b);
 	free(day);
 	return rc;
 out:
-	cron_tz_leave(&sv);
 	hbuf_free(&b);
 	free(day);
 	if (rc == HE_DB)

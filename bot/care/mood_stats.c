@@ -7,9 +7,9 @@
  * windows differ by whole k-anonymous days), and a day the retention purge may already have
  * cut into is left out (an entry ageing out never changes a day that is shown). Banding and
  * rounding of what is shown happen in the caller (mood_stats_band, mood_stats_round). */
-#include "care/cron.h"
 #include "care/mood.h"
 #include "core/err.h"
+#include "core/tz.h"
 #include "store/store.h"
 
 #include <stdint.h>
@@ -52,20 +52,20 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Local midnights of the `days` days before today and of today, in the current $TZ (the
- * caller has entered the zone): bound[0] starts the oldest day, bound[days] is today's start. */
-static int day_bounds(time_t now, int days, time_t *bound)
+/* Local midnights of the `days` days before today and of today, in zone z: bound[0] starts
+ * the oldest day, bound[days] is today's start. */
+static int day_bounds(const struct tz *z, time_t now, int days, time_t *bound)
 {
 	struct tm today, tm;
 
-	if (!localtime_r(&now, &today))
+	if (tz_local(z, now, &today) != HE_OK)
 		return HE_INVAL;
 	for (int i = 0; i <= days; i++) {
 		tm = today;
 		tm.tm_mday -= days - i;
 		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 		tm.tm_isdst = -1;
-		bound[i] = mktime(&tm);
+		bound[i] = tz_mktime(z, &tm);
 		if (bound[i] == (time_t)-1)
 			return HE_INVAL;
 	}
@@ -75,7 +75,7 @@ static int day_bounds(time_t now, int days, time_t *bound)
 int mood_room_stats(struct happ *app, const char *network, const char *room, const char *tz,
 		    int days, int k, struct mood_room_stats *out)
 {
-	struct cron_tz_saved sv;
+	const struct tz *zone = NULL;
 	struct srow *row = NULL;
 	uint64_t *who = NULL;
 	time_t *bound = NULL, now = happ_now(app), cutoff;
@@ -94,11 +94,9 @@ int mood_room_stats(struct happ *app, const char *network, const char *room, con
 	if (!bound)
 		return HE_NOMEM;
 	/* The room's zone; an unknown one reads as UTC. */
-	if (cron_tz_enter(tz && *tz ? tz : NULL, &sv) != HE_OK && (rc = cron_tz_enter(NULL, &sv)) != HE_OK)
+	if (tz_load(tz, &zone) != HE_OK && (rc = tz_load(NULL, &zone)) != HE_OK)
 		goto out_free;
-	rc = day_bounds(now, days, bound);
-	cron_tz_leave(&sv);
-	if (rc)
+	if ((rc = day_bounds(zone, now, days, bound)))
 		goto out_free;
 	/* Days that started before the retention limit may have lost entries to the purge already
 	 * (or will during today): they are not counted. */

@@ -15,6 +15,8 @@ static int grow(struct hbuf *b, size_t extra)
 		return HE_NOMEM;
 	if (extra > (size_t)-1 / 2 - b->len)
 		goto fail;
+	if (b->max && extra > b->max - (b->len < b->max ? b->len : b->max))
+		return HE_TOOBIG;
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return HE_OK;
@@ -105,3 +107,85 @@ void hbuf_free(struct hbuf *b)
 }
 
 const char *hbuf_str(const struct hbuf *b) { return b->data ? b->data : ""; }
+
+/* ---------------------------------------------------------------- line reader */
+
+void hlines_init(struct hlines *r, size_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->b.max = max;
+}
+
+void hlines_reset(struct hlines *r)
+{
+	if (r->b.oom) {               /* an allocation failed: start again with no memory held */
+		size_t max = r->b.max;
+		hbuf_free(&r->b);
+		r->b.max = max;
+	}
+	hbuf_reset(&r->b);
+	r->discarding = false;
+	r->dropped = 0;
+}
+
+void hlines_free(struct hlines *r)
+{
+	if (!r)
+		return;
+	hbuf_free(&r->b);
+	r->discarding = false;
+	r->dropped = 0;
+}
+
+static void drop(struct hlines *r, size_t n)
+{
+	if (!r->discarding) {
+		r->discarding = true;
+		r->dropped = r->b.len;
+		hbuf_reset(&r->b);
+	}
+	r->dropped = n > (size_t)-1 - r->dropped ? (size_t)-1 : r->dropped + n;
+}
+
+int hlines_feed(struct hlines *r, const char *data, size_t n, hlines_fn fn, void *ud)
+{
+	size_t start = 0;
+	int rc;
+
+	for (size_t i = 0; i <= n; i++) {
+		bool eol = i < n && data[i] == '\n';
+
+		if (i < n && !eol)
+			continue;
+		/* data[start, i) belongs to the current line */
+		if (!r->discarding && i > start && hbuf_append(&r->b, data + start, i - start) != HE_OK)
+			drop(r, i - start);
+		else if (r->discarding)
+			drop(r, i - start);
+		if (!eol)
+			break;
+		if (r->discarding) {
+			size_t d = r->dropped;
+			hlines_reset(r);
+			rc = fn(ud, NULL, d);
+		} else {
+			/* the line is passed from the buffer, which then starts the next one */
+			rc = fn(ud, hbuf_str(&r->b), r->b.len);
+			hbuf_reset(&r->b);
+		}
+		if (rc)
+			return rc;
+		start = i + 1;
+	}
+	return HE_OK;
+}
+
+int hlines_finish(struct hlines *r, hlines_fn fn, void *ud)
+{
+	int rc = HE_OK;
+
+	if (!r->discarding && r->b.len)
+		rc = fn(ud, hbuf_str(&r->b), r->b.len);
+	hlines_reset(r);
+	return rc;
+}

@@ -94,14 +94,20 @@ static const struct key keys[] = {
 	IRC("tls_ca_file", K_STR, tls_ca_file, 0, 0, "", "CA file for a private certificate authority."),
 	IRC("tls_cert_file", K_STR, tls_cert_file, 0, 0, "", "Client certificate for SASL EXTERNAL."),
 	IRC("tls_key_file", K_STR, tls_key_file, 0, 0, "", "Its key, if not in the certificate file."),
+	IRC("tls_fingerprint", K_STR, tls_fingerprint, 0, 0, "",
+	    "sha256:HEX[,sha256:HEX]: accept only a certificate with one of these SHA-256 fingerprints "
+	    "(openssl x509 -fingerprint -sha256; colons optional); CA, name and expiry are then not checked."),
 	IRC("nick", K_STR, nick, 0, 0, "Hearth", "Nickname."),
 	IRCL("alt_nicks", alt_nicks, nalt_nicks, "Hearth_,Hearth__", "Tried in order when the nick is in use."),
 	IRC("username", K_STR, username, 0, 0, "hearth", "User name."),
 	IRC("realname", K_STR, realname, 0, 0, "Hearth peer-support bot", "Real name field."),
-	IRC("sasl_mechanism", K_STR, sasl_mechanism, 0, 0, "PLAIN", "PLAIN or EXTERNAL; empty for none."),
+	IRC("sasl_mechanism", K_STR, sasl_mechanism, 0, 0, "PLAIN",
+	    "PLAIN, EXTERNAL, SCRAM-SHA-256, SCRAM-SHA-512 or ECDSA-NIST256P-CHALLENGE; empty for none."),
 	IRC("sasl_username", K_STR, sasl_username, 0, 0, "hearth", "Services account."),
 	IRC("sasl_password", K_SECRET, sasl_password, 0, 0, "",
 	    "Or HEARTH_IRC_<NAME>_SASL_PASSWORD in the environment."),
+	IRC("sasl_key_file", K_STR, sasl_key_file, 0, 0, "",
+	    "ECDSA-NIST256P-CHALLENGE: the account's PEM private key (mode 0600)."),
 	IRC("sasl_required", K_BOOL, sasl_required, 0, 0, "true",
 	    "Stop registering when SASL fails instead of going on unauthenticated."),
 	IRCL("channels", channels, nchannels, "#support", "Comma-separated; a key follows a space."),
@@ -440,6 +446,30 @@ out:
 	return HE_OK;
 }
 
+/* [irc.NAME] tls_fingerprint: "sha256:" and 64 hex digits (colons between them allowed), several
+ * separated by commas. net/irc/conn.c reads the values; this only says whether they are well formed. */
+static bool fingerprints_ok(const char *s)
+{
+	while (*s) {
+		int digits = 0;
+		while (*s == ' ')
+			s++;
+		if (strncasecmp(s, "sha256:", 7) != 0)
+			return false;
+		for (s += 7; *s && *s != ','; s++) {
+			if (isxdigit((unsigned char)*s))
+				digits++;
+			else if (*s != ':' && *s != ' ')
+				return false;
+		}
+		if (digits != 64)
+			return false;
+		if (*s == ',')
+			s++;
+	}
+	return true;
+}
+
 static int env_secret(char **field, const char *var)
 {
 	const char *v = getenv(var);
@@ -600,10 +630,23 @@ int config_finish(struct config *c, struct config_problems *probs)
 			} else if (strcasecmp(irc->sasl_mechanism, "EXTERNAL") == 0) {
 				if (!irc->tls_cert_file)
 					config_problem(probs, irc->line, "[irc.%s] SASL EXTERNAL needs tls_cert_file", irc->name);
+			} else if (strcasecmp(irc->sasl_mechanism, "SCRAM-SHA-256") == 0 ||
+				   strcasecmp(irc->sasl_mechanism, "SCRAM-SHA-512") == 0) {
+				if (!irc->sasl_username || !irc->sasl_password)
+					config_problem(probs, irc->line, "[irc.%s] SASL %s needs sasl_username and sasl_password (or %s)",
+						irc->name, irc->sasl_mechanism, var);
+			} else if (strcasecmp(irc->sasl_mechanism, "ECDSA-NIST256P-CHALLENGE") == 0) {
+				if (!irc->sasl_username || !irc->sasl_key_file)
+					config_problem(probs, irc->line, "[irc.%s] SASL ECDSA-NIST256P-CHALLENGE needs sasl_username and sasl_key_file",
+						irc->name);
 			} else {
-				config_problem(probs, irc->line, "[irc.%s] sasl_mechanism must be PLAIN or EXTERNAL", irc->name);
+				config_problem(probs, irc->line, "[irc.%s] sasl_mechanism must be PLAIN, EXTERNAL, SCRAM-SHA-256, "
+					       "SCRAM-SHA-512 or ECDSA-NIST256P-CHALLENGE", irc->name);
 			}
 		}
+		if (irc->tls_fingerprint && *irc->tls_fingerprint && !fingerprints_ok(irc->tls_fingerprint))
+			config_problem(probs, irc->line, "[irc.%s] tls_fingerprint must be sha256: and 64 hex digits "
+				       "(colons allowed), several separated by commas", irc->name);
 		if (!irc->nchannels)
 			config_problem(probs, irc->line, "[irc.%s] has no channels to join", irc->name);
 	}

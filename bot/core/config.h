@@ -26,14 +26,16 @@ struct config_irc {
 	char *tls_ca_file;
 	char *tls_cert_file;             /* client certificate (PEM, may hold the key) */
 	char *tls_key_file;
+	char *tls_fingerprint;           /* "sha256:HEX[,sha256:HEX]": pinned certificates, or NULL */
 	char *nick;
 	char *alt_nicks[CONFIG_MAX_LIST];
 	size_t nalt_nicks;
 	char *username;
 	char *realname;
-	char *sasl_mechanism;            /* NULL, "PLAIN" or "EXTERNAL" */
+	char *sasl_mechanism;            /* NULL, PLAIN, EXTERNAL, SCRAM-SHA-256/512, ECDSA-NIST256P-CHALLENGE */
 	char *sasl_username;
 	char *sasl_password;             /* secret */
+	char *sasl_key_file;             /* ECDSA-NIST256P-CHALLENGE: PEM private key, mode 0600 */
 	bool sasl_required;              /* stop registration when SASL fails (default true) */
 	char *channels[CONFIG_MAX_LIST]; /* "#chan" or "#chan key" */
 	size_t nchannels;

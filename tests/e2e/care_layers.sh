@@ -53,4 +53,7 @@ equal "include cycles among care/ modules" "$cycles" ""
 expect "happ_dispatch defined in core/app.c" "$(grep -n '^int happ_dispatch' "$SRC/bot/core/app.c" || true)" "happ_dispatch"
 equal "happ_dispatch defined anywhere else" "$(grep -rln --include='*.c' '^int happ_dispatch' "$SRC/bot" | grep -v 'core/app.c' || true)" ""
 
+# 4. Nothing in bot/ switches the process's time zone (core/tz.c converts between zones).
+equal "setenv(\"TZ\") or tzset in bot/" "$(grep -rnE 'setenv\("TZ"|tzset\(' "$SRC/bot" || true)" ""
+
 finish

@@ -19,12 +19,13 @@ fi
 
 cleanup() {
 	local pid f
-	for f in hearth-test.pid hearth-test2.pid hearth-test3.pid; do   # test_hearth.py runs up to three
-		pid="$(cat "$RUN/$f" 2>/dev/null || true)"
+	for f in "$RUN"/hearth-test*.pid; do   # test_hearth.py runs three, test_ircv3.py one per check
+		[ -e "$f" ] || continue
+		pid="$(cat "$f" 2>/dev/null || true)"
 		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null; sleep 1; kill -KILL "$pid" 2>/dev/null || true
 		fi
-		rm -f "$RUN/$f"
+		rm -f "$f"
 	done
 	"$HERE/servers.sh" stop all >/dev/null 2>&1 || true
 }
@@ -38,13 +39,27 @@ if ! "$HERE/servers.sh" start all >&2; then
 	exit 1
 fi
 mkdir -p "$RUN"
-out="$(mktemp)"
-"$PYTHON" "$HERE/test_hearth.py" 2>&1 | tee "$out"
-rc=${PIPESTATUS[0]}
-if ! tail -n 1 "$out" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$'; then
-	echo "run.sh: test_hearth.py stopped early (status $rc)" >&2
-	echo "0 passed, 1 failed"
-	rc=1
-fi
-rm -f "$out"
+# HEARTH_IRC_SUITES picks suites: "hearth" (test_hearth.py), "v3" (test_ircv3.py: issue 17)
+passed=0 failed=0 rc=0
+for suite in ${HEARTH_IRC_SUITES:-hearth v3}; do
+	case "$suite" in
+	hearth) py="$HERE/test_hearth.py" ;;
+	v3) py="$HERE/test_ircv3.py" ;;
+	*) echo "run.sh: unknown suite $suite" >&2; failed=$((failed + 1)); continue ;;
+	esac
+	out="$(mktemp)"
+	"$PYTHON" "$py" 2>&1 | tee "$out"
+	src=${PIPESTATUS[0]}
+	last="$(tail -n 1 "$out")"
+	rm -f "$out"
+	if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2]))
+	else
+		echo "run.sh: $(basename "$py") stopped early (status $src)" >&2
+		failed=$((failed + 1))
+	fi
+	[ "$src" = 0 ] || rc=1
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] || rc=1
 exit "$rc"

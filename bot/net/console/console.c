@@ -24,8 +24,7 @@ struct console {
 	char *dm_room;
 	enum hrole role;
 	bool tty;
-	struct hbuf line;
-	bool discarding;          /* the current line went over CONSOLE_LINE_MAX */
+	struct hlines in;         /* lines typed, capped at CONSOLE_LINE_MAX */
 };
 
 static void print_block(const char *header, const char *markdown)
@@ -134,7 +133,7 @@ static void c_free(struct htransport *t)
 	c = t->impl;
 	free(c->as);
 	free(c->dm_room);
-	hbuf_free(&c->line);
+	hlines_free(&c->in);
 	free(c);
 }
 
@@ -174,6 +173,30 @@ static void prompt(struct console *c)
 	}
 }
 
+/* One line typed (or NULL for one too long to read); stops when the loop was told to stop. */
+static int on_line(void *ud, const char *line, size_t len)
+{
+	struct console *c = ud;
+
+	if (!line)
+		print_block("[room]", "That message is too long for me to read. Could you send a shorter one?");
+	else
+		handle_line(c, line);
+	if (loop_stopped(c->app->loop))
+		return HE_AGAIN;
+	prompt(c);
+	return HE_OK;
+}
+
+/* The last line, without a newline, at the end of input. */
+static int on_line_last(void *ud, const char *line, size_t len)
+{
+	struct console *c = ud;
+
+	handle_line(c, line);
+	return HE_OK;
+}
+
 static void on_stdin(struct loop *l, int fd, unsigned events, void *ud)
 {
 	struct console *c = ud;
@@ -184,34 +207,14 @@ static void on_stdin(struct loop *l, int fd, unsigned events, void *ud)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		if (c->line.len && !c->discarding)
-			handle_line(c, hbuf_str(&c->line));
+		hlines_finish(&c->in, on_line_last, c);
 		loop_del_fd(l, fd);
 		if (c->tty)
 			printf("\n");
 		loop_stop(l);
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			if (c->discarding)
-				print_block("[room]", "That message is too long for me to read. Could you send a shorter one?");
-			else
-				handle_line(c, hbuf_str(&c->line));
-			hbuf_reset(&c->line);
-			c->discarding = false;
-			if (loop_stopped(l))
-				return;
-			prompt(c);
-		} else if (!c->discarding) {
-			if (c->line.len >= CONSOLE_LINE_MAX) {
-				c->discarding = true;
-				hbuf_reset(&c->line);
-			} else {
-				hbuf_putc(&c->line, buf[i]);
-			}
-		}
-	}
+	hlines_feed(&c->in, buf, (size_t)n, on_line, c);
 }
 
 int console_start(struct happ *app, const char *as, enum hrole role)
@@ -224,6 +227,7 @@ int console_start(struct happ *app, const char *as, enum hrole role)
 	c->app = app;
 	c->role = role;
 	c->as = strdup(as);
+	hlines_init(&c->in, CONSOLE_LINE_MAX);
 	c->tty = isatty(STDIN_FILENO);
 	if (!c->as || asprintf(&c->dm_room, "dm:%s", as) < 0) {
 		c->dm_room = NULL;

@@ -15,6 +15,9 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,9 +44,103 @@ static bool is_ip(const char *host)
 	return inet_pton(AF_INET, host, b) == 1 || inet_pton(AF_INET6, host, b) == 1;
 }
 
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int irc_fp_parse(const char *s, unsigned char pins[][IRC_FP_LEN], size_t max, size_t *n)
+{
+	*n = 0;
+	while (*s) {
+		size_t k = 0;
+		int hi = -1;
+
+		while (*s == ' ')
+			s++;
+		if (strncasecmp(s, "sha256:", 7) != 0 || *n >= max)
+			return HE_INVAL;
+		for (s += 7; *s && *s != ','; s++) {
+			int v = hexval((unsigned char)*s);
+			if (v < 0) {
+				if (*s == ':' || *s == ' ')
+					continue;
+				return HE_INVAL;
+			}
+			if (k >= IRC_FP_LEN)
+				return HE_INVAL;
+			if (hi < 0) {
+				hi = v;
+			} else {
+				pins[*n][k++] = (unsigned char)(hi << 4 | v);
+				hi = -1;
+			}
+		}
+		if (k != IRC_FP_LEN || hi >= 0)
+			return HE_INVAL;
+		(*n)++;
+		if (*s == ',')
+			s++;
+	}
+	return *n ? HE_OK : HE_INVAL;
+}
+
+void irc_fp_format(const unsigned char fp[IRC_FP_LEN], char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	if (outlen < IRC_FP_TEXT) {
+		if (outlen)
+			*out = '\0';
+		return;
+	}
+	memcpy(out, "sha256:", 7);
+	o = 7;
+	for (size_t i = 0; i < IRC_FP_LEN; i++) {
+		if (i)
+			out[o++] = ':';
+		out[o++] = hex[fp[i] >> 4];
+		out[o++] = hex[fp[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* With pins, this replaces OpenSSL's chain verification: the leaf certificate's SHA-256 (of its
+ * whole DER) must be one of them. Nothing else is checked: a pinned self-signed or expired
+ * certificate is the one the operator chose. Runs inside the handshake, before any IRC byte. */
+static int verify_pinned(X509_STORE_CTX *x, void *arg)
+{
+	struct irc_conn *c = arg;
+	X509 *cert = X509_STORE_CTX_get0_cert(x);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	c->seen_fp[0] = '\0';
+	if (!cert || X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != IRC_FP_LEN) {
+		X509_STORE_CTX_set_error(x, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	irc_fp_format(md, c->seen_fp, sizeof(c->seen_fp));
+	for (size_t i = 0; i < c->npins; i++)
+		if (CRYPTO_memcmp(md, c->pins[i], IRC_FP_LEN) == 0) {
+			X509_STORE_CTX_set_error(x, X509_V_OK);
+			return 1;
+		}
+	X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
+	return 0;
+}
+
 static int tls_setup(struct irc_conn *c, char *err, size_t errlen)
 {
 	const struct config_irc *cfg = c->cfg;
+	bool pinned = cfg->tls_fingerprint && *cfg->tls_fingerprint;
 
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (!c->ctx) {
@@ -51,7 +148,17 @@ static int tls_setup(struct irc_conn *c, char *err, size_t errlen)
 		return HE_CRYPTO;
 	}
 	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-	if (cfg->tls_verify) {
+	c->npins = 0;
+	c->seen_fp[0] = '\0';
+	if (pinned) {
+		if (irc_fp_parse(cfg->tls_fingerprint, c->pins, IRC_FP_MAX, &c->npins) != HE_OK) {
+			snprintf(err, errlen, "tls_fingerprint must be sha256: and 64 hex digits, up to %d "
+				 "separated by commas", IRC_FP_MAX);
+			return HE_CRYPTO;
+		}
+		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_cert_verify_callback(c->ctx, verify_pinned, c);
+	} else if (cfg->tls_verify || c->sts) {
 		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 		if (cfg->tls_ca_file) {
 			if (SSL_CTX_load_verify_locations(c->ctx, cfg->tls_ca_file, NULL) != 1) {
@@ -88,7 +195,7 @@ static int tls_setup(struct irc_conn *c, char *err, size_t errlen)
 		ssl_errstr(err, errlen, "cannot create a TLS session");
 		return HE_CRYPTO;
 	}
-	if (cfg->tls_verify) {
+	if ((cfg->tls_verify || c->sts) && !pinned) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
 		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (is_ip(cfg->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, cfg->host) != 1
@@ -120,28 +227,32 @@ static int try_connect(struct irc_conn *c, char *err, size_t errlen)
 			c->connecting = true;
 			return HE_AGAIN;
 		}
-		snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->cfg->port,
+		snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->port,
 			 strerror(errno));
 		close(c->fd);
 		c->fd = -1;
 	}
 	if (!*err)
-		snprintf(err, errlen, "cannot connect to %s port %d", c->cfg->host, c->cfg->port);
+		snprintf(err, errlen, "cannot connect to %s port %d", c->cfg->host, c->port);
 	return HE_IO;
 }
 
-int irc_conn_open(struct irc_conn *c, const struct config_irc *cfg, char *err, size_t errlen)
+int irc_conn_open(struct irc_conn *c, const struct config_irc *cfg, int port, bool tls, bool sts,
+		  char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-	char port[16];
+	char service[16];
 	int rc;
 
 	irc_conn_close(c);
 	c->cfg = cfg;
+	c->port = port;
+	c->tls = tls || sts;
+	c->sts = sts;
 	*err = '\0';
-	snprintf(port, sizeof(port), "%d", cfg->port);
+	snprintf(service, sizeof(service), "%d", c->port);
 	/* synchronous: the configured servers are names the resolver answers quickly */
-	rc = getaddrinfo(cfg->host, port, &hints, &c->ai);
+	rc = getaddrinfo(cfg->host, service, &hints, &c->ai);
 	if (rc) {
 		snprintf(err, errlen, "cannot resolve %s: %s", cfg->host, gai_strerror(rc));
 		c->ai = NULL;
@@ -162,7 +273,9 @@ static const char *verify_hint(long v)
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		return " (host must be a name the certificate was issued for)";
 	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return " (the server's certificate has expired)";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return " (the server's certificate has expired or is not valid yet: its operator must "
+		       "renew it, or this machine's clock is wrong)";
 	default:
 		return "";
 	}
@@ -175,9 +288,10 @@ static int handshake(struct irc_conn *c, char *err, size_t errlen)
 	c->ssl_wants_write = false;
 	if (r == 1) {
 		c->handshaking = false;
-		hlog_info("irc", "%s:%d: TLS %s, %s, certificate %s", c->cfg->host, c->cfg->port,
+		hlog_info("irc", "%s:%d: TLS %s, %s, certificate %s%s", c->cfg->host, c->port,
 			  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
-			  c->cfg->tls_verify ? "verified" : "NOT verified (tls_verify = false)");
+			  c->npins ? "pinned " : c->cfg->tls_verify || c->sts ? "verified" : "NOT verified (tls_verify = false)",
+			  c->npins ? c->seen_fp : "");
 		return HE_OK;
 	}
 	e = SSL_get_error(c->ssl, r);
@@ -187,14 +301,18 @@ static int handshake(struct irc_conn *c, char *err, size_t errlen)
 		c->ssl_wants_write = true;
 		return HE_AGAIN;
 	}
-	if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
+	if (c->npins && SSL_get_verify_result(c->ssl) == X509_V_ERR_CERT_REJECTED) {
+		snprintf(err, errlen, "TLS certificate of %s:%d refused: its fingerprint %s is not one of "
+			 "tls_fingerprint", c->cfg->host, c->port, c->seen_fp);
+		ERR_clear_error();
+	} else if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
 		long v = SSL_get_verify_result(c->ssl);
-		snprintf(err, errlen, "TLS certificate of %s:%d refused: %s%s", c->cfg->host, c->cfg->port,
+		snprintf(err, errlen, "TLS certificate of %s:%d refused: %s%s", c->cfg->host, c->port,
 			 X509_verify_cert_error_string(v), verify_hint(v));
 		ERR_clear_error();
 	} else {
 		char what[160];
-		snprintf(what, sizeof(what), "TLS handshake with %s:%d failed", c->cfg->host, c->cfg->port);
+		snprintf(what, sizeof(what), "TLS handshake with %s:%d failed", c->cfg->host, c->port);
 		ssl_errstr(err, errlen, what);
 	}
 	return HE_CRYPTO;
@@ -214,7 +332,7 @@ int irc_conn_step(struct irc_conn *c, char *err, size_t errlen)
 		if (soerr == EINPROGRESS || soerr == EALREADY)
 			return HE_AGAIN;
 		if (soerr) {
-			snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->cfg->port,
+			snprintf(err, errlen, "cannot connect to %s port %d: %s", c->cfg->host, c->port,
 				 strerror(soerr));
 			close(c->fd);
 			c->fd = -1;
@@ -230,7 +348,7 @@ int irc_conn_step(struct irc_conn *c, char *err, size_t errlen)
 				return HE_AGAIN;
 		}
 		c->connecting = false;
-		if (c->cfg->tls && (rc = tls_setup(c, err, errlen)))
+		if (c->tls && (rc = tls_setup(c, err, errlen)))
 			return rc;
 	}
 	if (c->handshaking)

@@ -59,14 +59,17 @@ static void reset_session(struct irc *c)
 	irc_cancel_timer(c, &c->t_regain);
 	irc_cancel_timer(c, &c->t_sendq);
 	irc_sendq_clear(c);
-	hbuf_free(&c->in);
-	c->discarding = false;
+	hlines_free(&c->in);
 	irc_track_clear(&c->track);
 	irc_isupport_init(&c->is);
 	c->caps_offered = c->caps_on = c->caps_pending = 0;
 	c->cap_ls_done = c->cap_end_sent = false;
 	c->sasl_mechs[0] = '\0';
 	c->sasl_started = c->sasl_done = false;
+	c->sasl_step = 0;
+	c->sasl_in.len = 0;
+	c->sts_upgrade = false;
+	irc_scram_free(&c->scram);
 	c->nick_try = 0;
 	c->user[0] = c->host[0] = '\0';
 	c->ping_sent_ms = 0;
@@ -125,10 +128,22 @@ static void connect_now(struct irc *c)
 {
 	int rc;
 
+	int port = c->cfg->port, p;
+	bool sts = false;
+
 	reset_session(c);
-	hlog_info("irc", "%s: connecting to %s port %d%s", c->net, c->cfg->host, c->cfg->port,
-		  c->cfg->tls ? " with TLS" : " WITHOUT TLS");
-	rc = irc_conn_open(&c->conn, c->cfg, c->err, sizeof(c->err));
+	if (c->sts_port > 0) {
+		port = c->sts_port;
+		sts = true;
+	} else if (!c->cfg->tls && irc_sts_policy(c, &p)) {
+		port = c->sts_port = p;
+		sts = true;
+		hlog_info("irc", "%s: an STS policy holds for %s: connecting with TLS to port %d, never in "
+			  "plain text (tls = false is overridden)", c->net, c->cfg->host, port);
+	}
+	hlog_info("irc", "%s: connecting to %s port %d%s", c->net, c->cfg->host, port,
+		  c->cfg->tls || sts ? " with TLS" : " WITHOUT TLS");
+	rc = irc_conn_open(&c->conn, c->cfg, port, c->cfg->tls, sts, c->err, sizeof(c->err));
 	if (rc == HE_CRYPTO) {
 		irc_refused(c, c->err);
 		return;
@@ -155,6 +170,17 @@ static void on_reconnect(struct loop *l, void *ud)
 
 	c->t_reconnect = 0;
 	connect_now(c);
+}
+
+void irc_reconnect_now(struct irc *c, const char *why)
+{
+	int rc;
+
+	hlog_info("irc", "%s: %s", c->net, why);
+	disconnect_lvl(c, why, false, false);
+	irc_cancel_timer(c, &c->t_reconnect);
+	if ((rc = loop_timer_add(c->app->loop, 0, on_reconnect, c, &c->t_reconnect)))
+		happ_fail(c->app, "irc", "cannot arm the reconnect timer", rc);
 }
 
 /* ---------------------------------------------------------------- the lag check */
@@ -199,12 +225,25 @@ void irc_ready(struct irc *c)
 
 /* ---------------------------------------------------------------- input */
 
+/* One line from the server; stops the reader once the connection is gone. */
+static int on_line(void *ud, const char *line, size_t len)
+{
+	struct irc *c = ud;
+
+	if (!line)
+		hlog_warn("irc", "%s: a line of %zu bytes from the server was dropped (the most is %d)",
+			  c->net, len, IRC_READ_MAX);
+	else
+		irc_in_line(c, line, len);
+	return c->conn.fd < 0 ? HE_IO : HE_OK;
+}
+
 static void read_input(struct irc *c)
 {
 	char buf[16384];
 
 	for (int rounds = 0; rounds < 64 && c->conn.fd >= 0; rounds++) {
-		size_t n = 0, start = 0;
+		size_t n = 0;
 		int rc = irc_conn_read(&c->conn, buf, sizeof(buf), &n, c->err, sizeof(c->err));
 
 		if (rc == HE_AGAIN)
@@ -215,32 +254,8 @@ static void read_input(struct irc *c)
 		}
 		c->last_rx_ms = loop_now_ms();
 		c->ping_sent_ms = 0;             /* any traffic proves the link is alive */
-		for (size_t i = 0; i < n && c->conn.fd >= 0; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (c->discarding) {
-				c->discarding = false;
-			} else if (c->in.len) {
-				hbuf_append(&c->in, buf + start, i - start);
-				irc_in_line(c, c->in.data, c->in.len);
-				hbuf_reset(&c->in);
-			} else {
-				irc_in_line(c, buf + start, i - start);
-			}
-			start = i + 1;
-		}
-		if (c->conn.fd < 0)
+		if (hlines_feed(&c->in, buf, n, on_line, c) || c->conn.fd < 0)
 			return;
-		if (start < n && !c->discarding) {
-			if (c->in.len + (n - start) > IRC_READ_MAX) {
-				hlog_warn("irc", "%s: a line over %d bytes from the server was dropped", c->net,
-					  IRC_READ_MAX);
-				hbuf_reset(&c->in);
-				c->discarding = true;
-			} else {
-				hbuf_append(&c->in, buf + start, n - start);
-			}
-		}
 	}
 }
 
@@ -409,6 +424,7 @@ static int irc_new(struct happ *app, const struct config_irc *cfg, struct irc **
 	c->t.ops = &irc_ops;
 	c->t.impl = c;
 	irc_conn_init(&c->conn);
+	hlines_init(&c->in, IRC_READ_MAX + 1);   /* + the '\r' */
 	c->wfd = -1;
 	irc_isupport_init(&c->is);
 	irc_track_init(&c->track, &c->is);

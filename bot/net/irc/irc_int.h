@@ -6,6 +6,7 @@
  *               bound to their member, splitting replies into lines        prefix irc_sendq_
  *   reg.c       registration: CAP LS/REQ/ACK, SASL PLAIN/EXTERNAL, nick fallback and regain,
  *               001 and the end of MOTD                                     prefix irc_reg_
+ *   sts.c       strict transport security: upgrade, stored policy          prefix irc_sts_
  *   dispatch.c  incoming lines: the table {verb, min_params, handler}, channel events, PRIVMSG
  *               to struct hmsg                                              prefix irc_in_
  *
@@ -17,6 +18,7 @@
 #include "net/irc/irc.h"
 #include "net/irc/conn.h"
 #include "net/irc/parse.h"
+#include "net/irc/sasl.h"
 #include "net/irc/track.h"
 #include "core/buf.h"
 
@@ -52,8 +54,7 @@ struct irc {
 	char net[64];                  /* "irc.NAME" */
 	char err[320];
 
-	struct hbuf in;
-	bool discarding;               /* the current input line went over the cap */
+	struct hlines in;              /* lines from the server, capped at IRC_READ_MAX */
 	struct irc_msg *msg;           /* parse scratch (large) */
 
 	struct irc_isupport is;
@@ -68,6 +69,11 @@ struct irc {
 	bool cap_ls_done, cap_end_sent;
 	char sasl_mechs[128];          /* from sasl=PLAIN,EXTERNAL; "" when not listed */
 	bool sasl_started, sasl_done;
+	int sasl_step;                 /* server messages answered in this exchange */
+	struct irc_sasl_in sasl_in;    /* a server message being reassembled */
+	struct irc_scram scram;
+	int sts_port;                  /* > 0: connect with TLS to this port (an STS upgrade or policy) */
+	bool sts_upgrade;              /* a plain connection was told to upgrade: reconnect now */
 
 	struct irc_bucket bucket;
 	struct irc_qline *q;           /* send queue, sorted by (round, arrival) */
@@ -150,6 +156,14 @@ void irc_reg_on_motd_end(struct irc *c, const struct irc_msg *m, const char *nic
 void irc_reg_on_userhost(struct irc *c, const struct irc_msg *m, const char *nick);
 void irc_reg_on_host(struct irc *c, const struct irc_msg *m, const char *nick);
 void irc_reg_on_nick_taken(struct irc *c, const struct irc_msg *m, const char *nick);
+
+/* ---- sts.c: strict transport security */
+/* Whether a stored policy for the host holds (an expired one is deleted); its port in *port. */
+bool irc_sts_policy(struct irc *c, int *port);
+/* The value of an `sts` cap (n bytes) from CAP LS or NEW. */
+void irc_sts_on_cap(struct irc *c, const char *value, size_t n);
+/* Closes the connection and connects again at once (an STS upgrade). */
+void irc_reconnect_now(struct irc *c, const char *why);
 
 /* ---- dispatch.c: incoming lines */
 /* Parses one line from the server and hands it to the handler of its verb. */

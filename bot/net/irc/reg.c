@@ -1,5 +1,5 @@
-/* reg.c - IRC registration: CAP LS 302 / REQ / ACK / NAK / NEW / DEL, SASL PLAIN and EXTERNAL
- * (with its timeout and sasl_required), NICK and USER, the nick fallback while registering and
+/* reg.c - IRC registration: CAP LS 302 / REQ / ACK / NAK / NEW / DEL, SASL PLAIN, EXTERNAL,
+ * SCRAM-SHA-256/512 and ECDSA-NIST256P-CHALLENGE (sasl.c; with its timeout and sasl_required), NICK and USER, the nick fallback while registering and
  * the regain of the main nick afterwards, 001, our own user@host, and joining the configured
  * channels after the MOTD. */
 #include "core/metrics.h"
@@ -61,6 +61,24 @@ static bool sasl_wanted(const struct irc *c)
 	return c->cfg->sasl_mechanism != NULL;
 }
 
+enum { MECH_PLAIN, MECH_EXTERNAL, MECH_SCRAM256, MECH_SCRAM512, MECH_ECDSA };
+
+static int mech_of(const char *m)
+{
+	if (strcasecmp(m, "EXTERNAL") == 0)
+		return MECH_EXTERNAL;
+	if (strcasecmp(m, "SCRAM-SHA-256") == 0)
+		return MECH_SCRAM256;
+	if (strcasecmp(m, "SCRAM-SHA-512") == 0)
+		return MECH_SCRAM512;
+	if (strcasecmp(m, "ECDSA-NIST256P-CHALLENGE") == 0)
+		return MECH_ECDSA;
+	return MECH_PLAIN;
+}
+
+static const char *const mech_names[] = { "PLAIN", "EXTERNAL", "SCRAM-SHA-256", "SCRAM-SHA-512",
+					   "ECDSA-NIST256P-CHALLENGE" };
+
 static void sasl_failed(struct irc *c, const char *why)
 {
 	irc_cancel_timer(c, &c->t_sasl);
@@ -106,7 +124,9 @@ static void sasl_begin(struct irc *c)
 		}
 	}
 	c->sasl_started = true;
-	irc_sendq_printf(c, "AUTHENTICATE %s", strcasecmp(mech, "EXTERNAL") == 0 ? "EXTERNAL" : "PLAIN");
+	c->sasl_step = 0;
+	c->sasl_in.len = 0;
+	irc_sendq_printf(c, "AUTHENTICATE %s", mech_names[mech_of(mech)]);
 	if (loop_timer_add(c->app->loop, c->sasl_timeout_ms, on_sasl_timeout, c, &c->t_sasl))
 		hlog_warn("irc", "%s: no SASL timeout (out of memory); the registration timeout still "
 			  "applies", c->net);
@@ -121,22 +141,120 @@ static int emit_now(void *ud, const char *line, size_t len)
 	return HE_OK;
 }
 
-static void sasl_continue(struct irc *c)
+/* Sends len bytes as one SASL message (base64, in 400-byte chunks); wipes the copy. */
+static int sasl_send(struct irc *c, const void *data, size_t len)
 {
-	char *b64;
+	char *b64 = irc_b64(data, len);
 
-	if (strcasecmp(c->cfg->sasl_mechanism, "EXTERNAL") == 0) {
-		irc_sendq_now(c, "AUTHENTICATE +");
-		return;
-	}
-	b64 = irc_sasl_plain(c->cfg->sasl_username, c->cfg->sasl_password ? c->cfg->sasl_password : "");
-	if (!b64) {
-		sasl_failed(c, "out of memory");
-		return;
-	}
-	irc_sasl_lines(b64, emit_now, c);
+	if (!b64)
+		return HE_NOMEM;
+	irc_sasl_lines(len ? b64 : "", emit_now, c);
 	OPENSSL_cleanse(b64, strlen(b64));
 	free(b64);
+	return HE_OK;
+}
+
+/* Gives up on this exchange: tells the server (AUTHENTICATE *), then fails as sasl_failed()
+ * does. A server that cannot prove it knows the password is refused whatever sasl_required says:
+ * it may be an impostor, and going on would talk to it. */
+static void sasl_abort(struct irc *c, const char *why, bool impostor)
+{
+	irc_sendq_now(c, "AUTHENTICATE *");
+	irc_scram_free(&c->scram);
+	if (impostor) {
+		char msg[400];
+		irc_cancel_timer(c, &c->t_sasl);
+		c->sasl_done = true;
+		snprintf(msg, sizeof(msg), "SASL %s login refused: %s", c->cfg->sasl_mechanism, why);
+		irc_sendq_now(c, "QUIT :SASL failed");
+		irc_refused(c, msg);
+		return;
+	}
+	sasl_failed(c, why);
+}
+
+/* One complete server message (msg of len bytes, len 0 for "+") in the exchange. */
+static void sasl_step(struct irc *c, const unsigned char *msg, size_t len)
+{
+	const struct config_irc *cfg = c->cfg;
+	int mech = mech_of(cfg->sasl_mechanism), step = c->sasl_step++, rc;
+	char err[200] = "", *out = NULL;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+
+	switch (mech) {
+	case MECH_EXTERNAL:
+		if (step == 0 && len == 0) {
+			irc_sendq_now(c, "AUTHENTICATE +");
+			return;
+		}
+		break;
+	case MECH_PLAIN:
+		if (step == 0 && len == 0) {
+			out = irc_sasl_plain(cfg->sasl_username, cfg->sasl_password ? cfg->sasl_password : "");
+			if (!out) {
+				sasl_abort(c, "out of memory", false);
+				return;
+			}
+			irc_sasl_lines(out, emit_now, c);
+			OPENSSL_cleanse(out, strlen(out));
+			free(out);
+			return;
+		}
+		break;
+	case MECH_SCRAM256:
+	case MECH_SCRAM512:
+		if (step == 0 && len == 0) {
+			rc = irc_scram_start(&c->scram, mech == MECH_SCRAM512 ? 512 : 256, cfg->sasl_username, &out);
+			if (rc == HE_OK)
+				rc = sasl_send(c, out, strlen(out));
+			free(out);
+			if (rc)
+				sasl_abort(c, "out of memory", false);
+			return;
+		}
+		if (step == 1) {
+			rc = irc_scram_server_first(&c->scram, cfg->sasl_password ? cfg->sasl_password : "", msg, len,
+						    &out, err, sizeof(err));
+			if (rc == HE_OK)
+				rc = sasl_send(c, out, strlen(out));
+			if (out) {
+				OPENSSL_cleanse(out, strlen(out));
+				free(out);
+			}
+			if (rc)
+				sasl_abort(c, *err ? err : "out of memory", false);
+			return;
+		}
+		if (step == 2) {
+			rc = irc_scram_server_final(&c->scram, msg, len, err, sizeof(err));
+			if (rc == HE_OK) {
+				irc_sendq_now(c, "AUTHENTICATE +");
+				return;
+			}
+			sasl_abort(c, err, rc == HE_CRYPTO || rc == HE_PROTO);
+			return;
+		}
+		break;
+	case MECH_ECDSA:
+		if (step == 0 && len == 0) {
+			if (sasl_send(c, cfg->sasl_username, strlen(cfg->sasl_username)))
+				sasl_abort(c, "out of memory", false);
+			return;
+		}
+		if (step == 1) {
+			rc = irc_ecdsa_sign_file(cfg->sasl_key_file, msg, len, &sig, &siglen, err, sizeof(err));
+			if (rc == HE_OK)
+				rc = sasl_send(c, sig, siglen);
+			free(sig);
+			if (rc)
+				sasl_abort(c, *err ? err : "out of memory", false);
+			return;
+		}
+		break;
+	}
+	snprintf(err, sizeof(err), "the server sent an unexpected %s message (step %d)", mech_names[mech], step + 1);
+	sasl_abort(c, err, false);
 }
 
 static unsigned cap_bit(const char *name, size_t n)
@@ -160,6 +278,8 @@ static unsigned caps_note(struct irc *c, const char *list)
 		while (k < n && w[k] != '=')
 			k++;
 		bit = cap_bit(w, k);
+		if (k == 3 && strncmp(w, "sts", 3) == 0)
+			irc_sts_on_cap(c, k < n ? w + k + 1 : "", k < n ? n - k - 1 : 0);
 		if (bit == IRC_CAP_SASL) {
 			if (!sasl_wanted(c))
 				bit = 0;
@@ -220,6 +340,10 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 	if (strcasecmp(sub, "LS") == 0) {
 		bool more = m->nparams >= 4 && strcmp(m->params[2], "*") == 0;
 		caps_note(c, list);
+		if (c->sts_upgrade) {
+			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
+			return;
+		}
 		if (more || c->cap_ls_done)
 			return;
 		c->cap_ls_done = true;
@@ -243,6 +367,10 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 		after_caps(c);
 	} else if (strcasecmp(sub, "NEW") == 0) {
 		unsigned got = caps_note(c, list);
+		if (c->sts_upgrade) {
+			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
+			return;
+		}
 		if (c->cap_ls_done)
 			cap_request(c, got & ~IRC_CAP_SASL);   /* SASL after registration: not needed */
 	} else if (strcasecmp(sub, "DEL") == 0) {
@@ -257,8 +385,24 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 
 void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char *nick)
 {
-	if (c->sasl_started && strcmp(irc_msg_param(m, 0), "+") == 0)
-		sasl_continue(c);
+	unsigned char *msg = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!c->sasl_started || c->sasl_done)
+		return;
+	rc = irc_sasl_in_add(&c->sasl_in, irc_msg_param(m, 0), &msg, &len);
+	if (rc == HE_AGAIN)
+		return;
+	if (rc == HE_OK)
+		sasl_step(c, msg, len);
+	else
+		sasl_abort(c, rc == HE_TOOBIG ? "the server's SASL message is too long"
+					       : "the server's SASL message is not valid base64", false);
+	if (msg) {
+		OPENSSL_cleanse(msg, len);
+		free(msg);
+	}
 }
 
 /* 900 RPL_LOGGEDIN */
@@ -270,6 +414,16 @@ void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *ni
 /* 903 RPL_SASLSUCCESS */
 void irc_reg_on_sasl_ok(struct irc *c, const struct irc_msg *m, const char *nick)
 {
+	int mech = mech_of(c->cfg->sasl_mechanism ? c->cfg->sasl_mechanism : "");
+
+	if (!c->sasl_started || c->sasl_done)
+		return;
+	/* SCRAM: success counts only after the server proved it knows the password */
+	if ((mech == MECH_SCRAM256 || mech == MECH_SCRAM512) && c->scram.state != IRC_SCRAM_VERIFIED) {
+		sasl_abort(c, "the server said the login succeeded without proving it knows the password", true);
+		return;
+	}
+	irc_scram_free(&c->scram);
 	irc_cancel_timer(c, &c->t_sasl);
 	c->sasl_done = true;
 	cap_end(c);

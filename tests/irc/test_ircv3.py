@@ -1,0 +1,494 @@
+#!/usr/bin/env python3
+"""Hearth's IRC transport, issue 17: certificate pinning, expired certificates, SCRAM and ECDSA
+SASL logins, STS, and the IRCv3 a modern network sends. Real servers where Debian has one
+(InspIRCd 3 + Anope 2, ngIRCd, started by run.sh), scripted servers from fakes.py otherwise
+(speaking the lines of the specifications, and lying where a hostile server would).
+
+Each check starts its own small Hearth process (its pid in $HEARTH_IRC_DIR/hearth-test-v3-*.pid,
+killed by run.sh on exit). Environment: HEARTH, SRC, the servers' ports (checks.py).
+Prints one line per check and "N passed, M failed" unless imported with run(finish=False).
+"""
+
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from fakes import MiniIrc, SaslServer, TlsListener, make_cert, make_expired_cert  # noqa: E402
+from checks import HOST, IRC_PORT, IRC_TLS_PORT  # noqa: E402
+from checks import check, expect, finish, member, setup, sh  # noqa: E402
+
+RUNDIR = os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc")
+SRC = os.environ.get("SRC", os.path.dirname(os.path.dirname(HERE)))
+HEARTH = os.environ.get("HEARTH", os.path.join(SRC, "build", "hearth"))
+TAG = "%x" % (os.getpid() & 0xfff)
+CAPS = ["message-tags", "server-time", "account-tag", "multi-prefix"]
+WORK = tempfile.mkdtemp(prefix="hearth-irc-v3-")
+
+
+class Hearth:
+    """One hearth process with the [irc.NAME] sections given; its log in self.log."""
+    count = 0
+
+    def __init__(self, sections, env=None, reuse=None):
+        """reuse: a stopped Hearth whose data_dir (the store) this one starts with."""
+        Hearth.count += 1
+        self.dir = reuse.dir if reuse else os.path.join(WORK, "h%d" % Hearth.count)
+        os.makedirs(self.dir, exist_ok=True)
+        self.cfg = os.path.join(self.dir, "hearth.ini")
+        self.log = os.path.join(self.dir, "hearth%d.log" % Hearth.count)
+        with open(self.cfg, "w") as f:
+            f.write("[bot]\ndata_dir = %s/data\nlog_level = debug\n\n%s" % (self.dir, sections))
+        e = dict(os.environ, HEARTH_CONTENT_DIR=os.path.join(SRC, "content"))
+        e.update(env or {})
+        self.p = subprocess.Popen([HEARTH, "--config", self.cfg], stdout=open(self.log, "w"),
+                                  stderr=subprocess.STDOUT, env=e, start_new_session=True)
+        self.pidfile = os.path.join(RUNDIR, "hearth-test-v3-%d.pid" % Hearth.count)
+        with open(self.pidfile, "w") as f:
+            f.write(str(self.p.pid))
+
+    def text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=30):
+        """The first log line matching pattern (a regex); fails after timeout."""
+        deadline = time.time() + timeout
+        rx = re.compile(pattern)
+        while time.time() < deadline:
+            for line in self.text().splitlines():
+                if rx.search(line):
+                    return line
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError("no log line /%s/ within %ds; log ends: %s" %
+                             (pattern, timeout, self.text()[-1500:]))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        try:
+            os.unlink(self.pidfile)
+        except OSError:
+            pass
+        text = self.text()
+        expect("runtime error:" not in text and "AddressSanitizer" not in text,
+               "sanitizer report: %s" % text[-1500:])
+
+
+def openssl_fp(certfile):
+    """sha256 fingerprint as `openssl x509 -fingerprint -sha256` prints it: AB:CD:..."""
+    out = subprocess.run(["openssl", "x509", "-in", certfile, "-noout", "-fingerprint", "-sha256"],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1]
+
+
+def wait_join(m, chan, nick, timeout=40):
+    m.wait_for(lambda x: x.command == "JOIN" and x.nick and x.nick.lower() == nick.lower()
+               and x.params and x.params[0].lower() == chan.lower(), timeout)
+
+
+CA = sh("ca")
+SERVER_FP = openssl_fp(CA)                        # InspIRCd's certificate
+OTHER_PEM, OTHER_CRT = make_cert(WORK, "pinother", "DNS:other.test")
+OTHER_FP = openssl_fp(OTHER_CRT)
+ZERO_FP = "sha256:" + "00" * 32
+
+
+def run_pinning():
+    chan = "#pin" + TAG
+    watcher = member(HOST, IRC_TLS_PORT, "pinw" + TAG, tls=True, cafile=CA, caps=CAPS).connect()
+    watcher.join(chan)
+    fake = TlsListener(OTHER_PEM)
+    # a pin for another certificate first, the right one second, in the two spellings
+    right = SERVER_FP.replace(":", "").lower()
+    h = Hearth("""
+[irc.pin]
+host = 127.0.0.1
+port = {tls}
+nick = HPin{tag}
+sasl_mechanism =
+channels = {chan}
+tls_fingerprint = {zero}, sha256:{right}
+
+[irc.pinfake]
+host = 127.0.0.1
+port = {fake}
+nick = HPinF{tag}
+sasl_mechanism =
+channels = #pinf
+tls_fingerprint = sha256:{otherfp}
+
+[irc.pinwrong]
+host = localhost
+port = {fake}
+nick = HPinW{tag}
+sasl_mechanism =
+channels = #pinw
+tls_fingerprint = {zero}
+""".format(tls=IRC_TLS_PORT, tag=TAG, chan=chan, zero=ZERO_FP, right=right, fake=fake.port,
+           otherfp=OTHER_FP))
+    try:
+        @check("pinned certificate (no CA file): InspIRCd TLS, joins")
+        def _():
+            wait_join(watcher, chan, "HPin" + TAG)
+            line = h.wait_log(r"127\.0\.0\.1:%d: TLS .*certificate pinned sha256:" % IRC_TLS_PORT)
+            expect(SERVER_FP in line, "the pinned fingerprint is not logged: %s" % line)
+
+        @check("pinned certificate: another name and self-signed accepted")
+        def _():
+            deadline = time.time() + 20
+            while time.time() < deadline and b"NICK HPinF" not in fake.received:
+                time.sleep(0.2)
+            expect(b"NICK HPinF" + TAG.encode() in fake.received,
+                   "no registration over the pinned connection: %r" % fake.received[:200])
+
+        @check("fingerprint mismatch: refused in the handshake, nothing sent, prints it")
+        def _():
+            line = h.wait_log(r"error .*irc.pinwrong: TLS certificate of localhost:%d refused" % fake.port)
+            expect(OTHER_FP in line, "the fingerprint seen is not in the error: %s" % line)
+            expect("trying again" in line, "no retry: %s" % line)
+            expect(b"HPinW" not in fake.received, "bytes sent after a mismatch: %r" % fake.received)
+            expect(not [l for l in h.text().splitlines() if "irc.pinwrong >> " in l],
+                   "lines sent over the refused connection")
+    finally:
+        h.stop()
+        fake.close()
+
+    @check("tls_fingerprint that is not sha256:HEX: --check-config says so")
+    def _():
+        cfg = os.path.join(WORK, "badfp.ini")
+        with open(cfg, "w") as f:
+            f.write("[irc.x]\nhost = a\nchannels = #a\nsasl_mechanism =\ntls_fingerprint = md5:00\n")
+        r = subprocess.run([HEARTH, "--check-config", "--config", cfg], capture_output=True, text=True)
+        expect(r.returncode != 0 and "tls_fingerprint" in r.stdout + r.stderr, r.stdout + r.stderr)
+
+
+def run_expired():
+    """InspIRCd restarted with an expired certificate (made here with openssl), then restored."""
+    certs = os.path.join(RUNDIR, "certs")
+    pem, key = os.path.join(certs, "server.pem"), os.path.join(certs, "server.key")
+    saved = {p: open(p, "rb").read() for p in (pem, key)}
+    exp_crt, exp_key = make_expired_cert(WORK, "expired", "DNS:localhost,IP:127.0.0.1")
+    exp_ca = os.path.join(WORK, "expired-ca.pem")
+    with open(exp_ca, "wb") as f:
+        f.write(open(exp_crt, "rb").read())
+    h = None
+    try:
+        for src, dst in ((exp_crt, pem), (exp_key, key)):
+            with open(dst, "wb") as f:
+                f.write(open(src, "rb").read())
+        sh("restart", "inspircd")
+        h = Hearth("""
+[irc.exp]
+host = localhost
+port = {tls}
+tls_ca_file = {ca}
+nick = HExp{tag}
+sasl_mechanism =
+channels = #exp{tag}
+
+[irc.exppin]
+host = localhost
+port = {tls}
+nick = HExpP{tag}
+sasl_mechanism =
+channels = #expp{tag}
+tls_fingerprint = sha256:{fp}
+""".format(tls=IRC_TLS_PORT, ca=exp_ca, tag=TAG, fp=openssl_fp(exp_crt)))
+
+        @check("expired server certificate: refused with a clear error")
+        def _():
+            line = h.wait_log(r"error .*irc.exp: TLS certificate of localhost:%d refused" % IRC_TLS_PORT)
+            expect("certificate has expired" in line and "renew" in line, line)
+            expect(not [l for l in h.text().splitlines() if "irc.exp >> " in l], "lines sent")
+
+        @check("expired but pinned certificate: accepted (the pin is the check)")
+        def _():
+            h.wait_log(r"irc.exppin: registered as HExpP", 40)
+    finally:
+        if h:
+            h.stop()
+        for p, data in saved.items():
+            with open(p, "wb") as f:
+                f.write(data)
+        sh("restart", "inspircd")
+
+
+SASL_USER = "hearthuser"
+SASL_PW = "correct horse, battery=staple"     # ',' and '=' as SCRAM must carry them
+
+
+def run_sasl():
+    keydir = os.path.join(WORK, "ecdsa")
+    os.makedirs(keydir)
+    key, pub, key644 = (os.path.join(keydir, n) for n in ("key.pem", "pub.pem", "key644.pem"))
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "ec", "-in", key, "-pubout", "-out", pub], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    with open(key644, "wb") as f:
+        f.write(open(key, "rb").read())
+    os.chmod(key644, 0o644)
+    rsa = os.path.join(keydir, "rsa.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", rsa],
+                   check=True, capture_output=True)
+    os.chmod(rsa, 0o600)
+
+    # name: (mechanism offered, mode, configured mechanism, sasl_required, extra config)
+    cases = {
+        "s256": ("PLAIN,SCRAM-SHA-256", "ok", "SCRAM-SHA-256", True, ""),
+        "s512": ("SCRAM-SHA-256,SCRAM-SHA-512", "ok", "SCRAM-SHA-512", True, ""),
+        "badsig": ("SCRAM-SHA-256", "badsig", "SCRAM-SHA-256", False, ""),
+        "nofinal": ("SCRAM-SHA-256", "no-final", "SCRAM-SHA-256", False, ""),
+        "iterlow": ("SCRAM-SHA-256", "iter-low", "SCRAM-SHA-256", True, ""),
+        "iterhuge": ("SCRAM-SHA-256", "iter-huge", "SCRAM-SHA-256", True, ""),
+        "iterjunk": ("SCRAM-SHA-256", "iter-junk", "SCRAM-SHA-256", True, ""),
+        "nonce": ("SCRAM-SHA-256", "bad-nonce", "SCRAM-SHA-256", True, ""),
+        "badb64": ("SCRAM-SHA-256", "bad-b64", "SCRAM-SHA-256", True, ""),
+        "long": ("SCRAM-SHA-256", "overlong", "SCRAM-SHA-256", True, ""),
+        "switch": ("SCRAM-SHA-256", "switch", "SCRAM-SHA-256", True, ""),
+        "onlyplain": ("PLAIN", "ok", "SCRAM-SHA-256", True, ""),
+        "eerr": ("SCRAM-SHA-256", "e-error", "SCRAM-SHA-256", True, ""),
+        "ecdsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key),
+        "ec644": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key644),
+        "ecrsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + rsa),
+    }
+    servers, sections, env, group = {}, [[]], [{}], {}
+    for name, (offer, mode, mech, required, extra) in cases.items():
+        if len(sections[-1]) == 8:             # CONFIG_MAX_IRC networks per process
+            sections.append([])
+            env.append({})
+        group[name] = len(sections) - 1
+        srv = SaslServer(offer, mode, user=SASL_USER, password=SASL_PW, pubkey=pub)
+        servers[name] = srv
+        sections[-1].append("""
+[irc.{n}]
+host = 127.0.0.1
+port = {port}
+tls = false
+nick = HS{n}
+sasl_mechanism = {mech}
+sasl_username = {user}
+sasl_required = {req}
+channels = #{n}
+{extra}
+""".format(n=name, port=srv.port, mech=mech, user=SASL_USER, req="true" if required else "false", extra=extra))
+        env[-1]["HEARTH_IRC_%s_SASL_PASSWORD" % name.upper()] = SASL_PW
+    hs = [Hearth("".join(sec), env=e) for sec, e in zip(sections, env)]
+
+    def joined(name, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if servers[name].joined:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def sent(name):
+        return [l for _, l in servers[name].lines]
+
+    def refused(name, pattern):
+        line = hs[group[name]].wait_log(r"error .*irc\.%s: .*%s" % (name, pattern), 20)
+        expect(not servers[name].joined, "irc.%s joined anyway: %s" % (name, servers[name].joined))
+        return line
+
+    try:
+        @check("SASL SCRAM-SHA-256: logs in (server signature verified), joins")
+        def _():
+            expect(joined("s256"), "no JOIN; log: %s" % hs[0].text()[-1500:])
+            expect(servers["s256"].verified == ["SCRAM-SHA-256"], servers["s256"].errors)
+            expect("AUTHENTICATE SCRAM-SHA-256" in sent("s256"), sent("s256")[:6])
+
+        @check("SASL SCRAM-SHA-512: logs in, joins")
+        def _():
+            expect(joined("s512"), "no JOIN")
+            expect(servers["s512"].verified == ["SCRAM-SHA-512"], servers["s512"].errors)
+
+        @check("SCRAM: a wrong server signature fails closed (even sasl_required = false)")
+        def _():
+            line = refused("badsig", "signature is wrong")
+            expect("AUTHENTICATE *" in sent("badsig"), "no abort sent")
+            time.sleep(1)
+            expect(not servers["badsig"].joined, "joined after a wrong signature")
+
+        @check("SCRAM: 903 without the server's proof fails closed")
+        def _():
+            refused("nofinal", "without proving")
+
+        @check("SCRAM: iteration count too low, too high, not a number: refused")
+        def _():
+            for n in ("iterlow", "iterhuge", "iterjunk"):
+                refused(n, "iteration count")
+                expect(not [l for l in sent(n) if l.startswith("AUTHENTICATE") and len(l) > 40 and
+                            servers[n].verified], "a proof was sent")
+                expect("AUTHENTICATE *" in sent(n), "irc.%s: no abort" % n)
+
+        @check("SCRAM: a nonce not continuing ours, bad base64, an over-long message: refused")
+        def _():
+            refused("nonce", "nonce does not continue ours")
+            refused("badb64", "not valid base64")
+            refused("long", "too long")
+
+        @check("SCRAM: a server that switches to PLAIN never gets the password")
+        def _():
+            for n in ("switch", "onlyplain"):
+                refused(n, "SASL|offers only")
+                expect("AUTHENTICATE PLAIN" not in sent(n), "irc.%s: PLAIN sent" % n)
+            refused("eerr", r"e=invalid-proof")
+
+        @check("SASL ECDSA-NIST256P-CHALLENGE: signs the challenge, logs in, joins")
+        def _():
+            expect(joined("ecdsa"), "no JOIN; errors %s" % servers["ecdsa"].errors)
+            expect(servers["ecdsa"].verified == ["ECDSA"], servers["ecdsa"].errors)
+
+        @check("ECDSA: a key file others can read, or not P-256: refused")
+        def _():
+            line = refused("ec644", "chmod 600")
+            expect("644" in line, line)
+            refused("ecrsa", "not a PEM P-256")
+
+        @check("the SASL password never reaches the log")
+        def _():
+            for h in hs:
+                text = h.text()
+                expect(SASL_PW not in text and "battery" not in text, "password in the log")
+    finally:
+        for h in hs:
+            h.stop()
+        for srv in servers.values():
+            srv.close()
+
+
+def run_sts():
+    pem, crt = make_cert(WORK, "sts", "DNS:localhost,IP:127.0.0.1")
+    tls = MiniIrc("sts=duration=300 message-tags", certfile=pem)
+    plain = MiniIrc("message-tags sts=port=%d,duration=999999" % tls.port)
+    # a TLS port whose certificate Hearth does not trust: the upgrade must not fall back
+    untrusted_pem, _ = make_cert(WORK, "stsbad", "DNS:localhost,IP:127.0.0.1")
+    tls_bad = MiniIrc("sts=duration=300", certfile=untrusted_pem)
+    plain_bad = MiniIrc("sts=port=%d,duration=300" % tls_bad.port)
+    # hostile: port 0, port 99999, duration junk: ignored, stays plain
+    plain_junk = MiniIrc("sts=port=99999,duration=300 message-tags")
+    section = """
+[irc.sts]
+host = 127.0.0.1
+port = {plain}
+tls = false
+tls_ca_file = {ca}
+nick = HSts{tag}
+sasl_mechanism =
+channels = #sts
+
+[irc.stsbad]
+host = localhost
+port = {plainbad}
+tls = false
+tls_ca_file = {ca}
+nick = HStsB{tag}
+sasl_mechanism =
+channels = #stsbad
+
+[irc.stsjunk]
+host = localhost
+port = {junk}
+tls = false
+nick = HStsJ{tag}
+sasl_mechanism =
+channels = #stsjunk
+""".format(plain=plain.port, plainbad=plain_bad.port, junk=plain_junk.port, ca=crt, tag=TAG)
+    h = Hearth(section)
+
+    def wait(pred, timeout, what):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if pred():
+                return
+            time.sleep(0.2)
+        raise AssertionError("timed out: %s; log: %s" % (what, h.text()[-1500:]))
+
+    try:
+        @check("STS: a plain connection with sts port= reconnects with TLS at once")
+        def _():
+            wait(lambda: tls.joined, 20, "no JOIN over TLS")
+            expect(plain.sessions == 1, "plain connections: %d" % plain.sessions)
+            expect(not plain.joined, "joined over plain text")
+            expect(not [l for _, l in plain.lines if l.startswith("CAP END") or l.startswith("JOIN")],
+                   "registration went on in plain text: %s" % plain.lines)
+            h.wait_log(r"irc\.sts: STS policy for 127\.0\.0\.1: TLS only \(port %d\) for 300 s" % tls.port)
+
+        @check("STS: upgrade to a TLS port that fails: never back to plain, nothing stored")
+        def _():
+            wait(lambda: len(tls_bad.handshake_errors) >= 2, 30, "no TLS retries")
+            expect(plain_bad.sessions == 1, "went back to plain: %d" % plain_bad.sessions)
+            expect(not re.search(r"irc\.stsbad: STS policy for", h.text()), "a policy was stored")
+
+        @check("STS: a malformed policy (port=99999) is ignored")
+        def _():
+            wait(lambda: plain_junk.joined, 20, "no JOIN")
+            h.wait_log(r"irc\.stsjunk: the server's sts policy is malformed")
+    finally:
+        h.stop()
+
+    h2 = Hearth(section, reuse=h)
+    try:
+        @check("STS: a stored policy holds after a restart, tls = false overridden, logged")
+        def _():
+            wait(lambda: len(tls.joined) >= 2, 20, "no second JOIN over TLS")
+            expect(plain.sessions == 1, "connected in plain text again: %d" % plain.sessions)
+            h2.wait_log(r"irc\.sts: an STS policy holds for 127\.0\.0\.1: connecting with TLS to port %d" % tls.port)
+            # the failed upgrade stored nothing: that network starts in plain text again
+            wait(lambda: plain_bad.sessions >= 2, 20, "stsbad did not start in plain text")
+    finally:
+        h2.stop()
+
+    tls.caps = "sts=duration=0 message-tags"
+    h3 = Hearth(section, reuse=h)
+    try:
+        @check("STS: duration=0 over TLS removes the policy")
+        def _():
+            wait(lambda: len(tls.joined) >= 3, 20, "no JOIN over TLS")
+            h3.wait_log(r"irc\.sts: the server removed its STS policy")
+    finally:
+        h3.stop()
+    h4 = Hearth(section, reuse=h)
+    try:
+        @check("STS: after removal, plain text first again (and the upgrade again)")
+        def _():
+            wait(lambda: plain.sessions >= 2, 20, "no plain connection")
+    finally:
+        h4.stop()
+        for s in (tls, plain, tls_bad, plain_bad, plain_junk):
+            s.close()
+
+
+def run(do_finish=True):
+    setup(width=62)
+    run_pinning()
+    run_sasl()
+    run_sts()
+    run_expired()
+    if do_finish:
+        finish()
+
+
+if __name__ == "__main__":
+    only = sys.argv[1:]
+    if only:
+        setup(width=62)
+        for name in only:
+            globals()["run_" + name]()
+        finish()
+    run()
