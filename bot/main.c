@@ -138,46 +138,59 @@ static void harden_process(void)
 		perror("hearth: prctl(PR_SET_DUMPABLE)");
 }
 
-/* Reads and validates the configuration. Problems are printed as FILE:LINE: message. */
+/* Reads and validates the configuration and the content it points to. Every problem found is
+ * printed as FILE:LINE: message, the config file's first, each file's in line order. */
 static int load_config(const struct options *o, struct config **out, bool quiet_ok)
 {
 	struct config_problems probs = { 0 };
 	struct config *cfg = NULL;
 	struct content *content = NULL;
-	char err[512];
-	int rc;
+	char err[512], langs[256];
+	bool lang_ok = false;
+	int rc, n;
 
 	rc = config_load(o->config, &cfg, &probs);
 	if (rc == HE_IO) {
 		fprintf(stderr, "%s:0: cannot read the configuration file\n", o->config);
+		config_problems_clear(&probs);
 		return EXIT_CONFIG;
 	}
-	if (rc)
+	if (rc) {
+		config_problems_clear(&probs);
 		return EXIT_CONFIG;
+	}
 	warn_open_secrets(cfg, o->config);
 	if (o->data_dir) {
 		free(cfg->data_dir);
 		cfg->data_dir = strdup(o->data_dir);
 	}
 	if ((rc = config_finish(cfg, &probs)) || (rc = find_content_dir(cfg))) {
+		config_problems_clear(&probs);
 		config_free(cfg);
 		return EXIT_CONFIG;
 	}
+	rc = 0;
 	if (!cron_tz_valid(cfg->timezone))
-		config_problem(&probs, 0, "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)",
-			       cfg->timezone);
-	/* Content is part of the configuration a facilitator edits: check it too. */
-	if (content_load(cfg->content_dir, cfg->language, &content, err, sizeof(err)) != HE_OK) {
-		fprintf(stderr, "%s\n", err);
+		config_problem(&probs, config_line(cfg, "bot", "timezone"),
+			       "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)", cfg->timezone);
+	/* Content is part of the configuration a facilitator edits: check all of it too. */
+	n = content_languages(cfg->content_dir, langs, sizeof(langs), cfg->language, &lang_ok);
+	if (n >= 0 && !lang_ok)
+		config_problem(&probs, config_line(cfg, "bot", "language"),
+			       "[bot] language \"%s\" has no content in %s (no crisis/patterns-%s.txt); %s%s",
+			       cfg->language, cfg->content_dir, cfg->language,
+			       n ? "languages with content: " : "no language has content there",
+			       n ? langs : "");
+	if (content_check(cfg->content_dir, cfg->language, &content, &probs) < 0)
 		rc = EXIT_CONFIG;
-	} else if (crisis_country_resolve(content, &cfg->crisis_country, err, sizeof(err)) != HE_OK) {
+	else if (content && crisis_country_resolve(content, &cfg->crisis_country, err, sizeof(err)) != HE_OK)
 		config_problem(&probs, cfg->crisis_country_line, "%s", err);
-	}
 	content_free(content);
-	if (probs.n) {
+	if (probs.n || probs.dropped) {
 		config_print_problems(cfg, o->config, &probs, stderr);
 		rc = EXIT_CONFIG;
 	}
+	config_problems_clear(&probs);
 	if (rc) {
 		config_free(cfg);
 		return rc;
@@ -389,7 +402,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (o.healthcheck) {
-		if (!app.cfg->admin_listen) {
+		if (!app.cfg->admin_listen || !*app.cfg->admin_listen) {
 			fprintf(stderr, "hearth: --healthcheck needs [admin] listen in the configuration\n");
 			rc = EXIT_CONFIG;
 		} else {
@@ -436,7 +449,7 @@ int main(int argc, char **argv)
 		hlog_error("main", "nothing to do: no network could be started; check the [matrix] and [irc.*] sections");
 		goto out;
 	}
-	if (app.cfg->admin_listen && admin_start(&app, &admin))
+	if (app.cfg->admin_listen && *app.cfg->admin_listen && admin_start(&app, &admin))
 		goto out;
 	if (notify_watchdog_start(&app)) {
 		hlog_error("main", "cannot arm the watchdog tick");

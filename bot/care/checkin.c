@@ -57,15 +57,13 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 	for (size_t i = 0; i < c->nprompts; i++)
 		hash[i] = prompt_hash(c->prompts[i]);
 	/* The prompts this room saw inside the window. */
-	st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
-				    " WHERE network = ? AND room = ? AND shown_at > ?");
+	st = store_stmtf(app->store, "SELECT prompt_hash FROM checkin_shown"
+				     " WHERE network = ? AND room = ? AND shown_at > ?", "ssi", network, room,
+			 (int64_t)now - (int64_t)avoid_days * 86400);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)now - (sqlite3_int64)avoid_days * 86400);
 	nfresh = c->nprompts;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		sqlite3_int64 h = sqlite3_column_int64(st, 0);
@@ -89,14 +87,12 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 		}
 	} else {
 		/* Every prompt was seen lately: the one seen longest ago. */
-		st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
-					    " WHERE network = ? AND room = ? ORDER BY shown_at");
+		st = store_stmtf(app->store, "SELECT prompt_hash FROM checkin_shown"
+					     " WHERE network = ? AND room = ? ORDER BY shown_at", "ss", network, room);
 		if (!st) {
 			rc = HE_DB;
 			goto out;
 		}
-		sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
 		while (!found && sqlite3_step(st) == SQLITE_ROW) {
 			sqlite3_int64 h = sqlite3_column_int64(st, 0);
 			for (size_t i = 0; i < c->nprompts && !found; i++)
@@ -105,19 +101,10 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 		}
 		sqlite3_reset(st);
 	}
-	st = store_stmt(app->store, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at) VALUES (?, ?, ?, ?)"
-				    " ON CONFLICT (network, room, prompt_hash) DO UPDATE SET shown_at = excluded.shown_at");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, hash[pick]);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = HE_DB;
-	sqlite3_reset(st);
+	rc = store_runf(app->store, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at)"
+			" VALUES (?, ?, ?, ?) ON CONFLICT (network, room, prompt_hash)"
+			" DO UPDATE SET shown_at = excluded.shown_at", "ssii", network, room,
+			(int64_t)hash[pick], (int64_t)now);
 	*prompt = c->prompts[pick];
 out:
 	free(hash);

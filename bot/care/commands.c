@@ -14,11 +14,11 @@ static const struct hcmd commands[] = {
 	{ "about", "", "What Hearth is and is not, and how it treats your data.", NULL, cmd_about,
 	  HCMD_WHEN_PAUSED },
 	{ "mood", "<1-10> [note] | optin | history | export | forget | optout | remind",
-	  "Your private mood log (opt-in). Replies always come privately.", NULL, cmd_mood, 0 },
+	  "Your private mood log (opt-in). Replies always come privately.", NULL, cmd_mood, HCMD_OWN_HELP },
 	{ "crisis", "", "Help right now: people you can reach today. Always answers.", NULL, cmd_crisis,
 	  HCMD_WHEN_PAUSED },
 	{ "mod", "help | pause | resume | reload | stats | checkin | quiet",
-	  "Moderator tools for this room.", NULL, cmd_mod, HCMD_MODERATOR | HCMD_WHEN_PAUSED },
+	  "Moderator tools for this room.", NULL, cmd_mod, HCMD_MODERATOR | HCMD_WHEN_PAUSED | HCMD_OWN_HELP },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -90,7 +90,7 @@ int sched_list(struct happ *app, const char *network, const char *room, struct s
 				 " WHERE network = ? AND room = ? ORDER BY id"
 			       : "SELECT id, network, room, cron, tz, created_at, last_fire FROM sched"
 				 " ORDER BY network, room, id";
-	sqlite3_stmt *st = store_stmt(app->store, sql);
+	sqlite3_stmt *st = room ? store_stmtf(app->store, sql, "ss", network, room) : store_stmt(app->store, sql);
 	struct sched_entry *v = NULL, *grown;
 	size_t cnt = 0, cap = 0;
 	int rc = HE_OK, step;
@@ -99,10 +99,6 @@ int sched_list(struct happ *app, const char *network, const char *room, struct s
 	*n = 0;
 	if (!st)
 		return HE_DB;
-	if (room) {
-		sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -137,16 +133,8 @@ out:
 
 static long long count_room(struct happ *app, const char *network, const char *room)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT count(*) FROM sched WHERE network = ? AND room = ?",
-				       "ss", network, room);
-	long long c = -1;
-
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		c = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return c;
+	return store_count(app->store, "SELECT count(*) FROM sched WHERE network = ? AND room = ?", "ss",
+			   network, room);
 }
 
 /* Refuses schedules that would crowd a room: two fire times less than an hour apart. */

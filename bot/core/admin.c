@@ -129,6 +129,14 @@ bad:
 	return HE_INVAL;
 }
 
+int admin_check_listen(const char *spec, bool allow_remote, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return admin_parse_listen(spec, allow_remote, &ss, &len, err, errlen);
+}
+
 int admin_health(struct happ *app, char *why, size_t len)
 {
 	const struct config *c = app->cfg;

@@ -26,6 +26,9 @@ struct admin;
 int admin_parse_listen(const char *spec, bool allow_remote, struct sockaddr_storage *ss,
 		       socklen_t *len, char *err, size_t errlen);
 
+/* The same check without the address (config_finish). */
+int admin_check_listen(const char *spec, bool allow_remote, char *err, size_t errlen);
+
 /* Whether a connecting peer is served: always with allow_remote, else only loopback (127/8,
  * ::1, ::ffff:127.0.0.0/104) and Unix sockets. Checked on every accept. */
 bool admin_peer_allowed(const struct sockaddr *peer, bool allow_remote);

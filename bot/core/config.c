@@ -119,6 +119,7 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS in config.h");
 
 struct parse_state {
 	struct config *c;
@@ -130,12 +131,15 @@ struct parse_state {
 	struct config_room *room;
 	FILE *file;
 	int line;
-	int section_line;
+	bool key_seen;
+	char pending[128];       /* the last [section] read; it begins at its first key */
+	int pending_line;
+	bool pending_begun;           /* a key was read since the last section (for continuation lines) */
 };
 
-void config_problem(struct config_problems *p, int line, const char *fmt, ...)
+static void problem_v(struct config_problems *p, const char *file, int line, const char *fmt, va_list ap)
 {
-	va_list ap;
+	struct config_problem *it;
 
 	if (!p)
 		return;
@@ -143,11 +147,45 @@ void config_problem(struct config_problems *p, int line, const char *fmt, ...)
 		p->dropped++;
 		return;
 	}
-	p->items[p->n].line = line;
-	va_start(ap, fmt);
-	vsnprintf(p->items[p->n].msg, sizeof(p->items[p->n].msg), fmt, ap);
-	va_end(ap);
+	it = &p->items[p->n];
+	it->file = NULL;
+	if (file && !(it->file = strdup(file))) {
+		p->dropped++; /* better unshown than shown under the wrong file */
+		return;
+	}
+	it->line = line;
+	vsnprintf(it->msg, sizeof(it->msg), fmt, ap);
 	p->n++;
+}
+
+void config_problem(struct config_problems *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	problem_v(p, NULL, line, fmt, ap);
+	va_end(ap);
+}
+
+void config_problem_in(struct config_problems *p, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	problem_v(p, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void config_problems_clear(struct config_problems *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->items[i].file);
+		p->items[i].file = NULL;
+	}
+	p->n = 0;
+	p->dropped = 0;
 }
 
 static int set_str(char **field, const char *value)
@@ -306,6 +344,8 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	else
 		base = (char *)st->c;
 
+	if (k->scope == S_TOP)
+		st->c->key_lines[k - keys] = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, prefix))
 		st->c->prefix_line = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, crisis_country))
@@ -358,17 +398,87 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	return HE_OK;
 }
 
-/* inih as packaged does not pass line numbers: the reader counts them. */
+/* A section without keys changes nothing (the example file has [matrix] with every key
+ * commented out), but a misspelt name is still reported at its line. */
+static void end_pending(struct parse_state *st)
+{
+	bool known = !*st->pending || strncmp(st->pending, "irc.", 4) == 0 ||
+		     strncmp(st->pending, "room ", 5) == 0;
+
+	for (size_t i = 0; i < NKEYS && !known; i++)
+		known = keys[i].scope == S_TOP && strcmp(keys[i].section, st->pending) == 0;
+	if (!st->pending_begun && !known)
+		config_problem(st->probs, st->pending_line, "unknown section [%s] (known: bot, mood, crisis, "
+			       "checkins, matrix, irc.NAME, room NETWORK ROOM)", st->pending);
+	st->pending_begun = true;
+}
+
+/* Looks at one physical line the way inih will, so that every problem gets its real line:
+ * inih as packaged passes no line numbers, reports only the first line it cannot read, and
+ * names no section that has no keys. A section begins at its first key (on_key). */
+static void scan_line(struct parse_state *st, const char *raw)
+{
+	const char *s = text_skip_space(raw);
+	size_t n = strcspn(s, "\r\n");
+	bool indented = s != raw;
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || *s == ';' || *s == '#')
+		return;
+	if (*s == '[') {
+		const char *close = memchr(s, ']', n);
+		char name[sizeof(st->cur_section)];
+		end_pending(st);
+		if (!close) {
+			config_problem(st->probs, st->line, "a [section] line needs its closing ]");
+			st->pending[0] = '\0';
+			st->section_ok = false;
+			return;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(close - s - 1), s + 1);
+		snprintf(st->pending, sizeof(st->pending), "%s", name);
+		st->pending_line = st->line;
+		st->pending_begun = false;
+		st->key_seen = false;
+		return;
+	}
+	if (indented && st->key_seen)
+		return; /* inih reads it as the previous key's value going on */
+	if (!memchr(s, '=', n) && !memchr(s, ':', n)) {
+		config_problem(st->probs, st->line, "this line is not \"key = value\" nor a [section]");
+		return;
+	}
+	st->key_seen = true;
+}
+
+/* One physical line per call, however long: inih's buffer takes num - 1 bytes of it and the
+ * rest is skipped (and reported), so line numbers stay true. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
-	char *r = fgets(str, num, st->file);
-	if (r) {
-		st->line++;
-		if (*text_skip_space(r) == '[')
-			st->section_line = st->line;
+	size_t len;
+	bool cut = false;
+
+	if (!fgets(str, num, st->file))
+		return NULL;
+	st->line++;
+	len = strlen(str);
+	if (len && str[len - 1] != '\n' && !feof(st->file)) {
+		char rest[256];
+		cut = true;
+		while (fgets(rest, sizeof(rest), st->file) && rest[strlen(rest) - 1] != '\n')
+			;
 	}
-	return r;
+	if (cut) {
+		const char *t = text_skip_space(str);
+		if (*t != ';' && *t != '#') /* a long comment is no problem */
+			config_problem(st->probs, st->line, "this line is too long (at most %d characters)", num - 2);
+		str[0] = '\0'; /* read as blank: half a line would be read wrong */
+		return str;
+	}
+	scan_line(st, str);
+	return str;
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -378,15 +488,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	const char *want;
 	enum key_scope scope;
 
-	if (strcmp(st->cur_section, section) != 0)
-		if (begin_section(st, section, st->section_line ? st->section_line : line) != HE_OK)
+	/* The section is the one scan_line read (inih's copy may be cut at 50 characters). */
+	if (!st->pending_begun) {
+		st->pending_begun = true;
+		if (begin_section(st, st->pending, st->pending_line) != HE_OK)
 			return 0;
+	}
 	if (!st->section_ok)
 		return 1;
-	if (!*section) {
+	if (!*st->cur_section) {
 		config_problem(st->probs, line, "\"%s\" is outside any section; put it under [bot]", name);
 		return 1;
 	}
+	section = st->cur_section;
 	scope = st->section_kind == 1 ? S_IRC : st->section_kind == 2 ? S_ROOM : S_TOP;
 	want = scope == S_IRC ? "irc" : scope == S_ROOM ? "room" : section;
 	for (size_t i = 0; i < NKEYS; i++)
@@ -429,10 +543,12 @@ int config_load(const char *path, struct config **out, struct config_problems *p
 		st.c = c;
 		st.probs = probs;
 		st.file = f;
+		st.section_ok = true;
+		st.pending_begun = true; /* keys before any [section] */
 		r = ini_parse_stream(read_line, &st, on_key, &st);
-		if (r > 0)
-			config_problem(probs, r, "this line is not \"key = value\" nor a [section]");
-		else if (r < 0)
+		end_pending(&st);
+		/* r > 0: a line inih could not read, already reported by scan_line with its line. */
+		if (r < 0)
 			rc = HE_NOMEM;
 	}
 out:
@@ -549,7 +665,7 @@ insecure:
 
 int config_finish(struct config *c, struct config_problems *probs)
 {
-	char var[96];
+	char var[96], lerr[300];
 	int rc = HE_OK;
 
 	if (!c->prefix && (rc = set_str(&c->prefix, "!")))
@@ -650,17 +766,9 @@ int config_finish(struct config *c, struct config_problems *probs)
 		if (!irc->nchannels)
 			config_problem(probs, irc->line, "[irc.%s] has no channels to join", irc->name);
 	}
-	if (c->admin_listen && !*c->admin_listen) {
-		free(c->admin_listen);
-		c->admin_listen = NULL;
-	}
-	if (c->admin_listen) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
-		char why[300];
-		if (admin_parse_listen(c->admin_listen, c->admin_allow_remote, &ss, &sl, why, sizeof(why)))
-			config_problem(probs, c->admin_line, "%s", why);
-	}
+	if (c->admin_listen && *c->admin_listen && admin_check_listen(c->admin_listen,
+			c->admin_allow_remote, lerr, sizeof(lerr)))
+		config_problem(probs, c->admin_line, "%s", lerr);
 	c->console = !c->matrix_enabled && c->nirc == 0;
 	return HE_OK;
 }
@@ -700,16 +808,49 @@ void config_free(struct config *c)
 	free(c);
 }
 
+static int cmp_problem(const void *a, const void *b)
+{
+	const struct config_problem *x = *(const struct config_problem *const *)a;
+	const struct config_problem *y = *(const struct config_problem *const *)b;
+	int c;
+
+	if (!x->file != !y->file)
+		return x->file ? 1 : -1;
+	if (x->file && (c = strcmp(x->file, y->file)))
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x < y ? -1 : x > y; /* as found */
+}
+
 void config_print_problems(const struct config *c, const char *path,
 			   const struct config_problems *probs, void *file)
 {
 	FILE *f = file;
 	const char *name = path ? path : (c && c->path ? c->path : "(defaults)");
+	const struct config_problem *order[sizeof(probs->items) / sizeof(probs->items[0])];
 
 	for (size_t i = 0; i < probs->n; i++)
-		fprintf(f, "%s:%d: %s\n", name, probs->items[i].line, probs->items[i].msg);
+		order[i] = &probs->items[i];
+	qsort(order, probs->n, sizeof(order[0]), cmp_problem);
+	for (size_t i = 0; i < probs->n; i++) {
+		const struct config_problem *it = order[i];
+		if (it->line > 0)
+			fprintf(f, "%s:%d: %s\n", it->file ? it->file : name, it->line, it->msg);
+		else
+			fprintf(f, "%s: %s\n", it->file ? it->file : name, it->msg);
+	}
 	if (probs->dropped)
 		fprintf(f, "%s: %zu more problems not shown\n", name, probs->dropped);
+}
+
+int config_line(const struct config *c, const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return c->key_lines[i];
+	return 0;
 }
 
 const struct config_room *config_room_find(const struct config *c, const char *network,
@@ -721,86 +862,14 @@ const struct config_room *config_room_find(const struct config *c, const char *n
 	return NULL;
 }
 
-void config_write_example(void *file)
+/* For config_doc.c, which writes the example file and the manual page from the table. */
+bool config_keydoc(size_t i, struct config_keydoc *out)
 {
-	FILE *f = file;
-	const char *last = "";
-
-	fprintf(f, "; Hearth configuration (generated by hearth --example-config)\n");
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct key *k = &keys[i];
-		if (strcmp(k->section, last) != 0) {
-			if (k->scope == S_IRC)
-				fprintf(f, "\n[irc.NAME]\n");
-			else if (k->scope == S_ROOM)
-				fprintf(f, "\n[room NETWORK ROOM]\n");
-			else
-				fprintf(f, "\n[%s]\n", k->section);
-			last = k->section;
-		}
-		fprintf(f, "; %s\n;%s = %s\n", k->help, k->name, k->def);
-	}
-}
-
-/* Text for roff: backslashes escaped, hyphens as minus where they are options, nothing that
- * starts a request at the start of a line. */
-static void roff(FILE *f, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", f);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", f);
-		else if (*s == '-')
-			fputs("\\-", f);
-		else
-			fputc(*s, f);
-	}
-}
-
-void config_write_man(void *file)
-{
-	FILE *f = file;
-	const char *last = "";
-
-	fputs(".\\\" Generated by hearth --man-config from the key table in bot/core/config.c.\n"
-	      ".TH HEARTH.INI 5 \"\" \"Hearth " HEARTH_VERSION "\" \"File Formats\"\n"
-	      ".SH NAME\nhearth.ini \\- configuration of the Hearth peer\\-support bot\n"
-	      ".SH SYNOPSIS\n/etc/hearth/hearth.ini, or the file given to \\fBhearth \\-\\-config\\fR\n"
-	      ".SH DESCRIPTION\nAn INI file: \\fB[section]\\fR lines, then \\fBkey = value\\fR lines; "
-	      "\\fB;\\fR or \\fB#\\fR start a comment. Without a file, or without a network section, "
-	      "Hearth opens the local console chat. \\fBhearth \\-\\-check\\-config\\fR prints every "
-	      "problem as FILE:LINE: message; \\fBhearth \\-\\-example\\-config\\fR prints a "
-	      "commented example generated from the same table as this page.\n"
-	      ".PP\nSecrets can come from the environment instead: \\fBHEARTH_MATRIX_PASSWORD\\fR, "
-	      "\\fBHEARTH_MATRIX_ACCESS_TOKEN\\fR, \\fBHEARTH_IRC_\\fINAME\\fB_SASL_PASSWORD\\fR. "
-	      "They are never logged.\n", f);
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct key *k = &keys[i];
-		if (strcmp(k->section, last) != 0) {
-			fputs(".SH ", f);
-			if (k->scope == S_IRC)
-				fputs("[irc.NAME] (one per IRC network)", f);
-			else if (k->scope == S_ROOM)
-				fputs("[room NETWORK ROOM] (one per room)", f);
-			else
-				fprintf(f, "[%s]", k->section);
-			fputc('\n', f);
-			last = k->section;
-		}
-		fprintf(f, ".TP\n.B %s\n", k->name);
-		roff(f, k->help);
-		if (*k->def) {
-			fputs(" Default: ", f);
-			roff(f, k->def);
-			fputc('.', f);
-		}
-		fputc('\n', f);
-	}
-	fputs(".SH FILES\n.TP\n.I DATA_DIR/hearth.db\nthe SQLite store (mode 0600)\n"
-	      ".TP\n.I DATA_DIR/mood.key\nthe key of the mood notes\n"
-	      ".TP\n.I DATA_DIR/e2e.key\nthe key of the Matrix encryption state\n"
-	      ".SH SEE ALSO\n.BR hearth (8)\n", f);
+	if (i >= NKEYS)
+		return false;
+	*out = (struct config_keydoc){ keys[i].section, keys[i].name, keys[i].def, keys[i].help,
+				       keys[i].scope == S_IRC, keys[i].scope == S_ROOM };
+	return true;
 }
 
 #define SWAP(a, b) do { __typeof__(a) tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)

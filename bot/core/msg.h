@@ -14,6 +14,12 @@ enum hrole { HROLE_MEMBER = 0, HROLE_MODERATOR = 1 };
 
 struct htransport;
 
+/* A transport's own context for one message, for its replies (Matrix: the event id, its
+ * thread, the reply counter, the command hold and the start stamp). The one transport that
+ * needs it defines it (net/matrix/mx.h); console and IRC leave hmsg.ref NULL. The core only
+ * carries it: a transport reads the ref of its own messages only. */
+struct hmsg_ref;
+
 /* One message from a member. All strings are borrowed for the duration of the dispatch call. */
 struct hmsg {
 	const char *network;      /* transport instance: "console", "matrix", "irc.NAME" */
@@ -26,7 +32,10 @@ struct hmsg {
 				   * services account): nothing personal is stored or shown under it */
 	enum hrole role;          /* decided by the transport: power level, channel op, account */
 	struct htransport *via;   /* who delivers the replies */
-	const void *ref;          /* the transport's own context (event id, thread); opaque here */
+	struct hmsg_ref *ref;     /* the transport's own context (above); the transport may update it
+				   * while it replies (e.g. count its replies), the core never reads it */
+	const char *msgid;        /* the network's id of this message when a reply can name it (IRC
+				   * msgid tag for +draft/reply), else NULL; the core never reads it */
 };
 
 /* Where a reply goes. HDEST_SAME: where the message was said. HDEST_PRIVATE: in a private chat

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,6 +414,28 @@ int store_runf(struct store *s, const char *sql, const char *fmt, ...)
 	rc = store_vrunf(s, sql, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+long store_count(struct store *s, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	long n = -1;
+	int r;
+
+	va_start(ap, fmt);
+	st = store_vstmtf(s, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return -1;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_int64(st, 0) >= 0 &&
+	    sqlite3_column_int64(st, 0) <= LONG_MAX)
+		n = (long)sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_ROW && r != SQLITE_DONE)
+		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return n;
 }
 
 int store_run2(struct store *s, const char *sql, const char *a, const char *b)

@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 
 
 def make_cert(dirpath, name, san):
@@ -374,8 +375,9 @@ class MiniIrc(_Listener):
     after CAP END and echoes JOINs. self.sessions counts registrations seen (NICK lines),
     self.joined the channels joined, self.lines (conn, line) all input."""
 
-    def __init__(self, caps, certfile=None):
+    def __init__(self, caps, certfile=None, after_join=()):
         self.caps = caps
+        self.after_join = list(after_join)    # raw lines sent after the client's first JOIN
         self.ctx = None
         if certfile:
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -431,6 +433,11 @@ class MiniIrc(_Listener):
                         with self.lock:
                             self.joined.append(words[1])
                         send(":%s!u@127.0.0.1 JOIN %s" % (nick, words[1]))
+                        if self.after_join:
+                            for l in self.after_join:
+                                time.sleep(0.3)
+                                send(l.replace("$nick", nick).replace("$chan", words[1]))
+                            self.after_join = []
                     elif cmd == "QUIT":
                         return
         except (OSError, ValueError):

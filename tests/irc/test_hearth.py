@@ -463,6 +463,18 @@ def _():
             expect("**" not in m.text, "markdown not rendered: %r" % m.text)
 
 
+@check("!help crisis and the !help list read right as IRC text")
+def _():
+    lines = ask(alice, CH, "!help crisis")
+    texts = [m.text for m in lines]
+    expect(texts[:1] == ["!crisis"], "usage line: %r" % texts)
+    expect(all("*" not in t for t in texts), "raw Markdown: %r" % texts)
+    expect(any(t.startswith("Help right now") for t in texts), "no summary: %r" % texts)
+    lines = ask(alice, CH, "!help")
+    expect(any(m.text.startswith("- !learn [topic]: A short reading") for m in lines),
+           "command and description run together: %r" % [m.text for m in lines])
+
+
 @check("formatting codes and Latin-1 input are understood")
 def _():
     lines = ask(alice, CH, "\x02\x0304,12!help\x0f")

@@ -275,6 +275,22 @@ class Suite:
             assert r.body.strip(), f"{text}: empty body"
             assert "<" not in r.body or "</" not in r.body, f"{text}: HTML in the plain body"
 
+    async def test_help_renders(self):
+        """!help crisis: the usage is a code element, never raw Markdown (it once came as
+        `**!crisis **`); the !help list keeps each command apart from its description in the
+        HTML and in the plain body."""
+        cmd = await self.alice.send(self.room, "!help crisis")
+        r = await reply_to(self.alice, self.room, cmd)
+        html = r.content.get("formatted_body", "")
+        assert "<code>!crisis</code>" in html, html
+        assert "*" not in html and "*" not in r.body, (html, r.body)
+        assert r.body.startswith("!crisis\n\nHelp right now"), r.body
+        cmd = await self.alice.send(self.room, "!help")
+        r = await reply_to(self.alice, self.room, cmd)
+        html = r.content.get("formatted_body", "")
+        assert "<li><code>!learn [topic]</code>: A short reading" in html, html
+        assert "- !learn [topic]: A short reading" in r.body, r.body
+
     async def test_reply_in_thread(self):
         root = await self.alice.send(self.room, "a thread about today")
         cmd = await self.alice.send(self.room, "!checkin", thread_root=root, reply_to=root)
@@ -527,7 +543,7 @@ class Suite:
     async def run(self) -> int:
         order = [
             "test_history_not_answered_on_first_start", "test_join_on_invite",
-            "test_commands_answered_as_rich_notice_replies", "test_reply_in_thread",
+            "test_commands_answered_as_rich_notice_replies", "test_help_renders", "test_reply_in_thread",
             "test_moderator_allowed_at_50_refused_at_0", "test_own_and_bot_notices_ignored",
             "test_mood_answered_in_private_chat", "test_private_chat_opened_by_member",
             "test_encrypted_room_gets_encrypted_replies", "test_restart_no_duplicate_no_loss",

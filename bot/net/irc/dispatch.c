@@ -2,7 +2,8 @@
  * {verb, min_params, handler}, as ngIRCd's parse.c does; a line with fewer parameters than its
  * handler reads, or with a verb we do not handle, is ignored. Registration's handlers live in
  * reg.c; here are PING, channel state (JOIN, PART, KICK, QUIT, NICK, MODE, ACCOUNT, INVITE,
- * NAMES) and PRIVMSGs, which become struct hmsg. */
+ * NAMES, WHOX replies, CHGHOST, SETNAME) and PRIVMSGs, which become struct hmsg (our own
+ * echo-message echoes are not members' messages and are dropped). */
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -67,6 +68,7 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	const char *target = irc_msg_param(m, 0), *raw = irc_msg_param(m, 1);
 	const char *tag_account = (c->caps_on & IRC_CAP_ACCOUNT_TAG) ? irc_msg_tag(m, "account") : NULL;
 	char verb[16], room[IRC_NAME_MAX], sender[IRC_NAME_MAX + 16], account[IRC_NAME_MAX];
+	char msgid[IRC_MSGID_MAX];
 	const char *args;
 	size_t alen, len;
 	char *text, *copy;
@@ -109,6 +111,19 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	/* without a services account the sender is only a nick, which anyone can take next */
 	hm.sender_transient = !account[0];
 	irc_casefold(c->is.casemap, priv ? nick : target, room, sizeof(room));
+	/* message-tags: the id a reply names with +draft/reply (only a plain token is kept) */
+	if (c->caps_on & IRC_CAP_TAGS) {
+		const char *id = irc_msg_tag(m, "msgid");
+		size_t k = 0;
+		for (; id && id[k] && k < sizeof(msgid) - 1; k++)
+			if (!((id[k] >= 'a' && id[k] <= 'z') || (id[k] >= 'A' && id[k] <= 'Z') ||
+			      (id[k] >= '0' && id[k] <= '9') || strchr("-_+/=:.~", id[k])))
+				break;
+		if (id && k > 0 && !id[k]) {
+			memcpy(msgid, id, k + 1);
+			hm.msgid = msgid;
+		}
+	}
 	hm.network = c->net;
 	hm.room = room;
 	hm.sender = sender;
@@ -196,8 +211,47 @@ static void in_join(struct irc *c, const struct irc_msg *m, const char *nick)
 	if (irc_in_is_me(c, nick)) {
 		irc_track_chan_add(&c->track, chan);
 		hlog_info("irc", "%s: joined %s", c->net, chan);
+		irc_track_join(&c->track, chan, nick, acct);
+		/* learn the accounts of who is already there (NAMES does not say) */
+		if (c->is.whox)
+			irc_sendq_printf(c, "WHO %s %%tcuhnfa," IRC_WHOX_TOKEN, chan);
+		return;
 	}
 	irc_track_join(&c->track, chan, nick, acct);
+}
+
+void irc_in_whox_all(struct irc *c)
+{
+	if (!c->is.whox)
+		return;
+	for (size_t i = 0; i < c->track.nchans; i++)
+		irc_sendq_printf(c, "WHO %s %%tcuhnfa," IRC_WHOX_TOKEN, c->track.chans[i].name);
+}
+
+/* 354 RPL_WHOSPCRPL to our %tcuhnfa: me TOKEN CHANNEL USER HOST NICK FLAGS ACCOUNT ("0": none) */
+static void in_whox(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	const char *chan = m->params[2], *who = m->params[5], *acct = m->params[7];
+
+	if (strcmp(m->params[1], IRC_WHOX_TOKEN) != 0 || !irc_track_in_chan(&c->track, chan))
+		return;
+	if (!irc_track_has_user(&c->track, who))
+		irc_track_join(&c->track, chan, who, NULL);
+	irc_track_account(&c->track, who, strcmp(acct, "0") == 0 ? "*" : acct);
+}
+
+/* CHGHOST new-user new-host: ours changes the prefix length replies are cut for. */
+static void in_chghost(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	if (irc_in_is_me(c, nick)) {
+		snprintf(c->user, sizeof(c->user), "%s", m->params[0]);
+		snprintf(c->host, sizeof(c->host), "%s", m->params[1]);
+	}
+}
+
+/* SETNAME: a real name; Hearth keeps none, the cap only spares the server a fallback. */
+static void in_setname(struct irc *c, const struct irc_msg *m, const char *nick)
+{
 }
 
 static void in_part(struct irc *c, const struct irc_msg *m, const char *nick)
@@ -242,6 +296,8 @@ static void in_nick(struct irc *c, const struct irc_msg *m, const char *nick)
 	if (irc_in_is_me(c, nick)) {
 		snprintf(c->nick, sizeof(c->nick), "%s", to);
 		hlog_info("irc", "%s: now known as %s", c->net, to);
+		if (irc_caseeq(c->is.casemap, to, c->cfg->nick))
+			irc_reg_have_main_nick(c);
 	} else if (irc_caseeq(c->is.casemap, nick, c->cfg->nick) && c->st == IRC_ST_READY &&
 		   !irc_in_is_me(c, c->cfg->nick)) {
 		irc_sendq_printf(c, "NICK %s", c->cfg->nick);   /* the holder let the main nick go */
@@ -294,7 +350,11 @@ static const struct {
 	{ "422", 0, irc_reg_on_motd_end },
 	{ "302", 2, irc_reg_on_userhost },
 	{ "396", 0, irc_reg_on_host },
-	{ "432", 0, irc_reg_on_nick_taken },
+	{ "432", 0, irc_reg_on_nick_erroneous },
+	{ "731", 2, irc_reg_on_monitor_offline },
+	{ "354", 8, in_whox },
+	{ "CHGHOST", 2, in_chghost },
+	{ "SETNAME", 1, in_setname },
 	{ "433", 0, irc_reg_on_nick_taken },
 	{ "437", 0, irc_reg_on_nick_taken },
 	{ "353", 4, in_names },

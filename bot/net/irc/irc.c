@@ -71,6 +71,7 @@ static void reset_session(struct irc *c)
 	c->sts_upgrade = false;
 	irc_scram_free(&c->scram);
 	c->nick_try = 0;
+	c->nick_erroneous = c->regain_off = c->monitoring = false;
 	c->user[0] = c->host[0] = '\0';
 	c->ping_sent_ms = 0;
 }
@@ -313,7 +314,8 @@ static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest,
 		/* bound to the member who wrote: dropped if the nick passes to someone else first */
 		irc_track_holder(&c->track, in->sender_name,
 				 strncmp(in->sender, "account:", 8) == 0 ? in->sender + 8 : "", &to);
-		return irc_sendq_markdown(c, in->sender_name, in->sender, md, &to);
+		return irc_sendq_markdown(c, in->sender_name, in->sender, md, &to,
+					  in->is_private ? in->msgid : NULL);
 	}
 	snprintf(chan, sizeof(chan), "%s", in->room);
 	if (!irc_track_in_chan(&c->track, chan)) {
@@ -321,7 +323,7 @@ static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest,
 		hlog_info("irc", "%s: not in %s any more; a reply was dropped", c->net, chan);
 		return HE_NOTFOUND;
 	}
-	return irc_sendq_markdown(c, chan, in->sender, md, NULL);
+	return irc_sendq_markdown(c, chan, in->sender, md, NULL, in->msgid);
 }
 
 static int t_post(struct htransport *t, const char *room, const char *md)
@@ -330,7 +332,7 @@ static int t_post(struct htransport *t, const char *room, const char *md)
 
 	if (!irc_track_in_chan(&c->track, room))
 		return HE_NOTFOUND;
-	return irc_sendq_markdown(c, room, room, md, NULL);
+	return irc_sendq_markdown(c, room, room, md, NULL, NULL);
 }
 
 static int t_post_private(struct htransport *t, const char *member, const char *md)
@@ -345,7 +347,7 @@ static int t_post_private(struct htransport *t, const char *member, const char *
 	if (!nick)
 		return HE_NOTFOUND;   /* not online in our channels (or a bare nick): skipped */
 	irc_track_holder(&c->track, nick, member + 8, &to);
-	return irc_sendq_markdown(c, nick, member, md, &to);
+	return irc_sendq_markdown(c, nick, member, md, &to, NULL);
 }
 
 static void t_shutdown(struct htransport *t)

@@ -384,6 +384,11 @@ void irc_isupport_apply(struct irc_isupport *is, const struct irc_msg *m)
 				is->nicklen = (size_t)n;
 		} else if (klen == 8 && strncmp(tok, "UTF8ONLY", 8) == 0) {
 			is->utf8only = true;
+		} else if (klen == 4 && strncmp(tok, "WHOX", 4) == 0) {
+			is->whox = true;
+		} else if (klen == 7 && strncmp(tok, "MONITOR", 7) == 0) {
+			long n = *val ? strtol(val, NULL, 10) : 100;
+			is->monitor = n > 0 && n <= 100000 ? (int)n : 0;
 		} else if (klen == 9 && strncmp(tok, "CHANTYPES", 9) == 0) {
 			set_field(is->chantypes, sizeof(is->chantypes), val, strlen(val));
 		} else if (klen == 6 && strncmp(tok, "PREFIX", 6) == 0) {

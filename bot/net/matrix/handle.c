@@ -141,7 +141,7 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 			     struct mx_batch *cmd, const struct hstamp *start)
 {
 	const char *prefix = mx->app->cfg->prefix;
-	struct mx_ctx ctx = { 0 };
+	struct hmsg_ref ctx = { 0 };
 	struct hmsg m = { 0 };
 	const char *text, *name;
 

@@ -453,6 +453,7 @@ static void t_free(struct htransport *t)
 	free(mx->device_id);
 	free(mx->filter_id);
 	free(mx->since);
+	mx_md_cache_free(mx);
 	hstats_free(&mx->st_own);
 	hstats_free(&mx->st_cpu);
 	hstats_free(&mx->st_enc_own);

@@ -32,6 +32,9 @@
 #define MX_SEEN 1024                      /* recent event ids remembered */
 #define MX_SHUTDOWN_GRACE_MS 3000         /* at most this long sending what is queued at exit */
 #define MX_SAMPLES 4096                   /* own-time samples kept for the shutdown figure */
+#define MX_EASY_IDLE 4                    /* finished requests' curl handles kept for reuse */
+#define MX_MD_CACHE 8                     /* room replies whose rendering is kept */
+#define MX_MD_CACHE_MAX 8192              /* bytes of Markdown at most in one cached entry */
 
 struct mx_req;
 struct mx_room;
@@ -41,8 +44,8 @@ struct mx_pend;
 struct mx_join;
 struct store;
 
-/* Per-event context handed to the core as hmsg.ref. */
-struct mx_ctx {
+/* Per-event context handed to the core as hmsg.ref (core/msg.h declares the type). */
+struct hmsg_ref {
 	const char *room_id;
 	const char *event_id;
 	const char *thread_root;   /* NULL when not in a thread */
@@ -50,6 +53,13 @@ struct mx_ctx {
 	unsigned nsent;            /* replies sent for it so far (numbers the transaction ids) */
 	struct hstamp start;       /* when Hearth began on it: its /sync response read, or its
 				    * decryption begun; carried with each reply (0: not timed) */
+};
+
+/* A room reply's Markdown and its renderings (send.c): the same reading is not rendered again. */
+struct mx_md {
+	char *md, *plain, *html;
+	size_t len;
+	uint64_t used;             /* md_tick when last used (0: empty) */
 };
 
 struct mx {
@@ -62,6 +72,8 @@ struct mx {
 	uint64_t curl_timer;
 	struct mx_req *reqs;       /* every live request (in flight or waiting to retry) */
 	bool auth_lost;            /* 401 M_UNKNOWN_TOKEN seen: requests wait for a new login */
+	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, reset, for reuse */
+	size_t neasy_idle;
 
 	/* session */
 	char *hs;                  /* homeserver base URL, no trailing slash */
@@ -86,6 +98,8 @@ struct mx {
 
 	/* rooms.c */
 	struct mx_room *rooms;
+	struct mx_room **room_tab; /* an index of rooms by id: room_tab_cap buckets (a power of 2) */
+	size_t room_tab_cap, nrooms;
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
@@ -93,6 +107,9 @@ struct mx {
 	struct mx_out *dm_wait;    /* private replies waiting for a private chat to exist */
 	uint64_t txn_counter;
 	uint64_t start_ms;
+	struct mx_md md_cache[MX_MD_CACHE];  /* renderings of room replies only, never private ones */
+	uint64_t md_tick;
+	unsigned long md_renders;  /* renderings done for the cache (a figure for the tests) */
 
 	/* crypto seam (NULL when absent) */
 	const struct mx_crypto_ops *crypto;
@@ -281,6 +298,7 @@ struct mx_room {
 	uint64_t retry_timer;
 	bool crypto_wait;          /* retry_timer waits for encryption sessions */
 	struct mx_room *next;
+	struct mx_room *hnext;     /* next in its index bucket */
 };
 
 struct mx_room *mx_room_get(struct mx *mx, const char *id);
@@ -339,6 +357,11 @@ void mx_txn_for_event(const char *event_id, unsigned n, char out[48]);
  * m.mentions (no one is pinged), and the rich reply (thread aware) to ctx when given. New
  * reference or NULL. */
 json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root);
+/* The same for a reply everyone in a room reads (never a private one): its rendering is kept in
+ * mx's small cache, so the same snippet is rendered once. New reference or NULL. */
+json_t *mx_notice_room(struct mx *mx, const char *md, const char *reply_to,
+		       const char *thread_root);
+void mx_md_cache_free(struct mx *mx);
 /* m.file content (the url or file is added at upload), with empty m.mentions. New reference. */
 json_t *mx_file_content(const char *name, const char *mime, size_t len);
 /* Queues an event for a room (content stolen). txn may be NULL for a fresh one. start (may be
