@@ -170,6 +170,9 @@ static int load_config(const struct options *o, struct config **out, bool quiet_
 		return EXIT_CONFIG;
 	}
 	rc = 0;
+	if (cfg->admin_listen && *cfg->admin_listen &&
+	    admin_check_listen(cfg->admin_listen, cfg->admin_allow_remote, err, sizeof(err)))
+		config_problem(&probs, cfg->admin_line, "%s", err);
 	if (!cron_tz_valid(cfg->timezone))
 		config_problem(&probs, config_line(cfg, "bot", "timezone"),
 			       "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)", cfg->timezone);

@@ -2,6 +2,7 @@
 #include "care/commands.h"
 #include "care/reply.h"
 #include "care/content.h"
+#include "care/rooms.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/tz.h"
@@ -74,7 +75,7 @@ int cmd_help(struct hctx *ctx)
 	int rc;
 
 	if (text_next_word(&args, word, sizeof(word))) {
-		char *f = text_fold(word[0] == ctx->app->cfg->prefix[0] ? word + 1 : word);
+		char *f = text_fold(word[0] == ctx->prefix[0] ? word + 1 : word);
 		one = f ? commands_find(f) : NULL;
 		free(f);
 		if (!one)
@@ -195,9 +196,18 @@ int cmd_learn(struct hctx *ctx)
 	int rc;
 
 	if (!*ctx->args) {
-		long day = tz_daykey(ctx->app->cfg->timezone, happ_now(ctx->app));
+		struct room_settings rs;
+		long day;
+		long idx;
+
+		/* A room's topic of the week (`!mod topic-of-week`) holds for 7 days. */
+		if (!ctx->msg->is_private &&
+		    rooms_get(ctx->app, ctx->msg->network, ctx->msg->room, &rs) == HE_OK && rs.topic_week[0] &&
+		    happ_now(ctx->app) - rs.topic_week_at < 7 * 86400 && (t = content_find(c, rs.topic_week)))
+			return send_topic(ctx, t, "This week's topic:");
+		day = tz_daykey(ctx->app->cfg->timezone, happ_now(ctx->app));
 		/* Day keys are YYYYMMDD; spread them so consecutive days differ. */
-		long idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
+		idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
 		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], "Today's reading:");
 	}
 	t = content_find(c, ctx->args);

@@ -49,6 +49,11 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 	return rc;
 }
 
+int happ_room_event(struct happ *app, const struct hevent *ev)
+{
+	return app->on_room_event ? app->on_room_event(app, ev) : HE_OK;
+}
+
 int happ_reload(struct happ *app)
 {
 	return app->on_reload ? app->on_reload(app) : HE_OK;

@@ -1,6 +1,5 @@
 /* config.c - INI configuration driven by one key table. */
 #include "core/config.h"
-#include "core/admin.h"
 #include "core/err.h"
 #include "core/text.h"
 
@@ -54,6 +53,9 @@ static const struct key keys[] = {
 	    "text, or json: one object per line (time, level, module, message, network) for log shippers."),
 	TOP("bot", "max_message_bytes", K_INT, max_message_bytes, 64, 65536, "4096",
 	    "Longer messages get a short error instead of an answer."),
+	TOP("bot", "room_answers_per_minute", K_INT, room_answers_per_minute, 0, 20, "3",
+	    "In a group room, !learn, !checkin, !topics and !help answer one member at most this "
+	    "often a minute (0: no limit)."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
 	    "Mood entries older than this are deleted by a daily purge."),
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
@@ -519,6 +521,7 @@ static void set_defaults(struct config *c)
 	c->stats_min_members = 5;
 	c->crisis_rate_minutes = 10;
 	c->checkin_repeat_days = 7;
+	c->room_answers_per_minute = 3;
 	c->matrix_moderator_power_level = 50;
 }
 
@@ -665,7 +668,7 @@ insecure:
 
 int config_finish(struct config *c, struct config_problems *probs)
 {
-	char var[96], lerr[300];
+	char var[96];
 	int rc = HE_OK;
 
 	if (!c->prefix && (rc = set_str(&c->prefix, "!")))
@@ -766,9 +769,6 @@ int config_finish(struct config *c, struct config_problems *probs)
 		if (!irc->nchannels)
 			config_problem(probs, irc->line, "[irc.%s] has no channels to join", irc->name);
 	}
-	if (c->admin_listen && *c->admin_listen && admin_check_listen(c->admin_listen,
-			c->admin_allow_remote, lerr, sizeof(lerr)))
-		config_problem(probs, c->admin_line, "%s", lerr);
 	c->console = !c->matrix_enabled && c->nirc == 0;
 	return HE_OK;
 }
@@ -862,14 +862,12 @@ const struct config_room *config_room_find(const struct config *c, const char *n
 	return NULL;
 }
 
-/* For config_doc.c, which writes the example file and the manual page from the table. */
 bool config_keydoc(size_t i, struct config_keydoc *out)
 {
-	if (i >= NKEYS)
-		return false;
-	*out = (struct config_keydoc){ keys[i].section, keys[i].name, keys[i].def, keys[i].help,
-				       keys[i].scope == S_IRC, keys[i].scope == S_ROOM };
-	return true;
+	if (i < NKEYS)
+		*out = (struct config_keydoc){ keys[i].section, keys[i].name, keys[i].def, keys[i].help,
+					       keys[i].scope == S_IRC, keys[i].scope == S_ROOM };
+	return i < NKEYS;
 }
 
 #define SWAP(a, b) do { __typeof__(a) tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
@@ -888,6 +886,7 @@ void config_apply_reload(struct config *live, struct config *fresh)
 	SWAP(live->crisis_country, fresh->crisis_country);
 	SWAP(live->crisis_rate_minutes, fresh->crisis_rate_minutes);
 	SWAP(live->checkin_repeat_days, fresh->checkin_repeat_days);
+	SWAP(live->room_answers_per_minute, fresh->room_answers_per_minute);
 	for (size_t i = 0; i < CONFIG_MAX_ROOMS; i++)
 		SWAP(live->rooms[i], fresh->rooms[i]);
 	SWAP(live->nrooms, fresh->nrooms);

@@ -70,6 +70,7 @@ struct config {
 	/* [mood] */
 	int mood_retention_days;         /* default 365 */
 	char *mood_key_file;             /* default DATA_DIR/mood.key */
+	int room_answers_per_minute;     /* busy commands per member a minute in a room; 0 = off */
 	int stats_min_members;           /* k-anonymity threshold, default 5 */
 
 	/* [crisis] */

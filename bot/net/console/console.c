@@ -161,6 +161,13 @@ static int c_send_file(struct htransport *t, const struct hmsg *in, const struct
 	return rc;
 }
 
+/* The console is the room: a welcome shows there, addressed to the member in its text. */
+static int c_greet(struct htransport *t, const struct hevent *ev, const char *md)
+{
+	print_room(ev->room, md);
+	return HE_OK;
+}
+
 static void c_free(struct htransport *t)
 {
 	struct console *c;
@@ -180,6 +187,7 @@ static const struct htransport_ops console_ops = {
 	.post_private = c_post_private,
 	.send_file = c_send_file,
 	.free = c_free,
+	.greet = c_greet,
 };
 
 static void handle_line(struct console *c, const char *line)
@@ -194,6 +202,19 @@ static void handle_line(struct console *c, const char *line)
 		.via = &c->t,
 	};
 
+	/* "/join NAME": NAME joins the room; "/enter": Hearth joins it (tests, demos). */
+	if (strncmp(line, "/join ", 6) == 0 || strcmp(line, "/enter") == 0) {
+		struct hevent ev = {
+			.kind = line[1] == 'e' ? HEV_SELF_JOINED : HEV_MEMBER_JOINED,
+			.network = "console",
+			.room = CONSOLE_ROOM,
+			.member = line[1] == 'j' ? line + 6 : NULL,
+			.member_name = line[1] == 'j' ? line + 6 : NULL,
+			.via = &c->t,
+		};
+		happ_room_event(c->app, &ev);
+		return;
+	}
 	if (strncmp(line, "/dm ", 4) == 0 || strcmp(line, "/dm") == 0) {
 		m.is_private = true;
 		m.room = c->dm_room;

@@ -208,6 +208,10 @@ static void in_join(struct irc *c, const struct irc_msg *m, const char *nick)
 	const char *chan = irc_msg_param(m, 0);
 	const char *acct = (c->caps_on & IRC_CAP_EXTENDED_JOIN) && m->nparams >= 2 ? m->params[1] : NULL;
 
+	const char *tag = (c->caps_on & IRC_CAP_ACCOUNT_TAG) ? irc_msg_tag(m, "account") : NULL;
+	char room[IRC_NAME_MAX], member[IRC_NAME_MAX + 16], account[IRC_NAME_MAX] = "";
+	struct hevent ev = { .network = c->net, .room = room, .via = &c->t };
+
 	if (irc_in_is_me(c, nick)) {
 		irc_track_chan_add(&c->track, chan);
 		hlog_info("irc", "%s: joined %s", c->net, chan);
@@ -218,6 +222,41 @@ static void in_join(struct irc *c, const struct irc_msg *m, const char *nick)
 		return;
 	}
 	irc_track_join(&c->track, chan, nick, acct);
+	if (!chan || !irc_is_channel(&c->is, chan) || !m->source || !strchr(m->source, '!'))
+		return;
+	/* The welcome (care/welcome.c): Hearth's own join, or a member's, keyed as messages are. */
+	irc_casefold(c->is.casemap, chan, room, sizeof(room));
+	if (irc_in_is_me(c, nick)) {
+		ev.kind = HEV_SELF_JOINED;
+	} else {
+		if (acct && strcmp(acct, "*") != 0)
+			snprintf(account, sizeof(account), "%s", acct);
+		else if (tag && strcmp(tag, "*") != 0)
+			snprintf(account, sizeof(account), "%s", tag);
+		if (account[0])
+			snprintf(member, sizeof(member), "account:%s", account);
+		else
+			snprintf(member, sizeof(member), "nick:%s", nick);
+		ev.kind = HEV_MEMBER_JOINED;
+		ev.member = member;
+		ev.member_name = nick;
+		ev.member_transient = !account[0];
+	}
+	happ_room_event(c->app, &ev);
+}
+
+int irc_greet(struct htransport *t, const struct hevent *ev, const char *md)
+{
+	struct irc *c = t->impl;
+	const char *nick = ev->member_name;
+	struct irc_holder to;
+
+	if (!nick || !*nick || irc_is_channel(&c->is, nick))
+		return HE_INVAL;   /* never the channel */
+	/* bound to the member who joined: dropped if the nick passes to someone else first */
+	irc_track_holder(&c->track, nick, strncmp(ev->member, "account:", 8) == 0 ? ev->member + 8 : "",
+			 &to);
+	return irc_sendq_notice(c, nick, ev->member, md, &to);
 }
 
 void irc_in_whox_all(struct irc *c)

@@ -65,7 +65,7 @@ static void reset_session(struct irc *c)
 	c->caps_offered = c->caps_on = c->caps_pending = 0;
 	c->cap_ls_done = c->cap_end_sent = false;
 	c->sasl_mechs[0] = '\0';
-	c->sasl_started = c->sasl_done = false;
+	c->sasl_started = c->sasl_done = c->sasl_ok = false;
 	c->sasl_step = 0;
 	c->sasl_in.len = 0;
 	c->sts_upgrade = false;
@@ -389,6 +389,7 @@ static const struct htransport_ops irc_ops = {
 	.post = t_post,
 	.post_private = t_post_private,
 	.send_file = NULL,
+	.greet = irc_greet,
 	.shutdown = t_shutdown,
 	.free = t_free,
 };

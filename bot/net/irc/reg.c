@@ -366,6 +366,15 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 		}
 		if (!ack)
 			c->caps_pending = 0;
+		/* sasl came back after registration (services were away): log in now */
+		if (ack && c->st == IRC_ST_READY && (c->caps_on & IRC_CAP_SASL) && sasl_wanted(c) &&
+		    !c->sasl_ok && !c->caps_pending && strstr(list, "sasl")) {
+			hlog_info("irc", "%s: SASL is offered again; logging in now", c->net);
+			c->sasl_done = c->sasl_started = false;
+			irc_scram_free(&c->scram);
+			sasl_begin(c);
+			return;
+		}
 		after_caps(c);
 	} else if (strcasecmp(sub, "NEW") == 0) {
 		unsigned got = caps_note(c, list);
@@ -373,8 +382,9 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
 			return;
 		}
+		/* SASL after registration only when not logged in (services came back) */
 		if (c->cap_ls_done)
-			cap_request(c, got & ~IRC_CAP_SASL);   /* SASL after registration: not needed */
+			cap_request(c, c->sasl_ok || c->st != IRC_ST_READY ? got & ~IRC_CAP_SASL : got);
 		if (c->cap_ls_done && (got & IRC_CAPS_ACCOUNTS) && c->st == IRC_ST_READY)
 			irc_in_whox_all(c);                    /* relearn who is logged in */
 	} else if (strcasecmp(sub, "DEL") == 0) {
@@ -424,6 +434,12 @@ void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char 
 /* 900 RPL_LOGGEDIN */
 void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *nick)
 {
+	int mech = mech_of(c->cfg->sasl_mechanism ? c->cfg->sasl_mechanism : "");
+
+	/* SCRAM: not believed before the server proved it knows the password (903 checks it) */
+	if ((mech == MECH_SCRAM256 || mech == MECH_SCRAM512) && c->sasl_started && !c->sasl_done &&
+	    c->scram.state != IRC_SCRAM_VERIFIED)
+		return;
 	hlog_info("irc", "%s: logged in to services as %s", c->net, irc_msg_param(m, 2));
 }
 
@@ -440,6 +456,9 @@ void irc_reg_on_sasl_ok(struct irc *c, const struct irc_msg *m, const char *nick
 		return;
 	}
 	irc_scram_free(&c->scram);
+	c->sasl_ok = true;
+	if (c->st == IRC_ST_READY)
+		hlog_info("irc", "%s: logged in with SASL", c->net);
 	irc_cancel_timer(c, &c->t_sasl);
 	c->sasl_done = true;
 	cap_end(c);

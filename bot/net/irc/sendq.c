@@ -262,6 +262,19 @@ static int say_plain(struct irc *c, const char *verb, const char *target, const 
 	return irc_split_text(text, budget, say_line, &s);
 }
 
+int irc_sendq_notice(struct irc *c, const char *target, const char *who, const char *md,
+		     const struct irc_holder *to)
+{
+	char *plain = NULL;
+	int rc;
+
+	if (md_to_plain(md, strlen(md), &plain) != HE_OK)
+		plain = NULL;
+	rc = say_plain(c, "NOTICE", target, who, plain ? plain : md, to, NULL);
+	free(plain);
+	return rc;
+}
+
 int irc_sendq_markdown(struct irc *c, const char *target, const char *who, const char *md,
 		       const struct irc_holder *to, const char *reply_to)
 {

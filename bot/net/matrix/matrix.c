@@ -472,6 +472,7 @@ static int t_reload(struct htransport *t)
 static const struct htransport_ops ops = {
 	.reply = mx_op_reply,
 	.post = mx_op_post,
+	.greet = mx_op_greet,
 	.post_private = mx_op_post_private,
 	.send_file = mx_op_send_file,
 	.reload = t_reload,

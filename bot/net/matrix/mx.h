@@ -256,6 +256,10 @@ bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *
 		       struct mx_batch *b, const struct hstamp *start);
 int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 			struct mx_batch *b);
+/* handle.c: an m.room.member event of the timeline: Hearth's own join into a group room, or a
+ * member's, is reported to the core (happ_room_event). */
+void mx_handle_member(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
+int mx_op_greet(struct htransport *t, const struct hevent *ev, const char *md);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);

@@ -472,6 +472,9 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 		sc->tl_index++;
 	if (ev->state_key) {
 		mx_room_apply_state(mx, sc->room, ev);
+		if (w == MX_TIMELINE && sc->dispatch && sc->tl_index >= sc->skip_until &&
+		    strcmp(ev->type, "m.room.member") == 0)
+			mx_handle_member(mx, sc->room, ev); /* welcome (care/welcome.c) */
 		if (!mx->crypto)
 			return;
 		if (strcmp(ev->type, "m.room.member") == 0 && ev->membership && mx->crypto->member)
