@@ -292,7 +292,7 @@ static void notices_fit_and_only_the_first_replies(void **state)
 		strcat(md, para);
 		strcat(md, "\n\n");
 	}
-	assert_int_equal(mx_notices(NULL, md, "$event", NULL, &v, &n), HE_OK);
+	assert_int_equal(mx_notices(NULL, md, "$event", NULL, false, &v, &n), HE_OK);
 	assert_true(n > 1);
 	for (size_t i = 0; i < n; i++) {
 		const char *body = json_string_value(json_object_get(v[i], "body"));
@@ -305,14 +305,14 @@ static void notices_fit_and_only_the_first_replies(void **state)
 	}
 	mx_notices_free(v, n);
 	/* In a thread every part belongs to the thread. */
-	assert_int_equal(mx_notices(NULL, md, "$event", "$root", &v, &n), HE_OK);
+	assert_int_equal(mx_notices(NULL, md, "$event", "$root", false, &v, &n), HE_OK);
 	for (size_t i = 0; i < n; i++) {
 		json_t *rel = json_object_get(v[i], "m.relates_to");
 		assert_string_equal(json_string_value(json_object_get(rel, "rel_type")), "m.thread");
 	}
 	mx_notices_free(v, n);
 	/* A short reply stays one notice. */
-	assert_int_equal(mx_notices(NULL, "Hello.", "$event", NULL, &v, &n), HE_OK);
+	assert_int_equal(mx_notices(NULL, "Hello.", "$event", NULL, false, &v, &n), HE_OK);
 	assert_int_equal(n, 1);
 	mx_notices_free(v, n);
 	free(md);

@@ -104,7 +104,30 @@ json_t *mx_notice_content(const char *md, const char *reply_to, const char *thre
 }
 
 /* The cache of room replies' renderings: a few entries, the least recently used replaced. */
-static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len)
+/* Whether this text was sent before (a reading, a standard answer: nothing about one member).
+ * All that is kept of a text is a keyed 64-bit hash, in a small ring. */
+_Static_assert(sizeof(((struct mx *)0)->md_key) == crypto_shorthash_KEYBYTES, "md_key size");
+
+static bool md_seen_before(struct mx *mx, const char *md, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	if (!mx->md_keyed) {
+		crypto_shorthash_keygen(mx->md_key);
+		mx->md_keyed = true;
+	}
+	crypto_shorthash(h, (const unsigned char *)md, len, mx->md_key);
+	memcpy(&v, h, sizeof(v));
+	for (size_t i = 0; i < MX_MD_SEEN; i++)
+		if (mx->md_seen[i] == v)
+			return true;
+	mx->md_seen[mx->md_seen_next++ % MX_MD_SEEN] = v;
+	return false;
+}
+
+/* NULL when it is not kept (a personal text seen for the first time) or out of memory. */
+static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len, bool personal)
 {
 	struct mx_md *e, *victim = &mx->md_cache[0];
 	char *plain = NULL, *html = NULL, *copy = NULL;
@@ -118,6 +141,8 @@ static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len)
 		if (e->used < victim->used)
 			victim = e;
 	}
+	if (personal && !md_seen_before(mx, md, len))
+		return NULL;
 	mx->md_renders++;
 	if (md_to_plain(md, len, &plain) != HE_OK || md_to_html(md, len, &html) != HE_OK ||
 	    !(copy = malloc(len + 1))) {
@@ -137,17 +162,17 @@ static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len)
 	return victim;
 }
 
-json_t *mx_notice_room(struct mx *mx, const char *md, const char *reply_to,
-		       const char *thread_root)
+json_t *mx_notice_cached(struct mx *mx, const char *md, const char *reply_to,
+			 const char *thread_root, bool personal)
 {
 	size_t len = strlen(md);
 	struct mx_md *e;
 	char *plain;
 	json_t *c;
 
-	if (len > MX_MD_CACHE_MAX)
+	if (len > MX_MD_CACHE_MAX || !(e = md_cached(mx, md, len, personal)))
 		return mx_notice_content(md, reply_to, thread_root);
-	if (!(e = md_cached(mx, md, len)) || !(plain = strdup(e->plain)))
+	if (!(plain = strdup(e->plain)))
 		return NULL;
 	c = notice_build(plain, e->html, reply_to, thread_root);
 	free(plain);
@@ -683,65 +708,54 @@ size_t mx_send_pending(const struct mx *mx)
 
 /* ---- the transport's ops ---- */
 
-int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+/* Sends md as one or more notices (split.c), in order, each its own transaction: to member's
+ * private chat when member is set, else to room. */
+static int send_notices(struct mx *mx, const char *room, const char *member,
+			const char *room_hint, const char *md, struct hmsg_ref *ctx)
 {
-	struct mx *mx = (struct mx *)t->impl;
-	struct hmsg_ref *ctx = in->ref;
-	bool priv = dest == HDEST_PRIVATE || in->is_private;
 	json_t **parts = NULL;
-	size_t n = 0, i = 0;
+	size_t n = 0;
 	char txn[48];
-	int rc;
+	int rc = mx_notices(mx, md, ctx ? ctx->event_id : NULL, ctx ? ctx->thread_root : NULL,
+			    member != NULL, &parts, &n);
 
-	if (!ctx || !ctx->event_id)
-		return HE_INVAL;
-	/* A long reply goes as several notices, in order (split.c); each its own transaction. */
-	rc = mx_notices(priv ? NULL : mx, md, ctx->event_id, ctx->thread_root, &parts, &n);
-	for (; rc == HE_OK && i < n; i++) {
-		mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
-		if (priv)
-			/* A reply for the member's eyes (or to a message said privately): into this
-			 * room while it is still private with them, else into a private chat. */
-			rc = mx_send_private(mx, in->sender, in->is_private ? in->room : NULL,
-					     "m.room.message", parts[i], txn, ctx->batch, NULL, 0, NULL,
-					     &ctx->start);
+	for (size_t i = 0; rc == HE_OK && i < n; i++) {
+		if (ctx)
+			mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
+		if (member)
+			rc = mx_send_private(mx, member, room_hint, "m.room.message", parts[i],
+					     ctx ? txn : NULL, ctx ? ctx->batch : NULL, NULL, 0, NULL,
+					     ctx ? &ctx->start : NULL);
 		else
-			rc = mx_send_event(mx, in->room, "m.room.message", parts[i], txn, ctx->batch,
-					   &ctx->start);
+			rc = mx_send_event(mx, room, "m.room.message", parts[i], ctx ? txn : NULL,
+					   ctx ? ctx->batch : NULL, ctx ? &ctx->start : NULL);
 		parts[i] = NULL; /* stolen */
 	}
 	mx_notices_free(parts, n);
 	return rc;
 }
 
+int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
+{
+	struct mx *mx = (struct mx *)t->impl;
+
+	if (!in->ref || !in->ref->event_id)
+		return HE_INVAL;
+	if (dest == HDEST_PRIVATE || in->is_private)
+		/* A reply for the member's eyes (or to a message said privately): into this room
+		 * while it is still private with them, else into a private chat. */
+		return send_notices(mx, NULL, in->sender, in->is_private ? in->room : NULL, md, in->ref);
+	return send_notices(mx, in->room, NULL, NULL, md, in->ref);
+}
+
 int mx_op_post(struct htransport *t, const char *room, const char *md)
 {
-	struct mx *mx = t->impl;
-	json_t **parts = NULL;
-	size_t n = 0;
-	int rc = mx_notices(mx, md, NULL, NULL, &parts, &n);
-
-	for (size_t i = 0; rc == HE_OK && i < n; i++) {
-		rc = mx_send_event(mx, room, "m.room.message", parts[i], NULL, NULL, NULL);
-		parts[i] = NULL;
-	}
-	mx_notices_free(parts, n);
-	return rc;
+	return send_notices((struct mx *)t->impl, room, NULL, NULL, md, NULL);
 }
 
 int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 {
-	json_t **parts = NULL;
-	size_t n = 0;
-	int rc = mx_notices(NULL, md, NULL, NULL, &parts, &n);
-
-	for (size_t i = 0; rc == HE_OK && i < n; i++) {
-		rc = mx_send_private((struct mx *)t->impl, member, NULL, "m.room.message", parts[i],
-				     NULL, NULL, NULL, 0, NULL, NULL);
-		parts[i] = NULL;
-	}
-	mx_notices_free(parts, n);
-	return rc;
+	return send_notices((struct mx *)t->impl, NULL, member, NULL, md, NULL);
 }
 
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)

@@ -322,7 +322,7 @@ void mx_notices_free(json_t **parts, size_t n)
 }
 
 int mx_notices(struct mx *mx, const char *md, const char *reply_to, const char *thread_root,
-	       json_t ***out, size_t *n)
+	       bool personal, json_t ***out, size_t *n)
 {
 	struct notices ns = { 0 };
 	json_t *one;
@@ -330,7 +330,7 @@ int mx_notices(struct mx *mx, const char *md, const char *reply_to, const char *
 
 	*out = NULL;
 	*n = 0;
-	one = mx ? mx_notice_room(mx, md, reply_to, thread_root)
+	one = mx ? mx_notice_cached(mx, md, reply_to, thread_root, personal)
 		 : mx_notice_content(md, reply_to, thread_root);
 	if (!one)
 		return HE_NOMEM;

@@ -3,6 +3,7 @@
 #define HEARTH_MX_SPLIT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct mx;
@@ -22,10 +23,11 @@ void mx_split_free(char **parts, size_t n);
 
 /* The m.notice contents for md, in order: one when its rendering fits MX_NOTICE_MAX, else as
  * many as needed. Only the first replies to reply_to, unless in a thread (thread_root), where
- * every part belongs to it. mx non-NULL: a room reply (its rendering may be cached). *out is a new
- * array of new references; free with mx_notices_free. */
+ * every part belongs to it. mx non-NULL: a short one's rendering may come from mx's cache
+ * (mx_notice_cached, with personal); a long one is never cached. *out is a new array of new
+ * references; free with mx_notices_free. */
 int mx_notices(struct mx *mx, const char *md, const char *reply_to, const char *thread_root,
-	       json_t ***out, size_t *n);
+	       bool personal, json_t ***out, size_t *n);
 void mx_notices_free(json_t **parts, size_t n);
 
 #endif
