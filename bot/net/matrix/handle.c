@@ -82,6 +82,18 @@ void mx_sync_pend_free(struct mx *mx, struct mx_room *r)
 	r->npend = 0;
 }
 
+int mx_catch_up_minutes(const struct mx *mx)
+{
+	int m = mx->app->cfg->matrix_catch_up_minutes;
+
+	return m > 0 ? m : MX_CATCH_UP_DEFAULT;
+}
+
+bool mx_too_old(const struct mx *mx, int64_t ts_ms)
+{
+	return ts_ms > 0 && (int64_t)time(NULL) * 1000 - ts_ms > (int64_t)mx_catch_up_minutes(mx) * 60000;
+}
+
 /* Hands a member's message on, recorded as owed first (so the sync position never waits for
  * it: a restart finds it in the store). Whether it was said privately is decided from the room's
  * whole member list, so a message waits for that list (and for a fetch in flight, which may say
@@ -109,6 +121,17 @@ bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *
 	if (owed == MX_OWED_DONE) {
 		hlog_debug(MX_MOD, "message %s in %s was answered before", ev->event_id, r->id);
 		return true;
+	}
+	/* After downtime: a message older than catch_up_minutes is not answered out of context. */
+	if (mx_too_old(mx, ev->ts)) {
+		bool cmd_like = strncmp(ev->body, mx->app->cfg->prefix, strlen(mx->app->cfg->prefix)) == 0;
+		hlog(cmd_like ? HLOG_INFO : HLOG_DEBUG, MX_MOD,
+		     "message %s in %s is %lld minutes old (catch_up_minutes %d): not answered",
+		     ev->event_id, r->id, (long long)(((int64_t)time(NULL) * 1000 - ev->ts) / 60000),
+		     mx_catch_up_minutes(mx));
+		if (owed == MX_OWED_OPEN && mx_owed_event_done(st, ev->event_id) != HE_OK)
+			hlog_warn(MX_MOD, "could not update the store for a skipped message");
+		return false;
 	}
 	/* Owed from before a restart: answered now, as the room is now (a reply meant to be private
 	 * is checked again before it goes out, wherever it was decided). */

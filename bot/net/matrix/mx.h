@@ -265,6 +265,12 @@ int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event 
  * member's, is reported to the core (happ_room_event). */
 void mx_handle_member(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
 int mx_op_greet(struct htransport *t, const struct hevent *ev, const char *md);
+/* catch_up_minutes ([matrix], default MX_CATCH_UP_DEFAULT): a message older than that when
+ * Hearth sees it (after downtime) is not answered out of context; mx_too_old says so of an
+ * origin_server_ts in ms (0: unknown, never too old). */
+#define MX_CATCH_UP_DEFAULT 60
+int mx_catch_up_minutes(const struct mx *mx);
+bool mx_too_old(const struct mx *mx, int64_t ts_ms);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);

@@ -494,11 +494,15 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 
 /* ---- the gap of a limited timeline ---- */
 
-#define MX_GAP_LIMIT 200
+#define MX_GAP_LIMIT 200 /* events per /messages page */
+#define MX_GAP_PAGES 10  /* pages at most: the newest 2,000 messages of a gap */
 
 struct gap_op {
 	char *room_id;
 	char *from;                /* owed in the store under (room_id, from) */
+	char *to;
+	json_t *events;            /* the gap's events so far, newest first */
+	unsigned pages;
 	struct mx_batch *batch;    /* the sync batch (held), or NULL after a restart */
 	bool blocking;             /* not recorded: it blocks the batch's token */
 };
@@ -509,13 +513,44 @@ static void gap_free(struct gap_op *op)
 		return;
 	free(op->room_id);
 	free(op->from);
+	free(op->to);
+	json_decref(op->events);
 	free(op);
+}
+
+static bool gap_request(struct mx *mx, struct gap_op *op, const char *from);
+
+/* Keeps a page's events; whether to fetch the page before it: not when this one reached
+ * messages older than catch_up_minutes (none before them is answered), the gap's start, or the
+ * bound. */
+static bool gap_page(struct mx *mx, struct gap_op *op, json_t *chunk, const char *end)
+{
+	size_t i, n = json_array_size(chunk);
+	bool old = false;
+	json_t *e;
+
+	json_array_foreach(chunk, i, e) {
+		json_int_t ts = json_integer_value(json_object_get(e, "origin_server_ts"));
+		if (mx_too_old(mx, ts)) {
+			old = true; /* newest first: the rest of this page and every page before too */
+			break;
+		}
+		json_array_append(op->events, e);
+	}
+	if (old || !end || n == 0)
+		return false;
+	if (++op->pages >= MX_GAP_PAGES) {
+		hlog_warn(MX_MOD, "room %s: more than %d messages were missed; the older ones stay "
+			  "unanswered", op->room_id, MX_GAP_PAGES * MX_GAP_LIMIT);
+		return false;
+	}
+	return true;
 }
 
 static void on_gap(struct mx *mx, int status, json_t *body, const struct hstamp *t_done, void *ud)
 {
 	struct gap_op *op = ud;
-	struct mx_room *r = op->batch ? mx_room_get(mx, op->room_id) : mx_room_of_waiting(mx, op->room_id);
+	struct mx_room *r;
 	json_t *chunk = json_object_get(body, "chunk");
 	struct mx_event ev;
 	size_t n;
@@ -525,15 +560,16 @@ static void on_gap(struct mx *mx, int status, json_t *body, const struct hstamp 
 	if (status != 200 || !json_is_array(chunk)) {
 		hlog_warn(MX_MOD, "room %s: could not fetch the messages I missed (HTTP %d %s); "
 			  "only the latest ones were answered", op->room_id, status, mx_errcode(body));
-	} else if (r) {
-		n = json_array_size(chunk);
-		if (n >= MX_GAP_LIMIT && json_string_value(json_object_get(body, "end")))
-			hlog_warn(MX_MOD, "room %s: more than %d messages were missed; the older ones "
-				  "stay unanswered", op->room_id, MX_GAP_LIMIT);
+	} else if (gap_page(mx, op, chunk, json_string_value(json_object_get(body, "end"))) &&
+		   gap_request(mx, op, json_string_value(json_object_get(body, "end")))) {
+		return; /* the page before: this op goes on */
+	}
+	r = op->batch ? mx_room_get(mx, op->room_id) : mx_room_of_waiting(mx, op->room_id);
+	if (r && (n = json_array_size(op->events)) > 0) {
 		hlog_info(MX_MOD, "room %s: answering %zu missed events", op->room_id, n);
 		/* dir=b: newest first; answer in the order they were written */
 		while (n-- > 0) {
-			if (mx_event_parse(json_array_get(chunk, n), &ev) != HE_OK || ev.state_key)
+			if (mx_event_parse(json_array_get(op->events, n), &ev) != HE_OK || ev.state_key)
 				continue;
 			if (strcmp(ev.type, "m.room.message") == 0)
 				mx_handle_message(mx, r, &ev, op->batch, t_done);
@@ -552,8 +588,16 @@ out:
 	gap_free(op);
 }
 
+static bool gap_request(struct mx *mx, struct gap_op *op, const char *from)
+{
+	return mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op,
+				"/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
+				op->room_id, MX_GAP_LIMIT, from, op->to,
+				"{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}") != NULL;
+}
+
 /* Fetches what a limited timeline left out: /messages backwards from the timeline's start
- * (from) to where the previous sync ended (to), one page of up to MX_GAP_LIMIT events. Owed in
+ * (from) to where the previous sync ended (to), page by page (gap_page says how far). Owed in
  * the store until it is handled; b (the sync batch, or NULL) is held meanwhile. */
 static void gap_start(struct mx *mx, const char *room_id, const char *from, const char *to,
 		      struct mx_batch *b)
@@ -563,14 +607,12 @@ static void gap_start(struct mx *mx, const char *room_id, const char *from, cons
 	if (!from || !to)
 		goto fail;
 	op = calloc(1, sizeof(*op));
-	if (!op || !(op->room_id = strdup(room_id)) || !(op->from = strdup(from)))
+	if (!op || !(op->room_id = strdup(room_id)) || !(op->from = strdup(from)) ||
+	    !(op->to = strdup(to)) || !(op->events = json_array()))
 		goto fail;
 	op->batch = b;
 	op->blocking = b && mx_owed_gap_add(mx->app->store, room_id, from, to) != HE_OK;
-	if (!mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_gap, op,
-			      "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d&from=%s&to=%s&filter=%s",
-			      room_id, MX_GAP_LIMIT, from, to,
-			      "{\"types\":[\"m.room.message\",\"m.room.encrypted\"]}"))
+	if (!gap_request(mx, op, from))
 		goto fail;
 	if (op->blocking)
 		mx_batch_block(b);
