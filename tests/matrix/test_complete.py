@@ -17,8 +17,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
 from test_hearth import BOT, HS, TMP, run_ordered, reply_to, settle  # noqa: E402
-from test_sync_position import fresh_hearth  # noqa: E402
+from test_sync_position import all_answered_once, fresh_hearth, history_replies  # noqa: E402
 
+CATCH_UP_MINUTES = 2
+GAP_MESSAGES = 450
 NOTICE_MAX = 16000  # MX_NOTICE_MAX in bot/net/matrix/split.h: body plus formatted_body
 
 
@@ -26,6 +28,8 @@ class Suite:
     def __init__(self):
         self.hearth = fresh_hearth("complete")
         self.data = self.hearth.data
+        with open(self.hearth.config, "a") as f:
+            f.write(f"catch_up_minutes = {CATCH_UP_MINUTES}\n")
         self.alice = Member(HS, "alice", "alicepw", os.path.join(TMP, "c-alice"))
         self.bob = Member(HS, "bob", "bobpw", os.path.join(TMP, "c-bob"))
         self.carol = Member(HS, "carol", "carolpw", os.path.join(TMP, "c-carol"))
@@ -88,8 +92,38 @@ class Suite:
             assert (p.in_reply_to == cmd) == (i == 0), (i, p.in_reply_to)
         assert len([m for m in a.messages(dm) if m.in_reply_to == cmd]) == 1
 
+    async def test_no_message_left_behind(self):
+        """Hearth is down. Three commands are sent, then more than catch_up_minutes pass, then
+        450 messages (every tenth a command): the sync returns the latest 100 (limited), the
+        gap takes more than one /messages page. Every command of the 450 is answered exactly
+        once; the three old ones never, and the log names them by id only."""
+        a, b, room = self.alice, self.bob, self.room
+        assert self.hearth.stop() == 0
+        old = [await a.send(room, f"!about old {i}") for i in range(3)]
+        await asyncio.sleep(CATCH_UP_MINUTES * 60 + 5)
+        t0 = time.monotonic()
+        cmds = []
+        for i in range(GAP_MESSAGES):  # bounded: 450 sends
+            if i % 10 == 0:
+                cmds.append(await a.send(room, "!help" if i % 20 else "!about"))
+            else:
+                await b.send(room, f"chatter {i}")
+        sent_in = time.monotonic() - t0
+        assert sent_in < CATCH_UP_MINUTES * 60 / 2, f"sending took {sent_in:.0f} s: inconclusive"
+        mark = len(self.hearth.log())
+        self.hearth.start()
+        waited = await all_answered_once(a, room, cmds, 180, "gap")
+        print(f"  {len(cmds)} commands in a gap of {GAP_MESSAGES} answered in {waited:.1f} s "
+              f"(sent in {sent_in:.1f} s)", flush=True)
+        counts = history_replies(a, room)
+        assert not [c for c in old if counts.get(c)], "a command older than catch_up_minutes was answered"
+        log = self.hearth.log()[mark:]
+        for c in old:
+            assert c in log and "minutes old" in log, f"{c} not logged as skipped"
+        assert "old 0" not in log and "chatter" not in log, "a message body reached the log"
+
     async def run(self) -> int:
-        order = ["test_group_room", "test_long_reply_split_not_cut"]
+        order = ["test_group_room", "test_long_reply_split_not_cut", "test_no_message_left_behind"]
         return await run_ordered(self, order, "group room", start=self.hearth.start)
 
 

@@ -94,6 +94,18 @@ bool mx_too_old(const struct mx *mx, int64_t ts_ms)
 	return ts_ms > 0 && (int64_t)time(NULL) * 1000 - ts_ms > (int64_t)mx_catch_up_minutes(mx) * 60000;
 }
 
+void mx_log_too_old(const struct mx *mx, const char *room_id, const struct mx_event *ev)
+{
+	const char *prefix = mx->app->cfg->prefix;
+	bool cmd = ev->body && strncmp(ev->body, prefix, strlen(prefix)) == 0;
+
+	/* ids and age only, never the text; a command at info, anything else at debug */
+	hlog(cmd ? HLOG_INFO : HLOG_DEBUG, MX_MOD,
+	     "%s %s in %s is %lld minutes old (catch_up_minutes %d): not answered",
+	     cmd ? "command" : "message", ev->event_id ? ev->event_id : "?", room_id,
+	     (long long)(((int64_t)time(NULL) * 1000 - ev->ts) / 60000), mx_catch_up_minutes(mx));
+}
+
 /* Hands a member's message on, recorded as owed first (so the sync position never waits for
  * it: a restart finds it in the store). Whether it was said privately is decided from the room's
  * whole member list, so a message waits for that list (and for a fetch in flight, which may say
@@ -124,11 +136,7 @@ bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *
 	}
 	/* After downtime: a message older than catch_up_minutes is not answered out of context. */
 	if (mx_too_old(mx, ev->ts)) {
-		bool cmd_like = strncmp(ev->body, mx->app->cfg->prefix, strlen(mx->app->cfg->prefix)) == 0;
-		hlog(cmd_like ? HLOG_INFO : HLOG_DEBUG, MX_MOD,
-		     "message %s in %s is %lld minutes old (catch_up_minutes %d): not answered",
-		     ev->event_id, r->id, (long long)(((int64_t)time(NULL) * 1000 - ev->ts) / 60000),
-		     mx_catch_up_minutes(mx));
+		mx_log_too_old(mx, r->id, ev);
 		if (owed == MX_OWED_OPEN && mx_owed_event_done(st, ev->event_id) != HE_OK)
 			hlog_warn(MX_MOD, "could not update the store for a skipped message");
 		return false;

@@ -271,6 +271,8 @@ int mx_op_greet(struct htransport *t, const struct hevent *ev, const char *md);
 #define MX_CATCH_UP_DEFAULT 60
 int mx_catch_up_minutes(const struct mx *mx);
 bool mx_too_old(const struct mx *mx, int64_t ts_ms);
+/* Logs a message skipped as too old: its id and age, never its text. */
+void mx_log_too_old(const struct mx *mx, const char *room_id, const struct mx_event *ev);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);

@@ -530,12 +530,16 @@ static bool gap_page(struct mx *mx, struct gap_op *op, json_t *chunk, const char
 	json_t *e;
 
 	json_array_foreach(chunk, i, e) {
-		json_int_t ts = json_integer_value(json_object_get(e, "origin_server_ts"));
-		if (mx_too_old(mx, ts)) {
-			old = true; /* newest first: the rest of this page and every page before too */
-			break;
+		struct mx_event ev;
+		if (!old && !mx_too_old(mx, json_integer_value(json_object_get(e, "origin_server_ts")))) {
+			json_array_append(op->events, e);
+			continue;
 		}
-		json_array_append(op->events, e);
+		/* newest first: the rest of this page and every page before are older still */
+		old = true;
+		if (mx_event_parse(e, &ev) == HE_OK && ev.sender && strcmp(ev.sender, mx->user_id) != 0 &&
+		    strcmp(ev.type, "m.room.message") == 0)
+			mx_log_too_old(mx, op->room_id, &ev);
 	}
 	if (old || !end || n == 0)
 		return false;
