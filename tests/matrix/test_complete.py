@@ -16,7 +16,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
-from test_hearth import BOT, HS, TMP, run_ordered, reply_to, settle  # noqa: E402
+import sqlite3  # noqa: E402
+from test_hearth import BOT, HS, TMP, api, hearth_token, run_ordered, reply_to, settle  # noqa: E402
 from test_sync_position import all_answered_once, fresh_hearth, history_replies  # noqa: E402
 
 CATCH_UP_MINUTES = 2
@@ -122,8 +123,44 @@ class Suite:
             assert c in log and "minutes old" in log, f"{c} not logged as skipped"
         assert "old 0" not in log and "chatter" not in log, "a message body reached the log"
 
+    def store_bytes(self) -> bytes:
+        out = b""
+        for name in ("hearth.db", "hearth.db-wal", "hearth.db-journal"):
+            path = os.path.join(self.data, name)
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    out += f.read()
+        return out
+
+    async def test_token_sealed_at_rest(self):
+        """The store holds the token sealed only: no byte of hearth.db (or its WAL) is the
+        token. A token kept in clear (as an older Hearth did) is reused, sealed at once, and
+        its clear copy overwritten."""
+        token = hearth_token(self.data)  # asserts it is sealed, opens it with e2e.key
+        assert api("/account/whoami", token)["user_id"] == BOT
+        assert token.encode() not in self.store_bytes(), "the token is in clear in the store"
+        assert self.hearth.stop() == 0
+        assert token.encode() not in self.store_bytes(), "the token is in clear in the store"
+        db = sqlite3.connect(os.path.join(self.data, "hearth.db"))
+        db.execute("UPDATE kv SET value = ? WHERE ns = 'matrix' AND key = 'access_token'", (token,))
+        db.commit()
+        db.close()
+        assert token.encode() in self.store_bytes()  # the old form, as an older Hearth left it
+        mark = len(self.hearth.log())
+        self.hearth.start()
+        r = await reply_to(self.alice, self.room, await self.alice.send(self.room, "!about"))
+        assert r.body
+        log = self.hearth.log()[mark:]
+        assert "sealing it" in log and "logged in as" not in log, log[-2000:]
+        assert hearth_token(self.data) == token, "not the same session"
+        assert self.hearth.stop() == 0
+        assert token.encode() not in self.store_bytes(), "the clear token stayed in the store"
+        assert token not in self.hearth.log(), "the token reached the log"
+        self.hearth.start()
+
     async def run(self) -> int:
-        order = ["test_group_room", "test_long_reply_split_not_cut", "test_no_message_left_behind"]
+        order = ["test_group_room", "test_long_reply_split_not_cut", "test_token_sealed_at_rest",
+                 "test_no_message_left_behind"]
         return await run_ordered(self, order, "group room", start=self.hearth.start)
 
 

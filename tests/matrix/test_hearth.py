@@ -203,14 +203,18 @@ async def tcp_forward(port: int, target: str, send_delay=0):
     return await asyncio.start_server(handle, "127.0.0.1", port)
 
 
-def hearth_token() -> str:
-    db = sqlite3.connect(os.path.join(TMP, "data", "hearth.db"))
+def hearth_token(data_dir: str = None) -> str:
+    """Hearth's access token, opened from its store (where it is sealed with e2e.key)."""
+    from sealed import is_sealed, open_sealed
+    data_dir = data_dir or os.path.join(TMP, "data")
+    db = sqlite3.connect(os.path.join(data_dir, "hearth.db"))
     try:
         row = db.execute("SELECT value FROM kv WHERE ns='matrix' AND key='access_token'").fetchone()
     finally:
         db.close()
     assert row, "no access token in Hearth's store"
-    return row[0]
+    assert is_sealed(row[0]), "the access token is kept in clear in the store"
+    return open_sealed(data_dir, row[0])
 
 
 def api(path: str, token: str) -> dict:

@@ -6,6 +6,7 @@
  * does Hearth log in with the configured password, reusing its device id. */
 #include "net/matrix/matrix.h"
 #include "net/matrix/mx.h"
+#include "net/matrix/crypto/e2e_secret.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -74,12 +75,60 @@ static void set_session(struct mx *mx, const char *token, const char *device)
 	}
 }
 
+/* The key file that protects the E2EE pickles also seals the access token at rest. */
+static void secret_key_path(const struct mx *mx, char *out, size_t len)
+{
+	const char *dir = mx->app->cfg->data_dir;
+
+	snprintf(out, len, "%s/e2e.key", dir ? dir : ".");
+}
+
+/* The access token, sealed (never in clear in the store). The row it replaces is overwritten
+ * (secure_delete) and the WAL checkpointed, so a token once kept in clear leaves no copy. */
+static void token_save(struct mx *mx)
+{
+	struct store *st = mx->app->store;
+	char path[4096], *sealed = NULL;
+
+	secret_key_path(mx, path, sizeof(path));
+	if (!mx->access_token || e2e_secret_seal(path, mx->access_token, &sealed) != HE_OK) {
+		hlog_warn(MX_MOD, "could not seal the access token: it is not kept (a restart logs in "
+			  "again)");
+		store_kv_del(st, MX_MOD, "access_token");
+		return;
+	}
+	store_exec(st, "PRAGMA secure_delete = ON");
+	kv_set(mx, "access_token", sealed);
+	store_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)");
+	free(sealed);
+}
+
 /* The account, its access token and device: what a restart needs to reuse the session. */
 static void session_save(struct mx *mx)
 {
 	kv_set(mx, "user_id", mx->user_id);
-	kv_set(mx, "access_token", mx->access_token);
+	token_save(mx);
 	kv_set(mx, "device_id", mx->device_id);
+}
+
+/* The stored token in clear (a new string), or NULL: sealed, or kept in clear by an older
+ * Hearth (sealed now, by the session_save after whoami). */
+static char *token_load(struct mx *mx, char *stored)
+{
+	char path[4096], *plain = NULL;
+	int rc;
+
+	if (!stored || !e2e_secret_is_sealed(stored)) {
+		if (stored)
+			hlog_info(MX_MOD, "the stored access token was kept in clear: sealing it");
+		return stored;
+	}
+	secret_key_path(mx, path, sizeof(path));
+	if ((rc = e2e_secret_open(path, stored, &plain)) != HE_OK)
+		hlog_warn(MX_MOD, "the stored access token does not open with %s (%s): logging in "
+			  "again", path, he_str(rc));
+	free(stored);
+	return plain;
 }
 
 static void on_login(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
@@ -209,6 +258,7 @@ static int session_begin(struct mx *mx)
 			hlog_warn(MX_MOD, "could not clear what the other account was owed");
 	} else {
 		store_kv_get(st, MX_MOD, "access_token", &token);
+		token = token_load(mx, token);
 		store_kv_get(st, MX_MOD, "device_id", &device);
 	}
 	free(uid);
