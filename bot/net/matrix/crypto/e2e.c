@@ -66,6 +66,9 @@ static const char *const e2e_migrations[] = {
 	" ed25519 TEXT NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE e2e_identity (user_id TEXT PRIMARY KEY, master TEXT, ssk TEXT, pending TEXT,"
 	" notify INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+	/* 3: seen-message indexes carry their time, so they can be pruned (e2e_prune.c) */
+	"ALTER TABLE e2e_seen ADD COLUMN seen_ms INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE e2e_seen SET seen_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;",
 };
 
 int e2e_load_pickle_key(const char *path, unsigned char key[E2E_PICKLE_KEY_LEN])
@@ -373,6 +376,8 @@ int e2e_receive_sync_changes(struct e2e *e, json_t *to_device_events, json_t *de
 	if ((otk_counts || unused_fallback_key_types) &&
 	    (r = e2e_account_counts(e, otk_counts, unused_fallback_key_types)))
 		rc = r;
+	if (e->now_ms() - e->pruned_ms >= E2E_PRUNE_EVERY_MS && (r = e2e_prune(e)))
+		hlog_warn(E2E_MOD, "could not prune old encryption state (%s)", he_str(r));
 	e2e_pump(e);
 	return rc;
 }

@@ -171,4 +171,14 @@ int e2e_request_done(struct e2e *e, unsigned long id, int http_status, json_t *r
  * content.file instead of content.url. */
 int e2e_encrypt_attachment(const void *plain, size_t len, unsigned char **cipher, json_t **file);
 
+/* Prunes what is old (run once an hour from e2e_receive_sync_changes; callable for tests):
+ * Olm sessions beyond the newest E2E_OLM_KEEP per device (by last use), the used fallback key
+ * E2E_FALLBACK_GRACE_MS after its successor went up, and seen-message indexes (replay
+ * protection) older than E2E_SEEN_KEEP_MS. */
+#define E2E_PRUNE_EVERY_MS (3600ull * 1000)
+#define E2E_OLM_KEEP 5
+#define E2E_FALLBACK_GRACE_MS (3600ull * 1000)
+#define E2E_SEEN_KEEP_MS (30ull * 24 * 3600 * 1000)
+int e2e_prune(struct e2e *e);
+
 #endif

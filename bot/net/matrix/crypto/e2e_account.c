@@ -321,6 +321,8 @@ int e2e_account_upload_done(struct e2e *e, int status, json_t *resp)
 	if (status != 200)
 		return HE_OK; /* the keys stay unpublished and go up again after the backoff */
 	olm_account_mark_keys_as_published(e->acct);
+	if (e->need_fallback)
+		e->fallback_ms = e->now_ms(); /* the used one is forgotten later (e2e_prune.c) */
 	e->keys_published = true;
 	e->need_fallback = false;
 	cnt = json_object_get(json_object_get(resp, "one_time_key_counts"), OTK_ALG);

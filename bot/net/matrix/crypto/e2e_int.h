@@ -65,6 +65,8 @@ struct e2e {
 	uint64_t retry_at[REQ_XSIGN_SIGS + 1]; /* backoff after a failed request, per kind */
 	uint64_t backoff_ms[REQ_XSIGN_SIGS + 1];
 	uint64_t (*now_ms)(void);  /* the clock, replaceable in tests */
+	uint64_t pruned_ms;        /* last e2e_prune run (e2e_prune.c) */
+	uint64_t fallback_ms;      /* a new fallback key published then: the old one goes later */
 };
 
 /* util */

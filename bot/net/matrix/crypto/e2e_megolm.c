@@ -368,8 +368,9 @@ static int check_replay(struct e2e *e, const char *room_id, const char *session_
 		return rc;
 	}
 	if (!found)
-		rc = e2e_sql(e, "INSERT INTO e2e_seen (room_id, session_id, msg_index, event_id)"
-			     " VALUES (?, ?, ?, ?)", "ssis", room_id, session_id, (int64_t)index, event_id);
+		rc = e2e_sql(e, "INSERT INTO e2e_seen (room_id, session_id, msg_index, event_id, seen_ms)"
+			     " VALUES (?, ?, ?, ?, ?)", "ssisi", room_id, session_id, (int64_t)index,
+			     event_id, (int64_t)e->now_ms());
 	return rc;
 }
 

@@ -1,0 +1,33 @@
+/* e2e_prune.c - the encryption store stays bounded: old Olm sessions, the used fallback key and
+ * old seen-message indexes go (see e2e_prune in e2e.h). */
+#include "net/matrix/crypto/e2e_int.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <olm/olm.h>
+
+int e2e_prune(struct e2e *e)
+{
+	uint64_t now = e->now_ms();
+	int rc;
+
+	e->pruned_ms = now;
+	if ((rc = e2e_begin(e)))
+		return rc;
+	/* Per device (its identity key), the newest sessions by last use are kept: a device that
+	 * keeps starting new ones (or a hostile one) cannot grow the table. */
+	rc = e2e_sql(e, "DELETE FROM e2e_olm_session WHERE session_id IN (SELECT session_id FROM"
+		     " (SELECT session_id, ROW_NUMBER() OVER (PARTITION BY sender_key ORDER BY"
+		     " last_used DESC, session_id) AS n FROM e2e_olm_session) WHERE n > ?)",
+		     "i", (int64_t)E2E_OLM_KEEP);
+	if (rc == HE_OK && now > E2E_SEEN_KEEP_MS)
+		rc = e2e_sql(e, "DELETE FROM e2e_seen WHERE seen_ms < ?", "i",
+			     (int64_t)(now - E2E_SEEN_KEEP_MS));
+	if (rc == HE_OK && e->fallback_ms && now - e->fallback_ms >= E2E_FALLBACK_GRACE_MS) {
+		/* messages sent with the used key before its successor went up have had their time */
+		olm_account_forget_old_fallback_key(e->acct);
+		e->fallback_ms = 0;
+		rc = e2e_account_save(e);
+	}
+	return e2e_commit(e, rc);
+}
