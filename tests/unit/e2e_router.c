@@ -17,6 +17,7 @@ struct hs *hs_new(void)
 	h->fallbacks = json_object();
 	h->xsign = json_object();
 	h->todev = json_object();
+	h->withheld = json_object();
 	return h;
 }
 
@@ -105,6 +106,7 @@ void hs_free(struct hs *h)
 	json_decref(h->xsign);
 	json_decref(h->sigs);
 	json_decref(h->todev);
+	json_decref(h->withheld);
 	free(h);
 }
 
@@ -184,8 +186,13 @@ static void hs_deliver(struct hs *h, struct cl *from, const char *path, json_t *
 		json_object_foreach(devs, d, content) {
 			char key[160];
 			snprintf(key, sizeof(key), "%s %s", u, d);
-			json_object_set_new(h->todev, key, json_integer(
-				json_integer_value(json_object_get(h->todev, key)) + 1));
+			if (strcmp(type, "m.room_key.withheld") == 0) /* tells, carries no key */
+				json_object_set_new(h->withheld, key, json_pack("{s:O, s:i}", "code",
+					json_object_get(content, "code"), "n", 1 + json_integer_value(
+					json_object_get(json_object_get(h->withheld, key), "n"))));
+			else
+				json_object_set_new(h->todev, key, json_integer(
+					json_integer_value(json_object_get(h->todev, key)) + 1));
 			for (int i = 0; i < h->ncl; i++) {
 				struct cl *t = h->cl[i];
 				if (!t || strcmp(t->user, u) != 0 || (strcmp(d, "*") != 0 && strcmp(t->dev, d) != 0))
@@ -365,6 +372,17 @@ int cl_encrypt(struct cl *c, const char *room, const char *text, json_t **out)
 		fprintf(stderr, "cl_encrypt %s %s: %d\n", c->user, room, rc);
 	json_decref(content);
 	return rc;
+}
+
+const char *hs_withheld(struct hs *h, const char *user, const char *dev, int *n)
+{
+	char key[160];
+	json_t *w;
+	snprintf(key, sizeof(key), "%s %s", user, dev);
+	w = json_object_get(h->withheld, key);
+	if (n)
+		*n = (int)json_integer_value(json_object_get(w, "n"));
+	return json_string_value(json_object_get(w, "code"));
 }
 
 int hs_todev_count(struct hs *h, const char *user, const char *dev)

@@ -48,7 +48,9 @@ struct hs {
 	json_t *fallbacks; /* user -> device -> {key id: key object} (unused ones) */
 	json_t *xsign;     /* user -> device_signing body */
 	json_t *sigs;      /* last signatures/upload body */
-	json_t *todev;     /* "user device" -> how many to-device messages were addressed to it */
+	json_t *todev;     /* "user device" -> how many to-device messages were addressed to it
+			    * (m.room_key.withheld apart: in withheld) */
+	json_t *withheld;  /* "user device" -> {code, n}: m.room_key.withheld it was sent */
 	int conflicts;     /* one-time key uploads refused as duplicates */
 	int requests;      /* requests answered */
 	int claims;        /* of which /keys/claim */
@@ -69,7 +71,10 @@ json_t *hs_sub(json_t *o, const char *a, const char *b);
 struct cl *hs_client(struct hs *h, const char *user, const char *dev);
 /* Every client hears at its next sync that user's devices changed. */
 void hs_changed(struct hs *h, const char *user);
-/* How many to-device messages were addressed to user's device dev. */
+/* The code of the last m.room_key.withheld sent to user's device dev (NULL: none); *n (may be
+ * NULL) how many were sent to it. */
+const char *hs_withheld(struct hs *h, const char *user, const char *dev, int *n);
+/* How many to-device messages (m.room_key.withheld apart) were addressed to user's device dev. */
 int hs_todev_count(struct hs *h, const char *user, const char *dev);
 
 /* Adds a client with its store at path (NULL: in memory); aborts if it cannot be opened. */

@@ -125,7 +125,15 @@ static void test_copied_identity_key(void **state)
 	assert_int_equal(hs_todev_count(h, "@a:example.org", "EVIL"), 0);
 	assert_int_equal(hs_todev_count(h, "@aa:example.org", "EVIL2"), 0);
 	assert_int_equal(hs_todev_count(h, "@c:example.org", "CDEV"), 0);
+	/* the refused devices are told why, once (m.room_key.withheld): a claimed identity key */
+	int told = 0, again = 0;
+	assert_string_equal(hs_withheld(h, "@c:example.org", "CDEV", &told), "m.blacklisted");
+	assert_true(told >= 1);
 	json_decref(ev);
+	json_decref(enc);
+	assert_int_equal(cl_encrypt(bot, ROOM, "the same session", &enc), 0);
+	hs_withheld(h, "@c:example.org", "CDEV", &again);
+	assert_int_equal(again, told); /* not told again for the same session */
 	json_decref(enc);
 
 	/* C writes: its Olm message proves it holds its key; from then on it is answered */
@@ -362,6 +370,11 @@ static void test_private_chat_vouched_devices(void **state)
 	/* the private chat: B's signed device reads it, the unsigned one gets no key */
 	only_reader_reads(bot, PRIV, "your mood history", "$p1", b, b2);
 	assert_int_equal(hs_todev_count(h, b->user, "BNEW"), 0);
+	/* and is told so, once per session, as not verified (m.room_key.withheld) */
+	int told = 0;
+	assert_string_equal(hs_withheld(h, b->user, "BNEW", &told), "m.unverified");
+	assert_int_equal(told, 1);
+	assert_null(hs_withheld(h, b->user, "BDEV", NULL));
 	/* the group room: every self-signed device, as before */
 	assert_int_equal(cl_encrypt(bot, ROOM, "check-in", &enc), 0);
 	cl_sync(b2);

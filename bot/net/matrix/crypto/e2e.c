@@ -68,7 +68,11 @@ static const char *const e2e_migrations[] = {
 	" notify INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 	/* 3: seen-message indexes carry their time, so they can be pruned (e2e_prune.c) */
 	"ALTER TABLE e2e_seen ADD COLUMN seen_ms INTEGER NOT NULL DEFAULT 0;"
-	"UPDATE e2e_seen SET seen_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;",
+	"UPDATE e2e_seen SET seen_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;"
+	/* devices told that a session's key was withheld from them (e2e_withheld.c) */
+	"CREATE TABLE e2e_withheld_out (room_id TEXT NOT NULL, session_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, device_id TEXT NOT NULL, code TEXT NOT NULL,"
+	" PRIMARY KEY (room_id, session_id, user_id, device_id)) WITHOUT ROWID;",
 };
 
 int e2e_load_pickle_key(const char *path, unsigned char key[E2E_PICKLE_KEY_LEN])

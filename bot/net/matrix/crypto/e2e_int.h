@@ -163,4 +163,11 @@ bool e2e_trust_signed(struct e2e *e, const char *user_id, json_t *dk, const char
 bool e2e_trust_may_share(bool private_chat, bool has_identity, bool xsigned, int dups,
 			 bool proven);
 
+/* withheld (e2e_withheld.c): adds to *msgs (created when NULL) the m.room_key.withheld for a
+ * refused device, unless it was told for this session before; e2e_withhold_send queues them
+ * (steals msgs). */
+int e2e_withhold(struct e2e *e, json_t **msgs, const char *room_id, const char *session_id,
+		 const char *user_id, const char *device_id, const char *code);
+int e2e_withhold_send(struct e2e *e, json_t *msgs);
+
 #endif

@@ -167,11 +167,11 @@ out:
 static int share(struct e2e *e, const char *room_id, struct ogs *o)
 {
 	sqlite3_stmt *st;
-	json_t *msgs = NULL, *done = NULL, *rk = NULL, *targets = NULL, *t;
+	json_t *msgs = NULL, *done = NULL, *rk = NULL, *targets = NULL, *t, *withheld = NULL;
 	char *key = NULL;
 	bool claim = false;
 	size_t i;
-	int rc = HE_OK;
+	int rc = HE_OK, withheld_rc = HE_OK, r0;
 
 	st = e2e_stmt(e, "SELECT 1 FROM e2e_shared WHERE room_id = ? AND session_id = ? AND sent = 0"
 		      " LIMIT 1", "ss", room_id, o->session_id);
@@ -201,14 +201,26 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 	while (targets && sqlite3_step(st) == SQLITE_ROW) {
 		if (!e2e_trust_may_share(sqlite3_column_int(st, 6) != 0, sqlite3_column_int(st, 7) != 0,
 					 sqlite3_column_int(st, 5) != 0, sqlite3_column_int(st, 8),
-					 sqlite3_column_int(st, 9) != 0))
-			continue; /* not vouched for: it gets no key (logged when its keys came) */
+					 sqlite3_column_int(st, 9) != 0)) {
+			/* not vouched for: it gets no key, and is told so (once per session) */
+			bool claimed = sqlite3_column_int(st, 8) > 1 && !sqlite3_column_int(st, 9);
+			withheld_rc = e2e_withhold(e, &withheld, room_id, o->session_id,
+						   (const char *)sqlite3_column_text(st, 0),
+						   (const char *)sqlite3_column_text(st, 1),
+						   claimed ? "m.blacklisted" : "m.unverified");
+			continue;
+		}
 		json_array_append_new(targets, json_pack("[s,s,s,s,I]",
 			(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
 			(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
 			(json_int_t)sqlite3_column_int64(st, 4)));
 	}
 	sqlite3_reset(st);
+	if ((r0 = e2e_withhold_send(e, withheld)) && !withheld_rc)
+		withheld_rc = r0;
+	if (withheld_rc)
+		hlog_warn(E2E_MOD, "could not tell refused devices in %s (%s)", room_id,
+			  he_str(withheld_rc));
 	if (!targets)
 		return HE_NOMEM;
 	if (json_array_size(targets) == 0)
