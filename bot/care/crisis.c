@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/text.h"
 
 #include <sodium.h>
@@ -192,6 +193,8 @@ static int send_answer(struct hctx *ctx, enum hdest dest)
 	if (!md)
 		return HE_NOMEM;
 	rc = hctx_reply(ctx, dest, md);
+	if (rc == HE_OK)
+		metrics_crisis_answer();
 	free(md);
 	return rc;
 }
@@ -301,6 +304,10 @@ static void alert_moderators(struct hctx *ctx)
 		if (held_back(cr, id, now, window))
 			return;
 	}
+	if (!reply_can_post(app, m->network)) {
+		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
+		return;
+	}
 	if (!(room = text_md_code(m->room)))
 		return;
 	hbuf_printf(&b, "Someone in %s may need support right now. Hearth has privately offered "
@@ -312,10 +319,8 @@ static void alert_moderators(struct hctx *ctx)
 	}
 	rc = reply_post(app, m->network, r->crisis_alert_room, hbuf_str(&b), "a moderators' alert");
 	hbuf_free(&b);
-	if (rc == HE_AGAIN)
-		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
 	if (rc)
-		return;
+		return; /* logged by reply_post */
 	if (cr) {
 		remember(cr, id, now, window);
 		cr->alerts++;

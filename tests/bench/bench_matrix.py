@@ -18,6 +18,7 @@ Hearth (user-space CPU samples) during the plain commands, for the profile.
 BENCH_BINARIES="name=path name2=path2" (default: this build as "hearth") and BENCH_ROUNDS (1):
 each round measures every binary in turn on the same homeserver, data folder and rooms, so a
 before/after comparison sees the same load and noise; figures are printed as they come.
+BENCH_BIG_ROUNDS (BENCH_ROUNDS): rounds of the 1,000-room figures.
 """
 
 import asyncio
@@ -43,6 +44,7 @@ IDLE_S = float(os.environ.get("BENCH_IDLE_S", "60"))
 TEXT = os.environ.get("BENCH_TEXT", "!learn")
 PERF = os.environ.get("BENCH_PERF", "")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
+BIG_ROUNDS = int(os.environ.get("BENCH_BIG_ROUNDS", str(ROUNDS)))
 BINARIES = [tuple(b.split("=", 1)) for b in os.environ.get("BENCH_BINARIES", "").split()] or \
     [("hearth", os.environ["HEARTH"])]
 
@@ -302,7 +304,7 @@ async def main() -> int:
             made, secs = await make_big_rooms(carol)
             say(f"{len(made)} rooms made and joined in {secs:.0f} s")
             busy = rooms["rooms"][0]
-            for rnd in range(ROUNDS):
+            for rnd in range(BIG_ROUNDS):
                 for name, binary in BINARIES:
                     await one_big(f"{name} #{rnd + 1}", binary, alice, busy, len(made) + ROOMS,
                                   statistics.median(cpu1[name]))

@@ -196,6 +196,7 @@ class SaslServer(_Listener):
       overlong     the server's first message is 12 chunks of 400 bytes (past the client's cap)
       switch       offers the mechanism in CAP LS, then answers AUTHENTICATE with 908 PLAIN + 904
       e-error      SCRAM: e=invalid-proof
+      later        no sasl in CAP LS (services away); CAP NEW sasl=... after the client's JOIN
 
     After CAP END it welcomes the client and echoes JOINs; self.joined lists channels joined,
     self.lines (conn, line) everything received, self.verified the SASL logins it accepted."""
@@ -305,7 +306,10 @@ class SaslServer(_Listener):
                     if cmd == "NICK" and len(words) > 1:
                         nick = words[1]
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "LS":
-                        send(":sasl.test CAP * LS :sasl=%s message-tags" % self.mechs)
+                        if self.mode == "later":
+                            send(":sasl.test CAP * LS :message-tags cap-notify")
+                        else:
+                            send(":sasl.test CAP * LS :sasl=%s message-tags" % self.mechs)
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "REQ":
                         send(":sasl.test CAP * ACK :" + line.split(":", 1)[1])
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "END":
@@ -359,6 +363,8 @@ class SaslServer(_Listener):
                         with self.lock:
                             self.joined.append(words[1])
                         send(":%s!u@127.0.0.1 JOIN %s" % (nick, words[1]))
+                        if self.mode == "later":
+                            send(":sasl.test CAP %s NEW :sasl=%s" % (nick, self.mechs))
                     elif cmd == "QUIT":
                         return
         except (OSError, ValueError) as e:

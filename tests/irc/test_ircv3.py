@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from fakes import MiniIrc, SaslServer, TlsListener, make_cert, make_expired_cert  # noqa: E402
-from checks import HOST, IRC_PORT, IRC_TLS_PORT  # noqa: E402
+from checks import HOST, IRC_PORT, IRC_TLS_PORT, NG_PORT  # noqa: E402
 from checks import check, expect, finish, member, setup, sh  # noqa: E402
 
 RUNDIR = os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc")
@@ -262,6 +262,7 @@ def run_sasl():
         "switch": ("SCRAM-SHA-256", "switch", "SCRAM-SHA-256", True, ""),
         "onlyplain": ("PLAIN", "ok", "SCRAM-SHA-256", True, ""),
         "eerr": ("SCRAM-SHA-256", "e-error", "SCRAM-SHA-256", True, ""),
+        "later": ("SCRAM-SHA-256", "later", "SCRAM-SHA-256", False, ""),
         "ecdsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key),
         "ec644": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key644),
         "ecrsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + rsa),
@@ -348,6 +349,12 @@ channels = #{n}
                 refused(n, "SASL|offers only")
                 expect("AUTHENTICATE PLAIN" not in sent(n), "irc.%s: PLAIN sent" % n)
             refused("eerr", r"e=invalid-proof")
+
+        @check("cap-notify: sasl offered again after registering without it: logs in")
+        def _():
+            expect(joined("later"), "no JOIN")
+            hs[group["later"]].wait_log(r"irc\.later: logged in with SASL")
+            expect(servers["later"].verified == ["SCRAM-SHA-256"], servers["later"].errors)
 
         @check("SASL ECDSA-NIST256P-CHALLENGE: signs the challenge, logs in, joins")
         def _():
@@ -502,7 +509,16 @@ nick = 9bad{tag}
 alt_nicks = 8bad{tag}, HBad{tag}
 sasl_mechanism =
 channels = #bad{tag}
-""".format(tls=IRC_TLS_PORT, ca=CA, main=main, chan=chan, plain=IRC_PORT, tag=TAG))
+
+[irc.ng]
+host = 127.0.0.1
+port = {ng}
+tls = false
+nick = 9ng{tag}
+alt_nicks = HNg{tag}
+sasl_mechanism =
+channels = #ngv3{tag}
+""".format(tls=IRC_TLS_PORT, ca=CA, main=main, chan=chan, plain=IRC_PORT, tag=TAG, ng=NG_PORT))
     try:
         @check("WHOX %tcuhnfa at join learns the accounts of who is there")
         def _():
@@ -546,6 +562,18 @@ channels = #bad{tag}
         def _():
             h.wait_log(r"irc\.bad: registered as HBad%s" % TAG, 30)
             expect(re.search(r"irc\.bad: nick refused, trying 8bad", h.text()), "no fallback logged")
+
+        @check("ngIRCd: 432 -> fallback nick; no IRCv3 tags sent where not offered")
+        def _():
+            h.wait_log(r"irc\.ng: registered as HNg%s" % TAG, 30)
+            ngm = member(HOST, NG_PORT, "ngv3m" + TAG).connect()
+            ngm.join("#ngv3" + TAG)
+            time.sleep(1)
+            ngm.privmsg("#ngv3" + TAG, "!help")
+            expect(ngm.wait_privmsg("HNg" + TAG, target="#ngv3" + TAG, timeout=20), "no reply on ngIRCd")
+            tagged = [l for l in h.text().splitlines() if re.search(r"irc\.ng >> @", l)]
+            expect(not tagged, "tags sent to ngIRCd: %s" % tagged[:2])
+            ngm.quit()
     finally:
         h.stop()
 

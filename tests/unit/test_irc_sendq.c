@@ -264,7 +264,36 @@ static void cap_del_forgets_accounts_new_relearns(void **state)
 	feed(&r, ":srv CAP Hearth NEW :account-notify");
 	assert_true(queued(&r, "CAP REQ :account-notify"));
 	assert_true(queued(&r, "WHO #group %tcuhnfa,152"));
-	/* sasl coming back after registration is not asked for */
+	/* without SASL configured, sasl coming back is not asked for */
+	feed(&r, ":srv CAP Hearth NEW :sasl=PLAIN");
+	assert_false(queued(&r, "CAP REQ :sasl"));
+	rig_close(&r);
+}
+
+static void sasl_back_after_registration(void **state)
+{
+	struct rig r;
+
+	rig_open(&r);
+	irc_sendq_line(&r.c, "USERHOST Hearth");                  /* takes the bucket's line */
+	r.cfg.sasl_mechanism = "PLAIN";
+	r.cfg.sasl_username = "acct";
+	r.cfg.sasl_password = "pw";
+	r.c.sasl_timeout_ms = 1000;
+	r.c.cap_ls_done = r.c.cap_end_sent = true;
+	r.c.sasl_done = true;                  /* went on without it (sasl_required = false) */
+	/* services are back: asked for, then logged in after registration */
+	feed(&r, ":srv CAP Hearth NEW :sasl=PLAIN,EXTERNAL");
+	assert_true(queued(&r, "CAP REQ :sasl"));
+	feed(&r, ":srv CAP Hearth ACK :sasl");
+	assert_true(queued(&r, "AUTHENTICATE PLAIN"));
+	irc_cancel_timer(&r.c, &r.c.t_sasl);
+	/* logged in: sasl going and coming again is left alone */
+	r.c.sasl_started = true;
+	feed(&r, ":srv 903 Hearth :SASL authentication successful");
+	assert_true(r.c.sasl_ok);
+	irc_sendq_clear(&r.c);
+	feed(&r, ":srv CAP Hearth DEL :sasl");
 	feed(&r, ":srv CAP Hearth NEW :sasl=PLAIN");
 	assert_false(queued(&r, "CAP REQ :sasl"));
 	rig_close(&r);
@@ -345,6 +374,7 @@ int main(void)
 		cmocka_unit_test(whox_learns_accounts),
 		cmocka_unit_test(cap_del_forgets_accounts_new_relearns),
 		cmocka_unit_test(nicks_erroneous_and_storm),
+		cmocka_unit_test(sasl_back_after_registration),
 		cmocka_unit_test(regain_by_monitor_and_432_after_registration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,8 +10,9 @@
  *   dispatch.c  incoming lines: the table {verb, min_params, handler}, channel events, PRIVMSG
  *               to struct hmsg                                              prefix irc_in_
  *
- * parse.c (lines, ISUPPORT, text), conn.c (socket, TLS) and track.c (channels, members) have
- * their own public headers. */
+ * parse.c (lines, ISUPPORT, text), conn.c (socket, TLS, certificate pins), track.c (channels,
+ * members), sasl.c (SCRAM, ECDSA: no I/O) and sts.c's value parser (sts.h) have their own
+ * public headers. */
 #ifndef HEARTH_IRC_INT_H
 #define HEARTH_IRC_INT_H
 
@@ -77,6 +78,7 @@ struct irc {
 	bool cap_ls_done, cap_end_sent;
 	char sasl_mechs[128];          /* from sasl=PLAIN,EXTERNAL; "" when not listed */
 	bool sasl_started, sasl_done;
+	bool sasl_ok;                  /* logged in with SASL on this connection (903) */
 	int sasl_step;                 /* server messages answered in this exchange */
 	struct irc_sasl_in sasl_in;    /* a server message being reassembled */
 	struct irc_scram scram;

@@ -291,7 +291,8 @@ size_t irc_log_line(const char *line, size_t len, char *out, size_t outlen)
 			a++;
 		an = (size_t)(end - a);
 		if (an && (word_is(a, an, "+") || word_is(a, an, "*") || word_is(a, an, "PLAIN") ||
-			   word_is(a, an, "EXTERNAL"))) {
+			   word_is(a, an, "EXTERNAL") || word_is(a, an, "SCRAM-SHA-256") ||
+			   word_is(a, an, "SCRAM-SHA-512") || word_is(a, an, "ECDSA-NIST256P-CHALLENGE"))) {
 			lput(&o, " ", 1);
 			lput(&o, a, an);
 		} else if (an) {

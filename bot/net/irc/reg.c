@@ -2,6 +2,7 @@
  * SCRAM-SHA-256/512 and ECDSA-NIST256P-CHALLENGE (sasl.c; with its timeout and sasl_required), NICK and USER, the nick fallback while registering and
  * the regain of the main nick afterwards, 001, our own user@host, and joining the configured
  * channels after the MOTD. */
+#include "core/metrics.h"
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -365,6 +366,15 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 		}
 		if (!ack)
 			c->caps_pending = 0;
+		/* sasl came back after registration (services were away): log in now */
+		if (ack && c->st == IRC_ST_READY && (c->caps_on & IRC_CAP_SASL) && sasl_wanted(c) &&
+		    !c->sasl_ok && !c->caps_pending && strstr(list, "sasl")) {
+			hlog_info("irc", "%s: SASL is offered again; logging in now", c->net);
+			c->sasl_done = c->sasl_started = false;
+			irc_scram_free(&c->scram);
+			sasl_begin(c);
+			return;
+		}
 		after_caps(c);
 	} else if (strcasecmp(sub, "NEW") == 0) {
 		unsigned got = caps_note(c, list);
@@ -372,8 +382,9 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
 			return;
 		}
+		/* SASL after registration only when not logged in (services came back) */
 		if (c->cap_ls_done)
-			cap_request(c, got & ~IRC_CAP_SASL);   /* SASL after registration: not needed */
+			cap_request(c, c->sasl_ok || c->st != IRC_ST_READY ? got & ~IRC_CAP_SASL : got);
 		if (c->cap_ls_done && (got & IRC_CAPS_ACCOUNTS) && c->st == IRC_ST_READY)
 			irc_in_whox_all(c);                    /* relearn who is logged in */
 	} else if (strcasecmp(sub, "DEL") == 0) {
@@ -423,6 +434,12 @@ void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char 
 /* 900 RPL_LOGGEDIN */
 void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *nick)
 {
+	int mech = mech_of(c->cfg->sasl_mechanism ? c->cfg->sasl_mechanism : "");
+
+	/* SCRAM: not believed before the server proved it knows the password (903 checks it) */
+	if ((mech == MECH_SCRAM256 || mech == MECH_SCRAM512) && c->sasl_started && !c->sasl_done &&
+	    c->scram.state != IRC_SCRAM_VERIFIED)
+		return;
 	hlog_info("irc", "%s: logged in to services as %s", c->net, irc_msg_param(m, 2));
 }
 
@@ -439,6 +456,9 @@ void irc_reg_on_sasl_ok(struct irc *c, const struct irc_msg *m, const char *nick
 		return;
 	}
 	irc_scram_free(&c->scram);
+	c->sasl_ok = true;
+	if (c->st == IRC_ST_READY)
+		hlog_info("irc", "%s: logged in with SASL", c->net);
 	irc_cancel_timer(c, &c->t_sasl);
 	c->sasl_done = true;
 	cap_end(c);
@@ -567,6 +587,7 @@ void irc_reg_on_welcome(struct irc *c, const struct irc_msg *m, const char *nick
 		irc_split_source(last, n, sizeof(n), c->user, sizeof(c->user), c->host, sizeof(c->host));
 	}
 	irc_ready(c);
+	metrics_net_up(c->net, true);
 	hlog_info("irc", "%s: registered as %s%s", c->net, c->nick,
 		  c->sasl_done && (c->caps_on & IRC_CAP_SASL) ? " (logged in with SASL)" : "");
 	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick))
