@@ -124,6 +124,34 @@ static void tell_identity_changes(struct mx_e2e *x)
 	json_decref(users);
 }
 
+/* Tells each member whose message Hearth cannot read because their client withheld its key,
+ * privately and once per room, what happened and what helps. */
+static void tell_withheld(struct mx_e2e *x)
+{
+	json_t *list = e2e_take_withheld_notices(x->e), *n;
+	char md[900];
+	size_t i;
+
+	json_array_foreach(list, i, n) {
+		const char *code = json_string_value(json_object_get(n, "code"));
+		const char *why = !code ? "" :
+			strcmp(code, "m.unverified") == 0 ? " Your app said it only shares keys with "
+				"verified devices, and mine is not verified for you." :
+			strcmp(code, "m.blacklisted") == 0 ? " Your app has blocked my device." :
+			strcmp(code, "m.no_olm") == 0 ? " Your app could not set up a secure channel to "
+				"my device." : "";
+		snprintf(md, sizeof(md),
+			 "I couldn't read a message you sent in an encrypted room: your Matrix app did "
+			 "not share its key with me, so I can't answer it.%s\n\nIf you'd like me to "
+			 "answer there, allow sending to unverified devices in your app's security "
+			 "settings (or verify my device), then send it again.", why);
+		if (mx_op_post_private(&x->mx->t, json_string_value(json_object_get(n, "user_id")), md))
+			hlog_warn(XE_MOD, "could not tell %s that their key was withheld",
+				  json_string_value(json_object_get(n, "user_id")));
+	}
+	json_decref(list);
+}
+
 /* Whether the decrypted event is PREFIX "trust" (nothing else, any case). */
 static bool is_trust_command(struct mx_e2e *x, json_t *plain)
 {
@@ -206,6 +234,7 @@ static void on_e2e(struct mx *mx, int status, json_t *body, const struct hstamp 
 			  "members' clients may not trust this device", mx_errcode(body));
 	e2e_request_done(x->e, op->id, status, body);
 	tell_identity_changes(x);
+	tell_withheld(x);
 	if (x->resign && status == 200 &&
 	    op->upload && mx->app->cfg->matrix_password) {
 		x->resign = false;
@@ -566,6 +595,7 @@ stale:
 		x->told = true;
 		tell_identity_changes(x);
 	}
+	tell_withheld(x); /* the key and the message came in syncs: each one looks */
 	json_object_foreach_safe(x->stale, tmp, room_id, v) {
 		if (e2e_room_is_encrypted(x->e, room_id) && !json_object_get(x->loading, room_id))
 			load_members(x, room_id, b);

@@ -72,7 +72,12 @@ static const char *const e2e_migrations[] = {
 	/* devices told that a session's key was withheld from them (e2e_withheld.c) */
 	"CREATE TABLE e2e_withheld_out (room_id TEXT NOT NULL, session_id TEXT NOT NULL,"
 	" user_id TEXT NOT NULL, device_id TEXT NOT NULL, code TEXT NOT NULL,"
-	" PRIMARY KEY (room_id, session_id, user_id, device_id)) WITHOUT ROWID;",
+	" PRIMARY KEY (room_id, session_id, user_id, device_id)) WITHOUT ROWID;"
+	/* keys withheld from Hearth, and the members told about it (once per room) */
+	"CREATE TABLE e2e_withheld_in (room_id TEXT NOT NULL, session_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (room_id, session_id)) WITHOUT ROWID;"
+	"CREATE TABLE e2e_withheld_told (room_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+	" PRIMARY KEY (room_id, user_id)) WITHOUT ROWID;",
 };
 
 int e2e_load_pickle_key(const char *path, unsigned char key[E2E_PICKLE_KEY_LEN])
@@ -365,6 +370,12 @@ int e2e_receive_sync_changes(struct e2e *e, json_t *to_device_events, json_t *de
 			hlog_warn(E2E_MOD, "more than %d to-device events in one sync; the rest are skipped",
 				  E2E_MAX_TO_DEVICE);
 			break;
+		}
+		if (type && strcmp(type, "m.room_key.withheld") == 0) {
+			r = e2e_withheld_receive(e, ev);
+			if (r == HE_DB || r == HE_NOMEM)
+				rc = r;
+			continue;
 		}
 		if (!type || strcmp(type, "m.room.encrypted") != 0)
 			continue; /* key requests from others: the bot does not forward keys */

@@ -136,6 +136,10 @@ int e2e_device_keys_lost(struct e2e *e);
 /* Members with a private chat owed a notice that their identity changed (each handed out
  * once): an array of user ids, or NULL when out of memory. */
 json_t *e2e_take_identity_notices(struct e2e *e);
+/* Members whose message waits for a key they withheld from Hearth (m.room_key.withheld), each
+ * handed out once per room: an array of {room_id, user_id, code}, or NULL when out of memory.
+ * Tell each privately that Hearth could not read it, and why. */
+json_t *e2e_take_withheld_notices(struct e2e *e);
 /* Whether user_id's changed identity waits for their confirmation. */
 bool e2e_identity_pending(struct e2e *e, const char *user_id);
 /* The member confirms that the change was theirs, from device_id (the decrypted message's

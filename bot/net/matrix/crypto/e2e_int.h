@@ -169,5 +169,8 @@ bool e2e_trust_may_share(bool private_chat, bool has_identity, bool xsigned, int
 int e2e_withhold(struct e2e *e, json_t **msgs, const char *room_id, const char *session_id,
 		 const char *user_id, const char *device_id, const char *code);
 int e2e_withhold_send(struct e2e *e, json_t *msgs);
+/* An m.room_key.withheld to Hearth (plain to-device event): recorded when its sender_key is a
+ * device of its sender. */
+int e2e_withheld_receive(struct e2e *e, json_t *ev);
 
 #endif
