@@ -173,9 +173,60 @@ class Suite:
         assert token not in self.hearth.log(), "the token reached the log"
         self.hearth.start()
 
+    async def test_withheld_key_told_once(self):
+        """Alice's client blocks Hearth's device in an encrypted room (no room key for it) and
+        sends it m.room_key.withheld (m.blacklisted) from her device, as clients do: Hearth
+        cannot read her `!help` and tells her privately, once, why."""
+        a = self.alice
+        room = await a.create_room("sealed-withheld", invite=[BOT], encrypted=True)
+        await a.wait_for_join(room, BOT, timeout=30)
+        await a.sync_once()
+        await a.client.keys_query()
+        devs = list(a.client.device_store.active_user_devices(BOT))
+        assert devs, "Hearth's device is not known to alice"
+        for d in devs:
+            a.client.blacklist_device(d)
+
+        def withheld(sid: str):
+            content = {"algorithm": "m.megolm.v1.aes-sha2", "room_id": room, "session_id": sid,
+                       "sender_key": a.client.olm.account.identity_keys["curve25519"],
+                       "code": "m.blacklisted", "reason": "reason-text-7q"}
+            body = {"messages": {BOT: {d.id: content for d in devs}}}
+            url = f"{HS}/_matrix/client/v3/sendToDevice/m.room_key.withheld/w{uuid.uuid4().hex}"
+            req = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT", headers={
+                "Authorization": "Bearer " + a.client.access_token,
+                "Content-Type": "application/json"})
+            urllib.request.urlopen(req, timeout=30).read()
+
+        def notes():
+            out = []
+            for r in list(a.client.rooms):
+                out += [m for m in a.messages(r) if m.sender == BOT and "couldn't read a message" in m.body]
+            return out
+
+        before = len(notes())
+        cmd = await a.send(room, "!help")
+        sid = a.client.olm.outbound_group_sessions[room].id
+        withheld(sid)
+        deadline = time.monotonic() + 40
+        while len(notes()) == before:
+            assert time.monotonic() < deadline, "no note about the withheld key"
+            for r in a.invites:  # a private chat Hearth may open
+                if r not in a.client.rooms:
+                    await a.join(r)
+            await settle(a, 1)
+        note = notes()[-1]
+        assert "blocked my device" in note.body and note.msgtype == "m.notice", note.body
+        assert not [m for m in a.messages(room) if m.sender == BOT and m.in_reply_to == cmd]
+        await a.send(room, "!about")  # the same session, withheld again: no second note
+        withheld(sid)
+        await settle(a, 6)
+        assert len(notes()) == before + 1, "told twice"
+        assert "m.blacklisted" in self.hearth.log() and "reason-text-7q" not in self.hearth.log()
+
     async def run(self) -> int:
         order = ["test_group_room", "test_long_reply_split_not_cut", "test_token_sealed_at_rest",
-                 "test_no_message_left_behind"]
+                 "test_withheld_key_told_once", "test_no_message_left_behind"]
         return await run_ordered(self, order, "group room", start=self.hearth.start)
 
 
