@@ -80,8 +80,7 @@ static const struct key keys[] = {
 	TOP("matrix", "moderator_power_level", K_INT, matrix_moderator_power_level, 0, 100, "50",
 	    "Members at or above this power level are moderators."),
 	TOP("matrix", "catch_up_minutes", K_INT, matrix_catch_up_minutes, 1, 10080, "60",
-	    "After downtime, commands at most this many minutes old are answered; older ones are "
-	    "logged (no text) and skipped."),
+	    "After downtime, commands older than this are logged (no text) and skipped."),
 	TOP("matrix", "allow_insecure_http", K_BOOL, matrix_allow_insecure_http, 0, 0, "false",
 	    "Allow an http:// homeserver that is not on this machine (messages then cross the "
 	    "network unencrypted). Leave false."),
@@ -526,7 +525,6 @@ static void set_defaults(struct config *c)
 	c->checkin_repeat_days = 7;
 	c->room_answers_per_minute = 3;
 	c->matrix_moderator_power_level = 50;
-	c->matrix_catch_up_minutes = 60;
 }
 
 int config_load(const char *path, struct config **out, struct config_problems *probs)

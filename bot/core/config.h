@@ -90,7 +90,7 @@ struct config {
 	char *matrix_access_token;       /* secret */
 	char *matrix_display_name;
 	int matrix_moderator_power_level; /* default 50 */
-	int matrix_catch_up_minutes;     /* commands older than this after downtime: skipped (60) */
+	int matrix_catch_up_minutes;     /* commands older than this after downtime: skipped (0: 60) */
 	char *matrix_allowed_inviters[CONFIG_MAX_LIST];
 	size_t nmatrix_allowed_inviters;
 	char *matrix_device_name;
