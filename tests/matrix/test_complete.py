@@ -225,9 +225,35 @@ class Suite:
         assert len(notes()) == before + 1, "told twice"
         assert "m.blacklisted" in self.hearth.log() and "reason-text-7q" not in self.hearth.log()
 
+    def bot_sessions(self, room: str) -> dict:
+        """{event id: Megolm session id} of Hearth's encrypted events, from the room's history."""
+        url = (f"{HS}/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/messages?dir=b&limit=100")
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer " + self.alice.client.access_token})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            page = json.load(resp)
+        return {ev["event_id"]: ev["content"].get("session_id") for ev in page.get("chunk", [])
+                if ev.get("sender") == BOT and ev.get("type") == "m.room.encrypted"}
+
+    async def test_time_based_rotation(self):
+        a = self.alice
+        room = await a.create_room("rotating", encrypted=True)
+        await a._api("PUT", f"/rooms/{urllib.parse.quote(room)}/state/m.room.encryption/",
+                     {"algorithm": "m.megolm.v1.aes-sha2", "rotation_period_ms": 4000})
+        await a.invite(room, BOT)
+        await a.wait_for_join(room, BOT, timeout=30)
+        r1 = await reply_to(a, room, await a.send(room, "!about"))
+        r2 = await reply_to(a, room, await a.send(room, "!about"))
+        await asyncio.sleep(5)
+        r3 = await reply_to(a, room, await a.send(room, "!about"))
+        s = self.bot_sessions(room)
+        assert s.get(r1.event_id) and s.get(r3.event_id), s
+        assert s[r1.event_id] == s[r2.event_id], "rotated between two quick replies"
+        assert s[r1.event_id] != s[r3.event_id], "not rotated after rotation_period_ms"
+
     async def run(self) -> int:
         order = ["test_group_room", "test_long_reply_split_not_cut", "test_token_sealed_at_rest",
-                 "test_withheld_key_told_once", "test_no_message_left_behind"]
+                 "test_withheld_key_told_once", "test_time_based_rotation",
+                 "test_no_message_left_behind"]
         return await run_ordered(self, order, "group room", start=self.hearth.start)
 
 
