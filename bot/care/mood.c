@@ -280,6 +280,7 @@ static int sub_help(struct hctx *ctx)
 		   "- `!mood optin`: read what is kept, then agree with `!mood optin confirm`\n"
 		   "- `!mood <1-10> [note]`: log how you feel; emotion words like #calm are kept as tags\n"
 		   "- `!mood history [days]`: your recent days (14 unless you say)\n"
+		   "- `!mood chart [days]`: your days as a picture (30 unless you say)\n"
 		   "- `!mood export`: everything, as CSV and JSON files\n"
 		   "- `!mood remind HH:MM [time zone]`: a gentle daily reminder; `!mood remind off` stops it\n"
 		   "- `!mood optout`: stop logging; `!mood forget`: delete everything\n\n"
@@ -292,7 +293,7 @@ static const char transient_text[] =
 	"(on many networks: `/msg NickServ IDENTIFY <password>`, or your app's SASL login), then try "
 	"again." MOOD_NOTHING_SAVED;
 
-static const char *const subcommands[] = { "optin", "optout", "history", "export", "forget", "remind", "help" };
+static const char *const subcommands[] = { "optin", "optout", "history", "chart", "export", "forget", "remind", "help" };
 
 int cmd_mood(struct hctx *ctx)
 {
@@ -319,6 +320,8 @@ int cmd_mood(struct hctx *ctx)
 		rc = sub_optout(ctx);
 	else if (!strcmp(word, "history"))
 		rc = mood_history(ctx, rest);
+	else if (!strcmp(word, "chart"))
+		rc = mood_chart(ctx, rest);
 	else if (!strcmp(word, "export"))
 		rc = mood_export(ctx);
 	else if (!strcmp(word, "forget"))

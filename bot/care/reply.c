@@ -184,3 +184,24 @@ int reply_send_file(struct hctx *ctx, const struct hfile *f, const char *what)
 		hlog_warn("reply", "%s could not be delivered on %s: %s", what, t->name, he_str(rc));
 	return rc;
 }
+
+bool reply_can_send_image(const struct hctx *ctx)
+{
+	const struct htransport *t = ctx->msg->via;
+
+	return t && t->ops && (t->ops->send_image || t->ops->send_file);
+}
+
+int reply_send_image(struct hctx *ctx, const struct himage *img, const char *what)
+{
+	struct htransport *t = ctx->msg->via;
+	int rc;
+
+	if (!reply_can_send_image(ctx))
+		return HE_INVAL;
+	/* a network without images gets the picture as a file */
+	rc = t->ops->send_image ? t->ops->send_image(t, ctx->msg, img) : t->ops->send_file(t, ctx->msg, &img->file);
+	if (rc)
+		hlog_warn("reply", "%s could not be delivered on %s: %s", what, t->name, he_str(rc));
+	return rc;
+}

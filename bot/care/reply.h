@@ -56,6 +56,14 @@ bool reply_can_send_file(const struct hctx *ctx);
  * logged with `what`. Not counted in ctx->replies. */
 int reply_send_file(struct hctx *ctx, const struct hfile *f, const char *what);
 
+/* True when the message's network can show the sender an image, or at least carry it as a file
+ * (reply_send_image would try). */
+bool reply_can_send_image(const struct hctx *ctx);
+/* Shows the sender an image privately: the transport's send_image, else send_file with
+ * img->file. HE_INVAL when the network carries neither; a failure is logged with `what`. Not
+ * counted in ctx->replies. */
+int reply_send_image(struct hctx *ctx, const struct himage *img, const char *what);
+
 /* Greets a member who joined a room (a welcome) through the event's transport's greet op, the
  * prefix rewritten for the room. HE_AGAIN when the transport has no greet op. */
 int reply_greet(struct happ *app, const struct hevent *joined, const char *markdown);

@@ -52,6 +52,13 @@ struct hfile {
 	size_t len;
 };
 
+/* An image for the member (the mood chart). */
+struct himage {
+	struct hfile file;        /* the image itself: name, "image/png", bytes */
+	int width, height;        /* in pixels */
+	const char *alt;          /* what it shows, in words, for screen readers */
+};
+
 struct htransport_ops {
 	/* Answer a message. markdown is UTF-8; the transport renders and splits it as its network
 	 * needs. Returns 0 or a negative HE_* code. */
@@ -72,6 +79,10 @@ struct htransport_ops {
 	 * mentions only them; IRC sends a NOTICE to the member, never to the channel. May be NULL
 	 * (then nobody is greeted on that network). */
 	int (*greet)(struct htransport *t, const struct hevent *joined, const char *markdown);
+	/* Show the sender an image, privately (Matrix: m.image). May be NULL: then the core gives
+	 * it as a file with send_file (the console saves it beside exports) or, without that,
+	 * answers in text only. */
+	int (*send_image)(struct htransport *t, const struct hmsg *in, const struct himage *img);
 };
 
 struct htransport {

@@ -473,6 +473,7 @@ static const struct htransport_ops ops = {
 	.reply = mx_op_reply,
 	.post = mx_op_post,
 	.greet = mx_op_greet,
+	.send_image = mx_op_send_image,
 	.post_private = mx_op_post_private,
 	.send_file = mx_op_send_file,
 	.reload = t_reload,

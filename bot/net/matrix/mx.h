@@ -260,6 +260,9 @@ int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event 
  * member's, is reported to the core (happ_room_event). */
 void mx_handle_member(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
 int mx_op_greet(struct htransport *t, const struct hevent *ev, const char *md);
+/* image.c: the mood chart as m.image, privately (encrypted before upload in encrypted chats). */
+json_t *mx_image_content(const struct himage *img);
+int mx_op_send_image(struct htransport *t, const struct hmsg *in, const struct himage *img);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
