@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/text.h"
 
 #include <sodium.h>
@@ -192,6 +193,8 @@ static int send_answer(struct hctx *ctx, enum hdest dest)
 	if (!md)
 		return HE_NOMEM;
 	rc = hctx_reply(ctx, dest, md);
+	if (rc == HE_OK)
+		metrics_crisis_answer();
 	free(md);
 	return rc;
 }

@@ -163,6 +163,11 @@ static int sub_log(struct hctx *ctx)
 
 /* ---- forget, optout, remind -------------------------------------------------------------- */
 
+int mood_forget_all(struct happ *app, const char *network, const char *member)
+{
+	return mstore_forget_all(app, network, member);
+}
+
 static int sub_forget(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
@@ -200,7 +205,7 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 		return mood_say(ctx, "To delete your mood log, first type `!mood forget`, then "
 			   "`!mood forget confirm` within 10 minutes. Nothing was deleted.");
 	}
-	if (mstore_forget_all(app, m->network, m->sender))
+	if (mood_forget_all(app, m->network, m->sender))
 		return mood_say(ctx, "Sorry, I couldn't delete your mood log just now; nothing was changed. "
 			   "Please try again in a moment.");
 	hlog_info("mood", "a member deleted their mood log");

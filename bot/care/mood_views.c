@@ -271,7 +271,7 @@ static void iso_utc(time_t t, char out[32])
 }
 
 /* Builds the CSV and JSON of every entry of a member. */
-static int build_export(struct happ *app, const char *network, const char *member, struct hbuf *csv,
+int mood_export_build(struct happ *app, const char *network, const char *member, struct hbuf *csv,
 			char **json, long *n)
 {
 	json_t *root = NULL, *entries = NULL, *consent = json_null(), *reminder = json_null();
@@ -373,7 +373,7 @@ int mood_export(struct hctx *ctx)
 
 	if (mstore_count(app, m->network, m->sender) <= 0)
 		return mood_say(ctx, "There's nothing in your mood log to export yet.");
-	rc = build_export(app, m->network, m->sender, &csv, &json, &n);
+	rc = mood_export_build(app, m->network, m->sender, &csv, &json, &n);
 	if (rc) {
 		rc = mood_say(ctx, "Sorry, I couldn't put your export together just now. Please try again in a moment.");
 		goto out;

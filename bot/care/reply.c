@@ -4,6 +4,7 @@
 #include "care/rooms.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/log.h"
 
 #include <stdarg.h>
@@ -65,6 +66,7 @@ int hctx_reply(struct hctx *ctx, enum hdest dest, const char *md)
 		goto out;
 	}
 	rc = t->ops->reply(t, ctx->msg, dest, text);
+	metrics_reply(t->name, rc == HE_OK);
 	if (rc)
 		hlog_warn("router", "a reply on %s could not be delivered: %s", t->name, he_str(rc));
 	else

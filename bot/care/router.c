@@ -6,6 +6,7 @@
 #include "care/reply.h"
 #include "care/rooms.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/text.h"
 
 #include <ctype.h>
@@ -88,6 +89,7 @@ static int run_command(struct hctx *ctx, const struct room_settings *rs, const c
 			break;
 		}
 	}
+	metrics_command(m->network, cmd->name);
 	return cmd->run(ctx);
 }
 

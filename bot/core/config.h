@@ -64,6 +64,7 @@ struct config {
 	char *language;                  /* default "en" */
 	char *timezone;                  /* default "UTC" */
 	enum hlog_level log_level;
+	enum hlog_format log_format;     /* text (default) or json */
 	int max_message_bytes;           /* default 4096 */
 
 	/* [mood] */
@@ -93,6 +94,11 @@ struct config {
 	size_t nmatrix_allowed_inviters;
 	char *matrix_device_name;
 	bool matrix_allow_insecure_http; /* http:// to a homeserver that is not on loopback */
+
+	/* [admin] */
+	char *admin_listen;              /* NULL or "": off; "127.0.0.1:9464", "[::1]:9464", "unix:/PATH" */
+	int admin_line;
+	bool admin_allow_remote;         /* a listen address other machines can reach */
 
 	/* [irc.NAME] */
 	struct config_irc irc[CONFIG_MAX_IRC];
@@ -154,6 +160,16 @@ const struct config_room *config_room_find(const struct config *c, const char *n
 
 /* Writes the documented example configuration (generated from the key table) to a FILE*. */
 void config_write_example(void *file);
+/* Writes the manual page hearth.ini(5) (roff), generated from the same key table. Both
+ * writers live in config_doc.c and read the table through config_keydoc(). */
+void config_write_man(void *file);
+
+/* One key of the table, for documentation: false when i is past the end. */
+struct config_keydoc {
+	const char *section, *name, *def, *help;
+	bool irc, room;                  /* [irc.NAME] or [room NETWORK ROOM] key */
+};
+bool config_keydoc(size_t i, struct config_keydoc *out);
 
 
 

@@ -2,6 +2,7 @@
 #include "store/store.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,6 +218,7 @@ int store_exec(struct store *s, const char *sql)
 	char *err = NULL;
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		metrics_store_error();
 		hlog_error("store", "SQL failed: %s", err ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
 		return HE_DB;
@@ -236,6 +238,7 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 		}
 	}
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		metrics_store_error();
 		hlog_error("store", "cannot prepare SQL: %s", sqlite3_errmsg(s->db));
 		return NULL;
 	}
@@ -395,6 +398,7 @@ int store_vrunf(struct store *s, const char *sql, const char *fmt, va_list ap)
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+		metrics_store_error();
 		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
 		return HE_DB;
 	}

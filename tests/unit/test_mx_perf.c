@@ -1,5 +1,6 @@
-/* test_mx_perf.c - the Matrix transport's work saved per command: a room reply's Markdown is
- * rendered once and kept (never a private one), and what it sends is the same as uncached. */
+/* test_mx_perf.c - the Matrix transport's work saved per command: a reply's Markdown is rendered
+ * once and kept (a private one only when the same text was sent before), what it sends is the
+ * same as uncached; rooms are found through an index. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,8 @@ static void same_snippet_rendered_once(void **state)
 	const char *md = "**Today's reading**\n\n- one\n- two\n\nA [link](https://example.org).";
 	json_t *a, *b, *ref;
 
-	a = mx_notice_room(&mx, md, "$cmd1", NULL);
-	b = mx_notice_room(&mx, md, "$cmd2", "$root");
+	a = mx_notice_cached(&mx, md, "$cmd1", NULL, false);
+	b = mx_notice_cached(&mx, md, "$cmd2", "$root", false);
 	assert_non_null(a);
 	assert_non_null(b);
 	assert_int_equal(mx.md_renders, 1);
@@ -42,19 +43,19 @@ static void least_recently_used_goes(void **state)
 
 	for (int i = 0; i <= MX_MD_CACHE; i++) {
 		snprintf(md, sizeof(md), "reading *%d*", i);
-		json_decref(c = mx_notice_room(&mx, md, NULL, NULL));
+		json_decref(c = mx_notice_cached(&mx, md, NULL, NULL, false));
 		assert_non_null(c);
 		if (i == 0) {
 			/* used again: no longer the oldest */
-			json_decref(mx_notice_room(&mx, md, NULL, NULL));
+			json_decref(mx_notice_cached(&mx, md, NULL, NULL, false));
 		}
 		if (i == 1)
-			json_decref(mx_notice_room(&mx, "reading *0*", NULL, NULL));
+			json_decref(mx_notice_cached(&mx, "reading *0*", NULL, NULL, false));
 	}
 	assert_int_equal(mx.md_renders, MX_MD_CACHE + 1);
-	json_decref(mx_notice_room(&mx, "reading *0*", NULL, NULL)); /* kept */
+	json_decref(mx_notice_cached(&mx, "reading *0*", NULL, NULL, false)); /* kept */
 	assert_int_equal(mx.md_renders, MX_MD_CACHE + 1);
-	json_decref(mx_notice_room(&mx, "reading *1*", NULL, NULL)); /* replaced by *8* */
+	json_decref(mx_notice_cached(&mx, "reading *1*", NULL, NULL, false)); /* replaced by *8* */
 	assert_int_equal(mx.md_renders, MX_MD_CACHE + 2);
 	mx_md_cache_free(&mx);
 }
@@ -68,7 +69,7 @@ static void long_text_not_kept(void **state)
 
 	memset(md, 'a', n);
 	md[n] = '\0';
-	c = mx_notice_room(&mx, md, NULL, NULL);
+	c = mx_notice_cached(&mx, md, NULL, NULL, false);
 	ref = mx_notice_content(md, NULL, NULL);
 	assert_true(json_equal(c, ref));
 	assert_int_equal(mx.md_renders, 0);
@@ -77,6 +78,37 @@ static void long_text_not_kept(void **state)
 	json_decref(c);
 	json_decref(ref);
 	free(md);
+}
+
+/* A private reply's text is kept only when the same text was sent before: a member's own figures
+ * (sent once) are never held in the cache; a reading sent privately twice is. */
+static void private_text_kept_only_when_repeated(void **state)
+{
+	static struct mx mx;
+	const char *mine = "Your last 7 days: **3, 4, 2**";
+	const char *reading = "**Today's reading**\n\nBe kind to yourself.";
+	json_t *c, *ref;
+
+	c = mx_notice_cached(&mx, mine, "$a", NULL, true);
+	ref = mx_notice_content(mine, "$a", NULL);
+	assert_true(json_equal(c, ref));
+	json_decref(c);
+	json_decref(ref);
+	json_decref(mx_notice_cached(&mx, reading, "$b", NULL, true));
+	assert_int_equal(mx.md_renders, 0);
+	for (size_t i = 0; i < MX_MD_CACHE; i++)
+		assert_null(mx.md_cache[i].md);
+	c = mx_notice_cached(&mx, reading, "$c", NULL, true); /* the second time: kept */
+	ref = mx_notice_content(reading, "$c", NULL);
+	assert_true(json_equal(c, ref));
+	json_decref(c);
+	json_decref(ref);
+	assert_int_equal(mx.md_renders, 1);
+	json_decref(mx_notice_cached(&mx, reading, "$d", NULL, true));
+	assert_int_equal(mx.md_renders, 1);
+	for (size_t i = 0; i < MX_MD_CACHE; i++)
+		assert_true(!mx.md_cache[i].md || strcmp(mx.md_cache[i].md, mine) != 0);
+	mx_md_cache_free(&mx);
 }
 
 /* 1,000 rooms: each found through the index (a bucket holds about one room), removed ones gone,
@@ -129,6 +161,7 @@ int main(void)
 		cmocka_unit_test(least_recently_used_goes),
 		cmocka_unit_test(long_text_not_kept),
 		cmocka_unit_test(rooms_indexed),
+		cmocka_unit_test(private_text_kept_only_when_repeated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

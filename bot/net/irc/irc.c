@@ -2,6 +2,7 @@
  * cap, the lag check, reconnect with capped exponential backoff and jitter, the transport ops,
  * and irc_start(). The send queue is in sendq.c, registration (CAP, SASL, nick) in reg.c, the
  * handlers of incoming lines in dispatch.c; see irc_int.h. */
+#include "core/metrics.h"
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -85,6 +86,7 @@ static void disconnect_lvl(struct irc *c, const char *why, bool retry, bool erro
 	irc_conn_close(&c->conn);
 	reset_session(c);
 	c->st = IRC_ST_IDLE;
+	metrics_net_up(c->net, false);
 	if (!retry || c->stopping)
 		return;
 	/* capped exponential backoff with +-25% jitter */
@@ -93,6 +95,7 @@ static void disconnect_lvl(struct irc *c, const char *why, bool retry, bool erro
 		delay = BACKOFF_MAX_MS;
 	delay = delay * 3 / 4 + randombytes_uniform((uint32_t)(delay / 2 + 1));
 	c->attempts++;
+	metrics_irc_reconnect(c->net);
 	if (error)
 		hlog_error("irc", "%s: %s; trying again in %.1f s", c->net, why, (double)delay / 1000.0);
 	else

@@ -2,6 +2,7 @@
  * SCRAM-SHA-256/512 and ECDSA-NIST256P-CHALLENGE (sasl.c; with its timeout and sasl_required), NICK and USER, the nick fallback while registering and
  * the regain of the main nick afterwards, 001, our own user@host, and joining the configured
  * channels after the MOTD. */
+#include "core/metrics.h"
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -586,6 +587,7 @@ void irc_reg_on_welcome(struct irc *c, const struct irc_msg *m, const char *nick
 		irc_split_source(last, n, sizeof(n), c->user, sizeof(c->user), c->host, sizeof(c->host));
 	}
 	irc_ready(c);
+	metrics_net_up(c->net, true);
 	hlog_info("irc", "%s: registered as %s%s", c->net, c->nick,
 		  c->sasl_done && (c->caps_on & IRC_CAP_SASL) ? " (logged in with SASL)" : "");
 	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick))

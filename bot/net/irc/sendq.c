@@ -2,6 +2,7 @@
  * rounds (one reply of one member per round, see struct irc_qline); a private line is dropped,
  * unsent, when its nick has passed to someone else by its turn. Each queued PRIVMSG/NOTICE keeps
  * its target, so the lines for a channel we left are dropped without reading the lines again. */
+#include "core/metrics.h"
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -206,6 +207,7 @@ void irc_sendq_pump(struct irc *c)
 		if (c->st != IRC_ST_READY)
 			return;
 	}
+	metrics_irc_sendq(c->net, (long)c->qlen);
 	if (c->qlen && c->st == IRC_ST_READY && !c->t_sendq) {
 		int rc = loop_timer_add(c->app->loop, irc_bucket_wait_ms(&c->bucket, now),
 					on_sendq_timer, c, &c->t_sendq);

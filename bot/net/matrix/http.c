@@ -6,6 +6,7 @@
  * parsed with a depth check. Requests flagged MX_HTTP_RETRY survive network errors, 5xx and 429
  * (waiting as the server says, else 1 s doubling to 60 s with jitter). The access token goes in
  * the Authorization header only, and curl's verbose output is never enabled. */
+#include "core/metrics.h"
 #include "net/matrix/mx.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -481,6 +482,8 @@ static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
 	const char *errcode;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if ((r->flags & MX_HTTP_SYNC) && (res != CURLE_OK || status == 0 || status >= 500))
+		metrics_matrix_sync(false);
 	if (res != CURLE_OK) {
 		if (r->over_cap || res == CURLE_FILESIZE_EXCEEDED)
 			hlog_warn(MX_MOD, "%s %s: response over %zu bytes, refused", r->method, r->path, r->cap);

@@ -35,6 +35,7 @@
 #define MX_EASY_IDLE 4                    /* finished requests' curl handles kept for reuse */
 #define MX_MD_CACHE 8                     /* room replies whose rendering is kept */
 #define MX_MD_CACHE_MAX 8192              /* bytes of Markdown at most in one cached entry */
+#define MX_MD_SEEN 32                     /* keyed hashes of private replies sent once */
 
 struct mx_req;
 struct mx_room;
@@ -107,9 +108,13 @@ struct mx {
 	struct mx_out *dm_wait;    /* private replies waiting for a private chat to exist */
 	uint64_t txn_counter;
 	uint64_t start_ms;
-	struct mx_md md_cache[MX_MD_CACHE];  /* renderings of room replies only, never private ones */
+	struct mx_md md_cache[MX_MD_CACHE];  /* renderings; a private reply's only when sent twice */
 	uint64_t md_tick;
 	unsigned long md_renders;  /* renderings done for the cache (a figure for the tests) */
+	uint64_t md_seen[MX_MD_SEEN];  /* keyed hashes of private replies' texts sent once */
+	size_t md_seen_next;
+	unsigned char md_key[16];  /* crypto_shorthash key, made at the first use */
+	bool md_keyed;
 
 	/* crypto seam (NULL when absent) */
 	const struct mx_crypto_ops *crypto;
@@ -364,10 +369,12 @@ void mx_txn_for_event(const char *event_id, unsigned n, char out[48]);
  * m.mentions (no one is pinged), and the rich reply (thread aware) to ctx when given. New
  * reference or NULL. */
 json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root);
-/* The same for a reply everyone in a room reads (never a private one): its rendering is kept in
- * mx's small cache, so the same snippet is rendered once. New reference or NULL. */
-json_t *mx_notice_room(struct mx *mx, const char *md, const char *reply_to,
-		       const char *thread_root);
+/* The same with the rendering kept in mx's small cache, so the same snippet is rendered once.
+ * personal (a private reply): kept only once the same text was sent before (a reading, a
+ * standard answer: nothing about one member); of a first one only a keyed hash is kept.
+ * New reference or NULL. */
+json_t *mx_notice_cached(struct mx *mx, const char *md, const char *reply_to,
+			 const char *thread_root, bool personal);
 void mx_md_cache_free(struct mx *mx);
 /* m.file content (the url or file is added at upload), with empty m.mentions. New reference. */
 json_t *mx_file_content(const char *name, const char *mime, size_t len);

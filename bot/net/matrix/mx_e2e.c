@@ -11,6 +11,7 @@
  * the one transport-specific command, PREFIX "trust" in that chat, which confirms the change
  * (it is answered here and never reaches the core, so that no support feature knows about
  * devices). */
+#include "core/metrics.h"
 #include "net/matrix/mx.h"
 #include "net/matrix/crypto/e2e.h"
 #include "core/err.h"
@@ -590,6 +591,8 @@ static int x_decrypt(void *state, const char *room_id, json_t *event, json_t **o
 		json_decref(*out);
 		*out = NULL; /* handled here: not for the core */
 	}
+	if (rc)
+		metrics_e2e_undecryptable();
 	if (rc && rc != HE_AGAIN)
 		hlog_warn(XE_MOD, "could not decrypt %s in %s from %s (%s)",
 			  json_string_value(json_object_get(event, "event_id")), room_id,

@@ -103,7 +103,30 @@ json_t *mx_notice_content(const char *md, const char *reply_to, const char *thre
 }
 
 /* The cache of room replies' renderings: a few entries, the least recently used replaced. */
-static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len)
+/* Whether this text was sent before (a reading, a standard answer: nothing about one member).
+ * All that is kept of a text is a keyed 64-bit hash, in a small ring. */
+_Static_assert(sizeof(((struct mx *)0)->md_key) == crypto_shorthash_KEYBYTES, "md_key size");
+
+static bool md_seen_before(struct mx *mx, const char *md, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	if (!mx->md_keyed) {
+		crypto_shorthash_keygen(mx->md_key);
+		mx->md_keyed = true;
+	}
+	crypto_shorthash(h, (const unsigned char *)md, len, mx->md_key);
+	memcpy(&v, h, sizeof(v));
+	for (size_t i = 0; i < MX_MD_SEEN; i++)
+		if (mx->md_seen[i] == v)
+			return true;
+	mx->md_seen[mx->md_seen_next++ % MX_MD_SEEN] = v;
+	return false;
+}
+
+/* NULL when it is not kept (a personal text seen for the first time) or out of memory. */
+static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len, bool personal)
 {
 	struct mx_md *e, *victim = &mx->md_cache[0];
 	char *plain = NULL, *html = NULL, *copy = NULL;
@@ -117,6 +140,8 @@ static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len)
 		if (e->used < victim->used)
 			victim = e;
 	}
+	if (personal && !md_seen_before(mx, md, len))
+		return NULL;
 	mx->md_renders++;
 	if (md_to_plain(md, len, &plain) != HE_OK || md_to_html(md, len, &html) != HE_OK ||
 	    !(copy = malloc(len + 1))) {
@@ -136,17 +161,17 @@ static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len)
 	return victim;
 }
 
-json_t *mx_notice_room(struct mx *mx, const char *md, const char *reply_to,
-		       const char *thread_root)
+json_t *mx_notice_cached(struct mx *mx, const char *md, const char *reply_to,
+			 const char *thread_root, bool personal)
 {
 	size_t len = strlen(md);
 	struct mx_md *e;
 	char *plain;
 	json_t *c;
 
-	if (len > MX_MD_CACHE_MAX)
+	if (len > MX_MD_CACHE_MAX || !(e = md_cached(mx, md, len, personal)))
 		return mx_notice_content(md, reply_to, thread_root);
-	if (!(e = md_cached(mx, md, len)) || !(plain = strdup(e->plain)))
+	if (!(plain = strdup(e->plain)))
 		return NULL;
 	c = notice_build(plain, e->html, reply_to, thread_root);
 	free(plain);
@@ -696,11 +721,12 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 		/* A reply for the member's eyes (or to a message said privately): into this room
 		 * while it is still private with them, else into a private chat. */
 		rc = mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message",
-				     mx_notice_content(md, ctx->event_id, ctx->thread_root), txn,
+				     mx_notice_cached(mx, md, ctx->event_id, ctx->thread_root, true), txn,
 				     ctx->batch, NULL, 0, NULL, &ctx->start);
 	else
 		rc = mx_send_event(mx, in->room, "m.room.message",
-				   mx_notice_room(mx, md, ctx->event_id, ctx->thread_root), txn, ctx->batch,
+				   mx_notice_cached(mx, md, ctx->event_id, ctx->thread_root, false), txn,
+				   ctx->batch,
 				   &ctx->start);
 	return rc;
 }
@@ -709,14 +735,17 @@ int mx_op_post(struct htransport *t, const char *room, const char *md)
 {
 	struct mx *mx = t->impl;
 
-	return mx_send_event(mx, room, "m.room.message", mx_notice_room(mx, md, NULL, NULL), NULL,
+	return mx_send_event(mx, room, "m.room.message", mx_notice_cached(mx, md, NULL, NULL, false), NULL,
 			     NULL, NULL);
 }
 
 int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 {
-	return mx_send_private((struct mx *)t->impl, member, NULL, "m.room.message",
-			       mx_notice_content(md, NULL, NULL), NULL, NULL, NULL, 0, NULL, NULL);
+	struct mx *mx = t->impl;
+
+	return mx_send_private(mx, member, NULL, "m.room.message",
+			       mx_notice_cached(mx, md, NULL, NULL, true), NULL, NULL, NULL, 0, NULL,
+			       NULL);
 }
 
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
