@@ -136,7 +136,7 @@ int cmd_checkin(struct hctx *ctx)
 	md = checkin_render(prompt);
 	if (!md)
 		return HE_NOMEM;
-	rc = hctx_reply(ctx, HDEST_SAME, md);
+	rc = hctx_reply_checkin(ctx, md); /* one-tap answers where the network has them */
 	free(md);
 	return rc;
 }

@@ -446,6 +446,7 @@ void mood_free(struct happ *app)
 	if (mo->timer && app->loop)
 		loop_timer_cancel(app->loop, mo->timer);
 	vault_free(mo->vault);
+	mood_taps_free(mo->taps);
 	free(mo);
 	app->care->mood = NULL;
 }

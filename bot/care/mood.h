@@ -91,6 +91,10 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 /* What `!mood forget confirm` does: everything of (network, member) hard-deleted in one
  * transaction, then the WAL folded back. Also used by `hearth admin member forget`. */
 int mood_forget_all(struct happ *app, const char *network, const char *member);
+/* A check-in answered with one tap (HEV_SCALE_ANSWER) or the tap taken back
+ * (HEV_SCALE_WITHDRAWN), from a transport's room event: see mood_tap.c for the rules. */
+struct hevent;
+int mood_log_reaction(struct happ *app, const struct hevent *ev);
 /* Deletes entries older than the retention limit and expired confirmations; *purged may be
  * NULL. */
 int mood_purge(struct happ *app, long *purged);

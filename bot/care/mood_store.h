@@ -21,7 +21,9 @@ struct mood {
 	struct vault *vault;
 	uint64_t timer;
 	long purge_day;           /* day key of the last retention purge */
+	struct mood_taps *taps;   /* mood_tap.c: recent one-tap answers (memory only) */
 };
+void mood_taps_free(struct mood_taps *mt);
 
 static inline struct mood *mood_state(struct happ *app)
 {

@@ -207,3 +207,40 @@ int reply_send_image(struct hctx *ctx, const struct himage *img, const char *wha
 		hlog_warn("reply", "%s could not be delivered on %s: %s", what, t->name, he_str(rc));
 	return rc;
 }
+
+int hctx_reply_checkin(struct hctx *ctx, const char *md)
+{
+	struct htransport *t = ctx->msg->via;
+	char *text = NULL;
+	int rc;
+
+	if (ctx->msg->is_private || !t || !t->ops || !t->ops->post_checkin)
+		return hctx_reply(ctx, HDEST_SAME, md);
+	if (!(text = reply_prefixed_as(ctx->prefix[0] ? ctx->prefix : ctx->app->cfg->prefix, md)))
+		return HE_NOMEM;
+	rc = t->ops->post_checkin(t, ctx->msg, ctx->msg->room, text);
+	if (rc)
+		hlog_warn("router", "a check-in on %s could not be delivered: %s", t->name, he_str(rc));
+	else
+		ctx->replies++;
+	free(text);
+	return rc;
+}
+
+int reply_post_checkin(struct happ *app, const char *network, const char *room, const char *md,
+		       const char *what)
+{
+	struct htransport *t = with_op(app, network, false);
+	char *text = NULL;
+	int rc;
+
+	if (!t || !t->ops->post_checkin)
+		return post(app, network, room, md, what, false);
+	if (!(text = reply_prefixed_room(app, network, room, md)))
+		return HE_NOMEM;
+	rc = t->ops->post_checkin(t, NULL, room, text);
+	if (rc)
+		hlog_warn("reply", "%s could not be posted on %s: %s", what, t->name, he_str(rc));
+	free(text);
+	return rc;
+}

@@ -343,7 +343,7 @@ static int post_checkin(struct happ *app, const struct sched_entry *s, time_t no
 		rc = HE_NOMEM;
 		goto out;
 	}
-	rc = reply_post(app, s->network, s->room, md, "a scheduled check-in");
+	rc = reply_post_checkin(app, s->network, s->room, md, "a scheduled check-in");
 out:
 	free(md);
 	return rc;
