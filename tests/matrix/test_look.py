@@ -134,7 +134,7 @@ class Suite:
         dave = self.alice
         n = len(dave.messages(self.dm[dave.user_id]))
         await self.react(dave, self.room, self.prompt, "🙂")
-        await self.private_says(dave, "Logged **8**", after=n)
+        await self.private_says(dave, "8 in your mood log", after=n)
         assert entries(dave.user_id) == 1
         # a second tap (a flood) on the same check-in logs nothing more and says nothing more
         n = len(dave.messages(self.dm[dave.user_id]))
@@ -160,7 +160,7 @@ class Suite:
         dave, erin = self.alice, self.bob
         n = len(dave.messages(self.dm[dave.user_id]))
         tap = await self.react(dave, self.room, self.prompt2, "🙁")
-        await self.private_says(dave, "Logged **4**", after=n)
+        await self.private_says(dave, "4 in your mood log", after=n)
         assert entries(dave.user_id) == 2
         await erin.client.room_redact(self.room, tap, reason="moderation")
         await settle(dave, 4)
@@ -171,7 +171,7 @@ class Suite:
         prompt3 = await self.checkin(dave)
         n = len(dave.messages(self.dm[dave.user_id]))
         tap = await self.react(dave, self.room, prompt3, "😐")
-        await self.private_says(dave, "Logged **6**", after=n)
+        await self.private_says(dave, "6 in your mood log", after=n)
         assert entries(dave.user_id) == 3
         n = len(dave.messages(self.dm[dave.user_id]))
         await dave.client.room_redact(self.room, tap)
