@@ -5,6 +5,7 @@
 #include "core/err.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <limits.h>
 #include <png.h>
 #include <setjmp.h>
@@ -300,6 +301,12 @@ out:
 	free(sum);
 	free(cnt);
 	return rc;
+}
+
+void chart_library_free(void)
+{
+	cairo_debug_reset_static_data();
+	FcFini();
 }
 
 void chart_png_clear(struct chart_png *p)

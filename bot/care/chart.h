@@ -53,6 +53,10 @@ struct chart_png {
 int chart_draw(const struct chart_in *in, struct chart_png *out);
 void chart_png_clear(struct chart_png *p);
 
+/* Frees cairo's and fontconfig's process-wide caches (fonts, glyphs), at exit, when no chart is
+ * being drawn: mood_free() calls it, so that a leak checker sees only real leaks. */
+void chart_library_free(void);
+
 /* Where day d (0 = the oldest of `days`) and a score are drawn: the centre of a dot. */
 double chart_x(int days, int d);
 double chart_y(double score);

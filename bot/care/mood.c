@@ -8,6 +8,7 @@
  * to the member privately; a member is always (msg->network, msg->sender) and no subcommand
  * names anyone else; notes and tags are sealed with care/vault before they reach the database,
  * bound to member and entry id. */
+#include "care/chart.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
 #include "care/mood_views.h"
@@ -448,5 +449,6 @@ void mood_free(struct happ *app)
 	vault_free(mo->vault);
 	mood_taps_free(mo->taps);
 	free(mo);
+	chart_library_free(); /* the font caches of !mood chart (care/chart.c) */
 	app->care->mood = NULL;
 }

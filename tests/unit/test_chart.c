@@ -209,5 +209,8 @@ int main(void)
 		cmocka_unit_test(test_nothing_drawn_without_data),
 		cmocka_unit_test(test_bad_input),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+	chart_library_free();
+	return rc;
 }
