@@ -2,7 +2,8 @@
  * words, drawn and PNG-encoded by care/chart.c. Prints the time per chart (p50/p99 and the
  * first, which loads the font) against the goal of 20 ms, and the RSS growth: after the first
  * chart (cairo's and fontconfig's one-time setup) and over the following charts (the goal of
- * 2 MB: drawing must not grow the process). Asserts nothing. Usage: bench_chart [charts] */
+ * 2 MB: drawing must not grow the process). Asserts nothing. Usage: bench_chart [charts]
+ * [example.png] (also writes a 30-day example chart there: docs/mood-chart-example.png). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +102,34 @@ int main(int argc, char **argv)
 	       "(one-time: fontconfig, cairo's caches, malloc arenas); +%ld kB over the %d after "
 	       "that (goal < 2048 kB)\n", rss0, rss1 - rss0, rss_second - rss1, rss2 - rss_second,
 	       runs - 1);
+	if (argc > 2) {
+		/* the README's example: 30 days with gaps, two entries on some days */
+		static const char *const ex_words[] = { "tired", "hopeful", "calm" };
+		static const int score[30] = { 5, 4, 0, 6, 6, 0, 0, 3, 4, 5, 7, 0, 6, 7, 8, 0, 0, 7, 6,
+					       5, 4, 0, 5, 6, 7, 7, 0, 8, 7, 8 };
+		struct chart_entry ex[60];
+		size_t n = 0;
+		for (int d = 0; d < 30; d++) {
+			if (!score[d])
+				continue;
+			ex[n].ts = now - (time_t)(29 - d) * 86400 - 3600;
+			ex[n++].score = score[d];
+			if (d % 4 == 1) {
+				ex[n].ts = now - (time_t)(29 - d) * 86400 - 8 * 3600;
+				ex[n++].score = score[d] + 2 > 10 ? 10 : score[d] + 2;
+			}
+		}
+		struct chart_in exin = { ex, n, z, now, 30, ex_words, 3 };
+		FILE *f;
+		if (chart_draw(&exin, &png) != HE_OK || !(f = fopen(argv[2], "wb")))
+			return 1;
+		fwrite(png.data, 1, png.len, f);
+		fclose(f);
+		chart_png_clear(&png);
+		printf("  example written to %s\n", argv[2]);
+	}
 	free(e);
 	free(t);
+	chart_library_free();
 	return 0;
 }
