@@ -233,6 +233,27 @@ class Suite:
         assert plain[:8] == b"\x89PNG\r\n\x1a\n" and len(plain) == info.get("size"), len(plain)
         await self.private_says(dave, "That's your mood", after=n)
 
+    async def test_scheduled_checkin_in_a_plain_room(self):
+        """A scheduled check-in (every minute) in an unencrypted room gets the scale too, and
+        dave's tap there logs an entry: plain reactions take the same path."""
+        dave, erin = self.alice, self.bob
+        room = await dave.create_room("look-plain", invite=[BOT, erin.user_id])
+        await erin.join(room)
+        await dave.wait_for_join(room, BOT, timeout=30)
+        cmd = await dave.send(room, '!mod checkin add "* * * * *" UTC')
+        await reply_to(dave, room, cmd)
+        posted = await dave.wait_until(
+            lambda: [x for x in dave.messages(room) if x.sender == BOT and not x.in_reply_to
+                     and sorted(reactions(dave, room, x.event_id, BOT)) == sorted(SCALE)],
+            100, what="a scheduled check-in with its scale")
+        before = entries(dave.user_id)
+        n = len(dave.messages(self.dm[dave.user_id]))
+        await self.react(dave, room, posted[0].event_id, "😄")
+        await self.private_says(dave, "10 in your mood log", after=n)
+        assert entries(dave.user_id) == before + 1
+        cmd = await dave.send(room, "!mod pause")
+        await reply_to(dave, room, cmd)
+
     async def run(self) -> int:
         order = [
             "test_hearth_starts", "test_encrypted_group_room", "test_checkin_gets_the_scale",
@@ -240,6 +261,7 @@ class Suite:
             "test_someone_elses_redaction_keeps_the_entry",
             "test_own_redaction_within_ten_minutes_removes_it",
             "test_not_opted_in_stores_nothing_one_hint", "test_chart_is_an_encrypted_image",
+            "test_scheduled_checkin_in_a_plain_room",
         ]
         return await run_ordered(self, order, "group room", first_without_hearth=1)
 
