@@ -234,18 +234,20 @@ class Suite:
         await self.private_says(dave, "That's your mood", after=n)
 
     async def test_scheduled_checkin_in_a_plain_room(self):
-        """A scheduled check-in (every minute) in an unencrypted room gets the scale too, and
+        """A scheduled check-in (next minute but one) in an unencrypted room gets the scale too, and
         dave's tap there logs an entry: plain reactions take the same path."""
         dave, erin = self.alice, self.bob
         room = await dave.create_room("look-plain", invite=[BOT, erin.user_id])
         await erin.join(room)
         await dave.wait_for_join(room, BOT, timeout=30)
-        cmd = await dave.send(room, '!mod checkin add "* * * * *" UTC')
-        await reply_to(dave, room, cmd)
+        t = time.gmtime(time.time() + 75)
+        cmd = await dave.send(room, f'!mod checkin add "{t.tm_min} {t.tm_hour} * * *" UTC')
+        r = await reply_to(dave, room, cmd)
+        assert "Nothing was added" not in r.body, r.body
         posted = await dave.wait_until(
             lambda: [x for x in dave.messages(room) if x.sender == BOT and not x.in_reply_to
                      and sorted(reactions(dave, room, x.event_id, BOT)) == sorted(SCALE)],
-            100, what="a scheduled check-in with its scale")
+            150, what="a scheduled check-in with its scale")
         before = entries(dave.user_id)
         n = len(dave.messages(self.dm[dave.user_id]))
         await self.react(dave, room, posted[0].event_id, "😄")
