@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run-all.sh - the whole test suite, on a fresh Debian 12 machine, as root:
 #   1. installs the build and test packages (apt-get),
-#   2. builds with warnings as errors and runs the unit and console end-to-end tests (ctest),
+#   2. builds with warnings as errors and runs the unit and console end-to-end tests (ctest);
+#      a throwaway PostgreSQL cluster (tests/pg/cluster.sh) is started first, so the store's
+#      tests run on SQLite and on PostgreSQL,
 #   3. builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again,
 #   4. builds the libFuzzer targets with clang and runs each briefly,
 #   5. runs the integration suites against real servers: Synapse (Matrix), InspIRCd + Anope and
@@ -38,7 +40,8 @@ step() { # step NAME COMMAND...
 install_packages() {
 	local pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 		libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev
-		libmd4c-dev libmd4c-html0-dev libinih-dev libcmocka-dev tzdata sqlite3 python3)
+		libmd4c-dev libmd4c-html0-dev libinih-dev libcmocka-dev tzdata sqlite3 python3
+		postgresql libpq-dev)
 	local missing=()
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -91,7 +94,16 @@ suite() { # suite SCRIPT: an integration suite that manages its own servers
 	HEARTH="$ROOT/build/hearth" SRC="$ROOT" bash "$1"
 }
 
+pg_cluster() { # a throwaway PostgreSQL cluster (Unix socket only) for the unit tests' second engine
+	local envs
+	envs=$(bash "$ROOT/tests/pg/cluster.sh" start) || return 1
+	eval "$envs"
+	trap 'bash "$ROOT/tests/pg/cluster.sh" stop' EXIT
+	echo "PostgreSQL test cluster in $HEARTH_TEST_PG_DIR"
+}
+
 step "install packages" install_packages
+step "PostgreSQL test cluster (store tests run on SQLite and on PostgreSQL)" pg_cluster
 step "build (warnings are errors) + unit and console tests" build_and_test build
 step "AddressSanitizer + UndefinedBehaviorSanitizer build + tests" build_and_test build-asan -DHEARTH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 SKIP=" ${HEARTH_SKIP:-} "
