@@ -419,6 +419,73 @@ int db_int64f(struct db *db, int64_t *value, const char *sql, const char *fmt, .
 	return rc;
 }
 
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+{
+	struct db_stmt *st = calloc(1, sizeof(*st));
+	int rc;
+
+	*out = NULL;
+	if (!st || !(st->owned_sql = strdup(sql))) {
+		free(st);
+		return HE_NOMEM;
+	}
+	st->db = db;
+	st->sql = st->owned_sql;
+	if ((rc = db->ops->prepare(db, st)) != HE_OK) {
+		free(st->owned_sql);
+		free(st);
+		return rc;
+	}
+	*out = st;
+	return HE_OK;
+}
+
+void db_finalize(struct db_stmt *st)
+{
+	if (!st)
+		return;
+	if (!st->owned_sql) {
+		hlog_error("store", "db_finalize on a cached statement (a bug); ignored");
+		return;
+	}
+	st->db->ops->finalize(st);
+	free(st->owned_sql);
+	free(st);
+}
+
+static int bind_one(struct db_stmt *st, int idx, const struct db_value *v)
+{
+	if (idx < 1 || idx > st->db->ops->nparams(st))
+		return HE_INVAL;
+	return st->db->ops->bind(st, idx, v);
+}
+
+int db_bind_int64(struct db_stmt *st, int idx, int64_t v)
+{
+	struct db_value x = { .kind = 'i', .i = v };
+	return bind_one(st, idx, &x);
+}
+int db_bind_double(struct db_stmt *st, int idx, double v)
+{
+	struct db_value x = { .kind = 'd', .d = v };
+	return bind_one(st, idx, &x);
+}
+int db_bind_text(struct db_stmt *st, int idx, const char *v)
+{
+	struct db_value x = { .kind = v ? 's' : 'n', .s = v };
+	return bind_one(st, idx, &x);
+}
+int db_bind_blob(struct db_stmt *st, int idx, const void *p, int n)
+{
+	struct db_value x = { .kind = 'b', .b = p, .n = n };
+	return n < 0 ? HE_INVAL : bind_one(st, idx, &x);
+}
+int db_bind_null(struct db_stmt *st, int idx)
+{
+	struct db_value x = { .kind = 'n' };
+	return bind_one(st, idx, &x);
+}
+
 int db_step(struct db_stmt *st) { return st->db->ops->step(st); }
 void db_reset(struct db_stmt *st)
 {

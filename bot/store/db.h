@@ -88,6 +88,17 @@ int db_vrunf(struct db *db, int64_t *changes, const char *sql, const char *fmt, 
  * a SELECT count(*)): HE_OK with *value, HE_NOTFOUND when there is no row or it is NULL. */
 int db_int64f(struct db *db, int64_t *value, const char *sql, const char *fmt, ...);
 
+/* A statement of its own, not cached, for SQL built at run time (table names in `hearth store
+ * copy`); the SQL is copied. Bind with db_bind_*, step, then db_finalize (NULL-safe). */
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
+void db_finalize(struct db_stmt *st);
+/* Bind parameter idx (from 1) of a statement that is not running. HE_OK or HE_INVAL/HE_NOMEM. */
+int db_bind_int64(struct db_stmt *st, int idx, int64_t v);
+int db_bind_double(struct db_stmt *st, int idx, double v);
+int db_bind_text(struct db_stmt *st, int idx, const char *v);     /* NULL binds NULL */
+int db_bind_blob(struct db_stmt *st, int idx, const void *p, int n);
+int db_bind_null(struct db_stmt *st, int idx);
+
 /* DB_ROW, DB_DONE or a negative HE_* error (logged). */
 int db_step(struct db_stmt *st);
 /* Ends the statement's current run (results dropped) and clears its bindings. NULL-safe. */

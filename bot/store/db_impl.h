@@ -20,6 +20,7 @@ struct db_stmt {
 	struct db *db;
 	const char *sql;       /* the caller's string literal: the cache key */
 	void *impl;            /* the backend's statement */
+	char *owned_sql;       /* db_prepare: its own copy of the SQL (sql points at it) */
 };
 
 struct db_ops {
