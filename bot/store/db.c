@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sqlite3.h>
 
 struct db *db_alloc(const struct db_ops *ops, enum db_engine engine, const char *url)
 {
@@ -293,6 +294,8 @@ static struct db_stmt *stmt_get(struct db *db, const char *sql)
 	return st;
 }
 
+struct db_stmt *db_stmt(struct db *db, const char *sql) { return stmt_get(db, sql); }
+
 struct db_stmt *db_vstmtf(struct db *db, const char *sql, const char *fmt, va_list ap)
 {
 	struct db_stmt *st = stmt_get(db, sql);
@@ -533,13 +536,22 @@ int db_col_bytes(struct db_stmt *st, int col)
 
 int db_exec(struct db *db, const char *sql) { return db->ops->exec(db, sql); }
 
+int64_t db_last_changes(struct db *db)
+{
+	if (db->engine == DB_SQLITE)
+		return sqlite3_changes64(db->h);
+	return db->last_changes;
+}
+
+bool db_in_tx(struct db *db) { return db->ops->in_tx(db); }
+
 /* ---- transactions ------------------------------------------------------------------------- */
 
 int db_begin(struct db *db)
 {
 	int rc;
 
-	if (db->in_tx) {
+	if (db->in_tx || db->ops->in_tx(db)) {
 		hlog_error("store", "a transaction is already open (a bug)");
 		return HE_INVAL;
 	}
@@ -553,7 +565,7 @@ int db_commit(struct db *db)
 {
 	int rc;
 
-	if (!db->in_tx) {
+	if (!db->in_tx && !db->ops->in_tx(db)) {
 		hlog_error("store", "COMMIT without a transaction (a bug)");
 		return HE_INVAL;
 	}
@@ -568,7 +580,7 @@ int db_rollback(struct db *db)
 {
 	int rc;
 
-	if (!db->in_tx)
+	if (!db->in_tx && !db->ops->in_tx(db))
 		return HE_OK;
 	rc = db->ops->exec(db, "ROLLBACK");
 	db->in_tx = 0;

@@ -88,6 +88,10 @@ int db_vrunf(struct db *db, int64_t *changes, const char *sql, const char *fmt, 
  * a SELECT count(*)): HE_OK with *value, HE_NOTFOUND when there is no row or it is NULL. */
 int db_int64f(struct db *db, int64_t *value, const char *sql, const char *fmt, ...);
 
+/* The cached statement for sql, reset, with no parameters bound: bind by hand with db_bind_*
+ * (for code that binds in a loop or conditionally). NULL (logged) on error. */
+struct db_stmt *db_stmt(struct db *db, const char *sql);
+
 /* A statement of its own, not cached, for SQL built at run time (table names in `hearth store
  * copy`); the SQL is copied. Bind with db_bind_*, step, then db_finalize (NULL-safe). */
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out);
@@ -116,6 +120,12 @@ double db_col_double(struct db_stmt *st, int col);
 const char *db_col_text(struct db_stmt *st, int col);
 const void *db_col_blob(struct db_stmt *st, int col); /* NULL for SQL NULL or empty */
 int db_col_bytes(struct db_stmt *st, int col);
+
+/* Rows changed by the last INSERT, UPDATE or DELETE that ran to its end on this connection
+ * (as sqlite3_changes: a SELECT in between does not change it). */
+int64_t db_last_changes(struct db *db);
+/* True inside a transaction, however it was opened (db_begin, db_exec("BEGIN"), SAVEPOINT). */
+bool db_in_tx(struct db *db);
 
 /* Transactions. db_begin takes the write lock at once on SQLite (BEGIN IMMEDIATE), so two
  * writers never deadlock on an upgrade. */

@@ -39,6 +39,7 @@ struct db_ops {
 	const char *(*col_text)(struct db_stmt *st, int col);
 	const void *(*col_blob)(struct db_stmt *st, int col);
 	int (*col_bytes)(struct db_stmt *st, int col);
+	bool (*in_tx)(struct db *db);
 	void (*close)(struct db *db);
 	const char *begin_sql;
 };
@@ -56,6 +57,7 @@ struct db {
 	void *priv;            /* backend state */
 	int in_tx;             /* inside db_begin .. db_commit/db_rollback */
 	int have_versions;     /* the schema_version table is known to exist */
+	int64_t last_changes;  /* db_last_changes (PostgreSQL; SQLite asks the engine) */
 	struct db_cached cache[DB_STMT_CACHE];
 	size_t ncache;
 };

@@ -33,6 +33,7 @@ struct pg_conn {
 	unsigned gen;          /* bumped on every (re)connect: statements prepared before are gone */
 	unsigned next_name;
 	int tx_lost;           /* the connection dropped inside a transaction */
+	int tx_before;         /* a transaction was open when the current call began */
 };
 
 struct pg_stmt {
@@ -78,7 +79,7 @@ static int pg_err(struct db *db, const PGresult *res)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (PQstatus(C(db)) == CONNECTION_BAD || (state && strncmp(state, "08", 2) == 0)) {
-		if (db->in_tx)
+		if (db->in_tx || P(db)->tx_before)
 			P(db)->tx_lost = 1;
 		return HE_IO;
 	}
@@ -132,8 +133,12 @@ static int pg_ensure(struct db *db)
 
 	if (P(db)->tx_lost)
 		return HE_IO; /* until the caller rolls back what the server already forgot */
-	if (PQstatus(C(db)) == CONNECTION_OK)
+	if (PQstatus(C(db)) == CONNECTION_OK) {
+		PGTransactionStatusType ts = PQtransactionStatus(C(db));
+		P(db)->tx_before = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
 		return HE_OK;
+	}
+	P(db)->tx_before = 0;
 	PQreset(C(db));
 	if (PQstatus(C(db)) != CONNECTION_OK) {
 		hlog_error("store", "PostgreSQL %s is not reachable: %s", db->safe_url,
@@ -323,6 +328,12 @@ static int pg_run(struct db_stmt *st)
 		return rc;
 	}
 	t->ran = 1;
+	{
+		const char *cmd = PQcmdStatus(res);
+		if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+		    strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0)
+			db->last_changes = t->changes;
+	}
 	return HE_OK;
 }
 
@@ -584,6 +595,13 @@ static int pg_col_bytes(struct db_stmt *st, int col)
 	return len;
 }
 
+static bool pg_in_tx(struct db *db)
+{
+	if (P(db)->tx_lost)
+		return true; /* until the caller rolls back */
+	return PQtransactionStatus(C(db)) != PQTRANS_IDLE && PQtransactionStatus(C(db)) != PQTRANS_UNKNOWN;
+}
+
 static void pg_close(struct db *db)
 {
 	if (db->h)
@@ -609,6 +627,7 @@ static const struct db_ops pg_ops = {
 	.col_text = pg_col_text,
 	.col_blob = pg_col_blob,
 	.col_bytes = pg_col_bytes,
+	.in_tx = pg_in_tx,
 	.close = pg_close,
 	.begin_sql = "BEGIN",
 };

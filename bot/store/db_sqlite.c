@@ -97,6 +97,8 @@ static const char *lite_col_text(struct db_stmt *st, int col)
 static const void *lite_col_blob(struct db_stmt *st, int col) { return sqlite3_column_blob(S(st), col); }
 static int lite_col_bytes(struct db_stmt *st, int col) { return sqlite3_column_bytes(S(st), col); }
 
+static bool lite_in_tx(struct db *db) { return !sqlite3_get_autocommit(H(db)); }
+
 static void lite_close(struct db *db)
 {
 	if (db->h)
@@ -120,6 +122,7 @@ static const struct db_ops lite_ops = {
 	.col_text = lite_col_text,
 	.col_blob = lite_col_blob,
 	.col_bytes = lite_col_bytes,
+	.in_tx = lite_in_tx,
 	.close = lite_close,
 	.begin_sql = "BEGIN IMMEDIATE",
 };
