@@ -13,6 +13,11 @@
 #         Try the console chat (no network, no config):
 #           docker run --rm -it -v hearth-data:/var/lib/hearth hearth --console
 #
+# Health: with `[admin] listen = 127.0.0.1:9464` in hearth.ini the image's HEALTHCHECK asks
+# /healthz (docker ps / podman ps show healthy or unhealthy); Prometheus can scrape /metrics from
+# inside the container's network namespace (or set listen = 0.0.0.0:9464 with allow_remote = true
+# and publish the port only to a trusted network).
+#
 # The bot runs as the unprivileged user "hearth" (uid/gid 10001). Its database, mood-log key and
 # encrypted notes live in the volume /var/lib/hearth (mode 0700, owned by 10001:10001): keep that
 # volume and back it up, it holds what members chose to store. A bind-mounted data folder must be
@@ -31,7 +36,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev \
-      libmd4c-dev libmd4c-html0-dev libinih-dev libpq-dev \
+      libmd4c-dev libmd4c-html0-dev libinih-dev libmicrohttpd-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build needs: changes to tests or docs do not invalidate the build layers.
@@ -39,6 +44,7 @@ COPY CMakeLists.txt ./
 COPY config/ config/
 COPY content/ content/
 COPY bot/ bot/
+COPY docs/man/ docs/man/
 RUN cmake -S . -B build -DHEARTH_TESTS=OFF -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
  && cmake --build build -j"$(nproc)" \
  && DESTDIR=/out cmake --install build --strip \
@@ -55,7 +61,7 @@ LABEL org.opencontainers.image.title="Hearth" \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libcurl4 libjansson4 libolm3 libsqlite3-0 libssl3 libsodium23 libmd4c0 libmd4c-html0 \
-      libinih1 libpq5 ca-certificates tzdata \
+      libinih1 libmicrohttpd12 libpq5 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 hearth \
  && useradd --system --uid 10001 --gid hearth --home-dir /var/lib/hearth --no-create-home \
@@ -74,5 +80,11 @@ USER 10001:10001
 # Hearth handles SIGTERM (clean shutdown) and SIGHUP (reload) itself through signalfd, so it can
 # run as PID 1 without an init.
 STOPSIGNAL SIGTERM
+# Healthy when /healthz answers 200: every configured network connected and the store answering.
+# Needs [admin] listen in hearth.ini (e.g. 127.0.0.1:9464); without it the container reports
+# unhealthy and the check says why. `hearth --healthcheck` asks the endpoint itself (no curl in
+# the image). Build with `podman build --format docker` (OCI images drop HEALTHCHECK).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["/usr/bin/hearth", "--config", "/etc/hearth/hearth.ini", "--healthcheck"]
 ENTRYPOINT ["/usr/bin/hearth"]
 CMD ["--config", "/etc/hearth/hearth.ini"]

@@ -3,10 +3,14 @@
 #include "care/content.h"
 #include "care/crisis.h"
 #include "care/cron.h"
+#include "care/datareq.h"
+#include "core/backup.h"
+#include "core/admin.h"
 #include "core/app.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/loop.h"
 #include "net/console/console.h"
 #include "net/matrix/matrix.h"
@@ -32,14 +36,23 @@ struct options {
 	const char *data_dir;
 	const char *as;
 	enum hrole role;
+	const char *network;       /* admin member: which network's member */
+	const char *out_dir;       /* admin member export: where the files go */
 	bool console;
 	bool check;
+	bool healthcheck;
+	char **cmd;                /* a subcommand and its arguments (backup, restore, admin) */
+	int ncmd;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: hearth [options]\n"
+		"       hearth [--config FILE] backup FILE\n"
+		"       hearth [--config FILE] restore FILE\n"
+		"       hearth [--config FILE] admin member export ID [--network NET] [--out DIR]\n"
+		"       hearth [--config FILE] admin member forget ID [--network NET]\n"
 		"\n"
 		"Hearth is a peer self-help companion for support groups on Matrix and IRC.\n"
 		"With no config file it starts a local console chat.\n"
@@ -49,9 +62,15 @@ static void usage(FILE *f)
 		"  --console              start the console chat even when networks are configured\n"
 		"  --as NAME              your name in the console chat (default: you)\n"
 		"  --role member|moderator  your role in the console chat (default: member)\n"
+		"  --network NET          admin member: the member's network (matrix, irc.NAME,\n"
+		"                         console), needed when Hearth knows the ID on several\n"
+		"  --out DIR              admin member export: write the files there (default: .)\n"
 		"  --check-config         check the configuration and content, print every problem\n"
 		"                         as FILE:LINE: message, exit 1 on error\n"
 		"  --example-config       print a documented example configuration\n"
+		"  --man-config           print the manual page hearth.ini(5) (roff)\n"
+		"  --healthcheck          ask the running Hearth's /healthz ([admin] listen); exit 0\n"
+		"                         when healthy, 1 when not (for a container HEALTHCHECK)\n"
 		"  --version              print the version\n"
 		"  --help                 this text\n");
 }
@@ -119,46 +138,62 @@ static void harden_process(void)
 		perror("hearth: prctl(PR_SET_DUMPABLE)");
 }
 
-/* Reads and validates the configuration. Problems are printed as FILE:LINE: message. */
+/* Reads and validates the configuration and the content it points to. Every problem found is
+ * printed as FILE:LINE: message, the config file's first, each file's in line order. */
 static int load_config(const struct options *o, struct config **out, bool quiet_ok)
 {
 	struct config_problems probs = { 0 };
 	struct config *cfg = NULL;
 	struct content *content = NULL;
-	char err[512];
-	int rc;
+	char err[512], langs[256];
+	bool lang_ok = false;
+	int rc, n;
 
 	rc = config_load(o->config, &cfg, &probs);
 	if (rc == HE_IO) {
 		fprintf(stderr, "%s:0: cannot read the configuration file\n", o->config);
+		config_problems_clear(&probs);
 		return EXIT_CONFIG;
 	}
-	if (rc)
+	if (rc) {
+		config_problems_clear(&probs);
 		return EXIT_CONFIG;
+	}
 	warn_open_secrets(cfg, o->config);
 	if (o->data_dir) {
 		free(cfg->data_dir);
 		cfg->data_dir = strdup(o->data_dir);
 	}
 	if ((rc = config_finish(cfg, &probs)) || (rc = find_content_dir(cfg))) {
+		config_problems_clear(&probs);
 		config_free(cfg);
 		return EXIT_CONFIG;
 	}
+	rc = 0;
+	if (cfg->admin_listen && *cfg->admin_listen &&
+	    admin_check_listen(cfg->admin_listen, cfg->admin_allow_remote, err, sizeof(err)))
+		config_problem(&probs, cfg->admin_line, "%s", err);
 	if (!cron_tz_valid(cfg->timezone))
-		config_problem(&probs, 0, "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)",
-			       cfg->timezone);
-	/* Content is part of the configuration a facilitator edits: check it too. */
-	if (content_load(cfg->content_dir, cfg->language, &content, err, sizeof(err)) != HE_OK) {
-		fprintf(stderr, "%s\n", err);
+		config_problem(&probs, config_line(cfg, "bot", "timezone"),
+			       "[bot] timezone \"%s\" is not a known time zone (e.g. Europe/Berlin)", cfg->timezone);
+	/* Content is part of the configuration a facilitator edits: check all of it too. */
+	n = content_languages(cfg->content_dir, langs, sizeof(langs), cfg->language, &lang_ok);
+	if (n >= 0 && !lang_ok)
+		config_problem(&probs, config_line(cfg, "bot", "language"),
+			       "[bot] language \"%s\" has no content in %s (no crisis/patterns-%s.txt); %s%s",
+			       cfg->language, cfg->content_dir, cfg->language,
+			       n ? "languages with content: " : "no language has content there",
+			       n ? langs : "");
+	if (content_check(cfg->content_dir, cfg->language, &content, &probs) < 0)
 		rc = EXIT_CONFIG;
-	} else if (crisis_country_resolve(content, &cfg->crisis_country, err, sizeof(err)) != HE_OK) {
+	else if (content && crisis_country_resolve(content, &cfg->crisis_country, err, sizeof(err)) != HE_OK)
 		config_problem(&probs, cfg->crisis_country_line, "%s", err);
-	}
 	content_free(content);
-	if (probs.n) {
+	if (probs.n || probs.dropped) {
 		config_print_problems(cfg, o->config, &probs, stderr);
 		rc = EXIT_CONFIG;
 	}
+	config_problems_clear(&probs);
 	if (rc) {
 		config_free(cfg);
 		return rc;
@@ -182,8 +217,10 @@ static void on_signal(struct loop *l, int signo, void *ud)
 	if (signo == SIGHUP) {
 		struct config *fresh = NULL;
 		hlog_info("main", "SIGHUP: reloading configuration and content");
+		notify_reloading();
 		if (load_config(rt->opts, &fresh, true) != 0) {
 			hlog_error("main", "the new configuration has problems (listed above); keeping the old one");
+			notify_ready();
 			return;
 		}
 		config_apply_reload(app->cfg, fresh);
@@ -192,9 +229,11 @@ static void on_signal(struct loop *l, int signo, void *ud)
 		for (size_t i = 0; i < app->ntransports; i++)
 			if (app->transports[i]->ops->reload)
 				app->transports[i]->ops->reload(app->transports[i]);
+		notify_ready();
 		return;
 	}
 	hlog_info("main", "%s: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_stopping();
 	loop_stop(l);
 }
 
@@ -207,7 +246,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "as", required_argument, NULL, 'a' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "check-config", no_argument, NULL, 'k' },
+		{ "network", required_argument, NULL, 'n' },
+		{ "healthcheck", no_argument, NULL, 'H' },
+		{ "out", required_argument, NULL, 'o' },
 		{ "example-config", no_argument, NULL, 'e' },
+		{ "man-config", no_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -238,18 +281,104 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'k': o->check = true; break;
+		case 'n': o->network = optarg; break;
+		case 'H': o->healthcheck = true; break;
+		case 'o': o->out_dir = optarg; break;
 		case 'e': config_write_example(stdout); exit(0);
+		case 'M': config_write_man(stdout); exit(0);
 		case 'V': printf("hearth %s\n", HEARTH_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "hearth: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
+	o->cmd = argv + optind;
+	o->ncmd = argc - optind;
+	if (o->ncmd == 0)
+		return 0;
+	if (((!strcmp(o->cmd[0], "backup") || !strcmp(o->cmd[0], "restore")) && o->ncmd == 2) ||
+	    (!strcmp(o->cmd[0], "admin") && o->ncmd == 4 && !strcmp(o->cmd[1], "member") &&
+	     (!strcmp(o->cmd[2], "export") || !strcmp(o->cmd[2], "forget"))))
+		return 0;
+	fprintf(stderr, "hearth: unexpected argument \"%s\"\n", argv[optind]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+/* `hearth admin member export|forget ID`: the member's own export or forget, for an operator.
+ * It opens the database file without the store's lock, so it works while Hearth runs (SQLite
+ * serialises the writes); it touches only the member's rows. */
+static int admin_member(const struct options *o, struct happ *app)
+{
+	const char *what = o->cmd[2], *member = o->cmd[3];
+	char path[4096], err[512] = "", nets[DATAREQ_MAX_NETS][64], files[2][4096];
+	const char *net = o->network;
+	size_t n = 0;
+	int rc = EXIT_CONFIG;
+
+	snprintf(path, sizeof(path), "%s/hearth.db", app->cfg->data_dir);
+	if (access(path, F_OK) != 0) {
+		fprintf(stderr, "hearth: there is no store at %s (check data_dir or --data-dir)\n", path);
+		return EXIT_CONFIG;
 	}
-	return 0;
+	if (store_open_file(path, &app->store) || care_init(app))
+		goto out;
+	if (datareq_networks(app, member, nets, DATAREQ_MAX_NETS, &n))
+		goto out;
+	if (!net) {
+		if (n == 0) {
+			printf("Hearth holds nothing about %s.\n", member);
+			rc = 0;
+			goto out;
+		}
+		if (n > 1) {
+			fprintf(stderr, "hearth: %s is known on several networks; choose one with --network:", member);
+			for (size_t i = 0; i < n; i++)
+				fprintf(stderr, " %s", nets[i]);
+			fprintf(stderr, "\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		net = nets[0];
+	}
+	if (!strcmp(what, "export")) {
+		rc = datareq_export(app, net, member, o->out_dir ? o->out_dir : ".", files, err, sizeof(err));
+		if (rc == HE_OK)
+			printf("%s\n%s\n", files[0], files[1]);
+	} else {
+		rc = datareq_forget(app, net, member, err, sizeof(err));
+		if (rc == HE_OK)
+			printf("Everything Hearth held about %s on %s is deleted.\n", member, net);
+	}
+	if (rc)
+		fprintf(stderr, "hearth: %s\n", err);
+	rc = rc ? EXIT_CONFIG : 0;
+out:
+	care_free(app);
+	store_free(app->store);
+	app->store = NULL;
+	return rc;
+}
+
+static int run_subcommand(const struct options *o, struct happ *app)
+{
+	char err[600] = "";
+	int rc;
+
+	if (!strcmp(o->cmd[0], "admin"))
+		return admin_member(o, app);
+	if (!strcmp(o->cmd[0], "backup")) {
+		rc = backup_write(app->cfg->data_dir, app->cfg->mood_key_file, o->cmd[1], err, sizeof(err));
+		if (rc == HE_OK)
+			printf("%s: backup of %s written (mode 0600; it holds the keys, keep it safe)\n",
+			       o->cmd[1], app->cfg->data_dir);
+	} else {
+		rc = backup_restore(o->cmd[1], app->cfg->data_dir, app->cfg->mood_key_file, err, sizeof(err));
+		if (rc == HE_OK)
+			printf("%s: restored into %s\n", o->cmd[1], app->cfg->data_dir);
+	}
+	if (rc)
+		fprintf(stderr, "hearth: %s\n", err);
+	return rc ? EXIT_CONFIG : 0;
 }
 
 int main(int argc, char **argv)
@@ -257,6 +386,7 @@ int main(int argc, char **argv)
 	struct options o = { 0 };
 	struct happ app = { 0 };
 	struct runtime rt = { &app, &o };
+	struct admin *admin = NULL;
 	const char *fake;
 	int rc;
 
@@ -274,10 +404,26 @@ int main(int argc, char **argv)
 		config_free(app.cfg);
 		return 0;
 	}
+	if (o.healthcheck) {
+		if (!app.cfg->admin_listen || !*app.cfg->admin_listen) {
+			fprintf(stderr, "hearth: --healthcheck needs [admin] listen in the configuration\n");
+			rc = EXIT_CONFIG;
+		} else {
+			rc = admin_healthcheck_client(app.cfg->admin_listen, 5000);
+		}
+		config_free(app.cfg);
+		return rc;
+	}
 	hlog_set_level(app.cfg->log_level);
+	hlog_set_format(app.cfg->log_format);
 	fake = getenv("HEARTH_FAKE_NOW");
 	if (fake && *fake)
 		app.fake_now = (time_t)strtoll(fake, NULL, 10);
+	if (o.ncmd) {
+		rc = run_subcommand(&o, &app);
+		config_free(app.cfg);
+		return rc;
+	}
 
 	rc = EXIT_CONFIG;
 	if (loop_new(&app.loop) || loop_watch_signals(app.loop, on_signal, &rt)) {
@@ -306,10 +452,20 @@ int main(int argc, char **argv)
 		hlog_error("main", "nothing to do: no network could be started; check the [matrix] and [irc.*] sections");
 		goto out;
 	}
+	if (app.cfg->admin_listen && *app.cfg->admin_listen && admin_start(&app, &admin))
+		goto out;
+	if (notify_watchdog_start(&app)) {
+		hlog_error("main", "cannot arm the watchdog tick");
+		goto out;
+	}
+	notify_ready();
 	rc = loop_stopped(app.loop) ? 0 : loop_run(app.loop) ? EXIT_CONFIG : 0;
 	if (app.exit_code)
 		rc = app.exit_code;
+	notify_stopping();
 out:
+	notify_watchdog_stop(&app);
+	admin_free(admin);
 	for (size_t i = 0; i < app.ntransports; i++)
 		if (app.transports[i]->ops->shutdown)
 			app.transports[i]->ops->shutdown(app.transports[i]);

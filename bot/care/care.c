@@ -7,6 +7,8 @@
 #include "care/mood.h"
 #include "care/sched.h"
 #include "care/rooms.h"
+#include "care/limit.h"
+#include "care/welcome.h"
 #include "care/router.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -42,8 +44,10 @@ int care_init(struct happ *app)
 		return HE_NOMEM;
 	app->on_message = router_dispatch;
 	app->on_reload = care_load_content;
+	app->on_room_event = welcome_event;
 	if ((rc = rooms_init(app)) || (rc = checkin_init(app)) || (rc = mood_init(app)) ||
-	    (rc = crisis_init(app)) || (rc = sched_init(app)))
+	    (rc = crisis_init(app)) || (rc = sched_init(app)) || (rc = welcome_init(app)) ||
+	    (rc = limit_init(app)))
 		return rc;
 	return HE_OK;
 }
@@ -52,6 +56,8 @@ void care_free(struct happ *app)
 {
 	if (!app || !app->care)
 		return;
+	limit_free(app);
+	welcome_free(app);
 	sched_free(app);
 	crisis_free(app);
 	mood_free(app);
@@ -59,5 +65,6 @@ void care_free(struct happ *app)
 	app->care = NULL;
 	app->on_message = NULL;
 	app->on_reload = NULL;
+	app->on_room_event = NULL;
 }
 

@@ -20,6 +20,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash INTEGER NOT NULL,"
 	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, room, prompt_hash)) WITHOUT ROWID;"
 	"CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);",
+	/* 2: the order prompts were shown in a room, so "shown last" is exact even within a second. */
+	"ALTER TABLE checkin_shown ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 int checkin_init(struct happ *app)
@@ -40,88 +42,68 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 		 time_t now, const char **prompt)
 {
 	const struct content *c = app->content;
-	sqlite3_int64 *hash = NULL;
-	bool *recent = NULL;
+	sqlite3_int64 *hash = NULL, *seq = NULL, top = 0;
 	sqlite3_stmt *st;
-	size_t nfresh, pick = 0;
+	size_t nnever, pick = 0;
 	bool found = false;
 	int rc = HE_OK;
 
 	*prompt = NULL;
+	if (!c || c->nprompts == 0)
+		return HE_NOTFOUND;
 	hash = calloc(c->nprompts, sizeof(*hash));
-	recent = calloc(c->nprompts, sizeof(*recent));
-	if (!hash || !recent) {
+	seq = calloc(c->nprompts, sizeof(*seq)); /* 0: never shown here; else its place in order */
+	if (!hash || !seq) {
 		rc = HE_NOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < c->nprompts; i++)
 		hash[i] = prompt_hash(c->prompts[i]);
-	/* The prompts this room saw inside the window. */
-	st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
-				    " WHERE network = ? AND room = ? AND shown_at > ?");
+	/* When each prompt was last shown in this room, oldest first (rows from before the order
+	 * was kept have seq 0 and count as older, by time). */
+	st = store_stmtf(app->store, "SELECT prompt_hash, seq FROM checkin_shown WHERE network = ? AND"
+				     " room = ? ORDER BY seq, shown_at", "ss", network, room);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)now - (sqlite3_int64)avoid_days * 86400);
-	nfresh = c->nprompts;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	nnever = c->nprompts;
+	for (sqlite3_int64 place = 1; sqlite3_step(st) == SQLITE_ROW; place++) {
 		sqlite3_int64 h = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_int64(st, 1) > top)
+			top = sqlite3_column_int64(st, 1);
 		for (size_t i = 0; i < c->nprompts; i++) {
-			if (hash[i] == h && !recent[i]) {
-				recent[i] = true;
-				nfresh--;
-				break;
+			if (hash[i] == h && !seq[i]) {
+				seq[i] = place;
+				nnever--;
 			}
 		}
 	}
 	sqlite3_reset(st);
-	if (nfresh) {
-		/* A random fresh prompt, so rooms don't all walk the list in the same order. */
-		size_t k = randombytes_uniform((uint32_t)nfresh);
-		for (size_t i = 0; i < c->nprompts; i++) {
-			if (!recent[i] && k-- == 0) {
-				pick = i;
-				break;
-			}
-		}
+	if (nnever) {
+		/* A random prompt this room has never seen, so rooms don't all walk the list in the
+		 * same order. */
+		size_t k = randombytes_uniform((uint32_t)nnever);
+		for (size_t i = 0; i < c->nprompts && !found; i++)
+			if (!seq[i] && k-- == 0)
+				pick = i, found = true;
 	} else {
-		/* Every prompt was seen lately: the one seen longest ago. */
-		st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
-					    " WHERE network = ? AND room = ? ORDER BY shown_at");
-		if (!st) {
-			rc = HE_DB;
-			goto out;
-		}
-		sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-		while (!found && sqlite3_step(st) == SQLITE_ROW) {
-			sqlite3_int64 h = sqlite3_column_int64(st, 0);
-			for (size_t i = 0; i < c->nprompts && !found; i++)
-				if (hash[i] == h)
-					pick = i, found = true;
-		}
-		sqlite3_reset(st);
+		/* Every prompt was shown here: the one shown longest ago, so the one shown last comes
+		 * round only after all the others (and never twice in a row while there are two). This
+		 * also keeps avoid_days as well as the pool allows. */
+		for (size_t i = 0; i < c->nprompts; i++)
+			if (!found || seq[i] < seq[pick])
+				pick = i, found = true;
 	}
-	st = store_stmt(app->store, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at) VALUES (?, ?, ?, ?)"
-				    " ON CONFLICT (network, room, prompt_hash) DO UPDATE SET shown_at = excluded.shown_at");
-	if (!st) {
-		rc = HE_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, hash[pick]);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = HE_DB;
-	sqlite3_reset(st);
-	*prompt = c->prompts[pick];
+	rc = store_runf(app->store, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at, seq)"
+				    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (network, room, prompt_hash) DO UPDATE"
+				    " SET shown_at = excluded.shown_at, seq = excluded.seq", "ssiii", network,
+			room, (int64_t)hash[pick], (int64_t)now, (int64_t)(top + 1));
+	if (rc == HE_OK)
+		*prompt = c->prompts[pick];
 out:
 	free(hash);
-	free(recent);
+	free(seq);
 	return rc;
 }
 

@@ -7,9 +7,10 @@
 #include "core/app.h"
 
 int checkin_init(struct happ *app);
-/* Picks a prompt for a room that was not shown there in the last avoid_days days (when all were,
- * the one shown longest ago), records it as shown at `now`, and returns it in *prompt
- * (borrowed from the content). */
+/* Picks a prompt for a room: one the room has never seen (at random) while there are any; once
+ * every prompt was shown there, the one shown least recently, so the one shown last never comes
+ * straight back (with two prompts or more) and avoid_days is kept as far as the pool allows.
+ * Records it as shown at `now` and returns it in *prompt (borrowed from the content). */
 int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
 		 time_t now, const char **prompt);
 /* Deletes the rotation kept for a member's private check-ins (`!mood forget`). */

@@ -15,6 +15,8 @@ enum {
 	HCMD_MODERATOR = 1 << 0,   /* only moderators; others get a polite refusal */
 	HCMD_WHEN_PAUSED = 1 << 1, /* answers even when a moderator paused Hearth in the room */
 	HCMD_HIDDEN = 1 << 2,      /* not listed by !help */
+	HCMD_OWN_HELP = 1 << 3,    /* "!help NAME" answers as "!NAME help" does (the full help) */
+	HCMD_LIMITED = 1 << 4,     /* a member's answers in a group room are rate-limited (limit.h) */
 };
 
 struct hcmd {

@@ -6,12 +6,16 @@
 #ifndef HEARTH_CONTENT_H
 #define HEARTH_CONTENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+struct config_problems;
 
 #define CONTENT_MAX_ALIASES 24
 #define CONTENT_MAX_SOURCES 8
 #define CONTENT_TOPIC_MAX 700       /* characters a member reads: title, note and body */
 #define CONTENT_FILE_MAX (64 * 1024)
+#define CONTENT_PROMPT_MAX 200      /* characters in one check-in prompt */
 
 struct topic {
 	char *id;
@@ -24,6 +28,8 @@ struct topic {
 	size_t nsources;
 	char *match_id;                /* the id with spaces for dashes, for searching */
 	char *match_title;             /* the title, folded */
+	bool guidance;                 /* "kind: guidance" (or no kind): practical guidance, not
+					* research; "kind: research" cites at least one source */
 };
 
 struct crisis_country {
@@ -38,8 +44,8 @@ struct content {
 	size_t ntopics;
 	char **prompts;
 	size_t nprompts;
-	char *about;                   /* Markdown */
-	char *consent;                 /* Markdown, with {retention_days} */
+	char *about;                   /* Markdown, may hold placeholders (content_fill) */
+	char *consent;                 /* Markdown, may hold placeholders (content_fill) */
 	char *consent_title;
 	int consent_version;
 	char *crisis_response;         /* Markdown */
@@ -52,6 +58,27 @@ struct content {
  * writes "FILE:LINE: message" to err. */
 int content_load(const char *dir, const char *language, struct content **out, char *err, size_t errlen);
 void content_free(struct content *c);        /* accepts NULL */
+
+/* --check-config: reads everything in dir, every language's crisis patterns included, and
+ * records each problem with its own file and line in probs (a language without patterns is
+ * the caller's to report, at its config line: see content_languages). *out gets what loaded,
+ * also when problems were found (so that e.g. crisis countries can be checked); the caller
+ * frees it. Returns the number of problems, or HE_NOMEM. */
+int content_check(const char *dir, const char *language, struct content **out,
+		  struct config_problems *probs);
+
+/* Writes the languages that have content in dir ("de, en") to out and sets *found when want is
+ * one of them. Returns how many there are, or a negative code. */
+int content_languages(const char *dir, char *out, size_t outlen, const char *want, bool *found);
+
+/* Values for the placeholders a text may hold: {retention_days}, {stats_min_members}. */
+struct content_vars {
+	int retention_days;
+	int stats_min_members;
+};
+
+/* Fills the placeholders in md (unknown ones stay as written). *out is malloc'd. */
+int content_fill(const char *md, const struct content_vars *v, char **out);
 
 /* Parses one topic file's text (header + body). Exposed for tests and the fuzzer. */
 int content_parse_topic(const char *text, size_t len, struct topic *out, char *err, size_t errlen);

@@ -1,5 +1,6 @@
 /* crisis.c - crisis language detection, the private answer and moderators' alerts. */
 #include "care/crisis.h"
+#include "care/rooms.h"
 #include "care/crisis_rules.h"
 #include "care/commands.h"
 #include "care/state.h"
@@ -7,6 +8,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/text.h"
 
 #include <sodium.h>
@@ -145,18 +147,23 @@ static void put_trimmed(struct hbuf *b, const char *s)
 
 char *crisis_answer(const struct happ *app)
 {
+	return crisis_answer_in(app, app->cfg->crisis_country);
+}
+
+char *crisis_answer_in(const struct happ *app, const char *country)
+{
 	const struct content *c = app->content;
 	const struct crisis_country *cc, *intl;
 	struct hbuf b = HBUF_INIT;
 
 	if (!c || !c->crisis_response)
 		return strdup(fallback_answer);
-	cc = content_crisis(c, app->cfg->crisis_country);
+	cc = content_crisis(c, country);
 	intl = content_crisis(c, "intl");
 	/* The start checked the country; a content reload can still have removed its list. */
-	if (cc == intl && app->cfg->crisis_country && strcmp(app->cfg->crisis_country, "intl") != 0)
-		hlog_warn("crisis", "[crisis] country = %s has no resource list in the content now; "
-			  "answering with the international directory", app->cfg->crisis_country);
+	if (cc == intl && country && strcmp(country, "intl") != 0)
+		hlog_warn("crisis", "country %s has no resource list in the content now; "
+			  "answering with the international directory", country);
 	put_trimmed(&b, c->crisis_response);
 	if (cc) {
 		hbuf_printf(&b, "\n\n**%s**\n\n", cc->name ? cc->name : cc->code);
@@ -173,12 +180,21 @@ char *crisis_answer(const struct happ *app)
 
 static int send_answer(struct hctx *ctx, enum hdest dest)
 {
-	char *md = crisis_answer(ctx->app);
+	const struct hmsg *m = ctx->msg;
+	struct room_settings rs;
+	char *md;
 	int rc;
+
+	/* A group room's own crisis country (`!mod set country`); else the configured one. */
+	if (m->is_private || rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
+	md = crisis_answer_in(ctx->app, rooms_country(ctx->app, &rs));
 
 	if (!md)
 		return HE_NOMEM;
 	rc = hctx_reply(ctx, dest, md);
+	if (rc == HE_OK)
+		metrics_crisis_answer();
 	free(md);
 	return rc;
 }
@@ -288,6 +304,10 @@ static void alert_moderators(struct hctx *ctx)
 		if (held_back(cr, id, now, window))
 			return;
 	}
+	if (!reply_can_post(app, m->network)) {
+		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
+		return;
+	}
 	if (!(room = text_md_code(m->room)))
 		return;
 	hbuf_printf(&b, "Someone in %s may need support right now. Hearth has privately offered "
@@ -299,10 +319,8 @@ static void alert_moderators(struct hctx *ctx)
 	}
 	rc = reply_post(app, m->network, r->crisis_alert_room, hbuf_str(&b), "a moderators' alert");
 	hbuf_free(&b);
-	if (rc == HE_AGAIN)
-		hlog_warn("crisis", "cannot post a moderators' alert on %s", m->network);
 	if (rc)
-		return;
+		return; /* logged by reply_post */
 	if (cr) {
 		remember(cr, id, now, window);
 		cr->alerts++;
@@ -315,7 +333,7 @@ static void alert_moderators(struct hctx *ctx)
 /* The message is the !crisis command itself, which answers on its own. */
 static bool is_crisis_command(const struct hctx *ctx)
 {
-	const char *prefix = ctx->app->cfg->prefix, *p = ctx->text;
+	const char *prefix = ctx->prefix[0] ? ctx->prefix : ctx->app->cfg->prefix, *p = ctx->text;
 	size_t plen = strlen(prefix);
 	char word[32], *f;
 	bool yes;

@@ -48,5 +48,7 @@ int crisis_country_resolve(const struct content *c, char **country, char *err, s
 
 /* The full answer a member gets (Markdown, malloc'd), or NULL on allocation failure. */
 char *crisis_answer(const struct happ *app);
+/* The same for a given country code (a room's own, rooms.h). */
+char *crisis_answer_in(const struct happ *app, const char *country);
 
 #endif

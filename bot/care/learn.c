@@ -2,6 +2,7 @@
 #include "care/commands.h"
 #include "care/reply.h"
 #include "care/content.h"
+#include "care/rooms.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/tz.h"
@@ -44,37 +45,71 @@ static void put_topic_line(struct hbuf *b, const char *cmd, const struct topic *
 	free(id);
 }
 
+/* "`!name args`" as one code span: no emphasis to break (an empty argument slot once left
+ * "**!crisis **", which CommonMark does not render), and read the same on every network. */
+static void put_usage(struct hbuf *b, const struct hcmd *c)
+{
+	char *usage = NULL, *code = NULL;
+
+	if (asprintf(&usage, "!%s%s%s", c->name, *c->args_help ? " " : "", c->args_help) < 0) {
+		b->oom = true;
+		return;
+	}
+	code = text_md_code(usage);
+	if (code)
+		hbuf_puts(b, code);
+	else
+		b->oom = true;
+	free(code);
+	free(usage);
+}
+
 int cmd_help(struct hctx *ctx)
 {
 	struct hbuf b = HBUF_INIT;
 	size_t n;
 	const struct hcmd *cmds = commands_list(&n), *one;
+	bool moderator = ctx->msg->role == HROLE_MODERATOR;
 	char word[32];
 	const char *args = ctx->args;
 	int rc;
 
 	if (text_next_word(&args, word, sizeof(word))) {
-		char *f = text_fold(word[0] == ctx->app->cfg->prefix[0] ? word + 1 : word);
+		char *f = text_fold(word[0] == ctx->prefix[0] ? word + 1 : word);
 		one = f ? commands_find(f) : NULL;
 		free(f);
 		if (!one)
 			return hctx_reply(ctx, HDEST_SAME, "I don't have that command. Type `!help` to see them all.");
-		hbuf_printf(&b, "**!%s %s**\n\n%s", one->name, one->args_help, one->summary);
+		/* A command with its own full help gives it here too, exactly as "!NAME help" does
+		 * (moderators' tools only to moderators: that is where the command itself answers). */
+		if ((one->flags & HCMD_OWN_HELP) && (!(one->flags & HCMD_MODERATOR) || moderator)) {
+			ctx->args = "help";
+			rc = one->run(ctx);
+			ctx->args = args;
+			return rc;
+		}
+		put_usage(&b, one);
+		hbuf_printf(&b, "\n\n%s", one->summary);
 		if (one->help)
 			hbuf_printf(&b, "\n\n%s", one->help);
+		if (one->flags & HCMD_MODERATOR)
+			hbuf_puts(&b, "\n\nOnly this room's moderators can use it.");
 		goto send;
 	}
 	hbuf_puts(&b, "Here is what I can do:\n\n");
 	for (size_t i = 0; i < n; i++) {
 		if (cmds[i].flags & HCMD_HIDDEN)
 			continue;
-		if ((cmds[i].flags & HCMD_MODERATOR) && ctx->msg->role != HROLE_MODERATOR)
+		if ((cmds[i].flags & HCMD_MODERATOR) && !moderator)
 			continue;
-		hbuf_printf(&b, "- `!%s%s%s` %s\n", cmds[i].name, *cmds[i].args_help ? " " : "",
-			    cmds[i].args_help, cmds[i].summary);
+		/* "- `!learn [topic]`: A short reading": the colon keeps command and description
+		 * apart in plain text too, where the code span's backticks are dropped. */
+		hbuf_puts(&b, "- ");
+		put_usage(&b, &cmds[i]);
+		hbuf_printf(&b, ": %s\n", cmds[i].summary);
 	}
-	hbuf_puts(&b, "\nI'm a peer self-help companion, not therapy and not a crisis service. "
-		      "If you are in danger right now, type `!crisis`.");
+	hbuf_puts(&b, "\nType `!help <command>` for more on one. I'm a peer self-help companion, not "
+		      "therapy and not a crisis service. If you are in danger right now, type `!crisis`.");
 send:
 	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
 	hbuf_free(&b);
@@ -95,13 +130,24 @@ int cmd_topics(struct hctx *ctx)
 	return rc;
 }
 
-/* "Bowlby, J. (1969). Attachment and loss..." -> "Bowlby, J. (1969)". */
+/* A reference as cited in text: "Bowlby, J. (1969). Attachment..." -> "Bowlby (1969)";
+ * "Ainsworth, M. D. S., Blehar, M. C., ... & Wall, S. (1978). ..." -> "Ainsworth et al. (1978)".
+ * Anything else (no year): up to its first parenthesis or full stop. */
 static void short_source(struct hbuf *b, const char *src)
 {
 	const char *open = strchr(src, '('), *close = open ? strchr(open, ')') : NULL;
-	size_t n = close && close - src < 80 ? (size_t)(close - src + 1) : strcspn(src, ".");
-	char *cut = strndup(src, n);
+	size_t surname = strcspn(src, ",("), n;
+	char *cut;
 
+	if (open && close && close - open == 5 && strspn(open + 1, "0123456789") == 4 && surname < 40) {
+		bool several = memchr(src, '&', (size_t)(open - src)) != NULL;
+		cut = NULL;
+		if (asprintf(&cut, "%.*s%s (%.4s)", (int)surname, src, several ? " et al." : "", open + 1) < 0)
+			cut = NULL;
+	} else {
+		n = close && close - src < 80 ? (size_t)(close - src + 1) : strcspn(src, ".");
+		cut = strndup(src, n);
+	}
 	if (cut)
 		put_text(b, cut);
 	else
@@ -125,6 +171,8 @@ static int send_topic(struct hctx *ctx, const struct topic *t, const char *intro
 		hbuf_puts(&b, ".*\n\n");
 	}
 	hbuf_puts(&b, t->body);
+	if (t->guidance)
+		hbuf_puts(&b, "\n\n*This is practical guidance from peer support, not research.*");
 	if (t->nsources) {
 		hbuf_puts(&b, "\n\n*Sources: ");
 		for (size_t i = 0; i < t->nsources; i++) {
@@ -148,9 +196,18 @@ int cmd_learn(struct hctx *ctx)
 	int rc;
 
 	if (!*ctx->args) {
-		long day = tz_daykey(ctx->app->cfg->timezone, happ_now(ctx->app));
+		struct room_settings rs;
+		long day;
+		long idx;
+
+		/* A room's topic of the week (`!mod topic-of-week`) holds for 7 days. */
+		if (!ctx->msg->is_private &&
+		    rooms_get(ctx->app, ctx->msg->network, ctx->msg->room, &rs) == HE_OK && rs.topic_week[0] &&
+		    happ_now(ctx->app) - rs.topic_week_at < 7 * 86400 && (t = content_find(c, rs.topic_week)))
+			return send_topic(ctx, t, "This week's topic:");
+		day = tz_daykey(ctx->app->cfg->timezone, happ_now(ctx->app));
 		/* Day keys are YYYYMMDD; spread them so consecutive days differ. */
-		long idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
+		idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
 		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], "Today's reading:");
 	}
 	t = content_find(c, ctx->args);
@@ -172,5 +229,14 @@ int cmd_learn(struct hctx *ctx)
 
 int cmd_about(struct hctx *ctx)
 {
-	return hctx_reply(ctx, HDEST_SAME, ctx->app->content->about);
+	const struct config *cfg = ctx->app->cfg;
+	struct content_vars v = { cfg->mood_retention_days, cfg->stats_min_members };
+	char *text;
+	int rc;
+
+	if ((rc = content_fill(ctx->app->content->about, &v, &text)))
+		return rc;
+	rc = hctx_reply(ctx, HDEST_SAME, text);
+	free(text);
+	return rc;
 }

@@ -1,6 +1,7 @@
 /* mod.c - !mod: moderators pause and resume Hearth in a room, schedule check-ins, set quiet
  * hours, reload content and see anonymous room aggregates. */
 #include "care/mod.h"
+#include "care/mod_room.h"
 #include "care/care.h"
 #include "care/content.h"
 #include "care/cron.h"
@@ -35,14 +36,17 @@ static int mod_help(struct hctx *ctx, const char *args)
 {
 	return hctx_replyf(ctx, HDEST_SAME,
 		"Moderator tools for this room:\n\n"
-		"- `!mod pause`: I stay silent here; only `!crisis`, `!help`, `!about` and `!mod` still "
-		"answer, and crisis answers always go out.\n"
-		"- `!mod resume`: I'm back to normal.\n"
-		"- `!mod checkin add \"<minute hour day month weekday>\" [time zone]`: schedule a "
-		"check-in, e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` for 19:00 on Mondays "
-		"and Thursdays. You get its number back.\n"
-		"- `!mod checkin list`: this room's scheduled check-ins.\n"
-		"- `!mod checkin remove <number>`: stop one.\n"
+		"- `!mod status`: this room's setup at a glance. `!mod set country|language|prefix|timezone "
+		"<value>` changes one (`default` goes back to the configured value).\n"
+		"- `!mod welcome set \"<text>\"` / `on` / `off`: the welcome a new member gets, once. "
+		"`!mod topic-of-week <topic>`: `!learn` alone shows that topic here for 7 days.\n"
+		"- `!mod pause` / `!mod resume`: I stay silent here (only `!crisis`, `!help`, `!about` and "
+		"`!mod` answer, and crisis answers always go out), then I'm back to normal.\n"
+		"- `!mod checkin add \"<minute hour day month weekday>\" [time zone] [text \"<question>\" | "
+		"topic <name>]`: schedule a check-in, e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` "
+		"for 19:00 on Mondays and Thursdays, with your own question or a topic if you like.\n"
+		"- `!mod checkin list` / `!mod checkin remove <number>`: this room's scheduled check-ins; "
+		"stop one.\n"
 		"- `!mod quiet HH:MM-HH:MM [time zone]`: no scheduled posts in these hours. A check-in "
 		"due in quiet hours is skipped, not saved up for later. `!mod quiet off` ends them.\n"
 		"- `!mod reload`: read the content files again, no restart needed.\n"
@@ -50,8 +54,9 @@ static int mod_help(struct hctx *ctx, const char *args)
 		"(default %d, never today), counting only days when at least %d members took part; "
 		"numbers in ranges, the average to the nearest half. Sent to you privately; never "
 		"anyone's own log.\n\n"
-		"Prompts rotate, so a room doesn't see the same one twice within %d days. If I was "
-		"offline at a check-in time, I post it once when I'm back (within a day), never a pile.",
+		"Prompts rotate: new ones first, then the one shown longest ago (a room doesn't see one "
+		"again within %d days while there are others). If I was offline at a check-in time, I "
+		"post it once when I'm back (within a day), never a pile.",
 		MOD_STATS_DEFAULT_DAYS, ctx->app->cfg->stats_min_members, ctx->app->cfg->checkin_repeat_days);
 }
 
@@ -175,18 +180,6 @@ static int mod_stats(struct hctx *ctx, const char *args)
 			   nmembers, mood_stats_round(rs.mean));
 }
 
-/* Length of the quote mark at s (straight or curly, single or double), or 0. */
-static size_t quote_len(const char *s)
-{
-	if (*s == '"' || *s == '\'')
-		return 1;
-	if ((unsigned char)s[0] == 0xe2 && (unsigned char)s[1] == 0x80 &&
-	    ((unsigned char)s[2] == 0x9c || (unsigned char)s[2] == 0x9d ||
-	     (unsigned char)s[2] == 0x98 || (unsigned char)s[2] == 0x99))
-		return 3;
-	return 0;
-}
-
 /* Reads the cron part of `!mod checkin add`: "quoted" (straight or curly quotes, as phones type
  * them), an @shortcut, or five bare fields. Advances *p past it. Returns false when a quote is
  * not closed. */
@@ -195,17 +188,17 @@ static bool take_cron(const char **p, char *out, size_t outlen)
 	const char *s = text_skip_space(*p), *end;
 	struct hbuf b = HBUF_INIT;
 	char word[64];
-	size_t q = quote_len(s);
+	size_t q = mod_quote_len(s);
 	bool ok = true;
 
 	out[0] = '\0';
 	if (q) {
-		for (end = s + q; *end && !quote_len(end); end++)
+		for (end = s + q; *end && !mod_quote_len(end); end++)
 			;
 		if (!*end)
 			return false;
 		snprintf(out, outlen, "%.*s", (int)(end - (s + q)), s + q);
-		*p = text_skip_space(end + quote_len(end));
+		*p = text_skip_space(end + mod_quote_len(end));
 		return true;
 	}
 	for (int n = 0; n < 5 && text_next_word(&s, word, sizeof(word)); n++) {
@@ -224,25 +217,22 @@ static bool take_cron(const char **p, char *out, size_t outlen)
 	return ok;
 }
 
-/* "Mon 2026-03-30 09:00" in tz. */
-static void format_local(const char *tz, time_t t, char *out, size_t len)
+/* A topic named by a moderator: exact, or the one close match. */
+static const struct topic *find_topic(struct happ *app, const char *name)
 {
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	int minute = 0, wday = 0;
-	long day = 0;
+	const struct topic *t = content_find(app->content, name), *near[2];
 
-	if (cron_local(tz, t, &minute, &wday, &day) != 0) {
-		snprintf(out, len, "unknown");
-		return;
-	}
-	snprintf(out, len, "%s %04ld-%02ld-%02ld %02d:%02d", days[wday % 7], day / 10000,
-		 (day / 100) % 100, day % 100, minute / 60, minute % 60);
+	if (!t && content_suggest(app->content, name, near, 2) == 1)
+		t = near[0];
+	return t;
 }
 
 static int checkin_add(struct hctx *ctx, const char *args)
 {
 	const struct hmsg *m = ctx->msg;
-	char cron[CRON_MAX_TEXT + 32], tz[80] = "", err[512];
+	char cron[CRON_MAX_TEXT + 32], tz[80] = "", word[16], err[512], question[SCHED_TEXT_MAX + 1] = "";
+	const char *topic = NULL;
+	struct room_settings rs;
 	long long id = 0;
 	int rc;
 
@@ -253,21 +243,62 @@ static int checkin_add(struct hctx *ctx, const char *args)
 		return reply(ctx, "Please give a schedule in quotes: minute hour day-of-month month "
 			     "day-of-week, then a time zone if you like, e.g. "
 			     "`!mod checkin add \"0 9 * * 1-5\" Europe/Berlin` (9:00 on weekdays).");
-	if (*args && !text_next_word(&args, tz, sizeof(tz)))
-		tz[0] = '\0';
+	/* [zone] [text "<question>" | topic <name>] */
+	{
+		const char *save = args;
+		if (text_next_word(&args, tz, sizeof(tz)) && (text_starts_with_ci(tz, "text") ||
+							      text_starts_with_ci(tz, "topic")) &&
+		    (strlen(tz) == 4 || strlen(tz) == 5)) {
+			tz[0] = '\0';
+			args = save;
+		} else if (tz[0]) {
+			char canon[64];
+			if (rooms_tz_canon(tz, canon, sizeof(canon)))
+				snprintf(tz, sizeof(tz), "%s", canon);
+		}
+	}
+	if (text_next_word(&args, word, sizeof(word))) {
+		char *f = text_fold(word);
+		bool is_text = f && strcmp(f, "text") == 0, is_topic = f && strcmp(f, "topic") == 0;
+		free(f);
+		if (is_text) {
+			int q = mod_take_quoted(&args, question, sizeof(question));
+			if (q <= 0 || *args || !*text_skip_space(question))
+				return hctx_replyf(ctx, HDEST_SAME, "Please put the question in quotes after "
+						   "`text`, under %d characters, e.g. `!mod checkin add \"0 19 "
+						   "* * 1\" text \"What helped you this week?\"`. Nothing was "
+						   "added.", SCHED_TEXT_MAX);
+		} else if (is_topic) {
+			const struct topic *t;
+			args = text_skip_space(args);
+			if (!*args || !(t = find_topic(ctx->app, args)))
+				return reply(ctx, "I don't have that topic. `!topics` lists them, e.g. `!mod "
+					     "checkin add \"0 19 * * 1\" topic self-compassion`. Nothing was "
+					     "added.");
+			topic = t->id;
+			args = "";
+		} else {
+			return reply(ctx, "After the schedule I expected a time zone like `Europe/Berlin`, "
+				     "then `text \"<question>\"` or `topic <name>` if you like. Nothing was "
+				     "added.");
+		}
+	}
 	if (*args)
-		return reply(ctx, "I expected at most a time zone after the schedule, like `Europe/Berlin`. "
-			     "Nothing was added.");
-	rc = sched_add(ctx->app, m->network, m->room, cron, tz, &id, err, sizeof(err));
+		return reply(ctx, "I expected at most a time zone and a `text` or `topic` after the "
+			     "schedule. Nothing was added.");
+	rc = sched_add_with(ctx->app, m->network, m->room, cron, tz, question[0] ? question : NULL,
+			    topic, &id, err, sizeof(err));
 	if (rc == HE_INVAL || rc == HE_TOOBIG)
 		return hctx_replyf(ctx, HDEST_SAME, "%s Nothing was added.", err);
 	if (rc)
 		return reply(ctx, "Sorry, I couldn't save that schedule just now, so nothing was added. "
 			     "Please try again in a moment.");
+	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
 	{
 		struct sched_entry *v = NULL;
 		size_t n = 0;
-		char when[64] = "";
+		char when[64] = "", note[256] = "";
 		time_t next;
 		struct cron_expr *e = NULL;
 
@@ -277,17 +308,23 @@ static int checkin_add(struct hctx *ctx, const char *args)
 					continue;
 				if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
 				    cron_next(e, v[i].tz, happ_now(ctx->app), &next) == HE_OK)
-					format_local(v[i].tz, next, when, sizeof(when));
+					mod_format_local(v[i].tz, next, when, sizeof(when));
 				snprintf(tz, sizeof(tz), "%s", v[i].tz);
 			}
 		}
 		cron_free(e);
 		free(v);
+		if (mod_clashes_quiet(ctx->app, &rs, cron, tz)) {
+			note[0] = ' ';
+			mod_quiet_note(ctx->app, &rs, note + 1, sizeof(note) - 1);
+		}
 		{
 			char *code = text_md_code(cron); /* the schedule as typed, echoed */
-			rc = code ? hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in **#%lld** added: %s (%s). "
+			rc = code ? hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in **#%lld** added: %s (%s)%s. "
 						"The first one is due %s. To stop it: `!mod checkin remove "
-						"%lld`.", id, code, tz, when[0] ? when : "soon", id) : HE_NOMEM;
+						"%lld`.%s", id, code, tz, question[0] ? ", with your question" :
+						topic ? ", with a topic" : "", when[0] ? when : "soon", id,
+						note) : HE_NOMEM;
 			free(code);
 			return rc;
 		}
@@ -301,8 +338,12 @@ static int checkin_list(struct hctx *ctx, const char *args)
 	struct hbuf b = HBUF_INIT;
 	size_t n = 0;
 	time_t now = happ_now(ctx->app);
+	struct room_settings rs;
+	bool clash = false;
 	int rc;
 
+	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
 	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK)
 		return reply(ctx, "Sorry, I couldn't read this room's schedules just now. Please try again in a moment.");
 	if (n == 0) {
@@ -318,18 +359,28 @@ static int checkin_list(struct hctx *ctx, const char *args)
 
 		if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
 		    cron_next(e, v[i].tz, v[i].last_fire > now ? v[i].last_fire : now, &next) == HE_OK)
-			format_local(v[i].tz, next, when, sizeof(when));
+			mod_format_local(v[i].tz, next, when, sizeof(when));
 		cron_free(e);
 		{
 			char *code = text_md_code(v[i].cron);
+			bool q = mod_clashes_quiet(ctx->app, &rs, v[i].cron, v[i].tz);
+			clash = clash || q;
 			if (code)
-				hbuf_printf(&b, "- **#%lld** %s (%s), next: %s\n", v[i].id, code, v[i].tz, when);
+				hbuf_printf(&b, "- **#%lld** %s (%s), next: %s%s%s%s\n", v[i].id, code, v[i].tz,
+					    when, v[i].topic[0] ? ", with a topic" : "",
+					    v[i].text[0] ? ", the room's own question" : "",
+					    q ? " (falls in quiet hours at times)" : "");
 			else
 				b.oom = true;
 			free(code);
 		}
 	}
 	hbuf_puts(&b, "\nTo stop one: `!mod checkin remove <number>`.");
+	if (clash) {
+		char note[256];
+		mod_quiet_note(ctx->app, &rs, note, sizeof(note));
+		hbuf_printf(&b, "\n\n%s", note);
+	}
 	rc = b.oom ? HE_NOMEM : reply(ctx, hbuf_str(&b));
 out:
 	hbuf_free(&b);
@@ -403,7 +454,9 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 {
 	const struct hmsg *m = ctx->msg;
 	char text[128], err[160] = "";
-	const char *tz = "", *last;
+	const char *tz = NULL, *last;
+	char canon[64];
+	struct room_settings rs;
 	char *sp;
 	int start, end;
 
@@ -411,7 +464,7 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 	if (!*args)
 		return quiet_show(ctx);
 	if (text_starts_with_ci(args, "off") && !*text_skip_space(args + 3)) {
-		if (rooms_set_quiet(ctx->app, m->network, m->room, -1, -1, "") != HE_OK)
+		if (rooms_set_quiet(ctx->app, m->network, m->room, -1, -1, NULL) != HE_OK)
 			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
 		return reply(ctx, "Quiet hours are off in this room. Scheduled check-ins post at any hour they're set for.");
 	}
@@ -425,7 +478,7 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 	if (sp && !strchr(last, ':')) {
 		*sp = '\0';
 		tz = last;
-		if (!cron_tz_valid(tz) || strlen(tz) >= sizeof(((struct room_settings *)0)->tz)) {
+		if (!rooms_tz_canon(tz, canon, sizeof(canon))) {
 			char cut[64], *said;
 			int rc;
 			snprintf(cut, sizeof(cut), "%.*s", (int)text_utf8_prefix(tz, strlen(tz), 60), tz);
@@ -436,6 +489,7 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 			free(said);
 			return rc;
 		}
+		tz = canon;
 	}
 	if (cron_parse_quiet(text, &start, &end, err, sizeof(err)) != 0) {
 		char *said = text_md_escape(err); /* it quotes what they typed */
@@ -447,14 +501,21 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 	}
 	if (rooms_set_quiet(ctx->app, m->network, m->room, start, end, tz) != HE_OK)
 		return reply(ctx, "Sorry, I couldn't save the quiet hours just now, so nothing changed.");
+	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
 	return hctx_replyf(ctx, HDEST_SAME, "Quiet hours set: %02d:%02d-%02d:%02d (%s). I won't post "
 			   "scheduled check-ins then; one that falls due in quiet hours is skipped, not "
 			   "saved up for later. Crisis answers always go out.", start / 60, start % 60,
-			   end / 60, end % 60, *tz ? tz : ctx->app->cfg->timezone);
+			   end / 60, end % 60, rooms_tz(ctx->app, &rs));
 }
 
 static const struct mod_sub subs[] = {
 	{ "help", mod_help, false },
+	{ "status", mod_status, true },
+	{ "set", mod_set, true },
+	{ "welcome", mod_welcome, true },
+	{ "topic-of-week", mod_topic_week, true },
+	{ "topic", mod_topic_week, true },
 	{ "pause", mod_pause, true },
 	{ "resume", mod_resume, true },
 	{ "reload", mod_reload, true },

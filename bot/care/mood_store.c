@@ -183,16 +183,8 @@ int mstore_consent_get(struct happ *app, const char *network, const char *member
 
 long mstore_count(struct happ *app, const char *network, const char *member)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT count(*) FROM mood_entry WHERE network = ?"
-						   " AND member = ?", "ss", network, member);
-	long n = -1;
-
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return n;
+	return store_count(app->store, "SELECT count(*) FROM mood_entry WHERE network = ? AND member = ?",
+			   "ss", network, member);
 }
 
 /* Runs a one-row write keyed by (network, member). */

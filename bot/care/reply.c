@@ -1,8 +1,10 @@
 /* reply.c - everything the care layer says leaves through here (see reply.h). */
 #include "care/reply.h"
 #include "care/commands.h"
+#include "care/rooms.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/log.h"
 
 #include <stdarg.h>
@@ -12,7 +14,20 @@
 
 char *reply_prefixed(const struct happ *app, const char *md)
 {
-	const char *prefix = app->cfg->prefix;
+	return reply_prefixed_as(app->cfg->prefix, md);
+}
+
+char *reply_prefixed_room(struct happ *app, const char *network, const char *room, const char *md)
+{
+	struct room_settings rs;
+
+	if (!room || rooms_get(app, network, room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
+	return reply_prefixed_as(rooms_prefix(app, &rs), md);
+}
+
+char *reply_prefixed_as(const char *prefix, const char *md)
+{
 	struct hbuf b = HBUF_INIT;
 
 	if (strcmp(prefix, "!") == 0)
@@ -46,11 +61,12 @@ int hctx_reply(struct hctx *ctx, enum hdest dest, const char *md)
 
 	if (!t || !t->ops || !t->ops->reply)
 		return HE_INVAL;
-	if (!(text = reply_prefixed(ctx->app, md))) {
+	if (!(text = reply_prefixed_as(ctx->prefix[0] ? ctx->prefix : ctx->app->cfg->prefix, md))) {
 		rc = HE_NOMEM;
 		goto out;
 	}
 	rc = t->ops->reply(t, ctx->msg, dest, text);
+	metrics_reply(t->name, rc == HE_OK);
 	if (rc)
 		hlog_warn("router", "a reply on %s could not be delivered: %s", t->name, he_str(rc));
 	else
@@ -96,7 +112,8 @@ static int post(struct happ *app, const char *network, const char *to, const cha
 
 	if (!t)
 		return HE_AGAIN;
-	if (!(text = reply_prefixed(app, md))) {
+	/* a room's own prefix; a member's private chat has the configured one */
+	if (!(text = private_op ? reply_prefixed(app, md) : reply_prefixed_room(app, network, to, md))) {
 		rc = HE_NOMEM;
 		goto out;
 	}
@@ -123,6 +140,31 @@ int reply_post_private(struct happ *app, const char *network, const char *member
 		       const char *what)
 {
 	return post(app, network, member, md, what, true);
+}
+
+bool reply_can_greet(const struct hevent *ev)
+{
+	return ev->via && ev->via->ops && ev->via->ops->greet;
+}
+
+int reply_greet(struct happ *app, const struct hevent *ev, const char *md)
+{
+	struct htransport *t = ev->via;
+	char *text = NULL;
+	int rc;
+
+	if (!t || !t->ops || !t->ops->greet)
+		return HE_AGAIN;
+	if (!(text = reply_prefixed_room(app, ev->network, ev->room, md))) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	rc = t->ops->greet(t, ev, text);
+	if (rc)
+		hlog_warn("reply", "a welcome could not be delivered on %s: %s", t->name, he_str(rc));
+out:
+	free(text);
+	return rc;
 }
 
 bool reply_can_send_file(const struct hctx *ctx)

@@ -24,6 +24,8 @@ struct hctx {
 	const char *args;          /* after the command word, trimmed ("" when none) */
 	char cmd[32];              /* the command word, folded */
 	int replies;               /* how many replies were sent */
+	char prefix[8];            /* the command prefix where the message was said: the room's own
+				    * (rooms.h), else the configured one; "" counts as configured */
 };
 
 /* Sends Markdown to dest through the message's transport and counts it in ctx->replies. Text
@@ -33,7 +35,7 @@ int hctx_reply(struct hctx *ctx, enum hdest dest, const char *markdown);
 int hctx_replyf(struct hctx *ctx, enum hdest dest, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Posts Markdown unprompted into `room` on `network` (prefix rewritten). HE_AGAIN when the
+/* Posts Markdown unprompted into `room` on `network` (prefix rewritten for the room). HE_AGAIN when the
  * network is not there or cannot post (the caller may retry); else the transport's result.
  * `what` names the post for the log ("a check-in"); a failure is logged, never the text. */
 int reply_post(struct happ *app, const char *network, const char *room, const char *markdown,
@@ -54,8 +56,19 @@ bool reply_can_send_file(const struct hctx *ctx);
  * logged with `what`. Not counted in ctx->replies. */
 int reply_send_file(struct hctx *ctx, const struct hfile *f, const char *what);
 
+/* Greets a member who joined a room (a welcome) through the event's transport's greet op, the
+ * prefix rewritten for the room. HE_AGAIN when the transport has no greet op. */
+int reply_greet(struct happ *app, const struct hevent *joined, const char *markdown);
+/* True when the event's transport can greet (reply_greet would try). */
+bool reply_can_greet(const struct hevent *joined);
+
 /* Rewrites "!command" mentions in Markdown for the configured prefix. Returns a malloc'd
  * string, NULL when out of memory. */
 char *reply_prefixed(const struct happ *app, const char *markdown);
+/* The same for a given prefix (a room's own, rooms.h). */
+char *reply_prefixed_as(const char *prefix, const char *markdown);
+/* The same for the prefix of room on network (its own, else the configured one). */
+char *reply_prefixed_room(struct happ *app, const char *network, const char *room,
+			  const char *markdown);
 
 #endif

@@ -2,11 +2,15 @@
 #include "care/router.h"
 #include "care/commands.h"
 #include "care/crisis.h"
+#include "care/limit.h"
 #include "care/reply.h"
 #include "care/rooms.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/text.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +33,10 @@ static const struct hcmd *closest_command(const char *word)
 	return best;
 }
 
-static int run_command(struct hctx *ctx, const char *body)
+static int run_command(struct hctx *ctx, const struct room_settings *rs, const char *body)
 {
-	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
 	const struct hcmd *cmd;
-	struct room_settings rs;
 	char *folded;
 
 	if (!text_next_word(&body, ctx->cmd, sizeof(ctx->cmd)))
@@ -47,8 +49,7 @@ static int run_command(struct hctx *ctx, const char *body)
 	ctx->args = body;
 
 	cmd = commands_find(ctx->cmd);
-	if (!m->is_private && rooms_get(app, m->network, m->room, &rs) == HE_OK && rs.paused &&
-	    !(cmd && (cmd->flags & HCMD_WHEN_PAUSED)))
+	if (!m->is_private && rs->paused && !(cmd && (cmd->flags & HCMD_WHEN_PAUSED)))
 		return HE_OK; /* paused: silent but for crisis answers and moderators */
 	if (!cmd) {
 		const struct hcmd *near = closest_command(ctx->cmd);
@@ -56,7 +57,7 @@ static int run_command(struct hctx *ctx, const char *body)
 			/* The member's word, echoed: a code span it cannot end or break out of. */
 			char said[sizeof(ctx->cmd) + 8], *code;
 			int rc;
-			snprintf(said, sizeof(said), "%s%s", app->cfg->prefix, ctx->cmd);
+			snprintf(said, sizeof(said), "%s%s", ctx->prefix, ctx->cmd);
 			if (!(code = text_md_code(said)))
 				return HE_NOMEM;
 			rc = hctx_replyf(ctx, HDEST_SAME, "I don't know %s. Did you mean `!%s`? "
@@ -72,16 +73,55 @@ static int run_command(struct hctx *ctx, const char *body)
 	if ((cmd->flags & HCMD_MODERATOR) && m->role != HROLE_MODERATOR)
 		return hctx_reply(ctx, HDEST_SAME, "Sorry, only this room's moderators can use that. "
 				  "Nothing was changed.");
+	/* A group room is not flooded: the busy commands answer a member 3 times a minute there
+	 * (limit.h). Moderators, private chats, !crisis and crisis words are never limited. */
+	if ((cmd->flags & HCMD_LIMITED) && !m->is_private && m->role != HROLE_MODERATOR) {
+		switch (limit_take(ctx->app, m->network, m->room, m->sender ? m->sender : "",
+				   happ_now(ctx->app))) {
+		case LIMIT_NOTE:
+			return hctx_reply(ctx, HDEST_PRIVATE, "I've answered you a few times in the room "
+					  "this minute, so I'll pause there for a moment to keep the room "
+					  "calm. Ask me again in a minute, or here in private any time. "
+					  "`!crisis` always answers.");
+		case LIMIT_SILENT:
+			return HE_OK;
+		case LIMIT_OK:
+			break;
+		}
+	}
+	metrics_command(m->network, cmd->name);
 	return cmd->run(ctx);
+}
+
+/* Whether text may start with a prefix: the configured one or a room's (one punctuation mark). */
+static bool maybe_command(const struct happ *app, const char *text)
+{
+	unsigned char c;
+
+	while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+		text++;
+	c = (unsigned char)text[0];
+	return strncmp(text, app->cfg->prefix, strlen(app->cfg->prefix)) == 0 ||
+	       (c > 0x20 && c < 0x7f && !isalnum(c));
 }
 
 int router_dispatch(struct happ *app, const struct hmsg *m)
 {
 	struct hctx ctx = { .app = app, .msg = m };
-	const char *prefix = app->cfg->prefix;
-	size_t plen = strlen(prefix), len = strlen(m->text);
+	struct room_settings rs;
+	const char *prefix;
+	size_t plen, len = strlen(m->text);
 	char *text = NULL;
 	int rc;
+
+	/* A room's own prefix (rooms.h); private chats use the configured one. A room prefix is
+	 * one ASCII punctuation mark, so plain chatter costs no lookup. */
+	if (m->is_private || !maybe_command(app, m->text) ||
+	    rooms_get(app, m->network, m->room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
+	snprintf(ctx.prefix, sizeof(ctx.prefix), "%s", m->is_private ? app->cfg->prefix : rooms_prefix(app, &rs));
+	prefix = ctx.prefix;
+	plen = strlen(prefix);
 
 	/* Crisis language first, on every message whatever its size or encoding: the scanner reads
 	 * the first CRISIS_SCAN_MAX bytes of the message as it came and takes bytes that are not
@@ -108,7 +148,7 @@ int router_dispatch(struct happ *app, const struct hmsg *m)
 	}
 	ctx.text = text;
 	if (strncmp(text, prefix, plen) == 0)
-		rc = run_command(&ctx, text + plen);
+		rc = run_command(&ctx, &rs, text + plen);
 	free(text);
 	return rc > 0 ? HE_OK : rc;
 }

@@ -30,6 +30,9 @@ static const char *const migrations[] = {
 	" room TEXT NOT NULL, cron TEXT NOT NULL, tz TEXT NOT NULL, created_at INTEGER NOT NULL,"
 	" last_fire INTEGER NOT NULL);"
 	"CREATE INDEX sched_room ON sched (network, room);",
+	/* 2: a schedule may carry the room's own question or a topic ('' = a prompt in rotation). */
+	"ALTER TABLE sched ADD COLUMN text TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE sched ADD COLUMN topic TEXT NOT NULL DEFAULT '';",
 };
 
 static struct sched *state(struct happ *app)
@@ -86,11 +89,11 @@ static void copy(char *dst, size_t len, const unsigned char *src)
 int sched_list(struct happ *app, const char *network, const char *room, struct sched_entry **out,
 	       size_t *n)
 {
-	const char *sql = room ? "SELECT id, network, room, cron, tz, created_at, last_fire FROM sched"
-				 " WHERE network = ? AND room = ? ORDER BY id"
-			       : "SELECT id, network, room, cron, tz, created_at, last_fire FROM sched"
-				 " ORDER BY network, room, id";
-	sqlite3_stmt *st = store_stmt(app->store, sql);
+	const char *sql = room ? "SELECT id, network, room, cron, tz, created_at, last_fire, text, topic"
+				 " FROM sched WHERE network = ? AND room = ? ORDER BY id"
+			       : "SELECT id, network, room, cron, tz, created_at, last_fire, text, topic"
+				 " FROM sched ORDER BY network, room, id";
+	sqlite3_stmt *st = room ? store_stmtf(app->store, sql, "ss", network, room) : store_stmt(app->store, sql);
 	struct sched_entry *v = NULL, *grown;
 	size_t cnt = 0, cap = 0;
 	int rc = HE_OK, step;
@@ -99,10 +102,6 @@ int sched_list(struct happ *app, const char *network, const char *room, struct s
 	*n = 0;
 	if (!st)
 		return HE_DB;
-	if (room) {
-		sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -121,6 +120,8 @@ int sched_list(struct happ *app, const char *network, const char *room, struct s
 		copy(e->tz, sizeof(e->tz), sqlite3_column_text(st, 4));
 		e->created = (time_t)sqlite3_column_int64(st, 5);
 		e->last_fire = (time_t)sqlite3_column_int64(st, 6);
+		copy(e->text, sizeof(e->text), sqlite3_column_text(st, 7));
+		copy(e->topic, sizeof(e->topic), sqlite3_column_text(st, 8));
 	}
 	if (step != SQLITE_DONE)
 		rc = HE_DB;
@@ -137,16 +138,8 @@ out:
 
 static long long count_room(struct happ *app, const char *network, const char *room)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT count(*) FROM sched WHERE network = ? AND room = ?",
-				       "ss", network, room);
-	long long c = -1;
-
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		c = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return c;
+	return store_count(app->store, "SELECT count(*) FROM sched WHERE network = ? AND room = ?", "ss",
+			   network, room);
 }
 
 /* Refuses schedules that would crowd a room: two fire times less than an hour apart. */
@@ -183,6 +176,13 @@ static int check_gap(const struct cron_expr *e, const char *text, const char *tz
 
 int sched_add(struct happ *app, const char *network, const char *room, const char *cron,
 	      const char *tz, long long *id, char *err, size_t errlen)
+{
+	return sched_add_with(app, network, room, cron, tz, NULL, NULL, id, err, errlen);
+}
+
+int sched_add_with(struct happ *app, const char *network, const char *room, const char *cron,
+		   const char *tz, const char *text, const char *topic, long long *id, char *err,
+		   size_t errlen)
 {
 	struct cron_expr *e = NULL;
 	struct room_settings rs;
@@ -240,9 +240,15 @@ int sched_add(struct happ *app, const char *network, const char *room, const cha
 		rc = HE_TOOBIG;
 		goto out;
 	}
-	rc = store_runf(app->store, "INSERT INTO sched (network, room, cron, tz, created_at, last_fire)"
-				    " VALUES (?, ?, ?, ?, ?, ?)", "ssssii", network, room, cron, zone,
-			(int64_t)now, (int64_t)now);
+	if ((text && strlen(text) > SCHED_TEXT_MAX) || (topic && strlen(topic) >= 64)) {
+		snprintf(err, errlen, "That question is too long for a check-in: please keep it under %d "
+			 "characters.", SCHED_TEXT_MAX);
+		rc = HE_INVAL;
+		goto out;
+	}
+	rc = store_runf(app->store, "INSERT INTO sched (network, room, cron, tz, created_at, last_fire,"
+				    " text, topic) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ssssiiss", network, room,
+			cron, zone, (int64_t)now, (int64_t)now, text ? text : "", topic ? topic : "");
 	if (rc == HE_OK) {
 		*id = sqlite3_last_insert_rowid(store_db(app->store));
 		hlog_info("sched", "schedule %lld added on %s", *id, network);
@@ -301,6 +307,23 @@ static time_t latest_due(const struct cron_expr *e, const struct sched_entry *s,
 	return latest;
 }
 
+/* A schedule's post: the check-in, and with a topic a pointer to its reading. */
+static char *sched_render(struct happ *app, const struct sched_entry *s, const char *prompt)
+{
+	const struct topic *t = s->topic[0] ? content_find(app->content, s->topic) : NULL;
+	char *md = checkin_render(prompt), *out = NULL, *title;
+
+	if (!md || !t)
+		return md;
+	title = text_md_escape(t->title);
+	if (title && asprintf(&out, "%s\n\nThis check-in goes with **%s**: `!learn %s`", md, title,
+			      t->id) < 0)
+		out = NULL;
+	free(title);
+	free(md);
+	return out;
+}
+
 /* Posts one check-in into the schedule's room. HE_AGAIN: the network is not there (retry). */
 static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now)
 {
@@ -310,11 +333,13 @@ static int post_checkin(struct happ *app, const struct sched_entry *s, time_t no
 
 	if (!reply_can_post(app, s->network))
 		return HE_AGAIN;
-	if (!app->content || app->content->nprompts == 0)
+	if (!app->content || (app->content->nprompts == 0 && !s->text[0]))
 		return HE_NOTFOUND;
-	if ((rc = checkin_pick(app, s->network, s->room, app->cfg->checkin_repeat_days, now, &prompt)))
+	if (s->text[0])
+		prompt = s->text; /* the room's own question */
+	else if ((rc = checkin_pick(app, s->network, s->room, app->cfg->checkin_repeat_days, now, &prompt)))
 		goto out;
-	if (!(md = checkin_render(prompt))) {
+	if (!(md = sched_render(app, s, prompt))) {
 		rc = HE_NOMEM;
 		goto out;
 	}

@@ -30,6 +30,7 @@
 #define SCHED_CATCHUP_SECS (24 * 3600)
 #define SCHED_RETRY_SECS 60
 #define SCHED_MAX_PER_ROOM 12
+#define SCHED_TEXT_MAX 300          /* bytes of a room's own check-in question */
 #define SCHED_MIN_GAP_SECS 3600     /* check-ins of one schedule are at least an hour apart */
 
 struct sched_entry {
@@ -40,6 +41,8 @@ struct sched_entry {
 	char tz[64];
 	time_t created;
 	time_t last_fire;
+	char text[SCHED_TEXT_MAX + 1];  /* the room's own question ("" = a prompt in rotation) */
+	char topic[64];                 /* a topic id the check-in goes with ("" = none) */
 };
 
 int sched_init(struct happ *app);
@@ -51,6 +54,11 @@ void sched_free(struct happ *app);       /* accepts an app without scheduler sta
  * when the room already has SCHED_MAX_PER_ROOM schedules. */
 int sched_add(struct happ *app, const char *network, const char *room, const char *cron,
 	      const char *tz, long long *id, char *err, size_t errlen);
+/* The same with the room's own question (text) or a topic id (either may be NULL). The caller
+ * checks the topic exists; text over SCHED_TEXT_MAX bytes is HE_INVAL. */
+int sched_add_with(struct happ *app, const char *network, const char *room, const char *cron,
+		   const char *tz, const char *text, const char *topic, long long *id, char *err,
+		   size_t errlen);
 /* Removes schedule id when it belongs to this room; HE_NOTFOUND otherwise (nothing changed). */
 int sched_remove(struct happ *app, const char *network, const char *room, long long id);
 /* The room's schedules (room NULL: every room), oldest first. *out is malloc'd; caller frees. */

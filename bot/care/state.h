@@ -9,11 +9,15 @@
 struct mood;
 struct sched;
 struct crisis;
+struct welcome;
+struct limit;
 
 struct care {
 	struct mood *mood;
 	struct sched *sched;
 	struct crisis *crisis;
+	struct welcome *welcome;       /* welcome.c */
+	struct limit *limit;           /* limit.c */
 };
 
 #endif

@@ -1,6 +1,7 @@
 /* app.c - the application struct's small helpers. */
 #include "core/app.h"
 #include "core/err.h"
+#include "core/metrics.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -42,7 +43,15 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 		hlog_error("app", "a message arrived before the features were started");
 		return HE_INVAL;
 	}
-	return app->on_message(app, m);
+	metrics_dispatch_begin();
+	int rc = app->on_message(app, m);
+	metrics_dispatch_end();
+	return rc;
+}
+
+int happ_room_event(struct happ *app, const struct hevent *ev)
+{
+	return app->on_room_event ? app->on_room_event(app, ev) : HE_OK;
 }
 
 int happ_reload(struct happ *app)

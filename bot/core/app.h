@@ -32,6 +32,7 @@ struct happ {
 	/* Installed by the feature layer (care_init): what happ_dispatch and happ_reload run. */
 	int (*on_message)(struct happ *app, const struct hmsg *m);
 	int (*on_reload)(struct happ *app);
+	int (*on_room_event)(struct happ *app, const struct hevent *ev);
 	int exit_code;
 };
 
@@ -51,6 +52,10 @@ struct htransport *happ_transport(struct happ *app, const char *network);
  * Returns 0, or a negative code when a reply could not be delivered; HE_INVAL when no handler
  * is installed. */
 int happ_dispatch(struct happ *app, const struct hmsg *m);
+
+/* Handles one room event from a transport (app->on_room_event: a join, for the welcome).
+ * HE_OK when no handler is installed (a transport tested on its own). */
+int happ_room_event(struct happ *app, const struct hevent *ev);
 
 /* Reloads content and what can change without reconnecting (app->on_reload); HE_OK when no
  * handler is installed. */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum key_type { K_STR, K_SECRET, K_BOOL, K_INT, K_DOUBLE, K_LIST, K_LEVEL };
+enum key_type { K_STR, K_SECRET, K_BOOL, K_INT, K_DOUBLE, K_LIST, K_LEVEL, K_LOGFMT };
 enum key_scope { S_TOP, S_IRC, S_ROOM };
 
 struct key {
@@ -49,8 +49,13 @@ static const struct key keys[] = {
 	TOP("bot", "language", K_STR, language, 0, 0, "en", "Language of content and crisis phrases."),
 	TOP("bot", "timezone", K_STR, timezone, 0, 0, "UTC", "Default IANA time zone, e.g. Europe/Berlin."),
 	TOP("bot", "log_level", K_LEVEL, log_level, 0, 0, "info", "error, warn, info or debug."),
+	TOP("bot", "log_format", K_LOGFMT, log_format, 0, 0, "text",
+	    "text, or json: one object per line (time, level, module, message, network) for log shippers."),
 	TOP("bot", "max_message_bytes", K_INT, max_message_bytes, 64, 65536, "4096",
 	    "Longer messages get a short error instead of an answer."),
+	TOP("bot", "room_answers_per_minute", K_INT, room_answers_per_minute, 0, 20, "3",
+	    "In a group room, !learn, !checkin, !topics and !help answer one member at most this "
+	    "often a minute (0: no limit)."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
 	    "Mood entries older than this are deleted by a daily purge."),
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
@@ -79,6 +84,10 @@ static const struct key keys[] = {
 	    "network unencrypted). Leave false."),
 	TOPL("matrix", "allowed_inviters", matrix_allowed_inviters, nmatrix_allowed_inviters, "",
 	     "Comma-separated user ids or *:server patterns whose invites are accepted; empty: anyone."),
+	TOP("admin", "listen", K_STR, admin_listen, 0, 0, "",
+	    "Serve /metrics and /healthz here: 127.0.0.1:9464, [::1]:9464 or unix:/PATH; empty: off."),
+	TOP("admin", "allow_remote", K_BOOL, admin_allow_remote, 0, 0, "false",
+	    "Allow a listen address other machines can reach. Leave false."),
 	IRC("host", K_STR, host, 0, 0, "irc.example.org", "Server host name."),
 	IRC("port", K_INT, port, 1, 65535, "6697", "6697 with TLS, 6667 without."),
 	IRC("tls", K_BOOL, tls, 0, 0, "true", "Use TLS (certificates are verified)."),
@@ -112,6 +121,7 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS in config.h");
 
 struct parse_state {
 	struct config *c;
@@ -123,12 +133,15 @@ struct parse_state {
 	struct config_room *room;
 	FILE *file;
 	int line;
-	int section_line;
+	bool key_seen;
+	char pending[128];       /* the last [section] read; it begins at its first key */
+	int pending_line;
+	bool pending_begun;           /* a key was read since the last section (for continuation lines) */
 };
 
-void config_problem(struct config_problems *p, int line, const char *fmt, ...)
+static void problem_v(struct config_problems *p, const char *file, int line, const char *fmt, va_list ap)
 {
-	va_list ap;
+	struct config_problem *it;
 
 	if (!p)
 		return;
@@ -136,11 +149,45 @@ void config_problem(struct config_problems *p, int line, const char *fmt, ...)
 		p->dropped++;
 		return;
 	}
-	p->items[p->n].line = line;
-	va_start(ap, fmt);
-	vsnprintf(p->items[p->n].msg, sizeof(p->items[p->n].msg), fmt, ap);
-	va_end(ap);
+	it = &p->items[p->n];
+	it->file = NULL;
+	if (file && !(it->file = strdup(file))) {
+		p->dropped++; /* better unshown than shown under the wrong file */
+		return;
+	}
+	it->line = line;
+	vsnprintf(it->msg, sizeof(it->msg), fmt, ap);
 	p->n++;
+}
+
+void config_problem(struct config_problems *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	problem_v(p, NULL, line, fmt, ap);
+	va_end(ap);
+}
+
+void config_problem_in(struct config_problems *p, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	problem_v(p, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void config_problems_clear(struct config_problems *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->items[i].file);
+		p->items[i].file = NULL;
+	}
+	p->n = 0;
+	p->dropped = 0;
 }
 
 static int set_str(char **field, const char *value)
@@ -281,7 +328,7 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0)
 			return HE_OK;
-	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, irc.NAME, room NETWORK ROOM)",
+	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, admin, irc.NAME, room NETWORK ROOM)",
 		section);
 	st->section_ok = false;
 	return HE_OK;
@@ -299,10 +346,14 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	else
 		base = (char *)st->c;
 
+	if (k->scope == S_TOP)
+		st->c->key_lines[k - keys] = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, prefix))
 		st->c->prefix_line = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, crisis_country))
 		st->c->crisis_country_line = line;
+	if (k->scope == S_TOP && k->off == offsetof(struct config, admin_listen))
+		st->c->admin_line = line;
 	switch (k->type) {
 	case K_SECRET:
 		if (*value && !st->c->secret_line)
@@ -319,6 +370,10 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	case K_LEVEL:
 		if (hlog_parse_level(value, (enum hlog_level *)(base + k->off)))
 			config_problem(p, line, "%s must be error, warn, info or debug, got \"%s\"", k->name, value);
+		return HE_OK;
+	case K_LOGFMT:
+		if (hlog_parse_format(value, (enum hlog_format *)(base + k->off)))
+			config_problem(p, line, "%s must be text or json, got \"%s\"", k->name, value);
 		return HE_OK;
 	case K_INT: {
 		char *end;
@@ -345,17 +400,87 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 	return HE_OK;
 }
 
-/* inih as packaged does not pass line numbers: the reader counts them. */
+/* A section without keys changes nothing (the example file has [matrix] with every key
+ * commented out), but a misspelt name is still reported at its line. */
+static void end_pending(struct parse_state *st)
+{
+	bool known = !*st->pending || strncmp(st->pending, "irc.", 4) == 0 ||
+		     strncmp(st->pending, "room ", 5) == 0;
+
+	for (size_t i = 0; i < NKEYS && !known; i++)
+		known = keys[i].scope == S_TOP && strcmp(keys[i].section, st->pending) == 0;
+	if (!st->pending_begun && !known)
+		config_problem(st->probs, st->pending_line, "unknown section [%s] (known: bot, mood, crisis, "
+			       "checkins, matrix, irc.NAME, room NETWORK ROOM)", st->pending);
+	st->pending_begun = true;
+}
+
+/* Looks at one physical line the way inih will, so that every problem gets its real line:
+ * inih as packaged passes no line numbers, reports only the first line it cannot read, and
+ * names no section that has no keys. A section begins at its first key (on_key). */
+static void scan_line(struct parse_state *st, const char *raw)
+{
+	const char *s = text_skip_space(raw);
+	size_t n = strcspn(s, "\r\n");
+	bool indented = s != raw;
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || *s == ';' || *s == '#')
+		return;
+	if (*s == '[') {
+		const char *close = memchr(s, ']', n);
+		char name[sizeof(st->cur_section)];
+		end_pending(st);
+		if (!close) {
+			config_problem(st->probs, st->line, "a [section] line needs its closing ]");
+			st->pending[0] = '\0';
+			st->section_ok = false;
+			return;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(close - s - 1), s + 1);
+		snprintf(st->pending, sizeof(st->pending), "%s", name);
+		st->pending_line = st->line;
+		st->pending_begun = false;
+		st->key_seen = false;
+		return;
+	}
+	if (indented && st->key_seen)
+		return; /* inih reads it as the previous key's value going on */
+	if (!memchr(s, '=', n) && !memchr(s, ':', n)) {
+		config_problem(st->probs, st->line, "this line is not \"key = value\" nor a [section]");
+		return;
+	}
+	st->key_seen = true;
+}
+
+/* One physical line per call, however long: inih's buffer takes num - 1 bytes of it and the
+ * rest is skipped (and reported), so line numbers stay true. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse_state *st = stream;
-	char *r = fgets(str, num, st->file);
-	if (r) {
-		st->line++;
-		if (*text_skip_space(r) == '[')
-			st->section_line = st->line;
+	size_t len;
+	bool cut = false;
+
+	if (!fgets(str, num, st->file))
+		return NULL;
+	st->line++;
+	len = strlen(str);
+	if (len && str[len - 1] != '\n' && !feof(st->file)) {
+		char rest[256];
+		cut = true;
+		while (fgets(rest, sizeof(rest), st->file) && rest[strlen(rest) - 1] != '\n')
+			;
 	}
-	return r;
+	if (cut) {
+		const char *t = text_skip_space(str);
+		if (*t != ';' && *t != '#') /* a long comment is no problem */
+			config_problem(st->probs, st->line, "this line is too long (at most %d characters)", num - 2);
+		str[0] = '\0'; /* read as blank: half a line would be read wrong */
+		return str;
+	}
+	scan_line(st, str);
+	return str;
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -365,15 +490,19 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	const char *want;
 	enum key_scope scope;
 
-	if (strcmp(st->cur_section, section) != 0)
-		if (begin_section(st, section, st->section_line ? st->section_line : line) != HE_OK)
+	/* The section is the one scan_line read (inih's copy may be cut at 50 characters). */
+	if (!st->pending_begun) {
+		st->pending_begun = true;
+		if (begin_section(st, st->pending, st->pending_line) != HE_OK)
 			return 0;
+	}
 	if (!st->section_ok)
 		return 1;
-	if (!*section) {
+	if (!*st->cur_section) {
 		config_problem(st->probs, line, "\"%s\" is outside any section; put it under [bot]", name);
 		return 1;
 	}
+	section = st->cur_section;
 	scope = st->section_kind == 1 ? S_IRC : st->section_kind == 2 ? S_ROOM : S_TOP;
 	want = scope == S_IRC ? "irc" : scope == S_ROOM ? "room" : section;
 	for (size_t i = 0; i < NKEYS; i++)
@@ -392,6 +521,7 @@ static void set_defaults(struct config *c)
 	c->stats_min_members = 5;
 	c->crisis_rate_minutes = 10;
 	c->checkin_repeat_days = 7;
+	c->room_answers_per_minute = 3;
 	c->matrix_moderator_power_level = 50;
 }
 
@@ -416,10 +546,12 @@ int config_load(const char *path, struct config **out, struct config_problems *p
 		st.c = c;
 		st.probs = probs;
 		st.file = f;
+		st.section_ok = true;
+		st.pending_begun = true; /* keys before any [section] */
 		r = ini_parse_stream(read_line, &st, on_key, &st);
-		if (r > 0)
-			config_problem(probs, r, "this line is not \"key = value\" nor a [section]");
-		else if (r < 0)
+		end_pending(&st);
+		/* r > 0: a line inih could not read, already reported by scan_line with its line. */
+		if (r < 0)
 			rc = HE_NOMEM;
 	}
 out:
@@ -676,16 +808,49 @@ void config_free(struct config *c)
 	free(c);
 }
 
+static int cmp_problem(const void *a, const void *b)
+{
+	const struct config_problem *x = *(const struct config_problem *const *)a;
+	const struct config_problem *y = *(const struct config_problem *const *)b;
+	int c;
+
+	if (!x->file != !y->file)
+		return x->file ? 1 : -1;
+	if (x->file && (c = strcmp(x->file, y->file)))
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x < y ? -1 : x > y; /* as found */
+}
+
 void config_print_problems(const struct config *c, const char *path,
 			   const struct config_problems *probs, void *file)
 {
 	FILE *f = file;
 	const char *name = path ? path : (c && c->path ? c->path : "(defaults)");
+	const struct config_problem *order[sizeof(probs->items) / sizeof(probs->items[0])];
 
 	for (size_t i = 0; i < probs->n; i++)
-		fprintf(f, "%s:%d: %s\n", name, probs->items[i].line, probs->items[i].msg);
+		order[i] = &probs->items[i];
+	qsort(order, probs->n, sizeof(order[0]), cmp_problem);
+	for (size_t i = 0; i < probs->n; i++) {
+		const struct config_problem *it = order[i];
+		if (it->line > 0)
+			fprintf(f, "%s:%d: %s\n", it->file ? it->file : name, it->line, it->msg);
+		else
+			fprintf(f, "%s: %s\n", it->file ? it->file : name, it->msg);
+	}
 	if (probs->dropped)
 		fprintf(f, "%s: %zu more problems not shown\n", name, probs->dropped);
+}
+
+int config_line(const struct config *c, const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return c->key_lines[i];
+	return 0;
 }
 
 const struct config_room *config_room_find(const struct config *c, const char *network,
@@ -697,25 +862,12 @@ const struct config_room *config_room_find(const struct config *c, const char *n
 	return NULL;
 }
 
-void config_write_example(void *file)
+bool config_keydoc(size_t i, struct config_keydoc *out)
 {
-	FILE *f = file;
-	const char *last = "";
-
-	fprintf(f, "; Hearth configuration (generated by hearth --example-config)\n");
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct key *k = &keys[i];
-		if (strcmp(k->section, last) != 0) {
-			if (k->scope == S_IRC)
-				fprintf(f, "\n[irc.NAME]\n");
-			else if (k->scope == S_ROOM)
-				fprintf(f, "\n[room NETWORK ROOM]\n");
-			else
-				fprintf(f, "\n[%s]\n", k->section);
-			last = k->section;
-		}
-		fprintf(f, "; %s\n;%s = %s\n", k->help, k->name, k->def);
-	}
+	if (i < NKEYS)
+		*out = (struct config_keydoc){ keys[i].section, keys[i].name, keys[i].def, keys[i].help,
+					       keys[i].scope == S_IRC, keys[i].scope == S_ROOM };
+	return i < NKEYS;
 }
 
 #define SWAP(a, b) do { __typeof__(a) tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
@@ -727,16 +879,19 @@ void config_apply_reload(struct config *live, struct config *fresh)
 	SWAP(live->language, fresh->language);
 	SWAP(live->timezone, fresh->timezone);
 	SWAP(live->log_level, fresh->log_level);
+	SWAP(live->log_format, fresh->log_format);
 	SWAP(live->max_message_bytes, fresh->max_message_bytes);
 	SWAP(live->mood_retention_days, fresh->mood_retention_days);
 	SWAP(live->stats_min_members, fresh->stats_min_members);
 	SWAP(live->crisis_country, fresh->crisis_country);
 	SWAP(live->crisis_rate_minutes, fresh->crisis_rate_minutes);
 	SWAP(live->checkin_repeat_days, fresh->checkin_repeat_days);
+	SWAP(live->room_answers_per_minute, fresh->room_answers_per_minute);
 	for (size_t i = 0; i < CONFIG_MAX_ROOMS; i++)
 		SWAP(live->rooms[i], fresh->rooms[i]);
 	SWAP(live->nrooms, fresh->nrooms);
 	hlog_set_level(live->log_level);
+	hlog_set_format(live->log_format);
 	if (strcmp(live->data_dir, fresh->data_dir) != 0 || live->nirc != fresh->nirc ||
 	    live->matrix_enabled != fresh->matrix_enabled)
 		hlog_warn("config", "data_dir and network settings change only on restart");

@@ -15,6 +15,7 @@
 #define CONFIG_MAX_IRC 8
 #define CONFIG_MAX_ROOMS 64
 #define CONFIG_MAX_LIST 16
+#define CONFIG_MAX_KEYS 128              /* rows of the key table in config.c */
 
 struct config_irc {
 	char *name;                      /* the NAME of [irc.NAME] */
@@ -63,11 +64,13 @@ struct config {
 	char *language;                  /* default "en" */
 	char *timezone;                  /* default "UTC" */
 	enum hlog_level log_level;
+	enum hlog_format log_format;     /* text (default) or json */
 	int max_message_bytes;           /* default 4096 */
 
 	/* [mood] */
 	int mood_retention_days;         /* default 365 */
 	char *mood_key_file;             /* default DATA_DIR/mood.key */
+	int room_answers_per_minute;     /* busy commands per member a minute in a room; 0 = off */
 	int stats_min_members;           /* k-anonymity threshold, default 5 */
 
 	/* [crisis] */
@@ -92,6 +95,11 @@ struct config {
 	char *matrix_device_name;
 	bool matrix_allow_insecure_http; /* http:// to a homeserver that is not on loopback */
 
+	/* [admin] */
+	char *admin_listen;              /* NULL or "": off; "127.0.0.1:9464", "[::1]:9464", "unix:/PATH" */
+	int admin_line;
+	bool admin_allow_remote;         /* a listen address other machines can reach */
+
 	/* [irc.NAME] */
 	struct config_irc irc[CONFIG_MAX_IRC];
 	size_t nirc;
@@ -101,11 +109,14 @@ struct config {
 	size_t nrooms;
 
 	bool console;                    /* console chat (set when no network is configured) */
+
+	int key_lines[CONFIG_MAX_KEYS];  /* where each top-level key was set (config_line) */
 };
 
 /* One problem found while reading: "FILE:LINE: message". */
 struct config_problem {
-	int line;
+	char *file;                      /* NULL: the configuration file; else its own (malloc'd) */
+	int line;                        /* 0: not on a line (a default value, a whole file) */
 	char msg[240];
 };
 
@@ -118,6 +129,11 @@ struct config_problems {
 /* Records a problem (nothing happens when p is NULL or full: the count of dropped ones grows). */
 void config_problem(struct config_problems *p, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same for a problem in another file (content): file is copied. */
+void config_problem_in(struct config_problems *p, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Frees the copied file names and empties the list. */
+void config_problems_clear(struct config_problems *p);
 
 /* Reads path (NULL: defaults only). Returns HE_OK with *out set even when problems were found
  * (they are in *probs; the caller decides), HE_IO when the file cannot be read, HE_NOMEM. */
@@ -126,7 +142,8 @@ int config_load(const char *path, struct config **out, struct config_problems *p
 int config_finish(struct config *c, struct config_problems *probs);
 void config_free(struct config *c);    /* accepts NULL */
 
-/* Prints every problem as "FILE:LINE: message" to f. */
+/* Prints every problem as "FILE:LINE: message" to f ("FILE: message" when it has no line):
+ * the configuration file's first, then other files by name, each in line order. */
 void config_print_problems(const struct config *c, const char *path,
 			   const struct config_problems *probs, void *file);
 
@@ -134,12 +151,25 @@ void config_print_problems(const struct config *c, const char *path,
  * localhost) or allow_insecure is set. On false, why says what is wrong. */
 bool config_homeserver_ok(const char *url, bool allow_insecure, const char **why);
 
+/* The line where a top-level key ("bot", "language") was set, or 0 when it was not. */
+int config_line(const struct config *c, const char *section, const char *name);
+
 /* Finds the [room ...] section for a room, or NULL. */
 const struct config_room *config_room_find(const struct config *c, const char *network,
 					   const char *room);
 
 /* Writes the documented example configuration (generated from the key table) to a FILE*. */
 void config_write_example(void *file);
+/* Writes the manual page hearth.ini(5) (roff), generated from the same key table. Both
+ * writers live in config_doc.c and read the table through config_keydoc(). */
+void config_write_man(void *file);
+
+/* One key of the table, for documentation: false when i is past the end. */
+struct config_keydoc {
+	const char *section, *name, *def, *help;
+	bool irc, room;                  /* [irc.NAME] or [room NETWORK ROOM] key */
+};
+bool config_keydoc(size_t i, struct config_keydoc *out);
 
 
 

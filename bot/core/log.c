@@ -3,6 +3,7 @@
 #include "core/err.h"
 #include "core/text.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,26 @@
 /* The level is process-wide configuration, like stderr itself. */
 static enum hlog_level cur_level = HLOG_INFO;
 static int journald = -1;
+static enum hlog_format cur_format = HLOG_TEXT;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static const int syslog_prio[] = { 3, 4, 6, 7 };
 
 void hlog_set_level(enum hlog_level level) { cur_level = level; }
 enum hlog_level hlog_get_level(void) { return cur_level; }
+void hlog_set_format(enum hlog_format format) { cur_format = format; }
+enum hlog_format hlog_get_format(void) { return cur_format; }
+
+int hlog_parse_format(const char *name, enum hlog_format *out)
+{
+	if (name && strcasecmp(name, "text") == 0)
+		*out = HLOG_TEXT;
+	else if (name && strcasecmp(name, "json") == 0)
+		*out = HLOG_JSON;
+	else
+		return HE_INVAL;
+	return HE_OK;
+}
 
 int hlog_parse_level(const char *name, enum hlog_level *out)
 {
@@ -60,9 +75,58 @@ size_t hlog_clean(char *s)
 	return w;
 }
 
+/* The network a line is about: the Matrix modules log for "matrix"; IRC lines start with the
+ * network's name ("irc.NAME: ..."), a convention of bot/net/irc. NULL when it is no network's. */
+static const char *line_network(const char *module, const char *msg, char *buf, size_t len)
+{
+	size_t n;
+
+	if (strncmp(module, "matrix", 6) == 0 || strcmp(module, "e2e") == 0)
+		return "matrix";
+	if (strcmp(module, "console") == 0)
+		return "console";
+	if (strncmp(msg, "irc.", 4) != 0)
+		return NULL;
+	n = strcspn(msg, ": ");
+	if (msg[n] != ':' || n >= len)
+		return NULL;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* One JSON object per line for log shippers. The message went through hlog_clean() (valid
+ * UTF-8, no control characters) and jansson escapes what JSON needs, so a hostile name can
+ * neither break the object nor start a second one. */
+static void write_json(enum hlog_level level, const char *module, const char *msg)
+{
+	char ts[40], netbuf[64];
+	struct timespec now;
+	struct tm tm;
+	const char *net = line_network(module, msg, netbuf, sizeof(netbuf));
+	json_t *o;
+	char *line = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", now.tv_nsec / 1000000L);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s*}", "time", ts, "level", level_names[level],
+		      "module", module, "message", msg, "network", net);
+	if (o)
+		line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (line)
+		fprintf(stderr, "%s\n", line);
+	else /* out of memory: still one line, without the message */
+		fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"module\":\"log\","
+			"\"message\":\"a log line was lost (out of memory)\"}\n", ts, level_names[level]);
+	free(line);
+	json_decref(o);
+}
+
 void hlogv(enum hlog_level level, const char *module, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], mod[64];
 
 	if (level > cur_level)
 		return;
@@ -72,7 +136,11 @@ void hlogv(enum hlog_level level, const char *module, const char *fmt, va_list a
 	/* One line per entry, and no terminal escapes: a nick or a room name never forges a log
 	 * line or drives the terminal of whoever reads the log. */
 	hlog_clean(msg);
-	if (journald) {
+	if (cur_format == HLOG_JSON) {
+		snprintf(mod, sizeof(mod), "%s", module ? module : "");
+		hlog_clean(mod);
+		write_json(level, mod, msg);
+	} else if (journald) {
 		fprintf(stderr, "<%d>%s: %s\n", syslog_prio[level], module, msg);
 	} else {
 		char ts[32];

@@ -2,7 +2,9 @@
  *
  * When stderr is connected to journald (JOURNAL_STREAM set) each line starts with a syslog
  * priority prefix "<N>", which journald turns into the entry's priority; otherwise lines read
- * "LEVEL module: message". Never pass a secret (password, token, key) to these functions. */
+ * "LEVEL module: message". With log_format = json (hlog_set_format(HLOG_JSON)) every entry is one
+ * JSON object on one line: {"time","level","module","message","network"} ("network" only when
+ * the line is about one: "matrix", "console" or "irc.NAME"). Never pass a secret (password, token, key) to these functions. */
 #ifndef HEARTH_LOG_H
 #define HEARTH_LOG_H
 
@@ -10,11 +12,16 @@
 #include <stddef.h>
 
 enum hlog_level { HLOG_ERROR = 0, HLOG_WARN, HLOG_INFO, HLOG_DEBUG };
+enum hlog_format { HLOG_TEXT = 0, HLOG_JSON };
 
 void hlog_set_level(enum hlog_level level);
 enum hlog_level hlog_get_level(void);
 /* "error", "warn", "info", "debug" -> level; returns 0 or HE_INVAL. */
 int hlog_parse_level(const char *name, enum hlog_level *out);
+void hlog_set_format(enum hlog_format format);
+enum hlog_format hlog_get_format(void);
+/* "text", "json" -> format; returns 0 or HE_INVAL. */
+int hlog_parse_format(const char *name, enum hlog_format *out);
 
 void hlog(enum hlog_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

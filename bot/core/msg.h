@@ -13,6 +13,13 @@
 enum hrole { HROLE_MEMBER = 0, HROLE_MODERATOR = 1 };
 
 struct htransport;
+struct hevent;
+
+/* A transport's own context for one message, for its replies (Matrix: the event id, its
+ * thread, the reply counter, the command hold and the start stamp). The one transport that
+ * needs it defines it (net/matrix/mx.h); console and IRC leave hmsg.ref NULL. The core only
+ * carries it: a transport reads the ref of its own messages only. */
+struct hmsg_ref;
 
 /* One message from a member. All strings are borrowed for the duration of the dispatch call. */
 struct hmsg {
@@ -26,7 +33,10 @@ struct hmsg {
 				   * services account): nothing personal is stored or shown under it */
 	enum hrole role;          /* decided by the transport: power level, channel op, account */
 	struct htransport *via;   /* who delivers the replies */
-	const void *ref;          /* the transport's own context (event id, thread); opaque here */
+	struct hmsg_ref *ref;     /* the transport's own context (above); the transport may update it
+				   * while it replies (e.g. count its replies), the core never reads it */
+	const char *msgid;        /* the network's id of this message when a reply can name it (IRC
+				   * msgid tag for +draft/reply), else NULL; the core never reads it */
 };
 
 /* Where a reply goes. HDEST_SAME: where the message was said. HDEST_PRIVATE: in a private chat
@@ -58,12 +68,34 @@ struct htransport_ops {
 	/* Stop cleanly: flush what is queued and close. May be NULL. */
 	void (*shutdown)(struct htransport *t);
 	void (*free)(struct htransport *t);
+	/* Greet one member who just joined a room: Matrix posts a reply-less notice in the room that
+	 * mentions only them; IRC sends a NOTICE to the member, never to the channel. May be NULL
+	 * (then nobody is greeted on that network). */
+	int (*greet)(struct htransport *t, const struct hevent *joined, const char *markdown);
 };
 
 struct htransport {
 	char name[64];            /* equals hmsg.network for its messages */
 	const struct htransport_ops *ops;
 	void *impl;
+};
+
+/* Something that happened in a room rather than a message said in it. A transport reports it
+ * with happ_room_event() (core/app.h; care/welcome.c answers); the core decides what, if
+ * anything, to say. Adding a network means reporting these, never touching a command. */
+enum hevent_kind {
+	HEV_MEMBER_JOINED = 1,    /* a member (not Hearth) joined a group room */
+	HEV_SELF_JOINED = 2,      /* Hearth itself joined a group room */
+};
+
+struct hevent {
+	enum hevent_kind kind;
+	const char *network;      /* as hmsg.network */
+	const char *room;
+	const char *member;       /* HEV_MEMBER_JOINED: stable id ("@a:hs", "account:x" or a nick) */
+	const char *member_name;  /* how to address them (display name, nick); may equal member */
+	bool member_transient;    /* as hmsg.sender_transient: nothing is stored under this id */
+	struct htransport *via;
 };
 
 #endif

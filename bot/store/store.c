@@ -2,10 +2,12 @@
 #include "store/store.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +218,7 @@ int store_exec(struct store *s, const char *sql)
 	char *err = NULL;
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		metrics_store_error();
 		hlog_error("store", "SQL failed: %s", err ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
 		return HE_DB;
@@ -235,6 +238,7 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 		}
 	}
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		metrics_store_error();
 		hlog_error("store", "cannot prepare SQL: %s", sqlite3_errmsg(s->db));
 		return NULL;
 	}
@@ -394,6 +398,7 @@ int store_vrunf(struct store *s, const char *sql, const char *fmt, va_list ap)
 	r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+		metrics_store_error();
 		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
 		return HE_DB;
 	}
@@ -409,6 +414,28 @@ int store_runf(struct store *s, const char *sql, const char *fmt, ...)
 	rc = store_vrunf(s, sql, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+long store_count(struct store *s, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	long n = -1;
+	int r;
+
+	va_start(ap, fmt);
+	st = store_vstmtf(s, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return -1;
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_int64(st, 0) >= 0 &&
+	    sqlite3_column_int64(st, 0) <= LONG_MAX)
+		n = (long)sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_ROW && r != SQLITE_DONE)
+		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
+	sqlite3_reset(st);
+	return n;
 }
 
 int store_run2(struct store *s, const char *sql, const char *a, const char *b)

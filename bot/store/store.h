@@ -50,6 +50,11 @@ int store_runf(struct store *s, const char *sql, const char *fmt, ...);
 sqlite3_stmt *store_vstmtf(struct store *s, const char *sql, const char *fmt, va_list ap);
 int store_vrunf(struct store *s, const char *sql, const char *fmt, va_list ap);
 
+/* Runs a one-row query (e.g. "SELECT count(*) FROM t WHERE a = ?") with its parameters bound by
+ * fmt as above and returns the row's first column as a count: >= 0, or -1 (logged) when the
+ * statement fails, or when it gives no row or a negative or NULL value. */
+long store_count(struct store *s, const char *sql, const char *fmt, ...);
+
 /* Runs one cached write statement with two text parameters (e.g. network, member). */
 int store_run2(struct store *s, const char *sql, const char *a, const char *b);
 

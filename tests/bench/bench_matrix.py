@@ -13,8 +13,12 @@ Run by `tests/matrix/run.sh --bench` against the real Synapse; every figure come
   start to its first answered command, its CPU per idle minute, CPU per command in a busy room
   and its memory are measured.
 Environment: BENCH_COMMANDS (200), BENCH_ROOMS (50), BENCH_FLOOR (50), BENCH_BIG_ROOMS (1000),
-BENCH_IDLE_S (60), BENCH_TEXT ("!learn": the day's reading), BENCH_PERF=FILE: a `perf record` of Hearth
-(user-space CPU samples) during the plain commands, for the profile.
+BENCH_IDLE_S (60), BENCH_TEXT ("!learn": the day's reading), BENCH_PERF=FILE: a `perf record` of
+Hearth (user-space CPU samples) during the plain commands, for the profile.
+BENCH_BINARIES="name=path name2=path2" (default: this build as "hearth") and BENCH_ROUNDS (1):
+each round measures every binary in turn on the same homeserver, data folder and rooms, so a
+before/after comparison sees the same load and noise; figures are printed as they come.
+BENCH_BIG_ROUNDS (BENCH_ROUNDS): rounds of the 1,000-room figures.
 """
 
 import asyncio
@@ -39,6 +43,10 @@ BIG = int(os.environ.get("BENCH_BIG_ROOMS", "1000"))
 IDLE_S = float(os.environ.get("BENCH_IDLE_S", "60"))
 TEXT = os.environ.get("BENCH_TEXT", "!learn")
 PERF = os.environ.get("BENCH_PERF", "")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
+BIG_ROUNDS = int(os.environ.get("BENCH_BIG_ROUNDS", str(ROUNDS)))
+BINARIES = [tuple(b.split("=", 1)) for b in os.environ.get("BENCH_BINARIES", "").split()] or \
+    [("hearth", os.environ["HEARTH"])]
 
 
 def pct(values, p):
@@ -107,72 +115,165 @@ def goal(value, limit):
     return "meets" if value <= limit else "MISSES"
 
 
-async def big_rooms(out):
-    """Hearth in BIG rooms: carol creates them (raw API: her client does not sync them) and
-    invites Hearth, in chunks it joins at once (it declines invites over 64 in flight)."""
-    carol = Member(HS, "carol", "carolpw", os.path.join(TMP, "b-carol"))
-    alice = Member(HS, "alice", "alicepw", os.path.join(TMP, "b-alice"))
-    hearth = Hearth(name="hearth-bench-big")
-    await carol.login()
-    await alice.login()
-    try:
-        hearth.start()
-        t0 = time.monotonic()
-        rooms = []
-        chunk = 50
-        for start in range(0, BIG, chunk):
-            made = []
-            for i in range(start, min(BIG, start + chunk)):
-                r = await carol._api("POST", "/createRoom",
-                                     {"name": f"big-{i}", "preset": "private_chat",
-                                      "invite": [BOT]})
-                made.append(r["room_id"])
-            rooms += made
-            # the chunk's joins are in before the next chunk's invites go out
-            deadline = time.monotonic() + 120
-            for r in made:
-                while time.monotonic() < deadline:
-                    j = await carol._api("GET", f"/rooms/{r}/joined_members")
-                    if BOT in j.get("joined", {}):
-                        break
-                    await asyncio.sleep(0.2)
-        join_s = time.monotonic() - t0
-        # the busy room: alice and Hearth
-        busy = await alice.create_room("big-busy", invite=[BOT])
-        await alice.wait_for_join(busy, BOT, timeout=60)
-        hearth.stop()
+def say(text):
+    print(text, flush=True)
 
-        # restart: start to the first answered command
+
+def hearth_for(binary, name="hearth"):
+    """A Hearth of the given binary (test_hearth's class reads the module's HEARTH)."""
+    import test_hearth
+    test_hearth.HEARTH = binary
+    return Hearth(name=name)
+
+
+async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
+    """Plain and Megolm figures of one binary (rooms are created on the first call)."""
+    hearth = hearth_for(binary)
+    perf = None
+    hearth.start()
+    pid = hearth.proc.pid
+    idle = memory(pid)
+    try:
+        if not rooms_wanted.get("rooms"):
+            t0 = time.monotonic()
+            rooms = [await alice.create_room(f"bench-{i}", invite=[BOT]) for i in range(ROOMS)]
+            for r in rooms:
+                await alice.wait_for_join(r, BOT, timeout=60)
+            rooms_wanted["rooms"] = rooms
+            say(f"{ROOMS} joins took {time.monotonic() - t0:.1f} s")
+        main_room = rooms_wanted["rooms"][0]
+        await run_commands(alice, main_room, 5, TEXT)  # warm: member list, caches
+        if perf_file:
+            perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock:u", "-F", "4000",
+                                     "--call-graph", "dwarf,16384", "-p", str(pid), "-o",
+                                     perf_file],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await asyncio.sleep(1)
+        lat, cpu, cpu_ticks = await measured(hearth, alice, main_room, COMMANDS, TEXT)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=120)
+        mem = memory(pid)
+        if not rooms_wanted.get("enc"):
+            enc = await alice.create_room("bench-e2ee", invite=[BOT], encrypted=True)
+            await alice.wait_for_join(enc, BOT, timeout=60)
+            rooms_wanted["enc"] = enc
+        enc = rooms_wanted["enc"]
+        await run_commands(alice, enc, 3, TEXT)  # sessions both ways
+        elat, ecpu, _ = await measured(hearth, alice, enc, COMMANDS, TEXT)
+        emem = memory(pid)
+        log_mark = len(hearth.log())
+    finally:
+        if perf and perf.poll() is None:
+            perf.kill()
+        if hearth.running():
+            hearth.stop()
+    log = hearth.log()[log_mark:]
+    own = re.search(r"handled (\d+) commands, own time p50 (\d+) us p99 (\d+) us "
+                    r"\((\d+) timed", log)
+    eown = re.search(r"encrypted replies: own time \S+ \S+ \S+ \S+ \S+ p50 (\d+) us "
+                     r"p99 (\d+) us max (\d+) us, CPU time p50 (\d+) us p99 (\d+) us "
+                     r"\((\d+) timed\)", log)
+    p50, ep50 = statistics.median(lat), statistics.median(elat)
+    say(f"[{tag}] plain reply latency (n={COMMANDS}, '{TEXT}'): p50 {p50:.1f} ms = "
+        f"{p50 / fl:.3f}x the floor (goal <= 1.05x: {goal(p50 / fl, 1.05)})  "
+        f"p99 {pct(lat, 99):.1f} ms")
+    say(f"[{tag}] plain CPU per command: {cpu:.3f} ms (goal <= 0.30 ms: {goal(cpu, 0.30)}; "
+        f"utime+stime ticks: {cpu_ticks:.2f} ms)")
+    if own:
+        say(f"[{tag}] plain own time per command (n={own.group(4)}): p50 {own.group(2)} us  "
+            f"p99 {own.group(3)} us (goal p99 <= 1000 us: {goal(int(own.group(3)), 1000)})")
+    else:
+        say(f"[{tag}] plain own time: no figure in the log")
+    say(f"[{tag}] Megolm reply latency (n={COMMANDS}): p50 {ep50:.1f} ms = {ep50 / fl:.3f}x "
+        f"the floor (goal <= 1.05x: {goal(ep50 / fl, 1.05)})  p99 {pct(elat, 99):.1f} ms")
+    say(f"[{tag}] Megolm CPU per command: {ecpu:.3f} ms (goal <= 0.50 ms: {goal(ecpu, 0.50)})")
+    if eown:
+        say(f"[{tag}] Megolm own time per reply (n={eown.group(6)}): p50 {eown.group(1)} us  "
+            f"p99 {eown.group(2)} us (goal p99 <= 2000 us: {goal(int(eown.group(2)), 2000)})")
+    else:
+        say(f"[{tag}] Megolm own time: no figure in the log")
+    say(f"[{tag}] memory at start: {mem_line(idle)}")
+    say(f"[{tag}] memory with {ROOMS} rooms after the plain commands: {mem_line(mem)} "
+        f"(goal RssAnon <= 4 MiB: {goal(mem['RssAnon'], 4096)})")
+    say(f"[{tag}] memory after the Megolm commands: {mem_line(emem)}")
+    return cpu
+
+
+async def make_big_rooms(carol):
+    """carol creates BIG rooms (raw API: her client does not sync them) and invites Hearth, in
+    chunks it joins at once (it declines invites over 64 in flight); 8 creations at a time."""
+    hearth = hearth_for(BINARIES[-1][1], name="hearth-bench-big")
+    hearth.start()
+    t0 = time.monotonic()
+    made_all = []
+
+    async def make(i):
+        r = await carol._api("POST", "/createRoom", {"name": f"big-{i}", "preset": "private_chat",
+                                                    "invite": [BOT]})
+        return r["room_id"]
+
+    async def joined(r, deadline):
+        while time.monotonic() < deadline:
+            j = await carol._api("GET", f"/rooms/{r}/joined_members")
+            if BOT in j.get("joined", {}):
+                return
+            await asyncio.sleep(0.5)
+
+    try:
+        for start in range(0, BIG, 48):
+            ids = list(range(start, min(BIG, start + 48)))
+            made = []
+            for k in range(0, len(ids), 8):
+                made += await asyncio.gather(*(make(i) for i in ids[k:k + 8]))
+            deadline = time.monotonic() + 180
+            for k in range(0, len(made), 8):
+                await asyncio.gather(*(joined(r, deadline) for r in made[k:k + 8]))
+            made_all += made
+            if (start // 48) % 5 == 0:
+                say(f"  {len(made_all)} rooms made and joined ({time.monotonic() - t0:.0f} s)")
+    finally:
+        hearth.stop()
+    return made_all, time.monotonic() - t0
+
+
+async def one_big(tag, binary, alice, busy, n, cpu1):
+    hearth = hearth_for(binary, name="hearth-bench-big")
+    try:
         t_start = time.monotonic()
         hearth.launch()
         cmd = await alice.send(busy, TEXT)
-        await alice.wait_for_message(busy, sender=BOT, timeout=120,
+        await alice.wait_for_message(busy, sender=BOT, timeout=180,
                                      predicate=lambda m, c=cmd: m.in_reply_to == c)
         first_s = time.monotonic() - t_start
         pid = hearth.proc.pid
-        await asyncio.sleep(2)
+        await asyncio.sleep(3)
         c0 = cpu_ns(pid)
         await asyncio.sleep(IDLE_S)
         idle_ms = (cpu_ns(pid) - c0) / 1e6 * 60.0 / IDLE_S
+        await run_commands(alice, busy, 3, TEXT)
         lat, cpu, _ = await measured(hearth, alice, busy, COMMANDS // 2, TEXT)
         mem = memory(pid)
-        hearth.stop()
-        out.update(join_s=join_s, first_s=first_s, idle_ms=idle_ms, cpu=cpu, mem=mem,
-                   n=len(rooms), lat=lat)
     finally:
         if hearth.running():
             hearth.stop()
-        await carol.close()
-        await alice.close()
+    say(f"[{tag}] {n} rooms: start to first answer {first_s:.1f} s (goal <= 10 s: "
+        f"{goal(first_s, 10)}); CPU per idle minute {idle_ms:.1f} ms (over {IDLE_S:.0f} s)")
+    say(f"[{tag}] {n} rooms: CPU per command in a busy room {cpu:.3f} ms (goal: the 1-room "
+        f"figure {cpu1:.3f} ms, {goal(cpu, cpu1 * 1.1)} within 10%); reply p50 "
+        f"{statistics.median(lat):.1f} ms")
+    say(f"[{tag}] {n} rooms: {mem_line(mem)} (goal VmHWM <= 24 MiB: "
+        f"{goal(mem['VmHWM'], 24 * 1024)})")
 
 
 async def main() -> int:
     alice = Member(HS, "alice", "alicepw", os.path.join(TMP, "b-alice"))
     bob = Member(HS, "bob", "bobpw", os.path.join(TMP, "b-bob"))
-    hearth = Hearth()
-    perf = None
+    carol = Member(HS, "carol", "carolpw", os.path.join(TMP, "b-carol"))
     await alice.login()
     await bob.login()
+    await carol.login()
+    cpu1 = {}
     try:
         # the floor: two people, one round trip (command and reply are two hops too)
         room = await alice.create_room("floor", invite=[bob.user_id])
@@ -188,93 +289,30 @@ async def main() -> int:
             await alice.wait_for_message(room, sender=bob.user_id,
                                          predicate=lambda m, b=back: m.event_id == b)
             floor.append((time.monotonic() - t0) * 1000)
-
-        hearth.start()
-        pid = hearth.proc.pid
-        idle = memory(pid)
-        rooms = []
-        t0 = time.monotonic()
-        for i in range(ROOMS):
-            rooms.append(await alice.create_room(f"bench-{i}", invite=[BOT]))
-        for r in rooms:
-            await alice.wait_for_join(r, BOT, timeout=60)
-        join_s = time.monotonic() - t0
-        main_room = rooms[0]
-        await run_commands(alice, main_room, 5, TEXT)  # warm: member list, caches
-        if PERF:
-            perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock:u", "-F", "4000",
-                                     "-g", "-p", str(pid), "-o", PERF],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            await asyncio.sleep(1)
-        lat, cpu, cpu_ticks = await measured(hearth, alice, main_room, COMMANDS, TEXT)
-        if perf:
-            perf.send_signal(signal.SIGINT)
-            perf.wait(timeout=60)
-        mem = memory(pid)
-
-        # Megolm: alice and Hearth in an encrypted room
-        enc = await alice.create_room("bench-e2ee", invite=[BOT], encrypted=True)
-        await alice.wait_for_join(enc, BOT, timeout=60)
-        await run_commands(alice, enc, 3, TEXT)  # sessions both ways
-        elat, ecpu, _ = await measured(hearth, alice, enc, COMMANDS, TEXT)
-        emem = memory(pid)
-        log_mark = len(hearth.log())
-        hearth.stop()
-        log = hearth.log()[log_mark:]
-        own = re.search(r"handled (\d+) commands, own time p50 (\d+) us p99 (\d+) us "
-                        r"\((\d+) timed", log)
-        eown = re.search(r"encrypted replies: own time \S+ \S+ \S+ \S+ \S+ p50 (\d+) us "
-                         r"p99 (\d+) us max (\d+) us, CPU time p50 (\d+) us p99 (\d+) us "
-                         r"\((\d+) timed\)", log)
+        fl = statistics.median(floor)
+        say(f"floor (two nio clients, one round trip, n={FLOOR}): p50 {fl:.1f} ms  "
+            f"p99 {pct(floor, 99):.1f} ms")
+        rooms = {}
+        for rnd in range(ROUNDS):
+            for name, binary in BINARIES:
+                cpu1.setdefault(name, []).append(
+                    await one_binary(f"{name} #{rnd + 1}", binary, alice, rooms, fl, ""))
+        if PERF:  # one more round under perf (its figures are slowed by the profiler)
+            for name, binary in BINARIES:
+                await one_binary(f"{name} profiled", binary, alice, rooms, fl, f"{PERF}.{name}")
+        if BIG:
+            made, secs = await make_big_rooms(carol)
+            say(f"{len(made)} rooms made and joined in {secs:.0f} s")
+            busy = rooms["rooms"][0]
+            for rnd in range(BIG_ROUNDS):
+                for name, binary in BINARIES:
+                    await one_big(f"{name} #{rnd + 1}", binary, alice, busy, len(made) + ROOMS,
+                                  statistics.median(cpu1[name]))
     finally:
-        if perf and perf.poll() is None:
-            perf.kill()
-        if hearth.running():
-            hearth.stop()
         await alice.close()
         await bob.close()
-
-    big = {}
-    if BIG:
-        await big_rooms(big)
-
-    fl = statistics.median(floor)
-    p50, ep50 = statistics.median(lat), statistics.median(elat)
-    print(f"floor (two nio clients, one round trip, n={FLOOR}): p50 {fl:.1f} ms  "
-          f"p99 {pct(floor, 99):.1f} ms")
-    print(f"plain reply latency (n={COMMANDS}, '{TEXT}'): p50 {p50:.1f} ms = {p50 / fl:.3f}x "
-          f"the floor (goal <= 1.05x: {goal(p50 / fl, 1.05)})  p99 {pct(lat, 99):.1f} ms")
-    print(f"plain CPU per command: {cpu:.3f} ms (goal <= 0.30 ms: {goal(cpu, 0.30)}; "
-          f"utime+stime ticks: {cpu_ticks:.2f} ms)")
-    if own:
-        print(f"plain own time per command (n={own.group(4)}): p50 {own.group(2)} us  "
-              f"p99 {own.group(3)} us (goal p99 <= 1000 us: {goal(int(own.group(3)), 1000)})")
-    else:
-        print("plain own time: no figure in the log")
-    print(f"Megolm reply latency (n={COMMANDS}): p50 {ep50:.1f} ms = {ep50 / fl:.3f}x the floor "
-          f"(goal <= 1.05x: {goal(ep50 / fl, 1.05)})  p99 {pct(elat, 99):.1f} ms")
-    print(f"Megolm CPU per command: {ecpu:.3f} ms (goal <= 0.50 ms: {goal(ecpu, 0.50)})")
-    if eown:
-        print(f"Megolm own time per reply (n={eown.group(6)}): p50 {eown.group(1)} us  "
-              f"p99 {eown.group(2)} us (goal p99 <= 2000 us: {goal(int(eown.group(2)), 2000)})")
-    else:
-        print("Megolm own time: no figure in the log")
-    print(f"memory at start: {mem_line(idle)}")
-    print(f"memory with {ROOMS} rooms after the plain commands: {mem_line(mem)} "
-          f"(goal RssAnon <= 4 MiB: {goal(mem['RssAnon'], 4096)}); {ROOMS} joins took "
-          f"{join_s:.1f} s")
-    print(f"memory after the Megolm commands: {mem_line(emem)}")
-    if big:
-        print(f"{big['n']} rooms: joined in {big['join_s']:.1f} s; start to first answer "
-              f"{big['first_s']:.1f} s (goal <= 10 s: {goal(big['first_s'], 10)})")
-        print(f"{big['n']} rooms: CPU per idle minute {big['idle_ms']:.1f} ms")
-        print(f"{big['n']} rooms: CPU per command in a busy room {big['cpu']:.3f} ms "
-              f"(goal: the 1-room figure, {cpu:.3f} ms: "
-              f"{goal(big['cpu'], cpu * 1.1)} within 10%); reply p50 "
-              f"{statistics.median(big['lat']):.1f} ms")
-        print(f"{big['n']} rooms: {mem_line(big['mem'])} (goal VmHWM <= 24 MiB: "
-              f"{goal(big['mem']['VmHWM'], 24 * 1024)})")
-    print("benchmark done (figures only, nothing asserted)")
+        await carol.close()
+    say("benchmark done (figures only, nothing asserted)")
     return 0
 
 

@@ -9,7 +9,8 @@
 #   4. checks the image's declared user, volume, entrypoint and command;
 #   5. exports the image's filesystem and runs hearth from it as the image's user (chroot), the
 #      way a container runtime would: --version, a console chat, the default CMD with a mounted
-#      config, and a run with no /proc (the installed-content fallback).
+#      config, a run with no /proc (the installed-content fallback), and the image's HEALTHCHECK
+#      against a running Hearth with [admin] listen (healthy), then a stopped one (unhealthy).
 #
 # `podman run` cannot be used here: crun fails to set rlimits/cgroups in this sandbox, so step 5
 # runs the exported filesystem with chroot(1) in a private mount namespace instead.
@@ -22,7 +23,8 @@
 # Each source change leaves a few MB of untagged build layers in podman's storage
 # (`podman image prune` removes them, along with the build cache).
 # Env: HEARTH_ROOTFS_CACHE (default /var/cache/hearth/bookworm-rootfs),
-#      HEARTH_DEBIAN_MIRROR (default http://deb.debian.org/debian), HEARTH_IMAGE (localhost/hearth).
+#      HEARTH_DEBIAN_MIRROR (default http://deb.debian.org/debian), HEARTH_IMAGE (localhost/hearth),
+#      HEARTH_DOCKER_ADMIN_PORT (19464: the loopback port of the HEALTHCHECK run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +33,7 @@ BASE=docker.io/library/debian:bookworm-slim
 ROOTFS=${HEARTH_ROOTFS_CACHE:-/var/cache/hearth/bookworm-rootfs}
 MIRROR=${HEARTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 UID_EXPECTED=10001
+ADMIN_PORT=${HEARTH_DOCKER_ADMIN_PORT:-19464}
 
 PASS=0
 FAIL=0
@@ -171,7 +174,8 @@ phase "podman build $IMAGE"
 cd "$ROOT"
 [ -f Dockerfile ] || die "no Dockerfile in $ROOT"
 TMP=$(mktemp -d /var/tmp/hearth-docker.XXXXXX)
-if podman build --isolation chroot --pull=never --network host -t "$IMAGE" . >"$TMP/build.log" 2>&1; then
+# --format docker: the OCI format has no HEALTHCHECK, and the image declares one.
+if podman build --format docker --isolation chroot --pull=never --network host -t "$IMAGE" . >"$TMP/build.log" 2>&1; then
 	ok "podman build"
 	echo "steps taken from the layer cache: $(grep -c -- '--> Using cache' "$TMP/build.log" || true)"
 	grep -E '^(\[[0-9]+/[0-9]+\] )?STEP|^COMMIT' "$TMP/build.log" | cut -c1-110 || true
@@ -198,6 +202,11 @@ mapfile -t IMG_ENV < <(insp '{{range .Config.Env}}{{println .}}{{end}}' | sed '/
 echo "Env: ${IMG_ENV[*]}"
 has_env() { printf '%s\n' "${IMG_ENV[@]}" | grep -qx "$1"; }
 check "XDG_DATA_HOME makes /var/lib/hearth the default data folder" has_env XDG_DATA_HOME=/var/lib
+HC=$(insp '{{json .Config.Healthcheck}}')
+echo "Healthcheck: $HC"
+mapfile -t HC_CMD < <(python3 -c 'import json, sys; t = json.loads(sys.argv[1])["Test"]; assert t[0] == "CMD", t; print("\n".join(t[1:]))' "$HC" 2>/dev/null || true)
+check "image declares a HEALTHCHECK running hearth --healthcheck" \
+	test "${HC_CMD[*]:-}" = "/usr/bin/hearth --config /etc/hearth/hearth.ini --healthcheck"
 echo "size: $(insp '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')"
 
 # ---- 5. the image's filesystem, run as its user ------------------------------------------------
@@ -285,6 +294,31 @@ check "--check-config accepts the mounted config" \
 rm -rf "${FS:?}/var/lib/hearth/"*
 out=$(printf '!learn roots\n' | in_image --no-proc /usr/bin/hearth 2>&1) || true
 check "without /proc the installed content is still found" grep -qF "$topic_title" <<<"$out"
+
+# The HEALTHCHECK as a runtime runs it: Hearth with [admin] listen in the mounted config; the
+# image's healthcheck command, run inside the image, reports healthy (exit 0) while Hearth runs
+# and unhealthy (exit 1, with the reason) once it is gone. `podman run` does not work in this
+# sandbox (see the top), so the runtime's part is played here.
+rm -rf "${FS:?}/var/lib/hearth/"*
+printf '[admin]\nlisten = 127.0.0.1:%s\n' "$ADMIN_PORT" >"$FS/etc/hearth/hearth.ini"
+chmod 0644 "$FS/etc/hearth/hearth.ini"
+mkfifo "$TMP/hc-in"
+in_image /usr/bin/hearth --config /etc/hearth/hearth.ini <"$TMP/hc-in" >"$TMP/hc-hearth.log" 2>&1 &
+hc_pid=$!
+exec 7>"$TMP/hc-in"
+health=starting
+for _ in $(seq 1 50); do
+	if [ ${#HC_CMD[@]} -gt 0 ] && in_image "${HC_CMD[@]}" >"$TMP/hc.out" 2>&1; then health=healthy; break; fi
+	sleep 0.2
+done
+echo "health while running: $health ($(cat "$TMP/hc.out" 2>/dev/null))"
+check "the container turns healthy (HEALTHCHECK exit 0 while Hearth runs)" test "$health" = healthy
+exec 7>&-
+wait "$hc_pid" || true
+rc=0
+[ ${#HC_CMD[@]} -gt 0 ] && { in_image "${HC_CMD[@]}" >"$TMP/hc.out" 2>&1 || rc=$?; }
+echo "health after Hearth stopped: exit $rc: $(cat "$TMP/hc.out")"
+check "unhealthy once Hearth is gone (HEALTHCHECK exit 1)" test "$rc" -eq 1
 
 # With no config mounted the default CMD must fail with a message naming the file, not crash.
 rm -f "$FS/etc/hearth/hearth.ini"

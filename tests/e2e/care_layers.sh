@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # care_layers.sh - the shape of bot/care (issue 12): one owner for outbound messages
 # (care/reply.c is the only caller of a transport's ops), no include cycle among care/'s
-# modules, happ_dispatch defined where it is declared, and no switch of the process time zone.
+# modules, happ_dispatch defined where it is declared, no switch of the process time zone, no
+# file over ~900 lines.
 . "$(dirname "$0")/lib.bash"
 
 care="$SRC/bot/care"
@@ -55,5 +56,14 @@ equal "happ_dispatch defined anywhere else" "$(grep -rln --include='*.c' '^int h
 
 # 4. Nothing in bot/ switches the process's time zone (core/tz.c converts between zones).
 equal "setenv(\"TZ\") or tzset in bot/" "$(grep -rnE 'setenv\("TZ"|tzset\(' "$SRC/bot" || true)" ""
+
+# 5. No file in bot/ over the ~900-line cap (mood.c was split into mood.c and mood_views.c).
+equal "files in bot/ over 900 lines" "$(find "$SRC/bot" -name '*.[ch]' -exec awk 'END { if (NR > 900) print FILENAME ": " NR }' {} \;)" ""
+
+# 6. SQL parameters in care/ are bound by the one binder (store_stmtf/store_runf/store_count).
+equal "hand-bound SQL in care/" "$(grep -n 'sqlite3_bind_' "$care"/*.c || true)" ""
+# 7. hmsg.ref is typed (struct hmsg_ref), not an opaque pointer a transport casts.
+equal "void pointer ref in core/msg.h" "$(grep -n 'void \*ref' "$SRC/bot/core/msg.h" || true)" ""
+equal "casts of hmsg.ref" "$(grep -rn '\*) *in->ref\|\*)m->ref' "$SRC/bot" || true)" ""
 
 finish

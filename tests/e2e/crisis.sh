@@ -16,10 +16,10 @@ fail() { echo "FAIL: $*" >&2; echo "--- output:" >&2; cat "$tmp/out" >&2; echo "
 # The vetted lines of a resource file (its "- " list items), as the console prints them.
 vetted() { sed -n 's/^- //p' "$SRC/content/crisis/$1.md"; }
 
-# Block N (1-based) of the console output whose header is $1, e.g. block '[private]' 1.
+# Block N (1-based) of the console output whose header is $1, e.g. block '[private → alice]' 1.
 block() {
 	awk -v h="$1" -v want="$2" '
-		$0 == "[private]" || $0 == "[room]" { inb = ($0 == h); if (inb) n++; next }
+		/^\[(private|room)( .*)?\]$/ { inb = ($0 == h); if (inb) n++; next }
 		inb && n == want { print }' "$tmp/out"
 }
 
@@ -30,8 +30,8 @@ run() { # run NAME [hearth args...] < input
 # 1. Crisis words in the room: a private answer with the international directory (the default
 #    country), the words are not echoed anywhere.
 printf 'hello everyone\nHonestly zebracorn, I WANT TO DÍE\n' | run plain
-[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "expected exactly one private answer"
-priv=$(block '[private]' 1)
+[ "$(grep -c '^\[private → alice\]$' "$tmp/out")" = 1 ] || fail "expected exactly one private answer"
+priv=$(block '[private → alice]' 1)
 while IFS= read -r line; do
 	grep -qF -- "$line" <<<"$priv" || fail "the private answer lacks the vetted line: $line"
 done < <(vetted intl)
@@ -42,13 +42,13 @@ grep -q 'crisis answer' "$tmp/err" || fail "the log does not say that a crisis a
 
 # 2. Everyday words and exclusions stay quiet.
 printf "I'm killing it at work\nthis cake is to die for\nsuch a skillful move\n" | run quiet
-grep -q '^\[private\]$' "$tmp/out" && fail "an exclusion or everyday phrase got a crisis answer"
+grep -q '^\[private → alice\]$' "$tmp/out" && fail "an exclusion or everyday phrase got a crisis answer"
 
 # 3. !crisis answers privately with a one-line pointer in the room, also when a moderator
 #    paused the room, and twice in a row (no rate limit).
 printf '!mod pause\n!crisis\n!crisis\n' | run paused --role moderator
-[ "$(grep -c '^\[private\]$' "$tmp/out")" = 2 ] || fail "!crisis did not answer twice in a paused room"
-block '[private]' 2 | grep -qF -- "$(vetted intl | head -n 1)" || fail "!crisis lacks the resources"
+[ "$(grep -c '^\[private → alice\]$' "$tmp/out")" = 2 ] || fail "!crisis did not answer twice in a paused room"
+block '[private → alice]' 2 | grep -qF -- "$(vetted intl | head -n 1)" || fail "!crisis lacks the resources"
 grep -qi 'sent you some support privately' "$tmp/out" || fail "no pointer in the room"
 
 # 4. The configured country's list comes first, with the directory after it; the moderators'
@@ -66,12 +66,12 @@ rate_minutes = 10
 crisis_alert_room = #moderators
 EOF
 printf 'zebracorn. I want to kill myself\nstill zebracorn, I want to die\n' | run alert --config "$tmp/hearth.ini"
-[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "the rate limit did not hold back the second answer"
-priv=$(block '[private]' 1)
+[ "$(grep -c '^\[private → alice\]$' "$tmp/out")" = 1 ] || fail "the rate limit did not hold back the second answer"
+priv=$(block '[private → alice]' 1)
 while IFS= read -r line; do
 	grep -qF -- "$line" <<<"$priv" || fail "the private answer lacks the vetted line: $line"
 done < <(vetted gb; vetted intl)
-alert=$(block '[room]' 1)
+alert=$(block '[room #moderators]' 1)
 grep -q 'may need support' <<<"$alert" || fail "no moderators' alert"
 grep -qi 'alice\|zebracorn\|kill\|want to' <<<"$alert" && fail "the alert names or quotes the member"
 grep -qi 'zebracorn\|want to\|kill myself\|alice' "$tmp/err" && fail "the debug log holds the member's words or name"
@@ -79,21 +79,21 @@ grep -qi 'zebracorn\|want to\|kill myself\|alice' "$tmp/err" && fail "the debug 
 # 5. Before any check of size or encoding: a 5 KB post that starts with crisis words, and a
 #    Latin-1 line from a client that does not speak UTF-8, each get the private answer.
 { printf 'some nights I feel like I want to kill myself. '; head -c 5000 /dev/zero | tr '\0' 'a'; printf '\n'; } | run long
-[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "a 5 KB crisis message got no private answer"
+[ "$(grep -c '^\[private → alice\]$' "$tmp/out")" = 1 ] || fail "a 5 KB crisis message got no private answer"
 printf 'the caf\xe9 closed. I don\x92t want to live anymore\n' | run latin1
-[ "$(grep -c '^\[private\]$' "$tmp/out")" = 1 ] || fail "a Latin-1 crisis message got no private answer"
+[ "$(grep -c '^\[private → alice\]$' "$tmp/out")" = 1 ] || fail "a Latin-1 crisis message got no private answer"
 grep -qi 'live anymore\|caf' "$tmp/out" && fail "the member's words were repeated"
 
 # 6. Figures of speech, titles and news stay quiet.
 printf 'no way out of this parking lot\nSeptember is suicide prevention month\nI hurt myself at the gym\n' | run figures
-grep -q '^\[private\]$' "$tmp/out" && fail "a figure of speech or news got a crisis answer"
+grep -q '^\[private → alice\]$' "$tmp/out" && fail "a figure of speech or news got a crisis answer"
 
 # 7. [crisis] country: an alias is accepted (uk is gb's list); an unknown value is an error in
 #    --check-config and at start, naming the key and the known codes.
 printf '[crisis]\ncountry = UK\n' >"$tmp/uk.ini"
 "$HEARTH" --check-config --config "$tmp/uk.ini" >"$tmp/out" 2>"$tmp/err" || fail "country = UK was refused"
 printf 'I want to die\n' | run uk --config "$tmp/uk.ini"
-block '[private]' 1 | grep -qF -- "$(vetted gb | head -n 1)" || fail "country = UK did not answer with gb's list"
+block '[private → alice]' 1 | grep -qF -- "$(vetted gb | head -n 1)" || fail "country = UK did not answer with gb's list"
 printf '[crisis]\ncountry = narnia\n' >"$tmp/bad.ini"
 if "$HEARTH" --check-config --config "$tmp/bad.ini" >"$tmp/out" 2>"$tmp/err"; then fail "--check-config accepted country = narnia"; fi
 grep -q 'bad.ini:2: \[crisis\] country "narnia".*gb.*intl' "$tmp/err" || fail "no clear message for an unknown country"

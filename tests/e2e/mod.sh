@@ -28,7 +28,7 @@ equal "paused: only the confirmation" "$(replies "$out")" "1"
 out=$(printf '!learn roots\n!checkin\n!crisis\n!help\n' | run_console --as bea --role member)
 reject "paused: no reading" "$out" "Where it comes from"
 reject "paused: no check-in" "$out" "Check-in:"
-expect "paused: crisis answers" "$out" "[private]"
+expect "paused: crisis answers" "$out" "[private →"
 expect "paused: help answers" "$out" "Here is what I can do"
 out=$(printf '!mod resume\n!learn roots\n' | run_console --as mo --role moderator)
 expect "resume confirmed" "$out" "I'm back"
@@ -51,7 +51,7 @@ expect "reload reports" "$out" "Content reloaded:"
 # Stats: nobody logged, so no numbers; privately; a bad day count is explained.
 out=$(printf '!mod stats\n!mod stats 400\n' | run_console --as mo --role moderator)
 expect "stats below k" "$out" "On none of the last 30 whole days did 5 or more members log moods here"
-expect "stats privately" "$out" "[private]"
+expect "stats privately" "$out" "[private →"
 expect "stats bad days" "$out" "from 1 to 365"
 reject "stats shows no numbers" "$out" "verage"
 

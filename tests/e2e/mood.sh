@@ -9,7 +9,7 @@ DATA="$WORK/data"
 NOTE="quiet-walk-7731"
 
 # Room blocks ([room] ... up to the next header) of console output.
-room_blocks() { awk '$0 == "[private]" { r = 0; next } $0 == "[room]" { r = 1; next } r' <<<"$1"; }
+room_blocks() { awk '/^\[private → / { r = 0; next } $0 == "[room]" { r = 1; next } r' <<<"$1"; }
 mode_of() { stat -c %a "$1"; }
 
 # 1. Opt in, log in the room and privately, read history, export.

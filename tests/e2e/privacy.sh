@@ -122,7 +122,7 @@ reject "a name with slashes cannot reach another's folder" "$out" "exports/ana/"
 printf '/dm !mood remind 12:10\n' | "$HEARTH" --data-dir "$M" --as ana 2>>"$WORK/stderr" >/dev/null
 export HEARTH_FAKE_NOW=1768479300   # 12:15Z
 out=$( (sleep 2.5) | "$HEARTH" --data-dir "$M" --as ben 2>>"$WORK/stderr")
-reject "ben never sees ana's reminder" "$out" "[private]"
+reject "ben never sees ana's reminder" "$out" "[private →"
 out=$( (sleep 2.5) | "$HEARTH" --data-dir "$M" --as ana 2>>"$WORK/stderr")
-expect "ana sees her reminder" "$out" "[private]"
+expect "ana sees her reminder" "$out" "[private →"
 finish

@@ -1,10 +1,12 @@
 /* fuzz_irc_parse.c - libFuzzer target: the IRC line parser, ISUPPORT, formatting strip, Latin-1
  * fallback, CTCP detection and splitting, the debug-log form of a line, over bytes as a server
- * would send them (a read may hold several lines or part of one). */
+ * would send them (a read may hold several lines or part of one); and the capped line reader
+ * (core/buf hlines) fed the same bytes in chunks of every size. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/text.h"
 #include "net/irc/parse.h"
 #include "net/irc/track.h"
@@ -17,6 +19,53 @@ static int count_line(void *ud, const char *line, size_t len)
 	return 0;
 }
 
+struct seen {
+	size_t max, lines, bytes, over;
+};
+
+static int check_line(void *ud, const char *line, size_t len)
+{
+	struct seen *s = ud;
+
+	if (!line) {
+		if (len <= s->max)
+			abort();               /* only lines over the cap are dropped */
+		s->over++;
+		s->bytes += len;
+		return 0;
+	}
+	if (len > s->max || line[len] != '\0' || memchr(line, '\n', len))
+		abort();
+	s->lines++;
+	s->bytes += len;
+	return 0;
+}
+
+/* Every byte that is not a '\n' comes out once, in a line or counted in a dropped one. */
+static void line_reader(const uint8_t *data, size_t size)
+{
+	struct hlines r;
+	struct seen s = { .max = 1 + size % 97 };
+	size_t nl = 0, chunk = 1 + (size ? data[0] : 0) % 13;
+
+	hlines_init(&r, s.max);
+	for (size_t off = 0; off < size; off += chunk)
+		if (hlines_feed(&r, (const char *)data + off, size - off < chunk ? size - off : chunk,
+				check_line, &s) != 0)
+			abort();
+	for (size_t i = 0; i < size; i++)
+		nl += data[i] == '\n';
+	{
+		size_t tail = r.discarding ? r.dropped : 0;   /* an over-long last line is not handed over */
+		hlines_finish(&r, check_line, &s);
+		if (s.bytes + nl + tail != size)
+			abort();
+	}
+	if (r.b.cap > 2 * (s.max + 1) + 64)
+		abort();                       /* never holds more than one capped line */
+	hlines_free(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct irc_msg m;
@@ -24,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct irc_track t;
 	const char *p = (const char *)data, *end = p + size;
 
+	line_reader(data, size);
 	irc_isupport_init(&is);
 	irc_track_init(&t, &is);
 	irc_track_chan_add(&t, "#c");

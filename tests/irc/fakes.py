@@ -16,6 +16,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 
 
 def make_cert(dirpath, name, san):
@@ -195,6 +196,7 @@ class SaslServer(_Listener):
       overlong     the server's first message is 12 chunks of 400 bytes (past the client's cap)
       switch       offers the mechanism in CAP LS, then answers AUTHENTICATE with 908 PLAIN + 904
       e-error      SCRAM: e=invalid-proof
+      later        no sasl in CAP LS (services away); CAP NEW sasl=... after the client's JOIN
 
     After CAP END it welcomes the client and echoes JOINs; self.joined lists channels joined,
     self.lines (conn, line) everything received, self.verified the SASL logins it accepted."""
@@ -304,7 +306,10 @@ class SaslServer(_Listener):
                     if cmd == "NICK" and len(words) > 1:
                         nick = words[1]
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "LS":
-                        send(":sasl.test CAP * LS :sasl=%s message-tags" % self.mechs)
+                        if self.mode == "later":
+                            send(":sasl.test CAP * LS :message-tags cap-notify")
+                        else:
+                            send(":sasl.test CAP * LS :sasl=%s message-tags" % self.mechs)
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "REQ":
                         send(":sasl.test CAP * ACK :" + line.split(":", 1)[1])
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "END":
@@ -358,6 +363,8 @@ class SaslServer(_Listener):
                         with self.lock:
                             self.joined.append(words[1])
                         send(":%s!u@127.0.0.1 JOIN %s" % (nick, words[1]))
+                        if self.mode == "later":
+                            send(":sasl.test CAP %s NEW :sasl=%s" % (nick, self.mechs))
                     elif cmd == "QUIT":
                         return
         except (OSError, ValueError) as e:
@@ -374,8 +381,9 @@ class MiniIrc(_Listener):
     after CAP END and echoes JOINs. self.sessions counts registrations seen (NICK lines),
     self.joined the channels joined, self.lines (conn, line) all input."""
 
-    def __init__(self, caps, certfile=None):
+    def __init__(self, caps, certfile=None, after_join=()):
         self.caps = caps
+        self.after_join = list(after_join)    # raw lines sent after the client's first JOIN
         self.ctx = None
         if certfile:
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -431,6 +439,11 @@ class MiniIrc(_Listener):
                         with self.lock:
                             self.joined.append(words[1])
                         send(":%s!u@127.0.0.1 JOIN %s" % (nick, words[1]))
+                        if self.after_join:
+                            for l in self.after_join:
+                                time.sleep(0.3)
+                                send(l.replace("$nick", nick).replace("$chan", words[1]))
+                            self.after_join = []
                     elif cmd == "QUIT":
                         return
         except (OSError, ValueError):

@@ -186,6 +186,8 @@ write_inspircd_conf() {
 <module name="ircv3_chghost">
 <module name="ircv3_ctctags">
 <module name="ircv3_echomessage">
+<module name="monitor">
+<module name="setname">
 <module name="ircv3_invitenotify">
 <module name="ircv3_labeledresponse">
 <module name="ircv3_msgid">

@@ -55,6 +55,7 @@ NGNICK = "Hearth"            # on ngIRCd, squatted at start: Hearth takes Hearth
 NOVER = "#nover" + TAG       # InspIRCd, the tls_verify = false network section
 SOFT = "#softpw" + TAG       # second Hearth: wrong SASL password, sasl_required = false
 BADPW = "#badpw" + TAG       # second Hearth: wrong SASL password, sasl_required = true
+WEL = "#welc" + TAG          # InspIRCd, a facilitator's room: created by fac before Hearth comes
 
 workdir = tempfile.mkdtemp(prefix="hearth-irc-")
 logpath = os.path.join(workdir, "hearth.log")
@@ -81,6 +82,8 @@ opal.mode(INV, "+i")
 ngop = member(HOST, NG_PORT, "ngop" + TAG).connect()
 ngop.join(NGOPS)
 squat = member(HOST, NG_PORT, NGNICK).connect()
+fac = member(HOST, IRC_PORT, "fac" + TAG, caps=CAPS).connect()
+fac.join(WEL)
 
 
 class Keeper:
@@ -105,12 +108,14 @@ class Keeper:
                 self.ms.remove(m)
 
 
-keeper = Keeper(squat, ngop)
+keeper = Keeper(squat, ngop, fac)
 
 config = """
 [bot]
 data_dir = {d}/data
 log_level = debug
+; these checks fire many commands as one member; the limit itself is tested in unit.room, e2e.room
+room_answers_per_minute = 0
 
 [irc.insp]
 host = localhost
@@ -121,7 +126,7 @@ nick = Hearth
 alt_nicks = Hearth_
 sasl_mechanism = PLAIN
 sasl_username = hearthbot
-channels = {ch}, {ops}, {keyed} sesame, {inv}
+channels = {ch}, {ops}, {keyed} sesame, {inv}, {wel}
 moderators = hmod
 
 [irc.ext]
@@ -150,7 +155,7 @@ tls_verify = false
 nick = HNoVerify
 channels = {nover}
 """.format(d=workdir, tls=IRC_TLS_PORT, ca=CA, ch=CH, ops=OPS, keyed=KEYED, inv=INV, cert=EXT_CERT,
-           ext=EXT, ng=NG_PORT, ngnick=NGNICK, ngch=NG, ngops=NGOPS, nover=NOVER)
+           ext=EXT, ng=NG_PORT, ngnick=NGNICK, ngch=NG, ngops=NGOPS, nover=NOVER, wel=WEL)
 cfgpath = os.path.join(workdir, "hearth.ini")
 with open(cfgpath, "w") as f:
     f.write(config)
@@ -461,6 +466,18 @@ def _():
             expect(len(m.raw.encode()) <= 510 + 300, "too long")  # raw includes tags
             expect(m.text.strip() != "", "empty line sent")
             expect("**" not in m.text, "markdown not rendered: %r" % m.text)
+
+
+@check("!help crisis and the !help list read right as IRC text")
+def _():
+    lines = ask(alice, CH, "!help crisis")
+    texts = [m.text for m in lines]
+    expect(texts[:1] == ["!crisis"], "usage line: %r" % texts)
+    expect(all("*" not in t for t in texts), "raw Markdown: %r" % texts)
+    expect(any(t.startswith("Help right now") for t in texts), "no summary: %r" % texts)
+    lines = ask(alice, CH, "!help")
+    expect(any(m.text.startswith("- !learn [topic]: A short reading") for m in lines),
+           "command and description run together: %r" % [m.text for m in lines])
 
 
 @check("formatting codes and Latin-1 input are understood")
@@ -915,6 +932,57 @@ def _():
     mood_ask(mm, "!mood forget")
     mood_ask(mm, "!mood forget confirm")
     mm.quit()
+
+
+@check("a facilitator's room: one introduction, a NOTICE welcome, status, room settings")
+def _():
+    keeper.release(fac)
+    wait_bot_in(fac, WEL)
+    said = fac.wait_privmsg("Hearth", target=WEL, timeout=20, quiet=2.0)
+    intros = [l for l in said if "not therapy" in l.text]
+    expect(len(intros) == 1, "introductions: %r" % [l.text for l in said])
+    expect("!help" in intros[0].text, intros[0].text)
+    fac.drain()
+    # a member without an account joins: a NOTICE to them, never to the channel
+    wm = member(HOST, IRC_PORT, "wm" + TAG, caps=CAPS).connect()
+    wm.join(WEL)
+    got = wm.wait_privmsg("Hearth", target=wm.nick, timeout=20, quiet=2.0)
+    expect(len(got) == 1 and got[0].command == "NOTICE", "welcome: %r" % [(l.command, l.text) for l in got])
+    expect(got[0].text.startswith("Welcome, wm"), got[0].text)
+    fac.pump(2.0)
+    chan = [m for m in fac.inbox if m.command in ("PRIVMSG", "NOTICE") and "Welcome" in m.text]
+    expect(not chan, "a welcome reached the channel: %r" % [m.raw for m in chan])
+    # leaves and comes back: nothing more
+    wm.part(WEL)
+    wm.drain()
+    wm.join(WEL)
+    wm.pump(3.0)
+    again = [m for m in wm.inbox if m.command == "NOTICE" and "Welcome" in m.text]
+    expect(not again, "welcomed twice: %r" % [m.raw for m in again])
+    # status and settings (fac created the channel: an operator, so a moderator)
+    text = " ".join(l.text for l in ask(fac, WEL, "!mod status"))
+    for want in ("This room's setup", "Hearth: active", "Quiet hours: none", "Crisis country:",
+                 "Language:", "Prefix:", "Welcome: on"):
+        expect(want in text, "status lacks %r: %s" % (want, text))
+    text = " ".join(l.text for l in ask(wm, WEL, "!mod set prefix ?"))
+    expect(REFUSED in text, "a member changed the prefix: " + text)
+    text = " ".join(l.text for l in ask(fac, WEL, "!mod set timezone europe/london"))
+    expect("Europe/London" in text, text)
+    text = " ".join(l.text for l in ask(fac, WEL, "!mod set country mars"))
+    expect("gb" in text and "Nothing was changed" in text, text)
+    text = " ".join(l.text for l in ask(fac, WEL, "!mod set prefix ?"))
+    expect("?help" in text, text)
+    wm.drain()
+    wm.privmsg(WEL, "!about")
+    wm.pump(3.0)
+    old = [m for m in wm.inbox if m.command == "PRIVMSG" and (m.nick or "").lower() == "hearth"]
+    expect(not old, "the old prefix still answers: %r" % [m.text for m in old])
+    text = " ".join(l.text for l in ask(wm, WEL, "?help"))
+    expect("?learn" in text and "!learn" not in text, text)
+    text = " ".join(l.text for l in ask(fac, WEL, "?mod status"))
+    expect("Time zone: Europe/London" in text and "Prefix: ?" in text, text)
+    ask(fac, WEL, "?mod set prefix default")
+    wm.quit()
 
 
 def restart_and_check(server, port, chan, bot, tls):

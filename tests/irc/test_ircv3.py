@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from fakes import MiniIrc, SaslServer, TlsListener, make_cert, make_expired_cert  # noqa: E402
-from checks import HOST, IRC_PORT, IRC_TLS_PORT  # noqa: E402
+from checks import HOST, IRC_PORT, IRC_TLS_PORT, NG_PORT  # noqa: E402
 from checks import check, expect, finish, member, setup, sh  # noqa: E402
 
 RUNDIR = os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc")
@@ -262,6 +262,7 @@ def run_sasl():
         "switch": ("SCRAM-SHA-256", "switch", "SCRAM-SHA-256", True, ""),
         "onlyplain": ("PLAIN", "ok", "SCRAM-SHA-256", True, ""),
         "eerr": ("SCRAM-SHA-256", "e-error", "SCRAM-SHA-256", True, ""),
+        "later": ("SCRAM-SHA-256", "later", "SCRAM-SHA-256", False, ""),
         "ecdsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key),
         "ec644": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key644),
         "ecrsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + rsa),
@@ -348,6 +349,12 @@ channels = #{n}
                 refused(n, "SASL|offers only")
                 expect("AUTHENTICATE PLAIN" not in sent(n), "irc.%s: PLAIN sent" % n)
             refused("eerr", r"e=invalid-proof")
+
+        @check("cap-notify: sasl offered again after registering without it: logs in")
+        def _():
+            expect(joined("later"), "no JOIN")
+            hs[group["later"]].wait_log(r"irc\.later: logged in with SASL")
+            expect(servers["later"].verified == ["SCRAM-SHA-256"], servers["later"].errors)
 
         @check("SASL ECDSA-NIST256P-CHALLENGE: signs the challenge, logs in, joins")
         def _():
@@ -474,11 +481,141 @@ channels = #stsjunk
             s.close()
 
 
+def run_v3():
+    """InspIRCd + Anope: WHOX at join, MONITOR, echo-message, +draft/reply, 432."""
+    chan = "#v3" + TAG
+    main = "HV3" + TAG
+    pw = "v3-member-pw1"
+    sh("register", "v3acct" + TAG, pw)
+    mem = member(HOST, IRC_PORT, "v3m" + TAG, caps=CAPS + ["echo-message"],
+                 sasl=("v3acct" + TAG, pw)).connect()
+    mem.join(chan)
+    squat = member(HOST, IRC_PORT, main).connect()          # holds Hearth's main nick elsewhere
+    h = Hearth("""
+[irc.v3]
+host = localhost
+port = {tls}
+tls_ca_file = {ca}
+nick = {main}
+alt_nicks = {main}_
+sasl_mechanism =
+channels = {chan}
+
+[irc.bad]
+host = 127.0.0.1
+port = {plain}
+tls = false
+nick = 9bad{tag}
+alt_nicks = 8bad{tag}, HBad{tag}
+sasl_mechanism =
+channels = #bad{tag}
+
+[irc.ng]
+host = 127.0.0.1
+port = {ng}
+tls = false
+nick = 9ng{tag}
+alt_nicks = HNg{tag}
+sasl_mechanism =
+channels = #ngv3{tag}
+""".format(tls=IRC_TLS_PORT, ca=CA, main=main, chan=chan, plain=IRC_PORT, tag=TAG, ng=NG_PORT))
+    try:
+        @check("WHOX %tcuhnfa at join learns the accounts of who is there")
+        def _():
+            wait_join(mem, chan, main + "_")
+            h.wait_log(r"irc\.v3 >> WHO %s %%tcuhnfa,152" % chan.lower())
+            h.wait_log(r"irc\.v3 << (@\S+ )?:\S+ 354 \S+ 152 %s \S+ \S+ v3m%s \S+ :?v3acct%s" % (chan, TAG, TAG))
+
+        @check("MONITOR: the main nick is taken back the moment it frees up")
+        def _():
+            h.wait_log(r"irc\.v3 >> MONITOR \+ %s" % main)
+            mem.drain()
+            squat.quit()
+            t0 = time.time()
+            mem.wait_for(lambda x: x.command == "NICK" and x.nick == main + "_" and x.params[0] == main, 15)
+            expect(time.time() - t0 < 10, "took %.1fs (the 60 s regain timer, not MONITOR?)" % (time.time() - t0))
+            h.wait_log(r"irc\.v3 >> MONITOR - %s" % main)
+
+        @check("echo-message: on; our own echoes are not answered")
+        def _():
+            h.wait_log(r"irc\.v3 << (@\S+ )?:\S+ CAP \S+ ACK :.*echo-message")
+            mem.drain()
+            mem.privmsg(chan, "!help")
+            lines = mem.wait_privmsg(main, target=chan, timeout=20, quiet=3)
+            expect(lines, "no reply to !help")
+            time.sleep(2)
+            echoes = [l for l in h.text().splitlines() if re.search(r"irc\.v3 << (@\S+ )?:%s!\S+ PRIVMSG %s" % (main, chan), l)]
+            expect(echoes, "no echo of our own lines came back")
+            again = [m for m in mem.inbox if m.command == "PRIVMSG" and m.nick == main]
+            expect(not again, "answered its own echo: %s" % [m.raw for m in again[:2]])
+
+        @check("message-tags: replies carry +draft/reply with the member's msgid")
+        def _():
+            mem.drain()
+            mem.privmsg(chan, "!about")
+            own = mem.wait_for(lambda x: x.command == "PRIVMSG" and x.nick == mem.nick and "msgid" in x.tags, 10)
+            reply = mem.wait_for(lambda x: x.command == "PRIVMSG" and x.nick == main, 20)
+            expect(reply.tags.get("+draft/reply") == own.tags["msgid"],
+                   "reply tags %s, our msgid %s" % (reply.tags, own.tags.get("msgid")))
+
+        @check("432 erroneous nick: the fallback nicks, then registered")
+        def _():
+            h.wait_log(r"irc\.bad: registered as HBad%s" % TAG, 30)
+            expect(re.search(r"irc\.bad: nick refused, trying 8bad", h.text()), "no fallback logged")
+
+        @check("ngIRCd: 432 -> fallback nick; no IRCv3 tags sent where not offered")
+        def _():
+            h.wait_log(r"irc\.ng: registered as HNg%s" % TAG, 30)
+            ngm = member(HOST, NG_PORT, "ngv3m" + TAG).connect()
+            ngm.join("#ngv3" + TAG)
+            time.sleep(1)
+            ngm.privmsg("#ngv3" + TAG, "!help")
+            expect(ngm.wait_privmsg("HNg" + TAG, target="#ngv3" + TAG, timeout=20), "no reply on ngIRCd")
+            tagged = [l for l in h.text().splitlines() if re.search(r"irc\.ng >> @", l)]
+            expect(not tagged, "tags sent to ngIRCd: %s" % tagged[:2])
+            ngm.quit()
+    finally:
+        h.stop()
+
+
+def run_capnotify():
+    """Services restarting, as a network with cap-notify shows it: CAP DEL of the account caps,
+    then CAP NEW. (InspIRCd 3.15 sends neither for its account caps, so a scripted server.)"""
+    srv = MiniIrc("cap-notify account-notify extended-join",
+                  after_join=[":mini.test 005 $nick WHOX :are supported",
+                              ":mini.test 353 $nick = $chan :$nick opal",
+                              ":opal!o@h ACCOUNT opal-acct",
+                              ":mini.test CAP $nick DEL :account-notify extended-join",
+                              ":mini.test CAP $nick NEW :account-notify extended-join"])
+    h = Hearth("""
+[irc.cn]
+host = 127.0.0.1
+port = {port}
+tls = false
+nick = HCn{tag}
+sasl_mechanism =
+channels = #cn
+""".format(port=srv.port, tag=TAG))
+    try:
+        @check("cap-notify: account caps withdrawn -> forgotten; back -> re-asked, WHOX again")
+        def _():
+            h.wait_log(r"irc\.cn: the server withdrew account tracking")
+            h.wait_log(r"irc\.cn >> CAP REQ :extended-join account-notify|irc\.cn >> CAP REQ :account-notify extended-join")
+            h.wait_log(r"irc\.cn >> WHO #cn %tcuhnfa,152")
+            reqs = [l for _, l in srv.lines if l.startswith("CAP REQ")]
+            expect(len(reqs) == 2, "CAP REQs: %s" % reqs)
+    finally:
+        h.stop()
+        srv.close()
+
+
 def run(do_finish=True):
     setup(width=62)
     run_pinning()
     run_sasl()
     run_sts()
+    run_capnotify()
+    run_v3()
     run_expired()
     if do_finish:
         finish()

@@ -275,6 +275,22 @@ class Suite:
             assert r.body.strip(), f"{text}: empty body"
             assert "<" not in r.body or "</" not in r.body, f"{text}: HTML in the plain body"
 
+    async def test_help_renders(self):
+        """!help crisis: the usage is a code element, never raw Markdown (it once came as
+        `**!crisis **`); the !help list keeps each command apart from its description in the
+        HTML and in the plain body."""
+        cmd = await self.alice.send(self.room, "!help crisis")
+        r = await reply_to(self.alice, self.room, cmd)
+        html = r.content.get("formatted_body", "")
+        assert "<code>!crisis</code>" in html, html
+        assert "*" not in html and "*" not in r.body, (html, r.body)
+        assert r.body.startswith("!crisis\n\nHelp right now"), r.body
+        cmd = await self.alice.send(self.room, "!help")
+        r = await reply_to(self.alice, self.room, cmd)
+        html = r.content.get("formatted_body", "")
+        assert "<li><code>!learn [topic]</code>: A short reading" in html, html
+        assert "- !learn [topic]: A short reading" in r.body, r.body
+
     async def test_reply_in_thread(self):
         root = await self.alice.send(self.room, "a thread about today")
         cmd = await self.alice.send(self.room, "!checkin", thread_root=root, reply_to=root)
@@ -297,6 +313,71 @@ class Suite:
         after = await self.alice.send(self.room, "!about")
         await reply_to(self.alice, self.room, after)
         assert not replies_to(self.alice, self.room, n), "answered an m.notice"
+
+    async def test_room_setup_welcome_status_settings(self):
+        """Issue 10: Hearth introduces itself once when it joins a group room; a member who joins
+        gets one welcome, a reply-less m.notice that mentions only them, with a hostile display
+        name shown as text, and never a second one after leaving and rejoining; !mod status
+        shows the room's setup; !mod set changes the room's zone and prefix (which then really
+        works there) and refuses bad values with the good ones."""
+        room = await self.alice.create_room("setup", invite=[BOT, self.bob.user_id],
+                                            power_levels={"bob": 0, "carol": 0})
+        await self.alice.wait_for_join(room, BOT, timeout=30)
+        intro = await self.alice.wait_for_message(
+            room, sender=BOT, timeout=30,
+            predicate=lambda x: "not therapy" in x.body and not x.body.startswith("Welcome"))
+        assert "!help" in intro.body and intro.msgtype == "m.notice", intro.body
+        assert not intro.content.get("m.relates_to"), intro.content
+        # carol joins with a display name that tries markup and a room mention
+        hostile = "<b>Carol</b> [x](https://e.example) @room"
+        await self.carol._api("PUT", f"/profile/{self.carol.user_id}/displayname",
+                              {"displayname": hostile})
+        try:
+            await self.alice.invite(room, "carol")
+            await self.carol.join(room)
+            w = await self.alice.wait_for_message(
+                room, sender=BOT, timeout=30, predicate=lambda x: x.body.startswith("Welcome"))
+            assert w.msgtype == "m.notice", w.msgtype
+            assert not w.content.get("m.relates_to"), w.content
+            assert w.content.get("m.mentions") == {"user_ids": [self.carol.user_id]}, w.content
+            html = w.content.get("formatted_body", "")
+            assert "<b>Carol" not in html and "href" not in html, html
+            assert "Carol" in w.body, w.body
+            # leaves and rejoins: no second welcome; bob's join long ago got none either
+            await self.carol.leave(room)
+            await self.alice.invite(room, "carol")
+            await self.carol.join(room)
+            await self.bob.join(room)  # within the minute: no second welcome in the room
+        finally:
+            await self.carol._api("PUT", f"/profile/{self.carol.user_id}/displayname",
+                                  {"displayname": "carol"})
+        probe = await self.alice.send(room, "!mod status")
+        st = await reply_to(self.alice, room, probe)
+        for want in ("This room's setup", "Hearth: active", "Quiet hours: none",
+                     "Crisis country:", "Language:", "Prefix:", "Welcome: on"):
+            assert want in st.body, f"status lacks {want!r}: {st.body!r}"
+        welcomes = [x for x in self.alice.messages(room)
+                    if x.sender == BOT and x.body.startswith("Welcome")]
+        assert len(welcomes) == 1, f"{len(welcomes)} welcomes"
+        intros = [x for x in self.alice.messages(room) if x.sender == BOT and "not therapy" in x.body
+                  and not x.in_reply_to and not x.body.startswith("Welcome")]
+        assert len(intros) == 1, f"{len(intros)} introductions"
+        # per-room settings
+        r = await reply_to(self.alice, room, await self.alice.send(room, "!mod set timezone europe/london"))
+        assert "Europe/London" in r.body, r.body
+        r = await reply_to(self.alice, room, await self.alice.send(room, "!mod set country mars"))
+        assert "gb" in r.body and "Nothing was changed" in r.body, r.body
+        r = await reply_to(self.bob, room, await self.bob.send(room, "!mod set prefix ?"))
+        assert REFUSED in r.body, r.body
+        r = await reply_to(self.alice, room, await self.alice.send(room, "!mod set prefix ?"))
+        assert "?help" in r.body, r.body
+        old = await self.bob.send(room, "!about")
+        new = await self.bob.send(room, "?help")
+        r = await reply_to(self.bob, room, new)
+        assert "?learn" in r.body and "!learn" not in r.body, r.body
+        assert not replies_to(self.bob, room, old), "the old prefix still answers"
+        r = await reply_to(self.alice, room, await self.alice.send(room, "?mod status"))
+        assert "Time zone: Europe/London" in r.body and "Prefix: ?" in r.body, r.body
 
     async def test_mood_answered_in_private_chat(self):
         cmd = await self.carol.send(self.room, "!mood 6 a private sentence about my sister")
@@ -527,8 +608,9 @@ class Suite:
     async def run(self) -> int:
         order = [
             "test_history_not_answered_on_first_start", "test_join_on_invite",
-            "test_commands_answered_as_rich_notice_replies", "test_reply_in_thread",
+            "test_commands_answered_as_rich_notice_replies", "test_help_renders", "test_reply_in_thread",
             "test_moderator_allowed_at_50_refused_at_0", "test_own_and_bot_notices_ignored",
+            "test_room_setup_welcome_status_settings",
             "test_mood_answered_in_private_chat", "test_private_chat_opened_by_member",
             "test_encrypted_room_gets_encrypted_replies", "test_restart_no_duplicate_no_loss",
             "test_restart_long_gap_fetched", "test_sigterm_sends_queued_replies",

@@ -36,9 +36,15 @@ def bot_messages(m: Member, room: str):
     return [x for x in m.messages(room) if x.sender == BOT]
 
 
+def room_greeting(x) -> bool:
+    """Hearth's introduction when it joins a group room, or a member's welcome: said in the room
+    on purpose, never a reply (issue 10)."""
+    return not x.in_reply_to and (x.body.startswith("Hello, I'm Hearth") or x.body.startswith("Welcome"))
+
+
 def private_content(msgs):
-    """Hearth's messages that are more than the pointer a group room may see."""
-    return [x for x in msgs if not any(p in x.body for p in POINTER)]
+    """Hearth's messages that are more than the pointer (or a greeting) a group room may see."""
+    return [x for x in msgs if not any(p in x.body for p in POINTER) and not room_greeting(x)]
 
 
 class Suite:
@@ -130,6 +136,12 @@ class Suite:
         r = await reply_to(dave, self.room, cmd)
         assert r.content.get("m.mentions") == {}, f"m.mentions of a reply: {r.content}"
         for x in bot_messages(dave, self.room):
+            if room_greeting(x) and x.body.startswith("Welcome"):
+                # a welcome mentions the one member who joined, never the room or anyone else
+                ids = (x.content.get("m.mentions") or {}).get("user_ids")
+                assert set(x.content.get("m.mentions")) == {"user_ids"} and len(ids) == 1 and \
+                    ids[0] in (self.bob.user_id, self.carol.user_id), f"welcome: {x.content}"
+                continue
             assert x.content.get("m.mentions") == {}, f"m.mentions missing: {x.content}"
         for x in bot_messages(dave, self.dave_dm):
             assert x.content.get("m.mentions") == {}, f"m.mentions missing in the DM: {x.content}"
@@ -186,7 +198,7 @@ class Suite:
             got = replies_to(erin, room, c)
             assert not got, f"a queued private reply went out after frank joined: {got[0].body!r}"
         late = [x for x in bot_messages(erin, room) if x.server_ts > r.server_ts
-                and not any(p in x.body for p in POINTER)]
+                and not any(p in x.body for p in POINTER) and not room_greeting(x)]
         assert len(late) <= 1, f"{len(late)} private replies in the room after frank was invited"
 
     async def test_invited_third_person_makes_room_not_private(self):

@@ -176,6 +176,81 @@ static void http_homeserver_only_on_loopback(void **state)
 	assert_int_equal(homeserver_problems("ftp://matrix.example.org", true, msg, sizeof(msg)), 1);
 }
 
+/* Every problem, however many, each with its real line: long lines do not shift the count,
+ * every unreadable line is named (inih itself names only the first), a misspelt section is
+ * named even when it has no keys, and a long room id is read whole. */
+static void every_problem_with_its_real_line(void **state)
+{
+	struct config *c = NULL;
+	struct config_problems p = { 0 };
+	char text[2048], *out = NULL;
+	size_t outlen = 0;
+	char longc[400], longroom[120];
+	const char *path;
+	FILE *mem;
+
+	memset(longc, 'c', 300);
+	longc[300] = '\0';
+	memset(longroom, 'r', 90);
+	longroom[90] = '\0';
+	snprintf(text, sizeof(text),
+		 "[bot]\n"
+		 "; %s\n"                         /* 2: a long comment, ignored */
+		 "not a setting\n"                /* 3 */
+		 "timezone = Europe/Berlin\n"     /* 4 */
+		 "allowed = %s\n"                 /* 5: too long to read */
+		 "nor this\n"                     /* 6 */
+		 "[moood]\n"                      /* 7: misspelt, no keys */
+		 "[room console !%s:example.org]\n" /* 8 */
+		 "crisis_alert_room = #mods\n"    /* 9 */
+		 "[mood]\n"
+		 "retention_days = 0\n",          /* 11 */
+		 longc, longc, longroom);
+	path = write_tmp(text);
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	assert_int_equal(p.n, 5);
+	assert_int_equal(p.items[0].line, 3);
+	assert_int_equal(p.items[1].line, 5);
+	assert_non_null(strstr(p.items[1].msg, "too long"));
+	assert_int_equal(p.items[2].line, 6);
+	assert_int_equal(p.items[3].line, 7);
+	assert_non_null(strstr(p.items[3].msg, "[moood]"));
+	assert_int_equal(p.items[4].line, 11);
+	assert_int_equal(config_line(c, "bot", "timezone"), 4);
+	assert_int_equal(config_line(c, "bot", "language"), 0);
+	assert_int_equal(c->nrooms, 1);
+	assert_int_equal(strlen(c->rooms[0].room), 1 + 90 + strlen(":example.org"));
+	assert_string_equal(c->rooms[0].crisis_alert_room, "#mods");
+
+	/* Printed in order: the config file's by line, then other files by name and line. */
+	config_problem_in(&p, "/c/topics/b.md", 9, "b9");
+	config_problem(&p, 1, "first");
+	config_problem_in(&p, "/c/about.md", 2, "a2");
+	config_problem_in(&p, "/c/topics/b.md", 3, "b3");
+	config_problem(&p, 0, "no line");
+	mem = open_memstream(&out, &outlen);
+	assert_non_null(mem);
+	config_print_problems(c, "x.ini", &p, mem);
+	fclose(mem);
+	assert_string_equal(out,
+		"x.ini: no line\n"
+		"x.ini:1: first\n"
+		"x.ini:3: this line is not \"key = value\" nor a [section]\n"
+		"x.ini:5: this line is too long (at most 198 characters)\n"
+		"x.ini:6: this line is not \"key = value\" nor a [section]\n"
+		"x.ini:7: unknown section [moood] (known: bot, mood, crisis, checkins, matrix, irc.NAME, room NETWORK ROOM)\n"
+		"x.ini:11: retention_days must be a whole number from 1 to 3650, got \"0\"\n"
+		"/c/about.md:2: a2\n"
+		"/c/topics/b.md:3: b3\n"
+		"/c/topics/b.md:9: b9\n");
+	free(out);
+	config_problems_clear(&p);
+	assert_int_equal(p.n, 0);
+	config_free(c);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +259,7 @@ int main(void)
 		cmocka_unit_test(secrets_from_environment),
 		cmocka_unit_test(reload_moves_hot_settings_only),
 		cmocka_unit_test(http_homeserver_only_on_loopback),
+		cmocka_unit_test(every_problem_with_its_real_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "core/err.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -101,11 +104,78 @@ static void hostile_names_make_one_plain_line(void **state)
 	}
 }
 
+/* log_format = json: one object per line with time, level, module, message and network, also
+ * when a hostile nick carries quotes, braces, line breaks or escapes. */
+static void json_lines_are_one_object_each(void **state)
+{
+	static const char *const nicks[] = {
+		"eve\"}\n{\"level\":\"error\",\"message\":\"forged",
+		"eve\x1b]0;owned\x07\\",
+		"eve\xc2\x85\xff\x9b" "31m",
+	};
+	enum hlog_format f;
+
+	assert_int_equal(hlog_parse_format("JSON", &f), HE_OK);
+	assert_int_equal(f, HLOG_JSON);
+	assert_int_equal(hlog_parse_format("xml", &f), HE_INVAL);
+	hlog_set_format(HLOG_JSON);
+	hlog_set_level(HLOG_INFO);
+	for (size_t i = 0; i < sizeof(nicks) / sizeof(nicks[0]); i++) {
+		char *out = logged(nicks[i], "#room");
+		size_t len = strlen(out);
+		json_error_t err;
+		json_t *o;
+		const char *msg;
+
+		assert_int_equal(out[len - 1], '\n');
+		assert_null(memchr(out, '\n', len - 1));
+		o = json_loads(out, JSON_REJECT_DUPLICATES, &err);
+		assert_non_null(o);
+		assert_int_equal(json_object_size(o), 5);
+		assert_string_equal(json_string_value(json_object_get(o, "level")), "info");
+		assert_string_equal(json_string_value(json_object_get(o, "module")), "irc");
+		assert_string_equal(json_string_value(json_object_get(o, "network")), "irc.x");
+		assert_non_null(json_string_value(json_object_get(o, "time")));
+		assert_int_equal(strlen(json_string_value(json_object_get(o, "time"))), 24);
+		msg = json_string_value(json_object_get(o, "message"));
+		assert_non_null(msg);
+		assert_true(strncmp(msg, "irc.x: invited to #room by eve", 30) == 0);
+		assert_null(strchr(msg, '\n'));
+		assert_null(strchr(msg, '\x1b'));
+		json_decref(o);
+		free(out);
+	}
+	/* a line about no network has no "network" key */
+	{
+		FILE *f2 = tmpfile();
+		int saved = dup(2);
+		char buf[512] = { 0 };
+		json_t *o;
+
+		fflush(stderr);
+		dup2(fileno(f2), 2);
+		hlog_warn("store", "database is busy");
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		rewind(f2);
+		assert_non_null(fgets(buf, sizeof(buf), f2));
+		fclose(f2);
+		o = json_loads(buf, 0, NULL);
+		assert_non_null(o);
+		assert_null(json_object_get(o, "network"));
+		assert_string_equal(json_string_value(json_object_get(o, "level")), "warn");
+		json_decref(o);
+	}
+	hlog_set_format(HLOG_TEXT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(clean_in_place),
 		cmocka_unit_test(hostile_names_make_one_plain_line),
+		cmocka_unit_test(json_lines_are_one_object_each),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

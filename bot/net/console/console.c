@@ -27,26 +27,63 @@ struct console {
 	struct hlines in;         /* lines typed, capped at CONSOLE_LINE_MAX */
 };
 
-static void print_block(const char *header, const char *markdown)
+/* A name as the header shows it: control characters (C0, DEL, and C1 as UTF-8 writes them) and
+ * ']' become '?', so a name from the config or the command line cannot move the cursor or fake
+ * another header. At most 64 bytes. */
+static void put_name(struct hbuf *b, const char *name)
 {
+	const unsigned char *s = (const unsigned char *)name;
+
+	for (size_t n = 0; s[n] && n < 64; n++) {
+		bool c1 = s[n] == 0xC2 && s[n + 1] >= 0x80 && s[n + 1] <= 0x9F;
+		if (c1 || s[n] < ' ' || s[n] == 127 || s[n] == ']') {
+			hbuf_putc(b, '?');
+			n += c1;
+		} else {
+			hbuf_putc(b, (char)s[n]);
+		}
+	}
+}
+
+/* Prints one reply under a header naming who it is for: "[room]" for the console's room,
+ * "[room #mods]" for another room (a moderators' alert), "[private → sam]" for one member. */
+static void print_block(const char *kind, const char *who, const char *markdown)
+{
+	struct hbuf h = HBUF_INIT;
 	char *plain = NULL;
 
+	hbuf_putc(&h, '[');
+	hbuf_puts(&h, kind);
+	if (who) {
+		hbuf_puts(&h, strcmp(kind, "private") == 0 ? " → " : " ");
+		put_name(&h, who);
+	}
+	hbuf_putc(&h, ']');
 	if (md_to_plain(markdown, strlen(markdown), &plain) != HE_OK)
 		plain = NULL;
-	printf("%s\n%s\n\n", header, plain ? plain : markdown);
+	printf("%s\n%s\n\n", h.oom ? "[?]" : hbuf_str(&h), plain ? plain : markdown);
 	fflush(stdout);
 	free(plain);
+	hbuf_free(&h);
+}
+
+static void print_room(const char *room, const char *markdown)
+{
+	print_block("room", strcmp(room, CONSOLE_ROOM) == 0 ? NULL : room, markdown);
 }
 
 static int c_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
-	print_block(in->is_private || dest == HDEST_PRIVATE ? "[private]" : "[room]", md);
+	if (in->is_private || dest == HDEST_PRIVATE)
+		print_block("private", in->sender, md);
+	else
+		print_room(in->room, md);
 	return HE_OK;
 }
 
 static int c_post(struct htransport *t, const char *room, const char *md)
 {
-	print_block("[room]", md);
+	print_room(room, md);
 	return HE_OK;
 }
 
@@ -58,7 +95,7 @@ static int c_post_private(struct htransport *t, const char *member, const char *
 
 	if (strcmp(member, c->as) != 0)
 		return HE_NOTFOUND;
-	print_block("[private]", md);
+	print_block("private", member, md);
 	return HE_OK;
 }
 
@@ -118,10 +155,17 @@ static int c_send_file(struct htransport *t, const struct hmsg *in, const struct
 	if (close(fd) < 0)
 		rc = HE_IO;
 	if (rc == HE_OK && asprintf(&msg, "Saved `%s`", path) >= 0) {
-		print_block("[private]", msg);
+		print_block("private", in->sender, msg);
 		free(msg);
 	}
 	return rc;
+}
+
+/* The console is the room: a welcome shows there, addressed to the member in its text. */
+static int c_greet(struct htransport *t, const struct hevent *ev, const char *md)
+{
+	print_room(ev->room, md);
+	return HE_OK;
 }
 
 static void c_free(struct htransport *t)
@@ -143,6 +187,7 @@ static const struct htransport_ops console_ops = {
 	.post_private = c_post_private,
 	.send_file = c_send_file,
 	.free = c_free,
+	.greet = c_greet,
 };
 
 static void handle_line(struct console *c, const char *line)
@@ -157,6 +202,19 @@ static void handle_line(struct console *c, const char *line)
 		.via = &c->t,
 	};
 
+	/* "/join NAME": NAME joins the room; "/enter": Hearth joins it (tests, demos). */
+	if (strncmp(line, "/join ", 6) == 0 || strcmp(line, "/enter") == 0) {
+		struct hevent ev = {
+			.kind = line[1] == 'e' ? HEV_SELF_JOINED : HEV_MEMBER_JOINED,
+			.network = "console",
+			.room = CONSOLE_ROOM,
+			.member = line[1] == 'j' ? line + 6 : NULL,
+			.member_name = line[1] == 'j' ? line + 6 : NULL,
+			.via = &c->t,
+		};
+		happ_room_event(c->app, &ev);
+		return;
+	}
 	if (strncmp(line, "/dm ", 4) == 0 || strcmp(line, "/dm") == 0) {
 		m.is_private = true;
 		m.room = c->dm_room;
@@ -179,7 +237,7 @@ static int on_line(void *ud, const char *line, size_t len)
 	struct console *c = ud;
 
 	if (!line)
-		print_block("[room]", "That message is too long for me to read. Could you send a shorter one?");
+		print_block("room", NULL, "That message is too long for me to read. Could you send a shorter one?");
 	else
 		handle_line(c, line);
 	if (loop_stopped(c->app->loop))

@@ -2,7 +2,8 @@
  * {verb, min_params, handler}, as ngIRCd's parse.c does; a line with fewer parameters than its
  * handler reads, or with a verb we do not handle, is ignored. Registration's handlers live in
  * reg.c; here are PING, channel state (JOIN, PART, KICK, QUIT, NICK, MODE, ACCOUNT, INVITE,
- * NAMES) and PRIVMSGs, which become struct hmsg. */
+ * NAMES, WHOX replies, CHGHOST, SETNAME) and PRIVMSGs, which become struct hmsg (our own
+ * echo-message echoes are not members' messages and are dropped). */
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -67,6 +68,7 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	const char *target = irc_msg_param(m, 0), *raw = irc_msg_param(m, 1);
 	const char *tag_account = (c->caps_on & IRC_CAP_ACCOUNT_TAG) ? irc_msg_tag(m, "account") : NULL;
 	char verb[16], room[IRC_NAME_MAX], sender[IRC_NAME_MAX + 16], account[IRC_NAME_MAX];
+	char msgid[IRC_MSGID_MAX];
 	const char *args;
 	size_t alen, len;
 	char *text, *copy;
@@ -109,6 +111,19 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	/* without a services account the sender is only a nick, which anyone can take next */
 	hm.sender_transient = !account[0];
 	irc_casefold(c->is.casemap, priv ? nick : target, room, sizeof(room));
+	/* message-tags: the id a reply names with +draft/reply (only a plain token is kept) */
+	if (c->caps_on & IRC_CAP_TAGS) {
+		const char *id = irc_msg_tag(m, "msgid");
+		size_t k = 0;
+		for (; id && id[k] && k < sizeof(msgid) - 1; k++)
+			if (!((id[k] >= 'a' && id[k] <= 'z') || (id[k] >= 'A' && id[k] <= 'Z') ||
+			      (id[k] >= '0' && id[k] <= '9') || strchr("-_+/=:.~", id[k])))
+				break;
+		if (id && k > 0 && !id[k]) {
+			memcpy(msgid, id, k + 1);
+			hm.msgid = msgid;
+		}
+	}
 	hm.network = c->net;
 	hm.room = room;
 	hm.sender = sender;
@@ -193,11 +208,89 @@ static void in_join(struct irc *c, const struct irc_msg *m, const char *nick)
 	const char *chan = irc_msg_param(m, 0);
 	const char *acct = (c->caps_on & IRC_CAP_EXTENDED_JOIN) && m->nparams >= 2 ? m->params[1] : NULL;
 
+	const char *tag = (c->caps_on & IRC_CAP_ACCOUNT_TAG) ? irc_msg_tag(m, "account") : NULL;
+	char room[IRC_NAME_MAX], member[IRC_NAME_MAX + 16], account[IRC_NAME_MAX] = "";
+	struct hevent ev = { .network = c->net, .room = room, .via = &c->t };
+
 	if (irc_in_is_me(c, nick)) {
 		irc_track_chan_add(&c->track, chan);
 		hlog_info("irc", "%s: joined %s", c->net, chan);
+		irc_track_join(&c->track, chan, nick, acct);
+		/* learn the accounts of who is already there (NAMES does not say) */
+		if (c->is.whox)
+			irc_sendq_printf(c, "WHO %s %%tcuhnfa," IRC_WHOX_TOKEN, chan);
+		return;
 	}
 	irc_track_join(&c->track, chan, nick, acct);
+	if (!chan || !irc_is_channel(&c->is, chan) || !m->source || !strchr(m->source, '!'))
+		return;
+	/* The welcome (care/welcome.c): Hearth's own join, or a member's, keyed as messages are. */
+	irc_casefold(c->is.casemap, chan, room, sizeof(room));
+	if (irc_in_is_me(c, nick)) {
+		ev.kind = HEV_SELF_JOINED;
+	} else {
+		if (acct && strcmp(acct, "*") != 0)
+			snprintf(account, sizeof(account), "%s", acct);
+		else if (tag && strcmp(tag, "*") != 0)
+			snprintf(account, sizeof(account), "%s", tag);
+		if (account[0])
+			snprintf(member, sizeof(member), "account:%s", account);
+		else
+			snprintf(member, sizeof(member), "nick:%s", nick);
+		ev.kind = HEV_MEMBER_JOINED;
+		ev.member = member;
+		ev.member_name = nick;
+		ev.member_transient = !account[0];
+	}
+	happ_room_event(c->app, &ev);
+}
+
+int irc_greet(struct htransport *t, const struct hevent *ev, const char *md)
+{
+	struct irc *c = t->impl;
+	const char *nick = ev->member_name;
+	struct irc_holder to;
+
+	if (!nick || !*nick || irc_is_channel(&c->is, nick))
+		return HE_INVAL;   /* never the channel */
+	/* bound to the member who joined: dropped if the nick passes to someone else first */
+	irc_track_holder(&c->track, nick, strncmp(ev->member, "account:", 8) == 0 ? ev->member + 8 : "",
+			 &to);
+	return irc_sendq_notice(c, nick, ev->member, md, &to);
+}
+
+void irc_in_whox_all(struct irc *c)
+{
+	if (!c->is.whox)
+		return;
+	for (size_t i = 0; i < c->track.nchans; i++)
+		irc_sendq_printf(c, "WHO %s %%tcuhnfa," IRC_WHOX_TOKEN, c->track.chans[i].name);
+}
+
+/* 354 RPL_WHOSPCRPL to our %tcuhnfa: me TOKEN CHANNEL USER HOST NICK FLAGS ACCOUNT ("0": none) */
+static void in_whox(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	const char *chan = m->params[2], *who = m->params[5], *acct = m->params[7];
+
+	if (strcmp(m->params[1], IRC_WHOX_TOKEN) != 0 || !irc_track_in_chan(&c->track, chan))
+		return;
+	if (!irc_track_has_user(&c->track, who))
+		irc_track_join(&c->track, chan, who, NULL);
+	irc_track_account(&c->track, who, strcmp(acct, "0") == 0 ? "*" : acct);
+}
+
+/* CHGHOST new-user new-host: ours changes the prefix length replies are cut for. */
+static void in_chghost(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	if (irc_in_is_me(c, nick)) {
+		snprintf(c->user, sizeof(c->user), "%s", m->params[0]);
+		snprintf(c->host, sizeof(c->host), "%s", m->params[1]);
+	}
+}
+
+/* SETNAME: a real name; Hearth keeps none, the cap only spares the server a fallback. */
+static void in_setname(struct irc *c, const struct irc_msg *m, const char *nick)
+{
 }
 
 static void in_part(struct irc *c, const struct irc_msg *m, const char *nick)
@@ -242,6 +335,8 @@ static void in_nick(struct irc *c, const struct irc_msg *m, const char *nick)
 	if (irc_in_is_me(c, nick)) {
 		snprintf(c->nick, sizeof(c->nick), "%s", to);
 		hlog_info("irc", "%s: now known as %s", c->net, to);
+		if (irc_caseeq(c->is.casemap, to, c->cfg->nick))
+			irc_reg_have_main_nick(c);
 	} else if (irc_caseeq(c->is.casemap, nick, c->cfg->nick) && c->st == IRC_ST_READY &&
 		   !irc_in_is_me(c, c->cfg->nick)) {
 		irc_sendq_printf(c, "NICK %s", c->cfg->nick);   /* the holder let the main nick go */
@@ -294,7 +389,11 @@ static const struct {
 	{ "422", 0, irc_reg_on_motd_end },
 	{ "302", 2, irc_reg_on_userhost },
 	{ "396", 0, irc_reg_on_host },
-	{ "432", 0, irc_reg_on_nick_taken },
+	{ "432", 0, irc_reg_on_nick_erroneous },
+	{ "731", 2, irc_reg_on_monitor_offline },
+	{ "354", 8, in_whox },
+	{ "CHGHOST", 2, in_chghost },
+	{ "SETNAME", 1, in_setname },
 	{ "433", 0, irc_reg_on_nick_taken },
 	{ "437", 0, irc_reg_on_nick_taken },
 	{ "353", 4, in_names },

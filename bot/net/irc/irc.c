@@ -2,6 +2,7 @@
  * cap, the lag check, reconnect with capped exponential backoff and jitter, the transport ops,
  * and irc_start(). The send queue is in sendq.c, registration (CAP, SASL, nick) in reg.c, the
  * handlers of incoming lines in dispatch.c; see irc_int.h. */
+#include "core/metrics.h"
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -64,12 +65,13 @@ static void reset_session(struct irc *c)
 	c->caps_offered = c->caps_on = c->caps_pending = 0;
 	c->cap_ls_done = c->cap_end_sent = false;
 	c->sasl_mechs[0] = '\0';
-	c->sasl_started = c->sasl_done = false;
+	c->sasl_started = c->sasl_done = c->sasl_ok = false;
 	c->sasl_step = 0;
 	c->sasl_in.len = 0;
 	c->sts_upgrade = false;
 	irc_scram_free(&c->scram);
 	c->nick_try = 0;
+	c->nick_erroneous = c->regain_off = c->monitoring = false;
 	c->user[0] = c->host[0] = '\0';
 	c->ping_sent_ms = 0;
 }
@@ -84,6 +86,7 @@ static void disconnect_lvl(struct irc *c, const char *why, bool retry, bool erro
 	irc_conn_close(&c->conn);
 	reset_session(c);
 	c->st = IRC_ST_IDLE;
+	metrics_net_up(c->net, false);
 	if (!retry || c->stopping)
 		return;
 	/* capped exponential backoff with +-25% jitter */
@@ -92,6 +95,7 @@ static void disconnect_lvl(struct irc *c, const char *why, bool retry, bool erro
 		delay = BACKOFF_MAX_MS;
 	delay = delay * 3 / 4 + randombytes_uniform((uint32_t)(delay / 2 + 1));
 	c->attempts++;
+	metrics_irc_reconnect(c->net);
 	if (error)
 		hlog_error("irc", "%s: %s; trying again in %.1f s", c->net, why, (double)delay / 1000.0);
 	else
@@ -310,7 +314,8 @@ static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest,
 		/* bound to the member who wrote: dropped if the nick passes to someone else first */
 		irc_track_holder(&c->track, in->sender_name,
 				 strncmp(in->sender, "account:", 8) == 0 ? in->sender + 8 : "", &to);
-		return irc_sendq_markdown(c, in->sender_name, in->sender, md, &to);
+		return irc_sendq_markdown(c, in->sender_name, in->sender, md, &to,
+					  in->is_private ? in->msgid : NULL);
 	}
 	snprintf(chan, sizeof(chan), "%s", in->room);
 	if (!irc_track_in_chan(&c->track, chan)) {
@@ -318,7 +323,7 @@ static int t_reply(struct htransport *t, const struct hmsg *in, enum hdest dest,
 		hlog_info("irc", "%s: not in %s any more; a reply was dropped", c->net, chan);
 		return HE_NOTFOUND;
 	}
-	return irc_sendq_markdown(c, chan, in->sender, md, NULL);
+	return irc_sendq_markdown(c, chan, in->sender, md, NULL, in->msgid);
 }
 
 static int t_post(struct htransport *t, const char *room, const char *md)
@@ -327,7 +332,7 @@ static int t_post(struct htransport *t, const char *room, const char *md)
 
 	if (!irc_track_in_chan(&c->track, room))
 		return HE_NOTFOUND;
-	return irc_sendq_markdown(c, room, room, md, NULL);
+	return irc_sendq_markdown(c, room, room, md, NULL, NULL);
 }
 
 static int t_post_private(struct htransport *t, const char *member, const char *md)
@@ -342,7 +347,7 @@ static int t_post_private(struct htransport *t, const char *member, const char *
 	if (!nick)
 		return HE_NOTFOUND;   /* not online in our channels (or a bare nick): skipped */
 	irc_track_holder(&c->track, nick, member + 8, &to);
-	return irc_sendq_markdown(c, nick, member, md, &to);
+	return irc_sendq_markdown(c, nick, member, md, &to, NULL);
 }
 
 static void t_shutdown(struct htransport *t)
@@ -384,6 +389,7 @@ static const struct htransport_ops irc_ops = {
 	.post = t_post,
 	.post_private = t_post_private,
 	.send_file = NULL,
+	.greet = irc_greet,
 	.shutdown = t_shutdown,
 	.free = t_free,
 };

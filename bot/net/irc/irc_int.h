@@ -10,8 +10,9 @@
  *   dispatch.c  incoming lines: the table {verb, min_params, handler}, channel events, PRIVMSG
  *               to struct hmsg                                              prefix irc_in_
  *
- * parse.c (lines, ISUPPORT, text), conn.c (socket, TLS) and track.c (channels, members) have
- * their own public headers. */
+ * parse.c (lines, ISUPPORT, text), conn.c (socket, TLS, certificate pins), track.c (channels,
+ * members), sasl.c (SCRAM, ECDSA: no I/O) and sts.c's value parser (sts.h) have their own
+ * public headers. */
 #ifndef HEARTH_IRC_INT_H
 #define HEARTH_IRC_INT_H
 
@@ -42,8 +43,13 @@ enum irc_state { IRC_ST_IDLE, IRC_ST_CONNECTING, IRC_ST_REGISTERING, IRC_ST_READ
 enum {
 	IRC_CAP_SASL = 1 << 0, IRC_CAP_TAGS = 1 << 1, IRC_CAP_TIME = 1 << 2,
 	IRC_CAP_ACCOUNT_TAG = 1 << 3, IRC_CAP_MULTI_PREFIX = 1 << 4, IRC_CAP_EXTENDED_JOIN = 1 << 5,
-	IRC_CAP_ACCOUNT_NOTIFY = 1 << 6,
+	IRC_CAP_ACCOUNT_NOTIFY = 1 << 6, IRC_CAP_CAP_NOTIFY = 1 << 7, IRC_CAP_CHGHOST = 1 << 8,
+	IRC_CAP_SETNAME = 1 << 9, IRC_CAP_ECHO = 1 << 10,
 };
+/* The caps whose loss leaves tracked accounts stale: they are then forgotten. */
+#define IRC_CAPS_ACCOUNTS (IRC_CAP_ACCOUNT_TAG | IRC_CAP_EXTENDED_JOIN | IRC_CAP_ACCOUNT_NOTIFY)
+#define IRC_WHOX_TOKEN "152"             /* marks the replies to our own WHOX queries */
+#define IRC_NICK_TRIES_MAX 30             /* nicks refused in a row before reconnecting later */
 
 struct irc {
 	struct htransport t;
@@ -64,11 +70,15 @@ struct irc {
 	char user[IRC_NAME_MAX];
 	char host[256];
 	int nick_try;
+	bool nick_erroneous;           /* the server called a nick we chose erroneous (432) */
+	bool regain_off;               /* the main nick is erroneous here: stop trying to take it */
+	bool monitoring;               /* MONITOR + main nick sent */
 
 	unsigned caps_offered, caps_on, caps_pending;
 	bool cap_ls_done, cap_end_sent;
 	char sasl_mechs[128];          /* from sasl=PLAIN,EXTERNAL; "" when not listed */
 	bool sasl_started, sasl_done;
+	bool sasl_ok;                  /* logged in with SASL on this connection (903) */
 	int sasl_step;                 /* server messages answered in this exchange */
 	struct irc_sasl_in sasl_in;    /* a server message being reassembled */
 	struct irc_scram scram;
@@ -135,10 +145,16 @@ void irc_sendq_printf(struct irc *c, const char *fmt, ...) __attribute__((format
 int irc_sendq_to(struct irc *c, const char *target, const char *line, uint32_t key);
 uint32_t irc_sendq_key(const char *who);
 /* Sends markdown as plain text to target, split to fit; all its lines share the next round of
- * who. to: the member a private text is bound to (NULL: none). */
+ * who. to: the member a private text is bound to (NULL: none). reply_to: the msgid of the
+ * message answered, sent as +draft/reply when the server has message-tags (NULL: none). */
 int irc_sendq_markdown(struct irc *c, const char *target, const char *who, const char *md,
-		       const struct irc_holder *to);
+		       const struct irc_holder *to, const char *reply_to);
+/* The same as one NOTICE (a welcome: never answered by clients or bots). */
+int irc_sendq_notice(struct irc *c, const char *target, const char *who, const char *md,
+		     const struct irc_holder *to);
 void irc_sendq_pump(struct irc *c);
+/* dispatch.c: a welcome to a member who joined: a NOTICE to their nick, never the channel. */
+int irc_greet(struct htransport *t, const struct hevent *ev, const char *md);
 /* Drops the queued lines to target (a channel we are no longer in). */
 void irc_sendq_drop_target(struct irc *c, const char *target);
 void irc_sendq_clear(struct irc *c);
@@ -156,6 +172,10 @@ void irc_reg_on_motd_end(struct irc *c, const struct irc_msg *m, const char *nic
 void irc_reg_on_userhost(struct irc *c, const struct irc_msg *m, const char *nick);
 void irc_reg_on_host(struct irc *c, const struct irc_msg *m, const char *nick);
 void irc_reg_on_nick_taken(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_nick_erroneous(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_on_monitor_offline(struct irc *c, const struct irc_msg *m, const char *nick);
+/* Our nick is now the main one: MONITOR no longer needed. */
+void irc_reg_have_main_nick(struct irc *c);
 
 /* ---- sts.c: strict transport security */
 /* Whether a stored policy for the host holds (an expired one is deleted); its port in *port. */
@@ -169,5 +189,7 @@ void irc_reconnect_now(struct irc *c, const char *why);
 /* Parses one line from the server and hands it to the handler of its verb. */
 void irc_in_line(struct irc *c, const char *line, size_t len);
 bool irc_in_is_me(const struct irc *c, const char *nick);
+/* WHOX (%tcuhnfa) for every channel we are in, to learn the accounts of who is there. */
+void irc_in_whox_all(struct irc *c);
 
 #endif

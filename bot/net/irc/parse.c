@@ -291,7 +291,8 @@ size_t irc_log_line(const char *line, size_t len, char *out, size_t outlen)
 			a++;
 		an = (size_t)(end - a);
 		if (an && (word_is(a, an, "+") || word_is(a, an, "*") || word_is(a, an, "PLAIN") ||
-			   word_is(a, an, "EXTERNAL"))) {
+			   word_is(a, an, "EXTERNAL") || word_is(a, an, "SCRAM-SHA-256") ||
+			   word_is(a, an, "SCRAM-SHA-512") || word_is(a, an, "ECDSA-NIST256P-CHALLENGE"))) {
 			lput(&o, " ", 1);
 			lput(&o, a, an);
 		} else if (an) {
@@ -384,6 +385,11 @@ void irc_isupport_apply(struct irc_isupport *is, const struct irc_msg *m)
 				is->nicklen = (size_t)n;
 		} else if (klen == 8 && strncmp(tok, "UTF8ONLY", 8) == 0) {
 			is->utf8only = true;
+		} else if (klen == 4 && strncmp(tok, "WHOX", 4) == 0) {
+			is->whox = true;
+		} else if (klen == 7 && strncmp(tok, "MONITOR", 7) == 0) {
+			long n = *val ? strtol(val, NULL, 10) : 100;
+			is->monitor = n > 0 && n <= 100000 ? (int)n : 0;
 		} else if (klen == 9 && strncmp(tok, "CHANTYPES", 9) == 0) {
 			set_field(is->chantypes, sizeof(is->chantypes), val, strlen(val));
 		} else if (klen == 6 && strncmp(tok, "PREFIX", 6) == 0) {

@@ -17,6 +17,7 @@
 #define IRC_LINELEN_CAP 4096      /* the most we accept from an ISUPPORT LINELEN */
 #define IRC_TAGS_MAX 8191         /* IRCv3: '@', tags and the space */
 #define IRC_READ_MAX (IRC_TAGS_MAX + IRC_LINELEN_CAP)
+#define IRC_MSGID_MAX 96          /* a msgid we name in +draft/reply; longer ones are not named */
 #define IRC_MAX_PARAMS 15
 #define IRC_MAX_TAGS 64
 
@@ -74,6 +75,8 @@ struct irc_isupport {
 	char prefix_modes[16];     /* default "ov" */
 	char prefix_chars[16];     /* default "@+" */
 	char chanmodes[4][64];     /* CHANMODES A,B,C,D */
+	bool whox;                 /* WHO with %fields */
+	int monitor;               /* MONITOR: the most targets (0: no MONITOR) */
 };
 
 void irc_isupport_init(struct irc_isupport *is);

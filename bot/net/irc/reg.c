@@ -2,6 +2,7 @@
  * SCRAM-SHA-256/512 and ECDSA-NIST256P-CHALLENGE (sasl.c; with its timeout and sasl_required), NICK and USER, the nick fallback while registering and
  * the regain of the main nick afterwards, 001, our own user@host, and joining the configured
  * channels after the MOTD. */
+#include "core/metrics.h"
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -19,6 +20,8 @@ static const struct { const char *name; unsigned bit; } wanted_caps[] = {
 	{ "sasl", IRC_CAP_SASL }, { "message-tags", IRC_CAP_TAGS }, { "server-time", IRC_CAP_TIME },
 	{ "account-tag", IRC_CAP_ACCOUNT_TAG }, { "multi-prefix", IRC_CAP_MULTI_PREFIX },
 	{ "extended-join", IRC_CAP_EXTENDED_JOIN }, { "account-notify", IRC_CAP_ACCOUNT_NOTIFY },
+	{ "cap-notify", IRC_CAP_CAP_NOTIFY }, { "chghost", IRC_CAP_CHGHOST },
+	{ "setname", IRC_CAP_SETNAME }, { "echo-message", IRC_CAP_ECHO },
 };
 #define NWANTED (sizeof(wanted_caps) / sizeof(wanted_caps[0]))
 
@@ -36,7 +39,7 @@ static void on_regain_timer(struct loop *l, void *ud)
 	struct irc *c = ud;
 
 	c->t_regain = 0;
-	if (c->st != IRC_ST_READY)
+	if (c->st != IRC_ST_READY || c->regain_off)
 		return;
 	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick)) {
 		irc_sendq_printf(c, "NICK %s", c->cfg->nick);
@@ -363,6 +366,15 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 		}
 		if (!ack)
 			c->caps_pending = 0;
+		/* sasl came back after registration (services were away): log in now */
+		if (ack && c->st == IRC_ST_READY && (c->caps_on & IRC_CAP_SASL) && sasl_wanted(c) &&
+		    !c->sasl_ok && !c->caps_pending && strstr(list, "sasl")) {
+			hlog_info("irc", "%s: SASL is offered again; logging in now", c->net);
+			c->sasl_done = c->sasl_started = false;
+			irc_scram_free(&c->scram);
+			sasl_begin(c);
+			return;
+		}
 		after_caps(c);
 	} else if (strcasecmp(sub, "NEW") == 0) {
 		unsigned got = caps_note(c, list);
@@ -370,14 +382,29 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
 			return;
 		}
+		/* SASL after registration only when not logged in (services came back) */
 		if (c->cap_ls_done)
-			cap_request(c, got & ~IRC_CAP_SASL);   /* SASL after registration: not needed */
+			cap_request(c, c->sasl_ok || c->st != IRC_ST_READY ? got & ~IRC_CAP_SASL : got);
+		if (c->cap_ls_done && (got & IRC_CAPS_ACCOUNTS) && c->st == IRC_ST_READY)
+			irc_in_whox_all(c);                    /* relearn who is logged in */
 	} else if (strcasecmp(sub, "DEL") == 0) {
 		const char *p = list, *w;
 		size_t n;
+		unsigned lost = 0;
 		while ((w = irc_next_word(&p, &n)), n) {
-			c->caps_on &= ~cap_bit(w, n);
-			c->caps_offered &= ~cap_bit(w, n);
+			size_t k = 0;
+			while (k < n && w[k] != '=')
+				k++;
+			lost |= c->caps_on & cap_bit(w, k);
+			c->caps_on &= ~cap_bit(w, k);
+			c->caps_offered &= ~cap_bit(w, k);
+		}
+		/* Without these the accounts we know go stale (services restarting, say): forget them
+		 * rather than trust them; CAP NEW brings the caps back and WHOX relearns. */
+		if (lost & IRC_CAPS_ACCOUNTS) {
+			irc_track_forget_accounts(&c->track);
+			hlog_warn("irc", "%s: the server withdrew account tracking; accounts are unknown until "
+				  "it comes back", c->net);
 		}
 	}
 }
@@ -407,6 +434,12 @@ void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char 
 /* 900 RPL_LOGGEDIN */
 void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *nick)
 {
+	int mech = mech_of(c->cfg->sasl_mechanism ? c->cfg->sasl_mechanism : "");
+
+	/* SCRAM: not believed before the server proved it knows the password (903 checks it) */
+	if ((mech == MECH_SCRAM256 || mech == MECH_SCRAM512) && c->sasl_started && !c->sasl_done &&
+	    c->scram.state != IRC_SCRAM_VERIFIED)
+		return;
 	hlog_info("irc", "%s: logged in to services as %s", c->net, irc_msg_param(m, 2));
 }
 
@@ -423,6 +456,9 @@ void irc_reg_on_sasl_ok(struct irc *c, const struct irc_msg *m, const char *nick
 		return;
 	}
 	irc_scram_free(&c->scram);
+	c->sasl_ok = true;
+	if (c->st == IRC_ST_READY)
+		hlog_info("irc", "%s: logged in with SASL", c->net);
 	irc_cancel_timer(c, &c->t_sasl);
 	c->sasl_done = true;
 	cap_end(c);
@@ -446,9 +482,16 @@ void irc_reg_on_sasl_fail(struct irc *c, const struct irc_msg *m, const char *ni
 
 /* ---------------------------------------------------------------- nick, 001, MOTD */
 
-static void try_next_nick(struct irc *c)
+static void try_next_nick(struct irc *c, bool erroneous)
 {
 	c->nick_try++;
+	if (c->nick_try > IRC_NICK_TRIES_MAX) {
+		char why[96];
+		snprintf(why, sizeof(why), "the server refused %d nicks in a row", IRC_NICK_TRIES_MAX);
+		irc_sendq_now(c, "QUIT :no nick available");
+		irc_disconnect(c, why, true);
+		return;
+	}
 	if ((size_t)c->nick_try <= c->cfg->nalt_nicks) {
 		snprintf(c->nick, sizeof(c->nick), "%s", c->cfg->alt_nicks[c->nick_try - 1]);
 	} else {
@@ -456,21 +499,78 @@ static void try_next_nick(struct irc *c)
 		size_t max = c->is.nicklen < sizeof(base) ? c->is.nicklen : sizeof(base) - 1;
 		unsigned digits = ((unsigned)(c->nick_try - c->cfg->nalt_nicks) * 7u +
 				   (unsigned)randombytes_uniform(90) + 10u) % 1000u;
-		snprintf(base, sizeof(base), "%s", c->cfg->nick);
+		/* after a 432 the configured nick may be what the server refuses: use a plain one */
+		snprintf(base, sizeof(base), "%s", c->nick_erroneous ? "Hearth" : c->cfg->nick);
 		if (strlen(base) + 3 > max)
 			base[max > 3 ? max - 3 : 1] = '\0';
 		/* The base leaves room for up to three digits. */
 		snprintf(c->nick, sizeof(c->nick), "%.*s%u", (int)(sizeof(c->nick) - 4), base, digits);
 	}
-	hlog_warn("irc", "%s: nick in use, trying %s", c->net, c->nick);
+	hlog_warn("irc", "%s: nick %s, trying %s", c->net, erroneous ? "refused" : "in use", c->nick);
 }
 
-/* 432, 433, 437 */
+/* 433, 437 */
 void irc_reg_on_nick_taken(struct irc *c, const struct irc_msg *m, const char *nick)
 {
 	if (c->st == IRC_ST_REGISTERING) {
-		try_next_nick(c);
-		irc_sendq_printf(c, "NICK %s", c->nick);
+		try_next_nick(c, false);
+		if (c->conn.fd >= 0)
+			irc_sendq_printf(c, "NICK %s", c->nick);
+	}
+}
+
+/* 432 ERR_ERRONEUSNICKNAME: the nick itself is not allowed here. While registering, the next
+ * fallback nick; afterwards (taking the main nick back) stop trying, it will not change. */
+void irc_reg_on_nick_erroneous(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	if (c->st == IRC_ST_REGISTERING) {
+		c->nick_erroneous = true;
+		try_next_nick(c, true);
+		if (c->conn.fd >= 0)
+			irc_sendq_printf(c, "NICK %s", c->nick);
+		return;
+	}
+	if (!c->regain_off) {
+		hlog_warn("irc", "%s: the server does not allow the nick %s; keeping %s", c->net,
+			  irc_msg_param(m, 1), c->nick);
+		c->regain_off = true;
+		irc_cancel_timer(c, &c->t_regain);
+		if (c->monitoring) {
+			irc_sendq_printf(c, "MONITOR - %s", c->cfg->nick);
+			c->monitoring = false;
+		}
+	}
+}
+
+/* 731 RPL_MONOFFLINE: a nick we MONITOR is free; if it is the main nick, take it back now. */
+void irc_reg_on_monitor_offline(struct irc *c, const struct irc_msg *m, const char *nick)
+{
+	const char *p = irc_msg_last(m);
+
+	if (c->st != IRC_ST_READY || c->regain_off || irc_caseeq(c->is.casemap, c->nick, c->cfg->nick))
+		return;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char one[IRC_NAME_MAX];
+		snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) - 1 ? n : sizeof(one) - 1), p);
+		if (strchr(one, '!'))
+			*strchr(one, '!') = '\0';
+		if (irc_caseeq(c->is.casemap, one, c->cfg->nick)) {
+			hlog_info("irc", "%s: %s is free (MONITOR): taking it back", c->net, c->cfg->nick);
+			irc_sendq_printf(c, "NICK %s", c->cfg->nick);
+			return;
+		}
+		p += n + (comma ? 1 : 0);
+	}
+}
+
+void irc_reg_have_main_nick(struct irc *c)
+{
+	irc_cancel_timer(c, &c->t_regain);
+	if (c->monitoring) {
+		irc_sendq_printf(c, "MONITOR - %s", c->cfg->nick);
+		c->monitoring = false;
 	}
 }
 
@@ -487,6 +587,7 @@ void irc_reg_on_welcome(struct irc *c, const struct irc_msg *m, const char *nick
 		irc_split_source(last, n, sizeof(n), c->user, sizeof(c->user), c->host, sizeof(c->host));
 	}
 	irc_ready(c);
+	metrics_net_up(c->net, true);
 	hlog_info("irc", "%s: registered as %s%s", c->net, c->nick,
 		  c->sasl_done && (c->caps_on & IRC_CAP_SASL) ? " (logged in with SASL)" : "");
 	if (!irc_caseeq(c->is.casemap, c->nick, c->cfg->nick))
@@ -500,6 +601,12 @@ void irc_reg_on_motd_end(struct irc *c, const struct irc_msg *m, const char *nic
 	/* learn our own user@host when 001 did not say it, then join */
 	if (!c->host[0])
 		irc_sendq_printf(c, "USERHOST %s", c->nick);
+	/* not the main nick: ask to be told the moment it frees up (the regain timer stays) */
+	if (c->is.monitor > 0 && !c->monitoring && !c->regain_off &&
+	    !irc_caseeq(c->is.casemap, c->nick, c->cfg->nick)) {
+		irc_sendq_printf(c, "MONITOR + %s", c->cfg->nick);
+		c->monitoring = true;
+	}
 	for (size_t i = 0; i < c->cfg->nchannels; i++)
 		irc_sendq_printf(c, "JOIN %s", c->cfg->channels[i]);
 }

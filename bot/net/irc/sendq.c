@@ -2,6 +2,7 @@
  * rounds (one reply of one member per round, see struct irc_qline); a private line is dropped,
  * unsent, when its nick has passed to someone else by its turn. Each queued PRIVMSG/NOTICE keeps
  * its target, so the lines for a channel we left are dropped without reading the lines again. */
+#include "core/metrics.h"
 #include "net/irc/irc_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -19,10 +20,17 @@ void irc_sendq_now(struct irc *c, const char *line)
 {
 	size_t n = strlen(line);
 
+	size_t tags = 0;
+
 	if (c->conn.fd < 0)
 		return;
-	if (n > IRC_LINE_MAX - 2)
-		n = text_utf8_prefix(line, n, IRC_LINE_MAX - 2);
+	/* message tags have their own room (IRCv3); the 512 bytes are for the rest */
+	if (line[0] == '@') {
+		const char *sp = strchr(line, ' ');
+		tags = sp && (size_t)(sp - line) + 1 <= IRC_TAGS_MAX ? (size_t)(sp - line) + 1 : 0;
+	}
+	if (n - tags > IRC_LINE_MAX - 2)
+		n = tags + text_utf8_prefix(line + tags, n - tags, IRC_LINE_MAX - 2);
 	irc_log_raw(c, ">>", line, n);
 	hbuf_append(&c->conn.out, line, n);
 	hbuf_append(&c->conn.out, "\r\n", 2);
@@ -199,6 +207,7 @@ void irc_sendq_pump(struct irc *c)
 		if (c->st != IRC_ST_READY)
 			return;
 	}
+	metrics_irc_sendq(c->net, (long)c->qlen);
 	if (c->qlen && c->st == IRC_ST_READY && !c->t_sendq) {
 		int rc = loop_timer_add(c->app->loop, irc_bucket_wait_ms(&c->bucket, now),
 					on_sendq_timer, c, &c->t_sendq);
@@ -214,6 +223,7 @@ struct say_ctx {
 	uint32_t key;
 	uint64_t round;
 	const struct irc_holder *to;
+	const char *reply_to;         /* a msgid for +draft/reply, or NULL */
 };
 
 static int say_line(void *ud, const char *line, size_t len)
@@ -222,6 +232,8 @@ static int say_line(void *ud, const char *line, size_t len)
 	struct hbuf b = HBUF_INIT;
 	int rc;
 
+	if (s->reply_to)
+		hbuf_printf(&b, "@+draft/reply=%s ", s->reply_to);
 	hbuf_printf(&b, "%s %s :%.*s", s->verb, s->target, (int)len, line);
 	rc = b.oom ? HE_NOMEM : sendq_at(s->c, s->target, hbuf_str(&b), s->key, s->round, s->to);
 	hbuf_free(&b);
@@ -231,9 +243,10 @@ static int say_line(void *ud, const char *line, size_t len)
 /* Sends plain text to a channel or nick, split to fit with Hearth's own prefix counted; all its
  * lines share one round of who (see struct irc_qline). to: the member a private text is for. */
 static int say_plain(struct irc *c, const char *verb, const char *target, const char *who,
-		     const char *text, const struct irc_holder *to)
+		     const char *text, const struct irc_holder *to, const char *reply_to)
 {
-	struct say_ctx s = { c, verb, target, irc_sendq_key(who), 0, to };
+	struct say_ctx s = { c, verb, target, irc_sendq_key(who), 0, to,
+			     reply_to && (c->caps_on & IRC_CAP_TAGS) ? reply_to : NULL };
 	/* unknown user@host: assume the longest usual (63 + 10 + 63 with the nick) */
 	const char *user = c->user[0] ? c->user : "uuuuuuuuuu";
 	char host63[64];
@@ -249,15 +262,28 @@ static int say_plain(struct irc *c, const char *verb, const char *target, const 
 	return irc_split_text(text, budget, say_line, &s);
 }
 
-int irc_sendq_markdown(struct irc *c, const char *target, const char *who, const char *md,
-		       const struct irc_holder *to)
+int irc_sendq_notice(struct irc *c, const char *target, const char *who, const char *md,
+		     const struct irc_holder *to)
 {
 	char *plain = NULL;
 	int rc;
 
 	if (md_to_plain(md, strlen(md), &plain) != HE_OK)
 		plain = NULL;
-	rc = say_plain(c, "PRIVMSG", target, who, plain ? plain : md, to);
+	rc = say_plain(c, "NOTICE", target, who, plain ? plain : md, to, NULL);
+	free(plain);
+	return rc;
+}
+
+int irc_sendq_markdown(struct irc *c, const char *target, const char *who, const char *md,
+		       const struct irc_holder *to, const char *reply_to)
+{
+	char *plain = NULL;
+	int rc;
+
+	if (md_to_plain(md, strlen(md), &plain) != HE_OK)
+		plain = NULL;
+	rc = say_plain(c, "PRIVMSG", target, who, plain ? plain : md, to, reply_to);
 	free(plain);
 	return rc;
 }

@@ -290,6 +290,12 @@ void irc_track_account(struct irc_track *t, const char *nick, const char *accoun
 			 !account || strcmp(account, "*") == 0 ? "" : account);
 }
 
+void irc_track_forget_accounts(struct irc_track *t)
+{
+	for (size_t i = 0; i < t->nusers; i++)
+		t->users[i].account[0] = '\0';
+}
+
 const char *irc_track_account_of(const struct irc_track *t, const char *nick)
 {
 	const struct irc_user *u = user_find(t, nick);

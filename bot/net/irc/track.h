@@ -63,6 +63,8 @@ void irc_track_nick(struct irc_track *t, const char *from, const char *to);
 void irc_track_mode(struct irc_track *t, const char *chan, const char *modes,
 		    const char *const *args, size_t nargs);
 void irc_track_account(struct irc_track *t, const char *nick, const char *account);
+/* Every account becomes unknown (the server stopped keeping us told). */
+void irc_track_forget_accounts(struct irc_track *t);
 
 /* The account of nick ("" unknown), the nick logged into account (NULL if none seen). */
 const char *irc_track_account_of(const struct irc_track *t, const char *nick);

@@ -141,7 +141,7 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 			     struct mx_batch *cmd, const struct hstamp *start)
 {
 	const char *prefix = mx->app->cfg->prefix;
-	struct mx_ctx ctx = { 0 };
+	struct hmsg_ref ctx = { 0 };
 	struct hmsg m = { 0 };
 	const char *text, *name;
 
@@ -235,4 +235,60 @@ void mx_crypto_redeliver(struct mx *mx, const char *room_id, json_t *event, stru
 
 	if (r && mx_event_parse(event, &ev) == HE_OK)
 		mx_handle_encrypted(mx, r, &ev, b);
+}
+
+/* ---- joins: the core's welcome (care/welcome.c) ---- */
+
+/* A group room by the homeserver's count or the member list: more than Hearth and one member.
+ * A room of two is a private chat for Hearth (rooms.c), and nobody is welcomed there. */
+static bool group_room(struct mx *mx, const struct mx_room *r, const char *member)
+{
+	long n = r->joined >= 0 ? r->joined + (r->invited > 0 ? r->invited : 0) : -1;
+
+	if (r->members_known && !r->members_req)
+		return !mx_room_is_private(mx, r, member ? member : "");
+	return n > 2;
+}
+
+void mx_handle_member(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
+{
+	struct hevent hev = { .network = mx->t.name, .room = r->id, .via = &mx->t };
+	const char *prev;
+
+	if (!ev->state_key || !ev->membership || strcmp(ev->membership, "join") != 0)
+		return;
+	prev = json_string_value(json_object_get(ev->unsigned_prev, "membership"));
+	if (prev && strcmp(prev, "join") == 0)
+		return; /* a new display name or avatar, not a join */
+	if (strcmp(ev->state_key, mx->user_id) == 0) {
+		if (!group_room(mx, r, NULL))
+			return;
+		hev.kind = HEV_SELF_JOINED;
+	} else {
+		/* Only a member's own join (never one made for them by someone else's event) */
+		if (!ev->sender || strcmp(ev->sender, ev->state_key) != 0 || !group_room(mx, r, ev->state_key))
+			return;
+		hev.kind = HEV_MEMBER_JOINED;
+		hev.member = ev->state_key;
+		hev.member_name = ev->displayname && *ev->displayname ? ev->displayname : ev->state_key;
+	}
+	if (happ_room_event(mx->app, &hev) != HE_OK)
+		hlog_debug(MX_MOD, "a join in %s was not answered", r->id);
+}
+
+/* A welcome: a notice in the room, no reply relation, that mentions only the member. */
+int mx_op_greet(struct htransport *t, const struct hevent *ev, const char *md)
+{
+	const char *room = ev->room, *member = ev->member;
+	struct mx *mx = t->impl;
+	json_t *c = mx_notice_content(md, NULL, NULL), *ids;
+
+	if (!c)
+		return HE_NOMEM;
+	ids = json_pack("{s:[s]}", "user_ids", member);
+	if (!ids || json_object_set_new(c, "m.mentions", ids) != 0) {
+		json_decref(c);
+		return HE_NOMEM;
+	}
+	return mx_send_event(mx, room, "m.room.message", c, NULL, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * parsed with a depth check. Requests flagged MX_HTTP_RETRY survive network errors, 5xx and 429
  * (waiting as the server says, else 1 s doubling to 60 s with jitter). The access token goes in
  * the Authorization header only, and curl's verbose output is never enabled. */
+#include "core/metrics.h"
 #include "net/matrix/mx.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -263,14 +264,30 @@ static void req_unlink(struct mx *mx, struct mx_req *r)
 	}
 }
 
+/* A finished request's easy handle is kept for the next one (reset: no option, header list
+ * or body of this one survives), so a reply does not set up a new handle and its buffers. */
+static void easy_park(struct mx *mx, CURL *e)
+{
+	curl_multi_remove_handle(mx->multi, e);
+	if (mx->neasy_idle < MX_EASY_IDLE) {
+		curl_easy_reset(e);
+		mx->easy_idle[mx->neasy_idle++] = e;
+	} else {
+		curl_easy_cleanup(e);
+	}
+}
+
+static CURL *easy_take(struct mx *mx)
+{
+	return mx->neasy_idle ? mx->easy_idle[--mx->neasy_idle] : curl_easy_init();
+}
+
 static void req_free(struct mx *mx, struct mx_req *r)
 {
 	if (!r)
 		return;
-	if (r->easy) {
-		curl_multi_remove_handle(mx->multi, r->easy);
-		curl_easy_cleanup(r->easy);
-	}
+	if (r->easy)
+		easy_park(mx, r->easy);
 	if (r->timer)
 		loop_timer_cancel(mx->loop, r->timer);
 	curl_slist_free_all(r->headers);
@@ -293,6 +310,8 @@ void mx_http_free(struct mx *mx)
 		req_free(mx, r);
 	}
 	mx->reqs = NULL;
+	while (mx->neasy_idle)
+		curl_easy_cleanup(mx->easy_idle[--mx->neasy_idle]);
 	if (mx->curl_timer)
 		loop_timer_cancel(mx->loop, mx->curl_timer);
 	mx->curl_timer = 0;
@@ -352,11 +371,9 @@ static int start_transfer(struct mx_req *r)
 	r->retry_after[0] = '\0';
 	curl_slist_free_all(r->headers);
 	r->headers = NULL;
-	if (r->easy) {
-		curl_multi_remove_handle(mx->multi, r->easy);
-		curl_easy_cleanup(r->easy);
-	}
-	r->easy = e = curl_easy_init();
+	if (r->easy)
+		easy_park(mx, r->easy);
+	r->easy = e = easy_take(mx);
 	if (!e)
 		goto out;
 	if (asprintf(&url, "%s%s", mx->hs, r->path) < 0) {
@@ -465,6 +482,8 @@ static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
 	const char *errcode;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if ((r->flags & MX_HTTP_SYNC) && (res != CURLE_OK || status == 0 || status >= 500))
+		metrics_matrix_sync(false);
 	if (res != CURLE_OK) {
 		if (r->over_cap || res == CURLE_FILESIZE_EXCEEDED)
 			hlog_warn(MX_MOD, "%s %s: response over %zu bytes, refused", r->method, r->path, r->cap);

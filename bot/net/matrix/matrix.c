@@ -453,6 +453,7 @@ static void t_free(struct htransport *t)
 	free(mx->device_id);
 	free(mx->filter_id);
 	free(mx->since);
+	mx_md_cache_free(mx);
 	hstats_free(&mx->st_own);
 	hstats_free(&mx->st_cpu);
 	hstats_free(&mx->st_enc_own);
@@ -471,6 +472,7 @@ static int t_reload(struct htransport *t)
 static const struct htransport_ops ops = {
 	.reply = mx_op_reply,
 	.post = mx_op_post,
+	.greet = mx_op_greet,
 	.post_private = mx_op_post_private,
 	.send_file = mx_op_send_file,
 	.reload = t_reload,

@@ -32,6 +32,10 @@
 #define MX_SEEN 1024                      /* recent event ids remembered */
 #define MX_SHUTDOWN_GRACE_MS 3000         /* at most this long sending what is queued at exit */
 #define MX_SAMPLES 4096                   /* own-time samples kept for the shutdown figure */
+#define MX_EASY_IDLE 4                    /* finished requests' curl handles kept for reuse */
+#define MX_MD_CACHE 8                     /* room replies whose rendering is kept */
+#define MX_MD_CACHE_MAX 8192              /* bytes of Markdown at most in one cached entry */
+#define MX_MD_SEEN 32                     /* keyed hashes of private replies sent once */
 
 struct mx_req;
 struct mx_room;
@@ -41,8 +45,8 @@ struct mx_pend;
 struct mx_join;
 struct store;
 
-/* Per-event context handed to the core as hmsg.ref. */
-struct mx_ctx {
+/* Per-event context handed to the core as hmsg.ref (core/msg.h declares the type). */
+struct hmsg_ref {
 	const char *room_id;
 	const char *event_id;
 	const char *thread_root;   /* NULL when not in a thread */
@@ -50,6 +54,13 @@ struct mx_ctx {
 	unsigned nsent;            /* replies sent for it so far (numbers the transaction ids) */
 	struct hstamp start;       /* when Hearth began on it: its /sync response read, or its
 				    * decryption begun; carried with each reply (0: not timed) */
+};
+
+/* A room reply's Markdown and its renderings (send.c): the same reading is not rendered again. */
+struct mx_md {
+	char *md, *plain, *html;
+	size_t len;
+	uint64_t used;             /* md_tick when last used (0: empty) */
 };
 
 struct mx {
@@ -62,6 +73,8 @@ struct mx {
 	uint64_t curl_timer;
 	struct mx_req *reqs;       /* every live request (in flight or waiting to retry) */
 	bool auth_lost;            /* 401 M_UNKNOWN_TOKEN seen: requests wait for a new login */
+	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, reset, for reuse */
+	size_t neasy_idle;
 
 	/* session */
 	char *hs;                  /* homeserver base URL, no trailing slash */
@@ -86,6 +99,8 @@ struct mx {
 
 	/* rooms.c */
 	struct mx_room *rooms;
+	struct mx_room **room_tab; /* an index of rooms by id: room_tab_cap buckets (a power of 2) */
+	size_t room_tab_cap, nrooms;
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
@@ -93,6 +108,13 @@ struct mx {
 	struct mx_out *dm_wait;    /* private replies waiting for a private chat to exist */
 	uint64_t txn_counter;
 	uint64_t start_ms;
+	struct mx_md md_cache[MX_MD_CACHE];  /* renderings; a private reply's only when sent twice */
+	uint64_t md_tick;
+	unsigned long md_renders;  /* renderings done for the cache (a figure for the tests) */
+	uint64_t md_seen[MX_MD_SEEN];  /* keyed hashes of private replies' texts sent once */
+	size_t md_seen_next;
+	unsigned char md_key[16];  /* crypto_shorthash key, made at the first use */
+	bool md_keyed;
 
 	/* crypto seam (NULL when absent) */
 	const struct mx_crypto_ops *crypto;
@@ -239,6 +261,10 @@ bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *
 		       struct mx_batch *b, const struct hstamp *start);
 int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 			struct mx_batch *b);
+/* handle.c: an m.room.member event of the timeline: Hearth's own join into a group room, or a
+ * member's, is reported to the core (happ_room_event). */
+void mx_handle_member(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
+int mx_op_greet(struct htransport *t, const struct hevent *ev, const char *md);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
@@ -281,6 +307,7 @@ struct mx_room {
 	uint64_t retry_timer;
 	bool crypto_wait;          /* retry_timer waits for encryption sessions */
 	struct mx_room *next;
+	struct mx_room *hnext;     /* next in its index bucket */
 };
 
 struct mx_room *mx_room_get(struct mx *mx, const char *id);
@@ -339,6 +366,13 @@ void mx_txn_for_event(const char *event_id, unsigned n, char out[48]);
  * m.mentions (no one is pinged), and the rich reply (thread aware) to ctx when given. New
  * reference or NULL. */
 json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root);
+/* The same with the rendering kept in mx's small cache, so the same snippet is rendered once.
+ * personal (a private reply): kept only once the same text was sent before (a reading, a
+ * standard answer: nothing about one member); of a first one only a keyed hash is kept.
+ * New reference or NULL. */
+json_t *mx_notice_cached(struct mx *mx, const char *md, const char *reply_to,
+			 const char *thread_root, bool personal);
+void mx_md_cache_free(struct mx *mx);
 /* m.file content (the url or file is added at upload), with empty m.mentions. New reference. */
 json_t *mx_file_content(const char *name, const char *mime, size_t len);
 /* Queues an event for a room (content stolen). txn may be NULL for a fresh one. start (may be

@@ -11,10 +11,12 @@
  * the one transport-specific command, PREFIX "trust" in that chat, which confirms the change
  * (it is answered here and never reaches the core, so that no support feature knows about
  * devices). */
+#include "core/metrics.h"
 #include "net/matrix/mx.h"
 #include "net/matrix/crypto/e2e.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/loop.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -50,7 +52,17 @@ struct mx_e2e {
 	json_t *loading;           /* {room id: true}: joined_members in flight, sends wait */
 	json_t *waiting;           /* {room id: µs}: since when a send waits for the room's keys */
 	bool resign;               /* device keys republished: sign the device again after */
+	/* A sync that changed nothing for encryption costs nothing: what it repeats is skipped. */
+	json_t *last_otk, *last_fallback; /* the key counts the module was last given */
+	bool keys_came;            /* to-device messages came since messages waiting for a key
+				    * were last looked at (a room key may have made them readable) */
+	uint64_t looked_ms;        /* when waiting messages were last looked at (they expire) */
+	uint64_t pumped_ms;        /* when the module's pumps last ran from a sync (retries) */
+	bool told;                 /* identity changes left from before a restart were told */
 };
+
+#define XE_LOOK_MS 60000u      /* waiting messages looked at (and expired) at least this often */
+#define XE_PUMP_MS 2000u       /* a quiet sync lets the module retry what failed this often */
 
 /* ---- requests ---- */
 
@@ -406,6 +418,7 @@ static int x_start(struct mx *mx, void **state)
 	hlog_info(XE_MOD, "end-to-end encryption ready on device %s (ed25519 %s)", mx->device_id,
 		  e2e_ed25519_key(x->e));
 	drain(x);
+	x->keys_came = true;      /* messages that waited across a restart are looked at once */
 	check_self(x);
 	*state = x;
 	return HE_OK;
@@ -432,6 +445,8 @@ static void x_free(void *state)
 		xop_free(op);
 	}
 	e2e_free(x->e);
+	json_decref(x->last_otk);
+	json_decref(x->last_fallback);
 	json_decref(x->stale);
 	json_decref(x->loading);
 	json_decref(x->waiting);
@@ -447,6 +462,7 @@ static void x_to_device(void *state, json_t *events)
 {
 	struct mx_e2e *x = state;
 
+	x->keys_came = true;
 	if (e2e_receive_sync_changes(x->e, events, NULL, NULL, NULL))
 		hlog_warn(XE_MOD, "could not store what to-device messages brought");
 	drain(x);
@@ -455,9 +471,11 @@ static void x_to_device(void *state, json_t *events)
 static void x_device_lists(void *state, json_t *changed, json_t *left)
 {
 	struct mx_e2e *x = state;
-	json_t *dl = json_object();
+	json_t *dl;
 
-	if (!dl)
+	if (!json_array_size(changed) && !json_array_size(left))
+		return; /* Synapse sends empty lists on every sync */
+	if (!(dl = json_object()))
 		return;
 	if (changed)
 		json_object_set(dl, "changed", changed);
@@ -473,6 +491,14 @@ static void x_key_counts(void *state, json_t *otk, json_t *fallback)
 {
 	struct mx_e2e *x = state;
 
+	/* the same counts as last time (every sync has them): nothing for the module to do */
+	if ((otk ? x->last_otk && json_equal(otk, x->last_otk) : !x->last_otk) &&
+	    (fallback ? x->last_fallback && json_equal(fallback, x->last_fallback) : !x->last_fallback))
+		return;
+	json_decref(x->last_otk);
+	json_decref(x->last_fallback);
+	x->last_otk = otk ? json_deep_copy(otk) : NULL;
+	x->last_fallback = fallback ? json_deep_copy(fallback) : NULL;
 	if (e2e_receive_sync_changes(x->e, NULL, NULL, otk, fallback))
 		hlog_warn(XE_MOD, "could not store the one-time key counts");
 	drain(x);
@@ -512,7 +538,17 @@ static void x_sync_done(void *state, struct mx_batch *b)
 	json_t *v, *ready, *it;
 	void *tmp;
 	size_t i;
+	uint64_t now = loop_now_ms();
 
+	if (now - x->pumped_ms >= XE_PUMP_MS) {
+		/* what a quiet sync used to give: the module retries what failed after its backoff */
+		x->pumped_ms = now;
+		e2e_receive_sync_changes(x->e, NULL, NULL, NULL, NULL);
+	}
+	if (!x->keys_came && now - x->looked_ms < XE_LOOK_MS)
+		goto stale;
+	x->keys_came = false;
+	x->looked_ms = now;
 	ready = e2e_take_unblocked(x->e);
 	json_array_foreach(ready, i, it) {
 		const char *rid = json_string_value(json_object_get(it, "room_id"));
@@ -523,7 +559,13 @@ static void x_sync_done(void *state, struct mx_batch *b)
 		}
 	}
 	json_decref(ready);
-	tell_identity_changes(x);
+stale:
+	/* identity changes come with key queries' answers (on_e2e tells them); those left from
+	 * before a restart are told after the first sync, when the private chats are known */
+	if (!x->told) {
+		x->told = true;
+		tell_identity_changes(x);
+	}
 	json_object_foreach_safe(x->stale, tmp, room_id, v) {
 		if (e2e_room_is_encrypted(x->e, room_id) && !json_object_get(x->loading, room_id))
 			load_members(x, room_id, b);
@@ -549,6 +591,8 @@ static int x_decrypt(void *state, const char *room_id, json_t *event, json_t **o
 		json_decref(*out);
 		*out = NULL; /* handled here: not for the core */
 	}
+	if (rc)
+		metrics_e2e_undecryptable();
 	if (rc && rc != HE_AGAIN)
 		hlog_warn(XE_MOD, "could not decrypt %s in %s from %s (%s)",
 			  json_string_value(json_object_get(event, "event_id")), room_id,

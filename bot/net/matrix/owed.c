@@ -237,15 +237,7 @@ int mx_owed_joins(struct store *s, json_t **out)
 
 long mx_owed_join_count(struct store *s)
 {
-	sqlite3_stmt *st = store_stmt(s, "SELECT count(*) FROM mx_owed_joins");
-	long n = -1;
-
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return n;
+	return store_count(s, "SELECT count(*) FROM mx_owed_joins", "");
 }
 
 bool mx_join_give_up(int status, unsigned tries, uint64_t elapsed_ms)

@@ -15,9 +15,63 @@
 #include <string.h>
 #include <time.h>
 
+/* ---- the index: room id -> room (chained buckets, doubled past one room per bucket) ---- */
+
+static size_t room_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211u;
+	return (size_t)h;
+}
+
+static void index_unlink(struct mx *mx, struct mx_room *r)
+{
+	struct mx_room **pp;
+
+	if (!mx->room_tab)
+		return;
+	for (pp = &mx->room_tab[room_hash(r->id) & (mx->room_tab_cap - 1)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == r) {
+			*pp = r->hnext;
+			mx->nrooms--;
+			return;
+		}
+	}
+}
+
+/* Builds or doubles the index from the list; without memory the list is searched instead. */
+static void index_grow(struct mx *mx)
+{
+	size_t cap = mx->room_tab_cap ? mx->room_tab_cap * 2 : 64;
+	struct mx_room **tab = calloc(cap, sizeof(*tab));
+
+	if (!tab)
+		return;
+	free(mx->room_tab);
+	mx->room_tab = tab;
+	mx->room_tab_cap = cap;
+	mx->nrooms = 0;
+	for (struct mx_room *r = mx->rooms; r; r = r->next) {
+		size_t i = room_hash(r->id) & (cap - 1);
+		r->hnext = tab[i];
+		tab[i] = r;
+		mx->nrooms++;
+	}
+}
+
 struct mx_room *mx_room_get(struct mx *mx, const char *id)
 {
-	for (struct mx_room *r = mx->rooms; r; r = r->next)
+	struct mx_room *r;
+
+	if (!mx->room_tab) {
+		for (r = mx->rooms; r; r = r->next)
+			if (strcmp(r->id, id) == 0)
+				return r;
+		return NULL;
+	}
+	for (r = mx->room_tab[room_hash(id) & (mx->room_tab_cap - 1)]; r; r = r->hnext)
 		if (strcmp(r->id, id) == 0)
 			return r;
 	return NULL;
@@ -45,6 +99,14 @@ struct mx_room *mx_room_add(struct mx *mx, const char *id)
 	r->joined = r->invited = -1;
 	r->next = mx->rooms;
 	mx->rooms = r;
+	if (!mx->room_tab || mx->nrooms >= mx->room_tab_cap) {
+		index_grow(mx); /* indexes r too */
+	} else {
+		size_t i = room_hash(id) & (mx->room_tab_cap - 1);
+		r->hnext = mx->room_tab[i];
+		mx->room_tab[i] = r;
+		mx->nrooms++;
+	}
 	return r;
 }
 
@@ -69,6 +131,7 @@ void mx_room_remove(struct mx *mx, const char *id)
 		if (strcmp((*pp)->id, id) == 0) {
 			struct mx_room *r = *pp;
 			*pp = r->next;
+			index_unlink(mx, r);
 			room_free(mx, r);
 			return;
 		}
@@ -82,6 +145,9 @@ void mx_rooms_free(struct mx *mx)
 		mx->rooms = r->next;
 		room_free(mx, r);
 	}
+	free(mx->room_tab);
+	mx->room_tab = NULL;
+	mx->room_tab_cap = mx->nrooms = 0;
 	json_decref(mx->direct);
 	mx->direct = NULL;
 }

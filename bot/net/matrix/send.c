@@ -58,24 +58,21 @@ static void fresh_txn(struct mx *mx, char out[48])
 		 (unsigned long long)++mx->txn_counter, randombytes_random());
 }
 
-json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root)
+/* m.notice content from rendered text (plain may be cut when too long: a caller's copy). */
+static json_t *notice_build(char *plain, const char *html, const char *reply_to,
+			    const char *thread_root)
 {
-	char *html = NULL, *plain = NULL;
-	json_t *c = NULL, *rel;
-	size_t len = strlen(md);
+	json_t *c, *rel;
 
-	if (md_to_plain(md, len, &plain) != HE_OK || md_to_html(md, len, &html) != HE_OK)
-		goto out;
-	if (strlen(plain) + strlen(html) > MX_EVENT_MAX) {
+	if (strlen(plain) + (html ? strlen(html) : 0) > MX_EVENT_MAX) {
 		/* too long for one event: plain text only, cut at a character boundary */
-		free(html);
 		html = NULL;
 		plain[text_utf8_prefix(plain, strlen(plain), MX_EVENT_MAX)] = '\0';
 	}
 	/* m.mentions empty: Hearth never pings a member or the room (intentional mentions) */
 	c = json_pack("{s:s, s:s, s:{}}", "msgtype", "m.notice", "body", plain, "m.mentions");
 	if (!c)
-		goto out;
+		return NULL;
 	if (html && json_object_set_new(c, "format", json_string("org.matrix.custom.html")) == 0)
 		json_object_set_new(c, "formatted_body", json_string(html));
 	if (reply_to) {
@@ -89,10 +86,106 @@ json_t *mx_notice_content(const char *md, const char *reply_to, const char *thre
 			c = NULL;
 		}
 	}
-out:
+	return c;
+}
+
+json_t *mx_notice_content(const char *md, const char *reply_to, const char *thread_root)
+{
+	char *html = NULL, *plain = NULL;
+	json_t *c = NULL;
+	size_t len = strlen(md);
+
+	if (md_to_plain(md, len, &plain) == HE_OK && md_to_html(md, len, &html) == HE_OK)
+		c = notice_build(plain, html, reply_to, thread_root);
 	free(html);
 	free(plain);
 	return c;
+}
+
+/* The cache of room replies' renderings: a few entries, the least recently used replaced. */
+/* Whether this text was sent before (a reading, a standard answer: nothing about one member).
+ * All that is kept of a text is a keyed 64-bit hash, in a small ring. */
+_Static_assert(sizeof(((struct mx *)0)->md_key) == crypto_shorthash_KEYBYTES, "md_key size");
+
+static bool md_seen_before(struct mx *mx, const char *md, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	if (!mx->md_keyed) {
+		crypto_shorthash_keygen(mx->md_key);
+		mx->md_keyed = true;
+	}
+	crypto_shorthash(h, (const unsigned char *)md, len, mx->md_key);
+	memcpy(&v, h, sizeof(v));
+	for (size_t i = 0; i < MX_MD_SEEN; i++)
+		if (mx->md_seen[i] == v)
+			return true;
+	mx->md_seen[mx->md_seen_next++ % MX_MD_SEEN] = v;
+	return false;
+}
+
+/* NULL when it is not kept (a personal text seen for the first time) or out of memory. */
+static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len, bool personal)
+{
+	struct mx_md *e, *victim = &mx->md_cache[0];
+	char *plain = NULL, *html = NULL, *copy = NULL;
+
+	for (size_t i = 0; i < MX_MD_CACHE; i++) {
+		e = &mx->md_cache[i];
+		if (e->md && e->len == len && memcmp(e->md, md, len) == 0) {
+			e->used = ++mx->md_tick;
+			return e;
+		}
+		if (e->used < victim->used)
+			victim = e;
+	}
+	if (personal && !md_seen_before(mx, md, len))
+		return NULL;
+	mx->md_renders++;
+	if (md_to_plain(md, len, &plain) != HE_OK || md_to_html(md, len, &html) != HE_OK ||
+	    !(copy = malloc(len + 1))) {
+		free(plain);
+		free(html);
+		return NULL;
+	}
+	memcpy(copy, md, len + 1);
+	free(victim->md);
+	free(victim->plain);
+	free(victim->html);
+	victim->md = copy;
+	victim->len = len;
+	victim->plain = plain;
+	victim->html = html;
+	victim->used = ++mx->md_tick;
+	return victim;
+}
+
+json_t *mx_notice_cached(struct mx *mx, const char *md, const char *reply_to,
+			 const char *thread_root, bool personal)
+{
+	size_t len = strlen(md);
+	struct mx_md *e;
+	char *plain;
+	json_t *c;
+
+	if (len > MX_MD_CACHE_MAX || !(e = md_cached(mx, md, len, personal)))
+		return mx_notice_content(md, reply_to, thread_root);
+	if (!(plain = strdup(e->plain)))
+		return NULL;
+	c = notice_build(plain, e->html, reply_to, thread_root);
+	free(plain);
+	return c;
+}
+
+void mx_md_cache_free(struct mx *mx)
+{
+	for (size_t i = 0; i < MX_MD_CACHE; i++) {
+		free(mx->md_cache[i].md);
+		free(mx->md_cache[i].plain);
+		free(mx->md_cache[i].html);
+		memset(&mx->md_cache[i], 0, sizeof(mx->md_cache[i]));
+	}
 }
 
 json_t *mx_file_content(const char *name, const char *mime, size_t len)
@@ -617,7 +710,7 @@ size_t mx_send_pending(const struct mx *mx)
 int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md)
 {
 	struct mx *mx = (struct mx *)t->impl;
-	struct mx_ctx *ctx = (struct mx_ctx *)in->ref;
+	struct hmsg_ref *ctx = in->ref;
 	char txn[48];
 	int rc;
 
@@ -628,30 +721,37 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 		/* A reply for the member's eyes (or to a message said privately): into this room
 		 * while it is still private with them, else into a private chat. */
 		rc = mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message",
-				     mx_notice_content(md, ctx->event_id, ctx->thread_root), txn,
+				     mx_notice_cached(mx, md, ctx->event_id, ctx->thread_root, true), txn,
 				     ctx->batch, NULL, 0, NULL, &ctx->start);
 	else
 		rc = mx_send_event(mx, in->room, "m.room.message",
-				   mx_notice_content(md, ctx->event_id, ctx->thread_root), txn, ctx->batch,
+				   mx_notice_cached(mx, md, ctx->event_id, ctx->thread_root, false), txn,
+				   ctx->batch,
 				   &ctx->start);
 	return rc;
 }
 
 int mx_op_post(struct htransport *t, const char *room, const char *md)
 {
-	return mx_send_event((struct mx *)t->impl, room, "m.room.message", mx_notice_content(md, NULL, NULL), NULL, NULL, NULL);
+	struct mx *mx = t->impl;
+
+	return mx_send_event(mx, room, "m.room.message", mx_notice_cached(mx, md, NULL, NULL, false), NULL,
+			     NULL, NULL);
 }
 
 int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 {
-	return mx_send_private((struct mx *)t->impl, member, NULL, "m.room.message",
-			       mx_notice_content(md, NULL, NULL), NULL, NULL, NULL, 0, NULL, NULL);
+	struct mx *mx = t->impl;
+
+	return mx_send_private(mx, member, NULL, "m.room.message",
+			       mx_notice_cached(mx, md, NULL, NULL, true), NULL, NULL, NULL, 0, NULL,
+			       NULL);
 }
 
 int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
 {
 	struct mx *mx = (struct mx *)t->impl;
-	struct mx_ctx *ctx = (struct mx_ctx *)in->ref;
+	struct hmsg_ref *ctx = in->ref;
 	char txn[48];
 	json_t *c;
 

@@ -12,6 +12,7 @@
  * handled again when a batch is repeated. Only when the store cannot record what is owed does
  * the token wait for it, as before. The very first sync (no token yet) only learns the rooms:
  * history is never answered, and its token is saved at once. */
+#include "core/metrics.h"
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -471,6 +472,9 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 		sc->tl_index++;
 	if (ev->state_key) {
 		mx_room_apply_state(mx, sc->room, ev);
+		if (w == MX_TIMELINE && sc->dispatch && sc->tl_index >= sc->skip_until &&
+		    strcmp(ev->type, "m.room.member") == 0)
+			mx_handle_member(mx, sc->room, ev); /* welcome (care/welcome.c) */
 		if (!mx->crypto)
 			return;
 		if (strcmp(ev->type, "m.room.member") == 0 && ev->membership && mx->crypto->member)
@@ -659,9 +663,11 @@ static void on_sync(struct mx *mx, int status, json_t *body, const struct hstamp
 	next = json_string_value(json_object_get(body, "next_batch"));
 	if (status != 200 || !next) {
 		hlog_warn(MX_MOD, "sync failed (HTTP %d %s); trying again", status, mx_errcode(body));
+		metrics_matrix_sync(false);
 		retry_sync(mx, mx_backoff_ms(mx->sync_failures++, 0x7fffffffu));
 		return;
 	}
+	metrics_matrix_sync(true);
 	if (mx->sync_failures)
 		hlog_info(MX_MOD, "connected to the homeserver again");
 	mx->sync_failures = 0;

@@ -1,5 +1,6 @@
 /* e2e_megolm.c - inbound Megolm: room keys received, room events decrypted, replays refused,
  * missing keys requested and the events they block handed back once the key is here. */
+#include "core/metrics.h"
 #include "net/matrix/crypto/e2e_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -265,6 +266,7 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 		hlog_info(E2E_MOD, "a message in %s waits for its key; asking %s for it", room_id, sender);
 		if ((rc = e2e_send_to_device(e, REQ_TODEVICE_OTHER, "m.room_key_request", msgs, NULL)))
 			return rc;
+		metrics_e2e_key_request();
 	}
 	return e2e_sql(e, "INSERT INTO e2e_key_request (room_id, session_id, sent_ms) VALUES (?, ?, ?)"
 		       " ON CONFLICT (room_id, session_id) DO UPDATE SET sent_ms = excluded.sent_ms",

@@ -1,0 +1,509 @@
+/* mod_room.c - !mod status, !mod set, !mod welcome and !mod topic-of-week: what a facilitator
+ * sees and shapes of a room's setup. Settings live in the store (rooms.c); the configuration
+ * gives the defaults. */
+#include "care/mod_room.h"
+#include "care/content.h"
+#include "care/crisis.h"
+#include "care/cron.h"
+#include "care/sched.h"
+#include "care/welcome.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/text.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOPIC_WEEK_SECS (7 * 86400)
+
+static int reply(struct hctx *ctx, const char *md)
+{
+	return hctx_reply(ctx, HDEST_SAME, md);
+}
+
+size_t mod_quote_len(const char *s)
+{
+	if (*s == '"' || *s == '\'')
+		return 1;
+	if ((unsigned char)s[0] == 0xe2 && (unsigned char)s[1] == 0x80 &&
+	    ((unsigned char)s[2] == 0x9c || (unsigned char)s[2] == 0x9d ||
+	     (unsigned char)s[2] == 0x98 || (unsigned char)s[2] == 0x99))
+		return 3;
+	return 0;
+}
+
+/* 1 for a double quote mark (straight or curly), 2 for a single one, 0 for none. */
+static int quote_family(const char *s)
+{
+	size_t q = mod_quote_len(s);
+
+	if (!q)
+		return 0;
+	return *s == '"' || (q == 3 && ((unsigned char)s[2] == 0x9c || (unsigned char)s[2] == 0x9d)) ? 1 : 2;
+}
+
+int mod_take_quoted(const char **p, char *out, size_t outlen)
+{
+	const char *s = text_skip_space(*p), *end = NULL;
+	size_t q = mod_quote_len(s);
+	int fam = quote_family(s);
+
+	if (!q)
+		return 0;
+	/* The text runs to the last quote of the same kind, so it may hold quotes and apostrophes
+	 * ("Say "hi" when you're ready"). */
+	for (const char *c = s + q; *c; c++)
+		if (quote_family(c) == fam)
+			end = c;
+	if (!end || (size_t)(end - (s + q)) >= outlen)
+		return -1;
+	snprintf(out, outlen, "%.*s", (int)(end - (s + q)), s + q);
+	*p = text_skip_space(end + mod_quote_len(end));
+	return 1;
+}
+
+void mod_format_local(const char *tz, time_t t, char *out, size_t len)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	int minute = 0, wday = 0;
+	long day = 0;
+
+	if (cron_local(tz, t, &minute, &wday, &day) != 0) {
+		snprintf(out, len, "unknown");
+		return;
+	}
+	snprintf(out, len, "%s %04ld-%02ld-%02ld %02d:%02d", days[wday % 7], day / 10000,
+		 (day / 100) % 100, day % 100, minute / 60, minute % 60);
+}
+
+bool mod_clashes_quiet(struct happ *app, const struct room_settings *rs, const char *cron,
+		       const char *tz)
+{
+	struct cron_expr *e = NULL;
+	time_t t = happ_now(app), end = t + 8 * 86400, next;
+	bool clash = false;
+
+	if (rs->quiet_start < 0 || rs->quiet_end < 0 || cron_parse(cron, &e, NULL, 0) != HE_OK)
+		return false;
+	for (int i = 0; i < 200 && !clash && cron_next(e, tz, t, &next) == 0 && next <= end; i++) {
+		int minute;
+		if (cron_local(rooms_tz(app, rs), next, &minute, NULL, NULL) == 0 &&
+		    cron_in_quiet(rs->quiet_start, rs->quiet_end, minute))
+			clash = true;
+		t = next;
+	}
+	cron_free(e);
+	return clash;
+}
+
+void mod_quiet_note(struct happ *app, const struct room_settings *rs, char *out, size_t len)
+{
+	snprintf(out, len, "Heads-up: this schedule falls inside the room's quiet hours "
+		 "(%02d:%02d-%02d:%02d, %s), and I skip check-ins then. Change the schedule or "
+		 "`!mod quiet` if you want it to post.", rs->quiet_start / 60, rs->quiet_start % 60,
+		 rs->quiet_end / 60, rs->quiet_end % 60, rooms_tz(app, rs));
+}
+
+/* ---- !mod status ---- */
+
+static void put_code(struct hbuf *b, const char *s)
+{
+	char *code = text_md_code(s);
+
+	if (code)
+		hbuf_puts(b, code);
+	else
+		b->oom = true;
+	free(code);
+}
+
+static void put_schedules(struct hctx *ctx, struct hbuf *b, const struct room_settings *rs)
+{
+	const struct hmsg *m = ctx->msg;
+	struct sched_entry *v = NULL;
+	size_t n = 0;
+	time_t now = happ_now(ctx->app);
+	const char *tz = rooms_tz(ctx->app, rs);
+
+	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK) {
+		hbuf_puts(b, "- Scheduled check-ins: I couldn't read them just now\n");
+		return;
+	}
+	if (n == 0)
+		hbuf_puts(b, "- Scheduled check-ins: none (`!mod checkin add` sets one)\n");
+	else
+		hbuf_printf(b, "- Scheduled check-ins (next times in %s):\n", tz);
+	for (size_t i = 0; i < n; i++) {
+		struct cron_expr *e = NULL;
+		char when[64] = "unknown";
+		time_t next;
+
+		if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
+		    cron_next(e, v[i].tz, v[i].last_fire > now ? v[i].last_fire : now, &next) == HE_OK)
+			mod_format_local(tz, next, when, sizeof(when));
+		cron_free(e);
+		hbuf_printf(b, "  - **#%lld** ", v[i].id);
+		put_code(b, v[i].cron);
+		hbuf_printf(b, " (%s), next: %s", v[i].tz, when);
+		if (v[i].topic[0])
+			hbuf_printf(b, ", with the topic %s", v[i].topic);
+		else if (v[i].text[0])
+			hbuf_puts(b, ", the room's own question");
+		if (mod_clashes_quiet(ctx->app, rs, v[i].cron, v[i].tz))
+			hbuf_puts(b, " (some times fall in quiet hours and are skipped)");
+		hbuf_putc(b, '\n');
+	}
+	free(v);
+}
+
+int mod_status(struct hctx *ctx, const char *args)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct room_settings rs;
+	struct hbuf b = HBUF_INIT;
+	int rc;
+
+	if (rooms_get(app, m->network, m->room, &rs) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't read this room's settings just now. Please try again in a moment.");
+	hbuf_puts(&b, "**This room's setup**\n\n");
+	hbuf_printf(&b, "- Hearth: %s\n", rs.paused ? "paused (only `!crisis`, `!help`, `!about` and "
+		    "`!mod` answer; `!mod resume` brings me back)" : "active");
+	if (rs.quiet_start >= 0)
+		hbuf_printf(&b, "- Quiet hours: %02d:%02d-%02d:%02d (%s)\n", rs.quiet_start / 60,
+			    rs.quiet_start % 60, rs.quiet_end / 60, rs.quiet_end % 60, rooms_tz(app, &rs));
+	else
+		hbuf_puts(&b, "- Quiet hours: none\n");
+	hbuf_printf(&b, "- Time zone: %s%s\n", rooms_tz(app, &rs), rs.tz[0] ? "" : " (the default)");
+	put_schedules(ctx, &b, &rs);
+	hbuf_printf(&b, "- Crisis country: %s%s\n", rooms_country(app, &rs), rs.country[0] ? "" : " (the default)");
+	hbuf_printf(&b, "- Language: %s%s\n", rooms_language(app, &rs), rs.language[0] ? "" : " (the default)");
+	hbuf_puts(&b, "- Prefix: ");
+	put_code(&b, rooms_prefix(app, &rs));
+	hbuf_printf(&b, "%s\n", rs.prefix[0] ? "" : " (the default)");
+	hbuf_printf(&b, "- Welcome: %s\n", !rs.welcome ? "off" : rs.welcome_text[0] ?
+		    "on, with the room's own words" : "on, with my own words");
+	if (rs.topic_week[0] && happ_now(app) - rs.topic_week_at < TOPIC_WEEK_SECS) {
+		char until[64];
+		mod_format_local(rooms_tz(app, &rs), rs.topic_week_at + TOPIC_WEEK_SECS, until, sizeof(until));
+		hbuf_printf(&b, "- Topic of the week: %s (until %s)\n", rs.topic_week, until);
+	}
+	hbuf_puts(&b, "\nChange these with `!mod set`, `!mod quiet`, `!mod welcome` and `!mod checkin`; "
+		      "`!mod help` explains each.");
+	rc = b.oom ? HE_NOMEM : reply(ctx, hbuf_str(&b));
+	hbuf_free(&b);
+	return rc;
+}
+
+/* ---- !mod set ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Languages with content: crisis/patterns-LANG.txt in the content folder. */
+static void list_languages(const struct happ *app, struct hbuf *b, const char *want, bool *found)
+{
+	char path[4096], *names[32];
+	size_t n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	*found = false;
+	if (!app->content || !app->content->dir)
+		return;
+	snprintf(path, sizeof(path), "%s/crisis", app->content->dir);
+	if (!(d = opendir(path)))
+		return;
+	while ((e = readdir(d)) && n < 32) {
+		size_t len = strlen(e->d_name);
+		if (len > 13 && len < 30 && strncmp(e->d_name, "patterns-", 9) == 0 &&
+		    strcmp(e->d_name + len - 4, ".txt") == 0 &&
+		    (names[n] = strndup(e->d_name + 9, len - 13)))
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (want && strcmp(names[i], want) == 0)
+			*found = true;
+		hbuf_printf(b, "%s`%s`", i ? ", " : "", names[i]);
+		free(names[i]);
+	}
+}
+
+static void list_countries(const struct happ *app, struct hbuf *b)
+{
+	const struct content *c = app->content;
+	const char **codes = c ? calloc(c->ncountries + 1, sizeof(*codes)) : NULL;
+	size_t k = 0;
+
+	if (!codes) {
+		b->oom = c != NULL;
+		return;
+	}
+	for (size_t i = 0; i < c->ncountries; i++)
+		codes[i] = c->countries[i].code;
+	qsort(codes, c->ncountries, sizeof(*codes), cmp_str);
+	for (size_t i = 0; i < c->ncountries; i++)
+		if (strcmp(codes[i], "intl") != 0)
+			hbuf_printf(b, "%s`%s`", k++ ? ", " : "", codes[i]);
+	hbuf_puts(b, k ? ", or `intl` for the international directory" : "`intl`");
+	free(codes);
+}
+
+static bool prefix_ok(const char *v)
+{
+	unsigned char ch = (unsigned char)v[0];
+
+	return v[0] && !v[1] && ch > 0x20 && ch < 0x7f && ch != '`' &&
+	       !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'));
+}
+
+static void list_prefixes(struct hbuf *b)
+{
+	bool first = true;
+
+	for (int ch = 0x21; ch < 0x7f; ch++) {
+		char s[2] = { (char)ch, 0 };
+		if (!prefix_ok(s))
+			continue;
+		hbuf_printf(b, "%s", first ? "" : " ");
+		put_code(b, s);
+		first = false;
+	}
+}
+
+/* The value echoed in a refusal: cut and shown as text. */
+static char *said(const char *v)
+{
+	char cut[64];
+
+	snprintf(cut, sizeof(cut), "%.*s", (int)text_utf8_prefix(v, strlen(v), 40), v);
+	return text_md_escape(cut);
+}
+
+static int set_refused(struct hctx *ctx, const char *what, const char *v, struct hbuf *good)
+{
+	char *s = said(v);
+	int rc = s && !good->oom ? hctx_replyf(ctx, HDEST_SAME, "I can't use \"%s\" as the %s. Good values: "
+					       "%s. Nothing was changed.", s, what, hbuf_str(good))
+				 : HE_NOMEM;
+	free(s);
+	hbuf_free(good);
+	return rc;
+}
+
+int mod_set(struct hctx *ctx, const char *args)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct hbuf good = HBUF_INIT;
+	char what[32], value[160], *f;
+	const char *field = NULL, *store = value;
+	bool reset;
+	int rc;
+
+	if (!text_next_word(&args, what, sizeof(what)))
+		return reply(ctx, "What would you like to set? `!mod set country <code>`, `!mod set language "
+			     "<code>`, `!mod set prefix <character>` or `!mod set timezone <zone>`; "
+			     "`default` as the value goes back to the configured one.");
+	args = text_skip_space(args);
+	if (!*args || strlen(args) >= sizeof(value))
+		return hctx_replyf(ctx, HDEST_SAME, "Please give a value, e.g. `!mod set %s %s`. Nothing "
+				   "was changed.", "timezone", "Europe/London");
+	snprintf(value, sizeof(value), "%s", args);
+	for (char *e = value + strlen(value); e > value && e[-1] == ' '; )
+		*--e = '\0';
+	if (!(f = text_fold(what)))
+		return HE_NOMEM;
+	reset = strcmp(value, "default") == 0 || strcmp(value, "reset") == 0;
+	if (reset)
+		store = "";
+	if (strcmp(f, "country") == 0) {
+		field = "country";
+		if (!reset) {
+			char *c = strdup(value), err[256];
+			if (!c) {
+				free(f);
+				return HE_NOMEM;
+			}
+			rc = app->content ? crisis_country_resolve(app->content, &c, err, sizeof(err)) : HE_INVAL;
+			if (rc == HE_OK)
+				snprintf(value, sizeof(value), "%s", c);
+			free(c);
+			if (rc == HE_NOMEM) {
+				free(f);
+				return rc;
+			}
+			if (rc) {
+				free(f);
+				list_countries(app, &good);
+				return set_refused(ctx, "crisis country (a country I have vetted crisis lines "
+						   "for)", args, &good);
+			}
+		}
+	} else if (strcmp(f, "language") == 0 || strcmp(f, "lang") == 0) {
+		bool found;
+		char *lv = text_fold(value);
+		field = "language";
+		if (!lv) {
+			free(f);
+			return HE_NOMEM;
+		}
+		snprintf(value, sizeof(value), "%s", lv);
+		free(lv);
+		list_languages(app, &good, value, &found);
+		if (!reset && !found) {
+			free(f);
+			return set_refused(ctx, "language (one I have content in)", args, &good);
+		}
+		hbuf_free(&good);
+	} else if (strcmp(f, "prefix") == 0) {
+		field = "prefix";
+		if (!reset && !prefix_ok(value)) {
+			free(f);
+			list_prefixes(&good);
+			return set_refused(ctx, "prefix (one character that is not a letter or digit)", args,
+					   &good);
+		}
+	} else if (strcmp(f, "timezone") == 0 || strcmp(f, "tz") == 0 || strcmp(f, "zone") == 0) {
+		char canon[64];
+		field = "tz";
+		if (!reset) {
+			if (!rooms_tz_canon(value, canon, sizeof(canon))) {
+				free(f);
+				hbuf_puts(&good, "an IANA time zone name such as `Europe/London`, "
+					  "`America/New_York`, `Asia/Tokyo` or `UTC` (any case)");
+				return set_refused(ctx, "time zone", args, &good);
+			}
+			snprintf(value, sizeof(value), "%s", canon);
+		}
+	}
+	free(f);
+	if (!field)
+		return reply(ctx, "I can set `country`, `language`, `prefix` or `timezone`, e.g. "
+			     "`!mod set timezone Europe/London`. Nothing was changed.");
+	if (rooms_set_text(app, m->network, m->room, field, store) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't save that just now, so nothing changed. Please try again in a moment.");
+	hlog_info("mod", "a room setting (%s) changed on %s", field, m->network);
+	if (strcmp(field, "prefix") == 0) {
+		/* The reply must show the new prefix itself, not rewrite it for the old one. */
+		const char *now = reset ? app->cfg->prefix : value;
+		char help[16], back[32], *hc, *bc;
+		snprintf(help, sizeof(help), "%.8shelp", now);
+		snprintf(back, sizeof(back), "%.8smod set prefix %.8s", now, app->cfg->prefix);
+		hc = text_md_code(help);
+		bc = text_md_code(back);
+		rc = hc && bc ? hctx_replyf(ctx, HDEST_SAME, "Done: commands in this room now start with "
+					    "that character, e.g. %s. To go back: %s.", hc, bc) : HE_NOMEM;
+		free(hc);
+		free(bc);
+		return rc;
+	}
+	if (reset)
+		return hctx_replyf(ctx, HDEST_SAME, "Done: this room's %s is back to the default.",
+				   strcmp(field, "tz") == 0 ? "time zone" : field);
+	return hctx_replyf(ctx, HDEST_SAME, "Done: this room's %s is now %s.%s",
+			   strcmp(field, "tz") == 0 ? "time zone" : strcmp(field, "country") == 0 ?
+			   "crisis country" : field, value,
+			   strcmp(field, "tz") == 0 ? " New check-ins and quiet hours use it unless you "
+			   "name another zone." : strcmp(field, "country") == 0 ? " `!crisis` here "
+			   "now lists its crisis lines." : "");
+}
+
+/* ---- !mod welcome ---- */
+
+int mod_welcome(struct hctx *ctx, const char *args)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	struct room_settings rs;
+	char word[16], text[ROOMS_WELCOME_MAX + 1], *f, *md;
+	int rc, q;
+
+	if (!text_next_word(&args, word, sizeof(word))) {
+		if (rooms_get(app, m->network, m->room, &rs) != HE_OK)
+			return reply(ctx, "Sorry, I couldn't read this room's settings just now.");
+		if (!rs.welcome)
+			return reply(ctx, "Welcomes are off in this room. `!mod welcome on` turns them "
+				     "back on.");
+		if (!(md = welcome_render("NAME", rs.welcome_text)))
+			return HE_NOMEM;
+		rc = hctx_replyf(ctx, HDEST_SAME, "A new member here gets this, once, privately "
+				 "addressed:\n\n> %s\n\nChange it with `!mod welcome set \"<text>\"`, "
+				 "or `!mod welcome off`.", md);
+		free(md);
+		return rc;
+	}
+	if (!(f = text_fold(word)))
+		return HE_NOMEM;
+	if (strcmp(f, "off") == 0 || strcmp(f, "on") == 0) {
+		bool on = strcmp(f, "on") == 0;
+		free(f);
+		if (*text_skip_space(args))
+			return reply(ctx, "`!mod welcome on` and `!mod welcome off` take nothing after them. "
+				     "Nothing was changed.");
+		if (rooms_set_int(app, m->network, m->room, "welcome", on) != HE_OK)
+			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
+		return reply(ctx, on ? "Welcomes are on: a new member gets one short welcome from me, "
+			     "once." : "Welcomes are off: I won't greet new members here. `!mod "
+			     "welcome on` turns them back on.");
+	}
+	if (strcmp(f, "set") != 0) {
+		free(f);
+		return reply(ctx, "`!mod welcome` takes `set \"<text>\"`, `on` or `off`. Nothing was changed.");
+	}
+	free(f);
+	q = mod_take_quoted(&args, text, sizeof(text));
+	if (q == 0 || (q == 1 && (*args || !*text_skip_space(text))))
+		return reply(ctx, "Please put the welcome in quotes, e.g. `!mod welcome set \"Glad you're "
+			     "here. Read the pinned rules, and say hi when you're ready.\"`. Nothing was "
+			     "changed.");
+	if (q < 0)
+		return hctx_replyf(ctx, HDEST_SAME, "That welcome's closing quote is missing, or it is "
+				   "longer than %d characters. Nothing was changed.", ROOMS_WELCOME_MAX);
+	if (rooms_set_text(app, m->network, m->room, "welcome_text", text) != HE_OK ||
+	    rooms_set_int(app, m->network, m->room, "welcome", 1) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't save the welcome just now, so nothing changed.");
+	return reply(ctx, "Saved. A new member who joins gets this welcome once, addressed only to "
+		     "them. `!mod welcome` shows it.");
+}
+
+/* ---- !mod topic-of-week ---- */
+
+int mod_topic_week(struct hctx *ctx, const char *args)
+{
+	struct happ *app = ctx->app;
+	const struct hmsg *m = ctx->msg;
+	const struct topic *t, *near[2];
+	char *title;
+	int rc;
+
+	args = text_skip_space(args);
+	if (!*args)
+		return reply(ctx, "Which topic? e.g. `!mod topic-of-week self-compassion`; `!topics` lists "
+			     "them, `!mod topic-of-week off` ends it.");
+	if (text_starts_with_ci(args, "off") && !*text_skip_space(args + 3)) {
+		if (rooms_set_text(app, m->network, m->room, "topic_week", "") != HE_OK)
+			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
+		return reply(ctx, "No topic of the week: `!learn` shows the day's reading again.");
+	}
+	t = content_find(app->content, args);
+	if (!t && content_suggest(app->content, args, near, 2) == 1)
+		t = near[0];
+	if (!t)
+		return reply(ctx, "I don't have a topic like that. `!topics` lists them. Nothing was changed.");
+	if (rooms_set_text(app, m->network, m->room, "topic_week", t->id) != HE_OK)
+		return reply(ctx, "Sorry, I couldn't save that just now, so nothing changed.");
+	if (!(title = text_md_escape(t->title)))
+		return HE_NOMEM;
+	rc = hctx_replyf(ctx, HDEST_SAME, "Topic of the week: **%s**. For the next 7 days, `!learn` "
+			 "without a topic shows it here.", title);
+	free(title);
+	return rc;
+}
