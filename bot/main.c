@@ -284,7 +284,7 @@ int main(int argc, char **argv)
 		hlog_error("main", "cannot set up the event loop");
 		goto out;
 	}
-	if (store_open(app.cfg->data_dir, &app.store))
+	if (store_open_url(app.cfg->data_dir, app.cfg->store_url, &app.store))
 		goto out;
 	if (care_init(&app) || care_load_content(&app))
 		goto out;

@@ -51,6 +51,9 @@ static const struct key keys[] = {
 	TOP("bot", "log_level", K_LEVEL, log_level, 0, 0, "info", "error, warn, info or debug."),
 	TOP("bot", "max_message_bytes", K_INT, max_message_bytes, 64, 65536, "4096",
 	    "Longer messages get a short error instead of an answer."),
+	TOP("store", "url", K_STR, store_url, 0, 0, "",
+	    "postgresql://USER@HOST/DATABASE keeps Hearth's data in PostgreSQL (password from "
+	    "HEARTH_STORE_PASSWORD or ~/.pgpass); empty: SQLite in data_dir."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
 	    "Mood entries older than this are deleted by a daily purge."),
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
@@ -281,7 +284,7 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0)
 			return HE_OK;
-	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, irc.NAME, room NETWORK ROOM)",
+	config_problem(st->probs, line, "unknown section [%s] (known: bot, store, mood, crisis, checkins, matrix, irc.NAME, room NETWORK ROOM)",
 		section);
 	st->section_ok = false;
 	return HE_OK;
@@ -303,6 +306,14 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 		st->c->prefix_line = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, crisis_country))
 		st->c->crisis_country_line = line;
+	if (k->scope == S_TOP && k->off == offsetof(struct config, store_url)) {
+		const char *at = strchr(value, '@'), *auth = strstr(value, "://");
+		st->c->store_url_line = line;
+		/* A password in the URL makes the file a secret one (it must then be private). */
+		if (((auth && at && memchr(auth + 3, ':', (size_t)(at - auth - 3))) ||
+		     strstr(value, "password=")) && !st->c->secret_line)
+			st->c->secret_line = line;
+	}
 	switch (k->type) {
 	case K_SECRET:
 		if (*value && !st->c->secret_line)
@@ -566,6 +577,10 @@ int config_finish(struct config *c, struct config_problems *probs)
 	}
 	if (!c->mood_key_file && asprintf(&c->mood_key_file, "%s/mood.key", c->data_dir) < 0)
 		return HE_NOMEM;
+	if (c->store_url && *c->store_url && strncmp(c->store_url, "postgresql://", 13) != 0 &&
+	    strncmp(c->store_url, "postgres://", 11) != 0 && strncmp(c->store_url, "sqlite:", 7) != 0)
+		config_problem(probs, c->store_url_line, "[store] url must start with postgresql:// "
+			       "(or sqlite:PATH); leave it out to keep SQLite in data_dir");
 
 	if ((rc = env_secret(&c->matrix_password, "HEARTH_MATRIX_PASSWORD")) ||
 	    (rc = env_secret(&c->matrix_access_token, "HEARTH_MATRIX_ACCESS_TOKEN")))

@@ -79,6 +79,13 @@ void db_free(struct db *db)
 }
 
 enum db_engine db_engine(const struct db *db) { return db->engine; }
+
+int db_set_reconnect_hook(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	db->reconnect_hook = fn;
+	db->reconnect_arg = arg;
+	return HE_OK;
+}
 void *db_native(struct db *db) { return db->h; }
 const char *db_safe_url(const struct db *db) { return db->safe_url; }
 
@@ -627,7 +634,7 @@ int db_migrate(struct db *db, const char *module, const struct db_migration *m, 
 		return rc;
 	if (db->engine == DB_PG) {
 		/* Two processes starting at once: the second waits here, then sees the new version. */
-		rc = db_runf(db, NULL, "SELECT pg_advisory_xact_lock(7421, hashtext(?))", "s", module);
+		rc = db_runf(db, NULL, "SELECT pg_advisory_xact_lock(7422, hashtext(?))", "s", module);
 		if (rc)
 			goto out;
 		have = db_version(db, module);
