@@ -40,13 +40,14 @@ static const struct db_migration core_migrations[] = {
 };
 
 /* PostgreSQL: one Hearth per store until leases per network section exist (a session advisory
- * lock, taken again after a reconnect: a second Hearth would fork the Matrix device's crypto
- * state). */
+ * lock per database and schema, taken again after a reconnect: a second Hearth would fork the
+ * Matrix device's crypto state). */
 
 static int take_pg_lock(struct db *db, void *arg)
 {
 	int64_t got = 0;
-	int rc = db_int64f(db, &got, "SELECT CASE WHEN pg_try_advisory_lock(7421, 1) THEN 1 ELSE 0 END",
+	int rc = db_int64f(db, &got, "SELECT CASE WHEN pg_try_advisory_lock(7421,"
+			   " hashtext(current_schema())) THEN 1 ELSE 0 END",
 			   "");
 
 	if (rc)
