@@ -14,35 +14,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const migrations[] = {
+static const struct db_migration migrations[] = {
 	/* 1: which prompt a room saw when; prompts are keyed by a hash of their text, so editing
 	 * the pool never confuses the rotation. */
-	"CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash INTEGER NOT NULL,"
-	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, room, prompt_hash)) WITHOUT ROWID;"
-	"CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);",
+	{ "CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash INTEGER NOT NULL,"
+	  " shown_at INTEGER NOT NULL, PRIMARY KEY (network, room, prompt_hash)) WITHOUT ROWID;"
+	  "CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);",
+	  "CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash BIGINT NOT NULL,"
+	  " shown_at BIGINT NOT NULL, PRIMARY KEY (network, room, prompt_hash));"
+	  "CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);" },
 };
 
 int checkin_init(struct happ *app)
 {
-	return store_migrate(app->store, "checkin", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	return store_migrate_db(app->store, "checkin", migrations, sizeof(migrations) / sizeof(migrations[0]));
 }
 
-/* FNV-1a, as a signed 64-bit value for SQLite. */
-static sqlite3_int64 prompt_hash(const char *p)
+/* FNV-1a, as a signed 64-bit value (SQLite INTEGER, PostgreSQL BIGINT). */
+static int64_t prompt_hash(const char *p)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return (sqlite3_int64)h;
+	return (int64_t)h;
 }
 
 int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
 		 time_t now, const char **prompt)
 {
 	const struct content *c = app->content;
-	sqlite3_int64 *hash = NULL;
+	int64_t *hash = NULL;
 	bool *recent = NULL;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t nfresh, pick = 0;
 	bool found = false;
 	int rc = HE_OK;
@@ -57,18 +60,18 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 	for (size_t i = 0; i < c->nprompts; i++)
 		hash[i] = prompt_hash(c->prompts[i]);
 	/* The prompts this room saw inside the window. */
-	st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
+	st = db_stmt(store_sql(app->store), "SELECT prompt_hash FROM checkin_shown"
 				    " WHERE network = ? AND room = ? AND shown_at > ?");
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)now - (sqlite3_int64)avoid_days * 86400);
+	db_bind_text(st, 1, network);
+	db_bind_text(st, 2, room);
+	db_bind_int64(st, 3, (int64_t)now - (int64_t)avoid_days * 86400);
 	nfresh = c->nprompts;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		sqlite3_int64 h = sqlite3_column_int64(st, 0);
+	while (db_step(st) == DB_ROW) {
+		int64_t h = db_col_int64(st, 0);
 		for (size_t i = 0; i < c->nprompts; i++) {
 			if (hash[i] == h && !recent[i]) {
 				recent[i] = true;
@@ -77,7 +80,7 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 			}
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (nfresh) {
 		/* A random fresh prompt, so rooms don't all walk the list in the same order. */
 		size_t k = randombytes_uniform((uint32_t)nfresh);
@@ -89,35 +92,35 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 		}
 	} else {
 		/* Every prompt was seen lately: the one seen longest ago. */
-		st = store_stmt(app->store, "SELECT prompt_hash FROM checkin_shown"
+		st = db_stmt(store_sql(app->store), "SELECT prompt_hash FROM checkin_shown"
 					    " WHERE network = ? AND room = ? ORDER BY shown_at");
 		if (!st) {
 			rc = HE_DB;
 			goto out;
 		}
-		sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-		while (!found && sqlite3_step(st) == SQLITE_ROW) {
-			sqlite3_int64 h = sqlite3_column_int64(st, 0);
+		db_bind_text(st, 1, network);
+		db_bind_text(st, 2, room);
+		while (!found && db_step(st) == DB_ROW) {
+			int64_t h = db_col_int64(st, 0);
 			for (size_t i = 0; i < c->nprompts && !found; i++)
 				if (hash[i] == h)
 					pick = i, found = true;
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 	}
-	st = store_stmt(app->store, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at) VALUES (?, ?, ?, ?)"
+	st = db_stmt(store_sql(app->store), "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at) VALUES (?, ?, ?, ?)"
 				    " ON CONFLICT (network, room, prompt_hash) DO UPDATE SET shown_at = excluded.shown_at");
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, room, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, hash[pick]);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_text(st, 1, network);
+	db_bind_text(st, 2, room);
+	db_bind_int64(st, 3, hash[pick]);
+	db_bind_int64(st, 4, (int64_t)now);
+	if (db_step(st) != DB_DONE)
 		rc = HE_DB;
-	sqlite3_reset(st);
+	db_reset(st);
 	*prompt = c->prompts[pick];
 out:
 	free(hash);
@@ -127,7 +130,7 @@ out:
 
 int checkin_forget(struct happ *app, const char *network, const char *member)
 {
-	return store_run2(app->store, "DELETE FROM checkin_shown WHERE network = ? AND room = ?", network, member);
+	return db_runf(store_sql(app->store), NULL, "DELETE FROM checkin_shown WHERE network = ? AND room = ?", "ss", network, member);
 }
 
 char *checkin_render(const char *prompt)

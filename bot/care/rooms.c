@@ -6,41 +6,46 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const migrations[] = {
+static const struct db_migration migrations[] = {
 	/* 1 */
-	"CREATE TABLE room_settings (network TEXT NOT NULL, room TEXT NOT NULL,"
-	" paused INTEGER NOT NULL DEFAULT 0, quiet_start INTEGER NOT NULL DEFAULT -1,"
-	" quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
-	" PRIMARY KEY (network, room)) WITHOUT ROWID;",
+	{ "CREATE TABLE room_settings (network TEXT NOT NULL, room TEXT NOT NULL,"
+	  " paused INTEGER NOT NULL DEFAULT 0, quiet_start INTEGER NOT NULL DEFAULT -1,"
+	  " quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
+	  " PRIMARY KEY (network, room)) WITHOUT ROWID;",
+	  "CREATE TABLE room_settings (network TEXT NOT NULL, room TEXT NOT NULL,"
+	  " paused INTEGER NOT NULL DEFAULT 0, quiet_start INTEGER NOT NULL DEFAULT -1,"
+	  " quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
+	  " PRIMARY KEY (network, room));" },
 };
 
 int rooms_init(struct happ *app)
 {
-	return store_migrate(app->store, "rooms", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	return store_migrate_db(app->store, "rooms", migrations, sizeof(migrations) / sizeof(migrations[0]));
 }
 
 int rooms_get(struct happ *app, const char *network, const char *room, struct room_settings *out)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT paused, quiet_start, quiet_end, tz FROM"
+	struct db_stmt *st = db_stmtf(store_sql(app->store), "SELECT paused, quiet_start, quiet_end, tz FROM"
 				       " room_settings WHERE network = ? AND room = ?", "ss", network, room);
 
 	memset(out, 0, sizeof(*out));
 	out->quiet_start = out->quiet_end = -1;
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		out->paused = sqlite3_column_int(st, 0) != 0;
-		out->quiet_start = sqlite3_column_int(st, 1);
-		out->quiet_end = sqlite3_column_int(st, 2);
-		snprintf(out->tz, sizeof(out->tz), "%s", (const char *)sqlite3_column_text(st, 3));
+	if (db_step(st) == DB_ROW) {
+		out->paused = db_col_int(st, 0) != 0;
+		out->quiet_start = db_col_int(st, 1);
+		out->quiet_end = db_col_int(st, 2);
+		snprintf(out->tz, sizeof(out->tz), "%s", db_col_text(st, 3));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return HE_OK;
 }
 
 static int ensure_row(struct happ *app, const char *network, const char *room)
 {
-	return store_run2(app->store, "INSERT OR IGNORE INTO room_settings (network, room) VALUES (?, ?)",
+	return db_runf(store_sql(app->store), NULL, "INSERT INTO room_settings (network, room) VALUES (?, ?)"
+		       " ON CONFLICT DO NOTHING", "ss",
 			  network, room);
 }
 
@@ -50,7 +55,7 @@ int rooms_set_paused(struct happ *app, const char *network, const char *room, bo
 
 	if (rc)
 		return rc;
-	return store_runf(app->store, "UPDATE room_settings SET paused = ? WHERE network = ? AND room = ?",
+	return db_runf(store_sql(app->store), NULL, "UPDATE room_settings SET paused = ? WHERE network = ? AND room = ?",
 			  "iss", (int64_t)paused, network, room);
 }
 
@@ -61,7 +66,7 @@ int rooms_set_quiet(struct happ *app, const char *network, const char *room, int
 
 	if (rc)
 		return rc;
-	return store_runf(app->store, "UPDATE room_settings SET quiet_start = ?, quiet_end = ?, tz = ?"
+	return db_runf(store_sql(app->store), NULL, "UPDATE room_settings SET quiet_start = ?, quiet_end = ?, tz = ?"
 				      " WHERE network = ? AND room = ?",
 			  "iisss", (int64_t)start, (int64_t)end, tz ? tz : "", network, room);
 }
