@@ -333,6 +333,8 @@ struct db_stmt *db_vstmtf(struct db *db, const char *sql, const char *fmt, va_li
 		case 'b':
 			v.b = va_arg(ap, const void *);
 			v.n = va_arg(ap, int);
+			if (!v.b)
+				v.kind = 'n'; /* as sqlite3_bind_blob: no pointer, no value */
 			if (v.n < 0) {
 				hlog_error("store", "negative blob length (a bug)");
 				goto fail;
@@ -487,7 +489,7 @@ int db_bind_text(struct db_stmt *st, int idx, const char *v)
 }
 int db_bind_blob(struct db_stmt *st, int idx, const void *p, int n)
 {
-	struct db_value x = { .kind = 'b', .b = p, .n = n };
+	struct db_value x = { .kind = p ? 'b' : 'n', .b = p, .n = n };
 	return n < 0 ? HE_INVAL : bind_one(st, idx, &x);
 }
 int db_bind_null(struct db_stmt *st, int idx)

@@ -80,7 +80,8 @@ int db_exec(struct db *db, const char *sql);
  *   s  const char *            text (NULL binds NULL)
  *   i  int64_t                 integer (cast: a plain int is not an int64_t in varargs)
  *   d  double                  real
- *   b  const void *, int       blob and its length in bytes (bytea, sent in binary)
+ *   b  const void *, int       blob and its length in bytes (bytea, sent in binary);
+ *                              a NULL pointer binds NULL, a pointer with length 0 an empty blob
  *   n  (no argument)           NULL
  * Values are copied. Returns NULL (logged) on error. */
 struct db_stmt *db_stmtf(struct db *db, const char *sql, const char *fmt, ...);
