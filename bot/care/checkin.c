@@ -25,9 +25,14 @@ static const struct db_migration migrations[] = {
 	  "CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);" },
 };
 
+int checkin_migrate(struct store *s)
+{
+	return store_migrate_db(s, "checkin", migrations, sizeof(migrations) / sizeof(migrations[0]));
+}
+
 int checkin_init(struct happ *app)
 {
-	return store_migrate_db(app->store, "checkin", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	return checkin_migrate(app->store);
 }
 
 /* FNV-1a, as a signed 64-bit value (SQLite INTEGER, PostgreSQL BIGINT). */

@@ -7,6 +7,9 @@
 #include "core/app.h"
 
 int checkin_init(struct happ *app);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+struct store;
+int checkin_migrate(struct store *s);
 /* Picks a prompt for a room that was not shown there in the last avoid_days days (when all were,
  * the one shown longest ago), records it as shown at `now`, and returns it in *prompt
  * (borrowed from the content). */

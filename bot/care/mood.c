@@ -869,6 +869,15 @@ static void on_tick(struct loop *l, void *ud)
 		happ_fail(app, "mood", "cannot arm the reminder tick", rc);
 }
 
+int mood_migrate(struct store *s)
+{
+	/* Deleted rows are overwritten, not left in free pages: "forget" means gone (the
+	 * migrations' deletes included). PostgreSQL: see README, "Storage". */
+	if (store_engine(s) == DB_SQLITE)
+		db_exec(store_sql(s), "PRAGMA secure_delete = ON");
+	return store_migrate_db(s, "mood", mood_migrations, mood_nmigrations);
+}
+
 int mood_init(struct happ *app)
 {
 	struct mood *mo;
@@ -901,11 +910,7 @@ int mood_init(struct happ *app)
 		return rc;
 	}
 	app->care->mood = mo;
-	/* Deleted rows are overwritten, not left in free pages: "forget" means gone (the
-	 * migrations' deletes included). */
-	if (store_engine(app->store) == DB_SQLITE)
-		db_exec(store_sql(app->store), "PRAGMA secure_delete = ON");
-	rc = store_migrate_db(app->store, "mood", mood_migrations, mood_nmigrations);
+	rc = mood_migrate(app->store);
 	if (rc)
 		return rc;
 	mood_purge(app, NULL);

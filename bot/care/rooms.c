@@ -18,9 +18,14 @@ static const struct db_migration migrations[] = {
 	  " PRIMARY KEY (network, room));" },
 };
 
+int rooms_migrate(struct store *s)
+{
+	return store_migrate_db(s, "rooms", migrations, sizeof(migrations) / sizeof(migrations[0]));
+}
+
 int rooms_init(struct happ *app)
 {
-	return store_migrate_db(app->store, "rooms", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	return rooms_migrate(app->store);
 }
 
 int rooms_get(struct happ *app, const char *network, const char *room, struct room_settings *out)

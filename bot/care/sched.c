@@ -54,10 +54,15 @@ static void on_timer(struct loop *l, void *ud)
 	sched_rearm(app);
 }
 
+int sched_migrate(struct store *st)
+{
+	return store_migrate_db(st, "sched", migrations, sizeof(migrations) / sizeof(migrations[0]));
+}
+
 int sched_init(struct happ *app)
 {
 	struct sched *s;
-	int rc = store_migrate_db(app->store, "sched", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	int rc = sched_migrate(app->store);
 
 	if (rc)
 		return rc;
