@@ -20,7 +20,6 @@
 #include "core/log.h"
 #include "store/store.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,21 +111,21 @@ static int prune(struct store *s, int64_t now_s)
 
 int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id, int64_t now_s)
 {
-	struct db_stmt *st = db_stmt(store_sql(s), "INSERT INTO mx_owed_events (event_id, room_id, ts)"
-				      " VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
-	int rc;
+	int64_t seq = 0;
+	int rc = db_int64f(store_sql(s), &seq, DB_SQL(store_sql(s),
+		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
+		" ON CONFLICT DO NOTHING RETURNING rowid",
+		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
+		" ON CONFLICT DO NOTHING RETURNING seq"), "ssi", event_id, room_id, now_s);
 
-	if (!st)
+	if (rc == HE_NOTFOUND)
+		return HE_OK; /* known already */
+	if (rc)
 		return HE_DB;
-	db_bind_text(st, 1, event_id);
-	db_bind_text(st, 2, room_id);
-	db_bind_int64(st, 3, now_s);
-	rc = step_done(st);
 	/* a Hearth that runs for months: old done rows go every 1024 messages, not only at start */
-	if (rc == HE_OK && db_last_changes(store_sql(s)) > 0 && randombytes_uniform(1024) == 0 &&
-	    prune(s, now_s) != HE_OK)
+	if (seq % 1024 == 0 && prune(s, now_s) != HE_OK)
 		hlog_debug(MX_MOD, "could not prune answered messages from the store");
-	return rc;
+	return HE_OK;
 }
 
 int mx_owed_event_done(struct store *s, const char *event_id)
