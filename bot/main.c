@@ -1,5 +1,6 @@
 /* main.c - command line, start-up and shutdown of Hearth. */
 #include "care/care.h"
+#include "cli/store_copy.h"
 #include "care/content.h"
 #include "care/crisis.h"
 #include "care/cron.h"
@@ -53,7 +54,10 @@ static void usage(FILE *f)
 		"                         as FILE:LINE: message, exit 1 on error\n"
 		"  --example-config       print a documented example configuration\n"
 		"  --version              print the version\n"
-		"  --help                 this text\n");
+		"  --help                 this text\n"
+		"\n"
+		"  hearth store copy --from sqlite:PATH --to postgresql://...\n"
+		"                         copy a stopped Hearth's SQLite store into PostgreSQL\n");
 }
 
 static bool is_dir(const char *p)
@@ -266,6 +270,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hearth: cannot initialise libsodium\n");
 		return EXIT_FAILURE;
 	}
+	if (argc >= 3 && strcmp(argv[1], "store") == 0 && strcmp(argv[2], "copy") == 0)
+		return store_copy_main(argc - 2, argv + 2);
 	if ((rc = parse_args(argc, argv, &o)))
 		return rc;
 	if ((rc = load_config(&o, &app.cfg, false)))

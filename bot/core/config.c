@@ -577,6 +577,10 @@ int config_finish(struct config *c, struct config_problems *probs)
 	}
 	if (!c->mood_key_file && asprintf(&c->mood_key_file, "%s/mood.key", c->data_dir) < 0)
 		return HE_NOMEM;
+	/* The environment names the store when the file does not (containers, test runs). */
+	if ((!c->store_url || !*c->store_url) && getenv("HEARTH_STORE_URL") && *getenv("HEARTH_STORE_URL") &&
+	    (rc = set_str(&c->store_url, getenv("HEARTH_STORE_URL"))))
+		return rc;
 	if (c->store_url && *c->store_url && strncmp(c->store_url, "postgresql://", 13) != 0 &&
 	    strncmp(c->store_url, "postgres://", 11) != 0 && strncmp(c->store_url, "sqlite:", 7) != 0)
 		config_problem(probs, c->store_url_line, "[store] url must start with postgresql:// "
