@@ -10,7 +10,9 @@ DATA="$WORK/data"
 mkdir -p "$DATA/exports/old"
 chmod 755 "$DATA" "$DATA/exports" "$DATA/exports/old"
 printf '!help\n' | (umask 022; run_console) >/dev/null
-chmod 644 "$DATA"/hearth.db* "$DATA/mood.key"
+# (HEARTH_E2E_STORE=pg, tests/pg/run-e2e.sh: the store is in PostgreSQL, no hearth.db here.)
+[ -n "${HEARTH_E2E_STORE:-}" ] || chmod 644 "$DATA"/hearth.db*
+chmod 644 "$DATA/mood.key"
 echo secret >"$DATA/exports/old/x.csv"; chmod 644 "$DATA/exports/old/x.csv"
 printf '/dm !mood optin\n/dm !mood optin confirm\n/dm !mood 6\n' | (umask 022; run_console --as ana) >/dev/null
 equal "data folder made private" "$(mode_of "$DATA")" 700
