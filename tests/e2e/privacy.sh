@@ -87,7 +87,9 @@ else
 	echo "FAIL: could not find the running hearth"; FAILS=$((FAILS + 1))
 fi
 wait
-if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+# (On the PostgreSQL run the cluster's socket is not open to nobody: the check runs on SQLite.)
+if [ -z "${HEARTH_E2E_STORE:-}" ] && [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 &&
+	command -v setpriv >/dev/null; then
 	NB=$(mktemp -d /tmp/hearth-nobody.XXXXXX); chmod 755 "$NB"; chown nobody "$NB"
 	(sleep 3; printf '!help\n') | setpriv --reuid=nobody --regid=nogroup --clear-groups \
 		"$HEARTH" --data-dir "$NB/data" >/dev/null 2>&1 &
