@@ -1,5 +1,6 @@
 /* main.c - command line, start-up and shutdown of Hearth. */
 #include "care/care.h"
+#include "cli/store_copy.h"
 #include "care/content.h"
 #include "care/crisis.h"
 #include "care/cron.h"
@@ -72,7 +73,10 @@ static void usage(FILE *f)
 		"  --healthcheck          ask the running Hearth's /healthz ([admin] listen); exit 0\n"
 		"                         when healthy, 1 when not (for a container HEALTHCHECK)\n"
 		"  --version              print the version\n"
-		"  --help                 this text\n");
+		"  --help                 this text\n"
+		"\n"
+		"  hearth store copy --from sqlite:PATH --to postgresql://...\n"
+		"                         copy a stopped Hearth's SQLite store into PostgreSQL\n");
 }
 
 static bool is_dir(const char *p)
@@ -396,6 +400,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hearth: cannot initialise libsodium\n");
 		return EXIT_FAILURE;
 	}
+	if (argc >= 3 && strcmp(argv[1], "store") == 0 && strcmp(argv[2], "copy") == 0)
+		return store_copy_main(argc - 2, argv + 2);
 	if ((rc = parse_args(argc, argv, &o)))
 		return rc;
 	if ((rc = load_config(&o, &app.cfg, false)))
@@ -430,7 +436,7 @@ int main(int argc, char **argv)
 		hlog_error("main", "cannot set up the event loop");
 		goto out;
 	}
-	if (store_open(app.cfg->data_dir, &app.store))
+	if (store_open_url(app.cfg->data_dir, app.cfg->store_url, &app.store))
 		goto out;
 	if (care_init(&app) || care_load_content(&app))
 		goto out;

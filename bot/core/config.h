@@ -67,6 +67,10 @@ struct config {
 	enum hlog_format log_format;     /* text (default) or json */
 	int max_message_bytes;           /* default 4096 */
 
+	/* [store] */
+	char *store_url;                 /* NULL/"": SQLite in data_dir; else postgresql://... */
+	int store_url_line;
+
 	/* [mood] */
 	int mood_retention_days;         /* default 365 */
 	char *mood_key_file;             /* default DATA_DIR/mood.key */

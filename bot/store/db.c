@@ -4,6 +4,7 @@
 #include "store/db_impl.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,13 @@ void db_free(struct db *db)
 }
 
 enum db_engine db_engine(const struct db *db) { return db->engine; }
+
+int db_set_reconnect_hook(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	db->reconnect_hook = fn;
+	db->reconnect_arg = arg;
+	return HE_OK;
+}
 void *db_native(struct db *db) { return db->h; }
 const char *db_safe_url(const struct db *db) { return db->safe_url; }
 
@@ -326,6 +334,8 @@ struct db_stmt *db_vstmtf(struct db *db, const char *sql, const char *fmt, va_li
 		case 'b':
 			v.b = va_arg(ap, const void *);
 			v.n = va_arg(ap, int);
+			if (!v.b)
+				v.kind = 'n'; /* as sqlite3_bind_blob: no pointer, no value */
 			if (v.n < 0) {
 				hlog_error("store", "negative blob length (a bug)");
 				goto fail;
@@ -368,7 +378,7 @@ int db_vrunf(struct db *db, int64_t *changes, const char *sql, const char *fmt, 
 		*changes = 0;
 	if (!st)
 		return HE_DB;
-	while ((rc = db->ops->step(st)) == DB_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		;
 	if (rc == DB_DONE && changes)
 		*changes = db->ops->changes(st);
@@ -399,7 +409,7 @@ int db_int64f(struct db *db, int64_t *value, const char *sql, const char *fmt, .
 	va_end(ap);
 	if (!st)
 		return HE_DB;
-	rc = db->ops->step(st);
+	rc = db_step(st);
 	if (rc == DB_ROW) {
 		if (db->ops->col_type(st, 0) == DB_NULL) {
 			rc = HE_NOTFOUND;
@@ -409,7 +419,7 @@ int db_int64f(struct db *db, int64_t *value, const char *sql, const char *fmt, .
 		}
 		/* An INSERT ... RETURNING of several rows: run it to its end. */
 		while (rc == HE_OK) {
-			int r = db->ops->step(st);
+			int r = db_step(st);
 			if (r == DB_DONE)
 				break;
 			if (r < 0)
@@ -480,7 +490,7 @@ int db_bind_text(struct db_stmt *st, int idx, const char *v)
 }
 int db_bind_blob(struct db_stmt *st, int idx, const void *p, int n)
 {
-	struct db_value x = { .kind = 'b', .b = p, .n = n };
+	struct db_value x = { .kind = p ? 'b' : 'n', .b = p, .n = n };
 	return n < 0 ? HE_INVAL : bind_one(st, idx, &x);
 }
 int db_bind_null(struct db_stmt *st, int idx)
@@ -489,7 +499,14 @@ int db_bind_null(struct db_stmt *st, int idx)
 	return bind_one(st, idx, &x);
 }
 
-int db_step(struct db_stmt *st) { return st->db->ops->step(st); }
+int db_step(struct db_stmt *st)
+{
+	int rc = st->db->ops->step(st);
+
+	if (rc < 0)
+		metrics_store_error();
+	return rc;
+}
 void db_reset(struct db_stmt *st)
 {
 	if (st)
@@ -534,7 +551,14 @@ int db_col_bytes(struct db_stmt *st, int col)
 	return col_ok(st, col) ? st->db->ops->col_bytes(st, col) : 0;
 }
 
-int db_exec(struct db *db, const char *sql) { return db->ops->exec(db, sql); }
+int db_exec(struct db *db, const char *sql)
+{
+	int rc = db->ops->exec(db, sql);
+
+	if (rc < 0)
+		metrics_store_error();
+	return rc;
+}
 
 int64_t db_last_changes(struct db *db)
 {
@@ -627,7 +651,7 @@ int db_migrate(struct db *db, const char *module, const struct db_migration *m, 
 		return rc;
 	if (db->engine == DB_PG) {
 		/* Two processes starting at once: the second waits here, then sees the new version. */
-		rc = db_runf(db, NULL, "SELECT pg_advisory_xact_lock(7421, hashtext(?))", "s", module);
+		rc = db_runf(db, NULL, "SELECT pg_advisory_xact_lock(7422, hashtext(?))", "s", module);
 		if (rc)
 			goto out;
 		have = db_version(db, module);

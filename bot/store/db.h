@@ -60,6 +60,11 @@ const char *db_safe_url(const struct db *db);
 
 #define DB_SQL(db, sqlite_text, pg_text) (db_engine(db) == DB_PG ? (pg_text) : (sqlite_text))
 
+/* PostgreSQL: fn runs after every reconnect, before any other statement (to take session
+ * locks again). When it fails, every later call fails with HE_PERM: the connection is not
+ * used without what fn holds. SQLite never reconnects: the hook is kept but never runs. */
+int db_set_reconnect_hook(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
+
 /* Copies url into out (outlen bytes) with any password removed: the user-info password of a
  * URL and any password=... parameter (URL query or key=value form) become "***". Returns
  * HE_OK or HE_TOOBIG (out then holds a truncated but still redacted text). */
@@ -75,7 +80,8 @@ int db_exec(struct db *db, const char *sql);
  *   s  const char *            text (NULL binds NULL)
  *   i  int64_t                 integer (cast: a plain int is not an int64_t in varargs)
  *   d  double                  real
- *   b  const void *, int       blob and its length in bytes (bytea, sent in binary)
+ *   b  const void *, int       blob and its length in bytes (bytea, sent in binary);
+ *                              a NULL pointer binds NULL, a pointer with length 0 an empty blob
  *   n  (no argument)           NULL
  * Values are copied. Returns NULL (logged) on error. */
 struct db_stmt *db_stmtf(struct db *db, const char *sql, const char *fmt, ...);

@@ -57,6 +57,8 @@ struct db {
 	void *priv;            /* backend state */
 	int in_tx;             /* inside db_begin .. db_commit/db_rollback */
 	int have_versions;     /* the schema_version table is known to exist */
+	int (*reconnect_hook)(struct db *db, void *arg);
+	void *reconnect_arg;
 	int64_t last_changes;  /* db_last_changes (PostgreSQL; SQLite asks the engine) */
 	struct db_cached cache[DB_STMT_CACHE];
 	size_t ncache;

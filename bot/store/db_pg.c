@@ -34,6 +34,8 @@ struct pg_conn {
 	unsigned next_name;
 	int tx_lost;           /* the connection dropped inside a transaction */
 	int tx_before;         /* a transaction was open when the current call began */
+	int refused;           /* the reconnect hook failed: the connection is not to be used */
+	int in_hook;
 };
 
 struct pg_stmt {
@@ -130,7 +132,10 @@ static void on_notice(void *arg, const PGresult *res)
 static int pg_ensure(struct db *db)
 {
 	char msg[512];
+	int rc;
 
+	if (P(db)->refused)
+		return HE_PERM;
 	if (P(db)->tx_lost)
 		return HE_IO; /* until the caller rolls back what the server already forgot */
 	if (PQstatus(C(db)) == CONNECTION_OK) {
@@ -147,7 +152,20 @@ static int pg_ensure(struct db *db)
 	}
 	P(db)->gen++;
 	hlog_info("store", "reconnected to PostgreSQL %s", db->safe_url);
-	return session_setup(db);
+	if ((rc = session_setup(db)))
+		return rc;
+	if (db->reconnect_hook && !P(db)->in_hook) {
+		P(db)->in_hook = 1;
+		rc = db->reconnect_hook(db, db->reconnect_arg);
+		P(db)->in_hook = 0;
+		if (rc) {
+			hlog_error("store", "PostgreSQL %s: the connection came back without what it held; "
+				   "not using it", db->safe_url);
+			P(db)->refused = 1;
+			return HE_PERM;
+		}
+	}
+	return HE_OK;
 }
 
 static int pg_exec(struct db *db, const char *sql)

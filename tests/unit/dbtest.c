@@ -2,6 +2,7 @@
 #include "dbtest.h"
 #include "core/err.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,27 @@ char *dbtest_fresh_url(enum db_engine engine)
 		db_free(a);
 		return url;
 	}
+}
+
+char *dbtest_pg_url_for(const char *key)
+{
+	const char *base = dbtest_pg_url();
+	uint64_t h = 1469598103934665603ull;
+	struct db *a;
+	char schema[64], sql[192], *url = NULL;
+
+	if (!base || !(a = admin()))
+		return NULL;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(schema, sizeof(schema), "k_%ld_%llx", (long)getpid(), (unsigned long long)h);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", schema);
+	if (db_exec(a, sql) != HE_OK ||
+	    asprintf(&url, "%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?",
+		     schema) < 0)
+		url = NULL;
+	db_free(a);
+	return url;
 }
 
 void dbtest_drop(const char *url)

@@ -18,6 +18,10 @@ void dbtest_pg_skip_note(const char *test);
  * NULL when PostgreSQL is wanted and not configured. dbtest_drop() removes it again. */
 char *dbtest_fresh_url(enum db_engine engine);
 void dbtest_drop(const char *url);
+/* PostgreSQL: the URL of a schema named after key (and this process), created when missing, so
+ * that a test that closes and reopens "the same file" finds its data again. NULL without a
+ * cluster. */
+char *dbtest_pg_url_for(const char *key);
 
 /* dbtest_fresh_url + db_open. HE_NOTFOUND when PostgreSQL is not configured. *url_out (when
  * not NULL) gets the URL (malloc'd) for dbtest_drop. */
