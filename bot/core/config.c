@@ -56,9 +56,7 @@ static const struct key keys[] = {
 	TOP("bot", "room_answers_per_minute", K_INT, room_answers_per_minute, 0, 20, "3",
 	    "In a group room, !learn, !checkin, !topics and !help answer one member at most this "
 	    "often a minute (0: no limit)."),
-	TOP("store", "url", K_STR, store_url, 0, 0, "",
-	    "postgresql://USER@HOST/DATABASE keeps Hearth's data in PostgreSQL (password from "
-	    "HEARTH_STORE_PASSWORD or ~/.pgpass); empty: SQLite in data_dir."),
+	TOP("store", "url", K_STR, store_url, 0, 0, "", "postgresql://USER@HOST/DATABASE: Hearth's data in PostgreSQL (password from HEARTH_STORE_PASSWORD or ~/.pgpass); empty: SQLite in data_dir."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
 	    "Mood entries older than this are deleted by a daily purge."),
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
@@ -357,14 +355,6 @@ static int apply_key(struct parse_state *st, const struct key *k, const char *va
 		st->c->crisis_country_line = line;
 	if (k->scope == S_TOP && k->off == offsetof(struct config, admin_listen))
 		st->c->admin_line = line;
-	if (k->scope == S_TOP && k->off == offsetof(struct config, store_url)) {
-		const char *at = strchr(value, '@'), *auth = strstr(value, "://");
-		st->c->store_url_line = line;
-		/* A password in the URL makes the file a secret one (it must then be private). */
-		if (((auth && at && memchr(auth + 3, ':', (size_t)(at - auth - 3))) ||
-		     strstr(value, "password=")) && !st->c->secret_line)
-			st->c->secret_line = line;
-	}
 	switch (k->type) {
 	case K_SECRET:
 		if (*value && !st->c->secret_line)
@@ -709,17 +699,10 @@ int config_finish(struct config *c, struct config_problems *probs)
 	}
 	if (!c->mood_key_file && asprintf(&c->mood_key_file, "%s/mood.key", c->data_dir) < 0)
 		return HE_NOMEM;
-	/* The environment names the store when the file does not (containers, test runs). */
-	if ((!c->store_url || !*c->store_url) && getenv("HEARTH_STORE_URL") && *getenv("HEARTH_STORE_URL") &&
-	    (rc = set_str(&c->store_url, getenv("HEARTH_STORE_URL"))))
-		return rc;
-	if (c->store_url && *c->store_url && strncmp(c->store_url, "postgresql://", 13) != 0 &&
-	    strncmp(c->store_url, "postgres://", 11) != 0 && strncmp(c->store_url, "sqlite:", 7) != 0)
-		config_problem(probs, c->store_url_line, "[store] url must start with postgresql:// "
-			       "(or sqlite:PATH); leave it out to keep SQLite in data_dir");
 
 	if ((rc = env_secret(&c->matrix_password, "HEARTH_MATRIX_PASSWORD")) ||
-	    (rc = env_secret(&c->matrix_access_token, "HEARTH_MATRIX_ACCESS_TOKEN")))
+	    (rc = env_secret(&c->matrix_access_token, "HEARTH_MATRIX_ACCESS_TOKEN")) ||
+	    (rc = config_store_finish(c, probs)))
 		return rc;
 	if (c->matrix_enabled) {
 		if (!c->matrix_homeserver)
