@@ -320,12 +320,15 @@ static int admin_member(const struct options *o, struct happ *app)
 	int rc = EXIT_CONFIG;
 
 	snprintf(path, sizeof(path), "%s/hearth.db", app->cfg->data_dir);
-	if (access(path, F_OK) != 0) {
+	if (app->cfg->store_url && *app->cfg->store_url) {
+		if (store_open_url_shared(app->cfg->store_url, &app->store) || care_init(app))
+			goto out;
+	} else if (access(path, F_OK) != 0) {
 		fprintf(stderr, "hearth: there is no store at %s (check data_dir or --data-dir)\n", path);
 		return EXIT_CONFIG;
-	}
-	if (store_open_file(path, &app->store) || care_init(app))
+	} else if (store_open_file(path, &app->store) || care_init(app)) {
 		goto out;
+	}
 	if (datareq_networks(app, member, nets, DATAREQ_MAX_NETS, &n))
 		goto out;
 	if (!net) {

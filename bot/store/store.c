@@ -62,14 +62,15 @@ static int take_pg_lock(struct db *db, void *arg)
 	return HE_OK;
 }
 
-static int open_with(struct db *db, struct store *s)
+static int open_with(struct db *db, struct store *s, bool lock)
 {
 	int rc;
 
 	s->sql = db;
 	if (db_engine(db) == DB_SQLITE)
 		s->db = db_native(db);
-	else if ((rc = take_pg_lock(db, NULL)) || (rc = db_set_reconnect_hook(db, take_pg_lock, NULL)))
+	else if (lock && ((rc = take_pg_lock(db, NULL)) ||
+			  (rc = db_set_reconnect_hook(db, take_pg_lock, NULL))))
 		return rc;
 	return db_migrate(db, "core", core_migrations,
 			  sizeof(core_migrations) / sizeof(core_migrations[0]));
@@ -82,7 +83,7 @@ static int open_db(const char *path, struct store *s)
 
 	if (rc)
 		return rc;
-	return open_with(db, s);
+	return open_with(db, s, true);
 }
 
 int store_open_file(const char *path, struct store **out)
@@ -218,7 +219,7 @@ out:
 	return HE_OK;
 }
 
-int store_open_url(const char *dir, const char *url, struct store **out)
+static int open_url(const char *dir, const char *url, bool lock, struct store **out)
 {
 	struct store *s = NULL;
 	struct db *db = NULL;
@@ -243,7 +244,7 @@ int store_open_url(const char *dir, const char *url, struct store **out)
 	}
 	if ((rc = db_open(url, &db)))
 		goto out;
-	rc = open_with(db, s);
+	rc = open_with(db, s, lock);
 	if (rc && !s->sql)
 		db_free(db);
 out:
@@ -253,6 +254,19 @@ out:
 	}
 	*out = s;
 	return HE_OK;
+}
+
+int store_open_url(const char *dir, const char *url, struct store **out)
+{
+	return open_url(dir, url, true, out);
+}
+
+int store_open_url_shared(const char *url, struct store **out)
+{
+	*out = NULL;
+	if (!db_url_is_pg(url))
+		return HE_INVAL;
+	return open_url(NULL, url, false, out);
 }
 
 void store_free(struct store *s)

@@ -22,6 +22,9 @@ int store_open(const char *dir, struct store **out);
  * dir is still made and kept private (key files live there). PostgreSQL: HE_PERM when another
  * Hearth uses the same store (a session advisory lock, taken again after a reconnect). */
 int store_open_url(const char *dir, const char *url, struct store **out);
+/* PostgreSQL only: the store without its one-Hearth lock, beside a running Hearth (the
+ * operator's `hearth admin member ...`; the server serialises the writes). */
+int store_open_url_shared(const char *url, struct store **out);
 /* Opens a database file directly (tests, benchmarks); ":memory:" works. No lock file. */
 int store_open_file(const char *path, struct store **out);
 void store_free(struct store *s);              /* accepts NULL; closes the database */
