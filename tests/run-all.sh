@@ -7,7 +7,8 @@
 #   3. builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again,
 #   4. builds the libFuzzer targets with clang and runs each briefly,
 #   5. runs the integration suites against real servers: Synapse (Matrix), InspIRCd + Anope and
-#      ngIRCd (IRC), and the container image built with podman,
+#      ngIRCd (IRC), and the container image built with podman; the Matrix and IRC suites run
+#      a second time with the store in PostgreSQL (tests/pg/hearth-on-pg.sh),
 #   6. runs the router benchmark (prints figures).
 # Options: --quick runs steps 1-3 only. HEARTH_FUZZ_SECONDS (default 20) per fuzz target.
 # HEARTH_SKIP="irc docker" (any of matrix, irc, docker, fuzz) leaves suites out, e.g. when
@@ -94,6 +95,11 @@ suite() { # suite SCRIPT: an integration suite that manages its own servers
 	HEARTH="$ROOT/build/hearth" SRC="$ROOT" bash "$1"
 }
 
+suite_pg() { # suite_pg SCRIPT: the same suite with Hearth's store in the PostgreSQL test cluster
+	[ -f "$1" ] || { echo "missing $1"; return 1; }
+	HEARTH="$ROOT/tests/pg/hearth-on-pg.sh" HEARTH_REAL="$ROOT/build/hearth" SRC="$ROOT" bash "$1"
+}
+
 pg_cluster() { # a throwaway PostgreSQL cluster (Unix socket only) for the unit tests' second engine
 	local envs
 	envs=$(bash "$ROOT/tests/pg/cluster.sh" start) || return 1
@@ -106,12 +112,15 @@ step "install packages" install_packages
 step "PostgreSQL test cluster (store tests run on SQLite and on PostgreSQL)" pg_cluster
 step "build (warnings are errors) + unit and console tests" build_and_test build
 step "AddressSanitizer + UndefinedBehaviorSanitizer build + tests" build_and_test build-asan -DHEARTH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+step "console end-to-end tests with the store in PostgreSQL" bash tests/pg/run-e2e.sh build
 SKIP=" ${HEARTH_SKIP:-} "
 wanted() { [[ "$SKIP" != *" $1 "* ]] || { echo; echo "=== $1: skipped (HEARTH_SKIP)"; return 1; }; }
 if [ "$QUICK" -eq 0 ]; then
 	wanted fuzz && step "libFuzzer targets (${FUZZ_SECONDS}s each)" fuzz_all
 	wanted matrix && step "Matrix: real Synapse + matrix-nio members (plain and end-to-end encrypted)" suite tests/matrix/run.sh
 	wanted irc && step "IRC: InspIRCd + Anope and ngIRCd" suite tests/irc/run.sh
+	wanted matrix && step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
+	wanted irc && step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
 	wanted docker && step "container image (podman, no engine)" suite tests/docker/run.sh
 	step "benchmark: router (figures, not asserted)" build/bench/bench_router 100000
 fi
