@@ -373,6 +373,12 @@ static int run_subcommand(const struct options *o, struct happ *app)
 
 	if (!strcmp(o->cmd[0], "admin"))
 		return admin_member(o, app);
+	if (app->cfg->store_url && *app->cfg->store_url) {
+		fprintf(stderr, "hearth: this Hearth's store is in PostgreSQL: back it up (and restore it) "
+			"with pg_dump and pg_restore, and keep a copy of the key files in %s; `hearth %s` "
+			"handles the SQLite store only\n", app->cfg->data_dir, o->cmd[0]);
+		return EXIT_CONFIG;
+	}
 	if (!strcmp(o->cmd[0], "backup")) {
 		rc = backup_write(app->cfg->data_dir, app->cfg->mood_key_file, o->cmd[1], err, sizeof(err));
 		if (rc == HE_OK)

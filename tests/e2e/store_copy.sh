@@ -61,7 +61,14 @@ equal "second copy refused" "$rc" 1
 expect "says not empty" "$again" "already holds data"
 equal "rows unchanged" "$(psql -X -At "$URL" -c "SELECT count(*) FROM mood_entry")" "$before"
 
-# 6. Usage errors.
+# 6. `hearth backup` copies the SQLite file: on a PostgreSQL store it says what to do instead.
+set +e
+bk=$(HEARTH_STORE_URL="$URL" "$HEARTH" --data-dir "$DATA" backup "$WORK/b.bak" 2>&1); rc=$?
+set -e
+equal "backup on PostgreSQL refused" "$rc" 1
+expect "backup points at pg_dump" "$bk" "pg_dump"
+
+# 7. Usage errors.
 set +e
 "$HEARTH" store copy --from "$DATA" --to "$URL" >/dev/null 2>&1; rc=$?
 set -e
