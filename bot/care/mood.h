@@ -38,6 +38,9 @@
  * key file does not exist gets a random key for this run only, so that test suites never write
  * keys into a data directory; the daemon (store_open) always uses the key file. */
 int mood_init(struct happ *app);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+struct store;
+int mood_migrate(struct store *s);
 void mood_free(struct happ *app);        /* accepts an app without mood state */
 /* The command, `!mood ...`, is cmd_mood (commands.h). */
 /* Anonymous aggregates of the entries logged from a room, built so that comparing two answers

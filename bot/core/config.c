@@ -56,6 +56,7 @@ static const struct key keys[] = {
 	TOP("bot", "room_answers_per_minute", K_INT, room_answers_per_minute, 0, 20, "3",
 	    "In a group room, !learn, !checkin, !topics and !help answer one member at most this "
 	    "often a minute (0: no limit)."),
+	TOP("store", "url", K_STR, store_url, 0, 0, "", "postgresql://USER@HOST/DATABASE: Hearth's data in PostgreSQL (password from HEARTH_STORE_PASSWORD or ~/.pgpass); empty: SQLite in data_dir."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
 	    "Mood entries older than this are deleted by a daily purge."),
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
@@ -328,7 +329,7 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0)
 			return HE_OK;
-	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, admin, irc.NAME, room NETWORK ROOM)",
+	config_problem(st->probs, line, "unknown section [%s] (known: bot, store, mood, crisis, checkins, matrix, admin, irc.NAME, room NETWORK ROOM)",
 		section);
 	st->section_ok = false;
 	return HE_OK;
@@ -700,7 +701,8 @@ int config_finish(struct config *c, struct config_problems *probs)
 		return HE_NOMEM;
 
 	if ((rc = env_secret(&c->matrix_password, "HEARTH_MATRIX_PASSWORD")) ||
-	    (rc = env_secret(&c->matrix_access_token, "HEARTH_MATRIX_ACCESS_TOKEN")))
+	    (rc = env_secret(&c->matrix_access_token, "HEARTH_MATRIX_ACCESS_TOKEN")) ||
+	    (rc = config_store_finish(c, probs)))
 		return rc;
 	if (c->matrix_enabled) {
 		if (!c->matrix_homeserver)

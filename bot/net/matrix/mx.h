@@ -418,6 +418,8 @@ enum mx_owed_state { MX_OWED_NONE = 0, MX_OWED_OPEN = 1, MX_OWED_DONE = 2 };
 
 /* Migrates the tables and prunes done events older than two days. */
 int mx_owed_init(struct store *s, int64_t now_s);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+int mx_owed_migrate(struct store *s);
 int mx_owed_clear(struct store *s);   /* another account: nothing owed belongs to this one */
 /* MX_OWED_*, or HE_DB. Only ids are kept: an owed message is fetched again and judged as its
  * room is then (private or not, who is a moderator). */
