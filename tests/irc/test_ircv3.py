@@ -629,6 +629,19 @@ def caps_listed(timeout=5):
     return {w.split("=", 1)[0] for w in m.group(1).split()}
 
 
+LATE = """
+[irc.sq]
+host = 127.0.0.1
+port = {port}
+tls = false
+nick = {nick}
+sasl_mechanism = PLAIN
+sasl_username = {bot}
+sasl_required = false
+channels = {chan}
+"""
+
+
 def run_services_restart():
     """Services restarting on the real InspIRCd 3 + Anope 2, Hearth connected throughout.
     InspIRCd 3.15 announces the split with no CAP DEL/NEW: m_sasl's ServerTracker only changes
@@ -672,6 +685,8 @@ channels = {chan}
         mem.privmsg(chan, "!help")
         expect(mem.wait_privmsg(nick, target=chan, timeout=20), "no reply to !help " + what)
 
+    hs = [h]
+    nick2 = "HSq" + TAG
     try:
         @check("services restart (real): logged in with SASL PLAIN, WHOX knows the member")
         def _():
@@ -687,6 +702,12 @@ channels = {chan}
                 time.sleep(0.3)
             expect("sasl" not in caps_listed(), "InspIRCd still offers sasl: no split?")
             answers("while services are away")
+            hs.append(Hearth(LATE.format(port=IRC_PORT, nick=nick2, bot=bot, chan=chan),
+                             env={"HEARTH_IRC_SQ_SASL_PASSWORD": bot_pw,
+                                  "HEARTH_IRC_TEST_SASL_RELIST_MS": "1000"}))
+            hs[1].wait_log(r"irc\.sq: the server does not offer SASL; going on without logging in")
+            hs[1].wait_log(r"irc\.sq: joined %s" % chan)
+            expect(account_of(nick2) is None, "logged in without services?")
 
         @check("services restart (real): Anope back -> same connection, accounts current")
         def _():
@@ -703,8 +724,20 @@ channels = {chan}
             expect(len(re.findall(r"irc\.sr: registered as", text)) == 1 and
                    not re.search(r"irc\.sr: .*reconnecting in", text), "Hearth reconnected")
             expect(bot_pw not in text, "the SASL password reached the log")
+
+        @check("services back with no CAP NEW: CAP LS re-asked, SASL PLAIN login")
+        def _():
+            expect(len(hs) == 2, "the second Hearth did not start")
+            hs[1].wait_log(r"irc\.sq >> CAP LS 302", 10)
+            hs[1].wait_log(r"irc\.sq: SASL is offered again; logging in now", 15)
+            hs[1].wait_log(r"irc\.sq: logged in with SASL", 15)
+            expect(account_of(nick2) == bot, "not logged in after services came back")
+            text = hs[1].text()
+            expect(len(re.findall(r"irc\.sq: registered as", text)) == 1, "reconnected")
+            expect(bot_pw not in text, "the SASL password reached the log")
     finally:
-        h.stop()
+        for x in hs:
+            x.stop()
         if "anope running" not in sh("status"):
             sh("start", "anope")
 
