@@ -36,27 +36,22 @@ static int mod_help(struct hctx *ctx, const char *args)
 {
 	return hctx_replyf(ctx, HDEST_SAME,
 		"Moderator tools for this room:\n\n"
-		"- `!mod status`: this room's setup at a glance. `!mod set country|language|prefix|timezone "
-		"<value>` changes one (`default` goes back to the configured value).\n"
-		"- `!mod welcome set \"<text>\"` / `on` / `off`: the welcome a new member gets, once. "
-		"`!mod topic-of-week <topic>`: `!learn` alone shows that topic here for 7 days.\n"
-		"- `!mod pause` / `!mod resume`: I stay silent here (only `!crisis`, `!help`, `!about` and "
-		"`!mod` answer, and crisis answers always go out), then I'm back to normal.\n"
-		"- `!mod checkin add \"<minute hour day month weekday>\" [time zone] [text \"<question>\" | "
-		"topic <name>]`: schedule a check-in, e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` "
-		"for 19:00 on Mondays and Thursdays, with your own question or a topic if you like.\n"
-		"- `!mod checkin list` / `!mod checkin remove <number>`: this room's scheduled check-ins; "
-		"stop one.\n"
-		"- `!mod quiet HH:MM-HH:MM [time zone]`: no scheduled posts in these hours. A check-in "
-		"due in quiet hours is skipped, not saved up for later. `!mod quiet off` ends them.\n"
-		"- `!mod reload`: read the content files again, no restart needed.\n"
+		"- `!mod status`: this room's setup. `!mod set country|language|prefix|timezone <value>` "
+		"changes one (`default` undoes it).\n"
+		"- `!mod welcome set \"<text>\"` / `on` / `off`: a new member's welcome. "
+		"`!mod topic-of-week <topic>`: what `!learn` shows here for 7 days.\n"
+		"- `!mod pause` / `!mod resume`: I go quiet here (crisis answers still go out), then come back.\n"
+		"- `!mod checkin add \"<min hour day month weekday>\" [zone] [text \"<question>\" | topic "
+		"<name>]`: e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` for 19:00 Mon and Thu.\n"
+		"- `!mod checkin list` / `!mod checkin remove <number>`.\n"
+		"- `!mod quiet HH:MM-HH:MM [zone]` / `off`: no scheduled posts then; one due is skipped, "
+		"not saved up for later.\n"
+		"- `!mod reload`: read the content files again.\n"
 		"- `!mod stats [days]`: anonymous mood numbers for this room over past whole days "
-		"(default %d, never today), counting only days when at least %d members took part; "
-		"numbers in ranges, the average to the nearest half. Sent to you privately; never "
-		"anyone's own log.\n\n"
-		"Prompts rotate: new ones first, then the one shown longest ago (a room doesn't see one "
-		"again within %d days while there are others). If I was offline at a check-in time, I "
-		"post it once when I'm back (within a day), never a pile.",
+		"(default %d), only days when at least %d members took part, in ranges; sent to you "
+		"privately, never anyone's own log.\n\n"
+		"Prompts rotate: new ones first, then the one shown longest ago (not again within %d "
+		"days while there are others).",
 		MOD_STATS_DEFAULT_DAYS, ctx->app->cfg->stats_min_members, ctx->app->cfg->checkin_repeat_days);
 }
 

@@ -207,26 +207,24 @@ static void in_join(struct irc *c, const struct irc_msg *m, const char *nick)
 {
 	const char *chan = irc_msg_param(m, 0);
 	const char *acct = (c->caps_on & IRC_CAP_EXTENDED_JOIN) && m->nparams >= 2 ? m->params[1] : NULL;
-
 	const char *tag = (c->caps_on & IRC_CAP_ACCOUNT_TAG) ? irc_msg_tag(m, "account") : NULL;
 	char room[IRC_NAME_MAX], member[IRC_NAME_MAX + 16], account[IRC_NAME_MAX] = "";
 	struct hevent ev = { .network = c->net, .room = room, .via = &c->t };
+	bool me = irc_in_is_me(c, nick);
 
-	if (irc_in_is_me(c, nick)) {
+	if (me) {
 		irc_track_chan_add(&c->track, chan);
 		hlog_info("irc", "%s: joined %s", c->net, chan);
-		irc_track_join(&c->track, chan, nick, acct);
-		/* learn the accounts of who is already there (NAMES does not say) */
-		if (c->is.whox)
-			irc_sendq_printf(c, "WHO %s %%tcuhnfa," IRC_WHOX_TOKEN, chan);
-		return;
 	}
 	irc_track_join(&c->track, chan, nick, acct);
+	/* learn the accounts of who is already there (NAMES does not say) */
+	if (me && c->is.whox)
+		irc_sendq_printf(c, "WHO %s %%tcuhnfa," IRC_WHOX_TOKEN, chan);
 	if (!chan || !irc_is_channel(&c->is, chan) || !m->source || !strchr(m->source, '!'))
 		return;
 	/* The welcome (care/welcome.c): Hearth's own join, or a member's, keyed as messages are. */
 	irc_casefold(c->is.casemap, chan, room, sizeof(room));
-	if (irc_in_is_me(c, nick)) {
+	if (me) {
 		ev.kind = HEV_SELF_JOINED;
 	} else {
 		if (acct && strcmp(acct, "*") != 0)
