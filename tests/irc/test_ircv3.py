@@ -264,6 +264,8 @@ def run_sasl():
         "onlyplain": ("PLAIN", "ok", "SCRAM-SHA-256", True, ""),
         "eerr": ("SCRAM-SHA-256", "e-error", "SCRAM-SHA-256", True, ""),
         "later": ("SCRAM-SHA-256", "later", "SCRAM-SHA-256", False, ""),
+        "silent": ("SCRAM-SHA-256", "silent", "SCRAM-SHA-256", False, ""),
+        "silentno": ("SCRAM-SHA-256", "silent-fail", "SCRAM-SHA-256", False, ""),
         "ecdsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key),
         "ec644": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key644),
         "ecrsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + rsa),
@@ -289,6 +291,7 @@ channels = #{n}
 {extra}
 """.format(n=name, port=srv.port, mech=mech, user=SASL_USER, req="true" if required else "false", extra=extra))
         env[-1]["HEARTH_IRC_%s_SASL_PASSWORD" % name.upper()] = SASL_PW
+        env[-1]["HEARTH_IRC_TEST_SASL_RELIST_MS"] = "1000"
     hs = [Hearth("".join(sec), env=e) for sec, e in zip(sections, env)]
 
     def joined(name, timeout=15):
@@ -356,6 +359,25 @@ channels = #{n}
             expect(joined("later"), "no JOIN")
             hs[group["later"]].wait_log(r"irc\.later: logged in with SASL")
             expect(servers["later"].verified == ["SCRAM-SHA-256"], servers["later"].errors)
+
+        @check("no CAP NEW (as InspIRCd 3): CAP LS re-asked after registering, logs in")
+        def _():
+            expect(joined("silent"), "no JOIN")
+            hs[group["silent"]].wait_log(r"irc\.silent: logged in with SASL")
+            expect(servers["silent"].verified == ["SCRAM-SHA-256"], servers["silent"].errors)
+            n = sent("silent").count("CAP LS 302")
+            time.sleep(2.5)
+            expect(n >= 2 and sent("silent").count("CAP LS 302") == n, "CAP LS sent %d, then %d times" %
+                   (n, sent("silent").count("CAP LS 302")))
+
+        @check("re-asked CAP LS, then a failed login: not tried again on that connection")
+        def _():
+            expect(joined("silentno"), "no JOIN")
+            hs[group["silentno"]].wait_log(r"irc\.silentno: SASL is offered again")
+            time.sleep(3.5)                         # 3 relist periods
+            starts = [l for l in sent("silentno") if l.startswith("AUTHENTICATE SCRAM")]
+            expect(len(starts) == 1, "login attempts: %d" % len(starts))
+            expect(sent("silentno").count("CAP LS 302") == 2, "CAP LS %d times" % sent("silentno").count("CAP LS 302"))
 
         @check("SASL ECDSA-NIST256P-CHALLENGE: signs the challenge, logs in, joins")
         def _():
