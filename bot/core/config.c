@@ -568,6 +568,18 @@ out:
 
 /* [irc.NAME] tls_fingerprint: "sha256:" and 64 hex digits (colons between them allowed), several
  * separated by commas. net/irc/conn.c reads the values; this only says whether they are well formed. */
+/* SCRAM wants the user name and password prepared with SASLprep (RFC 4013), which Hearth does
+ * not implement. For printable ASCII SASLprep changes nothing (and it forbids control
+ * characters), so that is what SCRAM accepts; anything else is refused rather than sent in a
+ * form the server may prepare differently (a login that fails for no visible reason). */
+static bool scram_text_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
 static bool fingerprints_ok(const char *s)
 {
 	while (*s) {
@@ -756,6 +768,14 @@ int config_finish(struct config *c, struct config_problems *probs)
 				if (!irc->sasl_username || !irc->sasl_password)
 					config_problem(probs, irc->line, "[irc.%s] SASL %s needs sasl_username and sasl_password (or %s)",
 						irc->name, irc->sasl_mechanism, var);
+				if (irc->sasl_username && !scram_text_ok(irc->sasl_username))
+					config_problem(probs, irc->line, "[irc.%s] SASL %s: sasl_username may only hold printable "
+						       "ASCII (SASLprep for other characters is not supported); use PLAIN over TLS",
+						       irc->name, irc->sasl_mechanism);
+				if (irc->sasl_password && !scram_text_ok(irc->sasl_password))
+					config_problem(probs, irc->line, "[irc.%s] SASL %s: the password (sasl_password or %s) may only "
+						       "hold printable ASCII (SASLprep for other characters is not supported); "
+						       "use PLAIN over TLS or change the password", irc->name, irc->sasl_mechanism, var);
 			} else if (strcasecmp(irc->sasl_mechanism, "ECDSA-NIST256P-CHALLENGE") == 0) {
 				if (!irc->sasl_username || !irc->sasl_key_file)
 					config_problem(probs, irc->line, "[irc.%s] SASL ECDSA-NIST256P-CHALLENGE needs sasl_username and sasl_key_file",
