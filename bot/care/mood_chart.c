@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/text.h"
 #include "core/tz.h"
+#include "store/db.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -72,14 +73,14 @@ static int by_count(const void *a, const void *b)
 static int gather(struct happ *app, const char *network, const char *member, time_t start,
 		  struct gathered *g)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT id, ts, score, nonce, box FROM mood_entry"
+	struct db_stmt *st = db_stmtf(store_sql(app->store), "SELECT id, ts, score, nonce, box FROM mood_entry"
 					" WHERE network = ? AND member = ? AND ts >= ? ORDER BY ts",
 				       "ssi", network, member, (int64_t)start);
 	int rc = HE_OK;
 
 	if (!st)
 		return HE_DB;
-	while (rc == HE_OK && sqlite3_step(st) == SQLITE_ROW) {
+	while (rc == HE_OK && db_step(st) == DB_ROW) {
 		char *plain = NULL;
 		size_t plen = 0;
 		if (g->n == g->cap) {
@@ -92,9 +93,9 @@ static int gather(struct happ *app, const char *network, const char *member, tim
 			g->e = ne;
 			g->cap = nc;
 		}
-		g->e[g->n].ts = (time_t)sqlite3_column_int64(st, 1);
-		g->e[g->n++].score = sqlite3_column_int(st, 2);
-		if (mstore_open_box(app, st, 3, 4, network, member, sqlite3_column_int64(st, 0), &plain,
+		g->e[g->n].ts = (time_t)db_col_int64(st, 1);
+		g->e[g->n++].score = db_col_int(st, 2);
+		if (mstore_open_box(app, st, 3, 4, network, member, db_col_int64(st, 0), &plain,
 				    &plen) == HE_OK && plain) {
 			/* "note\0tag\0tag": the tags are the emotion words */
 			for (const char *t = plain + strlen(plain) + 1; rc == HE_OK && t < plain + plen;
@@ -104,7 +105,7 @@ static int gather(struct happ *app, const char *network, const char *member, tim
 		}
 		free(plain);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 

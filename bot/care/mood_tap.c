@@ -16,6 +16,7 @@
 #include "care/reply.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/db.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -94,7 +95,7 @@ static int answer(struct happ *app, struct mood_taps *mt, const struct hevent *e
 	int version = 0, recent = 0, rc;
 	long long id;
 	struct tap *t;
-	sqlite3_stmt *st;
+	int64_t id64 = 0;
 	char md[400];
 
 	if (ev->score < 1 || ev->score > 10 || !ev->answer || !ev->about || strlen(ev->answer) >= TAP_ID_MAX)
@@ -118,11 +119,10 @@ static int answer(struct happ *app, struct mood_taps *mt, const struct hevent *e
 		return HE_OK;
 	if ((rc = mood_log(app, ev->network, ev->member, ev->room, now, &e)) != HE_OK)
 		return rc;
-	st = store_stmtf(app->store, "SELECT max(id) FROM mood_entry WHERE network = ? AND member = ?", "ss",
-			 ev->network, ev->member);
-	id = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	if (st)
-		sqlite3_reset(st);
+	if (db_int64f(store_sql(app->store), &id64, "SELECT max(id) FROM mood_entry WHERE network = ? AND member = ?",
+		      "ss", ev->network, ev->member) != HE_OK)
+		id64 = 0;
+	id = id64;
 	t = &mt->t[mt->next++ % TAPS_MAX];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->answer, sizeof(t->answer), "%s", ev->answer);
@@ -157,7 +157,7 @@ static int withdraw(struct happ *app, struct mood_taps *mt, const struct hevent 
 				"from more than ten minutes ago, so its entry stays in your log. `!mood history` "
 				"shows it; `!mood forget` deletes everything.", "a mood tap note");
 		}
-		if (store_runf(app->store, "DELETE FROM mood_entry WHERE id = ? AND network = ? AND member = ?",
+		if (db_runf(store_sql(app->store), NULL, "DELETE FROM mood_entry WHERE id = ? AND network = ? AND member = ?",
 			       "iss", (int64_t)t->entry, ev->network, ev->member) != HE_OK)
 			return HE_DB;
 		t->entry = 0;
