@@ -1,5 +1,6 @@
 /* main.c - command line, start-up and shutdown of Hearth. */
 #include "care/care.h"
+#include "cli/store_copy.h"
 #include "care/content.h"
 #include "care/crisis.h"
 #include "care/cron.h"
@@ -72,7 +73,10 @@ static void usage(FILE *f)
 		"  --healthcheck          ask the running Hearth's /healthz ([admin] listen); exit 0\n"
 		"                         when healthy, 1 when not (for a container HEALTHCHECK)\n"
 		"  --version              print the version\n"
-		"  --help                 this text\n");
+		"  --help                 this text\n"
+		"\n"
+		"  hearth store copy --from sqlite:PATH --to postgresql://...\n"
+		"                         copy a stopped Hearth's SQLite store into PostgreSQL\n");
 }
 
 static bool is_dir(const char *p)
@@ -316,12 +320,15 @@ static int admin_member(const struct options *o, struct happ *app)
 	int rc = EXIT_CONFIG;
 
 	snprintf(path, sizeof(path), "%s/hearth.db", app->cfg->data_dir);
-	if (access(path, F_OK) != 0) {
+	if (app->cfg->store_url && *app->cfg->store_url) {
+		if (store_open_url_shared(app->cfg->store_url, &app->store) || care_init(app))
+			goto out;
+	} else if (access(path, F_OK) != 0) {
 		fprintf(stderr, "hearth: there is no store at %s (check data_dir or --data-dir)\n", path);
 		return EXIT_CONFIG;
-	}
-	if (store_open_file(path, &app->store) || care_init(app))
+	} else if (store_open_file(path, &app->store) || care_init(app)) {
 		goto out;
+	}
 	if (datareq_networks(app, member, nets, DATAREQ_MAX_NETS, &n))
 		goto out;
 	if (!net) {
@@ -366,6 +373,12 @@ static int run_subcommand(const struct options *o, struct happ *app)
 
 	if (!strcmp(o->cmd[0], "admin"))
 		return admin_member(o, app);
+	if (app->cfg->store_url && *app->cfg->store_url) {
+		fprintf(stderr, "hearth: this Hearth's store is in PostgreSQL: back it up (and restore it) "
+			"with pg_dump and pg_restore, and keep a copy of the key files in %s; `hearth %s` "
+			"handles the SQLite store only\n", app->cfg->data_dir, o->cmd[0]);
+		return EXIT_CONFIG;
+	}
 	if (!strcmp(o->cmd[0], "backup")) {
 		rc = backup_write(app->cfg->data_dir, app->cfg->mood_key_file, o->cmd[1], err, sizeof(err));
 		if (rc == HE_OK)
@@ -396,6 +409,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hearth: cannot initialise libsodium\n");
 		return EXIT_FAILURE;
 	}
+	if (argc >= 3 && strcmp(argv[1], "store") == 0 && strcmp(argv[2], "copy") == 0)
+		return store_copy_main(argc - 2, argv + 2);
 	if ((rc = parse_args(argc, argv, &o)))
 		return rc;
 	if ((rc = load_config(&o, &app.cfg, false)))
@@ -430,7 +445,7 @@ int main(int argc, char **argv)
 		hlog_error("main", "cannot set up the event loop");
 		goto out;
 	}
-	if (store_open(app.cfg->data_dir, &app.store))
+	if (store_open_url(app.cfg->data_dir, app.cfg->store_url, &app.store))
 		goto out;
 	if (care_init(&app) || care_load_content(&app))
 		goto out;

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # run-all.sh - the whole test suite, on a fresh Debian 12 machine, as root:
 #   1. installs the build and test packages (apt-get),
-#   2. builds with warnings as errors and runs the unit and console end-to-end tests (ctest),
+#   2. builds with warnings as errors and runs the unit and console end-to-end tests (ctest);
+#      a throwaway PostgreSQL cluster (tests/pg/cluster.sh) is started first, so the store's
+#      tests run on SQLite and on PostgreSQL,
 #   3. builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again,
 #   4. builds the libFuzzer targets with clang and runs each briefly,
 #   5. runs the integration suites against real servers: Synapse (Matrix), InspIRCd + Anope and
-#      ngIRCd (IRC), and the container image built with podman,
+#      ngIRCd (IRC), and the container image built with podman; the Matrix and IRC suites run
+#      a second time with the store in PostgreSQL (tests/pg/hearth-on-pg.sh),
 #   6. runs the router benchmark (prints figures).
 # Options: --quick runs steps 1-3 only. HEARTH_FUZZ_SECONDS (default 20) per fuzz target.
 # HEARTH_SKIP="irc docker" (any of matrix, irc, docker, fuzz) leaves suites out, e.g. when
@@ -39,7 +42,8 @@ install_packages() {
 	local pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 		libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev
 		libmd4c-dev libmd4c-html0-dev libinih-dev libcmocka-dev tzdata sqlite3 python3
-		libmicrohttpd-dev libsystemd-dev systemd curl groff-base)
+		libmicrohttpd-dev libsystemd-dev systemd curl groff-base libcairo2-dev libpng-dev libfontconfig-dev
+		fonts-dejavu-core postgresql libpq-dev)
 	local missing=()
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -92,15 +96,32 @@ suite() { # suite SCRIPT: an integration suite that manages its own servers
 	HEARTH="$ROOT/build/hearth" SRC="$ROOT" bash "$1"
 }
 
+suite_pg() { # suite_pg SCRIPT: the same suite with Hearth's store in the PostgreSQL test cluster
+	[ -f "$1" ] || { echo "missing $1"; return 1; }
+	HEARTH="$ROOT/tests/pg/hearth-on-pg.sh" HEARTH_REAL="$ROOT/build/hearth" SRC="$ROOT" bash "$1"
+}
+
+pg_cluster() { # a throwaway PostgreSQL cluster (Unix socket only) for the unit tests' second engine
+	local envs
+	envs=$(bash "$ROOT/tests/pg/cluster.sh" start) || return 1
+	eval "$envs"
+	trap 'bash "$ROOT/tests/pg/cluster.sh" stop' EXIT
+	echo "PostgreSQL test cluster in $HEARTH_TEST_PG_DIR"
+}
+
 step "install packages" install_packages
+step "PostgreSQL test cluster (store tests run on SQLite and on PostgreSQL)" pg_cluster
 step "build (warnings are errors) + unit and console tests" build_and_test build
 step "AddressSanitizer + UndefinedBehaviorSanitizer build + tests" build_and_test build-asan -DHEARTH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+step "console end-to-end tests with the store in PostgreSQL" bash tests/pg/run-e2e.sh build
 SKIP=" ${HEARTH_SKIP:-} "
 wanted() { [[ "$SKIP" != *" $1 "* ]] || { echo; echo "=== $1: skipped (HEARTH_SKIP)"; return 1; }; }
 if [ "$QUICK" -eq 0 ]; then
 	wanted fuzz && step "libFuzzer targets (${FUZZ_SECONDS}s each)" fuzz_all
 	wanted matrix && step "Matrix: real Synapse + matrix-nio members (plain and end-to-end encrypted)" suite tests/matrix/run.sh
 	wanted irc && step "IRC: InspIRCd + Anope and ngIRCd" suite tests/irc/run.sh
+	wanted matrix && step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
+	wanted irc && step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
 	wanted docker && step "container image (podman, no engine)" suite tests/docker/run.sh
 	step "benchmark: router (figures, not asserted)" build/bench/bench_router 100000
 fi

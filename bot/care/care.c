@@ -35,6 +35,14 @@ int care_load_content(struct happ *app)
 	return HE_OK;
 }
 
+/* Room events: joins are welcomed (welcome.c), one-tap check-in answers go to the mood log. */
+static int care_room_event(struct happ *app, const struct hevent *ev)
+{
+	if (ev->kind == HEV_SCALE_ANSWER || ev->kind == HEV_SCALE_WITHDRAWN)
+		return mood_log_reaction(app, ev);
+	return welcome_event(app, ev);
+}
+
 int care_init(struct happ *app)
 {
 	int rc;
@@ -44,7 +52,7 @@ int care_init(struct happ *app)
 		return HE_NOMEM;
 	app->on_message = router_dispatch;
 	app->on_reload = care_load_content;
-	app->on_room_event = welcome_event;
+	app->on_room_event = care_room_event;
 	if ((rc = rooms_init(app)) || (rc = checkin_init(app)) || (rc = mood_init(app)) ||
 	    (rc = crisis_init(app)) || (rc = sched_init(app)) || (rc = welcome_init(app)) ||
 	    (rc = limit_init(app)))

@@ -14,36 +14,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const migrations[] = {
+static const struct db_migration migrations[] = {
 	/* 1: which prompt a room saw when; prompts are keyed by a hash of their text, so editing
 	 * the pool never confuses the rotation. */
-	"CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash INTEGER NOT NULL,"
-	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, room, prompt_hash)) WITHOUT ROWID;"
-	"CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);",
+	{ "CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash INTEGER NOT NULL,"
+	  " shown_at INTEGER NOT NULL, PRIMARY KEY (network, room, prompt_hash)) WITHOUT ROWID;"
+	  "CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);",
+	  "CREATE TABLE checkin_shown (network TEXT NOT NULL, room TEXT NOT NULL, prompt_hash BIGINT NOT NULL,"
+	  " shown_at BIGINT NOT NULL, PRIMARY KEY (network, room, prompt_hash));"
+	  "CREATE INDEX checkin_shown_when ON checkin_shown (network, room, shown_at);" },
 	/* 2: the order prompts were shown in a room, so "shown last" is exact even within a second. */
-	"ALTER TABLE checkin_shown ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;",
+	{ "ALTER TABLE checkin_shown ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;",
+	  "ALTER TABLE checkin_shown ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;" },
 };
+
+int checkin_migrate(struct store *s)
+{
+	return store_migrate_db(s, "checkin", migrations, sizeof(migrations) / sizeof(migrations[0]));
+}
 
 int checkin_init(struct happ *app)
 {
-	return store_migrate(app->store, "checkin", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	return checkin_migrate(app->store);
 }
 
-/* FNV-1a, as a signed 64-bit value for SQLite. */
-static sqlite3_int64 prompt_hash(const char *p)
+/* FNV-1a, as a signed 64-bit value (SQLite INTEGER, PostgreSQL BIGINT). */
+static int64_t prompt_hash(const char *p)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	return (sqlite3_int64)h;
+	return (int64_t)h;
 }
 
 int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
 		 time_t now, const char **prompt)
 {
 	const struct content *c = app->content;
-	sqlite3_int64 *hash = NULL, *seq = NULL, top = 0;
-	sqlite3_stmt *st;
+	int64_t *hash = NULL, *seq = NULL, top = 0;
+	struct db_stmt *st;
 	size_t nnever, pick = 0;
 	bool found = false;
 	int rc = HE_OK;
@@ -61,17 +70,17 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 		hash[i] = prompt_hash(c->prompts[i]);
 	/* When each prompt was last shown in this room, oldest first (rows from before the order
 	 * was kept have seq 0 and count as older, by time). */
-	st = store_stmtf(app->store, "SELECT prompt_hash, seq FROM checkin_shown WHERE network = ? AND"
+	st = db_stmtf(store_sql(app->store), "SELECT prompt_hash, seq FROM checkin_shown WHERE network = ? AND"
 				     " room = ? ORDER BY seq, shown_at", "ss", network, room);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
 	nnever = c->nprompts;
-	for (sqlite3_int64 place = 1; sqlite3_step(st) == SQLITE_ROW; place++) {
-		sqlite3_int64 h = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_int64(st, 1) > top)
-			top = sqlite3_column_int64(st, 1);
+	for (int64_t place = 1; db_step(st) == DB_ROW; place++) {
+		int64_t h = db_col_int64(st, 0);
+		if (db_col_int64(st, 1) > top)
+			top = db_col_int64(st, 1);
 		for (size_t i = 0; i < c->nprompts; i++) {
 			if (hash[i] == h && !seq[i]) {
 				seq[i] = place;
@@ -79,7 +88,7 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 			}
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (nnever) {
 		/* A random prompt this room has never seen, so rooms don't all walk the list in the
 		 * same order. */
@@ -95,7 +104,7 @@ int checkin_pick(struct happ *app, const char *network, const char *room, int av
 			if (!found || seq[i] < seq[pick])
 				pick = i, found = true;
 	}
-	rc = store_runf(app->store, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at, seq)"
+	rc = db_runf(store_sql(app->store), NULL, "INSERT INTO checkin_shown (network, room, prompt_hash, shown_at, seq)"
 				    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (network, room, prompt_hash) DO UPDATE"
 				    " SET shown_at = excluded.shown_at, seq = excluded.seq", "ssiii", network,
 			room, (int64_t)hash[pick], (int64_t)now, (int64_t)(top + 1));
@@ -109,7 +118,7 @@ out:
 
 int checkin_forget(struct happ *app, const char *network, const char *member)
 {
-	return store_run2(app->store, "DELETE FROM checkin_shown WHERE network = ? AND room = ?", network, member);
+	return db_runf(store_sql(app->store), NULL, "DELETE FROM checkin_shown WHERE network = ? AND room = ?", "ss", network, member);
 }
 
 char *checkin_render(const char *prompt)
@@ -136,7 +145,7 @@ int cmd_checkin(struct hctx *ctx)
 	md = checkin_render(prompt);
 	if (!md)
 		return HE_NOMEM;
-	rc = hctx_reply(ctx, HDEST_SAME, md);
+	rc = hctx_reply_checkin(ctx, md); /* one-tap answers where the network has them */
 	free(md);
 	return rc;
 }

@@ -7,6 +7,9 @@
 #include "core/app.h"
 
 int checkin_init(struct happ *app);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+struct store;
+int checkin_migrate(struct store *s);
 /* Picks a prompt for a room: one the room has never seen (at random) while there are any; once
  * every prompt was shown there, the one shown least recently, so the one shown last never comes
  * straight back (with two prompts or more) and avoid_days is kept as far as the pool allows.

@@ -17,21 +17,21 @@
 
 int datareq_networks(struct happ *app, const char *member, char nets[][64], size_t max, size_t *n)
 {
-	sqlite3_stmt *st = store_stmtf(app->store,
-		"SELECT network FROM mood_entry WHERE member = ?1 UNION SELECT network FROM mood_consent"
-		" WHERE member = ?1 UNION SELECT network FROM mood_reminder WHERE member = ?1 UNION"
-		" SELECT network FROM mood_pending WHERE member = ?1 UNION SELECT network FROM"
-		" mood_consent_shown WHERE member = ?1 UNION SELECT network FROM checkin_shown WHERE"
-		" room = ?1 ORDER BY 1", "s", member);
+	struct db_stmt *st = db_stmtf(store_sql(app->store),
+		"SELECT network FROM mood_entry WHERE member = ? UNION SELECT network FROM mood_consent"
+		" WHERE member = ? UNION SELECT network FROM mood_reminder WHERE member = ? UNION"
+		" SELECT network FROM mood_pending WHERE member = ? UNION SELECT network FROM"
+		" mood_consent_shown WHERE member = ? UNION SELECT network FROM checkin_shown WHERE"
+		" room = ? ORDER BY 1", "ssssss", member, member, member, member, member, member);
 	int step;
 
 	*n = 0;
 	if (!st)
 		return HE_DB;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-		snprintf(nets[(*n)++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? HE_OK : HE_DB;
+	while ((step = db_step(st)) == DB_ROW && *n < max)
+		snprintf(nets[(*n)++], 64, "%s", db_col_text(st, 0));
+	db_reset(st);
+	return step == DB_ROW || step == DB_DONE ? HE_OK : HE_DB;
 }
 
 static int write_new(const char *path, const char *data, size_t len)

@@ -8,6 +8,7 @@
  * to the member privately; a member is always (msg->network, msg->sender) and no subcommand
  * names anyone else; notes and tags are sealed with care/vault before they reach the database,
  * bound to member and entry id. */
+#include "care/chart.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
 #include "care/mood_views.h"
@@ -176,7 +177,7 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 	long n = mstore_count(app, m->network, m->sender);
 	bool consent = mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
 	bool reminder = mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0);
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long expires = 0;
 
 	if (!text_next_word(&rest, word, sizeof(word))) {
@@ -193,13 +194,13 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 	}
 	if (strcasecmp(word, "confirm") != 0 || *rest)
 		return mood_say(ctx, "To delete your mood log, type `!mood forget`; I'll ask you to confirm.");
-	st = store_stmtf(app->store, "SELECT expires FROM mood_pending WHERE network = ? AND member = ?"
+	st = db_stmtf(store_sql(app->store), "SELECT expires FROM mood_pending WHERE network = ? AND member = ?"
 				     " AND action = 'forget'", "ss", m->network, m->sender);
 	if (!st)
 		return mood_say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		expires = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (db_step(st) == DB_ROW)
+		expires = db_col_int64(st, 0);
+	db_reset(st);
 	if (expires < (long long)happ_now(app)) {
 		/* Nothing is written here: the slot stays for the next `!mood forget`. */
 		return mood_say(ctx, "To delete your mood log, first type `!mood forget`, then "
@@ -266,7 +267,7 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 	/* Set after today's time: the first reminder comes tomorrow. */
 	if (cron_local(eff, happ_now(app), &mod, NULL, &day) != 0)
 		day = 0;
-	if (store_runf(app->store, "INSERT INTO mood_reminder (network, member, minute, tz, last_day)"
+	if (db_runf(store_sql(app->store), NULL, "INSERT INTO mood_reminder (network, member, minute, tz, last_day)"
 				   " VALUES (?, ?, ?, ?, ?) ON CONFLICT (network, member) DO UPDATE SET"
 				   " minute = excluded.minute, tz = excluded.tz, last_day = excluded.last_day",
 		       "ssisi", m->network, m->sender, (int64_t)minute, tz,
@@ -285,6 +286,7 @@ static int sub_help(struct hctx *ctx)
 		   "- `!mood optin`: read what is kept, then agree with `!mood optin confirm`\n"
 		   "- `!mood <1-10> [note]`: log how you feel; emotion words like #calm are kept as tags\n"
 		   "- `!mood history [days]`: your recent days (14 unless you say)\n"
+		   "- `!mood chart [days]`: your days as a picture (30 unless you say)\n"
 		   "- `!mood export`: everything, as CSV and JSON files\n"
 		   "- `!mood remind HH:MM [time zone]`: a gentle daily reminder; `!mood remind off` stops it\n"
 		   "- `!mood optout`: stop logging; `!mood forget`: delete everything\n\n"
@@ -297,7 +299,7 @@ static const char transient_text[] =
 	"(on many networks: `/msg NickServ IDENTIFY <password>`, or your app's SASL login), then try "
 	"again." MOOD_NOTHING_SAVED;
 
-static const char *const subcommands[] = { "optin", "optout", "history", "export", "forget", "remind", "help" };
+static const char *const subcommands[] = { "optin", "optout", "history", "chart", "export", "forget", "remind", "help" };
 
 int cmd_mood(struct hctx *ctx)
 {
@@ -324,6 +326,8 @@ int cmd_mood(struct hctx *ctx)
 		rc = sub_optout(ctx);
 	else if (!strcmp(word, "history"))
 		rc = mood_history(ctx, rest);
+	else if (!strcmp(word, "chart"))
+		rc = mood_chart(ctx, rest);
 	else if (!strcmp(word, "export"))
 		rc = mood_export(ctx);
 	else if (!strcmp(word, "forget"))
@@ -386,6 +390,15 @@ static void on_tick(struct loop *l, void *ud)
 		happ_fail(app, "mood", "cannot arm the reminder tick", rc);
 }
 
+int mood_migrate(struct store *s)
+{
+	/* Deleted rows are overwritten, not left in free pages: "forget" means gone (the
+	 * migrations' deletes included). PostgreSQL: see README, "Storage". */
+	if (store_engine(s) == DB_SQLITE)
+		db_exec(store_sql(s), "PRAGMA secure_delete = ON");
+	return store_migrate_db(s, "mood", mood_migrations, mood_nmigrations);
+}
+
 int mood_init(struct happ *app)
 {
 	struct mood *mo;
@@ -418,10 +431,7 @@ int mood_init(struct happ *app)
 		return rc;
 	}
 	app->care->mood = mo;
-	/* Deleted rows are overwritten, not left in free pages: "forget" means gone (the
-	 * migrations' deletes included). */
-	store_exec(app->store, "PRAGMA secure_delete = ON");
-	rc = store_migrate(app->store, "mood", mood_migrations, mood_nmigrations);
+	rc = mood_migrate(app->store);
 	if (rc)
 		return rc;
 	mood_purge(app, NULL);
@@ -443,6 +453,8 @@ void mood_free(struct happ *app)
 	if (mo->timer && app->loop)
 		loop_timer_cancel(app->loop, mo->timer);
 	vault_free(mo->vault);
+	mood_taps_free(mo->taps);
 	free(mo);
+	chart_library_free(); /* the font caches of !mood chart (care/chart.c) */
 	app->care->mood = NULL;
 }

@@ -38,6 +38,9 @@
  * key file does not exist gets a random key for this run only, so that test suites never write
  * keys into a data directory; the daemon (store_open) always uses the key file. */
 int mood_init(struct happ *app);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+struct store;
+int mood_migrate(struct store *s);
 void mood_free(struct happ *app);        /* accepts an app without mood state */
 /* The command, `!mood ...`, is cmd_mood (commands.h). */
 /* Anonymous aggregates of the entries logged from a room, built so that comparing two answers
@@ -91,6 +94,10 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 /* What `!mood forget confirm` does: everything of (network, member) hard-deleted in one
  * transaction, then the WAL folded back. Also used by `hearth admin member forget`. */
 int mood_forget_all(struct happ *app, const char *network, const char *member);
+/* A check-in answered with one tap (HEV_SCALE_ANSWER) or the tap taken back
+ * (HEV_SCALE_WITHDRAWN), from a transport's room event: see mood_tap.c for the rules. */
+struct hevent;
+int mood_log_reaction(struct happ *app, const struct hevent *ev);
 /* Deletes entries older than the retention limit and expired confirmations; *purged may be
  * NULL. */
 int mood_purge(struct happ *app, long *purged);

@@ -25,7 +25,7 @@ struct srow {
 
 /* FNV-1a. A collision can only merge two members into one, which makes a day less likely to
  * reach k: it errs on the side of showing less. */
-static uint64_t who_hash(const unsigned char *s)
+static uint64_t who_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 
@@ -80,7 +80,7 @@ int mood_room_stats(struct happ *app, const char *network, const char *room, con
 	uint64_t *who = NULL;
 	time_t *bound = NULL, now = happ_now(app), cutoff;
 	size_t n = 0, cap = 0, nwho = 0;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int first = 0, rc = HE_OK;
 	long long sum = 0;
 
@@ -107,15 +107,15 @@ int mood_room_stats(struct happ *app, const char *network, const char *room, con
 	if (first == days)
 		goto out_free;
 
-	st = store_stmtf(app->store, "SELECT ts, member, score FROM mood_entry WHERE network = ?"
+	st = db_stmtf(store_sql(app->store), "SELECT ts, member, score FROM mood_entry WHERE network = ?"
 				     " AND origin_room = ? AND ts >= ? AND ts < ? ORDER BY ts", "ssii",
 			 network, room, (int64_t)bound[first], (int64_t)bound[days]);
 	if (!st) {
 		rc = HE_DB;
 		goto out_free;
 	}
-	for (int d = first; (rc = sqlite3_step(st)) == SQLITE_ROW;) {
-		time_t ts = (time_t)sqlite3_column_int64(st, 0);
+	for (int d = first; (rc = db_step(st)) == DB_ROW;) {
+		time_t ts = (time_t)db_col_int64(st, 0);
 		while (d < days - 1 && ts >= bound[d + 1])
 			d++;
 		if (n == cap) {
@@ -129,14 +129,14 @@ int mood_room_stats(struct happ *app, const char *network, const char *room, con
 			cap = nc;
 		}
 		row[n].day = d;
-		row[n].score = sqlite3_column_int(st, 2);
-		row[n].who = who_hash(sqlite3_column_text(st, 1));
+		row[n].score = db_col_int(st, 2);
+		row[n].who = who_hash(db_col_text(st, 1));
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc == HE_NOMEM)
 		goto out_free;
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		rc = HE_DB;
 		goto out_free;
 	}

@@ -20,45 +20,70 @@
  * writes the same value. */
 #define MOOD_SLOT_IDLE (-4294967296LL)
 
-const char *const mood_migrations[] = {
+const struct db_migration mood_migrations[] = {
 	/* 1 */
-	"CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" given_at INTEGER NOT NULL, version INTEGER NOT NULL,"
-	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	/* origin_room: the group room an entry was logged in (room aggregates), NULL when private.
-	 * nonce/box: XChaCha20-Poly1305 of "note\0tag\0tag...", NULL when there is neither. */
-	"CREATE TABLE mood_entry (id INTEGER PRIMARY KEY, network TEXT NOT NULL, member TEXT NOT NULL,"
-	" origin_room TEXT, ts INTEGER NOT NULL, score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),"
-	" nonce BLOB, box BLOB);"
-	/* Covering indexes: history days and room totals never touch the table itself. */
-	"CREATE INDEX mood_entry_member_ts ON mood_entry (network, member, ts, score);"
-	"CREATE INDEX mood_entry_room_ts ON mood_entry (network, origin_room, ts, member, score)"
-	" WHERE origin_room IS NOT NULL;"
-	"CREATE INDEX mood_entry_ts ON mood_entry (ts);"
-	/* tz "" = the bot's time zone; last_day: local day key of the last reminder sent. */
-	"CREATE TABLE mood_reminder (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" minute INTEGER NOT NULL, tz TEXT NOT NULL, last_day INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	"CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
-	" expires INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;",
+	{ "CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " given_at INTEGER NOT NULL, version INTEGER NOT NULL,"
+	  " PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	  /* origin_room: the group room an entry was logged in (room aggregates), NULL when private.
+	   * nonce/box: XChaCha20-Poly1305 of "note\0tag\0tag...", NULL when there is neither. */
+	  "CREATE TABLE mood_entry (id INTEGER PRIMARY KEY, network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " origin_room TEXT, ts INTEGER NOT NULL, score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),"
+	  " nonce BLOB, box BLOB);"
+	  /* Covering indexes: history days and room totals never touch the table itself. */
+	  "CREATE INDEX mood_entry_member_ts ON mood_entry (network, member, ts, score);"
+	  "CREATE INDEX mood_entry_room_ts ON mood_entry (network, origin_room, ts, member, score)"
+	  " WHERE origin_room IS NOT NULL;"
+	  "CREATE INDEX mood_entry_ts ON mood_entry (ts);"
+	  /* tz "" = the bot's time zone; last_day: local day key of the last reminder sent. */
+	  "CREATE TABLE mood_reminder (network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " minute INTEGER NOT NULL, tz TEXT NOT NULL, last_day INTEGER NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	  "CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
+	  " expires INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;",
+	  /* PostgreSQL: the same; ids are chosen by mood_log (no identity), times are BIGINT. */
+	  "CREATE TABLE mood_consent (network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " given_at BIGINT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (network, member));"
+	  "CREATE TABLE mood_entry (id BIGINT PRIMARY KEY, network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " origin_room TEXT, ts BIGINT NOT NULL, score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 10),"
+	  " nonce BYTEA, box BYTEA);"
+	  "CREATE INDEX mood_entry_member_ts ON mood_entry (network, member, ts, score);"
+	  "CREATE INDEX mood_entry_room_ts ON mood_entry (network, origin_room, ts, member, score)"
+	  " WHERE origin_room IS NOT NULL;"
+	  "CREATE INDEX mood_entry_ts ON mood_entry (ts);"
+	  "CREATE TABLE mood_reminder (network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " minute INTEGER NOT NULL, tz TEXT NOT NULL, last_day BIGINT NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (network, member));"
+	  "CREATE TABLE mood_pending (network TEXT NOT NULL, member TEXT NOT NULL, action TEXT NOT NULL,"
+	  " expires BIGINT NOT NULL, PRIMARY KEY (network, member));" },
 	/* 2 */
 	/* IRC members without a services account were stored by nick ("nick:NAME", made only by
 	 * net/irc/irc.c), an id that passes to whoever takes the nick next: all of it goes, and
 	 * such senders are never stored again (hmsg.sender_transient). */
-	"DELETE FROM mood_entry WHERE substr(member, 1, 5) = 'nick:';"
-	"DELETE FROM mood_consent WHERE substr(member, 1, 5) = 'nick:';"
-	"DELETE FROM mood_reminder WHERE substr(member, 1, 5) = 'nick:';"
-	"DELETE FROM mood_pending WHERE substr(member, 1, 5) = 'nick:';"
-	/* When `!mood optin` last showed a member the consent text: `!mood optin confirm` counts
-	 * only within MOOD_OPTIN_WINDOW after it. */
-	"CREATE TABLE mood_consent_shown (network TEXT NOT NULL, member TEXT NOT NULL,"
-	" shown_at INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;"
-	/* Every member with something stored keeps a mood_pending row, expired when nothing is
-	 * pending, so that `!mood forget` is an update in place that needs no new page (a full
-	 * disk never stops a member from deleting their log). See mstore_forget_arm(). */
-	"INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
-	" SELECT network, member, 'forget', -4294967296 FROM"
-	" (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry);",
+	{ "DELETE FROM mood_entry WHERE substr(member, 1, 5) = 'nick:';"
+	  "DELETE FROM mood_consent WHERE substr(member, 1, 5) = 'nick:';"
+	  "DELETE FROM mood_reminder WHERE substr(member, 1, 5) = 'nick:';"
+	  "DELETE FROM mood_pending WHERE substr(member, 1, 5) = 'nick:';"
+	  /* When `!mood optin` last showed a member the consent text: `!mood optin confirm` counts
+	   * only within MOOD_OPTIN_WINDOW after it. */
+	  "CREATE TABLE mood_consent_shown (network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " shown_at INTEGER NOT NULL, PRIMARY KEY (network, member)) WITHOUT ROWID;"
+	  /* Every member with something stored keeps a mood_pending row, expired when nothing is
+	   * pending, so that `!mood forget` is an update in place that needs no new page (a full
+	   * disk never stops a member from deleting their log). See mstore_forget_arm(). */
+	  "INSERT OR IGNORE INTO mood_pending (network, member, action, expires)"
+	  " SELECT network, member, 'forget', -4294967296 FROM"
+	  " (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry);",
+	  "DELETE FROM mood_entry WHERE substr(member, 1, 5) = 'nick:';"
+	  "DELETE FROM mood_consent WHERE substr(member, 1, 5) = 'nick:';"
+	  "DELETE FROM mood_reminder WHERE substr(member, 1, 5) = 'nick:';"
+	  "DELETE FROM mood_pending WHERE substr(member, 1, 5) = 'nick:';"
+	  "CREATE TABLE mood_consent_shown (network TEXT NOT NULL, member TEXT NOT NULL,"
+	  " shown_at BIGINT NOT NULL, PRIMARY KEY (network, member));"
+	  "INSERT INTO mood_pending (network, member, action, expires)"
+	  " SELECT network, member, 'forget', -4294967296 FROM"
+	  " (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry)"
+	  " AS m ON CONFLICT DO NOTHING;" },
 };
 const size_t mood_nmigrations = sizeof(mood_migrations) / sizeof(mood_migrations[0]);
 
@@ -85,7 +110,7 @@ int mood_log(struct happ *app, const char *network, const char *member, const ch
 	struct hbuf plain = HBUF_INIT, ad = HBUF_INIT;
 	unsigned char nonce[VAULT_NONCE_BYTES], *box = NULL;
 	size_t boxlen = 0;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long id;
 	int rc = HE_OK;
 
@@ -93,13 +118,13 @@ int mood_log(struct happ *app, const char *network, const char *member, const ch
 		return HE_INVAL;
 	/* The id is chosen here (max + 1, as SQLite would) so that it can be sealed into the box:
 	 * one process owns the store, so nothing races us between the two statements. */
-	st = store_stmt(app->store, "SELECT coalesce(max(id), 0) + 1 FROM mood_entry");
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
+	st = db_stmt(store_sql(app->store), "SELECT coalesce(max(id), 0) + 1 FROM mood_entry");
+	if (!st || db_step(st) != DB_ROW) {
 		rc = HE_DB;
 		goto out;
 	}
-	id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	id = db_col_int64(st, 0);
+	db_reset(st);
 	if (e->note || e->ntags) {
 		hbuf_puts(&plain, e->note ? e->note : "");
 		for (size_t i = 0; i < e->ntags; i++) {
@@ -115,7 +140,7 @@ int mood_log(struct happ *app, const char *network, const char *member, const ch
 			goto out;
 	}
 	/* No note: nonce and box are NULL (a NULL blob pointer binds NULL). */
-	rc = store_runf(app->store, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
+	rc = db_runf(store_sql(app->store), NULL, "INSERT INTO mood_entry (id, network, member, origin_room, ts, score,"
 				    " nonce, box) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "isssiibb",
 			(int64_t)id, network, member, origin_room, (int64_t)ts, (int64_t)e->score,
 			box ? nonce : NULL, box ? (int)VAULT_NONCE_BYTES : 0, box, box ? (int)boxlen : 0);
@@ -132,14 +157,14 @@ out:
 
 /* Opens the sealed note/tags of a row (columns inonce, ibox of st). *plain is NULL when the
  * entry has neither; HE_CRYPTO when it cannot be opened (wrong key, tampering). */
-int mstore_open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, const char *network,
+int mstore_open_box(struct happ *app, struct db_stmt *st, int inonce, int ibox, const char *network,
 		    const char *member, long long id, char **plain, size_t *len)
 {
 	struct hbuf ad = HBUF_INIT;
-	const void *nonce = sqlite3_column_blob(st, inonce);
-	int nlen = sqlite3_column_bytes(st, inonce);
-	const void *box = sqlite3_column_blob(st, ibox);
-	int blen = sqlite3_column_bytes(st, ibox);
+	const void *nonce = db_col_blob(st, inonce);
+	int nlen = db_col_bytes(st, inonce);
+	const void *box = db_col_blob(st, ibox);
+	int blen = db_col_bytes(st, ibox);
 	int rc;
 
 	*plain = NULL;
@@ -161,23 +186,23 @@ int mstore_open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, co
 int mstore_consent_get(struct happ *app, const char *network, const char *member, long long *given_at,
 		       int *version)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT given_at, version FROM mood_consent"
+	struct db_stmt *st = db_stmtf(store_sql(app->store), "SELECT given_at, version FROM mood_consent"
 						   " WHERE network = ? AND member = ?", "ss", network, member);
 	int rc;
 
 	if (!st)
 		return HE_DB;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db_step(st);
+	if (rc == DB_ROW) {
 		if (given_at)
-			*given_at = sqlite3_column_int64(st, 0);
+			*given_at = db_col_int64(st, 0);
 		if (version)
-			*version = sqlite3_column_int(st, 1);
+			*version = db_col_int(st, 1);
 		rc = HE_OK;
 	} else {
-		rc = rc == SQLITE_DONE ? HE_NOTFOUND : HE_DB;
+		rc = rc == DB_DONE ? HE_NOTFOUND : HE_DB;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -190,26 +215,26 @@ long mstore_count(struct happ *app, const char *network, const char *member)
 /* Runs a one-row write keyed by (network, member). */
 int mstore_run(struct happ *app, const char *sql, const char *network, const char *member)
 {
-	return store_run2(app->store, sql, network, member);
+	return db_runf(store_sql(app->store), NULL, sql, "ss", network, member);
 }
 
 bool mstore_reminder_get(struct happ *app, const char *network, const char *member, int *minute,
 			 char *tz, size_t tzlen)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT minute, tz FROM mood_reminder WHERE network = ?"
+	struct db_stmt *st = db_stmtf(store_sql(app->store), "SELECT minute, tz FROM mood_reminder WHERE network = ?"
 						   " AND member = ?", "ss", network, member);
 	bool found = false;
 
 	if (!st)
 		return false;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		found = true;
 		if (minute)
-			*minute = sqlite3_column_int(st, 0);
+			*minute = db_col_int(st, 0);
 		if (tz)
-			snprintf(tz, tzlen, "%s", (const char *)sqlite3_column_text(st, 1));
+			snprintf(tz, tzlen, "%s", db_col_text(st, 1));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return found;
 }
 
@@ -221,26 +246,26 @@ int mood_purge(struct happ *app, long *purged)
 
 	if (purged)
 		*purged = 0;
-	if (store_runf(app->store, "DELETE FROM mood_entry WHERE ts < ?", "i",
+	if (db_runf(store_sql(app->store), NULL, "DELETE FROM mood_entry WHERE ts < ?", "i",
 		       (int64_t)now - (int64_t)app->cfg->mood_retention_days * 86400))
 		rc = HE_DB;
 	else
-		n = (long)sqlite3_changes(store_db(app->store));
+		n = (long)db_last_changes(store_sql(app->store));
 	/* Forget slots of members who have nothing left (their entries aged out after an optout),
 	 * and consent texts shown long ago. */
-	if (store_runf(app->store, "DELETE FROM mood_pending WHERE expires < ? AND NOT EXISTS"
+	if (db_runf(store_sql(app->store), NULL, "DELETE FROM mood_pending WHERE expires < ? AND NOT EXISTS"
 				   " (SELECT 1 FROM mood_consent c WHERE c.network = mood_pending.network AND"
 				   " c.member = mood_pending.member) AND NOT EXISTS (SELECT 1 FROM mood_entry e"
 				   " WHERE e.network = mood_pending.network AND e.member = mood_pending.member)",
 		       "i", (int64_t)now))
 		rc = HE_DB;
-	if (store_runf(app->store, "DELETE FROM mood_consent_shown WHERE shown_at < ?", "i",
+	if (db_runf(store_sql(app->store), NULL, "DELETE FROM mood_consent_shown WHERE shown_at < ?", "i",
 		       (int64_t)now - MOOD_OPTIN_WINDOW))
 		rc = HE_DB;
 	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too (as
 	 * forget does). Not inside a caller's transaction. */
-	if (sqlite3_get_autocommit(store_db(app->store)))
-		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
+	if (!db_in_tx(store_sql(app->store)) && store_engine(app->store) == DB_SQLITE)
+		db_exec(store_sql(app->store), "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (n)
 		hlog_info("mood", "retention: deleted %ld entries older than %d days", n,
 			  app->cfg->mood_retention_days);
@@ -252,7 +277,7 @@ int mood_purge(struct happ *app, long *purged)
 /* Notes that the member was just shown the consent text. */
 int mstore_consent_shown(struct happ *app, const char *network, const char *member)
 {
-	return store_runf(app->store, "INSERT INTO mood_consent_shown (network, member, shown_at)"
+	return db_runf(store_sql(app->store), NULL, "INSERT INTO mood_consent_shown (network, member, shown_at)"
 				      " VALUES (?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
 				      " SET shown_at = excluded.shown_at",
 			  "ssi", network, member, (int64_t)happ_now(app));
@@ -262,15 +287,15 @@ int mstore_consent_shown(struct happ *app, const char *network, const char *memb
  * future, after a clock step back, does not count). */
 bool mstore_consent_shown_recently(struct happ *app, const char *network, const char *member)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT shown_at FROM mood_consent_shown"
+	struct db_stmt *st = db_stmtf(store_sql(app->store), "SELECT shown_at FROM mood_consent_shown"
 						   " WHERE network = ? AND member = ?", "ss", network, member);
 	long long now = (long long)happ_now(app), at = -1;
 
 	if (!st)
 		return false;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		at = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (db_step(st) == DB_ROW)
+		at = db_col_int64(st, 0);
+	db_reset(st);
 	return at >= 0 && at <= now && now - at <= MOOD_OPTIN_WINDOW;
 }
 
@@ -278,27 +303,27 @@ bool mstore_consent_shown_recently(struct happ *app, const char *network, const 
  * transaction. */
 int mstore_consent_give(struct happ *app, const char *network, const char *member, int version)
 {
-	bool own = sqlite3_get_autocommit(store_db(app->store));
+	bool own = !db_in_tx(store_sql(app->store));
 	int rc = HE_OK;
 
-	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+	if (own && db_begin(store_sql(app->store)))
 		return HE_DB;
-	rc = store_runf(app->store, "INSERT INTO mood_consent (network, member, given_at, version)"
+	rc = db_runf(store_sql(app->store), NULL, "INSERT INTO mood_consent (network, member, given_at, version)"
 				    " VALUES (?, ?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
 				    " SET given_at = excluded.given_at, version = excluded.version",
 			"ssii", network, member, (int64_t)happ_now(app), (int64_t)version);
 	if (rc == HE_OK)
-		rc = store_runf(app->store, "INSERT OR IGNORE INTO mood_pending (network, member, action,"
-					    " expires) VALUES (?, ?, 'forget', ?)",
+		rc = db_runf(store_sql(app->store), NULL, "INSERT INTO mood_pending (network, member, action,"
+					    " expires) VALUES (?, ?, 'forget', ?) ON CONFLICT DO NOTHING",
 				"ssi", network, member, (int64_t)MOOD_SLOT_IDLE);
 	if (rc == HE_OK)
 		rc = mstore_run(app, "DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
 				 network, member);
 	if (own) {
 		if (rc == HE_OK)
-			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+			rc = db_commit(store_sql(app->store)) ? HE_DB : HE_OK;
 		if (rc)
-			store_exec(app->store, "ROLLBACK");
+			db_rollback(store_sql(app->store));
 	}
 	return rc;
 }
@@ -312,11 +337,10 @@ int mstore_forget_all(struct happ *app, const char *network, const char *member)
 		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
 		"DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
 	};
-	sqlite3 *db = store_db(app->store);
-	bool own = sqlite3_get_autocommit(db);
+	bool own = !db_in_tx(store_sql(app->store));
 	int rc = HE_OK;
 
-	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+	if (own && db_begin(store_sql(app->store)))
 		return HE_DB;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == HE_OK; i++)
 		rc = mstore_run(app, sql[i], network, member);
@@ -325,13 +349,13 @@ int mstore_forget_all(struct happ *app, const char *network, const char *member)
 		rc = checkin_forget(app, network, member);
 	if (own) {
 		if (rc == HE_OK)
-			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+			rc = db_commit(store_sql(app->store)) ? HE_DB : HE_OK;
 		if (rc)
-			store_exec(app->store, "ROLLBACK");
+			db_rollback(store_sql(app->store));
 	}
 	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too. */
-	if (rc == HE_OK && own)
-		store_exec(app->store, "PRAGMA wal_checkpoint(TRUNCATE)");
+	if (rc == HE_OK && own && store_engine(app->store) == DB_SQLITE)
+		db_exec(store_sql(app->store), "PRAGMA wal_checkpoint(TRUNCATE)");
 	return rc;
 }
 
@@ -342,13 +366,13 @@ int mstore_forget_all(struct happ *app, const char *network, const char *member)
  * existed got one in migration 2; the insert is only a fallback. */
 int mstore_forget_arm(struct happ *app, const char *network, const char *member)
 {
-	sqlite3_int64 until = (sqlite3_int64)happ_now(app) + MOOD_FORGET_WINDOW;
-	int rc = store_runf(app->store, "UPDATE mood_pending SET expires = ? WHERE network = ?"
+	int64_t until = (int64_t)happ_now(app) + MOOD_FORGET_WINDOW;
+	int rc = db_runf(store_sql(app->store), NULL, "UPDATE mood_pending SET expires = ? WHERE network = ?"
 					" AND member = ? AND action = 'forget'", "iss", (int64_t)until, network, member);
 
-	if (rc || sqlite3_changes(store_db(app->store)))
+	if (rc || db_last_changes(store_sql(app->store)))
 		return rc;
-	return store_runf(app->store, "INSERT INTO mood_pending (network, member, action, expires)"
+	return db_runf(store_sql(app->store), NULL, "INSERT INTO mood_pending (network, member, action, expires)"
 				      " VALUES (?, ?, 'forget', ?) ON CONFLICT (network, member) DO UPDATE"
 				      " SET action = excluded.action, expires = excluded.expires",
 			  "ssi", network, member, (int64_t)until);
@@ -357,19 +381,19 @@ int mstore_forget_arm(struct happ *app, const char *network, const char *member)
 /* Consent and reminder go together or not at all. Entries (and the forget slot) stay. */
 int mstore_optout_all(struct happ *app, const char *network, const char *member)
 {
-	bool own = sqlite3_get_autocommit(store_db(app->store));
+	bool own = !db_in_tx(store_sql(app->store));
 	int rc;
 
-	if (own && store_exec(app->store, "BEGIN IMMEDIATE"))
+	if (own && db_begin(store_sql(app->store)))
 		return HE_DB;
 	rc = mstore_run(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", network, member);
 	if (rc == HE_OK)
 		rc = mstore_run(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", network, member);
 	if (own) {
 		if (rc == HE_OK)
-			rc = store_exec(app->store, "COMMIT") ? HE_DB : HE_OK;
+			rc = db_commit(store_sql(app->store)) ? HE_DB : HE_OK;
 		if (rc)
-			store_exec(app->store, "ROLLBACK");
+			db_rollback(store_sql(app->store));
 	}
 	return rc;
 }

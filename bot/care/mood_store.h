@@ -7,7 +7,7 @@
 #ifndef HEARTH_MOOD_STORE_H
 #define HEARTH_MOOD_STORE_H
 
-#include <sqlite3.h>
+#include "store/db.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,19 +21,21 @@ struct mood {
 	struct vault *vault;
 	uint64_t timer;
 	long purge_day;           /* day key of the last retention purge */
+	struct mood_taps *taps;   /* mood_tap.c: recent one-tap answers (memory only) */
 };
+void mood_taps_free(struct mood_taps *mt);
 
 static inline struct mood *mood_state(struct happ *app)
 {
 	return app->care ? app->care->mood : NULL;
 }
 
-extern const char *const mood_migrations[];
+extern const struct db_migration mood_migrations[];
 extern const size_t mood_nmigrations;
 
 /* Opens the sealed note/tags of a row (columns inonce, ibox of st). *plain is NULL when the
  * entry has neither; HE_CRYPTO when it cannot be opened (wrong key, tampering). */
-int mstore_open_box(struct happ *app, sqlite3_stmt *st, int inonce, int ibox, const char *network,
+int mstore_open_box(struct happ *app, struct db_stmt *st, int inonce, int ibox, const char *network,
 		    const char *member, long long id, char **plain, size_t *len);
 /* HE_OK with the consent's time and version (each may be NULL), HE_NOTFOUND, or HE_DB. */
 int mstore_consent_get(struct happ *app, const char *network, const char *member, long long *given_at,

@@ -90,7 +90,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 	struct hbuf b = HBUF_INIT;
 	const struct tz *zone = NULL;
 	struct tm tm;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char err[160], tz[72];
 	int days, rc = HE_OK, shown;
 	long first, today, total = 0, withdays = 0;
@@ -121,16 +121,16 @@ int mood_history(struct hctx *ctx, const char *rest)
 	tm.tm_isdst = -1;
 	start = tz_mktime(zone, &tm);
 
-	st = store_stmtf(app->store, "SELECT ts, score FROM mood_entry WHERE network = ? AND member = ?"
+	st = db_stmtf(store_sql(app->store), "SELECT ts, score FROM mood_entry WHERE network = ? AND member = ?"
 				     " AND ts >= ? ORDER BY ts", "ssi", m->network, m->sender, (int64_t)start);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step(st) == DB_ROW) {
 		struct tm et;
-		long d = local_day(zone, (time_t)sqlite3_column_int64(st, 0), &et) - first;
-		int score = sqlite3_column_int(st, 1);
+		long d = local_day(zone, (time_t)db_col_int64(st, 0), &et) - first;
+		int score = db_col_int(st, 1);
 		if (d < 0 || d >= days)
 			continue; /* in the future (a clock step): not part of these days */
 		day[d].sum += score;
@@ -138,7 +138,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 		total++;
 		sum += score;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 
 	if (total == 0) {
 		hbuf_printf(&b, "No entries in the last %d day%s. Log one with `!mood <1-10> [note]`, "
@@ -204,7 +204,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 		hbuf_printf(&b, "(the last %d days with entries; `!mood export` has everything)\n", shown);
 
 	/* The latest entries with their notes. */
-	st = store_stmtf(app->store, "SELECT id, ts, score, nonce, box FROM mood_entry WHERE network = ?"
+	st = db_stmtf(store_sql(app->store), "SELECT id, ts, score, nonce, box FROM mood_entry WHERE network = ?"
 				     " AND member = ? AND ts >= ? ORDER BY ts DESC, id DESC LIMIT 10",
 			 "ssi", m->network, m->sender, (int64_t)start);
 	if (!st) {
@@ -212,16 +212,16 @@ int mood_history(struct hctx *ctx, const char *rest)
 		goto out;
 	}
 	hbuf_printf(&b, "\nLatest entries:\n\n");
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step(st) == DB_ROW) {
 		struct tm et;
-		time_t ts = (time_t)sqlite3_column_int64(st, 1);
+		time_t ts = (time_t)db_col_int64(st, 1);
 		char *plain = NULL;
 		size_t plen = 0;
-		int orc = mstore_open_box(app, st, 3, 4, m->network, m->sender, sqlite3_column_int64(st, 0),
+		int orc = mstore_open_box(app, st, 3, 4, m->network, m->sender, db_col_int64(st, 0),
 				   &plain, &plen);
 		tz_local(zone, ts, &et);
 		hbuf_printf(&b, "- %s %02d %s %02d:%02d · **%d**", wdays[et.tm_wday], et.tm_mday,
-			    months[et.tm_mon], et.tm_hour, et.tm_min, sqlite3_column_int(st, 2));
+			    months[et.tm_mon], et.tm_hour, et.tm_min, db_col_int(st, 2));
 		if (orc == HE_CRYPTO)
 			hbuf_puts(&b, " · (this note can't be opened with the current key)");
 		else if (plain && *plain) {
@@ -233,7 +233,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 			sodium_memzero(plain, plen);
 		free(plain);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (strcmp(tz, "UTC") != 0)
 		hbuf_printf(&b, "\nTimes are in %s.", tz);
 send:
@@ -275,7 +275,7 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 			char **json, long *n)
 {
 	json_t *root = NULL, *entries = NULL, *consent = json_null(), *reminder = json_null();
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long given_at = 0;
 	int version = 0, minute = 0, rc = HE_OK;
 	char tz[72] = "", when[32];
@@ -302,22 +302,22 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 		goto out;
 	}
 	hbuf_puts(csv, "time_utc,score,note,tags,logged_in\r\n");
-	st = store_stmtf(app->store, "SELECT id, ts, score, origin_room, nonce, box FROM mood_entry"
+	st = db_stmtf(store_sql(app->store), "SELECT id, ts, score, origin_room, nonce, box FROM mood_entry"
 				     " WHERE network = ? AND member = ? ORDER BY ts, id", "ss", network, member);
 	if (!st) {
 		rc = HE_DB;
 		goto out;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *room = (const char *)sqlite3_column_text(st, 3);
-		int score = sqlite3_column_int(st, 2);
+	while (db_step(st) == DB_ROW) {
+		const char *room = db_col_text(st, 3);
+		int score = db_col_int(st, 2);
 		char *plain = NULL;
 		size_t plen = 0;
 		json_t *e, *tags = json_array();
-		int orc = mstore_open_box(app, st, 4, 5, network, member, sqlite3_column_int64(st, 0), &plain, &plen);
+		int orc = mstore_open_box(app, st, 4, 5, network, member, db_col_int64(st, 0), &plain, &plen);
 		struct hbuf tagtext = HBUF_INIT;
 
-		iso_utc((time_t)sqlite3_column_int64(st, 1), when);
+		iso_utc((time_t)db_col_int64(st, 1), when);
 		for (const char *t = plain ? next_tag(plain, plen, NULL) : NULL; t; t = next_tag(plain, plen, t)) {
 			json_array_append_new(tags, json_string(t));
 			if (tagtext.len)
@@ -325,13 +325,13 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 			hbuf_puts(&tagtext, t);
 		}
 		e = json_pack("{s:s, s:I, s:i, s:o, s:o, s:o}", "time", when, "unix",
-			      (json_int_t)sqlite3_column_int64(st, 1), "score", score, "note",
+			      (json_int_t)db_col_int64(st, 1), "score", score, "note",
 			      plain && *plain ? json_string(plain) : json_null(), "tags", tags, "room",
 			      room ? json_string(room) : json_null());
 		if (e && orc == HE_CRYPTO)
 			json_object_set_new(e, "note_unreadable", json_true());
 		if (!e || json_array_append_new(entries, e)) {
-			sqlite3_reset(st);
+			db_reset(st);
 			hbuf_free(&tagtext);
 			free(plain);
 			rc = HE_NOMEM;
@@ -351,7 +351,7 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 		free(plain);
 		(*n)++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	*json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!*json || csv->oom)
 		rc = HE_NOMEM;
@@ -439,16 +439,16 @@ int mood_send_reminders(struct happ *app, int *sent)
 {
 	struct due *d = NULL;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	time_t now = happ_now(app);
 	int rc = HE_OK, count = 0;
 
 	if (sent)
 		*sent = 0;
-	st = store_stmt(app->store, "SELECT network, member, minute, tz, last_day FROM mood_reminder");
+	st = db_stmt(store_sql(app->store), "SELECT network, member, minute, tz, last_day FROM mood_reminder");
 	if (!st)
 		return HE_DB;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (db_step(st) == DB_ROW) {
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 16;
 			struct due *nd = realloc(d, nc * sizeof(*d));
@@ -459,11 +459,11 @@ int mood_send_reminders(struct happ *app, int *sent)
 			d = nd;
 			cap = nc;
 		}
-		d[n].network = text_dup((const char *)sqlite3_column_text(st, 0));
-		d[n].member = text_dup((const char *)sqlite3_column_text(st, 1));
-		d[n].minute = sqlite3_column_int(st, 2);
-		snprintf(d[n].tz, sizeof(d[n].tz), "%s", (const char *)sqlite3_column_text(st, 3));
-		d[n].last = (long)sqlite3_column_int64(st, 4);
+		d[n].network = text_dup(db_col_text(st, 0));
+		d[n].member = text_dup(db_col_text(st, 1));
+		d[n].minute = db_col_int(st, 2);
+		snprintf(d[n].tz, sizeof(d[n].tz), "%s", db_col_text(st, 3));
+		d[n].last = (long)db_col_int64(st, 4);
 		if (!d[n].network || !d[n].member) {
 			free(d[n].network);
 			free(d[n].member);
@@ -472,7 +472,7 @@ int mood_send_reminders(struct happ *app, int *sent)
 		}
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	for (size_t i = 0; i < n; i++) {
 		int mod, version = 0;
 		long day;
@@ -487,7 +487,7 @@ int mood_send_reminders(struct happ *app, int *sent)
 			continue;
 		if (reply_post_private(app, d[i].network, d[i].member, reminder_text, "a mood reminder") != HE_OK)
 			continue; /* tried again next minute */
-		store_runf(app->store, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?",
+		db_runf(store_sql(app->store), NULL, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?",
 			   "iss", (int64_t)day, d[i].network, d[i].member);
 		count++;
 	}

@@ -17,6 +17,8 @@ void mood_put_escaped(struct hbuf *b, const char *s);
 
 /* `!mood history [days]`: the member's recent days, in their zone (reminder's, else the bot's). */
 int mood_history(struct hctx *ctx, const char *rest);
+/* `!mood chart [days]`: the member's days as a picture (mood_chart.c; 30 days unless they say). */
+int mood_chart(struct hctx *ctx, const char *rest);
 /* `!mood export`: everything of the member, as files (or CSV text where files cannot go). */
 int mood_export(struct hctx *ctx);
 

@@ -186,3 +186,61 @@ int reply_send_file(struct hctx *ctx, const struct hfile *f, const char *what)
 		hlog_warn("reply", "%s could not be delivered on %s: %s", what, t->name, he_str(rc));
 	return rc;
 }
+
+bool reply_can_send_image(const struct hctx *ctx)
+{
+	const struct htransport *t = ctx->msg->via;
+
+	return t && t->ops && (t->ops->send_image || t->ops->send_file);
+}
+
+int reply_send_image(struct hctx *ctx, const struct himage *img, const char *what)
+{
+	struct htransport *t = ctx->msg->via;
+	int rc;
+
+	if (!reply_can_send_image(ctx))
+		return HE_INVAL;
+	/* a network without images gets the picture as a file */
+	rc = t->ops->send_image ? t->ops->send_image(t, ctx->msg, img) : t->ops->send_file(t, ctx->msg, &img->file);
+	if (rc)
+		hlog_warn("reply", "%s could not be delivered on %s: %s", what, t->name, he_str(rc));
+	return rc;
+}
+
+int hctx_reply_checkin(struct hctx *ctx, const char *md)
+{
+	struct htransport *t = ctx->msg->via;
+	char *text = NULL;
+	int rc;
+
+	if (ctx->msg->is_private || !t || !t->ops || !t->ops->post_checkin)
+		return hctx_reply(ctx, HDEST_SAME, md);
+	if (!(text = reply_prefixed_as(ctx->prefix[0] ? ctx->prefix : ctx->app->cfg->prefix, md)))
+		return HE_NOMEM;
+	rc = t->ops->post_checkin(t, ctx->msg, ctx->msg->room, text);
+	if (rc)
+		hlog_warn("router", "a check-in on %s could not be delivered: %s", t->name, he_str(rc));
+	else
+		ctx->replies++;
+	free(text);
+	return rc;
+}
+
+int reply_post_checkin(struct happ *app, const char *network, const char *room, const char *md,
+		       const char *what)
+{
+	struct htransport *t = with_op(app, network, false);
+	char *text = NULL;
+	int rc;
+
+	if (!t || !t->ops->post_checkin)
+		return post(app, network, room, md, what, false);
+	if (!(text = reply_prefixed_room(app, network, room, md)))
+		return HE_NOMEM;
+	rc = t->ops->post_checkin(t, NULL, room, text);
+	if (rc)
+		hlog_warn("reply", "%s could not be posted on %s: %s", what, t->name, he_str(rc));
+	free(text);
+	return rc;
+}

@@ -56,6 +56,22 @@ bool reply_can_send_file(const struct hctx *ctx);
  * logged with `what`. Not counted in ctx->replies. */
 int reply_send_file(struct hctx *ctx, const struct hfile *f, const char *what);
 
+/* True when the message's network can show the sender an image, or at least carry it as a file
+ * (reply_send_image would try). */
+bool reply_can_send_image(const struct hctx *ctx);
+/* Shows the sender an image privately: the transport's send_image, else send_file with
+ * img->file. HE_INVAL when the network carries neither; a failure is logged with `what`. Not
+ * counted in ctx->replies. */
+int reply_send_image(struct hctx *ctx, const struct himage *img, const char *what);
+
+/* A check-in prompt that members may answer with one tap where the network offers it (the
+ * transport's post_checkin; the answers come back as HEV_SCALE_* room events), else the plain
+ * text: hctx_reply_checkin answers a `!checkin` said in a group room (a private one gets
+ * hctx_reply), reply_post_checkin posts a scheduled one (as reply_post). */
+int hctx_reply_checkin(struct hctx *ctx, const char *markdown);
+int reply_post_checkin(struct happ *app, const char *network, const char *room, const char *markdown,
+		       const char *what);
+
 /* Greets a member who joined a room (a welcome) through the event's transport's greet op, the
  * prefix rewritten for the room. HE_AGAIN when the transport has no greet op. */
 int reply_greet(struct happ *app, const struct hevent *joined, const char *markdown);

@@ -11,37 +11,57 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const migrations[] = {
+static const struct db_migration migrations[] = {
 	/* 1 */
-	"CREATE TABLE room_settings (network TEXT NOT NULL, room TEXT NOT NULL,"
-	" paused INTEGER NOT NULL DEFAULT 0, quiet_start INTEGER NOT NULL DEFAULT -1,"
-	" quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
-	" PRIMARY KEY (network, room)) WITHOUT ROWID;",
+	{ "CREATE TABLE room_settings (network TEXT NOT NULL, room TEXT NOT NULL,"
+	  " paused INTEGER NOT NULL DEFAULT 0, quiet_start INTEGER NOT NULL DEFAULT -1,"
+	  " quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
+	  " PRIMARY KEY (network, room)) WITHOUT ROWID;",
+	  "CREATE TABLE room_settings (network TEXT NOT NULL, room TEXT NOT NULL,"
+	  " paused INTEGER NOT NULL DEFAULT 0, quiet_start INTEGER NOT NULL DEFAULT -1,"
+	  " quiet_end INTEGER NOT NULL DEFAULT -1, tz TEXT NOT NULL DEFAULT '',"
+	  " PRIMARY KEY (network, room));" },
 	/* 2: a facilitator's room setup; '' is "the configured default". welcome_seen keeps who
 	 * was greeted in a room, as a keyed hash (never a transient IRC nick), so nobody is
 	 * greeted twice. */
-	"ALTER TABLE room_settings ADD COLUMN country TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE room_settings ADD COLUMN language TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE room_settings ADD COLUMN prefix TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE room_settings ADD COLUMN welcome INTEGER NOT NULL DEFAULT 1;"
-	"ALTER TABLE room_settings ADD COLUMN welcome_text TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE room_settings ADD COLUMN topic_week TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE room_settings ADD COLUMN topic_week_at INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE room_settings ADD COLUMN introduced INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE room_settings ADD COLUMN last_welcome INTEGER NOT NULL DEFAULT 0;"
-	"CREATE TABLE welcome_seen (network TEXT NOT NULL, room TEXT NOT NULL, member TEXT NOT NULL,"
-	" at INTEGER NOT NULL, PRIMARY KEY (network, room, member)) WITHOUT ROWID;",
+	{ "ALTER TABLE room_settings ADD COLUMN country TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN language TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN prefix TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN welcome INTEGER NOT NULL DEFAULT 1;"
+	  "ALTER TABLE room_settings ADD COLUMN welcome_text TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN topic_week TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN topic_week_at INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE room_settings ADD COLUMN introduced INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE room_settings ADD COLUMN last_welcome INTEGER NOT NULL DEFAULT 0;"
+	  "CREATE TABLE welcome_seen (network TEXT NOT NULL, room TEXT NOT NULL, member TEXT NOT NULL,"
+	  " at INTEGER NOT NULL, PRIMARY KEY (network, room, member)) WITHOUT ROWID;",
+	  "ALTER TABLE room_settings ADD COLUMN country TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN language TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN prefix TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN welcome INTEGER NOT NULL DEFAULT 1;"
+	  "ALTER TABLE room_settings ADD COLUMN welcome_text TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN topic_week TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE room_settings ADD COLUMN topic_week_at BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE room_settings ADD COLUMN introduced BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE room_settings ADD COLUMN last_welcome BIGINT NOT NULL DEFAULT 0;"
+	  "CREATE TABLE welcome_seen (network TEXT NOT NULL, room TEXT NOT NULL, member TEXT NOT NULL,"
+	  " at BIGINT NOT NULL, PRIMARY KEY (network, room, member));" },
 };
+
+int rooms_migrate(struct store *s)
+{
+	return store_migrate_db(s, "rooms", migrations, sizeof(migrations) / sizeof(migrations[0]));
+}
 
 int rooms_init(struct happ *app)
 {
-	return store_migrate(app->store, "rooms", migrations, sizeof(migrations) / sizeof(migrations[0]));
+	return rooms_migrate(app->store);
 }
 
-static void col(char *dst, size_t len, sqlite3_stmt *st, int i)
+static void col(char *dst, size_t len, struct db_stmt *st, int i)
 {
-	const unsigned char *v = sqlite3_column_text(st, i);
-	snprintf(dst, len, "%s", v ? (const char *)v : "");
+	const char *v = db_col_text(st, i);
+	snprintf(dst, len, "%s", v ? v : "");
 }
 
 void rooms_get_defaults(struct room_settings *out)
@@ -53,7 +73,7 @@ void rooms_get_defaults(struct room_settings *out)
 
 int rooms_get(struct happ *app, const char *network, const char *room, struct room_settings *out)
 {
-	sqlite3_stmt *st = store_stmtf(app->store, "SELECT paused, quiet_start, quiet_end, tz, country,"
+	struct db_stmt *st = db_stmtf(store_sql(app->store), "SELECT paused, quiet_start, quiet_end, tz, country,"
 				       " language, prefix, welcome, welcome_text, topic_week, topic_week_at,"
 				       " introduced, last_welcome FROM room_settings WHERE network = ? AND"
 				       " room = ?", "ss", network, room);
@@ -61,28 +81,29 @@ int rooms_get(struct happ *app, const char *network, const char *room, struct ro
 	rooms_get_defaults(out);
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		out->paused = sqlite3_column_int(st, 0) != 0;
-		out->quiet_start = sqlite3_column_int(st, 1);
-		out->quiet_end = sqlite3_column_int(st, 2);
+	if (db_step(st) == DB_ROW) {
+		out->paused = db_col_int(st, 0) != 0;
+		out->quiet_start = db_col_int(st, 1);
+		out->quiet_end = db_col_int(st, 2);
 		col(out->tz, sizeof(out->tz), st, 3);
 		col(out->country, sizeof(out->country), st, 4);
 		col(out->language, sizeof(out->language), st, 5);
 		col(out->prefix, sizeof(out->prefix), st, 6);
-		out->welcome = sqlite3_column_int(st, 7) != 0;
+		out->welcome = db_col_int(st, 7) != 0;
 		col(out->welcome_text, sizeof(out->welcome_text), st, 8);
 		col(out->topic_week, sizeof(out->topic_week), st, 9);
-		out->topic_week_at = (time_t)sqlite3_column_int64(st, 10);
-		out->introduced = sqlite3_column_int(st, 11) != 0;
-		out->last_welcome = (time_t)sqlite3_column_int64(st, 12);
+		out->topic_week_at = (time_t)db_col_int64(st, 10);
+		out->introduced = db_col_int(st, 11) != 0;
+		out->last_welcome = (time_t)db_col_int64(st, 12);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return HE_OK;
 }
 
 static int ensure_row(struct happ *app, const char *network, const char *room)
 {
-	return store_run2(app->store, "INSERT OR IGNORE INTO room_settings (network, room) VALUES (?, ?)",
+	return db_runf(store_sql(app->store), NULL, "INSERT INTO room_settings (network, room) VALUES (?, ?)"
+		       " ON CONFLICT DO NOTHING", "ss",
 			  network, room);
 }
 
@@ -100,7 +121,7 @@ int rooms_set_quiet(struct happ *app, const char *network, const char *room, int
 		return rc;
 	if (tz && (rc = rooms_set_text(app, network, room, "tz", tz)))
 		return rc;
-	return store_runf(app->store, "UPDATE room_settings SET quiet_start = ?, quiet_end = ?"
+	return db_runf(store_sql(app->store), NULL, "UPDATE room_settings SET quiet_start = ?, quiet_end = ?"
 				      " WHERE network = ? AND room = ?",
 			  "iiss", (int64_t)start, (int64_t)end, network, room);
 }
@@ -121,12 +142,12 @@ int rooms_set_text(struct happ *app, const char *network, const char *room, cons
 	if (rc)
 		return rc;
 	if (strcmp(field, "topic_week") == 0)
-		return store_runf(app->store, "UPDATE room_settings SET topic_week = ?, topic_week_at = ?"
+		return db_runf(store_sql(app->store), NULL, "UPDATE room_settings SET topic_week = ?, topic_week_at = ?"
 					      " WHERE network = ? AND room = ?", "siss", value,
 				  (int64_t)happ_now(app), network, room);
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		if (strcmp(field, sql[i][0]) == 0)
-			return store_runf(app->store, sql[i][1], "sss", value ? value : "", network, room);
+			return db_runf(store_sql(app->store), NULL, sql[i][1], "sss", value ? value : "", network, room);
 	return HE_INVAL;
 }
 
@@ -145,7 +166,7 @@ int rooms_set_int(struct happ *app, const char *network, const char *room, const
 		return rc;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		if (strcmp(field, sql[i][0]) == 0)
-			return store_runf(app->store, sql[i][1], "iss", (int64_t)value, network, room);
+			return db_runf(store_sql(app->store), NULL, sql[i][1], "iss", (int64_t)value, network, room);
 	return HE_INVAL;
 }
 
@@ -256,18 +277,18 @@ static int member_key(struct happ *app, const char *network, const char *room, c
 
 bool rooms_welcomed(struct happ *app, const char *network, const char *room, const char *member)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char id[33];
 	bool yes;
 
 	if (member_key(app, network, room, member, id) != HE_OK)
 		return true; /* cannot tell: better no welcome than a second one */
-	st = store_stmtf(app->store, "SELECT 1 FROM welcome_seen WHERE network = ? AND room = ? AND"
+	st = db_stmtf(store_sql(app->store), "SELECT 1 FROM welcome_seen WHERE network = ? AND room = ? AND"
 			 " member = ?", "sss", network, room, id);
 	if (!st)
 		return true;
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
+	yes = db_step(st) == DB_ROW;
+	db_reset(st);
 	return yes;
 }
 
@@ -279,6 +300,6 @@ int rooms_mark_welcomed(struct happ *app, const char *network, const char *room,
 
 	if (rc)
 		return rc;
-	return store_runf(app->store, "INSERT OR IGNORE INTO welcome_seen (network, room, member, at)"
-				      " VALUES (?, ?, ?, ?)", "sssi", network, room, id, (int64_t)at);
+	return db_runf(store_sql(app->store), NULL, "INSERT INTO welcome_seen (network, room, member, at)"
+				      " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", "sssi", network, room, id, (int64_t)at);
 }

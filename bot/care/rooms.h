@@ -31,6 +31,9 @@ struct room_settings {
 int rooms_init(struct happ *app);
 /* A room that was never set up. */
 void rooms_get_defaults(struct room_settings *out);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+struct store;
+int rooms_migrate(struct store *s);
 /* Settings for a room (defaults when never set). */
 int rooms_get(struct happ *app, const char *network, const char *room, struct room_settings *out);
 int rooms_set_paused(struct happ *app, const char *network, const char *room, bool paused);

@@ -46,6 +46,9 @@ struct sched_entry {
 };
 
 int sched_init(struct happ *app);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+struct store;
+int sched_migrate(struct store *s);
 void sched_free(struct happ *app);       /* accepts an app without scheduler state */
 
 /* Adds a schedule for a room. tz NULL or "": the room's quiet-hours zone if set, else the bot's.

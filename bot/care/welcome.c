@@ -180,6 +180,9 @@ int welcome_event(struct happ *app, const struct hevent *ev)
 		return self_joined(app, ev, &rs);
 	case HEV_MEMBER_JOINED:
 		return member_joined(app, ev, &rs);
+	case HEV_SCALE_ANSWER:
+	case HEV_SCALE_WITHDRAWN:
+		break; /* the mood log's (care.c) */
 	}
 	return HE_INVAL;
 }

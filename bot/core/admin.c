@@ -140,7 +140,7 @@ int admin_check_listen(const char *spec, bool allow_remote, char *err, size_t er
 int admin_health(struct happ *app, char *why, size_t len)
 {
 	const struct config *c = app->cfg;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	bool ok;
 
 	if (c->matrix_enabled && !metrics_net_is_up("matrix")) {
@@ -155,10 +155,10 @@ int admin_health(struct happ *app, char *why, size_t len)
 			return HE_AGAIN;
 		}
 	}
-	st = app->store ? store_stmt(app->store, "SELECT count(*) FROM schema_version") : NULL;
-	ok = st && sqlite3_step(st) == SQLITE_ROW;
+	st = app->store ? db_stmt(store_sql(app->store), "SELECT count(*) FROM schema_version") : NULL;
+	ok = st && db_step(st) == DB_ROW;
 	if (st)
-		sqlite3_reset(st);
+		db_reset(st);
 	if (!ok) {
 		he_fmt(why, len, "store: the database does not answer");
 		return HE_AGAIN;
@@ -168,13 +168,13 @@ int admin_health(struct happ *app, char *why, size_t len)
 
 static long mood_members(struct happ *app)
 {
-	sqlite3_stmt *st = app->store ? store_stmt(app->store, "SELECT count(*) FROM mood_consent") : NULL;
+	struct db_stmt *st = app->store ? db_stmt(store_sql(app->store), "SELECT count(*) FROM mood_consent") : NULL;
 	long n = -1;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
+	if (st && db_step(st) == DB_ROW)
+		n = (long)db_col_int64(st, 0);
 	if (st)
-		sqlite3_reset(st);
+		db_reset(st);
 	return n;
 }
 

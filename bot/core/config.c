@@ -56,6 +56,7 @@ static const struct key keys[] = {
 	TOP("bot", "room_answers_per_minute", K_INT, room_answers_per_minute, 0, 20, "3",
 	    "In a group room, !learn, !checkin, !topics and !help answer one member at most this "
 	    "often a minute (0: no limit)."),
+	TOP("store", "url", K_STR, store_url, 0, 0, "", "postgresql://USER@HOST/DATABASE: Hearth's data in PostgreSQL (password from HEARTH_STORE_PASSWORD or ~/.pgpass); empty: SQLite in data_dir."),
 	TOP("mood", "retention_days", K_INT, mood_retention_days, 1, 3650, "365",
 	    "Mood entries older than this are deleted by a daily purge."),
 	TOP("mood", "key_file", K_STR, mood_key_file, 0, 0, "DATA_DIR/mood.key",
@@ -140,57 +141,6 @@ struct parse_state {
 	int pending_line;
 	bool pending_begun;           /* a key was read since the last section (for continuation lines) */
 };
-
-static void problem_v(struct config_problems *p, const char *file, int line, const char *fmt, va_list ap)
-{
-	struct config_problem *it;
-
-	if (!p)
-		return;
-	if (p->n >= sizeof(p->items) / sizeof(p->items[0])) {
-		p->dropped++;
-		return;
-	}
-	it = &p->items[p->n];
-	it->file = NULL;
-	if (file && !(it->file = strdup(file))) {
-		p->dropped++; /* better unshown than shown under the wrong file */
-		return;
-	}
-	it->line = line;
-	vsnprintf(it->msg, sizeof(it->msg), fmt, ap);
-	p->n++;
-}
-
-void config_problem(struct config_problems *p, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	problem_v(p, NULL, line, fmt, ap);
-	va_end(ap);
-}
-
-void config_problem_in(struct config_problems *p, const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	problem_v(p, file, line, fmt, ap);
-	va_end(ap);
-}
-
-void config_problems_clear(struct config_problems *p)
-{
-	if (!p)
-		return;
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->items[i].file);
-		p->items[i].file = NULL;
-	}
-	p->n = 0;
-	p->dropped = 0;
-}
 
 static int set_str(char **field, const char *value)
 {
@@ -330,7 +280,7 @@ static int begin_section(struct parse_state *st, const char *section, int line)
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].scope == S_TOP && strcmp(keys[i].section, section) == 0)
 			return HE_OK;
-	config_problem(st->probs, line, "unknown section [%s] (known: bot, mood, crisis, checkins, matrix, admin, irc.NAME, room NETWORK ROOM)",
+	config_problem(st->probs, line, "unknown section [%s] (known: bot, store, mood, crisis, checkins, matrix, admin, irc.NAME, room NETWORK ROOM)",
 		section);
 	st->section_ok = false;
 	return HE_OK;
@@ -569,6 +519,18 @@ out:
 
 /* [irc.NAME] tls_fingerprint: "sha256:" and 64 hex digits (colons between them allowed), several
  * separated by commas. net/irc/conn.c reads the values; this only says whether they are well formed. */
+/* SCRAM wants the user name and password prepared with SASLprep (RFC 4013), which Hearth does
+ * not implement. For printable ASCII SASLprep changes nothing (and it forbids control
+ * characters), so that is what SCRAM accepts; anything else is refused rather than sent in a
+ * form the server may prepare differently (a login that fails for no visible reason). */
+static bool scram_text_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
 static bool fingerprints_ok(const char *s)
 {
 	while (*s) {
@@ -702,7 +664,8 @@ int config_finish(struct config *c, struct config_problems *probs)
 		return HE_NOMEM;
 
 	if ((rc = env_secret(&c->matrix_password, "HEARTH_MATRIX_PASSWORD")) ||
-	    (rc = env_secret(&c->matrix_access_token, "HEARTH_MATRIX_ACCESS_TOKEN")))
+	    (rc = env_secret(&c->matrix_access_token, "HEARTH_MATRIX_ACCESS_TOKEN")) ||
+	    (rc = config_store_finish(c, probs)))
 		return rc;
 	if (c->matrix_enabled) {
 		if (!c->matrix_homeserver)
@@ -756,6 +719,14 @@ int config_finish(struct config *c, struct config_problems *probs)
 				if (!irc->sasl_username || !irc->sasl_password)
 					config_problem(probs, irc->line, "[irc.%s] SASL %s needs sasl_username and sasl_password (or %s)",
 						irc->name, irc->sasl_mechanism, var);
+				if (irc->sasl_username && !scram_text_ok(irc->sasl_username))
+					config_problem(probs, irc->line, "[irc.%s] SASL %s: sasl_username may only hold printable "
+						       "ASCII (SASLprep for other characters is not supported); use PLAIN over TLS",
+						       irc->name, irc->sasl_mechanism);
+				if (irc->sasl_password && !scram_text_ok(irc->sasl_password))
+					config_problem(probs, irc->line, "[irc.%s] SASL %s: the password (sasl_password or %s) may only "
+						       "hold printable ASCII (SASLprep for other characters is not supported); "
+						       "use PLAIN over TLS or change the password", irc->name, irc->sasl_mechanism, var);
 			} else if (strcasecmp(irc->sasl_mechanism, "ECDSA-NIST256P-CHALLENGE") == 0) {
 				if (!irc->sasl_username || !irc->sasl_key_file)
 					config_problem(probs, irc->line, "[irc.%s] SASL ECDSA-NIST256P-CHALLENGE needs sasl_username and sasl_key_file",
@@ -808,42 +779,6 @@ void config_free(struct config *c)
 	}
 	free(c->path);
 	free(c);
-}
-
-static int cmp_problem(const void *a, const void *b)
-{
-	const struct config_problem *x = *(const struct config_problem *const *)a;
-	const struct config_problem *y = *(const struct config_problem *const *)b;
-	int c;
-
-	if (!x->file != !y->file)
-		return x->file ? 1 : -1;
-	if (x->file && (c = strcmp(x->file, y->file)))
-		return c;
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	return x < y ? -1 : x > y; /* as found */
-}
-
-void config_print_problems(const struct config *c, const char *path,
-			   const struct config_problems *probs, void *file)
-{
-	FILE *f = file;
-	const char *name = path ? path : (c && c->path ? c->path : "(defaults)");
-	const struct config_problem *order[sizeof(probs->items) / sizeof(probs->items[0])];
-
-	for (size_t i = 0; i < probs->n; i++)
-		order[i] = &probs->items[i];
-	qsort(order, probs->n, sizeof(order[0]), cmp_problem);
-	for (size_t i = 0; i < probs->n; i++) {
-		const struct config_problem *it = order[i];
-		if (it->line > 0)
-			fprintf(f, "%s:%d: %s\n", it->file ? it->file : name, it->line, it->msg);
-		else
-			fprintf(f, "%s: %s\n", it->file ? it->file : name, it->msg);
-	}
-	if (probs->dropped)
-		fprintf(f, "%s: %zu more problems not shown\n", name, probs->dropped);
 }
 
 int config_line(const struct config *c, const char *section, const char *name)

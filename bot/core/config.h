@@ -67,6 +67,10 @@ struct config {
 	enum hlog_format log_format;     /* text (default) or json */
 	int max_message_bytes;           /* default 4096 */
 
+	/* [store] */
+	char *store_url;                 /* NULL/"": SQLite in data_dir; else postgresql://... */
+	int store_url_line;
+
 	/* [mood] */
 	int mood_retention_days;         /* default 365 */
 	char *mood_key_file;             /* default DATA_DIR/mood.key */
@@ -139,6 +143,9 @@ void config_problems_clear(struct config_problems *p);
 /* Reads path (NULL: defaults only). Returns HE_OK with *out set even when problems were found
  * (they are in *probs; the caller decides), HE_IO when the file cannot be read, HE_NOMEM. */
 int config_load(const char *path, struct config **out, struct config_problems *probs);
+/* [store] url (config_store.c): HEARTH_STORE_URL when the file has none, the scheme checked, and
+ * a password written in it makes the file one that must stay private (secret_line). */
+int config_store_finish(struct config *c, struct config_problems *probs);
 /* Fills defaults that depend on other keys (data_dir, key file) and validates cross-key rules. */
 int config_finish(struct config *c, struct config_problems *probs);
 void config_free(struct config *c);    /* accepts NULL */

@@ -52,6 +52,13 @@ struct hfile {
 	size_t len;
 };
 
+/* An image for the member (the mood chart). */
+struct himage {
+	struct hfile file;        /* the image itself: name, "image/png", bytes */
+	int width, height;        /* in pixels */
+	const char *alt;          /* what it shows, in words, for screen readers */
+};
+
 struct htransport_ops {
 	/* Answer a message. markdown is UTF-8; the transport renders and splits it as its network
 	 * needs. Returns 0 or a negative HE_* code. */
@@ -72,6 +79,16 @@ struct htransport_ops {
 	 * mentions only them; IRC sends a NOTICE to the member, never to the channel. May be NULL
 	 * (then nobody is greeted on that network). */
 	int (*greet)(struct htransport *t, const struct hevent *joined, const char *markdown);
+	/* Show the sender an image, privately (Matrix: m.image). May be NULL: then the core gives
+	 * it as a file with send_file (the console saves it beside exports) or, without that,
+	 * answers in text only. */
+	int (*send_image)(struct htransport *t, const struct hmsg *in, const struct himage *img);
+	/* Post a check-in prompt that members can answer with one tap (Matrix: Hearth's own
+	 * reactions 😞 🙁 😐 🙂 😄 under it; answers come back as HEV_SCALE_* events). in: the
+	 * `!checkin` it answers (posted where that was said), or NULL for a scheduled one in room.
+	 * May be NULL: then the core replies or posts the text as usual. */
+	int (*post_checkin)(struct htransport *t, const struct hmsg *in, const char *room,
+			    const char *markdown);
 };
 
 struct htransport {
@@ -86,6 +103,9 @@ struct htransport {
 enum hevent_kind {
 	HEV_MEMBER_JOINED = 1,    /* a member (not Hearth) joined a group room */
 	HEV_SELF_JOINED = 2,      /* Hearth itself joined a group room */
+	HEV_SCALE_ANSWER = 3,     /* a member tapped a step of a check-in's scale (post_checkin):
+				   * score, answer and about are set */
+	HEV_SCALE_WITHDRAWN = 4,  /* someone took back the tap `answer` (member: who took it back) */
 };
 
 struct hevent {
@@ -96,6 +116,9 @@ struct hevent {
 	const char *member_name;  /* how to address them (display name, nick); may equal member */
 	bool member_transient;    /* as hmsg.sender_transient: nothing is stored under this id */
 	struct htransport *via;
+	int score;                /* HEV_SCALE_ANSWER: 2, 4, 6, 8 or 10 */
+	const char *answer;       /* HEV_SCALE_*: the network's id of the tap (a reaction event) */
+	const char *about;        /* HEV_SCALE_ANSWER: the network's id of the check-in answered */
 };
 
 #endif

@@ -1,5 +1,7 @@
-/* store.c - SQLite storage, per-module migrations, a key-value space. */
+/* store.c - the store: SQLite in data_dir or PostgreSQL by URL, per-module migrations, a
+ * key-value space. */
 #include "store/store.h"
+#include "store/db.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -23,44 +25,65 @@ struct cached_stmt {
 };
 
 struct store {
-	sqlite3 *db;
+	struct db *sql;        /* the statement layer, either engine */
+	sqlite3 *db;           /* SQLite only: the same connection, for the older sqlite3_* API */
 	char *dir;
 	int lock_fd;
 	struct cached_stmt cache[STMT_CACHE];
 	size_t ncache;
 };
 
-static const char *const core_migrations[] = {
+static const struct db_migration core_migrations[] = {
 	/* 1 */
-	"CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-	" PRIMARY KEY (ns, key)) WITHOUT ROWID;",
+	{ "CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	  " PRIMARY KEY (ns, key)) WITHOUT ROWID;",
+	  "CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	  " PRIMARY KEY (ns, key));" },
 };
+
+/* PostgreSQL: one Hearth per store until leases per network section exist (a session advisory
+ * lock per database and schema, taken again after a reconnect: a second Hearth would fork the
+ * Matrix device's crypto state). */
+
+static int take_pg_lock(struct db *db, void *arg)
+{
+	int64_t got = 0;
+	int rc = db_int64f(db, &got, "SELECT CASE WHEN pg_try_advisory_lock(7421,"
+			   " hashtext(current_schema())) THEN 1 ELSE 0 END",
+			   "");
+
+	if (rc)
+		return rc;
+	if (!got) {
+		hlog_error("store", "another Hearth is already using the store %s; stop it first",
+			   db_safe_url(db));
+		return HE_PERM;
+	}
+	return HE_OK;
+}
+
+static int open_with(struct db *db, struct store *s, bool lock)
+{
+	int rc;
+
+	s->sql = db;
+	if (db_engine(db) == DB_SQLITE)
+		s->db = db_native(db);
+	else if (lock && ((rc = take_pg_lock(db, NULL)) ||
+			  (rc = db_set_reconnect_hook(db, take_pg_lock, NULL))))
+		return rc;
+	return db_migrate(db, "core", core_migrations,
+			  sizeof(core_migrations) / sizeof(core_migrations[0]));
+}
 
 static int open_db(const char *path, struct store *s)
 {
-	char *err = NULL;
-	int rc;
+	struct db *db = NULL;
+	int rc = db_open_sqlite(path, &db);
 
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			     SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		hlog_error("store", "cannot open the database %s: %s", path,
-			   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		return HE_DB;
-	}
-	sqlite3_busy_timeout(s->db, 5000);
-	rc = sqlite3_exec(s->db,
-			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-			  "CREATE TABLE IF NOT EXISTS schema_version (module TEXT PRIMARY KEY,"
-			  " version INTEGER NOT NULL);",
-			  NULL, NULL, &err);
-	if (rc != SQLITE_OK) {
-		hlog_error("store", "cannot prepare the database %s: %s", path, err ? err : "?");
-		sqlite3_free(err);
-		return HE_DB;
-	}
-	return store_migrate(s, "core", core_migrations,
-			     sizeof(core_migrations) / sizeof(core_migrations[0]));
+	if (rc)
+		return rc;
+	return open_with(db, s, true);
 }
 
 int store_open_file(const char *path, struct store **out)
@@ -196,14 +219,63 @@ out:
 	return HE_OK;
 }
 
+static int open_url(const char *dir, const char *url, bool lock, struct store **out)
+{
+	struct store *s = NULL;
+	struct db *db = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!url || !*url)
+		return store_open(dir, out);
+	/* The key files stay in data_dir, private as ever. */
+	if (dir && make_dir(dir)) {
+		hlog_error("store", "cannot create the data folder %s: %s", dir, strerror(errno));
+		return HE_IO;
+	}
+	if (dir && (rc = private_dir(dir)))
+		return rc;
+	if (!(s = calloc(1, sizeof(*s))))
+		return HE_NOMEM;
+	s->lock_fd = -1;
+	if (dir && !(s->dir = strdup(dir))) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	if ((rc = db_open(url, &db)))
+		goto out;
+	rc = open_with(db, s, lock);
+	if (rc && !s->sql)
+		db_free(db);
+out:
+	if (rc) {
+		store_free(s);
+		return rc;
+	}
+	*out = s;
+	return HE_OK;
+}
+
+int store_open_url(const char *dir, const char *url, struct store **out)
+{
+	return open_url(dir, url, true, out);
+}
+
+int store_open_url_shared(const char *url, struct store **out)
+{
+	*out = NULL;
+	if (!db_url_is_pg(url))
+		return HE_INVAL;
+	return open_url(NULL, url, false, out);
+}
+
 void store_free(struct store *s)
 {
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].stmt);
-	if (s->db)
-		sqlite3_close(s->db);
+	db_free(s->sql); /* closes the SQLite connection s->db too */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	free(s->dir);
@@ -211,25 +283,31 @@ void store_free(struct store *s)
 }
 
 sqlite3 *store_db(struct store *s) { return s->db; }
+struct db *store_sql(struct store *s) { return s->sql; }
+enum db_engine store_engine(const struct store *s) { return db_engine(s->sql); }
 const char *store_dir(const struct store *s) { return s->dir; }
 
 int store_exec(struct store *s, const char *sql)
 {
-	char *err = NULL;
+	return db_exec(s->sql, sql);
+}
 
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		metrics_store_error();
-		hlog_error("store", "SQL failed: %s", err ? err : sqlite3_errmsg(s->db));
-		sqlite3_free(err);
-		return HE_DB;
-	}
-	return HE_OK;
+/* The older sqlite3_* API works on SQLite only; a module still on it says so on PostgreSQL. */
+static bool sqlite_only(struct store *s, const char *sql)
+{
+	if (s->db)
+		return true;
+	hlog_error("store", "a module not yet converted to the statement layer ran SQL on PostgreSQL"
+		   " (%.60s...)", sql);
+	return false;
 }
 
 sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
+	if (!sqlite_only(s, sql))
+		return NULL;
 	for (size_t i = 0; i < s->ncache; i++) {
 		if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0) {
 			sqlite3_reset(s->cache[i].stmt);
@@ -255,76 +333,59 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 
 int store_version(struct store *s, const char *module)
 {
-	sqlite3_stmt *st = store_stmtf(s, "SELECT version FROM schema_version WHERE module = ?",
-				       "s", module);
-	int v = 0;
+	return db_version(s->sql, module);
+}
 
-	if (!st)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	return v;
+int store_migrate_db(struct store *s, const char *module, const struct db_migration *m, size_t n)
+{
+	return db_migrate(s->sql, module, m, n);
 }
 
 int store_migrate(struct store *s, const char *module, const char *const *migrations, size_t n)
 {
-	int have = store_version(s, module), rc = HE_OK;
+	struct db_migration *m;
+	int rc;
 
-	if (have > (int)n) {
-		hlog_error("store", "the database's %s schema is version %d but this Hearth knows only %zu; "
-			   "use a newer Hearth or restore a backup", module, have, n);
+	if (!s->db) {
+		hlog_error("store", "the %s tables have no PostgreSQL schema yet; this module runs on "
+			   "SQLite only (leave [store] url out)", module);
 		return HE_INVAL;
 	}
-	if (have == (int)n)
-		return HE_OK;
-	if ((rc = store_exec(s, "BEGIN IMMEDIATE")))
-		return rc;
-	for (size_t i = (size_t)have; i < n; i++) {
-		char *err = NULL;
-		if (sqlite3_exec(s->db, migrations[i], NULL, NULL, &err) != SQLITE_OK) {
-			hlog_error("store", "migration %s %zu failed: %s", module, i + 1, err ? err : "?");
-			sqlite3_free(err);
-			rc = HE_DB;
-			goto out;
-		}
-	}
-	rc = store_runf(s, "INSERT INTO schema_version (module, version) VALUES (?, ?)"
-			" ON CONFLICT (module) DO UPDATE SET version = excluded.version", "si", module,
-			(int64_t)n);
-out:
-	if (rc) {
-		store_exec(s, "ROLLBACK");
-		return rc;
-	}
-	rc = store_exec(s, "COMMIT");
-	if (rc == HE_OK && have != (int)n)
-		hlog_info("store", "%s schema migrated from version %d to %zu", module, have, n);
+	if (!(m = calloc(n ? n : 1, sizeof(*m))))
+		return HE_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		m[i].sqlite = migrations[i];
+	rc = db_migrate(s->sql, module, m, n);
+	free(m);
 	return rc;
 }
 
 int store_kv_get(struct store *s, const char *ns, const char *key, char **value)
 {
-	sqlite3_stmt *st = store_stmtf(s, "SELECT value FROM kv WHERE ns = ? AND key = ?", "ss", ns,
-				       key);
-	int rc = HE_NOTFOUND;
+	struct db_stmt *st = db_stmtf(s->sql, "SELECT value FROM kv WHERE ns = ? AND key = ?", "ss", ns,
+				      key);
+	int rc;
 
 	*value = NULL;
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*value = strdup((const char *)sqlite3_column_text(st, 0));
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		const char *v = db_col_text(st, 0);
+		*value = strdup(v ? v : "");
 		rc = *value ? HE_OK : HE_NOMEM;
+	} else if (rc == DB_DONE) {
+		rc = HE_NOTFOUND;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
 int store_kv_set(struct store *s, const char *ns, const char *key, const char *value)
 {
-	int rc = store_runf(s, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)"
-			       " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value", "sss", ns,
-			    key, value);
+	int rc = db_runf(s->sql, NULL, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)"
+			 " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value", "sss", ns, key,
+			 value);
 
 	if (rc)
 		hlog_error("store", "cannot save %s/%s", ns, key);
@@ -333,7 +394,7 @@ int store_kv_set(struct store *s, const char *ns, const char *key, const char *v
 
 int store_kv_del(struct store *s, const char *ns, const char *key)
 {
-	return store_runf(s, "DELETE FROM kv WHERE ns = ? AND key = ?", "ss", ns, key);
+	return db_runf(s->sql, NULL, "DELETE FROM kv WHERE ns = ? AND key = ?", "ss", ns, key);
 }
 
 static int bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
@@ -418,23 +479,21 @@ int store_runf(struct store *s, const char *sql, const char *fmt, ...)
 
 long store_count(struct store *s, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	va_list ap;
 	long n = -1;
 	int r;
 
 	va_start(ap, fmt);
-	st = store_vstmtf(s, sql, fmt, ap);
+	st = db_vstmtf(s->sql, sql, fmt, ap);
 	va_end(ap);
 	if (!st)
 		return -1;
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL && sqlite3_column_int64(st, 0) >= 0 &&
-	    sqlite3_column_int64(st, 0) <= LONG_MAX)
-		n = (long)sqlite3_column_int64(st, 0);
-	else if (r != SQLITE_ROW && r != SQLITE_DONE)
-		hlog_error("store", "SQL failed: %s", sqlite3_errmsg(s->db));
-	sqlite3_reset(st);
+	r = db_step(st);
+	if (r == DB_ROW && db_col_type(st, 0) != DB_NULL && db_col_int64(st, 0) >= 0 &&
+	    db_col_int64(st, 0) <= LONG_MAX)
+		n = (long)db_col_int64(st, 0);
+	db_reset(st);
 	return n;
 }
 

@@ -1,4 +1,4 @@
-/* store.h - the one SQLite database in data_dir.
+/* store.h - the one store: SQLite in data_dir (default) or PostgreSQL ([store] url).
  *
  * WAL journal, foreign keys on, a lock file so that two processes never share one store (two
  * processes on one Matrix device would fork its crypto state). Each module owns its tables and
@@ -9,6 +9,8 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+
+#include "store/db.h"
 #include <stddef.h>
 
 struct store;
@@ -16,10 +18,21 @@ struct store;
 /* Opens (creating) DIR/hearth.db, making DIR with mode 0700 if needed. HE_PERM when another
  * Hearth holds the lock. */
 int store_open(const char *dir, struct store **out);
+/* url NULL or "": store_open(dir). Else the database at url (postgresql://..., see db.h);
+ * dir is still made and kept private (key files live there). PostgreSQL: HE_PERM when another
+ * Hearth uses the same store (a session advisory lock, taken again after a reconnect). */
+int store_open_url(const char *dir, const char *url, struct store **out);
+/* PostgreSQL only: the store without its one-Hearth lock, beside a running Hearth (the
+ * operator's `hearth admin member ...`; the server serialises the writes). */
+int store_open_url_shared(const char *url, struct store **out);
 /* Opens a database file directly (tests, benchmarks); ":memory:" works. No lock file. */
 int store_open_file(const char *path, struct store **out);
 void store_free(struct store *s);              /* accepts NULL; closes the database */
 
+/* The statement layer (store/db.h), either engine: modules use this. Borrowed. */
+struct db *store_sql(struct store *s);
+enum db_engine store_engine(const struct store *s);
+/* SQLite only (NULL on PostgreSQL): the same connection for code not yet on store_sql(). */
 sqlite3 *store_db(struct store *s);            /* borrowed */
 const char *store_dir(const struct store *s);  /* NULL for store_open_file */
 
@@ -27,6 +40,8 @@ const char *store_dir(const struct store *s);  /* NULL for store_open_file */
  * Returns 0, HE_DB (logged, nothing applied), or HE_INVAL when the database is newer than
  * this build knows (a downgrade). */
 int store_migrate(struct store *s, const char *module, const char *const *migrations, size_t n);
+/* The same for migrations written for both engines (store/db.h): what modules use. */
+int store_migrate_db(struct store *s, const char *module, const struct db_migration *m, size_t n);
 /* The module's schema version (0 when never migrated). */
 int store_version(struct store *s, const char *module);
 

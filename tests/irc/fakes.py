@@ -197,6 +197,9 @@ class SaslServer(_Listener):
       switch       offers the mechanism in CAP LS, then answers AUTHENTICATE with 908 PLAIN + 904
       e-error      SCRAM: e=invalid-proof
       later        no sasl in CAP LS (services away); CAP NEW sasl=... after the client's JOIN
+      silent       as InspIRCd 3: no sasl in CAP LS before CAP END, sasl in any CAP LS after it,
+                   and never a CAP NEW
+      silent-fail  the same, and every login attempt answered with 904
 
     After CAP END it welcomes the client and echoes JOINs; self.joined lists channels joined,
     self.lines (conn, line) everything received, self.verified the SASL logins it accepted."""
@@ -306,13 +309,14 @@ class SaslServer(_Listener):
                     if cmd == "NICK" and len(words) > 1:
                         nick = words[1]
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "LS":
-                        if self.mode == "later":
+                        if self.mode == "later" or (self.mode.startswith("silent") and not st.get("reg")):
                             send(":sasl.test CAP * LS :message-tags cap-notify")
                         else:
                             send(":sasl.test CAP * LS :sasl=%s message-tags" % self.mechs)
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "REQ":
                         send(":sasl.test CAP * ACK :" + line.split(":", 1)[1])
                     elif cmd == "CAP" and len(words) > 1 and words[1].upper() == "END":
+                        st["reg"] = True
                         send(":sasl.test 001 %s :Welcome %s!u@127.0.0.1" % (nick, nick),
                              ":sasl.test 422 %s :No MOTD" % nick)
                     elif cmd == "AUTHENTICATE" and st["mech"] is None:
@@ -320,6 +324,9 @@ class SaslServer(_Listener):
                         if self.mode == "switch":
                             send(":sasl.test 908 %s PLAIN :are available SASL mechanisms" % nick,
                                  ":sasl.test 904 %s :SASL authentication failed" % nick)
+                        elif self.mode == "silent-fail":
+                            st["mech"] = None
+                            send(":sasl.test 904 %s :SASL authentication failed" % nick)
                         elif self.mode == "bad-b64":
                             send("AUTHENTICATE +")
                             st["step"] = 0

@@ -13,6 +13,7 @@ import glob
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -263,6 +264,8 @@ def run_sasl():
         "onlyplain": ("PLAIN", "ok", "SCRAM-SHA-256", True, ""),
         "eerr": ("SCRAM-SHA-256", "e-error", "SCRAM-SHA-256", True, ""),
         "later": ("SCRAM-SHA-256", "later", "SCRAM-SHA-256", False, ""),
+        "silent": ("SCRAM-SHA-256", "silent", "SCRAM-SHA-256", False, ""),
+        "silentno": ("SCRAM-SHA-256", "silent-fail", "SCRAM-SHA-256", False, ""),
         "ecdsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key),
         "ec644": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + key644),
         "ecrsa": ("ECDSA-NIST256P-CHALLENGE", "ok", "ECDSA-NIST256P-CHALLENGE", True, "sasl_key_file = " + rsa),
@@ -288,6 +291,7 @@ channels = #{n}
 {extra}
 """.format(n=name, port=srv.port, mech=mech, user=SASL_USER, req="true" if required else "false", extra=extra))
         env[-1]["HEARTH_IRC_%s_SASL_PASSWORD" % name.upper()] = SASL_PW
+        env[-1]["HEARTH_IRC_TEST_SASL_RELIST_MS"] = "1000"
     hs = [Hearth("".join(sec), env=e) for sec, e in zip(sections, env)]
 
     def joined(name, timeout=15):
@@ -355,6 +359,25 @@ channels = #{n}
             expect(joined("later"), "no JOIN")
             hs[group["later"]].wait_log(r"irc\.later: logged in with SASL")
             expect(servers["later"].verified == ["SCRAM-SHA-256"], servers["later"].errors)
+
+        @check("no CAP NEW (as InspIRCd 3): CAP LS re-asked after registering, logs in")
+        def _():
+            expect(joined("silent"), "no JOIN")
+            hs[group["silent"]].wait_log(r"irc\.silent: logged in with SASL")
+            expect(servers["silent"].verified == ["SCRAM-SHA-256"], servers["silent"].errors)
+            n = sent("silent").count("CAP LS 302")
+            time.sleep(2.5)
+            expect(n >= 2 and sent("silent").count("CAP LS 302") == n, "CAP LS sent %d, then %d times" %
+                   (n, sent("silent").count("CAP LS 302")))
+
+        @check("re-asked CAP LS, then a failed login: not tried again on that connection")
+        def _():
+            expect(joined("silentno"), "no JOIN")
+            hs[group["silentno"]].wait_log(r"irc\.silentno: SASL is offered again")
+            time.sleep(3.5)                         # 3 relist periods
+            starts = [l for l in sent("silentno") if l.startswith("AUTHENTICATE SCRAM")]
+            expect(len(starts) == 1, "login attempts: %d" % len(starts))
+            expect(sent("silentno").count("CAP LS 302") == 2, "CAP LS %d times" % sent("silentno").count("CAP LS 302"))
 
         @check("SASL ECDSA-NIST256P-CHALLENGE: signs the challenge, logs in, joins")
         def _():
@@ -580,7 +603,8 @@ channels = #ngv3{tag}
 
 def run_capnotify():
     """Services restarting, as a network with cap-notify shows it: CAP DEL of the account caps,
-    then CAP NEW. (InspIRCd 3.15 sends neither for its account caps, so a scripted server.)"""
+    then CAP NEW. (InspIRCd 3.15 sends neither, for these or for sasl: a scripted server;
+    run_services_restart() is the real pair.)"""
     srv = MiniIrc("cap-notify account-notify extended-join",
                   after_join=[":mini.test 005 $nick WHOX :are supported",
                               ":mini.test 353 $nick = $chan :$nick opal",
@@ -609,12 +633,146 @@ channels = #cn
         srv.close()
 
 
+def caps_listed(timeout=5):
+    """A fresh client's CAP LS 302 on the InspIRCd plain port: the cap names listed now."""
+    s = socket.create_connection((HOST, IRC_PORT), timeout=timeout)
+    buf, deadline = b"", time.time() + timeout
+    try:
+        s.sendall(b"CAP LS 302\r\n")
+        while time.time() < deadline and not re.search(rb" LS :[^\r\n]*\r\n", buf):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+        s.sendall(b"QUIT\r\n")
+    finally:
+        s.close()
+    m = re.search(r" LS :([^\r\n]*)", buf.decode("utf-8", "replace"))
+    expect(m, "no CAP LS reply: %r" % buf[-300:])
+    return {w.split("=", 1)[0] for w in m.group(1).split()}
+
+
+LATE = """
+[irc.sq]
+host = 127.0.0.1
+port = {port}
+tls = false
+nick = {nick}
+sasl_mechanism = PLAIN
+sasl_username = {bot}
+sasl_required = false
+channels = {chan}
+"""
+
+
+def run_services_restart():
+    """Services restarting on the real InspIRCd 3 + Anope 2, Hearth connected throughout.
+    InspIRCd 3.15 announces the split with no CAP DEL/NEW: m_sasl's ServerTracker only changes
+    what CAP LS lists (checked with a raw cap-notify client, tests/irc/README.md), so the
+    DEL/NEW handling is tested by run_capnotify() against a scripted server, and this checks what
+    the real pair does: the split is real, Hearth stays on one connection and logged in, answers
+    while services are away, and an account login after services are back reaches it."""
+    chan = "#sr" + TAG
+    nick = "HSr" + TAG
+    bot, bot_pw = "srbot" + TAG, "sr-bot-pw1"
+    macct, mpw = "srmem" + TAG, "sr-mem-pw1"
+    lacct, lpw = "srlate" + TAG, "sr-late-pw1"
+    for a, p in ((bot, bot_pw), (macct, mpw), (lacct, lpw)):
+        try:
+            sh("register", a, p)
+        except subprocess.CalledProcessError:   # NickServ slow just after a relink: once more
+            time.sleep(2)
+            sh("register", a, p)
+    mem = member(HOST, IRC_PORT, "srm" + TAG, caps=CAPS, sasl=(macct, mpw)).connect()
+    mem.join(chan)
+    h = Hearth("""
+[irc.sr]
+host = 127.0.0.1
+port = {port}
+tls = false
+nick = {nick}
+sasl_mechanism = PLAIN
+sasl_username = {bot}
+sasl_required = true
+channels = {chan}
+""".format(port=IRC_PORT, nick=nick, bot=bot, chan=chan), env={"HEARTH_IRC_SR_SASL_PASSWORD": bot_pw})
+
+    def account_of(who, timeout=10):
+        mem.drain()
+        mem.send("WHOIS " + who)
+        end = mem.wait_for(lambda x: x.command in ("330", "318"), timeout)
+        return end.params[2] if end.command == "330" else None
+
+    def answers(what):
+        mem.drain()
+        mem.privmsg(chan, "!help")
+        expect(mem.wait_privmsg(nick, target=chan, timeout=20), "no reply to !help " + what)
+
+    hs = [h]
+    nick2 = "HSq" + TAG
+    try:
+        @check("services restart (real): logged in with SASL PLAIN, WHOX knows the member")
+        def _():
+            h.wait_log(r"irc\.sr: registered as %s \(logged in with SASL\)" % nick)
+            h.wait_log(r"irc\.sr << (@\S+ )?:\S+ 354 \S+ 152 %s \S+ \S+ srm%s \S+ :?%s" % (chan, TAG, macct))
+            expect("sasl" in caps_listed(), "sasl not offered with Anope linked")
+
+        @check("services restart (real): Anope stops -> sasl gone from CAP LS, Hearth answers")
+        def _():
+            sh("stop", "anope")
+            deadline = time.time() + 15
+            while "sasl" in caps_listed() and time.time() < deadline:
+                time.sleep(0.3)
+            expect("sasl" not in caps_listed(), "InspIRCd still offers sasl: no split?")
+            answers("while services are away")
+            hs.append(Hearth(LATE.format(port=IRC_PORT, nick=nick2, bot=bot, chan=chan),
+                             env={"HEARTH_IRC_SQ_SASL_PASSWORD": bot_pw,
+                                  "HEARTH_IRC_TEST_SASL_RELIST_MS": "1000"}))
+            hs[1].wait_log(r"irc\.sq: the server does not offer SASL; going on without logging in")
+            hs[1].wait_log(r"irc\.sq: joined %s" % chan)
+            expect(account_of(nick2) is None, "logged in without services?")
+
+        @check("services restart (real): Anope back -> same connection, accounts current")
+        def _():
+            sh("start", "anope")                  # waits until CAP LS offers sasl again
+            late = member(HOST, IRC_PORT, "srl" + TAG, caps=CAPS).connect()
+            late.join(chan)
+            out = late.nickserv("IDENTIFY %s %s" % (lacct, lpw))
+            expect(any("identified" in l.lower() or "recognized" in l.lower() for l in out), out)
+            h.wait_log(r"irc\.sr << (@\S+ )?:srl%s!\S+ ACCOUNT :?%s" % (TAG, lacct))
+            expect(account_of(nick) == bot, "Hearth is not logged in after the restart")
+            expect(account_of(mem.nick) == macct, "the member lost their account")
+            answers("after services came back")
+            text = h.text()
+            expect(len(re.findall(r"irc\.sr: registered as", text)) == 1 and
+                   not re.search(r"irc\.sr: .*reconnecting in", text), "Hearth reconnected")
+            expect(bot_pw not in text, "the SASL password reached the log")
+
+        @check("services back with no CAP NEW: CAP LS re-asked, SASL PLAIN login")
+        def _():
+            expect(len(hs) == 2, "the second Hearth did not start")
+            hs[1].wait_log(r"irc\.sq: SASL is offered again; logging in now", 15)
+            relists = re.findall(r"irc\.sq >> CAP LS 302", hs[1].text())
+            expect(len(relists) >= 2, "no CAP LS after registering: %d" % len(relists))
+            hs[1].wait_log(r"irc\.sq: logged in with SASL", 15)
+            expect(account_of(nick2) == bot, "not logged in after services came back")
+            text = hs[1].text()
+            expect(len(re.findall(r"irc\.sq: registered as", text)) == 1, "reconnected")
+            expect(bot_pw not in text, "the SASL password reached the log")
+    finally:
+        for x in hs:
+            x.stop()
+        if "anope running" not in sh("status"):
+            sh("start", "anope")
+
+
 def run(do_finish=True):
     setup(width=62)
     run_pinning()
     run_sasl()
     run_sts()
     run_capnotify()
+    run_services_restart()
     run_v3()
     run_expired()
     if do_finish:

@@ -1,5 +1,6 @@
 /* e2e_router.c - the in-process homeserver of e2e_router.h. */
 #include "e2e_router.h"
+#include "testapp.h"
 
 unsigned char *hs_test_key(void)
 {
@@ -51,7 +52,7 @@ void hs_changed(struct hs *h, const char *user)
 /* Opens (or re-opens) a client; path NULL = in-memory store. */
 int cl_open(struct cl *c)
 {
-	int rc = store_open_file(c->path[0] ? c->path : ":memory:", &c->st);
+	int rc = ta_store_open(c->path[0] ? c->path : ":memory:", &c->st);
 	if (rc)
 		return rc;
 	return e2e_new(c->st, c->user, c->dev, hs_test_key(), &c->e);

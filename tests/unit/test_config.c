@@ -107,6 +107,49 @@ static void secrets_from_environment(void **state)
 	unlink(path);
 }
 
+/* SCRAM without SASLprep: a non-ASCII or control character in the user name or password is a
+ * clear problem (which never shows the password); printable ASCII and PLAIN are fine. */
+static size_t scram_problems(const char *mech, const char *user, const char *pw, char *msg, size_t n)
+{
+	struct config *c = NULL;
+	struct config_problems p = { 0 };
+	char text[512];
+	const char *path;
+	size_t count;
+
+	snprintf(text, sizeof(text), "[irc.s]\nhost = 127.0.0.1\nchannels = #x\nsasl_mechanism = %s\n"
+		 "sasl_username = %s\n", mech, user);
+	path = write_tmp(text);
+	setenv("HEARTH_IRC_S_SASL_PASSWORD", pw, 1);
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	unsetenv("HEARTH_IRC_S_SASL_PASSWORD");
+	count = p.n;
+	snprintf(msg, n, "%s", count ? p.items[0].msg : "");
+	for (size_t i = 0; i < p.n; i++)
+		assert_null(strstr(p.items[i].msg, pw));
+	config_free(c);
+	unlink(path);
+	return count;
+}
+
+static void scram_credentials_printable_ascii(void **state)
+{
+	char msg[512];
+
+	assert_int_equal(scram_problems("SCRAM-SHA-256", "hearth", "Tr0ub4dor &3 ~!", msg, sizeof(msg)), 0);
+	assert_int_equal(scram_problems("SCRAM-SHA-512", "a=b,c", "pw", msg, sizeof(msg)), 0);
+	assert_int_equal(scram_problems("SCRAM-SHA-256", "hearth", "p\xc3\xa4sswort", msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "printable ASCII"));
+	assert_non_null(strstr(msg, "password"));
+	assert_int_equal(scram_problems("SCRAM-SHA-512", "b\xc3\xa4r", "pw", msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "sasl_username"));
+	assert_int_equal(scram_problems("SCRAM-SHA-256", "hearth", "tab\there", msg, sizeof(msg)), 1);
+	assert_int_equal(scram_problems("SCRAM-SHA-256", "hearth", "nbsp\xc2\xa0x", msg, sizeof(msg)), 1);
+	/* PLAIN sends the bytes as they are: no SASLprep involved */
+	assert_int_equal(scram_problems("PLAIN", "b\xc3\xa4r", "p\xc3\xa4sswort", msg, sizeof(msg)), 0);
+}
+
 static void reload_moves_hot_settings_only(void **state)
 {
 	struct config *live = NULL, *fresh = NULL;
@@ -257,6 +300,7 @@ int main(void)
 		cmocka_unit_test(defaults_mean_console),
 		cmocka_unit_test(problems_carry_their_line),
 		cmocka_unit_test(secrets_from_environment),
+		cmocka_unit_test(scram_credentials_printable_ascii),
 		cmocka_unit_test(reload_moves_hot_settings_only),
 		cmocka_unit_test(http_homeserver_only_on_loopback),
 		cmocka_unit_test(every_problem_with_its_real_line),

@@ -23,6 +23,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "testapp.h"
 
 #define NET "matrix"
 #define ROOM "!support:hs"
@@ -110,7 +111,7 @@ static int setup(void **state)
 	assert_int_equal(config_load(fx->cfgpath, &fx->app.cfg, &probs), 0);
 	assert_int_equal(config_finish(fx->app.cfg, &probs), 0);
 	assert_int_equal(probs.n, 0);
-	assert_int_equal(store_open_file(":memory:", &fx->app.store), 0);
+	assert_int_equal(ta_store_open(":memory:", &fx->app.store), 0);
 	snprintf(dir, sizeof(dir), "%s/content", src_dir());
 	assert_int_equal(content_load(dir, "en", &fx->app.content, err, sizeof(err)), 0);
 	assert_int_equal(care_init(&fx->app), 0);

@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "net/matrix/mx.h"
 #include "store/store.h"
+#include "testapp.h"
 
 static json_t *parse(const char *s)
 {
@@ -390,7 +391,7 @@ static struct owedfix *owedfix_new(void)
 	struct owedfix *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(store_open_file(":memory:", &f->app.store), HE_OK);
+	assert_int_equal(ta_store_open(":memory:", &f->app.store), HE_OK);
 	assert_int_equal(mx_owed_init(f->app.store, 1000000), HE_OK);
 	f->mx.app = &f->app;
 	return f;

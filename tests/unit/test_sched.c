@@ -26,6 +26,7 @@
 #include "core/err.h"
 #include "core/loop.h"
 #include "store/store.h"
+#include "testapp.h"
 
 #define T_2026_07_01 1782864000   /* 2026-07-01 00:00 UTC */
 #define T_2026_07_03 1783036800
@@ -87,7 +88,7 @@ static void fx_open(struct fx *f, bool with_transport)
 	f->app.cfg->data_dir = strdup(f->dir);
 	assert_int_equal(config_finish(f->app.cfg, &probs), HE_OK);
 	assert_int_equal(content_load(HEARTH_SOURCE_DIR "/content", "en", &f->app.content, err, sizeof(err)), HE_OK);
-	assert_int_equal(store_open(f->dir, &f->app.store), HE_OK);
+	assert_int_equal(ta_store_open_dir(f->dir, &f->app.store), HE_OK);
 	assert_int_equal(care_init(&f->app), HE_OK);
 	snprintf(f->t.name, sizeof(f->t.name), "test");
 	f->t.ops = &rec_ops;

@@ -1,5 +1,6 @@
 /* testapp.c - the test app of testapp.h. */
 #include "testapp.h"
+#include "dbtest.h"
 
 #include "core/log.h"
 #include "core/loop.h"
@@ -64,6 +65,54 @@ static int set_str(char **field, const char *value)
 	return HE_OK;
 }
 
+/* HEARTH_TEST_STORE=pg: the store is a fresh schema in the test cluster (tests/pg/cluster.sh)
+ * instead of the SQLite file db, so the same test runs on PostgreSQL. */
+/* HEARTH_TEST_STORE=pg without a cluster: the whole test is skipped (ctest SKIP_RETURN_CODE). */
+static void need_cluster(void)
+{
+	if (dbtest_pg_url())
+		return;
+	fprintf(stderr, "SKIP: HEARTH_TEST_STORE=pg but HEARTH_TEST_PG_URL is not set; run "
+		"eval \"$(tests/pg/cluster.sh start)\" first (tests/run-all.sh does)\n");
+	exit(77);
+}
+
+int ta_store_open(const char *db, struct store **out)
+{
+	const char *engine = getenv("HEARTH_TEST_STORE");
+	char *url;
+	int rc;
+
+	if (!engine || strcmp(engine, "pg") != 0)
+		return store_open_file(db, out);
+	need_cluster();
+	url = db && strcmp(db, ":memory:") != 0 ? dbtest_pg_url_for(db) : dbtest_fresh_url(DB_PG);
+	if (!url) {
+		fprintf(stderr, "testapp: HEARTH_TEST_STORE=pg but no PostgreSQL test cluster "
+			"(HEARTH_TEST_PG_URL); run eval \"$(tests/pg/cluster.sh start)\"\n");
+		return HE_DB;
+	}
+	rc = store_open_url(NULL, url, out);
+	free(url);
+	return rc;
+}
+
+int ta_store_open_dir(const char *dir, struct store **out)
+{
+	const char *engine = getenv("HEARTH_TEST_STORE");
+	char *url;
+	int rc;
+
+	if (!engine || strcmp(engine, "pg") != 0)
+		return store_open(dir, out);
+	need_cluster();
+	if (!(url = dbtest_pg_url_for(dir)))
+		return HE_DB;
+	rc = store_open_url(dir, url, out);
+	free(url);
+	return rc;
+}
+
 int ta_app_open(struct happ *app, const char *db, const char *data_dir, const char *key_file)
 {
 	char dir[4096];
@@ -79,7 +128,7 @@ int ta_app_open(struct happ *app, const char *db, const char *data_dir, const ch
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/content", ta_src());
 	if ((rc = set_str(&app->cfg->content_dir, dir)) || (rc = loop_new(&app->loop)) ||
-	    (rc = store_open_file(db, &app->store)) || (rc = care_init(app)) ||
+	    (rc = ta_store_open(db, &app->store)) || (rc = care_init(app)) ||
 	    (rc = care_load_content(app)))
 		goto out;
 out:

@@ -38,6 +38,12 @@ const char *ta_src(void);
 /* Opens app's config (defaults; data_dir and key_file if not NULL), the content of the source
  * tree, a loop, the store db (a file path or ":memory:") and the care layer. 0 or the first
  * error; ta_app_close() frees what was opened either way. */
+/* The store for a test: the SQLite file db, or with HEARTH_TEST_STORE=pg a fresh PostgreSQL
+ * schema in the test cluster. */
+struct store;
+int ta_store_open(const char *db, struct store **out);
+/* The same for store_open(dir): with HEARTH_TEST_STORE=pg a schema named after dir. */
+int ta_store_open_dir(const char *dir, struct store **out);
 int ta_app_open(struct happ *app, const char *db, const char *data_dir, const char *key_file);
 /* Frees what ta_app_open() opened; the rest of app (fake_now, transports) stays. */
 void ta_app_close(struct happ *app);

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Timings. The first three can be shortened for tests only, through the environment
+/* Timings. The first four can be shortened for tests only, through the environment
  * (HEARTH_IRC_TEST_PING_IDLE_MS, HEARTH_IRC_TEST_PING_DEADLINE_MS, HEARTH_IRC_TEST_SASL_TIMEOUT_MS,
- * milliseconds, 200 to the default); they are not config keys on purpose. */
+ * HEARTH_IRC_TEST_SASL_RELIST_MS, milliseconds, 200 to the default); they are not config keys on
+ * purpose. */
 #define PING_IDLE_MS 60000        /* our own PING after this much silence */
 #define PING_DEADLINE_MS 30000    /* no answer within this: the connection is dead */
 #define SASL_TIMEOUT_MS 20000
+#define SASL_RELIST_MS 60000      /* registered without SASL (services away): CAP LS this often */
 #define PING_TICK_MS 5000         /* how often the lag check runs (at most) */
 #define REG_TIMEOUT_MS 60000      /* registration must finish within this */
 #define BACKOFF_MIN_MS 1000
@@ -65,7 +67,8 @@ static void reset_session(struct irc *c)
 	c->caps_offered = c->caps_on = c->caps_pending = 0;
 	c->cap_ls_done = c->cap_end_sent = false;
 	c->sasl_mechs[0] = '\0';
-	c->sasl_started = c->sasl_done = c->sasl_ok = false;
+	c->sasl_started = c->sasl_done = c->sasl_ok = c->cap_relist = false;
+	c->sasl_relist_ms = 0;
 	c->sasl_step = 0;
 	c->sasl_in.len = 0;
 	c->sts_upgrade = false;
@@ -210,6 +213,7 @@ static void on_ping_timer(struct loop *l, void *ud)
 		irc_sendq_now(c, line);
 		c->ping_sent_ms = now;
 	}
+	irc_reg_relist_caps(c, now);
 }
 
 void irc_ready(struct irc *c)
@@ -434,11 +438,14 @@ static int irc_new(struct happ *app, const struct config_irc *cfg, struct irc **
 	c->ping_idle_ms = test_ms("HEARTH_IRC_TEST_PING_IDLE_MS", PING_IDLE_MS);
 	c->ping_deadline_ms = test_ms("HEARTH_IRC_TEST_PING_DEADLINE_MS", PING_DEADLINE_MS);
 	c->sasl_timeout_ms = test_ms("HEARTH_IRC_TEST_SASL_TIMEOUT_MS", SASL_TIMEOUT_MS);
+	c->sasl_relist_every_ms = test_ms("HEARTH_IRC_TEST_SASL_RELIST_MS", SASL_RELIST_MS);
 	c->ping_tick_ms = PING_TICK_MS;
 	if (c->ping_tick_ms > c->ping_deadline_ms / 4)
 		c->ping_tick_ms = c->ping_deadline_ms / 4;
 	if (c->ping_tick_ms > c->ping_idle_ms / 4)
 		c->ping_tick_ms = c->ping_idle_ms / 4;
+	if (c->ping_tick_ms > c->sasl_relist_every_ms / 4)
+		c->ping_tick_ms = c->sasl_relist_every_ms / 4;
 	*out = c;
 	return HE_OK;
 }

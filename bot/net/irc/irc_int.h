@@ -79,6 +79,8 @@ struct irc {
 	char sasl_mechs[128];          /* from sasl=PLAIN,EXTERNAL; "" when not listed */
 	bool sasl_started, sasl_done;
 	bool sasl_ok;                  /* logged in with SASL on this connection (903) */
+	bool cap_relist;               /* a CAP LS sent after registration is being answered */
+	uint64_t sasl_relist_ms;       /* when that CAP LS was last sent */
 	int sasl_step;                 /* server messages answered in this exchange */
 	struct irc_sasl_in sasl_in;    /* a server message being reassembled */
 	struct irc_scram scram;
@@ -94,6 +96,7 @@ struct irc {
 
 	uint64_t last_rx_ms, ping_sent_ms;
 	uint64_t ping_idle_ms, ping_deadline_ms, sasl_timeout_ms, ping_tick_ms;
+	uint64_t sasl_relist_every_ms; /* re-ask CAP LS this often while SASL waits for services */
 	uint64_t t_ping, t_reg, t_sasl, t_regain, t_reconnect, t_sendq;
 	int attempts;                  /* failed connects in a row */
 	int wfd;                       /* the fd the loop watches, -1 when none */
@@ -162,6 +165,7 @@ void irc_sendq_clear(struct irc *c);
 /* ---- reg.c: registration */
 void irc_reg_begin(struct irc *c);
 void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick);
+void irc_reg_relist_caps(struct irc *c, uint64_t now);
 void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char *nick);
 void irc_reg_on_logged_in(struct irc *c, const struct irc_msg *m, const char *nick);
 void irc_reg_on_sasl_ok(struct irc *c, const struct irc_msg *m, const char *nick);

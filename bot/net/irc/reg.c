@@ -346,8 +346,17 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 			irc_reconnect_now(c, "STS: leaving the plain-text connection for TLS");
 			return;
 		}
-		if (more || c->cap_ls_done)
+		if (more)
 			return;
+		if (c->cap_ls_done) {
+			/* our own re-ask after registration: services that linked since (InspIRCd
+			 * announces that with no CAP NEW) make sasl appear here; the ACK logs in */
+			if (c->cap_relist && (c->caps_offered & IRC_CAP_SASL) && c->st == IRC_ST_READY &&
+			    !c->sasl_ok && !c->sasl_done)
+				cap_request(c, IRC_CAP_SASL);
+			c->cap_relist = false;
+			return;
+		}
 		c->cap_ls_done = true;
 		cap_request(c, c->caps_offered);
 		after_caps(c);
@@ -407,6 +416,25 @@ void irc_reg_on_cap(struct irc *c, const struct irc_msg *m, const char *nick)
 				  "it comes back", c->net);
 		}
 	}
+}
+
+/* Registered without SASL because services were away: ask CAP LS again now and then, as a
+ * server may link its services without a CAP NEW (InspIRCd 3 only changes what CAP LS lists).
+ * Not after a login attempt on this connection ended (a wrong password is not retried). */
+void irc_reg_relist_caps(struct irc *c, uint64_t now)
+{
+	if (c->st != IRC_ST_READY || !sasl_wanted(c) || c->sasl_ok || c->sasl_started || c->sasl_done ||
+	    (c->caps_on & IRC_CAP_SASL) || c->caps_pending || !c->cap_ls_done)
+		return;
+	if (c->sasl_relist_ms && now - c->sasl_relist_ms < c->sasl_relist_every_ms)
+		return;
+	if (!c->sasl_relist_ms) {                 /* the first tick after registering: start the clock */
+		c->sasl_relist_ms = now;
+		return;
+	}
+	c->sasl_relist_ms = now;
+	c->cap_relist = true;
+	irc_sendq_line(c, "CAP LS 302");
 }
 
 void irc_reg_on_authenticate(struct irc *c, const struct irc_msg *m, const char *nick)

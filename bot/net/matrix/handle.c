@@ -233,10 +233,16 @@ int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event 
 	}
 	copy = json_deep_copy(ev->json);
 	if (copy && json_is_object(plain)) {
+		json_t *pc = json_object_get(plain, "content"), *rel = json_object_get(ev->content, "m.relates_to");
 		json_object_set(copy, "type", json_object_get(plain, "type"));
-		json_object_set(copy, "content", json_object_get(plain, "content"));
+		json_object_set(copy, "content", pc);
+		/* a relation may travel outside the ciphertext only (a reaction's, for the server) */
+		if (json_is_object(pc) && json_is_object(rel) && !json_object_get(pc, "m.relates_to"))
+			json_object_set(pc, "m.relates_to", rel);
 		if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.room.message") == 0)
 			taken = mx_handle_message(mx, r, &dec, b, &t_dec) ? 1 : 0;
+		else if (mx_event_parse(copy, &dec) == HE_OK && strcmp(dec.type, "m.reaction") == 0)
+			mx_react_event(mx, r, &dec); /* a one-tap answer in an encrypted room (react.c) */
 	}
 	json_decref(copy);
 	json_decref(plain);

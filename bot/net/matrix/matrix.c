@@ -292,7 +292,8 @@ static char *filter_text(void)
 {
 	static const char *const types[] = {
 		"m.room.message", "m.room.encrypted", "m.room.member", "m.room.power_levels",
-		"m.room.encryption", "m.room.create", "m.room.tombstone",
+		"m.room.encryption", "m.room.create", "m.room.tombstone", "m.reaction",
+		"m.room.redaction",
 	};
 	json_t *f, *t1 = json_array(), *t2 = json_array();
 	char *s = NULL;
@@ -492,6 +493,7 @@ static void t_free(struct htransport *t)
 	mx_joins_free(mx);
 	mx_rooms_free(mx);
 	mx_send_free(mx);
+	mx_react_free(mx);
 	mx_http_free(mx);
 	mx_batches_free(mx);
 	free(mx->hs);
@@ -523,6 +525,8 @@ static const struct htransport_ops ops = {
 	.reply = mx_op_reply,
 	.post = mx_op_post,
 	.greet = mx_op_greet,
+	.send_image = mx_op_send_image,
+	.post_checkin = mx_op_post_checkin,
 	.post_private = mx_op_post_private,
 	.send_file = mx_op_send_file,
 	.reload = t_reload,

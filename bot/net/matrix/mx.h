@@ -63,10 +63,13 @@ struct mx_md {
 	uint64_t used;             /* md_tick when last used (0: empty) */
 };
 
+struct mx_react;
+
 struct mx {
 	struct htransport t;
 	struct happ *app;
 	struct loop *loop;
+	struct mx_react *react;        /* react.c: one-tap check-ins (NULL until the first) */
 
 	/* http.c */
 	void *multi;               /* CURLM* */
@@ -273,6 +276,15 @@ int mx_catch_up_minutes(const struct mx *mx);
 bool mx_too_old(const struct mx *mx, int64_t ts_ms);
 /* Logs a message skipped as too old: its id and age, never its text. */
 void mx_log_too_old(const struct mx *mx, const char *room_id, const struct mx_event *ev);
+/* image.c: the mood chart as m.image, privately (encrypted before upload in encrypted chats). */
+json_t *mx_image_content(const struct himage *img);
+int mx_op_send_image(struct htransport *t, const struct hmsg *in, const struct himage *img);
+/* react.c: one-tap check-ins. post_checkin op; mx_react_event takes our own events (a prompt's
+ * scale is added once it is seen), m.reaction (decrypted ones too) and m.room.redaction. */
+int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *room, const char *md);
+void mx_react_event(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
+int mx_react_score(const char *key);     /* 2, 4, 6, 8, 10 for the scale's keys, else 0 */
+void mx_react_free(struct mx *mx);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
@@ -414,6 +426,8 @@ enum mx_owed_state { MX_OWED_NONE = 0, MX_OWED_OPEN = 1, MX_OWED_DONE = 2 };
 
 /* Migrates the tables and prunes done events older than two days. */
 int mx_owed_init(struct store *s, int64_t now_s);
+/* Only the tables (`hearth store copy` prepares an empty store with it). */
+int mx_owed_migrate(struct store *s);
 int mx_owed_clear(struct store *s);   /* another account: nothing owed belongs to this one */
 /* MX_OWED_*, or HE_DB. Only ids are kept: an owed message is fetched again and judged as its
  * room is then (private or not, who is a moderator). */

@@ -486,10 +486,14 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 	}
 	if (w != MX_TIMELINE || !sc->dispatch || sc->tl_index < sc->skip_until)
 		return;
+	if (ev->sender && strcmp(ev->sender, mx->user_id) == 0)
+		mx_react_event(mx, sc->room, ev); /* a check-in of ours: its scale (react.c) */
 	if (strcmp(ev->type, "m.room.message") == 0)
 		mx_handle_message(mx, sc->room, ev, sc->batch, sc->t0);
 	else if (strcmp(ev->type, "m.room.encrypted") == 0)
 		mx_handle_encrypted(mx, sc->room, ev, sc->batch);
+	else if (strcmp(ev->type, "m.reaction") == 0 || strcmp(ev->type, "m.room.redaction") == 0)
+		mx_react_event(mx, sc->room, ev); /* one-tap check-in answers */
 }
 
 /* ---- the gap of a limited timeline ---- */

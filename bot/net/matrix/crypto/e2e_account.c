@@ -71,7 +71,7 @@ out:
 
 int e2e_account_load(struct e2e *e)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT user_id, device_id, pickle, published FROM e2e_account"
+	struct db_stmt *st = e2e_stmt(e, "SELECT user_id, device_id, pickle, published FROM e2e_account"
 				    " WHERE id = 1", "");
 	char *user = NULL, *dev = NULL, *pickle = NULL;
 	void *rnd = NULL;
@@ -80,18 +80,18 @@ int e2e_account_load(struct e2e *e)
 	if (!st)
 		return HE_DB;
 	if (!(e->acct = account_alloc())) {
-		sqlite3_reset(st);
+		db_reset(st);
 		return HE_NOMEM;
 	}
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW) {
+	s = db_step(st);
+	if (s == DB_ROW) {
 		user = e2e_col_str(st, 0);
 		dev = e2e_col_str(st, 1);
 		pickle = e2e_col_str(st, 2);
-		e->keys_published = sqlite3_column_int(st, 3) != 0;
+		e->keys_published = db_col_int(st, 3) != 0;
 	}
-	sqlite3_reset(st);
-	if (s == SQLITE_ROW) {
+	db_reset(st);
+	if (s == DB_ROW) {
 		if (!user || !dev || !pickle) {
 			rc = HE_NOMEM;
 			goto out;
@@ -110,7 +110,7 @@ int e2e_account_load(struct e2e *e)
 			rc = HE_CRYPTO;
 			goto out;
 		}
-	} else if (s == SQLITE_DONE) {
+	} else if (s == DB_DONE) {
 		size_t n = olm_create_account_random_length(e->acct);
 		if (!(rnd = malloc(n))) {
 			rc = HE_NOMEM;

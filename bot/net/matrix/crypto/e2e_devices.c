@@ -12,11 +12,11 @@
 static int64_t next_dirty(struct e2e *e)
 {
 	if (e->dirty_seq == 0) {
-		sqlite3_stmt *st = e2e_stmt(e, "SELECT COALESCE(MAX(dirty), 0) FROM e2e_user", "");
-		if (st && sqlite3_step(st) == SQLITE_ROW)
-			e->dirty_seq = sqlite3_column_int64(st, 0);
+		struct db_stmt *st = e2e_stmt(e, "SELECT COALESCE(MAX(dirty), 0) FROM e2e_user", "");
+		if (st && db_step(st) == DB_ROW)
+			e->dirty_seq = db_col_int64(st, 0);
 		if (st)
-			sqlite3_reset(st);
+			db_reset(st);
 	}
 	return ++e->dirty_seq;
 }
@@ -53,7 +53,7 @@ int e2e_device_lists(struct e2e *e, json_t *device_lists)
 
 int e2e_query_pump(struct e2e *e)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *users = NULL, *ctx = NULL;
 	int rc = HE_OK;
 
@@ -68,10 +68,10 @@ int e2e_query_pump(struct e2e *e)
 		rc = HE_NOMEM;
 		goto out;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *u = (const char *)sqlite3_column_text(st, 0);
+	while (db_step(st) == DB_ROW) {
+		const char *u = db_col_text(st, 0);
 		json_object_set_new(users, u, json_array());
-		json_object_set_new(ctx, u, json_integer(sqlite3_column_int64(st, 1)));
+		json_object_set_new(ctx, u, json_integer(db_col_int64(st, 1)));
 	}
 	if (json_object_size(users) == 0)
 		goto out;
@@ -80,7 +80,7 @@ int e2e_query_pump(struct e2e *e)
 		rc = HE_NOMEM;
 	ctx = NULL;
 out:
-	sqlite3_reset(st);
+	db_reset(st);
 	json_decref(users);
 	json_decref(ctx);
 	return rc;
@@ -108,7 +108,7 @@ static int check_device(struct e2e *e, const char *user_id, const char *device_i
 static int store_user_devices(struct e2e *e, const char *user_id, json_t *devices,
 			      const char *ssk)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	const char *dev_id;
 	json_t *dk;
 	bool gone = false;
@@ -131,11 +131,11 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 			      " device_id = ?", "ss", user_id, dev_id);
 		if (!st)
 			return HE_DB;
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if (db_step(st) == DB_ROW) {
 			old_ed = e2e_col_str(st, 0);
-			was_signed = sqlite3_column_int64(st, 1);
+			was_signed = db_col_int64(st, 1);
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 		if (old_ed && strcmp(old_ed, ed) != 0) {
 			hlog_warn(E2E_MOD, "device %s of %s changed its signing key; keeping the old one",
 				  dev_id, user_id);
@@ -156,9 +156,9 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 			      "s", curve);
 		if (!st)
 			return HE_DB;
-		if (sqlite3_step(st) == SQLITE_ROW)
-			dups = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		if (db_step(st) == DB_ROW)
+			dups = db_col_int64(st, 0);
+		db_reset(st);
 		if (dups > 1 || strcmp(curve, e->curve) == 0)
 			hlog_warn(E2E_MOD, "device %s of %s claims an identity key another device claims "
 				  "too; neither gets room keys unless it proves it holds the key",
@@ -173,12 +173,12 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 		json_t *gone_ids = json_array();
 		size_t i;
 		json_t *v;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *d = (const char *)sqlite3_column_text(st, 0);
+		while (db_step(st) == DB_ROW) {
+			const char *d = db_col_text(st, 0);
 			if (!json_object_get(devices, d))
 				json_array_append_new(gone_ids, json_string(d));
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 		json_array_foreach(gone_ids, i, v) {
 			gone = true;
 			rc = e2e_sql(e, "UPDATE e2e_device SET deleted = 1 WHERE user_id = ? AND"
@@ -228,15 +228,15 @@ int e2e_query_done(struct e2e *e, json_t *ctx, int status, json_t *resp)
 
 bool e2e_room_members_dirty(struct e2e *e, const char *room_id)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT 1 FROM e2e_member m JOIN e2e_user u"
+	struct db_stmt *st = e2e_stmt(e, "SELECT 1 FROM e2e_member m JOIN e2e_user u"
 				    " ON u.user_id = m.user_id WHERE m.room_id = ? AND u.dirty > 0"
 				    " LIMIT 1", "s", room_id);
 	bool dirty;
 
 	if (!st)
 		return true;
-	dirty = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
+	dirty = db_step(st) == DB_ROW;
+	db_reset(st);
 	return dirty;
 }
 
@@ -249,21 +249,21 @@ int e2e_rotate_rooms_of(struct e2e *e, const char *user_id)
 int e2e_device_of(struct e2e *e, const char *user_id, const char *curve, char **device_id,
 		  char **ed25519)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT device_id, ed25519 FROM e2e_device WHERE user_id = ?"
+	struct db_stmt *st = e2e_stmt(e, "SELECT device_id, ed25519 FROM e2e_device WHERE user_id = ?"
 				    " AND curve25519 = ? AND deleted = 0 LIMIT 2", "ss", user_id, curve);
 	int rc = HE_NOTFOUND;
 
 	*device_id = *ed25519 = NULL;
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		*device_id = e2e_col_str(st, 0);
 		*ed25519 = e2e_col_str(st, 1);
 		rc = *device_id && *ed25519 ? HE_OK : HE_NOMEM;
-		if (rc == HE_OK && sqlite3_step(st) == SQLITE_ROW)
+		if (rc == HE_OK && db_step(st) == DB_ROW)
 			rc = HE_CRYPTO; /* two devices of one user with one key: believe neither */
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc) {
 		free(*device_id);
 		free(*ed25519);
@@ -283,13 +283,13 @@ int e2e_curve_proven(struct e2e *e, const char *curve, const char *user_id, cons
 
 bool e2e_room_is_encrypted(struct e2e *e, const char *room_id)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT 1 FROM e2e_room WHERE room_id = ?", "s", room_id);
+	struct db_stmt *st = e2e_stmt(e, "SELECT 1 FROM e2e_room WHERE room_id = ?", "s", room_id);
 	bool yes;
 
 	if (!st)
 		return true; /* when in doubt, never plaintext */
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
+	yes = db_step(st) == DB_ROW;
+	db_reset(st);
 	return yes;
 }
 
@@ -299,7 +299,7 @@ int e2e_room_encryption(struct e2e *e, const char *room_id, json_t *content)
 	json_t *pms = json_object_get(content, "rotation_period_ms");
 	json_t *pmsg = json_object_get(content, "rotation_period_msgs");
 	int64_t ms = E2E_ROTATE_MS_DEFAULT, msgs = E2E_ROTATE_MSGS_DEFAULT;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	if (!room_id || !alg || strcmp(alg, ALG_MEGOLM) != 0) {
@@ -326,9 +326,9 @@ int e2e_room_encryption(struct e2e *e, const char *room_id, json_t *content)
 	{
 		json_t *users = json_array(), *v;
 		size_t i;
-		while (sqlite3_step(st) == SQLITE_ROW)
-			json_array_append_new(users, json_string((const char *)sqlite3_column_text(st, 0)));
-		sqlite3_reset(st);
+		while (db_step(st) == DB_ROW)
+			json_array_append_new(users, json_string(db_col_text(st, 0)));
+		db_reset(st);
 		json_array_foreach(users, i, v)
 			if ((rc = e2e_track_user(e, json_string_value(v))))
 				break;
@@ -357,7 +357,7 @@ int e2e_room_member_change(struct e2e *e, const char *room_id, const char *user_
 	}
 	rc = e2e_sql(e, "DELETE FROM e2e_member WHERE room_id = ? AND user_id = ?", "ss", room_id,
 		     user_id);
-	if (rc == HE_OK && sqlite3_changes(store_db(e->st)) > 0)
+	if (rc == HE_OK && db_last_changes(store_sql(e->st)) > 0)
 		rc = e2e_sql(e, "UPDATE e2e_outbound SET rotate = 1 WHERE room_id = ?", "s", room_id);
 	return rc;
 }

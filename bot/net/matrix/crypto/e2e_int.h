@@ -7,7 +7,6 @@
 
 #include <olm/olm.h>
 #include <olm/pk.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #define E2E_MOD "e2e"
@@ -67,6 +66,10 @@ struct e2e {
 	uint64_t (*now_ms)(void);  /* the clock, replaceable in tests */
 	uint64_t pruned_ms;        /* last e2e_prune run (e2e_prune.c) */
 	uint64_t fallback_ms;      /* a new fallback key published then: the old one goes later */
+	/* e2e_begin nesting: bit i set when level i opened the transaction itself (BEGIN), clear
+	 * when it is a savepoint inside a caller's transaction. */
+	uint32_t tx_own;
+	int tx_depth;
 };
 
 /* util */
@@ -78,12 +81,12 @@ int e2e_sign_json(struct e2e *e, json_t *obj);  /* adds our device's signature *
  * public key. 0 or HE_CRYPTO. */
 int e2e_verify_json(struct e2e *e, json_t *obj, const char *user_id, const char *key_id,
 		    const char *ed25519);
-/* store_runf/store_stmtf (store/store.h, the one SQL binder) on the crypto state's store. */
+/* db_stmtf/db_runf (store/db.h, the one SQL binder) on the crypto state's store. */
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...);
-sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
+struct db_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
 /* Steps st (from e2e_stmt) once and resets it: true when it gave a row. NULL gives false. */
-bool e2e_has_row(sqlite3_stmt *st);
-char *e2e_col_str(sqlite3_stmt *st, int col); /* malloc'd copy or NULL */
+bool e2e_has_row(struct db_stmt *st);
+char *e2e_col_str(struct db_stmt *st, int col); /* malloc'd copy or NULL */
 int e2e_begin(struct e2e *e);
 int e2e_commit(struct e2e *e, int rc); /* commits when rc == 0, else rolls back; returns rc */
 const char *e2e_jstr(json_t *obj, const char *key); /* string member or NULL */

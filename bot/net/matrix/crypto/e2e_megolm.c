@@ -32,7 +32,7 @@ int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender,
 	OlmInboundGroupSession *s = igs_new();
 	size_t klen = strlen(session_key), idlen, plen;
 	char *key = strdup(session_key), *id = NULL, *p = NULL, *old_sender = NULL;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int64_t old_first = -1;
 	uint32_t first;
 	int rc = HE_NOMEM;
@@ -64,11 +64,11 @@ int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender,
 		rc = HE_DB;
 		goto out;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		old_sender = e2e_col_str(st, 0);
-		old_first = sqlite3_column_int64(st, 1);
+		old_first = db_col_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (old_sender && strcmp(old_sender, sender_key) != 0) {
 		hlog_warn(E2E_MOD, "a room key for %s tries to replace a session of another device; "
 			  "ignored", room_id);
@@ -133,22 +133,22 @@ static int blocked_expire(struct e2e *e)
 		return HE_OK;
 	rc = e2e_sql(e, "DELETE FROM e2e_blocked WHERE ready = 0 AND added_ms < ?", "i",
 		     (int64_t)(now - E2E_BLOCKED_TTL_MS));
-	if (rc == HE_OK && sqlite3_changes(store_db(e->st)) > 0)
-		hlog_info(E2E_MOD, "%d message(s) waited %llu minutes for their keys; dropped",
-			  sqlite3_changes(store_db(e->st)),
+	if (rc == HE_OK && db_last_changes(store_sql(e->st)) > 0)
+		hlog_info(E2E_MOD, "%lld message(s) waited %llu minutes for their keys; dropped",
+			  (long long)db_last_changes(store_sql(e->st)),
 			  (unsigned long long)(E2E_BLOCKED_TTL_MS / 60000));
 	return rc;
 }
 
 static int64_t count1(struct e2e *e, const char *sql, const char *fmt, const char *arg)
 {
-	sqlite3_stmt *st = arg ? e2e_stmt(e, sql, fmt, arg) : e2e_stmt(e, sql, fmt);
+	struct db_stmt *st = arg ? e2e_stmt(e, sql, fmt, arg) : e2e_stmt(e, sql, fmt);
 	int64_t n = -1;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
+	if (st && db_step(st) == DB_ROW)
+		n = db_col_int64(st, 0);
 	if (st)
-		sqlite3_reset(st);
+		db_reset(st);
 	return n;
 }
 
@@ -159,7 +159,7 @@ static int64_t count1(struct e2e *e, const char *sql, const char *fmt, const cha
 static int blocked_admit(struct e2e *e, const char *sender, bool *ok)
 {
 	int64_t mine, total;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char *top = NULL;
 	int64_t top_n = 0;
 	int rc;
@@ -185,11 +185,11 @@ static int blocked_admit(struct e2e *e, const char *sender, bool *ok)
 		      " sender ORDER BY n DESC LIMIT 1", "");
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		top = e2e_col_str(st, 0);
-		top_n = sqlite3_column_int64(st, 1);
+		top_n = db_col_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (top && top_n > mine + 1) {
 		rc = e2e_sql(e, "DELETE FROM e2e_blocked WHERE (room_id, session_id, event_id) IN"
 			     " (SELECT room_id, session_id, event_id FROM e2e_blocked WHERE ready = 0"
@@ -209,7 +209,7 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 {
 	const char *event_id = e2e_jstr(event, "event_id");
 	char *text = NULL;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int64_t sent = -1;
 	bool known = false, ok = false;
 	int rc = HE_OK;
@@ -220,8 +220,8 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 		      " event_id = ?", "sss", room_id, session_id, event_id);
 	if (!st)
 		return HE_DB;
-	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
+	known = db_step(st) == DB_ROW;
+	db_reset(st);
 	if (known)
 		return HE_OK; /* already waiting (and its key asked for) */
 	if ((rc = blocked_admit(e, sender, &ok)) || !ok)
@@ -238,9 +238,9 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 		      "ss", room_id, session_id);
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		sent = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (db_step(st) == DB_ROW)
+		sent = db_col_int64(st, 0);
+	db_reset(st);
 	if (sent >= 0 && e->now_ms() - (uint64_t)sent < E2E_KEY_REQUEST_RETRY_MS)
 		return HE_OK;
 	{
@@ -275,7 +275,7 @@ static int block_event(struct e2e *e, const char *room_id, const char *session_i
 
 json_t *e2e_take_unblocked(struct e2e *e)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *arr;
 
 	if (blocked_expire(e))
@@ -285,18 +285,18 @@ json_t *e2e_take_unblocked(struct e2e *e)
 
 	if (!st || !arr) {
 		if (st)
-			sqlite3_reset(st);
+			db_reset(st);
 		json_decref(arr);
 		return NULL;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+	while (db_step(st) == DB_ROW) {
+		json_t *ev = json_loads(db_col_text(st, 1), 0, NULL);
 		if (ev)
 			json_array_append_new(arr, json_pack("{s:s, s:o}", "room_id",
-							      (const char *)sqlite3_column_text(st, 0),
+							      db_col_text(st, 0),
 							      "event", ev));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (e2e_sql(e, "DELETE FROM e2e_blocked WHERE ready = 1", "")) {
 		json_decref(arr);
 		return NULL;
@@ -323,7 +323,7 @@ static void igs_row_clear(struct igs_row *r)
 
 static int igs_load(struct e2e *e, const char *room_id, const char *session_id, struct igs_row *r)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT sender_key, ed25519, pickle, forwarded, sender_user"
+	struct db_stmt *st = e2e_stmt(e, "SELECT sender_key, ed25519, pickle, forwarded, sender_user"
 				    " FROM e2e_inbound"
 				    " WHERE room_id = ? AND session_id = ?", "ss", room_id, session_id);
 	int rc = HE_NOTFOUND;
@@ -331,15 +331,15 @@ static int igs_load(struct e2e *e, const char *room_id, const char *session_id, 
 	memset(r, 0, sizeof(*r));
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		r->sender_key = e2e_col_str(st, 0);
 		r->ed25519 = e2e_col_str(st, 1);
 		r->pickle = e2e_col_str(st, 2);
-		r->forwarded = sqlite3_column_int(st, 3) != 0;
+		r->forwarded = db_col_int(st, 3) != 0;
 		r->sender_user = e2e_col_str(st, 4);
 		rc = r->sender_key && r->pickle ? HE_OK : HE_NOMEM;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc)
 		igs_row_clear(r);
 	return rc;
@@ -349,19 +349,19 @@ static int igs_load(struct e2e *e, const char *room_id, const char *session_id, 
 static int check_replay(struct e2e *e, const char *room_id, const char *session_id, uint32_t index,
 			const char *event_id)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT event_id FROM e2e_seen WHERE room_id = ? AND"
+	struct db_stmt *st = e2e_stmt(e, "SELECT event_id FROM e2e_seen WHERE room_id = ? AND"
 				    " session_id = ? AND msg_index = ?", "ssi", room_id, session_id,
 				    (int64_t)index);
 	int rc = HE_OK, found = 0;
 
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		found = 1;
-		if (strcmp((const char *)sqlite3_column_text(st, 0), event_id) != 0)
+		if (strcmp(db_col_text(st, 0), event_id) != 0)
 			rc = HE_CRYPTO;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc) {
 		hlog_warn(E2E_MOD, "refusing a replayed message in %s (index %u seen in another event)",
 			  room_id, index);

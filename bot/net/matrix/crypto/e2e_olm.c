@@ -69,17 +69,19 @@ static OlmSession *session_unpickle(struct e2e *e, const char *pickle)
 /* The stored pickles for sender_key, most recently used first: a JSON array of strings. */
 static json_t *session_pickles(struct e2e *e, const char *sender_key, int limit)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT pickle FROM e2e_olm_session WHERE sender_key = ?"
-				    " ORDER BY last_used DESC, rowid DESC LIMIT ?", "si", sender_key,
-				    (int64_t)limit);
+	struct db_stmt *st = e2e_stmt(e, DB_SQL(store_sql(e->st),
+		"SELECT pickle FROM e2e_olm_session WHERE sender_key = ?"
+		" ORDER BY last_used DESC, rowid DESC LIMIT ?",
+		"SELECT pickle FROM e2e_olm_session WHERE sender_key = ?"
+		" ORDER BY last_used DESC, seq DESC LIMIT ?"), "si", sender_key, (int64_t)limit);
 	json_t *arr;
 
 	if (!st)
 		return NULL;
 	arr = json_array();
-	while (arr && sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_reset(st);
+	while (arr && db_step(st) == DB_ROW)
+		json_array_append_new(arr, json_string(db_col_text(st, 0)));
+	db_reset(st);
 	return arr;
 }
 
@@ -197,10 +199,13 @@ out:
 
 int e2e_olm_need(struct e2e *e, const char *user_id, const char *device_id, int repair)
 {
-	return e2e_sql(e, "INSERT INTO e2e_olm_need (user_id, device_id, repair) VALUES (?, ?, ?)"
-		       " ON CONFLICT (user_id, device_id) DO UPDATE SET"
-		       " repair = MAX(repair, excluded.repair)", "ssi", user_id, device_id,
-		       (int64_t)repair);
+	return e2e_sql(e, DB_SQL(store_sql(e->st),
+		"INSERT INTO e2e_olm_need (user_id, device_id, repair) VALUES (?, ?, ?)"
+		" ON CONFLICT (user_id, device_id) DO UPDATE SET repair = MAX(repair, excluded.repair)",
+		"INSERT INTO e2e_olm_need (user_id, device_id, repair) VALUES (?, ?, ?)"
+		" ON CONFLICT (user_id, device_id) DO UPDATE SET"
+		" repair = GREATEST(e2e_olm_need.repair, excluded.repair)"), "ssi", user_id, device_id,
+		(int64_t)repair);
 }
 
 /* Nothing we hold decrypts this device's messages: start a new session (claim a one-time key,
@@ -209,7 +214,7 @@ static int repair_wedged(struct e2e *e, const char *sender, const char *sender_k
 {
 	char *dev = NULL, *ed = NULL;
 	const char *user = sender;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int64_t last = 0;
 	int rc;
 
@@ -224,10 +229,10 @@ static int repair_wedged(struct e2e *e, const char *sender, const char *sender_k
 		goto out;
 	st = e2e_stmt(e, "SELECT repair_ms FROM e2e_device WHERE user_id = ? AND device_id = ?",
 		      "ss", user, dev);
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		last = sqlite3_column_int64(st, 0);
+	if (st && db_step(st) == DB_ROW)
+		last = db_col_int64(st, 0);
 	if (st)
-		sqlite3_reset(st);
+		db_reset(st);
 	if (last && e->now_ms() - (uint64_t)last < E2E_REPAIR_INTERVAL_MS) {
 		hlog_debug(E2E_MOD, "Olm session with %s %s still wedged; repaired recently", user, dev);
 		goto out;
@@ -381,7 +386,7 @@ out:
 
 int e2e_claim_pump(struct e2e *e)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *want = NULL;
 	int rc = HE_OK, n = 0;
 
@@ -396,19 +401,19 @@ int e2e_claim_pump(struct e2e *e)
 	if (!st)
 		return HE_DB;
 	if (!(want = json_object())) {
-		sqlite3_reset(st);
+		db_reset(st);
 		return HE_NOMEM;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *u = (const char *)sqlite3_column_text(st, 0);
-		const char *d = (const char *)sqlite3_column_text(st, 1);
+	while (db_step(st) == DB_ROW) {
+		const char *u = db_col_text(st, 0);
+		const char *d = db_col_text(st, 1);
 		json_t *devs = json_object_get(want, u);
 		if (!devs)
 			json_object_set_new(want, u, devs = json_object());
 		json_object_set_new(devs, d, json_string(OTK_ALG));
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (n == 0)
 		goto out;
 	if (!e2e_req_add(e, REQ_CLAIM, "POST", "/keys/claim",
@@ -427,7 +432,7 @@ static int session_from_claim(struct e2e *e, const char *user_id, const char *de
 	char *curve = NULL, *ed = NULL, kid[300];
 	const char *name, *otk = NULL;
 	json_t *kobj = NULL, *v, *dummy = NULL, *msgs = NULL;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	OlmSession *s = NULL;
 	void *rnd = NULL;
 	size_t rlen;
@@ -437,11 +442,11 @@ static int session_from_claim(struct e2e *e, const char *user_id, const char *de
 		      " device_id = ? AND deleted = 0", "ss", user_id, device_id);
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		curve = e2e_col_str(st, 0);
 		ed = e2e_col_str(st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (!curve || !ed)
 		goto out;
 	json_object_foreach(keys, name, v) {
@@ -511,15 +516,15 @@ int e2e_claim_done(struct e2e *e, json_t *ctx, int status, json_t *resp)
 		return HE_OK;
 	json_object_foreach(ctx, user, devs) {
 		json_object_foreach(devs, dev, v) {
-			sqlite3_stmt *st = e2e_stmt(e, "SELECT repair FROM e2e_olm_need WHERE user_id = ?"
+			struct db_stmt *st = e2e_stmt(e, "SELECT repair FROM e2e_olm_need WHERE user_id = ?"
 						    " AND device_id = ?", "ss", user, dev);
 			bool repair = false;
 			int r;
 			if (!st)
 				return HE_DB;
-			if (sqlite3_step(st) == SQLITE_ROW)
-				repair = sqlite3_column_int(st, 0) != 0;
-			sqlite3_reset(st);
+			if (db_step(st) == DB_ROW)
+				repair = db_col_int(st, 0) != 0;
+			db_reset(st);
 			r = session_from_claim(e, user, dev,
 					       json_object_get(json_object_get(otks, user), dev), repair);
 			if (r == HE_DB || r == HE_NOMEM)

@@ -61,7 +61,7 @@ static int ogs_save(struct e2e *e, const char *room_id, struct ogs *o)
 
 static int ogs_load(struct e2e *e, const char *room_id, struct ogs *o)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT session_id, pickle, created_ms, msgs, rotate FROM"
+	struct db_stmt *st = e2e_stmt(e, "SELECT session_id, pickle, created_ms, msgs, rotate FROM"
 				    " e2e_outbound WHERE room_id = ?", "s", room_id);
 	char *pickle = NULL;
 	int rc = HE_NOTFOUND;
@@ -69,15 +69,15 @@ static int ogs_load(struct e2e *e, const char *room_id, struct ogs *o)
 	memset(o, 0, sizeof(*o));
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		o->session_id = e2e_col_str(st, 0);
 		pickle = e2e_col_str(st, 1);
-		o->created_ms = sqlite3_column_int64(st, 2);
-		o->msgs = sqlite3_column_int64(st, 3);
-		o->rotate = sqlite3_column_int(st, 4) != 0;
+		o->created_ms = db_col_int64(st, 2);
+		o->msgs = db_col_int64(st, 3);
+		o->rotate = db_col_int(st, 4) != 0;
 		rc = HE_OK;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc)
 		return rc;
 	rc = HE_NOMEM;
@@ -166,7 +166,7 @@ out:
  * device has it, HE_AGAIN when requests are queued or in flight. */
 static int share(struct e2e *e, const char *room_id, struct ogs *o)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *msgs = NULL, *done = NULL, *rk = NULL, *targets = NULL, *t, *withheld = NULL;
 	char *key = NULL;
 	bool claim = false;
@@ -177,8 +177,8 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 		      " LIMIT 1", "ss", room_id, o->session_id);
 	if (!st)
 		return HE_DB;
-	rc = sqlite3_step(st) == SQLITE_ROW ? HE_AGAIN : HE_OK;
-	sqlite3_reset(st);
+	rc = db_step(st) == DB_ROW ? HE_AGAIN : HE_OK;
+	db_reset(st);
 	if (rc)
 		return rc; /* a share is in flight */
 	st = e2e_stmt(e, "SELECT d.user_id, d.device_id, d.curve25519, d.ed25519, d.no_otk_ms,"
@@ -187,7 +187,7 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 		      " EXISTS (SELECT 1 FROM e2e_identity x WHERE x.user_id = d.user_id AND"
 		      " (x.master IS NOT NULL OR x.pending IS NOT NULL)),"
 		      " (SELECT COUNT(*) FROM e2e_device d2 WHERE d2.curve25519 = d.curve25519 AND"
-		      " d2.deleted = 0) + (d.curve25519 = ?),"
+		      " d2.deleted = 0) + CASE WHEN d.curve25519 = ? THEN 1 ELSE 0 END,"
 		      " EXISTS (SELECT 1 FROM e2e_curve_proof p WHERE p.curve25519 = d.curve25519 AND"
 		      " p.user_id = d.user_id AND p.ed25519 = d.ed25519)"
 		      " FROM e2e_member m JOIN e2e_device d ON d.user_id = m.user_id"
@@ -198,24 +198,23 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 	if (!st)
 		return HE_DB;
 	targets = json_array();
-	while (targets && sqlite3_step(st) == SQLITE_ROW) {
-		if (!e2e_trust_may_share(sqlite3_column_int(st, 6) != 0, sqlite3_column_int(st, 7) != 0,
-					 sqlite3_column_int(st, 5) != 0, sqlite3_column_int(st, 8),
-					 sqlite3_column_int(st, 9) != 0)) {
+	while (targets && db_step(st) == DB_ROW) {
+		if (!e2e_trust_may_share(db_col_int(st, 6) != 0, db_col_int(st, 7) != 0,
+					 db_col_int(st, 5) != 0, db_col_int(st, 8),
+					 db_col_int(st, 9) != 0)) {
 			/* not vouched for: it gets no key, and is told so (once per session) */
-			bool claimed = sqlite3_column_int(st, 8) > 1 && !sqlite3_column_int(st, 9);
+			bool claimed = db_col_int(st, 8) > 1 && !db_col_int(st, 9);
 			withheld_rc = e2e_withhold(e, &withheld, room_id, o->session_id,
-						   (const char *)sqlite3_column_text(st, 0),
-						   (const char *)sqlite3_column_text(st, 1),
+						   db_col_text(st, 0), db_col_text(st, 1),
 						   claimed ? "m.blacklisted" : "m.unverified");
 			continue;
 		}
 		json_array_append_new(targets, json_pack("[s,s,s,s,I]",
-			(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-			(json_int_t)sqlite3_column_int64(st, 4)));
+			db_col_text(st, 0), db_col_text(st, 1),
+			db_col_text(st, 2), db_col_text(st, 3),
+			(json_int_t)db_col_int64(st, 4)));
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if ((r0 = e2e_withhold_send(e, withheld)) && !withheld_rc)
 		withheld_rc = r0;
 	if (withheld_rc)
@@ -311,7 +310,7 @@ int e2e_share_done(struct e2e *e, json_t *ctx, int status)
 int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type, json_t *content,
 			   json_t **encrypted)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	struct ogs o = { 0 };
 	int64_t rot_ms = 0, rot_msgs = 0;
 	json_t *payload = NULL;
@@ -327,12 +326,12 @@ int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type,
 	if (!st)
 		return HE_DB;
 	rc = HE_NOTFOUND;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		rot_ms = sqlite3_column_int64(st, 0);
-		rot_msgs = sqlite3_column_int64(st, 1);
+	if (db_step(st) == DB_ROW) {
+		rot_ms = db_col_int64(st, 0);
+		rot_msgs = db_col_int64(st, 1);
 		rc = HE_OK;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (rc)
 		return rc;
 	/* Device lists of the members first: a stale list could leave someone out. */

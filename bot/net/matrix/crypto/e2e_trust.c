@@ -63,7 +63,7 @@ int e2e_trust_query(struct e2e *e, const char *user, json_t *resp, char **ssk_ou
 				"master");
 	const char *ssk = NULL;
 	char *master = NULL, *old_ssk = NULL, *pending = NULL;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = HE_OK;
 
 	*ssk_out = NULL;
@@ -72,12 +72,12 @@ int e2e_trust_query(struct e2e *e, const char *user, json_t *resp, char **ssk_ou
 	st = e2e_stmt(e, "SELECT master, ssk, pending FROM e2e_identity WHERE user_id = ?", "s", user);
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (db_step(st) == DB_ROW) {
 		master = e2e_col_str(st, 0);
 		old_ssk = e2e_col_str(st, 1);
 		pending = e2e_col_str(st, 2);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if (!master) {
 		if (!seen)
 			goto out; /* no cross-signing: every self-signed device, as in any room */
@@ -138,7 +138,7 @@ bool e2e_trust_may_share(bool private_chat, bool has_identity, bool xsigned, int
 json_t *e2e_take_identity_notices(struct e2e *e)
 {
 	/* only members who have a private chat with Hearth: nobody else is affected */
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT i.user_id FROM e2e_identity i WHERE i.notify = 1 AND"
+	struct db_stmt *st = e2e_stmt(e, "SELECT i.user_id FROM e2e_identity i WHERE i.notify = 1 AND"
 				    " EXISTS (SELECT 1 FROM e2e_member m JOIN e2e_room r ON"
 				    " r.room_id = m.room_id WHERE m.user_id = i.user_id AND"
 				    " (SELECT COUNT(*) FROM e2e_member m2 WHERE m2.room_id = m.room_id"
@@ -147,13 +147,13 @@ json_t *e2e_take_identity_notices(struct e2e *e)
 
 	if (!st || !arr) {
 		if (st)
-			sqlite3_reset(st);
+			db_reset(st);
 		json_decref(arr);
 		return NULL;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_reset(st);
+	while (db_step(st) == DB_ROW)
+		json_array_append_new(arr, json_string(db_col_text(st, 0)));
+	db_reset(st);
 	if (e2e_sql(e, "UPDATE e2e_identity SET notify = 0 WHERE notify = 1", "")) {
 		json_decref(arr);
 		return NULL;
@@ -175,7 +175,7 @@ bool e2e_device_trusted(struct e2e *e, const char *user_id, const char *device_i
 
 int e2e_identity_confirm(struct e2e *e, const char *user_id, const char *device_id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	bool any_trusted;
 	int rc;
 
@@ -185,8 +185,8 @@ int e2e_identity_confirm(struct e2e *e, const char *user_id, const char *device_
 		      " xsigned = 1 LIMIT 1", "s", user_id);
 	if (!st)
 		return HE_DB;
-	any_trusted = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
+	any_trusted = db_step(st) == DB_ROW;
+	db_reset(st);
 	/* while the member still has a device they vouched for, the confirmation comes from it */
 	if (any_trusted && (!device_id || !e2e_device_trusted(e, user_id, device_id))) {
 		hlog_warn(E2E_MOD, "%s confirmed a new cross-signing identity from a device they had "
@@ -214,15 +214,15 @@ int e2e_identity_confirm(struct e2e *e, const char *user_id, const char *device_
 
 bool e2e_room_private_with(struct e2e *e, const char *room_id, const char *user_id)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT COUNT(*), SUM(user_id = ?) FROM e2e_member WHERE"
+	struct db_stmt *st = e2e_stmt(e, "SELECT COUNT(*), SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END) FROM e2e_member WHERE"
 				    " room_id = ? AND user_id != ?", "sss", user_id, room_id,
 				    e->user_id);
 	bool yes = false;
 
 	if (!st)
 		return false;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		yes = sqlite3_column_int(st, 0) == 1 && sqlite3_column_int(st, 1) == 1;
-	sqlite3_reset(st);
+	if (db_step(st) == DB_ROW)
+		yes = db_col_int(st, 0) == 1 && db_col_int(st, 1) == 1;
+	db_reset(st);
 	return yes && e2e_room_is_encrypted(e, room_id);
 }

@@ -110,26 +110,26 @@ out:
 	return rc;
 }
 
-/* The SQL binder is the store's (store_stmtf/store_runf); these keep the crypto files' names. */
-sqlite3_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...)
+/* The SQL binder is the store's (store/db.h); these keep the crypto files' names. */
+struct db_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	va_list ap;
 
 	va_start(ap, fmt);
-	st = store_vstmtf(e->st, sql, fmt, ap);
+	st = db_vstmtf(store_sql(e->st), sql, fmt, ap);
 	va_end(ap);
 	return st;
 }
 
-bool e2e_has_row(sqlite3_stmt *st)
+bool e2e_has_row(struct db_stmt *st)
 {
 	bool yes;
 
 	if (!st)
 		return false;
-	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
+	yes = db_step(st) == DB_ROW;
+	db_reset(st);
 	return yes;
 }
 
@@ -139,32 +139,61 @@ int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
 	int rc;
 
 	va_start(ap, fmt);
-	rc = store_vrunf(e->st, sql, fmt, ap);
+	rc = db_vrunf(store_sql(e->st), NULL, sql, fmt, ap);
 	va_end(ap);
 	return rc;
 }
 
-char *e2e_col_str(sqlite3_stmt *st, int col)
+char *e2e_col_str(struct db_stmt *st, int col)
 {
-	const unsigned char *s = sqlite3_column_text(st, col);
+	const char *s = db_col_text(st, col);
 
-	return s ? strdup((const char *)s) : NULL;
+	return s ? strdup(s) : NULL;
 }
 
+/* A transaction of its own when none is open, else a savepoint inside the caller's (PostgreSQL
+ * allows SAVEPOINT only inside a transaction; SQLite would open one). */
 int e2e_begin(struct e2e *e)
 {
-	return store_exec(e->st, "SAVEPOINT e2e");
+	struct db *db = store_sql(e->st);
+	bool own = !db_in_tx(db);
+	int rc;
+
+	if (e->tx_depth >= 32)
+		return HE_INVAL;
+	rc = own ? db_begin(db) : db_exec(db, "SAVEPOINT e2e");
+	if (rc)
+		return rc;
+	if (own)
+		e->tx_own |= 1u << e->tx_depth;
+	else
+		e->tx_own &= ~(1u << e->tx_depth);
+	e->tx_depth++;
+	return HE_OK;
 }
 
 int e2e_commit(struct e2e *e, int rc)
 {
+	struct db *db = store_sql(e->st);
+	bool own;
+
+	if (e->tx_depth <= 0)
+		return rc ? rc : HE_INVAL;
+	e->tx_depth--;
+	own = e->tx_own & (1u << e->tx_depth);
+	if (own) {
+		if (rc == HE_OK)
+			return db_commit(db);
+		db_rollback(db);
+		return rc;
+	}
 	if (rc == HE_OK) {
-		int r = store_exec(e->st, "RELEASE e2e");
+		int r = db_exec(db, "RELEASE e2e");
 		if (r == HE_OK)
 			return HE_OK;
 		rc = r;
 	}
-	store_exec(e->st, "ROLLBACK TO e2e");
-	store_exec(e->st, "RELEASE e2e");
+	db_exec(db, "ROLLBACK TO e2e");
+	db_exec(db, "RELEASE e2e");
 	return rc;
 }

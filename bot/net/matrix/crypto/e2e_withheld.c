@@ -4,6 +4,7 @@
 #include "net/matrix/crypto/e2e_int.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/store.h"
 
 #include <string.h>
 
@@ -12,7 +13,7 @@
 int e2e_withhold(struct e2e *e, json_t **msgs, const char *room_id, const char *session_id,
 		 const char *user_id, const char *device_id, const char *code)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *per, *c;
 	bool told;
 	int rc;
@@ -78,7 +79,7 @@ json_t *e2e_take_withheld_notices(struct e2e *e)
 {
 	/* a message of the member's waits for a key they said they withheld; each member once
 	 * per room */
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT DISTINCT w.room_id, w.user_id, w.code FROM"
+	struct db_stmt *st = e2e_stmt(e, "SELECT DISTINCT w.room_id, w.user_id, w.code FROM"
 				    " e2e_withheld_in w WHERE EXISTS (SELECT 1 FROM e2e_blocked b WHERE"
 				    " b.room_id = w.room_id AND b.session_id = w.session_id) AND NOT"
 				    " EXISTS (SELECT 1 FROM e2e_withheld_told t WHERE t.room_id ="
@@ -88,16 +89,15 @@ json_t *e2e_take_withheld_notices(struct e2e *e)
 
 	if (!st || !arr) {
 		if (st)
-			sqlite3_reset(st);
+			db_reset(st);
 		json_decref(arr);
 		return NULL;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}",
-			"room_id", (const char *)sqlite3_column_text(st, 0),
-			"user_id", (const char *)sqlite3_column_text(st, 1),
-			"code", (const char *)sqlite3_column_text(st, 2)));
-	sqlite3_reset(st);
+	while (db_step(st) == DB_ROW)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "room_id", db_col_text(st, 0),
+						     "user_id", db_col_text(st, 1), "code",
+						     db_col_text(st, 2)));
+	db_reset(st);
 	json_array_foreach(arr, i, n) {
 		if (e2e_sql(e, "INSERT INTO e2e_withheld_told (room_id, user_id) VALUES (?, ?)"
 			    " ON CONFLICT DO NOTHING", "ss", e2e_jstr(n, "room_id"),

@@ -80,20 +80,20 @@ out:
 
 static int xs_load(struct e2e *e, struct xs *x)
 {
-	sqlite3_stmt *st = e2e_stmt(e, "SELECT master, self_signing, user_signing, sealed, state FROM"
+	struct db_stmt *st = e2e_stmt(e, "SELECT master, self_signing, user_signing, sealed, state FROM"
 				    " e2e_xsign WHERE id = 1", "");
 	int rc = HE_OK;
 
 	memset(x, 0, sizeof(*x));
 	if (!st)
 		return HE_DB;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *blob = sqlite3_column_blob(st, 3);
-		int blen = sqlite3_column_bytes(st, 3);
+	if (db_step(st) == DB_ROW) {
+		const unsigned char *blob = db_col_blob(st, 3);
+		int blen = db_col_bytes(st, 3);
 		for (int i = 0; i < NSEEDS; i++)
 			snprintf(x->pub[i], sizeof(x->pub[i]), "%s",
-				 (const char *)sqlite3_column_text(st, i));
-		x->state = sqlite3_column_int(st, 4);
+				 db_col_text(st, i));
+		x->state = db_col_int(st, 4);
 		if (!blob || blen != (int)SEALED_LEN ||
 		    crypto_secretbox_open_easy(x->seeds, blob + crypto_secretbox_NONCEBYTES,
 					       SEALED_LEN - crypto_secretbox_NONCEBYTES, blob,
@@ -104,7 +104,7 @@ static int xs_load(struct e2e *e, struct xs *x)
 		}
 		x->have = rc == HE_OK;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 

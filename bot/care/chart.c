@@ -1,0 +1,318 @@
+/* chart.c - a member's mood chart as a PNG (see chart.h). cairo draws, libpng encodes (at the
+ * fastest compression with the SUB filter: cairo's own PNG writer takes several times longer
+ * than the drawing); the font is DejaVu Sans (Debian fonts-dejavu-core, shipped in the image). */
+#include "care/chart.h"
+#include "core/err.h"
+
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
+#include <limits.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FONT "DejaVu Sans"
+
+static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+				      "Oct", "Nov", "Dec" };
+
+double chart_x(int days, int d)
+{
+	if (days <= 1)
+		return (CHART_LEFT + CHART_RIGHT) / 2.0;
+	/* half a step of margin at each end so that the first and last dots are whole */
+	double step = (double)(CHART_RIGHT - CHART_LEFT) / days;
+	return CHART_LEFT + step / 2 + step * d;
+}
+
+double chart_y(double score)
+{
+	return CHART_BOTTOM - (score - 1.0) / 9.0 * (CHART_BOTTOM - CHART_TOP);
+}
+
+static void rgb(cairo_t *cr, unsigned c)
+{
+	cairo_set_source_rgb(cr, (c >> 16 & 255) / 255.0, (c >> 8 & 255) / 255.0, (c & 255) / 255.0);
+}
+
+static long local_day(const struct tz *z, time_t t)
+{
+	struct tm tm;
+
+	if (tz_local(z, t, &tm) != HE_OK)
+		return LONG_MIN;
+	return (long)tz_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+struct sink {
+	unsigned char *data;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sink_write(png_structp p, png_bytep data, size_t len)
+{
+	struct sink *s = png_get_io_ptr(p);
+
+	if (s->oom)
+		return;
+	if (s->len + len > s->cap) {
+		size_t nc = s->cap ? s->cap : 32768;
+		while (nc < s->len + len)
+			nc *= 2;
+		unsigned char *nd = realloc(s->data, nc);
+		if (!nd) {
+			s->oom = true;
+			return;
+		}
+		s->data = nd;
+		s->cap = nc;
+	}
+	memcpy(s->data + s->len, data, len);
+	s->len += len;
+}
+
+static void sink_flush(png_structp p)
+{
+}
+
+/* The surface (CAIRO_FORMAT_RGB24) as an 8-bit RGB PNG into sk. */
+static int encode_png(cairo_surface_t *sf, struct sink *sk)
+{
+	png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	png_infop info = p ? png_create_info_struct(p) : NULL;
+	const unsigned char *px = cairo_image_surface_get_data(sf);
+	int stride = cairo_image_surface_get_stride(sf);
+	unsigned char *volatile row = NULL;
+	volatile int rc = HE_NOMEM;
+
+	if (!p || !info || !px || !(row = malloc(CHART_W * 3)))
+		goto out;
+	if (setjmp(png_jmpbuf(p))) {
+		rc = sk->oom ? HE_NOMEM : HE_IO;
+		goto out;
+	}
+	png_set_write_fn(p, sk, sink_write, sink_flush);
+	png_set_IHDR(p, info, CHART_W, CHART_H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_set_compression_level(p, 1);
+	png_set_filter(p, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB); /* flat colour becomes runs of zeros */
+	png_write_info(p, info);
+	for (int y = 0; y < CHART_H; y++) {
+		const uint32_t *src = (const uint32_t *)(px + (size_t)y * (size_t)stride);
+		for (int x = 0; x < CHART_W; x++) {
+			row[3 * x] = (unsigned char)(src[x] >> 16);
+			row[3 * x + 1] = (unsigned char)(src[x] >> 8);
+			row[3 * x + 2] = (unsigned char)src[x];
+		}
+		png_write_row(p, row);
+	}
+	png_write_end(p, info);
+	rc = sk->oom ? HE_NOMEM : HE_OK;
+out:
+	png_destroy_write_struct(p ? &p : NULL, info ? &info : NULL);
+	free(row);
+	return rc;
+}
+
+/* One dot, drawn once and stamped at every entry: a thousand arcs filled one by one take ten
+ * times longer. Centred on the corner between its pixels r+1 and r+2. */
+static cairo_surface_t *dot_sprite(double r)
+{
+	int size = 2 * (int)r + 2;
+	cairo_surface_t *d = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, size, size);
+	cairo_t *c = cairo_create(d);
+
+	rgb(c, CHART_DOT);
+	cairo_arc(c, size / 2.0, size / 2.0, r, 0, 6.283185307179586);
+	cairo_fill(c);
+	cairo_destroy(c);
+	return d;
+}
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double align)
+{
+	cairo_text_extents_t e;
+
+	cairo_text_extents(cr, s, &e);
+	cairo_move_to(cr, x - e.x_advance * align, y);
+	cairo_show_text(cr, s);
+}
+
+static void draw_frame(cairo_t *cr, const struct chart_in *in, long first)
+{
+	char label[32];
+
+	rgb(cr, CHART_BG);
+	cairo_paint(cr);
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+	cairo_set_font_size(cr, 20);
+	rgb(cr, 0x33403f);
+	snprintf(label, sizeof(label), "Your mood, last %d day%s", in->days, in->days == 1 ? "" : "s");
+	text_at(cr, CHART_LEFT, 32, label, 0);
+
+	/* the scale: a faint line at every even score, its number on the left */
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, 14);
+	cairo_set_line_width(cr, 1);
+	for (int s = 2; s <= 10; s += 2) {
+		double y = chart_y(s);
+		rgb(cr, 0xe2ddd2);
+		cairo_move_to(cr, CHART_LEFT, y + 0.5);
+		cairo_line_to(cr, CHART_RIGHT, y + 0.5);
+		cairo_stroke(cr);
+		rgb(cr, 0x6b7271);
+		snprintf(label, sizeof(label), "%d", s);
+		text_at(cr, CHART_LEFT - 10, y + 5, label, 1);
+	}
+	rgb(cr, 0xb9b2a3);
+	cairo_move_to(cr, CHART_LEFT, CHART_BOTTOM + 10.5);
+	cairo_line_to(cr, CHART_RIGHT, CHART_BOTTOM + 10.5);
+	cairo_stroke(cr);
+
+	/* dates in the member's zone: up to six, evenly spread, the first and the last included */
+	int marks = in->days < 6 ? in->days : 6, prev = -1;
+	rgb(cr, 0x6b7271);
+	for (int i = 0; i < marks; i++) {
+		int d = marks == 1 ? 0 : (int)((long)i * (in->days - 1) / (marks - 1));
+		int64_t y;
+		int m, md;
+		if (d == prev)
+			continue;
+		prev = d;
+		tz_civil_from_days(first + d, &y, &m, &md);
+		snprintf(label, sizeof(label), "%d %s", md, months[(m - 1) % 12]);
+		text_at(cr, chart_x(in->days, d), CHART_BOTTOM + 32, label,
+			marks == 1 ? 0.5 : i == 0 ? 0 : i == marks - 1 ? 1 : 0.5);
+	}
+}
+
+static void draw_words(cairo_t *cr, const struct chart_in *in)
+{
+	char line[320];
+	size_t n = 0;
+
+	if (!in->words || !in->nwords)
+		snprintf(line, sizeof(line), "No emotion words in these days (add #words to an entry).");
+	else {
+		n = (size_t)snprintf(line, sizeof(line), "Words you used most: ");
+		for (size_t i = 0; i < in->nwords && i < CHART_WORDS_MAX && n < sizeof(line); i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? ", " : "", in->words[i]);
+	}
+	cairo_set_font_size(cr, 17);
+	rgb(cr, 0x33403f);
+	text_at(cr, CHART_LEFT, CHART_H - 40, line, 0);
+}
+
+int chart_draw(const struct chart_in *in, struct chart_png *out)
+{
+	cairo_surface_t *sf = NULL, *dot = NULL;
+	cairo_t *cr = NULL;
+	long *day = NULL;
+	struct sink sk = { 0 };
+	double *sum = NULL;
+	int *cnt = NULL, rc = HE_OK;
+	long today, first;
+	double r;
+
+	memset(out, 0, sizeof(*out));
+	if (!in || !in->zone || in->days < 1 || in->days > CHART_DAYS_MAX || (in->n && !in->entries))
+		return HE_INVAL;
+	today = local_day(in->zone, in->now);
+	if (today == LONG_MIN)
+		return HE_INVAL;
+	first = today - (in->days - 1);
+	sum = calloc((size_t)in->days, sizeof(*sum));
+	cnt = calloc((size_t)in->days, sizeof(*cnt));
+	day = malloc((in->n ? in->n : 1) * sizeof(*day));
+	if (!sum || !cnt || !day) {
+		rc = HE_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < in->n; i++) {
+		long d = day[i] = local_day(in->zone, in->entries[i].ts) - first;
+		int s = in->entries[i].score;
+		if (d < 0 || d >= in->days || s < 1 || s > 10)
+			continue;
+		sum[d] += s;
+		cnt[d]++;
+	}
+
+	sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, CHART_W, CHART_H);
+	cr = cairo_create(sf);
+	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+		rc = cairo_status(cr) == CAIRO_STATUS_NO_MEMORY ? HE_NOMEM : HE_IO;
+		goto out;
+	}
+	draw_frame(cr, in, first);
+
+	/* the daily averages, joined only between neighbouring days: a day without an entry is a gap */
+	rgb(cr, CHART_LINE);
+	cairo_set_line_width(cr, in->days > 120 ? 2 : 3);
+	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+	for (int d = 0; d < in->days; d++) {
+		if (!cnt[d])
+			continue;
+		double y = chart_y(sum[d] / cnt[d]);
+		if (d > 0 && cnt[d - 1])
+			cairo_line_to(cr, chart_x(in->days, d), y);
+		else
+			cairo_move_to(cr, chart_x(in->days, d), y);
+	}
+	cairo_stroke(cr);
+
+	/* every entry as a dot on its day */
+	r = in->days > 120 ? 3 : 5;
+	dot = dot_sprite(r);
+	for (size_t i = 0; i < in->n; i++) {
+		long d = day[i];
+		int s = in->entries[i].score;
+		if (d < 0 || d >= in->days || s < 1 || s > 10)
+			continue;
+		/* the dot's centre on the pixel corner nearest (x, y): that pixel is fully inside */
+		cairo_set_source_surface(cr, dot, (int)(chart_x(in->days, (int)d) + 0.5) - (int)r - 1,
+					 (int)(chart_y(s) + 0.5) - (int)r - 1);
+		cairo_paint(cr);
+	}
+
+	draw_words(cr, in);
+	cairo_surface_flush(sf);
+	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+		rc = HE_IO;
+		goto out;
+	}
+	if ((rc = encode_png(sf, &sk)) != HE_OK)
+		goto out;
+	out->data = sk.data;
+	out->len = sk.len;
+	out->width = CHART_W;
+	out->height = CHART_H;
+	sk.data = NULL;
+out:
+	cairo_destroy(cr);
+	cairo_surface_destroy(sf);
+	cairo_surface_destroy(dot);
+	free(day);
+	free(sk.data);
+	free(sum);
+	free(cnt);
+	return rc;
+}
+
+void chart_library_free(void)
+{
+	cairo_debug_reset_static_data();
+	FcFini();
+}
+
+void chart_png_clear(struct chart_png *p)
+{
+	if (!p)
+		return;
+	free(p->data);
+	memset(p, 0, sizeof(*p));
+}

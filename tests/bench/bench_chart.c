@@ -1,0 +1,135 @@
+/* bench_chart - the mood chart at its largest: 365 days with three entries a day and five
+ * words, drawn and PNG-encoded by care/chart.c. Prints the time per chart (p50/p99 and the
+ * first, which loads the font) against the goal of 20 ms, and the RSS growth: after the first
+ * chart (cairo's and fontconfig's one-time setup) and over the following charts (the goal of
+ * 2 MB: drawing must not grow the process). Asserts nothing. Usage: bench_chart [charts]
+ * [example.png] (also writes a 30-day example chart there: docs/mood-chart-example.png). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "care/chart.h"
+#include "core/err.h"
+#include "core/tz.h"
+
+/* CPU time of this process: the figure that does not depend on how busy the machine is (the
+ * wall time is printed too). */
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, rss = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * 4;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 200;
+	static const char *const words[] = { "tired", "calm", "hopeful", "anxious", "grateful" };
+	struct chart_entry *e = calloc(365 * 3, sizeof(*e));
+	const struct tz *z = NULL;
+	time_t now = 1773576000;
+	double *t = calloc((size_t)(runs > 0 ? runs : 1), sizeof(*t)), first, t0, c0, cpu = 0, wall = 0;
+	long rss0, rss1, rss2, rss_second = 0;
+	size_t png_len = 0;
+
+	if (!e || !t || runs < 1 || tz_load("Europe/Berlin", &z) != HE_OK)
+		return 1;
+	for (int i = 0; i < 365 * 3; i++) {
+		e[i].ts = now - (time_t)(i / 3) * 86400 - (i % 3) * 14400;
+		e[i].score = 1 + (i * 7 + i / 5) % 10;
+	}
+	struct chart_in in = { e, 365 * 3, z, now, 365, words, 5 };
+	struct chart_png png;
+
+	rss0 = rss_kb();
+	t0 = ms_now();
+	if (chart_draw(&in, &png) != HE_OK)
+		return 1;
+	first = ms_now() - t0;
+	chart_png_clear(&png);
+	rss1 = rss_kb();
+	for (int i = 0; i < runs; i++) {
+		t0 = ms_now();
+		c0 = cpu_ms();
+		if (chart_draw(&in, &png) != HE_OK)
+			return 1;
+		t[i] = cpu_ms() - c0;
+		cpu += t[i];
+		wall += ms_now() - t0;
+		png_len = png.len;
+		chart_png_clear(&png);
+		if (i == 0)
+			rss_second = rss_kb();
+	}
+	rss2 = rss_kb();
+	qsort(t, (size_t)runs, sizeof(*t), cmp);
+	printf("chart: 365 days, %d entries, %dx%d PNG of %zu bytes\n", 365 * 3, CHART_W, CHART_H, png_len);
+	printf("  first chart (font setup): %.1f ms\n", first);
+	printf("  %d charts, CPU time: p50 %.1f ms, p99 %.1f ms, max %.1f ms (goal < 20 ms)\n", runs,
+	       t[runs / 2], t[(runs * 99) / 100 < runs ? (runs * 99) / 100 : runs - 1], t[runs - 1]);
+	printf("  wall time: mean %.1f ms (CPU mean %.1f ms; the difference is a busy machine)\n",
+	       wall / runs, cpu / runs);
+	printf("  RSS: %ld kB at start; +%ld kB after the first chart and +%ld kB after the second "
+	       "(one-time: fontconfig, cairo's caches, malloc arenas); +%ld kB over the %d after "
+	       "that (goal < 2048 kB)\n", rss0, rss1 - rss0, rss_second - rss1, rss2 - rss_second,
+	       runs - 1);
+	if (argc > 2) {
+		/* the README's example: 30 days with gaps, two entries on some days */
+		static const char *const ex_words[] = { "tired", "hopeful", "calm" };
+		static const int score[30] = { 5, 4, 0, 6, 6, 0, 0, 3, 4, 5, 7, 0, 6, 7, 8, 0, 0, 7, 6,
+					       5, 4, 0, 5, 6, 7, 7, 0, 8, 7, 8 };
+		struct chart_entry ex[60];
+		size_t n = 0;
+		for (int d = 0; d < 30; d++) {
+			if (!score[d])
+				continue;
+			ex[n].ts = now - (time_t)(29 - d) * 86400 - 3600;
+			ex[n++].score = score[d];
+			if (d % 4 == 1) {
+				ex[n].ts = now - (time_t)(29 - d) * 86400 - 8 * 3600;
+				ex[n++].score = score[d] + 2 > 10 ? 10 : score[d] + 2;
+			}
+		}
+		struct chart_in exin = { ex, n, z, now, 30, ex_words, 3 };
+		FILE *f;
+		if (chart_draw(&exin, &png) != HE_OK || !(f = fopen(argv[2], "wb")))
+			return 1;
+		fwrite(png.data, 1, png.len, f);
+		fclose(f);
+		chart_png_clear(&png);
+		printf("  example written to %s\n", argv[2]);
+	}
+	free(e);
+	free(t);
+	chart_library_free();
+	return 0;
+}

@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""Issue 11 on Matrix: the mood chart as an encrypted m.image, and check-ins answered with one tap.
+
+Run by tests/matrix/run.sh (suite "look"): a Hearth of its own (data folder TMP/look-data, so
+its mood log can be counted) and the members dave, erin and frank in an encrypted group room
+(erin a moderator who can redact). Prints 'N passed, M failed' last.
+"""
+
+import asyncio
+import os
+import sqlite3
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from member import Member  # noqa: E402
+from nio.crypto import decrypt_attachment  # noqa: E402
+from test_hearth import BOT, CONFIG, HS, TMP, Hearth, reply_to, run_ordered, settle  # noqa: E402
+
+SCALE = ["😞", "🙁", "😐", "🙂", "😄"]
+DATA = os.path.join(TMP, "look-data")
+
+
+def look_config() -> str:
+    os.makedirs(DATA, exist_ok=True)
+    cfg = os.path.join(TMP, "hearth-look.ini")
+    with open(CONFIG) as f:
+        text = f.read()
+    text = "\n".join(f"data_dir = {DATA}" if line.startswith("data_dir =") else line
+                     for line in text.splitlines()) + "\n"
+    with open(cfg, "w") as f:
+        f.write(text)
+    os.chmod(cfg, 0o600)
+    return cfg
+
+
+def entries(member: str) -> int:
+    """Rows in Hearth's mood log for member (read beside the running Hearth)."""
+    db = sqlite3.connect(f"file:{os.path.join(DATA, 'hearth.db')}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute("SELECT count(*) FROM mood_entry WHERE member = ?", (member,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def event_dict(ev) -> dict:
+    src = dict(getattr(ev, "source", None) or {})
+    return src
+
+
+def reactions(m: Member, room: str, target: str, sender: str = None):
+    """The keys of the m.reaction events (decrypted ones too) annotating target."""
+    m._retry_decryption(room)
+    out = []
+    for ev in m.timelines.get(room, []):
+        src = event_dict(ev)
+        if src.get("type") != "m.reaction":
+            continue
+        rel = (src.get("content") or {}).get("m.relates_to") or {}
+        if rel.get("event_id") == target and (sender is None or src.get("sender") == sender):
+            out.append(rel.get("key"))
+    return out
+
+
+class Suite:
+    def __init__(self):
+        self.hearth = Hearth("hearth-look", look_config())
+        self.alice = Member(HS, "dave", "davepw", os.path.join(TMP, "look-dave"))
+        self.bob = Member(HS, "erin", "erinpw", os.path.join(TMP, "look-erin"))
+        self.carol = Member(HS, "frank", "frankpw", os.path.join(TMP, "look-frank"))
+        self.room = None
+        self.dm = {}
+        self.prompt = None
+
+    async def react(self, m: Member, room: str, target: str, key: str) -> str:
+        resp = await m.client.room_send(room, "m.reaction", {"m.relates_to": {
+            "rel_type": "m.annotation", "event_id": target, "key": key}},
+            ignore_unverified_devices=True)
+        assert hasattr(resp, "event_id"), f"reaction not sent: {resp}"
+        return resp.event_id
+
+    async def private_chat(self, m: Member, timeout: float = 40) -> str:
+        if m.user_id in self.dm:
+            return self.dm[m.user_id]
+        dm = await m.wait_for_invite(timeout=timeout, inviter=BOT)
+        await m.join(dm)
+        self.dm[m.user_id] = dm
+        return dm
+
+    async def private_says(self, m: Member, text: str, after: int = 0, timeout: float = 40):
+        dm = await self.private_chat(m)
+        found = await m.wait_until(
+            lambda: [x for x in m.messages(dm)[after:] if x.sender == BOT and text in x.body],
+            timeout, what=f"a private message with {text!r}")
+        return found[0]
+
+    async def checkin(self, m: Member) -> str:
+        """!checkin in the room; Hearth's answer, once its five reactions are under it."""
+        cmd = await m.send(self.room, "!checkin")
+        prompt = (await reply_to(m, self.room, cmd)).event_id
+        await m.wait_until(lambda: sorted(reactions(m, self.room, prompt, BOT)) == sorted(SCALE), 30,
+                           what="Hearth's five reactions under its check-in")
+        return prompt
+
+    # -- tests, in order ----------------------------------------------------
+
+    async def test_hearth_starts(self):
+        self.hearth.start()
+
+    async def test_encrypted_group_room(self):
+        dave, erin, frank = self.alice, self.bob, self.carol
+        room = await dave.create_room("look", invite=[BOT, erin.user_id, frank.user_id], encrypted=True,
+                                      power_levels={"erin": 100})
+        await erin.join(room)
+        await frank.join(room)
+        await dave.wait_for_join(room, BOT, timeout=30)
+        await dave.wait_for_join(room, frank.user_id)
+        self.room = room
+
+    async def test_checkin_gets_the_scale(self):
+        """!checkin in the encrypted room: Hearth adds exactly its five reactions under it."""
+        dave = self.alice
+        # dave opts in (the consent text goes to a private chat Hearth opens)
+        await dave.send(self.room, "!mood optin")
+        dm = await self.private_chat(dave)
+        await self.private_says(dave, "mood log")
+        await dave.send(dm, "!mood optin confirm")
+        await self.private_says(dave, "only you can see it")
+        self.prompt = await self.checkin(dave)
+        assert len(reactions(dave, self.room, self.prompt, BOT)) == 5
+
+    async def test_opted_in_tap_logs_one_entry(self):
+        dave = self.alice
+        n = len(dave.messages(self.dm[dave.user_id]))
+        await self.react(dave, self.room, self.prompt, "🙂")
+        await self.private_says(dave, "8 in your mood log", after=n)
+        assert entries(dave.user_id) == 1
+        # a second tap (a flood) on the same check-in logs nothing more and says nothing more
+        n = len(dave.messages(self.dm[dave.user_id]))
+        for key in ("😄", "😞", "🙂\ufe0f"):
+            await self.react(dave, self.room, self.prompt, key)
+        await settle(dave, 4)
+        assert entries(dave.user_id) == 1
+        assert not [x for x in dave.messages(self.dm[dave.user_id])[n:] if x.sender == BOT]
+
+    async def test_other_targets_and_emoji_do_nothing(self):
+        """A scale emoji on another message, and another emoji on the check-in: nothing."""
+        dave, frank = self.alice, self.carol
+        other = await frank.send(self.room, "hello all")
+        prompt2 = await self.checkin(frank)  # a fresh check-in dave has not answered
+        await self.react(dave, self.room, other, "🙂")
+        await self.react(dave, self.room, prompt2, "👍")
+        await settle(dave, 4)
+        assert entries(dave.user_id) == 1
+        self.prompt2 = prompt2
+
+    async def test_someone_elses_redaction_keeps_the_entry(self):
+        """erin (a moderator) redacts dave's tap on prompt2: the entry stays."""
+        dave, erin = self.alice, self.bob
+        n = len(dave.messages(self.dm[dave.user_id]))
+        tap = await self.react(dave, self.room, self.prompt2, "🙁")
+        await self.private_says(dave, "4 in your mood log", after=n)
+        assert entries(dave.user_id) == 2
+        await erin.client.room_redact(self.room, tap, reason="moderation")
+        await settle(dave, 4)
+        assert entries(dave.user_id) == 2, "another's redaction removed dave's entry"
+
+    async def test_own_redaction_within_ten_minutes_removes_it(self):
+        dave = self.alice
+        prompt3 = await self.checkin(dave)
+        n = len(dave.messages(self.dm[dave.user_id]))
+        tap = await self.react(dave, self.room, prompt3, "😐")
+        await self.private_says(dave, "6 in your mood log", after=n)
+        assert entries(dave.user_id) == 3
+        n = len(dave.messages(self.dm[dave.user_id]))
+        await dave.client.room_redact(self.room, tap)
+        await self.private_says(dave, "took the 6 out", after=n)
+        assert entries(dave.user_id) == 2
+
+    async def test_not_opted_in_stores_nothing_one_hint(self):
+        erin, frank = self.bob, self.carol
+        await self.react(frank, self.room, self.prompt, "😞")
+        await self.private_says(frank, "!mood optin")
+        n = len(frank.messages(self.dm[frank.user_id]))
+        await self.react(frank, self.room, self.prompt2, "😄")
+        await settle(frank, 4)
+        assert entries(frank.user_id) == 0
+        assert not [x for x in frank.messages(self.dm[frank.user_id])[n:] if x.sender == BOT], \
+            "a second hint"
+        db = sqlite3.connect(f"file:{os.path.join(DATA, 'hearth.db')}?mode=ro", uri=True)
+        try:
+            for table in ("mood_entry", "mood_consent"):
+                n = db.execute(f"SELECT count(*) FROM {table} WHERE member = ?", (frank.user_id,)).fetchone()[0]
+                assert n == 0, f"{table} holds frank"
+        finally:
+            db.close()
+
+    async def test_chart_is_an_encrypted_image(self):
+        """!mood chart in dave's encrypted private chat: an m.image with its info and a text body,
+        the file encrypted before upload (the media store holds no PNG)."""
+        dave = self.alice
+        dm = self.dm[dave.user_id]
+        n = len(dave.messages(dm))
+        await dave.send(dm, "!mood chart")
+        img = await dave.wait_until(
+            lambda: [x for x in dave.messages(dm)[n:] if x.sender == BOT and x.msgtype == "m.image"],
+            40, what="the chart")
+        img = img[0]
+        c = img.content
+        info = c.get("info") or {}
+        assert info.get("mimetype") == "image/png" and info.get("w") == 900 and info.get("h") == 480, info
+        assert "Mood chart" in c.get("body", "") and "2 entries" in c.get("body", ""), c.get("body")
+        assert "url" not in c and "file" in c, "the chart went up unencrypted"
+        f = c["file"]
+        server, media = f["url"][len("mxc://"):].split("/", 1)
+        cipher = None
+        for path in (f"/_matrix/client/v1/media/download/{server}/{media}",
+                     f"/_matrix/media/v3/download/{server}/{media}"):
+            req = urllib.request.Request(HS + path, headers={
+                "Authorization": "Bearer " + dave.client.access_token})
+            try:
+                with urllib.request.urlopen(req, timeout=20) as resp:
+                    cipher = resp.read()
+                break
+            except urllib.error.HTTPError:
+                continue
+        assert cipher, "could not download the chart"
+        assert cipher[:8] != b"\x89PNG\r\n\x1a\n", "the media store holds the plain PNG"
+        plain = decrypt_attachment(cipher, f["key"]["k"], f["hashes"]["sha256"], f["iv"])
+        assert plain[:8] == b"\x89PNG\r\n\x1a\n" and len(plain) == info.get("size"), len(plain)
+        await self.private_says(dave, "That's your mood", after=n)
+
+    async def test_scheduled_checkin_in_a_plain_room(self):
+        """A scheduled check-in (next minute but one) in an unencrypted room gets the scale too, and
+        dave's tap there logs an entry: plain reactions take the same path."""
+        dave, erin = self.alice, self.bob
+        room = await dave.create_room("look-plain", invite=[BOT, erin.user_id])
+        await erin.join(room)
+        await dave.wait_for_join(room, BOT, timeout=30)
+        t = time.gmtime(time.time() + 75)
+        cmd = await dave.send(room, f'!mod checkin add "{t.tm_min} {t.tm_hour} * * *" UTC')
+        r = await reply_to(dave, room, cmd)
+        assert "Nothing was added" not in r.body, r.body
+        posted = await dave.wait_until(
+            lambda: [x for x in dave.messages(room) if x.sender == BOT and not x.in_reply_to
+                     and sorted(reactions(dave, room, x.event_id, BOT)) == sorted(SCALE)],
+            150, what="a scheduled check-in with its scale")
+        before = entries(dave.user_id)
+        n = len(dave.messages(self.dm[dave.user_id]))
+        await self.react(dave, room, posted[0].event_id, "😄")
+        await self.private_says(dave, "10 in your mood log", after=n)
+        assert entries(dave.user_id) == before + 1
+        cmd = await dave.send(room, "!mod pause")
+        await reply_to(dave, room, cmd)
+
+    async def run(self) -> int:
+        order = [
+            "test_hearth_starts", "test_encrypted_group_room", "test_checkin_gets_the_scale",
+            "test_opted_in_tap_logs_one_entry", "test_other_targets_and_emoji_do_nothing",
+            "test_someone_elses_redaction_keeps_the_entry",
+            "test_own_redaction_within_ten_minutes_removes_it",
+            "test_not_opted_in_stores_nothing_one_hint", "test_chart_is_an_encrypted_image",
+            "test_scheduled_checkin_in_a_plain_room",
+        ]
+        return await run_ordered(self, order, "group room", first_without_hearth=1)
+
+
+if __name__ == "__main__":
+    t0 = time.monotonic()
+    sys.exit(asyncio.run(Suite().run()))

@@ -1,0 +1,216 @@
+/* Unit tests for bot/care/chart.c: the PNG is read back with cairo and the pixels where a dot,
+ * a joining line or a gap must be are looked at. Every expectation comes from the entries given,
+ * so a chart that ignored its data (or its zone) fails. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cairo.h>
+#include <cmocka.h>
+
+#include "care/chart.h"
+#include "core/err.h"
+#include "core/tz.h"
+
+struct reader {
+	const unsigned char *p;
+	size_t len, off;
+};
+
+static cairo_status_t rd(void *ud, unsigned char *data, unsigned int len)
+{
+	struct reader *r = ud;
+
+	if (r->off + len > r->len)
+		return CAIRO_STATUS_READ_ERROR;
+	memcpy(data, r->p + r->off, len);
+	r->off += len;
+	return CAIRO_STATUS_SUCCESS;
+}
+
+static cairo_surface_t *decode(const struct chart_png *png)
+{
+	struct reader r = { png->data, png->len, 0 };
+	cairo_surface_t *s = cairo_image_surface_create_from_png_stream(rd, &r);
+
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	return s;
+}
+
+static unsigned px(cairo_surface_t *s, double x, double y)
+{
+	int ix = (int)(x + 0.5), iy = (int)(y + 0.5);
+	const unsigned char *d = cairo_image_surface_get_data(s);
+	int stride = cairo_image_surface_get_stride(s);
+
+	cairo_surface_flush(s);
+	return ((const uint32_t *)(d + (size_t)iy * (size_t)stride))[ix] & 0xffffff;
+}
+
+/* 2026-03-15 12:00 UTC, a Sunday; New York is UTC-4 then (DST began 8 March). */
+static const time_t NOW = 1773576000;
+
+static time_t utc(int y, int m, int d, int h)
+{
+	return (time_t)(tz_days_from_civil(y, m, d) * 86400 + h * 3600);
+}
+
+static void draw(const struct chart_entry *e, size_t n, int days, const char *zone, struct chart_png *png)
+{
+	const struct tz *z = NULL;
+	static const char *const words[] = { "tired", "calm" };
+	struct chart_in in = { e, n, NULL, NOW, days, words, 2 };
+
+	assert_int_equal(tz_load(zone, &z), HE_OK);
+	in.zone = z;
+	assert_int_equal(chart_draw(&in, png), HE_OK);
+}
+
+static void test_size_and_format(void **state)
+{
+	struct chart_png png;
+	struct chart_entry e[] = { { NOW - 3600, 6 } };
+	cairo_surface_t *s;
+
+	draw(e, 1, 30, "UTC", &png);
+	assert_true(png.len > 1000);
+	assert_memory_equal(png.data, "\x89PNG\r\n\x1a\n", 8);
+	assert_int_equal(png.width, CHART_W);
+	assert_int_equal(png.height, CHART_H);
+	assert_true(CHART_W >= 800 && CHART_H >= 400);
+	s = decode(&png);
+	assert_int_equal(cairo_image_surface_get_width(s), CHART_W);
+	assert_int_equal(cairo_image_surface_get_height(s), CHART_H);
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+	assert_null(png.data);
+	chart_png_clear(NULL);
+}
+
+/* 30 days ending 15 March: day d is 14 Feb + d. */
+static void test_dots_lines_and_gaps(void **state)
+{
+	struct chart_png png;
+	struct chart_entry e[] = {
+		{ utc(2026, 2, 24, 12), 5 },   /* day 10 */
+		{ utc(2026, 2, 26, 12), 5 },   /* day 12: day 11 between is empty */
+		{ utc(2026, 3, 6, 10), 3 },    /* day 20: two entries, average 5 */
+		{ utc(2026, 3, 6, 18), 7 },
+		{ utc(2026, 3, 7, 12), 5 },    /* day 21, next to day 20 */
+	};
+	cairo_surface_t *s;
+
+	draw(e, sizeof(e) / sizeof(e[0]), 30, "UTC", &png);
+	s = decode(&png);
+	assert_int_equal(px(s, chart_x(30, 10), chart_y(5)), CHART_DOT);
+	assert_int_equal(px(s, chart_x(30, 12), chart_y(5)), CHART_DOT);
+	/* the gap: day 11 has nothing, so nothing joins day 10 to day 12 */
+	assert_int_equal(px(s, chart_x(30, 11), chart_y(5)), CHART_BG);
+	/* both entries of day 20 are dots; the average line joins day 20 to day 21 */
+	assert_int_equal(px(s, chart_x(30, 20), chart_y(3)), CHART_DOT);
+	assert_int_equal(px(s, chart_x(30, 20), chart_y(7)), CHART_DOT);
+	assert_int_equal(px(s, (chart_x(30, 20) + chart_x(30, 21)) / 2, chart_y(5)), CHART_LINE);
+	/* a day with nothing */
+	assert_int_equal(px(s, chart_x(30, 5), chart_y(5)), CHART_BG);
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+}
+
+/* (odd scores: the faint scale lines are at even ones) Days are the member's: 01:00 UTC on 10 March is still 9 March in New York. */
+static void test_days_in_the_member_zone(void **state)
+{
+	struct chart_png png;
+	struct chart_entry e[] = { { utc(2026, 3, 10, 1), 7 } };
+	cairo_surface_t *s;
+
+	draw(e, 1, 30, "America/New_York", &png);
+	s = decode(&png);
+	assert_int_equal(px(s, chart_x(30, 23), chart_y(7)), CHART_DOT);   /* 9 March */
+	assert_int_equal(px(s, chart_x(30, 24), chart_y(7)), CHART_BG);    /* 10 March */
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+
+	draw(e, 1, 30, "UTC", &png);
+	s = decode(&png);
+	assert_int_equal(px(s, chart_x(30, 23), chart_y(7)), CHART_BG);
+	assert_int_equal(px(s, chart_x(30, 24), chart_y(7)), CHART_DOT);
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+}
+
+static long count_colour(cairo_surface_t *s, unsigned colour)
+{
+	long n = 0;
+
+	for (int y = CHART_TOP - 10; y <= CHART_BOTTOM + 5; y++)
+		for (int x = CHART_LEFT; x <= CHART_RIGHT; x++)
+			n += px(s, x, y) == colour;
+	return n;
+}
+
+/* No entries, or entries outside the days drawn or off the scale: no dot at all. */
+static void test_nothing_drawn_without_data(void **state)
+{
+	struct chart_png png;
+	struct chart_entry e[] = { { NOW - 40 * 86400, 5 }, { NOW + 2 * 86400, 5 }, { NOW, 0 }, { NOW, 11 } };
+	cairo_surface_t *s;
+
+	draw(NULL, 0, 30, "UTC", &png);
+	s = decode(&png);
+	assert_int_equal(count_colour(s, CHART_DOT), 0);
+	assert_int_equal(count_colour(s, CHART_LINE), 0);
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+
+	draw(e, 4, 30, "UTC", &png);
+	s = decode(&png);
+	assert_int_equal(count_colour(s, CHART_DOT), 0);
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+
+	draw(e, 1, 365, "UTC", &png); /* 40 days back is inside a year */
+	s = decode(&png);
+	assert_true(count_colour(s, CHART_DOT) > 0);
+	assert_int_equal(px(s, chart_x(365, 364 - 40), chart_y(5)), CHART_DOT);
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+}
+
+static void test_bad_input(void **state)
+{
+	struct chart_png png;
+	const struct tz *z = NULL;
+	struct chart_in in = { NULL, 0, NULL, NOW, 30, NULL, 0 };
+
+	assert_int_equal(chart_draw(&in, &png), HE_INVAL); /* no zone */
+	assert_int_equal(tz_load("UTC", &z), HE_OK);
+	in.zone = z;
+	in.days = 0;
+	assert_int_equal(chart_draw(&in, &png), HE_INVAL);
+	in.days = CHART_DAYS_MAX + 1;
+	assert_int_equal(chart_draw(&in, &png), HE_INVAL);
+	in.days = 1;
+	assert_int_equal(chart_draw(&in, &png), HE_OK);
+	chart_png_clear(&png);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_size_and_format),
+		cmocka_unit_test(test_dots_lines_and_gaps),
+		cmocka_unit_test(test_days_in_the_member_zone),
+		cmocka_unit_test(test_nothing_drawn_without_data),
+		cmocka_unit_test(test_bad_input),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+	chart_library_free();
+	return rc;
+}
