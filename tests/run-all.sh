@@ -120,8 +120,17 @@ if [ "$QUICK" -eq 0 ]; then
 	wanted fuzz && step "libFuzzer targets (${FUZZ_SECONDS}s each)" fuzz_all
 	wanted matrix && step "Matrix: real Synapse + matrix-nio members (plain and end-to-end encrypted)" suite tests/matrix/run.sh
 	wanted irc && step "IRC: InspIRCd + Anope and ngIRCd" suite tests/irc/run.sh
-	wanted matrix && step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
-	wanted irc && step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
+	# On PostgreSQL, the suites whose state lives in the store (replies, sync position, E2EE
+	# sessions, the IRC suite's mood and privacy checks); HEARTH_PG_SUITES=all runs every suite.
+	if [ "${HEARTH_PG_SUITES:-}" = all ]; then
+		wanted matrix && step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
+		wanted irc && step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
+	else
+		wanted matrix && HEARTH_MATRIX_SUITES="hearth e2ee sync_position" \
+			step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
+		wanted irc && HEARTH_IRC_SUITES=hearth \
+			step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
+	fi
 	wanted docker && step "container image (podman, no engine)" suite tests/docker/run.sh
 	step "benchmark: router (figures, not asserted)" build/bench/bench_router 100000
 fi
