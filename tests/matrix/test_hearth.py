@@ -21,6 +21,8 @@ import urllib.request
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member, MemberError  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pg"))
+import hearth_store  # noqa: E402  (tests/pg: the store on either engine)
 
 HS = os.environ["HEARTH_MATRIX_URL"]
 HEARTH = os.environ["HEARTH"]
@@ -204,11 +206,8 @@ async def tcp_forward(port: int, target: str, send_delay=0):
 
 
 def hearth_token() -> str:
-    db = sqlite3.connect(os.path.join(TMP, "data", "hearth.db"))
-    try:
-        row = db.execute("SELECT value FROM kv WHERE ns='matrix' AND key='access_token'").fetchone()
-    finally:
-        db.close()
+    row = hearth_store.query_one(os.path.join(TMP, "data"),
+                                 "SELECT value FROM kv WHERE ns='matrix' AND key='access_token'")
     assert row, "no access token in Hearth's store"
     return row[0]
 
