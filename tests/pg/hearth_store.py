@@ -19,14 +19,16 @@ def _pg_url(data_dir: str) -> str:
 
 
 def query_one(data_dir: str, sql: str):
-    """The first row as a tuple of strings (PostgreSQL) or values (SQLite), or None."""
+    """The first row as a tuple, or None."""
     if on_pg():
         env = dict(os.environ, PGPASSWORD=os.environ.get("HEARTH_TEST_PG_PASSWORD", ""))
         r = subprocess.run(["psql", "-X", "-At", "-F", "\x1f", _pg_url(data_dir), "-c", sql],
                            capture_output=True, text=True, env=env)
         if r.returncode != 0 or not r.stdout.strip():
             return None
-        return tuple(r.stdout.splitlines()[0].split("\x1f"))
+        # whole numbers as int, as SQLite gives them (tokens and ids here are never all digits)
+        return tuple(int(v) if v.lstrip("-").isdigit() else v
+                     for v in r.stdout.splitlines()[0].split("\x1f"))
     path = os.path.join(data_dir, "hearth.db")
     if not os.path.exists(path):
         return None
