@@ -27,6 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
 from test_hearth import (BOT, HS, SYN, TMP, Hearth, hearth_token, replies_to,  # noqa: E402
                          reply_to, run_ordered, settle)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pg"))
+import hearth_store  # noqa: E402  (tests/pg: the store on either engine)
 
 # Synapse's log config writes /homeserver.log inside its root; it grows across runs, so only
 # what this suite's run added is read.
@@ -348,12 +350,8 @@ class Suite:
         old = (await self.alice._api("POST", "/keys/query", {"device_keys": {BOT: []}}))
         old_master = next(iter(old["master_keys"][BOT]["keys"].values()))
         assert self.hearth.stop() == 0
-        db = sqlite3.connect(os.path.join(TMP, "data", "hearth.db"))
-        try:
-            db.execute("DELETE FROM e2e_xsign")  # as if the cross-signing keys were reset
-            db.commit()
-        finally:
-            db.close()
+        # as if the cross-signing keys were reset
+        hearth_store.execute(os.path.join(TMP, "data"), "DELETE FROM e2e_xsign")
         mark = len(self.hearth.log())
         self.hearth.start(wait_for="continuing from")
         deadline = time.monotonic() + 30

@@ -21,6 +21,8 @@ import urllib.request
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member, MemberError  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pg"))
+import hearth_store  # noqa: E402  (tests/pg: the store on either engine)
 
 HS = os.environ["HEARTH_MATRIX_URL"]
 HEARTH = os.environ["HEARTH"]
@@ -207,11 +209,8 @@ def hearth_token(data_dir: str = None) -> str:
     """Hearth's access token, opened from its store (where it is sealed with e2e.key)."""
     from sealed import is_sealed, open_sealed
     data_dir = data_dir or os.path.join(TMP, "data")
-    db = sqlite3.connect(os.path.join(data_dir, "hearth.db"))
-    try:
-        row = db.execute("SELECT value FROM kv WHERE ns='matrix' AND key='access_token'").fetchone()
-    finally:
-        db.close()
+    row = hearth_store.query_one(data_dir,
+                                 "SELECT value FROM kv WHERE ns='matrix' AND key='access_token'")
     assert row, "no access token in Hearth's store"
     assert is_sealed(row[0]), "the access token is kept in clear in the store"
     return open_sealed(data_dir, row[0])

@@ -30,6 +30,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
 from test_hearth import BOT, CONFIG, HS, SYN, TMP, Hearth, run_ordered, wait_log  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pg"))
+import hearth_store  # noqa: E402  (tests/pg: the store on either engine)
 
 LOAD = int(os.environ.get("HEARTH_SYNC_LOAD", "500"))
 KILLS = int(os.environ.get("HEARTH_SYNC_KILLS", "10"))
@@ -39,16 +41,8 @@ DECLINED = "declining it"
 
 
 def store_value(data_dir: str, sql: str, args=()):
-    path = os.path.join(data_dir, "hearth.db")
-    if not os.path.exists(path):
-        return None
-    db = sqlite3.connect(path, timeout=5)
-    try:
-        return db.execute(sql, args).fetchone()
-    except sqlite3.OperationalError:
-        return None  # not created yet
-    finally:
-        db.close()
+    assert not args, "hearth_store takes no parameters"
+    return hearth_store.query_one(data_dir, sql)
 
 
 def saved_since(data_dir: str):
