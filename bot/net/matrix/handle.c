@@ -30,7 +30,6 @@ static int pend_add(struct mx *mx, struct mx_room *r, const struct mx_event *ev,
 {
 	struct mx_pend *p;
 
-	(void)mx;
 	if (r->npend >= MX_PEND_MAX || !(p = calloc(1, sizeof(*p))))
 		return HE_NOMEM;
 	if (!(p->event = json_deep_copy(ev->json))) {

@@ -176,7 +176,6 @@ static void on_socket_ready(struct loop *l, int fd, unsigned events, void *ud)
 	struct mx *mx = ud;
 	int running = 0, flags = 0;
 
-	(void)l;
 	if (events & LOOP_READ)
 		flags |= CURL_CSELECT_IN;
 	if (events & LOOP_WRITE)
@@ -190,7 +189,6 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 	struct mx *mx = userp;
 	unsigned ev = 0;
 
-	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		loop_del_fd(mx->loop, s);
 		curl_multi_assign(mx->multi, s, NULL);
@@ -216,7 +214,6 @@ static void on_curl_timer(struct loop *l, void *ud)
 	struct mx *mx = ud;
 	int running = 0;
 
-	(void)l;
 	mx->curl_timer = 0;
 	curl_multi_socket_action(mx->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(mx);
@@ -226,7 +223,6 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct mx *mx = userp;
 
-	(void)multi;
 	if (mx->curl_timer) {
 		loop_timer_cancel(mx->loop, mx->curl_timer);
 		mx->curl_timer = 0;
@@ -437,7 +433,6 @@ static void on_retry_timer(struct loop *l, void *ud)
 {
 	struct mx_req *r = ud;
 
-	(void)l;
 	r->timer = 0;
 	if (start_transfer(r) != HE_OK) {
 		/* out of memory: try again a little later */

@@ -138,8 +138,6 @@ static void on_login(struct mx *mx, int status, json_t *body, const struct hstam
 	const char *uid = json_string_value(json_object_get(body, "user_id"));
 	char msg[300];
 
-	(void)t;
-	(void)ud;
 	mx->logging_in = false;
 	if (status != 200 || !token || !device) {
 		snprintf(msg, sizeof(msg), "the homeserver refused the login of %s (HTTP %d %s): check "
@@ -212,8 +210,6 @@ static void on_whoami(struct mx *mx, int status, json_t *body, const struct hsta
 	const char *device = json_string_value(json_object_get(body, "device_id"));
 	char msg[300];
 
-	(void)t;
-	(void)ud;
 	if (mx->session_ready)
 		return; /* a login already got us going */
 	if (status != 200 || !uid) {
@@ -321,7 +317,6 @@ static void on_filter(struct mx *mx, int status, json_t *body, const struct hsta
 	char *text = ud;
 	const char *id = json_string_value(json_object_get(body, "filter_id"));
 
-	(void)t;
 	if (status == 200 && id) {
 		mx->filter_id = strdup(id);
 		kv_set(mx, "filter_id", id);
@@ -341,8 +336,6 @@ static void on_filter(struct mx *mx, int status, json_t *body, const struct hsta
 
 static void on_quiet(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
-	(void)mx;
-	(void)t;
 	if (status != 200)
 		hlog_warn(MX_MOD, "%s: HTTP %d %s", (const char *)ud, status, mx_errcode(body));
 }
@@ -353,8 +346,6 @@ static void on_profile(struct mx *mx, int status, json_t *body, const struct hst
 	const char *have = json_string_value(json_object_get(body, "displayname"));
 	json_t *req;
 
-	(void)t;
-	(void)ud;
 	if (!want || (status == 200 && have && strcmp(have, want) == 0))
 		return;
 	req = json_pack("{s:s}", "displayname", want);
@@ -366,8 +357,6 @@ static void on_profile(struct mx *mx, int status, json_t *body, const struct hst
 
 static void on_direct(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
-	(void)t;
-	(void)ud;
 	if (status == 200 && json_is_object(body) && !mx->direct)
 		mx_direct_set(mx, body);
 }
@@ -517,7 +506,7 @@ static void t_free(struct htransport *t)
 
 static int t_reload(struct htransport *t)
 {
-	(void)t; /* allowed_inviters and moderator_power_level are read from the live config */
+	/* allowed_inviters and moderator_power_level are read from the live config */
 	return HE_OK;
 }
 

@@ -212,7 +212,6 @@ static void on_e2e(struct mx *mx, int status, json_t *body, const struct hstamp 
 	const char *pw = mx->app->cfg->matrix_password;
 	const char *session = json_string_value(json_object_get(body, "session"));
 
-	(void)t;
 	op->req = NULL;
 	xop_unlink(x, op);
 	if (status == 401 && !op->uia && session && pw &&
@@ -293,7 +292,6 @@ static void on_members(struct mx *mx, int status, json_t *body, const struct hst
 	const char *user;
 	size_t n = 0;
 
-	(void)t;
 	op->req = NULL;
 	xop_unlink(x, op);
 	if (status == 200 && json_is_object(joined)) {
@@ -355,7 +353,6 @@ static void on_self(struct mx *mx, int status, json_t *body, const struct hstamp
 	char kid[300];
 	const char *ed;
 
-	(void)t;
 	op->req = NULL;
 	xop_unlink(x, op);
 	xop_free(op);
@@ -659,7 +656,6 @@ static int x_encrypt(void *state, const char *room_id, const char *type, json_t 
 
 static void x_private_initial_state(void *state, json_t *initial_state)
 {
-	(void)state;
 	json_array_append_new(initial_state, e2e_encryption_state_event());
 }
 
@@ -679,7 +675,6 @@ static void x_private_created(void *state, const char *room_id, const char *memb
 static int x_encrypt_attachment(void *state, const void *plain, size_t len, unsigned char **cipher,
 				json_t **file)
 {
-	(void)state;
 	return e2e_encrypt_attachment(plain, len, cipher, file);
 }
 

@@ -391,7 +391,6 @@ static void on_members(struct mx *mx, int status, json_t *body, const struct hst
 	const char *user;
 	size_t i;
 
-	(void)t;
 	r->members_req = NULL;
 	if (status == 200 && json_is_array(chunk) && json_array_size(chunk) <= MX_MEMBERS_MAX &&
 	    (fresh = json_object())) {
@@ -473,8 +472,6 @@ static bool direct_lists(struct mx *mx, const char *room_id)
 
 static void on_direct_put(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
-	(void)t;
-	(void)ud;
 	if (status != 200)
 		hlog_warn(MX_MOD, "could not save the list of private chats (HTTP %d %s)", status,
 			  mx_errcode(body));
@@ -586,15 +583,12 @@ static void on_join_timer(struct loop *l, void *ud)
 {
 	struct mx_join *j = ud;
 
-	(void)l;
 	j->timer = 0;
 	join_send(j);
 }
 
 static void on_quiet(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
-	(void)mx;
-	(void)t;
 	if (status != 200)
 		hlog_debug(MX_MOD, "%s: HTTP %d %s", (const char *)ud, status, mx_errcode(body));
 }
@@ -628,7 +622,6 @@ static void on_join(struct mx *mx, int status, json_t *body, const struct hstamp
 	int64_t elapsed;
 	uint64_t wait;
 
-	(void)t;
 	j->req = NULL;
 	if (status == 200) {
 		hlog_info(MX_MOD, "joined %s", j->room_id);

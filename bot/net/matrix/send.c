@@ -259,7 +259,6 @@ static void on_sent(struct mx *mx, int status, json_t *body, const struct hstamp
 	struct mx_room *r = ud;
 	struct mx_out *o = r->outq;
 
-	(void)t;
 	r->inflight = NULL;
 	if (status == 200) {
 		hlog_debug(MX_MOD, "sent %s in %s", json_string_value(json_object_get(body, "event_id")), r->id);
@@ -267,7 +266,6 @@ static void on_sent(struct mx *mx, int status, json_t *body, const struct hstamp
 		hlog_warn(MX_MOD, "could not send a message in %s (HTTP %d %s); dropped it", r->id,
 			  status, mx_errcode(body));
 	}
-	(void)o;
 	pop_head(mx, r);
 	kick(mx, r);
 }
@@ -278,7 +276,6 @@ static void on_uploaded(struct mx *mx, int status, json_t *body, const struct hs
 	struct mx_out *o = r->outq;
 	const char *uri = json_string_value(json_object_get(body, "content_uri"));
 
-	(void)t;
 	r->inflight = NULL;
 	if (status != 200 || !uri || strncmp(uri, "mxc://", 6) != 0) {
 		hlog_warn(MX_MOD, "could not upload a file for %s (HTTP %d %s); dropped it", r->id,
@@ -305,7 +302,6 @@ static void on_retry(struct loop *l, void *ud)
 {
 	struct mx_room *r = ud;
 
-	(void)l;
 	r->retry_timer = 0;
 	r->crypto_wait = false;
 	kick(r->mx, r);
@@ -520,7 +516,6 @@ static void on_created(struct mx *mx, int status, json_t *body, const struct hst
 	struct mx_out **pp, *o, *mine = NULL, **tail = &mine;
 	struct mx_room *r = NULL;
 
-	(void)t;
 	if (status == 200 && room_id) {
 		hlog_info(MX_MOD, "opened a private chat %s with %s", room_id, op->member);
 		r = mx_room_add(mx, room_id);

@@ -688,7 +688,6 @@ static void on_sync_retry(struct loop *l, void *ud)
 {
 	struct mx *mx = ud;
 
-	(void)l;
 	mx->sync_timer = 0;
 	sync_next(mx);
 }
@@ -708,7 +707,6 @@ static void on_sync(struct mx *mx, int status, json_t *body, const struct hstamp
 	const char *next;
 	char *since;
 
-	(void)ud;
 	mx->sync_req = NULL;
 	next = json_string_value(json_object_get(body, "next_batch"));
 	if (status != 200 || !next) {
