@@ -257,7 +257,6 @@ static void on_retry(struct loop *l, void *ud);
 static void on_sent(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
 {
 	struct mx_room *r = ud;
-	struct mx_out *o = r->outq;
 
 	r->inflight = NULL;
 	if (status == 200) {
