@@ -332,7 +332,6 @@ static int checkin_list(struct hctx *ctx, const char *args)
 	struct sched_entry *v = NULL;
 	struct hbuf b = HBUF_INIT;
 	size_t n = 0;
-	time_t now = happ_now(ctx->app);
 	struct room_settings rs;
 	bool clash = false;
 	int rc;
@@ -348,14 +347,9 @@ static int checkin_list(struct hctx *ctx, const char *args)
 	}
 	hbuf_puts(&b, "Scheduled check-ins in this room:\n\n");
 	for (size_t i = 0; i < n; i++) {
-		struct cron_expr *e = NULL;
-		char when[64] = "unknown";
-		time_t next;
+		char when[64];
 
-		if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
-		    cron_next(e, v[i].tz, v[i].last_fire > now ? v[i].last_fire : now, &next) == HE_OK)
-			mod_format_local(v[i].tz, next, when, sizeof(when));
-		cron_free(e);
+		mod_next_time(ctx->app, &v[i], v[i].tz, when, sizeof(when));
 		{
 			char *code = text_md_code(v[i].cron);
 			bool q = mod_clashes_quiet(ctx->app, &rs, v[i].cron, v[i].tz);

@@ -79,6 +79,19 @@ void mod_format_local(const char *tz, time_t t, char *out, size_t len)
 		 (day / 100) % 100, day % 100, minute / 60, minute % 60);
 }
 
+void mod_next_time(struct happ *app, const struct sched_entry *s, const char *show_tz, char *out,
+		   size_t len)
+{
+	struct cron_expr *e = NULL;
+	time_t now = happ_now(app), next;
+
+	snprintf(out, len, "unknown");
+	if (cron_parse(s->cron, &e, NULL, 0) == HE_OK &&
+	    cron_next(e, s->tz, s->last_fire > now ? s->last_fire : now, &next) == HE_OK)
+		mod_format_local(show_tz, next, out, len);
+	cron_free(e);
+}
+
 bool mod_clashes_quiet(struct happ *app, const struct room_settings *rs, const char *cron,
 		       const char *tz)
 {
@@ -125,7 +138,6 @@ static void put_schedules(struct hctx *ctx, struct hbuf *b, const struct room_se
 	const struct hmsg *m = ctx->msg;
 	struct sched_entry *v = NULL;
 	size_t n = 0;
-	time_t now = happ_now(ctx->app);
 	const char *tz = rooms_tz(ctx->app, rs);
 
 	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK) {
@@ -137,14 +149,9 @@ static void put_schedules(struct hctx *ctx, struct hbuf *b, const struct room_se
 	else
 		hbuf_printf(b, "- Scheduled check-ins (next times in %s):\n", tz);
 	for (size_t i = 0; i < n; i++) {
-		struct cron_expr *e = NULL;
-		char when[64] = "unknown";
-		time_t next;
+		char when[64];
 
-		if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
-		    cron_next(e, v[i].tz, v[i].last_fire > now ? v[i].last_fire : now, &next) == HE_OK)
-			mod_format_local(tz, next, when, sizeof(when));
-		cron_free(e);
+		mod_next_time(ctx->app, &v[i], tz, when, sizeof(when));
 		hbuf_printf(b, "  - **#%lld** ", v[i].id);
 		put_code(b, v[i].cron);
 		hbuf_printf(b, " (%s), next: %s", v[i].tz, when);

@@ -22,6 +22,11 @@ size_t mod_quote_len(const char *s);
 int mod_take_quoted(const char **p, char *out, size_t outlen);
 /* "Mon 2026-03-30 09:00" in tz. */
 void mod_format_local(const char *tz, time_t t, char *out, size_t len);
+/* When schedule s posts next (from now, or after its last post), as "Mon 2026-03-30 09:00" in
+ * show_tz; "unknown" when it cannot be worked out. */
+struct sched_entry;
+void mod_next_time(struct happ *app, const struct sched_entry *s, const char *show_tz, char *out,
+		   size_t len);
 /* True when the schedule posts inside the room's quiet hours within the next 8 days. */
 bool mod_clashes_quiet(struct happ *app, const struct room_settings *rs, const char *cron,
 		       const char *tz);
