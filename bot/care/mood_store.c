@@ -299,14 +299,33 @@ bool mstore_consent_shown_recently(struct happ *app, const char *network, const 
 	return at >= 0 && at <= now && now - at <= MOOD_OPTIN_WINDOW;
 }
 
+/* A transaction of our own unless the caller has one open (then its commit decides). */
+static int tx_begin(struct happ *app, bool *own)
+{
+	*own = !db_in_tx(store_sql(app->store));
+	return *own ? db_begin(store_sql(app->store)) : HE_OK;
+}
+
+/* Ends a transaction tx_begin opened: commit when all went well, else roll back. */
+static int tx_end(struct happ *app, bool own, int rc)
+{
+	if (!own)
+		return rc;
+	if (rc == HE_OK && db_commit(store_sql(app->store)))
+		rc = HE_DB;
+	if (rc)
+		db_rollback(store_sql(app->store));
+	return rc;
+}
+
 /* Consent, the member's forget slot (see mstore_forget_arm) and the end of the shown mark, in one
  * transaction. */
 int mstore_consent_give(struct happ *app, const char *network, const char *member, int version)
 {
-	bool own = !db_in_tx(store_sql(app->store));
+	bool own;
 	int rc = HE_OK;
 
-	if (own && db_begin(store_sql(app->store)))
+	if (tx_begin(app, &own))
 		return HE_DB;
 	rc = db_runf(store_sql(app->store), NULL, "INSERT INTO mood_consent (network, member, given_at, version)"
 				    " VALUES (?, ?, ?, ?) ON CONFLICT (network, member) DO UPDATE"
@@ -319,12 +338,7 @@ int mstore_consent_give(struct happ *app, const char *network, const char *membe
 	if (rc == HE_OK)
 		rc = mstore_run(app, "DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
 				 network, member);
-	if (own) {
-		if (rc == HE_OK)
-			rc = db_commit(store_sql(app->store)) ? HE_DB : HE_OK;
-		if (rc)
-			db_rollback(store_sql(app->store));
-	}
+	rc = tx_end(app, own, rc);
 	return rc;
 }
 
@@ -337,22 +351,17 @@ int mstore_forget_all(struct happ *app, const char *network, const char *member)
 		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
 		"DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
 	};
-	bool own = !db_in_tx(store_sql(app->store));
+	bool own;
 	int rc = HE_OK;
 
-	if (own && db_begin(store_sql(app->store)))
+	if (tx_begin(app, &own))
 		return HE_DB;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == HE_OK; i++)
 		rc = mstore_run(app, sql[i], network, member);
 	/* Private check-ins rotate per member: that history goes too. */
 	if (rc == HE_OK)
 		rc = checkin_forget(app, network, member);
-	if (own) {
-		if (rc == HE_OK)
-			rc = db_commit(store_sql(app->store)) ? HE_DB : HE_OK;
-		if (rc)
-			db_rollback(store_sql(app->store));
-	}
+	rc = tx_end(app, own, rc);
 	/* secure_delete zeroed the freed cells; fold the WAL back so old page images go too. */
 	if (rc == HE_OK && own && store_engine(app->store) == DB_SQLITE)
 		db_exec(store_sql(app->store), "PRAGMA wal_checkpoint(TRUNCATE)");
@@ -381,19 +390,14 @@ int mstore_forget_arm(struct happ *app, const char *network, const char *member)
 /* Consent and reminder go together or not at all. Entries (and the forget slot) stay. */
 int mstore_optout_all(struct happ *app, const char *network, const char *member)
 {
-	bool own = !db_in_tx(store_sql(app->store));
+	bool own;
 	int rc;
 
-	if (own && db_begin(store_sql(app->store)))
+	if (tx_begin(app, &own))
 		return HE_DB;
 	rc = mstore_run(app, "DELETE FROM mood_consent WHERE network = ? AND member = ?", network, member);
 	if (rc == HE_OK)
 		rc = mstore_run(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", network, member);
-	if (own) {
-		if (rc == HE_OK)
-			rc = db_commit(store_sql(app->store)) ? HE_DB : HE_OK;
-		if (rc)
-			db_rollback(store_sql(app->store));
-	}
+	rc = tx_end(app, own, rc);
 	return rc;
 }

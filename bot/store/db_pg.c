@@ -489,6 +489,25 @@ static enum db_type pg_col_type(struct db_stmt *st, int col)
 	}
 }
 
+/* Binary float4/float8 values (network order); the caller has checked the length. */
+static float pg_float4(const char *p)
+{
+	uint32_t u = be32(p);
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+static double pg_float8(const char *p)
+{
+	uint64_t u = be64(p);
+	double d;
+
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
 static int64_t pg_col_int64(struct db_stmt *st, int col)
 {
 	int len;
@@ -504,8 +523,8 @@ static int64_t pg_col_int64(struct db_stmt *st, int col)
 	case OID_INT4: return len == 4 ? (int32_t)be32(p) : 0;
 	case OID_OID: return len == 4 ? (int64_t)be32(p) : 0;
 	case OID_INT8: return len == 8 ? (int64_t)be64(p) : 0;
-	case OID_FLOAT4: { uint32_t u = be32(p); float f; memcpy(&f, &u, 4); return len == 4 ? clamp64(f) : 0; }
-	case OID_FLOAT8: { uint64_t u = be64(p); double d; memcpy(&d, &u, 8); return len == 8 ? clamp64(d) : 0; }
+	case OID_FLOAT4: return len == 4 ? clamp64(pg_float4(p)) : 0;
+	case OID_FLOAT8: return len == 8 ? clamp64(pg_float8(p)) : 0;
 	case OID_NUMERIC: return numeric_int64(p, len);
 	default:
 		/* Text (and bytea, as SQLite does): its leading integer. */
@@ -524,8 +543,8 @@ static double pg_col_double(struct db_stmt *st, int col)
 	if (!p)
 		return 0;
 	switch (type) {
-	case OID_FLOAT4: { uint32_t u = be32(p); float f; memcpy(&f, &u, 4); return len == 4 ? f : 0; }
-	case OID_FLOAT8: { uint64_t u = be64(p); double d; memcpy(&d, &u, 8); return len == 8 ? d : 0; }
+	case OID_FLOAT4: return len == 4 ? pg_float4(p) : 0;
+	case OID_FLOAT8: return len == 8 ? pg_float8(p) : 0;
 	case OID_NUMERIC: return numeric_double(p, len);
 	case OID_BOOL: case OID_CHAR: case OID_INT2: case OID_INT4: case OID_OID: case OID_INT8:
 		return (double)pg_col_int64(st, col);

@@ -281,6 +281,17 @@ static const char *verify_hint(long v)
 	}
 }
 
+/* An SSL_ERROR_WANT_* from OpenSSL: the call is to be repeated when the socket is ready (for
+ * writing when it wants to write; c->ssl_wants_write tells the loop). */
+static bool ssl_would_block(struct irc_conn *c, int e)
+{
+	if (e == SSL_ERROR_WANT_WRITE) {
+		c->ssl_wants_write = true;
+		return true;
+	}
+	return e == SSL_ERROR_WANT_READ;
+}
+
 static int handshake(struct irc_conn *c, char *err, size_t errlen)
 {
 	int r = SSL_do_handshake(c->ssl), e;
@@ -295,12 +306,8 @@ static int handshake(struct irc_conn *c, char *err, size_t errlen)
 		return HE_OK;
 	}
 	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ)
+	if (ssl_would_block(c, e))
 		return HE_AGAIN;
-	if (e == SSL_ERROR_WANT_WRITE) {
-		c->ssl_wants_write = true;
-		return HE_AGAIN;
-	}
 	if (c->npins && SSL_get_verify_result(c->ssl) == X509_V_ERR_CERT_REJECTED) {
 		snprintf(err, errlen, "TLS certificate of %s:%d refused: its fingerprint %s is not one of "
 			 "tls_fingerprint", c->cfg->host, c->port, c->seen_fp);
@@ -371,12 +378,8 @@ int irc_conn_read(struct irc_conn *c, char *buf, size_t cap, size_t *n, char *er
 			return HE_OK;
 		}
 		e = SSL_get_error(c->ssl, r);
-		if (e == SSL_ERROR_WANT_READ)
+		if (ssl_would_block(c, e))
 			return HE_AGAIN;
-		if (e == SSL_ERROR_WANT_WRITE) {
-			c->ssl_wants_write = true;
-			return HE_AGAIN;
-		}
 		if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0))
 			snprintf(err, errlen, "the server closed the connection");
 		else
@@ -415,8 +418,7 @@ int irc_conn_flush(struct irc_conn *c, char *err, size_t errlen)
 				continue;
 			}
 			e = SSL_get_error(c->ssl, r);
-			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-				c->ssl_wants_write = e == SSL_ERROR_WANT_WRITE;
+			if (ssl_would_block(c, e)) {
 				rc = HE_AGAIN;
 				break;
 			}

@@ -18,16 +18,5 @@ json_t *mx_image_content(const struct himage *img)
 
 int mx_op_send_image(struct htransport *t, const struct hmsg *in, const struct himage *img)
 {
-	struct mx *mx = (struct mx *)t->impl;
-	struct hmsg_ref *ctx = in->ref;
-	char txn[48];
-	json_t *c;
-
-	if (!ctx || !ctx->event_id)
-		return HE_INVAL;
-	if (!(c = mx_image_content(img)))
-		return HE_NOMEM;
-	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
-	return mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message", c,
-			       txn, ctx->batch, img->file.data, img->file.len, img->file.mime, &ctx->start);
+	return mx_send_attachment((struct mx *)t->impl, in, mx_image_content(img), &img->file);
 }

@@ -406,6 +406,9 @@ int mx_send_event(struct mx *mx, const char *room_id, const char *type, json_t *
 int mx_send_private(struct mx *mx, const char *member, const char *room_hint, const char *type,
 		    json_t *content, const char *txn, struct mx_batch *b, const void *file,
 		    size_t file_len, const char *file_mime, const struct hstamp *start);
+/* A file (an export, a chart) for the sender of in, privately, as content (taken, even on error)
+ * with f uploaded first (encrypted in an encrypted chat). HE_NOMEM when content is NULL. */
+int mx_send_attachment(struct mx *mx, const struct hmsg *in, json_t *content, const struct hfile *f);
 /* r's member list changed or became known: what waits in its queue is looked at again. */
 void mx_send_kick(struct mx *mx, struct mx_room *r);
 void mx_send_room_gone(struct mx *mx, struct mx_room *r);  /* drops its queue */

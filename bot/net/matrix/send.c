@@ -752,19 +752,23 @@ int mx_op_post_private(struct htransport *t, const char *member, const char *md)
 	return send_notices((struct mx *)t->impl, NULL, member, NULL, md, NULL);
 }
 
-int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
+int mx_send_attachment(struct mx *mx, const struct hmsg *in, json_t *content, const struct hfile *f)
 {
-	struct mx *mx = (struct mx *)t->impl;
 	struct hmsg_ref *ctx = in->ref;
 	char txn[48];
-	json_t *c;
 
-	if (!ctx || !ctx->event_id)
-		return HE_INVAL;
-	c = mx_file_content(f->name, f->mime, f->len);
-	if (!c)
+	if (!content)
 		return HE_NOMEM;
+	if (!ctx || !ctx->event_id) {
+		json_decref(content);
+		return HE_INVAL;
+	}
 	mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
-	return mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message", c,
+	return mx_send_private(mx, in->sender, in->is_private ? in->room : NULL, "m.room.message", content,
 			       txn, ctx->batch, f->data, f->len, f->mime, &ctx->start);
+}
+
+int mx_op_send_file(struct htransport *t, const struct hmsg *in, const struct hfile *f)
+{
+	return mx_send_attachment((struct mx *)t->impl, in, mx_file_content(f->name, f->mime, f->len), f);
 }
