@@ -46,7 +46,7 @@ trap 'exit 130' INT TERM
 "$syn" start >/dev/null || fail "synapse did not start"
 url=$("$syn" url)
 for u in hearth:hearthpw hearth2:hearth2pw alice:alicepw bob:bobpw carol:carolpw \
-         dave:davepw erin:erinpw frank:frankpw; do
+         dave:davepw erin:erinpw frank:frankpw lookdave:davepw lookerin:erinpw lookfrank:frankpw; do
     "$syn" register "${u%%:*}" "${u#*:}" >/dev/null || fail "could not register ${u%%:*}"
 done
 

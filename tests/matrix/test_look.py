@@ -2,7 +2,7 @@
 """Issue 11 on Matrix: the mood chart as an encrypted m.image, and check-ins answered with one tap.
 
 Run by tests/matrix/run.sh (suite "look"): a Hearth of its own (data folder TMP/look-data, so
-its mood log can be counted) and the members dave, erin and frank in an encrypted group room
+its mood log can be counted) and the members dave, erin and frank (accounts lookdave, lookerin, lookfrank) in an encrypted group room
 (erin a moderator who can redact). Prints 'N passed, M failed' last.
 """
 
@@ -68,9 +68,11 @@ def reactions(m: Member, room: str, target: str, sender: str = None):
 class Suite:
     def __init__(self):
         self.hearth = Hearth("hearth-look", look_config())
-        self.alice = Member(HS, "dave", "davepw", os.path.join(TMP, "look-dave"))
-        self.bob = Member(HS, "erin", "erinpw", os.path.join(TMP, "look-erin"))
-        self.carol = Member(HS, "frank", "frankpw", os.path.join(TMP, "look-frank"))
+        # Their own accounts: the privacy suite's dave/erin/frank already have private chats with
+        # Hearth on this homeserver, and this suite waits for Hearth to open new ones.
+        self.alice = Member(HS, "lookdave", "davepw", os.path.join(TMP, "look-dave"))
+        self.bob = Member(HS, "lookerin", "erinpw", os.path.join(TMP, "look-erin"))
+        self.carol = Member(HS, "lookfrank", "frankpw", os.path.join(TMP, "look-frank"))
         self.room = None
         self.dm = {}
         self.prompt = None
@@ -113,7 +115,7 @@ class Suite:
     async def test_encrypted_group_room(self):
         dave, erin, frank = self.alice, self.bob, self.carol
         room = await dave.create_room("look", invite=[BOT, erin.user_id, frank.user_id], encrypted=True,
-                                      power_levels={"erin": 100})
+                                      power_levels={"lookerin": 100})
         await erin.join(room)
         await frank.join(room)
         await dave.wait_for_join(room, BOT, timeout=30)
