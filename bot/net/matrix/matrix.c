@@ -97,9 +97,13 @@ static void token_save(struct mx *mx)
 		store_kv_del(st, MX_MOD, "access_token");
 		return;
 	}
-	store_exec(st, "PRAGMA secure_delete = ON");
+	/* SQLite: overwrite the old value's cells and fold the WAL back, so a token once kept in
+	 * clear does not linger in free pages (PostgreSQL: see README, "Storage"). */
+	if (store_engine(st) == DB_SQLITE)
+		store_exec(st, "PRAGMA secure_delete = ON");
 	kv_set(mx, "access_token", sealed);
-	store_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)");
+	if (store_engine(st) == DB_SQLITE)
+		store_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)");
 	free(sealed);
 }
 
