@@ -1,6 +1,7 @@
 /* Unit tests for bot/care/chart.c: the PNG is read back with cairo and the pixels where a dot,
  * a joining line or a gap must be are looked at. Every expectation comes from the entries given,
  * so a chart that ignored its data (or its zone) fails. */
+#include "pngmem.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,26 +19,9 @@
 #include "core/err.h"
 #include "core/tz.h"
 
-struct reader {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static cairo_status_t rd(void *ud, unsigned char *data, unsigned int len)
-{
-	struct reader *r = ud;
-
-	if (r->off + len > r->len)
-		return CAIRO_STATUS_READ_ERROR;
-	memcpy(data, r->p + r->off, len);
-	r->off += len;
-	return CAIRO_STATUS_SUCCESS;
-}
-
 static cairo_surface_t *decode(const struct chart_png *png)
 {
-	struct reader r = { png->data, png->len, 0 };
-	cairo_surface_t *s = cairo_image_surface_create_from_png_stream(rd, &r);
+	cairo_surface_t *s = tk_png_decode(png->data, png->len);
 
 	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
 	return s;

@@ -1,6 +1,7 @@
 /* Unit tests for `!mood chart` (bot/care/mood_chart.c) through a real app: what reaches the
  * transport's image op, the file fallback (the console's way) and the text fallback (IRC's),
  * and that nothing is drawn for a member without a log or with a nickname that can pass on. */
+#include "pngmem.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,26 +27,9 @@ static struct {
 	char sender[64];
 } seen;
 
-struct reader {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static cairo_status_t rd(void *ud, unsigned char *data, unsigned int len)
-{
-	struct reader *r = ud;
-
-	if (r->off + len > r->len)
-		return CAIRO_STATUS_READ_ERROR;
-	memcpy(data, r->p + r->off, len);
-	r->off += len;
-	return CAIRO_STATUS_SUCCESS;
-}
-
 static void look_at(const struct hfile *f)
 {
-	struct reader r = { (const unsigned char *)f->data, f->len, 0 };
-	cairo_surface_t *s = cairo_image_surface_create_from_png_stream(rd, &r);
+	cairo_surface_t *s = tk_png_decode(f->data, f->len);
 
 	snprintf(seen.name, sizeof(seen.name), "%s", f->name);
 	snprintf(seen.mime, sizeof(seen.mime), "%s", f->mime);
