@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -58,6 +59,17 @@ static void kv_set(struct mx *mx, const char *key, const char *value)
 {
 	if (store_kv_set(mx->app->store, MX_MOD, key, value) != HE_OK)
 		hlog_warn(MX_MOD, "could not save %s in the store", key);
+}
+
+int mx_kv_set_fenced(struct mx *mx, const char *key, const char *value)
+{
+	struct store *st = mx->app->store;
+	bool own;
+	int rc = lease_open(st, MX_MOD, &own); /* only the active Hearth writes (store/lease.h) */
+
+	if (rc)
+		return rc;
+	return lease_end(st, own, store_kv_set(st, MX_MOD, key, value));
 }
 
 static void set_session(struct mx *mx, const char *token, const char *device)

@@ -134,6 +134,8 @@ struct mx {
 };
 
 /* ---- matrix.c ---- */
+/* store_kv_set in the "matrix" namespace, fenced by the [matrix] lease (store/lease.h). */
+int mx_kv_set_fenced(struct mx *mx, const char *key, const char *value);
 void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop the loop */
 void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
 /* A timed reply's send was issued: Hearth's own wall-clock and CPU time on it (see st_own). */

@@ -238,7 +238,7 @@ static void settle(struct mx *mx)
 		b->saved = true;
 		save = b->token;
 	}
-	if (save && !mx->owed_frozen && store_kv_set(mx->app->store, MX_MOD, "since", save) != HE_OK)
+	if (save && !mx->owed_frozen && mx_kv_set_fenced(mx, "since", save) != HE_OK)
 		hlog_warn(MX_MOD, "could not save the sync position; a restart may handle some messages again");
 	for (pp = &mx->batches; (b = *pp);) {
 		if (b->token && b->saved && b->refs <= 0) {
