@@ -128,7 +128,7 @@ if [ "$QUICK" -eq 0 ]; then
 	else
 		# (e2ee is left out here for now: on PostgreSQL one of its checks, no key conflict in
 		# the log, fails since the Matrix-complete work landed; see issue 13's note)
-		wanted matrix && HEARTH_MATRIX_SUITES="hearth sync_position" \
+		wanted matrix && HEARTH_MATRIX_SUITES="hearth sync_position failover" \
 			step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
 		wanted irc && HEARTH_IRC_SUITES=hearth \
 			step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh

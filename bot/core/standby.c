@@ -62,7 +62,7 @@ int standby_new(struct happ *app, struct standby **out)
 		snprintf(sb->holder, sizeof(sb->holder), "%s", resume);
 		unsetenv(RESUME_ENV);
 	}
-	if ((rc = lease_migrate(app->store))) {
+	if ((rc = lease_migrate(app->store)) || (rc = lease_setup(app->store))) {
 		free(sb);
 		return rc;
 	}

@@ -55,6 +55,26 @@ int lease_migrate(struct store *s)
 	return store_migrate_db(s, "lease", migrations, sizeof(migrations) / sizeof(migrations[0]));
 }
 
+/* A process frozen inside a transaction (SIGSTOP, a machine cut off) would hold its FOR SHARE
+ * row lock and keep the standby's takeover waiting: PostgreSQL ends a session that sits idle in
+ * a transaction this long (Hearth's transactions never wait on anything but the database). */
+static int session_setup(struct db *db, void *arg)
+{
+	return db_exec(db, "SET idle_in_transaction_session_timeout = '3s'");
+}
+
+int lease_setup(struct store *s)
+{
+	struct db *db = store_sql(s);
+	int rc;
+
+	if (db_engine(db) != DB_PG)
+		return HE_OK;
+	if ((rc = session_setup(db, NULL)))
+		return rc;
+	return db_set_reconnect_hook(db, session_setup, NULL);
+}
+
 int lease_new(struct store *s, const char *section, const char *holder, struct lease **out)
 {
 	struct lease *l;

@@ -36,6 +36,10 @@ struct lease;
 
 /* Creates the table (module "lease" in schema_version). */
 int lease_migrate(struct store *s);
+/* PostgreSQL: the connection's settings for leases (a session frozen inside a transaction is
+ * ended by the server after 3 s, so its row lock cannot hold a takeover back), kept across
+ * reconnects. Nothing on SQLite. */
+int lease_setup(struct store *s);
 
 /* A lease for section (not yet taken). holder NULL: host:pid:random. The lease registers itself
  * for lease_guard_section(); lease_free() unregisters it. */

@@ -4,14 +4,16 @@
 #
 # Usage: tests/matrix/run.sh [--bench]
 #   HEARTH=path/to/hearth (default: build/hearth in the checkout)
-#   HEARTH_MATRIX_SUITES="hearth e2ee privacy sync_position ops look complete" (default: all
-#   seven, in this order: test_hearth.py, then test_e2ee.py on the same homeserver and Hearth data
+#   HEARTH_MATRIX_SUITES="hearth e2ee privacy sync_position ops look complete failover" (default:
+#   all eight, in this order: test_hearth.py, then test_e2ee.py on the same homeserver and Hearth data
 #   folder, then test_privacy.py with a Hearth of its own at log_level = debug, then
 #   test_sync_position.py with data folders of its own (HEARTH_SYNC_LOAD sets its load), then
 #   test_ops.py (metrics, /healthz while Synapse stops and returns, JSON logs, backup and restore)
 #   with its own Hearth, then test_look.py (mood chart image, one-tap check-ins) with its own
 #   Hearth, then test_complete.py (issue 16: long replies, the gap after downtime, the sealed
-#   token, withheld keys, rotation) with its own Hearth)
+#   token, withheld keys, rotation) with its own Hearth, then test_failover.py (issue 13: two
+#   Hearths on one store, SIGKILL and SIGSTOP failover; only with the store in PostgreSQL,
+#   skipped on SQLite))
 #   HEARTH_MATRIX_BENCHES="matrix e2ee" (with --bench: tests/bench/bench_matrix.py, then
 #   tests/matrix/bench_e2ee.py)
 # Prints one "N passed, M failed" line last, over all suites; exits non-zero on any failure.
@@ -81,7 +83,7 @@ fi
 # Each suite prints its own "N passed, M failed"; those lines are summed into one.
 summary='^[0-9]+ passed, [0-9]+ failed$'
 passed=0 failed=0
-for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee privacy sync_position ops look complete}; do
+for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee privacy sync_position ops look complete failover}; do
     out="$tmp/suite-$suite.out"
     echo "== test_$suite.py"
     /usr/bin/python3 "$here/test_$suite.py" 2>&1 | tee "$out" | grep -Ev "$summary"
