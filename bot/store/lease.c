@@ -275,11 +275,12 @@ int lease_open(struct store *s, const char *section, bool *own)
 	struct lease *l = find_for(s, section);
 	int rc;
 
-	*own = !db_in_tx(db);
-	if (!*own)
-		return l ? lease_guard(l) : HE_OK;
-	if (!l)
-		return db_begin(db);
+	*own = false;
+	if (!l) /* no lease for this section (SQLite tools, tests): a plain write */
+		return HE_OK;
+	if (db_in_tx(db))
+		return lease_guard(l);
+	*own = true;
 	if ((rc = lease_begin(l)))
 		*own = false; /* rolled back already */
 	return rc;

@@ -80,8 +80,8 @@ int lease_begin(struct lease *l);
 int lease_guard_section(struct store *s, const char *section);
 /* For one fenced write that may or may not run inside a caller's transaction: opens a fenced
  * transaction when none is open (*own true), else only checks the fence inside the caller's.
- * lease_end() commits (rc HE_OK) or rolls back what lease_open() opened, and returns rc or the
- * commit's error. */
+ * Without a lease registered for section nothing is opened (*own false). lease_end() commits
+ * (rc HE_OK) or rolls back what lease_open() opened, and returns rc or the commit's error. */
 int lease_open(struct store *s, const char *section, bool *own);
 int lease_end(struct store *s, bool own, int rc);
 /* The registered lease for section, or NULL. */

@@ -176,39 +176,49 @@ class Suite:
         step = max(LOAD // (KILLS + 1), 1)
         kill_at = {step * (i + 1) for i in range(KILLS)}
         plain, enc = [], []
-        pending = []  # (kill time, standby, its log mark)
+        pending = None  # (victim, standby, its log mark, kill time)
+
+        def check_takeover():
+            nonlocal pending
+            victim, standby, mark, t_kill = pending
+            if TOOK_OVER in standby.log()[mark:]:
+                self.takeovers.append(round(time.monotonic() - t_kill, 1))
+                victim.standby_mark = victim.launch()  # the killed one: the new standby
+                pending = None
+
         t_start = time.monotonic()
-        for i in range(LOAD):
+        due = done = 0
+        i = -1
+        while i + 1 < LOAD or done < KILLS:  # more commands while a kill is still owed
+            i += 1
             t_next = t_start + i / RATE
             await asyncio.sleep(max(0.0, t_next - time.monotonic()))
             room = self.room if i % 2 == 0 else self.eroom
             ev = await send_retrying(self.alice, room, TEXTS[i % len(TEXTS)])
             (plain if room == self.room else enc).append(ev)
-            for p in list(pending):
-                t_kill, standby, mark = p
-                if TOOK_OVER in standby.log()[mark:]:
-                    pending.remove(p)
+            if pending:
+                check_takeover()
             if i in kill_at:
-                assert not pending, "a kill before the previous takeover"
+                due += 1
+            if due and not pending and done < KILLS:
+                due -= 1
+                done += 1
                 victim = self.pair.active()
                 standby = self.pair.other(victim)
+                await wait_in_log(standby, STANDBY, 30, getattr(standby, "standby_mark", 0))
                 mark = len(standby.log())
                 victim.proc.send_signal(signal.SIGKILL)
-                t_kill = time.monotonic()
+                pending = (victim, standby, mark, time.monotonic())
                 victim.proc.wait()
                 victim.proc = None
-                victim.launch()  # the new standby
-                task = asyncio.ensure_future(wait_in_log(standby, TOOK_OVER, 30, mark))
-                task.add_done_callback(lambda t, t0=t_kill: self.takeovers.append(
-                    round(time.monotonic() - t0, 1) if not t.exception() else None))
         t_sent = time.monotonic() - t_start
         deadline = time.monotonic() + 40
-        while len(self.takeovers) < KILLS and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        print(f"  figure: takeover times after SIGKILL (s): {self.takeovers}; {LOAD} commands "
+        while pending and time.monotonic() < deadline:
+            check_takeover()
+            await asyncio.sleep(0.05)
+        print(f"  figure: takeover times after SIGKILL (s): {self.takeovers}; {i + 1} commands "
               f"sent in {t_sent:.0f} s", flush=True)
-        assert len(self.takeovers) == KILLS and None not in self.takeovers, \
-            f"not every kill was followed by a takeover: {self.takeovers}"
+        assert len(self.takeovers) == KILLS, f"not every kill was followed by a takeover: {self.takeovers}"
         assert max(self.takeovers) <= TAKEOVER_MAX_S, f"a takeover took over {TAKEOVER_MAX_S} s"
         await self.plain_replies(plain, 180, "plain room")
         await self.encrypted_replies(enc, 180, "encrypted room")

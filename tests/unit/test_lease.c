@@ -254,7 +254,7 @@ static void no_lease_no_fence(void **state)
 	assert_int_equal(open_one(f->url, &c), HE_OK);
 	assert_null(lease_find("irc.none"));
 	assert_int_equal(lease_open(c, "matrix", &own), HE_OK);
-	assert_true(own);
+	assert_false(own);
 	assert_int_equal(lease_end(c, own, store_kv_set(c, "matrix", "x", "1")), HE_OK);
 	store_free(c);
 }
