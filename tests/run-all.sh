@@ -140,7 +140,7 @@ irc_lane() {
 	if [ "${HEARTH_PG_SUITES:-}" = all ]; then
 		wanted irc && step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
 	else
-		wanted irc && HEARTH_IRC_SUITES=hearth \
+		wanted irc && HEARTH_IRC_SUITES="hearth failover" \
 			step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
 	fi
 }
