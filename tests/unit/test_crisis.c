@@ -558,6 +558,8 @@ static void test_country_codes_aliases_and_unknown(void **state)
 		{ "united kingdom", "gb" }, { "us", "us" }, { "usa", "us" }, { "America", "us" },
 		{ "  USA ", "us" }, { "de", "de" }, { "Germany", "de" }, { "ireland", "ie" },
 		{ "intl", "intl" }, { "International", "intl" }, { "au", "au" }, { "ca", "ca" },
+		{ "at", "at" }, { "Austria", "at" }, { "Österreich", "at" }, { "oesterreich", "at" },
+		{ "CH", "ch" }, { "Schweiz", "ch" }, { "switzerland", "ch" }, { "Deutschland", "de" },
 	};
 	static const char *const bad[] = { "narnia", "fr", "", "u k", "gbr", "intl2", "../gb" };
 	char err[256];
@@ -574,7 +576,7 @@ static void test_country_codes_aliases_and_unknown(void **state)
 		assert_int_equal(crisis_country_resolve(c, &v, err, sizeof(err)), HE_INVAL);
 		assert_string_equal(v, bad[i]); /* unchanged */
 		assert_non_null(strstr(err, "[crisis] country"));
-		assert_non_null(strstr(err, "au, ca, de, gb, ie, us"));
+		assert_non_null(strstr(err, "at, au, ca, ch, de, gb, ie, us"));
 		assert_non_null(strstr(err, "intl"));
 		free(v);
 	}
