@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -496,6 +498,104 @@ static void test_every_language_is_active(void **state)
 	content_free(de);
 }
 
+/* The German library (content/de/) read as a whole library of its own, with the shipped
+ * patterns: it loads without a problem, has every English topic under the same id with the same
+ * kind and sources, the crisis lists of Germany, Austria, Switzerland and the international
+ * directory, and a crisis answer that never lists a number (the lists do that). Until the
+ * language overlay reads content/de/ itself, this is what checks those files. */
+static int link_dir(const char *from, const char *to, const char *skip)
+{
+	DIR *d = opendir(from);
+	struct dirent *e;
+	char a[4400], b[4400];
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || (skip && strcmp(e->d_name, skip) == 0))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
+		snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
+		assert_int_equal(symlink(a, b), 0);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_german_library(void **state)
+{
+	const struct content *en = ((struct fx *)*state)->app.content;
+	char tmp[] = "/tmp/hearth-de-XXXXXX", src[4096], path[4096], err[1024];
+	struct content *de = NULL;
+	static const char *const countries[] = { "de", "at", "ch", "intl" };
+
+	assert_non_null(mkdtemp(tmp));
+	snprintf(src, sizeof(src), "%s/content/de", src_dir());
+	link_dir(src, tmp, "crisis");
+	snprintf(path, sizeof(path), "%s/crisis", tmp);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(src, sizeof(src), "%s/content/de/crisis", src_dir());
+	assert_int_equal(link_dir(src, path, NULL), 5);
+	for (size_t i = 0; i < 2; i++) {
+		char a[4200], b[4200];
+		snprintf(a, sizeof(a), "%s/content/crisis/patterns-%s.txt", src_dir(), i ? "de" : "en");
+		snprintf(b, sizeof(b), "%s/patterns-%s.txt", path, i ? "de" : "en");
+		assert_int_equal(symlink(a, b), 0);
+	}
+	err[0] = '\0';
+	if (content_load(tmp, "de", &de, err, sizeof(err)) != 0)
+		print_error("German library: %s\n", err);
+	assert_non_null(de);
+	assert_int_equal(de->ntopics, en->ntopics);
+	for (size_t i = 0; i < en->ntopics; i++) {
+		const struct topic *t = &en->topics[i], *g = NULL;
+		for (size_t j = 0; j < de->ntopics; j++)
+			if (strcmp(de->topics[j].id, t->id) == 0)
+				g = &de->topics[j];
+		if (!g)
+			print_error("no German topic %s\n", t->id);
+		assert_non_null(g);
+		assert_int_equal(g->guidance, t->guidance);
+		assert_int_equal(g->nsources, t->nsources);
+		for (size_t k = 0; k < t->nsources; k++)
+			assert_string_equal(g->sources[k], t->sources[k]);
+		assert_int_equal(g->note != NULL, t->note != NULL);
+	}
+	for (size_t i = 0; i < sizeof(countries) / sizeof(countries[0]); i++)
+		assert_non_null(content_crisis(de, countries[i]));
+	assert_true(text_utf8_count(de->crisis_response, strlen(de->crisis_response)) < 600);
+	assert_null(strpbrk(de->crisis_response, "0123456789"));
+	assert_non_null(strstr(de->crisis_response, "nicht allein"));
+	assert_non_null(strstr(de->crisis_response, "kein Krisendienst"));
+	assert_non_null(strstr(de->about, "keine* Therapie, kein Krisendienst"));
+	assert_non_null(strstr(content_crisis(de, "at")->body, "142"));
+	assert_non_null(strstr(content_crisis(de, "ch")->body, "143"));
+	assert_non_null(strstr(content_crisis(de, "de")->body, "0800 111 0 111"));
+	/* Every number in a German list is in the English list for the same country. */
+	for (size_t i = 0; i < sizeof(countries) / sizeof(countries[0]); i++) {
+		const char *g = content_crisis(de, countries[i])->body;
+		const char *e = content_crisis(en, countries[i])->body;
+		for (const char *p = g; *p; p++) {
+			size_t n = strspn(p, "0123456789 ");
+			char num[64];
+			if (*p < '0' || *p > '9' || (p > g && p[-1] >= '0' && p[-1] <= '9'))
+				continue;
+			while (n && p[n - 1] == ' ')
+				n--;
+			assert_true(n < sizeof(num));
+			memcpy(num, p, n);
+			num[n] = '\0';
+			if (!strstr(e, num))
+				print_error("%s: %s is not in the English list\n", countries[i], num);
+			assert_non_null(strstr(e, num));
+		}
+	}
+	content_free(de);
+	snprintf(src, sizeof(src), "rm -rf '%s'", tmp);
+	assert_int_equal(system(src), 0);
+}
+
 /* ---- the answer ---- */
 
 static void test_reply_is_private_vetted_and_never_quotes(void **state)
@@ -738,6 +838,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_german_spellings_fold, setup, teardown),
 		cmocka_unit_test(test_merge_keeps_files_apart),
 		cmocka_unit_test_setup_teardown(test_every_language_is_active, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_german_library, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exclusion_suppresses_only_what_it_contains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_case_accents_punctuation_apostrophes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_is_private_vetted_and_never_quotes, setup, teardown),
