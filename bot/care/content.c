@@ -609,11 +609,10 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 	/* Every language's patterns are active in every room, whatever its language: a person in
 	 * crisis may write in any of them. The configured language's file must be there (for
 	 * --check-config, main.c says so when it is not); the others are added to it. */
-	if ((rc = list_languages(dir, &langs, &nlangs)) == HE_NOMEM)
-		goto langs_done;
+	rc = list_languages(dir, &langs, &nlangs);
 	for (size_t i = 0; i < nlangs; i++)
 		listed |= strcmp(langs[i], language) == 0;
-	if (!all_languages || listed) {
+	if (rc != HE_NOMEM && (!all_languages || listed)) {
 		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
 		rc = load_patterns(path, &c->crisis_rules, L);
 	}
@@ -627,7 +626,6 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 			rc = crisis_rules_merge(c->crisis_rules, more);
 		crisis_rules_free(more);
 	}
-langs_done:
 	for (size_t i = 0; i < nlangs; i++)
 		free(langs[i]);
 	free(langs);
