@@ -16,6 +16,7 @@
 #include "care/commands.h"
 #include "care/content.h"
 #include "care/cron.h"
+#include "care/lang.h"
 #include "care/vault.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -166,7 +167,10 @@ static int sub_log(struct hctx *ctx)
 
 int mood_forget_all(struct happ *app, const char *network, const char *member)
 {
-	return mstore_forget_all(app, network, member);
+	int rc = mstore_forget_all(app, network, member);
+
+	/* The language choice (`!lang`) is part of everything Hearth holds about a member. */
+	return rc ? rc : lang_member_forget(app, network, member);
 }
 
 static int sub_forget(struct hctx *ctx, const char *rest)
@@ -177,11 +181,13 @@ static int sub_forget(struct hctx *ctx, const char *rest)
 	long n = mstore_count(app, m->network, m->sender);
 	bool consent = mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
 	bool reminder = mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0);
+	char lang[16];
+	bool has_lang = lang_member_get(app, m->network, m->sender, lang, sizeof(lang)) == HE_OK && lang[0];
 	struct db_stmt *st;
 	long long expires = 0;
 
 	if (!text_next_word(&rest, word, sizeof(word))) {
-		if (n <= 0 && !consent && !reminder)
+		if (n <= 0 && !consent && !reminder && !has_lang)
 			return mood_say(ctx, "There's nothing stored about you in the mood log.");
 		if (mstore_forget_arm(app, m->network, m->sender))
 			return mood_say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
