@@ -622,11 +622,6 @@ static int load_all_patterns(struct content *c, const char *dir, const char *lan
 			c->nmore_rules++;
 	}
 	cl_free_strs(langs, n);
-	if (rc != HE_NOMEM && !c->crisis_rules) {
-		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
-		if (!cl_exists(path))
-			cl_problem(L, path, 0, "cannot read it (%s)", he_str(HE_NOTFOUND));
-	}
 	return rc == HE_NOMEM ? rc : HE_OK;
 }
 
@@ -738,6 +733,12 @@ int content_load(const char *dir, const char *language, struct content **out, ch
 		err[0] = '\0';
 	if ((rc = load_all(dir, language, &c, &L)))
 		return rc;
+	if (!L.n && !c->crisis_rules) {
+		/* --check-config says this at [bot] language (content_languages). */
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
+		cl_problem(&L, path, 0, "cannot read it (%s)", he_str(HE_NOTFOUND));
+	}
 	if (L.n) {
 		content_free(c);
 		return HE_INVAL;

@@ -88,6 +88,12 @@ void content_lang_list(const struct content *c, char *out, size_t outlen);
 /* --check-config: a line per language that lacks something (phrases, topics, prompts, about,
  * consent, crisis response), as warnings into f (a FILE *). Returns how many lines. */
 int content_report_missing(const struct content *c, void *f);
+/* Phrases (care/phrase.h has the books). The phrase key in lang (a loaded language, "en", or NULL for English), falling back to
+ * English. Never NULL: with no content or an unknown key it is the key itself (and logged). */
+const char *phrase(const struct content *c, const char *lang, const char *key);
+/* The same, but NULL when no book has the key (for phrases with a default in the code). */
+const char *phrase_opt(const struct content *c, const char *lang, const char *key);
+
 /* Whether s is written as a language code ("de", "pt", "gsw"): 2 or 3 letters a-z. */
 bool content_lang_code(const char *s);
 

@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "care/content.h"
+struct config_problems;
+struct content;
+struct phrasebook;
 
 /* Where problems go while loading: the first one into err ("FILE:LINE: message"), and with
  * content_check every one into probs. Loading goes on past a problem, so one pass finds them

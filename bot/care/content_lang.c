@@ -5,6 +5,7 @@
 #include "care/phrase.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/log.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -301,4 +302,21 @@ int content_fill(const char *md, const struct content_vars *v, char **out)
 	return *out ? HE_OK : HE_NOMEM;
 }
 
+const char *phrase_opt(const struct content *c, const char *lang, const char *key)
+{
+	const struct content *l = c ? content_for(c, lang) : NULL;
+	const char *t = l ? phrasebook_get(l->phrases, key) : NULL;
 
+	return t || !c ? t : phrasebook_get(c->phrases, key);
+}
+
+const char *phrase(const struct content *c, const char *lang, const char *key)
+{
+	const char *t = phrase_opt(c, lang, key);
+
+	if (!t) {
+		hlog_error("phrase", "no text for the phrase %s (content/phrases.ini)", key);
+		t = key;
+	}
+	return t;
+}

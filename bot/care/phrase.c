@@ -1,8 +1,6 @@
 /* phrase.c - the phrase books (content/phrases.ini, content/LANG/phrases.ini) and the lookup. */
 #include "care/phrase.h"
-#include "care/content.h"
 #include "core/err.h"
-#include "core/log.h"
 #include "core/text.h"
 
 #include <stdarg.h>
@@ -284,23 +282,4 @@ out:
 		qsort(pb->e, pb->n, sizeof(*pb->e), cmp_entry);
 	*out = pb;
 	return p.nproblems;
-}
-
-const char *phrase_opt(const struct content *c, const char *lang, const char *key)
-{
-	const struct content *l = c ? content_for(c, lang) : NULL;
-	const char *t = l ? phrasebook_get(l->phrases, key) : NULL;
-
-	return t || !c ? t : phrasebook_get(c->phrases, key);
-}
-
-const char *phrase(const struct content *c, const char *lang, const char *key)
-{
-	const char *t = phrase_opt(c, lang, key);
-
-	if (!t) {
-		hlog_error("phrase", "no text for the phrase %s (content/phrases.ini)", key);
-		t = key;
-	}
-	return t;
 }

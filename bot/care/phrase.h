@@ -14,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct content;
 struct phrasebook;
 
 /* Where load problems go: called once per problem with the file's line (0: the whole file). */
@@ -39,10 +38,6 @@ const char *phrasebook_key(const struct phrasebook *pb, size_t i);
  * Hearth never passes (%n, %p, an unknown conversion) or out is too small. */
 bool phrase_slots(const char *text, char *out, size_t outlen);
 
-/* The phrase key in lang (a loaded language, "en", or NULL for English), falling back to
- * English. Never NULL: with no content or an unknown key it is the key itself (and logged). */
-const char *phrase(const struct content *c, const char *lang, const char *key);
-/* The same, but NULL when no book has the key (for phrases with a default in the code). */
-const char *phrase_opt(const struct content *c, const char *lang, const char *key);
+/* The lookup in a language, with English as fallback, is content.h's phrase(). */
 
 #endif
