@@ -1,6 +1,7 @@
 /* mod_room.c - !mod status, !mod set, !mod welcome and !mod topic-of-week: what a facilitator
  * sees and shapes of a room's setup. Settings live in the store (rooms.c); the configuration
  * gives the defaults. */
+#include "care/lang.h"
 #include "care/mod_room.h"
 #include "care/content.h"
 #include "care/crisis.h"
@@ -175,7 +176,7 @@ int mod_status(struct hctx *ctx, const char *args)
 	int rc;
 
 	if (rooms_get(app, m->network, m->room, &rs) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't read this room's settings just now. Please try again in a moment.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms_3"));
 	hbuf_puts(&b, "**This room's setup**\n\n");
 	hbuf_printf(&b, "- Hearth: %s\n", rs.paused ? "paused (only `!crisis`, `!help`, `!about` and "
 		    "`!mod` answer; `!mod resume` brings me back)" : "active");
@@ -297,8 +298,7 @@ static char *said(const char *v)
 static int set_refused(struct hctx *ctx, const char *what, const char *v, struct hbuf *good)
 {
 	char *s = said(v);
-	int rc = s && !good->oom ? hctx_replyf(ctx, HDEST_SAME, "I can't use \"%s\" as the %s. Good values: "
-					       "%s. Nothing was changed.", s, what, hbuf_str(good))
+	int rc = s && !good->oom ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.cant_use_as_good"), s, what, hbuf_str(good))
 				 : HE_NOMEM;
 	free(s);
 	hbuf_free(good);
@@ -316,13 +316,10 @@ int mod_set(struct hctx *ctx, const char *args)
 	int rc;
 
 	if (!text_next_word(&args, what, sizeof(what)))
-		return reply(ctx, "What would you like to set? `!mod set country <code>`, `!mod set language "
-			     "<code>`, `!mod set prefix <character>` or `!mod set timezone <zone>`; "
-			     "`default` as the value goes back to the configured one.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.what_would_like_set"));
 	args = text_skip_space(args);
 	if (!*args || strlen(args) >= sizeof(value))
-		return hctx_replyf(ctx, HDEST_SAME, "Please give a value, e.g. `!mod set %s %s`. Nothing "
-				   "was changed.", "timezone", "Europe/London");
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.please_give_value_e"), "timezone", "Europe/London");
 	snprintf(value, sizeof(value), "%s", args);
 	for (char *e = value + strlen(value); e > value && e[-1] == ' '; )
 		*--e = '\0';
@@ -393,10 +390,9 @@ int mod_set(struct hctx *ctx, const char *args)
 	}
 	free(f);
 	if (!field)
-		return reply(ctx, "I can set `country`, `language`, `prefix` or `timezone`, e.g. "
-			     "`!mod set timezone Europe/London`. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.can_set_country_language"));
 	if (rooms_set_text(app, m->network, m->room, field, store) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't save that just now, so nothing changed. Please try again in a moment.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_so"));
 	hlog_info("mod", "a room setting (%s) changed on %s", field, m->network);
 	if (strcmp(field, "prefix") == 0) {
 		/* The reply must show the new prefix itself, not rewrite it for the old one. */
@@ -406,16 +402,15 @@ int mod_set(struct hctx *ctx, const char *args)
 		snprintf(back, sizeof(back), "%.8smod set prefix %.8s", now, app->cfg->prefix);
 		hc = text_md_code(help);
 		bc = text_md_code(back);
-		rc = hc && bc ? hctx_replyf(ctx, HDEST_SAME, "Done: commands in this room now start with "
-					    "that character, e.g. %s. To go back: %s.", hc, bc) : HE_NOMEM;
+		rc = hc && bc ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.done_commands_room_start"), hc, bc) : HE_NOMEM;
 		free(hc);
 		free(bc);
 		return rc;
 	}
 	if (reset)
-		return hctx_replyf(ctx, HDEST_SAME, "Done: this room's %s is back to the default.",
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.done_rooms_back_default"),
 				   strcmp(field, "tz") == 0 ? "time zone" : field);
-	return hctx_replyf(ctx, HDEST_SAME, "Done: this room's %s is now %s.%s",
+	return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.done_rooms"),
 			   strcmp(field, "tz") == 0 ? "time zone" : strcmp(field, "country") == 0 ?
 			   "crisis country" : field, value,
 			   strcmp(field, "tz") == 0 ? " New check-ins and quiet hours use it unless you "
@@ -435,15 +430,12 @@ int mod_welcome(struct hctx *ctx, const char *args)
 
 	if (!text_next_word(&args, word, sizeof(word))) {
 		if (rooms_get(app, m->network, m->room, &rs) != HE_OK)
-			return reply(ctx, "Sorry, I couldn't read this room's settings just now.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms_2"));
 		if (!rs.welcome)
-			return reply(ctx, "Welcomes are off in this room. `!mod welcome on` turns them "
-				     "back on.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.welcomes_are_off_room"));
 		if (!(md = welcome_render("NAME", rs.welcome_text)))
 			return HE_NOMEM;
-		rc = hctx_replyf(ctx, HDEST_SAME, "A new member here gets this, once, privately "
-				 "addressed:\n\n> %s\n\nChange it with `!mod welcome set \"<text>\"`, "
-				 "or `!mod welcome off`.", md);
+		rc = hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.new_member_here_gets"), md);
 		free(md);
 		return rc;
 	}
@@ -453,32 +445,27 @@ int mod_welcome(struct hctx *ctx, const char *args)
 		bool on = strcmp(f, "on") == 0;
 		free(f);
 		if (*text_skip_space(args))
-			return reply(ctx, "`!mod welcome on` and `!mod welcome off` take nothing after them. "
-				     "Nothing was changed.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.mod_welcome_mod_welcome"));
 		if (rooms_set_int(app, m->network, m->room, "welcome", on) != HE_OK)
-			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_change_so"));
 		return reply(ctx, on ? "Welcomes are on: a new member gets one short welcome from me, "
 			     "once." : "Welcomes are off: I won't greet new members here. `!mod "
 			     "welcome on` turns them back on.");
 	}
 	if (strcmp(f, "set") != 0) {
 		free(f);
-		return reply(ctx, "`!mod welcome` takes `set \"<text>\"`, `on` or `off`. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.mod_welcome_takes_set"));
 	}
 	free(f);
 	q = mod_take_quoted(&args, text, sizeof(text));
 	if (q == 0 || (q == 1 && (*args || !*text_skip_space(text))))
-		return reply(ctx, "Please put the welcome in quotes, e.g. `!mod welcome set \"Glad you're "
-			     "here. Read the pinned rules, and say hi when you're ready.\"`. Nothing was "
-			     "changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.please_put_welcome_quotes"));
 	if (q < 0)
-		return hctx_replyf(ctx, HDEST_SAME, "That welcome's closing quote is missing, or it is "
-				   "longer than %d characters. Nothing was changed.", ROOMS_WELCOME_MAX);
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.welcomes_closing_quote_missing"), ROOMS_WELCOME_MAX);
 	if (rooms_set_text(app, m->network, m->room, "welcome_text", text) != HE_OK ||
 	    rooms_set_int(app, m->network, m->room, "welcome", 1) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't save the welcome just now, so nothing changed.");
-	return reply(ctx, "Saved. A new member who joins gets this welcome once, addressed only to "
-		     "them. `!mod welcome` shows it.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_welcome"));
+	return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.saved_new_member_who"));
 }
 
 /* ---- !mod topic-of-week ---- */
@@ -493,24 +480,22 @@ int mod_topic_week(struct hctx *ctx, const char *args)
 
 	args = text_skip_space(args);
 	if (!*args)
-		return reply(ctx, "Which topic? e.g. `!mod topic-of-week self-compassion`; `!topics` lists "
-			     "them, `!mod topic-of-week off` ends it.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.which_topic_e_g"));
 	if (text_starts_with_ci(args, "off") && !*text_skip_space(args + 3)) {
 		if (rooms_set_text(app, m->network, m->room, "topic_week", "") != HE_OK)
-			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
-		return reply(ctx, "No topic of the week: `!learn` shows the day's reading again.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_change_so"));
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.no_topic_week_learn"));
 	}
 	t = content_find(app->content, args);
 	if (!t && content_suggest(app->content, args, near, 2) == 1)
 		t = near[0];
 	if (!t)
-		return reply(ctx, "I don't have a topic like that. `!topics` lists them. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.dont_have_topic_like"));
 	if (rooms_set_text(app, m->network, m->room, "topic_week", t->id) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't save that just now, so nothing changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_so_2"));
 	if (!(title = text_md_escape(t->title)))
 		return HE_NOMEM;
-	rc = hctx_replyf(ctx, HDEST_SAME, "Topic of the week: **%s**. For the next 7 days, `!learn` "
-			 "without a topic shows it here.", title);
+	rc = hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.topic_week_next_7"), title);
 	free(title);
 	return rc;
 }

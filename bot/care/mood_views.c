@@ -2,6 +2,7 @@
  * latest entries in their zone), `!mood export` (CSV and JSON files, or CSV as text where the
  * network carries no files) and the daily reminders. The command, consent and storage are in
  * mood.c and mood_store.c; see mood.h for the privacy rules both keep. */
+#include "care/lang.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
 #include "care/mood_views.h"
@@ -101,9 +102,8 @@ int mood_history(struct hctx *ctx, const char *rest)
 		return mood_say(ctx, err);
 	if (mstore_count(app, m->network, m->sender) <= 0) {
 		if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
-			return mood_say(ctx, "Your mood log is empty so far. Log how you feel with `!mood <1-10> [note]`.");
-		return mood_say(ctx, "You don't have a mood log. If you'd like one, type `!mood optin` to read "
-			   "what is kept and how.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.mood_log_empty_so"));
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.dont_have_mood_log"));
 	}
 	day = calloc((size_t)days, sizeof(*day));
 	if (!day)
@@ -245,7 +245,7 @@ out:
 	hbuf_free(&b);
 	free(day);
 	if (rc == HE_DB)
-		return mood_say(ctx, "Sorry, I couldn't read your mood log just now. Please try again in a moment.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_read_mood"));
 	return rc;
 }
 
@@ -372,10 +372,10 @@ int mood_export(struct hctx *ctx)
 	int rc;
 
 	if (mstore_count(app, m->network, m->sender) <= 0)
-		return mood_say(ctx, "There's nothing in your mood log to export yet.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.theres_nothing_mood_log"));
 	rc = mood_export_build(app, m->network, m->sender, &csv, &json, &n);
 	if (rc) {
-		rc = mood_say(ctx, "Sorry, I couldn't put your export together just now. Please try again in a moment.");
+		rc = mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_put_export"));
 		goto out;
 	}
 	if (reply_can_send_file(ctx)) {
@@ -390,7 +390,7 @@ int mood_export(struct hctx *ctx)
 			rc = reply_send_file(ctx, &j, "a mood export");
 		}
 		if (rc) {
-			rc = mood_say(ctx, "Sorry, I couldn't send your export files just now. Please try again in a moment.");
+			rc = mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_send_export"));
 			goto out;
 		}
 		hbuf_printf(&b, "Here is your mood log: %ld entr%s, as a CSV file (for spreadsheets) and a "

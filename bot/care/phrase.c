@@ -49,36 +49,45 @@ bool phrase_slots(const char *text, char *out, size_t outlen)
 		return false;
 	out[0] = '\0';
 	for (const char *s = text; (s = strchr(s, '%'));) {
-		const char *start = s++;
-		size_t n;
+		char tok[8];
+		size_t t = 0, lenmod;
+		s++;
 		if (*s == '%') {
 			s++;
 			continue;
 		}
+		/* What an argument is matters, not how it is shown: flags, widths and precisions
+		 * written as digits drop out ("%02d" is "%d"; "%.0s" is "%s", which shows nothing:
+		 * a language without an English plural ending can drop it). A '*' takes an int. */
+		tok[t++] = '%';
 		s += strspn(s, "-+ #0");
-		if (*s == '*')
+		if (*s == '*') {
+			tok[t++] = '*';
 			s++;
-		else
+		} else {
 			s += strspn(s, "0123456789");
+		}
 		if (*s == '.') {
 			s++;
-			if (*s == '*')
+			if (*s == '*') {
+				tok[t++] = '*';
 				s++;
-			else
+			} else {
 				s += strspn(s, "0123456789");
+			}
 		}
-		if (strncmp(s, "ll", 2) == 0 || strncmp(s, "hh", 2) == 0)
-			s += 2;
-		else if (*s && strchr("lzhjt", *s))
-			s++;
-		if (!*s || !strchr("sdiuxXc", *s))
-			return false; /* %n, %p, floating point, a lone % ... */
+		lenmod = strncmp(s, "ll", 2) == 0 || strncmp(s, "hh", 2) == 0 ? 2 : *s && strchr("lzhjt", *s) ? 1 : 0;
+		memcpy(tok + t, s, lenmod);
+		t += lenmod;
+		s += lenmod;
+		if (!*s || !strchr("sdiuxXcf", *s))
+			return false; /* %n, %p, a lone % ... */
+		tok[t++] = *s == 'i' ? 'd' : *s == 'X' ? 'x' : *s;
 		s++;
-		n = (size_t)(s - start);
-		if (used + n >= outlen)
+		if (used + t >= outlen)
 			return false;
-		memcpy(out + used, start, n);
-		used += n;
+		memcpy(out + used, tok, t);
+		used += t;
 		out[used] = '\0';
 	}
 	return true;

@@ -7,7 +7,9 @@
  *
  * Slots: a text may hold printf slots (%s, %d, %ld, %zu, %.*s, ...). A translation must have
  * exactly the English text's slots in the same order, else it is refused with FILE:LINE (the code
- * passes the English arguments to it). %n is never allowed. */
+ * passes the English arguments to it). Only what an argument is counts: "%02d" and "%d" are the
+ * same slot, and "%.0s" is a %s slot that shows nothing (to drop an English plural ending).
+ * %n and %p are never allowed. */
 #ifndef HEARTH_PHRASE_H
 #define HEARTH_PHRASE_H
 
