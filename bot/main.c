@@ -193,7 +193,7 @@ static int load_config(const struct options *o, struct config **out, bool quiet_
 	else if (content && crisis_country_resolve(content, &cfg->crisis_country, err, sizeof(err)) != HE_OK)
 		config_problem(&probs, cfg->crisis_country_line, "%s", err);
 	/* What a language lacks is English until translated: warnings, not problems. */
-	if (content && !quiet_ok)
+	if (content && o->check)
 		content_report_missing(content, stderr);
 	content_free(content);
 	if (probs.n || probs.dropped) {

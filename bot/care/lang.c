@@ -151,6 +151,17 @@ static const char *lang_name(struct hctx *ctx, const char *code)
 	return strcmp(n, "lang.name") == 0 ? code : n;
 }
 
+/* A copy of s with A-Z made a-z (nothing else changes: "én" stays no language code). */
+static char *ascii_lower(const char *s)
+{
+	char *out = strdup(s);
+
+	for (char *p = out; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return out;
+}
+
 int cmd_lang(struct hctx *ctx)
 {
 	struct happ *app = ctx->app;
@@ -170,7 +181,7 @@ int cmd_lang(struct hctx *ctx)
 	}
 	/* One short word of a-z, a language Hearth has: anything else is refused, nothing stored. */
 	if (strlen(args) > LANG_INPUT_MAX || !text_next_word(&args, word, sizeof(word)) || *args ||
-	    !(folded = text_fold(word)) || !content_lang_code(folded) || !content_has_lang(app->content, folded)) {
+	    !(folded = ascii_lower(word)) || !content_lang_code(folded) || !content_has_lang(app->content, folded)) {
 		free(folded);
 		return hctx_replyf(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "lang.unknown"), list);
 	}
