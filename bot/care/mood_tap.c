@@ -10,9 +10,10 @@
  * private hint (remembered in memory as a hash, for this run only); an id that can pass to
  * someone else gets nothing. What links a tap to its entry is kept in memory only: after a
  * restart a tap can no longer be taken back (the entry stays, `!mood forget` removes it). */
+#include "care/content.h"
+#include "care/lang.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
-#include "care/content.h"
 #include "care/reply.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -73,6 +74,14 @@ static struct mood_taps *taps(struct happ *app)
 	return mo ? mo->taps : NULL;
 }
 
+/* A phrase in the member's language (their `!lang`, else [bot] language). */
+static const char *say(struct happ *app, const struct hevent *ev, const char *key)
+{
+	char lang[16];
+
+	return phrase(app->content, lang_for_member(app, ev->network, ev->member, lang, sizeof(lang)), key);
+}
+
 static int hint_once(struct happ *app, struct mood_taps *mt, const struct hevent *ev, const hash16 who)
 {
 	for (size_t i = 0; i < mt->nhinted; i++)
@@ -81,10 +90,7 @@ static int hint_once(struct happ *app, struct mood_taps *mt, const struct hevent
 	if (mt->nhinted == HINTED_MAX)
 		return HE_OK; /* "at most one": when the memory is full, no more hints */
 	memcpy(mt->hinted[mt->nhinted++], who, sizeof(hash16));
-	return reply_post_private(app, ev->network, ev->member,
-		"Thank you for answering the check-in. I haven't kept anything, as you don't have a mood "
-		"log. If you'd like one, private and just for you, type `!mood optin` to read how it works.",
-		"a mood log hint");
+	return reply_post_private(app, ev->network, ev->member, say(app, ev, "mood.tap_hint"), "a mood log hint");
 }
 
 static int answer(struct happ *app, struct mood_taps *mt, const struct hevent *ev)
@@ -96,7 +102,7 @@ static int answer(struct happ *app, struct mood_taps *mt, const struct hevent *e
 	long long id;
 	struct tap *t;
 	int64_t id64 = 0;
-	char md[400];
+	char md[800];
 
 	if (ev->score < 1 || ev->score > 10 || !ev->answer || !ev->about || strlen(ev->answer) >= TAP_ID_MAX)
 		return HE_INVAL;
@@ -131,16 +137,14 @@ static int answer(struct happ *app, struct mood_taps *mt, const struct hevent *e
 	t->entry = id;
 	t->score = ev->score;
 	t->at = now;
-	snprintf(md, sizeof(md), "Logged **%d** in your mood log, just for you. To add a few words, log "
-		 "with a note: `!mood %d <your words>`. Tapped by mistake? Remove your reaction within "
-		 "%d minutes and I'll take it out.", ev->score, ev->score, TAP_UNDO / 60);
+	snprintf(md, sizeof(md), say(app, ev, "mood.tap_logged"), ev->score, ev->score, TAP_UNDO / 60);
 	return reply_post_private(app, ev->network, ev->member, md, "a mood tap confirmation");
 }
 
 static int withdraw(struct happ *app, struct mood_taps *mt, const struct hevent *ev)
 {
 	hash16 who;
-	char md[200];
+	char md[400];
 
 	if (!ev->answer)
 		return HE_INVAL;
@@ -153,15 +157,14 @@ static int withdraw(struct happ *app, struct mood_taps *mt, const struct hevent 
 			return HE_PERM; /* someone else's tap (a moderator's redaction): the entry stays */
 		if (happ_now(app) - t->at > TAP_UNDO) {
 			t->entry = 0; /* told once; the entry stays */
-			return reply_post_private(app, ev->network, ev->member, "You removed a reaction "
-				"from more than ten minutes ago, so its entry stays in your log. `!mood history` "
-				"shows it; `!mood forget` deletes everything.", "a mood tap note");
+			return reply_post_private(app, ev->network, ev->member, say(app, ev, "mood.tap_too_late"),
+						  "a mood tap note");
 		}
 		if (db_runf(store_sql(app->store), NULL, "DELETE FROM mood_entry WHERE id = ? AND network = ? AND member = ?",
 			       "iss", (int64_t)t->entry, ev->network, ev->member) != HE_OK)
 			return HE_DB;
 		t->entry = 0;
-		snprintf(md, sizeof(md), "Done: I took the %d out of your mood log.", t->score);
+		snprintf(md, sizeof(md), say(app, ev, "mood.tap_removed"), t->score);
 		return reply_post_private(app, ev->network, ev->member, md, "a mood tap removal");
 	}
 	return HE_NOTFOUND;

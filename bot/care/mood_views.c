@@ -2,6 +2,7 @@
  * latest entries in their zone), `!mood export` (CSV and JSON files, or CSV as text where the
  * network carries no files) and the daily reminders. The command, consent and storage are in
  * mood.c and mood_store.c; see mood.h for the privacy rules both keep. */
+#include "care/content.h"
 #include "care/lang.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
@@ -424,9 +425,6 @@ out:
 	return rc;
 }
 
-static const char reminder_text[] =
-	"Hello. If you'd like to, how are you feeling today? `!mood <1-10> [note]` logs it, just for "
-	"you. Letting this one pass is fine too.\n\n(`!mood remind off` stops these reminders.)";
 
 struct due {
 	char *network, *member;
@@ -485,7 +483,10 @@ int mood_send_reminders(struct happ *app, int *sent)
 			continue;
 		if (mstore_consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
 			continue;
-		if (reply_post_private(app, d[i].network, d[i].member, reminder_text, "a mood reminder") != HE_OK)
+		char lang[16];
+		const char *text = phrase(app->content, lang_for_member(app, d[i].network, d[i].member, lang,
+									 sizeof(lang)), "mood.reminder");
+		if (reply_post_private(app, d[i].network, d[i].member, text, "a mood reminder") != HE_OK)
 			continue; /* tried again next minute */
 		db_runf(store_sql(app->store), NULL, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?",
 			   "iss", (int64_t)day, d[i].network, d[i].member);
