@@ -433,7 +433,7 @@ int mod_welcome(struct hctx *ctx, const char *args)
 			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms_2"));
 		if (!rs.welcome)
 			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.welcomes_are_off_room"));
-		if (!(md = welcome_render("NAME", rs.welcome_text)))
+		if (!(md = welcome_render(app, hctx_lang(ctx, HDEST_SAME), "NAME", rs.welcome_text)))
 			return HE_NOMEM;
 		rc = hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.new_member_here_gets"), md);
 		free(md);
