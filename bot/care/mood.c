@@ -132,7 +132,7 @@ static int sub_log(struct hctx *ctx)
 
 	if (need_consent(ctx))
 		return HE_OK;
-	rc = mood_parse_entry(ctx->args, &e, err, sizeof(err));
+	rc = mood_parse_entry(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), ctx->args, &e, err, sizeof(err));
 	if (rc == HE_NOMEM)
 		return rc;
 	if (rc)
@@ -247,7 +247,7 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 	int minute, mod = 0;
 	long day = 0;
 
-	if (mood_parse_remind(rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
+	if (mood_parse_remind(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
 		return mood_say(ctx, err);
 	if (off) {
 		if (!mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0))

@@ -191,7 +191,7 @@ int mood_chart(struct hctx *ctx, const char *rest)
 	long today, first;
 	struct tm tm;
 
-	if (*rest && mood_parse_days(rest, &days, err, sizeof(err)))
+	if (*rest && mood_parse_days(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), rest, &days, err, sizeof(err)))
 		return mood_say(ctx, err);
 	if (mstore_count(app, m->network, m->sender) <= 0) {
 		/* nothing drawn for a member without a log */

@@ -102,7 +102,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 	double sum = 0;
 	time_t now = happ_now(app), start;
 
-	if (mood_parse_days(rest, &days, err, sizeof(err)))
+	if (mood_parse_days(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), rest, &days, err, sizeof(err)))
 		return mood_say(ctx, err);
 	if (mstore_count(app, m->network, m->sender) <= 0) {
 		if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)

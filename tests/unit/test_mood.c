@@ -385,47 +385,53 @@ static void test_parsers(void **state)
 	char err[256], tz[72];
 	int days, minute;
 	bool off;
+	struct content *c = NULL; /* the errors are phrases (content/phrases.ini) */
+	char dir[4096], cerr[512];
 
-	assert_int_equal(mood_parse_entry("  7/10   slept \"ok\" #Tired #tired #sad-ish. ", &e, err, sizeof(err)), 0);
+	snprintf(dir, sizeof(dir), "%s/content", ta_src());
+	assert_int_equal(content_load(dir, "en", &c, cerr, sizeof(cerr)), 0);
+
+	assert_int_equal(mood_parse_entry(c, NULL, "  7/10   slept \"ok\" #Tired #tired #sad-ish. ", &e, err, sizeof(err)), 0);
 	assert_int_equal(e.score, 7);
 	assert_string_equal(e.note, "slept \"ok\" #Tired #tired #sad-ish.");
 	assert_int_equal(e.ntags, 2);
 	assert_string_equal(e.tags[0], "tired");
 	assert_string_equal(e.tags[1], "sad-ish");
 	mood_entry_in_clear(&e);
-	assert_int_equal(mood_parse_entry("10", &e, err, sizeof(err)), 0);
+	assert_int_equal(mood_parse_entry(c, NULL, "10", &e, err, sizeof(err)), 0);
 	assert_int_equal(e.score, 10);
 	assert_null(e.note);
 	mood_entry_in_clear(&e);
-	assert_int_equal(mood_parse_entry("4 müde #müde a#b", &e, err, sizeof(err)), 0);
+	assert_int_equal(mood_parse_entry(c, NULL, "4 müde #müde a#b", &e, err, sizeof(err)), 0);
 	assert_int_equal(e.ntags, 1);
 	assert_string_equal(e.tags[0], "müde");
 	mood_entry_in_clear(&e);
-	assert_int_equal(mood_parse_entry("5 #a #b #c #d #e #f #g #h #i #j #k", &e, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_entry(c, NULL, "5 #a #b #c #d #e #f #g #h #i #j #k", &e, err, sizeof(err)), HE_INVAL);
 	assert_non_null(strstr(err, "up to 10"));
-	assert_int_equal(mood_parse_entry("5 \xff", &e, err, sizeof(err)), HE_INVAL);
-	assert_int_equal(mood_parse_entry("", &e, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_entry(c, NULL, "5 \xff", &e, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_entry(c, NULL, "", &e, err, sizeof(err)), HE_INVAL);
 
-	assert_int_equal(mood_parse_days("", &days, err, sizeof(err)), 0);
+	assert_int_equal(mood_parse_days(c, NULL, "", &days, err, sizeof(err)), 0);
 	assert_int_equal(days, 14);
-	assert_int_equal(mood_parse_days("365", &days, err, sizeof(err)), 0);
+	assert_int_equal(mood_parse_days(c, NULL, "365", &days, err, sizeof(err)), 0);
 	assert_int_equal(days, 365);
-	assert_int_equal(mood_parse_days("366", &days, err, sizeof(err)), HE_INVAL);
-	assert_int_equal(mood_parse_days("0", &days, err, sizeof(err)), HE_INVAL);
-	assert_int_equal(mood_parse_days("7 bob", &days, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_days(c, NULL, "366", &days, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_days(c, NULL, "0", &days, err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_days(c, NULL, "7 bob", &days, err, sizeof(err)), HE_INVAL);
 	assert_non_null(strstr(err, "1 to 365"));
 
-	assert_int_equal(mood_parse_remind("off", &off, &minute, tz, sizeof(tz), err, sizeof(err)), 0);
+	assert_int_equal(mood_parse_remind(c, NULL, "off", &off, &minute, tz, sizeof(tz), err, sizeof(err)), 0);
 	assert_true(off);
-	assert_int_equal(mood_parse_remind("8:05 Europe/Berlin", &off, &minute, tz, sizeof(tz), err, sizeof(err)), 0);
+	assert_int_equal(mood_parse_remind(c, NULL, "8:05 Europe/Berlin", &off, &minute, tz, sizeof(tz), err, sizeof(err)), 0);
 	assert_false(off);
 	assert_int_equal(minute, 8 * 60 + 5);
 	assert_string_equal(tz, "Europe/Berlin");
-	assert_int_equal(mood_parse_remind("24:00", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
-	assert_int_equal(mood_parse_remind("20:00 Nowhere/Land", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_remind(c, NULL, "24:00", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_remind(c, NULL, "20:00 Nowhere/Land", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
 	assert_non_null(strstr(err, "Nowhere/Land"));
-	assert_int_equal(mood_parse_remind("20:00 ../../etc/passwd", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
-	assert_int_equal(mood_parse_remind("", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_remind(c, NULL, "20:00 ../../etc/passwd", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	assert_int_equal(mood_parse_remind(c, NULL, "", &off, &minute, tz, sizeof(tz), err, sizeof(err)), HE_INVAL);
+	content_free(c);
 }
 
 static void test_history_sparkline(void **state)
