@@ -20,6 +20,9 @@
 
 #define TOPIC_WEEK_SECS (7 * 86400)
 
+/* A phrase for a reply where the command was said. */
+#define S(key) hctx_phrase(ctx, HDEST_SAME, (key))
+
 static int reply(struct hctx *ctx, const char *md)
 {
 	return hctx_reply(ctx, HDEST_SAME, md);
@@ -142,26 +145,32 @@ static void put_schedules(struct hctx *ctx, struct hbuf *b, const struct room_se
 	const char *tz = rooms_tz(ctx->app, rs);
 
 	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK) {
-		hbuf_puts(b, "- Scheduled check-ins: I couldn't read them just now\n");
+		hbuf_printf(b, "- %s\n", S("mod.status_sched_unreadable"));
 		return;
 	}
 	if (n == 0)
-		hbuf_puts(b, "- Scheduled check-ins: none (`!mod checkin add` sets one)\n");
-	else
-		hbuf_printf(b, "- Scheduled check-ins (next times in %s):\n", tz);
+		hbuf_printf(b, "- %s\n", S("mod.status_sched_none"));
+	else {
+		hbuf_puts(b, "- ");
+		hbuf_printf(b, S("mod.status_sched"), tz);
+		hbuf_putc(b, '\n');
+	}
 	for (size_t i = 0; i < n; i++) {
 		char when[64];
 
 		mod_next_time(ctx->app, &v[i], tz, when, sizeof(when));
 		hbuf_printf(b, "  - **#%lld** ", v[i].id);
 		put_code(b, v[i].cron);
-		hbuf_printf(b, " (%s), next: %s", v[i].tz, when);
-		if (v[i].topic[0])
-			hbuf_printf(b, ", with the topic %s", v[i].topic);
-		else if (v[i].text[0])
-			hbuf_puts(b, ", the room's own question");
+		hbuf_printf(b, " (%s), ", v[i].tz);
+		hbuf_printf(b, S("mod.status_next"), when);
+		if (v[i].topic[0]) {
+			hbuf_puts(b, ", ");
+			hbuf_printf(b, S("mod.status_with_topic"), v[i].topic);
+		} else if (v[i].text[0]) {
+			hbuf_printf(b, ", %s", S("mod.status_own_question"));
+		}
 		if (mod_clashes_quiet(ctx->app, rs, v[i].cron, v[i].tz))
-			hbuf_puts(b, " (some times fall in quiet hours and are skipped)");
+			hbuf_printf(b, " (%s)", S("mod.status_some_quiet"));
 		hbuf_putc(b, '\n');
 	}
 	free(v);
@@ -173,34 +182,39 @@ int mod_status(struct hctx *ctx, const char *args)
 	const struct hmsg *m = ctx->msg;
 	struct room_settings rs;
 	struct hbuf b = HBUF_INIT;
+	const char *def;
 	int rc;
 
 	if (rooms_get(app, m->network, m->room, &rs) != HE_OK)
 		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms_3"));
-	hbuf_puts(&b, "**This room's setup**\n\n");
-	hbuf_printf(&b, "- Hearth: %s\n", rs.paused ? "paused (only `!crisis`, `!help`, `!about` and "
-		    "`!mod` answer; `!mod resume` brings me back)" : "active");
+	def = S("mod.status_default");
+	hbuf_printf(&b, "**%s**\n\n- Hearth: %s\n", S("mod.status_title"),
+		    S(rs.paused ? "mod.status_paused" : "mod.status_active"));
 	if (rs.quiet_start >= 0)
-		hbuf_printf(&b, "- Quiet hours: %02d:%02d-%02d:%02d (%s)\n", rs.quiet_start / 60,
+		hbuf_printf(&b, "- %s: %02d:%02d-%02d:%02d (%s)\n", S("mod.status_quiet"), rs.quiet_start / 60,
 			    rs.quiet_start % 60, rs.quiet_end / 60, rs.quiet_end % 60, rooms_tz(app, &rs));
 	else
-		hbuf_puts(&b, "- Quiet hours: none\n");
-	hbuf_printf(&b, "- Time zone: %s%s\n", rooms_tz(app, &rs), rs.tz[0] ? "" : " (the default)");
+		hbuf_printf(&b, "- %s: %s\n", S("mod.status_quiet"), S("mod.status_none"));
+	hbuf_printf(&b, "- %s: %s%s%s\n", S("mod.status_tz"), rooms_tz(app, &rs), rs.tz[0] ? "" : " ",
+		    rs.tz[0] ? "" : def);
 	put_schedules(ctx, &b, &rs);
-	hbuf_printf(&b, "- Crisis country: %s%s\n", rooms_country(app, &rs), rs.country[0] ? "" : " (the default)");
-	hbuf_printf(&b, "- Language: %s%s\n", rooms_language(app, &rs), rs.language[0] ? "" : " (the default)");
-	hbuf_puts(&b, "- Prefix: ");
+	hbuf_printf(&b, "- %s: %s%s%s\n", S("mod.status_country"), rooms_country(app, &rs), rs.country[0] ? "" : " ",
+		    rs.country[0] ? "" : def);
+	hbuf_printf(&b, "- %s: %s%s%s\n", S("mod.status_language"), rooms_language(app, &rs),
+		    rs.language[0] ? "" : " ", rs.language[0] ? "" : def);
+	hbuf_printf(&b, "- %s: ", S("mod.status_prefix"));
 	put_code(&b, rooms_prefix(app, &rs));
-	hbuf_printf(&b, "%s\n", rs.prefix[0] ? "" : " (the default)");
-	hbuf_printf(&b, "- Welcome: %s\n", !rs.welcome ? "off" : rs.welcome_text[0] ?
-		    "on, with the room's own words" : "on, with my own words");
+	hbuf_printf(&b, "%s%s\n", rs.prefix[0] ? "" : " ", rs.prefix[0] ? "" : def);
+	hbuf_printf(&b, "- %s: %s\n", S("mod.status_welcome"), S(!rs.welcome ? "mod.status_welcome_off" :
+		    rs.welcome_text[0] ? "mod.status_welcome_room" : "mod.status_welcome_mine"));
 	if (rs.topic_week[0] && happ_now(app) - rs.topic_week_at < TOPIC_WEEK_SECS) {
 		char until[64];
 		mod_format_local(rooms_tz(app, &rs), rs.topic_week_at + TOPIC_WEEK_SECS, until, sizeof(until));
-		hbuf_printf(&b, "- Topic of the week: %s (until %s)\n", rs.topic_week, until);
+		hbuf_puts(&b, "- ");
+		hbuf_printf(&b, S("mod.status_topic_week"), rs.topic_week, until);
+		hbuf_putc(&b, '\n');
 	}
-	hbuf_puts(&b, "\nChange these with `!mod set`, `!mod quiet`, `!mod welcome` and `!mod checkin`; "
-		      "`!mod help` explains each.");
+	hbuf_printf(&b, "\n%s", S("mod.status_outro"));
 	rc = b.oom ? HE_NOMEM : reply(ctx, hbuf_str(&b));
 	hbuf_free(&b);
 	return rc;
@@ -310,8 +324,8 @@ int mod_set(struct hctx *ctx, const char *args)
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
 	struct hbuf good = HBUF_INIT;
-	char what[32], value[160], *f;
-	const char *field = NULL, *store = value;
+	char what[32], value[160], *f, fkey[48], nkey[48], extra[240] = "";
+	const char *field = NULL, *store = value, *note;
 	bool reset;
 	int rc;
 
@@ -394,6 +408,7 @@ int mod_set(struct hctx *ctx, const char *args)
 	if (rooms_set_text(app, m->network, m->room, field, store) != HE_OK)
 		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_so"));
 	hlog_info("mod", "a room setting (%s) changed on %s", field, m->network);
+	ctx->lang_room[0] = '\0'; /* a new language answers in itself */
 	if (strcmp(field, "prefix") == 0) {
 		/* The reply must show the new prefix itself, not rewrite it for the old one. */
 		const char *now = reset ? app->cfg->prefix : value;
@@ -407,15 +422,16 @@ int mod_set(struct hctx *ctx, const char *args)
 		free(bc);
 		return rc;
 	}
+	/* "the time zone", "the crisis country", "the language" in the room's language (its new
+	 * one, when that is what changed). */
+	snprintf(fkey, sizeof(fkey), "mod.field_%s", field);
+	snprintf(nkey, sizeof(nkey), "mod.set_note_%s", field);
 	if (reset)
-		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.done_rooms_back_default"),
-				   strcmp(field, "tz") == 0 ? "time zone" : field);
-	return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.done_rooms"),
-			   strcmp(field, "tz") == 0 ? "time zone" : strcmp(field, "country") == 0 ?
-			   "crisis country" : field, value,
-			   strcmp(field, "tz") == 0 ? " New check-ins and quiet hours use it unless you "
-			   "name another zone." : strcmp(field, "country") == 0 ? " `!crisis` here "
-			   "now lists its crisis lines." : "");
+		return hctx_replyf(ctx, HDEST_SAME, S("mod.done_rooms_back_default"), S(fkey));
+	note = phrase_opt(app->content, hctx_lang(ctx, HDEST_SAME), nkey);
+	if (note)
+		snprintf(extra, sizeof(extra), " %s", note);
+	return hctx_replyf(ctx, HDEST_SAME, S("mod.done_rooms"), S(fkey), value, extra);
 }
 
 /* ---- !mod welcome ---- */
