@@ -603,25 +603,33 @@ static int list_languages(const char *dir, char ***out, size_t *n)
 	return rc;
 }
 
-/* Every language's crisis patterns: the configured language's into c->crisis_rules, the others
- * into c->more_rules (all are active everywhere: a person in crisis may write in any language). */
+/* Every language's patterns are active in every room, whatever its language: a person in crisis
+ * may write in any of them. The configured language's file must be there (content_load says so
+ * when it is not; for --check-config, main.c does); the others are merged into it. */
 static int load_all_patterns(struct content *c, const char *dir, const char *language, struct loader *L)
 {
 	char path[4096], **langs = NULL;
-	size_t n = 0;
-	int rc = list_languages(dir, &langs, &n);
+	size_t nlangs = 0;
+	bool listed = false;
+	int rc = list_languages(dir, &langs, &nlangs);
 
-	if (rc == HE_OK && n > 1 && !(c->more_rules = calloc(n, sizeof(*c->more_rules))))
-		rc = HE_NOMEM;
-	for (size_t i = 0; i < n && rc != HE_NOMEM; i++) {
-		bool mine = strcmp(langs[i], language) == 0;
-		struct crisis_rules **slot = mine ? &c->crisis_rules : c->more_rules ? &c->more_rules[c->nmore_rules] : NULL;
-		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, langs[i]);
-		rc = load_patterns(path, slot, L);
-		if (!mine && slot && *slot)
-			c->nmore_rules++;
+	for (size_t i = 0; i < nlangs; i++)
+		listed |= strcmp(langs[i], language) == 0;
+	if (rc != HE_NOMEM && listed) {
+		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
+		rc = load_patterns(path, &c->crisis_rules, L);
 	}
-	cl_free_strs(langs, n);
+	for (size_t i = 0; i < nlangs && rc != HE_NOMEM; i++) {
+		struct crisis_rules *more = NULL;
+		if (strcmp(langs[i], language) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, langs[i]);
+		rc = load_patterns(path, &more, L);
+		if (rc == HE_OK && c->crisis_rules)
+			rc = crisis_rules_merge(c->crisis_rules, more);
+		crisis_rules_free(more);
+	}
+	cl_free_strs(langs, nlangs);
 	return rc == HE_NOMEM ? rc : HE_OK;
 }
 
@@ -790,9 +798,6 @@ void content_free(struct content *c)
 	if (!(c->borrowed & CONTENT_BORROWED_PROMPTS))
 		cl_free_strs(c->prompts, c->nprompts);
 	crisis_rules_free(c->crisis_rules);
-	for (size_t i = 0; i < c->nmore_rules; i++)
-		crisis_rules_free(c->more_rules[i]);
-	free(c->more_rules);
 	phrasebook_free(c->phrases);
 	for (size_t i = 0; i < c->ncountries; i++) {
 		if (c->countries[i].borrowed)

@@ -65,9 +65,6 @@ struct content {
 	struct crisis_country *countries;
 	size_t ncountries;
 	struct crisis_rules *crisis_rules; /* crisis/patterns-LANG.txt (care/crisis_rules.h) */
-	struct crisis_rules **more_rules;  /* every other language's patterns: all of them are
-					    * active in every room, whatever its language */
-	size_t nmore_rules;
 	struct phrasebook *phrases;    /* phrases.ini (care/phrase.h) */
 	/* Languages (content/LANG/, see content/README.md): the English content owns one struct
 	 * content per language, whole: what the language lacks is borrowed from English (the

@@ -56,10 +56,7 @@ int crisis_match(const struct content *c, const char *text)
 	len = strnlen(text, CRISIS_SCAN_MAX);
 	if (!(folded = text_fold_n(text, len)) || !(words = text_words(folded)))
 		goto out;
-	/* Every language's patterns, whatever the room's language. */
 	rc = crisis_rules_match(c->crisis_rules, words, NULL);
-	for (size_t i = 0; rc == 0 && i < c->nmore_rules; i++)
-		rc = crisis_rules_match(c->more_rules[i], words, NULL);
 out:
 	free(words);
 	free(folded);
@@ -77,6 +74,8 @@ static const struct {
 	{ "usa", "us" }, { "america", "us" }, { "united states", "us" },
 	{ "united states of america", "us" },
 	{ "australia", "au" }, { "canada", "ca" }, { "germany", "de" }, { "deutschland", "de" },
+	{ "austria", "at" }, { "osterreich", "at" }, { "oesterreich", "at" },
+	{ "switzerland", "ch" }, { "schweiz", "ch" }, { "suisse", "ch" }, { "svizzera", "ch" },
 	{ "ireland", "ie" }, { "eire", "ie" }, { "republic of ireland", "ie" },
 	{ "international", "intl" }, { "worldwide", "intl" },
 };

@@ -176,7 +176,7 @@ static void set_refuses_bad_values_with_the_good_ones(void **state)
 	struct room_settings rs;
 
 	mod(ta, "!mod set country mars");
-	expect_in(ta_last(ta), "Good values: `au`, `ca`, `de`, `gb`, `ie`, `us`, or `intl`");
+	expect_in(ta_last(ta), "Good values: `at`, `au`, `ca`, `ch`, `de`, `gb`, `ie`, `us`, or `intl`");
 	expect_in(ta_last(ta), "Nothing was changed");
 	mod(ta, "!mod set language xx");
 	expect_in(ta_last(ta), "Good values: `en`");
