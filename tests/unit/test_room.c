@@ -179,7 +179,7 @@ static void set_refuses_bad_values_with_the_good_ones(void **state)
 	expect_in(ta_last(ta), "Good values: `at`, `au`, `ca`, `ch`, `de`, `gb`, `ie`, `us`, or `intl`");
 	expect_in(ta_last(ta), "Nothing was changed");
 	mod(ta, "!mod set language xx");
-	expect_in(ta_last(ta), "Good values: `en`");
+	expect_in(ta_last(ta), "Good values: `de`, `en`");
 	mod(ta, "!mod set prefix a");
 	expect_in(ta_last(ta), "`?`");
 	mod(ta, "!mod set prefix !!");
