@@ -28,6 +28,9 @@ struct mod_sub {
 	bool needs_room;
 };
 
+/* A phrase for a reply where the command was said. */
+#define S(key) hctx_phrase(ctx, HDEST_SAME, (key))
+
 static int reply(struct hctx *ctx, const char *md)
 {
 	return hctx_reply(ctx, HDEST_SAME, md);
@@ -273,8 +276,8 @@ static int checkin_add(struct hctx *ctx, const char *args)
 		}
 		{
 			char *code = text_md_code(cron); /* the schedule as typed, echoed */
-			rc = code ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.scheduled_check_lld_added"), id, code, tz, question[0] ? ", with your question" :
-						topic ? ", with a topic" : "", when[0] ? when : "soon", id,
+			rc = code ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.scheduled_check_lld_added"), id, code, tz, question[0] ? S("mod.added_with_question") :
+						topic ? S("mod.added_with_topic") : "", when[0] ? when : S("mod.added_soon"), id,
 						note) : HE_NOMEM;
 			free(code);
 			return rc;
@@ -290,6 +293,7 @@ static int checkin_list(struct hctx *ctx, const char *args)
 	size_t n = 0;
 	struct room_settings rs;
 	bool clash = false;
+	char quiet[160];
 	int rc;
 
 	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
@@ -300,7 +304,8 @@ static int checkin_list(struct hctx *ctx, const char *args)
 		rc = reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.no_scheduled_check_ins"));
 		goto out;
 	}
-	hbuf_puts(&b, "Scheduled check-ins in this room:\n\n");
+	snprintf(quiet, sizeof(quiet), " %s", S("mod.list_quiet"));
+	hbuf_printf(&b, "%s\n\n", S("mod.list_title"));
 	for (size_t i = 0; i < n; i++) {
 		char when[64];
 
@@ -310,16 +315,16 @@ static int checkin_list(struct hctx *ctx, const char *args)
 			bool q = mod_clashes_quiet(ctx->app, &rs, v[i].cron, v[i].tz);
 			clash = clash || q;
 			if (code)
-				hbuf_printf(&b, "- **#%lld** %s (%s), next: %s%s%s%s\n", v[i].id, code, v[i].tz,
-					    when, v[i].topic[0] ? ", with a topic" : "",
-					    v[i].text[0] ? ", the room's own question" : "",
-					    q ? " (falls in quiet hours at times)" : "");
+				hbuf_printf(&b, S("mod.list_line"), v[i].id, code, v[i].tz, when,
+					    v[i].topic[0] ? S("mod.added_with_topic") : "",
+					    v[i].text[0] ? S("mod.list_own_question") : "",
+					    q ? quiet : "");
 			else
 				b.oom = true;
 			free(code);
 		}
 	}
-	hbuf_puts(&b, "\nTo stop one: `!mod checkin remove <number>`.");
+	hbuf_printf(&b, "\n%s", S("mod.list_outro"));
 	if (clash) {
 		char note[256];
 		mod_quiet_note(ctx->app, &rs, note, sizeof(note));

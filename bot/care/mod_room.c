@@ -118,9 +118,8 @@ bool mod_clashes_quiet(struct happ *app, const struct room_settings *rs, const c
 
 void mod_quiet_note(struct happ *app, const struct room_settings *rs, char *out, size_t len)
 {
-	snprintf(out, len, "Heads-up: this schedule falls inside the room's quiet hours "
-		 "(%02d:%02d-%02d:%02d, %s), and I skip check-ins then. Change the schedule or "
-		 "`!mod quiet` if you want it to post.", rs->quiet_start / 60, rs->quiet_start % 60,
+	snprintf(out, len, phrase(app->content, rooms_language(app, rs), "mod.quiet_note"),
+		 rs->quiet_start / 60, rs->quiet_start % 60,
 		 rs->quiet_end / 60, rs->quiet_end % 60, rooms_tz(app, rs));
 }
 
@@ -361,8 +360,7 @@ int mod_set(struct hctx *ctx, const char *args)
 			if (rc) {
 				free(f);
 				list_countries(app, &good);
-				return set_refused(ctx, "crisis country (a country I have vetted crisis lines "
-						   "for)", args, &good);
+				return set_refused(ctx, S("mod.refused_country"), args, &good);
 			}
 		}
 	} else if (strcmp(f, "language") == 0 || strcmp(f, "lang") == 0) {
@@ -378,7 +376,7 @@ int mod_set(struct hctx *ctx, const char *args)
 		list_languages(app, &good, value, &found);
 		if (!reset && !found) {
 			free(f);
-			return set_refused(ctx, "language (one I have content in)", args, &good);
+			return set_refused(ctx, S("mod.refused_language"), args, &good);
 		}
 		hbuf_free(&good);
 	} else if (strcmp(f, "prefix") == 0) {
@@ -386,8 +384,7 @@ int mod_set(struct hctx *ctx, const char *args)
 		if (!reset && !prefix_ok(value)) {
 			free(f);
 			list_prefixes(&good);
-			return set_refused(ctx, "prefix (one character that is not a letter or digit)", args,
-					   &good);
+			return set_refused(ctx, S("mod.refused_prefix"), args, &good);
 		}
 	} else if (strcmp(f, "timezone") == 0 || strcmp(f, "tz") == 0 || strcmp(f, "zone") == 0) {
 		char canon[64];
@@ -395,9 +392,8 @@ int mod_set(struct hctx *ctx, const char *args)
 		if (!reset) {
 			if (!rooms_tz_canon(value, canon, sizeof(canon))) {
 				free(f);
-				hbuf_puts(&good, "an IANA time zone name such as `Europe/London`, "
-					  "`America/New_York`, `Asia/Tokyo` or `UTC` (any case)");
-				return set_refused(ctx, "time zone", args, &good);
+				hbuf_puts(&good, S("mod.refused_tz_good"));
+				return set_refused(ctx, S("mod.field_tz"), args, &good);
 			}
 			snprintf(value, sizeof(value), "%s", canon);
 		}
