@@ -98,6 +98,10 @@ class Suite:
             if not confirmed and sas.other_key_set:
                 # the person compares the emoji their app shows; Hearth shows none
                 assert len(sas.get_emoji()) == 7
+                # Hearth logs the same numbers (for whoever runs it to read out)
+                nums = " ".join(str(n) for n in sas.get_decimals())
+                await m.wait_until(lambda: f"the numbers are {nums}" in self.hearth.log(), 10,
+                                   what=f"the numbers {nums} in Hearth's log")
                 await m.client.confirm_short_auth_string(txn)
                 confirmed = True
             if confirmed and m.client.olm.is_device_verified(dev):

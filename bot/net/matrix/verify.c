@@ -296,12 +296,34 @@ static int on_start(struct verify *v, const char *sender, const char *sdev, json
 				 "short_authentication_string", mine, "commitment", commitment));
 }
 
+/* The SAS as numbers (the spec's decimal method), for the log: Hearth has no screen, but whoever
+ * runs it can read the numbers to the moderator, who compares them with their client's. They
+ * are no secret (every client shows them) and say nothing of the MAC key. */
+static void log_decimals(struct verify *v, struct vf *f, const char *their_key)
+{
+	char info[1400];
+	unsigned char b[5];
+	unsigned n1, n2, n3;
+
+	/* the side that sent start (them) comes first */
+	snprintf(info, sizeof(info), "MATRIX_KEY_VERIFICATION_SAS|%s|%s|%s|%s|%s|%s|%s", f->user,
+		 f->device, their_key, v->user, v->device, e2e_sas_pubkey(f->sas), f->txn);
+	if (e2e_sas_bytes(f->sas, info, b, sizeof(b)) != HE_OK)
+		return;
+	n1 = ((unsigned)b[0] << 5 | b[1] >> 3) + 1000;
+	n2 = (((unsigned)b[1] & 0x7) << 10 | (unsigned)b[2] << 2 | b[3] >> 6) + 1000;
+	n3 = (((unsigned)b[3] & 0x3f) << 7 | b[4] >> 1) + 1000;
+	hlog_info(VF_MOD, "verification with %s (device %s): the numbers are %u %u %u", f->user,
+		  f->device, n1, n2, n3);
+}
+
 static int on_key(struct verify *v, struct vf *f, json_t *c)
 {
 	if (f->st != VF_ACCEPTED)
 		return cancel(v, f, "m.unexpected_message", "A key came at the wrong moment.");
 	if (e2e_sas_set_their_key(f->sas, jstr(c, "key")) != HE_OK)
 		return cancel(v, f, "m.invalid_message", "The key in that message is not valid.");
+	log_decimals(v, f, jstr(c, "key"));
 	f->st = VF_KEYS;
 	return send_to(v, f->user, f->device, T_PREFIX "key",
 		       json_pack("{s:s, s:s}", "transaction_id", f->txn, "key",
