@@ -33,6 +33,7 @@ enum vf_state {
 
 struct vf {
 	char *user, *device, *txn;
+	char *room;               /* in-room (txn is the request's event id), or NULL: to-device */
 	enum vf_state st;
 	bool requested;           /* began with a request (then done is what they expect) */
 	enum e2e_sas_mac mac;
@@ -94,6 +95,7 @@ static void vf_free(struct vf *f)
 	free(f->user);
 	free(f->device);
 	free(f->txn);
+	free(f->room);
 	free(f);
 }
 
@@ -128,23 +130,34 @@ static size_t vf_count_user(struct verify *v, const char *user)
 
 /* ---- sending ---- */
 
-static int send_to(struct verify *v, const char *user, const char *device, const char *type,
-		   json_t *content)
+/* content carries "transaction_id"; in a room it becomes the reference to the request. */
+static int send_to(struct verify *v, const char *room, const char *user, const char *device,
+		   const char *type, json_t *content)
 {
-	int rc;
+	const char *txn = jstr(content, "transaction_id");
+	int rc = HE_NOMEM;
 
-	if (!content)
-		return HE_NOMEM;
-	rc = v->ops->send(v->ud, type, user, device, content);
+	if (!content || !txn)
+		goto out;
+	if (room) {
+		json_t *rel = json_pack("{s:s, s:s}", "rel_type", "m.reference", "event_id", txn);
+		if (!rel || json_object_set_new(content, "m.relates_to", rel))
+			goto out;
+		json_object_del(content, "transaction_id");
+		rc = v->ops->send_room ? v->ops->send_room(v->ud, room, type, content) : HE_INVAL;
+	} else {
+		rc = v->ops->send(v->ud, type, user, device, content);
+	}
+out:
 	json_decref(content);
 	return rc;
 }
 
-static int send_cancel(struct verify *v, const char *user, const char *device, const char *txn,
-		       const char *code, const char *reason)
+static int send_cancel(struct verify *v, const char *room, const char *user, const char *device,
+		       const char *txn, const char *code, const char *reason)
 {
 	hlog_info(VF_MOD, "verification with %s (device %s) cancelled: %s", user, device, code);
-	return send_to(v, user, device, T_PREFIX "cancel",
+	return send_to(v, room, user, device, T_PREFIX "cancel",
 		       json_pack("{s:s, s:s, s:s}", "transaction_id", txn, "code", code,
 				 "reason", reason));
 }
@@ -152,7 +165,7 @@ static int send_cancel(struct verify *v, const char *user, const char *device, c
 /* Cancels f and forgets it. */
 static int cancel(struct verify *v, struct vf *f, const char *code, const char *reason)
 {
-	int rc = send_cancel(v, f->user, f->device, f->txn, code, reason);
+	int rc = send_cancel(v, f->room, f->user, f->device, f->txn, code, reason);
 
 	vf_remove(v, f);
 	return rc;
@@ -161,33 +174,33 @@ static int cancel(struct verify *v, struct vf *f, const char *code, const char *
 /* ---- the flow ---- */
 
 /* Whether a new verification with user's device may begin; else it is refused (cancel). */
-static int may_begin(struct verify *v, const char *user, const char *device, const char *txn,
-		     bool *ok)
+static int may_begin(struct verify *v, const char *room, const char *user, const char *device,
+		     const char *txn, bool *ok)
 {
 	*ok = false;
 	if (!v->ops->is_moderator(v->ud, user)) {
 		hlog_info(VF_MOD, "%s asked to verify Hearth but moderates no room with it", user);
-		return send_cancel(v, user, device, txn, "m.user",
+		return send_cancel(v, room, user, device, txn, "m.user",
 				   "Hearth verifies its device only with moderators of a room it "
 				   "shares with you.");
 	}
 	if (vf_count_user(v, user) >= VERIFY_PER_USER || v->n >= VERIFY_MAX)
-		return send_cancel(v, user, device, txn, "m.user",
+		return send_cancel(v, room, user, device, txn, "m.user",
 				   "Too many verifications at once: please finish or cancel the "
 				   "others first.");
 	*ok = true;
 	return HE_OK;
 }
 
-static int vf_add(struct verify *v, const char *user, const char *device, const char *txn,
-		  struct vf **out)
+static int vf_add(struct verify *v, const char *room, const char *user, const char *device,
+		  const char *txn, struct vf **out)
 {
 	struct vf *f = calloc(1, sizeof(*f));
 	char *ed = NULL;
 
 	*out = NULL;
 	if (!f || !(f->user = strdup(user)) || !(f->device = strdup(device)) ||
-	    !(f->txn = strdup(txn))) {
+	    !(f->txn = strdup(txn)) || (room && !(f->room = strdup(room)))) {
 		vf_free(f);
 		return HE_NOMEM;
 	}
@@ -202,10 +215,11 @@ static int vf_add(struct verify *v, const char *user, const char *device, const 
 	return HE_OK;
 }
 
-static int on_request(struct verify *v, const char *sender, json_t *c)
+/* ts: the request's timestamp (to-device) or the event's origin_server_ts (in a room). */
+static int on_request(struct verify *v, const char *room, const char *sender, const char *txn,
+		      json_t *c, json_t *ts)
 {
-	const char *dev = jstr(c, "from_device"), *txn = jstr(c, "transaction_id");
-	json_t *ts = json_object_get(c, "timestamp");
+	const char *dev = jstr(c, "from_device");
 	uint64_t now = v->ops->now_ms(v->ud), t;
 	struct vf *f;
 	bool ok;
@@ -220,23 +234,24 @@ static int on_request(struct verify *v, const char *sender, json_t *c)
 	if (vf_find(v, sender, txn))
 		return HE_OK; /* a repeat */
 	if (!offers(json_object_get(c, "methods"), SAS_V1))
-		return send_cancel(v, sender, dev, txn, "m.unknown_method",
+		return send_cancel(v, room, sender, dev, txn, "m.unknown_method",
 				   "Hearth can only verify by comparing emoji (m.sas.v1).");
-	if ((rc = may_begin(v, sender, dev, txn, &ok)) || !ok)
+	if ((rc = may_begin(v, room, sender, dev, txn, &ok)) || !ok)
 		return rc;
-	if ((rc = vf_add(v, sender, dev, txn, &f)))
+	if ((rc = vf_add(v, room, sender, dev, txn, &f)))
 		return rc;
 	f->requested = true;
 	f->st = VF_READY;
 	hlog_info(VF_MOD, "%s (device %s) asked to verify Hearth: ready", sender, dev);
-	return send_to(v, sender, dev, T_PREFIX "ready",
+	return send_to(v, room, sender, dev, T_PREFIX "ready",
 		       json_pack("{s:s, s:[s], s:s}", "from_device", v->device, "methods", SAS_V1,
 				 "transaction_id", txn));
 }
 
-static int on_start(struct verify *v, const char *sender, const char *sdev, json_t *c)
+static int on_start(struct verify *v, const char *room, const char *sender, const char *txn,
+		    json_t *c)
 {
-	const char *dev = jstr(c, "from_device"), *txn = jstr(c, "transaction_id");
+	const char *dev = jstr(c, "from_device");
 	const char *method = jstr(c, "method");
 	char commitment[E2E_SAS_HASH_LEN + 1];
 	json_t *sas_list = json_object_get(c, "short_authentication_string"), *mine;
@@ -248,6 +263,8 @@ static int on_start(struct verify *v, const char *sender, const char *sdev, json
 	if (!ok_id(dev, VF_MAX_ID) || !ok_id(txn, VF_MAX_ID))
 		return HE_OK;
 	f = vf_find(v, sender, txn);
+	if (room && (!f || !f->room || strcmp(f->room, room) != 0))
+		return HE_OK; /* in a room, a verification always begins with a request */
 	if (f && (f->st != VF_READY || strcmp(f->device, dev) != 0))
 		return cancel(v, f, "m.unexpected_message", "This verification has already begun.");
 	if (!method || strcmp(method, SAS_V1) != 0 ||
@@ -259,14 +276,14 @@ static int on_start(struct verify *v, const char *sender, const char *sdev, json
 			return cancel(v, f, "m.unknown_method",
 				      "Hearth can only verify by comparing emoji (m.sas.v1 with "
 				      "curve25519-hkdf-sha256).");
-		return send_cancel(v, sender, dev, txn, "m.unknown_method",
+		return send_cancel(v, room, sender, dev, txn, "m.unknown_method",
 				   "Hearth can only verify by comparing emoji (m.sas.v1 with "
 				   "curve25519-hkdf-sha256).");
 	}
 	if (!f) { /* the older flow: start without a request */
-		if ((rc = may_begin(v, sender, dev, txn, &ok)) || !ok)
+		if ((rc = may_begin(v, room, sender, dev, txn, &ok)) || !ok)
 			return rc;
-		if ((rc = vf_add(v, sender, dev, txn, &f)))
+		if ((rc = vf_add(v, room, sender, dev, txn, &f)))
 			return rc;
 	}
 	if (offers(macs, MAC_V2) || offers(macs, MAC_V2_OLD)) {
@@ -289,7 +306,7 @@ static int on_start(struct verify *v, const char *sender, const char *sdev, json
 		json_array_append_new(mine, json_string("decimal"));
 	f->st = VF_ACCEPTED;
 	hlog_info(VF_MOD, "verification with %s (device %s) accepted", sender, dev);
-	return send_to(v, sender, dev, T_PREFIX "accept",
+	return send_to(v, room, sender, dev, T_PREFIX "accept",
 		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "transaction_id", txn,
 				 "method", SAS_V1, "key_agreement_protocol", KA_V2,
 				 "hash", "sha256", "message_authentication_code", f->mac_name,
@@ -325,7 +342,7 @@ static int on_key(struct verify *v, struct vf *f, json_t *c)
 		return cancel(v, f, "m.invalid_message", "The key in that message is not valid.");
 	log_decimals(v, f, jstr(c, "key"));
 	f->st = VF_KEYS;
-	return send_to(v, f->user, f->device, T_PREFIX "key",
+	return send_to(v, f->room, f->user, f->device, T_PREFIX "key",
 		       json_pack("{s:s, s:s}", "transaction_id", f->txn, "key",
 				 e2e_sas_pubkey(f->sas)));
 }
@@ -461,9 +478,9 @@ static int on_mac(struct verify *v, struct vf *f, json_t *c)
 	if (check_their_mac(v, f, c, &why) != HE_OK)
 		return cancel(v, f, "m.key_mismatch", why);
 	/* they compared and confirmed, and their keys check out: Hearth confirms too */
-	rc = send_to(v, f->user, f->device, T_PREFIX "mac", our_mac(v, f));
+	rc = send_to(v, f->room, f->user, f->device, T_PREFIX "mac", our_mac(v, f));
 	if (rc == HE_OK)
-		rc = send_to(v, f->user, f->device, T_PREFIX "done",
+		rc = send_to(v, f->room, f->user, f->device, T_PREFIX "done",
 			     json_pack("{s:s}", "transaction_id", f->txn));
 	if (rc == HE_OK) {
 		v->done++;
@@ -474,29 +491,24 @@ static int on_mac(struct verify *v, struct vf *f, json_t *c)
 	return rc;
 }
 
-int verify_event(struct verify *v, const char *sender, const char *sender_device,
-		 const char *type, json_t *content)
+/* One verification message on its channel (room NULL: to-device), txn already found. */
+static int dispatch(struct verify *v, const char *room, const char *sender,
+		    const char *sender_device, const char *type, const char *txn, json_t *content,
+		    json_t *ts)
 {
-	const char *txn = jstr(content, "transaction_id");
-	const char *what;
+	const char *what = type + strlen(T_PREFIX);
 	struct vf *f;
 
-	if (!ok_id(sender, VF_MAX_USER) || !type || strncmp(type, T_PREFIX, strlen(T_PREFIX)) != 0 ||
-	    !json_is_object(content) || !ok_id(txn, VF_MAX_ID))
-		return HE_OK;
-	if (sender_device && !ok_id(sender_device, VF_MAX_ID))
-		return HE_OK;
 	verify_tick(v);
-	what = type + strlen(T_PREFIX);
 	if (sender_device && jstr(content, "from_device") &&
 	    strcmp(sender_device, jstr(content, "from_device")) != 0)
 		return HE_OK; /* an encrypted message that names another device than its sender */
 	if (strcmp(what, "request") == 0)
-		return on_request(v, sender, content);
+		return on_request(v, room, sender, txn, content, ts);
 	if (strcmp(what, "start") == 0)
-		return on_start(v, sender, sender_device, content);
+		return on_start(v, room, sender, txn, content);
 	f = vf_find(v, sender, txn);
-	if (!f)
+	if (!f || (room ? !f->room || strcmp(f->room, room) != 0 : f->room != NULL))
 		return HE_OK; /* not ours, or already forgotten: nothing to answer */
 	if (sender_device && strcmp(sender_device, f->device) != 0)
 		return HE_OK;
@@ -514,6 +526,72 @@ int verify_event(struct verify *v, const char *sender, const char *sender_device
 		return HE_OK; /* ours went after our MAC; theirs may come before or after */
 	/* ready and accept answer a request or a start Hearth never sends */
 	return cancel(v, f, "m.unexpected_message", "Hearth did not expect that message.");
+}
+
+int verify_event(struct verify *v, const char *sender, const char *sender_device,
+		 const char *type, json_t *content)
+{
+	const char *txn = jstr(content, "transaction_id");
+
+	if (!ok_id(sender, VF_MAX_USER) || !type || strncmp(type, T_PREFIX, strlen(T_PREFIX)) != 0 ||
+	    !json_is_object(content) || !ok_id(txn, VF_MAX_ID))
+		return HE_OK;
+	if (sender_device && !ok_id(sender_device, VF_MAX_ID))
+		return HE_OK;
+	return dispatch(v, NULL, sender, sender_device, type, txn, content,
+			json_object_get(content, "timestamp"));
+}
+
+int verify_room_event(struct verify *v, const char *room_id, json_t *event, json_t *plain)
+{
+	const char *sender = jstr(event, "sender"), *event_id = jstr(event, "event_id");
+	const char *type = jstr(plain, "type"), *txn;
+	json_t *content = json_object_get(plain, "content"), *rel;
+
+	if (!ok_id(room_id, VF_MAX_ID) || !ok_id(sender, VF_MAX_USER) || !type ||
+	    !json_is_object(content) || strcmp(sender, v->user) == 0)
+		return HE_OK; /* (our own messages come back in the timeline) */
+	if (strcmp(type, "m.room.message") == 0) {
+		const char *to = jstr(content, "to");
+		if (!jstr(content, "msgtype") ||
+		    strcmp(jstr(content, "msgtype"), T_PREFIX "request") != 0 ||
+		    !to || strcmp(to, v->user) != 0 || !ok_id(event_id, VF_MAX_ID))
+			return HE_OK;
+		return dispatch(v, room_id, sender, NULL, T_PREFIX "request", event_id, content,
+				json_object_get(event, "origin_server_ts"));
+	}
+	if (strncmp(type, T_PREFIX, strlen(T_PREFIX)) != 0 ||
+	    strcmp(type, T_PREFIX "request") == 0)
+		return HE_OK;
+	rel = json_object_get(content, "m.relates_to");
+	if (!rel) /* an encrypted event's relation may travel outside the ciphertext only */
+		rel = json_object_get(json_object_get(event, "content"), "m.relates_to");
+	txn = jstr(rel, "event_id");
+	if (!jstr(rel, "rel_type") || strcmp(jstr(rel, "rel_type"), "m.reference") != 0 ||
+	    !ok_id(txn, VF_MAX_ID))
+		return HE_OK;
+	if (!json_object_get(content, "m.relates_to")) {
+		/* the content as its sender made it (the commitment covers the relation) */
+		json_t *copy = json_copy(content);
+		int rc = HE_NOMEM;
+		if (copy && json_object_set(copy, "m.relates_to", rel) == 0)
+			rc = dispatch(v, room_id, sender, NULL, type, txn, copy, NULL);
+		json_decref(copy);
+		return rc;
+	}
+	return dispatch(v, room_id, sender, NULL, type, txn, content, NULL);
+}
+
+bool verify_room_event_is(json_t *plain)
+{
+	const char *type = jstr(plain, "type");
+	const char *mt = jstr(json_object_get(plain, "content"), "msgtype");
+
+	if (!type)
+		return false;
+	if (strcmp(type, "m.room.message") == 0)
+		return mt && strcmp(mt, T_PREFIX "request") == 0;
+	return strncmp(type, T_PREFIX, strlen(T_PREFIX)) == 0;
 }
 
 void verify_tick(struct verify *v)

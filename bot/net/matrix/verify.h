@@ -41,6 +41,9 @@ struct verify_ops {
 	/* Sends a to-device message (content borrowed). */
 	int (*send)(void *ud, const char *type, const char *user_id, const char *device_id,
 		    json_t *content);
+	/* Sends a room event (content borrowed; encrypted if the room is). May be NULL: no
+	 * in-room verification then. */
+	int (*send_room)(void *ud, const char *room_id, const char *type, json_t *content);
 	/* Milliseconds since the epoch (the timestamp of a request is compared with it). */
 	uint64_t (*now_ms)(void *ud);
 };
@@ -56,6 +59,16 @@ void verify_free(struct verify *v); /* accepts NULL */
  * flow); an error only when out of memory or a send failed. */
 int verify_event(struct verify *v, const char *sender, const char *sender_device,
 		 const char *type, json_t *content);
+/* The in-room flow (what Element starts from a person's profile): plain is the room event as
+ * read (decrypted if it was: {"type", "content"}), event the original (sender, event_id,
+ * origin_server_ts). An m.room.message of msgtype m.key.verification.request addressed to
+ * Hearth begins one (its event id is the transaction); m.key.verification.* events refer to it
+ * with an m.reference relation. Hearth's answers go into the same room. Other events are
+ * ignored. Same return values as verify_event(). */
+int verify_room_event(struct verify *v, const char *room_id, json_t *event, json_t *plain);
+/* Whether a room event (decrypted) belongs to a verification (for the transport to route it
+ * to verify_room_event() rather than to the commands). */
+bool verify_room_event_is(json_t *plain);
 /* Forgets verifications older than VERIFY_TIMEOUT_MS (call now and then, e.g. every sync). */
 void verify_tick(struct verify *v);
 /* How many verifications are alive (for tests and figures). */
@@ -77,5 +90,7 @@ void mx_verify_free(struct verify *v); /* accepts NULL */
 /* One sync's to-device events: the plain m.key.verification.* ones, then those that came
  * Olm-encrypted (after e2e_receive_sync_changes() decrypted them). */
 void mx_verify_to_device(struct verify *v, json_t *events);
+/* A decrypted room event: true when it was a verification message and was handled. */
+bool mx_verify_room(struct verify *v, const char *room_id, json_t *event, json_t *plain);
 
 #endif

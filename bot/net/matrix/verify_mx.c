@@ -50,6 +50,14 @@ static int vmx_send(void *ud, const char *type, const char *user, const char *de
 	return e2e_sas_send(((struct vmx *)ud)->e, type, user, device, content);
 }
 
+static int vmx_send_room(void *ud, const char *room_id, const char *type, json_t *content)
+{
+	struct vmx *m = ud;
+
+	/* encrypted when the room is (send.c), like every event Hearth sends */
+	return mx_send_event(m->mx, room_id, type, json_incref(content), NULL, NULL, NULL);
+}
+
 static uint64_t vmx_now(void *ud)
 {
 	struct timespec ts;
@@ -63,6 +71,7 @@ static const struct verify_ops vmx_ops = {
 	.device_key = vmx_device_key,
 	.master_key = vmx_master_key,
 	.send = vmx_send,
+	.send_room = vmx_send_room,
 	.now_ms = vmx_now,
 };
 
@@ -116,4 +125,13 @@ void mx_verify_to_device(struct verify *v, json_t *events)
 			hlog_warn("matrix-verify", "could not answer a verification message");
 	}
 	json_decref(enc);
+}
+
+bool mx_verify_room(struct verify *v, const char *room_id, json_t *event, json_t *plain)
+{
+	if (!verify_room_event_is(plain))
+		return false;
+	if (verify_room_event(v, room_id, event, plain))
+		hlog_warn("matrix-verify", "could not answer a verification message in %s", room_id);
+	return true;
 }
