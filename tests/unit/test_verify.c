@@ -79,6 +79,16 @@ static int sendf(void *ud, const char *type, const char *user, const char *devic
 	return HE_OK;
 }
 
+static int send_room(void *ud, const char *room, const char *type, json_t *c)
+{
+	struct env *env = ud;
+
+	json_array_append_new(env->sent, json_pack("{s:s, s:s, s:s, s:s, s:O}", "type", type,
+						   "room", room, "user", "", "device", "",
+						   "content", c));
+	return HE_OK;
+}
+
 static uint64_t now_ms(void *ud)
 {
 	return ((struct env *)ud)->now;
@@ -86,7 +96,7 @@ static uint64_t now_ms(void *ud)
 
 static const struct verify_ops ops = {
 	.is_moderator = is_mod, .device_key = device_key, .master_key = master_key,
-	.send = sendf, .now_ms = now_ms,
+	.send = sendf, .send_room = send_room, .now_ms = now_ms,
 };
 
 static struct env *env_new(void)
@@ -144,6 +154,7 @@ struct peer {
 	char start[2048];    /* the start content as canonical JSON (written so by hand) */
 	char commitment[64];
 	bool v2;
+	const char *room;    /* in-room: txn is the request's event id */
 };
 
 static void peer_init(struct peer *p, const char *user, const char *txn, bool v2)
@@ -172,6 +183,20 @@ static void peer_init(struct peer *p, const char *user, const char *txn, bool v2
 		 p->device, v2 ? "\"hkdf-hmac-sha256.v2\"," : "", p->txn);
 }
 
+/* In a room: the relation to the request instead of transaction_id (sorted: "m.relates_to"
+ * comes before "message_..."). */
+static void peer_init_room(struct peer *p, const char *user, const char *request_id)
+{
+	peer_init(p, user, request_id, true);
+	p->room = "!dm:example.org";
+	snprintf(p->start, sizeof(p->start),
+		 "{\"from_device\":\"%s\",\"hashes\":[\"sha256\"],\"key_agreement_protocols\":"
+		 "[\"curve25519-hkdf-sha256\"],\"m.relates_to\":{\"event_id\":\"%s\","
+		 "\"rel_type\":\"m.reference\"},\"message_authentication_codes\":"
+		 "[\"hkdf-hmac-sha256.v2\",\"hkdf-hmac-sha256\"],\"method\":\"m.sas.v1\","
+		 "\"short_authentication_string\":[\"emoji\",\"decimal\"]}", p->device, p->txn);
+}
+
 static void peer_free(struct peer *p)
 {
 	olm_clear_sas(p->sas);
@@ -183,6 +208,10 @@ static json_t *peer_start(struct peer *p)
 	json_t *c = json_loads(p->start, 0, NULL);
 
 	assert_non_null(c);
+	if (p->room) { /* feed() turns transaction_id back into the relation */
+		json_object_del(c, "m.relates_to");
+		json_object_set_new(c, "transaction_id", json_string(p->txn));
+	}
 	return c;
 }
 
@@ -192,8 +221,44 @@ static json_t *peer_request(struct peer *p, uint64_t ts)
 			 "timestamp", (json_int_t)ts, "transaction_id", p->txn);
 }
 
+static void feed_room(struct env *env, const char *room, const char *sender, const char *type,
+		      json_t *c, const char *event_id, bool rel_outside)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:I, s:{}}", "sender", sender, "event_id", event_id,
+			       "origin_server_ts", (json_int_t)env->now, "content");
+	json_t *plain;
+
+	if (rel_outside) { /* the relation in the clear part of m.room.encrypted only */
+		json_object_set(json_object_get(ev, "content"), "m.relates_to",
+				json_object_get(c, "m.relates_to"));
+		json_object_del(c, "m.relates_to");
+	}
+	plain = json_pack("{s:s, s:o}", "type", type, "content", c);
+	assert_int_equal(verify_room_event(env->v, room, ev, plain), HE_OK);
+	json_decref(plain);
+	json_decref(ev);
+}
+
+/* The content as it goes into the room: the relation instead of transaction_id. */
+static json_t *in_room(json_t *c)
+{
+	json_object_set_new(c, "m.relates_to", json_pack("{s:s, s:s}", "rel_type", "m.reference",
+							 "event_id", json_string_value(json_object_get(c, "transaction_id"))));
+	json_object_del(c, "transaction_id");
+	return c;
+}
+
 static void feed(struct env *env, const char *sender, const char *type, json_t *c)
 {
+	static int n;
+	char id[32];
+	const char *txn = json_string_value(json_object_get(c, "transaction_id"));
+
+	if (txn && txn[0] == '$') { /* a peer in a room */
+		snprintf(id, sizeof(id), "$ev%d", ++n);
+		feed_room(env, "!dm:example.org", sender, type, in_room(c), id, n % 2 == 1);
+		return;
+	}
 	assert_int_equal(verify_event(env->v, sender, NULL, type, c), HE_OK);
 	json_decref(c);
 }
@@ -271,9 +336,17 @@ static void exchange_keys(struct env *env, struct peer *p)
 
 	feed(env, p->user, "m.key.verification.start", peer_start(p));
 	m = take1(env, "m.key.verification.accept");
-	assert_string_equal(json_string_value(json_object_get(m, "user")), p->user);
-	assert_string_equal(json_string_value(json_object_get(m, "device")), p->device);
-	assert_string_equal(cstr(m, "transaction_id"), p->txn);
+	if (p->room) {
+		json_t *rel = json_object_get(json_object_get(m, "content"), "m.relates_to");
+		assert_string_equal(json_string_value(json_object_get(m, "room")), p->room);
+		assert_null(cstr(m, "transaction_id"));
+		assert_string_equal(json_string_value(json_object_get(rel, "event_id")), p->txn);
+		assert_string_equal(json_string_value(json_object_get(rel, "rel_type")), "m.reference");
+	} else {
+		assert_string_equal(json_string_value(json_object_get(m, "user")), p->user);
+		assert_string_equal(json_string_value(json_object_get(m, "device")), p->device);
+		assert_string_equal(cstr(m, "transaction_id"), p->txn);
+	}
 	assert_string_equal(cstr(m, "method"), "m.sas.v1");
 	assert_string_equal(cstr(m, "key_agreement_protocol"), "curve25519-hkdf-sha256");
 	assert_string_equal(cstr(m, "hash"), "sha256");
@@ -572,6 +645,64 @@ static void hostile_messages(void **state)
 	env_free(env);
 }
 
+/* The in-room flow (Element's "Verify" on a person): a request message addressed to Hearth,
+ * answers in the room referring to it, the relation inside or outside the ciphertext; Hearth's
+ * own echoes, a request for someone else and a start without a request are ignored; a
+ * non-moderator is cancelled in the room. */
+static void in_room_flow(void **state)
+{
+	struct env *env = env_new();
+	struct peer p;
+	json_t *m, *req;
+
+	env->mod_master = true;
+	peer_init_room(&p, MOD, "$request1");
+	req = json_pack("{s:s, s:s, s:s, s:[s], s:s}", "msgtype", "m.key.verification.request",
+			"body", "verify me", "from_device", MDEV, "methods", "m.sas.v1", "to", HEARTH);
+	feed_room(env, p.room, MOD, "m.room.message", json_deep_copy(req), "$request1", false);
+	m = take1(env, "m.key.verification.ready");
+	assert_string_equal(json_string_value(json_object_get(m, "room")), p.room);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+		m, "content"), "m.relates_to"), "event_id")), "$request1");
+	assert_null(cstr(m, "transaction_id"));
+	/* Hearth's own ready, echoed in the timeline: nothing */
+	feed_room(env, p.room, HEARTH, "m.key.verification.ready",
+		  json_deep_copy(json_object_get(m, "content")), "$echo", false);
+	assert_int_equal(json_array_size(env->sent), 0);
+	json_decref(m);
+	exchange_keys(env, &p);
+	feed(env, MOD, "m.key.verification.mac", peer_mac_msg(&p, MED, MMASTER));
+	assert_int_equal(json_array_size(env->sent), 2);
+	m = json_incref(json_array_get(env->sent, 0));
+	assert_string_equal(json_string_value(json_object_get(m, "type")), "m.key.verification.mac");
+	assert_string_equal(json_string_value(json_object_get(m, "room")), p.room);
+	peer_check_mac(&p, m);
+	json_decref(m);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(env->sent, 1), "type")),
+			    "m.key.verification.done");
+	json_array_clear(env->sent);
+	assert_int_equal(verify_done_count(env->v), 1);
+	peer_free(&p);
+
+	/* a request for someone else; a start without a request (in a room it needs one) */
+	json_object_set_new(req, "to", json_string("@other:example.org"));
+	feed_room(env, "!dm:example.org", MOD, "m.room.message", json_deep_copy(req), "$r2", false);
+	peer_init_room(&p, MOD, "$r3");
+	feed(env, MOD, "m.key.verification.start", peer_start(&p));
+	assert_int_equal(json_array_size(env->sent), 0);
+	peer_free(&p);
+	/* a member who moderates nothing: cancelled in the room */
+	json_object_set_new(req, "to", json_string(HEARTH));
+	feed_room(env, "!dm2:example.org", MEMBER, "m.room.message", json_deep_copy(req), "$r4", false);
+	m = take1(env, "m.key.verification.cancel");
+	assert_string_equal(json_string_value(json_object_get(m, "room")), "!dm2:example.org");
+	assert_string_equal(cstr(m, "code"), "m.user");
+	json_decref(m);
+	assert_int_equal(verify_count(env->v), 0);
+	json_decref(req);
+	env_free(env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +715,7 @@ int main(void)
 		cmocka_unit_test(too_many_at_once),
 		cmocka_unit_test(timeouts),
 		cmocka_unit_test(hostile_messages),
+		cmocka_unit_test(in_room_flow),
 	};
 
 	if (sodium_init() < 0)
