@@ -10,12 +10,17 @@ real nio members with nio's own SAS verification (nio/crypto/sas.py).
   Hearth ends with m.key.verification.done.
 - A member who moderates nothing (vermember) starts one: Hearth cancels it with m.user and a
   reason, and nio never marks the device verified.
+- The in-room flow Element starts from a person's profile (nio 0.20 lacks it, so the member's
+  side is python-olm's Sas driven by hand): a m.key.verification.request message to Hearth in an
+  encrypted private chat, Hearth's answers there (encrypted, referring to the request), its
+  commitment and MACs checked, done from Hearth; a non-moderator's request is cancelled there.
 
 Run by tests/matrix/run.sh (HEARTH_MATRIX_SUITES=verify). Environment as for test_hearth.py.
 Prints 'N passed, M failed' last.
 """
 
 import asyncio
+import json
 import os
 import re
 import sys
@@ -31,6 +36,7 @@ from test_sync_position import fresh_hearth  # noqa: E402
 import nio.events.to_device as nio_td  # noqa: E402
 from nio.crypto.sas import Sas  # noqa: E402
 from nio.event_builders.direct_messages import ToDeviceMessage  # noqa: E402
+import olm  # noqa: E402
 
 # nio drops to-device types it has no class for (ready, done): record every one it is given.
 RAW = []
@@ -164,9 +170,100 @@ class Suite:
         assert not b.client.olm.is_device_verified(dev)
         assert "vermember:localhost asked to verify Hearth but moderates no room" in self.hearth.log()
 
+    @staticmethod
+    def room_verif(m: Member, room: str, request_id: str, type_: str):
+        """Hearth's m.key.verification.* events in room that refer to request_id (decrypted)."""
+        out = []
+        for ev in m.timelines.get(room, []):
+            src = getattr(ev, "source", None) or {}
+            if getattr(ev, "sender", None) != BOT or src.get("type") != type_:
+                continue
+            c = src.get("content") or {}
+            if (c.get("m.relates_to") or {}).get("event_id") == request_id:
+                out.append(c)
+        return out
+
+    async def in_room_request(self, m: Member, room: str) -> str:
+        resp = await m.client.room_send(room, "m.room.message", {
+            "msgtype": "m.key.verification.request", "body": "verification request",
+            "from_device": m.device_id, "methods": ["m.sas.v1"], "to": BOT},
+            ignore_unverified_devices=True)
+        assert hasattr(resp, "event_id"), resp
+        return resp.event_id
+
+    async def test_in_room_flow(self):
+        a = self.alice
+        dev = await self.bot_device(a)
+        dm = await a.create_room("verify-dm", invite=[BOT], encrypted=True, is_direct=True)
+        await a.wait_for_join(dm, BOT, timeout=30)
+        req = await self.in_room_request(a, dm)
+        rel = {"rel_type": "m.reference", "event_id": req}
+        await a.wait_until(lambda: self.room_verif(a, dm, req, "m.key.verification.ready"), 30,
+                           what="Hearth's ready in the room")
+        ready = self.room_verif(a, dm, req, "m.key.verification.ready")[0]
+        assert ready["from_device"] == dev.id and "m.sas.v1" in ready["methods"], ready
+        sas = olm.Sas()
+        start = {"from_device": a.device_id, "method": "m.sas.v1",
+                 "key_agreement_protocols": ["curve25519-hkdf-sha256"], "hashes": ["sha256"],
+                 "message_authentication_codes": ["hkdf-hmac-sha256.v2", "hkdf-hmac-sha256"],
+                 "short_authentication_string": ["emoji", "decimal"], "m.relates_to": rel}
+        await a.client.room_send(dm, "m.key.verification.start", start,
+                                 ignore_unverified_devices=True)
+        await a.wait_until(lambda: self.room_verif(a, dm, req, "m.key.verification.accept"), 30,
+                           what="Hearth's accept")
+        accept = self.room_verif(a, dm, req, "m.key.verification.accept")[0]
+        assert accept["message_authentication_code"] == "hkdf-hmac-sha256.v2", accept
+        await a.client.room_send(dm, "m.key.verification.key",
+                                 {"key": sas.pubkey, "m.relates_to": rel},
+                                 ignore_unverified_devices=True)
+        await a.wait_until(lambda: self.room_verif(a, dm, req, "m.key.verification.key"), 30,
+                           what="Hearth's key")
+        key = self.room_verif(a, dm, req, "m.key.verification.key")[0]["key"]
+        canon = json.dumps(start, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert accept["commitment"] == olm.sha256(key + canon), "Hearth's commitment is wrong"
+        sas.set_their_pubkey(key)
+        info = (f"MATRIX_KEY_VERIFICATION_SAS|{a.user_id}|{a.device_id}|{sas.pubkey}|"
+                f"{BOT}|{dev.id}|{key}|{req}")
+        b = sas.generate_bytes(info, 5)
+        nums = ((b[0] << 5 | b[1] >> 3) + 1000, ((b[1] & 7) << 10 | b[2] << 2 | b[3] >> 6) + 1000,
+                ((b[3] & 63) << 7 | b[4] >> 1) + 1000)
+        await a.wait_until(lambda: "the numbers are %d %d %d" % nums in self.hearth.log(), 10,
+                           what="the same numbers in Hearth's log")
+        # the person confirms: our MAC (device key) goes first, Hearth's comes back
+        mac_info = f"MATRIX_KEY_VERIFICATION_MAC{a.user_id}{a.device_id}{BOT}{dev.id}{req}"
+        kid = f"ed25519:{a.device_id}"
+        fp = a.client.olm.account.identity_keys["ed25519"]
+        await a.client.room_send(dm, "m.key.verification.mac", {
+            "mac": {kid: sas.calculate_mac_fixed_base64(fp, mac_info + kid)},
+            "keys": sas.calculate_mac_fixed_base64(kid, mac_info + "KEY_IDS"),
+            "m.relates_to": rel}, ignore_unverified_devices=True)
+        await a.wait_until(lambda: self.room_verif(a, dm, req, "m.key.verification.done"), 30,
+                           what="Hearth's done")
+        mac = self.room_verif(a, dm, req, "m.key.verification.mac")[0]
+        their = f"MATRIX_KEY_VERIFICATION_MAC{BOT}{dev.id}{a.user_id}{a.device_id}{req}"
+        hk = f"ed25519:{dev.id}"
+        assert mac["mac"][hk] == sas.calculate_mac_fixed_base64(dev.ed25519, their + hk), mac
+        ids = ",".join(sorted(mac["mac"]))
+        assert mac["keys"] == sas.calculate_mac_fixed_base64(ids, their + "KEY_IDS"), mac
+        assert not self.room_verif(a, dm, req, "m.key.verification.cancel")
+        # the core never saw these as messages: no reply to the request
+        assert not [x for x in a.messages(dm) if x.sender == BOT and x.in_reply_to == req]
+
+    async def test_in_room_non_moderator(self):
+        b = self.bob
+        await self.bot_device(b)
+        dm = await b.create_room("verify-dm-b", invite=[BOT], encrypted=True, is_direct=True)
+        await b.wait_for_join(dm, BOT, timeout=30)
+        req = await self.in_room_request(b, dm)
+        await b.wait_until(lambda: self.room_verif(b, dm, req, "m.key.verification.cancel"), 30,
+                           what="Hearth's cancellation in the room")
+        c = self.room_verif(b, dm, req, "m.key.verification.cancel")[0]
+        assert c["code"] == "m.user" and "moderators" in c["reason"], c
+        assert not self.room_verif(b, dm, req, "m.key.verification.ready")
+
     async def run(self) -> int:
         order = ["test_group_room", "test_moderator_verifies_hearth", "test_request_flow",
-                 "test_non_moderator_cancelled"]
+                 "test_non_moderator_cancelled", "test_in_room_flow", "test_in_room_non_moderator"]
         return await run_ordered(self, order, "group room", start=self.hearth.start)
 
 
