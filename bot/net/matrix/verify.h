@@ -82,9 +82,10 @@ void *verify_ud(const struct verify *v);
 struct mx;
 struct e2e;
 /* A verifier for Hearth's device on mx, over the crypto module e (both borrowed): moderators
- * as the transport decides for commands (power level >= matrix_moderator_power_level in a room
- * Hearth has joined and they are a member of), device and master keys and the to-device queue
- * from the crypto module. */
+ * as the transport decides for commands (power level >= matrix_moderator_power_level), in a
+ * group room (more than Hearth and them joined: a room of one's own with Hearth makes nobody a
+ * moderator) Hearth has joined and they are a member of; device and master keys and the
+ * to-device queue from the crypto module. */
 int mx_verify_new(struct mx *mx, struct e2e *e, struct verify **out);
 void mx_verify_free(struct verify *v); /* accepts NULL */
 /* One sync's to-device events: the plain m.key.verification.* ones, then those that came

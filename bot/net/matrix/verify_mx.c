@@ -17,15 +17,31 @@ struct vmx {
 	struct verify *v;
 };
 
-/* As handle.c decides a command's role: the member's power level in a room Hearth has
- * joined, and they are a member of. */
+/* A group room: more joined members than Hearth and one person. Whoever makes a room of their
+ * own with Hearth has power level 100 there; that makes nobody a moderator. */
+static bool vmx_group_room(const struct mx_room *r)
+{
+	const char *k;
+	json_t *val;
+	long n = 0;
+
+	json_object_foreach(r->members, k, val)
+		n += json_is_string(val) && strcmp(json_string_value(val), "join") == 0;
+	if (!r->members_known && r->joined > n)
+		n = r->joined;
+	return n > 2;
+}
+
+/* As handle.c decides a command's role (the member's power level), in a group room Hearth has
+ * joined and they are a member of. */
 static bool vmx_is_moderator(void *ud, const char *user)
 {
 	struct vmx *m = ud;
 
 	for (struct mx_room *r = m->mx->rooms; r; r = r->next) {
 		const char *ms = json_string_value(json_object_get(r->members, user));
-		if (r->membership != MX_M_JOINED || !ms || strcmp(ms, "join") != 0)
+		if (r->membership != MX_M_JOINED || !ms || strcmp(ms, "join") != 0 ||
+		    !vmx_group_room(r))
 			continue;
 		if (mx_power_level(r->power_levels, r->creator, user) >=
 		    m->mx->app->cfg->matrix_moderator_power_level)
