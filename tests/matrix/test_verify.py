@@ -13,7 +13,9 @@ real nio members with nio's own SAS verification (nio/crypto/sas.py).
 - The in-room flow Element starts from a person's profile (nio 0.20 lacks it, so the member's
   side is python-olm's Sas driven by hand): a m.key.verification.request message to Hearth in an
   encrypted private chat, Hearth's answers there (encrypted, referring to the request), its
-  commitment and MACs checked, done from Hearth; a non-moderator's request is cancelled there.
+  commitment and MACs checked, done from Hearth; also when the request comes before Hearth has
+  joined (as Element sends it). A non-moderator's request is cancelled there, although the
+  private chat they made gives them power level 100 in it (only group rooms count).
 
 Run by tests/matrix/run.sh (HEARTH_MATRIX_SUITES=verify). Environment as for test_hearth.py.
 Prints 'N passed, M failed' last.
@@ -168,7 +170,7 @@ class Suite:
         assert not raw(txn, "m.key.verification.accept")
         assert txn not in b.client.key_verifications or b.client.key_verifications[txn].canceled
         assert not b.client.olm.is_device_verified(dev)
-        assert "vermember:localhost asked to verify Hearth but moderates no room" in self.hearth.log()
+        assert "vermember:localhost asked to verify Hearth but moderates no group room" in self.hearth.log()
 
     @staticmethod
     def room_verif(m: Member, room: str, request_id: str, type_: str):
@@ -249,6 +251,16 @@ class Suite:
         # the core never saw these as messages: no reply to the request
         assert not [x for x in a.messages(dm) if x.sender == BOT and x.in_reply_to == req]
 
+    async def test_in_room_request_before_join(self):
+        """As Element does: the private chat is made and the request sent at once, while
+        Hearth is only invited; Hearth joins, reads the request and answers."""
+        a = self.alice
+        await self.bot_device(a)
+        dm = await a.create_room("verify-dm-2", invite=[BOT], encrypted=True, is_direct=True)
+        req = await self.in_room_request(a, dm)
+        await a.wait_until(lambda: self.room_verif(a, dm, req, "m.key.verification.ready"), 60,
+                           what="Hearth's ready for a request sent before it joined")
+
     async def test_in_room_non_moderator(self):
         b = self.bob
         await self.bot_device(b)
@@ -263,7 +275,8 @@ class Suite:
 
     async def run(self) -> int:
         order = ["test_group_room", "test_moderator_verifies_hearth", "test_request_flow",
-                 "test_non_moderator_cancelled", "test_in_room_flow", "test_in_room_non_moderator"]
+                 "test_non_moderator_cancelled", "test_in_room_flow",
+                 "test_in_room_request_before_join", "test_in_room_non_moderator"]
         return await run_ordered(self, order, "group room", start=self.hearth.start)
 
 

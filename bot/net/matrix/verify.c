@@ -179,10 +179,10 @@ static int may_begin(struct verify *v, const char *room, const char *user, const
 {
 	*ok = false;
 	if (!v->ops->is_moderator(v->ud, user)) {
-		hlog_info(VF_MOD, "%s asked to verify Hearth but moderates no room with it", user);
+		hlog_info(VF_MOD, "%s asked to verify Hearth but moderates no group room with it", user);
 		return send_cancel(v, room, user, device, txn, "m.user",
-				   "Hearth verifies its device only with moderators of a room it "
-				   "shares with you.");
+				   "Hearth verifies its device only with moderators of a group room "
+				   "it shares with you.");
 	}
 	if (vf_count_user(v, user) >= VERIFY_PER_USER || v->n >= VERIFY_MAX)
 		return send_cancel(v, room, user, device, txn, "m.user",
