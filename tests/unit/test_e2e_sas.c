@@ -87,6 +87,38 @@ static void encrypted_verification_reaches_the_flow(void **state)
 	assert_int_equal(json_array_size(got), E2E_SAS_MAX_IN);
 	json_decref(got);
 
+	/* Hearth answers encrypted: b's client reads it as a verification message from HDEV */
+	{
+		const struct e2e_request *out[16];
+		json_t *c = json_pack("{s:s, s:s}", "from_device", "HDEV", "transaction_id", "t1");
+		json_t *msg = NULL;
+		size_t n;
+		assert_int_equal(e2e_sas_send_encrypted(bot->e, "m.key.verification.ready",
+							"@b:example.org", "NODEV", c), HE_NOTFOUND);
+		assert_int_equal(e2e_sas_send_encrypted(bot->e, "m.key.verification.ready",
+							"@b:example.org", "BDEV", c), HE_OK);
+		json_decref(c);
+		n = e2e_outgoing(bot->e, out, 16);
+		for (size_t i = 0; i < n; i++)
+			if (strstr(out[i]->path, "/sendToDevice/m.room.encrypted/"))
+				msg = json_object_get(json_object_get(json_object_get(
+					out[i]->body, "messages"), "@b:example.org"), "BDEV");
+		assert_non_null(msg);
+		assert_null(json_object_get(msg, "transaction_id")); /* nothing in the clear */
+		evs = json_pack("[{s:s, s:s, s:O}]", "type", "m.room.encrypted", "sender",
+				"@hearth:example.org", "content", msg);
+		hs_reply(h, bot, out, n);
+		assert_int_equal(e2e_receive_sync_changes(b->e, evs, NULL, NULL, NULL), HE_OK);
+		json_decref(evs);
+		got = e2e_sas_take_events(b->e);
+		assert_int_equal(json_array_size(got), 1);
+		one = json_array_get(got, 0);
+		assert_string_equal(json_string_value(json_object_get(one, "type")),
+				    "m.key.verification.ready");
+		assert_string_equal(json_string_value(json_object_get(one, "sender_device")), "HDEV");
+		json_decref(got);
+	}
+
 	/* keys: b's device as the module checked it; an unknown device is looked up */
 	assert_int_equal(e2e_sas_device_key(bot->e, "@b:example.org", "BDEV", &ed), HE_OK);
 	assert_string_equal(ed, e2e_ed25519_key(b->e));

@@ -39,6 +39,7 @@ struct env {
 	json_t *sent;        /* [{type, user, device, content}] */
 	bool mod_master;     /* the crypto module pinned MOD's master key */
 	bool know_device;    /* the crypto module has MOD's device keys */
+	bool no_olm;         /* encrypting to-device fails (no Olm session) */
 	struct verify *v;
 };
 
@@ -79,6 +80,18 @@ static int sendf(void *ud, const char *type, const char *user, const char *devic
 	return HE_OK;
 }
 
+static int send_enc(void *ud, const char *type, const char *user, const char *device, json_t *c)
+{
+	struct env *env = ud;
+
+	if (env->no_olm)
+		return HE_NOTFOUND;
+	json_array_append_new(env->sent, json_pack("{s:s, s:s, s:s, s:b, s:O}", "type", type,
+						   "user", user, "device", device, "encrypted", 1,
+						   "content", c));
+	return HE_OK;
+}
+
 static int send_room(void *ud, const char *room, const char *type, json_t *c)
 {
 	struct env *env = ud;
@@ -96,7 +109,7 @@ static uint64_t now_ms(void *ud)
 
 static const struct verify_ops ops = {
 	.is_moderator = is_mod, .device_key = device_key, .master_key = master_key,
-	.send = sendf, .send_room = send_room, .now_ms = now_ms,
+	.send = sendf, .send_encrypted = send_enc, .send_room = send_room, .now_ms = now_ms,
 };
 
 static struct env *env_new(void)
@@ -703,6 +716,46 @@ static void in_room_flow(void **state)
 	env_free(env);
 }
 
+/* A flow that came Olm-encrypted is answered encrypted (plain when that fails); a plain one
+ * plain. */
+static void encrypted_flow_answered_encrypted(void **state)
+{
+	struct env *env = env_new();
+	struct peer p;
+	json_t *c, *m;
+
+	peer_init(&p, MOD, "txn-enc", true);
+	c = peer_request(&p, T0);
+	assert_int_equal(verify_event(env->v, MOD, MDEV, "m.key.verification.request", c), HE_OK);
+	json_decref(c);
+	m = take1(env, "m.key.verification.ready");
+	assert_true(json_is_true(json_object_get(m, "encrypted")));
+	json_decref(m);
+	c = peer_start(&p);
+	assert_int_equal(verify_event(env->v, MOD, MDEV, "m.key.verification.start", c), HE_OK);
+	json_decref(c);
+	m = take1(env, "m.key.verification.accept");
+	assert_true(json_is_true(json_object_get(m, "encrypted")));
+	json_decref(m);
+	env->no_olm = true; /* the session is gone: plain rather than nothing */
+	c = json_pack("{s:s, s:s}", "transaction_id", p.txn, "key", p.pub);
+	assert_int_equal(verify_event(env->v, MOD, MDEV, "m.key.verification.key", c), HE_OK);
+	json_decref(c);
+	m = take1(env, "m.key.verification.key");
+	assert_null(json_object_get(m, "encrypted"));
+	json_decref(m);
+	peer_free(&p);
+	/* a plain flow stays plain */
+	env->no_olm = false;
+	peer_init(&p, MOD, "txn-plain", true);
+	feed(env, MOD, "m.key.verification.start", peer_start(&p));
+	m = take1(env, "m.key.verification.accept");
+	assert_null(json_object_get(m, "encrypted"));
+	json_decref(m);
+	peer_free(&p);
+	env_free(env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +769,7 @@ int main(void)
 		cmocka_unit_test(timeouts),
 		cmocka_unit_test(hostile_messages),
 		cmocka_unit_test(in_room_flow),
+		cmocka_unit_test(encrypted_flow_answered_encrypted),
 	};
 
 	if (sodium_init() < 0)

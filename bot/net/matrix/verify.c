@@ -34,6 +34,7 @@ enum vf_state {
 struct vf {
 	char *user, *device, *txn;
 	char *room;               /* in-room (txn is the request's event id), or NULL: to-device */
+	bool encrypted;           /* to-device and it came Olm-encrypted: answered so */
 	enum vf_state st;
 	bool requested;           /* began with a request (then done is what they expect) */
 	enum e2e_sas_mac mac;
@@ -131,8 +132,8 @@ static size_t vf_count_user(struct verify *v, const char *user)
 /* ---- sending ---- */
 
 /* content carries "transaction_id"; in a room it becomes the reference to the request. */
-static int send_to(struct verify *v, const char *room, const char *user, const char *device,
-		   const char *type, json_t *content)
+static int send_to_enc(struct verify *v, const char *room, const char *user,
+		       const char *device, bool enc, const char *type, json_t *content)
 {
 	const char *txn = jstr(content, "transaction_id");
 	int rc = HE_NOMEM;
@@ -145,12 +146,27 @@ static int send_to(struct verify *v, const char *room, const char *user, const c
 			goto out;
 		json_object_del(content, "transaction_id");
 		rc = v->ops->send_room ? v->ops->send_room(v->ud, room, type, content) : HE_INVAL;
+	} else if (enc && v->ops->send_encrypted &&
+		   v->ops->send_encrypted(v->ud, type, user, device, content) == HE_OK) {
+		rc = HE_OK;
 	} else {
 		rc = v->ops->send(v->ud, type, user, device, content);
 	}
 out:
 	json_decref(content);
 	return rc;
+}
+
+static int send_to(struct verify *v, const char *room, const char *user, const char *device,
+		   const char *type, json_t *content)
+{
+	return send_to_enc(v, room, user, device, false, type, content);
+}
+
+/* To the other side of f, the way its messages come. */
+static int send_f(struct verify *v, struct vf *f, const char *type, json_t *content)
+{
+	return send_to_enc(v, f->room, f->user, f->device, f->encrypted, type, content);
 }
 
 static int send_cancel(struct verify *v, const char *room, const char *user, const char *device,
@@ -165,7 +181,12 @@ static int send_cancel(struct verify *v, const char *room, const char *user, con
 /* Cancels f and forgets it. */
 static int cancel(struct verify *v, struct vf *f, const char *code, const char *reason)
 {
-	int rc = send_cancel(v, f->room, f->user, f->device, f->txn, code, reason);
+	int rc;
+
+	hlog_info(VF_MOD, "verification with %s (device %s) cancelled: %s", f->user, f->device,
+		  code);
+	rc = send_f(v, f, T_PREFIX "cancel", json_pack("{s:s, s:s, s:s}", "transaction_id",
+						       f->txn, "code", code, "reason", reason));
 
 	vf_remove(v, f);
 	return rc;
@@ -217,7 +238,7 @@ static int vf_add(struct verify *v, const char *room, const char *user, const ch
 
 /* ts: the request's timestamp (to-device) or the event's origin_server_ts (in a room). */
 static int on_request(struct verify *v, const char *room, const char *sender, const char *txn,
-		      json_t *c, json_t *ts)
+		      json_t *c, json_t *ts, bool enc)
 {
 	const char *dev = jstr(c, "from_device");
 	uint64_t now = v->ops->now_ms(v->ud), t;
@@ -241,15 +262,16 @@ static int on_request(struct verify *v, const char *room, const char *sender, co
 	if ((rc = vf_add(v, room, sender, dev, txn, &f)))
 		return rc;
 	f->requested = true;
+	f->encrypted = enc;
 	f->st = VF_READY;
 	hlog_info(VF_MOD, "%s (device %s) asked to verify Hearth: ready", sender, dev);
-	return send_to(v, room, sender, dev, T_PREFIX "ready",
+	return send_f(v, f, T_PREFIX "ready",
 		       json_pack("{s:s, s:[s], s:s}", "from_device", v->device, "methods", SAS_V1,
 				 "transaction_id", txn));
 }
 
 static int on_start(struct verify *v, const char *room, const char *sender, const char *txn,
-		    json_t *c)
+		    json_t *c, bool enc)
 {
 	const char *dev = jstr(c, "from_device");
 	const char *method = jstr(c, "method");
@@ -286,6 +308,7 @@ static int on_start(struct verify *v, const char *room, const char *sender, cons
 		if ((rc = vf_add(v, room, sender, dev, txn, &f)))
 			return rc;
 	}
+	f->encrypted = f->encrypted || enc;
 	if (offers(macs, MAC_V2) || offers(macs, MAC_V2_OLD)) {
 		f->mac = E2E_SAS_MAC_V2;
 		f->mac_name = offers(macs, MAC_V2) ? MAC_V2 : MAC_V2_OLD;
@@ -306,7 +329,7 @@ static int on_start(struct verify *v, const char *room, const char *sender, cons
 		json_array_append_new(mine, json_string("decimal"));
 	f->st = VF_ACCEPTED;
 	hlog_info(VF_MOD, "verification with %s (device %s) accepted", sender, dev);
-	return send_to(v, room, sender, dev, T_PREFIX "accept",
+	return send_f(v, f, T_PREFIX "accept",
 		       json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "transaction_id", txn,
 				 "method", SAS_V1, "key_agreement_protocol", KA_V2,
 				 "hash", "sha256", "message_authentication_code", f->mac_name,
@@ -342,7 +365,7 @@ static int on_key(struct verify *v, struct vf *f, json_t *c)
 		return cancel(v, f, "m.invalid_message", "The key in that message is not valid.");
 	log_decimals(v, f, jstr(c, "key"));
 	f->st = VF_KEYS;
-	return send_to(v, f->room, f->user, f->device, T_PREFIX "key",
+	return send_f(v, f, T_PREFIX "key",
 		       json_pack("{s:s, s:s}", "transaction_id", f->txn, "key",
 				 e2e_sas_pubkey(f->sas)));
 }
@@ -478,9 +501,9 @@ static int on_mac(struct verify *v, struct vf *f, json_t *c)
 	if (check_their_mac(v, f, c, &why) != HE_OK)
 		return cancel(v, f, "m.key_mismatch", why);
 	/* they compared and confirmed, and their keys check out: Hearth confirms too */
-	rc = send_to(v, f->room, f->user, f->device, T_PREFIX "mac", our_mac(v, f));
+	rc = send_f(v, f, T_PREFIX "mac", our_mac(v, f));
 	if (rc == HE_OK)
-		rc = send_to(v, f->room, f->user, f->device, T_PREFIX "done",
+		rc = send_f(v, f, T_PREFIX "done",
 			     json_pack("{s:s}", "transaction_id", f->txn));
 	if (rc == HE_OK) {
 		v->done++;
@@ -504,9 +527,9 @@ static int dispatch(struct verify *v, const char *room, const char *sender,
 	    strcmp(sender_device, jstr(content, "from_device")) != 0)
 		return HE_OK; /* an encrypted message that names another device than its sender */
 	if (strcmp(what, "request") == 0)
-		return on_request(v, room, sender, txn, content, ts);
+		return on_request(v, room, sender, txn, content, ts, sender_device != NULL);
 	if (strcmp(what, "start") == 0)
-		return on_start(v, room, sender, txn, content);
+		return on_start(v, room, sender, txn, content, sender_device != NULL);
 	f = vf_find(v, sender, txn);
 	if (!f || (room ? !f->room || strcmp(f->room, room) != 0 : f->room != NULL))
 		return HE_OK; /* not ours, or already forgotten: nothing to answer */

@@ -9,7 +9,7 @@
  * gets m.key.verification.cancel with code m.user and a reason.
  *
  * Both flows are followed: request/ready/start (Element) and start directly (nio, older
- * clients). Hearth is always the accepting side: it never sends start, so it sends the
+ * clients); a to-device flow that came Olm-encrypted is answered encrypted. Hearth is always the accepting side: it never sends start, so it sends the
  * commitment (in accept) and the other side checks it against Hearth's key. At most
  * VERIFY_PER_USER verifications per user and VERIFY_MAX in all are alive at once; each is
  * forgotten VERIFY_TIMEOUT_MS after it began (with m.timeout to the other side). Every field
@@ -41,6 +41,10 @@ struct verify_ops {
 	/* Sends a to-device message (content borrowed). */
 	int (*send)(void *ud, const char *type, const char *user_id, const char *device_id,
 		    json_t *content);
+	/* Sends a to-device message Olm-encrypted (content borrowed), for a flow that came
+	 * encrypted; may be NULL. An error: it goes plain instead. */
+	int (*send_encrypted)(void *ud, const char *type, const char *user_id,
+			      const char *device_id, json_t *content);
 	/* Sends a room event (content borrowed; encrypted if the room is). May be NULL: no
 	 * in-room verification then. */
 	int (*send_room)(void *ud, const char *room_id, const char *type, json_t *content);

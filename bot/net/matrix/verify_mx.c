@@ -66,6 +66,12 @@ static int vmx_send(void *ud, const char *type, const char *user, const char *de
 	return e2e_sas_send(((struct vmx *)ud)->e, type, user, device, content);
 }
 
+static int vmx_send_encrypted(void *ud, const char *type, const char *user, const char *device,
+			      json_t *content)
+{
+	return e2e_sas_send_encrypted(((struct vmx *)ud)->e, type, user, device, content);
+}
+
 static int vmx_send_room(void *ud, const char *room_id, const char *type, json_t *content)
 {
 	struct vmx *m = ud;
@@ -87,6 +93,7 @@ static const struct verify_ops vmx_ops = {
 	.device_key = vmx_device_key,
 	.master_key = vmx_master_key,
 	.send = vmx_send,
+	.send_encrypted = vmx_send_encrypted,
 	.send_room = vmx_send_room,
 	.now_ms = vmx_now,
 };

@@ -61,6 +61,10 @@ int e2e_sas_master_key(struct e2e *e, const char *user_id, char **master);
  * with the module's other requests (e2e_outgoing()). */
 int e2e_sas_send(struct e2e *e, const char *type, const char *user_id, const char *device_id,
 		 json_t *content);
+/* The same, Olm-encrypted for that device (for a flow that came encrypted): HE_NOTFOUND when
+ * the device or an Olm session with it is unknown (send it plain then). */
+int e2e_sas_send_encrypted(struct e2e *e, const char *type, const char *user_id,
+			   const char *device_id, json_t *content);
 /* Verification events that came Olm-encrypted (decrypted by the module): an array of
  * {"sender", "sender_device" (the Olm-authenticated device or null), "type", "content"},
  * each handed out once, or NULL when none waits. At most E2E_SAS_MAX_IN wait between two
