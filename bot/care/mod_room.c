@@ -460,9 +460,7 @@ int mod_welcome(struct hctx *ctx, const char *args)
 			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.mod_welcome_mod_welcome"));
 		if (rooms_set_int(app, m->network, m->room, "welcome", on) != HE_OK)
 			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_change_so"));
-		return reply(ctx, on ? "Welcomes are on: a new member gets one short welcome from me, "
-			     "once." : "Welcomes are off: I won't greet new members here. `!mod "
-			     "welcome on` turns them back on.");
+		return reply(ctx, S(on ? "mod.welcomes_on" : "mod.welcomes_off"));
 	}
 	if (strcmp(f, "set") != 0) {
 		free(f);
