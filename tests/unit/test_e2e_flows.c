@@ -478,16 +478,32 @@ static void test_bad_signature_gets_no_key(void **state)
 	struct cl *all[] = { a, b, m };
 	json_t *enc = NULL, *ev;
 
+	int n = 0;
+	const char *code;
+
 	hs_run(h);
 	room_setup(all, 3, NULL);
 	assert_int_equal(cl_encrypt(a, ROOM, "not for evil", &enc), 0);
 	assert_int_equal(count_inbox(m, "m.room.encrypted"), 0);
 	assert_int_equal(count_inbox(b, "m.room.encrypted"), 1);
+	/* the badly signed device is told that the key is withheld from it, and why; the good
+	 * one is told nothing */
+	code = hs_withheld(h, "@m:example.org", "EVIL", &n);
+	assert_non_null(code);
+	assert_string_equal(code, "m.unverified");
+	assert_int_equal(n, 1);
+	assert_null(hs_withheld(h, "@b:example.org", "BDEV", NULL));
 	cl_sync(m);
 	ev = hs_event(a, enc, "$x");
 	assert_int_equal(recv_text(m, ev, NULL, 0), HE_AGAIN);
 	json_decref(ev);
 	json_decref(enc);
+	/* told once per session: the next message of the same session tells it nothing new */
+	assert_int_equal(cl_encrypt(a, ROOM, "still not for evil", &enc), 0);
+	json_decref(enc);
+	hs_withheld(h, "@m:example.org", "EVIL", &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(count_inbox(m, "m.room.encrypted"), 0);
 	hs_free(h);
 }
 
