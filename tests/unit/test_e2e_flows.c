@@ -507,6 +507,50 @@ static void test_bad_signature_gets_no_key(void **state)
 	hs_free(h);
 }
 
+/* A hostile account lists 40 badly signed devices: Hearth remembers (and tells) at most
+ * E2E_MAX_BAD_DEVICES of them, once per session; the good devices still get the key. */
+static void test_bad_devices_capped(void **state)
+{
+	struct hs *h = hs_new();
+	struct cl *a = hs_add(h, "@a:example.org", "ADEV", NULL);
+	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
+	struct cl *m = hs_add(h, "@m:example.org", "MDEV", NULL);
+	struct cl *all[] = { a, b, m };
+	json_t *enc = NULL;
+	char dev[32], kid[64];
+	int told = 0;
+
+	hs_run(h);
+	for (int i = 0; i < 40; i++) {
+		snprintf(dev, sizeof(dev), "BAD%02d", i);
+		json_t *dk = json_pack("{s:s, s:s, s:[s], s:{}, s:{s:{}}}", "user_id", "@m:example.org",
+				       "device_id", dev, "algorithms", "m.megolm.v1.aes-sha2", "keys",
+				       "signatures", "@m:example.org");
+		snprintf(kid, sizeof(kid), "curve25519:%s", dev);
+		json_object_set_new(json_object_get(dk, "keys"), kid,
+				    json_string("Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8"));
+		snprintf(kid, sizeof(kid), "ed25519:%s", dev);
+		json_object_set_new(json_object_get(dk, "keys"), kid,
+				    json_string(e2e_ed25519_key(m->e)));
+		json_object_set_new(json_object_get(json_object_get(dk, "signatures"), "@m:example.org"),
+				    kid, json_string("c2lnbmF0dXJlIHRoYXQgZG9lcyBub3QgdmVyaWZ5"));
+		json_object_set_new(hs_sub(h->devices, "@m:example.org", NULL), dev, dk);
+	}
+	room_setup(all, 3, NULL);
+	assert_int_equal(cl_encrypt(a, ROOM, "for the good devices", &enc), 0);
+	json_decref(enc);
+	for (int i = 0; i < 40; i++) {
+		snprintf(dev, sizeof(dev), "BAD%02d", i);
+		if (hs_withheld(h, "@m:example.org", dev, NULL))
+			told++;
+		assert_int_equal(hs_todev_count(h, "@m:example.org", dev), 0);
+	}
+	assert_int_equal(told, 20); /* E2E_MAX_BAD_DEVICES */
+	assert_int_equal(count_inbox(b, "m.room.encrypted"), 1);
+	assert_int_equal(count_inbox(m, "m.room.encrypted"), 1);
+	hs_free(h);
+}
+
 static void test_one_time_key_crash_safety(void **state)
 {
 	struct hs *h = hs_new();
@@ -734,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_rotation_when_device_goes_away),
 		cmocka_unit_test(test_restart_keeps_everything),
 		cmocka_unit_test(test_bad_signature_gets_no_key),
+		cmocka_unit_test(test_bad_devices_capped),
 		cmocka_unit_test(test_one_time_key_crash_safety),
 		cmocka_unit_test(test_wedged_session_repaired),
 		cmocka_unit_test(test_cross_signing),
