@@ -536,18 +536,30 @@ static void test_bad_devices_capped(void **state)
 				    kid, json_string("c2lnbmF0dXJlIHRoYXQgZG9lcyBub3QgdmVyaWZ5"));
 		json_object_set_new(hs_sub(h->devices, "@m:example.org", NULL), dev, dk);
 	}
-	room_setup(all, 3, NULL);
-	assert_int_equal(cl_encrypt(a, ROOM, "for the good devices", &enc), 0);
-	json_decref(enc);
+	json_t *conf = json_pack("{s:s, s:i}", "algorithm", "m.megolm.v1.aes-sha2",
+				 "rotation_period_msgs", 1);
+	int n;
+
+	room_setup(all, 3, conf);
+	json_decref(conf);
+	/* three messages, three sessions: each told once per session */
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(cl_encrypt(a, ROOM, "for the good devices", &enc), 0);
+		json_decref(enc);
+	}
 	for (int i = 0; i < 40; i++) {
 		snprintf(dev, sizeof(dev), "BAD%02d", i);
-		if (hs_withheld(h, "@m:example.org", dev, NULL))
+		if (hs_withheld(h, "@m:example.org", dev, &n)) {
 			told++;
+			assert_int_equal(n, 3);
+		}
 		assert_int_equal(hs_todev_count(h, "@m:example.org", dev), 0);
 	}
 	assert_int_equal(told, 20); /* E2E_MAX_BAD_DEVICES */
-	assert_int_equal(count_inbox(b, "m.room.encrypted"), 1);
-	assert_int_equal(count_inbox(m, "m.room.encrypted"), 1);
+	assert_int_equal(count_inbox(b, "m.room.encrypted"), 3);
+	assert_int_equal(count_inbox(m, "m.room.encrypted"), 3);
+	/* what was told is kept for the current session only */
+	assert_int_equal(store_count(a->st, "SELECT count(*) FROM e2e_withheld_out", ""), 20);
 	hs_free(h);
 }
 

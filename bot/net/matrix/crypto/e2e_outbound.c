@@ -148,6 +148,9 @@ static int ogs_create(struct e2e *e, const char *room_id, struct ogs *o)
 	if (rc == HE_OK)
 		rc = e2e_sql(e, "DELETE FROM e2e_shared WHERE room_id = ? AND session_id != ?", "ss",
 			     room_id, o->session_id);
+	if (rc == HE_OK) /* who was told of a session no longer shared: not needed any more */
+		rc = e2e_sql(e, "DELETE FROM e2e_withheld_out WHERE room_id = ? AND session_id != ?",
+			     "ss", room_id, o->session_id);
 	rc = e2e_commit(e, rc);
 	if (rc == HE_OK)
 		hlog_debug(E2E_MOD, "new outbound session for %s", room_id);
