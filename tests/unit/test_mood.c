@@ -984,6 +984,7 @@ static void test_migration_drops_nick_rows(void **state)
 	assert_int_equal(sqlite3_exec(db,
 		"UPDATE schema_version SET version = 1 WHERE module = 'mood';"
 		"DROP TABLE mood_consent_shown;"
+		"DROP TABLE mood_tap;" /* migration 3 */
 		"DELETE FROM mood_pending;"
 		"INSERT INTO mood_consent VALUES ('irc.net', 'nick:zed', 1, 1), ('irc.other', 'nick:zed', 1, 1);"
 		"INSERT INTO mood_reminder VALUES ('irc.net', 'nick:zed', 600, '', 0);"
