@@ -161,6 +161,10 @@ static void token_save(struct mx *mx)
 	kv_set(mx, "access_token", sealed);
 	if (store_engine(st) == DB_SQLITE)
 		store_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)");
+	else if (!db_in_tx(store_sql(st)))
+		/* PostgreSQL keeps the replaced row version (perhaps a token an older Hearth kept in
+		 * clear) until VACUUM: the kv table is a few rows, so now rather than at autovacuum. */
+		db_exec(store_sql(st), "VACUUM kv");
 	free(sealed);
 }
 
