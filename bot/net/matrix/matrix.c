@@ -6,7 +6,6 @@
  * does Hearth log in with the configured password, reusing its device id. */
 #include "net/matrix/matrix.h"
 #include "net/matrix/mx.h"
-#include "net/matrix/crypto/e2e.h"
 #include "net/matrix/crypto/e2e_secret.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -14,13 +13,10 @@
 #include "core/loop.h"
 #include "store/store.h"
 
-#include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static void after_login(struct mx *mx);
 
@@ -87,57 +83,13 @@ static void secret_key_path(const struct mx *mx, char *out, size_t len)
 	snprintf(out, len, "%s/e2e.key", dir ? dir : ".");
 }
 
-/* The key file e2e.key against what is stored (issue 13): the E2EE account and the sealed
- * access token open only with the key they were sealed with, so a start whose key file is
- * missing or another one refuses, before anything new is made or written. The store keeps a
- * check value of the key (store_keycheck "e2e"); a store from before the check gets it here when
- * it holds nothing sealed, else once the account has opened (mx_e2e.c). */
-static int e2e_key_check(struct mx *mx)
+/* The key file against the store's E2EE data (e2e_key_check, issue 13). */
+static int e2e_key_check_mx(struct mx *mx)
 {
-	struct store *st = mx->app->store;
-	unsigned char key[E2E_PICKLE_KEY_LEN], fp[STORE_KEYCHECK_BYTES] = { 0 };
-	char path[4096], *tok = NULL;
-	int64_t accounts = 0;
-	bool data;
-	int rc;
+	char path[4096];
 
 	secret_key_path(mx, path, sizeof(path));
-	rc = store_keycheck(st, "e2e", fp); /* a zero value: only "is there one" */
-	if (rc != HE_OK && rc != HE_CRYPTO && rc != HE_NOTFOUND)
-		return rc;
-	data = rc != HE_NOTFOUND;
-	if (store_kv_get(st, MX_MOD, "access_token", &tok) == HE_OK && e2e_secret_is_sealed(tok))
-		data = true;
-	free(tok);
-	if (store_version(st, "e2e") > 0 &&
-	    db_int64f(store_sql(st), &accounts, "SELECT count(*) FROM e2e_account", "") == HE_OK &&
-	    accounts > 0)
-		data = true;
-	if (access(path, F_OK) != 0 && errno == ENOENT) {
-		if (!data)
-			return HE_OK; /* a first start: the key file is made when first needed */
-		hlog_error(MX_MOD, "the encryption key file %s is missing, but the store already holds "
-			   "this device's encryption keys or access token sealed with a key. Hearth makes "
-			   "no new key, as it could not open them. Copy e2e.key from the first machine "
-			   "(the one that ran Hearth with this store first) to %s, mode 0600, then start "
-			   "Hearth again", path, path);
-		return HE_CRYPTO;
-	}
-	if ((rc = e2e_load_pickle_key(path, key)))
-		return rc;
-	store_keycheck_of(key, sizeof(key), "e2e", fp);
-	sodium_memzero(key, sizeof(key));
-	rc = store_keycheck(st, "e2e", fp);
-	if (rc == HE_NOTFOUND && !data)
-		rc = store_keycheck_record(st, "e2e", fp);
-	else if (rc == HE_NOTFOUND)
-		rc = HE_OK; /* an older store: the account's unpickling decides (mx_e2e.c) */
-	if (rc == HE_CRYPTO)
-		hlog_error(MX_MOD, "the encryption key in %s does not open the encryption keys already "
-			   "stored: it is not the key they were sealed with. Nothing was changed. Copy "
-			   "e2e.key from the first machine (the one that ran Hearth with this store first) "
-			   "to %s, mode 0600, then start Hearth again", path, path);
-	return rc;
+	return e2e_key_check(mx->app->store, path, MX_MOD);
 }
 
 /* The access token, sealed (never in clear in the store). The row it replaces is overwritten
@@ -626,7 +578,7 @@ int matrix_start(struct happ *app)
 	n = strlen(mx->hs);
 	while (n && mx->hs[n - 1] == '/')
 		mx->hs[--n] = '\0';
-	if ((rc = e2e_key_check(mx)) != HE_OK)
+	if ((rc = e2e_key_check_mx(mx)) != HE_OK)
 		goto fail;
 	if ((rc = mx_owed_init(app->store, (int64_t)time(NULL))) != HE_OK) {
 		hlog_error(MX_MOD, "could not prepare the store for what is owed to the rooms");
