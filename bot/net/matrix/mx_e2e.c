@@ -428,7 +428,7 @@ static int x_start(struct mx *mx, void **state)
 		goto out;
 	rc = e2e_new(mx->app->store, mx->user_id, mx->device_id, key, &x->e);
 	if (rc == HE_OK) {
-		/* The account opened with this key: the store's check value (matrix.c e2e_key_check). */
+		/* The account opened with this key: the store's check value (e2e_key_check). */
 		unsigned char fp[STORE_KEYCHECK_BYTES];
 		store_keycheck_of(key, sizeof(key), "e2e", fp);
 		if (store_keycheck_record(mx->app->store, "e2e", fp) != HE_OK)
