@@ -80,7 +80,7 @@ static void add_inbound(struct store *st, const char *room, const char *key, int
 	char sid[200];
 	for (int i = 0; i < n; i++) {
 		snprintf(sid, sizeof(sid), "%s-%s-%02d", room, key, i);
-		assert_int_equal(store_runf(st, "INSERT INTO e2e_inbound (room_id, session_id, sender_key,"
+		assert_int_equal(db_runf(store_sql(st), NULL, "INSERT INTO e2e_inbound (room_id, session_id, sender_key,"
 					    " ed25519, pickle, first_index, used_ms) VALUES (?, ?, ?, 'ed', 'p',"
 					    " 0, ?)", "sssi", room, sid, key, (int64_t)((day0 + i) * DAY)),
 				 HE_OK);
@@ -99,7 +99,7 @@ static void prunes_idle_room_keys(void **state)
 	struct store *st = NULL;
 	struct e2e *e = NULL;
 
-	assert_int_equal(store_open_file(":memory:", &st), HE_OK);
+	assert_int_equal(ta_store_open(":memory:", &st), HE_OK);
 	assert_int_equal(e2e_new(st, "@hearth:localhost", "DEV", key, &e), HE_OK);
 	clock_now = 100 * DAY;
 	e2e_set_clock(e, fake_now);
