@@ -391,6 +391,11 @@ int mood_init(struct happ *app)
 	mo = calloc(1, sizeof(*mo));
 	if (!mo)
 		return HE_NOMEM;
+	app->care->mood = mo;
+	/* The tables first: the key check below looks at what is stored (nothing changes when the
+	 * schema is current). */
+	if ((rc = mood_migrate(app->store)))
+		return rc;
 	if (!store_dir(app->store) && access(app->cfg->mood_key_file, F_OK) != 0) {
 		/* A store opened directly (tests, benchmarks) and no key file yet: a key for this run
 		 * only, so that test suites never write keys into a real data directory. The daemon
@@ -400,18 +405,13 @@ int mood_init(struct happ *app)
 		rc = vault_from_key(key, &mo->vault);
 		sodium_memzero(key, sizeof(key));
 	} else {
-		rc = vault_open(app->cfg->mood_key_file, &mo->vault);
+		rc = mood_key_open(app, app->cfg->mood_key_file, &mo->vault);
 	}
 	if (rc) {
 		hlog_error("mood", "mood logs cannot start without their key file; fix the problem above "
 			   "and start Hearth again");
-		free(mo);
 		return rc;
 	}
-	app->care->mood = mo;
-	rc = mood_migrate(app->store);
-	if (rc)
-		return rc;
 	mood_purge(app, NULL);
 	mo->purge_day = tz_daykey(app->cfg->timezone, happ_now(app));
 	if (app->loop) {

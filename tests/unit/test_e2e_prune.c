@@ -17,6 +17,7 @@
 #include "e2e_router.h"
 #include "net/matrix/crypto/e2e.h"
 #include "store/store.h"
+#include "testapp.h"
 
 #define DAY (24ull * 3600 * 1000)
 
@@ -25,13 +26,7 @@ static uint64_t fake_now(void) { return clock_now; }
 
 static long count(struct store *st, const char *sql)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
-	long n = -1;
-	assert_non_null(s);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return n;
+	return store_count(st, sql, "");
 }
 
 static void prunes_sessions_and_seen(void **state)
@@ -41,26 +36,26 @@ static void prunes_sessions_and_seen(void **state)
 	struct e2e *e = NULL;
 	char sid[32];
 
-	assert_int_equal(store_open_file(":memory:", &st), HE_OK);
+	assert_int_equal(ta_store_open(":memory:", &st), HE_OK); /* PostgreSQL: unit.e2e_prune.pg */
 	assert_int_equal(e2e_new(st, "@hearth:localhost", "DEV", key, &e), HE_OK);
 	clock_now = 100ull * 24 * 3600 * 1000; /* day 100 */
 	e2e_set_clock(e, fake_now);
 	/* device A: 12 sessions used at times 1..12; device B: 3 */
 	for (int i = 1; i <= 12; i++) {
 		snprintf(sid, sizeof(sid), "a%02d", i);
-		assert_int_equal(store_runf(st, "INSERT INTO e2e_olm_session (session_id, sender_key,"
+		assert_int_equal(db_runf(store_sql(st), NULL, "INSERT INTO e2e_olm_session (session_id, sender_key,"
 					    " pickle, last_used) VALUES (?, 'curveA', 'p', ?)", "si", sid,
 					    (int64_t)i), HE_OK);
 	}
 	for (int i = 1; i <= 3; i++) {
 		snprintf(sid, sizeof(sid), "b%02d", i);
-		assert_int_equal(store_runf(st, "INSERT INTO e2e_olm_session (session_id, sender_key,"
+		assert_int_equal(db_runf(store_sql(st), NULL, "INSERT INTO e2e_olm_session (session_id, sender_key,"
 					    " pickle, last_used) VALUES (?, 'curveB', 'p', ?)", "si", sid,
 					    (int64_t)i), HE_OK);
 	}
 	/* seen indexes: 40 from day 60 (older than 30 days), 10 from day 90 */
 	for (int i = 0; i < 50; i++)
-		assert_int_equal(store_runf(st, "INSERT INTO e2e_seen (room_id, session_id, msg_index,"
+		assert_int_equal(db_runf(store_sql(st), NULL, "INSERT INTO e2e_seen (room_id, session_id, msg_index,"
 					    " event_id, seen_ms) VALUES ('!r', 's', ?, 'e', ?)", "ii",
 					    (int64_t)i, (int64_t)((i < 40 ? 60ull : 90ull) * 24 * 3600 * 1000)),
 				 HE_OK);
@@ -85,7 +80,7 @@ static void add_inbound(struct store *st, const char *room, const char *key, int
 	char sid[200];
 	for (int i = 0; i < n; i++) {
 		snprintf(sid, sizeof(sid), "%s-%s-%02d", room, key, i);
-		assert_int_equal(store_runf(st, "INSERT INTO e2e_inbound (room_id, session_id, sender_key,"
+		assert_int_equal(db_runf(store_sql(st), NULL, "INSERT INTO e2e_inbound (room_id, session_id, sender_key,"
 					    " ed25519, pickle, first_index, used_ms) VALUES (?, ?, ?, 'ed', 'p',"
 					    " 0, ?)", "sssi", room, sid, key, (int64_t)((day0 + i) * DAY)),
 				 HE_OK);
@@ -104,7 +99,7 @@ static void prunes_idle_room_keys(void **state)
 	struct store *st = NULL;
 	struct e2e *e = NULL;
 
-	assert_int_equal(store_open_file(":memory:", &st), HE_OK);
+	assert_int_equal(ta_store_open(":memory:", &st), HE_OK);
 	assert_int_equal(e2e_new(st, "@hearth:localhost", "DEV", key, &e), HE_OK);
 	clock_now = 100 * DAY;
 	e2e_set_clock(e, fake_now);

@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -428,6 +429,13 @@ static int x_start(struct mx *mx, void **state)
 	if ((rc = e2e_load_pickle_key(path, key)))
 		goto out;
 	rc = e2e_new(mx->app->store, mx->user_id, mx->device_id, key, &x->e);
+	if (rc == HE_OK) {
+		/* The account opened with this key: the store's check value (e2e_key_check). */
+		unsigned char fp[STORE_KEYCHECK_BYTES];
+		store_keycheck_of(key, sizeof(key), "e2e", fp);
+		if (store_keycheck_record(mx->app->store, "e2e", fp) != HE_OK)
+			hlog_warn(XE_MOD, "could not keep the encryption key's check value");
+	}
 	sodium_memzero(key, sizeof(key));
 	if (rc) {
 		hlog_error(XE_MOD, "the encryption store does not open for %s on device %s (%s): is "

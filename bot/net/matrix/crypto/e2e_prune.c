@@ -15,7 +15,8 @@ int e2e_prune(struct e2e *e)
 	if ((rc = e2e_begin(e)))
 		return rc;
 	/* Per device (its identity key), the newest sessions by last use are kept: a device that
-	 * keeps starting new ones (or a hostile one) cannot grow the table. */
+	 * keeps starting new ones (or a hostile one) cannot grow the table. The derived table is
+	 * named: PostgreSQL before 16 refuses one without a name (unit.e2e_prune.pg). */
 	rc = e2e_sql(e, "DELETE FROM e2e_olm_session WHERE session_id IN (SELECT session_id FROM"
 		     " (SELECT session_id, ROW_NUMBER() OVER (PARTITION BY sender_key ORDER BY"
 		     " last_used DESC, session_id) AS n FROM e2e_olm_session) AS r WHERE n > ?)",
