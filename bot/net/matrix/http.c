@@ -502,6 +502,9 @@ static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
 			return;
 		}
 	}
+	/* parsed: the text (a first /sync of 1,000 rooms is megabytes) goes before the tree is
+	 * walked, not after */
+	hbuf_free(&r->resp);
 	errcode = mx_errcode(body);
 	if (status == 429 && (r->flags & MX_HTTP_RETRY)) {
 		int64_t wait = mx_retry_after_ms(r->retry_after, body);
