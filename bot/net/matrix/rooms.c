@@ -139,6 +139,7 @@ void mx_room_remove(struct mx *mx, const char *id)
 			*pp = r->next;
 			index_unlink(mx, r);
 			room_free(mx, r);
+			mx_rooms_fetch_next(mx); /* its slot, if it had one */
 			return;
 		}
 	}
