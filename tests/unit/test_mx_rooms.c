@@ -102,10 +102,39 @@ static void test_fetches_bounded(void **state)
 	free(mx);
 }
 
+/* A room's power levels keep only what decides a level (users, users_default): the event
+ * levels and the rest are not held for each of 1,000 rooms. The levels read are the same. */
+static void test_power_levels_kept_small(void **state)
+{
+	static struct mx mx; /* zeroed */
+	struct mx_room *r = mx_room_add(&mx, "!pl:example.org");
+	json_t *j = json_loads("{\"type\":\"m.room.power_levels\",\"state_key\":\"\","
+			       "\"sender\":\"@a:x\",\"event_id\":\"$1\",\"content\":{"
+			       "\"users\":{\"@a:x\":100,\"@mod:x\":50},\"users_default\":5,"
+			       "\"events\":{\"m.room.name\":50,\"m.room.topic\":50},"
+			       "\"ban\":50,\"kick\":50,\"redact\":50,\"state_default\":50,"
+			       "\"notifications\":{\"room\":50}}}", 0, NULL);
+	struct mx_event ev;
+
+	assert_non_null(r);
+	assert_non_null(j);
+	assert_int_equal(mx_event_parse(j, &ev), HE_OK);
+	mx_room_apply_state(&mx, r, &ev);
+	assert_non_null(r->power_levels);
+	assert_int_equal(json_object_size(r->power_levels), 2);
+	assert_null(json_object_get(r->power_levels, "events"));
+	assert_int_equal(mx_power_level(r->power_levels, NULL, "@a:x"), 100);
+	assert_int_equal(mx_power_level(r->power_levels, NULL, "@mod:x"), 50);
+	assert_int_equal(mx_power_level(r->power_levels, NULL, "@someone:x"), 5);
+	json_decref(j);
+	mx_rooms_free(&mx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetches_bounded),
+		cmocka_unit_test(test_power_levels_kept_small),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,6 +185,21 @@ void mx_room_apply_summary(struct mx_room *r, json_t *summary)
 		r->invited = (long)json_integer_value(v);
 }
 
+/* Of a room's power levels, what mx_power_level reads (users, users_default): the rest of the
+ * content (event levels, notifications, ...) is not kept, a few hundred bytes a room less. */
+static json_t *pl_keep(json_t *content)
+{
+	json_t *k = json_object(), *v;
+
+	if (!k)
+		return NULL;
+	if ((v = json_object_get(content, "users")))
+		json_object_set(k, "users", v);
+	if ((v = json_object_get(content, "users_default")))
+		json_object_set(k, "users_default", v);
+	return k;
+}
+
 static void member_set(struct mx_room *r, const char *user, const char *membership)
 {
 	bool counts = strcmp(membership, "join") == 0 || strcmp(membership, "invite") == 0;
@@ -204,7 +219,7 @@ void mx_room_apply_state(struct mx *mx, struct mx_room *r, const struct mx_event
 
 	if (strcmp(t, "m.room.power_levels") == 0 && ev->state_key[0] == '\0') {
 		json_decref(r->power_levels);
-		r->power_levels = json_incref(ev->content);
+		r->power_levels = pl_keep(ev->content);
 	} else if (strcmp(t, "m.room.create") == 0) {
 		const char *c = json_string_value(json_object_get(ev->content, "creator"));
 		set_str(&r->creator, c ? c : ev->sender);
@@ -380,7 +395,7 @@ struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member)
 static void state_once(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
 {
 	if (strcmp(ev->type, "m.room.power_levels") == 0 && !r->power_levels) {
-		r->power_levels = json_incref(ev->content);
+		r->power_levels = pl_keep(ev->content);
 	} else if (strcmp(ev->type, "m.room.create") == 0 && !r->creator) {
 		const char *c = json_string_value(json_object_get(ev->content, "creator"));
 		set_str(&r->creator, c ? c : ev->sender);
