@@ -52,7 +52,7 @@ CONC = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 BINARIES = [tuple(b.split("=", 1)) for b in os.environ.get("BENCH_BINARIES", "").split()] or \
     [("hearth", os.environ["HEARTH"])]
 BOTS = {"big": ("hearth", "hearthpw", BIG), "small": ("hearth2", "hearth2pw", SMALL),
-        "one": ("hearthone", "hearthonepw", 1)}
+        "one": ("hearthone", "hearthonepw", 0)}
 
 
 def say(text):
@@ -162,14 +162,18 @@ def hearth_config(kind, fresh):
     env = {k: v for k, v in os.environ.items()
            if k not in ("HEARTH_MATRIX_PASSWORD", "HEARTH_MATRIX_ACCESS_TOKEN")}
     env["HEARTH_MATRIX_PASSWORD"] = BOTS[kind][1]
+    # a binary copied out of its checkout (BENCH_BINARIES) finds the content through this
+    env.setdefault("HEARTH_CONTENT_DIR", os.path.join(HERE, "..", "..", "content"))
     return cfg, env
 
 
-async def first_answer(alice, room, bot_uid, t_start, timeout=180):
+async def first_answer(hearth, alice, room, bot_uid, t_start, timeout=180):
     """alice sends the command every 0.5 s until the bot answers one; seconds from t_start."""
     sent = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if not hearth.running():
+            raise RuntimeError(f"{bot_uid}'s Hearth ended:\n{hearth.log()[-2000:]}")
         sent.add(await alice.send(room, TEXT))
         try:
             await alice.wait_for_message(room, sender=bot_uid, timeout=0.5,
@@ -201,7 +205,7 @@ async def run_one(tag, binary, kind, alice, busy, fresh, cpu1=None, idle=False):
     try:
         t_start = time.monotonic()
         hearth.launch()
-        first_s = await first_answer(alice, busy, bot_uid, t_start)
+        first_s = await first_answer(hearth, alice, busy, bot_uid, t_start)
         pid = hearth.proc.pid
         mem_first = memory(pid)
         idle_ms = None
