@@ -29,6 +29,7 @@
 #define MX_JSON_DEPTH 64                  /* deeper JSON is refused */
 #define MX_UPLOAD_CAP (8u * 1024 * 1024)  /* bytes of one file we upload */
 #define MX_SYNC_TIMEOUT_MS 30000
+#define MX_FIRST_SYNC_TIMEOUT_MS 600000 /* 10 minutes: given up and asked again, it starts over */
 #define MX_SEEN 1024                      /* recent event ids remembered */
 #define MX_SHUTDOWN_GRACE_MS 3000         /* at most this long sending what is queued at exit */
 #define MX_SAMPLES 4096                   /* own-time samples kept for the shutdown figure */
@@ -149,6 +150,8 @@ enum mx_http_flags {
 	MX_HTTP_RETRY = 1,      /* network errors, 5xx and 429 retry (capped backoff) until done */
 	MX_HTTP_NOAUTH = 2,     /* no Authorization header (login, versions) */
 	MX_HTTP_SYNC = 4,       /* the long poll: larger cap, longer timeout */
+	MX_HTTP_FIRST = 8,      /* with SYNC: a first sync (no position), which a homeserver may take
+				 * minutes to build for 1,000 rooms: MX_FIRST_SYNC_TIMEOUT_MS */
 };
 
 /* Called once per request when it is finished: status is the HTTP status (0 when the request

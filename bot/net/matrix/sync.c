@@ -755,8 +755,9 @@ static void sync_next(struct mx *mx)
 		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d&since=%s",
 						filter, timeout, mx->since);
-	else /* the first sync of a fresh data folder: its own small filter (matrix.c) */
-		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+	else /* the first sync of a fresh data folder: its own small filter (matrix.c), more time */
+		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL,
+						MX_HTTP_RETRY | MX_HTTP_SYNC | MX_HTTP_FIRST,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d",
 						mx->first_filter ? mx->first_filter : filter, timeout);
 	if (!mx->sync_req)
