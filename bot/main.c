@@ -192,11 +192,15 @@ static int load_config(const struct options *o, struct config **out, bool quiet_
 		rc = EXIT_CONFIG;
 	else if (content && crisis_country_resolve(content, &cfg->crisis_country, err, sizeof(err)) != HE_OK)
 		config_problem(&probs, cfg->crisis_country_line, "%s", err);
-	content_free(content);
 	if (probs.n || probs.dropped) {
 		config_print_problems(cfg, o->config, &probs, stderr);
 		rc = EXIT_CONFIG;
+	} else if (content && o->check) {
+		/* What a language lacks is said in English until translated: warnings, after the
+		 * problems are fixed. */
+		content_report_missing(content, stderr);
 	}
+	content_free(content);
 	config_problems_clear(&probs);
 	if (rc) {
 		config_free(cfg);

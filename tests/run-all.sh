@@ -127,9 +127,7 @@ matrix_lane() {
 	if [ "${HEARTH_PG_SUITES:-}" = all ]; then
 		wanted matrix && step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
 	else
-		# (e2ee is left out here for now: on PostgreSQL one of its checks, no key conflict in
-		# the log, fails since the Matrix-complete work landed; see issue 13's note)
-		wanted matrix && HEARTH_MATRIX_SUITES="hearth sync_position" \
+		wanted matrix && HEARTH_MATRIX_SUITES="hearth e2ee sync_position" \
 			step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
 	fi
 	wanted docker && step "container image (podman, no engine)" suite tests/docker/run.sh

@@ -1,5 +1,8 @@
 /* checkin.c - !checkin and the prompt rotation shared with scheduled check-ins. */
 #include "care/checkin.h"
+#include "care/content.h"
+#include "care/lang.h"
+#include "care/phrase.h"
 #include "care/commands.h"
 #include "care/reply.h"
 #include "care/content.h"
@@ -50,7 +53,13 @@ static int64_t prompt_hash(const char *p)
 int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
 		 time_t now, const char **prompt)
 {
-	const struct content *c = app->content;
+	return checkin_pick_in(app, NULL, network, room, avoid_days, now, prompt);
+}
+
+int checkin_pick_in(struct happ *app, const char *lang, const char *network, const char *room, int avoid_days,
+		    time_t now, const char **prompt)
+{
+	const struct content *c = content_for(app->content, lang);
 	int64_t *hash = NULL, *seq = NULL, top = 0;
 	struct db_stmt *st;
 	size_t nnever, pick = 0;
@@ -121,11 +130,11 @@ int checkin_forget(struct happ *app, const char *network, const char *member)
 	return db_runf(store_sql(app->store), NULL, "DELETE FROM checkin_shown WHERE network = ? AND room = ?", "ss", network, member);
 }
 
-char *checkin_render(const char *prompt)
+char *checkin_render(const struct happ *app, const char *lang, const char *prompt)
 {
 	char *out = NULL;
-	if (asprintf(&out, "**Check-in:** %s\n\n*Share as much or as little as you like. Passing is always fine.*",
-		     prompt) < 0)
+	if (asprintf(&out, "**%s** %s\n\n*%s*", phrase(app->content, lang, "checkin.title"), prompt,
+		     phrase(app->content, lang, "checkin.passing")) < 0)
 		return NULL;
 	return out;
 }
@@ -133,16 +142,16 @@ char *checkin_render(const char *prompt)
 int cmd_checkin(struct hctx *ctx)
 {
 	const struct hmsg *m = ctx->msg;
-	const char *prompt;
+	const char *prompt, *lang = hctx_lang(ctx, HDEST_SAME);
 	char *md;
 	/* Private chats rotate per member (cleared by !mood forget); rooms per room. "Not twice in
 	 * a day" = a 1 day window. */
-	int rc = checkin_pick(ctx->app, m->network, m->is_private ? m->sender : m->room, 1,
-			      happ_now(ctx->app), &prompt);
+	int rc = checkin_pick_in(ctx->app, lang, m->network, m->is_private ? m->sender : m->room, 1,
+				 happ_now(ctx->app), &prompt);
 
 	if (rc)
-		return hctx_reply(ctx, HDEST_SAME, "Sorry, I couldn't pick a check-in just now. Please try again in a moment.");
-	md = checkin_render(prompt);
+		return hctx_reply(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "checkin.failed"));
+	md = checkin_render(ctx->app, lang, prompt);
 	if (!md)
 		return HE_NOMEM;
 	rc = hctx_reply_checkin(ctx, md); /* one-tap answers where the network has them */

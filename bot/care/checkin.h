@@ -16,9 +16,12 @@ int checkin_migrate(struct store *s);
  * Records it as shown at `now` and returns it in *prompt (borrowed from the content). */
 int checkin_pick(struct happ *app, const char *network, const char *room, int avoid_days,
 		 time_t now, const char **prompt);
+/* The same from the prompts in lang (content_for: English where the language has none). */
+int checkin_pick_in(struct happ *app, const char *lang, const char *network, const char *room, int avoid_days,
+		    time_t now, const char **prompt);
 /* Deletes the rotation kept for a member's private check-ins (`!mood forget`). */
 int checkin_forget(struct happ *app, const char *network, const char *member);
-/* The Markdown a room sees for a prompt. Caller frees. */
-char *checkin_render(const char *prompt);
+/* The Markdown a room sees for a prompt, framed in lang. Caller frees. */
+char *checkin_render(const struct happ *app, const char *lang, const char *prompt);
 
 #endif

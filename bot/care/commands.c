@@ -15,6 +15,7 @@ static const struct hcmd commands[] = {
 	  HCMD_WHEN_PAUSED },
 	{ "mood", "<1-10> [note] | optin | history | export | forget | optout | remind",
 	  "Your private mood log (opt-in). Replies always come privately.", NULL, cmd_mood, HCMD_OWN_HELP },
+	{ "lang", "[code]", "The language I use with you in private: `!lang de`, `!lang en`.", NULL, cmd_lang, 0 },
 	{ "crisis", "", "Help right now: people you can reach today. Always answers.", NULL, cmd_crisis,
 	  HCMD_WHEN_PAUSED },
 	{ "mod", "help | status | pause | resume | set | welcome | checkin | topic-of-week | quiet | reload | stats",

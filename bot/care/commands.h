@@ -44,6 +44,8 @@ int cmd_checkin(struct hctx *ctx);
 int cmd_mood(struct hctx *ctx);
 /* crisis.c */
 int cmd_crisis(struct hctx *ctx);
+/* lang.c */
+int cmd_lang(struct hctx *ctx);
 /* mod.c */
 int cmd_mod(struct hctx *ctx);
 

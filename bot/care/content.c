@@ -1,6 +1,8 @@
 /* content.c - load and search the content library. */
 #include "care/content.h"
 #include "care/crisis_rules.h"
+#include "care/content_int.h"
+#include "care/phrase.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -13,8 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-static int read_file(const char *path, char **out, size_t *len)
+int cl_read_file_max(const char *path, char **out, size_t *len, size_t max)
 {
 	FILE *f = fopen(path, "rb");
 	struct hbuf b = HBUF_INIT;
@@ -26,7 +29,7 @@ static int read_file(const char *path, char **out, size_t *len)
 	if (!f)
 		return errno == ENOENT ? HE_NOTFOUND : HE_IO;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.len + n > CONTENT_FILE_MAX) {
+		if (b.len + n > max) {
 			rc = HE_TOOBIG;
 			break;
 		}
@@ -44,20 +47,20 @@ static int read_file(const char *path, char **out, size_t *len)
 	return *out ? HE_OK : HE_NOMEM;
 }
 
-/* Where problems go while loading: the first one into err ("FILE:LINE: message"), and with
- * content_check every one into probs. Loading goes on past a problem, so one pass finds them
- * all; any problem fails the load. */
-struct loader {
-	char *err;
-	size_t errlen;
-	struct config_problems *probs;
-	size_t n;
-};
+int cl_read_file(const char *path, char **out, size_t *len)
+{
+	return cl_read_file_max(path, out, len, CONTENT_FILE_MAX);
+}
 
-static void problem(struct loader *L, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+bool cl_exists(const char *path)
+{
+	struct stat st;
 
-static void problem(struct loader *L, const char *file, int line, const char *fmt, ...)
+	return stat(path, &st) == 0;
+}
+
+
+void cl_problem(struct loader *L, const char *file, int line, const char *fmt, ...)
 {
 	char msg[240];
 	va_list ap;
@@ -129,13 +132,13 @@ static char *hdr_read(char *str, int num, void *stream)
 	h->next += n + (h->next[n] == '\n');
 	h->line++;
 	if (keep < n) {
-		problem(h->L, h->file, h->line, "this header line is too long (at most %d characters)", num - 2);
+		cl_problem(h->L, h->file, h->line, "this header line is too long (at most %d characters)", num - 2);
 		str[0] = '\0'; /* half a line would be read wrong */
 	} else {
 		/* Every line inih cannot read, not only the first it would name. */
 		const char *t = text_skip_space(str);
 		if (*t && *t != '\r' && *t != '\n' && *t != ';' && *t != '#' && !strpbrk(t, ":="))
-			problem(h->L, h->file, h->line, "a header line must be \"key: value\"");
+			cl_problem(h->L, h->file, h->line, "a header line must be \"key: value\"");
 	}
 	return str;
 }
@@ -163,7 +166,7 @@ static int on_header(void *user, const char *section, const char *name, const ch
 		return 1;
 	} else if (strcmp(name, "source") == 0) {
 		if (t->nsources >= CONTENT_MAX_SOURCES)
-			problem(h->L, h->file, h->line, "at most %d sources", CONTENT_MAX_SOURCES);
+			cl_problem(h->L, h->file, h->line, "at most %d sources", CONTENT_MAX_SOURCES);
 		else if (!(t->sources[t->nsources] = strdup(value)))
 			return 0;
 		else
@@ -183,7 +186,7 @@ static int on_header(void *user, const char *section, const char *name, const ch
 		free(copy);
 		return 1;
 	} else {
-		problem(h->L, h->file, h->line, "unknown header key \"%s\" (known: id, title, aliases, "
+		cl_problem(h->L, h->file, h->line, "unknown header key \"%s\" (known: id, title, aliases, "
 			"note, kind, source)", name);
 		return 1;
 	}
@@ -220,7 +223,7 @@ static int parse_doc(const char *text, size_t len, struct topic *t, struct hdr_s
 	memset(t, 0, sizeof(*t));
 	h->t = t;
 	if (memchr(text, '\0', len) || !text_utf8_valid(text, len)) {
-		problem(h->L, h->file, 1, "the file is not valid UTF-8 text");
+		cl_problem(h->L, h->file, 1, "the file is not valid UTF-8 text");
 		return HE_INVAL;
 	}
 	copy = strndup(text, len);
@@ -228,7 +231,7 @@ static int parse_doc(const char *text, size_t len, struct topic *t, struct hdr_s
 		return HE_NOMEM;
 	body = split_header(copy, &header);
 	if (!body) {
-		problem(h->L, h->file, 1, "expected a header between two lines of ---");
+		cl_problem(h->L, h->file, 1, "expected a header between two lines of ---");
 		rc = HE_INVAL;
 		goto out;
 	}
@@ -265,32 +268,32 @@ static int parse_topic(const char *text, size_t len, struct topic *t, const char
 	if (rc)
 		goto out;
 	if (!t->id || !t->title || !*t->body) {
-		problem(L, file, 1, "a topic needs id, title and a body");
+		cl_problem(L, file, 1, "a topic needs id, title and a body");
 		rc = HE_INVAL;
 		goto out;
 	}
 	for (const char *p = t->id; *p; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-			problem(L, file, h.id_line, "id \"%s\" may only use a-z, 0-9 and -", t->id);
+			cl_problem(L, file, h.id_line, "id \"%s\" may only use a-z, 0-9 and -", t->id);
 			break;
 		}
 	}
 	if (want_id && (strlen(t->id) != want_len || strncmp(t->id, want_id, want_len) != 0))
-		problem(L, file, h.id_line, "id \"%s\" must match the file name", t->id);
+		cl_problem(L, file, h.id_line, "id \"%s\" must match the file name", t->id);
 	/* Research cites what it rests on; anything else is shown as practical guidance. */
 	if (!h.kind || strcmp(h.kind, "guidance") == 0) {
 		t->guidance = true;
 	} else if (strcmp(h.kind, "research") == 0) {
 		if (!t->nsources)
-			problem(L, file, h.kind_line, "kind: research needs at least one \"source:\" line");
+			cl_problem(L, file, h.kind_line, "kind: research needs at least one \"source:\" line");
 	} else {
-		problem(L, file, h.kind_line, "kind is \"research\" (with sources) or \"guidance\", "
+		cl_problem(L, file, h.kind_line, "kind is \"research\" (with sources) or \"guidance\", "
 			"not \"%s\"", h.kind);
 	}
 	shown = text_utf8_count(t->title, strlen(t->title)) + text_utf8_count(t->body, strlen(t->body)) +
 		(t->note ? text_utf8_count(t->note, strlen(t->note)) : 0);
 	if (shown > CONTENT_TOPIC_MAX)
-		problem(L, file, h.line + 2, "topic \"%s\" is %zu characters; keep title, note and body "
+		cl_problem(L, file, h.line + 2, "topic \"%s\" is %zu characters; keep title, note and body "
 			"under %d", t->id, shown, CONTENT_TOPIC_MAX);
 	t->match_title = text_fold(t->title);
 	t->match_id = strdup(t->id);
@@ -319,12 +322,12 @@ int content_parse_topic(const char *text, size_t len, struct topic *t, char *err
 	return parse_topic(text, len, t, NULL, NULL, 0, &L);
 }
 
-static int cmp_topic(const void *a, const void *b)
+int cl_cmp_topic(const void *a, const void *b)
 {
 	return strcmp(((const struct topic *)a)->id, ((const struct topic *)b)->id);
 }
 
-static int load_topics(struct content *c, const char *dir, struct loader *L)
+int cl_load_topics(struct content *c, const char *dir, bool required, struct loader *L)
 {
 	char path[4096];
 	DIR *d;
@@ -334,7 +337,7 @@ static int load_topics(struct content *c, const char *dir, struct loader *L)
 	snprintf(path, sizeof(path), "%s/topics", dir);
 	d = opendir(path);
 	if (!d) {
-		problem(L, path, 0, "cannot open the topics folder: %s", strerror(errno));
+		cl_problem(L, path, 0, "cannot open the topics folder: %s", strerror(errno));
 		return HE_IO;
 	}
 	while ((e = readdir(d))) {
@@ -345,10 +348,10 @@ static int load_topics(struct content *c, const char *dir, struct loader *L)
 		if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0 || e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/topics/%s", dir, e->d_name);
-		if ((rc = read_file(path, &text, &len))) {
+		if ((rc = cl_read_file(path, &text, &len))) {
 			if (rc == HE_NOMEM)
 				break;
-			problem(L, path, 0, "cannot read it (%s)", he_str(rc));
+			cl_problem(L, path, 0, "cannot read it (%s)", he_str(rc));
 			rc = HE_OK;
 			continue;
 		}
@@ -370,16 +373,16 @@ static int load_topics(struct content *c, const char *dir, struct loader *L)
 		c->topics[c->ntopics++] = t;
 	}
 	closedir(d);
-	if (rc == HE_OK && c->ntopics == 0 && L->n == 0) {
+	if (rc == HE_OK && required && c->ntopics == 0 && L->n == 0) {
 		snprintf(path, sizeof(path), "%s/topics", dir);
-		problem(L, path, 0, "no topics found");
+		cl_problem(L, path, 0, "no topics found");
 	}
 	if (c->ntopics)
-		qsort(c->topics, c->ntopics, sizeof(*c->topics), cmp_topic);
+		qsort(c->topics, c->ntopics, sizeof(*c->topics), cl_cmp_topic);
 	return rc;
 }
 
-static int push_str(char ***arr, size_t *n, char *s)
+int cl_push_str(char ***arr, size_t *n, char *s)
 {
 	char **grown;
 
@@ -403,32 +406,32 @@ static int prompt_line(struct content *c, char *s, const char *path, int line, s
 	if (s[0] == '#')
 		return HE_OK; /* the title, or a theme's heading */
 	if (s[0] != '-' || s[1] != ' ') {
-		problem(L, path, line, "a prompt is a list item starting with \"- \"");
+		cl_problem(L, path, line, "a prompt is a list item starting with \"- \"");
 		return HE_OK;
 	}
 	s = (char *)text_skip_space(s + 2);
 	chars = text_utf8_count(s, strlen(s));
 	if (chars > CONTENT_PROMPT_MAX) {
-		problem(L, path, line, "this prompt is %zu characters; keep it under %d", chars,
+		cl_problem(L, path, line, "this prompt is %zu characters; keep it under %d", chars,
 			CONTENT_PROMPT_MAX);
 		return HE_OK;
 	}
-	return push_str(&c->prompts, &c->nprompts, strdup(s));
+	return cl_push_str(&c->prompts, &c->nprompts, strdup(s));
 }
 
-static int load_prompts(struct content *c, const char *path, struct loader *L)
+int cl_load_prompts(struct content *c, const char *path, struct loader *L)
 {
 	char *text = NULL;
 	size_t len;
 	int rc, line = 0;
 
-	if ((rc = read_file(path, &text, &len))) {
+	if ((rc = cl_read_file(path, &text, &len))) {
 		if (rc != HE_NOMEM)
-			problem(L, path, 0, "cannot read it (%s)", he_str(rc));
+			cl_problem(L, path, 0, "cannot read it (%s)", he_str(rc));
 		return rc;
 	}
 	if (!text_utf8_valid(text, len) || memchr(text, '\0', len)) {
-		problem(L, path, 1, "the file is not valid UTF-8 text");
+		cl_problem(L, path, 1, "the file is not valid UTF-8 text");
 		free(text);
 		return HE_INVAL;
 	}
@@ -447,7 +450,7 @@ static int load_prompts(struct content *c, const char *path, struct loader *L)
 	}
 	free(text);
 	if (rc == HE_OK && c->nprompts == 0)
-		problem(L, path, 1, "no check-in prompts");
+		cl_problem(L, path, 1, "no check-in prompts");
 	return rc;
 }
 
@@ -458,11 +461,11 @@ static int load_patterns(const char *path, struct crisis_rules **out, struct loa
 	struct crisis_rules *rules = NULL;
 	char *text = NULL, msg[512];
 	size_t len, plen = strlen(path);
-	int rc = read_file(path, &text, &len);
+	int rc = cl_read_file(path, &text, &len);
 
 	if (rc) {
 		if (rc != HE_NOMEM)
-			problem(L, path, 0, "cannot read it (%s)", he_str(rc));
+			cl_problem(L, path, 0, "cannot read it (%s)", he_str(rc));
 		return rc;
 	}
 	msg[0] = '\0';
@@ -478,7 +481,7 @@ static int load_patterns(const char *path, struct crisis_rules **out, struct loa
 			m = end != m && *end == ':' ? end + 1 : m;
 			m = text_skip_space(m);
 		}
-		problem(L, path, (int)line, "%s", *m ? m : he_str(rc));
+		cl_problem(L, path, (int)line, "%s", *m ? m : he_str(rc));
 	}
 	if (out)
 		*out = rules;
@@ -508,23 +511,23 @@ static void check_placeholders(const char *body, const char *path, int first_lin
 		for (size_t i = 0; i < sizeof(placeholders) / sizeof(placeholders[0]); i++)
 			known |= strlen(placeholders[i]) == n && strncmp(placeholders[i], p + 1, n) == 0;
 		if (!known)
-			problem(L, path, line, "unknown placeholder {%.*s} (known: {retention_days}, "
+			cl_problem(L, path, line, "unknown placeholder {%.*s} (known: {retention_days}, "
 				"{stats_min_members})", (int)n, p + 1);
 	}
 }
 
 /* A single Markdown document with an optional header. */
-static int load_doc(const char *path, char **body, char **title, int *version, char **country,
+int cl_load_doc(const char *path, char **body, char **title, int *version, char **country,
 		    struct loader *L)
 {
 	char *text = NULL;
 	size_t len;
 	int rc, body_line = 1;
 
-	rc = read_file(path, &text, &len);
+	rc = cl_read_file(path, &text, &len);
 	if (rc) {
 		if (rc != HE_NOMEM)
-			problem(L, path, 0, "cannot read it (%s)", he_str(rc));
+			cl_problem(L, path, 0, "cannot read it (%s)", he_str(rc));
 		return rc;
 	}
 	if (strncmp(text, "---", 3) == 0) {
@@ -532,7 +535,7 @@ static int load_doc(const char *path, char **body, char **title, int *version, c
 		struct hdr_state h = { .L = L, .file = path };
 		rc = parse_doc(text, len, &t, &h);
 		if (rc == HE_OK && h.kind)
-			problem(L, path, h.kind_line, "kind is only for topics");
+			cl_problem(L, path, h.kind_line, "kind is only for topics");
 		if (rc == HE_OK) {
 			body_line = h.line + 2;
 			*body = t.body;
@@ -552,7 +555,7 @@ static int load_doc(const char *path, char **body, char **title, int *version, c
 		free(h.country);
 		free(h.kind);
 	} else if (!text_utf8_valid(text, len) || memchr(text, '\0', len)) {
-		problem(L, path, 1, "the file is not valid UTF-8 text");
+		cl_problem(L, path, 1, "the file is not valid UTF-8 text");
 		rc = HE_INVAL;
 	} else {
 		*body = strdup(text);
@@ -564,7 +567,14 @@ static int load_doc(const char *path, char **body, char **title, int *version, c
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+void cl_free_strs(char **arr, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(arr[i]);
+	free(arr);
+}
+
+int cl_cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -585,34 +595,27 @@ static int list_languages(const char *dir, char ***out, size_t *n)
 	while ((e = readdir(d)) && rc == HE_OK) {
 		size_t len = strlen(e->d_name);
 		if (len > 13 && strncmp(e->d_name, "patterns-", 9) == 0 && strcmp(e->d_name + len - 4, ".txt") == 0)
-			rc = push_str(out, n, strndup(e->d_name + 9, len - 13));
+			rc = cl_push_str(out, n, strndup(e->d_name + 9, len - 13));
 	}
 	closedir(d);
 	if (*n)
-		qsort(*out, *n, sizeof(**out), cmp_str);
+		qsort(*out, *n, sizeof(**out), cl_cmp_str);
 	return rc;
 }
 
-static int load_crisis(struct content *c, const char *dir, const char *language, bool all_languages,
-		       struct loader *L)
+/* Every language's patterns are active in every room, whatever its language: a person in crisis
+ * may write in any of them. The configured language's file must be there (content_load says so
+ * when it is not; for --check-config, main.c does); the others are merged into it. */
+static int load_all_patterns(struct content *c, const char *dir, const char *language, struct loader *L)
 {
 	char path[4096], **langs = NULL;
 	size_t nlangs = 0;
 	bool listed = false;
-	DIR *d;
-	struct dirent *e;
-	int rc;
+	int rc = list_languages(dir, &langs, &nlangs);
 
-	snprintf(path, sizeof(path), "%s/crisis/response.md", dir);
-	if ((rc = load_doc(path, &c->crisis_response, NULL, NULL, NULL, L)) == HE_NOMEM)
-		return rc;
-	/* Every language's patterns are active in every room, whatever its language: a person in
-	 * crisis may write in any of them. The configured language's file must be there (for
-	 * --check-config, main.c says so when it is not); the others are added to it. */
-	rc = list_languages(dir, &langs, &nlangs);
 	for (size_t i = 0; i < nlangs; i++)
 		listed |= strcmp(langs[i], language) == 0;
-	if (rc != HE_NOMEM && (!all_languages || listed)) {
+	if (rc != HE_NOMEM && listed) {
 		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
 		rc = load_patterns(path, &c->crisis_rules, L);
 	}
@@ -626,17 +629,23 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 			rc = crisis_rules_merge(c->crisis_rules, more);
 		crisis_rules_free(more);
 	}
-	for (size_t i = 0; i < nlangs; i++)
-		free(langs[i]);
-	free(langs);
-	if (rc == HE_NOMEM)
-		return rc;
+	cl_free_strs(langs, nlangs);
+	return rc == HE_NOMEM ? rc : HE_OK;
+}
+
+/* The country lists in dir/crisis. */
+int cl_load_countries(struct content *c, const char *dir, struct loader *L)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *e;
+	int rc = HE_OK;
+
 	snprintf(path, sizeof(path), "%s/crisis", dir);
 	if (!(d = opendir(path))) {
-		problem(L, path, 0, "cannot open it");
+		cl_problem(L, path, 0, "cannot open it");
 		return HE_IO;
 	}
-	rc = HE_OK;
 	while ((e = readdir(d)) && rc != HE_NOMEM) {
 		size_t n = strlen(e->d_name);
 		struct crisis_country cc = { 0 }, *grown;
@@ -644,7 +653,7 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 		    strcmp(e->d_name, "README.md") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/crisis/%s", dir, e->d_name);
-		rc = load_doc(path, &cc.body, NULL, NULL, &cc.name, L);
+		rc = cl_load_doc(path, &cc.body, NULL, NULL, &cc.name, L);
 		if (rc)
 			continue;
 		cc.code = strndup(e->d_name, n - 3);
@@ -662,16 +671,30 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 		c->countries[c->ncountries++] = cc;
 	}
 	closedir(d);
-	if (rc != HE_NOMEM && !content_crisis(c, "intl")) {
-		snprintf(path, sizeof(path), "%s/crisis/intl.md", dir);
-		problem(L, path, 0, "the international directory is required");
-	}
 	return rc == HE_NOMEM ? rc : HE_OK;
 }
 
+static int load_crisis(struct content *c, const char *dir, const char *language, struct loader *L)
+{
+	char path[4096];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/crisis/response.md", dir);
+	if ((rc = cl_load_doc(path, &c->crisis_response, NULL, NULL, NULL, L)) == HE_NOMEM)
+		return rc;
+	if ((rc = load_all_patterns(c, dir, language, L)) == HE_NOMEM)
+		return rc;
+	if ((rc = cl_load_countries(c, dir, L)) == HE_NOMEM)
+		return rc;
+	if (!content_crisis(c, "intl")) {
+		snprintf(path, sizeof(path), "%s/crisis/intl.md", dir);
+		cl_problem(L, path, 0, "the international directory is required");
+	}
+	return HE_OK;
+}
+
 /* Loads everything, reporting each problem; *out is set unless memory ran out. */
-static int load_all(const char *dir, const char *language, bool all_languages, struct content **out,
-		    struct loader *L)
+static int load_all(const char *dir, const char *language, struct content **out, struct loader *L)
 {
 	struct content *c = calloc(1, sizeof(*c));
 	char path[4096];
@@ -682,20 +705,22 @@ static int load_all(const char *dir, const char *language, bool all_languages, s
 		free(c);
 		return HE_NOMEM;
 	}
-	if ((rc = load_topics(c, dir, L)) == HE_NOMEM)
+	if ((rc = cl_load_topics(c, dir, true, L)) == HE_NOMEM)
 		goto out;
 	snprintf(path, sizeof(path), "%s/prompts.md", dir);
-	if ((rc = load_prompts(c, path, L)) == HE_NOMEM)
+	if ((rc = cl_load_prompts(c, path, L)) == HE_NOMEM)
 		goto out;
 	snprintf(path, sizeof(path), "%s/about.md", dir);
-	if ((rc = load_doc(path, &c->about, NULL, NULL, NULL, L)) == HE_NOMEM)
+	if ((rc = cl_load_doc(path, &c->about, NULL, NULL, NULL, L)) == HE_NOMEM)
 		goto out;
 	snprintf(path, sizeof(path), "%s/consent-mood.md", dir);
-	if ((rc = load_doc(path, &c->consent, &c->consent_title, &c->consent_version, NULL, L)) == HE_NOMEM)
+	if ((rc = cl_load_doc(path, &c->consent, &c->consent_title, &c->consent_version, NULL, L)) == HE_NOMEM)
 		goto out;
 	if (rc == HE_OK && c->consent_version <= 0)
-		problem(L, path, 1, "the consent text needs \"version: N\" in its header");
-	rc = load_crisis(c, dir, language, all_languages, L);
+		cl_problem(L, path, 1, "the consent text needs \"version: N\" in its header");
+	if ((rc = load_crisis(c, dir, language, L)) == HE_NOMEM || (rc = content_load_phrases(c, dir, NULL, L)) == HE_NOMEM)
+		goto out;
+	rc = content_load_langs(c, dir, L);
 out:
 	if (rc == HE_NOMEM) {
 		content_free(c);
@@ -714,8 +739,14 @@ int content_load(const char *dir, const char *language, struct content **out, ch
 	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
-	if ((rc = load_all(dir, language, false, &c, &L)))
+	if ((rc = load_all(dir, language, &c, &L)))
 		return rc;
+	if (!L.n && !c->crisis_rules) {
+		/* --check-config says this at [bot] language (content_languages). */
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
+		cl_problem(&L, path, 0, "cannot read it (%s)", he_str(HE_NOTFOUND));
+	}
 	if (L.n) {
 		content_free(c);
 		return HE_INVAL;
@@ -728,7 +759,7 @@ int content_check(const char *dir, const char *language, struct content **out,
 		  struct config_problems *probs)
 {
 	struct loader L = { .probs = probs };
-	int rc = load_all(dir, language, true, out, &L);
+	int rc = load_all(dir, language, out, &L);
 
 	return rc ? rc : (int)L.n;
 }
@@ -753,66 +784,38 @@ int content_languages(const char *dir, char *out, size_t outlen, const char *wan
 	return rc ? rc : (int)n;
 }
 
-int content_fill(const char *md, const struct content_vars *v, char **out)
-{
-	struct hbuf b = HBUF_INIT;
-	const char *p = md;
-
-	*out = NULL;
-	while (*p) {
-		const char *open = strchr(p, '{');
-		size_t n;
-		if (!open) {
-			hbuf_puts(&b, p);
-			break;
-		}
-		hbuf_append(&b, p, (size_t)(open - p));
-		n = strspn(open + 1, "abcdefghijklmnopqrstuvwxyz_");
-		if (open[1 + n] == '}' && n == 14 && strncmp(open + 1, "retention_days", n) == 0)
-			hbuf_printf(&b, "%d", v->retention_days);
-		else if (open[1 + n] == '}' && n == 17 && strncmp(open + 1, "stats_min_members", n) == 0)
-			hbuf_printf(&b, "%d", v->stats_min_members);
-		else {
-			hbuf_putc(&b, '{');
-			p = open + 1;
-			continue;
-		}
-		p = open + n + 2;
-	}
-	if (b.oom) {
-		hbuf_free(&b);
-		return HE_NOMEM;
-	}
-	*out = hbuf_steal(&b);
-	return *out ? HE_OK : HE_NOMEM;
-}
-
-static void free_strs(char **arr, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(arr[i]);
-	free(arr);
-}
-
 void content_free(struct content *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; i < c->nlangs; i++)
+		content_free(c->langs[i]);
+	free(c->langs);
 	for (size_t i = 0; i < c->ntopics; i++)
-		content_topic_clear(&c->topics[i]);
+		if (!c->topics[i].borrowed)
+			content_topic_clear(&c->topics[i]);
 	free(c->topics);
-	free_strs(c->prompts, c->nprompts);
+	if (!(c->borrowed & CONTENT_BORROWED_PROMPTS))
+		cl_free_strs(c->prompts, c->nprompts);
 	crisis_rules_free(c->crisis_rules);
+	phrasebook_free(c->phrases);
 	for (size_t i = 0; i < c->ncountries; i++) {
+		if (c->countries[i].borrowed)
+			continue;
 		free(c->countries[i].code);
 		free(c->countries[i].name);
 		free(c->countries[i].body);
 	}
 	free(c->countries);
-	free(c->about);
-	free(c->consent);
-	free(c->consent_title);
-	free(c->crisis_response);
+	if (!(c->borrowed & CONTENT_BORROWED_ABOUT))
+		free(c->about);
+	if (!(c->borrowed & CONTENT_BORROWED_CONSENT)) {
+		free(c->consent);
+		free(c->consent_title);
+	}
+	if (!(c->borrowed & CONTENT_BORROWED_RESPONSE))
+		free(c->crisis_response);
+	free(c->lang);
 	free(c->dir);
 	free(c);
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 struct config_problems;
+struct crisis_rules;
+struct phrasebook;
 
 #define CONTENT_MAX_ALIASES 24
 #define CONTENT_MAX_SOURCES 8
@@ -30,12 +32,23 @@ struct topic {
 	char *match_title;             /* the title, folded */
 	bool guidance;                 /* "kind: guidance" (or no kind): practical guidance, not
 					* research; "kind: research" cites at least one source */
+	bool borrowed;                 /* a language's copy of the English topic (not translated):
+					* its strings belong to the English content */
 };
 
 struct crisis_country {
 	char *code;                    /* "gb", "intl" */
 	char *name;
 	char *body;                    /* Markdown list of vetted resources */
+	bool borrowed;                 /* a language's copy of the English list */
+};
+
+/* The pieces of a language's content that are borrowed from English (not translated). */
+enum {
+	CONTENT_BORROWED_PROMPTS = 1 << 0,
+	CONTENT_BORROWED_ABOUT = 1 << 1,
+	CONTENT_BORROWED_CONSENT = 1 << 2,
+	CONTENT_BORROWED_RESPONSE = 1 << 3,
 };
 
 struct content {
@@ -52,7 +65,34 @@ struct content {
 	struct crisis_country *countries;
 	size_t ncountries;
 	struct crisis_rules *crisis_rules; /* crisis/patterns-LANG.txt (care/crisis_rules.h) */
+	struct phrasebook *phrases;    /* phrases.ini (care/phrase.h) */
+	/* Languages (content/LANG/, see content/README.md): the English content owns one struct
+	 * content per language, whole: what the language lacks is borrowed from English (the
+	 * borrowed flags), so a caller reads content_for(c, lang) as it reads c. */
+	char *lang;                    /* "de" for a language; NULL for English */
+	struct content **langs;
+	size_t nlangs;
+	unsigned borrowed;             /* CONTENT_BORROWED_* */
+	size_t own_phrases;            /* phrases the language translates */
 };
+
+/* The content in lang ("de"), or c itself for English, NULL or a language it does not have. */
+const struct content *content_for(const struct content *c, const char *lang);
+/* Whether lang is one members can choose: "en" or a loaded language. */
+bool content_has_lang(const struct content *c, const char *lang);
+/* "de, en": the languages members can choose, into out. */
+void content_lang_list(const struct content *c, char *out, size_t outlen);
+/* --check-config: a line per language that lacks something (phrases, topics, prompts, about,
+ * consent, crisis response), as warnings into f (a FILE *). Returns how many lines. */
+int content_report_missing(const struct content *c, void *f);
+/* Phrases (care/phrase.h has the books). The phrase key in lang (a loaded language, "en", or NULL for English), falling back to
+ * English. Never NULL: with no content or an unknown key it is the key itself (and logged). */
+const char *phrase(const struct content *c, const char *lang, const char *key);
+/* The same, but NULL when no book has the key (for phrases with a default in the code). */
+const char *phrase_opt(const struct content *c, const char *lang, const char *key);
+
+/* Whether s is written as a language code ("de", "pt", "gsw"): 2 or 3 letters a-z. */
+bool content_lang_code(const char *s);
 
 /* Loads dir for a language ("en": crisis/patterns-en.txt). On error returns a negative code and
  * writes "FILE:LINE: message" to err. */

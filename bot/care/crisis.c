@@ -2,6 +2,8 @@
 #include "care/crisis.h"
 #include "care/rooms.h"
 #include "care/crisis_rules.h"
+#include "care/lang.h"
+#include "care/phrase.h"
 #include "care/commands.h"
 #include "care/state.h"
 #include "care/content.h"
@@ -40,7 +42,6 @@ static const char fallback_answer[] =
 	"Please reach out to someone you trust, and if you are in immediate danger, call your "
 	"local emergency number.";
 
-static const char room_pointer[] = "I've sent you some support privately.";
 
 /* ---- matching ---- */
 
@@ -154,7 +155,12 @@ char *crisis_answer(const struct happ *app)
 
 char *crisis_answer_in(const struct happ *app, const char *country)
 {
-	const struct content *c = app->content;
+	return crisis_answer_lang(app, NULL, country);
+}
+
+char *crisis_answer_lang(const struct happ *app, const char *lang, const char *country)
+{
+	const struct content *c = content_for(app->content, lang);
 	const struct crisis_country *cc, *intl;
 	struct hbuf b = HBUF_INIT;
 
@@ -172,7 +178,7 @@ char *crisis_answer_in(const struct happ *app, const char *country)
 		put_trimmed(&b, cc->body);
 	}
 	if (intl && intl != cc) {
-		hbuf_puts(&b, "\n\n**Other countries**\n\n");
+		hbuf_printf(&b, "\n\n**%s**\n\n", phrase(app->content, lang, "crisis.other_countries"));
 		put_trimmed(&b, intl->body);
 	}
 	if (!cc && !intl)
@@ -190,7 +196,9 @@ static int send_answer(struct hctx *ctx, enum hdest dest)
 	/* A group room's own crisis country (`!mod set country`); else the configured one. */
 	if (m->is_private || rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
 		rooms_get_defaults(&rs);
-	md = crisis_answer_in(ctx->app, rooms_country(ctx->app, &rs));
+	/* In the member's language when they chose one, else the room's; what a language lacks is
+	 * English (content_for), so the answer never fails for a missing translation. */
+	md = crisis_answer_lang(ctx->app, hctx_lang(ctx, dest), rooms_country(ctx->app, &rs));
 
 	if (!md)
 		return HE_NOMEM;
@@ -312,8 +320,7 @@ static void alert_moderators(struct hctx *ctx)
 	}
 	if (!(room = text_md_code(m->room)))
 		return;
-	hbuf_printf(&b, "Someone in %s may need support right now. Hearth has privately offered "
-		       "them crisis resources.", room);
+	hbuf_printf(&b, phrase(app->content, app->cfg->language, "crisis.alert"), room);
 	free(room);
 	if (b.oom) {
 		hbuf_free(&b);
@@ -416,7 +423,7 @@ int cmd_crisis(struct hctx *ctx)
 		remember(cr, id, happ_now(app), window_of(app));
 	}
 	if (!m->is_private)
-		rc = hctx_reply(ctx, HDEST_SAME, room_pointer);
+		rc = hctx_reply(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "crisis.room_pointer"));
 	return rc;
 }
 

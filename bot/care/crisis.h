@@ -50,5 +50,7 @@ int crisis_country_resolve(const struct content *c, char **country, char *err, s
 char *crisis_answer(const struct happ *app);
 /* The same for a given country code (a room's own, rooms.h). */
 char *crisis_answer_in(const struct happ *app, const char *country);
+/* The same in lang (content_for: English where the language lacks a piece). */
+char *crisis_answer_lang(const struct happ *app, const char *lang, const char *country);
 
 #endif

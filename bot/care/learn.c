@@ -2,6 +2,8 @@
 #include "care/commands.h"
 #include "care/reply.h"
 #include "care/content.h"
+#include "care/lang.h"
+#include "care/phrase.h"
 #include "care/rooms.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -11,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A phrase for a reply in the room or chat where the command was said. */
+#define P(key) hctx_phrase(ctx, HDEST_SAME, (key))
 
 /* Topic names come from content files that moderators reload: echoed as text, never Markdown. */
 static void put_text(struct hbuf *b, const char *s)
@@ -64,6 +69,27 @@ static void put_usage(struct hbuf *b, const struct hcmd *c)
 	free(usage);
 }
 
+/* A command's line in !help in the reply's language ("commands.NAME"), else the table's. */
+static const char *summary(struct hctx *ctx, const struct hcmd *c)
+{
+	char key[48];
+	const char *t;
+
+	snprintf(key, sizeof(key), "commands.%s", c->name);
+	t = phrase_opt(ctx->app->content, hctx_lang(ctx, HDEST_SAME), key);
+	return t ? t : c->summary;
+}
+
+static const char *long_help(struct hctx *ctx, const struct hcmd *c)
+{
+	char key[48];
+	const char *t;
+
+	snprintf(key, sizeof(key), "commands.%s_help", c->name);
+	t = phrase_opt(ctx->app->content, hctx_lang(ctx, HDEST_SAME), key);
+	return t ? t : c->help;
+}
+
 int cmd_help(struct hctx *ctx)
 {
 	struct hbuf b = HBUF_INIT;
@@ -79,7 +105,7 @@ int cmd_help(struct hctx *ctx)
 		one = f ? commands_find(f) : NULL;
 		free(f);
 		if (!one)
-			return hctx_reply(ctx, HDEST_SAME, "I don't have that command. Type `!help` to see them all.");
+			return hctx_reply(ctx, HDEST_SAME, P("help.no_such_command"));
 		/* A command with its own full help gives it here too, exactly as "!NAME help" does
 		 * (moderators' tools only to moderators: that is where the command itself answers). */
 		if ((one->flags & HCMD_OWN_HELP) && (!(one->flags & HCMD_MODERATOR) || moderator)) {
@@ -89,14 +115,14 @@ int cmd_help(struct hctx *ctx)
 			return rc;
 		}
 		put_usage(&b, one);
-		hbuf_printf(&b, "\n\n%s", one->summary);
+		hbuf_printf(&b, "\n\n%s", summary(ctx, one));
 		if (one->help)
-			hbuf_printf(&b, "\n\n%s", one->help);
+			hbuf_printf(&b, "\n\n%s", long_help(ctx, one));
 		if (one->flags & HCMD_MODERATOR)
-			hbuf_puts(&b, "\n\nOnly this room's moderators can use it.");
+			hbuf_printf(&b, "\n\n%s", P("help.moderators_only"));
 		goto send;
 	}
-	hbuf_puts(&b, "Here is what I can do:\n\n");
+	hbuf_printf(&b, "%s\n\n", P("help.intro"));
 	for (size_t i = 0; i < n; i++) {
 		if (cmds[i].flags & HCMD_HIDDEN)
 			continue;
@@ -106,10 +132,9 @@ int cmd_help(struct hctx *ctx)
 		 * apart in plain text too, where the code span's backticks are dropped. */
 		hbuf_puts(&b, "- ");
 		put_usage(&b, &cmds[i]);
-		hbuf_printf(&b, ": %s\n", cmds[i].summary);
+		hbuf_printf(&b, ": %s\n", summary(ctx, &cmds[i]));
 	}
-	hbuf_puts(&b, "\nType `!help <command>` for more on one. I'm a peer self-help companion, not "
-		      "therapy and not a crisis service. If you are in danger right now, type `!crisis`.");
+	hbuf_printf(&b, "\n%s", P("help.outro"));
 send:
 	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
 	hbuf_free(&b);
@@ -118,11 +143,11 @@ send:
 
 int cmd_topics(struct hctx *ctx)
 {
-	const struct content *c = ctx->app->content;
+	const struct content *c = hctx_content(ctx, HDEST_SAME);
 	struct hbuf b = HBUF_INIT;
 	int rc;
 
-	hbuf_puts(&b, "Topics you can read with `!learn <topic>`:\n\n");
+	hbuf_printf(&b, "%s\n\n", P("learn.topics_intro"));
 	for (size_t i = 0; i < c->ntopics; i++)
 		put_topic_line(&b, "", &c->topics[i]);
 	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
@@ -166,15 +191,15 @@ static int send_topic(struct hctx *ctx, const struct topic *t, const char *intro
 	put_text(&b, t->title);
 	hbuf_puts(&b, "**\n\n");
 	if (t->note) {
-		hbuf_puts(&b, "*Content note: ");
+		hbuf_printf(&b, "*%s ", P("learn.content_note"));
 		put_text(&b, t->note);
 		hbuf_puts(&b, ".*\n\n");
 	}
 	hbuf_puts(&b, t->body);
 	if (t->guidance)
-		hbuf_puts(&b, "\n\n*This is practical guidance from peer support, not research.*");
+		hbuf_printf(&b, "\n\n*%s*", P("learn.guidance"));
 	if (t->nsources) {
-		hbuf_puts(&b, "\n\n*Sources: ");
+		hbuf_printf(&b, "\n\n*%s ", P("learn.sources"));
 		for (size_t i = 0; i < t->nsources; i++) {
 			if (i)
 				hbuf_puts(&b, "; ");
@@ -189,7 +214,7 @@ static int send_topic(struct hctx *ctx, const struct topic *t, const char *intro
 
 int cmd_learn(struct hctx *ctx)
 {
-	const struct content *c = ctx->app->content;
+	const struct content *c = hctx_content(ctx, HDEST_SAME);
 	const struct topic *t, *near[6];
 	struct hbuf b = HBUF_INIT;
 	size_t n;
@@ -204,11 +229,11 @@ int cmd_learn(struct hctx *ctx)
 		if (!ctx->msg->is_private &&
 		    rooms_get(ctx->app, ctx->msg->network, ctx->msg->room, &rs) == HE_OK && rs.topic_week[0] &&
 		    happ_now(ctx->app) - rs.topic_week_at < 7 * 86400 && (t = content_find(c, rs.topic_week)))
-			return send_topic(ctx, t, "This week's topic:");
+			return send_topic(ctx, t, P("learn.this_week"));
 		day = tz_daykey(ctx->app->cfg->timezone, happ_now(ctx->app));
 		/* Day keys are YYYYMMDD; spread them so consecutive days differ. */
 		idx = (day / 10000) * 372 + ((day / 100) % 100) * 31 + day % 100;
-		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], "Today's reading:");
+		return send_topic(ctx, &c->topics[(size_t)idx % c->ntopics], P("learn.today"));
 	}
 	t = content_find(c, ctx->args);
 	if (t)
@@ -217,9 +242,8 @@ int cmd_learn(struct hctx *ctx)
 	if (n == 1)
 		return send_topic(ctx, near[0], NULL);
 	if (n == 0)
-		return hctx_reply(ctx, HDEST_SAME, "I don't have a topic like that yet. Type `!topics` to see "
-				  "what I can tell you about.");
-	hbuf_puts(&b, "I have a few topics close to that. Which one would you like?\n\n");
+		return hctx_reply(ctx, HDEST_SAME, P("learn.no_topic"));
+	hbuf_printf(&b, "%s\n\n", P("learn.which_one"));
 	for (size_t i = 0; i < n; i++)
 		put_topic_line(&b, "!learn ", near[i]);
 	rc = b.oom ? HE_NOMEM : hctx_reply(ctx, HDEST_SAME, hbuf_str(&b));
@@ -234,7 +258,7 @@ int cmd_about(struct hctx *ctx)
 	char *text;
 	int rc;
 
-	if ((rc = content_fill(ctx->app->content->about, &v, &text)))
+	if ((rc = content_fill(hctx_content(ctx, HDEST_SAME)->about, &v, &text)))
 		return rc;
 	rc = hctx_reply(ctx, HDEST_SAME, text);
 	free(text);

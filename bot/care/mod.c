@@ -1,5 +1,6 @@
 /* mod.c - !mod: moderators pause and resume Hearth in a room, schedule check-ins, set quiet
  * hours, reload content and see anonymous room aggregates. */
+#include "care/lang.h"
 #include "care/mod.h"
 #include "care/mod_room.h"
 #include "care/care.h"
@@ -27,6 +28,9 @@ struct mod_sub {
 	bool needs_room;
 };
 
+/* A phrase for a reply where the command was said. */
+#define S(key) hctx_phrase(ctx, HDEST_SAME, (key))
+
 static int reply(struct hctx *ctx, const char *md)
 {
 	return hctx_reply(ctx, HDEST_SAME, md);
@@ -35,23 +39,7 @@ static int reply(struct hctx *ctx, const char *md)
 static int mod_help(struct hctx *ctx, const char *args)
 {
 	return hctx_replyf(ctx, HDEST_SAME,
-		"Moderator tools for this room:\n\n"
-		"- `!mod status`: this room's setup. `!mod set country|language|prefix|timezone <value>` "
-		"changes one (`default` undoes it).\n"
-		"- `!mod welcome set \"<text>\"` / `on` / `off`: a new member's welcome. "
-		"`!mod topic-of-week <topic>`: what `!learn` shows here for 7 days.\n"
-		"- `!mod pause` / `!mod resume`: I go quiet here (crisis answers still go out), then come back.\n"
-		"- `!mod checkin add \"<min hour day month weekday>\" [zone] [text \"<question>\" | topic "
-		"<name>]`: e.g. `!mod checkin add \"0 19 * * 1,4\" Europe/Berlin` for 19:00 Mon and Thu.\n"
-		"- `!mod checkin list` / `!mod checkin remove <number>`.\n"
-		"- `!mod quiet HH:MM-HH:MM [zone]` / `off`: no scheduled posts then; one due is skipped, "
-		"not saved up for later.\n"
-		"- `!mod reload`: read the content files again.\n"
-		"- `!mod stats [days]`: anonymous mood numbers for this room over past whole days "
-		"(default %d), only days when at least %d members took part, in ranges; sent to you "
-		"privately, never anyone's own log.\n\n"
-		"Prompts rotate: new ones first, then the one shown longest ago (not again within %d "
-		"days while there are others).",
+		hctx_phrase(ctx, HDEST_SAME, "mod.moderator_tools_room_mod"),
 		MOD_STATS_DEFAULT_DAYS, ctx->app->cfg->stats_min_members, ctx->app->cfg->checkin_repeat_days);
 }
 
@@ -61,12 +49,11 @@ static int mod_pause(struct hctx *ctx, const char *args)
 	struct room_settings rs;
 
 	if (rooms_get(ctx->app, m->network, m->room, &rs) == HE_OK && rs.paused)
-		return reply(ctx, "I'm already paused in this room. `!mod resume` brings me back.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.im_already_paused_room"));
 	if (rooms_set_paused(ctx->app, m->network, m->room, true) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't pause just now, so nothing changed. Please try again in a moment.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_pause_so"));
 	hlog_info("mod", "paused in a room on %s", m->network);
-	return reply(ctx, "Paused. I'll stay quiet in this room: no readings, check-ins or scheduled "
-		     "posts until a moderator types `!mod resume`. `!crisis` still answers, always.");
+	return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.paused_ill_stay_quiet"));
 }
 
 static int mod_resume(struct hctx *ctx, const char *args)
@@ -75,11 +62,11 @@ static int mod_resume(struct hctx *ctx, const char *args)
 	struct room_settings rs;
 
 	if (rooms_get(ctx->app, m->network, m->room, &rs) == HE_OK && !rs.paused)
-		return reply(ctx, "I'm not paused in this room, so nothing changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.im_not_paused_room"));
 	if (rooms_set_paused(ctx->app, m->network, m->room, false) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't resume just now, so nothing changed. Please try again in a moment.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_resume_so"));
 	hlog_info("mod", "resumed in a room on %s", m->network);
-	return reply(ctx, "I'm back. Commands and scheduled check-ins work again in this room.");
+	return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.im_back_commands_scheduled"));
 }
 
 static int mod_reload(struct hctx *ctx, const char *args)
@@ -92,8 +79,7 @@ static int mod_reload(struct hctx *ctx, const char *args)
 
 	rc = happ_reload(app);
 	if (rc == HE_OK)
-		return hctx_replyf(ctx, HDEST_SAME, "Content reloaded: %zu topics and %zu check-in prompts. "
-				   "No restart needed.", app->content->ntopics, app->content->nprompts);
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.content_reloaded_zu_topics"), app->content->ntopics, app->content->nprompts);
 	/* happ_reload logs the problem; read it again to tell the moderator what to fix. */
 	if (content_load(dir, app->cfg->language, &probe, err, sizeof(err)) == HE_OK)
 		snprintf(err, sizeof(err), "an error I couldn't pin down (see the log)");
@@ -106,9 +92,7 @@ static int mod_reload(struct hctx *ctx, const char *args)
 	}
 	{
 		char *code = text_md_code(shown); /* file text can hold anything: a code span */
-		rc = code ? hctx_replyf(ctx, HDEST_SAME, "I couldn't reload the content, so I'm keeping "
-					"what was there and nothing changed for members. The problem: %s. "
-					"Once it's fixed, try `!mod reload` again.", code) : HE_NOMEM;
+		rc = code ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.couldnt_reload_content_so"), code) : HE_NOMEM;
 		free(code);
 		return rc;
 	}
@@ -144,33 +128,22 @@ static int mod_stats(struct hctx *ctx, const char *args)
 
 	if (text_next_word(&args, word, sizeof(word)) &&
 	    (!parse_int(word, 1, MOD_STATS_MAX_DAYS, &days) || *args))
-		return hctx_replyf(ctx, HDEST_SAME, "Please give a number of days from 1 to %d, e.g. "
-				   "`!mod stats 30`.", MOD_STATS_MAX_DAYS);
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.please_give_number_days"), MOD_STATS_MAX_DAYS);
 	/* Days are the room's days: its quiet-hours zone, else Hearth's. */
 	tz = app->cfg->timezone;
 	if (rooms_get(app, m->network, m->room, &room) == HE_OK && room.tz[0])
 		tz = room.tz;
 	if (mood_room_stats(app, m->network, m->room, tz, (int)days, k, &rs) != HE_OK)
-		return hctx_reply(ctx, HDEST_PRIVATE, "Sorry, I couldn't count this room's mood entries "
-				  "just now. Please try again in a moment.");
+		return hctx_reply(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mod.sorry_couldnt_count_rooms"));
 	if (rs.days_counted == 0)
-		return hctx_replyf(ctx, HDEST_PRIVATE, "On none of the last %ld whole day%s did %d or more "
-				   "members log moods here, so I'm not showing numbers, to protect everyone's "
-				   "privacy. I count only days that are over (never today), and only days "
-				   "when at least %d members took part.", days, days == 1 ? "" : "s", k, k);
+		return hctx_replyf(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mod.none_last_ld_whole"), days, days == 1 ? "" : "s", k, k);
 	mood_stats_band(rs.entries, nentries, sizeof(nentries));
 	mood_stats_band(rs.members, nmembers, sizeof(nmembers));
 	if (rs.days_open < rs.days)
 		snprintf(kept, sizeof(kept), "; entries are kept %d days, so only the last %d can count",
 			 app->cfg->mood_retention_days, rs.days_open);
 	return hctx_replyf(ctx, HDEST_PRIVATE,
-			   "**Moods logged in this room, last %ld whole day%s** (%s days, today not "
-			   "included)\n\n"
-			   "- Days counted: %d (only days when at least %d members took part%s)\n"
-			   "- Entries: %s, from %s members\n"
-			   "- Average: %.1f out of 10 (rounded to the nearest half)\n\n"
-			   "These are anonymous totals, counted in ranges so that no one's own score can "
-			   "be worked out. I never show anyone's own log.",
+			   hctx_phrase(ctx, HDEST_PRIVATE, "mod.moods_logged_room_last"),
 			   days, days == 1 ? "" : "s", tz && *tz ? tz : "UTC", rs.days_counted, k, kept, nentries,
 			   nmembers, mood_stats_round(rs.mean));
 }
@@ -232,12 +205,9 @@ static int checkin_add(struct hctx *ctx, const char *args)
 	int rc;
 
 	if (!take_cron(&args, cron, sizeof(cron)))
-		return reply(ctx, "The schedule's closing quote is missing. Try e.g. "
-			     "`!mod checkin add \"0 9 * * 1-5\" Europe/Berlin`.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.schedules_closing_quote_missing"));
 	if (!cron[0])
-		return reply(ctx, "Please give a schedule in quotes: minute hour day-of-month month "
-			     "day-of-week, then a time zone if you like, e.g. "
-			     "`!mod checkin add \"0 9 * * 1-5\" Europe/Berlin` (9:00 on weekdays).");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.please_give_schedule_quotes"));
 	/* [zone] [text "<question>" | topic <name>] */
 	{
 		const char *save = args;
@@ -259,35 +229,26 @@ static int checkin_add(struct hctx *ctx, const char *args)
 		if (is_text) {
 			int q = mod_take_quoted(&args, question, sizeof(question));
 			if (q <= 0 || *args || !*text_skip_space(question))
-				return hctx_replyf(ctx, HDEST_SAME, "Please put the question in quotes after "
-						   "`text`, under %d characters, e.g. `!mod checkin add \"0 19 "
-						   "* * 1\" text \"What helped you this week?\"`. Nothing was "
-						   "added.", SCHED_TEXT_MAX);
+				return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.please_put_question_quotes"), SCHED_TEXT_MAX);
 		} else if (is_topic) {
 			const struct topic *t;
 			args = text_skip_space(args);
 			if (!*args || !(t = find_topic(ctx->app, args)))
-				return reply(ctx, "I don't have that topic. `!topics` lists them, e.g. `!mod "
-					     "checkin add \"0 19 * * 1\" topic self-compassion`. Nothing was "
-					     "added.");
+				return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.dont_have_topic_topics"));
 			topic = t->id;
 			args = "";
 		} else {
-			return reply(ctx, "After the schedule I expected a time zone like `Europe/Berlin`, "
-				     "then `text \"<question>\"` or `topic <name>` if you like. Nothing was "
-				     "added.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.after_schedule_expected_time"));
 		}
 	}
 	if (*args)
-		return reply(ctx, "I expected at most a time zone and a `text` or `topic` after the "
-			     "schedule. Nothing was added.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.expected_at_most_time"));
 	rc = sched_add_with(ctx->app, m->network, m->room, cron, tz, question[0] ? question : NULL,
 			    topic, &id, err, sizeof(err));
 	if (rc == HE_INVAL || rc == HE_TOOBIG)
-		return hctx_replyf(ctx, HDEST_SAME, "%s Nothing was added.", err);
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.nothing_was_added"), err);
 	if (rc)
-		return reply(ctx, "Sorry, I couldn't save that schedule just now, so nothing was added. "
-			     "Please try again in a moment.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_schedule"));
 	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
 		rooms_get_defaults(&rs);
 	{
@@ -315,10 +276,8 @@ static int checkin_add(struct hctx *ctx, const char *args)
 		}
 		{
 			char *code = text_md_code(cron); /* the schedule as typed, echoed */
-			rc = code ? hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in **#%lld** added: %s (%s)%s. "
-						"The first one is due %s. To stop it: `!mod checkin remove "
-						"%lld`.%s", id, code, tz, question[0] ? ", with your question" :
-						topic ? ", with a topic" : "", when[0] ? when : "soon", id,
+			rc = code ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.scheduled_check_lld_added"), id, code, tz, question[0] ? S("mod.added_with_question") :
+						topic ? S("mod.added_with_topic") : "", when[0] ? when : S("mod.added_soon"), id,
 						note) : HE_NOMEM;
 			free(code);
 			return rc;
@@ -334,18 +293,19 @@ static int checkin_list(struct hctx *ctx, const char *args)
 	size_t n = 0;
 	struct room_settings rs;
 	bool clash = false;
+	char quiet[160];
 	int rc;
 
 	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
 		rooms_get_defaults(&rs);
 	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't read this room's schedules just now. Please try again in a moment.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms"));
 	if (n == 0) {
-		rc = reply(ctx, "No scheduled check-ins in this room yet. Add one with e.g. "
-			   "`!mod checkin add \"0 19 * * 1,4\" Europe/Berlin`.");
+		rc = reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.no_scheduled_check_ins"));
 		goto out;
 	}
-	hbuf_puts(&b, "Scheduled check-ins in this room:\n\n");
+	snprintf(quiet, sizeof(quiet), " %s", S("mod.list_quiet"));
+	hbuf_printf(&b, "%s\n\n", S("mod.list_title"));
 	for (size_t i = 0; i < n; i++) {
 		char when[64];
 
@@ -355,16 +315,16 @@ static int checkin_list(struct hctx *ctx, const char *args)
 			bool q = mod_clashes_quiet(ctx->app, &rs, v[i].cron, v[i].tz);
 			clash = clash || q;
 			if (code)
-				hbuf_printf(&b, "- **#%lld** %s (%s), next: %s%s%s%s\n", v[i].id, code, v[i].tz,
-					    when, v[i].topic[0] ? ", with a topic" : "",
-					    v[i].text[0] ? ", the room's own question" : "",
-					    q ? " (falls in quiet hours at times)" : "");
+				hbuf_printf(&b, S("mod.list_line"), v[i].id, code, v[i].tz, when,
+					    v[i].topic[0] ? S("mod.added_with_topic") : "",
+					    v[i].text[0] ? S("mod.list_own_question") : "",
+					    q ? quiet : "");
 			else
 				b.oom = true;
 			free(code);
 		}
 	}
-	hbuf_puts(&b, "\nTo stop one: `!mod checkin remove <number>`.");
+	hbuf_printf(&b, "\n%s", S("mod.list_outro"));
 	if (clash) {
 		char note[256];
 		mod_quiet_note(ctx->app, &rs, note, sizeof(note));
@@ -386,20 +346,17 @@ static int checkin_remove(struct hctx *ctx, const char *args)
 	int rc;
 
 	if (!text_next_word(&args, word, sizeof(word)))
-		return reply(ctx, "Which one? Give its number, e.g. `!mod checkin remove 3`. "
-			     "`!mod checkin list` shows them.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.which_one_give_its"));
 	if (*w == '#')
 		w++;
 	if (!parse_int(w, 1, 1000000000L, &id) || *args)
-		return reply(ctx, "Please give the check-in's number, e.g. `!mod checkin remove 3`. "
-			     "`!mod checkin list` shows them. Nothing was removed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.please_give_check_ins"));
 	rc = sched_remove(ctx->app, m->network, m->room, id);
 	if (rc == HE_NOTFOUND)
-		return hctx_replyf(ctx, HDEST_SAME, "There is no scheduled check-in #%ld in this room, so "
-				   "nothing was removed. `!mod checkin list` shows this room's.", id);
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.there_no_scheduled_check"), id);
 	if (rc)
-		return reply(ctx, "Sorry, I couldn't remove it just now, so nothing changed. Please try again in a moment.");
-	return hctx_replyf(ctx, HDEST_SAME, "Scheduled check-in #%ld removed. It won't post again.", id);
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_remove_so"));
+	return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.scheduled_check_ld_removed"), id);
 }
 
 static int mod_checkin(struct hctx *ctx, const char *args)
@@ -420,7 +377,7 @@ static int mod_checkin(struct hctx *ctx, const char *args)
 	else if (strcmp(f, "remove") == 0 || strcmp(f, "rm") == 0 || strcmp(f, "delete") == 0)
 		rc = checkin_remove(ctx, args);
 	else
-		rc = reply(ctx, "`!mod checkin` takes `add`, `list` or `remove`. Type `!mod help` for examples.");
+		rc = reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.mod_checkin_takes_add"));
 	free(f);
 	return rc;
 }
@@ -431,11 +388,10 @@ static int quiet_show(struct hctx *ctx)
 	struct room_settings rs;
 
 	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't read this room's settings just now.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms_2"));
 	if (rs.quiet_start < 0)
-		return reply(ctx, "This room has no quiet hours. Set them with e.g. `!mod quiet 22:00-07:00`.");
-	return hctx_replyf(ctx, HDEST_SAME, "Quiet hours here: %02d:%02d-%02d:%02d (%s). `!mod quiet off` "
-			   "ends them.", rs.quiet_start / 60, rs.quiet_start % 60, rs.quiet_end / 60,
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.room_has_no_quiet"));
+	return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.quiet_hours_here_02d"), rs.quiet_start / 60, rs.quiet_start % 60, rs.quiet_end / 60,
 			   rs.quiet_end % 60, rs.tz[0] ? rs.tz : ctx->app->cfg->timezone);
 }
 
@@ -454,12 +410,11 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 		return quiet_show(ctx);
 	if (text_starts_with_ci(args, "off") && !*text_skip_space(args + 3)) {
 		if (rooms_set_quiet(ctx->app, m->network, m->room, -1, -1, NULL) != HE_OK)
-			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
-		return reply(ctx, "Quiet hours are off in this room. Scheduled check-ins post at any hour they're set for.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_change_so"));
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.quiet_hours_are_off"));
 	}
 	if (strlen(args) >= sizeof(text))
-		return reply(ctx, "Please write quiet hours like `!mod quiet 22:00-07:00`, optionally with a "
-			     "time zone. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.please_write_quiet_hours"));
 	snprintf(text, sizeof(text), "%s", args);
 	/* A last word without ':' is the time zone. */
 	sp = strrchr(text, ' ');
@@ -473,8 +428,7 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 			snprintf(cut, sizeof(cut), "%.*s", (int)text_utf8_prefix(tz, strlen(tz), 60), tz);
 			if (!(said = text_md_escape(cut)))
 				return HE_NOMEM;
-			rc = hctx_replyf(ctx, HDEST_SAME, "I don't know the time zone \"%s\". Please use a "
-					 "name like `Europe/Berlin`. Nothing was changed.", said);
+			rc = hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.dont_know_time_zone"), said);
 			free(said);
 			return rc;
 		}
@@ -482,19 +436,16 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 	}
 	if (cron_parse_quiet(text, &start, &end, err, sizeof(err)) != 0) {
 		char *said = text_md_escape(err); /* it quotes what they typed */
-		int rc = said ? hctx_replyf(ctx, HDEST_SAME, "I couldn't read those quiet hours: %s. Please "
-					    "write them like `!mod quiet 22:00-07:00`. Nothing was changed.",
+		int rc = said ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.couldnt_read_those_quiet"),
 					    said) : HE_NOMEM;
 		free(said);
 		return rc;
 	}
 	if (rooms_set_quiet(ctx->app, m->network, m->room, start, end, tz) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't save the quiet hours just now, so nothing changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_quiet"));
 	if (rooms_get(ctx->app, m->network, m->room, &rs) != HE_OK)
 		rooms_get_defaults(&rs);
-	return hctx_replyf(ctx, HDEST_SAME, "Quiet hours set: %02d:%02d-%02d:%02d (%s). I won't post "
-			   "scheduled check-ins then; one that falls due in quiet hours is skipped, not "
-			   "saved up for later. Crisis answers always go out.", start / 60, start % 60,
+	return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.quiet_hours_set_02d"), start / 60, start % 60,
 			   end / 60, end % 60, rooms_tz(ctx->app, &rs));
 }
 
@@ -534,15 +485,13 @@ int cmd_mod(struct hctx *ctx)
 		int rc;
 		snprintf(said, sizeof(said), "!mod %s", f);
 		code = text_md_code(said);
-		rc = code ? hctx_replyf(ctx, HDEST_SAME, "I don't know %s. Type `!mod help` to see the "
-					"moderator tools.", code) : HE_NOMEM;
+		rc = code ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.dont_know_type_mod"), code) : HE_NOMEM;
 		free(code);
 		free(f);
 		return rc;
 	}
 	free(f);
 	if (sub->needs_room && ctx->msg->is_private)
-		return reply(ctx, "Moderator commands work in the group room you moderate, so please "
-			     "send this there. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.moderator_commands_work_group"));
 	return sub->run(ctx, args);
 }

@@ -1,6 +1,7 @@
 /* mod_room.c - !mod status, !mod set, !mod welcome and !mod topic-of-week: what a facilitator
  * sees and shapes of a room's setup. Settings live in the store (rooms.c); the configuration
  * gives the defaults. */
+#include "care/lang.h"
 #include "care/mod_room.h"
 #include "care/content.h"
 #include "care/crisis.h"
@@ -18,6 +19,9 @@
 #include <string.h>
 
 #define TOPIC_WEEK_SECS (7 * 86400)
+
+/* A phrase for a reply where the command was said. */
+#define S(key) hctx_phrase(ctx, HDEST_SAME, (key))
 
 static int reply(struct hctx *ctx, const char *md)
 {
@@ -114,9 +118,8 @@ bool mod_clashes_quiet(struct happ *app, const struct room_settings *rs, const c
 
 void mod_quiet_note(struct happ *app, const struct room_settings *rs, char *out, size_t len)
 {
-	snprintf(out, len, "Heads-up: this schedule falls inside the room's quiet hours "
-		 "(%02d:%02d-%02d:%02d, %s), and I skip check-ins then. Change the schedule or "
-		 "`!mod quiet` if you want it to post.", rs->quiet_start / 60, rs->quiet_start % 60,
+	snprintf(out, len, phrase(app->content, rooms_language(app, rs), "mod.quiet_note"),
+		 rs->quiet_start / 60, rs->quiet_start % 60,
 		 rs->quiet_end / 60, rs->quiet_end % 60, rooms_tz(app, rs));
 }
 
@@ -141,26 +144,32 @@ static void put_schedules(struct hctx *ctx, struct hbuf *b, const struct room_se
 	const char *tz = rooms_tz(ctx->app, rs);
 
 	if (sched_list(ctx->app, m->network, m->room, &v, &n) != HE_OK) {
-		hbuf_puts(b, "- Scheduled check-ins: I couldn't read them just now\n");
+		hbuf_printf(b, "- %s\n", S("mod.status_sched_unreadable"));
 		return;
 	}
 	if (n == 0)
-		hbuf_puts(b, "- Scheduled check-ins: none (`!mod checkin add` sets one)\n");
-	else
-		hbuf_printf(b, "- Scheduled check-ins (next times in %s):\n", tz);
+		hbuf_printf(b, "- %s\n", S("mod.status_sched_none"));
+	else {
+		hbuf_puts(b, "- ");
+		hbuf_printf(b, S("mod.status_sched"), tz);
+		hbuf_putc(b, '\n');
+	}
 	for (size_t i = 0; i < n; i++) {
 		char when[64];
 
 		mod_next_time(ctx->app, &v[i], tz, when, sizeof(when));
 		hbuf_printf(b, "  - **#%lld** ", v[i].id);
 		put_code(b, v[i].cron);
-		hbuf_printf(b, " (%s), next: %s", v[i].tz, when);
-		if (v[i].topic[0])
-			hbuf_printf(b, ", with the topic %s", v[i].topic);
-		else if (v[i].text[0])
-			hbuf_puts(b, ", the room's own question");
+		hbuf_printf(b, " (%s), ", v[i].tz);
+		hbuf_printf(b, S("mod.status_next"), when);
+		if (v[i].topic[0]) {
+			hbuf_puts(b, ", ");
+			hbuf_printf(b, S("mod.status_with_topic"), v[i].topic);
+		} else if (v[i].text[0]) {
+			hbuf_printf(b, ", %s", S("mod.status_own_question"));
+		}
 		if (mod_clashes_quiet(ctx->app, rs, v[i].cron, v[i].tz))
-			hbuf_puts(b, " (some times fall in quiet hours and are skipped)");
+			hbuf_printf(b, " (%s)", S("mod.status_some_quiet"));
 		hbuf_putc(b, '\n');
 	}
 	free(v);
@@ -172,34 +181,39 @@ int mod_status(struct hctx *ctx, const char *args)
 	const struct hmsg *m = ctx->msg;
 	struct room_settings rs;
 	struct hbuf b = HBUF_INIT;
+	const char *def;
 	int rc;
 
 	if (rooms_get(app, m->network, m->room, &rs) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't read this room's settings just now. Please try again in a moment.");
-	hbuf_puts(&b, "**This room's setup**\n\n");
-	hbuf_printf(&b, "- Hearth: %s\n", rs.paused ? "paused (only `!crisis`, `!help`, `!about` and "
-		    "`!mod` answer; `!mod resume` brings me back)" : "active");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms_3"));
+	def = S("mod.status_default");
+	hbuf_printf(&b, "**%s**\n\n- Hearth: %s\n", S("mod.status_title"),
+		    S(rs.paused ? "mod.status_paused" : "mod.status_active"));
 	if (rs.quiet_start >= 0)
-		hbuf_printf(&b, "- Quiet hours: %02d:%02d-%02d:%02d (%s)\n", rs.quiet_start / 60,
+		hbuf_printf(&b, "- %s: %02d:%02d-%02d:%02d (%s)\n", S("mod.status_quiet"), rs.quiet_start / 60,
 			    rs.quiet_start % 60, rs.quiet_end / 60, rs.quiet_end % 60, rooms_tz(app, &rs));
 	else
-		hbuf_puts(&b, "- Quiet hours: none\n");
-	hbuf_printf(&b, "- Time zone: %s%s\n", rooms_tz(app, &rs), rs.tz[0] ? "" : " (the default)");
+		hbuf_printf(&b, "- %s: %s\n", S("mod.status_quiet"), S("mod.status_none"));
+	hbuf_printf(&b, "- %s: %s%s%s\n", S("mod.status_tz"), rooms_tz(app, &rs), rs.tz[0] ? "" : " ",
+		    rs.tz[0] ? "" : def);
 	put_schedules(ctx, &b, &rs);
-	hbuf_printf(&b, "- Crisis country: %s%s\n", rooms_country(app, &rs), rs.country[0] ? "" : " (the default)");
-	hbuf_printf(&b, "- Language: %s%s\n", rooms_language(app, &rs), rs.language[0] ? "" : " (the default)");
-	hbuf_puts(&b, "- Prefix: ");
+	hbuf_printf(&b, "- %s: %s%s%s\n", S("mod.status_country"), rooms_country(app, &rs), rs.country[0] ? "" : " ",
+		    rs.country[0] ? "" : def);
+	hbuf_printf(&b, "- %s: %s%s%s\n", S("mod.status_language"), rooms_language(app, &rs),
+		    rs.language[0] ? "" : " ", rs.language[0] ? "" : def);
+	hbuf_printf(&b, "- %s: ", S("mod.status_prefix"));
 	put_code(&b, rooms_prefix(app, &rs));
-	hbuf_printf(&b, "%s\n", rs.prefix[0] ? "" : " (the default)");
-	hbuf_printf(&b, "- Welcome: %s\n", !rs.welcome ? "off" : rs.welcome_text[0] ?
-		    "on, with the room's own words" : "on, with my own words");
+	hbuf_printf(&b, "%s%s\n", rs.prefix[0] ? "" : " ", rs.prefix[0] ? "" : def);
+	hbuf_printf(&b, "- %s: %s\n", S("mod.status_welcome"), S(!rs.welcome ? "mod.status_welcome_off" :
+		    rs.welcome_text[0] ? "mod.status_welcome_room" : "mod.status_welcome_mine"));
 	if (rs.topic_week[0] && happ_now(app) - rs.topic_week_at < TOPIC_WEEK_SECS) {
 		char until[64];
 		mod_format_local(rooms_tz(app, &rs), rs.topic_week_at + TOPIC_WEEK_SECS, until, sizeof(until));
-		hbuf_printf(&b, "- Topic of the week: %s (until %s)\n", rs.topic_week, until);
+		hbuf_puts(&b, "- ");
+		hbuf_printf(&b, S("mod.status_topic_week"), rs.topic_week, until);
+		hbuf_putc(&b, '\n');
 	}
-	hbuf_puts(&b, "\nChange these with `!mod set`, `!mod quiet`, `!mod welcome` and `!mod checkin`; "
-		      "`!mod help` explains each.");
+	hbuf_printf(&b, "\n%s", S("mod.status_outro"));
 	rc = b.oom ? HE_NOMEM : reply(ctx, hbuf_str(&b));
 	hbuf_free(&b);
 	return rc;
@@ -297,8 +311,7 @@ static char *said(const char *v)
 static int set_refused(struct hctx *ctx, const char *what, const char *v, struct hbuf *good)
 {
 	char *s = said(v);
-	int rc = s && !good->oom ? hctx_replyf(ctx, HDEST_SAME, "I can't use \"%s\" as the %s. Good values: "
-					       "%s. Nothing was changed.", s, what, hbuf_str(good))
+	int rc = s && !good->oom ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.cant_use_as_good"), s, what, hbuf_str(good))
 				 : HE_NOMEM;
 	free(s);
 	hbuf_free(good);
@@ -310,19 +323,16 @@ int mod_set(struct hctx *ctx, const char *args)
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
 	struct hbuf good = HBUF_INIT;
-	char what[32], value[160], *f;
-	const char *field = NULL, *store = value;
+	char what[32], value[160], *f, fkey[48], nkey[48], extra[240] = "";
+	const char *field = NULL, *store = value, *note;
 	bool reset;
 	int rc;
 
 	if (!text_next_word(&args, what, sizeof(what)))
-		return reply(ctx, "What would you like to set? `!mod set country <code>`, `!mod set language "
-			     "<code>`, `!mod set prefix <character>` or `!mod set timezone <zone>`; "
-			     "`default` as the value goes back to the configured one.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.what_would_like_set"));
 	args = text_skip_space(args);
 	if (!*args || strlen(args) >= sizeof(value))
-		return hctx_replyf(ctx, HDEST_SAME, "Please give a value, e.g. `!mod set %s %s`. Nothing "
-				   "was changed.", "timezone", "Europe/London");
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.please_give_value_e"), "timezone", "Europe/London");
 	snprintf(value, sizeof(value), "%s", args);
 	for (char *e = value + strlen(value); e > value && e[-1] == ' '; )
 		*--e = '\0';
@@ -350,8 +360,7 @@ int mod_set(struct hctx *ctx, const char *args)
 			if (rc) {
 				free(f);
 				list_countries(app, &good);
-				return set_refused(ctx, "crisis country (a country I have vetted crisis lines "
-						   "for)", args, &good);
+				return set_refused(ctx, S("mod.refused_country"), args, &good);
 			}
 		}
 	} else if (strcmp(f, "language") == 0 || strcmp(f, "lang") == 0) {
@@ -367,7 +376,7 @@ int mod_set(struct hctx *ctx, const char *args)
 		list_languages(app, &good, value, &found);
 		if (!reset && !found) {
 			free(f);
-			return set_refused(ctx, "language (one I have content in)", args, &good);
+			return set_refused(ctx, S("mod.refused_language"), args, &good);
 		}
 		hbuf_free(&good);
 	} else if (strcmp(f, "prefix") == 0) {
@@ -375,8 +384,7 @@ int mod_set(struct hctx *ctx, const char *args)
 		if (!reset && !prefix_ok(value)) {
 			free(f);
 			list_prefixes(&good);
-			return set_refused(ctx, "prefix (one character that is not a letter or digit)", args,
-					   &good);
+			return set_refused(ctx, S("mod.refused_prefix"), args, &good);
 		}
 	} else if (strcmp(f, "timezone") == 0 || strcmp(f, "tz") == 0 || strcmp(f, "zone") == 0) {
 		char canon[64];
@@ -384,20 +392,19 @@ int mod_set(struct hctx *ctx, const char *args)
 		if (!reset) {
 			if (!rooms_tz_canon(value, canon, sizeof(canon))) {
 				free(f);
-				hbuf_puts(&good, "an IANA time zone name such as `Europe/London`, "
-					  "`America/New_York`, `Asia/Tokyo` or `UTC` (any case)");
-				return set_refused(ctx, "time zone", args, &good);
+				hbuf_puts(&good, S("mod.refused_tz_good"));
+				return set_refused(ctx, S("mod.field_tz"), args, &good);
 			}
 			snprintf(value, sizeof(value), "%s", canon);
 		}
 	}
 	free(f);
 	if (!field)
-		return reply(ctx, "I can set `country`, `language`, `prefix` or `timezone`, e.g. "
-			     "`!mod set timezone Europe/London`. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.can_set_country_language"));
 	if (rooms_set_text(app, m->network, m->room, field, store) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't save that just now, so nothing changed. Please try again in a moment.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_so"));
 	hlog_info("mod", "a room setting (%s) changed on %s", field, m->network);
+	ctx->lang_room[0] = '\0'; /* a new language answers in itself */
 	if (strcmp(field, "prefix") == 0) {
 		/* The reply must show the new prefix itself, not rewrite it for the old one. */
 		const char *now = reset ? app->cfg->prefix : value;
@@ -406,21 +413,21 @@ int mod_set(struct hctx *ctx, const char *args)
 		snprintf(back, sizeof(back), "%.8smod set prefix %.8s", now, app->cfg->prefix);
 		hc = text_md_code(help);
 		bc = text_md_code(back);
-		rc = hc && bc ? hctx_replyf(ctx, HDEST_SAME, "Done: commands in this room now start with "
-					    "that character, e.g. %s. To go back: %s.", hc, bc) : HE_NOMEM;
+		rc = hc && bc ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.done_commands_room_start"), hc, bc) : HE_NOMEM;
 		free(hc);
 		free(bc);
 		return rc;
 	}
+	/* "the time zone", "the crisis country", "the language" in the room's language (its new
+	 * one, when that is what changed). */
+	snprintf(fkey, sizeof(fkey), "mod.field_%s", field);
+	snprintf(nkey, sizeof(nkey), "mod.set_note_%s", field);
 	if (reset)
-		return hctx_replyf(ctx, HDEST_SAME, "Done: this room's %s is back to the default.",
-				   strcmp(field, "tz") == 0 ? "time zone" : field);
-	return hctx_replyf(ctx, HDEST_SAME, "Done: this room's %s is now %s.%s",
-			   strcmp(field, "tz") == 0 ? "time zone" : strcmp(field, "country") == 0 ?
-			   "crisis country" : field, value,
-			   strcmp(field, "tz") == 0 ? " New check-ins and quiet hours use it unless you "
-			   "name another zone." : strcmp(field, "country") == 0 ? " `!crisis` here "
-			   "now lists its crisis lines." : "");
+		return hctx_replyf(ctx, HDEST_SAME, S("mod.done_rooms_back_default"), S(fkey));
+	note = phrase_opt(app->content, hctx_lang(ctx, HDEST_SAME), nkey);
+	if (note)
+		snprintf(extra, sizeof(extra), " %s", note);
+	return hctx_replyf(ctx, HDEST_SAME, S("mod.done_rooms"), S(fkey), value, extra);
 }
 
 /* ---- !mod welcome ---- */
@@ -435,15 +442,12 @@ int mod_welcome(struct hctx *ctx, const char *args)
 
 	if (!text_next_word(&args, word, sizeof(word))) {
 		if (rooms_get(app, m->network, m->room, &rs) != HE_OK)
-			return reply(ctx, "Sorry, I couldn't read this room's settings just now.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_read_rooms_2"));
 		if (!rs.welcome)
-			return reply(ctx, "Welcomes are off in this room. `!mod welcome on` turns them "
-				     "back on.");
-		if (!(md = welcome_render("NAME", rs.welcome_text)))
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.welcomes_are_off_room"));
+		if (!(md = welcome_render(app, hctx_lang(ctx, HDEST_SAME), "NAME", rs.welcome_text)))
 			return HE_NOMEM;
-		rc = hctx_replyf(ctx, HDEST_SAME, "A new member here gets this, once, privately "
-				 "addressed:\n\n> %s\n\nChange it with `!mod welcome set \"<text>\"`, "
-				 "or `!mod welcome off`.", md);
+		rc = hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.new_member_here_gets"), md);
 		free(md);
 		return rc;
 	}
@@ -453,32 +457,25 @@ int mod_welcome(struct hctx *ctx, const char *args)
 		bool on = strcmp(f, "on") == 0;
 		free(f);
 		if (*text_skip_space(args))
-			return reply(ctx, "`!mod welcome on` and `!mod welcome off` take nothing after them. "
-				     "Nothing was changed.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.mod_welcome_mod_welcome"));
 		if (rooms_set_int(app, m->network, m->room, "welcome", on) != HE_OK)
-			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
-		return reply(ctx, on ? "Welcomes are on: a new member gets one short welcome from me, "
-			     "once." : "Welcomes are off: I won't greet new members here. `!mod "
-			     "welcome on` turns them back on.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_change_so"));
+		return reply(ctx, S(on ? "mod.welcomes_on" : "mod.welcomes_off"));
 	}
 	if (strcmp(f, "set") != 0) {
 		free(f);
-		return reply(ctx, "`!mod welcome` takes `set \"<text>\"`, `on` or `off`. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.mod_welcome_takes_set"));
 	}
 	free(f);
 	q = mod_take_quoted(&args, text, sizeof(text));
 	if (q == 0 || (q == 1 && (*args || !*text_skip_space(text))))
-		return reply(ctx, "Please put the welcome in quotes, e.g. `!mod welcome set \"Glad you're "
-			     "here. Read the pinned rules, and say hi when you're ready.\"`. Nothing was "
-			     "changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.please_put_welcome_quotes"));
 	if (q < 0)
-		return hctx_replyf(ctx, HDEST_SAME, "That welcome's closing quote is missing, or it is "
-				   "longer than %d characters. Nothing was changed.", ROOMS_WELCOME_MAX);
+		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.welcomes_closing_quote_missing"), ROOMS_WELCOME_MAX);
 	if (rooms_set_text(app, m->network, m->room, "welcome_text", text) != HE_OK ||
 	    rooms_set_int(app, m->network, m->room, "welcome", 1) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't save the welcome just now, so nothing changed.");
-	return reply(ctx, "Saved. A new member who joins gets this welcome once, addressed only to "
-		     "them. `!mod welcome` shows it.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_welcome"));
+	return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.saved_new_member_who"));
 }
 
 /* ---- !mod topic-of-week ---- */
@@ -493,24 +490,22 @@ int mod_topic_week(struct hctx *ctx, const char *args)
 
 	args = text_skip_space(args);
 	if (!*args)
-		return reply(ctx, "Which topic? e.g. `!mod topic-of-week self-compassion`; `!topics` lists "
-			     "them, `!mod topic-of-week off` ends it.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.which_topic_e_g"));
 	if (text_starts_with_ci(args, "off") && !*text_skip_space(args + 3)) {
 		if (rooms_set_text(app, m->network, m->room, "topic_week", "") != HE_OK)
-			return reply(ctx, "Sorry, I couldn't change that just now, so nothing changed.");
-		return reply(ctx, "No topic of the week: `!learn` shows the day's reading again.");
+			return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_change_so"));
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.no_topic_week_learn"));
 	}
 	t = content_find(app->content, args);
 	if (!t && content_suggest(app->content, args, near, 2) == 1)
 		t = near[0];
 	if (!t)
-		return reply(ctx, "I don't have a topic like that. `!topics` lists them. Nothing was changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.dont_have_topic_like"));
 	if (rooms_set_text(app, m->network, m->room, "topic_week", t->id) != HE_OK)
-		return reply(ctx, "Sorry, I couldn't save that just now, so nothing changed.");
+		return reply(ctx, hctx_phrase(ctx, HDEST_SAME, "mod.sorry_couldnt_save_so_2"));
 	if (!(title = text_md_escape(t->title)))
 		return HE_NOMEM;
-	rc = hctx_replyf(ctx, HDEST_SAME, "Topic of the week: **%s**. For the next 7 days, `!learn` "
-			 "without a topic shows it here.", title);
+	rc = hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.topic_week_next_7"), title);
 	free(title);
 	return rc;
 }

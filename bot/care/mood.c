@@ -16,6 +16,8 @@
 #include "care/commands.h"
 #include "care/content.h"
 #include "care/cron.h"
+#include "care/lang.h"
+#include "care/phrase.h"
 #include "care/vault.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -34,13 +36,15 @@
 
 /* ---- replies ----------------------------------------------------------------------------- */
 
-static const char *consent_missing =
-	"I'd be glad to keep a private mood log for you, but first I need your okay. Type "
-	"`!mood optin` to read what is kept and how." MOOD_NOTHING_SAVED;
+/* A phrase for a private reply (every mood reply is private). */
+#define PP(key) hctx_phrase(ctx, HDEST_PRIVATE, (key))
 
-static const char *consent_changed =
-	"What the mood log keeps, or how, has changed since you agreed. Please read it again with "
-	"`!mood optin` and confirm if it still suits you." MOOD_NOTHING_SAVED;
+/* "1 entry", "3 entries" in the member's language, into buf. */
+static const char *n_entries(struct hctx *ctx, long n, char *buf, size_t len)
+{
+	snprintf(buf, len, PP(n == 1 ? "mood.n_entries_one" : "mood.n_entries"), n);
+	return buf;
+}
 
 /* HE_OK when the member may log; otherwise tells them why not and returns HE_PERM. */
 static int need_consent(struct hctx *ctx)
@@ -51,18 +55,19 @@ static int need_consent(struct hctx *ctx)
 	if (rc == HE_OK && version >= ctx->app->content->consent_version)
 		return HE_OK;
 	if (rc == HE_OK)
-		mood_say(ctx, consent_changed);
+		mood_say(ctx, PP("mood.consent_changed"));
 	else if (rc == HE_NOTFOUND)
-		mood_say(ctx, consent_missing);
+		mood_say(ctx, PP("mood.consent_missing"));
 	else
-		mood_say(ctx, "Sorry, I couldn't reach your mood log just now. Please try again in a moment.");
+		mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_reach_mood"));
 	return HE_PERM;
 }
 
 /* The consent text with its placeholders (retention, the stats threshold) filled in. */
-static void put_consent(struct happ *app, struct hbuf *b)
+static void put_consent(struct hctx *ctx, struct hbuf *b)
 {
-	const struct content *c = app->content;
+	struct happ *app = ctx->app;
+	const struct content *c = hctx_content(ctx, HDEST_PRIVATE);
 	struct content_vars v = { app->cfg->mood_retention_days, app->cfg->stats_min_members };
 	char *text = NULL;
 
@@ -73,8 +78,9 @@ static void put_consent(struct happ *app, struct hbuf *b)
 	else
 		b->oom = true;
 	free(text);
-	hbuf_printf(b, "\n\n(`!mood optin confirm` works for %d minutes after this message.)",
-		    MOOD_OPTIN_WINDOW / 60);
+	hbuf_puts(b, "\n\n(");
+	hbuf_printf(b, PP("mood.optin_window"), MOOD_OPTIN_WINDOW / 60);
+	hbuf_puts(b, ")");
 }
 
 static int sub_optin(struct hctx *ctx, const char *rest)
@@ -89,34 +95,28 @@ static int sub_optin(struct hctx *ctx, const char *rest)
 
 	if (text_next_word(&rest, word, sizeof(word))) {
 		if (strcasecmp(word, "confirm") != 0 || *rest)
-			return mood_say(ctx, "To agree, type `!mood optin confirm`. To read what that means first, "
-				   "type `!mood optin`.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.agree_type_mood_optin"));
 		if (have && version >= c->consent_version)
-			return mood_say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.youre_already_opted_log"));
 		if (!mstore_consent_shown_recently(app, m->network, m->sender)) {
 			/* Consent is to the text just read: show it (again) first. */
 			if (mstore_consent_shown(app, m->network, m->sender))
-				return mood_say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment."
-					   MOOD_NOTHING_SAVED);
-			hbuf_puts(&b, "Before you agree, please read what the mood log keeps and how. Here "
-				  "it is; nothing is logged yet.\n\n");
-			put_consent(app, &b);
+				return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_do_please"));
+			hbuf_printf(&b, "%s\n\n", PP("mood.read_before_agree"));
+			put_consent(ctx, &b);
 			rc = b.oom ? HE_NOMEM : mood_say(ctx, hbuf_str(&b));
 			hbuf_free(&b);
 			return rc;
 		}
 		if (mstore_consent_give(app, m->network, m->sender, c->consent_version))
-			return mood_say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
-		return mood_say(ctx, "Thank you. Your mood log is ready, and only you can see it.\n\n"
-			   "Log how you feel with `!mood <1-10> [note]`, for example `!mood 6 long day #tired`. "
-			   "Several times a day is fine. `!mood history` shows your recent days.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_save_please"));
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.thank_mood_log_ready"));
 	}
 	if (have && version >= c->consent_version)
-		return mood_say(ctx, "You're already opted in. Log how you feel with `!mood <1-10> [note]`; "
-			   "`!mood optout` stops the log any time.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.youre_already_opted_log_2"));
 	if (mstore_consent_shown(app, m->network, m->sender))
-		return mood_say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-	put_consent(app, &b);
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_do_please_2"));
+	put_consent(ctx, &b);
 	rc = b.oom ? HE_NOMEM : mood_say(ctx, hbuf_str(&b));
 	hbuf_free(&b);
 	return rc;
@@ -132,7 +132,7 @@ static int sub_log(struct hctx *ctx)
 
 	if (need_consent(ctx))
 		return HE_OK;
-	rc = mood_parse_entry(ctx->args, &e, err, sizeof(err));
+	rc = mood_parse_entry(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), ctx->args, &e, err, sizeof(err));
 	if (rc == HE_NOMEM)
 		return rc;
 	if (rc)
@@ -140,11 +140,11 @@ static int sub_log(struct hctx *ctx)
 	rc = mood_log(ctx->app, m->network, m->sender, m->is_private ? NULL : m->room, happ_now(ctx->app), &e);
 	if (rc) {
 		mood_entry_in_clear(&e);
-		return mood_say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment." MOOD_NOTHING_SAVED);
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_save_please_2"));
 	}
-	hbuf_printf(&b, "Logged **%d**/10", e.score);
+	hbuf_printf(&b, PP("mood.logged"), e.score);
 	if (e.note)
-		hbuf_puts(&b, " with your note");
+		hbuf_printf(&b, " %s", PP("mood.with_note"));
 	if (e.ntags) {
 		hbuf_puts(&b, " (");
 		for (size_t i = 0; i < e.ntags; i++) {
@@ -153,9 +153,9 @@ static int sub_log(struct hctx *ctx)
 		}
 		hbuf_puts(&b, ")");
 	}
-	hbuf_puts(&b, ". Thank you for checking in with yourself.");
+	hbuf_printf(&b, ". %s", PP("mood.thank_you"));
 	if (!m->is_private)
-		hbuf_puts(&b, "\n\nYou can also log here, in our private chat, so your note stays between us.");
+		hbuf_printf(&b, "\n\n%s", PP("mood.log_here"));
 	mood_entry_in_clear(&e);
 	rc = b.oom ? HE_NOMEM : mood_say(ctx, hbuf_str(&b));
 	hbuf_free(&b);
@@ -166,52 +166,54 @@ static int sub_log(struct hctx *ctx)
 
 int mood_forget_all(struct happ *app, const char *network, const char *member)
 {
-	return mstore_forget_all(app, network, member);
+	int rc = mstore_forget_all(app, network, member);
+
+	/* The language choice (`!lang`) is part of everything Hearth holds about a member. */
+	return rc ? rc : lang_member_forget(app, network, member);
 }
 
 static int sub_forget(struct hctx *ctx, const char *rest)
 {
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
-	char word[16];
+	char word[16], count[48], rem[128];
 	long n = mstore_count(app, m->network, m->sender);
 	bool consent = mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK;
 	bool reminder = mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0);
+	char lang[16];
+	bool has_lang = lang_member_get(app, m->network, m->sender, lang, sizeof(lang)) == HE_OK && lang[0];
 	struct db_stmt *st;
 	long long expires = 0;
 
 	if (!text_next_word(&rest, word, sizeof(word))) {
-		if (n <= 0 && !consent && !reminder)
-			return mood_say(ctx, "There's nothing stored about you in the mood log.");
+		if (n <= 0 && !consent && !reminder && !has_lang)
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.theres_nothing_stored_about"));
 		if (mstore_forget_arm(app, m->network, m->sender))
-			return mood_say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_do_please_2"));
+		snprintf(rem, sizeof(rem), " %s", PP("mood.forget_reminder"));
 		return hctx_replyf(ctx, HDEST_PRIVATE,
-				   "This deletes everything the mood log holds about you: %ld entr%s%s%s. It "
-				   "can't be undone.\n\nIf you'd like a copy first, type `!mood export`. To "
-				   "delete everything, type `!mood forget confirm` within %d minutes.",
-				   n < 0 ? 0 : n, n == 1 ? "y" : "ies", consent ? ", your consent record" : "",
-				   reminder ? " and your daily reminder" : "", MOOD_FORGET_WINDOW / 60);
+				   hctx_phrase(ctx, HDEST_PRIVATE, "mood.deletes_everything_mood_log"),
+				   n_entries(ctx, n < 0 ? 0 : n, count, sizeof(count)),
+				   consent ? PP("mood.forget_consent") : "", reminder ? rem : "",
+				   MOOD_FORGET_WINDOW / 60);
 	}
 	if (strcasecmp(word, "confirm") != 0 || *rest)
-		return mood_say(ctx, "To delete your mood log, type `!mood forget`; I'll ask you to confirm.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.delete_mood_log_type"));
 	st = db_stmtf(store_sql(app->store), "SELECT expires FROM mood_pending WHERE network = ? AND member = ?"
 				     " AND action = 'forget'", "ss", m->network, m->sender);
 	if (!st)
-		return mood_say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_do_please_2"));
 	if (db_step(st) == DB_ROW)
 		expires = db_col_int64(st, 0);
 	db_reset(st);
 	if (expires < (long long)happ_now(app)) {
 		/* Nothing is written here: the slot stays for the next `!mood forget`. */
-		return mood_say(ctx, "To delete your mood log, first type `!mood forget`, then "
-			   "`!mood forget confirm` within 10 minutes. Nothing was deleted.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.delete_mood_log_first"));
 	}
 	if (mood_forget_all(app, m->network, m->sender))
-		return mood_say(ctx, "Sorry, I couldn't delete your mood log just now; nothing was changed. "
-			   "Please try again in a moment.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_delete_mood"));
 	hlog_info("mood", "a member deleted their mood log");
-	return mood_say(ctx, "Done. Everything the mood log held about you is deleted: your entries, your "
-		   "consent and any reminder. If you'd like a log again some day, `!mood optin` starts fresh.");
+	return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.done_everything_mood_log"));
 }
 
 static int sub_optout(struct hctx *ctx)
@@ -219,27 +221,20 @@ static int sub_optout(struct hctx *ctx)
 	struct happ *app = ctx->app;
 	const struct hmsg *m = ctx->msg;
 	long n = mstore_count(app, m->network, m->sender);
+	char count[48];
 
 	if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) != HE_OK) {
 		if (n > 0)
-			return hctx_replyf(ctx, HDEST_PRIVATE, "You're not opted in, so nothing new is logged. "
-					   "You still have %ld entr%s: read them with `!mood history`, export "
-					   "them with `!mood export`, or delete them with `!mood forget`.",
-					   n, n == 1 ? "y" : "ies");
-		return mood_say(ctx, "You're not opted in, and nothing is stored about you.");
+			return hctx_replyf(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mood.youre_not_opted_so"),
+					   n_entries(ctx, n, count, sizeof(count)));
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.youre_not_opted_nothing"));
 	}
 	if (mstore_optout_all(app, m->network, m->sender))
-		return mood_say(ctx, "Sorry, I couldn't do that just now, so nothing changed. Please try again in a moment.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_do_so"));
 	if (n <= 0)
-		return mood_say(ctx, "Your mood log is stopped, and nothing is stored about you. If you'd like "
-			   "to start again, `!mood optin` is always there.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.mood_log_stopped_nothing"));
 	return hctx_replyf(ctx, HDEST_PRIVATE,
-			   "Your mood log is stopped: I won't log anything new, and any daily reminder is "
-			   "off.\n\nYou have %ld entr%s. What would you like to do with them?\n\n"
-			   "- **Keep them:** nothing to do. Only you can read them, with `!mood history` "
-			   "or `!mood export`.\n"
-			   "- **Delete them all:** type `!mood forget`.\n\n"
-			   "To log again later, type `!mood optin`.", n, n == 1 ? "y" : "ies");
+			   hctx_phrase(ctx, HDEST_PRIVATE, "mood.mood_log_stopped_wont"), n_entries(ctx, n, count, sizeof(count)));
 }
 
 static int sub_remind(struct hctx *ctx, const char *rest)
@@ -252,14 +247,14 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 	int minute, mod = 0;
 	long day = 0;
 
-	if (mood_parse_remind(rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
+	if (mood_parse_remind(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), rest, &off, &minute, tz, sizeof(tz), err, sizeof(err)))
 		return mood_say(ctx, err);
 	if (off) {
 		if (!mstore_reminder_get(app, m->network, m->sender, NULL, NULL, 0))
-			return mood_say(ctx, "You have no daily reminder; nothing changed.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.have_no_daily_reminder"));
 		if (mstore_run(app, "DELETE FROM mood_reminder WHERE network = ? AND member = ?", m->network, m->sender))
-			return mood_say(ctx, "Sorry, I couldn't do that just now. Please try again in a moment.");
-		return mood_say(ctx, "Your daily reminder is off. You can still log any time with `!mood <1-10>`.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_do_please_2"));
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.daily_reminder_off_can"));
 	}
 	if (need_consent(ctx))
 		return HE_OK;
@@ -272,9 +267,8 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 				   " minute = excluded.minute, tz = excluded.tz, last_day = excluded.last_day",
 		       "ssisi", m->network, m->sender, (int64_t)minute, tz,
 		       (int64_t)(mod >= minute ? day : 0)))
-		return mood_say(ctx, "Sorry, I couldn't save that just now. Please try again in a moment.");
-	return hctx_replyf(ctx, HDEST_PRIVATE, "Okay: a gentle reminder each day at %02d:%02d (%s). Skip "
-			   "any day you like; there's no streak to keep. `!mood remind off` stops it.",
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_save_please"));
+	return hctx_replyf(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mood.okay_gentle_reminder_each"),
 			   minute / 60, minute % 60, eff);
 }
 
@@ -282,22 +276,9 @@ static int sub_remind(struct hctx *ctx, const char *rest)
 
 static int sub_help(struct hctx *ctx)
 {
-	return mood_say(ctx, "**Your private mood log**\n\n"
-		   "- `!mood optin`: read what is kept, then agree with `!mood optin confirm`\n"
-		   "- `!mood <1-10> [note]`: log how you feel; emotion words like #calm are kept as tags\n"
-		   "- `!mood history [days]`: your recent days (14 unless you say)\n"
-		   "- `!mood chart [days]`: your days as a picture (30 unless you say)\n"
-		   "- `!mood export`: everything, as CSV and JSON files\n"
-		   "- `!mood remind HH:MM [time zone]`: a gentle daily reminder; `!mood remind off` stops it\n"
-		   "- `!mood optout`: stop logging; `!mood forget`: delete everything\n\n"
-		   "Only you can see your log. Hearth is peer self-help, not therapy.");
+	return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.private_mood_log_mood"));
 }
 
-static const char transient_text[] =
-	"Your mood log needs a registered account on this network, so that it stays yours: a "
-	"nickname can pass to someone else, and so could your log. Please log in to your account "
-	"(on many networks: `/msg NickServ IDENTIFY <password>`, or your app's SASL login), then try "
-	"again." MOOD_NOTHING_SAVED;
 
 static const char *const subcommands[] = { "optin", "optout", "history", "chart", "export", "forget", "remind", "help" };
 
@@ -308,7 +289,7 @@ int cmd_mood(struct hctx *ctx)
 	int rc;
 
 	if (!mood_state(ctx->app))
-		return mood_say(ctx, "Mood logs are not available on this Hearth.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.mood_logs_are_not"));
 	if (!text_next_word(&rest, word, sizeof(word))) {
 		rc = sub_help(ctx);
 		goto out;
@@ -317,7 +298,7 @@ int cmd_mood(struct hctx *ctx)
 		*c = (char)tolower((unsigned char)*c);
 	if (ctx->msg->sender_transient && strcmp(word, "help") != 0) {
 		/* An id that can pass to someone else: nothing is stored, read or deleted under it. */
-		rc = mood_say(ctx, transient_text);
+		rc = mood_say(ctx, PP("mood.transient"));
 		goto out;
 	}
 	if (!strcmp(word, "optin") || !strcmp(word, "opt-in"))
@@ -347,11 +328,9 @@ int cmd_mood(struct hctx *ctx)
 			}
 		}
 		if (near)
-			rc = hctx_replyf(ctx, HDEST_PRIVATE, "I don't know that one. Did you mean `!mood %s`?"
-					 MOOD_NOTHING_SAVED, near);
+			rc = hctx_replyf(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mood.dont_know_one_did"), near);
 		else
-			rc = mood_say(ctx, "I didn't understand that. Log a mood with a number from 1 to 10, like "
-				 "`!mood 6 tired but okay`, or type `!mood help`." MOOD_NOTHING_SAVED);
+			rc = mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.didnt_understand_log_mood"));
 	} else {
 		rc = sub_log(ctx);
 	}
@@ -359,10 +338,9 @@ out:
 	if (!ctx->msg->is_private) {
 		/* The room learns nothing but that a reply went elsewhere. */
 		if (rc == HE_OK)
-			hctx_reply(ctx, HDEST_SAME, "I've replied to you privately.");
+			hctx_reply(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mood.ive_replied_privately"));
 		else
-			hctx_reply(ctx, HDEST_SAME, "I couldn't reach you privately just now. Please send me a "
-				   "private message and try there.");
+			hctx_reply(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mood.couldnt_reach_privately_please"));
 	}
 	return rc;
 }
@@ -413,6 +391,11 @@ int mood_init(struct happ *app)
 	mo = calloc(1, sizeof(*mo));
 	if (!mo)
 		return HE_NOMEM;
+	app->care->mood = mo;
+	/* The tables first: the key check below looks at what is stored (nothing changes when the
+	 * schema is current). */
+	if ((rc = mood_migrate(app->store)))
+		return rc;
 	if (!store_dir(app->store) && access(app->cfg->mood_key_file, F_OK) != 0) {
 		/* A store opened directly (tests, benchmarks) and no key file yet: a key for this run
 		 * only, so that test suites never write keys into a real data directory. The daemon
@@ -422,18 +405,13 @@ int mood_init(struct happ *app)
 		rc = vault_from_key(key, &mo->vault);
 		sodium_memzero(key, sizeof(key));
 	} else {
-		rc = vault_open(app->cfg->mood_key_file, &mo->vault);
+		rc = mood_key_open(app, app->cfg->mood_key_file, &mo->vault);
 	}
 	if (rc) {
 		hlog_error("mood", "mood logs cannot start without their key file; fix the problem above "
 			   "and start Hearth again");
-		free(mo);
 		return rc;
 	}
-	app->care->mood = mo;
-	rc = mood_migrate(app->store);
-	if (rc)
-		return rc;
 	mood_purge(app, NULL);
 	mo->purge_day = tz_daykey(app->cfg->timezone, happ_now(app));
 	if (app->loop) {

@@ -73,12 +73,17 @@ struct mood_entry_in {
 
 /* Pure parsers (no I/O but cron_tz_valid's zone lookup), exposed for tests and the fuzzer. On
  * HE_INVAL / HE_TOOBIG they write a short, kind message a member can act on into err. */
-int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, size_t errlen);
+/* The parsers' errors are phrases in lang (content.h's phrase()). */
+struct content;
+int mood_parse_entry(const struct content *c, const char *lang, const char *args, struct mood_entry_in *out,
+		     char *err, size_t errlen);
 void mood_entry_in_clear(struct mood_entry_in *e);
 /* "" -> MOOD_HISTORY_DEFAULT; "1".."365". */
-int mood_parse_days(const char *arg, int *days, char *err, size_t errlen);
+int mood_parse_days(const struct content *c, const char *lang, const char *arg, int *days, char *err,
+		    size_t errlen);
 /* "HH:MM [Zone/Name]" or "off" (sets *off). tz gets the zone or "" when none was given. */
-int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t tzlen, char *err,
+int mood_parse_remind(const struct content *c, const char *lang, const char *args, bool *off, int *minute,
+		      char *tz, size_t tzlen, char *err,
 		      size_t errlen);
 
 /* Stores one entry for a member who has consented (the caller checks). origin_room is NULL for

@@ -3,6 +3,7 @@
  * screen readers; a network that only carries files gets the file (the console saves it beside
  * exports); a network with neither gets the text sparkline and a line saying where charts show.
  * Nothing is drawn for a member without a mood log. */
+#include "care/lang.h"
 #include "care/chart.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
@@ -190,15 +191,13 @@ int mood_chart(struct hctx *ctx, const char *rest)
 	long today, first;
 	struct tm tm;
 
-	if (*rest && mood_parse_days(rest, &days, err, sizeof(err)))
+	if (*rest && mood_parse_days(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), rest, &days, err, sizeof(err)))
 		return mood_say(ctx, err);
 	if (mstore_count(app, m->network, m->sender) <= 0) {
 		/* nothing drawn for a member without a log */
 		if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
-			return mood_say(ctx, "Your mood log is empty so far, so there's nothing to draw yet. "
-				   "Log how you feel with `!mood <1-10> [note]`.");
-		return mood_say(ctx, "You don't have a mood log. If you'd like one, type `!mood optin` to read "
-			   "what is kept and how.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.mood_log_empty_so_2"));
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.dont_have_mood_log"));
 	}
 	if (!mstore_reminder_get(app, m->network, m->sender, NULL, tz, sizeof(tz)) || !*tz)
 		snprintf(tz, sizeof(tz), "%s", app->cfg->timezone ? app->cfg->timezone : "UTC");
@@ -239,12 +238,11 @@ int mood_chart(struct hctx *ctx, const char *rest)
 			      png.height, hbuf_str(&alt) };
 	if ((rc = reply_send_image(ctx, &img, "a mood chart")) != HE_OK)
 		goto out;
-	rc = hctx_replyf(ctx, HDEST_PRIVATE, "That's your mood over the last %d day%s, just for you. "
-			 "`!mood history` has the numbers; `!mood chart 90` looks further back.",
+	rc = hctx_replyf(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mood.thats_mood_over_last"),
 			 days, days == 1 ? "" : "s");
 out:
 	if (rc == HE_DB || rc == HE_IO || rc == HE_AGAIN || rc == HE_TOOBIG || rc == HE_INVAL)
-		rc = mood_say(ctx, "Sorry, I couldn't draw your chart just now. Please try again in a moment.");
+		rc = mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_draw_chart"));
 	if (alt.data)
 		sodium_memzero(alt.data, alt.len);
 	if (b.data)

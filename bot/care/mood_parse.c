@@ -1,5 +1,6 @@
 /* mood_parse.c - the pure parsers behind `!mood`: score, note and #tags, history days,
  * reminder time. No I/O but cron_tz_valid's zone lookup; exposed for tests and the fuzzer. */
+#include "care/content.h"
 #include "care/mood.h"
 #include "care/cron.h"
 #include "core/err.h"
@@ -44,11 +45,11 @@ void mood_entry_in_clear(struct mood_entry_in *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static const char score_help[] =
-	"I log moods as a whole number from 1 (very low) to 10 (very good), like "
-	"`!mood 6 tired but okay #tired`.";
+/* A phrase in the member's language (content.h); c NULL gives the key (tests of the good paths). */
+#define W(key) phrase(c, lang, (key))
 
-int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, size_t errlen)
+int mood_parse_entry(const struct content *c, const char *lang, const char *args, struct mood_entry_in *out,
+		     char *err, size_t errlen)
 {
 	const char *p, *tok, *end;
 	char q[32];
@@ -60,7 +61,7 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 		return HE_INVAL;
 	len = strlen(args);
 	if (!text_utf8_valid(args, len)) {
-		he_fmt(err, errlen, "I couldn't read that: it has characters I can't handle." MOOD_NOTHING_SAVED);
+		he_fmt(err, errlen, "%s", W("mood.parse_unreadable"));
 		return HE_INVAL;
 	}
 	p = args;
@@ -74,24 +75,23 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 	if (toklen > 3 && strncmp(tok + toklen - 3, "/10", 3) == 0)
 		toklen -= 3;
 	if (toklen == 0) {
-		he_fmt(err, errlen, "%s" MOOD_NOTHING_SAVED, score_help);
+		he_fmt(err, errlen, "%s", W("mood.parse_no_score"));
 		return HE_INVAL;
 	}
 	for (size_t i = 0; i < toklen; i++) {
 		if (tok[i] < '0' || tok[i] > '9') {
 			quote_ascii(q, sizeof(q), tok, toklen, 12);
 			if (tok[i] == '.' || tok[i] == ',')
-				he_fmt(err, errlen, "Please use a whole number: %s" MOOD_NOTHING_SAVED, score_help);
+				he_fmt(err, errlen, "%s", W("mood.parse_whole_number"));
 			else
-				he_fmt(err, errlen, "`%s` isn't a score I understand. %s You can also type "
-					"`!mood help`." MOOD_NOTHING_SAVED, q, score_help);
+				he_fmt(err, errlen, W("mood.parse_not_a_score"), q);
 			return HE_INVAL;
 		}
 		if (i < 3)
 			score = score * 10 + (tok[i] - '0');
 	}
 	if (toklen > 2 || score < 1 || score > 10) {
-		he_fmt(err, errlen, "Scores go from 1 to 10. %s" MOOD_NOTHING_SAVED, score_help);
+		he_fmt(err, errlen, "%s", W("mood.parse_range"));
 		return HE_INVAL;
 	}
 	out->score = score;
@@ -105,8 +105,7 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 		return HE_OK;
 	len = text_utf8_count(p, (size_t)(end - p));
 	if (len > MOOD_NOTE_MAX) {
-		he_fmt(err, errlen, "That note is %zu characters; I keep notes up to %d. Could you make it "
-			"a little shorter?" MOOD_NOTHING_SAVED, len, MOOD_NOTE_MAX);
+		he_fmt(err, errlen, W("mood.parse_note_long"), len, MOOD_NOTE_MAX);
 		rc = HE_TOOBIG;
 		goto fail;
 	}
@@ -140,8 +139,7 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 		if (dup)
 			continue;
 		if (out->ntags == MOOD_TAGS_MAX) {
-			he_fmt(err, errlen, "I keep up to %d emotion words per entry. Could you pick the ones "
-				"that matter most?" MOOD_NOTHING_SAVED, MOOD_TAGS_MAX);
+			he_fmt(err, errlen, W("mood.parse_many_tags"), MOOD_TAGS_MAX);
 			rc = HE_INVAL;
 			goto fail;
 		}
@@ -150,9 +148,9 @@ int mood_parse_entry(const char *args, struct mood_entry_in *out, char *err, siz
 			rc = HE_NOMEM;
 			goto fail;
 		}
-		for (char *c = tag; *c; c++)
-			if ((unsigned char)*c < 0x80)
-				*c = (char)tolower((unsigned char)*c);
+		for (char *k = tag; *k; k++)
+			if ((unsigned char)*k < 0x80)
+				*k = (char)tolower((unsigned char)*k);
 		out->tags[out->ntags++] = tag;
 	}
 	return HE_OK;
@@ -161,7 +159,8 @@ fail:
 	return rc;
 }
 
-int mood_parse_days(const char *arg, int *days, char *err, size_t errlen)
+int mood_parse_days(const struct content *c, const char *lang, const char *arg, int *days, char *err,
+		    size_t errlen)
 {
 	const char *p = arg ? text_skip_space(arg) : "";
 	size_t n = 0;
@@ -176,15 +175,15 @@ int mood_parse_days(const char *arg, int *days, char *err, size_t errlen)
 		n++;
 	}
 	if (n == 0 || n > 3 || *text_skip_space(p + n) || d < 1 || d > MOOD_HISTORY_MAX) {
-		he_fmt(err, errlen, "I can show from 1 to %d days, like `!mood history 30`.", MOOD_HISTORY_MAX);
+		he_fmt(err, errlen, W("mood.parse_days"), MOOD_HISTORY_MAX);
 		return HE_INVAL;
 	}
 	*days = d;
 	return HE_OK;
 }
 
-int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t tzlen, char *err,
-		      size_t errlen)
+int mood_parse_remind(const struct content *c, const char *lang, const char *args, bool *off, int *minute,
+		      char *tz, size_t tzlen, char *err, size_t errlen)
 {
 	const char *p = args ? args : "";
 	char when[16], zone[128], extra[8], q[48];
@@ -194,8 +193,7 @@ int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t
 	if (tzlen)
 		tz[0] = '\0';
 	if (!text_next_word(&p, when, sizeof(when))) {
-		he_fmt(err, errlen, "Tell me a time for a daily reminder, like `!mood remind 20:30` or "
-			"`!mood remind 20:30 Europe/Berlin`; `!mood remind off` stops it.");
+		he_fmt(err, errlen, "%s", W("mood.parse_remind_time"));
 		return HE_INVAL;
 	}
 	if (strcasecmp(when, "off") == 0 && !*p) {
@@ -204,22 +202,19 @@ int mood_parse_remind(const char *args, bool *off, int *minute, char *tz, size_t
 	}
 	if (cron_parse_hhmm(when, minute) != 0) {
 		quote_ascii(q, sizeof(q), when, strlen(when), 12);
-		he_fmt(err, errlen, "`%s` isn't a time I understand. Please use 24-hour HH:MM, like "
-			"`!mood remind 20:30`.", q);
+		he_fmt(err, errlen, W("mood.parse_remind_bad_time"), q);
 		*minute = -1;
 		return HE_INVAL;
 	}
 	if (text_next_word(&p, zone, sizeof(zone))) {
 		if (text_next_word(&p, extra, sizeof(extra))) {
-			he_fmt(err, errlen, "I only need a time and, if you like, a time zone, like "
-				"`!mood remind 20:30 Europe/Berlin`.");
+			he_fmt(err, errlen, "%s", W("mood.parse_remind_extra"));
 			*minute = -1;
 			return HE_INVAL;
 		}
 		if (strlen(zone) >= tzlen || strlen(zone) > 64 || !cron_tz_valid(zone)) {
 			quote_ascii(q, sizeof(q), zone, strlen(zone), 40);
-			he_fmt(err, errlen, "I don't know the time zone `%s`. Please use a name like "
-				"Europe/Berlin or America/New_York.", q);
+			he_fmt(err, errlen, W("mood.parse_remind_zone"), q);
 			*minute = -1;
 			return HE_INVAL;
 		}

@@ -84,6 +84,21 @@ const struct db_migration mood_migrations[] = {
 	  " SELECT network, member, 'forget', -4294967296 FROM"
 	  " (SELECT network, member FROM mood_consent UNION SELECT network, member FROM mood_entry)"
 	  " AS m ON CONFLICT DO NOTHING;" },
+	/* 3 */
+	/* One-tap answers (mood_tap.c), kept so that taking a tap back works across a restart:
+	 * the reaction's id (answer), its room, the check-in it answered (about), whose entry it
+	 * logged (0 once taken back or past the undo window). Pruned an hour after the tap (the
+	 * flood limit counts taps per hour); `!mood forget` deletes a member's rows. */
+	{ "CREATE TABLE mood_tap (network TEXT NOT NULL, answer TEXT NOT NULL, room TEXT NOT NULL,"
+	  " about TEXT NOT NULL, member TEXT NOT NULL, entry INTEGER NOT NULL, score INTEGER NOT NULL,"
+	  " at INTEGER NOT NULL, PRIMARY KEY (network, answer)) WITHOUT ROWID;"
+	  "CREATE INDEX mood_tap_member ON mood_tap (network, member, at);"
+	  "CREATE INDEX mood_tap_at ON mood_tap (at);",
+	  "CREATE TABLE mood_tap (network TEXT NOT NULL, answer TEXT NOT NULL, room TEXT NOT NULL,"
+	  " about TEXT NOT NULL, member TEXT NOT NULL, entry BIGINT NOT NULL, score INTEGER NOT NULL,"
+	  " at BIGINT NOT NULL, PRIMARY KEY (network, answer));"
+	  "CREATE INDEX mood_tap_member ON mood_tap (network, member, at);"
+	  "CREATE INDEX mood_tap_at ON mood_tap (at);" },
 };
 const size_t mood_nmigrations = sizeof(mood_migrations) / sizeof(mood_migrations[0]);
 
@@ -350,6 +365,7 @@ int mstore_forget_all(struct happ *app, const char *network, const char *member)
 		"DELETE FROM mood_reminder WHERE network = ? AND member = ?",
 		"DELETE FROM mood_pending WHERE network = ? AND member = ?",
 		"DELETE FROM mood_consent_shown WHERE network = ? AND member = ?",
+		"DELETE FROM mood_tap WHERE network = ? AND member = ?",
 	};
 	bool own;
 	int rc = HE_OK;

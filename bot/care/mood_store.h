@@ -24,6 +24,12 @@ struct mood {
 	struct mood_taps *taps;   /* mood_tap.c: recent one-tap answers (memory only) */
 };
 void mood_taps_free(struct mood_taps *mt);
+/* mood_key.c: opens the mood key file at path (creating it only when the store holds no sealed
+ * notes and no check value) and checks it against the store's check value, or on a store from
+ * before the check against the newest sealed note. HE_CRYPTO (logged with what to do) when the
+ * file is missing or another key; nothing in the store changes then. */
+struct vault;
+int mood_key_open(struct happ *app, const char *path, struct vault **out);
 
 static inline struct mood *mood_state(struct happ *app)
 {

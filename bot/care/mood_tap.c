@@ -8,11 +8,13 @@
  * back within TAP_UNDO seconds removes that entry and says so, and only the member who tapped
  * can take it back. A member who is not opted in has nothing stored and gets at most one
  * private hint (remembered in memory as a hash, for this run only); an id that can pass to
- * someone else gets nothing. What links a tap to its entry is kept in memory only: after a
- * restart a tap can no longer be taken back (the entry stays, `!mood forget` removes it). */
+ * someone else gets nothing. What links a tap to its entry is kept in the store (table
+ * mood_tap: the reaction's id and room, the check-in, the entry, the time; pruned an hour after
+ * the tap), so a tap can be taken back across a restart too. */
+#include "care/content.h"
+#include "care/lang.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
-#include "care/content.h"
 #include "care/reply.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -20,29 +22,20 @@
 #include "store/store.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TAPS_MAX 512               /* recent taps remembered */
 #define TAP_ID_MAX 256             /* bytes of a tap's or a check-in's id */
 #define TAP_UNDO 600               /* seconds a tap can be taken back (10 minutes) */
+#define TAP_WINDOW 3600            /* the flood limit's window; rows are kept this long */
 #define TAP_PER_HOUR 10
 #define HINTED_MAX 4096
 
 typedef unsigned char hash16[16];
 
-struct tap {
-	char answer[TAP_ID_MAX];
-	hash16 who, about;
-	long long entry;               /* 0: nothing logged any more */
-	int score;
-	time_t at;
-};
-
 struct mood_taps {
-	struct tap t[TAPS_MAX];
-	size_t next;
 	hash16 hinted[HINTED_MAX];
 	size_t nhinted;
 };
@@ -73,6 +66,14 @@ static struct mood_taps *taps(struct happ *app)
 	return mo ? mo->taps : NULL;
 }
 
+/* A phrase in the member's language (their `!lang`, else [bot] language). */
+static const char *say(struct happ *app, const struct hevent *ev, const char *key)
+{
+	char lang[16];
+
+	return phrase(app->content, lang_for_member(app, ev->network, ev->member, lang, sizeof(lang)), key);
+}
+
 static int hint_once(struct happ *app, struct mood_taps *mt, const struct hevent *ev, const hash16 who)
 {
 	for (size_t i = 0; i < mt->nhinted; i++)
@@ -81,90 +82,117 @@ static int hint_once(struct happ *app, struct mood_taps *mt, const struct hevent
 	if (mt->nhinted == HINTED_MAX)
 		return HE_OK; /* "at most one": when the memory is full, no more hints */
 	memcpy(mt->hinted[mt->nhinted++], who, sizeof(hash16));
-	return reply_post_private(app, ev->network, ev->member,
-		"Thank you for answering the check-in. I haven't kept anything, as you don't have a mood "
-		"log. If you'd like one, private and just for you, type `!mood optin` to read how it works.",
-		"a mood log hint");
+	return reply_post_private(app, ev->network, ev->member, say(app, ev, "mood.tap_hint"), "a mood log hint");
+}
+
+static int64_t count_of(struct happ *app, const char *sql, const char *fmt, ...)
+{
+	struct db_stmt *st;
+	int64_t n = -1;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = db_vstmtf(store_sql(app->store), sql, fmt, ap);
+	va_end(ap);
+	if (st && db_step(st) == DB_ROW)
+		n = db_col_int64(st, 0);
+	if (st)
+		db_reset(st);
+	return n;
 }
 
 static int answer(struct happ *app, struct mood_taps *mt, const struct hevent *ev)
 {
 	struct mood_entry_in e = { .score = ev->score };
-	hash16 who, about;
+	struct db *db = store_sql(app->store);
+	hash16 who;
 	time_t now = happ_now(app);
-	int version = 0, recent = 0, rc;
-	long long id;
-	struct tap *t;
-	int64_t id64 = 0;
-	char md[400];
+	int version = 0, rc;
+	int64_t id = 0, n;
+	char md[800];
 
-	if (ev->score < 1 || ev->score > 10 || !ev->answer || !ev->about || strlen(ev->answer) >= TAP_ID_MAX)
+	if (ev->score < 1 || ev->score > 10 || !ev->answer || !ev->about || !ev->room ||
+	    strlen(ev->answer) >= TAP_ID_MAX || strlen(ev->about) >= TAP_ID_MAX ||
+	    strlen(ev->room) >= TAP_ID_MAX)
 		return HE_INVAL;
 	hash_of(who, ev->network, ev->member);
-	hash_of(about, ev->network, ev->about);
 	rc = mstore_consent_get(app, ev->network, ev->member, NULL, &version);
 	if (rc == HE_NOTFOUND || (rc == HE_OK && version < app->content->consent_version))
 		return hint_once(app, mt, ev, who);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < TAPS_MAX; i++) {
-		t = &mt->t[i];
-		if (!t->at || memcmp(t->who, who, sizeof(hash16)))
-			continue;
-		if (t->entry && !memcmp(t->about, about, sizeof(hash16)))
-			return HE_OK; /* this check-in is answered already: one entry each */
-		recent += now - t->at < 3600;
-	}
-	if (recent >= TAP_PER_HOUR)
+	if (db_runf(db, NULL, "DELETE FROM mood_tap WHERE at < ?", "i", (int64_t)now - TAP_WINDOW))
+		return HE_DB;
+	/* the same reaction again (a replay): logged once */
+	if ((n = count_of(app, "SELECT count(*) FROM mood_tap WHERE network = ? AND answer = ?", "ss",
+			  ev->network, ev->answer)) != 0)
+		return n < 0 ? HE_DB : HE_OK;
+	/* this check-in is answered already: one entry each */
+	if ((n = count_of(app, "SELECT count(*) FROM mood_tap WHERE network = ? AND member = ? AND"
+			  " about = ? AND entry <> 0", "sss", ev->network, ev->member, ev->about)) != 0)
+		return n < 0 ? HE_DB : HE_OK;
+	n = count_of(app, "SELECT count(*) FROM mood_tap WHERE network = ? AND member = ? AND at > ?",
+		     "ssi", ev->network, ev->member, (int64_t)now - TAP_WINDOW);
+	if (n < 0)
+		return HE_DB;
+	if (n >= TAP_PER_HOUR)
 		return HE_OK;
 	if ((rc = mood_log(app, ev->network, ev->member, ev->room, now, &e)) != HE_OK)
 		return rc;
-	if (db_int64f(store_sql(app->store), &id64, "SELECT max(id) FROM mood_entry WHERE network = ? AND member = ?",
+	if (db_int64f(db, &id, "SELECT max(id) FROM mood_entry WHERE network = ? AND member = ?",
 		      "ss", ev->network, ev->member) != HE_OK)
-		id64 = 0;
-	id = id64;
-	t = &mt->t[mt->next++ % TAPS_MAX];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->answer, sizeof(t->answer), "%s", ev->answer);
-	memcpy(t->who, who, sizeof(hash16));
-	memcpy(t->about, about, sizeof(hash16));
-	t->entry = id;
-	t->score = ev->score;
-	t->at = now;
-	snprintf(md, sizeof(md), "Logged **%d** in your mood log, just for you. To add a few words, log "
-		 "with a note: `!mood %d <your words>`. Tapped by mistake? Remove your reaction within "
-		 "%d minutes and I'll take it out.", ev->score, ev->score, TAP_UNDO / 60);
+		id = 0;
+	if (db_runf(db, NULL, "INSERT INTO mood_tap (network, answer, room, about, member, entry, score,"
+		    " at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "sssssiii", ev->network, ev->answer, ev->room,
+		    ev->about, ev->member, id, (int64_t)ev->score, (int64_t)now) != HE_OK)
+		hlog_warn("mood", "a one-tap entry was logged but cannot be taken back by its reaction");
+	snprintf(md, sizeof(md), say(app, ev, "mood.tap_logged"), ev->score, ev->score, TAP_UNDO / 60);
 	return reply_post_private(app, ev->network, ev->member, md, "a mood tap confirmation");
 }
 
-static int withdraw(struct happ *app, struct mood_taps *mt, const struct hevent *ev)
+static int withdraw(struct happ *app, const struct hevent *ev)
 {
-	hash16 who;
-	char md[200];
+	struct db *db = store_sql(app->store);
+	struct db_stmt *st;
+	char md[400];
+	bool mine;
+	int64_t entry, at;
+	int score, rc;
 
-	if (!ev->answer)
+	if (!ev->answer || !ev->room || strlen(ev->answer) >= TAP_ID_MAX)
 		return HE_INVAL;
-	hash_of(who, ev->network, ev->member);
-	for (size_t i = 0; i < TAPS_MAX; i++) {
-		struct tap *t = &mt->t[i];
-		if (!t->at || !t->entry || strcmp(t->answer, ev->answer) != 0)
-			continue;
-		if (memcmp(t->who, who, sizeof(hash16)))
-			return HE_PERM; /* someone else's tap (a moderator's redaction): the entry stays */
-		if (happ_now(app) - t->at > TAP_UNDO) {
-			t->entry = 0; /* told once; the entry stays */
-			return reply_post_private(app, ev->network, ev->member, "You removed a reaction "
-				"from more than ten minutes ago, so its entry stays in your log. `!mood history` "
-				"shows it; `!mood forget` deletes everything.", "a mood tap note");
-		}
-		if (db_runf(store_sql(app->store), NULL, "DELETE FROM mood_entry WHERE id = ? AND network = ? AND member = ?",
-			       "iss", (int64_t)t->entry, ev->network, ev->member) != HE_OK)
-			return HE_DB;
-		t->entry = 0;
-		snprintf(md, sizeof(md), "Done: I took the %d out of your mood log.", t->score);
-		return reply_post_private(app, ev->network, ev->member, md, "a mood tap removal");
+	st = db_stmtf(db, "SELECT member, entry, score, at FROM mood_tap WHERE network = ? AND"
+		      " answer = ? AND room = ?", "sss", ev->network, ev->answer, ev->room);
+	if (!st)
+		return HE_DB;
+	rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? HE_NOTFOUND : HE_DB;
 	}
-	return HE_NOTFOUND;
+	mine = db_col_text(st, 0) && strcmp(db_col_text(st, 0), ev->member) == 0;
+	entry = db_col_int64(st, 1);
+	score = (int)db_col_int64(st, 2);
+	at = db_col_int64(st, 3);
+	db_reset(st);
+	if (!mine)
+		return HE_PERM; /* someone else's tap (a moderator's redaction): the entry stays */
+	if (!entry)
+		return HE_NOTFOUND;
+	if ((int64_t)happ_now(app) - at > TAP_UNDO) { /* told once; the entry stays */
+		if (db_runf(db, NULL, "UPDATE mood_tap SET entry = 0 WHERE network = ? AND answer = ?",
+			    "ss", ev->network, ev->answer))
+			return HE_DB;
+		return reply_post_private(app, ev->network, ev->member, say(app, ev, "mood.tap_too_late"),
+					  "a mood tap note");
+	}
+	if (db_runf(db, NULL, "DELETE FROM mood_entry WHERE id = ? AND network = ? AND member = ?",
+		    "iss", entry, ev->network, ev->member) != HE_OK ||
+	    db_runf(db, NULL, "UPDATE mood_tap SET entry = 0 WHERE network = ? AND answer = ?", "ss",
+		    ev->network, ev->answer) != HE_OK)
+		return HE_DB;
+	snprintf(md, sizeof(md), say(app, ev, "mood.tap_removed"), score);
+	return reply_post_private(app, ev->network, ev->member, md, "a mood tap removal");
 }
 
 int mood_log_reaction(struct happ *app, const struct hevent *ev)
@@ -178,6 +206,6 @@ int mood_log_reaction(struct happ *app, const struct hevent *ev)
 	if (ev->kind == HEV_SCALE_ANSWER)
 		return answer(app, mt, ev);
 	if (ev->kind == HEV_SCALE_WITHDRAWN)
-		return withdraw(app, mt, ev);
+		return withdraw(app, ev);
 	return HE_INVAL;
 }

@@ -2,6 +2,8 @@
  * latest entries in their zone), `!mood export` (CSV and JSON files, or CSV as text where the
  * network carries no files) and the daily reminders. The command, consent and storage are in
  * mood.c and mood_store.c; see mood.h for the privacy rules both keep. */
+#include "care/content.h"
+#include "care/lang.h"
 #include "care/mood.h"
 #include "care/mood_store.h"
 #include "care/mood_views.h"
@@ -32,6 +34,9 @@ static const char *next_tag(const char *plain, size_t len, const char *cur)
 	p += strlen(p) + 1;
 	return p < end ? p : NULL;
 }
+
+/* A phrase for a private reply (every mood reply is private). */
+#define PP(key) hctx_phrase(ctx, HDEST_PRIVATE, (key))
 
 /* ---- time zones and shared pieces ------------------------------------------------------- */
 
@@ -97,13 +102,12 @@ int mood_history(struct hctx *ctx, const char *rest)
 	double sum = 0;
 	time_t now = happ_now(app), start;
 
-	if (mood_parse_days(rest, &days, err, sizeof(err)))
+	if (mood_parse_days(ctx->app->content, hctx_lang(ctx, HDEST_PRIVATE), rest, &days, err, sizeof(err)))
 		return mood_say(ctx, err);
 	if (mstore_count(app, m->network, m->sender) <= 0) {
 		if (mstore_consent_get(app, m->network, m->sender, NULL, NULL) == HE_OK)
-			return mood_say(ctx, "Your mood log is empty so far. Log how you feel with `!mood <1-10> [note]`.");
-		return mood_say(ctx, "You don't have a mood log. If you'd like one, type `!mood optin` to read "
-			   "what is kept and how.");
+			return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.mood_log_empty_so"));
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.dont_have_mood_log"));
 	}
 	day = calloc((size_t)days, sizeof(*day));
 	if (!day)
@@ -141,9 +145,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 	db_reset(st);
 
 	if (total == 0) {
-		hbuf_printf(&b, "No entries in the last %d day%s. Log one with `!mood <1-10> [note]`, "
-			    "or look further back with `!mood history %d`.", days, days == 1 ? "" : "s",
-			    MOOD_HISTORY_MAX);
+		hbuf_printf(&b, PP(days == 1 ? "mood.history_none_one" : "mood.history_none"), days, MOOD_HISTORY_MAX);
 		goto send;
 	}
 	for (int d = 0; d < days; d++) {
@@ -153,12 +155,13 @@ int mood_history(struct hctx *ctx, const char *rest)
 		half[d >= days / 2].sum += day[d].sum / day[d].n;
 		half[d >= days / 2].n++;
 	}
-	hbuf_printf(&b, "**Your mood, last %d day%s**\n\n", days, days == 1 ? "" : "s");
+	hbuf_printf(&b, PP(days == 1 ? "mood.history_title_one" : "mood.history_title"), days);
+	hbuf_puts(&b, "\n\n");
 	hbuf_puts(&b, "`");
 	if (days <= 62) {
 		for (int d = 0; d < days; d++)
 			put_spark(&b, &day[d]);
-		hbuf_puts(&b, "` one mark per day, oldest first (· no entry)\n\n");
+		hbuf_printf(&b, "` %s\n\n", PP("mood.history_per_day"));
 	} else {
 		for (int d = 0; d < days; d += 7) {
 			struct bucket w = { 0, 0 };
@@ -168,16 +171,18 @@ int mood_history(struct hctx *ctx, const char *rest)
 			}
 			put_spark(&b, &w);
 		}
-		hbuf_puts(&b, "` one mark per week, oldest first (· no entry)\n\n");
+		hbuf_printf(&b, "` %s\n\n", PP("mood.history_per_week"));
 	}
-	hbuf_printf(&b, "Average **%.1f** from %ld entr%s on %ld day%s. ", sum / total, total,
-		    total == 1 ? "y" : "ies", withdays, withdays == 1 ? "" : "s");
+	hbuf_printf(&b, PP("mood.history_average"), sum / total, total,
+		    PP(total == 1 ? "mood.entries_word_one" : "mood.entries_word"), withdays,
+		    PP(withdays == 1 ? "mood.days_word_one" : "mood.days_word"));
+	hbuf_putc(&b, ' ');
 	if (half[0].n && half[1].n) {
 		double a = half[0].sum / half[0].n, z = half[1].sum / half[1].n;
-		hbuf_printf(&b, "Trend: %s (%.1f in the first half, %.1f in the second).",
-			    z - a >= 0.5 ? "up" : a - z >= 0.5 ? "down" : "steady", a, z);
+		hbuf_printf(&b, PP("mood.history_trend"),
+			    PP(z - a >= 0.5 ? "mood.trend_up" : a - z >= 0.5 ? "mood.trend_down" : "mood.trend_steady"), a, z);
 	} else {
-		hbuf_puts(&b, "Trend: not enough days yet to compare.");
+		hbuf_puts(&b, PP("mood.history_no_trend"));
 	}
 
 	/* Days with entries, most recent HISTORY_TABLE_DAYS of them. */
@@ -200,8 +205,10 @@ int mood_history(struct hctx *ctx, const char *rest)
 			    day[d].sum / day[d].n, day[d].n);
 	}
 	hbuf_puts(&b, "```\n");
-	if ((long)shown < withdays)
-		hbuf_printf(&b, "(the last %d days with entries; `!mood export` has everything)\n", shown);
+	if ((long)shown < withdays) {
+		hbuf_printf(&b, PP("mood.history_table_cut"), shown);
+		hbuf_putc(&b, '\n');
+	}
 
 	/* The latest entries with their notes. */
 	st = db_stmtf(store_sql(app->store), "SELECT id, ts, score, nonce, box FROM mood_entry WHERE network = ?"
@@ -211,7 +218,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 		rc = HE_DB;
 		goto out;
 	}
-	hbuf_printf(&b, "\nLatest entries:\n\n");
+	hbuf_printf(&b, "\n%s\n\n", PP("mood.history_latest"));
 	while (db_step(st) == DB_ROW) {
 		struct tm et;
 		time_t ts = (time_t)db_col_int64(st, 1);
@@ -223,7 +230,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 		hbuf_printf(&b, "- %s %02d %s %02d:%02d · **%d**", wdays[et.tm_wday], et.tm_mday,
 			    months[et.tm_mon], et.tm_hour, et.tm_min, db_col_int(st, 2));
 		if (orc == HE_CRYPTO)
-			hbuf_puts(&b, " · (this note can't be opened with the current key)");
+			hbuf_printf(&b, " · (%s)", PP("mood.note_sealed"));
 		else if (plain && *plain) {
 			hbuf_puts(&b, " · ");
 			mood_put_escaped(&b, plain);
@@ -234,8 +241,10 @@ int mood_history(struct hctx *ctx, const char *rest)
 		free(plain);
 	}
 	db_reset(st);
-	if (strcmp(tz, "UTC") != 0)
-		hbuf_printf(&b, "\nTimes are in %s.", tz);
+	if (strcmp(tz, "UTC") != 0) {
+		hbuf_putc(&b, '\n');
+		hbuf_printf(&b, PP("mood.history_times_in"), tz);
+	}
 send:
 	rc = b.oom ? HE_NOMEM : mood_say(ctx, hbuf_str(&b));
 	hbuf_free(&b);
@@ -245,7 +254,7 @@ out:
 	hbuf_free(&b);
 	free(day);
 	if (rc == HE_DB)
-		return mood_say(ctx, "Sorry, I couldn't read your mood log just now. Please try again in a moment.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_read_mood"));
 	return rc;
 }
 
@@ -372,10 +381,10 @@ int mood_export(struct hctx *ctx)
 	int rc;
 
 	if (mstore_count(app, m->network, m->sender) <= 0)
-		return mood_say(ctx, "There's nothing in your mood log to export yet.");
+		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.theres_nothing_mood_log"));
 	rc = mood_export_build(app, m->network, m->sender, &csv, &json, &n);
 	if (rc) {
-		rc = mood_say(ctx, "Sorry, I couldn't put your export together just now. Please try again in a moment.");
+		rc = mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_put_export"));
 		goto out;
 	}
 	if (reply_can_send_file(ctx)) {
@@ -390,11 +399,10 @@ int mood_export(struct hctx *ctx)
 			rc = reply_send_file(ctx, &j, "a mood export");
 		}
 		if (rc) {
-			rc = mood_say(ctx, "Sorry, I couldn't send your export files just now. Please try again in a moment.");
+			rc = mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_send_export"));
 			goto out;
 		}
-		hbuf_printf(&b, "Here is your mood log: %ld entr%s, as a CSV file (for spreadsheets) and a "
-			    "JSON file. They hold your notes, so keep them somewhere private.", n, n == 1 ? "y" : "ies");
+		hbuf_printf(&b, PP(n == 1 ? "mood.export_files_one" : "mood.export_files"), n);
 	} else {
 		/* No files on this network: the CSV as text, in a fence longer than any backtick run. */
 		size_t run = 0, longest = 0;
@@ -402,8 +410,8 @@ int mood_export(struct hctx *ctx)
 			run = csv.data[i] == '`' ? run + 1 : 0;
 			longest = run > longest ? run : longest;
 		}
-		hbuf_printf(&b, "Here is your mood log (%ld entr%s) as CSV. Copy it into a file to keep it; "
-			    "it holds your notes, so keep it somewhere private.\n\n", n, n == 1 ? "y" : "ies");
+		hbuf_printf(&b, PP(n == 1 ? "mood.export_text_one" : "mood.export_text"), n);
+		hbuf_puts(&b, "\n\n");
 		for (size_t i = 0; i < (longest < 3 ? 3 : longest + 1); i++)
 			hbuf_putc(&b, '`');
 		hbuf_printf(&b, "\n%s", hbuf_str(&csv));
@@ -424,9 +432,6 @@ out:
 	return rc;
 }
 
-static const char reminder_text[] =
-	"Hello. If you'd like to, how are you feeling today? `!mood <1-10> [note]` logs it, just for "
-	"you. Letting this one pass is fine too.\n\n(`!mood remind off` stops these reminders.)";
 
 struct due {
 	char *network, *member;
@@ -485,7 +490,10 @@ int mood_send_reminders(struct happ *app, int *sent)
 			continue;
 		if (mstore_consent_get(app, d[i].network, d[i].member, NULL, &version) != HE_OK)
 			continue;
-		if (reply_post_private(app, d[i].network, d[i].member, reminder_text, "a mood reminder") != HE_OK)
+		char lang[16];
+		const char *text = phrase(app->content, lang_for_member(app, d[i].network, d[i].member, lang,
+									 sizeof(lang)), "mood.reminder");
+		if (reply_post_private(app, d[i].network, d[i].member, text, "a mood reminder") != HE_OK)
 			continue; /* tried again next minute */
 		db_runf(store_sql(app->store), NULL, "UPDATE mood_reminder SET last_day = ? WHERE network = ? AND member = ?",
 			   "iss", (int64_t)day, d[i].network, d[i].member);

@@ -26,6 +26,9 @@ struct hctx {
 	int replies;               /* how many replies were sent */
 	char prefix[8];            /* the command prefix where the message was said: the room's own
 				    * (rooms.h), else the configured one; "" counts as configured */
+	char lang_room[16];        /* the room's language, "" until lang.c looks it up */
+	char lang_member[16];      /* the member's own (`!lang`), "" for none */
+	bool lang_member_known;    /* lang_member was looked up */
 };
 
 /* Sends Markdown to dest through the message's transport and counts it in ctx->replies. Text

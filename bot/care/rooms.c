@@ -46,6 +46,12 @@ static const struct db_migration migrations[] = {
 	  "ALTER TABLE room_settings ADD COLUMN last_welcome BIGINT NOT NULL DEFAULT 0;"
 	  "CREATE TABLE welcome_seen (network TEXT NOT NULL, room TEXT NOT NULL, member TEXT NOT NULL,"
 	  " at BIGINT NOT NULL, PRIMARY KEY (network, room, member));" },
+	/* 3: a member's own language for private replies (`!lang`, care/lang.c), keyed by a hash
+	 * of the member's id, never the id. */
+	{ "CREATE TABLE member_lang (network TEXT NOT NULL, member TEXT NOT NULL, lang TEXT NOT NULL,"
+	  " PRIMARY KEY (network, member)) WITHOUT ROWID;",
+	  "CREATE TABLE member_lang (network TEXT NOT NULL, member TEXT NOT NULL, lang TEXT NOT NULL,"
+	  " PRIMARY KEY (network, member));" },
 };
 
 int rooms_migrate(struct store *s)

@@ -2,6 +2,7 @@
 #include "care/router.h"
 #include "care/commands.h"
 #include "care/crisis.h"
+#include "care/lang.h"
 #include "care/limit.h"
 #include "care/reply.h"
 #include "care/rooms.h"
@@ -14,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A phrase for a reply where the message was said. */
+#define P(ctx, key) hctx_phrase((ctx), HDEST_SAME, (key))
 
 /* Suggests a known command close to an unknown one, or NULL. */
 static const struct hcmd *closest_command(const char *word)
@@ -60,29 +64,23 @@ static int run_command(struct hctx *ctx, const struct room_settings *rs, const c
 			snprintf(said, sizeof(said), "%s%s", ctx->prefix, ctx->cmd);
 			if (!(code = text_md_code(said)))
 				return HE_NOMEM;
-			rc = hctx_replyf(ctx, HDEST_SAME, "I don't know %s. Did you mean `!%s`? "
-					 "Type `!help` to see everything I can do.", code, near->name);
+			rc = hctx_replyf(ctx, HDEST_SAME, P(ctx, "router.did_you_mean"), code, near->name);
 			free(code);
 			return rc;
 		}
 		if (m->is_private)
-			return hctx_reply(ctx, HDEST_SAME, "I don't know that command. Type `!help` to see "
-					  "what I can do.");
+			return hctx_reply(ctx, HDEST_SAME, P(ctx, "router.unknown_command"));
 		return HE_OK; /* maybe another bot's command */
 	}
 	if ((cmd->flags & HCMD_MODERATOR) && m->role != HROLE_MODERATOR)
-		return hctx_reply(ctx, HDEST_SAME, "Sorry, only this room's moderators can use that. "
-				  "Nothing was changed.");
+		return hctx_reply(ctx, HDEST_SAME, P(ctx, "router.moderators_only"));
 	/* A group room is not flooded: the busy commands answer a member 3 times a minute there
 	 * (limit.h). Moderators, private chats, !crisis and crisis words are never limited. */
 	if ((cmd->flags & HCMD_LIMITED) && !m->is_private && m->role != HROLE_MODERATOR) {
 		switch (limit_take(ctx->app, m->network, m->room, m->sender ? m->sender : "",
 				   happ_now(ctx->app))) {
 		case LIMIT_NOTE:
-			return hctx_reply(ctx, HDEST_PRIVATE, "I've answered you a few times in the room "
-					  "this minute, so I'll pause there for a moment to keep the room "
-					  "calm. Ask me again in a minute, or here in private any time. "
-					  "`!crisis` always answers.");
+			return hctx_reply(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "router.limited"));
 		case LIMIT_SILENT:
 			return HE_OK;
 		case LIMIT_OK:
@@ -138,12 +136,9 @@ int router_dispatch(struct happ *app, const struct hmsg *m)
 		if (strncmp(m->text, prefix, plen) != 0)
 			return HE_OK;
 		if (rc == HE_TOOBIG)
-			return hctx_replyf(&ctx, HDEST_SAME, "That message is too long for me to read "
-					   "(I read up to %d bytes). Could you send a shorter one?",
-					   app->cfg->max_message_bytes);
+			return hctx_replyf(&ctx, HDEST_SAME, P(&ctx, "router.too_long"), app->cfg->max_message_bytes);
 		if (rc == HE_INVAL)
-			return hctx_reply(&ctx, HDEST_SAME, "I couldn't read that message: it has characters "
-					  "I can't handle. Could you type it again?");
+			return hctx_reply(&ctx, HDEST_SAME, P(&ctx, "router.unreadable"));
 		return rc;
 	}
 	ctx.text = text;

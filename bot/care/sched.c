@@ -4,6 +4,7 @@
 #include "care/checkin.h"
 #include "care/content.h"
 #include "care/cron.h"
+#include "care/phrase.h"
 #include "care/rooms.h"
 #include "care/reply.h"
 #include "core/err.h"
@@ -320,17 +321,19 @@ static time_t latest_due(const struct cron_expr *e, const struct sched_entry *s,
 }
 
 /* A schedule's post: the check-in, and with a topic a pointer to its reading. */
-static char *sched_render(struct happ *app, const struct sched_entry *s, const char *prompt)
+static char *sched_render(struct happ *app, const char *lang, const struct sched_entry *s, const char *prompt)
 {
-	const struct topic *t = s->topic[0] ? content_find(app->content, s->topic) : NULL;
-	char *md = checkin_render(prompt), *out = NULL, *title;
+	const struct topic *t = s->topic[0] ? content_find(content_for(app->content, lang), s->topic) : NULL;
+	char *md = checkin_render(app, lang, prompt), *out = NULL, *title, *with = NULL;
 
 	if (!md || !t)
 		return md;
 	title = text_md_escape(t->title);
-	if (title && asprintf(&out, "%s\n\nThis check-in goes with **%s**: `!learn %s`", md, title,
-			      t->id) < 0)
+	if (title && asprintf(&with, phrase(app->content, lang, "sched.goes_with"), title, t->id) < 0)
+		with = NULL;
+	if (with && asprintf(&out, "%s\n\n%s", md, with) < 0)
 		out = NULL;
+	free(with);
 	free(title);
 	free(md);
 	return out;
@@ -339,19 +342,23 @@ static char *sched_render(struct happ *app, const struct sched_entry *s, const c
 /* Posts one check-in into the schedule's room. HE_AGAIN: the network is not there (retry). */
 static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now)
 {
-	const char *prompt = NULL;
+	const char *prompt = NULL, *lang;
+	struct room_settings rs;
 	char *md = NULL;
 	int rc;
 
 	if (!reply_can_post(app, s->network))
 		return HE_AGAIN;
+	if (rooms_get(app, s->network, s->room, &rs) != HE_OK)
+		rooms_get_defaults(&rs);
+	lang = rooms_language(app, &rs); /* the room's language */
 	if (!app->content || (app->content->nprompts == 0 && !s->text[0]))
 		return HE_NOTFOUND;
 	if (s->text[0])
 		prompt = s->text; /* the room's own question */
-	else if ((rc = checkin_pick(app, s->network, s->room, app->cfg->checkin_repeat_days, now, &prompt)))
+	else if ((rc = checkin_pick_in(app, lang, s->network, s->room, app->cfg->checkin_repeat_days, now, &prompt)))
 		goto out;
-	if (!(md = sched_render(app, s, prompt))) {
+	if (!(md = sched_render(app, lang, s, prompt))) {
 		rc = HE_NOMEM;
 		goto out;
 	}

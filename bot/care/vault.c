@@ -2,6 +2,7 @@
 #include "care/vault.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,4 +221,9 @@ int vault_unseal(const struct vault *v, const void *cipher, size_t len, const vo
 	*out = (char *)p;
 	*outlen = (size_t)plen;
 	return HE_OK;
+}
+
+void vault_keycheck(const struct vault *v, unsigned char out[32])
+{
+	store_keycheck_of(v->key, VAULT_KEY_BYTES, "mood", out);
 }

@@ -27,7 +27,10 @@ struct vault;
 int vault_open(const char *path, struct vault **out);
 /* A vault from raw key bytes (tests, benchmarks). */
 int vault_from_key(const unsigned char key[VAULT_KEY_BYTES], struct vault **out);
-void vault_free(struct vault *v);              /* accepts NULL; wipes the key */
+void vault_free(struct vault *v);
+/* The store's key check value of this key (store_keycheck_of, name "mood"): tells whether the
+ * key is the one the stored notes were sealed with. */
+void vault_keycheck(const struct vault *v, unsigned char out[32]);              /* accepts NULL; wipes the key */
 
 /* Encrypts len bytes. Fills nonce, sets *out to a malloc'd ciphertext of len + VAULT_TAG_BYTES
  * bytes (*outlen). Returns 0, HE_NOMEM or HE_CRYPTO. */

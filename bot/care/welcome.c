@@ -1,5 +1,6 @@
 /* welcome.c - Hearth introduces itself in a room it joins and greets members who join. */
 #include "care/welcome.h"
+#include "care/content.h"
 #include "care/state.h"
 #include "care/rooms.h"
 #include "care/reply.h"
@@ -73,15 +74,12 @@ static bool transient_seen(const struct welcome *w, const unsigned char id[16])
 	return false;
 }
 
-char *welcome_intro(void)
+char *welcome_intro(const struct happ *app, const char *lang)
 {
-	return strdup("Hello, I'm **Hearth**, a peer self-help companion for this group. I share short "
-		      "readings and gentle check-in questions; type `!help` to see what I can do. I'm "
-		      "not therapy and not a crisis service, but `!crisis` always answers with people "
-		      "you can reach today.");
+	return strdup(phrase(app->content, lang, "welcome.intro"));
 }
 
-char *welcome_render(const char *name, const char *room_text)
+char *welcome_render(const struct happ *app, const char *lang, const char *name, const char *room_text)
 {
 	struct hbuf b = HBUF_INIT;
 	char cut[WELCOME_NAME_MAX + 1], *said = NULL;
@@ -96,13 +94,16 @@ char *welcome_render(const char *name, const char *room_text)
 			*p = ' ';
 	if (cut[0] && !(said = text_md_escape(cut)))
 		return NULL;
-	hbuf_printf(&b, "Welcome%s%s! ", said ? ", " : "", said ? said : "");
+	if (said)
+		hbuf_printf(&b, phrase(app->content, lang, "welcome.hello_name"), said);
+	else
+		hbuf_puts(&b, phrase(app->content, lang, "welcome.hello"));
+	hbuf_putc(&b, ' ');
 	free(said);
 	if (room_text && *room_text)
 		hbuf_puts(&b, room_text);
 	else
-		hbuf_puts(&b, "I'm Hearth, this group's peer self-help companion (not therapy). Type "
-			      "`!help` to see what I can do. `!crisis` always answers.");
+		hbuf_puts(&b, phrase(app->content, lang, "welcome.default"));
 	return hbuf_steal(&b);
 }
 
@@ -113,7 +114,7 @@ static int self_joined(struct happ *app, const struct hevent *ev, const struct r
 
 	if (!rs->welcome || rs->introduced || !reply_can_post(app, ev->network))
 		return HE_OK;
-	if (!(md = welcome_intro()))
+	if (!(md = welcome_intro(app, rooms_language(app, rs))))
 		return HE_NOMEM;
 	rc = reply_post(app, ev->network, ev->room, md, "an introduction");
 	if (rc == HE_OK) {
@@ -147,7 +148,8 @@ static int member_joined(struct happ *app, const struct hevent *ev, const struct
 		hlog_debug("welcome", "a welcome was held back: one went out in this room within a minute");
 		return HE_OK;
 	}
-	if (!(md = welcome_render(ev->member_name ? ev->member_name : ev->member, rs->welcome_text)))
+	if (!(md = welcome_render(app, rooms_language(app, rs), ev->member_name ? ev->member_name : ev->member,
+				  rs->welcome_text)))
 		return HE_NOMEM;
 	rc = reply_greet(app, ev, md);
 	if (rc)

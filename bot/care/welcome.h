@@ -25,8 +25,8 @@ int welcome_event(struct happ *app, const struct hevent *ev);
 
 /* The Markdown a member gets (the room's text or Hearth's), addressed to name (escaped here).
  * Caller frees. */
-char *welcome_render(const char *name, const char *room_text);
+char *welcome_render(const struct happ *app, const char *lang, const char *name, const char *room_text);
 /* Hearth's introduction when it joins a room. Caller frees. */
-char *welcome_intro(void);
+char *welcome_intro(const struct happ *app, const char *lang);
 
 #endif

@@ -617,8 +617,21 @@ static int versions_table(struct db *db)
 {
 	int rc;
 
+	int64_t have = 0;
+
 	if (db->have_versions)
 		return HE_OK;
+	/* Looked up first: on PostgreSQL, CREATE TABLE IF NOT EXISTS of a table that is there sends
+	 * the notice "relation ... already exists, skipping" at every start, which reads in the log
+	 * like a key or schema conflict. to_regclass follows the connection's search_path. */
+	rc = db_int64f(db, &have, DB_SQL(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+					 " AND name = 'schema_version'",
+					 "SELECT count(*) FROM (SELECT to_regclass('schema_version') AS r) AS t"
+					 " WHERE r IS NOT NULL"), "");
+	if (rc == HE_OK && have > 0) {
+		db->have_versions = 1;
+		return HE_OK;
+	}
 	rc = db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (module TEXT PRIMARY KEY,"
 		     " version INTEGER NOT NULL)");
 	if (rc == HE_OK)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sodium.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,48 @@ int store_kv_set(struct store *s, const char *ns, const char *key, const char *v
 int store_kv_del(struct store *s, const char *ns, const char *key)
 {
 	return db_runf(s->sql, NULL, "DELETE FROM kv WHERE ns = ? AND key = ?", "ss", ns, key);
+}
+
+/* ---- key checks -------------------------------------------------------------------------- */
+
+void store_keycheck_of(const unsigned char *key, size_t keylen, const char *name,
+		       unsigned char fp[STORE_KEYCHECK_BYTES])
+{
+	static const char label[] = "hearth.keycheck.v1";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, keylen > crypto_generichash_KEYBYTES_MAX ?
+				crypto_generichash_KEYBYTES_MAX : keylen, STORE_KEYCHECK_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label));
+	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
+	crypto_generichash_final(&st, fp, STORE_KEYCHECK_BYTES);
+}
+
+int store_keycheck(struct store *s, const char *name, const unsigned char fp[STORE_KEYCHECK_BYTES])
+{
+	char hex[2 * STORE_KEYCHECK_BYTES + 1], *have = NULL;
+	int rc = store_kv_get(s, "keycheck", name, &have);
+
+	if (rc)
+		return rc;
+	sodium_bin2hex(hex, sizeof(hex), fp, STORE_KEYCHECK_BYTES);
+	rc = strlen(have) == strlen(hex) && sodium_memcmp(have, hex, strlen(hex)) == 0 ? HE_OK : HE_CRYPTO;
+	free(have);
+	return rc;
+}
+
+int store_keycheck_record(struct store *s, const char *name, const unsigned char fp[STORE_KEYCHECK_BYTES])
+{
+	char hex[2 * STORE_KEYCHECK_BYTES + 1];
+	int rc = store_keycheck(s, name, fp);
+
+	if (rc != HE_NOTFOUND)
+		return rc;
+	sodium_bin2hex(hex, sizeof(hex), fp, STORE_KEYCHECK_BYTES);
+	/* Two instances starting at once on PostgreSQL: the first one's value stays. */
+	rc = db_runf(s->sql, NULL, "INSERT INTO kv (ns, key, value) VALUES ('keycheck', ?, ?)"
+		     " ON CONFLICT (ns, key) DO NOTHING", "ss", name, hex);
+	return rc ? rc : store_keycheck(s, name, fp);
 }
 
 static int bindv(sqlite3_stmt *st, const char *fmt, va_list ap)

@@ -51,6 +51,20 @@ int store_kv_get(struct store *s, const char *ns, const char *key, char **value)
 int store_kv_set(struct store *s, const char *ns, const char *key, const char *value);
 int store_kv_del(struct store *s, const char *ns, const char *key);
 
+/* Key checks (one per key file: "mood", "e2e"): a keyed hash of a fixed text under the key,
+ * kept in kv namespace "keycheck", so that a start with another key (or a lost key file) is
+ * told from a first start, without keeping anything that opens the data.
+ * store_keycheck_of: the check value of key for name (BLAKE2b keyed with the key).
+ * store_keycheck: HE_OK when the stored value is fp, HE_NOTFOUND when there is none yet,
+ * HE_CRYPTO when it is another key's, HE_DB on a store error.
+ * store_keycheck_record: stores fp for name (replacing nothing: HE_CRYPTO if another is there). */
+#define STORE_KEYCHECK_BYTES 32
+void store_keycheck_of(const unsigned char *key, size_t keylen, const char *name,
+		       unsigned char fp[STORE_KEYCHECK_BYTES]);
+int store_keycheck(struct store *s, const char *name, const unsigned char fp[STORE_KEYCHECK_BYTES]);
+int store_keycheck_record(struct store *s, const char *name,
+			  const unsigned char fp[STORE_KEYCHECK_BYTES]);
+
 /* The one SQL binder. fmt has one letter per `?` parameter, in order:
  *   s  const char *            text (NULL binds NULL)
  *   i  int64_t                 integer (cast: a plain int is not an int64_t in varargs)

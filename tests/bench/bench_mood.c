@@ -1,7 +1,9 @@
 /* bench_mood - mood logs at scale: 1,000,000 entries from 1,000 members in a temporary file
  * database (insert rate, transactions of 1,000), then `!mood history` through the real command
  * path (happ_dispatch -> router -> cmd_mood) for 1,000 random members: p50/p99. Prints figures,
- * asserts nothing. Usage: bench_mood [entries] [members] */
+ * asserts nothing. Usage: bench_mood [entries] [members]
+ * HEARTH_TEST_STORE=pg: the same in a fresh schema of the PostgreSQL test cluster
+ * (tests/pg/cluster.sh); tests/bench/engines.sh runs both and prints them side by side. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "core/log.h"
 #include "core/stats.h"
 #include "store/store.h"
+#include "testapp.h"
 
 static size_t replies, reply_bytes;
 
@@ -86,7 +89,7 @@ int main(int argc, char **argv)
 	app.cfg->content_dir = strdup(path);
 	app.fake_now = now;
 	snprintf(path, sizeof(path), "%s/bench.db", dir);
-	if (store_open_file(path, &app.store) || care_init(&app) || care_load_content(&app)) {
+	if (ta_store_open(path, &app.store) || care_init(&app) || care_load_content(&app)) {
 		fprintf(stderr, "bench_mood: set-up failed\n");
 		return 1;
 	}

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 
 	err[0] = '\0';
-	rc = mood_parse_entry(text, &e, err, sizeof(err));
+	rc = mood_parse_entry(NULL, NULL, text, &e, err, sizeof(err));
 	if (rc == HE_OK) {
 		if (e.score < 1 || e.score > 10 || e.ntags > MOOD_TAGS_MAX)
 			abort();
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mood_entry_in_clear(&e);
 
 	err[0] = '\0';
-	if (mood_parse_days(text, &days, err, sizeof(err)) == HE_OK) {
+	if (mood_parse_days(NULL, NULL, text, &days, err, sizeof(err)) == HE_OK) {
 		if (days < 1 || days > MOOD_HISTORY_MAX)
 			abort();
 	} else if (!err[0]) {
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	err[0] = '\0';
-	rc = mood_parse_remind(text, &off, &minute, tz, sizeof(tz), err, sizeof(err));
+	rc = mood_parse_remind(NULL, NULL, text, &off, &minute, tz, sizeof(tz), err, sizeof(err));
 	if (rc == HE_OK && !off && (minute < 0 || minute > 23 * 60 + 59 || strstr(tz, "..")))
 		abort();
 	if (rc != HE_OK && !err[0])

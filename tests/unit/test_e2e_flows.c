@@ -478,16 +478,88 @@ static void test_bad_signature_gets_no_key(void **state)
 	struct cl *all[] = { a, b, m };
 	json_t *enc = NULL, *ev;
 
+	int n = 0;
+	const char *code;
+
 	hs_run(h);
 	room_setup(all, 3, NULL);
 	assert_int_equal(cl_encrypt(a, ROOM, "not for evil", &enc), 0);
 	assert_int_equal(count_inbox(m, "m.room.encrypted"), 0);
 	assert_int_equal(count_inbox(b, "m.room.encrypted"), 1);
+	/* the badly signed device is told that the key is withheld from it, and why; the good
+	 * one is told nothing */
+	code = hs_withheld(h, "@m:example.org", "EVIL", &n);
+	assert_non_null(code);
+	assert_string_equal(code, "m.unverified");
+	assert_int_equal(n, 1);
+	assert_null(hs_withheld(h, "@b:example.org", "BDEV", NULL));
 	cl_sync(m);
 	ev = hs_event(a, enc, "$x");
 	assert_int_equal(recv_text(m, ev, NULL, 0), HE_AGAIN);
 	json_decref(ev);
 	json_decref(enc);
+	/* told once per session: the next message of the same session tells it nothing new */
+	assert_int_equal(cl_encrypt(a, ROOM, "still not for evil", &enc), 0);
+	json_decref(enc);
+	hs_withheld(h, "@m:example.org", "EVIL", &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(count_inbox(m, "m.room.encrypted"), 0);
+	hs_free(h);
+}
+
+/* A hostile account lists 40 badly signed devices: Hearth remembers (and tells) at most
+ * E2E_MAX_BAD_DEVICES of them, once per session; the good devices still get the key. */
+static void test_bad_devices_capped(void **state)
+{
+	struct hs *h = hs_new();
+	struct cl *a = hs_add(h, "@a:example.org", "ADEV", NULL);
+	struct cl *b = hs_add(h, "@b:example.org", "BDEV", NULL);
+	struct cl *m = hs_add(h, "@m:example.org", "MDEV", NULL);
+	struct cl *all[] = { a, b, m };
+	json_t *enc = NULL;
+	char dev[32], kid[64];
+	int told = 0;
+
+	hs_run(h);
+	for (int i = 0; i < 40; i++) {
+		snprintf(dev, sizeof(dev), "BAD%02d", i);
+		json_t *dk = json_pack("{s:s, s:s, s:[s], s:{}, s:{s:{}}}", "user_id", "@m:example.org",
+				       "device_id", dev, "algorithms", "m.megolm.v1.aes-sha2", "keys",
+				       "signatures", "@m:example.org");
+		snprintf(kid, sizeof(kid), "curve25519:%s", dev);
+		json_object_set_new(json_object_get(dk, "keys"), kid,
+				    json_string("Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm8"));
+		snprintf(kid, sizeof(kid), "ed25519:%s", dev);
+		json_object_set_new(json_object_get(dk, "keys"), kid,
+				    json_string(e2e_ed25519_key(m->e)));
+		json_object_set_new(json_object_get(json_object_get(dk, "signatures"), "@m:example.org"),
+				    kid, json_string("c2lnbmF0dXJlIHRoYXQgZG9lcyBub3QgdmVyaWZ5"));
+		json_object_set_new(hs_sub(h->devices, "@m:example.org", NULL), dev, dk);
+	}
+	json_t *conf = json_pack("{s:s, s:i}", "algorithm", "m.megolm.v1.aes-sha2",
+				 "rotation_period_msgs", 1);
+	int n;
+
+	room_setup(all, 3, conf);
+	json_decref(conf);
+	/* three messages, three sessions: each told once per session */
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(cl_encrypt(a, ROOM, "for the good devices", &enc), 0);
+		json_decref(enc);
+	}
+	for (int i = 0; i < 40; i++) {
+		snprintf(dev, sizeof(dev), "BAD%02d", i);
+		if (hs_withheld(h, "@m:example.org", dev, &n)) {
+			told++;
+			assert_int_equal(n, 3);
+		}
+		assert_int_equal(hs_todev_count(h, "@m:example.org", dev), 0);
+	}
+	assert_int_equal(told, 20); /* E2E_MAX_BAD_DEVICES */
+	assert_int_equal(count_inbox(b, "m.room.encrypted"), 3);
+	assert_int_equal(count_inbox(m, "m.room.encrypted"), 3);
+	/* what was told is kept for the current session only */
+	assert_int_equal(store_count(a->st, "SELECT count(*) FROM e2e_withheld_out", ""), 20);
 	hs_free(h);
 }
 
@@ -718,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_rotation_when_device_goes_away),
 		cmocka_unit_test(test_restart_keeps_everything),
 		cmocka_unit_test(test_bad_signature_gets_no_key),
+		cmocka_unit_test(test_bad_devices_capped),
 		cmocka_unit_test(test_one_time_key_crash_safety),
 		cmocka_unit_test(test_wedged_session_repaired),
 		cmocka_unit_test(test_cross_signing),

@@ -165,12 +165,75 @@ static void test_no_log_no_store_one_hint(void **state)
 	assert_int_equal(entries(ta, "@c:hs"), 0);
 }
 
+static struct testapp *open_at(const char *db, time_t now)
+{
+	struct testapp *ta = ta_new(db);
+
+	assert_non_null(ta);
+	ta->app.fake_now = now;
+	ops = *ta->t.ops;
+	ops.post_private = post_private_cb;
+	ta->t.ops = &ops;
+	return ta;
+}
+
+/* Issue 11: what links a tap to its entry is in the store, so taking the tap back after a
+ * restart still removes the entry (and still only for the member who tapped); `!mood forget`
+ * takes the links too. */
+static void test_taken_back_after_restart(void **state)
+{
+	char dir[] = "/tmp/hearth-tap-XXXXXX", db[64], cmd[64];
+	struct testapp *ta;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/h.db", dir);
+	ta = open_at(db, 1773576000);
+	optin(ta, "@a:hs");
+	optin(ta, "@b:hs");
+	assert_int_equal(tap(ta, HEV_SCALE_ANSWER, "@a:hs", 8, "$r1", "$p1", false), HE_OK);
+	assert_int_equal(tap(ta, HEV_SCALE_ANSWER, "@b:hs", 4, "$r2", "$p1", false), HE_OK);
+	assert_int_equal(entries(ta, "@a:hs"), 1);
+	ta_free(ta);
+
+	ta = open_at(db, 1773576000 + 120); /* restarted, two minutes later */
+	privates = 0;
+	/* someone else's redaction (a moderator's): the entry stays */
+	assert_int_equal(tap(ta, HEV_SCALE_WITHDRAWN, "@b:hs", 0, "$r1", NULL, false), HE_PERM);
+	assert_int_equal(entries(ta, "@a:hs"), 1);
+	assert_int_equal(tap(ta, HEV_SCALE_WITHDRAWN, "@a:hs", 0, "$r1", NULL, false), HE_OK);
+	assert_int_equal(entries(ta, "@a:hs"), 0);
+	assert_int_equal(privates, 1);
+	assert_non_null(strstr(last_private, "took the 8 out"));
+	/* taken back once: a second redaction does nothing */
+	assert_int_equal(tap(ta, HEV_SCALE_WITHDRAWN, "@a:hs", 0, "$r1", NULL, false), HE_NOTFOUND);
+	/* one entry per check-in holds across the restart too */
+	assert_int_equal(tap(ta, HEV_SCALE_ANSWER, "@b:hs", 6, "$r3", "$p1", false), HE_OK);
+	assert_int_equal(entries(ta, "@b:hs"), 1);
+	/* forget takes the links as well */
+	say(ta, "@b:hs", "!mood forget");
+	say(ta, "@b:hs", "!mood forget confirm");
+	assert_int_equal(store_count(ta->app.store, "SELECT count(*) FROM mood_tap WHERE member = ?",
+				     "s", "@b:hs"), 0);
+	assert_int_equal(store_count(ta->app.store, "SELECT count(*) FROM mood_tap WHERE member = ?",
+				     "s", "@a:hs"), 1);
+	/* the links go an hour after the tap */
+	ta->app.fake_now = 1773576000 + 3601;
+	assert_int_equal(tap(ta, HEV_SCALE_ANSWER, "@a:hs", 6, "$r4", "$p2", false), HE_OK);
+	assert_int_equal(store_count(ta->app.store, "SELECT count(*) FROM mood_tap WHERE answer = ?",
+				     "s", "$r1"), 0);
+	ta_free(ta);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tap_logs_once_and_confirms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_only_the_tapper_takes_it_back_in_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_log_no_store_one_hint, setup, teardown),
+		cmocka_unit_test(test_taken_back_after_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

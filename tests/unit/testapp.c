@@ -128,7 +128,8 @@ int ta_app_open(struct happ *app, const char *db, const char *data_dir, const ch
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/content", ta_src());
 	if ((rc = set_str(&app->cfg->content_dir, dir)) || (rc = loop_new(&app->loop)) ||
-	    (rc = ta_store_open(db, &app->store)) || (rc = care_init(app)) ||
+	    (rc = db && strncmp(db, "dir:", 4) == 0 ? ta_store_open_dir(db + 4, &app->store)
+							    : ta_store_open(db, &app->store)) || (rc = care_init(app)) ||
 	    (rc = care_load_content(app)))
 		goto out;
 out:

@@ -37,7 +37,8 @@ struct testapp {
 const char *ta_src(void);
 /* Opens app's config (defaults; data_dir and key_file if not NULL), the content of the source
  * tree, a loop, the store db (a file path or ":memory:") and the care layer. 0 or the first
- * error; ta_app_close() frees what was opened either way. */
+ * error; ta_app_close() frees what was opened either way. db "dir:PATH": the store of a data
+ * folder (store_open, as the daemon opens it). */
 /* The store for a test: the SQLite file db, or with HEARTH_TEST_STORE=pg a fresh PostgreSQL
  * schema in the test cluster. */
 struct store;

@@ -83,6 +83,15 @@ static void secret_key_path(const struct mx *mx, char *out, size_t len)
 	snprintf(out, len, "%s/e2e.key", dir ? dir : ".");
 }
 
+/* The key file against the store's E2EE data (e2e_key_check, issue 13). */
+static int e2e_key_check_mx(struct mx *mx)
+{
+	char path[4096];
+
+	secret_key_path(mx, path, sizeof(path));
+	return e2e_key_check(mx->app->store, path, MX_MOD);
+}
+
 /* The access token, sealed (never in clear in the store). The row it replaces is overwritten
  * (secure_delete) and the WAL checkpointed, so a token once kept in clear leaves no copy. */
 static void token_save(struct mx *mx)
@@ -104,6 +113,10 @@ static void token_save(struct mx *mx)
 	kv_set(mx, "access_token", sealed);
 	if (store_engine(st) == DB_SQLITE)
 		store_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)");
+	else if (!db_in_tx(store_sql(st)))
+		/* PostgreSQL keeps the replaced row version (perhaps a token an older Hearth kept in
+		 * clear) until VACUUM: the kv table is a few rows, so now rather than at autovacuum. */
+		db_exec(store_sql(st), "VACUUM kv");
 	free(sealed);
 }
 
@@ -574,6 +587,8 @@ int matrix_start(struct happ *app)
 	n = strlen(mx->hs);
 	while (n && mx->hs[n - 1] == '/')
 		mx->hs[--n] = '\0';
+	if ((rc = e2e_key_check_mx(mx)) != HE_OK)
+		goto fail;
 	if ((rc = mx_owed_init(app->store, (int64_t)time(NULL))) != HE_OK) {
 		hlog_error(MX_MOD, "could not prepare the store for what is owed to the rooms");
 		goto fail;

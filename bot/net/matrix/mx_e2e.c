@@ -14,9 +14,11 @@
 #include "core/metrics.h"
 #include "net/matrix/mx.h"
 #include "net/matrix/crypto/e2e.h"
+#include "net/matrix/verify.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -59,6 +61,7 @@ struct mx_e2e {
 	uint64_t looked_ms;        /* when waiting messages were last looked at (they expire) */
 	uint64_t pumped_ms;        /* when the module's pumps last ran from a sync (retries) */
 	bool told;                 /* identity changes left from before a restart were told */
+	struct verify *vf;         /* members' clients verifying this device (verify.h) */
 };
 
 #define XE_LOOK_MS 60000u      /* waiting messages looked at (and expired) at least this often */
@@ -426,6 +429,13 @@ static int x_start(struct mx *mx, void **state)
 	if ((rc = e2e_load_pickle_key(path, key)))
 		goto out;
 	rc = e2e_new(mx->app->store, mx->user_id, mx->device_id, key, &x->e);
+	if (rc == HE_OK) {
+		/* The account opened with this key: the store's check value (e2e_key_check). */
+		unsigned char fp[STORE_KEYCHECK_BYTES];
+		store_keycheck_of(key, sizeof(key), "e2e", fp);
+		if (store_keycheck_record(mx->app->store, "e2e", fp) != HE_OK)
+			hlog_warn(XE_MOD, "could not keep the encryption key's check value");
+	}
 	sodium_memzero(key, sizeof(key));
 	if (rc) {
 		hlog_error(XE_MOD, "the encryption store does not open for %s on device %s (%s): is "
@@ -441,6 +451,8 @@ static int x_start(struct mx *mx, void **state)
 			  "cannot be cross-signed, and clients that require cross-signed devices will "
 			  "not send it their room keys");
 	}
+	if ((rc = mx_verify_new(mx, x->e, &x->vf)))
+		goto out;
 	hlog_info(XE_MOD, "end-to-end encryption ready on device %s (ed25519 %s)", mx->device_id,
 		  e2e_ed25519_key(x->e));
 	drain(x);
@@ -449,6 +461,7 @@ static int x_start(struct mx *mx, void **state)
 	*state = x;
 	return HE_OK;
 out:
+	e2e_free(x->e);
 	json_decref(x->stale);
 	json_decref(x->loading);
 	json_decref(x->waiting);
@@ -470,6 +483,7 @@ static void x_free(void *state)
 			scrub_auth(op->er);
 		xop_free(op);
 	}
+	mx_verify_free(x->vf);
 	e2e_free(x->e);
 	json_decref(x->last_otk);
 	json_decref(x->last_fallback);
@@ -491,6 +505,7 @@ static void x_to_device(void *state, json_t *events)
 	x->keys_came = true;
 	if (e2e_receive_sync_changes(x->e, events, NULL, NULL, NULL))
 		hlog_warn(XE_MOD, "could not store what to-device messages brought");
+	mx_verify_to_device(x->vf, events); /* plain, and those that came encrypted */
 	drain(x);
 }
 
@@ -593,6 +608,7 @@ stale:
 		tell_identity_changes(x);
 	}
 	tell_withheld(x); /* the key and the message came in syncs: each one looks */
+	verify_tick(x->vf);
 	json_object_foreach_safe(x->stale, tmp, room_id, v) {
 		if (e2e_room_is_encrypted(x->e, room_id) && !json_object_get(x->loading, room_id))
 			load_members(x, room_id, b);
@@ -612,7 +628,10 @@ static int x_decrypt(void *state, const char *room_id, json_t *event, json_t **o
 	const char *sender = json_string_value(json_object_get(event, "sender"));
 	int rc = e2e_decrypt_room_event(x->e, room_id, event, out);
 
-	if (rc == HE_OK && sender && is_trust_command(x, *out) &&
+	if (rc == HE_OK && mx_verify_room(x->vf, room_id, event, *out)) {
+		json_decref(*out);
+		*out = NULL; /* a verification (verify.c): not for the core */
+	} else if (rc == HE_OK && sender && is_trust_command(x, *out) &&
 	    e2e_room_private_with(x->e, room_id, sender)) {
 		handle_trust(x, room_id, event, *out);
 		json_decref(*out);

@@ -7,8 +7,11 @@
  * the same room with one of those keys is reported to the core as HEV_SCALE_ANSWER (2, 4, 6, 8,
  * 10); a redaction of a reported reaction as HEV_SCALE_WITHDRAWN with the redaction's sender
  * (the core lets only the member who tapped take it back). Everything else is ignored: our own
- * reactions, other keys, reactions to other events, other relation types. Memory only, bounded:
- * after a restart, earlier prompts no longer take taps. */
+ * reactions, other keys, reactions to other events, other relation types. Prompts and reported
+ * reactions are remembered in memory, bounded: after a restart, earlier prompts no longer take
+ * taps. A redaction of a reaction not remembered here (one from before a restart) is reported
+ * too: the core keeps which reaction logged which entry in its store (care/mood_tap.c) and
+ * ignores ids it does not know. */
 #include "net/matrix/mx.h"
 #include "core/app.h"
 #include "core/err.h"
@@ -146,7 +149,20 @@ void mx_react_event(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
 	struct mx_react *rs = mx->react;
 	struct id_pair *p;
 
-	if (!rs || !ev->sender || !ev->event_id)
+	if (!ev->sender || !ev->event_id)
+		return;
+	if (strcmp(ev->type, "m.room.redaction") == 0 && strcmp(ev->sender, mx->user_id) != 0) {
+		/* room versions up to 10: top-level "redacts"; 11: content.redacts */
+		const char *gone = json_string_value(json_object_get(ev->content, "redacts"));
+		if (!gone)
+			gone = json_string_value(json_object_get(ev->json, "redacts"));
+		if (!gone || !*gone || strlen(gone) >= ID_MAX)
+			return;
+		p = rs ? find(rs->answers, ANSWERS_MAX, r->id, gone) : NULL;
+		report(mx, r, ev, HEV_SCALE_WITHDRAWN, 0, p ? p->id : gone, NULL);
+		return;
+	}
+	if (!rs)
 		return; /* no check-in with a scale was posted by this process */
 	if (strcmp(ev->sender, mx->user_id) == 0) {
 		if (strcmp(ev->type, "m.room.message") == 0 || strcmp(ev->type, "m.room.encrypted") == 0)
@@ -164,13 +180,5 @@ void mx_react_event(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
 			return;
 		remember(rs->answers, ANSWERS_MAX, &rs->nanswers, r->id, ev->event_id);
 		report(mx, r, ev, HEV_SCALE_ANSWER, score, ev->event_id, target);
-	} else if (strcmp(ev->type, "m.room.redaction") == 0) {
-		/* room versions up to 10: top-level "redacts"; 11: content.redacts */
-		const char *gone = json_string_value(json_object_get(ev->content, "redacts"));
-		if (!gone)
-			gone = json_string_value(json_object_get(ev->json, "redacts"));
-		if (!(p = find(rs->answers, ANSWERS_MAX, r->id, gone)))
-			return;
-		report(mx, r, ev, HEV_SCALE_WITHDRAWN, 0, p->id, NULL);
 	}
 }

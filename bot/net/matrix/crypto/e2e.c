@@ -136,6 +136,19 @@ static const struct db_migration e2e_migrations[] = {
 	  " user_id TEXT NOT NULL, code TEXT NOT NULL, PRIMARY KEY (room_id, session_id));"
 	  "CREATE TABLE e2e_withheld_told (room_id TEXT NOT NULL, user_id TEXT NOT NULL,"
 	  " PRIMARY KEY (room_id, user_id));" },
+	/* 4: inbound Megolm sessions carry their last use, so old ones can be pruned
+	 * (e2e_prune.c); devices whose keys are listed with a bad signature are remembered (not
+	 * trusted), so they can be told that the room key is withheld from them */
+	{ "ALTER TABLE e2e_inbound ADD COLUMN used_ms INTEGER NOT NULL DEFAULT 0;"
+	  "UPDATE e2e_inbound SET used_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;"
+	  "CREATE INDEX e2e_inbound_used ON e2e_inbound (room_id, sender_key, used_ms);"
+	  "CREATE TABLE e2e_bad_device (user_id TEXT NOT NULL, device_id TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id)) WITHOUT ROWID;",
+	  "ALTER TABLE e2e_inbound ADD COLUMN used_ms BIGINT NOT NULL DEFAULT 0;"
+	  "UPDATE e2e_inbound SET used_ms = CAST(EXTRACT(EPOCH FROM now()) AS BIGINT) * 1000;"
+	  "CREATE INDEX e2e_inbound_used ON e2e_inbound (room_id, sender_key, used_ms);"
+	  "CREATE TABLE e2e_bad_device (user_id TEXT NOT NULL, device_id TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id));" },
 };
 
 int e2e_load_pickle_key(const char *path, unsigned char key[E2E_PICKLE_KEY_LEN])
@@ -400,6 +413,7 @@ void e2e_free(struct e2e *e)
 		olm_clear_utility(e->util);
 		free(e->util);
 	}
+	json_decref(e->sas_in);
 	sodium_memzero(e->olm_key, sizeof(e->olm_key));
 	sodium_memzero(e->seal_key, sizeof(e->seal_key));
 	free(e->user_id);

@@ -177,10 +177,15 @@ int e2e_encrypt_attachment(const void *plain, size_t len, unsigned char **cipher
 
 /* Prunes what is old (run once an hour from e2e_receive_sync_changes; callable for tests):
  * Olm sessions beyond the newest E2E_OLM_KEEP per device (by last use), the used fallback key
- * E2E_FALLBACK_GRACE_MS after its successor went up, and seen-message indexes (replay
- * protection) older than E2E_SEEN_KEEP_MS. */
+ * E2E_FALLBACK_GRACE_MS after its successor went up, seen-message indexes (replay
+ * protection) older than E2E_SEEN_KEEP_MS, and inbound Megolm sessions (room keys received)
+ * not used for E2E_INBOUND_IDLE_MS beyond the newest E2E_INBOUND_KEEP per room and sending
+ * device (by last use): a sender's latest sessions always stay, so messages that arrive late
+ * (the gap after downtime, a delayed federation) can still be read. */
 #define E2E_PRUNE_EVERY_MS (3600ull * 1000)
 #define E2E_OLM_KEEP 5
+#define E2E_INBOUND_KEEP 10
+#define E2E_INBOUND_IDLE_MS (30ull * 24 * 3600 * 1000)
 #define E2E_FALLBACK_GRACE_MS (3600ull * 1000)
 #define E2E_SEEN_KEEP_MS (30ull * 24 * 3600 * 1000)
 int e2e_prune(struct e2e *e);

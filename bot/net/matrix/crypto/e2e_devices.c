@@ -47,6 +47,9 @@ int e2e_device_lists(struct e2e *e, json_t *device_lists)
 			continue;
 		if ((r = e2e_sql(e, "DELETE FROM e2e_user WHERE user_id = ?", "s", json_string_value(v))))
 			rc = r;
+		if ((r = e2e_sql(e, "DELETE FROM e2e_bad_device WHERE user_id = ?", "s",
+				 json_string_value(v))))
+			rc = r;
 	}
 	return rc;
 }
@@ -104,6 +107,27 @@ static int check_device(struct e2e *e, const char *user_id, const char *device_i
 	return e2e_verify_json(e, dk, user_id, kid, *ed);
 }
 
+/* A device listed with keys whose self-signature does not verify gets no room key, and is told
+ * so (m.room_key.withheld, see share() in e2e_outbound.c); its keys themselves are never used.
+ * A device known with good keys before keeps those. At most E2E_MAX_BAD_DEVICES per user: a
+ * hostile account uploading many cannot make Hearth send many messages. */
+static int bad_device(struct e2e *e, const char *user_id, const char *dev_id, int *nbad)
+{
+	struct db_stmt *st;
+
+	if (*nbad >= E2E_MAX_BAD_DEVICES || strlen(dev_id) > 255)
+		return HE_OK;
+	st = e2e_stmt(e, "SELECT 1 FROM e2e_device WHERE user_id = ? AND device_id = ? AND"
+		      " deleted = 0", "ss", user_id, dev_id);
+	if (!st)
+		return HE_DB;
+	if (e2e_has_row(st))
+		return HE_OK;
+	++*nbad;
+	return e2e_sql(e, "INSERT INTO e2e_bad_device (user_id, device_id) VALUES (?, ?)"
+		       " ON CONFLICT DO NOTHING", "ss", user_id, dev_id);
+}
+
 /* ssk: the user's self-signing key vouched for by their pinned master key (NULL: none). */
 static int store_user_devices(struct e2e *e, const char *user_id, json_t *devices,
 			      const char *ssk)
@@ -114,17 +138,25 @@ static int store_user_devices(struct e2e *e, const char *user_id, json_t *device
 	bool gone = false;
 	int rc = HE_OK;
 
+	int nbad = 0;
+
+	/* the devices listed with a bad signature are this answer's */
+	if ((rc = e2e_sql(e, "DELETE FROM e2e_bad_device WHERE user_id = ?", "s", user_id)))
+		return rc;
 	json_object_foreach(devices, dev_id, dk) {
 		const char *curve = NULL, *ed = NULL;
 		char *old_ed = NULL;
 		int64_t was_signed = 0, dups = 0;
 		bool xsigned;
+		int crc;
 
 		if (strcmp(user_id, e->user_id) == 0 && strcmp(dev_id, e->device_id) == 0)
 			continue; /* ourselves */
-		if (check_device(e, user_id, dev_id, dk, &curve, &ed)) {
+		if ((crc = check_device(e, user_id, dev_id, dk, &curve, &ed))) {
 			hlog_warn(E2E_MOD, "ignoring device %s of %s: its keys are not validly signed",
 				  dev_id, user_id);
+			if (crc == HE_CRYPTO && (rc = bad_device(e, user_id, dev_id, &nbad)))
+				return rc;
 			continue;
 		}
 		st = e2e_stmt(e, "SELECT ed25519, xsigned FROM e2e_device WHERE user_id = ? AND"

@@ -25,6 +25,8 @@
 #define E2E_REPAIR_INTERVAL_MS (3600ULL * 1000)   /* one wedged-session repair per device/hour */
 #define E2E_NO_OTK_RETRY_MS (3600ULL * 1000)      /* a device without one-time keys: retry later */
 #define E2E_KEY_REQUEST_RETRY_MS (3600ULL * 1000) /* re-ask for a missing room key */
+#define E2E_INBOUND_TOUCH_MS (3600ULL * 1000)     /* an inbound session's last use, to the hour */
+#define E2E_MAX_BAD_DEVICES 20                    /* badly signed devices remembered per user */
 
 enum e2e_req_kind {
 	REQ_UPLOAD = 1,
@@ -70,6 +72,7 @@ struct e2e {
 	 * when it is a savepoint inside a caller's transaction. */
 	uint32_t tx_own;
 	int tx_depth;
+	json_t *sas_in;            /* decrypted verification events for the flow (e2e_sas.c) */
 };
 
 /* util */
@@ -129,6 +132,9 @@ int e2e_curve_proven(struct e2e *e, const char *curve, const char *user_id, cons
 
 /* Olm (e2e_olm.c) */
 int e2e_olm_to_device(struct e2e *e, json_t *event);
+/* A decrypted m.key.verification.* event, kept for e2e_sas_take_events() (e2e_sas.c). */
+void e2e_sas_received(struct e2e *e, const char *sender, const char *sender_device,
+		      const char *type, json_t *content);
 /* Encrypts payload {type, content} for one device; *out is the m.room.encrypted content.
  * HE_NOTFOUND when there is no Olm session with it. */
 int e2e_olm_encrypt(struct e2e *e, const char *user_id, const char *device_id, const char *curve,
@@ -167,10 +173,10 @@ bool e2e_trust_may_share(bool private_chat, bool has_identity, bool xsigned, int
 			 bool proven);
 
 /* withheld (e2e_withheld.c): adds to *msgs (created when NULL) the m.room_key.withheld for a
- * refused device, unless it was told for this session before; e2e_withhold_send queues them
- * (steals msgs). */
+ * refused device (code and a reason in plain words), unless it was told for this session
+ * before; e2e_withhold_send queues them (steals msgs). */
 int e2e_withhold(struct e2e *e, json_t **msgs, const char *room_id, const char *session_id,
-		 const char *user_id, const char *device_id, const char *code);
+		 const char *user_id, const char *device_id, const char *code, const char *reason);
 int e2e_withhold_send(struct e2e *e, json_t *msgs);
 /* An m.room_key.withheld to Hearth (plain to-device event): recorded when its sender_key is a
  * device of its sender. */

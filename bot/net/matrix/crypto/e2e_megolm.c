@@ -79,12 +79,13 @@ int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender,
 		goto out;
 	if (old_first < 0 || (int64_t)first < old_first)
 		rc = e2e_sql(e, "INSERT INTO e2e_inbound (room_id, session_id, sender_key, ed25519,"
-			     " pickle, first_index, forwarded, sender_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-			     " ON CONFLICT (room_id, session_id) DO UPDATE SET pickle = excluded.pickle,"
-			     " first_index = excluded.first_index, forwarded = excluded.forwarded,"
+			     " pickle, first_index, forwarded, sender_user, used_ms) VALUES (?, ?, ?, ?,"
+			     " ?, ?, ?, ?, ?) ON CONFLICT (room_id, session_id) DO UPDATE SET"
+			     " pickle = excluded.pickle, first_index = excluded.first_index,"
+			     " forwarded = excluded.forwarded, used_ms = excluded.used_ms,"
 			     " sender_user = COALESCE(e2e_inbound.sender_user, excluded.sender_user)",
-			     "sssssiis", room_id, id, sender_key, ed25519, p, (int64_t)first,
-			     (int64_t)forwarded, sender);
+			     "sssssiisi", room_id, id, sender_key, ed25519, p, (int64_t)first,
+			     (int64_t)forwarded, sender, (int64_t)e->now_ms());
 	if (rc == HE_OK)
 		rc = e2e_sql(e, "UPDATE e2e_blocked SET ready = 1 WHERE room_id = ? AND session_id = ?",
 			     "ss", room_id, id);
@@ -310,6 +311,7 @@ struct igs_row {
 	char *ed25519;
 	char *pickle;
 	bool forwarded;
+	int64_t used_ms; /* last decryption (to the hour), for e2e_prune */
 };
 
 static void igs_row_clear(struct igs_row *r)
@@ -323,8 +325,8 @@ static void igs_row_clear(struct igs_row *r)
 
 static int igs_load(struct e2e *e, const char *room_id, const char *session_id, struct igs_row *r)
 {
-	struct db_stmt *st = e2e_stmt(e, "SELECT sender_key, ed25519, pickle, forwarded, sender_user"
-				    " FROM e2e_inbound"
+	struct db_stmt *st = e2e_stmt(e, "SELECT sender_key, ed25519, pickle, forwarded, sender_user,"
+				    " used_ms FROM e2e_inbound"
 				    " WHERE room_id = ? AND session_id = ?", "ss", room_id, session_id);
 	int rc = HE_NOTFOUND;
 
@@ -337,6 +339,7 @@ static int igs_load(struct e2e *e, const char *room_id, const char *session_id, 
 		r->pickle = e2e_col_str(st, 2);
 		r->forwarded = db_col_int(st, 3) != 0;
 		r->sender_user = e2e_col_str(st, 4);
+		r->used_ms = db_col_int64(st, 5);
 		rc = r->sender_key && r->pickle ? HE_OK : HE_NOMEM;
 	}
 	db_reset(st);
@@ -478,6 +481,11 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 		}
 	}
 	if ((rc = check_replay(e, room_id, sid, index, event_id)))
+		goto out;
+	/* in use: e2e_prune keeps it (written at most once an hour per session) */
+	if (e->now_ms() - (uint64_t)row.used_ms >= E2E_INBOUND_TOUCH_MS &&
+	    (rc = e2e_sql(e, "UPDATE e2e_inbound SET used_ms = ? WHERE room_id = ? AND"
+			  " session_id = ?", "iss", (int64_t)e->now_ms(), room_id, sid)))
 		goto out;
 	*plain = json_pack("{s:s, s:O, s:s?, s:b}", "type", ptype, "content",
 			   json_object_get(payload, "content"), "sender_device", kdev,

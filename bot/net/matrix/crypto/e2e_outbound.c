@@ -148,6 +148,9 @@ static int ogs_create(struct e2e *e, const char *room_id, struct ogs *o)
 	if (rc == HE_OK)
 		rc = e2e_sql(e, "DELETE FROM e2e_shared WHERE room_id = ? AND session_id != ?", "ss",
 			     room_id, o->session_id);
+	if (rc == HE_OK) /* who was told of a session no longer shared: not needed any more */
+		rc = e2e_sql(e, "DELETE FROM e2e_withheld_out WHERE room_id = ? AND session_id != ?",
+			     "ss", room_id, o->session_id);
 	rc = e2e_commit(e, rc);
 	if (rc == HE_OK)
 		hlog_debug(E2E_MOD, "new outbound session for %s", room_id);
@@ -206,7 +209,11 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 			bool claimed = db_col_int(st, 8) > 1 && !db_col_int(st, 9);
 			withheld_rc = e2e_withhold(e, &withheld, room_id, o->session_id,
 						   db_col_text(st, 0), db_col_text(st, 1),
-						   claimed ? "m.blacklisted" : "m.unverified");
+						   claimed ? "m.blacklisted" : "m.unverified",
+						   claimed ? "This device's identity key is claimed by"
+							     " another device."
+							   : "This device is not verified by its owner's"
+							     " cross-signing key.");
 			continue;
 		}
 		json_array_append_new(targets, json_pack("[s,s,s,s,I]",
@@ -215,6 +222,34 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 			(json_int_t)db_col_int64(st, 4)));
 	}
 	db_reset(st);
+	/* members' devices listed with a bad signature: no key, and told so */
+	st = e2e_stmt(e, "SELECT b.user_id, b.device_id FROM e2e_member m JOIN e2e_bad_device b"
+		      " ON b.user_id = m.user_id WHERE m.room_id = ? AND NOT EXISTS (SELECT 1 FROM"
+		      " e2e_device d WHERE d.user_id = b.user_id AND d.device_id = b.device_id AND"
+		      " d.deleted = 0)", "s", room_id);
+	if (!st) {
+		json_decref(targets);
+		json_decref(withheld);
+		return HE_DB;
+	}
+	{
+		json_t *bad = json_array(), *v;
+		while (bad && db_step(st) == DB_ROW)
+			json_array_append_new(bad, json_pack("[s,s]", db_col_text(st, 0),
+							      db_col_text(st, 1)));
+		db_reset(st);
+		if (!bad && !withheld_rc)
+			withheld_rc = HE_NOMEM;
+		json_array_foreach(bad, i, v) {
+			int r = e2e_withhold(e, &withheld, room_id, o->session_id,
+					     json_string_value(json_array_get(v, 0)),
+					     json_string_value(json_array_get(v, 1)), "m.unverified",
+					     "This device's keys do not carry a valid signature.");
+			if (r && !withheld_rc)
+				withheld_rc = r;
+		}
+		json_decref(bad);
+	}
 	if ((r0 = e2e_withhold_send(e, withheld)) && !withheld_rc)
 		withheld_rc = r0;
 	if (withheld_rc)

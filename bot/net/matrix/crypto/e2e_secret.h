@@ -16,4 +16,14 @@ int e2e_secret_seal(const char *key_path, const char *plain, char **out);
 int e2e_secret_open(const char *key_path, const char *sealed, char **out);
 bool e2e_secret_is_sealed(const char *value);
 
+/* The pickle key file at path against what the store holds (issue 13): HE_OK when it is the key
+ * the store's check value names, or when the store holds nothing sealed yet (the check value is
+ * kept then, and a missing file stays missing: it is made when first needed). HE_CRYPTO (logged
+ * with which file to copy) when the file is another key, or missing while the store holds an
+ * E2EE account, a sealed access token (kv namespace token_ns) or a check value: nothing is
+ * created or changed then. A store from before the check with data gets HE_OK here; the
+ * account's unpickling decides, and mx_e2e.c keeps the check value once it opened. */
+struct store;
+int e2e_key_check(struct store *st, const char *path, const char *token_ns);
+
 #endif

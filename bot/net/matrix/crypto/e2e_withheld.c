@@ -11,7 +11,7 @@
 #define ALG_MEGOLM "m.megolm.v1.aes-sha2"
 
 int e2e_withhold(struct e2e *e, json_t **msgs, const char *room_id, const char *session_id,
-		 const char *user_id, const char *device_id, const char *code)
+		 const char *user_id, const char *device_id, const char *code, const char *reason)
 {
 	struct db_stmt *st;
 	json_t *per, *c;
@@ -33,9 +33,7 @@ int e2e_withhold(struct e2e *e, json_t **msgs, const char *room_id, const char *
 		return HE_NOMEM;
 	c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "algorithm", ALG_MEGOLM, "room_id", room_id,
 		      "session_id", session_id, "sender_key", e->curve, "code", code, "reason",
-		      strcmp(code, "m.blacklisted") == 0
-			      ? "This device's identity key is claimed by another device."
-			      : "This device is not verified by its owner's cross-signing key.");
+		      reason);
 	if (!c)
 		return HE_NOMEM;
 	if (!(per = json_object_get(*msgs, user_id)))
