@@ -2,7 +2,7 @@
 # Hearth's Matrix integration suite: the real build/hearth against a real Synapse on loopback,
 # with real nio members. Synapse and Hearth are always stopped at exit.
 #
-# Usage: tests/matrix/run.sh [--bench]
+# Usage: tests/matrix/run.sh [--bench | --bench-rooms]
 #   HEARTH=path/to/hearth (default: build/hearth in the checkout)
 #   HEARTH_MATRIX_SUITES="hearth e2ee privacy sync_position ops look complete verify keys lang
 #   failover" (default: all eleven, in this order: test_hearth.py, then test_e2ee.py on the same homeserver and Hearth data
@@ -20,6 +20,9 @@
 #   PostgreSQL, skipped on SQLite))
 #   HEARTH_MATRIX_BENCHES="matrix e2ee" (with --bench: tests/bench/bench_matrix.py, then
 #   tests/matrix/bench_e2ee.py)
+#   --bench-rooms: tests/bench/bench_rooms.py (1,000 rooms from a fresh data folder, 50 rooms'
+#   memory); with HEARTH_SYNAPSE_KEEP=1 the homeserver (and its 1,000 rooms) is kept for the
+#   next run (never for the suites: they expect a fresh homeserver)
 # Prints one "N passed, M failed" line last, over all suites; exits non-zero on any failure.
 set -uo pipefail
 
@@ -29,6 +32,8 @@ syn="$here/synapse.sh"
 export HEARTH=${HEARTH:-$src/build/hearth}
 mode=suite
 [ "${1:-}" = --bench ] && mode=bench
+[ "${1:-}" = --bench-rooms ] && mode=bench-rooms
+[ $mode = bench-rooms ] || unset HEARTH_SYNAPSE_KEEP
 
 fail() { echo "run.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
@@ -85,6 +90,10 @@ if [ $mode = bench ]; then
         esac
     done
     exit $rc
+fi
+if [ $mode = bench-rooms ]; then
+    /usr/bin/python3 "$src/tests/bench/bench_rooms.py"
+    exit $?
 fi
 
 # Each suite prints its own "N passed, M failed"; those lines are summed into one.

@@ -735,8 +735,10 @@ static void on_sync(struct mx *mx, int status, json_t *body, const struct hstamp
 	mx->since = since;
 	/* walked: what it started is owed in the store, so its token is saved now */
 	mx_batch_unblock(mx, sc.batch);
-	if (!mx->synced_once)
+	if (!mx->synced_once) {
 		hlog_info(MX_MOD, "first sync done: answering messages from now on");
+		mx_rooms_first_sync_done(mx); /* rooms.c: the memory of the big first body back */
+	}
 	mx->synced_once = true;
 	if (!mx->stopping)
 		sync_next(mx);
@@ -753,10 +755,11 @@ static void sync_next(struct mx *mx)
 		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d&since=%s",
 						filter, timeout, mx->since);
-	else
-		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+	else /* the first sync of a fresh data folder: its own small filter (matrix.c), more time */
+		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL,
+						MX_HTTP_RETRY | MX_HTTP_SYNC | MX_HTTP_FIRST,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d",
-						filter, timeout);
+						mx->first_filter ? mx->first_filter : filter, timeout);
 	if (!mx->sync_req)
 		retry_sync(mx, 1000);
 }
