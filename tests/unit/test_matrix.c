@@ -482,14 +482,14 @@ static void test_owed_take(void **state)
 	assert_int_equal(mx_owed_events_open(st, &open), HE_OK);
 	assert_int_equal(json_array_size(open), 1);
 	json_decref(open);
-	/* old done rows still go while running (every 1024 new messages) */
-	for (int i = 2; i < 1023; i++) {
-		snprintf(id, sizeof(id), "$old%d", i);
-		assert_int_equal(mx_owed_event_take(st, id, "!r:hs", 1000000), MX_OWED_OPEN);
-		assert_int_equal(mx_owed_event_done(st, id), HE_OK);
+	/* old done rows still go while running: 1,030 new messages two days later cross a
+	 * multiple of 1024 (row ids on SQLite; PostgreSQL's seq also counts repeated ones) */
+	for (int i = 0; i < 1030; i++) {
+		snprintf(id, sizeof(id), "$new%d", i);
+		assert_int_equal(mx_owed_event_take(st, id, "!r:hs", 1000000 + 3 * 24 * 3600),
+				 MX_OWED_OPEN);
 	}
-	assert_int_equal(mx_owed_event_take(st, "$new", "!r:hs", 1000000 + 3 * 24 * 3600), MX_OWED_OPEN);
-	assert_int_equal(mx_owed_event_get(st, "$old2"), MX_OWED_NONE);
+	assert_int_equal(mx_owed_event_get(st, "$new0"), MX_OWED_OPEN);
 	assert_int_equal(mx_owed_event_get(st, "$a"), MX_OWED_NONE);
 	assert_int_equal(mx_owed_event_get(st, "$b"), MX_OWED_OPEN); /* never done */
 	owedfix_free(f);
