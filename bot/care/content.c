@@ -596,7 +596,9 @@ static int list_languages(const char *dir, char ***out, size_t *n)
 static int load_crisis(struct content *c, const char *dir, const char *language, bool all_languages,
 		       struct loader *L)
 {
-	char path[4096];
+	char path[4096], **langs = NULL;
+	size_t nlangs = 0;
+	bool listed = false;
 	DIR *d;
 	struct dirent *e;
 	int rc;
@@ -604,22 +606,29 @@ static int load_crisis(struct content *c, const char *dir, const char *language,
 	snprintf(path, sizeof(path), "%s/crisis/response.md", dir);
 	if ((rc = load_doc(path, &c->crisis_response, NULL, NULL, NULL, L)) == HE_NOMEM)
 		return rc;
-	if (all_languages) {
-		/* --check-config: every language's patterns, the configured one kept. */
-		char **langs = NULL;
-		size_t n = 0;
-		rc = list_languages(dir, &langs, &n);
-		for (size_t i = 0; i < n && rc != HE_NOMEM; i++) {
-			snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, langs[i]);
-			rc = load_patterns(path, strcmp(langs[i], language) == 0 ? &c->crisis_rules : NULL, L);
-		}
-		for (size_t i = 0; i < n; i++)
-			free(langs[i]);
-		free(langs);
-	} else {
+	/* Every language's patterns are active in every room, whatever its language: a person in
+	 * crisis may write in any of them. The configured language's file must be there (for
+	 * --check-config, main.c says so when it is not); the others are added to it. */
+	rc = list_languages(dir, &langs, &nlangs);
+	for (size_t i = 0; i < nlangs; i++)
+		listed |= strcmp(langs[i], language) == 0;
+	if (rc != HE_NOMEM && (!all_languages || listed)) {
 		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, language);
 		rc = load_patterns(path, &c->crisis_rules, L);
 	}
+	for (size_t i = 0; i < nlangs && rc != HE_NOMEM; i++) {
+		struct crisis_rules *more = NULL;
+		if (strcmp(langs[i], language) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/crisis/patterns-%s.txt", dir, langs[i]);
+		rc = load_patterns(path, &more, L);
+		if (rc == HE_OK && c->crisis_rules)
+			rc = crisis_rules_merge(c->crisis_rules, more);
+		crisis_rules_free(more);
+	}
+	for (size_t i = 0; i < nlangs; i++)
+		free(langs[i]);
+	free(langs);
 	if (rc == HE_NOMEM)
 		return rc;
 	snprintf(path, sizeof(path), "%s/crisis", dir);

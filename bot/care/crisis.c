@@ -73,6 +73,8 @@ static const struct {
 	{ "usa", "us" }, { "america", "us" }, { "united states", "us" },
 	{ "united states of america", "us" },
 	{ "australia", "au" }, { "canada", "ca" }, { "germany", "de" }, { "deutschland", "de" },
+	{ "austria", "at" }, { "osterreich", "at" }, { "oesterreich", "at" },
+	{ "switzerland", "ch" }, { "schweiz", "ch" }, { "suisse", "ch" }, { "svizzera", "ch" },
 	{ "ireland", "ie" }, { "eire", "ie" }, { "republic of ireland", "ie" },
 	{ "international", "intl" }, { "worldwide", "intl" },
 };

@@ -123,6 +123,37 @@ void crisis_rules_count(const struct crisis_rules *r, size_t *signals, size_t *e
 	*excepts = r ? r->nexcepts : 0;
 }
 
+/* German written without umlauts or ß: after text_fold, "ä" is "a" and "ß" is "s", so the
+ * spellings "ae", "oe", "ue" and "ss" ("fuer", "muede", "Strasse") are folded the same way here,
+ * in patterns and messages alike: "ae" -> "a", "oe" -> "o", "ue" -> "u", a run of "s" -> "s", and
+ * the capital sharp s (U+1E9E, which text_fold keeps) -> "s". Every spelling of a word then
+ * matches every other. English words fold too ("does" -> "dos"), on both sides, so an English
+ * pattern still meets its words. In place (text only shrinks); returns the new length. */
+static size_t fold_spellings(char *s, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		char c = s[i];
+		if (i + 2 < n && (unsigned char)c == 0xE1 && (unsigned char)s[i + 1] == 0xBA &&
+		    (unsigned char)s[i + 2] == 0x9E) {
+			c = 's';
+			i += 3;
+		} else {
+			i++;
+		}
+		if (c == 's' && o && s[o - 1] == 's')
+			continue;
+		/* Any e after a, o or u goes, so "saeen" (a spelling of "säen") and "saen" meet. */
+		if (c == 'e' && o && (s[o - 1] == 'a' || s[o - 1] == 'o' || s[o - 1] == 'u'))
+			continue;
+		s[o++] = c;
+	}
+	if (o < n)
+		s[o] = '\0';
+	return o;
+}
+
 /* ---- parsing ---- */
 
 struct parse {
@@ -171,6 +202,7 @@ static int add_word(struct parse *p, const char *spec, size_t n)
 		he_fmt(p->err, p->errlen, "\"%s\" is not one word (use _ to join words, e.g. do_not)", raw);
 		goto out;
 	}
+	fold_spellings(w, strlen(w));
 	if (kind == W_PREFIX && strlen(w) < 3) {
 		he_fmt(p->err, p->errlen, "the prefix \"%s*\" is too short (at least 3 letters)", w);
 		goto out;
@@ -519,6 +551,74 @@ out:
 	return HE_OK;
 }
 
+/* See crisis_rules.h. */
+int crisis_rules_merge(struct crisis_rules *dst, const struct crisis_rules *src)
+{
+	size_t nw = dst->nwords, na = dst->nalts, nt = dst->ntoks, nr = dst->nrules;
+	struct cr_anchor *anchors = dst->anchors;
+	uint32_t *always = dst->always;
+	size_t nanchors = dst->nanchors, nalways = dst->nalways;
+	int rc = HE_NOMEM;
+
+	if (!src)
+		return HE_OK;
+	for (size_t i = 0; i < src->nwords; i++) {
+		struct cr_word w = src->words[i];
+		if (GROW(dst, words, nwords, capwords) || !(w.s = strdup(w.s)))
+			goto fail;
+		dst->words[dst->nwords++] = w;
+	}
+	for (size_t i = 0; i < src->nalts; i++) {
+		struct cr_alt a = src->alts[i];
+		if (GROW(dst, alts, nalts, capalts))
+			goto fail;
+		a.first += (uint32_t)nw;
+		dst->alts[dst->nalts++] = a;
+	}
+	for (size_t i = 0; i < src->ntoks; i++) {
+		struct cr_tok t = src->toks[i];
+		if (GROW(dst, toks, ntoks, captoks))
+			goto fail;
+		t.first_alt += (uint32_t)na;
+		dst->toks[dst->ntoks++] = t;
+	}
+	for (size_t i = 0; i < src->nrules; i++) {
+		struct cr_rule ru = src->rules[i];
+		if (GROW(dst, rules, nrules, caprules))
+			goto fail;
+		ru.first_tok += (uint32_t)nt;
+		dst->rules[dst->nrules++] = ru;
+	}
+	/* A new index over all rules; the old one stays until it is built. */
+	dst->anchors = NULL;
+	dst->always = NULL;
+	dst->nanchors = dst->nalways = 0;
+	if ((rc = index_rules(dst))) {
+		free(dst->anchors);
+		free(dst->always);
+		dst->anchors = anchors;
+		dst->always = always;
+		dst->nanchors = nanchors;
+		dst->nalways = nalways;
+		goto fail;
+	}
+	free(anchors);
+	free(always);
+	dst->nsignals += src->nsignals;
+	dst->nexcepts += src->nexcepts;
+	if (src->except_span > dst->except_span)
+		dst->except_span = src->except_span;
+	return HE_OK;
+fail:
+	for (size_t i = nw; i < dst->nwords; i++)
+		free(dst->words[i].s);
+	dst->nwords = nw;
+	dst->nalts = na;
+	dst->ntoks = nt;
+	dst->nrules = nr;
+	return HE_NOMEM;
+}
+
 /* ---- matching ---- */
 
 struct mword {
@@ -734,6 +834,7 @@ int crisis_rules_match(const struct crisis_rules *r, const char *words, int *lin
 	if (len >= sizeof(bstack) && !(buf = malloc(len + 1)))
 		return HE_NOMEM;
 	memcpy(buf, words, len + 1);
+	len = fold_spellings(buf, len);
 	for (size_t i = 0; i < len; i++)
 		nw += buf[i] == ' ';
 	nw++;

@@ -11,7 +11,9 @@
  *
  * Matching runs on whole words after text_fold and text_words: case, accents and curly quotes do
  * not matter, punctuation breaks words and an apostrophe inside a word is dropped ("can't" and
- * "cant" are one word). A struct crisis_rules is immutable once parsed. */
+ * "cant" are one word). German spellings without umlauts or ß meet their umlaut forms: "ae", "oe",
+ * "ue" fold to "a", "o", "u" and "ss" to "s", in patterns and messages alike ("muede" is "müde",
+ * "Strasse" is "Straße"). A struct crisis_rules is immutable once parsed. */
 #ifndef HEARTH_CRISIS_RULES_H
 #define HEARTH_CRISIS_RULES_H
 
@@ -24,6 +26,11 @@ struct crisis_rules;
 int crisis_rules_parse(const char *name, const char *text, size_t len, struct crisis_rules **out,
 		       char *err, size_t errlen);
 void crisis_rules_free(struct crisis_rules *r);      /* accepts NULL */
+
+/* Adds a copy of src's patterns (another language's file) to dst, so one match checks both. Each
+ * file's word classes were its own; a rule's line stays the line in its own file. HE_OK (also for
+ * a NULL src) or HE_NOMEM, with dst unchanged. */
+int crisis_rules_merge(struct crisis_rules *dst, const struct crisis_rules *src);
 
 /* How many signal and exception lines r holds. */
 void crisis_rules_count(const struct crisis_rules *r, size_t *signals, size_t *excepts);

@@ -87,5 +87,5 @@ $WORK/content/prompts.md:4: this prompt is 300 characters; keep it under 200
 $WORK/content/topics/roots.md:3: unknown header key \"flavour\""
 got=$(sed -E 's/^([^:]*:[0-9]+: (\[bot\] language "fr" has no content|\[irc.net\] needs host|\[irc.net\] has no channels to join|unknown section \[mod\]|this prompt is 300 characters; keep it under 200|unknown header key "flavour")).*/\1/' <<<"$out")
 equal "every problem, its real line, in line order" "$got" "$want"
-expect "the languages that exist are listed" "$out" "languages with content: en"
+expect "the languages that exist are listed" "$out" "languages with content: de, en"
 finish

@@ -102,4 +102,20 @@ if printf 'hello\n' | "$HEARTH" --data-dir "$tmp/data-bad" --config "$tmp/bad.in
 fi
 grep -q '\[crisis\] country "narnia"' "$tmp/err" || fail "the start did not say why it refused"
 
+# 8. German in a room configured for English: every language's patterns are active. With and
+#    without umlauts, and as Latin-1 from an old IRC client, German crisis words get the answer
+#    with Austria's list ([crisis] country by its German name); German figures of speech, fear
+#    of an exam and news stay quiet.
+printf '[bot]\nlanguage = en\n\n[crisis]\ncountry = Österreich\n' >"$tmp/at.ini"
+"$HEARTH" --check-config --config "$tmp/at.ini" >"$tmp/out" 2>"$tmp/err" || fail "country = Österreich was refused"
+printf 'zebracorn, ich will nicht mehr leben\n' | run de1 --config "$tmp/at.ini"
+block '[private → alice]' 1 | grep -qF -- "$(vetted at | head -n 1)" || fail "German crisis words got no answer with Austria's list"
+grep -qi 'zebracorn\|nicht mehr leben' "$tmp/out" && fail "the member's German words were repeated"
+printf 'ich bin so lebensmuede und weiss nicht weiter\n' | run de2 --config "$tmp/at.ini"
+[ "$(grep -c '^\[private → alice\]$' "$tmp/out")" = 1 ] || fail "German without umlauts got no private answer"
+printf 'ich bin so lebensm\xfcde\n' | run de3 --config "$tmp/at.ini"
+[ "$(grep -c '^\[private → alice\]$' "$tmp/out")" = 1 ] || fail "Latin-1 German got no private answer"
+printf 'ich sterbe vor Lachen\ndas bringt mich um, so viele Hausaufgaben\nTodesangst vor der Pr\xc3\xbcfung\nSelbstmord-Attentat in den Nachrichten\n' | run de4 --config "$tmp/at.ini"
+grep -q '^\[private → alice\]$' "$tmp/out" && fail "a German figure of speech or news got a crisis answer"
+
 echo "ok"

@@ -17,8 +17,8 @@ done
 
 # 2. Settings: bad values are refused with the good ones and change nothing; zones in any case.
 out=$(printf '!mod set country mars\n!mod set language xx\n!mod set prefix a\n!mod set timezone moon/base\n!mod status\n' | mo)
-expect "bad country lists the good ones" "$out" "Good values: au, ca, de, gb, ie, us, or intl"
-expect "bad language lists the good ones" "$out" "Good values: en."
+expect "bad country lists the good ones" "$out" "Good values: at, au, ca, ch, de, gb, ie, us, or intl"
+expect "bad language lists the good ones" "$out" "Good values: de, en."
 expect "bad prefix lists the good ones" "$out" "Good values: ! \" #"
 expect "bad zone gives examples" "$out" "Europe/London"
 expect "nothing changed" "$out" "Crisis country: intl (the default)"

@@ -4,14 +4,16 @@
 #
 # Usage: tests/matrix/run.sh [--bench]
 #   HEARTH=path/to/hearth (default: build/hearth in the checkout)
-#   HEARTH_MATRIX_SUITES="hearth e2ee privacy sync_position ops look complete" (default: all
-#   seven, in this order: test_hearth.py, then test_e2ee.py on the same homeserver and Hearth data
+#   HEARTH_MATRIX_SUITES="hearth e2ee privacy sync_position ops look complete verify" (default:
+#   all eight, in this order: test_hearth.py, then test_e2ee.py on the same homeserver and Hearth data
 #   folder, then test_privacy.py with a Hearth of its own at log_level = debug, then
 #   test_sync_position.py with data folders of its own (HEARTH_SYNC_LOAD sets its load), then
 #   test_ops.py (metrics, /healthz while Synapse stops and returns, JSON logs, backup and restore)
 #   with its own Hearth, then test_look.py (mood chart image, one-tap check-ins) with its own
 #   Hearth, then test_complete.py (issue 16: long replies, the gap after downtime, the sealed
-#   token, withheld keys, rotation) with its own Hearth)
+#   token, withheld keys, rotation) with its own Hearth, then test_verify.py (a moderator's
+#   nio client verifies Hearth's device by SAS; a member's attempt is cancelled) with its own
+#   Hearth)
 #   HEARTH_MATRIX_BENCHES="matrix e2ee" (with --bench: tests/bench/bench_matrix.py, then
 #   tests/matrix/bench_e2ee.py)
 # Prints one "N passed, M failed" line last, over all suites; exits non-zero on any failure.
@@ -46,7 +48,8 @@ trap 'exit 130' INT TERM
 "$syn" start >/dev/null || fail "synapse did not start"
 url=$("$syn" url)
 for u in hearth:hearthpw hearth2:hearth2pw alice:alicepw bob:bobpw carol:carolpw \
-         dave:davepw erin:erinpw frank:frankpw lookdave:davepw lookerin:erinpw lookfrank:frankpw; do
+         dave:davepw erin:erinpw frank:frankpw lookdave:davepw lookerin:erinpw lookfrank:frankpw \
+         verimod:verimodpw vermember:vermemberpw verthird:verthirdpw; do
     "$syn" register "${u%%:*}" "${u#*:}" >/dev/null || fail "could not register ${u%%:*}"
 done
 
@@ -81,7 +84,7 @@ fi
 # Each suite prints its own "N passed, M failed"; those lines are summed into one.
 summary='^[0-9]+ passed, [0-9]+ failed$'
 passed=0 failed=0
-for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee privacy sync_position ops look complete}; do
+for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee privacy sync_position ops look complete verify}; do
     out="$tmp/suite-$suite.out"
     echo "== test_$suite.py"
     /usr/bin/python3 "$here/test_$suite.py" 2>&1 | tee "$out" | grep -Ev "$summary"

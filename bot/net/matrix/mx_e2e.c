@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "net/matrix/mx.h"
 #include "net/matrix/crypto/e2e.h"
+#include "net/matrix/verify.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -61,6 +62,7 @@ struct mx_e2e {
 	bool told;                 /* identity changes left from before a restart were told */
 	bool withheld_look;        /* a withheld notice or a message waiting for its key may have
 				    * come since the last look: a quiet sync runs no withheld SQL */
+	struct verify *vf;         /* members' clients verifying this device (verify.h) */
 };
 
 #define XE_LOOK_MS 60000u      /* waiting messages looked at (and expired) at least this often */
@@ -443,6 +445,8 @@ static int x_start(struct mx *mx, void **state)
 			  "cannot be cross-signed, and clients that require cross-signed devices will "
 			  "not send it their room keys");
 	}
+	if ((rc = mx_verify_new(mx, x->e, &x->vf)))
+		goto out;
 	hlog_info(XE_MOD, "end-to-end encryption ready on device %s (ed25519 %s)", mx->device_id,
 		  e2e_ed25519_key(x->e));
 	drain(x);
@@ -452,6 +456,7 @@ static int x_start(struct mx *mx, void **state)
 	*state = x;
 	return HE_OK;
 out:
+	e2e_free(x->e);
 	json_decref(x->stale);
 	json_decref(x->loading);
 	json_decref(x->waiting);
@@ -473,6 +478,7 @@ static void x_free(void *state)
 			scrub_auth(op->er);
 		xop_free(op);
 	}
+	mx_verify_free(x->vf);
 	e2e_free(x->e);
 	json_decref(x->last_otk);
 	json_decref(x->last_fallback);
@@ -495,6 +501,7 @@ static void x_to_device(void *state, json_t *events)
 	x->withheld_look = true; /* an m.room_key.withheld may be among them */
 	if (e2e_receive_sync_changes(x->e, events, NULL, NULL, NULL))
 		hlog_warn(XE_MOD, "could not store what to-device messages brought");
+	mx_verify_to_device(x->vf, events); /* plain, and those that came encrypted */
 	drain(x);
 }
 
@@ -602,6 +609,7 @@ stale:
 		x->withheld_look = false;
 		tell_withheld(x);
 	}
+	verify_tick(x->vf);
 	json_object_foreach_safe(x->stale, tmp, room_id, v) {
 		if (e2e_room_is_encrypted(x->e, room_id) && !json_object_get(x->loading, room_id))
 			load_members(x, room_id, b);
@@ -621,7 +629,10 @@ static int x_decrypt(void *state, const char *room_id, json_t *event, json_t **o
 	const char *sender = json_string_value(json_object_get(event, "sender"));
 	int rc = e2e_decrypt_room_event(x->e, room_id, event, out);
 
-	if (rc == HE_OK && sender && is_trust_command(x, *out) &&
+	if (rc == HE_OK && mx_verify_room(x->vf, room_id, event, *out)) {
+		json_decref(*out);
+		*out = NULL; /* a verification (verify.c): not for the core */
+	} else if (rc == HE_OK && sender && is_trust_command(x, *out) &&
 	    e2e_room_private_with(x->e, room_id, sender)) {
 		handle_trust(x, room_id, event, *out);
 		json_decref(*out);

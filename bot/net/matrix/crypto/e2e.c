@@ -400,6 +400,7 @@ void e2e_free(struct e2e *e)
 		olm_clear_utility(e->util);
 		free(e->util);
 	}
+	json_decref(e->sas_in);
 	sodium_memzero(e->olm_key, sizeof(e->olm_key));
 	sodium_memzero(e->seal_key, sizeof(e->seal_key));
 	free(e->user_id);

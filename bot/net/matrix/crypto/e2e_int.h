@@ -70,6 +70,7 @@ struct e2e {
 	 * when it is a savepoint inside a caller's transaction. */
 	uint32_t tx_own;
 	int tx_depth;
+	json_t *sas_in;            /* decrypted verification events for the flow (e2e_sas.c) */
 };
 
 /* util */
@@ -129,6 +130,9 @@ int e2e_curve_proven(struct e2e *e, const char *curve, const char *user_id, cons
 
 /* Olm (e2e_olm.c) */
 int e2e_olm_to_device(struct e2e *e, json_t *event);
+/* A decrypted m.key.verification.* event, kept for e2e_sas_take_events() (e2e_sas.c). */
+void e2e_sas_received(struct e2e *e, const char *sender, const char *sender_device,
+		      const char *type, json_t *content);
 /* Encrypts payload {type, content} for one device; *out is the m.room.encrypted content.
  * HE_NOTFOUND when there is no Olm session with it. */
 int e2e_olm_encrypt(struct e2e *e, const char *user_id, const char *device_id, const char *curve,

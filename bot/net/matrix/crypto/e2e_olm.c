@@ -317,6 +317,9 @@ int e2e_olm_to_device(struct e2e *e, json_t *event)
 		}
 		rc = e2e_room_key_received(e, NULL, sender_key, claimed,
 					   json_object_get(payload, "content"), true);
+	} else if (strncmp(ptype, "m.key.verification.", 19) == 0) {
+		e2e_sas_received(e, sender, kdev, ptype, json_object_get(payload, "content"));
+		rc = HE_OK;
 	} else {
 		rc = HE_OK; /* m.dummy and others: the session itself was the point */
 	}
