@@ -456,6 +456,10 @@ int mx_owed_event_get(struct store *s, const char *event_id);
 int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id,
 		      int64_t now_s);    /* an existing row is kept as it is */
 int mx_owed_event_done(struct store *s, const char *event_id);
+/* get and add in one statement (one write, no read transaction before it): a new event is
+ * recorded open; an existing row is kept as it is. MX_OWED_OPEN (new, or open already),
+ * MX_OWED_DONE, or HE_DB. */
+int mx_owed_event_take(struct store *s, const char *event_id, const char *room_id, int64_t now_s);
 /* Open events, oldest first: new array of {"event_id","room_id"}. */
 int mx_owed_events_open(struct store *s, json_t **out);
 int mx_owed_join_add(struct store *s, const char *room_id, const char *inviter, int64_t now_ms);

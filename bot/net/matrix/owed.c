@@ -133,6 +133,34 @@ int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id
 	return HE_OK;
 }
 
+int mx_owed_event_take(struct store *s, const char *event_id, const char *room_id, int64_t now_s)
+{
+	/* The no-op update makes RETURNING give the existing row's state too (DO NOTHING returns
+	 * no row); a new row comes back with done = 0. */
+	struct db_stmt *st = db_stmtf(store_sql(s), DB_SQL(store_sql(s),
+		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
+		" ON CONFLICT (event_id) DO UPDATE SET done = mx_owed_events.done RETURNING done, rowid",
+		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
+		" ON CONFLICT (event_id) DO UPDATE SET done = mx_owed_events.done RETURNING done, seq"),
+		"ssi", event_id, room_id, now_s);
+	int64_t seq = 1;
+	int rc = HE_DB;
+
+	if (!st)
+		return HE_DB;
+	if (db_step(st) == DB_ROW) {
+		rc = db_col_int(st, 0) ? MX_OWED_DONE : MX_OWED_OPEN;
+		seq = db_col_int64(st, 1);
+		if (db_step(st) != DB_DONE)
+			rc = HE_DB;
+	}
+	db_reset(st);
+	/* a Hearth that runs for months: old done rows go every 1024 messages, not only at start */
+	if (rc == MX_OWED_OPEN && seq % 1024 == 0 && prune(s, now_s) != HE_OK)
+		hlog_debug(MX_MOD, "could not prune answered messages from the store");
+	return rc;
+}
+
 int mx_owed_event_done(struct store *s, const char *event_id)
 {
 	struct db_stmt *st;
