@@ -36,7 +36,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev \
-      libmd4c-dev libmd4c-html0-dev libinih-dev libmicrohttpd-dev libcairo2-dev libpng-dev libfontconfig-dev libpq-dev \
+      libmd4c-dev libmd4c-html0-dev libinih-dev libmicrohttpd-dev libcairo2-dev libpng-dev libfontconfig-dev libfreetype-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build needs: changes to tests or docs do not invalidate the build layers.
