@@ -61,7 +61,7 @@ LABEL org.opencontainers.image.title="Hearth" \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libcurl4 libjansson4 libolm3 libsqlite3-0 libssl3 libsodium23 libmd4c0 libmd4c-html0 \
-      libinih1 libmicrohttpd12 libcairo2 libpng16-16 libfontconfig1 fonts-dejavu-core libpq5 ca-certificates tzdata \
+      libinih1 libmicrohttpd12 libcairo2 libpng16-16 libfontconfig1 libfreetype6 fonts-dejavu-core libpq5 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 hearth \
  && useradd --system --uid 10001 --gid hearth --home-dir /var/lib/hearth --no-create-home \
