@@ -219,14 +219,18 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double align
 
 static void draw_frame(cairo_t *cr, const struct chart_in *in, long first)
 {
-	char label[32];
+	const char *const *mon = in->months ? in->months : months;
+	char label[160];
 
 	rgb(cr, CHART_BG);
 	cairo_paint(cr);
 	set_font(cr, true);
 	cairo_set_font_size(cr, 20);
 	rgb(cr, 0x33403f);
-	snprintf(label, sizeof(label), "Your mood, last %d day%s", in->days, in->days == 1 ? "" : "s");
+	if (in->title)
+		snprintf(label, sizeof(label), "%s", in->title);
+	else
+		snprintf(label, sizeof(label), "Your mood, last %d day%s", in->days, in->days == 1 ? "" : "s");
 	text_at(cr, CHART_LEFT, 32, label, 0);
 
 	/* the scale: a faint line at every even score, its number on the left */
@@ -259,7 +263,8 @@ static void draw_frame(cairo_t *cr, const struct chart_in *in, long first)
 			continue;
 		prev = d;
 		tz_civil_from_days(first + d, &y, &m, &md);
-		snprintf(label, sizeof(label), "%d %s", md, months[(m - 1) % 12]);
+		/* day_month is a checked phrase: its slots are exactly %d %s (care/phrase.h) */
+		snprintf(label, sizeof(label), in->day_month ? in->day_month : "%d %s", md, mon[(m - 1) % 12]);
 		text_at(cr, chart_x(in->days, d), CHART_BOTTOM + 32, label,
 			marks == 1 ? 0.5 : i == 0 ? 0 : i == marks - 1 ? 1 : 0.5);
 	}
@@ -271,9 +276,12 @@ static void draw_words(cairo_t *cr, const struct chart_in *in)
 	size_t n = 0;
 
 	if (!in->words || !in->nwords)
-		snprintf(line, sizeof(line), "No emotion words in these days (add #words to an entry).");
+		snprintf(line, sizeof(line), "%s",
+			 in->no_words ? in->no_words : "No emotion words in these days (add #words to an entry).");
 	else {
-		n = (size_t)snprintf(line, sizeof(line), "Words you used most: ");
+		n = (size_t)snprintf(line, sizeof(line), "%s ", in->words_most ? in->words_most : "Words you used most:");
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
 		for (size_t i = 0; i < in->nwords && i < CHART_WORDS_MAX && n < sizeof(line); i++)
 			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? ", " : "", in->words[i]);
 	}

@@ -41,6 +41,12 @@ struct chart_in {
 	int days;                      /* 1..CHART_DAYS_MAX */
 	const char *const *words;      /* most used emotion words, most used first (may be NULL) */
 	size_t nwords;
+	/* The words on the image, in the member's language (NULL: English). */
+	const char *title;             /* "Your mood, last 30 days" */
+	const char *words_most;        /* "Words you used most:" */
+	const char *no_words;          /* "No emotion words in these days (...)." */
+	const char *day_month;         /* "%d %s": day of the month, month name */
+	const char *const *months;     /* 12 short month names, January first */
 };
 
 struct chart_png {

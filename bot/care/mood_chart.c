@@ -25,8 +25,7 @@
 #define WORDS_SEEN_MAX 256         /* distinct words counted for "most used" */
 
 static const char *const sparks[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
-static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-				      "Oct", "Nov", "Dec" };
+#define PP(key) hctx_phrase(ctx, HDEST_PRIVATE, (key))
 
 struct word {
 	char *w;
@@ -139,7 +138,8 @@ static void put_sparkline(struct hbuf *b, const struct chart_in *in, long first)
 }
 
 /* The chart in words, for screen readers and as the image's caption. */
-static void put_description(struct hbuf *b, const struct chart_in *in, long first, long today)
+static void put_description(struct hctx *ctx, struct hbuf *b, const struct chart_in *in, long first,
+			    long today)
 {
 	int64_t y;
 	int m1, d1, m2, d2;
@@ -162,15 +162,14 @@ static void put_description(struct hbuf *b, const struct chart_in *in, long firs
 		hi = in->entries[i].score > hi ? in->entries[i].score : hi;
 		n++;
 	}
-	hbuf_printf(b, "Mood chart, %d %s to %d %s (scale 1 to 10): ", d1, months[(m1 - 1) % 12], d2,
-		    months[(m2 - 1) % 12]);
+	hbuf_printf(b, PP("chart.desc_range"), d1, in->months[(m1 - 1) % 12], d2, in->months[(m2 - 1) % 12]);
+	hbuf_putc(b, ' ');
 	if (!n)
-		hbuf_puts(b, "no entries in these days.");
+		hbuf_puts(b, PP("chart.desc_none"));
 	else
-		hbuf_printf(b, "%zu entr%s, average %.1f, lowest %d, highest %d.", n, n == 1 ? "y" : "ies",
-			    sum / (double)n, lo, hi);
+		hbuf_printf(b, PP(n == 1 ? "chart.desc_stats_one" : "chart.desc_stats"), n, sum / (double)n, lo, hi);
 	if (in->nwords) {
-		hbuf_puts(b, " Words used most: ");
+		hbuf_printf(b, " %s ", PP("chart.desc_words"));
 		for (size_t i = 0; i < in->nwords; i++)
 			hbuf_printf(b, "%s%s", i ? ", " : "", in->words[i]);
 		hbuf_putc(b, '.');
@@ -185,8 +184,8 @@ int mood_chart(struct hctx *ctx, const char *rest)
 	struct chart_png png = { 0 };
 	struct hbuf alt = HBUF_INIT, b = HBUF_INIT;
 	const struct tz *zone = NULL;
-	const char *words[CHART_WORDS_MAX];
-	char err[160], tz[72], name[64];
+	const char *words[CHART_WORDS_MAX], *months[12];
+	char err[160], tz[72], name[64], title[160];
 	int days = CHART_DEFAULT_DAYS, rc;
 	long today, first;
 	struct tm tm;
@@ -212,21 +211,24 @@ int mood_chart(struct hctx *ctx, const char *rest)
 	if (rc)
 		goto out;
 	qsort(g.words, g.nwords, sizeof(g.words[0]), by_count);
-	struct chart_in in = { g.e, g.n, zone, happ_now(app), days, words, 0 };
+	for (int i = 0; i < 12; i++)
+		months[i] = mood_month_name(app->content, hctx_lang(ctx, HDEST_PRIVATE), i + 1);
+	snprintf(title, sizeof(title), PP(days == 1 ? "chart.title_one" : "chart.title"), days);
+	struct chart_in in = { g.e, g.n, zone, happ_now(app), days, words, 0, title, PP("chart.words_most"),
+			       PP("chart.no_words"), PP("date.day_month"), months };
 	for (; in.nwords < g.nwords && in.nwords < CHART_WORDS_MAX; in.nwords++)
 		words[in.nwords] = g.words[in.nwords].w;
-	put_description(&alt, &in, first, today);
+	put_description(ctx, &alt, &in, first, today);
 	if (alt.oom) {
 		rc = HE_NOMEM;
 		goto out;
 	}
 
 	if (!reply_can_send_image(ctx)) {
-		hbuf_printf(&b, "**Your mood, last %d day%s**\n\n`", days, days == 1 ? "" : "s");
+		hbuf_printf(&b, "**%s**\n\n`", title);
 		put_sparkline(&b, &in, first);
-		hbuf_printf(&b, "` one mark per %s, oldest first (· no entry)\n\n%s\n\nCharts as pictures "
-			    "are shown on Matrix; `!mood history` has your numbers here.",
-			    days <= 62 ? "day" : "week", hbuf_str(&alt));
+		hbuf_printf(&b, "` %s\n\n%s\n\n%s", PP(days <= 62 ? "chart.text_per_day" : "chart.text_per_week"),
+			    hbuf_str(&alt), PP("chart.text_where"));
 		rc = b.oom ? HE_NOMEM : mood_say(ctx, hbuf_str(&b));
 		goto out;
 	}

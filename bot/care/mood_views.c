@@ -64,9 +64,33 @@ void mood_put_escaped(struct hbuf *b, const char *s)
 	free(safe);
 }
 
-static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-				      "Oct", "Nov", "Dec" };
+/* Month (1-12) and weekday (0 = Sunday) names in lang, from the phrases (never the locale). */
+const char *mood_month_name(const struct content *c, const char *lang, int mon)
+{
+	static const char *const keys[] = { "date.mon1", "date.mon2", "date.mon3", "date.mon4", "date.mon5",
+					    "date.mon6", "date.mon7", "date.mon8", "date.mon9", "date.mon10",
+					    "date.mon11", "date.mon12" };
+
+	return phrase(c, lang, keys[((mon - 1) % 12 + 12) % 12]);
+}
+
+const char *mood_weekday_name(const struct content *c, const char *lang, int wday)
+{
+	static const char *const keys[] = { "date.wd0", "date.wd1", "date.wd2", "date.wd3", "date.wd4",
+					    "date.wd5", "date.wd6" };
+
+	return phrase(c, lang, keys[(wday % 7 + 7) % 7]);
+}
+
+/* "Sun 01 Jan" in the member's language. */
+static void put_day(struct hctx *ctx, struct hbuf *b, const struct tm *t)
+{
+	const struct content *c = ctx->app->content;
+	const char *lang = hctx_lang(ctx, HDEST_PRIVATE);
+
+	hbuf_printf(b, PP("date.day"), mood_weekday_name(c, lang, t->tm_wday), t->tm_mday,
+		    mood_month_name(c, lang, t->tm_mon + 1));
+}
 
 struct bucket {
 	double sum;
@@ -186,7 +210,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 	}
 
 	/* Days with entries, most recent HISTORY_TABLE_DAYS of them. */
-	hbuf_puts(&b, "\n\n```\nDay          Avg  Entries\n");
+	hbuf_printf(&b, "\n\n```\n%s\n", PP("date.table_head"));
 	shown = 0;
 	for (int d = days - 1; d >= 0 && shown < HISTORY_TABLE_DAYS; d--)
 		shown += day[d].n > 0;
@@ -201,8 +225,8 @@ int mood_history(struct hctx *ctx, const char *rest)
 		dt.tm_isdst = -1;
 		noon = tz_mktime(zone, &dt);
 		tz_local(zone, noon, &dt);
-		hbuf_printf(&b, "%s %02d %s  %4.1f  %d\n", wdays[dt.tm_wday], dt.tm_mday, months[dt.tm_mon],
-			    day[d].sum / day[d].n, day[d].n);
+		put_day(ctx, &b, &dt);
+		hbuf_printf(&b, "  %4.1f  %d\n", day[d].sum / day[d].n, day[d].n);
 	}
 	hbuf_puts(&b, "```\n");
 	if ((long)shown < withdays) {
@@ -227,8 +251,9 @@ int mood_history(struct hctx *ctx, const char *rest)
 		int orc = mstore_open_box(app, st, 3, 4, m->network, m->sender, db_col_int64(st, 0),
 				   &plain, &plen);
 		tz_local(zone, ts, &et);
-		hbuf_printf(&b, "- %s %02d %s %02d:%02d · **%d**", wdays[et.tm_wday], et.tm_mday,
-			    months[et.tm_mon], et.tm_hour, et.tm_min, db_col_int(st, 2));
+		hbuf_puts(&b, "- ");
+		put_day(ctx, &b, &et);
+		hbuf_printf(&b, " %02d:%02d · **%d**", et.tm_hour, et.tm_min, db_col_int(st, 2));
 		if (orc == HE_CRYPTO)
 			hbuf_printf(&b, " · (%s)", PP("mood.note_sealed"));
 		else if (plain && *plain) {

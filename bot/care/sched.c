@@ -154,8 +154,8 @@ static long long count_room(struct happ *app, const char *network, const char *r
 }
 
 /* Refuses schedules that would crowd a room: two fire times less than an hour apart. */
-static int check_gap(const struct cron_expr *e, const char *text, const char *tz, time_t now, char *err,
-		     size_t errlen)
+static int check_gap(struct happ *app, const char *lang, const struct cron_expr *e, const char *text,
+		     const char *tz, time_t now, char *err, size_t errlen)
 {
 	time_t prev = 0, t = now, next;
 	int rc;
@@ -165,8 +165,7 @@ static int check_gap(const struct cron_expr *e, const char *text, const char *tz
 		if (rc == CRON_ENONE && i > 0)
 			return HE_OK;
 		if (rc == CRON_ENONE) {
-			snprintf(err, errlen, "That schedule would not post in the next five years. "
-				 "Could you check the day and month?");
+			snprintf(err, errlen, "%s", phrase(app->content, lang, "schedule.no_post_5y"));
 			return HE_INVAL;
 		}
 		if (rc)
@@ -174,10 +173,9 @@ static int check_gap(const struct cron_expr *e, const char *text, const char *tz
 		if (next > now + 366 * 86400)
 			return HE_OK; /* a year shows every pattern cron can make */
 		if (i > 0 && next - prev < SCHED_MIN_GAP_SECS) {
-			snprintf(err, errlen, "That schedule would post more than once an hour, which would "
-				 "crowd the room. Check-ins need to be at least an hour apart.%s",
-				 text[0] == '*' ? " (A `*` in the minute field means every minute; for 9:00 "
-				 "every day write `0 9 * * *`.)" : "");
+			snprintf(err, errlen, "%s%s%s", phrase(app->content, lang, "schedule.too_often"),
+				 text[0] == '*' ? " " : "",
+				 text[0] == '*' ? phrase(app->content, lang, "schedule.too_often_star") : "");
 			return HE_INVAL;
 		}
 		prev = t = next;
@@ -198,14 +196,18 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 	struct cron_expr *e = NULL;
 	struct room_settings rs;
 	char why[160] = "";
-	const char *zone = tz;
+	const char *zone = tz, *lang = "en";
 	time_t now = happ_now(app);
 	long long have;
-	int rc;
+	int rc, room_rc;
 
 	*id = 0;
 	if (err && errlen)
 		err[0] = '\0';
+	/* the moderator reads the errors in the room, so in the room's language */
+	if ((room_rc = rooms_get(app, network, room, &rs)) != HE_OK)
+		rooms_get_defaults(&rs);
+	lang = rooms_language(app, &rs);
 	rc = cron_parse(cron, &e, why, sizeof(why));
 	if (rc == HE_INVAL) {
 		char *said = text_md_escape(why); /* it quotes what they typed */
@@ -213,16 +215,15 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 			rc = HE_NOMEM;
 			goto out;
 		}
-		snprintf(err, errlen, "I couldn't read that schedule: %s. It needs five fields: minute hour "
-			 "day-of-month month day-of-week, e.g. `\"0 9 * * 1-5\"` for 9:00 on weekdays.", said);
+		snprintf(err, errlen, phrase(app->content, lang, "schedule.unreadable"), said);
 		free(said);
 		goto out;
 	}
 	if (rc)
 		goto out;
 	if (!zone || !*zone) {
-		if ((rc = rooms_get(app, network, room, &rs)))
-			goto out;
+		if ((rc = room_rc))
+			goto out; /* the room's zone is unknown */
 		zone = rs.tz[0] ? rs.tz : app->cfg->timezone;
 	}
 	if (!cron_tz_valid(zone) || strlen(zone) >= sizeof(((struct sched_entry *)0)->tz)) {
@@ -232,13 +233,12 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 			rc = HE_NOMEM;
 			goto out;
 		}
-		snprintf(err, errlen, "I don't know the time zone \"%s\". Please use a name like "
-			 "`Europe/Berlin` or `America/New_York`.", said);
+		snprintf(err, errlen, phrase(app->content, lang, "schedule.bad_tz"), said);
 		free(said);
 		rc = HE_INVAL;
 		goto out;
 	}
-	if ((rc = check_gap(e, cron, zone, now, err, errlen)))
+	if ((rc = check_gap(app, lang, e, cron, zone, now, err, errlen)))
 		goto out;
 	have = count_room(app, network, room);
 	if (have < 0) {
@@ -246,14 +246,12 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 		goto out;
 	}
 	if (have >= SCHED_MAX_PER_ROOM) {
-		snprintf(err, errlen, "This room already has %d scheduled check-ins, the most I keep. "
-			 "Remove one with `!mod checkin remove <id>` first.", SCHED_MAX_PER_ROOM);
+		snprintf(err, errlen, phrase(app->content, lang, "schedule.full"), SCHED_MAX_PER_ROOM);
 		rc = HE_TOOBIG;
 		goto out;
 	}
 	if ((text && strlen(text) > SCHED_TEXT_MAX) || (topic && strlen(topic) >= 64)) {
-		snprintf(err, errlen, "That question is too long for a check-in: please keep it under %d "
-			 "characters.", SCHED_TEXT_MAX);
+		snprintf(err, errlen, phrase(app->content, lang, "schedule.question_long"), SCHED_TEXT_MAX);
 		rc = HE_INVAL;
 		goto out;
 	}

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		e[i].ts = now - (time_t)(i / 3) * 86400 - (i % 3) * 14400;
 		e[i].score = 1 + (i * 7 + i / 5) % 10;
 	}
-	struct chart_in in = { e, 365 * 3, z, now, 365, words, 5 };
+	struct chart_in in = { e, 365 * 3, z, now, 365, words, 5, NULL, NULL, NULL, NULL, NULL };
 	struct chart_png png;
 
 	rss0 = rss_kb();
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 				ex[n++].score = score[d] + 2 > 10 ? 10 : score[d] + 2;
 			}
 		}
-		struct chart_in exin = { ex, n, z, now, 30, ex_words, 3 };
+		struct chart_in exin = { ex, n, z, now, 30, ex_words, 3, NULL, NULL, NULL, NULL, NULL };
 		FILE *f;
 		if (chart_draw(&exin, &png) != HE_OK || !(f = fopen(argv[2], "wb")))
 			return 1;

@@ -51,7 +51,7 @@ static void draw(const struct chart_entry *e, size_t n, int days, const char *zo
 {
 	const struct tz *z = NULL;
 	static const char *const words[] = { "tired", "calm" };
-	struct chart_in in = { e, n, NULL, NOW, days, words, 2 };
+	struct chart_in in = { e, n, NULL, NOW, days, words, 2, NULL, NULL, NULL, NULL, NULL };
 
 	assert_int_equal(tz_load(zone, &z), HE_OK);
 	in.zone = z;
@@ -172,7 +172,7 @@ static void test_bad_input(void **state)
 {
 	struct chart_png png;
 	const struct tz *z = NULL;
-	struct chart_in in = { NULL, 0, NULL, NOW, 30, NULL, 0 };
+	struct chart_in in = { NULL, 0, NULL, NOW, 30, NULL, 0, NULL, NULL, NULL, NULL, NULL };
 
 	assert_int_equal(chart_draw(&in, &png), HE_INVAL); /* no zone */
 	assert_int_equal(tz_load("UTC", &z), HE_OK);
@@ -216,7 +216,7 @@ static int memory_child(void)
 	}
 	if (tz_load("Europe/Berlin", &z) != HE_OK)
 		return 2;
-	struct chart_in in = { e, 365 * 3, z, NOW, 365, NULL, 0 };
+	struct chart_in in = { e, 365 * 3, z, NOW, 365, NULL, 0, NULL, NULL, NULL, NULL, NULL };
 	before = rss_anon_kb();
 	for (int i = 0; i < 3; i++) {
 		if (chart_draw(&in, &png) != HE_OK)
