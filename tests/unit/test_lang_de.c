@@ -1,0 +1,219 @@
+/* Unit tests for issue 11 part 3: the last English in German rooms. A German member's
+ * `!mood history` dates, the chart's description and text fallback, and a moderator's schedule
+ * errors come from the phrases ([date], [chart], [schedule] in content/de/phrases.ini), never
+ * from English in the code nor the process locale; an English room keeps its English. */
+#include "pngmem.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "care/phrase.h"
+#include "care/rooms.h"
+#include "care/sched.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "testapp.h"
+
+static char alt[1024];
+static int images;
+
+static int image_cb(struct htransport *t, const struct hmsg *in, const struct himage *img)
+{
+	(void)t;
+	(void)in;
+	images++;
+	snprintf(alt, sizeof(alt), "%s", img->alt);
+	return HE_OK;
+}
+
+static struct htransport_ops with_images, text_only;
+
+static size_t dm(struct testapp *ta, const char *who, const char *text)
+{
+	char room[96];
+
+	snprintf(room, sizeof(room), "dm:%s", who);
+	return ta_say(ta, who, room, true, HROLE_MEMBER, text);
+}
+
+static int setup(void **state)
+{
+	struct testapp *ta;
+
+	hlog_set_level(HLOG_ERROR);
+	ta = ta_new(":memory:");
+	assert_non_null(ta);
+	ta->app.fake_now = 1773576000; /* Sunday 2026-03-15 12:00 UTC */
+	with_images = text_only = *ta->t.ops;
+	with_images.send_image = image_cb;
+	images = 0;
+	alt[0] = '\0';
+	*state = ta;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ta_free(*state);
+	return 0;
+}
+
+/* Entries on Friday 13, Saturday 14 and Sunday 15 March. */
+static void log_three(struct testapp *ta, const char *who)
+{
+	dm(ta, who, "!mood optin");
+	dm(ta, who, "!mood optin confirm");
+	ta->app.fake_now -= 2 * 86400;
+	dm(ta, who, "!mood 4 #tired");
+	ta->app.fake_now += 86400;
+	dm(ta, who, "!mood 8 #calm #tired");
+	ta->app.fake_now += 86400;
+	dm(ta, who, "!mood 6");
+}
+
+static void test_history_dates_in_german(void **state)
+{
+	struct testapp *ta = *state;
+	const char *out;
+
+	dm(ta, "@anna:hs", "!lang de");
+	log_three(ta, "@anna:hs");
+	ta_clear(ta);
+	assert_int_equal(dm(ta, "@anna:hs", "!mood history"), 1);
+	out = ta_last(ta);
+	assert_non_null(strstr(out, "Tag          Schn. Einträge"));
+	assert_non_null(strstr(out, "Fr 13. Mär"));
+	assert_non_null(strstr(out, "Sa 14. Mär"));
+	assert_non_null(strstr(out, "So 15. Mär 12:00"));
+	assert_null(strstr(out, "Mar"));
+	assert_null(strstr(out, "Sun"));
+	assert_null(strstr(out, "Avg"));
+
+	/* an English member keeps the English dates */
+	log_three(ta, "@ben:hs");
+	ta_clear(ta);
+	dm(ta, "@ben:hs", "!mood history");
+	out = ta_last(ta);
+	assert_non_null(strstr(out, "Day          Avg  Entries"));
+	assert_non_null(strstr(out, "Sun 15 Mar 12:00"));
+	assert_null(strstr(out, "Mär"));
+}
+
+static void test_chart_description_in_german(void **state)
+{
+	struct testapp *ta = *state;
+
+	ta->t.ops = &with_images;
+	dm(ta, "@anna:hs", "!lang de");
+	log_three(ta, "@anna:hs");
+	ta_clear(ta);
+	assert_int_equal(dm(ta, "@anna:hs", "!mood chart"), 1);
+	assert_int_equal(images, 1);
+	assert_non_null(strstr(alt, "Stimmungsdiagramm, 14. Feb bis 15. Mär (Skala 1 bis 10): "));
+	assert_non_null(strstr(alt, "3 Einträge, Durchschnitt 6.0, niedrigster Wert 4, höchster Wert 8."));
+	assert_non_null(strstr(alt, "Am häufigsten verwendete Wörter: tired, calm."));
+	assert_null(strstr(alt, "entries"));
+	assert_null(strstr(alt, "Mar"));
+	dm(ta, "@anna:hs", "!mood chart 1");
+	assert_non_null(strstr(alt, "1 Eintrag, Durchschnitt 6.0"));
+
+	/* the English member's description is unchanged */
+	log_three(ta, "@ben:hs");
+	dm(ta, "@ben:hs", "!mood chart");
+	assert_non_null(strstr(alt, "Mood chart, 14 Feb to 15 Mar (scale 1 to 10): 3 entries"));
+}
+
+static void test_chart_text_fallback_in_german(void **state)
+{
+	struct testapp *ta = *state;
+	const char *out;
+
+	ta->t.ops = &text_only;
+	dm(ta, "anna", "!lang de");
+	log_three(ta, "anna");
+	dm(ta, "anna", "!mood chart 7");
+	out = ta_last(ta);
+	assert_int_equal(images, 0);
+	assert_non_null(strstr(out, "**Deine Stimmung, letzte 7 Tage**"));
+	assert_non_null(strstr(out, "····▃▆▅` ein Zeichen pro Tag"));
+	assert_non_null(strstr(out, "Diagramme als Bild gibt es auf Matrix"));
+	assert_non_null(strstr(out, "Stimmungsdiagramm, 9. Mär bis 15. Mär"));
+	assert_null(strstr(out, "shown on Matrix"));
+	assert_null(strstr(out, "Your mood"));
+}
+
+static void test_sched_errors_in_german(void **state)
+{
+	struct testapp *ta = *state;
+	char err[512], question[SCHED_TEXT_MAX + 2];
+	long long id = 0;
+
+	assert_int_equal(rooms_set_text(&ta->app, "test", "!de", "language", "de"), HE_OK);
+	assert_int_equal(sched_add(&ta->app, "test", "!de", "0 25 * * *", "UTC", &id, err, sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "Diesen Zeitplan konnte ich nicht lesen: "));
+	assert_non_null(strstr(err, "fünf Felder"));
+	assert_int_equal(sched_add(&ta->app, "test", "!de", "0 9 * * *", "Mars/Olympus", &id, err, sizeof(err)),
+			 HE_INVAL);
+	assert_non_null(strstr(err, "Die Zeitzone \"Mars/Olympus\" kenne ich nicht."));
+	assert_int_equal(sched_add(&ta->app, "test", "!de", "* 9 * * *", "UTC", &id, err, sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "mehr als einmal pro Stunde"));
+	assert_non_null(strstr(err, "Ein `*` im Minutenfeld heißt jede Minute"));
+	memset(question, 'x', sizeof(question) - 1);
+	question[sizeof(question) - 1] = '\0';
+	assert_int_equal(sched_add_with(&ta->app, "test", "!de", "0 9 * * *", "UTC", question, NULL, &id, err,
+					sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "Diese Frage ist zu lang"));
+	assert_int_equal(id, 0);
+	/* the same errors stay English in an English room */
+	assert_int_equal(sched_add(&ta->app, "test", "!en", "0 25 * * *", "UTC", &id, err, sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "I couldn't read that schedule"));
+	assert_int_equal(sched_add(&ta->app, "test", "!en", "* 9 * * *", "UTC", &id, err, sizeof(err)), HE_INVAL);
+	assert_non_null(strstr(err, "more than once an hour"));
+	assert_non_null(strstr(err, "every minute"));
+}
+
+static int problems;
+static void count_problem(void *ud, const char *file, int line, const char *msg)
+{
+	(void)ud;
+	(void)file;
+	(void)line;
+	(void)msg;
+	problems++;
+}
+
+/* A hostile or careless translation cannot change what the date and chart slots receive. */
+static void test_translation_slots_checked(void **state)
+{
+	static const char en[] = "[date]\nday = %s %02d %s\n[chart]\ndesc_range = Mood chart, %d %s to %d %s:\n";
+	static const char bad[] = "[date]\nday = %s %s %s\n[chart]\ndesc_range = %d %s %n %d %s\n";
+	struct phrasebook *base = NULL, *de = NULL;
+
+	(void)state;
+	problems = 0;
+	assert_int_equal(phrasebook_parse("en", en, strlen(en), NULL, &base, count_problem, NULL), 0);
+	assert_int_equal(phrasebook_parse("de", bad, strlen(bad), base, &de, count_problem, NULL), 2);
+	assert_null(phrasebook_get(de, "date.day"));
+	assert_null(phrasebook_get(de, "chart.desc_range"));
+	phrasebook_free(de);
+	phrasebook_free(base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_history_dates_in_german, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chart_description_in_german, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chart_text_fallback_in_german, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sched_errors_in_german, setup, teardown),
+		cmocka_unit_test(test_translation_slots_checked),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
