@@ -121,7 +121,7 @@ static int mod_stats(struct hctx *ctx, const char *args)
 	const struct hmsg *m = ctx->msg;
 	struct mood_room_stats rs;
 	struct room_settings room;
-	char word[32], nentries[32], nmembers[32], kept[96] = "";
+	char word[32], nentries[64], nmembers[64], kept[192] = "";
 	const char *tz;
 	long days = MOD_STATS_DEFAULT_DAYS;
 	int k = app->cfg->stats_min_members;
@@ -137,11 +137,15 @@ static int mod_stats(struct hctx *ctx, const char *args)
 		return hctx_reply(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mod.sorry_couldnt_count_rooms"));
 	if (rs.days_counted == 0)
 		return hctx_replyf(ctx, HDEST_PRIVATE, hctx_phrase(ctx, HDEST_PRIVATE, "mod.none_last_ld_whole"), days, days == 1 ? "" : "s", k, k);
-	mood_stats_band(rs.entries, nentries, sizeof(nentries));
-	mood_stats_band(rs.members, nmembers, sizeof(nmembers));
-	if (rs.days_open < rs.days)
-		snprintf(kept, sizeof(kept), "; entries are kept %d days, so only the last %d can count",
+	mood_stats_band_in(rs.entries, hctx_phrase(ctx, HDEST_PRIVATE, "stats.band_fewer"),
+			   hctx_phrase(ctx, HDEST_PRIVATE, "stats.band_more"), nentries, sizeof(nentries));
+	mood_stats_band_in(rs.members, hctx_phrase(ctx, HDEST_PRIVATE, "stats.band_fewer"),
+			   hctx_phrase(ctx, HDEST_PRIVATE, "stats.band_more"), nmembers, sizeof(nmembers));
+	if (rs.days_open < rs.days) {
+		int kn = snprintf(kept, sizeof(kept), "; ");
+		snprintf(kept + kn, sizeof(kept) - (size_t)kn, hctx_phrase(ctx, HDEST_PRIVATE, "stats.kept"),
 			 app->cfg->mood_retention_days, rs.days_open);
+	}
 	return hctx_replyf(ctx, HDEST_PRIVATE,
 			   hctx_phrase(ctx, HDEST_PRIVATE, "mod.moods_logged_room_last"),
 			   days, days == 1 ? "" : "s", tz && *tz ? tz : "UTC", rs.days_counted, k, kept, nentries,
@@ -264,7 +268,8 @@ static int checkin_add(struct hctx *ctx, const char *args)
 					continue;
 				if (cron_parse(v[i].cron, &e, NULL, 0) == HE_OK &&
 				    cron_next(e, v[i].tz, happ_now(ctx->app), &next) == HE_OK)
-					mod_format_local(v[i].tz, next, when, sizeof(when));
+					mod_format_local(ctx->app->content, hctx_lang(ctx, HDEST_SAME), v[i].tz, next,
+							 when, sizeof(when));
 				snprintf(tz, sizeof(tz), "%s", v[i].tz);
 			}
 		}
@@ -309,7 +314,7 @@ static int checkin_list(struct hctx *ctx, const char *args)
 	for (size_t i = 0; i < n; i++) {
 		char when[64];
 
-		mod_next_time(ctx->app, &v[i], v[i].tz, when, sizeof(when));
+		mod_next_time(ctx->app, hctx_lang(ctx, HDEST_SAME), &v[i], v[i].tz, when, sizeof(when));
 		{
 			char *code = text_md_code(v[i].cron);
 			bool q = mod_clashes_quiet(ctx->app, &rs, v[i].cron, v[i].tz);

@@ -3,6 +3,7 @@
  * gives the defaults. */
 #include "care/lang.h"
 #include "care/mod_room.h"
+#include "care/mood_views.h"
 #include "care/content.h"
 #include "care/crisis.h"
 #include "care/cron.h"
@@ -69,9 +70,9 @@ int mod_take_quoted(const char **p, char *out, size_t outlen)
 	return 1;
 }
 
-void mod_format_local(const char *tz, time_t t, char *out, size_t len)
+void mod_format_local(const struct content *c, const char *lang, const char *tz, time_t t, char *out,
+		      size_t len)
 {
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	int minute = 0, wday = 0;
 	long day = 0;
 
@@ -79,11 +80,11 @@ void mod_format_local(const char *tz, time_t t, char *out, size_t len)
 		snprintf(out, len, "unknown");
 		return;
 	}
-	snprintf(out, len, "%s %04ld-%02ld-%02ld %02d:%02d", days[wday % 7], day / 10000,
+	snprintf(out, len, "%s %04ld-%02ld-%02ld %02d:%02d", mood_weekday_name(c, lang, wday), day / 10000,
 		 (day / 100) % 100, day % 100, minute / 60, minute % 60);
 }
 
-void mod_next_time(struct happ *app, const struct sched_entry *s, const char *show_tz, char *out,
+void mod_next_time(struct happ *app, const char *lang, const struct sched_entry *s, const char *show_tz, char *out,
 		   size_t len)
 {
 	struct cron_expr *e = NULL;
@@ -92,7 +93,7 @@ void mod_next_time(struct happ *app, const struct sched_entry *s, const char *sh
 	snprintf(out, len, "unknown");
 	if (cron_parse(s->cron, &e, NULL, 0) == HE_OK &&
 	    cron_next(e, s->tz, s->last_fire > now ? s->last_fire : now, &next) == HE_OK)
-		mod_format_local(show_tz, next, out, len);
+		mod_format_local(app->content, lang, show_tz, next, out, len);
 	cron_free(e);
 }
 
@@ -157,7 +158,7 @@ static void put_schedules(struct hctx *ctx, struct hbuf *b, const struct room_se
 	for (size_t i = 0; i < n; i++) {
 		char when[64];
 
-		mod_next_time(ctx->app, &v[i], tz, when, sizeof(when));
+		mod_next_time(ctx->app, hctx_lang(ctx, HDEST_SAME), &v[i], tz, when, sizeof(when));
 		hbuf_printf(b, "  - **#%lld** ", v[i].id);
 		put_code(b, v[i].cron);
 		hbuf_printf(b, " (%s), ", v[i].tz);
@@ -208,7 +209,7 @@ int mod_status(struct hctx *ctx, const char *args)
 		    rs.welcome_text[0] ? "mod.status_welcome_room" : "mod.status_welcome_mine"));
 	if (rs.topic_week[0] && happ_now(app) - rs.topic_week_at < TOPIC_WEEK_SECS) {
 		char until[64];
-		mod_format_local(rooms_tz(app, &rs), rs.topic_week_at + TOPIC_WEEK_SECS, until, sizeof(until));
+		mod_format_local(app->content, hctx_lang(ctx, HDEST_SAME), rooms_tz(app, &rs), rs.topic_week_at + TOPIC_WEEK_SECS, until, sizeof(until));
 		hbuf_puts(&b, "- ");
 		hbuf_printf(&b, S("mod.status_topic_week"), rs.topic_week, until);
 		hbuf_putc(&b, '\n');

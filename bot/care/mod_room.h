@@ -21,11 +21,13 @@ size_t mod_quote_len(const char *s);
  * start with a quote, -1 when the quote is not closed or the text does not fit. */
 int mod_take_quoted(const char **p, char *out, size_t outlen);
 /* "Mon 2026-03-30 09:00" in tz. */
-void mod_format_local(const char *tz, time_t t, char *out, size_t len);
+struct content;
+void mod_format_local(const struct content *c, const char *lang, const char *tz, time_t t, char *out,
+		      size_t len);
 /* When schedule s posts next (from now, or after its last post), as "Mon 2026-03-30 09:00" in
  * show_tz; "unknown" when it cannot be worked out. */
 struct sched_entry;
-void mod_next_time(struct happ *app, const struct sched_entry *s, const char *show_tz, char *out,
+void mod_next_time(struct happ *app, const char *lang, const struct sched_entry *s, const char *show_tz, char *out,
 		   size_t len);
 /* True when the schedule posts inside the room's quiet hours within the next 8 days. */
 bool mod_clashes_quiet(struct happ *app, const struct room_settings *rs, const char *cron,

@@ -60,6 +60,9 @@ int mood_room_stats(struct happ *app, const char *network, const char *room, con
 		    int days, int k, struct mood_room_stats *out);
 /* "fewer than 5", "5-9", "10-19", "20-49", "50-99", ... "10000 or more". */
 void mood_stats_band(long n, char *out, size_t len);
+/* The same with the words in the reader's language: fewer and more hold one %ld (phrases
+ * stats.band_fewer, stats.band_more). */
+void mood_stats_band_in(long n, const char *fewer, const char *more, char *out, size_t len);
 /* The mean rounded to the nearest 0.5. */
 double mood_stats_round(double mean);
 

@@ -189,11 +189,16 @@ double mood_stats_round(double mean)
 
 void mood_stats_band(long n, char *out, size_t len)
 {
+	mood_stats_band_in(n, "fewer than %ld", "%ld or more", out, len);
+}
+
+void mood_stats_band_in(long n, const char *fewer, const char *more, char *out, size_t len)
+{
 	static const long edge[] = { 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000 };
 	size_t i;
 
 	if (n < edge[0]) {
-		snprintf(out, len, "fewer than %ld", edge[0]);
+		snprintf(out, len, fewer, edge[0]);
 		return;
 	}
 	for (i = 0; i + 1 < sizeof(edge) / sizeof(edge[0]); i++)
@@ -201,5 +206,5 @@ void mood_stats_band(long n, char *out, size_t len)
 			snprintf(out, len, "%ld-%ld", edge[i], edge[i + 1] - 1);
 			return;
 		}
-	snprintf(out, len, "%ld or more", edge[i]);
+	snprintf(out, len, more, edge[i]);
 }

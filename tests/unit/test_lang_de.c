@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "care/content.h"
+#include "care/mood.h"
 #include "care/phrase.h"
 #include "care/rooms.h"
 #include "care/sched.h"
@@ -179,6 +181,39 @@ static void test_sched_errors_in_german(void **state)
 	assert_non_null(strstr(err, "every minute"));
 }
 
+/* `!mod checkin add`, `!mod checkin list` and `!mod status` show next times with German weekdays;
+ * `!mod stats` ranges come in German. */
+static void test_mod_words_in_german(void **state)
+{
+	struct testapp *ta = *state;
+	const struct content *c = ta->app.content;
+	char band[64];
+
+	assert_int_equal(rooms_set_text(&ta->app, "test", "!de", "language", "de"), HE_OK);
+	ta_say(ta, "@mod:hs", "!de", false, HROLE_MODERATOR, "!mod checkin add \"0 9 * * *\"");
+	assert_non_null(strstr(ta_last(ta), "Mo 2026-03-16 09:00"));
+	ta_say(ta, "@mod:hs", "!de", false, HROLE_MODERATOR, "!mod checkin list");
+	assert_non_null(strstr(ta_last(ta), "Mo 2026-03-16 09:00"));
+	ta_say(ta, "@mod:hs", "!de", false, HROLE_MODERATOR, "!mod status");
+	assert_non_null(strstr(ta_last(ta), "Mo 2026-03-16 09:00"));
+	assert_null(strstr(ta_last(ta), "Mon 2026"));
+	/* an English room keeps "Mon" */
+	ta_say(ta, "@mod:hs", "!en", false, HROLE_MODERATOR, "!mod checkin add \"0 9 * * *\"");
+	assert_non_null(strstr(ta_last(ta), "Mon 2026-03-16 09:00"));
+
+	mood_stats_band_in(3, phrase(c, "de", "stats.band_fewer"), phrase(c, "de", "stats.band_more"), band,
+			   sizeof(band));
+	assert_string_equal(band, "weniger als 5");
+	mood_stats_band_in(20000, phrase(c, "de", "stats.band_fewer"), phrase(c, "de", "stats.band_more"), band,
+			   sizeof(band));
+	assert_string_equal(band, "10000 oder mehr");
+	mood_stats_band_in(12, phrase(c, "de", "stats.band_fewer"), phrase(c, "de", "stats.band_more"), band,
+			   sizeof(band));
+	assert_string_equal(band, "10-19");
+	mood_stats_band(3, band, sizeof(band));
+	assert_string_equal(band, "fewer than 5");
+}
+
 static int problems;
 static void count_problem(void *ud, const char *file, int line, const char *msg)
 {
@@ -213,6 +248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chart_description_in_german, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chart_text_fallback_in_german, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sched_errors_in_german, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mod_words_in_german, setup, teardown),
 		cmocka_unit_test(test_translation_slots_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
