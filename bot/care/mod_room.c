@@ -77,7 +77,7 @@ void mod_format_local(const struct content *c, const char *lang, const char *tz,
 	long day = 0;
 
 	if (cron_local(tz, t, &minute, &wday, &day) != 0) {
-		snprintf(out, len, "unknown");
+		snprintf(out, len, "%s", phrase(c, lang, "date.unknown"));
 		return;
 	}
 	snprintf(out, len, "%s %04ld-%02ld-%02ld %02d:%02d", mood_weekday_name(c, lang, wday), day / 10000,
@@ -90,7 +90,7 @@ void mod_next_time(struct happ *app, const char *lang, const struct sched_entry 
 	struct cron_expr *e = NULL;
 	time_t now = happ_now(app), next;
 
-	snprintf(out, len, "unknown");
+	snprintf(out, len, "%s", phrase(app->content, lang, "date.unknown"));
 	if (cron_parse(s->cron, &e, NULL, 0) == HE_OK &&
 	    cron_next(e, s->tz, s->last_fire > now ? s->last_fire : now, &next) == HE_OK)
 		mod_format_local(app->content, lang, show_tz, next, out, len);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "care/content.h"
+#include "care/mod_room.h"
 #include "care/mood.h"
 #include "care/phrase.h"
 #include "care/rooms.h"
@@ -210,6 +211,10 @@ static void test_mod_words_in_german(void **state)
 	mood_stats_band_in(12, phrase(c, "de", "stats.band_fewer"), phrase(c, "de", "stats.band_more"), band,
 			   sizeof(band));
 	assert_string_equal(band, "10-19");
+	mod_format_local(c, "de", "UTC", ta->app.fake_now, band, sizeof(band));
+	assert_string_equal(band, "So 2026-03-15 12:00");
+	mod_format_local(c, "de", "Nowhere/Atlantis", ta->app.fake_now, band, sizeof(band));
+	assert_string_equal(band, "unbekannt");
 	mood_stats_band(3, band, sizeof(band));
 	assert_string_equal(band, "fewer than 5");
 }
