@@ -2,14 +2,14 @@
  *
  * The texts live in content/phrases.ini (English, complete: the base and the fallback) and
  * content/LANG/phrases.ini (a translation), read by libinih: "[section]" then "key = text",
- * comments on lines starting with ';' or '#', and " ;" starts a comment at the end of a line too.
- * A long text goes on over indented lines (inih's multi-line values), joined with one space; no
- * line may be over PHRASE_LINE_MAX bytes (inih would cut it). "\n" in a text is a line break and
- * "\\" a backslash. A phrase is named "section.key" ("mood.saved").
+ * comments on lines starting with ';' or '#' (and after " ;" on a "key =" line). A long text goes
+ * on over indented lines (inih's multi-line values), joined with one space; no line may be over
+ * PHRASE_LINE_MAX bytes (inih would cut it). "\n" in a text is a line break and "\\" a
+ * backslash. A phrase is named "section.key" ("mood.saved").
  *
  * Slots: a text may hold printf slots (%s, %d, %ld, %zu, %.*s, ...). A translation must have
- * exactly the English text's slots in the same order, else it is refused with FILE:LINE and "[section] key" (the code
- * passes the English arguments to it). Only what an argument is counts: "%02d" and "%d" are the
+ * exactly the English text's slots in the same order, else it is refused with FILE:LINE and
+ * "[section] key" (the code passes the English arguments to it). Only what an argument is counts: "%02d" and "%d" are the
  * same slot, and "%.0s" is a %s slot that shows nothing (to drop an English plural ending).
  * %n and %p are never allowed. */
 #ifndef HEARTH_PHRASE_H
