@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/notify.h"
+#include "core/standby.h"
 #include "core/loop.h"
 #include "net/console/console.h"
 #include "net/matrix/matrix.h"
@@ -398,12 +399,20 @@ static int run_subcommand(const struct options *o, struct happ *app)
 	return rc ? EXIT_CONFIG : 0;
 }
 
+static int start_matrix(struct happ *app, size_t idx)
+{
+	return matrix_start(app);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct happ app = { 0 };
 	struct runtime rt = { &app, &o };
 	struct admin *admin = NULL;
+	struct standby *sb = NULL;
+	char holder[160] = "";
+	bool reexec = false;
 	const char *fake;
 	int rc;
 
@@ -459,15 +468,24 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (app.cfg->matrix_enabled && matrix_start(&app)) {
-		hlog_error("main", "cannot start the Matrix connection");
+	/* Each network section starts once this process holds its lease (core/standby.h). */
+	if (standby_new(&app, &sb)) {
+		hlog_error("main", "cannot prepare the network leases in the store");
 		goto out;
 	}
-	if (app.cfg->nirc && irc_start(&app)) {
-		hlog_error("main", "cannot start the IRC networks");
+	if (app.cfg->matrix_enabled && standby_add(sb, "matrix", start_matrix, 0))
+		goto out;
+	for (size_t i = 0; i < app.cfg->nirc; i++) {
+		char section[80];
+		snprintf(section, sizeof(section), "irc.%s", app.cfg->irc[i].name);
+		if (standby_add(sb, section, irc_start_net, i))
+			goto out;
+	}
+	if (standby_start(sb)) {
+		hlog_error("main", "cannot arm the lease timer");
 		goto out;
 	}
-	if (app.ntransports == 0) {
+	if (app.ntransports == 0 && standby_count(sb) == 0) {
 		hlog_error("main", "nothing to do: no network could be started; check the [matrix] and [irc.*] sections");
 		goto out;
 	}
@@ -485,15 +503,24 @@ int main(int argc, char **argv)
 out:
 	notify_watchdog_stop(&app);
 	admin_free(admin);
-	for (size_t i = 0; i < app.ntransports; i++)
+	/* A lost lease: nothing queued goes out (another Hearth is active now). */
+	reexec = standby_wants_reexec(sb);
+	for (size_t i = 0; i < app.ntransports && !reexec; i++)
 		if (app.transports[i]->ops->shutdown)
 			app.transports[i]->ops->shutdown(app.transports[i]);
 	for (size_t i = app.ntransports; i-- > 0;)
 		app.transports[i]->ops->free(app.transports[i]);
+	if (sb)
+		snprintf(holder, sizeof(holder), "%s", standby_holder(sb));
+	standby_free(sb);
 	care_free(&app);
 	content_free(app.content);
 	store_free(app.store);
 	loop_free(app.loop);
 	config_free(app.cfg);
+	if (reexec) {
+		standby_reexec(holder, argv);
+		rc = 1;
+	}
 	return rc;
 }

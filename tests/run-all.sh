@@ -127,7 +127,7 @@ matrix_lane() {
 	if [ "${HEARTH_PG_SUITES:-}" = all ]; then
 		wanted matrix && step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
 	else
-		wanted matrix && HEARTH_MATRIX_SUITES="hearth e2ee sync_position" \
+		wanted matrix && HEARTH_MATRIX_SUITES="hearth e2ee sync_position failover" \
 			step "Matrix again, the store in PostgreSQL" suite_pg tests/matrix/run.sh
 	fi
 	wanted docker && step "container image (podman, no engine)" suite tests/docker/run.sh
@@ -138,7 +138,7 @@ irc_lane() {
 	if [ "${HEARTH_PG_SUITES:-}" = all ]; then
 		wanted irc && step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
 	else
-		wanted irc && HEARTH_IRC_SUITES=hearth \
+		wanted irc && HEARTH_IRC_SUITES="hearth failover" \
 			step "IRC again, the store in PostgreSQL" suite_pg tests/irc/run.sh
 	fi
 }

@@ -8,6 +8,7 @@
 #ifndef HEARTH_CHART_H
 #define HEARTH_CHART_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -52,6 +53,10 @@ struct chart_png {
  * fails. out is cleared first; release it with chart_png_clear. */
 int chart_draw(const struct chart_in *in, struct chart_png *out);
 void chart_png_clear(struct chart_png *p);
+
+/* True when DejaVu Sans is opened from its file (fonts-dejavu-core) without fontconfig; false
+ * when the file is missing and fontconfig finds the font by name (the costly path). */
+bool chart_font_from_file(void);
 
 /* Frees cairo's and fontconfig's process-wide caches (fonts, glyphs), at exit, when no chart is
  * being drawn: mood_free() calls it, so that a leak checker sees only real leaks. */

@@ -14,6 +14,7 @@
 #include "net/matrix/mx.h"
 #include "store/db.h"
 #include "store/db_copy.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -27,7 +28,7 @@
 
 /* Every module's tables, as the daemon makes them at start. */
 static int (*const migrators[])(struct store *) = {
-	rooms_migrate, checkin_migrate, sched_migrate, mood_migrate, mx_owed_migrate,
+	rooms_migrate, checkin_migrate, sched_migrate, mood_migrate, mx_owed_migrate, lease_migrate,
 };
 
 static void usage(FILE *f)

@@ -4,6 +4,7 @@
 #include "core/metrics.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "store/lease.h"
 
 #include <string.h>
 
@@ -42,6 +43,13 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 	if (!app->on_message) {
 		hlog_error("app", "a message arrived before the features were started");
 		return HE_INVAL;
+	}
+	/* A process that was frozen (SIGSTOP, a cut-off machine) past its lease answers nothing on
+	 * waking: another Hearth is active for this section now (store/lease.h). */
+	struct lease *l = m->network ? lease_find(m->network) : NULL;
+	if (l && !lease_valid(l)) {
+		lease_mark_lost(l, "a message arrived after its time ran out");
+		return HE_PERM;
 	}
 	metrics_dispatch_begin();
 	int rc = app->on_message(app, m);

@@ -274,12 +274,19 @@ char *db_pg_translate(const char *sql, int *nparams, int *err)
 static struct db_stmt *stmt_get(struct db *db, const char *sql)
 {
 	struct db_stmt *st;
+	size_t i;
 
-	for (size_t i = 0; i < db->ncache; i++) {
-		if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0) {
-			db->ops->reset(db->cache[i].st);
-			return db->cache[i].st;
-		}
+	/* Every SQL text is a literal: the same pointer finds it without comparing text (a strcmp
+	 * per cached statement on every lookup was a measurable share of a command's CPU). The text
+	 * is compared only when the pointer is new (the same literal in another file). */
+	for (i = 0; i < db->ncache && db->cache[i].sql != sql; i++)
+		;
+	if (i == db->ncache)
+		for (i = 0; i < db->ncache && strcmp(db->cache[i].sql, sql) != 0; i++)
+			;
+	if (i < db->ncache) {
+		db->ops->reset(db->cache[i].st);
+		return db->cache[i].st;
 	}
 	if (db->ncache >= DB_STMT_CACHE) {
 		hlog_error("store", "statement cache full (%d); raise DB_STMT_CACHE", DB_STMT_CACHE);

@@ -42,9 +42,9 @@ static const struct db_migration core_migrations[] = {
 	  " PRIMARY KEY (ns, key));" },
 };
 
-/* PostgreSQL: one Hearth per store until leases per network section exist (a session advisory
- * lock per database and schema, taken again after a reconnect: a second Hearth would fork the
- * Matrix device's crypto state). */
+/* PostgreSQL: a session advisory lock per database and schema (taken again after a
+ * reconnect), for callers that want the store to themselves. The daemon no longer does: two
+ * Hearths share a PostgreSQL store and the leases of store/lease.h pick the active one. */
 
 static int take_pg_lock(struct db *db, void *arg)
 {
@@ -259,7 +259,9 @@ out:
 
 int store_open_url(const char *dir, const char *url, struct store **out)
 {
-	return open_url(dir, url, true, out);
+	/* PostgreSQL: two Hearths may share the store; one per network section is active, by the
+	 * leases of store/lease.h (the whole-store lock of before would keep the standby out). */
+	return open_url(dir, url, !db_url_is_pg(url), out);
 }
 
 int store_open_url_shared(const char *url, struct store **out)

@@ -19,8 +19,8 @@ struct store;
  * Hearth holds the lock. */
 int store_open(const char *dir, struct store **out);
 /* url NULL or "": store_open(dir). Else the database at url (postgresql://..., see db.h);
- * dir is still made and kept private (key files live there). PostgreSQL: HE_PERM when another
- * Hearth uses the same store (a session advisory lock, taken again after a reconnect). */
+ * dir is still made and kept private (key files live there). PostgreSQL: no whole-store lock;
+ * two Hearths may share it, one active per network section (store/lease.h). */
 int store_open_url(const char *dir, const char *url, struct store **out);
 /* PostgreSQL only: the store without its one-Hearth lock, beside a running Hearth (the
  * operator's `hearth admin member ...`; the server serialises the writes). */

@@ -31,17 +31,33 @@ static double ms_now(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* RssAnon and RssFile of this process in kB (from /proc/self/status): the heap and the pages
+ * of files (library code, the font files) are told apart. */
+struct rss {
+	long anon, file;
+};
+
+static struct rss rss_now(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	struct rss r = { 0, 0 };
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "RssAnon:", 8))
+			r.anon = atol(line + 8);
+		else if (!strncmp(line, "RssFile:", 8))
+			r.file = atol(line + 8);
+	}
+	if (f)
+		fclose(f);
+	return r;
+}
+
 static long rss_kb(void)
 {
-	FILE *f = fopen("/proc/self/statm", "r");
-	long pages = 0, rss = 0;
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return rss * 4;
+	struct rss r = rss_now();
+	return r.anon + r.file;
 }
 
 static int cmp(const void *a, const void *b)
@@ -59,6 +75,7 @@ int main(int argc, char **argv)
 	time_t now = 1773576000;
 	double *t = calloc((size_t)(runs > 0 ? runs : 1), sizeof(*t)), first, t0, c0, cpu = 0, wall = 0;
 	long rss0, rss1, rss2, rss_second = 0;
+	struct rss m0, m1;
 	size_t png_len = 0;
 
 	if (!e || !t || runs < 1 || tz_load("Europe/Berlin", &z) != HE_OK)
@@ -71,12 +88,14 @@ int main(int argc, char **argv)
 	struct chart_png png;
 
 	rss0 = rss_kb();
+	m0 = rss_now();
 	t0 = ms_now();
 	if (chart_draw(&in, &png) != HE_OK)
 		return 1;
 	first = ms_now() - t0;
 	chart_png_clear(&png);
 	rss1 = rss_kb();
+	m1 = rss_now();
 	for (int i = 0; i < runs; i++) {
 		t0 = ms_now();
 		c0 = cpu_ms();
@@ -99,9 +118,17 @@ int main(int argc, char **argv)
 	printf("  wall time: mean %.1f ms (CPU mean %.1f ms; the difference is a busy machine)\n",
 	       wall / runs, cpu / runs);
 	printf("  RSS: %ld kB at start; +%ld kB after the first chart and +%ld kB after the second "
-	       "(one-time: fontconfig, cairo's caches, malloc arenas); +%ld kB over the %d after "
+	       "(one-time: font, cairo's caches, malloc arenas); +%ld kB over the %d after "
 	       "that (goal < 2048 kB)\n", rss0, rss1 - rss0, rss_second - rss1, rss2 - rss_second,
 	       runs - 1);
+	printf("  first chart: RssAnon +%ld kB (heap, caches), RssFile +%ld kB (library code and "
+	       "font pages, shared with other processes); font %s\n", m1.anon - m0.anon,
+	       m1.file - m0.file, chart_font_from_file() ? "from its file" : "through fontconfig");
+	{
+		struct rss m2 = rss_now();
+		printf("  after %d charts: RssAnon +%ld kB, RssFile +%ld kB since the start (goal: RSS "
+		       "growth < 2048 kB)\n", runs + 1, m2.anon - m0.anon, m2.file - m0.file);
+	}
 	if (argc > 2) {
 		/* the README's example: 30 days with gaps, two entries on some days */
 		static const char *const ex_words[] = { "tired", "hopeful", "calm" };

@@ -39,12 +39,14 @@ if ! "$HERE/servers.sh" start all >&2; then
 	exit 1
 fi
 mkdir -p "$RUN"
-# HEARTH_IRC_SUITES picks suites: "hearth" (test_hearth.py), "v3" (test_ircv3.py: issue 17)
+# HEARTH_IRC_SUITES picks suites: "hearth" (test_hearth.py), "v3" (test_ircv3.py: issue 17),
+# "failover" (test_failover.py: issue 13, two Hearths on one store; skipped unless on PostgreSQL)
 passed=0 failed=0 rc=0
-for suite in ${HEARTH_IRC_SUITES:-hearth v3}; do
+for suite in ${HEARTH_IRC_SUITES:-hearth v3 failover}; do
 	case "$suite" in
 	hearth) py="$HERE/test_hearth.py" ;;
 	v3) py="$HERE/test_ircv3.py" ;;
+	failover) py="$HERE/test_failover.py" ;;   # issue 13: two Hearths, PostgreSQL store only
 	*) echo "run.sh: unknown suite $suite" >&2; failed=$((failed + 1)); continue ;;
 	esac
 	out="$(mktemp)"

@@ -2,10 +2,10 @@
 # Hearth's Matrix integration suite: the real build/hearth against a real Synapse on loopback,
 # with real nio members. Synapse and Hearth are always stopped at exit.
 #
-# Usage: tests/matrix/run.sh [--bench]
+# Usage: tests/matrix/run.sh [--bench | --bench-rooms]
 #   HEARTH=path/to/hearth (default: build/hearth in the checkout)
-#   HEARTH_MATRIX_SUITES="hearth e2ee privacy sync_position ops look complete verify keys lang"
-#   (default: all ten, in this order: test_hearth.py, then test_e2ee.py on the same homeserver and Hearth data
+#   HEARTH_MATRIX_SUITES="hearth e2ee privacy sync_position ops look complete verify keys lang
+#   failover" (default: all eleven, in this order: test_hearth.py, then test_e2ee.py on the same homeserver and Hearth data
 #   folder, then test_privacy.py with a Hearth of its own at log_level = debug, then
 #   test_sync_position.py with data folders of its own (HEARTH_SYNC_LOAD sets its load), then
 #   test_ops.py (metrics, /healthz while Synapse stops and returns, JSON logs, backup and restore)
@@ -15,9 +15,14 @@
 #   nio client verifies Hearth's device by SAS; a member's attempt is cancelled) with its own
 #   Hearth, then test_keys.py (key hygiene: a badly signed device refused and told, Megolm
 #   rotation by time and count, a wedged Olm session repaired with m.dummy) with its own Hearth,
-#   then test_lang.py (`!lang` in private chats) with its own Hearth)
+#   then test_lang.py (`!lang` in private chats) with its own Hearth, then test_failover.py
+#   (issue 13: two Hearths on one store, SIGKILL and SIGSTOP failover; only with the store in
+#   PostgreSQL, skipped on SQLite))
 #   HEARTH_MATRIX_BENCHES="matrix e2ee" (with --bench: tests/bench/bench_matrix.py, then
 #   tests/matrix/bench_e2ee.py)
+#   --bench-rooms: tests/bench/bench_rooms.py (1,000 rooms from a fresh data folder, 50 rooms'
+#   memory); with HEARTH_SYNAPSE_KEEP=1 the homeserver (and its 1,000 rooms) is kept for the
+#   next run (never for the suites: they expect a fresh homeserver)
 # Prints one "N passed, M failed" line last, over all suites; exits non-zero on any failure.
 set -uo pipefail
 
@@ -27,6 +32,8 @@ syn="$here/synapse.sh"
 export HEARTH=${HEARTH:-$src/build/hearth}
 mode=suite
 [ "${1:-}" = --bench ] && mode=bench
+[ "${1:-}" = --bench-rooms ] && mode=bench-rooms
+[ $mode = bench-rooms ] || unset HEARTH_SYNAPSE_KEEP
 
 fail() { echo "run.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
@@ -84,11 +91,15 @@ if [ $mode = bench ]; then
     done
     exit $rc
 fi
+if [ $mode = bench-rooms ]; then
+    /usr/bin/python3 "$src/tests/bench/bench_rooms.py"
+    exit $?
+fi
 
 # Each suite prints its own "N passed, M failed"; those lines are summed into one.
 summary='^[0-9]+ passed, [0-9]+ failed$'
 passed=0 failed=0
-for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee privacy sync_position ops look complete verify keys lang}; do
+for suite in ${HEARTH_MATRIX_SUITES:-hearth e2ee privacy sync_position ops look complete verify keys lang failover}; do
     out="$tmp/suite-$suite.out"
     echo "== test_$suite.py"
     /usr/bin/python3 "$here/test_$suite.py" 2>&1 | tee "$out" | grep -Ev "$summary"

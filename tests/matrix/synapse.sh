@@ -10,6 +10,8 @@
 # Environment:
 #   HEARTH_SYNAPSE_ROOT  chroot location (default /var/cache/hearth/sid-synapse)
 #   HEARTH_SYNAPSE_PORT  client port on 127.0.0.1 (default 18008)
+#   HEARTH_SYNAPSE_KEEP  1: setup keeps an existing homeserver (config, database, rooms) instead
+#                        of a fresh one (tests/bench/bench_rooms.py's 1,000 rooms; not for suites)
 set -euo pipefail
 
 ROOT=${HEARTH_SYNAPSE_ROOT:-/var/cache/hearth/sid-synapse}
@@ -162,6 +164,11 @@ filter_known_limits() {
 cmd_setup() {
     need_root
     build_root
+    if [ "${HEARTH_SYNAPSE_KEEP:-}" = 1 ] && [ -f "$HS/homeserver.yaml" ] \
+        && grep -q "port: $PORT\$" "$HS/homeserver.yaml"; then
+        echo "setup: keeping the homeserver in $HS (HEARTH_SYNAPSE_KEEP=1)"
+        return 0
+    fi
     write_config
     echo "setup: config at $HS/homeserver.yaml, port $PORT"
 }

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cairo.h>
 #include <cmocka.h>
@@ -184,14 +186,103 @@ static void test_bad_input(void **state)
 	chart_png_clear(&png);
 }
 
-int main(void)
+static long rss_anon_kb(void)
 {
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "RssAnon:", 8))
+			kb = atol(line + 8);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* The child of test_memory_kept_small, in a fresh process (this test binary run again with
+ * "--memory-child"): three 365-day charts (three entries a day); exits 0 when they added at
+ * most 1.5 MB of private memory (RssAnon). */
+static int memory_child(void)
+{
+	static struct chart_entry e[365 * 3];
+	const struct tz *z = NULL;
+	struct chart_png png;
+	long before, after;
+
+	for (int i = 0; i < 365 * 3; i++) {
+		e[i].ts = NOW - (time_t)(i / 3) * 86400 - (i % 3) * 14400;
+		e[i].score = 1 + (i * 7 + i / 5) % 10;
+	}
+	if (tz_load("Europe/Berlin", &z) != HE_OK)
+		return 2;
+	struct chart_in in = { e, 365 * 3, z, NOW, 365, NULL, 0 };
+	before = rss_anon_kb();
+	for (int i = 0; i < 3; i++) {
+		if (chart_draw(&in, &png) != HE_OK)
+			return 3;
+		chart_png_clear(&png);
+	}
+	after = rss_anon_kb();
+	fprintf(stderr, "three charts in a fresh process: RssAnon +%ld kB (at most 1536)\n",
+		after - before);
+	chart_library_free();
+	return before > 0 && after - before <= 1536 ? 0 : 1;
+}
+
+/* Issue 11: drawing charts must not grow the process by 2 MB. Through fontconfig and with a
+ * malloc'd surface (kept in the heap after the first chart), three charts added 3 MB. */
+static void test_memory_kept_small(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* ASan's quarantine and shadow memory are not the process's own growth */
+#else
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_chart", "--memory-child", (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
+/* The font is DejaVu Sans from its file (fonts-dejavu-core, a test dependency), not fontconfig,
+ * and the text is really drawn: the title's dark ink is in the band above the scale. */
+static void test_font_from_file(void **state)
+{
+	struct chart_png png;
+	cairo_surface_t *s;
+	long ink = 0;
+
+	assert_int_equal(access("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", R_OK), 0);
+	draw(NULL, 0, 30, "UTC", &png);
+	assert_true(chart_font_from_file());
+	s = decode(&png);
+	for (int y = 12; y < 40; y++)
+		for (int x = CHART_LEFT; x < CHART_LEFT + 300; x++)
+			ink += px(s, x, y) == 0x33403f;
+	assert_true(ink > 100);
+	cairo_surface_destroy(s);
+	chart_png_clear(&png);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--memory-child"))
+		return memory_child();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size_and_format),
 		cmocka_unit_test(test_dots_lines_and_gaps),
 		cmocka_unit_test(test_days_in_the_member_zone),
 		cmocka_unit_test(test_nothing_drawn_without_data),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_memory_kept_small),
+		cmocka_unit_test(test_font_from_file),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

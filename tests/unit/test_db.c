@@ -196,6 +196,38 @@ static void bind_count_checked(void **state)
 	assert_int_equal(changes, 0);
 }
 
+/* The statement cache finds a statement by its literal's pointer first, and by its text when
+ * the same SQL comes from another literal: one statement per text, never a wrong one. */
+static void statement_cache(void **state)
+{
+	struct fix *f = *state;
+	static const char sql_a[] = "SELECT count(*) FROM item WHERE n = ?";
+	static const char other[] = "SELECT count(*) FROM item WHERE n > ?";
+	char copy[sizeof(sql_a)]; /* found by text: never kept in the cache */
+	struct db_stmt *a, *b, *c;
+	int64_t n = -1;
+
+	NEED_DB(f);
+	assert_int_equal(db_migrate(f->db, "items", items_v1, 1), HE_OK);
+	assert_int_equal(db_runf(f->db, NULL, "INSERT INTO item (name, n) VALUES (?, ?)", "si", "x",
+				 (int64_t)5), HE_OK);
+	memcpy(copy, sql_a, sizeof(sql_a));
+	a = db_stmt(f->db, sql_a);
+	assert_non_null(a);
+	assert_ptr_equal(db_stmt(f->db, sql_a), a);   /* same pointer */
+	b = db_stmt(f->db, copy);                     /* same text, another pointer */
+	assert_ptr_equal(b, a);
+	c = db_stmt(f->db, other);                    /* other text */
+	assert_non_null(c);
+	assert_ptr_not_equal(c, a);
+	assert_int_equal(db_int64f(f->db, &n, copy, "i", (int64_t)5), HE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(db_int64f(f->db, &n, other, "i", (int64_t)5), HE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(db_int64f(f->db, &n, sql_a, "i", (int64_t)4), HE_OK);
+	assert_int_equal(n, 0);
+}
+
 /* RETURNING gives the new id on both engines; changes counts rows; aggregates read as numbers. */
 static void ids_changes_aggregates(void **state)
 {
@@ -569,6 +601,7 @@ int main(void)
 		BOTH(values_round_trip),
 		BOTH(placeholders_only_outside_quotes),
 		BOTH(bind_count_checked),
+		BOTH(statement_cache),
 		BOTH(ids_changes_aggregates),
 		BOTH(transactions),
 		BOTH(hand_binding_changes_in_tx),

@@ -453,23 +453,35 @@ static int irc_new(struct happ *app, const struct config_irc *cfg, struct irc **
 int irc_start(struct happ *app)
 {
 	for (size_t i = 0; i < app->cfg->nirc; i++) {
-		const struct config_irc *cfg = &app->cfg->irc[i];
-		struct irc *c;
-		int rc;
+		int rc = irc_start_net(app, i);
 
-		if (cfg->tls && !cfg->tls_verify)
-			hlog_warn("irc", "irc.%s: tls_verify = false: the server's certificate is NOT checked, "
-				  "anyone on the path can read and change this connection", cfg->name);
-		if (!cfg->tls)
-			hlog_warn("irc", "irc.%s: tls = false: messages (and the SASL password) travel unencrypted",
-				  cfg->name);
-		if ((rc = irc_new(app, cfg, &c)))
+		if (rc)
 			return rc;
-		if ((rc = happ_add_transport(app, &c->t))) {
-			t_free(&c->t);
-			return rc;
-		}
-		connect_now(c);
 	}
+	return HE_OK;
+}
+
+int irc_start_net(struct happ *app, size_t i)
+{
+	const struct config_irc *cfg;
+	struct irc *c;
+	int rc;
+
+	if (i >= app->cfg->nirc)
+		return HE_INVAL;
+	cfg = &app->cfg->irc[i];
+	if (cfg->tls && !cfg->tls_verify)
+		hlog_warn("irc", "irc.%s: tls_verify = false: the server's certificate is NOT checked, "
+			  "anyone on the path can read and change this connection", cfg->name);
+	if (!cfg->tls)
+		hlog_warn("irc", "irc.%s: tls = false: messages (and the SASL password) travel unencrypted",
+			  cfg->name);
+	if ((rc = irc_new(app, cfg, &c)))
+		return rc;
+	if ((rc = happ_add_transport(app, &c->t))) {
+		t_free(&c->t);
+		return rc;
+	}
+	connect_now(c);
 	return HE_OK;
 }

@@ -17,5 +17,7 @@
 /* Starts every configured IRC network (connections are made from the loop). Returns 0 or a
  * negative HE_* code (logged) when a transport cannot be set up. */
 int irc_start(struct happ *app);
+/* Only the network app->cfg->irc[idx] (a standby that took over [irc.NAME]). */
+int irc_start_net(struct happ *app, size_t idx);
 
 #endif

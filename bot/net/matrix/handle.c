@@ -128,27 +128,29 @@ bool mx_handle_message(struct mx *mx, struct mx_room *r, const struct mx_event *
 		return false; /* an edit: the original was handled */
 	if (mx_seen_check(mx, ev->event_id))
 		return true;
-	owed = mx_owed_event_get(st, ev->event_id);
-	if (owed == MX_OWED_DONE) {
-		hlog_debug(MX_MOD, "message %s in %s was answered before", ev->event_id, r->id);
-		return true;
-	}
 	/* After downtime: a message older than catch_up_minutes is not answered out of context. */
 	if (mx_too_old(mx, ev->ts)) {
+		owed = mx_owed_event_get(st, ev->event_id);
+		if (owed == MX_OWED_DONE) {
+			hlog_debug(MX_MOD, "message %s in %s was answered before", ev->event_id, r->id);
+			return true;
+		}
 		mx_log_too_old(mx, r->id, ev);
 		if (owed == MX_OWED_OPEN && mx_owed_event_done(st, ev->event_id) != HE_OK)
 			hlog_warn(MX_MOD, "could not update the store for a skipped message");
 		return false;
 	}
-	/* Owed from before a restart: answered now, as the room is now (a reply meant to be private
-	 * is checked again before it goes out, wherever it was decided). */
-	if (owed != MX_OWED_OPEN) {
-		if (mx_owed_event_add(st, ev->event_id, r->id, (int64_t)time(NULL)) == HE_OK)
-			owed = MX_OWED_OPEN;
-		else
-			hlog_warn(MX_MOD, "could not record a message as owed in the store; the sync "
-				  "position waits for its answer");
+	/* Recorded as owed, or found owed from before a restart (then answered now, as the room
+	 * is now: a reply meant to be private is checked again before it goes out), in one
+	 * statement: the lookup and the insert were a read and a write transaction each. */
+	owed = mx_owed_event_take(st, ev->event_id, r->id, (int64_t)time(NULL));
+	if (owed == MX_OWED_DONE) {
+		hlog_debug(MX_MOD, "message %s in %s was answered before", ev->event_id, r->id);
+		return true;
 	}
+	if (owed != MX_OWED_OPEN)
+		hlog_warn(MX_MOD, "could not record a message as owed in the store; the sync "
+			  "position waits for its answer");
 	cmd = mx_batch_cmd_new(mx, ev->event_id, owed == MX_OWED_OPEN, b);
 	if (!cmd)
 		hlog_error(MX_MOD, "out of memory holding a message; a restart may not answer it");

@@ -401,7 +401,8 @@ static int start_transfer(struct mx_req *r)
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "Hearth/" HEARTH_VERSION);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (r->flags & MX_HTTP_SYNC) ? (long)MX_SYNC_TIMEOUT_MS + 30000L : 60000L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (r->flags & MX_HTTP_FIRST) ? (long)MX_FIRST_SYNC_TIMEOUT_MS :
+			 (r->flags & MX_HTTP_SYNC) ? (long)MX_SYNC_TIMEOUT_MS + 30000L : 60000L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -502,6 +503,9 @@ static void done_one(struct mx *mx, struct mx_req *r, CURLcode res)
 			return;
 		}
 	}
+	/* parsed: the text (a first /sync of 1,000 rooms is megabytes) goes before the tree is
+	 * walked, not after */
+	hbuf_free(&r->resp);
 	errcode = mx_errcode(body);
 	if (status == 429 && (r->flags & MX_HTTP_RETRY)) {
 		int64_t wait = mx_retry_after_ms(r->retry_after, body);

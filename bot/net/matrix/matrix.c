@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -58,6 +59,17 @@ static void kv_set(struct mx *mx, const char *key, const char *value)
 {
 	if (store_kv_set(mx->app->store, MX_MOD, key, value) != HE_OK)
 		hlog_warn(MX_MOD, "could not save %s in the store", key);
+}
+
+int mx_kv_set_fenced(struct mx *mx, const char *key, const char *value)
+{
+	struct store *st = mx->app->store;
+	bool own;
+	int rc = lease_open(st, MX_MOD, &own); /* only the active Hearth writes (store/lease.h) */
+
+	if (rc)
+		return rc;
+	return lease_end(st, own, store_kv_set(st, MX_MOD, key, value));
 }
 
 static void set_session(struct mx *mx, const char *token, const char *device)
@@ -301,7 +313,9 @@ static int session_begin(struct mx *mx)
 
 /* ---- after login: display name, filter, sync ---- */
 
-static char *filter_text(void)
+/* The sync filter: only the event types Hearth reads, at most timeline_limit timeline events
+ * per room. */
+static char *filter_text(int timeline_limit)
 {
 	static const char *const types[] = {
 		"m.room.message", "m.room.encrypted", "m.room.member", "m.room.power_levels",
@@ -319,7 +333,7 @@ static char *filter_text(void)
 		      "presence", "types",
 		      "account_data", "types", "m.direct",
 		      "room",
-		      "timeline", "limit", 100, "types", t1,
+		      "timeline", "limit", timeline_limit, "types", t1,
 		      "state", "lazy_load_members", 1, "types", t2,
 		      "ephemeral", "types",
 		      "account_data", "types");
@@ -390,8 +404,14 @@ static void after_login(struct mx *mx)
 		mx->crypto = NULL;
 		mx->crypto_state = NULL;
 	}
-	text = filter_text();
-	if (!text) {
+	text = filter_text(100);
+	/* The first sync of a fresh data folder answers nothing (what it brings is history): one
+	 * timeline event per room is enough (the state section still gives each room's state at
+	 * that point), so a homeserver with 1,000 rooms builds and sends far less, and Hearth
+	 * parses far less. Given inline: used once. */
+	free(mx->first_filter);
+	mx->first_filter = filter_text(1);
+	if (!text || !mx->first_filter) {
 		mx_fatal(mx, "out of memory");
 		return;
 	}
@@ -510,6 +530,7 @@ static void t_free(struct htransport *t)
 	}
 	free(mx->device_id);
 	free(mx->filter_id);
+	free(mx->first_filter);
 	free(mx->since);
 	mx_md_cache_free(mx);
 	hstats_free(&mx->st_own);

@@ -29,6 +29,7 @@
 #define MX_JSON_DEPTH 64                  /* deeper JSON is refused */
 #define MX_UPLOAD_CAP (8u * 1024 * 1024)  /* bytes of one file we upload */
 #define MX_SYNC_TIMEOUT_MS 30000
+#define MX_FIRST_SYNC_TIMEOUT_MS 600000 /* 10 minutes: given up and asked again, it starts over */
 #define MX_SEEN 1024                      /* recent event ids remembered */
 #define MX_SHUTDOWN_GRACE_MS 3000         /* at most this long sending what is queued at exit */
 #define MX_SAMPLES 4096                   /* own-time samples kept for the shutdown figure */
@@ -85,6 +86,7 @@ struct mx {
 	char *access_token;        /* secret: never logged */
 	char *device_id;
 	char *filter_id;
+	char *first_filter;        /* the filter (JSON) of a sync without a position (matrix.c) */
 	bool logging_in;
 	bool session_ready;         /* after_login() ran */
 
@@ -104,6 +106,10 @@ struct mx {
 	struct mx_room *rooms;
 	struct mx_room **room_tab; /* an index of rooms by id: room_tab_cap buckets (a power of 2) */
 	size_t room_tab_cap, nrooms;
+	/* state fetches (mx_room_members_fetch) waiting for a slot: at most MX_FETCH_INFLIGHT in
+	 * flight, so that a start with 1,000 rooms does not open 1,000 requests at once */
+	struct mx_room *fetch_head, *fetch_tail;
+	unsigned fetch_inflight;
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
@@ -134,6 +140,8 @@ struct mx {
 };
 
 /* ---- matrix.c ---- */
+/* store_kv_set in the "matrix" namespace, fenced by the [matrix] lease (store/lease.h). */
+int mx_kv_set_fenced(struct mx *mx, const char *key, const char *value);
 void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop the loop */
 void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
 /* A timed reply's send was issued: Hearth's own wall-clock and CPU time on it (see st_own). */
@@ -144,6 +152,8 @@ enum mx_http_flags {
 	MX_HTTP_RETRY = 1,      /* network errors, 5xx and 429 retry (capped backoff) until done */
 	MX_HTTP_NOAUTH = 2,     /* no Authorization header (login, versions) */
 	MX_HTTP_SYNC = 4,       /* the long poll: larger cap, longer timeout */
+	MX_HTTP_FIRST = 8,      /* with SYNC: a first sync (no position), which a homeserver may take
+				 * minutes to build for 1,000 rooms: MX_FIRST_SYNC_TIMEOUT_MS */
 };
 
 /* Called once per request when it is finished: status is the HTTP status (0 when the request
@@ -315,6 +325,8 @@ struct mx_room {
 	bool members_known;        /* members is the whole list (fetched, then kept current) */
 	bool members_failed;       /* the last fetch failed: the room counts as not private */
 	struct mx_req *members_req;  /* the fetch in flight */
+	bool fetch_queued;         /* waiting in mx->fetch_head's queue */
+	struct mx_room *fetch_next;
 	json_t *members_touched;   /* {user id: true} changed by /sync while it was in flight */
 	struct mx_pend *pend, *pend_tail;  /* messages waiting for the member list (sync.c) */
 	size_t npend;
@@ -362,6 +374,12 @@ void mx_room_member_created(struct mx *mx, struct mx_room *r, const char *member
  * known yet) unless a fetch is in flight; when it ends, waiting messages are dispatched and r's
  * queue is kicked. HE_NOMEM when it could not start. */
 int mx_room_members_fetch(struct mx *mx, struct mx_room *r);
+#define MX_FETCH_INFLIGHT 4 /* state fetches in flight for rooms no message waits on */
+/* Starts queued state fetches while slots are free (rooms.c; after each fetch ends). */
+void mx_rooms_fetch_next(struct mx *mx);
+/* After the first sync was walked: the heap its (possibly huge) body grew goes back to the
+ * system (malloc_trim). */
+void mx_rooms_first_sync_done(struct mx *mx);
 /* Records room as our private chat with member in m.direct (and on the server). */
 void mx_direct_add(struct mx *mx, const char *member, const char *room_id);
 void mx_direct_set(struct mx *mx, json_t *content);
@@ -438,6 +456,10 @@ int mx_owed_event_get(struct store *s, const char *event_id);
 int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id,
 		      int64_t now_s);    /* an existing row is kept as it is */
 int mx_owed_event_done(struct store *s, const char *event_id);
+/* get and add in one statement (one write, no read transaction before it): a new event is
+ * recorded open; an existing row is kept as it is. MX_OWED_OPEN (new, or open already),
+ * MX_OWED_DONE, or HE_DB. */
+int mx_owed_event_take(struct store *s, const char *event_id, const char *room_id, int64_t now_s);
 /* Open events, oldest first: new array of {"event_id","room_id"}. */
 int mx_owed_events_open(struct store *s, json_t **out);
 int mx_owed_join_add(struct store *s, const char *room_id, const char *inviter, int64_t now_ms);

@@ -61,6 +61,8 @@ struct mx_e2e {
 	uint64_t looked_ms;        /* when waiting messages were last looked at (they expire) */
 	uint64_t pumped_ms;        /* when the module's pumps last ran from a sync (retries) */
 	bool told;                 /* identity changes left from before a restart were told */
+	bool withheld_look;        /* a withheld notice or a message waiting for its key may have
+				    * come since the last look: a quiet sync runs no withheld SQL */
 	struct verify *vf;         /* members' clients verifying this device (verify.h) */
 };
 
@@ -457,6 +459,7 @@ static int x_start(struct mx *mx, void **state)
 		  e2e_ed25519_key(x->e));
 	drain(x);
 	x->keys_came = true;      /* messages that waited across a restart are looked at once */
+	x->withheld_look = true;  /* and notices owed from before it */
 	check_self(x);
 	*state = x;
 	return HE_OK;
@@ -503,6 +506,7 @@ static void x_to_device(void *state, json_t *events)
 	struct mx_e2e *x = state;
 
 	x->keys_came = true;
+	x->withheld_look = true; /* an m.room_key.withheld may be among them */
 	if (e2e_receive_sync_changes(x->e, events, NULL, NULL, NULL))
 		hlog_warn(XE_MOD, "could not store what to-device messages brought");
 	mx_verify_to_device(x->vf, events); /* plain, and those that came encrypted */
@@ -607,7 +611,12 @@ stale:
 		x->told = true;
 		tell_identity_changes(x);
 	}
-	tell_withheld(x); /* the key and the message came in syncs: each one looks */
+	/* the withheld notice and the waiting message come in syncs: a sync that brought either
+	 * looks (a three-table query: not on every sync) */
+	if (x->withheld_look) {
+		x->withheld_look = false;
+		tell_withheld(x);
+	}
 	verify_tick(x->vf);
 	json_object_foreach_safe(x->stale, tmp, room_id, v) {
 		if (e2e_room_is_encrypted(x->e, room_id) && !json_object_get(x->loading, room_id))
@@ -639,6 +648,8 @@ static int x_decrypt(void *state, const char *room_id, json_t *event, json_t **o
 	}
 	if (rc)
 		metrics_e2e_undecryptable();
+	if (rc == HE_AGAIN)
+		x->withheld_look = true; /* it waits for a key its sender may have withheld */
 	if (rc && rc != HE_AGAIN)
 		hlog_warn(XE_MOD, "could not decrypt %s in %s from %s (%s)",
 			  json_string_value(json_object_get(event, "event_id")), room_id,

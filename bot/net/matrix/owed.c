@@ -18,6 +18,7 @@
 #include "net/matrix/mx.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -112,15 +113,19 @@ static int prune(struct store *s, int64_t now_s)
 int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id, int64_t now_s)
 {
 	int64_t seq = 0;
-	int rc = db_int64f(store_sql(s), &seq, DB_SQL(store_sql(s),
+	bool own;
+	int rc = lease_open(s, MX_MOD, &own); /* fenced: only the active Hearth records (lease.h) */
+
+	if (rc)
+		return rc;
+	rc = db_int64f(store_sql(s), &seq, DB_SQL(store_sql(s),
 		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
 		" ON CONFLICT DO NOTHING RETURNING rowid",
 		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
 		" ON CONFLICT DO NOTHING RETURNING seq"), "ssi", event_id, room_id, now_s);
-
-	if (rc == HE_NOTFOUND)
-		return HE_OK; /* known already */
-	if (rc)
+	if (rc == HE_NOTFOUND) /* known already */
+		return lease_end(s, own, HE_OK) ? HE_DB : HE_OK;
+	if (lease_end(s, own, rc))
 		return HE_DB;
 	/* a Hearth that runs for months: old done rows go every 1024 messages, not only at start */
 	if (seq % 1024 == 0 && prune(s, now_s) != HE_OK)
@@ -128,14 +133,47 @@ int mx_owed_event_add(struct store *s, const char *event_id, const char *room_id
 	return HE_OK;
 }
 
-int mx_owed_event_done(struct store *s, const char *event_id)
+int mx_owed_event_take(struct store *s, const char *event_id, const char *room_id, int64_t now_s)
 {
-	struct db_stmt *st = db_stmt(store_sql(s), "UPDATE mx_owed_events SET done = 1 WHERE event_id = ?");
+	/* The no-op update makes RETURNING give the existing row's state too (DO NOTHING returns
+	 * no row); a new row comes back with done = 0. */
+	struct db_stmt *st = db_stmtf(store_sql(s), DB_SQL(store_sql(s),
+		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
+		" ON CONFLICT (event_id) DO UPDATE SET done = mx_owed_events.done RETURNING done, rowid",
+		"INSERT INTO mx_owed_events (event_id, room_id, ts) VALUES (?, ?, ?)"
+		" ON CONFLICT (event_id) DO UPDATE SET done = mx_owed_events.done RETURNING done, seq"),
+		"ssi", event_id, room_id, now_s);
+	int64_t seq = 1;
+	int rc = HE_DB;
 
 	if (!st)
 		return HE_DB;
+	if (db_step(st) == DB_ROW) {
+		rc = db_col_int(st, 0) ? MX_OWED_DONE : MX_OWED_OPEN;
+		seq = db_col_int64(st, 1);
+		if (db_step(st) != DB_DONE)
+			rc = HE_DB;
+	}
+	db_reset(st);
+	/* a Hearth that runs for months: old done rows go every 1024 messages, not only at start */
+	if (rc == MX_OWED_OPEN && seq % 1024 == 0 && prune(s, now_s) != HE_OK)
+		hlog_debug(MX_MOD, "could not prune answered messages from the store");
+	return rc;
+}
+
+int mx_owed_event_done(struct store *s, const char *event_id)
+{
+	struct db_stmt *st;
+	bool own;
+	int rc = lease_open(s, MX_MOD, &own); /* fenced: only the active Hearth records (lease.h) */
+
+	if (rc)
+		return rc;
+	st = db_stmt(store_sql(s), "UPDATE mx_owed_events SET done = 1 WHERE event_id = ?");
+	if (!st)
+		return lease_end(s, own, HE_DB);
 	db_bind_text(st, 1, event_id);
-	return step_done(st);
+	return lease_end(s, own, step_done(st));
 }
 
 /* Rows of a query as an array of objects with the given column names (text or integer). */

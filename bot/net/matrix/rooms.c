@@ -11,6 +11,7 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,12 +111,17 @@ struct mx_room *mx_room_add(struct mx *mx, const char *id)
 	return r;
 }
 
+static void fetch_unqueue(struct mx *mx, struct mx_room *r);
+
 static void room_free(struct mx *mx, struct mx_room *r)
 {
 	mx_send_room_gone(mx, r);
 	mx_sync_pend_free(mx, r);
-	if (r->members_req)
+	fetch_unqueue(mx, r);
+	if (r->members_req) {
 		mx_http_cancel(mx, r->members_req);
+		mx->fetch_inflight--;
+	}
 	free(r->id);
 	free(r->creator);
 	json_decref(r->power_levels);
@@ -133,6 +139,7 @@ void mx_room_remove(struct mx *mx, const char *id)
 			*pp = r->next;
 			index_unlink(mx, r);
 			room_free(mx, r);
+			mx_rooms_fetch_next(mx); /* its slot, if it had one */
 			return;
 		}
 	}
@@ -148,6 +155,8 @@ void mx_rooms_free(struct mx *mx)
 	free(mx->room_tab);
 	mx->room_tab = NULL;
 	mx->room_tab_cap = mx->nrooms = 0;
+	mx->fetch_head = mx->fetch_tail = NULL;
+	mx->fetch_inflight = 0;
 	json_decref(mx->direct);
 	mx->direct = NULL;
 }
@@ -176,6 +185,21 @@ void mx_room_apply_summary(struct mx_room *r, json_t *summary)
 		r->invited = (long)json_integer_value(v);
 }
 
+/* Of a room's power levels, what mx_power_level reads (users, users_default): the rest of the
+ * content (event levels, notifications, ...) is not kept, a few hundred bytes a room less. */
+static json_t *pl_keep(json_t *content)
+{
+	json_t *k = json_object(), *v;
+
+	if (!k)
+		return NULL;
+	if ((v = json_object_get(content, "users")))
+		json_object_set(k, "users", v);
+	if ((v = json_object_get(content, "users_default")))
+		json_object_set(k, "users_default", v);
+	return k;
+}
+
 static void member_set(struct mx_room *r, const char *user, const char *membership)
 {
 	bool counts = strcmp(membership, "join") == 0 || strcmp(membership, "invite") == 0;
@@ -195,7 +219,7 @@ void mx_room_apply_state(struct mx *mx, struct mx_room *r, const struct mx_event
 
 	if (strcmp(t, "m.room.power_levels") == 0 && ev->state_key[0] == '\0') {
 		json_decref(r->power_levels);
-		r->power_levels = json_incref(ev->content);
+		r->power_levels = pl_keep(ev->content);
 	} else if (strcmp(t, "m.room.create") == 0) {
 		const char *c = json_string_value(json_object_get(ev->content, "creator"));
 		set_str(&r->creator, c ? c : ev->sender);
@@ -371,7 +395,7 @@ struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member)
 static void state_once(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
 {
 	if (strcmp(ev->type, "m.room.power_levels") == 0 && !r->power_levels) {
-		r->power_levels = json_incref(ev->content);
+		r->power_levels = pl_keep(ev->content);
 	} else if (strcmp(ev->type, "m.room.create") == 0 && !r->creator) {
 		const char *c = json_string_value(json_object_get(ev->content, "creator"));
 		set_str(&r->creator, c ? c : ev->sender);
@@ -392,6 +416,7 @@ static void on_members(struct mx *mx, int status, json_t *body, const struct hst
 	size_t i;
 
 	r->members_req = NULL;
+	mx->fetch_inflight--;
 	if (status == 200 && json_is_array(chunk) && json_array_size(chunk) <= MX_MEMBERS_MAX &&
 	    (fresh = json_object())) {
 		json_array_foreach(chunk, i, e) {
@@ -431,23 +456,95 @@ static void on_members(struct mx *mx, int status, json_t *body, const struct hst
 	json_object_clear(r->members_touched);
 	mx_sync_members_ready(mx, r);
 	mx_send_kick(mx, r);
+	mx_rooms_fetch_next(mx);
 }
 
-int mx_room_members_fetch(struct mx *mx, struct mx_room *r)
+static void fetch_unqueue(struct mx *mx, struct mx_room *r)
 {
-	if (r->members_req)
-		return HE_OK;
+	if (!r->fetch_queued)
+		return;
+	for (struct mx_room **pp = &mx->fetch_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->fetch_next) {
+		if (*pp != r)
+			continue;
+		*pp = r->fetch_next;
+		if (mx->fetch_tail == r)
+			mx->fetch_tail = prev;
+		break;
+	}
+	r->fetch_next = NULL;
+	r->fetch_queued = false;
+}
+
+static int fetch_issue(struct mx *mx, struct mx_room *r)
+{
 	/* the whole state: members, and the power levels a restart would not otherwise bring */
 	json_object_clear(r->members_touched);
 	r->members_failed = false;
 	r->members_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_members, r,
 					  "/_matrix/client/v3/rooms/%s/state", r->id);
-	if (r->members_req)
+	if (r->members_req) {
+		mx->fetch_inflight++;
 		return HE_OK;
+	}
 	hlog_warn(MX_MOD, "room %s: out of memory reading its member list; it counts as a group room",
 		  r->id);
 	r->members_failed = true;
 	return HE_NOMEM;
+}
+
+void mx_rooms_fetch_next(struct mx *mx)
+{
+	while (mx->fetch_head && mx->fetch_inflight < MX_FETCH_INFLIGHT) {
+		struct mx_room *r = mx->fetch_head;
+		fetch_unqueue(mx, r);
+		if (fetch_issue(mx, r) != HE_OK) {
+			/* what waited on it goes on as in a group room */
+			mx_sync_members_ready(mx, r);
+			mx_send_kick(mx, r);
+		}
+	}
+}
+
+static void on_trim(struct loop *l, void *ud)
+{
+	malloc_trim(0);
+}
+
+/* At the next turn of the loop: the body's tree is freed by then (the sync callback runs before
+ * its body is released). */
+void mx_rooms_first_sync_done(struct mx *mx)
+{
+	uint64_t id;
+
+	if (loop_timer_add(mx->loop, 0, on_trim, NULL, &id) != HE_OK)
+		malloc_trim(0);
+}
+
+/* A room someone waits on (a message held for its member list, a reply queued) is fetched at
+ * once; the others (every room a first sync brings) wait for one of MX_FETCH_INFLIGHT slots, in
+ * the order they came. */
+int mx_room_members_fetch(struct mx *mx, struct mx_room *r)
+{
+	bool waited_on = r->npend > 0 || r->outq != NULL;
+
+	if (r->members_req)
+		return HE_OK;
+	if (waited_on) {
+		fetch_unqueue(mx, r);
+		return fetch_issue(mx, r);
+	}
+	if (!r->fetch_queued && mx->fetch_inflight >= MX_FETCH_INFLIGHT) {
+		r->fetch_queued = true;
+		r->fetch_next = NULL;
+		if (mx->fetch_tail)
+			mx->fetch_tail->fetch_next = r;
+		else
+			mx->fetch_head = r;
+		mx->fetch_tail = r;
+	}
+	if (r->fetch_queued)
+		return HE_OK;
+	return fetch_issue(mx, r);
 }
 
 static bool direct_lists(struct mx *mx, const char *room_id)

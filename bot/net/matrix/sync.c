@@ -238,7 +238,7 @@ static void settle(struct mx *mx)
 		b->saved = true;
 		save = b->token;
 	}
-	if (save && !mx->owed_frozen && store_kv_set(mx->app->store, MX_MOD, "since", save) != HE_OK)
+	if (save && !mx->owed_frozen && mx_kv_set_fenced(mx, "since", save) != HE_OK)
 		hlog_warn(MX_MOD, "could not save the sync position; a restart may handle some messages again");
 	for (pp = &mx->batches; (b = *pp);) {
 		if (b->token && b->saved && b->refs <= 0) {
@@ -735,8 +735,10 @@ static void on_sync(struct mx *mx, int status, json_t *body, const struct hstamp
 	mx->since = since;
 	/* walked: what it started is owed in the store, so its token is saved now */
 	mx_batch_unblock(mx, sc.batch);
-	if (!mx->synced_once)
+	if (!mx->synced_once) {
 		hlog_info(MX_MOD, "first sync done: answering messages from now on");
+		mx_rooms_first_sync_done(mx); /* rooms.c: the memory of the big first body back */
+	}
 	mx->synced_once = true;
 	if (!mx->stopping)
 		sync_next(mx);
@@ -753,10 +755,11 @@ static void sync_next(struct mx *mx)
 		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d&since=%s",
 						filter, timeout, mx->since);
-	else
-		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
+	else /* the first sync of a fresh data folder: its own small filter (matrix.c), more time */
+		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL,
+						MX_HTTP_RETRY | MX_HTTP_SYNC | MX_HTTP_FIRST,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d",
-						filter, timeout);
+						mx->first_filter ? mx->first_filter : filter, timeout);
 	if (!mx->sync_req)
 		retry_sync(mx, 1000);
 }

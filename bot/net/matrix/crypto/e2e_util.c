@@ -2,6 +2,7 @@
 #include "net/matrix/crypto/e2e_int.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -136,12 +137,15 @@ bool e2e_has_row(struct db_stmt *st)
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
+	bool own;
 	int rc;
 
+	if ((rc = lease_open(e->st, "matrix", &own))) /* fenced (store/lease.h) */
+		return rc;
 	va_start(ap, fmt);
 	rc = db_vrunf(store_sql(e->st), NULL, sql, fmt, ap);
 	va_end(ap);
-	return rc;
+	return lease_end(e->st, own, rc);
 }
 
 char *e2e_col_str(struct db_stmt *st, int col)
@@ -161,7 +165,16 @@ int e2e_begin(struct e2e *e)
 
 	if (e->tx_depth >= 32)
 		return HE_INVAL;
-	rc = own ? db_begin(db) : db_exec(db, "SAVEPOINT e2e");
+	/* Olm/Megolm state is written only while this Hearth holds the [matrix] lease: the
+	 * transaction starts by checking its fence (store/lease.h). */
+	if (own) {
+		bool opened;
+		rc = lease_open(e->st, "matrix", &opened);
+		if (rc == HE_OK && !opened) /* no lease (tests, tools): a plain transaction */
+			rc = db_begin(db);
+	} else {
+		rc = db_exec(db, "SAVEPOINT e2e");
+	}
 	if (rc)
 		return rc;
 	if (own)

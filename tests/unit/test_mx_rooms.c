@@ -1,0 +1,141 @@
+/* test_mx_rooms.c - many rooms (issue 15.3): the state fetches a first sync starts (one per
+ * room) go at most MX_FETCH_INFLIGHT at a time, a room a message waits on is fetched at once,
+ * and a room that goes frees its place. The requests go to a closed port and the loop is never
+ * run: what is in flight is what was handed to curl. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/loop.h"
+#include "net/matrix/mx.h"
+
+#define N 20
+
+static void counts(struct mx *mx, struct mx_room **r, unsigned *inflight, unsigned *queued)
+{
+	*inflight = *queued = 0;
+	for (int i = 0; i < N; i++) {
+		if (!r[i])
+			continue;
+		*inflight += r[i]->members_req != NULL;
+		*queued += r[i]->fetch_queued;
+		assert_false(r[i]->members_req && r[i]->fetch_queued);
+	}
+	assert_int_equal(*inflight, mx->fetch_inflight);
+}
+
+static void test_fetches_bounded(void **state)
+{
+	struct mx *mx = calloc(1, sizeof(*mx));
+	struct mx_room *r[N];
+	unsigned inflight, queued;
+	char id[64];
+
+	assert_non_null(mx);
+	assert_int_equal(loop_new(&mx->loop), HE_OK);
+	mx->hs = strdup("http://127.0.0.1:9");
+	assert_int_equal(mx_http_init(mx), HE_OK);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "!room%d:example.org", i);
+		assert_non_null(r[i] = mx_room_add(mx, id));
+		assert_int_equal(mx_room_members_fetch(mx, r[i]), HE_OK);
+	}
+	/* a first sync's 20 rooms: 4 fetched, 16 waiting, in the order they came */
+	counts(mx, r, &inflight, &queued);
+	assert_int_equal(inflight, MX_FETCH_INFLIGHT);
+	assert_int_equal(queued, N - MX_FETCH_INFLIGHT);
+	assert_ptr_equal(mx->fetch_head, r[MX_FETCH_INFLIGHT]);
+	assert_ptr_equal(mx->fetch_tail, r[N - 1]);
+	/* asked again (a limited timeline): still one fetch each */
+	assert_int_equal(mx_room_members_fetch(mx, r[0]), HE_OK);
+	assert_int_equal(mx_room_members_fetch(mx, r[10]), HE_OK);
+	counts(mx, r, &inflight, &queued);
+	assert_int_equal(inflight, MX_FETCH_INFLIGHT);
+
+	/* a command waits in room 15 for its member list: fetched now, past the queue */
+	r[15]->npend = 1;
+	assert_int_equal(mx_room_members_fetch(mx, r[15]), HE_OK);
+	r[15]->npend = 0;
+	assert_non_null(r[15]->members_req);
+	assert_false(r[15]->fetch_queued);
+	counts(mx, r, &inflight, &queued);
+	assert_int_equal(inflight, MX_FETCH_INFLIGHT + 1);
+	assert_int_equal(queued, N - MX_FETCH_INFLIGHT - 1);
+
+	/* a queued room left: out of the queue (the last one: the tail moves back) */
+	mx_room_remove(mx, "!room19:example.org");
+	r[19] = NULL;
+	assert_ptr_equal(mx->fetch_tail, r[18]);
+	counts(mx, r, &inflight, &queued);
+	assert_int_equal(queued, N - MX_FETCH_INFLIGHT - 2);
+
+	/* rooms being fetched left: their places go to the next in the queue */
+	mx_room_remove(mx, "!room0:example.org");
+	mx_room_remove(mx, "!room1:example.org");
+	r[0] = r[1] = NULL;
+	counts(mx, r, &inflight, &queued);
+	assert_int_equal(inflight, MX_FETCH_INFLIGHT); /* 2, 3, 15 and now 4 */
+	assert_non_null(r[4]->members_req);
+	assert_null(r[5]->members_req);
+	assert_ptr_equal(mx->fetch_head, r[5]);
+	mx_room_remove(mx, "!room2:example.org");
+	mx_room_remove(mx, "!room3:example.org");
+	mx_room_remove(mx, "!room15:example.org");
+	r[2] = r[3] = r[15] = NULL;
+	counts(mx, r, &inflight, &queued);
+	assert_int_equal(inflight, MX_FETCH_INFLIGHT); /* 4, 5, 6, 7 */
+	assert_non_null(r[7]->members_req);
+	assert_ptr_equal(mx->fetch_head, r[8]);
+
+	mx_rooms_free(mx);
+	assert_null(mx->fetch_head);
+	assert_int_equal(mx->fetch_inflight, 0);
+	mx_http_free(mx);
+	loop_free(mx->loop);
+	free(mx->hs);
+	free(mx);
+}
+
+/* A room's power levels keep only what decides a level (users, users_default): the event
+ * levels and the rest are not held for each of 1,000 rooms. The levels read are the same. */
+static void test_power_levels_kept_small(void **state)
+{
+	static struct mx mx; /* zeroed */
+	struct mx_room *r = mx_room_add(&mx, "!pl:example.org");
+	json_t *j = json_loads("{\"type\":\"m.room.power_levels\",\"state_key\":\"\","
+			       "\"sender\":\"@a:x\",\"event_id\":\"$1\",\"content\":{"
+			       "\"users\":{\"@a:x\":100,\"@mod:x\":50},\"users_default\":5,"
+			       "\"events\":{\"m.room.name\":50,\"m.room.topic\":50},"
+			       "\"ban\":50,\"kick\":50,\"redact\":50,\"state_default\":50,"
+			       "\"notifications\":{\"room\":50}}}", 0, NULL);
+	struct mx_event ev;
+
+	assert_non_null(r);
+	assert_non_null(j);
+	assert_int_equal(mx_event_parse(j, &ev), HE_OK);
+	mx_room_apply_state(&mx, r, &ev);
+	assert_non_null(r->power_levels);
+	assert_int_equal(json_object_size(r->power_levels), 2);
+	assert_null(json_object_get(r->power_levels, "events"));
+	assert_int_equal(mx_power_level(r->power_levels, NULL, "@a:x"), 100);
+	assert_int_equal(mx_power_level(r->power_levels, NULL, "@mod:x"), 50);
+	assert_int_equal(mx_power_level(r->power_levels, NULL, "@someone:x"), 5);
+	json_decref(j);
+	mx_rooms_free(&mx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fetches_bounded),
+		cmocka_unit_test(test_power_levels_kept_small),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
