@@ -167,6 +167,23 @@ static void an_over_long_line_is_named(void **state)
 	assert_int_equal(strlen(phrasebook_get(pb, "mood.edge")), PHRASE_LINE_MAX - 7);
 	assert_int_equal(phrasebook_count(pb), 3);
 	phrasebook_free(pb);
+
+	/* Short lines, but a phrase too long in all (25 pieces of 181 bytes): refused, not kept. */
+	{
+		char *big = calloc(1, 8192);
+		assert_non_null(big);
+		memset(&p, 0, sizeof(p));
+		strcpy(big, "[mood]\nhuge = x\nhi = Hello\n");
+		for (int i = 0; i < 25; i++)
+			snprintf(big + strlen(big), 8192 - strlen(big), " %.*s\n", 180, longtext);
+		pb = parse(big, NULL, &p);
+		assert_int_equal(p.n, 1);
+		assert_non_null(strstr(p.last, "x.ini:3: [mood] hi is over 4000 bytes"));
+		assert_null(phrasebook_get(pb, "mood.hi"));
+		assert_string_equal(phrasebook_get(pb, "mood.huge"), "x");
+		phrasebook_free(pb);
+		free(big);
+	}
 }
 
 /* The shipped books: every line within the limit, every phrase read (the files are inih's). */
