@@ -35,6 +35,7 @@ struct parser {
 	int line;                 /* the line inih read last */
 	bool indented, line_cut;  /* ... began with a blank; was over the limit */
 	bool new_section;         /* a [section] line came after the phrase being read */
+	bool orphan_pieces;       /* indented lines now go on a phrase that was too long to read */
 	int rc;                   /* HE_NOMEM stops the reading */
 	/* The phrase being read (its continuation lines may follow). */
 	bool has_pending, pending_cut;
@@ -294,6 +295,9 @@ static int on_value(void *user, const char *section, const char *name, const cha
 
 	if (p->rc)
 		return 1;
+	if (p->indented && p->orphan_pieces)
+		return 1; /* the rest of a phrase whose first line was too long (already said) */
+	p->orphan_pieces = false;
 	/* inih's copy of the name for a piece is cut at PHRASE_NAME_MAX (a longer one is refused). */
 	if (p->indented && p->has_pending && !p->new_section && strcmp(section, p->sec) == 0 &&
 	    strncmp(name, p->name, PHRASE_NAME_MAX) == 0) {
@@ -349,6 +353,8 @@ static char *read_line(char *str, int num, void *stream)
 		p->line_cut = true;
 		if (p->indented && p->has_pending)
 			p->pending_cut = true;
+		else if (!p->indented)
+			p->orphan_pieces = true;
 		str[0] = '\0';
 		return str;
 	}

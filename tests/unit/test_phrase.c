@@ -152,17 +152,18 @@ static void an_over_long_line_is_named(void **state)
 
 	memset(longtext, 'a', sizeof(longtext) - 1);
 	longtext[sizeof(longtext) - 1] = '\0';
-	/* Line 3: a key line over the limit; line 6: a continuation over it; both phrases dropped.
+	/* Line 3: a key line over the limit (line 4 goes on with it); line 7: a continuation over it;
+	 * both phrases dropped.
 	 * A long comment is harmless; a line of exactly PHRASE_LINE_MAX bytes is fine. */
-	snprintf(text, sizeof(text), "[mood]\nhi = Hello\nlong = %.*s x = y\nok = fine\ncont = begins\n    %.*s\n"
+	snprintf(text, sizeof(text), "[mood]\nhi = Hello\nlong = %.*s x = y\n    more\nok = fine\ncont = begins\n    %.*s\n"
 		 "; %s\nedge = %.*s\n", 200, longtext, 200, longtext, longtext, PHRASE_LINE_MAX - 7, longtext);
 	pb = parse(text, NULL, &p);
 	assert_int_equal(p.n, 2);
-	assert_non_null(strstr(p.last, "x.ini:6: this line is 204 bytes; a line may have at most 190"));
+	assert_non_null(strstr(p.last, "x.ini:7: this line is 204 bytes; a line may have at most 190"));
 	assert_null(phrasebook_get(pb, "mood.long"));
 	assert_null(phrasebook_get(pb, "mood.cont"));
 	assert_null(phrasebook_get(pb, "mood.x"));
-	assert_string_equal(phrasebook_get(pb, "mood.hi"), "Hello");
+	assert_string_equal(phrasebook_get(pb, "mood.hi"), "Hello"); /* not "Hello more" */
 	assert_string_equal(phrasebook_get(pb, "mood.ok"), "fine");
 	assert_int_equal(strlen(phrasebook_get(pb, "mood.edge")), PHRASE_LINE_MAX - 7);
 	assert_int_equal(phrasebook_count(pb), 3);
