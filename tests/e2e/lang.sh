@@ -2,7 +2,8 @@
 # End to end through the console chat: a German room (help, a topic, a check-in, mood consent,
 # a crisis answer with German resources), a member's own language for private replies with
 # !lang, English where a German topic is missing, hostile !lang input, and --check-config
-# listing what a language lacks and refusing a translation whose slots differ.
+# listing what a language lacks, refusing a translation whose slots differ or a line inih would
+# cut, and reading a phrase that goes on over indented lines.
 . "$(dirname "$0")/lib.bash"
 unset HEARTH_FAKE_NOW
 
@@ -92,6 +93,20 @@ n=$(wc -l <"$C/de/phrases.ini")
 out=$("$HEARTH" --check-config 2>&1) && rc=0 || rc=$?
 equal "a slot mismatch fails the check" "$rc" "1"
 expect "with its file and line" "$out" "$C/de/phrases.ini:$n: [router] too_long has the slots \"%s\" but English has \"%d\""
+
+# An over-long line (inih would cut it without a word) is named with its line.
+printf 'ok = %0200d\n' 0 >>"$C/de/phrases.ini"
+out=$("$HEARTH" --check-config 2>&1) && rc=0 || rc=$?
+equal "an over-long line fails the check" "$rc" "1"
+expect "with its file and line" "$out" "$C/de/phrases.ini:$((n + 1)): this line is 205 bytes; a line may have at most 190"
+# A phrase over indented lines is read whole, joined with one space.
+cp "$SRC/content/de/phrases.ini" "$C/de/"
+sed -i 's/^intro = Das kann .*/intro = Zebrahilfe: das kann ; ein Kommentar\n    ich\n\tfür dich tun:/' "$C/de/phrases.ini"
+out=$("$HEARTH" --check-config 2>&1) || true
+expect "check-config passes with a continuation" "$out" ": ok"
+out=$(printf '%s\n' '!help' | run_console --as carol)
+expect "the pieces joined, the comment after \" ;\" left out" "$out" "Zebrahilfe: das kann ich für dich tun:"
+reject "no comment in it" "$out" "Kommentar"
 
 # 7. Every phrase the code names is in the English book.
 missing=$(grep -ohE '(hctx_phrase\([^,]+, *HDEST_[A-Z]+, *|phrase\([^,]+, *[^,]+, *|PP?\(|P\(&?ctx, *)"[a-z_]+\.[a-z0-9_]+"' "$SRC"/bot/care/*.c |
