@@ -30,6 +30,12 @@ printf 'Zebrakrise: Du bist nicht allein.\n' >"$C/de/crisis/response.md"
 printf -- '---\nid: de\ncountry: Deutschland\n---\n- TelefonSeelsorge: 0800 111 0 111 (zebranummer)\n- Notruf: 112\n' >"$C/de/crisis/de.md"
 export HEARTH_CONTENT_DIR="$C"
 
+# One number from Hearth's store, on either engine (tests/pg/hearth_store.py).
+store_count() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import hearth_store as h
+r = h.query_one(sys.argv[2], sys.argv[3]); print(r[0] if r else "")' "$SRC/tests/pg" "$WORK/data" "$1"
+}
+
 # 1. A German room.
 out=$(printf '%s\n' '!mod set language de' '!mod set country de' '!help' '!learn roots' '!learn herkunft' \
 	'!learn awareness' '!checkin' '!mood optin' | run_console --as alice --role moderator)
@@ -75,12 +81,12 @@ out=$(printf '%s\n' '!lang ../../etc' '!lang xx' '!lang fr' "!lang $long" '!lang
 	'!lang ﻿de' | run_console --as carol)
 equal "every hostile !lang is refused" "$(grep -c 'Diese Sprache kenne ich noch nicht, darum hat sich nichts geändert' <<<"$out")" "7"
 reject "nothing is echoed" "$out" "../../etc"
-equal "only bob's choice is stored" "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from member_lang").fetchone()[0])' "$WORK/data/hearth.db")" "1"
-equal "no member id is stored in the clear" "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from member_lang where member like ?", ("%bob%",)).fetchone()[0])' "$WORK/data/hearth.db")" "0"
+equal "only bob's choice is stored" "$(store_count "SELECT count(*) FROM member_lang")" "1"
+equal "no member id is stored in the clear" "$(store_count "SELECT count(*) FROM member_lang WHERE member LIKE '%bob%'")" "0"
 
 # 5. !mood forget confirm deletes the choice.
 out=$(printf '%s\n' '/dm !mood forget' '/dm !mood forget confirm' | run_console --as bob)
-equal "the choice is gone with everything else" "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from member_lang").fetchone()[0])' "$WORK/data/hearth.db")" "0"
+equal "the choice is gone with everything else" "$(store_count "SELECT count(*) FROM member_lang")" "0"
 
 # 6. --check-config: what German lacks, as warnings; a translation with other slots refused.
 out=$("$HEARTH" --check-config 2>&1) || true
