@@ -90,6 +90,9 @@ struct db_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
 /* Steps st (from e2e_stmt) once and resets it: true when it gave a row. NULL gives false. */
 bool e2e_has_row(struct db_stmt *st);
 char *e2e_col_str(struct db_stmt *st, int col); /* malloc'd copy or NULL */
+/* A known (not deleted) device's curve25519 and ed25519 keys, malloc'd (the caller frees both);
+ * HE_NOTFOUND (both NULL) when the device is unknown, HE_DB on a store error. */
+int e2e_device_keys(struct e2e *e, const char *user_id, const char *device_id, char **curve, char **ed);
 int e2e_begin(struct e2e *e);
 int e2e_commit(struct e2e *e, int rc); /* commits when rc == 0, else rolls back; returns rc */
 const char *e2e_jstr(json_t *obj, const char *key); /* string member or NULL */

@@ -428,6 +428,28 @@ out:
 	return rc;
 }
 
+int e2e_device_keys(struct e2e *e, const char *user_id, const char *device_id, char **curve, char **ed)
+{
+	struct db_stmt *st;
+
+	*curve = *ed = NULL;
+	st = e2e_stmt(e, "SELECT curve25519, ed25519 FROM e2e_device WHERE user_id = ? AND"
+		      " device_id = ? AND deleted = 0", "ss", user_id, device_id);
+	if (!st)
+		return HE_DB;
+	if (db_step(st) == DB_ROW) {
+		*curve = e2e_col_str(st, 0);
+		*ed = e2e_col_str(st, 1);
+	}
+	db_reset(st);
+	if (*curve && *ed)
+		return HE_OK;
+	free(*curve);
+	free(*ed);
+	*curve = *ed = NULL;
+	return HE_NOTFOUND;
+}
+
 /* A new outbound session with a device from its claimed one-time key. */
 static int session_from_claim(struct e2e *e, const char *user_id, const char *device_id,
 			      json_t *keys, bool repair)
@@ -435,23 +457,13 @@ static int session_from_claim(struct e2e *e, const char *user_id, const char *de
 	char *curve = NULL, *ed = NULL, kid[300];
 	const char *name, *otk = NULL;
 	json_t *kobj = NULL, *v, *dummy = NULL, *msgs = NULL;
-	struct db_stmt *st;
 	OlmSession *s = NULL;
 	void *rnd = NULL;
 	size_t rlen;
-	int rc = HE_NOTFOUND;
+	int rc;
 
-	st = e2e_stmt(e, "SELECT curve25519, ed25519 FROM e2e_device WHERE user_id = ? AND"
-		      " device_id = ? AND deleted = 0", "ss", user_id, device_id);
-	if (!st)
-		return HE_DB;
-	if (db_step(st) == DB_ROW) {
-		curve = e2e_col_str(st, 0);
-		ed = e2e_col_str(st, 1);
-	}
-	db_reset(st);
-	if (!curve || !ed)
-		goto out;
+	if ((rc = e2e_device_keys(e, user_id, device_id, &curve, &ed)) != HE_OK)
+		return rc;
 	json_object_foreach(keys, name, v) {
 		if (strncmp(name, OTK_ALG ":", strlen(OTK_ALG) + 1) == 0 && json_is_object(v)) {
 			kobj = v;

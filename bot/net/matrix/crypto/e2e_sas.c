@@ -216,22 +216,12 @@ int e2e_sas_send(struct e2e *e, const char *type, const char *user_id, const cha
 int e2e_sas_send_encrypted(struct e2e *e, const char *type, const char *user_id,
 			   const char *device_id, json_t *content)
 {
-	struct db_stmt *st;
 	char *curve = NULL, *ed = NULL;
 	json_t *enc = NULL, *msgs;
 	int rc = HE_NOTFOUND;
 
-	st = e2e_stmt(e, "SELECT curve25519, ed25519 FROM e2e_device WHERE user_id = ? AND"
-		      " device_id = ? AND deleted = 0", "ss", user_id, device_id);
-	if (!st)
-		return HE_DB;
-	if (db_step(st) == DB_ROW) {
-		curve = e2e_col_str(st, 0);
-		ed = e2e_col_str(st, 1);
-	}
-	db_reset(st);
-	if (!curve || !ed)
-		goto out;
+	if ((rc = e2e_device_keys(e, user_id, device_id, &curve, &ed)) != HE_OK)
+		return rc;
 	if ((rc = e2e_olm_encrypt(e, user_id, device_id, curve, ed, type, content, &enc)))
 		goto out;
 	rc = HE_NOMEM;
