@@ -10,7 +10,6 @@
 #include "core/text.h"
 #include "store/store.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,36 +17,9 @@
 /* The member's id as a keyed hash (hex), so the table names nobody. */
 static int member_key(struct happ *app, const char *network, const char *member, char out[33])
 {
-	unsigned char key[32], h[16];
-	char *hex = NULL;
-	crypto_generichash_state st;
-	int rc = store_kv_get(app->store, "lang", "member_key", &hex);
+	const char *parts[] = { network, member };
 
-	if (rc == HE_NOTFOUND) {
-		char fresh[65];
-		randombytes_buf(key, sizeof(key));
-		sodium_bin2hex(fresh, sizeof(fresh), key, sizeof(key));
-		rc = store_kv_set(app->store, "lang", "member_key", fresh);
-		sodium_memzero(fresh, sizeof(fresh));
-		if (rc)
-			goto out;
-	} else if (rc) {
-		return rc;
-	} else {
-		size_t n = 0;
-		rc = sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, &n, NULL) || n != sizeof(key) ? HE_DB : HE_OK;
-		free(hex);
-		if (rc)
-			goto out;
-	}
-	crypto_generichash_init(&st, key, sizeof(key), sizeof(h));
-	crypto_generichash_update(&st, (const unsigned char *)network, strlen(network) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)member, strlen(member) + 1);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(out, 33, h, sizeof(h));
-out:
-	sodium_memzero(key, sizeof(key));
-	return rc;
+	return store_keyed_id(app->store, "lang", "member_key", parts, 2, out);
 }
 
 int lang_member_get(struct happ *app, const char *network, const char *member, char *out, size_t outlen)

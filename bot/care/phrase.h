@@ -1,13 +1,15 @@
 /* phrase.h - everything Hearth's code says to members, in the members' language.
  *
  * The texts live in content/phrases.ini (English, complete: the base and the fallback) and
- * content/LANG/phrases.ini (a translation). The format is inih's: "[section]" then
- * "key = text", comments on lines starting with ';' or '#'. A text is one line; "\n" in it is a
- * line break and "\\" a backslash. A phrase is named "section.key" ("mood.saved").
+ * content/LANG/phrases.ini (a translation), read by libinih: "[section]" then "key = text",
+ * comments on lines starting with ';' or '#' (and after " ;" on a "key =" line). A long text goes
+ * on over indented lines (inih's multi-line values), joined with one space; no line may be over
+ * PHRASE_LINE_MAX bytes (inih would cut it). "\n" in a text is a line break and "\\" a
+ * backslash. A phrase is named "section.key" ("mood.saved").
  *
  * Slots: a text may hold printf slots (%s, %d, %ld, %zu, %.*s, ...). A translation must have
- * exactly the English text's slots in the same order, else it is refused with FILE:LINE (the code
- * passes the English arguments to it). Only what an argument is counts: "%02d" and "%d" are the
+ * exactly the English text's slots in the same order, else it is refused with FILE:LINE and
+ * "[section] key" (the code passes the English arguments to it). Only what an argument is counts: "%02d" and "%d" are the
  * same slot, and "%.0s" is a %s slot that shows nothing (to drop an English plural ending).
  * %n and %p are never allowed. */
 #ifndef HEARTH_PHRASE_H
@@ -21,7 +23,9 @@ struct phrasebook;
 /* Where load problems go: called once per problem with the file's line (0: the whole file). */
 typedef void (*phrase_problem_fn)(void *ud, const char *file, int line, const char *msg);
 
-#define PHRASE_MAX 4000   /* bytes in one phrase */
+#define PHRASE_MAX 4000       /* bytes in one phrase */
+#define PHRASE_LINE_MAX 190   /* bytes on one line of the file (inih's buffer is 200) */
+#define PHRASE_NAME_MAX 49    /* bytes in a section or key name (inih keeps 49) */
 
 /* Parses a phrases.ini text. base is the English book to check slots against (NULL: this is
  * English; its slots are only checked to be ones Hearth passes). Every problem is reported;

@@ -5,7 +5,6 @@
 #include "store/store.h"
 
 #include <dirent.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,35 +249,9 @@ bool rooms_tz_canon(const char *in, char *out, size_t outlen)
 static int member_key(struct happ *app, const char *network, const char *room, const char *member,
 		      char out[33])
 {
-	unsigned char key[32], h[16];
-	char *hex = NULL;
-	crypto_generichash_state st;
-	int rc = store_kv_get(app->store, "rooms", "welcome_key", &hex);
+	const char *parts[] = { network, room, member };
 
-	if (rc == HE_NOTFOUND) {
-		char fresh[65];
-		randombytes_buf(key, sizeof(key));
-		sodium_bin2hex(fresh, sizeof(fresh), key, sizeof(key));
-		if ((rc = store_kv_set(app->store, "rooms", "welcome_key", fresh)))
-			return rc;
-	} else if (rc) {
-		return rc;
-	} else {
-		size_t n = 0;
-		rc = sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, &n, NULL) || n != sizeof(key)
-			     ? HE_DB : HE_OK;
-		free(hex);
-		if (rc)
-			return rc;
-	}
-	crypto_generichash_init(&st, key, sizeof(key), sizeof(h));
-	crypto_generichash_update(&st, (const unsigned char *)network, strlen(network) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)room, strlen(room) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)member, strlen(member) + 1);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(out, 33, h, sizeof(h));
-	sodium_memzero(key, sizeof(key));
-	return HE_OK;
+	return store_keyed_id(app->store, "rooms", "welcome_key", parts, 3, out);
 }
 
 bool rooms_welcomed(struct happ *app, const char *network, const char *room, const char *member)

@@ -395,6 +395,43 @@ int store_kv_set(struct store *s, const char *ns, const char *key, const char *v
 	return rc;
 }
 
+int store_keyed_id(struct store *s, const char *ns, const char *key_name, const char *const *parts,
+		   size_t n, char out[33])
+{
+	unsigned char key[32], h[16];
+	crypto_generichash_state st;
+	char *hex = NULL;
+	size_t got = 0;
+	int rc = store_kv_get(s, ns, key_name, &hex);
+
+	if (rc == HE_NOTFOUND) {
+		char fresh[65];
+		randombytes_buf(key, sizeof(key));
+		sodium_bin2hex(fresh, sizeof(fresh), key, sizeof(key));
+		rc = store_kv_set(s, ns, key_name, fresh);
+		sodium_memzero(fresh, sizeof(fresh));
+		if (rc)
+			goto out;
+	} else if (rc) {
+		return rc;
+	} else {
+		rc = sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, &got, NULL) ||
+			     got != sizeof(key) ? HE_DB : HE_OK;
+		sodium_memzero(hex, strlen(hex));
+		free(hex);
+		if (rc)
+			goto out;
+	}
+	crypto_generichash_init(&st, key, sizeof(key), sizeof(h));
+	for (size_t i = 0; i < n; i++)
+		crypto_generichash_update(&st, (const unsigned char *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, 33, h, sizeof(h));
+out:
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
 int store_kv_del(struct store *s, const char *ns, const char *key)
 {
 	return db_runf(s->sql, NULL, "DELETE FROM kv WHERE ns = ? AND key = ?", "ss", ns, key);

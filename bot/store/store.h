@@ -49,6 +49,11 @@ int store_version(struct store *s, const char *module);
  * store_kv_get sets *value to a malloc'd string, or NULL with HE_NOTFOUND. */
 int store_kv_get(struct store *s, const char *ns, const char *key, char **value);
 int store_kv_set(struct store *s, const char *ns, const char *key, const char *value);
+/* A keyed hash (32 hex digits + NUL in out) of the n strings in parts, so a table can tell
+ * people apart without naming them: the 32-byte key is random, made at first use and kept in
+ * the kv table as (ns, key_name). Returns HE_OK, or HE_DB when the key cannot be read or kept. */
+int store_keyed_id(struct store *s, const char *ns, const char *key_name, const char *const *parts,
+		   size_t n, char out[33]);
 int store_kv_del(struct store *s, const char *ns, const char *key);
 
 /* Key checks (one per key file: "mood", "e2e"): a keyed hash of a fixed text under the key,

@@ -2,7 +2,8 @@
 # End to end through the console chat: a German room (help, a topic, a check-in, mood consent,
 # a crisis answer with German resources), a member's own language for private replies with
 # !lang, English where a German topic is missing, hostile !lang input, and --check-config
-# listing what a language lacks and refusing a translation whose slots differ.
+# listing what a language lacks, refusing a translation whose slots differ or a line inih would
+# cut, and reading a phrase that goes on over indented lines.
 . "$(dirname "$0")/lib.bash"
 unset HEARTH_FAKE_NOW
 
@@ -28,6 +29,12 @@ printf -- '---\nid: consent-mood\nversion: 1\ntitle: Bevor du beginnst\n---\nZeb
 printf 'Zebrakrise: Du bist nicht allein.\n' >"$C/de/crisis/response.md"
 printf -- '---\nid: de\ncountry: Deutschland\n---\n- TelefonSeelsorge: 0800 111 0 111 (zebranummer)\n- Notruf: 112\n' >"$C/de/crisis/de.md"
 export HEARTH_CONTENT_DIR="$C"
+
+# One number from Hearth's store, on either engine (tests/pg/hearth_store.py).
+store_count() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import hearth_store as h
+r = h.query_one(sys.argv[2], sys.argv[3]); print(r[0] if r else "")' "$SRC/tests/pg" "$WORK/data" "$1"
+}
 
 # 1. A German room.
 out=$(printf '%s\n' '!mod set language de' '!mod set country de' '!help' '!learn roots' '!learn herkunft' \
@@ -74,12 +81,12 @@ out=$(printf '%s\n' '!lang ../../etc' '!lang xx' '!lang fr' "!lang $long" '!lang
 	'!lang ﻿de' | run_console --as carol)
 equal "every hostile !lang is refused" "$(grep -c 'Diese Sprache kenne ich noch nicht, darum hat sich nichts geändert' <<<"$out")" "7"
 reject "nothing is echoed" "$out" "../../etc"
-equal "only bob's choice is stored" "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from member_lang").fetchone()[0])' "$WORK/data/hearth.db")" "1"
-equal "no member id is stored in the clear" "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from member_lang where member like ?", ("%bob%",)).fetchone()[0])' "$WORK/data/hearth.db")" "0"
+equal "only bob's choice is stored" "$(store_count "SELECT count(*) FROM member_lang")" "1"
+equal "no member id is stored in the clear" "$(store_count "SELECT count(*) FROM member_lang WHERE member LIKE '%bob%'")" "0"
 
 # 5. !mood forget confirm deletes the choice.
 out=$(printf '%s\n' '/dm !mood forget' '/dm !mood forget confirm' | run_console --as bob)
-equal "the choice is gone with everything else" "$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from member_lang").fetchone()[0])' "$WORK/data/hearth.db")" "0"
+equal "the choice is gone with everything else" "$(store_count "SELECT count(*) FROM member_lang")" "0"
 
 # 6. --check-config: what German lacks, as warnings; a translation with other slots refused.
 out=$("$HEARTH" --check-config 2>&1) || true
@@ -92,6 +99,20 @@ n=$(wc -l <"$C/de/phrases.ini")
 out=$("$HEARTH" --check-config 2>&1) && rc=0 || rc=$?
 equal "a slot mismatch fails the check" "$rc" "1"
 expect "with its file and line" "$out" "$C/de/phrases.ini:$n: [router] too_long has the slots \"%s\" but English has \"%d\""
+
+# An over-long line (inih would cut it without a word) is named with its line.
+printf 'ok = %0200d\n' 0 >>"$C/de/phrases.ini"
+out=$("$HEARTH" --check-config 2>&1) && rc=0 || rc=$?
+equal "an over-long line fails the check" "$rc" "1"
+expect "with its file and line" "$out" "$C/de/phrases.ini:$((n + 1)): this line is 205 bytes; a line may have at most 190"
+# A phrase over indented lines is read whole, joined with one space.
+cp "$SRC/content/de/phrases.ini" "$C/de/"
+sed -i 's/^intro = Das kann .*/intro = Zebrahilfe: das kann ; ein Kommentar\n    ich\n\tfür dich tun:/' "$C/de/phrases.ini"
+out=$("$HEARTH" --check-config 2>&1) || true
+expect "check-config passes with a continuation" "$out" ": ok"
+out=$(printf '%s\n' '!help' | run_console --as carol)
+expect "the pieces joined, the comment after \" ;\" left out" "$out" "Zebrahilfe: das kann ich für dich tun:"
+reject "no comment in it" "$out" "Kommentar"
 
 # 7. Every phrase the code names is in the English book.
 missing=$(grep -ohE '(hctx_phrase\([^,]+, *HDEST_[A-Z]+, *|phrase\([^,]+, *[^,]+, *|PP?\(|P\(&?ctx, *)"[a-z_]+\.[a-z0-9_]+"' "$SRC"/bot/care/*.c |

@@ -157,6 +157,21 @@ def free_port() -> int:
         return sk.getsockname()[1]
 
 
+def config_with_data(name: str, data_dir: str) -> str:
+    """The suite's config with data_dir (made if missing) as the data folder, written to
+    TMP/<name>.ini: a suite that runs a Hearth of its own."""
+    os.makedirs(data_dir, exist_ok=True)
+    cfg = os.path.join(TMP, name + ".ini")
+    with open(CONFIG) as f:
+        text = f.read()
+    text = "\n".join(f"data_dir = {data_dir}" if line.startswith("data_dir =") else line
+                     for line in text.splitlines()) + "\n"
+    with open(cfg, "w") as f:
+        f.write(text)
+    os.chmod(cfg, 0o600)
+    return cfg
+
+
 def config_via(port: int, name: str, data_dir: str = None) -> str:
     """The suite's config with log_level = debug and the homeserver reached through a forwarder
     on port (and data_dir, if given, as the data folder), written to TMP/<name>.ini."""

@@ -17,22 +17,13 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from member import Member  # noqa: E402
-from test_hearth import BOT, CONFIG, HS, TMP, Hearth, reply_to, run_ordered  # noqa: E402
+from test_hearth import BOT, HS, TMP, config_with_data, Hearth, reply_to, run_ordered  # noqa: E402
 
 DATA = os.path.join(TMP, "lang-data")
 
 
 def lang_config() -> str:
-    os.makedirs(DATA, exist_ok=True)
-    cfg = os.path.join(TMP, "hearth-lang.ini")
-    with open(CONFIG) as f:
-        text = f.read()
-    text = "\n".join(f"data_dir = {DATA}" if line.startswith("data_dir =") else line
-                     for line in text.splitlines()) + "\n"
-    with open(cfg, "w") as f:
-        f.write(text)
-    os.chmod(cfg, 0o600)
-    return cfg
+    return config_with_data("hearth-lang", DATA)
 
 
 def stored() -> list:

@@ -103,6 +103,122 @@ static void books_parse_and_translations_keep_the_slots(void **state)
 	phrasebook_free(en);
 }
 
+/* A long phrase goes on over indented lines (inih's multi-line values): the pieces join with one
+ * space, escapes work across them, and the phrase keeps its first line. */
+static void long_phrases_go_on_over_indented_lines(void **state)
+{
+	struct probs p = { 0 }, q = { 0 };
+	struct phrasebook *en = parse("[mood]\nsaved = Logged **%d**/10,\n    kept\\nprivate\n"
+				      "; a comment between the pieces\n\tand [only] yours\nhi = Hello ; an inline comment\n"
+				      "[crisis]\n  alert = Someone in %s\n", NULL, &p);
+	struct phrasebook *de;
+
+	assert_int_equal(p.n, 0);
+	assert_int_equal(phrasebook_count(en), 3);
+	assert_string_equal(phrasebook_get(en, "mood.saved"), "Logged **%d**/10, kept\nprivate and [only] yours");
+	assert_string_equal(phrasebook_get(en, "mood.hi"), "Hello");
+	/* Indented right after a section line: a phrase of its own, not the last one going on. */
+	assert_string_equal(phrasebook_get(en, "crisis.alert"), "Someone in %s");
+
+	/* The slot check sees the joined text, with the phrase's first line; a repeat is still one. */
+	de = parse("[mood]\nhi = Hallo\n\nsaved = Festgehalten:\n   %s\nhi = wieder\n", en, &q);
+	assert_int_equal(q.n, 2);
+	assert_non_null(strstr(q.last, "x.ini:6: [mood] hi is already on line 2"));
+	assert_null(phrasebook_get(de, "mood.saved"));
+	assert_string_equal(phrasebook_get(de, "mood.hi"), "Hallo");
+	phrasebook_free(de);
+	memset(&q, 0, sizeof(q));
+	de = parse("[mood]\nhi = Hallo\n\nsaved = Festgehalten:\n   %s\n", en, &q);
+	assert_int_equal(q.n, 1);
+	assert_non_null(strstr(q.last, "x.ini:4: [mood] saved has the slots \"%s\""));
+	phrasebook_free(de);
+
+	/* A syntax error: inih names its line (the first one); the phrase after it stays in [mood]. */
+	memset(&q, 0, sizeof(q));
+	de = parse("[mood]\nhi = Hallo\n[crisis\nalert = x %s\n", en, &q);
+	assert_int_equal(q.n, 2);
+	assert_non_null(strstr(q.last, "x.ini:3: this line is not"));
+	phrasebook_free(de);
+	phrasebook_free(en);
+}
+
+/* inih reads 200 bytes of a line and the rest as a line of its own, without a word: a line over
+ * PHRASE_LINE_MAX is a problem with its line, and nothing of it is loaded. */
+static void an_over_long_line_is_named(void **state)
+{
+	struct probs p = { 0 };
+	struct phrasebook *pb;
+	char text[2048], longtext[400];
+
+	memset(longtext, 'a', sizeof(longtext) - 1);
+	longtext[sizeof(longtext) - 1] = '\0';
+	/* Line 3: a key line over the limit (line 4 goes on with it); line 7: a continuation over it;
+	 * both phrases dropped.
+	 * A long comment is harmless; a line of exactly PHRASE_LINE_MAX bytes is fine. */
+	snprintf(text, sizeof(text), "[mood]\nhi = Hello\nlong = %.*s x = y\n    more\nok = fine\ncont = begins\n    %.*s\n"
+		 "; %s\nedge = %.*s\n", 200, longtext, 200, longtext, longtext, PHRASE_LINE_MAX - 7, longtext);
+	pb = parse(text, NULL, &p);
+	assert_int_equal(p.n, 2);
+	assert_non_null(strstr(p.last, "x.ini:7: this line is 204 bytes; a line may have at most 190"));
+	assert_null(phrasebook_get(pb, "mood.long"));
+	assert_null(phrasebook_get(pb, "mood.cont"));
+	assert_null(phrasebook_get(pb, "mood.x"));
+	assert_string_equal(phrasebook_get(pb, "mood.hi"), "Hello"); /* not "Hello more" */
+	assert_string_equal(phrasebook_get(pb, "mood.ok"), "fine");
+	assert_int_equal(strlen(phrasebook_get(pb, "mood.edge")), PHRASE_LINE_MAX - 7);
+	assert_int_equal(phrasebook_count(pb), 3);
+	phrasebook_free(pb);
+
+	/* Short lines, but a phrase too long in all (25 pieces of 181 bytes): refused, not kept. */
+	{
+		char *big = calloc(1, 8192);
+		assert_non_null(big);
+		memset(&p, 0, sizeof(p));
+		strcpy(big, "[mood]\nhuge = x\nhi = Hello\n");
+		for (int i = 0; i < 25; i++)
+			snprintf(big + strlen(big), 8192 - strlen(big), " %.*s\n", 180, longtext);
+		pb = parse(big, NULL, &p);
+		assert_int_equal(p.n, 1);
+		assert_non_null(strstr(p.last, "x.ini:3: [mood] hi is over 4000 bytes"));
+		assert_null(phrasebook_get(pb, "mood.hi"));
+		assert_string_equal(phrasebook_get(pb, "mood.huge"), "x");
+		phrasebook_free(pb);
+		free(big);
+	}
+}
+
+/* The shipped books: every line within the limit, every phrase read (the files are inih's). */
+static void the_shipped_books_read_clean(void **state)
+{
+	const char *files[] = { "content/phrases.ini", "content/de/phrases.ini" };
+	struct phrasebook *en = NULL;
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[1024], *buf = malloc(1 << 20);
+		struct probs p = { 0 };
+		struct phrasebook *pb;
+		size_t n;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", ta_src(), files[i]);
+		assert_non_null(buf);
+		assert_non_null(f = fopen(path, "rb"));
+		n = fread(buf, 1, 1 << 20, f);
+		fclose(f);
+		buf[n] = '\0';
+		pb = parse(buf, en, &p);
+		if (p.n)
+			fail_msg("%s: %s", files[i], p.last);
+		assert_true(phrasebook_count(pb) > 100);
+		free(buf);
+		if (!en)
+			en = pb;
+		else
+			phrasebook_free(pb);
+	}
+	phrasebook_free(en);
+}
+
 /* ---- a language over English ---- */
 
 static char tmpdir[256];
@@ -275,6 +391,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(slots_are_what_the_arguments_are),
 		cmocka_unit_test(books_parse_and_translations_keep_the_slots),
+		cmocka_unit_test(long_phrases_go_on_over_indented_lines),
+		cmocka_unit_test(an_over_long_line_is_named),
+		cmocka_unit_test(the_shipped_books_read_clean),
 		cmocka_unit_test(a_language_borrows_what_it_lacks),
 		cmocka_unit_test(a_translation_with_other_slots_is_refused),
 		cmocka_unit_test(lang_chooses_private_replies_and_is_forgotten),
