@@ -28,7 +28,8 @@
 
 /* Every module's tables, as the daemon makes them at start. */
 static int (*const migrators[])(struct store *) = {
-	rooms_migrate, checkin_migrate, sched_migrate, mood_migrate, mx_owed_migrate, lease_migrate,
+	rooms_migrate, checkin_migrate, sched_migrate, mood_migrate, mx_owed_migrate, mx_react_migrate,
+	lease_migrate,
 };
 
 static void usage(FILE *f)

@@ -189,6 +189,23 @@ class Suite:
         await self.private_says(dave, "took the 8 out", after=n)
         assert entries(dave.user_id) == before - 1
 
+    async def test_tap_after_a_restart_logs_it(self):
+        """Issue 11: the check-ins that take taps are kept in the store, so a tap on a check-in
+        posted before Hearth restarted still logs the entry (and a tap on another message after
+        the restart still does nothing)."""
+        dave, frank = self.alice, self.carol
+        prompt = await self.checkin(dave)
+        other = await frank.send(self.room, "still here")
+        before = entries(dave.user_id)
+        self.hearth.stop()
+        self.hearth.start()
+        n = len(dave.messages(self.dm[dave.user_id]))
+        await self.react(dave, self.room, other, "😞")
+        await self.react(dave, self.room, prompt, "🙂")
+        await self.private_says(dave, "8 in your mood log", after=n)
+        await settle(dave, 4)
+        assert entries(dave.user_id) == before + 1, "the tap after a restart was not logged once"
+
     async def test_not_opted_in_stores_nothing_one_hint(self):
         erin, frank = self.bob, self.carol
         await self.react(frank, self.room, self.prompt, "😞")
@@ -272,9 +289,8 @@ class Suite:
             "test_someone_elses_redaction_keeps_the_entry",
             "test_own_redaction_within_ten_minutes_removes_it",
             "test_not_opted_in_stores_nothing_one_hint", "test_chart_is_an_encrypted_image",
-            # (restarts Hearth: prompts posted before a restart take no new taps, so it comes
-            # after the tests that tap earlier prompts)
-            "test_redaction_after_a_restart_removes_it",
+            # (these two restart Hearth)
+            "test_redaction_after_a_restart_removes_it", "test_tap_after_a_restart_logs_it",
             "test_scheduled_checkin_in_a_plain_room",
         ]
         return await run_ordered(self, order, "group room", first_without_hearth=1)

@@ -1,14 +1,29 @@
-/* Unit tests for the Matrix scale keys (bot/net/matrix/react.c): the five emoji map to 2..10,
- * with or without the emoji variation selector; any other key is no answer. The flows (our own
- * reactions, members' taps, redactions) run against Synapse in tests/matrix/test_look.py. */
+/* Unit tests for one-tap check-ins on Matrix (bot/net/matrix/react.c): the five emoji map to
+ * 2..10, with or without the emoji variation selector, any other key is no answer; a check-in
+ * prompt is kept in the store, so a prompt posted before a restart (a fresh transport, app and
+ * store on the same database) takes a tap after it; reactions to anything else, from Hearth
+ * itself, in another room or with oversized ids still do nothing; the prompts are bounded (two
+ * days, PROMPTS_PER_ROOM per room). Runs on SQLite and, as unit.mx_react.pg, on PostgreSQL. The
+ * flows against a real homeserver run in tests/matrix/test_look.py. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "core/log.h"
 #include "net/matrix/mx.h"
+#include "store/store.h"
+#include "testapp.h"
+
+#define NOW 1773576000
+#define ROOM "!group:hs"
 
 static void test_scale_keys(void **state)
 {
@@ -26,8 +41,227 @@ static void test_scale_keys(void **state)
 	assert_int_equal(mx_react_score(NULL), 0);
 }
 
+/* ---- prompts across a restart ---- */
+
+static struct htransport_ops ops;
+static int privates;
+static char last_private[512];
+
+static int post_private_cb(struct htransport *t, const char *member, const char *md)
+{
+	privates++;
+	snprintf(last_private, sizeof(last_private), "%s", md);
+	return HE_OK;
+}
+
+/* One run of Hearth: the app and its store on db, and a Matrix transport with no network (what
+ * it sends finds no joined room and is dropped; what it hears is fed by hand). */
+struct run {
+	struct testapp *ta;
+	struct mx *mx;
+	struct mx_room room;
+};
+
+static struct run *run_start(const char *db)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	hlog_set_level(HLOG_ERROR);
+	r->ta = ta_new(db);
+	assert_non_null(r->ta);
+	hlog_set_level(HLOG_ERROR);
+	r->ta->app.fake_now = NOW;
+	assert_int_equal(mx_react_init(r->ta->app.store, NOW), HE_OK); /* as mx_new does */
+	ops = *r->ta->t.ops;
+	ops.post_private = post_private_cb;
+	r->ta->t.ops = &ops; /* private replies go by network name: "test" is this one */
+	r->mx = calloc(1, sizeof(*r->mx));
+	assert_non_null(r->mx);
+	r->mx->app = &r->ta->app;
+	r->mx->user_id = strdup("@hearth:hs");
+	snprintf(r->mx->t.name, sizeof(r->mx->t.name), "test"); /* the care layer's network */
+	r->mx->t.ops = &ops;
+	r->mx->t.impl = r->ta;
+	r->room.mx = r->mx;
+	r->room.id = (char *)ROOM;
+	return r;
+}
+
+static void run_stop(struct run *r)
+{
+	mx_react_free(r->mx);
+	mx_md_cache_free(r->mx);
+	free(r->mx->user_id);
+	free(r->mx);
+	ta_free(r->ta);
+	free(r);
+}
+
+static void feed(struct run *r, struct mx_room *room, const char *json)
+{
+	json_error_t err;
+	json_t *j = json_loads(json, 0, &err);
+	struct mx_event ev;
+
+	assert_non_null(j);
+	assert_int_equal(mx_event_parse(j, &ev), HE_OK);
+	mx_react_event(r->mx, room, &ev);
+	json_decref(j);
+}
+
+/* `!checkin` said as $cmd in ROOM: the prompt goes out, and comes back from /sync as $prompt. */
+static void post_checkin(struct run *r, const char *prompt)
+{
+	struct hmsg_ref ref = { .room_id = ROOM, .event_id = "$cmd" };
+	struct hmsg in = { .network = "test", .room = ROOM, .sender = "@m:hs", .text = "!checkin",
+			   .ref = &ref };
+	struct htransport t = { .impl = r->mx };
+	char txn[48], ev[512];
+
+	mx_txn_for_event("$cmd", 0, txn);
+	/* not in the room: the send is dropped, the prompt is pending all the same */
+	mx_op_post_checkin(&t, &in, ROOM, "How are you today?");
+	snprintf(ev, sizeof(ev), "{\"type\":\"m.room.message\",\"event_id\":\"%s\",\"sender\":\"@hearth:hs\","
+		 "\"content\":{\"msgtype\":\"m.notice\",\"body\":\"How are you today?\"},"
+		 "\"unsigned\":{\"transaction_id\":\"%s\"}}", prompt, txn);
+	feed(r, &r->room, ev);
+}
+
+static void react(struct run *r, struct mx_room *room, const char *sender, const char *id,
+		  const char *target, const char *key)
+{
+	char ev[2048];
+
+	snprintf(ev, sizeof(ev), "{\"type\":\"m.reaction\",\"event_id\":\"%s\",\"sender\":\"%s\","
+		 "\"content\":{\"m.relates_to\":{\"rel_type\":\"m.annotation\",\"event_id\":\"%s\","
+		 "\"key\":\"%s\"}}}", id, sender, target, key);
+	feed(r, room, ev);
+}
+
+static long entries(struct run *r, const char *who)
+{
+	return store_count(r->ta->app.store, "SELECT count(*) FROM mood_entry WHERE member = ?", "s", who);
+}
+
+static void optin(struct run *r, const char *who)
+{
+	ta_say(r->ta, who, "dm", true, HROLE_MEMBER, "!mood optin");
+	ta_say(r->ta, who, "dm", true, HROLE_MEMBER, "!mood optin confirm");
+	assert_non_null(strstr(ta_last(r->ta), "only you can see it"));
+}
+
+/* A database that outlives one run: a file (SQLite) or a schema named after it (PostgreSQL). */
+static char *db_path(char *dir, size_t n)
+{
+	snprintf(dir, n, "/tmp/hearth-mx-react-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return dir;
+}
+
+static void test_prompt_takes_taps_after_restart(void **state)
+{
+	char dir[64], db[96], big[400];
+	struct run *r;
+	struct mx_room other = { 0 };
+
+	db_path(dir, sizeof(dir));
+	snprintf(db, sizeof(db), "%s/hearth.db", dir);
+	r = run_start(db);
+	optin(r, "@a:hs");
+	post_checkin(r, "$prompt");
+	assert_int_equal(mx_react_prompt_known(r->ta->app.store, ROOM, "$prompt", NOW), HE_OK);
+	run_stop(r);
+
+	/* a restart: a fresh transport, app and store on the same database */
+	privates = 0;
+	r = run_start(db);
+	r->ta->app.fake_now = NOW + 3600;
+	react(r, &r->room, "@a:hs", "$tap1", "$prompt", "🙂");
+	assert_int_equal(entries(r, "@a:hs"), 1);
+	assert_int_equal(privates, 1);
+	assert_non_null(strstr(last_private, "Logged **8**"));
+
+	/* a hostile member: taps on anything else do nothing */
+	optin(r, "@b:hs");
+	privates = 0;
+	react(r, &r->room, "@b:hs", "$x1", "$cmd", "🙂");          /* not a prompt */
+	react(r, &r->room, "@b:hs", "$x2", "$nothing", "😄");      /* never seen */
+	react(r, &r->room, "@b:hs", "$x3", "$prompt", "👍");       /* not a step of the scale */
+	react(r, &r->room, "@hearth:hs", "$x4", "$prompt", "😐");  /* Hearth's own scale */
+	other.mx = r->mx;
+	other.id = (char *)"!elsewhere:hs";                         /* the prompt's id, another room */
+	react(r, &other, "@b:hs", "$x5", "$prompt", "🙂");
+	memset(big, 'p', sizeof(big) - 1);                          /* ids over the cap */
+	big[0] = '$';
+	big[sizeof(big) - 1] = '\0';
+	react(r, &r->room, "@b:hs", "$x6", big, "🙂");
+	react(r, &r->room, "@b:hs", big, "$prompt", "🙂");
+	assert_int_equal(entries(r, "@b:hs"), 0);
+	assert_int_equal(privates, 0);
+	assert_int_equal(mx_react_prompt_add(r->ta->app.store, ROOM, big, NOW), HE_INVAL);
+	assert_int_equal(mx_react_prompt_known(r->ta->app.store, ROOM, big, NOW), HE_NOTFOUND);
+	/* the table holds ids and time, no member */
+	assert_int_equal(store_count(r->ta->app.store, "SELECT count(*) FROM mx_checkin_prompt", ""), 1);
+	/* the same member, on the same prompt: one entry all the same */
+	react(r, &r->room, "@b:hs", "$b1", "$prompt", "😐");
+	assert_int_equal(entries(r, "@b:hs"), 1);
+	run_stop(r);
+
+	/* two days later, a restart: the old prompt is pruned and takes no tap */
+	hlog_set_level(HLOG_ERROR);
+	{
+		struct testapp *ta = ta_new(db);
+		assert_non_null(ta);
+		assert_int_equal(mx_react_init(ta->app.store, NOW + 2 * 24 * 3600 + 1), HE_OK);
+		assert_int_equal(store_count(ta->app.store, "SELECT count(*) FROM mx_checkin_prompt", ""), 0);
+		ta_free(ta);
+	}
+	unlink(db);
+	snprintf(db, sizeof(db), "%s/hearth.db-wal", dir);
+	unlink(db);
+	snprintf(db, sizeof(db), "%s/hearth.db-shm", dir);
+	unlink(db);
+	rmdir(dir);
+}
+
+static void test_prompts_bounded(void **state)
+{
+	struct store *s = NULL;
+	char id[32];
+
+	hlog_set_level(HLOG_ERROR);
+	assert_int_equal(ta_store_open(":memory:", &s), HE_OK);
+	assert_int_equal(mx_react_init(s, NOW), HE_OK);
+	for (int i = 0; i < 70; i++) {
+		snprintf(id, sizeof(id), "$p%02d", i);
+		assert_int_equal(mx_react_prompt_add(s, ROOM, id, NOW + i), HE_OK);
+	}
+	assert_int_equal(mx_react_prompt_add(s, "!other:hs", "$p00", NOW), HE_OK);
+	/* the room keeps its newest 64; another room is its own */
+	assert_int_equal(store_count(s, "SELECT count(*) FROM mx_checkin_prompt WHERE room_id = ?", "s", ROOM), 64);
+	assert_int_equal(mx_react_prompt_known(s, ROOM, "$p05", NOW + 100), HE_NOTFOUND);
+	assert_int_equal(mx_react_prompt_known(s, ROOM, "$p06", NOW + 100), HE_OK);
+	assert_int_equal(mx_react_prompt_known(s, ROOM, "$p69", NOW + 100), HE_OK);
+	assert_int_equal(mx_react_prompt_known(s, "!other:hs", "$p00", NOW + 100), HE_OK);
+	/* the same prompt twice is one row */
+	assert_int_equal(mx_react_prompt_add(s, "!other:hs", "$p00", NOW + 1), HE_OK);
+	assert_int_equal(store_count(s, "SELECT count(*) FROM mx_checkin_prompt WHERE room_id = ?", "s", "!other:hs"), 1);
+	/* older than two days: no longer a prompt, even before it is pruned */
+	assert_int_equal(mx_react_prompt_known(s, "!other:hs", "$p00", NOW + 2 * 24 * 3600 + 1), HE_NOTFOUND);
+	/* a new prompt prunes the old ones */
+	assert_int_equal(mx_react_prompt_add(s, "!third:hs", "$n", NOW + 2 * 24 * 3600 + 1000), HE_OK);
+	assert_int_equal(store_count(s, "SELECT count(*) FROM mx_checkin_prompt", ""), 1);
+	assert_int_equal(mx_react_prompt_add(s, "", "$n", NOW), HE_INVAL);
+	assert_int_equal(mx_react_prompt_add(s, ROOM, NULL, NOW), HE_INVAL);
+	assert_int_equal(mx_react_prompt_known(s, NULL, "$n", NOW), HE_NOTFOUND);
+	store_free(s);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_scale_keys) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_scale_keys),
+					    cmocka_unit_test(test_prompt_takes_taps_after_restart),
+					    cmocka_unit_test(test_prompts_bounded) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -601,7 +601,8 @@ int matrix_start(struct happ *app)
 		mx->hs[--n] = '\0';
 	if ((rc = e2e_key_check_mx(mx)) != HE_OK)
 		goto fail;
-	if ((rc = mx_owed_init(app->store, (int64_t)time(NULL))) != HE_OK) {
+	if ((rc = mx_owed_init(app->store, (int64_t)time(NULL))) != HE_OK ||
+	    (rc = mx_react_init(app->store, (int64_t)time(NULL))) != HE_OK) {
 		hlog_error(MX_MOD, "could not prepare the store for what is owed to the rooms");
 		goto fail;
 	}

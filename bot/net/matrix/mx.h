@@ -295,6 +295,13 @@ int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *
 void mx_react_event(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
 int mx_react_score(const char *key);     /* 2, 4, 6, 8, 10 for the scale's keys, else 0 */
 void mx_react_free(struct mx *mx);
+/* The prompts that take taps, in the store (module "matrix_react"; ids and time only). init:
+ * migrate and prune. prompt_add: HE_OK, HE_INVAL for an id over the cap, HE_DB. prompt_known:
+ * HE_OK when room/event_id is a prompt of the last two days, HE_NOTFOUND, HE_DB. */
+int mx_react_migrate(struct store *s);
+int mx_react_init(struct store *s, int64_t now_s);
+int mx_react_prompt_add(struct store *s, const char *room, const char *event_id, int64_t now_s);
+int mx_react_prompt_known(struct store *s, const char *room, const char *event_id, int64_t now_s);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
