@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "store/db.h"
 #include "store/lease.h"
 #include "store/store.h"
 
@@ -86,6 +87,8 @@ int standby_add(struct standby *sb, const char *section, standby_start_fn fn, si
 		return rc;
 	if (!sb->holder[0])
 		snprintf(sb->holder, sizeof(sb->holder), "%s", lease_holder(s->lease));
+	/* SQLite: the store's lock file lets one Hearth use it, so nobody else can hold the lease */
+	lease_set_exclusive(s->lease, db_engine(store_sql(sb->app->store)) != DB_PG);
 	s->sb = sb;
 	s->start = fn;
 	s->idx = idx;

@@ -22,6 +22,7 @@ struct lease {
 	bool held;
 	bool lost;
 	bool lost_logged;
+	bool exclusive;            /* lease_set_exclusive(): SQLite's lock file holds others out */
 	uint64_t valid_until_ms;   /* CLOCK_BOOTTIME */
 	void (*on_lost)(struct lease *l, void *arg);
 	void *on_lost_arg;
@@ -126,7 +127,7 @@ bool lease_lost(const struct lease *l) { return l->lost; }
 
 bool lease_valid(const struct lease *l)
 {
-	return l->held && !l->lost && boot_ms() < l->valid_until_ms;
+	return l->held && !l->lost && (l->exclusive || boot_ms() < l->valid_until_ms);
 }
 
 void lease_on_lost(struct lease *l, void (*fn)(struct lease *l, void *arg), void *arg)
@@ -161,6 +162,9 @@ int lease_take(struct lease *l, int64_t ttl_ms, bool *held)
 		ttl_ms = LEASE_TTL_MS;
 	rc = db_runf(db, NULL, "INSERT INTO lease (section, holder, fence, expires_at) VALUES (?, '', 0, 0)"
 		     " ON CONFLICT (section) DO NOTHING", "s", l->section);
+	if (rc == HE_OK && l->exclusive) /* whoever held it last is not running (the lock file) */
+		rc = db_runf(db, NULL, "UPDATE lease SET expires_at = 0 WHERE section = ? AND holder <> ?",
+			     "ss", l->section, l->holder);
 	if (rc == HE_OK)
 		rc = db_int64f(db, &fence, DB_SQL(db,
 			"UPDATE lease SET fence = CASE WHEN holder = ? THEN fence ELSE fence + 1 END,"
@@ -194,6 +198,12 @@ int lease_take(struct lease *l, int64_t ttl_ms, bool *held)
 	l->valid_until_ms = sent + (uint64_t)ttl_ms - (ttl_ms > 2 * LEASE_MARGIN_MS ? LEASE_MARGIN_MS : ttl_ms / 2);
 	*held = true;
 	return HE_OK;
+}
+
+void lease_set_exclusive(struct lease *l, bool on)
+{
+	if (l)
+		l->exclusive = on;
 }
 
 int lease_release(struct lease *l)

@@ -54,6 +54,10 @@ void lease_free(struct lease *l);                        /* accepts NULL */
 int lease_take(struct lease *l, int64_t ttl_ms, bool *held);
 /* Gives the lease up at once (clean shutdown): the row expires now if it is still ours. */
 int lease_release(struct lease *l);
+/* The daemon on SQLite: its lock file makes it the only process using the store, so the lease
+ * is exclusive: it never runs out locally (a busy loop cannot lose it) and a row left by a
+ * process that was killed before it could give it up is taken at once, not after the TTL. */
+void lease_set_exclusive(struct lease *l, bool on);
 
 int64_t lease_fence(const struct lease *l);   /* 0 when never held */
 const char *lease_holder(const struct lease *l);
