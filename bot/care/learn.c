@@ -69,25 +69,27 @@ static void put_usage(struct hbuf *b, const struct hcmd *c)
 	free(usage);
 }
 
-/* A command's line in !help in the reply's language ("commands.NAME"), else the table's. */
-static const char *summary(struct hctx *ctx, const struct hcmd *c)
+/* A command's text in the reply's language ("commands.NAME" + suffix), else the table's. */
+static const char *command_text(struct hctx *ctx, const struct hcmd *c, const char *suffix,
+				const char *fallback)
 {
 	char key[48];
 	const char *t;
 
-	snprintf(key, sizeof(key), "commands.%s", c->name);
+	snprintf(key, sizeof(key), "commands.%s%s", c->name, suffix);
 	t = phrase_opt(ctx->app->content, hctx_lang(ctx, HDEST_SAME), key);
-	return t ? t : c->summary;
+	return t ? t : fallback;
+}
+
+/* A command's line in !help, and its longer help. */
+static const char *summary(struct hctx *ctx, const struct hcmd *c)
+{
+	return command_text(ctx, c, "", c->summary);
 }
 
 static const char *long_help(struct hctx *ctx, const struct hcmd *c)
 {
-	char key[48];
-	const char *t;
-
-	snprintf(key, sizeof(key), "commands.%s_help", c->name);
-	t = phrase_opt(ctx->app->content, hctx_lang(ctx, HDEST_SAME), key);
-	return t ? t : c->help;
+	return command_text(ctx, c, "_help", c->help);
 }
 
 int cmd_help(struct hctx *ctx)
