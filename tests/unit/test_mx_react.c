@@ -3,7 +3,10 @@
  * prompt is kept in the store, so a prompt posted before a restart (a fresh transport, app and
  * store on the same database) takes a tap after it; reactions to anything else, from Hearth
  * itself, in another room or with oversized ids still do nothing; the prompts are bounded (two
- * days, PROMPTS_PER_ROOM per room). Runs on SQLite and, as unit.mx_react.pg, on PostgreSQL. The
+ * days, PROMPTS_PER_ROOM per room). The scale goes on when the prompt's PUT is answered (its
+ * echo no longer comes back: the sync filter leaves Hearth's own events out), with the same
+ * transaction ids in every process; a prompt recorded but not scaled before a restart gets its
+ * scale after it, once; a hostile homeserver's oversized event id records nothing. Runs on SQLite and, as unit.mx_react.pg, on PostgreSQL. The
  * flows against a real homeserver run in tests/matrix/test_look.py. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,22 +113,55 @@ static void feed(struct run *r, struct mx_room *room, const char *json)
 	json_decref(j);
 }
 
-/* `!checkin` said as $cmd in ROOM: the prompt goes out, and comes back from /sync as $prompt. */
+/* `!checkin` said as $cmd in ROOM: the prompt goes out, and the homeserver answers its PUT with
+ * the event id $prompt (send.c's on_sent). */
 static void post_checkin(struct run *r, const char *prompt)
 {
 	struct hmsg_ref ref = { .room_id = ROOM, .event_id = "$cmd" };
 	struct hmsg in = { .network = "test", .room = ROOM, .sender = "@m:hs", .text = "!checkin",
 			   .ref = &ref };
 	struct htransport t = { .impl = r->mx };
-	char txn[48], ev[512];
+	char txn[48];
 
 	mx_txn_for_event("$cmd", 0, txn);
-	/* not in the room: the send is dropped, the prompt is pending all the same */
 	mx_op_post_checkin(&t, &in, ROOM, "How are you today?");
-	snprintf(ev, sizeof(ev), "{\"type\":\"m.room.message\",\"event_id\":\"%s\",\"sender\":\"@hearth:hs\","
-		 "\"content\":{\"msgtype\":\"m.notice\",\"body\":\"How are you today?\"},"
-		 "\"unsigned\":{\"transaction_id\":\"%s\"}}", prompt, txn);
-	feed(r, &r->room, ev);
+	mx_react_sent(r->mx, ROOM, "m.room.message", txn, NULL, 200, prompt);
+}
+
+/* The room as joined, its send queue held (no network in these tests): what is sent queues. */
+static struct mx_room *hold_room(struct run *r)
+{
+	struct mx_room *room = mx_room_add(r->mx, ROOM);
+
+	assert_non_null(room);
+	room->membership = MX_M_JOINED;
+	room->retry_timer = 1;
+	return room;
+}
+
+static void drop_rooms(struct run *r)
+{
+	for (struct mx_room *room = r->mx->rooms; room; room = room->next)
+		room->retry_timer = 0;
+	mx_rooms_free(r->mx);
+}
+
+static long unscaled(struct run *r)
+{
+	return store_count(r->ta->app.store, "SELECT count(*) FROM mx_checkin_prompt WHERE scaled = 0", "");
+}
+
+/* The answer to the PUT of the scale's step i under prompt. */
+static void scale_answered(struct run *r, const char *prompt, size_t i, int status)
+{
+	static const char *const keys[] = { "😞", "🙁", "😐", "🙂", "😄" };
+	char txn[48];
+	json_t *c = json_pack("{s:{s:s, s:s, s:s}}", "m.relates_to", "rel_type", "m.annotation",
+			      "event_id", prompt, "key", keys[i]);
+
+	mx_react_scale_txn(prompt, i, txn);
+	mx_react_sent(r->mx, ROOM, "m.reaction", txn, c, status, "$r");
+	json_decref(c);
 }
 
 static void react(struct run *r, struct mx_room *room, const char *sender, const char *id,
@@ -258,10 +294,108 @@ static void test_prompts_bounded(void **state)
 	store_free(s);
 }
 
+static void test_scale_on_put_answer(void **state)
+{
+	struct run *r = run_start(":memory:");
+	struct hmsg_ref ref = { .room_id = ROOM, .event_id = "$cmd2" };
+	struct hmsg in = { .network = "test", .room = ROOM, .sender = "@m:hs", .text = "!checkin",
+			   .ref = &ref };
+	struct htransport t = { .impl = r->mx };
+	char txn[48], big[400];
+
+	hold_room(r);
+	/* the prompt queues; nothing is recorded or scaled before the homeserver answers */
+	mx_txn_for_event("$cmd2", 0, txn);
+	assert_int_equal(mx_op_post_checkin(&t, &in, ROOM, "How are you today?"), HE_OK);
+	assert_int_equal(mx_send_pending(r->mx), 1);
+	assert_int_equal(mx_react_scales(r->mx), 0);
+	/* an echo of it (a homeserver that ignores the filter's not_senders) adds nothing */
+	feed(r, &r->room, "{\"type\":\"m.room.message\",\"event_id\":\"$prompt\",\"sender\":\"@hearth:hs\","
+	     "\"content\":{\"msgtype\":\"m.notice\",\"body\":\"How are you?\"}}");
+	assert_int_equal(mx_react_scales(r->mx), 0);
+	/* other answers: another transaction, another room, a refusal, an oversized id */
+	mx_react_sent(r->mx, ROOM, "m.room.message", "other", NULL, 200, "$x");
+	mx_react_sent(r->mx, "!elsewhere:hs", "m.room.message", txn, NULL, 200, "$x");
+	memset(big, 'p', sizeof(big) - 1);
+	big[0] = '$';
+	big[sizeof(big) - 1] = '\0';
+	mx_react_sent(r->mx, ROOM, "m.room.message", txn, NULL, 200, big);
+	assert_int_equal(mx_react_scales(r->mx), 0);
+	assert_int_equal(store_count(r->ta->app.store, "SELECT count(*) FROM mx_checkin_prompt", ""), 0);
+	/* the oversized answer used up the pending prompt: sent again (a replayed command), answered */
+	ref.nsent = 0;
+	assert_int_equal(mx_op_post_checkin(&t, &in, ROOM, "How are you today?"), HE_OK);
+	mx_react_sent(r->mx, ROOM, "m.room.message", txn, NULL, 200, "$prompt");
+	assert_int_equal(mx_react_scales(r->mx), 1);
+	assert_int_equal(mx_react_prompt_known(r->ta->app.store, ROOM, "$prompt", NOW), HE_OK);
+	assert_int_equal(mx_send_pending(r->mx), 2 + 5); /* two prompts held, five steps */
+	assert_int_equal(unscaled(r), 1);
+	/* the same answer again adds no second scale */
+	mx_react_sent(r->mx, ROOM, "m.room.message", txn, NULL, 200, "$prompt");
+	assert_int_equal(mx_react_scales(r->mx), 1);
+	/* steps answered: the prompt is scaled at the last one only */
+	for (size_t i = 0; i < 4; i++)
+		scale_answered(r, "$prompt", i, 200);
+	assert_int_equal(unscaled(r), 1);
+	scale_answered(r, "$other", 4, 200);                /* another prompt's step */
+	assert_int_equal(unscaled(r), 1);
+	scale_answered(r, "$prompt", 4, 200);
+	assert_int_equal(unscaled(r), 0);
+	drop_rooms(r);
+	run_stop(r);
+}
+
+static void test_scale_after_restart(void **state)
+{
+	char dir[64], db[96];
+	struct run *r;
+
+	db_path(dir, sizeof(dir));
+	snprintf(db, sizeof(db), "%s/hearth.db", dir);
+	r = run_start(db);
+	hold_room(r);
+	post_checkin(r, "$prompt");
+	assert_int_equal(mx_react_scales(r->mx), 1);
+	scale_answered(r, "$prompt", 0, 200);
+	assert_int_equal(unscaled(r), 1);
+	drop_rooms(r);
+	run_stop(r); /* a restart before the scale was all answered */
+
+	r = run_start(db);
+	hold_room(r);
+	mx_react_resume(r->mx);
+	assert_int_equal(mx_react_scales(r->mx), 1);
+	assert_int_equal(mx_send_pending(r->mx), 5);
+	mx_react_resume(r->mx); /* once per process */
+	assert_int_equal(mx_react_scales(r->mx), 1);
+	/* the same transaction ids as before the restart: the last step marks it scaled */
+	scale_answered(r, "$prompt", 4, 400);                /* e.g. M_DUPLICATE_ANNOTATION */
+	assert_int_equal(unscaled(r), 0);
+	drop_rooms(r);
+	run_stop(r);
+
+	/* a third start: nothing left to scale */
+	r = run_start(db);
+	hold_room(r);
+	mx_react_resume(r->mx);
+	assert_int_equal(mx_react_scales(r->mx), 0);
+	assert_int_equal(mx_send_pending(r->mx), 0);
+	drop_rooms(r);
+	run_stop(r);
+	unlink(db);
+	snprintf(db, sizeof(db), "%s/hearth.db-wal", dir);
+	unlink(db);
+	snprintf(db, sizeof(db), "%s/hearth.db-shm", dir);
+	unlink(db);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_scale_keys),
 					    cmocka_unit_test(test_prompt_takes_taps_after_restart),
-					    cmocka_unit_test(test_prompts_bounded) };
+					    cmocka_unit_test(test_prompts_bounded),
+					    cmocka_unit_test(test_scale_on_put_answer),
+					    cmocka_unit_test(test_scale_after_restart) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

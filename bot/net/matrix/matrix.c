@@ -314,8 +314,10 @@ static int session_begin(struct mx *mx)
 /* ---- after login: display name, filter, sync ---- */
 
 /* The sync filter: only the event types Hearth reads, at most timeline_limit timeline events
- * per room. */
-static char *filter_text(int timeline_limit)
+ * per room, none of Hearth's own timeline events (not_senders: its replies' echoes would wake
+ * a /sync per reply; a prompt's scale goes on at the PUT's answer, react.c, and its own join
+ * comes in the state section, sync.c). A changed text is uploaded again (after_login). */
+static char *filter_text(const char *own, int timeline_limit)
 {
 	static const char *const types[] = {
 		"m.room.message", "m.room.encrypted", "m.room.member", "m.room.power_levels",
@@ -329,11 +331,11 @@ static char *filter_text(int timeline_limit)
 		json_array_append_new(t1, json_string(types[i]));
 		json_array_append_new(t2, json_string(types[i]));
 	}
-	f = json_pack("{s:{s:[]}, s:{s:[s]}, s:{s:{s:i, s:o}, s:{s:b, s:o}, s:{s:[]}, s:{s:[]}}}",
+	f = json_pack("{s:{s:[]}, s:{s:[s]}, s:{s:{s:i, s:o, s:[s]}, s:{s:b, s:o}, s:{s:[]}, s:{s:[]}}}",
 		      "presence", "types",
 		      "account_data", "types", "m.direct",
 		      "room",
-		      "timeline", "limit", timeline_limit, "types", t1,
+		      "timeline", "limit", timeline_limit, "types", t1, "not_senders", own,
 		      "state", "lazy_load_members", 1, "types", t2,
 		      "ephemeral", "types",
 		      "account_data", "types");
@@ -404,13 +406,13 @@ static void after_login(struct mx *mx)
 		mx->crypto = NULL;
 		mx->crypto_state = NULL;
 	}
-	text = filter_text(100);
+	text = filter_text(mx->user_id, 100);
 	/* The first sync of a fresh data folder answers nothing (what it brings is history): one
 	 * timeline event per room is enough (the state section still gives each room's state at
 	 * that point), so a homeserver with 1,000 rooms builds and sends far less, and Hearth
 	 * parses far less. Given inline: used once. */
 	free(mx->first_filter);
-	mx->first_filter = filter_text(1);
+	mx->first_filter = filter_text(mx->user_id, 1);
 	if (!text || !mx->first_filter) {
 		mx_fatal(mx, "out of memory");
 		return;

@@ -289,12 +289,21 @@ void mx_log_too_old(const struct mx *mx, const char *room_id, const struct mx_ev
 /* image.c: the mood chart as m.image, privately (encrypted before upload in encrypted chats). */
 json_t *mx_image_content(const struct himage *img);
 int mx_op_send_image(struct htransport *t, const struct hmsg *in, const struct himage *img);
-/* react.c: one-tap check-ins. post_checkin op; mx_react_event takes our own events (a prompt's
- * scale is added once it is seen), m.reaction (decrypted ones too) and m.room.redaction. */
+/* react.c: one-tap check-ins. post_checkin op; mx_react_event takes m.reaction (decrypted ones
+ * too) and m.room.redaction. */
 int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *room, const char *md);
 void mx_react_event(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
 int mx_react_score(const char *key);     /* 2, 4, 6, 8, 10 for the scale's keys, else 0 */
 void mx_react_free(struct mx *mx);
+/* The answer to the PUT of an event of ours (send.c): a prompt's scale goes out; the scale's
+ * last step marks the prompt scaled. resume: once, after a sync, the scale of prompts left
+ * unscaled by a restart. scales: how many scales were queued (tests). */
+void mx_react_sent(struct mx *mx, const char *room, const char *type, const char *txn, const json_t *content,
+		   int status, const char *event_id);
+void mx_react_resume(struct mx *mx);
+unsigned long mx_react_scales(const struct mx *mx);
+int mx_react_prompt_scaled(struct store *s, const char *room, const char *event_id);
+void mx_react_scale_txn(const char *event_id, size_t step, char out[48]); /* the scale's ids */
 /* The prompts that take taps, in the store (module "matrix_react"; ids and time only). init:
  * migrate and prune. prompt_add: HE_OK, HE_INVAL for an id over the cap, HE_DB. prompt_known:
  * HE_OK when room/event_id is a prompt of the last two days, HE_NOTFOUND, HE_DB. */

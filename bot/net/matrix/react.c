@@ -1,8 +1,13 @@
 /* react.c - one-tap check-ins on Matrix (core/msg.h post_checkin).
  *
- * A check-in prompt goes out with a transaction id remembered here; when /sync shows the event
- * it became (our own event, unsigned.transaction_id), Hearth adds its own reactions under it,
- * the 5-step scale 😞 🙁 😐 🙂 😄, and remembers the prompt in the store. A member's m.reaction
+ * A check-in prompt goes out with a transaction id remembered here; when the homeserver answers
+ * its PUT with the event id (send.c calls mx_react_sent; Hearth's own events no longer come back
+ * in /sync: the sync filter leaves them out), Hearth remembers the prompt in the store, not yet
+ * scaled, and adds its own reactions under it, the 5-step scale 😞 🙁 😐 🙂 😄, with transaction
+ * ids made from the prompt's id (a scale sent again after a restart is the same request). The
+ * answer to the last step's PUT marks the prompt scaled; a prompt still unscaled at the next
+ * start gets its scale then (mx_react_resume), so a restart between the PUT and the scale still
+ * adds it. A member's m.reaction
  * (plain, or decrypted from m.room.encrypted in an encrypted room) that annotates a remembered
  * prompt in the same room with one of those keys is reported to the core as HEV_SCALE_ANSWER
  * (2, 4, 6, 8, 10); a redaction of a reported reaction as HEV_SCALE_WITHDRAWN with the
@@ -10,13 +15,15 @@
  * ignored: our own reactions, other keys, reactions to other events, other relation types.
  *
  * Prompts are kept in the store (table mx_checkin_prompt, module "matrix_react" in
- * schema_version: room id, event id and time only, nothing about members), so a check-in posted
+ * schema_version: room id, event id, time and whether the scale is on, nothing about members),
+ * so a check-in posted
  * before a restart still takes taps after it. Bounded: prompts older than two days are pruned
  * (and no longer count), and a room keeps its newest PROMPTS_PER_ROOM. Each reaction to one of
  * the scale's keys costs one lookup by (room, event id); ids over ID_MAX are refused before it.
  * Prompts being sent (by transaction id) and reported reactions are remembered in memory only,
- * bounded: a prompt whose event comes back after a restart gets no scale (the scale was never
- * added). A redaction of a reaction not remembered here (one from before a restart) is reported
+ * bounded: a prompt in reply to a command is sent again after a restart with the same
+ * transaction id (its command is owed), so its PUT's answer still brings its event id; a
+ * scheduled prompt whose PUT was not answered before a restart gets no scale. A redaction of a reaction not remembered here (one from before a restart) is reported
  * too: the core keeps which reaction logged which entry in its store (care/mood_tap.c) and
  * ignores ids it does not know; a tap seen again after a restart (a replayed batch) is logged
  * once, as the core ignores a second tap on the same prompt. */
@@ -48,6 +55,9 @@ static const struct db_migration migrations[] = {
 	  "CREATE TABLE mx_checkin_prompt (room_id TEXT NOT NULL, event_id TEXT NOT NULL,"
 	  " ts BIGINT NOT NULL, PRIMARY KEY (room_id, event_id));"
 	  "CREATE INDEX mx_checkin_prompt_ts ON mx_checkin_prompt (ts);" },
+	/* 2: whether the scale is on (prompts from before were scaled on their echo) */
+	{ "ALTER TABLE mx_checkin_prompt ADD COLUMN scaled INTEGER NOT NULL DEFAULT 1;",
+	  "ALTER TABLE mx_checkin_prompt ADD COLUMN scaled INTEGER NOT NULL DEFAULT 1;" },
 };
 
 struct id_pair {
@@ -59,6 +69,8 @@ struct mx_react {
 	struct id_pair pending[PENDING_MAX];   /* room, transaction id of a prompt being sent */
 	struct id_pair answers[ANSWERS_MAX];   /* room, event id of a reaction reported */
 	size_t npending, nanswers;
+	bool resumed;                          /* unscaled prompts from before were looked up */
+	unsigned long scales;                  /* scales queued (a figure for the tests) */
 };
 
 static const char *const keys[] = { "😞", "🙁", "😐", "🙂", "😄" };
@@ -126,8 +138,8 @@ int mx_react_prompt_add(struct store *s, const char *room, const char *event_id,
 		return HE_INVAL;
 	if ((rc = lease_open(s, MX_MOD, &own)) != HE_OK) /* fenced: only the active Hearth records */
 		return rc;
-	rc = db_runf(store_sql(s), NULL, "INSERT INTO mx_checkin_prompt (room_id, event_id, ts) VALUES (?, ?, ?)"
-		     " ON CONFLICT DO NOTHING", "ssi", room, event_id, now_s);
+	rc = db_runf(store_sql(s), NULL, "INSERT INTO mx_checkin_prompt (room_id, event_id, ts, scaled)"
+		     " VALUES (?, ?, ?, 0) ON CONFLICT DO NOTHING", "ssi", room, event_id, now_s);
 	/* the room keeps its newest prompts only */
 	if (rc == HE_OK)
 		rc = db_runf(store_sql(s), NULL, "DELETE FROM mx_checkin_prompt WHERE room_id = ? AND event_id NOT IN"
@@ -198,25 +210,115 @@ int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *
 			     ctx ? &ctx->start : NULL);
 }
 
-/* Our own event came back: a prompt being sent gets its scale. */
-static void own_event(struct mx *mx, struct mx_react *rs, struct mx_room *r, const struct mx_event *ev)
+int mx_react_prompt_scaled(struct store *s, const char *room, const char *event_id)
 {
-	const char *txn = json_string_value(json_object_get(json_object_get(ev->json, "unsigned"),
-							    "transaction_id"));
-	struct id_pair *p = find(rs->pending, PENDING_MAX, r->id, txn);
+	bool own;
+	int rc;
 
-	if (!p || !id_ok(ev->event_id))
-		return;
-	p->id[0] = '\0';
-	if (mx_react_prompt_add(mx->app->store, r->id, ev->event_id, now_s(mx)) != HE_OK) {
-		hlog_warn(MX_MOD, "could not keep a check-in in %s: it takes no taps", r->id);
-		return;
-	}
+	if (!id_ok(room) || !id_ok(event_id))
+		return HE_INVAL;
+	if ((rc = lease_open(s, MX_MOD, &own)) != HE_OK)
+		return rc;
+	rc = db_runf(store_sql(s), NULL, "UPDATE mx_checkin_prompt SET scaled = 1 WHERE room_id = ? AND event_id = ?"
+		     " AND scaled = 0", "ss", room, event_id);
+	return lease_end(s, own, rc) ? HE_DB : HE_OK;
+}
+
+/* The scale's transaction ids: "hr", a hash of the prompt's id, the step. The same prompt gets
+ * the same ids in every process, so a scale sent again is the same request to the homeserver. */
+void mx_react_scale_txn(const char *event_id, size_t step, char out[48])
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	static const unsigned char key[crypto_shorthash_KEYBYTES] = "hearth-scale-key";
+
+	crypto_shorthash(h, (const unsigned char *)event_id, strlen(event_id), key);
+	snprintf(out, 48, "hr%02x%02x%02x%02x%02x%02x%02x%02x.%zu", h[0], h[1], h[2], h[3], h[4], h[5],
+		 h[6], h[7], step);
+}
+
+static void send_scale(struct mx *mx, struct mx_react *rs, const char *room, const char *event_id)
+{
+	char txn[48];
+
+	rs->scales++;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		json_t *c = json_pack("{s:{s:s, s:s, s:s}}", "m.relates_to", "rel_type", "m.annotation",
-				      "event_id", ev->event_id, "key", keys[i]);
-		if (mx_send_event(mx, r->id, "m.reaction", c, NULL, NULL, NULL) != HE_OK)
-			hlog_warn(MX_MOD, "could not add the check-in scale in %s", r->id);
+				      "event_id", event_id, "key", keys[i]);
+		mx_react_scale_txn(event_id, i, txn);
+		if (mx_send_event(mx, room, "m.reaction", c, txn, NULL, NULL) != HE_OK)
+			hlog_warn(MX_MOD, "could not add the check-in scale in %s", room);
+	}
+}
+
+unsigned long mx_react_scales(const struct mx *mx)
+{
+	return mx->react ? mx->react->scales : 0;
+}
+
+/* The homeserver answered the PUT of an event of ours (send.c; status 200, or a refusal that
+ * sending again would not change). A prompt being sent gets its scale; the scale's last step
+ * marks its prompt scaled. */
+void mx_react_sent(struct mx *mx, const char *room, const char *type, const char *txn, const json_t *content,
+		   int status, const char *event_id)
+{
+	struct mx_react *rs = mx->react;
+	struct id_pair *p;
+
+	if (!rs || !room || !type || !txn)
+		return; /* nothing of ours pending: no check-in was posted or resumed by this process */
+	if (strcmp(type, "m.reaction") == 0) {
+		json_t *rel = json_object_get(content, "m.relates_to");
+		const char *target = json_string_value(json_object_get(rel, "event_id"));
+		const char *key = json_string_value(json_object_get(rel, "key"));
+		char want[48];
+
+		if (strncmp(txn, "hr", 2) != 0 || !key || strcmp(key, keys[4]) != 0 || !id_ok(target))
+			return;
+		mx_react_scale_txn(target, 4, want);
+		if (strcmp(want, txn) == 0 && mx_react_prompt_scaled(mx->app->store, room, target) != HE_OK)
+			hlog_warn(MX_MOD, "could not record a check-in's scale in %s", room);
+		return;
+	}
+	if (strcmp(type, "m.room.message") != 0 || !(p = find(rs->pending, PENDING_MAX, room, txn)))
+		return;
+	p->id[0] = '\0';
+	if (status != 200 || !id_ok(event_id))
+		return;
+	if (mx_react_prompt_add(mx->app->store, room, event_id, now_s(mx)) != HE_OK) {
+		hlog_warn(MX_MOD, "could not keep a check-in in %s: it takes no taps", room);
+		return;
+	}
+	send_scale(mx, rs, room, event_id);
+}
+
+/* Once per process, after a sync: prompts recorded but not yet scaled (a restart came between
+ * the prompt's PUT and the answer to its scale's last step) get their scale. */
+void mx_react_resume(struct mx *mx)
+{
+	struct mx_react *rs = state(mx);
+	struct db_stmt *st;
+	struct id_pair todo[PENDING_MAX];
+	size_t n = 0;
+
+	if (!rs || rs->resumed)
+		return;
+	rs->resumed = true;
+	st = db_stmtf(store_sql(mx->app->store), "SELECT room_id, event_id FROM mx_checkin_prompt WHERE scaled = 0"
+		      " AND ts >= ? ORDER BY ts LIMIT ?", "ii", now_s(mx) - PROMPT_KEEP_S, (int64_t)PENDING_MAX);
+	while (st && n < PENDING_MAX && db_step(st) == DB_ROW) {
+		const char *room = db_col_text(st, 0), *id = db_col_text(st, 1);
+		if (id_ok(room) && id_ok(id))
+			remember(todo, PENDING_MAX, &n, room, id);
+	}
+	db_reset(st);
+	for (size_t i = 0; i < n; i++) {
+		struct mx_room *r = mx_room_of_waiting(mx, todo[i].room);
+		if (!r) { /* not in the room any more: nothing to add */
+			mx_react_prompt_scaled(mx->app->store, todo[i].room, todo[i].id);
+			continue;
+		}
+		hlog_info(MX_MOD, "adding the scale of a check-in in %s sent before a restart", r->id);
+		send_scale(mx, rs, todo[i].room, todo[i].id);
 	}
 }
 
@@ -250,12 +352,8 @@ void mx_react_event(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
 		report(mx, r, ev, HEV_SCALE_WITHDRAWN, 0, p ? p->id : gone, NULL);
 		return;
 	}
-	if (strcmp(ev->sender, mx->user_id) == 0) {
-		/* none pending when no check-in was posted by this process */
-		if (rs && (strcmp(ev->type, "m.room.message") == 0 || strcmp(ev->type, "m.room.encrypted") == 0))
-			own_event(mx, rs, r, ev);
-		return; /* our own reactions and redactions are not answers */
-	}
+	if (strcmp(ev->sender, mx->user_id) == 0)
+		return; /* our own events (the filter leaves them out) are not answers */
 	if (strcmp(ev->type, "m.reaction") == 0) {
 		json_t *rel = json_object_get(ev->content, "m.relates_to");
 		const char *type = json_string_value(json_object_get(rel, "rel_type"));
