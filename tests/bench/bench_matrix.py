@@ -14,7 +14,9 @@ Run by `tests/matrix/run.sh --bench` against the real Synapse; every figure come
   and its memory are measured.
 Environment: BENCH_COMMANDS (200), BENCH_ROOMS (50), BENCH_FLOOR (50), BENCH_BIG_ROOMS (1000),
 BENCH_IDLE_S (60), BENCH_TEXT ("!learn": the day's reading), BENCH_PERF=FILE: a `perf record` of
-Hearth (user-space CPU samples) during the plain commands, for the profile.
+Hearth (user-space CPU samples) during the plain commands, for the profile, and FILE.megolm
+during the Megolm commands. HTTP requests per command (its /sync responses and its PUTs) are
+counted from the homeserver's access log ($HEARTH_SYNAPSE_ROOT/homeserver.log) when it is there.
 BENCH_BINARIES="name=path name2=path2" (default: this build as "hearth") and BENCH_ROUNDS (1):
 each round measures every binary in turn on the same homeserver, data folder and rooms, so a
 before/after comparison sees the same load and noise; figures are printed as they come.
@@ -102,13 +104,62 @@ async def run_commands(member, room, n, text):
     return lat
 
 
+HS_LOG = os.path.join(os.environ.get("HEARTH_SYNAPSE_ROOT", "/nonexistent"), "homeserver.log")
+
+
+def log_mark():
+    try:
+        return os.path.getsize(HS_LOG)
+    except OSError:
+        return None
+
+
+def requests_since(mark):
+    """Hearth's finished /sync and PUT requests in the homeserver's access log since mark."""
+    if mark is None:
+        return None
+    syncs = puts = 0
+    with open(HS_LOG, "rb") as f:
+        f.seek(mark)
+        for line in f:
+            if b"{" + BOT.encode() + b"}" not in line or b"Processed request" not in line:
+                continue
+            if b'"GET /_matrix/client/v3/sync' in line:
+                syncs += 1
+            elif b'"PUT /_matrix/client/v3/rooms/' in line:
+                puts += 1
+    return syncs, puts
+
+
+def req_line(req, n):
+    if not req:
+        return "requests: no homeserver log"
+    return (f"requests per command: /sync {req[0] / n:.2f}, PUT {req[1] / n:.2f} "
+            f"(goal 2 in all: {goal((req[0] + req[1]) / n, 2.05)})")
+
+
 async def measured(hearth, member, room, n, text):
-    """n commands; returns (latencies ms, CPU ms per command, ticks per command)."""
+    """n commands; returns (latencies ms, CPU ms per command, ticks per command, requests)."""
     pid = hearth.proc.pid
+    mark = log_mark()
     c0, k0 = cpu_ns(pid), ticks(pid)
     lat = await run_commands(member, room, n, text)
     c1, k1 = cpu_ns(pid), ticks(pid)
-    return lat, (c1 - c0) / 1e6 / n, (k1 - k0) * 1000.0 / os.sysconf("SC_CLK_TCK") / n
+    await asyncio.sleep(0.5)  # the log line of the last reply's PUT
+    return (lat, (c1 - c0) / 1e6 / n, (k1 - k0) * 1000.0 / os.sysconf("SC_CLK_TCK") / n,
+            requests_since(mark))
+
+
+def start_perf(pid, perf_file):
+    return subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock:u", "-F", "4000",
+                             "--call-graph", "dwarf,16384", "-p", str(pid), "-o", perf_file],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_perf(perf):
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=120)
 
 
 def goal(value, limit):
@@ -144,15 +195,11 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
         main_room = rooms_wanted["rooms"][0]
         await run_commands(alice, main_room, 5, TEXT)  # warm: member list, caches
         if perf_file:
-            perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock:u", "-F", "4000",
-                                     "--call-graph", "dwarf,16384", "-p", str(pid), "-o",
-                                     perf_file],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            perf = start_perf(pid, perf_file)
             await asyncio.sleep(1)
-        lat, cpu, cpu_ticks = await measured(hearth, alice, main_room, COMMANDS, TEXT)
-        if perf:
-            perf.send_signal(signal.SIGINT)
-            perf.wait(timeout=120)
+        lat, cpu, cpu_ticks, req = await measured(hearth, alice, main_room, COMMANDS, TEXT)
+        stop_perf(perf)
+        perf = None
         mem = memory(pid)
         if not rooms_wanted.get("enc"):
             enc = await alice.create_room("bench-e2ee", invite=[BOT], encrypted=True)
@@ -160,7 +207,12 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
             rooms_wanted["enc"] = enc
         enc = rooms_wanted["enc"]
         await run_commands(alice, enc, 3, TEXT)  # sessions both ways
-        elat, ecpu, _ = await measured(hearth, alice, enc, COMMANDS, TEXT)
+        if perf_file:
+            perf = start_perf(pid, perf_file + ".megolm")
+            await asyncio.sleep(1)
+        elat, ecpu, _, ereq = await measured(hearth, alice, enc, COMMANDS, TEXT)
+        stop_perf(perf)
+        perf = None
         emem = memory(pid)
         log_mark = len(hearth.log())
     finally:
@@ -180,6 +232,7 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
         f"p99 {pct(lat, 99):.1f} ms")
     say(f"[{tag}] plain CPU per command: {cpu:.3f} ms (goal <= 0.30 ms: {goal(cpu, 0.30)}; "
         f"utime+stime ticks: {cpu_ticks:.2f} ms)")
+    say(f"[{tag}] plain {req_line(req, COMMANDS)}")
     if own:
         say(f"[{tag}] plain own time per command (n={own.group(4)}): p50 {own.group(2)} us  "
             f"p99 {own.group(3)} us (goal p99 <= 1000 us: {goal(int(own.group(3)), 1000)})")
@@ -188,6 +241,7 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
     say(f"[{tag}] Megolm reply latency (n={COMMANDS}): p50 {ep50:.1f} ms = {ep50 / fl:.3f}x "
         f"the floor (goal <= 1.05x: {goal(ep50 / fl, 1.05)})  p99 {pct(elat, 99):.1f} ms")
     say(f"[{tag}] Megolm CPU per command: {ecpu:.3f} ms (goal <= 0.50 ms: {goal(ecpu, 0.50)})")
+    say(f"[{tag}] Megolm {req_line(ereq, COMMANDS)}")
     if eown:
         say(f"[{tag}] Megolm own time per reply (n={eown.group(6)}): p50 {eown.group(1)} us  "
             f"p99 {eown.group(2)} us (goal p99 <= 2000 us: {goal(int(eown.group(2)), 2000)})")
@@ -252,7 +306,7 @@ async def one_big(tag, binary, alice, busy, n, cpu1):
         await asyncio.sleep(IDLE_S)
         idle_ms = (cpu_ns(pid) - c0) / 1e6 * 60.0 / IDLE_S
         await run_commands(alice, busy, 3, TEXT)
-        lat, cpu, _ = await measured(hearth, alice, busy, COMMANDS // 2, TEXT)
+        lat, cpu, _, _ = await measured(hearth, alice, busy, COMMANDS // 2, TEXT)
         mem = memory(pid)
     finally:
         if hearth.running():

@@ -259,12 +259,13 @@ static void on_sent(struct mx *mx, int status, json_t *body, const struct hstamp
 	struct mx_room *r = ud;
 	struct mx_out *o = r->outq;
 
-	r->inflight = NULL;
 	/* the answer has the event's id: a check-in prompt gets its scale now (react.c), not
-	 * when its echo comes in /sync (our own events are filtered out of /sync) */
+	 * when its echo comes in /sync (our own events are filtered out of /sync). Before
+	 * inflight is cleared: what it queues waits behind this entry. */
 	if (o && (status == 200 || (status >= 400 && status < 500)))
 		mx_react_sent(mx, r->id, o->type, o->txn, o->content, status,
 			      json_string_value(json_object_get(body, "event_id")));
+	r->inflight = NULL;
 	if (status == 200) {
 		hlog_debug(MX_MOD, "sent %s in %s", json_string_value(json_object_get(body, "event_id")), r->id);
 	} else {
