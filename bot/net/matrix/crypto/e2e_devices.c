@@ -274,6 +274,7 @@ bool e2e_room_members_dirty(struct e2e *e, const char *room_id)
 
 int e2e_rotate_rooms_of(struct e2e *e, const char *user_id)
 {
+	e2e_ogs_forget(e, NULL); /* the sessions kept in memory: read again, rotate seen */
 	return e2e_sql(e, "UPDATE e2e_outbound SET rotate = 1 WHERE room_id IN"
 		       " (SELECT room_id FROM e2e_member WHERE user_id = ?)", "s", user_id);
 }
@@ -389,7 +390,9 @@ int e2e_room_member_change(struct e2e *e, const char *room_id, const char *user_
 	}
 	rc = e2e_sql(e, "DELETE FROM e2e_member WHERE room_id = ? AND user_id = ?", "ss", room_id,
 		     user_id);
-	if (rc == HE_OK && db_last_changes(store_sql(e->st)) > 0)
+	if (rc == HE_OK && db_last_changes(store_sql(e->st)) > 0) {
+		e2e_ogs_forget(e, room_id);
 		rc = e2e_sql(e, "UPDATE e2e_outbound SET rotate = 1 WHERE room_id = ?", "s", room_id);
+	}
 	return rc;
 }

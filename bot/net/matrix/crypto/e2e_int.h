@@ -73,6 +73,7 @@ struct e2e {
 	uint32_t tx_own;
 	int tx_depth;
 	json_t *sas_in;            /* decrypted verification events for the flow (e2e_sas.c) */
+	struct e2e_ogs_cache *ogs; /* outbound sessions in use, by room (e2e_outbound.c) */
 };
 
 /* util */
@@ -123,6 +124,12 @@ int e2e_query_pump(struct e2e *e);
 int e2e_query_done(struct e2e *e, json_t *ctx, int status, json_t *resp);
 bool e2e_room_members_dirty(struct e2e *e, const char *room_id);
 int e2e_rotate_rooms_of(struct e2e *e, const char *user_id);
+/* e2e_outbound.c: the outbound sessions kept in memory between messages. forget: room_id's
+ * (NULL: every room's), when the store marks it for rotation; free: all, at e2e_free. index:
+ * the message index the room's next message will use (tests). */
+void e2e_ogs_forget(struct e2e *e, const char *room_id);
+void e2e_ogs_free(struct e2e *e);
+int e2e_outbound_next_index(struct e2e *e, const char *room_id, uint32_t *index);
 /* The device of user_id whose identity key is curve: its id and ed25519 key (malloc'd).
  * Devices are always looked up by user and key together, never by key alone: a device of
  * someone else that copies a member's key changes nothing for the member. HE_NOTFOUND, or

@@ -1,6 +1,15 @@
 /* e2e_outbound.c - outbound Megolm: one session per encrypted room, rotated by age, message
  * count, a member leaving or a device going away; its key shared over Olm with every current
- * member device (signature-checked) before the first message that uses it. */
+ * member device (signature-checked) before the first message that uses it.
+ *
+ * A session in use stays in memory (up to OGS_CACHED rooms), so a message does not read,
+ * unpickle, pickle and write it again. No message index is ever used twice: the store holds
+ * the session with a reservation (column msgs: every index below it may have been used),
+ * written before the first index of each run of OGS_RESERVE is used; a session read from the
+ * store (a restart, another Hearth taking over, a session evicted from memory) is first
+ * advanced to its reservation. Extending a reservation is an update on the exact row this
+ * process read or wrote (same session, same reservation, not marked for rotation): when
+ * another process has written it since, the memory copy is dropped and the store's taken. */
 #include "net/matrix/crypto/e2e_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -10,12 +19,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define OGS_RESERVE 32   /* message indexes reserved in the store ahead of their use */
+#define OGS_CACHED 64    /* rooms whose outbound session is kept in memory */
+#define OGS_ADVANCE_MAX 4096 /* a longer way to a reservation: a new session instead */
+
 struct ogs {
 	OlmOutboundGroupSession *s;
 	char *session_id;
 	int64_t created_ms;
-	int64_t msgs;
+	int64_t msgs;              /* the next message's index */
+	int64_t reserved;          /* the store's reservation: indexes below it are ours */
 	bool rotate;
+};
+
+struct e2e_ogs_cache {
+	struct ogs_entry {
+		char *room_id;     /* NULL: a free slot */
+		struct ogs o;
+		uint64_t used;
+	} v[OGS_CACHED];
+	uint64_t tick;
 };
 
 static void ogs_clear(struct ogs *o)
@@ -53,10 +76,70 @@ static int ogs_save(struct e2e *e, const char *room_id, struct ogs *o)
 		     " rotate) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (room_id) DO UPDATE SET"
 		     " session_id = excluded.session_id, pickle = excluded.pickle,"
 		     " created_ms = excluded.created_ms, msgs = excluded.msgs, rotate = 0",
-		     "sssii", room_id, o->session_id, p, o->created_ms, o->msgs);
+		     "sssii", room_id, o->session_id, p, o->created_ms, o->reserved);
 	sodium_memzero(p, len);
 	free(p);
 	return rc;
+}
+
+/* The next OGS_RESERVE indexes, in the store before the first is used: the row this process
+ * knows (same session and reservation, not marked for rotation), or HE_AGAIN. */
+static int ogs_reserve(struct e2e *e, const char *room_id, struct ogs *o)
+{
+	size_t len = olm_pickle_outbound_group_session_length(o->s);
+	int64_t want = o->msgs + OGS_RESERVE, changed = 0;
+	char *p = malloc(len + 1);
+	int rc;
+
+	if (!p)
+		return HE_NOMEM;
+	if (olm_pickle_outbound_group_session(o->s, e->olm_key, sizeof(e->olm_key), p, len) ==
+	    olm_error()) {
+		free(p);
+		return HE_CRYPTO;
+	}
+	p[len] = '\0';
+	rc = db_runf(store_sql(e->st), &changed, "UPDATE e2e_outbound SET pickle = ?, msgs = ? WHERE"
+		     " room_id = ? AND session_id = ? AND msgs = ? AND rotate = 0", "sissi", p, want,
+		     room_id, o->session_id, o->reserved);
+	sodium_memzero(p, len);
+	free(p);
+	if (rc == HE_OK && changed != 1) {
+		hlog_info(E2E_MOD, "the outbound session of %s changed in the store: reading it again",
+			  room_id);
+		return HE_AGAIN;
+	}
+	if (rc == HE_OK)
+		o->reserved = want;
+	return rc;
+}
+
+/* A session read from the store: its ratchet moved on to the reservation (indexes below it may
+ * have been used by the process that wrote it). */
+static int ogs_advance(struct ogs *o)
+{
+	uint32_t idx = olm_outbound_group_session_message_index(o->s);
+	size_t mlen = olm_group_encrypt_message_length(o->s, 1);
+	uint8_t *msg;
+
+	if (o->reserved <= (int64_t)idx) { /* a row from before reservations: msgs was the index */
+		o->msgs = idx;
+		return HE_OK;
+	}
+	if (o->reserved - (int64_t)idx > OGS_ADVANCE_MAX) {
+		o->rotate = true;
+		return HE_OK;
+	}
+	if (!(msg = malloc(mlen)))
+		return HE_NOMEM;
+	for (int64_t i = idx; i < o->reserved; i++)
+		if (olm_group_encrypt(o->s, (const uint8_t *)"", 0, msg, mlen) == olm_error()) {
+			free(msg);
+			return HE_CRYPTO;
+		}
+	free(msg);
+	o->msgs = o->reserved;
+	return HE_OK;
 }
 
 static int ogs_load(struct e2e *e, const char *room_id, struct ogs *o)
@@ -73,7 +156,7 @@ static int ogs_load(struct e2e *e, const char *room_id, struct ogs *o)
 		o->session_id = e2e_col_str(st, 0);
 		pickle = e2e_col_str(st, 1);
 		o->created_ms = db_col_int64(st, 2);
-		o->msgs = db_col_int64(st, 3);
+		o->reserved = db_col_int64(st, 3);
 		o->rotate = db_col_int(st, 4) != 0;
 		rc = HE_OK;
 	}
@@ -87,7 +170,7 @@ static int ogs_load(struct e2e *e, const char *room_id, struct ogs *o)
 	if (olm_unpickle_outbound_group_session(o->s, e->olm_key, sizeof(e->olm_key), pickle,
 						strlen(pickle)) == olm_error())
 		goto out;
-	rc = HE_OK;
+	rc = ogs_advance(o);
 out:
 	free(pickle);
 	if (rc)
@@ -138,6 +221,7 @@ static int ogs_create(struct e2e *e, const char *room_id, struct ogs *o)
 	o->session_id[idlen] = '\0';
 	o->created_ms = (int64_t)e->now_ms();
 	o->msgs = 0;
+	o->reserved = OGS_RESERVE;
 	if (!(key = ogs_key(o)))
 		goto out;
 	if ((rc = e2e_begin(e)))
@@ -342,11 +426,90 @@ int e2e_share_done(struct e2e *e, json_t *ctx, int status)
 	return rc;
 }
 
+/* ---- the sessions kept in memory ---- */
+
+static void entry_drop(struct ogs_entry *en)
+{
+	if (!en)
+		return;
+	ogs_clear(&en->o);
+	free(en->room_id);
+	en->room_id = NULL;
+}
+
+static struct ogs_entry *cache_find(struct e2e *e, const char *room_id)
+{
+	if (!e->ogs)
+		return NULL;
+	for (size_t i = 0; i < OGS_CACHED; i++)
+		if (e->ogs->v[i].room_id && strcmp(e->ogs->v[i].room_id, room_id) == 0) {
+			e->ogs->v[i].used = ++e->ogs->tick;
+			return &e->ogs->v[i];
+		}
+	return NULL;
+}
+
+/* A slot for room_id: a free one, or the least recently used (its session stays in the store). */
+static struct ogs_entry *cache_slot(struct e2e *e, const char *room_id)
+{
+	struct ogs_entry *en = NULL;
+
+	if (!e->ogs && !(e->ogs = calloc(1, sizeof(*e->ogs))))
+		return NULL;
+	for (size_t i = 0; i < OGS_CACHED; i++) {
+		struct ogs_entry *c = &e->ogs->v[i];
+		if (!c->room_id) {
+			en = c;
+			break;
+		}
+		if (!en || c->used < en->used)
+			en = c;
+	}
+	entry_drop(en);
+	if (!(en->room_id = strdup(room_id)))
+		return NULL;
+	en->used = ++e->ogs->tick;
+	return en;
+}
+
+void e2e_ogs_forget(struct e2e *e, const char *room_id)
+{
+	if (!e || !e->ogs)
+		return;
+	for (size_t i = 0; i < OGS_CACHED; i++)
+		if (e->ogs->v[i].room_id && (!room_id || strcmp(e->ogs->v[i].room_id, room_id) == 0))
+			entry_drop(&e->ogs->v[i]);
+}
+
+void e2e_ogs_free(struct e2e *e)
+{
+	e2e_ogs_forget(e, NULL);
+	free(e->ogs);
+	e->ogs = NULL;
+}
+
+int e2e_outbound_next_index(struct e2e *e, const char *room_id, uint32_t *index)
+{
+	struct ogs_entry *en = cache_find(e, room_id);
+	struct ogs o;
+	int rc;
+
+	if (en) {
+		*index = olm_outbound_group_session_message_index(en->o.s);
+		return HE_OK;
+	}
+	if ((rc = ogs_load(e, room_id, &o)) == HE_OK)
+		*index = olm_outbound_group_session_message_index(o.s);
+	ogs_clear(&o);
+	return rc;
+}
+
 int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type, json_t *content,
 			   json_t **encrypted)
 {
 	struct db_stmt *st;
-	struct ogs o = { 0 };
+	struct ogs_entry *en = NULL;
+	struct ogs *o;
 	int64_t rot_ms = 0, rot_msgs = 0;
 	json_t *payload = NULL;
 	char *plain = NULL, *msg = NULL;
@@ -374,39 +537,49 @@ int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type,
 		e2e_pump(e);
 		return HE_AGAIN;
 	}
-	rc = ogs_load(e, room_id, &o);
-	if (rc == HE_OK && (o.rotate || o.msgs >= rot_msgs ||
-			    (int64_t)e->now_ms() - o.created_ms >= rot_ms)) {
+	if (!(en = cache_find(e, room_id))) {
+		if (!(en = cache_slot(e, room_id))) {
+			rc = HE_NOMEM;
+			goto out;
+		}
+		rc = ogs_load(e, room_id, &en->o);
+	}
+	o = &en->o;
+	if (rc == HE_OK && (o->rotate || o->msgs >= rot_msgs ||
+			    (int64_t)e->now_ms() - o->created_ms >= rot_ms)) {
 		hlog_debug(E2E_MOD, "rotating the outbound session of %s", room_id);
-		ogs_clear(&o);
+		ogs_clear(o);
 		rc = HE_NOTFOUND;
 	}
 	if (rc == HE_NOTFOUND)
-		rc = ogs_create(e, room_id, &o);
+		rc = ogs_create(e, room_id, o);
 	if (rc)
+		goto drop;
+	if ((rc = share(e, room_id, o)))
 		goto out;
-	if ((rc = share(e, room_id, &o)))
-		goto out;
+	/* the index this message uses is reserved in the store before it leaves */
+	if (o->msgs >= o->reserved && (rc = ogs_reserve(e, room_id, o)))
+		goto drop;
 	rc = HE_NOMEM;
 	payload = json_pack("{s:s, s:O, s:s}", "type", type, "content", content, "room_id", room_id);
 	if (!payload || !(plain = json_dumps(payload, JSON_COMPACT)))
 		goto out;
 	plen = strlen(plain);
-	mlen = olm_group_encrypt_message_length(o.s, plen);
+	mlen = olm_group_encrypt_message_length(o->s, plen);
 	if (!(msg = malloc(mlen + 1)))
 		goto out;
 	rc = HE_CRYPTO;
-	if (olm_group_encrypt(o.s, (uint8_t *)plain, plen, (uint8_t *)msg, mlen) == olm_error())
-		goto out;
+	if (olm_group_encrypt(o->s, (uint8_t *)plain, plen, (uint8_t *)msg, mlen) == olm_error())
+		goto drop;
 	msg[mlen] = '\0';
-	o.msgs++;
-	/* the advanced ratchet is stored before the ciphertext leaves: no index is used twice */
-	if ((rc = ogs_save(e, room_id, &o)))
-		goto out;
+	o->msgs++;
 	*encrypted = json_pack("{s:s, s:s, s:s, s:s, s:s}", "algorithm", ALG_MEGOLM, "sender_key",
-			       e->curve, "ciphertext", msg, "session_id", o.session_id, "device_id",
+			       e->curve, "ciphertext", msg, "session_id", o->session_id, "device_id",
 			       e->device_id);
 	rc = *encrypted ? HE_OK : HE_NOMEM;
+	goto out;
+drop:
+	entry_drop(en); /* read from the store again next time */
 out:
 	if (plain) {
 		sodium_memzero(plain, strlen(plain));
@@ -414,6 +587,5 @@ out:
 	}
 	free(msg);
 	json_decref(payload);
-	ogs_clear(&o);
 	return rc;
 }
