@@ -119,7 +119,8 @@ static int ogs_reserve(struct e2e *e, const char *room_id, struct ogs *o)
 static int ogs_advance(struct ogs *o)
 {
 	uint32_t idx = olm_outbound_group_session_message_index(o->s);
-	size_t mlen = olm_group_encrypt_message_length(o->s, 1);
+	/* the length grows with the index (a varint): room for the largest one */
+	size_t mlen = olm_group_encrypt_message_length(o->s, 0) + 16;
 	uint8_t *msg;
 
 	if (o->reserved <= (int64_t)idx) { /* a row from before reservations: msgs was the index */
