@@ -288,7 +288,9 @@ void mx_react_sent(struct mx *mx, const char *room, const char *type, const char
 		hlog_warn(MX_MOD, "could not keep a check-in in %s: it takes no taps", room);
 		return;
 	}
-	send_scale(mx, rs, room, event_id);
+	/* stopping: the grace period is for replies; the scale goes on after the next start */
+	if (!mx->stopping)
+		send_scale(mx, rs, room, event_id);
 }
 
 /* Once per process, after a sync: prompts recorded but not yet scaled (a restart came between
