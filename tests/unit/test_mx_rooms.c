@@ -130,11 +130,71 @@ static void test_power_levels_kept_small(void **state)
 	mx_rooms_free(&mx);
 }
 
+/* Our own events are left out of the timeline (the sync filter's not_senders): our own join
+ * is found in the state section, and history before it is told by unsigned.membership, else
+ * by time. A homeserver (or member) cannot make an old join look new, nor a message after the
+ * join look like history without saying so. */
+static void test_own_join_without_echo(void **state)
+{
+	struct mx mx = { .user_id = (char *)"@hearth:hs" };
+	json_error_t err;
+	int64_t ts = 0;
+	json_t *room = json_loads("{\"state\":{\"events\":["
+		"{\"type\":\"m.room.member\",\"state_key\":\"@m:hs\",\"sender\":\"@m:hs\","
+		"\"origin_server_ts\":5,\"content\":{\"membership\":\"join\"}},"
+		"{\"type\":\"m.room.member\",\"state_key\":\"@hearth:hs\",\"sender\":\"@hearth:hs\","
+		"\"origin_server_ts\":100,\"content\":{\"membership\":\"join\"},"
+		"\"unsigned\":{\"prev_content\":{\"membership\":\"invite\"}}}]}}", 0, &err);
+	json_t *old = json_loads("{\"state\":{\"events\":["
+		"{\"type\":\"m.room.member\",\"state_key\":\"@hearth:hs\",\"sender\":\"@hearth:hs\","
+		"\"origin_server_ts\":100,\"content\":{\"membership\":\"join\",\"displayname\":\"H\"},"
+		"\"unsigned\":{\"prev_content\":{\"membership\":\"join\"}}}]}}", 0, &err);
+	const char *evs[] = {
+		"{\"type\":\"m.room.message\",\"sender\":\"@m:hs\",\"origin_server_ts\":50,"
+		"\"content\":{\"body\":\"!x\"},\"unsigned\":{\"membership\":\"invite\"}}",
+		"{\"type\":\"m.room.message\",\"sender\":\"@m:hs\",\"origin_server_ts\":150,"
+		"\"content\":{\"body\":\"!x\"},\"unsigned\":{\"membership\":\"join\"}}",
+		"{\"type\":\"m.room.message\",\"sender\":\"@m:hs\",\"origin_server_ts\":50,"
+		"\"content\":{\"body\":\"!x\"}}",
+		"{\"type\":\"m.room.message\",\"sender\":\"@m:hs\",\"origin_server_ts\":150,"
+		"\"content\":{\"body\":\"!x\"}}",
+	};
+	struct mx_event ev[4];
+	json_t *j[4];
+
+	assert_non_null(room);
+	assert_non_null(old);
+	assert_true(mx_own_join_in_state(&mx, room, &ts));
+	assert_int_equal(ts, 100);
+	assert_false(mx_own_join_in_state(&mx, old, &ts)); /* a new display name, not a join */
+	for (int i = 0; i < 4; i++) {
+		j[i] = json_loads(evs[i], 0, &err);
+		assert_non_null(j[i]);
+		assert_int_equal(mx_event_parse(j[i], &ev[i]), HE_OK);
+	}
+	/* joined in this batch: the homeserver's membership first, then time */
+	assert_true(mx_before_our_join(0, -1, true, 100, &ev[0]));
+	assert_false(mx_before_our_join(0, -1, true, 100, &ev[1]));
+	assert_true(mx_before_our_join(0, -1, true, 100, &ev[2]));
+	assert_false(mx_before_our_join(0, -1, true, 100, &ev[3]));
+	/* not joined in this batch: only a membership other than join makes history */
+	assert_true(mx_before_our_join(0, -1, false, 0, &ev[0]));
+	assert_false(mx_before_our_join(0, -1, false, 0, &ev[2]));
+	/* our join in the timeline (a homeserver that ignores not_senders): its place decides */
+	assert_true(mx_before_our_join(1, 3, false, 0, &ev[1]));
+	assert_false(mx_before_our_join(3, 3, false, 0, &ev[3]));
+	for (int i = 0; i < 4; i++)
+		json_decref(j[i]);
+	json_decref(room);
+	json_decref(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetches_bounded),
 		cmocka_unit_test(test_power_levels_kept_small),
+		cmocka_unit_test(test_own_join_without_echo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -330,3 +330,44 @@ int mx_op_greet(struct htransport *t, const struct hevent *ev, const char *md)
 	}
 	return mx_send_event(mx, room, "m.room.message", c, NULL, NULL, NULL);
 }
+
+/* ---- our own join, when the sync filter leaves our own events out of the timeline ---- */
+
+/* Our own new join in a room's state section (where it is when the timeline filter leaves our
+ * events out): its origin_server_ts in *ts. */
+bool mx_own_join_in_state(struct mx *mx, json_t *room, int64_t *ts)
+{
+	json_t *st = json_object_get(json_object_get(room, "state"), "events"), *e;
+	struct mx_event ev;
+	size_t i;
+
+	json_array_foreach(st, i, e) {
+		const char *prev;
+		if (mx_event_parse(e, &ev) != HE_OK || strcmp(ev.type, "m.room.member") != 0 ||
+		    !ev.state_key || strcmp(ev.state_key, mx->user_id) != 0 || !ev.membership ||
+		    strcmp(ev.membership, "join") != 0)
+			continue;
+		prev = json_string_value(json_object_get(ev.unsigned_prev, "membership"));
+		if (prev && strcmp(prev, "join") == 0)
+			return false;
+		*ts = ev.ts;
+		return true;
+	}
+	return false;
+}
+
+/* Written before Hearth was in the room: history, never answered. By our own join's place in
+ * the timeline when it is there (tl_index < skip_until); else by the homeserver's
+ * unsigned.membership (ours at the event, MSC4115); else by our join's time. */
+bool mx_before_our_join(long tl_index, long skip_until, bool joined_now, int64_t join_ts,
+			const struct mx_event *ev)
+{
+	const char *m;
+
+	if (tl_index < skip_until)
+		return true;
+	m = json_string_value(json_object_get(json_object_get(ev->json, "unsigned"), "membership"));
+	if (m)
+		return strcmp(m, "join") != 0;
+	return joined_now && ev->ts < join_ts;
+}

@@ -314,6 +314,11 @@ int mx_react_prompt_known(struct store *s, const char *room, const char *event_i
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
+/* handle.c: our own join in a room entry's state section (new: not from "join"), and whether a
+ * timeline event was written before it (history, never answered). */
+bool mx_own_join_in_state(struct mx *mx, json_t *room, int64_t *ts);
+bool mx_before_our_join(long tl_index, long skip_until, bool joined_now, int64_t join_ts,
+			const struct mx_event *ev);
 /* A sync batch: held and blocking while it is walked (mx_batch_unblock when walked). NULL on
  * allocation failure. */
 struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token);

@@ -362,44 +362,6 @@ struct sync_ctx {
 	int64_t join_ts;
 };
 
-/* Our own new join in a room's state section (where it is when the timeline filter leaves our
- * events out): its origin_server_ts in *ts. */
-static bool own_join_in_state(struct mx *mx, json_t *room, int64_t *ts)
-{
-	json_t *st = json_object_get(json_object_get(room, "state"), "events"), *e;
-	struct mx_event ev;
-	size_t i;
-
-	json_array_foreach(st, i, e) {
-		const char *prev;
-		if (mx_event_parse(e, &ev) != HE_OK || strcmp(ev.type, "m.room.member") != 0 ||
-		    !ev.state_key || strcmp(ev.state_key, mx->user_id) != 0 || !ev.membership ||
-		    strcmp(ev.membership, "join") != 0)
-			continue;
-		prev = json_string_value(json_object_get(ev.unsigned_prev, "membership"));
-		if (prev && strcmp(prev, "join") == 0)
-			return false;
-		*ts = ev.ts;
-		return true;
-	}
-	return false;
-}
-
-/* Written before Hearth was in the room: history, never answered. By our own join's place in
- * the timeline when it is there; else by the homeserver's unsigned.membership (ours at the
- * event, MSC4115); else by our join's time. */
-static bool before_our_join(const struct sync_ctx *sc, const struct mx_event *ev)
-{
-	const char *m;
-
-	if (sc->tl_index < sc->skip_until)
-		return true;
-	m = json_string_value(json_object_get(json_object_get(ev->json, "unsigned"), "membership"));
-	if (m)
-		return strcmp(m, "join") != 0;
-	return sc->joined_now && ev->ts < sc->join_ts;
-}
-
 /* The index of our own (new) join in a room's timeline, or -1. Messages before it were
  * written before Hearth was there: history, never answered. */
 static long own_join_index(struct mx *mx, json_t *room)
@@ -474,7 +436,7 @@ static void s_room_begin(void *ud, enum mx_section s, const char *room_id, json_
 		return;
 	sc->skip_until = own_join_index(sc->mx, room);
 	if (sc->skip_until < 0)
-		sc->joined_now = own_join_in_state(sc->mx, room, &sc->join_ts);
+		sc->joined_now = mx_own_join_in_state(sc->mx, room, &sc->join_ts);
 	sc->room = mx_room_add(sc->mx, room_id);
 	if (!sc->room)
 		return;
@@ -518,7 +480,7 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 		sc->tl_index++;
 	if (ev->state_key) {
 		mx_room_apply_state(mx, sc->room, ev);
-		if (w == MX_TIMELINE && sc->dispatch && !before_our_join(sc, ev) &&
+		if (w == MX_TIMELINE && sc->dispatch && !mx_before_our_join(sc->tl_index, sc->skip_until, sc->joined_now, sc->join_ts, ev) &&
 		    strcmp(ev->type, "m.room.member") == 0)
 			mx_handle_member(mx, sc->room, ev); /* welcome (care/welcome.c) */
 		else if (w == MX_STATE && sc->dispatch && sc->joined_now && about_us)
@@ -532,7 +494,7 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 			mx->crypto->encryption(mx->crypto_state, room_id, ev->content);
 		return;
 	}
-	if (w != MX_TIMELINE || !sc->dispatch || before_our_join(sc, ev))
+	if (w != MX_TIMELINE || !sc->dispatch || mx_before_our_join(sc->tl_index, sc->skip_until, sc->joined_now, sc->join_ts, ev))
 		return;
 	if (strcmp(ev->type, "m.room.message") == 0)
 		mx_handle_message(mx, sc->room, ev, sc->batch, sc->t0);
