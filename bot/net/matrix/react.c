@@ -224,7 +224,7 @@ int mx_react_prompt_scaled(struct store *s, const char *room, const char *event_
 	return lease_end(s, own, rc) ? HE_DB : HE_OK;
 }
 
-/* The scale's transaction ids: "hr", a hash of the prompt's id, the step. The same prompt gets
+/* The scale's transaction ids: "hk", a hash of the prompt's id, the step. The same prompt gets
  * the same ids in every process, so a scale sent again is the same request to the homeserver. */
 void mx_react_scale_txn(const char *event_id, size_t step, char out[48])
 {
@@ -232,7 +232,7 @@ void mx_react_scale_txn(const char *event_id, size_t step, char out[48])
 	static const unsigned char key[crypto_shorthash_KEYBYTES] = "hearth-scale-key";
 
 	crypto_shorthash(h, (const unsigned char *)event_id, strlen(event_id), key);
-	snprintf(out, 48, "hr%02x%02x%02x%02x%02x%02x%02x%02x.%zu", h[0], h[1], h[2], h[3], h[4], h[5],
+	snprintf(out, 48, "hk%02x%02x%02x%02x%02x%02x%02x%02x.%zu", h[0], h[1], h[2], h[3], h[4], h[5],
 		 h[6], h[7], step);
 }
 
@@ -272,7 +272,7 @@ void mx_react_sent(struct mx *mx, const char *room, const char *type, const char
 		const char *key = json_string_value(json_object_get(rel, "key"));
 		char want[48];
 
-		if (strncmp(txn, "hr", 2) != 0 || !key || strcmp(key, keys[4]) != 0 || !id_ok(target))
+		if (strncmp(txn, "hk", 2) != 0 || !key || strcmp(key, keys[4]) != 0 || !id_ok(target))
 			return;
 		mx_react_scale_txn(target, 4, want);
 		if (strcmp(want, txn) == 0 && mx_react_prompt_scaled(mx->app->store, room, target) != HE_OK)
