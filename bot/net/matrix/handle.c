@@ -371,3 +371,24 @@ bool mx_before_our_join(long tl_index, long skip_until, bool joined_now, int64_t
 		return strcmp(m, "join") != 0;
 	return joined_now && ev->ts < join_ts;
 }
+
+/* Our join that the timeline filter left out, after our invite in the same timeline (the state
+ * section is the state before the timeline): the room's member list and the crypto module's
+ * learn it as the echo would have told them, and a group room gets Hearth's introduction. */
+void mx_self_joined(struct mx *mx, struct mx_room *r, bool dispatch)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:{s:s}}", "type", "m.room.member", "state_key",
+			      mx->user_id, "sender", mx->user_id, "content", "membership", "join");
+	struct mx_event ev;
+
+	if (!j || mx_event_parse(j, &ev) != HE_OK) {
+		json_decref(j);
+		return;
+	}
+	mx_room_apply_state(mx, r, &ev);
+	if (mx->crypto && mx->crypto->member)
+		mx->crypto->member(mx->crypto_state, r->id, mx->user_id, "join");
+	if (dispatch)
+		mx_handle_member(mx, r, &ev);
+	json_decref(j);
+}

@@ -319,6 +319,7 @@ struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
 bool mx_own_join_in_state(struct mx *mx, json_t *room, int64_t *ts);
 bool mx_before_our_join(long tl_index, long skip_until, bool joined_now, int64_t join_ts,
 			const struct mx_event *ev);
+void mx_self_joined(struct mx *mx, struct mx_room *r, bool dispatch);
 /* A sync batch: held and blocking while it is walked (mx_batch_unblock when walked). NULL on
  * allocation failure. */
 struct mx_batch *mx_batch_sync_new(struct mx *mx, const char *token);

@@ -360,6 +360,7 @@ struct sync_ctx {
 	 * the timeline): its time, for a homeserver that does not mark unsigned.membership */
 	bool joined_now;
 	int64_t join_ts;
+	bool self_out;              /* the timeline had us invited or out (our join: filtered) */
 };
 
 /* The index of our own (new) join in a room's timeline, or -1. Messages before it were
@@ -430,7 +431,7 @@ static void s_room_begin(void *ud, enum mx_section s, const char *room_id, json_
 	sc->left_how = NULL;
 	sc->tl_index = -1;
 	sc->skip_until = -1;
-	sc->joined_now = false;
+	sc->joined_now = sc->self_out = false;
 	sc->join_ts = 0;
 	if (s != MX_JOIN)
 		return;
@@ -480,6 +481,9 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 		sc->tl_index++;
 	if (ev->state_key) {
 		mx_room_apply_state(mx, sc->room, ev);
+		if (about_us && w == MX_TIMELINE && sc->skip_until < 0 && ev->membership &&
+		    strcmp(ev->membership, "join") != 0)
+			sc->self_out = true; /* our join after it: left out by the filter */
 		if (w == MX_TIMELINE && sc->dispatch && !mx_before_our_join(sc->tl_index, sc->skip_until, sc->joined_now, sc->join_ts, ev) &&
 		    strcmp(ev->type, "m.room.member") == 0)
 			mx_handle_member(mx, sc->room, ev); /* welcome (care/welcome.c) */
@@ -666,6 +670,10 @@ static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t 
 			snprintf(why, sizeof(why), "left");
 		mx_room_left(mx, room_id, why);
 		return;
+	}
+	if (sc->room && sc->self_out && !sc->joined_now) { /* we are in: the join section says so */
+		sc->joined_now = true;
+		mx_self_joined(mx, sc->room, sc->dispatch);
 	}
 	/* limited is normal for a room joined in this batch; otherwise events were left out */
 	if (json_is_true(json_object_get(json_object_get(room, "timeline"), "limited"))) {
