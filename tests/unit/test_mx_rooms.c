@@ -189,12 +189,58 @@ static void test_own_join_without_echo(void **state)
 	json_decref(old);
 }
 
+/* A private chat a member opened: the timeline has their invite of Hearth, and Hearth's join is
+ * left out (the filter's not_senders; the state section is the state before the timeline). Once
+ * the room entry in the join section says so, the member list has Hearth joined, and the room is
+ * the member's private chat; a third member keeps it a group room. */
+static void test_self_joined_makes_private(void **state)
+{
+	struct mx *mx = calloc(1, sizeof(*mx));
+	struct mx_room *r;
+	json_error_t err;
+	json_t *j[2];
+	struct mx_event ev;
+	const char *evs[] = {
+		"{\"type\":\"m.room.member\",\"state_key\":\"@m:hs\",\"sender\":\"@m:hs\","
+		"\"content\":{\"membership\":\"join\"}}",
+		"{\"type\":\"m.room.member\",\"state_key\":\"@hearth:hs\",\"sender\":\"@m:hs\","
+		"\"content\":{\"membership\":\"invite\",\"is_direct\":true}}",
+	};
+
+	assert_non_null(mx);
+	mx->user_id = strdup("@hearth:hs");
+	assert_non_null(r = mx_room_add(mx, "!dm:hs"));
+	r->membership = MX_M_JOINED;
+	r->members_known = true;
+	for (int i = 0; i < 2; i++) {
+		assert_non_null(j[i] = json_loads(evs[i], 0, &err));
+		assert_int_equal(mx_event_parse(j[i], &ev), HE_OK);
+		mx_room_apply_state(mx, r, &ev);
+	}
+	assert_false(mx_room_maybe_private_for(mx, r, "@m:hs")); /* Hearth only invited */
+	mx_self_joined(mx, r, false);
+	assert_true(mx_room_maybe_private_for(mx, r, "@m:hs"));
+	assert_ptr_equal(mx_room_find_private(mx, "@m:hs"), r);
+	json_decref(j[0]);
+	j[0] = json_loads("{\"type\":\"m.room.member\",\"state_key\":\"@x:hs\",\"sender\":\"@x:hs\","
+			  "\"content\":{\"membership\":\"join\"}}", 0, &err);
+	assert_int_equal(mx_event_parse(j[0], &ev), HE_OK);
+	mx_room_apply_state(mx, r, &ev);
+	assert_false(mx_room_maybe_private_for(mx, r, "@m:hs"));
+	json_decref(j[0]);
+	json_decref(j[1]);
+	mx_rooms_free(mx);
+	free(mx->user_id);
+	free(mx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetches_bounded),
 		cmocka_unit_test(test_power_levels_kept_small),
 		cmocka_unit_test(test_own_join_without_echo),
+		cmocka_unit_test(test_self_joined_makes_private),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
