@@ -671,9 +671,9 @@ static void s_room_end(void *ud, enum mx_section s, const char *room_id, json_t 
 		mx_room_left(mx, room_id, why);
 		return;
 	}
-	if (sc->room && sc->self_out && !sc->joined_now) { /* we are in: the join section says so */
+	if (sc->room && sc->self_out) { /* we are in (the join section says so), after the invite */
+		mx_self_joined(mx, sc->room, sc->dispatch && !sc->joined_now);
 		sc->joined_now = true;
-		mx_self_joined(mx, sc->room, sc->dispatch);
 	}
 	/* limited is normal for a room joined in this batch; otherwise events were left out */
 	if (json_is_true(json_object_get(json_object_get(room, "timeline"), "limited"))) {
