@@ -284,10 +284,25 @@ int sched_remove(struct happ *app, const char *network, const char *room, long l
 	return rc;
 }
 
-static int set_last_fire(struct happ *app, long long id, time_t t)
+/* The "sent" mark: last_fire moves from `from` to t, in a transaction fenced for the schedule's
+ * network (core/app.h happ_fenced_begin): a process whose lease for it is gone (a standby, or
+ * one that was frozen while another Hearth took over) writes nothing and gets HE_PERM. The
+ * mark is taken BEFORE the post (and given back when the post fails), and only when last_fire
+ * is still `from`: of two processes that ever both saw the check-in due, one posts it;
+ * HE_NOTFOUND for the other. */
+static int set_last_fire(struct happ *app, const struct sched_entry *s, time_t from, time_t t)
 {
-	return db_runf(store_sql(app->store), NULL, "UPDATE sched SET last_fire = ? WHERE id = ?", "ii", (int64_t)t,
-			  (int64_t)id);
+	struct db *db = store_sql(app->store);
+	bool own = false;
+	int rc = happ_fenced_begin(app, s->network, &own);
+
+	if (rc)
+		return rc;
+	rc = db_runf(db, NULL, "UPDATE sched SET last_fire = ? WHERE id = ? AND last_fire = ?", "iii",
+		     (int64_t)t, (int64_t)s->id, (int64_t)from);
+	if (rc == HE_OK && db_last_changes(db) == 0)
+		rc = HE_NOTFOUND;
+	return happ_fenced_end(app, own, rc);
 }
 
 static bool in_quiet(struct happ *app, const struct room_settings *rs, time_t t)
@@ -405,15 +420,21 @@ int sched_due(struct happ *app, time_t now, int *posted)
 		else if (last_posted && strcmp(last_posted->network, s->network) == 0 &&
 			 strcmp(last_posted->room, s->room) == 0)
 			why = "the room already got a check-in just now";
-		if (why) {
+		/* Only where the network is active (not on a standby); the mark before the post */
+		if (!happ_network_active(app, s->network))
+			prc = HE_AGAIN;
+		else if ((prc = set_last_fire(app, s, s->last_fire, now)) == HE_OK && why)
 			hlog_debug("sched", "schedule %lld: skipped (%s)", s->id, why);
-			set_last_fire(app, s->id, now);
-			continue;
+		if (prc || why) {
+			if (prc && prc != HE_PERM && prc != HE_NOTFOUND && ss)
+				ss->retry = true; /* not active here yet, or the store failed */
+			continue; /* HE_PERM, HE_NOTFOUND: not ours to post */
 		}
 		prc = post_checkin(app, s, now);
 		if (prc == HE_AGAIN || (prc && prc != HE_NOTFOUND)) {
 			hlog_warn("sched", "schedule %lld: the check-in could not be posted (%s); will retry",
 				  s->id, he_str(prc));
+			set_last_fire(app, s, now, s->last_fire); /* the mark given back */
 			if (ss)
 				ss->retry = true;
 			continue;
@@ -422,7 +443,6 @@ int sched_due(struct happ *app, time_t now, int *posted)
 			hlog_warn("sched", "schedule %lld: there are no check-in prompts in the content", s->id);
 		else
 			count++;
-		set_last_fire(app, s->id, now);
 		last_posted = s;
 	}
 	free(v);

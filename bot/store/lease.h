@@ -90,5 +90,7 @@ int lease_open(struct store *s, const char *section, bool *own);
 int lease_end(struct store *s, bool own, int rc);
 /* The registered lease for section, or NULL. */
 struct lease *lease_find(const char *section);
+/* The same, among the leases on store s (two instances in one test process, each its store). */
+struct lease *lease_find_store(struct store *s, const char *section);
 
 #endif
