@@ -315,15 +315,25 @@ static void csv_head(struct hbuf *b, const char *s, bool last)
 	hbuf_puts(b, last ? "\r\n" : ",");
 }
 
+/* A word of the export: `hearth admin member export` runs without the content loaded, and
+ * then gives what an English member gets. */
+static const char *export_word(struct happ *app, const char *lang, const char *key, const char *en)
+{
+	const char *t = app->content ? phrase_opt(app->content, lang, key) : NULL;
+
+	return t ? t : en;
+}
+
 /* Builds the CSV and JSON of every entry of a member. The CSV is for a person: its column names
  * and words in lang; the JSON is for programs: its keys stay the same in every language. */
 int mood_export_build(struct happ *app, const char *network, const char *member, const char *lang,
 		      struct hbuf *csv, char **json, long *n)
 {
-	static const char *const head[] = { "mood.csv_time", "mood.csv_score", "mood.csv_note",
-					    "mood.csv_tags", "mood.csv_room" };
-	const char *sealed = phrase(app->content, lang, "mood.note_sealed");
-	const char *private_word = phrase(app->content, lang, "mood.csv_private");
+	static const char *const head[][2] = { { "mood.csv_time", "time_utc" }, { "mood.csv_score", "score" },
+					       { "mood.csv_note", "note" }, { "mood.csv_tags", "tags" },
+					       { "mood.csv_room", "logged_in" } };
+	const char *sealed = export_word(app, lang, "mood.note_sealed", "this note can't be opened with the current key");
+	const char *private_word = export_word(app, lang, "mood.csv_private", "private");
 	char sealed_note[256];
 	json_t *root = NULL, *entries = NULL, *consent = json_null(), *reminder = json_null();
 	struct db_stmt *st;
@@ -354,7 +364,7 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 	}
 	snprintf(sealed_note, sizeof(sealed_note), "(%s)", sealed);
 	for (size_t i = 0; i < 5; i++)
-		csv_head(csv, phrase(app->content, lang, head[i]), i == 4);
+		csv_head(csv, export_word(app, lang, head[i][0], head[i][1]), i == 4);
 	st = db_stmtf(store_sql(app->store), "SELECT id, ts, score, origin_room, nonce, box FROM mood_entry"
 				     " WHERE network = ? AND member = ? ORDER BY ts, id", "ss", network, member);
 	if (!st) {
