@@ -301,7 +301,7 @@ static int isolated_child(bool isolated)
 	return before > 0 && after - before < 2048 ? 0 : 1;
 }
 
-static int run_self(const char *arg)
+__attribute__((unused)) static int run_self(const char *arg)
 {
 	pid_t pid = fork();
 	int status = 0;
