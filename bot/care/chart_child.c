@@ -96,7 +96,9 @@ static void child_main(const struct chart_in *in, const struct chart_isolation *
 }
 
 /* Waits for the child until deadline (CLOCK_MONOTONIC ms); kills it then. Returns its wait
- * status, or -1 when it had to be killed. The child is reaped either way. */
+ * status, -1 when it had to be killed, or REAPED_UNKNOWN when the system reaped it (SIGCHLD
+ * ignored: a disposition the daemon may inherit through exec). The child is gone either way. */
+#define REAPED_UNKNOWN -2
 static int reap(pid_t pid, long long deadline)
 {
 	int status = 0;
@@ -106,7 +108,7 @@ static int reap(pid_t pid, long long deadline)
 		if (r == pid)
 			return status;
 		if (r < 0 && errno != EINTR)
-			return -1; /* ECHILD: someone set SIGCHLD to SIG_IGN; nothing left to reap */
+			return REAPED_UNKNOWN;
 		if (r == 0 && now_ms() >= deadline)
 			break;
 		if (r == 0) {
@@ -205,14 +207,19 @@ int chart_draw_isolated_with(const struct chart_in *in, struct chart_png *out,
 	pid = -1;
 	if (rc != HE_OK)
 		goto out;
-	if (status < 0)
+	if (status == REAPED_UNKNOWN)
+		rc = HE_OK; /* no exit status to read: the PNG's end is checked below */
+	else if (status < 0)
 		rc = HE_AGAIN; /* it closed the pipe but did not end in time */
 	else if (!WIFEXITED(status))
 		rc = HE_IO; /* a crash in cairo, freetype or libpng: the daemon goes on */
 	else if (WEXITSTATUS(status) != 0)
 		rc = WEXITSTATUS(status) == -HE_NOMEM ? HE_NOMEM
 		   : WEXITSTATUS(status) == -HE_INVAL ? HE_INVAL : HE_IO;
-	else if (len < 8 || memcmp(buf, "\x89PNG\r\n\x1a\n", 8) != 0)
+	/* a whole PNG: its signature and its closing IEND chunk (a child that died while writing
+	 * leaves less) */
+	if (rc == HE_OK && (len < 20 || memcmp(buf, "\x89PNG\r\n\x1a\n", 8) != 0 ||
+			    memcmp(buf + len - 12, "\0\0\0\0IEND\xae\x42\x60\x82", 12) != 0))
 		rc = HE_IO;
 	if (rc != HE_OK)
 		goto out;

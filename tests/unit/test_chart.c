@@ -3,6 +3,7 @@
  * so a chart that ignored its data (or its zone) fails. */
 #include "pngmem.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -386,6 +387,19 @@ static void hook_ignore_term(void)
 	sleep(30);
 }
 
+/* Writes the start of a PNG to the pipe (the one descriptor above 2 the child keeps) and
+ * leaves "successfully": the parent must see the PNG is not whole. */
+static void hook_half_png(void)
+{
+	for (int fd = 3; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1) {
+			if (write(fd, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) != 16)
+				_exit(1);
+			break;
+		}
+	_exit(0);
+}
+
 static int isolated_with(const struct chart_isolation *opt, struct chart_png *png)
 {
 	const struct tz *z = NULL;
@@ -422,6 +436,20 @@ static void test_isolated_child_failures(void **state)
 
 	assert_int_equal(isolated_with(&small, &png), HE_TOOBIG);
 	assert_null(png.data);
+	no_child_left();
+
+	struct chart_isolation half = { 0, 0, hook_half_png };
+	assert_int_equal(isolated_with(&half, &png), HE_IO);
+	assert_null(png.data);
+	no_child_left();
+
+	/* SIGCHLD ignored (a disposition inherited through exec): the system reaps the child, the
+	 * chart still comes */
+	signal(SIGCHLD, SIG_IGN);
+	assert_int_equal(isolated_with(NULL, &png), HE_OK);
+	signal(SIGCHLD, SIG_DFL);
+	assert_memory_equal(png.data + png.len - 8, "IEND", 4);
+	chart_png_clear(&png);
 	no_child_left();
 
 	/* and the next chart is drawn as usual */
