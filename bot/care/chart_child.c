@@ -85,6 +85,8 @@ static void child_main(const struct chart_in *in, const struct chart_isolation *
 			sigaction(s, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (wfd < 3 && (wfd = fcntl(wfd, F_DUPFD, 3)) < 0) /* a daemon started with 0-2 closed */
+		_exit(-HE_IO);
 	child_close_fds(wfd);
 	if (opt && opt->child_hook)
 		opt->child_hook();

@@ -452,6 +452,23 @@ static void test_isolated_child_failures(void **state)
 	chart_png_clear(&png);
 	no_child_left();
 
+	/* a daemon started with stdin and stderr closed: the pipe's ends are 0 and 2, and the
+	 * child must not lose its end when it points 0-2 at /dev/null */
+	{
+		int in0 = dup(0), err2 = dup(2), rc;
+		assert_true(in0 > 2 && err2 > 2);
+		close(0);
+		close(2);
+		rc = isolated_with(NULL, &png);
+		dup2(in0, 0);
+		dup2(err2, 2);
+		close(in0);
+		close(err2);
+		assert_int_equal(rc, HE_OK);
+		chart_png_clear(&png);
+		no_child_left();
+	}
+
 	/* and the next chart is drawn as usual */
 	assert_int_equal(isolated_with(NULL, &png), HE_OK);
 	assert_memory_equal(png.data, "\x89PNG\r\n\x1a\n", 8);
