@@ -129,7 +129,7 @@ equal "the German book has every English phrase" "$(HEARTH_CONTENT_DIR="$SRC/con
 #    a quiet-hours reason, the CSV export's column names and words.
 out=$(printf '%s\n' '!mod checkin add "0 25 * * *"' '!mod checkin add "0 9 * * 5-1"' '!mod quiet 22:00-22:00' \
 	'!mod set country narnia' | run_console --as alice --role moderator)
-expect "a German cron reason" "$out" "Stunde muss 0-23 sein, nicht 25"
+expect "a German cron reason" "$out" "Stunde: erlaubt ist 0-23, nicht 25"
 expect "another German cron reason" "$out" "Wochentag: Der Bereich 5-1 läuft rückwärts"
 expect "a German quiet-hours reason" "$out" "beginnen und enden zur selben Zeit (22:00)"
 expect "the country list ends in German" "$out" "oder intl für das internationale Verzeichnis"

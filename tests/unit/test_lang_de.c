@@ -207,19 +207,19 @@ static void test_cron_reasons_in_german(void **state)
 	static const struct {
 		const char *cron, *german;
 	} cases[] = {
-		{ "0 25 * * *", "Stunde muss 0-23 sein, nicht 25" },
-		{ "0 9 * * funday", "Wochentag muss 0-7 oder sun-sat sein, nicht 'funday'" },
-		{ "0 9 * 13 *", "Monat muss 1-12 oder jan-dec sein, nicht 13" },
+		{ "0 25 * * *", "Stunde: erlaubt ist 0-23, nicht 25" },
+		{ "0 9 * * funday", "Wochentag: erlaubt ist 0-7 oder sun-sat, nicht 'funday'" },
+		{ "0 9 * 13 *", "Monat: erlaubt ist 1-12 oder jan-dec, nicht 13" },
 		{ "0 9 31 2 *", "dieser Zeitplan kommt nie dran" },
 		{ "@sometimes", "sometimes' kenne ich nicht; nimm " }, /* '@' is kept from being a mention */
 		{ "0 9 * *", "es braucht 5 Felder (Minute Stunde Tag Monat Wochentag), hier sind es 4" },
 		{ "*/0 9 * * *", "Minute: Der Schritt muss 1-59 sein, nicht 0" },
 		{ "0 9/x * * *", "Stunde: Nach '/' muss eine Zahl kommen" },
 		{ "0 9 * * 5-1", "Wochentag: Der Bereich 5-1 läuft rückwärts; schreib stattdessen 5-6,0-1" },
-		{ "0 9,,10 * * *", "Stunde hat einen leeren Eintrag" },
-		{ "0 9- * * *", "Stunde hört auf, wo noch ein Wert kommen sollte" },
-		{ "0 9 * * 1#2", "'#' passt nicht in Wochentag" },
-		{ "0 9 * * -1", "'-' passt nicht in Wochentag, da gehört ein Wert hin" },
+		{ "0 9,,10 * * *", "im Feld Stunde ist ein Eintrag der Liste leer" },
+		{ "0 9- * * *", "im Feld Stunde fehlt am Ende ein Wert" },
+		{ "0 9 * * 1#2", "'#' passt nicht ins Feld Wochentag" },
+		{ "0 9 * * -1", "'-' passt nicht ins Feld Wochentag, da gehört ein Wert hin" },
 	};
 	char err[512];
 	long long id = 0;
@@ -245,7 +245,7 @@ static void test_cron_reasons_in_german(void **state)
 	}
 	/* through the chat, as a moderator types it */
 	ta_say(ta, "@mod:hs", "!de", false, HROLE_MODERATOR, "!mod checkin add \"0 25 * * *\"");
-	assert_non_null(strstr(ta_last(ta), "Stunde muss 0-23 sein, nicht 25"));
+	assert_non_null(strstr(ta_last(ta), "Stunde: erlaubt ist 0-23, nicht 25"));
 	assert_no_english(ta_last(ta), cron_english);
 	/* an English room keeps the English reason */
 	assert_int_equal(sched_add(&ta->app, "test", "!en", "0 25 * * *", "UTC", &id, err, sizeof(err)), HE_INVAL);
