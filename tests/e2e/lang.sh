@@ -143,5 +143,9 @@ expect "the CSV's column names in German" "$(head -n1 <<<"$csv")" "Zeit (UTC),We
 expect "and its words" "$csv" '"privat"'
 reject "no English column names" "$csv" "time_utc"
 expect "the JSON keeps its keys" "$(cat "$WORK"/data/exports/dora/hearth-mood-*.json)" '"score": 6'
+# an operator's export for her (`hearth admin member export`) is the same file, in German too
+mkdir -p "$WORK/admin-out"
+"$HEARTH" --data-dir "$WORK/data" admin member export dora --out "$WORK/admin-out" >/dev/null 2>>"$WORK/stderr"
+equal "the operator's CSV equals hers" "$(cmp "$WORK"/admin-out/hearth-mood-*.csv "$WORK"/data/exports/dora/hearth-mood-*.csv && echo same)" same
 
 finish
