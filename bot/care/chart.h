@@ -71,8 +71,9 @@ int chart_draw(const struct chart_in *in, struct chart_png *out);
  * error. The child closes every descriptor but its pipe (store, sockets, lock file), uses no
  * stdio, runs no exit handlers and dies with the daemon. Blocks the caller like chart_draw
  * (about 20 ms; at most the time cap). The PNG's bytes are those of chart_draw.
- * HE_INVAL for bad input (nothing forked), HE_AGAIN when the child took too long (killed),
- * HE_TOOBIG over the size cap (killed), HE_IO when it died or failed, HE_NOMEM. */
+ * HE_INVAL for bad input (nothing forked), HE_AGAIN when the child took too long (killed) or
+ * could not be forked, HE_TOOBIG over the size cap (killed), HE_IO when it died or failed (or
+ * left less than a whole PNG), HE_NOMEM. */
 #define CHART_PNG_MAX (4u << 20)
 #define CHART_CHILD_TIMEOUT_MS 5000
 int chart_draw_isolated(const struct chart_in *in, struct chart_png *out);

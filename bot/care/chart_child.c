@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,9 +46,15 @@ static void child_close_fds(int keep)
 		dup2(null, 1);
 		dup2(null, 2);
 	}
-	if (keep > 3)
-		close_range(3, (unsigned)keep - 1, 0);
-	close_range((unsigned)keep + 1, ~0U, 0);
+	if ((keep > 3 && close_range(3, (unsigned)keep - 1, 0) != 0) ||
+	    close_range((unsigned)keep + 1, ~0U, 0) != 0) {
+		/* a seccomp filter that refuses close_range (EPERM): one by one */
+		struct rlimit rl;
+		int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+		for (int fd = 3; fd < max; fd++)
+			if (fd != keep)
+				close(fd);
+	}
 }
 
 static int write_all(int fd, const unsigned char *p, size_t len)
@@ -144,7 +151,8 @@ int chart_draw_isolated_with(const struct chart_in *in, struct chart_png *out,
 	deadline = now_ms() + timeout_ms;
 	pid = fork();
 	if (pid < 0) {
-		rc = errno == ENOMEM || errno == EAGAIN ? HE_NOMEM : HE_IO;
+		/* no memory or process slot for a child just now: the member hears "could not draw" */
+		rc = HE_AGAIN;
 		goto out;
 	}
 	if (pid == 0)

@@ -400,6 +400,15 @@ static void hook_half_png(void)
 	_exit(0);
 }
 
+/* The parent's descriptor the child must not hold (the store, a socket in the daemon). */
+static int parents_fd = -1;
+
+static void hook_check_fds(void)
+{
+	if (fcntl(parents_fd, F_GETFD) != -1 || fcntl(0, F_GETFD) == -1)
+		abort(); /* still open (or stdin not pointed at /dev/null) */
+}
+
 static int isolated_with(const struct chart_isolation *opt, struct chart_png *png)
 {
 	const struct tz *z = NULL;
@@ -451,6 +460,17 @@ static void test_isolated_child_failures(void **state)
 	assert_memory_equal(png.data + png.len - 8, "IEND", 4);
 	chart_png_clear(&png);
 	no_child_left();
+
+	/* the child holds none of the parent's descriptors */
+	{
+		struct chart_isolation check = { 0, 0, hook_check_fds };
+		parents_fd = open("/proc/self/status", O_RDONLY);
+		assert_true(parents_fd > 2);
+		assert_int_equal(isolated_with(&check, &png), HE_OK);
+		close(parents_fd);
+		chart_png_clear(&png);
+		no_child_left();
+	}
 
 	/* a daemon started with stdin and stderr closed: the pipe's ends are 0 and 2, and the
 	 * child must not lose its end when it points 0-2 at /dev/null */
