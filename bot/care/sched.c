@@ -183,6 +183,24 @@ static int check_gap(struct happ *app, const char *lang, const struct cron_expr 
 	return HE_OK;
 }
 
+static const char *cron_text(void *ud, const char *key)
+{
+	const struct sched_words_ud *u = ud;
+	char name[64];
+
+	snprintf(name, sizeof(name), "cron.%s", key);
+	return phrase_opt(u->app->content, u->lang, name);
+}
+
+void sched_cron_words(struct cron_words *w, struct sched_words_ud *ud, struct happ *app,
+		      const char *lang)
+{
+	ud->app = app;
+	ud->lang = lang;
+	w->text = cron_text;
+	w->ud = ud;
+}
+
 int sched_add(struct happ *app, const char *network, const char *room, const char *cron,
 	      const char *tz, long long *id, char *err, size_t errlen)
 {
@@ -195,8 +213,10 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 {
 	struct cron_expr *e = NULL;
 	struct room_settings rs;
-	char why[160] = "";
+	char why[200] = "";
 	const char *zone = tz, *lang = "en";
+	struct cron_words words;
+	struct sched_words_ud wud;
 	time_t now = happ_now(app);
 	long long have;
 	int rc, room_rc;
@@ -208,7 +228,8 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 	if ((room_rc = rooms_get(app, network, room, &rs)) != HE_OK)
 		rooms_get_defaults(&rs);
 	lang = rooms_language(app, &rs);
-	rc = cron_parse(cron, &e, why, sizeof(why));
+	sched_cron_words(&words, &wud, app, lang);
+	rc = cron_parse_words(cron, &e, why, sizeof(why), &words); /* in the room's language */
 	if (rc == HE_INVAL) {
 		char *said = text_md_escape(why); /* it quotes what they typed */
 		if (!said) {
