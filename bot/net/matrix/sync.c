@@ -733,15 +733,25 @@ static void on_sync(struct mx *mx, int status, json_t *body, const struct hstamp
 		mx->crypto->sync_done(mx->crypto_state, sc.batch);
 	free(mx->since);
 	mx->since = since;
+	if (!mx->synced_once)
+		mx_rooms_fresh_mark(mx); /* the invites waiting from before: still to be read */
 	/* walked: what it started is owed in the store, so its token is saved now */
 	mx_batch_unblock(mx, sc.batch);
 	if (!mx->synced_once) {
+		/* it brought no room (matrix.c's first filter): the rooms are listed and their state
+		 * fetched (rooms_fetch.c), and the loop goes on once the list is read */
 		hlog_info(MX_MOD, "first sync done: answering messages from now on");
-		mx_rooms_first_sync_done(mx); /* rooms.c: the memory of the big first body back */
+		mx->synced_once = true;
+		mx_rooms_fresh_start(mx);
+		return;
 	}
-	mx->synced_once = true;
 	if (!mx->stopping)
 		sync_next(mx);
+}
+
+void mx_sync_continue(struct mx *mx)
+{
+	sync_next(mx);
 }
 
 static void sync_next(struct mx *mx)
@@ -755,7 +765,7 @@ static void sync_next(struct mx *mx)
 		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d&since=%s",
 						filter, timeout, mx->since);
-	else /* the first sync of a fresh data folder: its own small filter (matrix.c), more time */
+	else /* the first sync of a fresh data folder: its own filter of no room (matrix.c) */
 		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL,
 						MX_HTTP_RETRY | MX_HTTP_SYNC | MX_HTTP_FIRST,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d",
@@ -857,6 +867,7 @@ int mx_sync_start(struct mx *mx)
 		mx->synced_once = true;
 		hlog_info(MX_MOD, "continuing from the last handled sync");
 		owed_resume(mx);
+		mx_rooms_resume_listing(mx);
 	} else {
 		free(since);
 		hlog_info(MX_MOD, "no sync position yet: learning the rooms, earlier messages stay unanswered");
