@@ -397,6 +397,7 @@ void mx_rooms_first_sync_done(struct mx *mx);
 void mx_room_fetch_unqueue(struct mx *mx, struct mx_room *r);
 json_t *mx_pl_keep(json_t *content);   /* users and users_default of power levels */
 void mx_room_fetched(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud);
+#define MX_MEMBERS_MAX 100000    /* state events taken from one fetch (the body cap comes first) */
 #define MX_ROOM_ID_MAX 255       /* bytes of a room id taken from a list */
 #define MX_LIST_ROOMS_MAX 4096   /* rooms of /joined_rooms fetched at a fresh start */
 #define MX_LIST_INVITES 100      /* invites read at a fresh start */
@@ -409,6 +410,11 @@ void mx_rooms_fresh_mark(struct mx *mx);
 void mx_rooms_fresh_start(struct mx *mx);
 void mx_rooms_resume_listing(struct mx *mx);
 void mx_rooms_invites_start(struct mx *mx);
+/* The callback of the invites' listing (MSC4186; a test calls it with a homeserver's answer):
+ * each room whose stripped state invites us is handled as a sync's invite; any other answer
+ * falls back to a /sync without a position, only its invites read. */
+void mx_rooms_invites_answer(struct mx *mx, int status, json_t *body, const struct hstamp *t,
+			     void *ud);
 /* Applies a /joined_rooms answer: each valid room id (at most MX_LIST_ROOMS_MAX) joined, its
  * state fetch queued. The number taken, HE_PROTO (not a list) or HE_NOMEM. */
 int mx_rooms_listed(struct mx *mx, json_t *body);

@@ -41,8 +41,6 @@ static void set_str(char **dst, const char *v)
 
 /* ---- the whole state of one room ---- */
 
-#define MX_MEMBERS_MAX 100000 /* members kept from one fetch (the body cap comes first) */
-
 /* The rest of the room's state from the same fetch: power levels, creator and encryption when
  * this process has not seen them (after a restart an incremental sync only brings changes, so
  * moderators would otherwise count as members until the power levels change). What /sync said
@@ -370,8 +368,8 @@ static void invites_by_sync(struct mx *mx)
 		hlog_error(MX_MOD, "out of memory reading the waiting invites");
 }
 
-static void on_invites_sliding(struct mx *mx, int status, json_t *body, const struct hstamp *t,
-			       void *ud)
+void mx_rooms_invites_answer(struct mx *mx, int status, json_t *body, const struct hstamp *t,
+			     void *ud)
 {
 	mx->invites_req = NULL;
 	if (status == 200 && json_is_object(json_object_get(body, "rooms"))) {
@@ -395,7 +393,7 @@ void mx_rooms_invites_start(struct mx *mx)
 			MX_LIST_INVITES - 1, "filters", "is_invite", 1, "timeline_limit", 0,
 			"required_state");
 	if (req)
-		mx->invites_req = mx_http_jsonf(mx, "POST", req, MX_HTTP_RETRY, on_invites_sliding, NULL,
+		mx->invites_req = mx_http_jsonf(mx, "POST", req, MX_HTTP_RETRY, mx_rooms_invites_answer, NULL,
 						"/_matrix/client/unstable/org.matrix.simplified_msc3575/sync?timeout=0");
 	json_decref(req);
 	if (!mx->invites_req)
