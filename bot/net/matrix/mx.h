@@ -113,6 +113,7 @@ struct mx {
 	unsigned fetch_inflight;
 	struct mx_req *list_req;    /* a fresh start's GET /joined_rooms (rooms_fetch.c) */
 	struct mx_req *invites_req; /* a fresh start's listing of the invites waiting */
+	bool list_reading;         /* its rooms' state fetches are not all done yet */
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 

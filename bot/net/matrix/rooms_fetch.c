@@ -178,6 +178,11 @@ void mx_rooms_fetch_next(struct mx *mx)
 			mx_send_kick(mx, r);
 		}
 	}
+	if (mx->list_reading && !mx->fetch_head && !mx->fetch_inflight) {
+		mx->list_reading = false;
+		hlog_info(MX_MOD, "read the state of the %zu rooms I am in", mx->nrooms);
+		mx_rooms_first_sync_done(mx); /* what the fetches' bodies grew goes back */
+	}
 }
 
 static void on_trim(struct loop *l, void *ud)
@@ -281,6 +286,8 @@ static void on_joined_rooms(struct mx *mx, int status, json_t *body, const struc
 	else
 		hlog_info(MX_MOD, "in %d room%s: reading their state, %d at a time", n,
 			  n == 1 ? "" : "s", MX_FETCH_INFLIGHT);
+	mx->list_reading = n > 0;
+	mx_rooms_fetch_next(mx); /* says so at once when no room needed a fetch */
 	mx_sync_continue(mx);
 }
 
