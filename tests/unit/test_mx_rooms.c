@@ -427,6 +427,41 @@ static void test_fresh_start_invites_fallback_and_cap(void **state)
 	fresh_close(&f);
 }
 
+/* A listed room's fetched state stands for the first sync's: its tombstone is followed (the
+ * replacement joined); a room known from syncs (a restart's fetch) does not act on an old one. */
+static void test_listed_tombstone_followed(void **state)
+{
+	struct fresh f;
+	struct mx *mx = fresh_open(&f);
+	json_t *body = json_pack("{s:[s,s]}", "joined_rooms", "!old:example.org", "!other:example.org");
+	json_t *chunk = json_loads("[{\"type\":\"m.room.tombstone\",\"state_key\":\"\",\"sender\":"
+				   "\"@ann:example.org\",\"event_id\":\"$t\",\"content\":{"
+				   "\"replacement_room\":\"!new:example.org\"}}]", 0, NULL);
+	json_t *list = NULL;
+	struct mx_room *r, *plain;
+
+	assert_non_null(chunk);
+	assert_int_equal(mx_rooms_listed(mx, body), 2);
+	json_decref(body);
+	/* a room of syncs, not of the list */
+	plain = mx_room_add(mx, "!synced:example.org");
+	plain->membership = MX_M_JOINED;
+	assert_int_equal(mx_room_members_fetch(mx, plain), HE_OK);
+	mx_room_fetched(mx, 200, chunk, NULL, plain);
+	assert_null(mx->joins);
+	r = mx_room_get(mx, "!old:example.org");
+	assert_non_null(r->members_req);
+	mx_room_fetched(mx, 200, chunk, NULL, r);
+	assert_non_null(mx->joins);
+	assert_int_equal(mx_owed_joins(mx->app->store, &list), HE_OK);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "room_id")),
+			    "!new:example.org");
+	json_decref(list);
+	json_decref(chunk);
+	fresh_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_huge_state_refused),
 		cmocka_unit_test(test_fresh_start_invites),
 		cmocka_unit_test(test_fresh_start_invites_fallback_and_cap),
+		cmocka_unit_test(test_listed_tombstone_followed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
