@@ -34,8 +34,9 @@ from checks import HOST, IRC_PORT, check, expect, finish, member, setup  # noqa:
 SRC = os.environ.get("SRC", os.path.dirname(os.path.dirname(HERE)))
 HEARTH = os.environ.get("HEARTH", os.path.join(SRC, "build", "hearth"))
 RUNDIR = os.environ.get("HEARTH_IRC_DIR", "/var/tmp/hearth-irc")
-LOAD = int(os.environ.get("HEARTH_IRC_FAILOVER_LOAD", "60"))
-RATE = 0.5  # commands per second: see the flood note above
+LOAD = int(os.environ.get("HEARTH_IRC_FAILOVER_LOAD", "200"))
+RATE = 4.0  # commands per second (the "load" connect class allows it: see servers.sh)
+LOAD_PASS = "hearth-load-class"  # servers.sh's LOAD_PASS: the server password of that class
 TAG = "%x" % (os.getpid() & 0xfff)
 BOT = "HFail" + TAG
 TOOK_OVER = "took over [irc.ng]"
@@ -59,9 +60,12 @@ room_answers_per_minute = 0
 host = 127.0.0.1
 port = {port}
 tls = false
+server_password = {pw}
+rate = 12
+burst = 20
 nick = {bot}
 channels = #fo{bot}
-""".format(d=workdir, port=IRC_PORT, bot=BOT))
+""".format(d=workdir, port=IRC_PORT, bot=BOT, pw=LOAD_PASS))
 os.chmod(cfgpath, 0o600)
 env = dict(os.environ, HEARTH_CONTENT_DIR=os.path.join(SRC, "content"))
 
@@ -116,7 +120,7 @@ def tail_logs():
 setup(width=50, on_fail=tail_logs)
 procs = [Proc("a"), Proc("b")]
 a, b = procs
-m = member(HOST, IRC_PORT, "fomem" + TAG).connect()
+m = member(HOST, IRC_PORT, "fomem" + TAG, password=LOAD_PASS).connect()
 
 
 @check("one Hearth connects, the other waits")

@@ -29,6 +29,8 @@ void irc_reg_begin(struct irc *c)
 {
 	c->st = IRC_ST_REGISTERING;
 	snprintf(c->nick, sizeof(c->nick), "%s", c->cfg->nick);
+	if (c->cfg->server_password && *c->cfg->server_password)
+		irc_sendq_printf(c, "PASS :%s", c->cfg->server_password);   /* logged as "PASS (hidden)" */
 	irc_sendq_now(c, "CAP LS 302");
 	irc_sendq_printf(c, "NICK %s", c->nick);
 	irc_sendq_printf(c, "USER %s 0 * :%s", c->cfg->username, c->cfg->realname);
