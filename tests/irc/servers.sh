@@ -200,6 +200,8 @@ write_inspircd_conf() {
 <module name="ircv3_invitenotify">
 <module name="ircv3_labeledresponse">
 <module name="ircv3_msgid">
+<module name="chanhistory">
+<chanhistory maxlines="100" notice="no" bots="yes" prefixmsg="no">
 <module name="ircv3_servertime">
 <module name="namesx">
 <module name="uhnames">

@@ -53,7 +53,7 @@ with open(cfgpath, "w") as f:
     f.write("""
 [bot]
 data_dir = {d}/data
-log_level = info
+log_level = {lvl}
 room_answers_per_minute = 0
 
 [irc.ng]
@@ -65,7 +65,8 @@ rate = 12
 burst = 20
 nick = {bot}
 channels = #fo{bot}
-""".format(d=workdir, port=IRC_PORT, bot=BOT, pw=LOAD_PASS))
+""".format(d=workdir, port=IRC_PORT, bot=BOT, pw=LOAD_PASS,
+           lvl=os.environ.get("HEARTH_IRC_FAILOVER_LOG", "info")))
 os.chmod(cfgpath, 0o600)
 env = dict(os.environ, HEARTH_CONTENT_DIR=os.path.join(SRC, "content"))
 
@@ -120,7 +121,13 @@ def tail_logs():
 setup(width=50, on_fail=tail_logs)
 procs = [Proc("a"), Proc("b")]
 a, b = procs
-m = member(HOST, IRC_PORT, "fomem" + TAG, password=LOAD_PASS).connect()
+CHAN = "#fo" + BOT
+m = member(HOST, IRC_PORT, "fomem" + TAG, password=LOAD_PASS,
+           caps=("message-tags", "server-time", "echo-message")).connect()
+# The member opens the channel first (so it is its operator) and turns chanhistory on: the
+# last 100 lines of 2 minutes are replayed to whoever joins (InspIRCd's +H)
+m.join(CHAN)
+m.mode(CHAN, "+H", "100:120")
 
 
 @check("one Hearth connects, the other waits")
@@ -140,42 +147,64 @@ def _():
         except IrcTimeout:
             pass
         expect(time.time() < deadline, "the active Hearth never answered")
+    while not any(x.command == "JOIN" and x.nick and x.nick.lower() == BOT.lower() for x in m.history):
+        expect(time.time() < deadline, "the active Hearth never joined " + CHAN)
+        m.pump(0.2)
     m.drain()
     expect("irc.ng" not in b.log().replace(STANDBY, ""), "the standby did something on irc.ng:\n"
            + b.log()[-1500:])
 
 
-@check("SIGKILL under load: every heard command answered once")
+@check("SIGKILL under load: channel commands answered exactly once")
 def _():
-    sent = unheard = 0
+    """Every second command goes to the channel, every other one in private. The member has
+    echo-message: each command it sent comes back with its msgid (or, in private while nobody
+    holds the bot's nick, as 401), and each reply names the msgid it answers (+draft/reply)."""
     kill_at = LOAD // 3
     t_kill = None
     took = None
-    victim = a
-    standby = b
+    victim, standby = a, b
     mark_s = len(standby.log())
-    replies = 0
-    t0 = time.time()
+    kinds = []           # per command sent, in order: "chan" or "priv"
+    fate = []            # per command, in the order the server answered: msgid, or "401"
+    replies = {}         # msgid -> number of "Check-in" reply lines naming it
+    stray = []           # replies naming no msgid we sent
+    me = m.nick.lower()
 
     def collect():
-        nonlocal replies, unheard
         m.pump(0)
         keep = []
         for x in m.inbox:
-            if x.command == "401":
-                unheard += 1
+            if x.command == "401" and len(x.params) > 1 and x.params[1].lower() == BOT.lower():
+                fate.append("401")
+            elif x.command == "PRIVMSG" and x.nick and x.nick.lower() == me:
+                fate.append(x.tags.get("msgid") or "?")      # our own command, echoed
             elif x.command in ("PRIVMSG", "NOTICE") and x.nick and x.nick.lower() == BOT.lower() \
                     and "Check-in" in x.text:
-                replies += 1
+                rid = x.tags.get("+draft/reply")
+                if rid:
+                    replies[rid] = replies.get(rid, 0) + 1
+                else:
+                    stray.append(x.raw)
             else:
                 keep.append(x)
         m.inbox.clear()
         m.inbox.extend(keep)
 
+    def owed():
+        n = 0
+        for kind, f in zip(kinds, fate):
+            if f != "401" and replies.get(f, 0) == 0:
+                n += 1
+        return n + len(kinds) - len(fate)
+
+    m.drain()
+    t0 = time.time()
     for i in range(LOAD):
         time.sleep(max(0.0, t0 + i / RATE - time.time()))
-        m.privmsg(BOT, "!checkin")
-        sent += 1
+        kind = "chan" if i % 2 == 0 else "priv"
+        m.privmsg(CHAN if kind == "chan" else BOT, "!checkin")
+        kinds.append(kind)
         collect()
         if i == kill_at:
             victim.proc.send_signal(signal.SIGKILL)
@@ -185,17 +214,31 @@ def _():
             took = round(time.time() - t_kill, 1)
             victim.launch()  # the killed one comes back as the standby
     deadline = time.time() + 60
-    while time.time() < deadline and replies + unheard < sent:
+    while time.time() < deadline and owed() > 2:
         time.sleep(0.5)
         collect()
     time.sleep(3)
     collect()
-    heard = sent - unheard
-    print("  figure: IRC takeover after SIGKILL: %s s; %d commands sent, %d unheard (401, nobody "
-          "connected), %d answered" % (took, sent, unheard, replies), flush=True)
+    expect(len(fate) == len(kinds), "%d commands sent, the server answered %d" % (len(kinds), len(fate)))
+    chan = [f for k, f in zip(kinds, fate) if k == "chan"]
+    priv = [f for k, f in zip(kinds, fate) if k == "priv"]
+    bounced = priv.count("401")
+    chan_once = sum(1 for f in chan if replies.get(f, 0) == 1)
+    priv_once = sum(1 for f in priv if f != "401" and replies.get(f, 0) == 1)
+    twice = {f: n for f, n in replies.items() if n > 1}
+    priv_lost = [f for f in priv if f != "401" and replies.get(f, 0) == 0]
+    print("  figure: IRC takeover after SIGKILL: %s s; %d commands at %g/s: channel %d/%d answered "
+          "once; private %d answered once, %d bounced with 401 (nobody held the nick), %d lost in the "
+          "killed process's socket" % (took, LOAD, RATE, chan_once, len(chan), priv_once, bounced,
+                                       len(priv_lost)), flush=True)
     expect(took is not None and took <= 15, "takeover time %s" % took)
-    expect(replies <= heard, "%d replies for %d heard commands: some answered twice" % (replies, heard))
-    expect(heard - replies <= 2, "%d heard commands unanswered" % (heard - replies))
+    expect(not twice, "answered more than once: %s" % twice)
+    expect(not stray, "replies that name no command: %s" % stray[:3])
+    expect("?" not in chan, "a channel command came back without a msgid")
+    expect(chan_once == len(chan), "channel commands not answered exactly once: %s" %
+           [(f, replies.get(f, 0)) for f in chan if replies.get(f, 0) != 1][:10])
+    expect(len(priv_lost) <= 2, "%d private commands neither answered nor bounced" % len(priv_lost))
+    expect(set(replies) <= set(chan + priv), "a reply to a command never sent")
     victim.wait_log(STANDBY, 30)
 
 

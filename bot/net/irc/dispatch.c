@@ -74,6 +74,7 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	char *text, *copy;
 	bool priv = irc_in_is_me(c, target);
 	struct hmsg hm = { 0 };
+	uint32_t pend = 0;
 
 	if (!m->source || !strchr(m->source, '!'))
 		return;                             /* from a server, not a member */
@@ -133,7 +134,12 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	hm.role = account_is_moderator(c, account) || (!priv && irc_track_is_op(&c->track, target, nick))
 		  ? HROLE_MODERATOR : HROLE_MEMBER;
 	hm.via = &c->t;
+	if (priv ? irc_msg_tag(m, "batch") != NULL : !irc_owed_before(c, m, text, hm.msgid, &pend)) {
+		free(text);                  /* batched private lines: not a member speaking now */
+		return;
+	}
 	happ_dispatch(c->app, &hm);
+	irc_owed_after(c, pend);
 	free(text);
 }
 
@@ -404,6 +410,7 @@ static const struct {
 	{ "ACCOUNT", 0, in_account },
 	{ "INVITE", 2, in_invite },
 	{ "PRIVMSG", 1, in_privmsg },
+	{ "BATCH", 1, irc_owed_on_batch },
 	{ "NOTICE", 1, in_notice },
 	{ "ERROR", 0, in_error },
 	{ "403", 0, in_cannot_join },
