@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
 """Two Hearths on one PostgreSQL store, one active for [irc.ng] (issue 13, point 4), against the
-real InspIRCd (its test connect class has no fake lag, so 4 commands a second are not queued
-by the server; ngIRCd throttles a client's input to a few commands a second and reads a dead
-client's EOF only after its penalty time, which would measure ngIRCd, not Hearth).
+real InspIRCd (ngIRCd has neither chanhistory nor msgid: this test runs on InspIRCd only).
 
-Both processes run the same config; only the lease holder connects. A member sends
-HEARTH_IRC_FAILOVER_LOAD (default 60) "!checkin" commands, one every 2 s, to the bot in private
-while the active Hearth is SIGKILLed once (and started again as the new standby). IRC keeps no
-history: a private message sent while no Hearth is connected gets ERR_NOSUCHNICK (401) from the
-server, so the member knows exactly which commands nobody could hear. Every command that reached
-a Hearth is answered exactly once: no reply twice, none lost beyond the commands in flight to
-the killed process's socket (at most 2). The takeover time is printed. Flood control: the test
-servers' connect class allows a client one command a second (more ends in "Excess Flood"), for
-the member and for the bot's replies (two lines each) alike, so the load here is one command
-every 2 s with the bot's default rate, not the Matrix suite's 4 per second.
+Both processes run the same config; only the lease holder connects. The member and both Hearths
+send the server password of the test InspIRCd's "load" connect class (servers.sh), which allows
+20 commands a second (the default class, 1 a second, is what the flood tests check). The member
+opens the channel and sets +H (chanhistory: the channel's recent lines are replayed to whoever
+joins, with msgid and server-time, in a chathistory batch). It then sends
+HEARTH_IRC_FAILOVER_LOAD (default 200) "!checkin" commands at 4 a second, every other one to the
+channel and every other one in private, while the active Hearth is SIGKILLed once (and started
+again as the new standby). With echo-message every command comes back with its msgid, and every
+reply names the msgid it answers (+draft/reply), so each command's replies are counted:
+
+- channel commands: every one answered exactly once (the new instance answers from the replay
+  what the killed one took and did not answer, and what was said while nobody was there; the
+  store's record of answered msgids keeps it from answering anything twice);
+- private commands: IRC has no replay for them; while no Hearth holds the nick the server
+  answers 401, so the member knows; every other one answered once, none twice, except at most
+  2 in the killed process's socket.
+
+The takeover time is printed. Then forged tags from a member (+batch, +msgid, +time, and server
+tags a client writes) change nothing.
 
 Runs only with the store in PostgreSQL (tests/pg/hearth-on-pg.sh; run-all.sh's "IRC again, the
 store in PostgreSQL" step); skipped otherwise. Prints "N passed, M failed" last.
@@ -240,6 +247,23 @@ def _():
     expect(len(priv_lost) <= 2, "%d private commands neither answered nor bounced" % len(priv_lost))
     expect(set(replies) <= set(chan + priv), "a reply to a command never sent")
     victim.wait_log(STANDBY, 30)
+
+
+@check("forged tags from a member change nothing")
+def _():
+    """Client-only tags (+batch, +msgid, +time) are the member's own words, never the server's:
+    the command is live and answered once, naming the server's msgid; a server tag a client
+    writes (batch=, msgid=) is dropped by the server."""
+    for forged in ("@+batch=1;+msgid=forged1;+time=2020-01-01T00:00:00.000Z",
+                   "@batch=1;msgid=forged2;time=2020-01-01T00:00:00.000Z"):
+        m.drain()
+        m.send("%s PRIVMSG %s :!checkin" % (forged, CHAN))
+        echo = m.wait_for(lambda x: x.command == "PRIVMSG" and x.nick and x.nick.lower() == m.nick.lower(), 10)
+        mid = echo.tags.get("msgid")
+        expect(mid and "forged" not in mid, "the server kept a forged msgid: %s" % echo.raw)
+        got = m.wait_privmsg(BOT, target=CHAN, timeout=15, quiet=3)
+        named = [x.tags.get("+draft/reply") for x in got if "Check-in" in x.text]
+        expect(named == [mid], "forged %s: replies named %s, want [%s]" % (forged, named, mid))
 
 
 for p in procs:
