@@ -43,7 +43,7 @@ install_packages() {
 		libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev
 		libmd4c-dev libmd4c-html0-dev libinih-dev libcmocka-dev tzdata sqlite3 python3
 		libmicrohttpd-dev libsystemd-dev systemd curl groff-base libcairo2-dev libpng-dev libfontconfig-dev libfreetype-dev
-		fonts-dejavu-core postgresql libpq-dev)
+		fonts-dejavu-core postgresql libpq-dev runc)
 	local missing=()
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

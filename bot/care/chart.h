@@ -1,4 +1,5 @@
-/* chart.h - a member's mood chart as a PNG, drawn with cairo into memory (chart.c).
+/* chart.h - a member's mood chart as a PNG, drawn with cairo into memory (chart.c), in a
+ * short-lived child process for the daemon (chart_child.c).
  *
  * A pure function of the entries, the zone and the clock: no database, no network. The image is
  * CHART_W x CHART_H: a line of the daily averages (broken where a day has no entry), every entry
@@ -55,9 +56,37 @@ struct chart_png {
 	int width, height;
 };
 
-/* Draws the chart. HE_INVAL for days out of range or no zone, HE_NOMEM, HE_IO when cairo
- * fails. out is cleared first; release it with chart_png_clear. */
+/* Draws the chart in this process. HE_INVAL for days out of range or no zone, HE_NOMEM, HE_IO
+ * when cairo fails. out is cleared first; release it with chart_png_clear. The daemon does not
+ * call it (it keeps cairo's libraries, fonts and caches in the process: +2.9 MB of RSS after one
+ * chart); unit tests that read pixels and the child below do. */
 int chart_draw(const struct chart_in *in, struct chart_png *out);
+
+/* The same chart drawn in a short-lived child (chart_child.c): the daemon forks, the child
+ * draws with chart_draw from the entries already gathered, writes the PNG to a pipe and leaves
+ * with _exit; the parent reads at most CHART_PNG_MAX bytes within CHART_CHILD_TIMEOUT_MS and
+ * always reaps the child (no zombie; no SIGCHLD handler is needed or installed). So the
+ * drawing libraries' pages and caches never grow the daemon, and a crash inside cairo,
+ * FreeType or libpng (a bad font, a library bug) kills only the child: the caller gets an
+ * error. The child closes every descriptor but its pipe (store, sockets, lock file), uses no
+ * stdio, runs no exit handlers and dies with the daemon. Blocks the caller like chart_draw
+ * (about 20 ms; at most the time cap). The PNG's bytes are those of chart_draw.
+ * HE_INVAL for bad input (nothing forked), HE_AGAIN when the child took too long (killed) or
+ * could not be forked, HE_TOOBIG over the size cap (killed), HE_IO when it died or failed (or
+ * left less than a whole PNG), HE_NOMEM. */
+#define CHART_PNG_MAX (4u << 20)
+#define CHART_CHILD_TIMEOUT_MS 5000
+int chart_draw_isolated(const struct chart_in *in, struct chart_png *out);
+
+/* For tests: other caps (0 keeps the default) and a hook run in the child before it draws
+ * (to make it crash, hang or write too much). */
+struct chart_isolation {
+	int timeout_ms;
+	size_t max_bytes;
+	void (*child_hook)(void);
+};
+int chart_draw_isolated_with(const struct chart_in *in, struct chart_png *out,
+			     const struct chart_isolation *opt);
 void chart_png_clear(struct chart_png *p);
 
 /* True when DejaVu Sans is opened from its file (fonts-dejavu-core) without fontconfig; false

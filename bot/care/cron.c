@@ -1,5 +1,6 @@
 /* cron.c - cron schedules in IANA time zones with DST, quiet hours. See cron.h. */
 #include "care/cron.h"
+#include "care/phrase.h"
 #include "core/err.h"
 #include "core/tz.h"
 
@@ -46,10 +47,48 @@ static const char *quote(struct quoted *q, const char *s, size_t n)
 	return q->s;
 }
 
+/* Where a message goes and in which words (cron.h, struct cron_words). */
+struct cerr {
+	char *buf;
+	size_t len;
+	const struct cron_words *words;
+};
+
+/* The reader's text for key, or en when there is none or its printf slots are not en's (a
+ * translation with other slots would read the wrong arguments). */
+static const char *tr(const struct cerr *er, const char *key, const char *en)
+{
+	char a[64], b[64];
+	const char *t;
+
+	if (!er->words || !er->words->text || !(t = er->words->text(er->words->ud, key)))
+		return en;
+	if (!phrase_slots(t, a, sizeof(a)) || !phrase_slots(en, b, sizeof(b)) || strcmp(a, b))
+		return en;
+	return t;
+}
+
+/* Writes the message key (English: fmt) into the caller's buffer, if any. */
+__attribute__((format(printf, 3, 4))) static void msg(const struct cerr *er, const char *key,
+						      const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!er->buf || !er->len)
+		return;
+	va_start(ap, fmt);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	vsnprintf(er->buf, er->len, tr(er, key, fmt), ap);
+#pragma GCC diagnostic pop
+	va_end(ap);
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 struct field {
 	const char *name;
+	const char *key;            /* its name's phrase (cron.field_...) */
 	int lo, hi;                 /* accepted values (day-of-week: 0-7) */
 	const char *const *names;   /* 3-letter names, index 0 = value `name_base` */
 	const char *const *full;    /* full names */
@@ -69,12 +108,17 @@ static const char *const dowfull[] = { "sunday", "monday", "tuesday", "wednesday
 enum { F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, NFIELDS };
 
 static const struct field fields[NFIELDS] = {
-	{ "minute", 0, 59, NULL, NULL, 0, 0 },
-	{ "hour", 0, 23, NULL, NULL, 0, 0 },
-	{ "day-of-month", 1, 31, NULL, NULL, 0, 0 },
-	{ "month", 1, 12, mon3, monfull, 1, 12 },
-	{ "day-of-week", 0, 7, dow3, dowfull, 0, 7 },
+	{ "minute", "field_minute", 0, 59, NULL, NULL, 0, 0 },
+	{ "hour", "field_hour", 0, 23, NULL, NULL, 0, 0 },
+	{ "day-of-month", "field_day_of_month", 1, 31, NULL, NULL, 0, 0 },
+	{ "month", "field_month", 1, 12, mon3, monfull, 1, 12 },
+	{ "day-of-week", "field_day_of_week", 0, 7, dow3, dowfull, 0, 7 },
 };
+
+static const char *fname(const struct cerr *er, const struct field *f)
+{
+	return tr(er, f->key, f->name);
+}
 
 static bool is_blank(char c)
 {
@@ -108,23 +152,23 @@ static bool word_eq(const char *s, size_t n, const char *word)
 }
 
 static void range_msg(const struct field *f, const char *tok, size_t n, bool numeric,
-		      char *errbuf, size_t errlen)
+		      const struct cerr *er)
 {
 	struct quoted q;
 
 	quote(&q, tok, n);
 	if (f->names)
-		he_fmt(errbuf, errlen, numeric ? "%s must be %d-%d or %s-%s, got %s"
-					     : "%s must be %d-%d or %s-%s, got '%s'",
-		     f->name, f->lo, f->hi, f->names[0], f->names[f->nnames == 7 ? 6 : 11], q.s);
+		msg(er, numeric ? "range_names" : "range_names_word",
+		    numeric ? "%s must be %d-%d or %s-%s, got %s" : "%s must be %d-%d or %s-%s, got '%s'",
+		    fname(er, f), f->lo, f->hi, f->names[0], f->names[f->nnames == 7 ? 6 : 11], q.s);
 	else
-		he_fmt(errbuf, errlen, numeric ? "%s must be %d-%d, got %s" : "%s must be %d-%d, got '%s'",
-		     f->name, f->lo, f->hi, q.s);
+		msg(er, numeric ? "range" : "range_word",
+		    numeric ? "%s must be %d-%d, got %s" : "%s must be %d-%d, got '%s'", fname(er, f), f->lo,
+		    f->hi, q.s);
 }
 
 /* Reads one value (number or name) at *pp, advancing it. */
-static int parse_value(const struct field *f, const char **pp, int *out, char *errbuf,
-		       size_t errlen)
+static int parse_value(const struct field *f, const char **pp, int *out, const struct cerr *er)
 {
 	const char *s = *pp, *p = s;
 	struct quoted q;
@@ -140,10 +184,10 @@ static int parse_value(const struct field *f, const char **pp, int *out, char *e
 	n = (size_t)(p - s);
 	if (n == 0) {
 		if (*p == '\0' || is_blank(*p))
-			he_fmt(errbuf, errlen, "%s ends where a value was expected", f->name);
+			msg(er, "ends_early", "%s ends where a value was expected", fname(er, f));
 		else
-			he_fmt(errbuf, errlen, "unexpected '%s' in %s, expected a value",
-			     quote(&q, p, 1), f->name);
+			msg(er, "unexpected_value", "unexpected '%s' in %s, expected a value",
+			    quote(&q, p, 1), fname(er, f));
 		return HE_INVAL;
 	}
 	*pp = p;
@@ -160,7 +204,7 @@ static int parse_value(const struct field *f, const char **pp, int *out, char *e
 		*out = (int)v;
 		return 0;
 bad_number:
-		range_msg(f, s, n, true, errbuf, errlen);
+		range_msg(f, s, n, true, er);
 		return HE_INVAL;
 	}
 	if (alpha && f->names) {
@@ -171,13 +215,12 @@ bad_number:
 			}
 		}
 	}
-	range_msg(f, s, n, false, errbuf, errlen);
+	range_msg(f, s, n, false, er);
 	return HE_INVAL;
 }
 
 /* Parses one field from *pp up to the next blank or the end; sets bits in *mask. */
-static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char *errbuf,
-		       size_t errlen)
+static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, const struct cerr *er)
 {
 	const struct field *f = &fields[fi];
 	const char *p = *pp;
@@ -196,16 +239,16 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 			b = fi == F_DOW ? 6 : f->hi;
 		} else {
 			if (*p == ',' || *p == '\0' || is_blank(*p)) {
-				he_fmt(errbuf, errlen, "%s has an empty item in its list", f->name);
+				msg(er, "empty_item", "%s has an empty item in its list", fname(er, f));
 				return HE_INVAL;
 			}
-			rc = parse_value(f, &p, &a, errbuf, errlen);
+			rc = parse_value(f, &p, &a, er);
 			if (rc)
 				return rc;
 			b = a;
 			if (*p == '-') {
 				p++;
-				rc = parse_value(f, &p, &b, errbuf, errlen);
+				rc = parse_value(f, &p, &b, er);
 				if (rc)
 					return rc;
 				if (fi == F_DOW && b == 0 && a > 0)
@@ -213,9 +256,9 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 				else if (fi == F_DOW && a == 7 && b < 7)
 					a = 0; /* 7-1 is sun-mon */
 				if (b < a) {
-					he_fmt(errbuf, errlen,
-					     "%s range %d-%d runs backwards; write %d-%d,%d-%d instead",
-					     f->name, a, b, a, fi == F_DOW ? 6 : f->hi, f->lo, b);
+					msg(er, "backwards",
+					    "%s range %d-%d runs backwards; write %d-%d,%d-%d instead",
+					    fname(er, f), a, b, a, fi == F_DOW ? 6 : f->hi, f->lo, b);
 					return HE_INVAL;
 				}
 			} else {
@@ -232,12 +275,12 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 				p++;
 			}
 			if (p == s) {
-				he_fmt(errbuf, errlen, "%s step after '/' must be a number", f->name);
+				msg(er, "step_number", "%s step after '/' must be a number", fname(er, f));
 				return HE_INVAL;
 			}
 			if (n < 1 || n > f->hi) {
-				he_fmt(errbuf, errlen, "%s step must be 1-%d, got %s", f->name, f->hi,
-				     quote(&q, s, (size_t)(p - s)));
+				msg(er, "step_range", "%s step must be 1-%d, got %s", fname(er, f), f->hi,
+				    quote(&q, s, (size_t)(p - s)));
 				return HE_INVAL;
 			}
 			step = (int)n;
@@ -252,7 +295,7 @@ static int parse_field(int fi, const char **pp, uint64_t *mask, bool *star, char
 		}
 		if (*p == '\0' || is_blank(*p))
 			break;
-		he_fmt(errbuf, errlen, "unexpected '%s' in %s", quote(&q, p, 1), f->name);
+		msg(er, "unexpected", "unexpected '%s' in %s", quote(&q, p, 1), fname(er, f));
 		return HE_INVAL;
 	}
 	*pp = p;
@@ -270,7 +313,7 @@ static const struct {
 
 static const int month_days_max[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
-static int parse_fields(const char *p, struct cron_expr *e, char *errbuf, size_t errlen)
+static int parse_fields(const char *p, struct cron_expr *e, const struct cerr *er)
 {
 	uint64_t masks[NFIELDS];
 	bool stars[NFIELDS];
@@ -291,14 +334,14 @@ static int parse_fields(const char *p, struct cron_expr *e, char *errbuf, size_t
 			}
 			break;
 		}
-		rc = parse_field(nf, &p, &masks[nf], &stars[nf], errbuf, errlen);
+		rc = parse_field(nf, &p, &masks[nf], &stars[nf], er);
 		if (rc)
 			return rc;
 		nf++;
 	}
 	if (nf != NFIELDS) {
-		he_fmt(errbuf, errlen,
-		     "expected 5 fields (minute hour day-of-month month day-of-week), got %d", nf);
+		msg(er, "five_fields", "expected 5 fields (minute hour day-of-month month day-of-week), got %d",
+		    nf);
 		return HE_INVAL;
 	}
 	e->minute = masks[F_MIN];
@@ -316,9 +359,8 @@ static int parse_fields(const char *p, struct cron_expr *e, char *errbuf, size_t
 				break;
 		}
 		if (m > 12) {
-			he_fmt(errbuf, errlen,
-			     "this schedule never fires: the chosen months never have that "
-			     "day-of-month");
+			msg(er, "never_fires",
+			    "this schedule never fires: the chosen months never have that day-of-month");
 			return HE_INVAL;
 		}
 	}
@@ -327,6 +369,13 @@ static int parse_fields(const char *p, struct cron_expr *e, char *errbuf, size_t
 
 int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t errlen)
 {
+	return cron_parse_words(text, out, errbuf, errlen, NULL);
+}
+
+int cron_parse_words(const char *text, struct cron_expr **out, char *errbuf, size_t errlen,
+		     const struct cron_words *words)
+{
+	const struct cerr er = { errbuf, errlen, words };
 	struct cron_expr *e = NULL;
 	const char *p, *end;
 	size_t len, i;
@@ -338,19 +387,19 @@ int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t er
 		return HE_INVAL;
 	*out = NULL;
 	if (!text) {
-		he_fmt(errbuf, errlen, "schedule is empty");
+		msg(&er, "empty", "schedule is empty");
 		return HE_INVAL;
 	}
 	len = strnlen(text, CRON_MAX_TEXT + 1);
 	if (len > CRON_MAX_TEXT) {
-		he_fmt(errbuf, errlen, "schedule is longer than %d characters", CRON_MAX_TEXT);
+		msg(&er, "too_long", "schedule is longer than %d characters", CRON_MAX_TEXT);
 		return HE_INVAL;
 	}
 	p = text;
 	while (is_blank(*p))
 		p++;
 	if (*p == '\0') {
-		he_fmt(errbuf, errlen, "schedule is empty");
+		msg(&er, "empty", "schedule is empty");
 		return HE_INVAL;
 	}
 	e = calloc(1, sizeof(*e));
@@ -368,16 +417,14 @@ int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t er
 		if (i == sizeof(shortcuts) / sizeof(shortcuts[0]) || *end) {
 			struct quoted q;
 
-			he_fmt(errbuf, errlen,
-			     "unknown shortcut '%s'; use @hourly, @daily, @weekly, @monthly or "
-			     "@yearly",
-			     quote(&q, p, strcspn(p, " \t\r\n")));
+			msg(&er, "shortcut", "unknown shortcut '%s'; use @hourly, @daily, @weekly, @monthly or @yearly",
+			    quote(&q, p, strcspn(p, " \t\r\n")));
 			rc = HE_INVAL;
 			goto out;
 		}
 		p = shortcuts[i].expansion;
 	}
-	rc = parse_fields(p, e, errbuf, errlen);
+	rc = parse_fields(p, e, &er);
 out:
 	if (rc) {
 		free(e);
@@ -568,7 +615,7 @@ int cron_local(const char *tz, time_t t, int *minute_of_day, int *wday, long *da
 #define HHMM_TEXT_MAX 64
 
 /* Parses exactly s[0..n) as H:MM or HH:MM. */
-static int hhmm_span(const char *s, size_t n, int *out, char *errbuf, size_t errlen)
+static int hhmm_span(const char *s, size_t n, int *out, const struct cerr *er)
 {
 	int h, m;
 
@@ -577,18 +624,20 @@ static int hhmm_span(const char *s, size_t n, int *out, char *errbuf, size_t err
 	       is_digit(s[4])))) {
 		struct quoted q;
 
-		he_fmt(errbuf, errlen, "times must look like 07:30, got '%s'", quote(&q, s, n));
+		msg(er, "time_form", "times must look like 07:30, got '%s'", quote(&q, s, n));
 		return HE_INVAL;
 	}
 	h = n == 4 ? s[0] - '0' : (s[0] - '0') * 10 + (s[1] - '0');
 	m = (s[n - 2] - '0') * 10 + (s[n - 1] - '0');
 	if (h > 23) {
-		he_fmt(errbuf, errlen, h == 24 && m == 0 ? "hour must be 0-23, got 24 (write 00:00)"
-						       : "hour must be 0-23, got %d", h);
+		if (h == 24 && m == 0)
+			msg(er, "hour_24", "hour must be 0-23, got 24 (write 00:00)");
+		else
+			msg(er, "hour_range", "hour must be 0-23, got %d", h);
 		return HE_INVAL;
 	}
 	if (m > 59) {
-		he_fmt(errbuf, errlen, "minute must be 0-59, got %d", m);
+		msg(er, "minute_range", "minute must be 0-59, got %d", m);
 		return HE_INVAL;
 	}
 	*out = h * 60 + m;
@@ -616,7 +665,7 @@ int cron_parse_hhmm(const char *text, int *minute_of_day)
 	if (n > HHMM_TEXT_MAX)
 		return HE_INVAL;
 	trim(&text, &n);
-	rc = hhmm_span(text, n, &v, NULL, 0);
+	rc = hhmm_span(text, n, &v, &(struct cerr){ NULL, 0, NULL });
 	if (rc)
 		return rc;
 	*minute_of_day = v;
@@ -625,6 +674,13 @@ int cron_parse_hhmm(const char *text, int *minute_of_day)
 
 int cron_parse_quiet(const char *text, int *start_min, int *end_min, char *errbuf, size_t errlen)
 {
+	return cron_parse_quiet_words(text, start_min, end_min, errbuf, errlen, NULL);
+}
+
+int cron_parse_quiet_words(const char *text, int *start_min, int *end_min, char *errbuf,
+			   size_t errlen, const struct cron_words *words)
+{
+	const struct cerr er = { errbuf, errlen, words };
 	const char *dash, *b;
 	size_t n, na, nb;
 	int s, e, rc;
@@ -632,18 +688,18 @@ int cron_parse_quiet(const char *text, int *start_min, int *end_min, char *errbu
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!text || !start_min || !end_min) {
-		he_fmt(errbuf, errlen, "quiet hours are empty; write them like 22:00-07:00");
+		msg(&er, "quiet_empty", "quiet hours are empty; write them like 22:00-07:00");
 		return HE_INVAL;
 	}
 	n = strnlen(text, HHMM_TEXT_MAX + 1);
 	if (n > HHMM_TEXT_MAX) {
-		he_fmt(errbuf, errlen, "quiet hours are too long; write them like 22:00-07:00");
+		msg(&er, "quiet_long", "quiet hours are too long; write them like 22:00-07:00");
 		return HE_INVAL;
 	}
 	trim(&text, &n);
 	dash = memchr(text, '-', n);
 	if (n == 0 || !dash || memchr(dash + 1, '-', n - (size_t)(dash + 1 - text))) {
-		he_fmt(errbuf, errlen, "quiet hours must look like 22:00-07:00");
+		msg(&er, "quiet_form", "quiet hours must look like 22:00-07:00");
 		return HE_INVAL;
 	}
 	na = (size_t)(dash - text);
@@ -651,14 +707,13 @@ int cron_parse_quiet(const char *text, int *start_min, int *end_min, char *errbu
 	nb = n - na - 1;
 	trim(&text, &na);
 	trim(&b, &nb);
-	if ((rc = hhmm_span(text, na, &s, errbuf, errlen)) ||
-	    (rc = hhmm_span(b, nb, &e, errbuf, errlen)))
+	if ((rc = hhmm_span(text, na, &s, &er)) ||
+	    (rc = hhmm_span(b, nb, &e, &er)))
 		return rc;
 	if (s == e) {
-		he_fmt(errbuf, errlen,
-		     "quiet hours start and end at the same time (%02d:%02d); choose two different "
-		     "times",
-		     s / 60, s % 60);
+		msg(&er, "quiet_same",
+		    "quiet hours start and end at the same time (%02d:%02d); choose two different times",
+		    s / 60, s % 60);
 		return HE_INVAL;
 	}
 	*start_min = s;

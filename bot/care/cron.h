@@ -62,6 +62,17 @@ struct cron_expr; /* opaque: parsed 5-field cron expression */
  * ('?' replaces anything else). Returns HE_NOMEM if allocation fails. */
 int cron_parse(const char *text, struct cron_expr **out, char *errbuf, size_t errlen);
 
+/* The words of the messages above for a person (issue 11: a German moderator reads German):
+ * text(ud, key) returns the text of the phrase "cron.KEY" in their language (content/phrases.ini
+ * [cron]), or NULL for the English built in here. A text whose printf slots differ from the
+ * English one is not used. NULL words: English. */
+struct cron_words {
+	const char *(*text)(void *ud, const char *key);
+	void *ud;
+};
+int cron_parse_words(const char *text, struct cron_expr **out, char *errbuf, size_t errlen,
+		     const struct cron_words *words);
+
 /* Releases an expression; accepts NULL. */
 void cron_free(struct cron_expr *e);
 
@@ -85,6 +96,8 @@ int cron_local(const char *tz, time_t t, int *minute_of_day, int *wday, long *da
  * e.g. "22:00-07:00". Start is inclusive, end exclusive; equal start and end is invalid.
  * Stores minutes since midnight. Returns 0 or HE_INVAL with a message in errbuf. */
 int cron_parse_quiet(const char *text, int *start_min, int *end_min, char *errbuf, size_t errlen);
+int cron_parse_quiet_words(const char *text, int *start_min, int *end_min, char *errbuf,
+			   size_t errlen, const struct cron_words *words);
 
 /* True when minute_of_day lies in [start, end) (wrapping midnight when start > end). False for
  * out-of-range arguments or start == end. */

@@ -1,6 +1,8 @@
 /* datareq.c - data requests served by an operator: the member's own export and forget. */
 #include "care/datareq.h"
 #include "core/tz.h"
+#include "care/content.h"
+#include "care/lang.h"
 #include "care/mood.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -61,11 +63,17 @@ int datareq_export(struct happ *app, const char *network, const char *member, co
 		   char paths[2][4096], char *err, size_t errlen)
 {
 	struct hbuf csv = HBUF_INIT;
-	char *json = NULL, p[2][4096];
+	char *json = NULL, p[2][4096], lang[16];
+	struct content *loaded = NULL;
 	long n = 0, day = tz_daykey(app->cfg->timezone, happ_now(app));
 	int rc;
 
-	rc = mood_export_build(app, network, member, &csv, &json, &n);
+	/* the CSV in the language Hearth speaks with the member in private: the command runs
+	 * without the content, so it is read here for the words (English when it cannot be) */
+	if (!app->content && content_load(app->cfg->content_dir, app->cfg->language, &loaded, NULL, 0) == HE_OK)
+		app->content = loaded;
+	rc = mood_export_build(app, network, member, lang_for_member(app, network, member, lang, sizeof(lang)),
+			       &csv, &json, &n);
 	if (rc) {
 		he_fmt(err, errlen, "cannot build the export: %s", he_str(rc));
 		goto out;
@@ -88,6 +96,10 @@ int datareq_export(struct happ *app, const char *network, const char *member, co
 	hlog_info("admin", "data request: an operator exported the mood log of %s on %s (%ld entries)",
 		  member, network, n);
 out:
+	if (loaded) {
+		app->content = NULL;
+		content_free(loaded);
+	}
 	if (csv.data)
 		sodium_memzero(csv.data, csv.len);
 	if (json)

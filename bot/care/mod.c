@@ -82,7 +82,7 @@ static int mod_reload(struct hctx *ctx, const char *args)
 		return hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.content_reloaded_zu_topics"), app->content->ntopics, app->content->nprompts);
 	/* happ_reload logs the problem; read it again to tell the moderator what to fix. */
 	if (content_load(dir, app->cfg->language, &probe, err, sizeof(err)) == HE_OK)
-		snprintf(err, sizeof(err), "an error I couldn't pin down (see the log)");
+		snprintf(err, sizeof(err), "%s", S("mod.content_error_unknown"));
 	content_free(probe);
 	shown = err;
 	if (dir && strncmp(err, dir, strlen(dir)) == 0) {
@@ -403,9 +403,11 @@ static int quiet_show(struct hctx *ctx)
 static int mod_quiet(struct hctx *ctx, const char *args)
 {
 	const struct hmsg *m = ctx->msg;
-	char text[128], err[160] = "";
+	char text[128], err[200] = "";
 	const char *tz = NULL, *last;
 	char canon[64];
+	struct cron_words words;
+	struct sched_words_ud wud;
 	struct room_settings rs;
 	char *sp;
 	int start, end;
@@ -439,7 +441,8 @@ static int mod_quiet(struct hctx *ctx, const char *args)
 		}
 		tz = canon;
 	}
-	if (cron_parse_quiet(text, &start, &end, err, sizeof(err)) != 0) {
+	sched_cron_words(&words, &wud, ctx->app, hctx_lang(ctx, HDEST_SAME));
+	if (cron_parse_quiet_words(text, &start, &end, err, sizeof(err), &words) != 0) {
 		char *said = text_md_escape(err); /* it quotes what they typed */
 		int rc = said ? hctx_replyf(ctx, HDEST_SAME, hctx_phrase(ctx, HDEST_SAME, "mod.couldnt_read_those_quiet"),
 					    said) : HE_NOMEM;

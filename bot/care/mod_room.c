@@ -258,7 +258,7 @@ static void list_languages(const struct happ *app, struct hbuf *b, const char *w
 	}
 }
 
-static void list_countries(const struct happ *app, struct hbuf *b)
+static void list_countries(const struct happ *app, struct hbuf *b, const char *or_intl)
 {
 	const struct content *c = app->content;
 	const char **codes = c ? calloc(c->ncountries + 1, sizeof(*codes)) : NULL;
@@ -274,7 +274,10 @@ static void list_countries(const struct happ *app, struct hbuf *b)
 	for (size_t i = 0; i < c->ncountries; i++)
 		if (strcmp(codes[i], "intl") != 0)
 			hbuf_printf(b, "%s`%s`", k++ ? ", " : "", codes[i]);
-	hbuf_puts(b, k ? ", or `intl` for the international directory" : "`intl`");
+	if (k)
+		hbuf_printf(b, ", %s", or_intl);
+	else
+		hbuf_puts(b, "`intl`");
 	free(codes);
 }
 
@@ -360,7 +363,7 @@ int mod_set(struct hctx *ctx, const char *args)
 			}
 			if (rc) {
 				free(f);
-				list_countries(app, &good);
+				list_countries(app, &good, S("mod.countries_or_intl"));
 				return set_refused(ctx, S("mod.refused_country"), args, &good);
 			}
 		}

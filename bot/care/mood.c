@@ -149,7 +149,7 @@ static int sub_log(struct hctx *ctx)
 		hbuf_puts(&b, " (");
 		for (size_t i = 0; i < e.ntags; i++) {
 			hbuf_puts(&b, i ? ", " : "");
-			mood_put_escaped(&b, e.tags[i]);
+			mood_put_escaped(&b, e.tags[i], PP("mood.not_shown"));
 		}
 		hbuf_puts(&b, ")");
 	}

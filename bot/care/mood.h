@@ -93,12 +93,13 @@ int mood_parse_remind(const struct content *c, const char *lang, const char *arg
  * an entry logged privately. Used by cmd_mood and the benchmark. */
 int mood_log(struct happ *app, const char *network, const char *member, const char *origin_room,
 	     time_t ts, const struct mood_entry_in *e);
-/* What `!mood export` sends: every entry of (network, member) as CSV (into csv) and JSON
+/* What `!mood export` sends: every entry of (network, member) as CSV (into csv; its column
+ * names and words in lang) and JSON (keys in English, the same in every language)
  * (*json, malloc'd; the caller wipes and frees both); *n gets the number of entries. Also used
  * by `hearth admin member export` (care/datareq.c), so that both give the same files. */
 struct hbuf;
-int mood_export_build(struct happ *app, const char *network, const char *member, struct hbuf *csv,
-		      char **json, long *n);
+int mood_export_build(struct happ *app, const char *network, const char *member, const char *lang,
+		      struct hbuf *csv, char **json, long *n);
 /* What `!mood forget confirm` does: everything of (network, member) hard-deleted in one
  * transaction, then the WAL folded back. Also used by `hearth admin member forget`. */
 int mood_forget_all(struct happ *app, const char *network, const char *member);

@@ -10,6 +10,7 @@
 #include "care/mood_views.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "core/tz.h"
 #include "store/db.h"
@@ -232,8 +233,10 @@ int mood_chart(struct hctx *ctx, const char *rest)
 		rc = b.oom ? HE_NOMEM : mood_say(ctx, hbuf_str(&b));
 		goto out;
 	}
-	if ((rc = chart_draw(&in, &png)) != HE_OK)
+	if ((rc = chart_draw_isolated(&in, &png)) != HE_OK) {
+		hlog_warn("mood", "a mood chart could not be drawn (%s)", he_str(rc));
 		goto out;
+	}
 	snprintf(name, sizeof(name), "hearth-mood-chart-%04ld-%02ld-%02ld.png",
 		 (long)tm.tm_year + 1900, (long)tm.tm_mon + 1, (long)tm.tm_mday);
 	struct himage img = { { name, "image/png", (const char *)png.data, png.len }, png.width,

@@ -55,12 +55,13 @@ static void member_tz(struct happ *app, const char *network, const char *member,
 		snprintf(tz, len, "%s", app->cfg->timezone ? app->cfg->timezone : "UTC");
 }
 
-/* A member's text shown as written: no Markdown, links or mentions (text_md_escape), one line. */
-void mood_put_escaped(struct hbuf *b, const char *s)
+/* A member's text shown as written: no Markdown, links or mentions (text_md_escape), one line.
+ * not_shown (in the reader's language) stands in when memory ran out. */
+void mood_put_escaped(struct hbuf *b, const char *s, const char *not_shown)
 {
 	char *safe = text_md_escape(s);
 
-	hbuf_puts(b, safe ? safe : "(not shown)");
+	hbuf_puts(b, safe ? safe : not_shown);
 	free(safe);
 }
 
@@ -258,7 +259,7 @@ int mood_history(struct hctx *ctx, const char *rest)
 			hbuf_printf(&b, " · (%s)", PP("mood.note_sealed"));
 		else if (plain && *plain) {
 			hbuf_puts(&b, " · ");
-			mood_put_escaped(&b, plain);
+			mood_put_escaped(&b, plain, PP("mood.not_shown"));
 		}
 		hbuf_putc(&b, '\n');
 		if (plain)
@@ -304,10 +305,36 @@ static void iso_utc(time_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Builds the CSV and JSON of every entry of a member. */
-int mood_export_build(struct happ *app, const char *network, const char *member, struct hbuf *csv,
-			char **json, long *n)
+/* A column name of the CSV's first line: as it is unless it needs quotes. */
+static void csv_head(struct hbuf *b, const char *s, bool last)
 {
+	if (s[strcspn(s, ",\"\r\n")])
+		csv_field(b, s);
+	else
+		hbuf_puts(b, s);
+	hbuf_puts(b, last ? "\r\n" : ",");
+}
+
+/* A word of the export: `hearth admin member export` runs without the content loaded, and
+ * then gives what an English member gets. */
+static const char *export_word(struct happ *app, const char *lang, const char *key, const char *en)
+{
+	const char *t = app->content ? phrase_opt(app->content, lang, key) : NULL;
+
+	return t ? t : en;
+}
+
+/* Builds the CSV and JSON of every entry of a member. The CSV is for a person: its column names
+ * and words in lang; the JSON is for programs: its keys stay the same in every language. */
+int mood_export_build(struct happ *app, const char *network, const char *member, const char *lang,
+		      struct hbuf *csv, char **json, long *n)
+{
+	static const char *const head[][2] = { { "mood.csv_time", "time_utc" }, { "mood.csv_score", "score" },
+					       { "mood.csv_note", "note" }, { "mood.csv_tags", "tags" },
+					       { "mood.csv_room", "logged_in" } };
+	const char *sealed = export_word(app, lang, "mood.note_sealed", "this note can't be opened with the current key");
+	const char *private_word = export_word(app, lang, "mood.csv_private", "private");
+	char sealed_note[256];
 	json_t *root = NULL, *entries = NULL, *consent = json_null(), *reminder = json_null();
 	struct db_stmt *st;
 	long long given_at = 0;
@@ -335,7 +362,9 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 		rc = HE_NOMEM;
 		goto out;
 	}
-	hbuf_puts(csv, "time_utc,score,note,tags,logged_in\r\n");
+	snprintf(sealed_note, sizeof(sealed_note), "(%s)", sealed);
+	for (size_t i = 0; i < 5; i++)
+		csv_head(csv, export_word(app, lang, head[i][0], head[i][1]), i == 4);
 	st = db_stmtf(store_sql(app->store), "SELECT id, ts, score, origin_room, nonce, box FROM mood_entry"
 				     " WHERE network = ? AND member = ? ORDER BY ts, id", "ss", network, member);
 	if (!st) {
@@ -372,12 +401,11 @@ int mood_export_build(struct happ *app, const char *network, const char *member,
 			goto out;
 		}
 		hbuf_printf(csv, "%s,%d,", when, score);
-		csv_field(csv, orc == HE_CRYPTO ? "(this note can't be opened with the current key)" :
-						  plain ? plain : "");
+		csv_field(csv, orc == HE_CRYPTO ? sealed_note : plain ? plain : "");
 		hbuf_putc(csv, ',');
 		csv_field(csv, hbuf_str(&tagtext));
 		hbuf_putc(csv, ',');
-		csv_field(csv, room ? room : "private");
+		csv_field(csv, room ? room : private_word);
 		hbuf_puts(csv, "\r\n");
 		hbuf_free(&tagtext);
 		if (plain)
@@ -407,7 +435,7 @@ int mood_export(struct hctx *ctx)
 
 	if (mstore_count(app, m->network, m->sender) <= 0)
 		return mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.theres_nothing_mood_log"));
-	rc = mood_export_build(app, m->network, m->sender, &csv, &json, &n);
+	rc = mood_export_build(app, m->network, m->sender, hctx_lang(ctx, HDEST_PRIVATE), &csv, &json, &n);
 	if (rc) {
 		rc = mood_say(ctx, hctx_phrase(ctx, HDEST_PRIVATE, "mood.sorry_couldnt_put_export"));
 		goto out;

@@ -13,7 +13,7 @@ static inline int mood_say(struct hctx *ctx, const char *md)
 }
 
 /* A member's text shown as written: no Markdown, links or mentions (text_md_escape), one line. */
-void mood_put_escaped(struct hbuf *b, const char *s);
+void mood_put_escaped(struct hbuf *b, const char *s, const char *not_shown);
 /* Month (1-12) and weekday (0 = Sunday) names in lang (phrases date.monN, date.wdN). */
 struct content;
 const char *mood_month_name(const struct content *c, const char *lang, int mon);

@@ -183,6 +183,24 @@ static int check_gap(struct happ *app, const char *lang, const struct cron_expr 
 	return HE_OK;
 }
 
+static const char *cron_text(void *ud, const char *key)
+{
+	const struct sched_words_ud *u = ud;
+	char name[64];
+
+	snprintf(name, sizeof(name), "cron.%s", key);
+	return phrase_opt(u->app->content, u->lang, name);
+}
+
+void sched_cron_words(struct cron_words *w, struct sched_words_ud *ud, struct happ *app,
+		      const char *lang)
+{
+	ud->app = app;
+	ud->lang = lang;
+	w->text = cron_text;
+	w->ud = ud;
+}
+
 int sched_add(struct happ *app, const char *network, const char *room, const char *cron,
 	      const char *tz, long long *id, char *err, size_t errlen)
 {
@@ -195,8 +213,10 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 {
 	struct cron_expr *e = NULL;
 	struct room_settings rs;
-	char why[160] = "";
+	char why[200] = "";
 	const char *zone = tz, *lang = "en";
+	struct cron_words words;
+	struct sched_words_ud wud;
 	time_t now = happ_now(app);
 	long long have;
 	int rc, room_rc;
@@ -208,7 +228,8 @@ int sched_add_with(struct happ *app, const char *network, const char *room, cons
 	if ((room_rc = rooms_get(app, network, room, &rs)) != HE_OK)
 		rooms_get_defaults(&rs);
 	lang = rooms_language(app, &rs);
-	rc = cron_parse(cron, &e, why, sizeof(why));
+	sched_cron_words(&words, &wud, app, lang);
+	rc = cron_parse_words(cron, &e, why, sizeof(why), &words); /* in the room's language */
 	if (rc == HE_INVAL) {
 		char *said = text_md_escape(why); /* it quotes what they typed */
 		if (!said) {
@@ -284,10 +305,25 @@ int sched_remove(struct happ *app, const char *network, const char *room, long l
 	return rc;
 }
 
-static int set_last_fire(struct happ *app, long long id, time_t t)
+/* The "sent" mark: last_fire moves from `from` to t, in a transaction fenced for the schedule's
+ * network (core/app.h happ_fenced_begin): a process whose lease for it is gone (a standby, or
+ * one that was frozen while another Hearth took over) writes nothing and gets HE_PERM. The
+ * mark is taken BEFORE the post (and given back when the post fails), and only when last_fire
+ * is still `from`: of two processes that ever both saw the check-in due, one posts it;
+ * HE_NOTFOUND for the other. */
+static int set_last_fire(struct happ *app, const struct sched_entry *s, time_t from, time_t t)
 {
-	return db_runf(store_sql(app->store), NULL, "UPDATE sched SET last_fire = ? WHERE id = ?", "ii", (int64_t)t,
-			  (int64_t)id);
+	struct db *db = store_sql(app->store);
+	bool own = false;
+	int rc = happ_fenced_begin(app, s->network, &own);
+
+	if (rc)
+		return rc;
+	rc = db_runf(db, NULL, "UPDATE sched SET last_fire = ? WHERE id = ? AND last_fire = ?", "iii",
+		     (int64_t)t, (int64_t)s->id, (int64_t)from);
+	if (rc == HE_OK && db_last_changes(db) == 0)
+		rc = HE_NOTFOUND;
+	return happ_fenced_end(app, own, rc);
 }
 
 static bool in_quiet(struct happ *app, const struct room_settings *rs, time_t t)
@@ -405,15 +441,21 @@ int sched_due(struct happ *app, time_t now, int *posted)
 		else if (last_posted && strcmp(last_posted->network, s->network) == 0 &&
 			 strcmp(last_posted->room, s->room) == 0)
 			why = "the room already got a check-in just now";
-		if (why) {
+		/* Only where the network is active (not on a standby); the mark before the post */
+		if (!happ_network_active(app, s->network))
+			prc = HE_AGAIN;
+		else if ((prc = set_last_fire(app, s, s->last_fire, now)) == HE_OK && why)
 			hlog_debug("sched", "schedule %lld: skipped (%s)", s->id, why);
-			set_last_fire(app, s->id, now);
-			continue;
+		if (prc || why) {
+			if (prc && prc != HE_PERM && prc != HE_NOTFOUND && ss)
+				ss->retry = true; /* not active here yet, or the store failed */
+			continue; /* HE_PERM, HE_NOTFOUND: not ours to post */
 		}
 		prc = post_checkin(app, s, now);
 		if (prc == HE_AGAIN || (prc && prc != HE_NOTFOUND)) {
 			hlog_warn("sched", "schedule %lld: the check-in could not be posted (%s); will retry",
 				  s->id, he_str(prc));
+			set_last_fire(app, s, now, s->last_fire); /* the mark given back */
 			if (ss)
 				ss->retry = true;
 			continue;
@@ -422,7 +464,6 @@ int sched_due(struct happ *app, time_t now, int *posted)
 			hlog_warn("sched", "schedule %lld: there are no check-in prompts in the content", s->id);
 		else
 			count++;
-		set_last_fire(app, s->id, now);
 		last_posted = s;
 	}
 	free(v);

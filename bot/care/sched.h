@@ -73,6 +73,16 @@ int sched_list(struct happ *app, const char *network, const char *room, struct s
 int sched_due(struct happ *app, time_t now, int *posted);
 /* Earliest fire time strictly after now across all schedules; HE_NOTFOUND when there is none. */
 int sched_next(struct happ *app, time_t now, time_t *next);
+/* The words of cron's messages (care/cron.h) in a language: pass &w to cron_parse_words or
+ * cron_parse_quiet_words after sched_cron_words(&w, &ud, app, lang). */
+struct cron_words;
+struct sched_words_ud {
+	struct happ *app;
+	const char *lang;
+};
+void sched_cron_words(struct cron_words *w, struct sched_words_ud *ud, struct happ *app,
+		      const char *lang);
+
 /* Re-arms the loop timer (after a change); harmless without a loop. */
 void sched_rearm(struct happ *app);
 

@@ -46,15 +46,29 @@ time_t happ_now(const struct happ *app);
 void happ_fail(struct happ *app, const char *who, const char *what, int rc);
 
 int happ_add_transport(struct happ *app, struct htransport *t);
+/* The transport for network, or NULL: none, or the network is not active in this process (it
+ * waits as a standby, or its lease ran out: see happ_network_active). */
 struct htransport *happ_transport(struct happ *app, const char *network);
+
+/* Two Hearth processes may share one store, one active per network (store/lease.h). True when
+ * network is active here (always, when no lease is kept for it: console, tools, tests). */
+bool happ_network_active(struct happ *app, const char *network);
+/* A write only the active process for network may make: opens a transaction that first checks
+ * this process still holds the network's lease (or checks it inside the caller's transaction),
+ * HE_PERM when it does not (nothing is written; the process then restarts as a standby).
+ * happ_fenced_end() commits (rc HE_OK) or rolls back what happ_fenced_begin() opened and
+ * returns rc or the commit's error. Without a lease for network: a plain write. */
+int happ_fenced_begin(struct happ *app, const char *network, bool *own);
+int happ_fenced_end(struct happ *app, bool own, int rc);
 
 /* Handles one message from a member (app->on_message: commands, crisis detection, replies).
  * Returns 0, or a negative code when a reply could not be delivered; HE_INVAL when no handler
- * is installed. */
+ * is installed; HE_PERM when the message's network is not active here (nothing is done). */
 int happ_dispatch(struct happ *app, const struct hmsg *m);
 
 /* Handles one room event from a transport (app->on_room_event: a join, for the welcome).
- * HE_OK when no handler is installed (a transport tested on its own). */
+ * HE_OK when no handler is installed (a transport tested on its own); HE_PERM, like
+ * happ_dispatch, when the event's network is not active here. */
 int happ_room_event(struct happ *app, const struct hevent *ev);
 
 /* Reloads content and what can change without reconnecting (app->on_reload); HE_OK when no

@@ -264,7 +264,7 @@ struct lease *lease_find(const char *section)
 	return NULL;
 }
 
-static struct lease *find_for(struct store *s, const char *section)
+struct lease *lease_find_store(struct store *s, const char *section)
 {
 	for (size_t i = 0; i < LEASE_REGISTRY; i++)
 		if (registry[i] && registry[i]->s == s && strcmp(registry[i]->section, section) == 0)
@@ -274,7 +274,7 @@ static struct lease *find_for(struct store *s, const char *section)
 
 int lease_guard_section(struct store *s, const char *section)
 {
-	struct lease *l = find_for(s, section);
+	struct lease *l = lease_find_store(s, section);
 
 	return l ? lease_guard(l) : HE_OK;
 }
@@ -282,7 +282,7 @@ int lease_guard_section(struct store *s, const char *section)
 int lease_open(struct store *s, const char *section, bool *own)
 {
 	struct db *db = store_sql(s);
-	struct lease *l = find_for(s, section);
+	struct lease *l = lease_find_store(s, section);
 	int rc;
 
 	*own = false;

@@ -20,7 +20,26 @@
  * same code runs and the lease is always held by that one process.
  *
  * Leases register themselves by section, so that code far from the owner (the crypto store)
- * can fence its writes with lease_guard_section() without a pointer being passed down. */
+ * can fence its writes with lease_guard_section() without a pointer being passed down.
+ *
+ * What a process whose lease is gone (it woke from a freeze, or was cut off while another took
+ * over) could still write, and why each is safe:
+ *   fenced here (lease_guard in the write's transaction): the Matrix sync position, every
+ *     Olm/Megolm transaction, owed-reply records, check-in prompt records (net/matrix), the
+ *     session rows: access token, device id, filter (matrix.c), and a scheduled check-in's
+ *     "posted" mark (care/sched.c through happ_fenced_begin, core/app.h), taken BEFORE the post
+ *     as a compare-and-set, so a refused mark means no post either;
+ *   gated by the local deadline (lease_valid, which ends LEASE_MARGIN_MS before the row does):
+ *     everything the care layer writes for a member's message or a room event (mood entries,
+ *     consent, reminders, settings, schedules, check-in rotation, member language: happ_dispatch
+ *     and happ_room_event refuse), and what it does unprompted (scheduled check-ins, mood
+ *     reminders and their "sent" day: happ_transport() finds no transport). The write comes
+ *     after the check within one turn of the loop, far less than the margin;
+ *   harmless: the owed joins and gaps (a join is idempotent; a gap row only makes the active
+ *     read a stretch of timeline again, whose events the owed records already answered), the
+ *     daily mood purge and the prune of old prompt and owed rows (deletes by a fixed age, the
+ *     same rows whoever runs them), the IRC STS policy (what the server itself declared).
+ * A process that finds its lease gone restarts as a standby (core/standby.h). */
 #ifndef HEARTH_LEASE_H
 #define HEARTH_LEASE_H
 
@@ -90,5 +109,7 @@ int lease_open(struct store *s, const char *section, bool *own);
 int lease_end(struct store *s, bool own, int rc);
 /* The registered lease for section, or NULL. */
 struct lease *lease_find(const char *section);
+/* The same, among the leases on store s (two instances in one test process, each its store). */
+struct lease *lease_find_store(struct store *s, const char *section);
 
 #endif

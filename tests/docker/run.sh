@@ -93,6 +93,7 @@ need=()
 command -v podman >/dev/null || need+=(podman)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v unshare >/dev/null || need+=(util-linux)
+command -v runc >/dev/null || need+=(runc) # the two-instance run (tests/docker/pair.bash)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}"
 	apt-get update -qq >/dev/null
@@ -327,6 +328,9 @@ out=$(in_image /usr/bin/hearth --config /etc/hearth/hearth.ini </dev/null 2>&1) 
 echo "without a config (rc $rc): $(head -3 <<<"$out")"
 fails_kindly() { [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && grep -qF /etc/hearth/hearth.ini <<<"$out"; }
 check "default CMD without a mounted config exits non-zero naming /etc/hearth/hearth.ini" fails_kindly
+
+# ---- 6. README's two containers on one PostgreSQL, with podman run ------------------------------
+source "$ROOT/tests/docker/pair.bash"
 
 summary
 [ "$FAIL" -eq 0 ]

@@ -3,7 +3,8 @@
 # a crisis answer with German resources), a member's own language for private replies with
 # !lang, English where a German topic is missing, hostile !lang input, and --check-config
 # listing what a language lacks, refusing a translation whose slots differ or a line inih would
-# cut, and reading a phrase that goes on over indented lines.
+# cut, and reading a phrase that goes on over indented lines; the last English in German replies
+# (cron and quiet-hour reasons, the country list, the CSV export).
 . "$(dirname "$0")/lib.bash"
 unset HEARTH_FAKE_NOW
 
@@ -123,5 +124,28 @@ missing=$(grep -ohE '(hctx_phrase\([^,]+, *HDEST_[A-Z]+, *|phrase\([^,]+, *[^,]+
 done)
 equal "phrases the code names but content/phrases.ini lacks" "$missing" ""
 equal "the German book has every English phrase" "$(HEARTH_CONTENT_DIR="$SRC/content" "$HEARTH" --check-config 2>&1 | grep -c 'phrases (phrases.ini' || true)" "0"
+
+# 8. The last English in German replies (issue 11): the cron parser's reason in a schedule error,
+#    a quiet-hours reason, the CSV export's column names and words.
+out=$(printf '%s\n' '!mod checkin add "0 25 * * *"' '!mod checkin add "0 9 * * 5-1"' '!mod quiet 22:00-22:00' \
+	'!mod set country narnia' | run_console --as alice --role moderator)
+expect "a German cron reason" "$out" "Stunde: erlaubt ist 0-23, nicht 25"
+expect "another German cron reason" "$out" "Wochentag: Der Bereich 5-1 läuft rückwärts"
+expect "a German quiet-hours reason" "$out" "beginnen und enden zur selben Zeit (22:00)"
+expect "the country list ends in German" "$out" "oder intl für das internationale Verzeichnis"
+for w in "must be" "got 25" "runs backwards" "start and end" "international directory"; do
+	reject "no English \"$w\"" "$out" "$w"
+done
+printf '%s\n' '/dm !lang de' '/dm !mood optin' '/dm !mood optin confirm' '/dm !mood 6 #müde' '/dm !mood export' |
+	run_console --as dora >/dev/null
+csv=$(cat "$WORK"/data/exports/dora/hearth-mood-*.csv)
+expect "the CSV's column names in German" "$(head -n1 <<<"$csv")" "Zeit (UTC),Wert,Notiz,Stichwörter,Eingetragen in"
+expect "and its words" "$csv" '"privat"'
+reject "no English column names" "$csv" "time_utc"
+expect "the JSON keeps its keys" "$(cat "$WORK"/data/exports/dora/hearth-mood-*.json)" '"score": 6'
+# an operator's export for her (`hearth admin member export`) is the same file, in German too
+mkdir -p "$WORK/admin-out"
+"$HEARTH" --data-dir "$WORK/data" admin member export dora --out "$WORK/admin-out" >/dev/null 2>>"$WORK/stderr"
+equal "the operator's CSV equals hers" "$(cmp "$WORK"/admin-out/hearth-mood-*.csv "$WORK"/data/exports/dora/hearth-mood-*.csv && echo same)" same
 
 finish

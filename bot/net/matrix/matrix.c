@@ -55,12 +55,6 @@ static int mx_crypto_attach(struct mx *mx)
 
 /* ---- session ---- */
 
-static void kv_set(struct mx *mx, const char *key, const char *value)
-{
-	if (store_kv_set(mx->app->store, MX_MOD, key, value) != HE_OK)
-		hlog_warn(MX_MOD, "could not save %s in the store", key);
-}
-
 int mx_kv_set_fenced(struct mx *mx, const char *key, const char *value)
 {
 	struct store *st = mx->app->store;
@@ -69,7 +63,21 @@ int mx_kv_set_fenced(struct mx *mx, const char *key, const char *value)
 
 	if (rc)
 		return rc;
-	return lease_end(st, own, store_kv_set(st, MX_MOD, key, value));
+	return lease_end(st, own, value ? store_kv_set(st, MX_MOD, key, value) : store_kv_del(st, MX_MOD, key));
+}
+
+/* The session's rows (user id, access token, device id, filter): fenced like the sync position,
+ * so an instance whose lease is gone (it was frozen, another Hearth took over and perhaps
+ * logged in again) cannot put its older token or device back over the active one's. Refused,
+ * the lease is lost and Hearth restarts as a standby (core/standby.h). value NULL deletes. */
+static void kv_set(struct mx *mx, const char *key, const char *value)
+{
+	int rc = mx_kv_set_fenced(mx, key, value);
+
+	if (rc == HE_PERM)
+		hlog_warn(MX_MOD, "did not save %s: another Hearth is active for [matrix]", key);
+	else if (rc != HE_OK)
+		hlog_warn(MX_MOD, "could not save %s in the store", key);
 }
 
 static void set_session(struct mx *mx, const char *token, const char *device)
@@ -115,7 +123,7 @@ static void token_save(struct mx *mx)
 	if (!mx->access_token || e2e_secret_seal(path, mx->access_token, &sealed) != HE_OK) {
 		hlog_warn(MX_MOD, "could not seal the access token: it is not kept (a restart logs in "
 			  "again)");
-		store_kv_del(st, MX_MOD, "access_token");
+		kv_set(mx, "access_token", NULL);
 		return;
 	}
 	/* SQLite: overwrite the old value's cells and fold the WAL back, so a token once kept in
@@ -222,7 +230,7 @@ void mx_auth_lost(struct mx *mx)
 	if (mx->auth_lost)
 		return;
 	mx->auth_lost = true;
-	store_kv_del(mx->app->store, MX_MOD, "access_token");
+	kv_set(mx, "access_token", NULL);
 	if (!mx->app->cfg->matrix_password) {
 		mx_fatal(mx, "the homeserver no longer accepts the access token (M_UNKNOWN_TOKEN) and "
 			 "no password is configured: set [matrix] password (or HEARTH_MATRIX_PASSWORD) "
@@ -274,11 +282,11 @@ static int session_begin(struct mx *mx)
 	if (uid && strcmp(uid, mx->user_id) != 0) {
 		/* another account: nothing stored belongs to this one */
 		hlog_info(MX_MOD, "the store belongs to %s; starting afresh for %s", uid, mx->user_id);
-		store_kv_del(st, MX_MOD, "access_token");
-		store_kv_del(st, MX_MOD, "device_id");
-		store_kv_del(st, MX_MOD, "since");
-		store_kv_del(st, MX_MOD, "filter_id");
-		store_kv_del(st, MX_MOD, "filter_json");
+		kv_set(mx, "access_token", NULL);
+		kv_set(mx, "device_id", NULL);
+		kv_set(mx, "since", NULL);
+		kv_set(mx, "filter_id", NULL);
+		kv_set(mx, "filter_json", NULL);
 		if (mx_owed_clear(st) != HE_OK)
 			hlog_warn(MX_MOD, "could not clear what the other account was owed");
 	} else {

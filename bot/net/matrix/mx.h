@@ -140,7 +140,8 @@ struct mx {
 };
 
 /* ---- matrix.c ---- */
-/* store_kv_set in the "matrix" namespace, fenced by the [matrix] lease (store/lease.h). */
+/* store_kv_set in the "matrix" namespace (value NULL: store_kv_del), fenced by the [matrix] lease
+ * (store/lease.h): HE_PERM, nothing written, when this process no longer holds it. */
 int mx_kv_set_fenced(struct mx *mx, const char *key, const char *value);
 void mx_fatal(struct mx *mx, const char *why);              /* exit code 1, stop the loop */
 void mx_auth_lost(struct mx *mx);                           /* token revoked: log in again */
