@@ -22,6 +22,8 @@ reply names the msgid it answers (+draft/reply), so each command's replies are c
 The takeover time is printed. Then forged tags from a member (+batch, +msgid, +time, and server
 tags a client writes) change nothing.
 
+HEARTH_IRC_FAILOVER_LOG=debug gives both Hearths a debug log (raw lines, never a body).
+
 Runs only with the store in PostgreSQL (tests/pg/hearth-on-pg.sh; run-all.sh's "IRC again, the
 store in PostgreSQL" step); skipped otherwise. Prints "N passed, M failed" last.
 """
