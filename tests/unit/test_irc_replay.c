@@ -53,6 +53,14 @@ static int on_message(struct happ *app, const struct hmsg *m)
 	return HE_OK;
 }
 
+/* The care layer's app->wants_answer (router_wants_answer: a command or crisis language),
+ * here: the prefix, or the test's crisis marker. */
+static bool wants_answer(struct happ *app, const char *text)
+{
+	(void)app;
+	return text[0] == '!' || strstr(text, "CRISIS") != NULL;
+}
+
 static void rig_open(struct rig *r)
 {
 	int sv[2];
@@ -192,6 +200,13 @@ static void replay_answers_only_what_is_owed(void **state)
 	replayed(&r, "h1", "old1", IRC_REPLAY_MAX_AGE_S + 5, "!checkin");
 	replayed(&r, "h1", "fut1", -(IRC_REPLAY_MAX_FUTURE_S + 5), "!checkin");
 	replayed(&r, "h1", "chat2", 3, "just talking");
+	r.app.wants_answer = wants_answer;                           /* the care layer's question */
+	replayed(&r, "h1", "crisis1", 4, "I feel CRISIS tonight");      /* answered like a command */
+	assert_int_equal(r.seen, before + 3);
+	assert_string_equal(r.last, "crisis1");
+	replayed(&r, "h1", "chat3", 3, "still just talking");
+	assert_int_equal(r.seen, before + 3);
+	before++;
 	feed(&r, "@msgid=notime;batch=h1 :ann!a@h PRIVMSG #c :!checkin");
 	feed(&r, "@time=2026-01-01T00:00:00.000Z;batch=h1 :ann!a@h PRIVMSG #c :!checkin");
 	feed(&r, "@time=yesterday;msgid=badtime;batch=h1 :ann!a@h PRIVMSG #c :!checkin");

@@ -226,9 +226,9 @@ static void pend_finish(struct irc *c, struct irc_owed_pend *p)
 bool irc_owed_before(struct irc *c, const struct irc_msg *m, const char *text, const char *msgid,
 		     uint32_t *pend)
 {
-	const char *bref = irc_msg_tag(m, "batch"), *prefix = c->app->cfg->prefix;
+	const char *bref = irc_msg_tag(m, "batch");
 	struct irc_batch *b = NULL;
-	bool cmd = prefix && *prefix && strncmp(text, prefix, strlen(prefix)) == 0;
+	bool cmd = happ_wants_answer(c->app, text); /* a command, or crisis language */
 	int rc;
 
 	*pend = 0;
