@@ -53,6 +53,7 @@ int care_init(struct happ *app)
 	app->on_message = router_dispatch;
 	app->on_reload = care_load_content;
 	app->on_room_event = care_room_event;
+	app->wants_answer = router_wants_answer;
 	if ((rc = rooms_init(app)) || (rc = checkin_init(app)) || (rc = mood_init(app)) ||
 	    (rc = crisis_init(app)) || (rc = sched_init(app)) || (rc = welcome_init(app)) ||
 	    (rc = limit_init(app)))
@@ -74,5 +75,6 @@ void care_free(struct happ *app)
 	app->on_message = NULL;
 	app->on_reload = NULL;
 	app->on_room_event = NULL;
+	app->wants_answer = NULL;
 }
 

@@ -103,6 +103,11 @@ static bool maybe_command(const struct happ *app, const char *text)
 	       (c > 0x20 && c < 0x7f && !isalnum(c));
 }
 
+bool router_wants_answer(struct happ *app, const char *text)
+{
+	return maybe_command(app, text) || crisis_match(app->content, text) == 1;
+}
+
 int router_dispatch(struct happ *app, const struct hmsg *m)
 {
 	struct hctx ctx = { .app = app, .msg = m };

@@ -12,5 +12,7 @@
 
 /* Returns 0, or a negative code when a reply could not be delivered. */
 int router_dispatch(struct happ *app, const struct hmsg *m);
+/* app->wants_answer: text may be a command (any room's prefix) or holds crisis language. */
+bool router_wants_answer(struct happ *app, const char *text);
 
 #endif

@@ -11,6 +11,7 @@
 #include "care/sched.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "net/irc/owed.h"
 #include "net/matrix/mx.h"
 #include "store/db.h"
 #include "store/db_copy.h"
@@ -29,7 +30,7 @@
 /* Every module's tables, as the daemon makes them at start. */
 static int (*const migrators[])(struct store *) = {
 	rooms_migrate, checkin_migrate, sched_migrate, mood_migrate, mx_owed_migrate, mx_react_migrate,
-	lease_migrate,
+	lease_migrate, irc_owed_migrate,
 };
 
 static void usage(FILE *f)

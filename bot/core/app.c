@@ -93,6 +93,16 @@ int happ_dispatch(struct happ *app, const struct hmsg *m)
 	return rc;
 }
 
+bool happ_wants_answer(struct happ *app, const char *text)
+{
+	if (!text)
+		return false;
+	if (app->wants_answer)
+		return app->wants_answer(app, text);
+	return app->cfg && app->cfg->prefix && *app->cfg->prefix &&
+	       strncmp(text, app->cfg->prefix, strlen(app->cfg->prefix)) == 0;
+}
+
 int happ_room_event(struct happ *app, const struct hevent *ev)
 {
 	if (!app->on_room_event)

@@ -33,6 +33,7 @@ struct happ {
 	int (*on_message)(struct happ *app, const struct hmsg *m);
 	int (*on_reload)(struct happ *app);
 	int (*on_room_event)(struct happ *app, const struct hevent *ev);
+	bool (*wants_answer)(struct happ *app, const char *text);
 	int exit_code;
 };
 
@@ -65,6 +66,12 @@ int happ_fenced_end(struct happ *app, bool own, int rc);
  * Returns 0, or a negative code when a reply could not be delivered; HE_INVAL when no handler
  * is installed; HE_PERM when the message's network is not active here (nothing is done). */
 int happ_dispatch(struct happ *app, const struct hmsg *m);
+
+/* Whether a member's message with this text would get an answer (a command, in any room's
+ * prefix, or crisis language: app->wants_answer). A transport that replays messages missed while
+ * no Hearth was connected (IRC's channel history) answers only these, so a person in crisis is
+ * answered after a failover like a command is. Without a handler: text starts with the prefix. */
+bool happ_wants_answer(struct happ *app, const char *text);
 
 /* Handles one room event from a transport (app->on_room_event: a join, for the welcome).
  * HE_OK when no handler is installed (a transport tested on its own); HE_PERM, like

@@ -102,6 +102,8 @@ static const struct key keys[] = {
 	IRC("tls_fingerprint", K_STR, tls_fingerprint, 0, 0, "",
 	    "sha256:HEX[,sha256:HEX]: accept only a certificate with one of these SHA-256 fingerprints "
 	    "(openssl x509 -fingerprint -sha256; colons optional); CA, name and expiry are then not checked."),
+	IRC("server_password", K_SECRET, server_password, 0, 0, "",
+	    "Server password (PASS), sent before registering; or HEARTH_IRC_<NAME>_SERVER_PASSWORD."),
 	IRC("nick", K_STR, nick, 0, 0, "Hearth", "Nickname."),
 	IRCL("alt_nicks", alt_nicks, nalt_nicks, "Hearth_,Hearth__", "Tried in order when the nick is in use."),
 	IRC("username", K_STR, username, 0, 0, "hearth", "User name."),
@@ -692,6 +694,12 @@ int config_finish(struct config *c, struct config_problems *probs)
 		snprintf(var + n, sizeof(var) - n, "_SASL_PASSWORD");
 		if ((rc = env_secret(&irc->sasl_password, var)))
 			return rc;
+		snprintf(var + n, sizeof(var) - n, "_SERVER_PASSWORD");
+		if ((rc = env_secret(&irc->server_password, var)))
+			return rc;
+		if (irc->server_password && strpbrk(irc->server_password, "\r\n"))
+			config_problem(probs, irc->line, "[irc.%s] server_password (or %s) may not hold a line break",
+				       irc->name, var);
 		if (!irc->host)
 			config_problem(probs, irc->line, "[irc.%s] needs host", irc->name);
 		if (!irc->nick && (rc = set_str(&irc->nick, "Hearth")))

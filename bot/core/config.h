@@ -28,6 +28,7 @@ struct config_irc {
 	char *tls_cert_file;             /* client certificate (PEM, may hold the key) */
 	char *tls_key_file;
 	char *tls_fingerprint;           /* "sha256:HEX[,sha256:HEX]": pinned certificates, or NULL */
+	char *server_password;           /* PASS before registering (secret), or NULL */
 	char *nick;
 	char *alt_nicks[CONFIG_MAX_LIST];
 	size_t nalt_nicks;

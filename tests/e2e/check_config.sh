@@ -46,6 +46,9 @@ set +e
 out=$("$HEARTH" --check-config --config "$SRC/config/hearth.example.ini" 2>&1); rc=$?
 set -e
 equal "example config is valid" "$rc" "0"
+# ... and is what --example-config prints (the shipped file cannot drift from the key table).
+if "$HEARTH" --example-config | cmp -s - "$SRC/config/hearth.example.ini"; then same=yes; else same=no; fi
+equal "example config matches --example-config" "$same" "yes"
 
 # A broken content library is reported with its file and line, and Hearth refuses to start.
 cp -r "$SRC/content" "$WORK/content"

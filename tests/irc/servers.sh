@@ -29,6 +29,10 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 [ -x "$PYTHON" ] || PYTHON="$(command -v python3)"
 START_TIMEOUT="${IRC_START_TIMEOUT:-60}"
 LINK_PASS="hearth-link-secret"
+# A client that sends this server password (PASS) gets the "load" connect class: 20 commands a
+# second instead of 1 (the failover test's member and Hearths, issue 13). Everyone else is in
+# "main", whose flood control the flood tests check.
+LOAD_PASS="hearth-load-class"
 
 log() { printf 'servers.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -156,6 +160,11 @@ write_inspircd_conf() {
     dhfile="$RUN/certs/dhparams.pem" hash="sha256" requestclientcert="yes"
     priority="NORMAL">
 
+<connect name="load" allow="*" password="$LOAD_PASS"
+    timeout="20" pingfreq="120" hardsendq="1M" softsendq="65536" recvq="8192"
+    threshold="60" commandrate="20000" fakelag="no"
+    localmax="1000" globalmax="1000" maxconnwarn="no" limit="5000"
+    maxchans="100" resolvehostnames="no" useident="no" usednsbl="no">
 <connect name="main" allow="*"
     timeout="20" pingfreq="120" hardsendq="1M" softsendq="65536" recvq="8192"
     threshold="20" commandrate="1000" fakelag="no"
@@ -191,6 +200,8 @@ write_inspircd_conf() {
 <module name="ircv3_invitenotify">
 <module name="ircv3_labeledresponse">
 <module name="ircv3_msgid">
+<module name="chanhistory">
+<chanhistory maxlines="100" notice="no" bots="yes" prefixmsg="no">
 <module name="ircv3_servertime">
 <module name="namesx">
 <module name="uhnames">

@@ -107,6 +107,32 @@ static void secrets_from_environment(void **state)
 	unlink(path);
 }
 
+/* server_password (PASS) from the file or the environment; one with a line break (possible only
+ * from the environment) would add lines of its own to the registration: a problem, not shown. */
+static void server_password_no_line_break(void **state)
+{
+	struct config *c = NULL;
+	struct config_problems p = { 0 };
+	const char *path = write_tmp("[irc.net]\nhost = 127.0.0.1\nchannels = #x\nsasl_mechanism =\n"
+				     "server_password = from-file\n");
+
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	assert_int_equal(p.n, 0);
+	assert_string_equal(c->irc[0].server_password, "from-file");
+	config_free(c);
+	setenv("HEARTH_IRC_NET_SERVER_PASSWORD", "pw\r\nQUIT :gone", 1);
+	assert_int_equal(config_load(path, &c, &p), HE_OK);
+	assert_int_equal(config_finish(c, &p), HE_OK);
+	unsetenv("HEARTH_IRC_NET_SERVER_PASSWORD");
+	assert_int_equal(p.n, 1);
+	assert_non_null(strstr(p.items[0].msg, "server_password"));
+	assert_non_null(strstr(p.items[0].msg, "line break"));
+	assert_null(strstr(p.items[0].msg, "QUIT"));
+	config_free(c);
+	unlink(path);
+}
+
 /* SCRAM without SASLprep: a non-ASCII or control character in the user name or password is a
  * clear problem (which never shows the password); printable ASCII and PLAIN are fine. */
 static size_t scram_problems(const char *mech, const char *user, const char *pw, char *msg, size_t n)
@@ -300,6 +326,7 @@ int main(void)
 		cmocka_unit_test(defaults_mean_console),
 		cmocka_unit_test(problems_carry_their_line),
 		cmocka_unit_test(secrets_from_environment),
+		cmocka_unit_test(server_password_no_line_break),
 		cmocka_unit_test(scram_credentials_printable_ascii),
 		cmocka_unit_test(reload_moves_hot_settings_only),
 		cmocka_unit_test(http_homeserver_only_on_loopback),

@@ -301,6 +301,20 @@ static void test_everyday_words_do_not_match(void **state)
 }
 
 /* The pattern format: what it means, and errors a reviewer can act on (FILE:LINE). */
+/* What a transport that replays missed messages (IRC's channel history after a failover) asks
+ * before it answers one: crisis language is answered like a command, everyday talk is not. */
+static void test_wants_answer_crisis_and_commands(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_true(happ_wants_answer(&fx->app, "Ugh zebracorn day. I want to die honestly"));
+	assert_true(happ_wants_answer(&fx->app, "!learn"));
+	assert_true(happ_wants_answer(&fx->app, "  !checkin"));
+	assert_false(happ_wants_answer(&fx->app, "hello everyone, how was your day?"));
+	assert_false(happ_wants_answer(&fx->app, "This cake is to die for"));
+	assert_false(happ_wants_answer(&fx->app, NULL));
+}
+
 static void test_pattern_format_and_errors(void **state)
 {
 	static const char good[] =
@@ -849,6 +863,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crisis_command_in_paused_room_and_quiet_hours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_still_runs_and_no_double_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logs_hold_no_name_and_no_words, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wants_answer_crisis_and_commands, setup, teardown),
 	};
 
 	hlog_set_level(HLOG_WARN);

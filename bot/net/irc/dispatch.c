@@ -73,7 +73,11 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	size_t alen, len;
 	char *text, *copy;
 	bool priv = irc_in_is_me(c, target);
+	/* a line of a batch (a chathistory replay, owed.c) is old: its own tags say who sent it,
+	 * not what we know of that nick now, and it changes nothing we track */
+	bool replay = irc_msg_tag(m, "batch") != NULL;
 	struct hmsg hm = { 0 };
+	uint32_t pend = 0;
 
 	if (!m->source || !strchr(m->source, '!'))
 		return;                             /* from a server, not a member */
@@ -100,10 +104,11 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	 * (whatever we remembered for that nick) */
 	if ((c->caps_on & IRC_CAP_ACCOUNT_TAG) && !tag_account)
 		tag_account = "*";
-	if (tag_account)
+	if (tag_account && !replay)
 		irc_track_account(&c->track, nick, tag_account);
 	snprintf(account, sizeof(account), "%s",
-		 tag_account ? (strcmp(tag_account, "*") ? tag_account : "") : irc_track_account_of(&c->track, nick));
+		 tag_account ? (strcmp(tag_account, "*") ? tag_account : "")
+			     : replay ? "" : irc_track_account_of(&c->track, nick));
 	if (account[0])
 		snprintf(sender, sizeof(sender), "account:%s", account);
 	else
@@ -130,10 +135,16 @@ static void on_privmsg(struct irc *c, const struct irc_msg *m, const char *nick,
 	hm.sender_name = nick;
 	hm.text = text;
 	hm.is_private = priv;
-	hm.role = account_is_moderator(c, account) || (!priv && irc_track_is_op(&c->track, target, nick))
+	hm.role = account_is_moderator(c, account) ||
+		  (!priv && !replay && irc_track_is_op(&c->track, target, nick))
 		  ? HROLE_MODERATOR : HROLE_MEMBER;
 	hm.via = &c->t;
+	if (priv ? replay : !irc_owed_before(c, m, text, hm.msgid, &pend)) {
+		free(text);                  /* batched private lines: not a member speaking now */
+		return;
+	}
 	happ_dispatch(c->app, &hm);
+	irc_owed_after(c, pend);
 	free(text);
 }
 
@@ -404,6 +415,7 @@ static const struct {
 	{ "ACCOUNT", 0, in_account },
 	{ "INVITE", 2, in_invite },
 	{ "PRIVMSG", 1, in_privmsg },
+	{ "BATCH", 1, irc_owed_on_batch },
 	{ "NOTICE", 1, in_notice },
 	{ "ERROR", 0, in_error },
 	{ "403", 0, in_cannot_join },

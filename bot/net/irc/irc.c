@@ -4,6 +4,7 @@
  * handlers of incoming lines in dispatch.c; see irc_int.h. */
 #include "core/metrics.h"
 #include "net/irc/irc_int.h"
+#include "net/irc/owed.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Timings. The first four can be shortened for tests only, through the environment
  * (HEARTH_IRC_TEST_PING_IDLE_MS, HEARTH_IRC_TEST_PING_DEADLINE_MS, HEARTH_IRC_TEST_SASL_TIMEOUT_MS,
@@ -61,6 +63,7 @@ static void reset_session(struct irc *c)
 	irc_cancel_timer(c, &c->t_regain);
 	irc_cancel_timer(c, &c->t_sendq);
 	irc_sendq_clear(c);
+	irc_owed_reset(c);
 	hlines_free(&c->in);
 	irc_track_clear(&c->track);
 	irc_isupport_init(&c->is);
@@ -476,6 +479,11 @@ int irc_start_net(struct happ *app, size_t i)
 	if (!cfg->tls)
 		hlog_warn("irc", "irc.%s: tls = false: messages (and the SASL password) travel unencrypted",
 			  cfg->name);
+	if (app->store && ((rc = irc_owed_migrate(app->store)) ||
+			   (rc = irc_owed_prune(app->store, (int64_t)time(NULL))))) {
+		hlog_error("irc", "irc.%s: cannot set up the table of owed channel commands", cfg->name);
+		return rc;
+	}
 	if ((rc = irc_new(app, cfg, &c)))
 		return rc;
 	if ((rc = happ_add_transport(app, &c->t))) {

@@ -36,6 +36,23 @@ struct irc_qline {
 	uint64_t round;
 	bool bound;                    /* a private line: sent only if `to` still holds the nick */
 	struct irc_holder to;
+	uint32_t owed;                 /* the channel command this line answers (owed.c), 0: none */
+};
+
+/* A channel command being answered (owed.c): done once dispatched and its lines have left. */
+#define IRC_OWED_PENDING 256
+struct irc_owed_pend {
+	uint32_t id;                   /* 0: a free slot */
+	unsigned left;                 /* its lines still in the send queue */
+	bool dispatching;
+	char msgid[IRC_MSGID_MAX];
+};
+
+/* An open BATCH (IRCv3): only `chathistory` ones are kept; their lines are replays. */
+#define IRC_BATCH_MAX 4
+struct irc_batch {
+	char ref[32];                  /* "": a free slot */
+	unsigned answered;             /* replayed commands taken from it */
 };
 
 enum irc_state { IRC_ST_IDLE, IRC_ST_CONNECTING, IRC_ST_REGISTERING, IRC_ST_READY };
@@ -44,7 +61,7 @@ enum {
 	IRC_CAP_SASL = 1 << 0, IRC_CAP_TAGS = 1 << 1, IRC_CAP_TIME = 1 << 2,
 	IRC_CAP_ACCOUNT_TAG = 1 << 3, IRC_CAP_MULTI_PREFIX = 1 << 4, IRC_CAP_EXTENDED_JOIN = 1 << 5,
 	IRC_CAP_ACCOUNT_NOTIFY = 1 << 6, IRC_CAP_CAP_NOTIFY = 1 << 7, IRC_CAP_CHGHOST = 1 << 8,
-	IRC_CAP_SETNAME = 1 << 9, IRC_CAP_ECHO = 1 << 10,
+	IRC_CAP_SETNAME = 1 << 9, IRC_CAP_ECHO = 1 << 10, IRC_CAP_BATCH = 1 << 11,
 };
 /* The caps whose loss leaves tracked accounts stale: they are then forgotten. */
 #define IRC_CAPS_ACCOUNTS (IRC_CAP_ACCOUNT_TAG | IRC_CAP_EXTENDED_JOIN | IRC_CAP_ACCOUNT_NOTIFY)
@@ -92,6 +109,10 @@ struct irc {
 	size_t qlen, qcap;
 	uint64_t qround;               /* the round of the line sent last */
 	uint32_t drop_key;             /* the reply whose dropped lines were logged last */
+	struct irc_owed_pend owed[IRC_OWED_PENDING];
+	uint32_t owed_cur;             /* stamped on lines queued while a command is dispatched */
+	uint32_t owed_next;
+	struct irc_batch batch[IRC_BATCH_MAX];
 	uint64_t drop_round;
 
 	uint64_t last_rx_ms, ping_sent_ms;
@@ -188,6 +209,21 @@ bool irc_sts_policy(struct irc *c, int *port);
 void irc_sts_on_cap(struct irc *c, const char *value, size_t n);
 /* Closes the connection and connects again at once (an STS upgrade). */
 void irc_reconnect_now(struct irc *c, const char *why);
+
+/* ---- owed.c: channel commands owed across a failover (owed.h) */
+/* Before a channel message is dispatched: false when it must not be answered (a replay that is
+ * old, not a command, without msgid; a command already answered; the lease lost). *pend: the
+ * slot to pass to irc_owed_after (0: not tracked). */
+bool irc_owed_before(struct irc *c, const struct irc_msg *m, const char *text, const char *msgid,
+		     uint32_t *pend);
+void irc_owed_after(struct irc *c, uint32_t pend);
+void irc_owed_line_queued(struct irc *c, uint32_t id);
+/* A queued line stamped with owed id left the queue (sent, or dropped for good). */
+void irc_owed_line_gone(struct irc *c, uint32_t id);
+/* The connection ended: what was not sent stays owed in the store (answered after a rejoin). */
+void irc_owed_reset(struct irc *c);
+/* BATCH +ref type ... / BATCH -ref */
+void irc_owed_on_batch(struct irc *c, const struct irc_msg *m, const char *nick);
 
 /* ---- dispatch.c: incoming lines */
 /* Parses one line from the server and hands it to the handler of its verb. */

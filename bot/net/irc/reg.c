@@ -21,7 +21,7 @@ static const struct { const char *name; unsigned bit; } wanted_caps[] = {
 	{ "account-tag", IRC_CAP_ACCOUNT_TAG }, { "multi-prefix", IRC_CAP_MULTI_PREFIX },
 	{ "extended-join", IRC_CAP_EXTENDED_JOIN }, { "account-notify", IRC_CAP_ACCOUNT_NOTIFY },
 	{ "cap-notify", IRC_CAP_CAP_NOTIFY }, { "chghost", IRC_CAP_CHGHOST },
-	{ "setname", IRC_CAP_SETNAME }, { "echo-message", IRC_CAP_ECHO },
+	{ "setname", IRC_CAP_SETNAME }, { "echo-message", IRC_CAP_ECHO }, { "batch", IRC_CAP_BATCH },
 };
 #define NWANTED (sizeof(wanted_caps) / sizeof(wanted_caps[0]))
 
@@ -29,6 +29,8 @@ void irc_reg_begin(struct irc *c)
 {
 	c->st = IRC_ST_REGISTERING;
 	snprintf(c->nick, sizeof(c->nick), "%s", c->cfg->nick);
+	if (c->cfg->server_password && *c->cfg->server_password)
+		irc_sendq_printf(c, "PASS :%s", c->cfg->server_password);   /* logged as "PASS (hidden)" */
 	irc_sendq_now(c, "CAP LS 302");
 	irc_sendq_printf(c, "NICK %s", c->nick);
 	irc_sendq_printf(c, "USER %s 0 * :%s", c->cfg->username, c->cfg->realname);

@@ -95,7 +95,9 @@ static int sendq_at(struct irc *c, const char *target, const char *line, uint32_
 		at--;
 	memmove(c->q + at + 1, c->q + at, (c->qlen - at) * sizeof(*c->q));
 	q = &c->q[at];
-	*q = (struct irc_qline){ .line = copy, .key = key, .round = round, .bound = to != NULL };
+	*q = (struct irc_qline){ .line = copy, .key = key, .round = round, .bound = to != NULL,
+				 .owed = c->owed_cur };
+	irc_owed_line_queued(c, q->owed);
 	/* a target too long to keep never matches a channel we leave (no channel name is) */
 	if (target && strlen(target) < sizeof(q->target))
 		memcpy(q->target, target, strlen(target) + 1);
@@ -146,6 +148,7 @@ void irc_sendq_drop_target(struct irc *c, const char *target)
 	for (size_t i = 0; i < c->qlen; i++) {
 		if (c->q[i].target[0] && irc_caseeq(c->is.casemap, c->q[i].target, target)) {
 			free(c->q[i].line);
+			irc_owed_line_gone(c, c->q[i].owed);
 			dropped++;
 			continue;
 		}
@@ -182,6 +185,7 @@ static void sendq_drop_head(struct irc *c)
 				  "belongs to the member it was for", c->net, q->to.nick);
 		}
 		free(q->line);
+		irc_owed_line_gone(c, q->owed);   /* dropped for good: never owed again */
 	}
 	if (n) {
 		c->qlen -= n;
@@ -195,17 +199,20 @@ void irc_sendq_pump(struct irc *c)
 
 	while (c->qlen && c->st == IRC_ST_READY) {
 		char *line;
+		uint32_t owed;
 		sendq_drop_head(c);
 		if (!c->qlen || !irc_bucket_take(&c->bucket, now))
 			break;
 		line = c->q[0].line;
+		owed = c->q[0].owed;
 		c->qround = c->q[0].round;
 		c->qlen--;
 		memmove(c->q, c->q + 1, c->qlen * sizeof(*c->q));
 		irc_sendq_now(c, line);
 		free(line);
 		if (c->st != IRC_ST_READY)
-			return;
+			return;                  /* disconnected: what it owed stays owed (owed.c) */
+		irc_owed_line_gone(c, owed);
 	}
 	metrics_irc_sendq(c->net, (long)c->qlen);
 	if (c->qlen && c->st == IRC_ST_READY && !c->t_sendq) {

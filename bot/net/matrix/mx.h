@@ -5,6 +5,7 @@
  *   sync.c    /sync: parsing (fuzzed), the walk over a batch, gaps, since tokens
  *   handle.c  one member's message: recorded as owed, waits for the member list, dispatched
  *   rooms.c   the room table: membership, private chats, power levels, inviters
+ *   rooms_fetch.c  each room's state fetched (bounded); a fresh start: room list, old invites
  *   send.c    outgoing events: per-room queues, transaction ids, private chats, files
  *   mx_e2e.c  end-to-end encryption: the mx_crypto_ops over crypto/e2e.h, its requests
  *   owed.c    what is still owed (replies, joins, missed messages) kept in the store
@@ -110,6 +111,9 @@ struct mx {
 	 * flight, so that a start with 1,000 rooms does not open 1,000 requests at once */
 	struct mx_room *fetch_head, *fetch_tail;
 	unsigned fetch_inflight;
+	struct mx_req *list_req;    /* a fresh start's GET /joined_rooms (rooms_fetch.c) */
+	struct mx_req *invites_req; /* a fresh start's listing of the invites waiting */
+	bool list_reading;         /* its rooms' state fetches are not all done yet */
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
@@ -253,6 +257,7 @@ const char *mx_strip_reply_fallback(const char *body);
 
 int mx_sync_start(struct mx *mx);              /* after login and filter */
 void mx_sync_stop(struct mx *mx);
+void mx_sync_continue(struct mx *mx);          /* the long poll goes on (a fresh start's list read) */
 /* A batch is a sync batch (its token is saved once it is walked, never waiting for what it
  * started) or a command (owed in the store until every hold on it is released). Hold and
  * release keep either alive; for a command the last release marks it done. */
@@ -356,6 +361,7 @@ struct mx_room {
 	bool maybe_joined;         /* added from our m.direct: joined if its member list says so */
 	bool warned_encrypted;
 	bool joining;              /* a join is in flight or waiting to retry */
+	bool listed;               /* first known from a fresh start's room list (rooms_fetch.c) */
 	/* send.c */
 	struct mx_out *outq, *outq_tail;
 	struct mx_req *inflight;   /* the send (or upload) of outq's head */
@@ -400,9 +406,35 @@ int mx_room_members_fetch(struct mx *mx, struct mx_room *r);
 #define MX_FETCH_INFLIGHT 4 /* state fetches in flight for rooms no message waits on */
 /* Starts queued state fetches while slots are free (rooms.c; after each fetch ends). */
 void mx_rooms_fetch_next(struct mx *mx);
-/* After the first sync was walked: the heap its (possibly huge) body grew goes back to the
- * system (malloc_trim). */
+/* After a big body was walked: the heap it grew goes back to the system (malloc_trim, at the
+ * next turn of the loop). */
 void mx_rooms_first_sync_done(struct mx *mx);
+/* rooms_fetch.c: shared with rooms.c, and the callback of a state fetch (ud: the room; a test
+ * calls it with a homeserver's answer). */
+void mx_room_fetch_unqueue(struct mx *mx, struct mx_room *r);
+json_t *mx_pl_keep(json_t *content);   /* users and users_default of power levels */
+void mx_room_fetched(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud);
+#define MX_MEMBERS_MAX 100000    /* state events taken from one fetch (the body cap comes first) */
+#define MX_ROOM_ID_MAX 255       /* bytes of a room id taken from a list */
+#define MX_LIST_ROOMS_MAX 4096   /* rooms of /joined_rooms fetched at a fresh start */
+#define MX_LIST_INVITES 100      /* invites read at a fresh start */
+/* A fresh data folder's start (rooms_fetch.c): fresh_mark before the first (room-less) sync's
+ * position is saved (the waiting invites are still to be read); fresh_start after it: the
+ * invites' listing, and GET /joined_rooms whose answer (mx_rooms_listed) queues each room's
+ * state fetch, then the sync loop goes on (mx_sync_continue). resume_listing (a start with a
+ * position): the invites' listing again when a start before did not finish it. */
+void mx_rooms_fresh_mark(struct mx *mx);
+void mx_rooms_fresh_start(struct mx *mx);
+void mx_rooms_resume_listing(struct mx *mx);
+void mx_rooms_invites_start(struct mx *mx);
+/* The callback of the invites' listing (MSC4186; a test calls it with a homeserver's answer):
+ * each room whose stripped state invites us is handled as a sync's invite; any other answer
+ * falls back to a /sync without a position, only its invites read. */
+void mx_rooms_invites_answer(struct mx *mx, int status, json_t *body, const struct hstamp *t,
+			     void *ud);
+/* Applies a /joined_rooms answer: each valid room id (at most MX_LIST_ROOMS_MAX) joined, its
+ * state fetch queued. The number taken, HE_PROTO (not a list) or HE_NOMEM. */
+int mx_rooms_listed(struct mx *mx, json_t *body);
 /* Records room as our private chat with member in m.direct (and on the server). */
 void mx_direct_add(struct mx *mx, const char *member, const char *room_id);
 void mx_direct_set(struct mx *mx, json_t *content);

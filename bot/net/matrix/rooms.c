@@ -11,7 +11,6 @@
 #include "store/store.h"
 
 #include <stdio.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,13 +110,11 @@ struct mx_room *mx_room_add(struct mx *mx, const char *id)
 	return r;
 }
 
-static void fetch_unqueue(struct mx *mx, struct mx_room *r);
-
 static void room_free(struct mx *mx, struct mx_room *r)
 {
 	mx_send_room_gone(mx, r);
 	mx_sync_pend_free(mx, r);
-	fetch_unqueue(mx, r);
+	mx_room_fetch_unqueue(mx, r);
 	if (r->members_req) {
 		mx_http_cancel(mx, r->members_req);
 		mx->fetch_inflight--;
@@ -187,7 +184,7 @@ void mx_room_apply_summary(struct mx_room *r, json_t *summary)
 
 /* Of a room's power levels, what mx_power_level reads (users, users_default): the rest of the
  * content (event levels, notifications, ...) is not kept, a few hundred bytes a room less. */
-static json_t *pl_keep(json_t *content)
+json_t *mx_pl_keep(json_t *content)
 {
 	json_t *k = json_object(), *v;
 
@@ -219,7 +216,7 @@ void mx_room_apply_state(struct mx *mx, struct mx_room *r, const struct mx_event
 
 	if (strcmp(t, "m.room.power_levels") == 0 && ev->state_key[0] == '\0') {
 		json_decref(r->power_levels);
-		r->power_levels = pl_keep(ev->content);
+		r->power_levels = mx_pl_keep(ev->content);
 	} else if (strcmp(t, "m.room.create") == 0) {
 		const char *c = json_string_value(json_object_get(ev->content, "creator"));
 		set_str(&r->creator, c ? c : ev->sender);
@@ -382,169 +379,6 @@ struct mx_room *mx_room_direct_candidate(struct mx *mx, const char *member)
 			return r;
 	}
 	return NULL;
-}
-
-/* ---- the whole member list ---- */
-
-#define MX_MEMBERS_MAX 100000 /* members kept from one fetch (the body cap comes first) */
-
-/* The rest of the room's state from the same fetch: power levels, creator and encryption when
- * this process has not seen them (after a restart an incremental sync only brings changes, so
- * moderators would otherwise count as members until the power levels change). What /sync said
- * is newer and stays. */
-static void state_once(struct mx *mx, struct mx_room *r, const struct mx_event *ev)
-{
-	if (strcmp(ev->type, "m.room.power_levels") == 0 && !r->power_levels) {
-		r->power_levels = pl_keep(ev->content);
-	} else if (strcmp(ev->type, "m.room.create") == 0 && !r->creator) {
-		const char *c = json_string_value(json_object_get(ev->content, "creator"));
-		set_str(&r->creator, c ? c : ev->sender);
-	} else if (strcmp(ev->type, "m.room.encryption") == 0 && !r->encrypted &&
-		   json_string_value(json_object_get(ev->content, "algorithm"))) {
-		r->encrypted = true;
-		if (mx->crypto && mx->crypto->encryption)
-			mx->crypto->encryption(mx->crypto_state, r->id, ev->content);
-	}
-}
-
-static void on_members(struct mx *mx, int status, json_t *body, const struct hstamp *t, void *ud)
-{
-	struct mx_room *r = ud;
-	json_t *chunk = body, *fresh = NULL, *e, *v;
-	struct mx_event ev;
-	const char *user;
-	size_t i;
-
-	r->members_req = NULL;
-	mx->fetch_inflight--;
-	if (status == 200 && json_is_array(chunk) && json_array_size(chunk) <= MX_MEMBERS_MAX &&
-	    (fresh = json_object())) {
-		json_array_foreach(chunk, i, e) {
-			if (mx_event_parse(e, &ev) != HE_OK || !ev.state_key)
-				continue;
-			if (strcmp(ev.type, "m.room.member") == 0) {
-				if (ev.membership && (strcmp(ev.membership, "join") == 0 ||
-						      strcmp(ev.membership, "invite") == 0))
-					json_object_set_new(fresh, ev.state_key, json_string(ev.membership));
-			} else if (!ev.state_key[0]) {
-				state_once(mx, r, &ev);
-			}
-		}
-		/* what /sync said while the fetch was on its way is newer */
-		json_object_foreach(r->members_touched, user, v) {
-			json_t *now = json_object_get(r->members, user);
-			if (now)
-				json_object_set(fresh, user, now);
-			else
-				json_object_del(fresh, user);
-		}
-		json_decref(r->members);
-		r->members = fresh;
-		r->members_known = true;
-		r->members_failed = false;
-		if (r->maybe_joined && r->membership == MX_M_NONE &&
-		    json_object_get(fresh, mx->user_id) &&
-		    strcmp(json_string_value(json_object_get(fresh, mx->user_id)), "join") == 0)
-			r->membership = MX_M_JOINED; /* a room from m.direct: we are in it */
-		hlog_debug(MX_MOD, "room %s: %zu members joined or invited", r->id,
-			   json_object_size(fresh));
-	} else {
-		hlog_warn(MX_MOD, "room %s: could not read its member list (HTTP %d %s); it counts as "
-			  "a group room", r->id, status, mx_errcode(body));
-		r->members_failed = true;
-	}
-	json_object_clear(r->members_touched);
-	mx_sync_members_ready(mx, r);
-	mx_send_kick(mx, r);
-	mx_rooms_fetch_next(mx);
-}
-
-static void fetch_unqueue(struct mx *mx, struct mx_room *r)
-{
-	if (!r->fetch_queued)
-		return;
-	for (struct mx_room **pp = &mx->fetch_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->fetch_next) {
-		if (*pp != r)
-			continue;
-		*pp = r->fetch_next;
-		if (mx->fetch_tail == r)
-			mx->fetch_tail = prev;
-		break;
-	}
-	r->fetch_next = NULL;
-	r->fetch_queued = false;
-}
-
-static int fetch_issue(struct mx *mx, struct mx_room *r)
-{
-	/* the whole state: members, and the power levels a restart would not otherwise bring */
-	json_object_clear(r->members_touched);
-	r->members_failed = false;
-	r->members_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY, on_members, r,
-					  "/_matrix/client/v3/rooms/%s/state", r->id);
-	if (r->members_req) {
-		mx->fetch_inflight++;
-		return HE_OK;
-	}
-	hlog_warn(MX_MOD, "room %s: out of memory reading its member list; it counts as a group room",
-		  r->id);
-	r->members_failed = true;
-	return HE_NOMEM;
-}
-
-void mx_rooms_fetch_next(struct mx *mx)
-{
-	while (mx->fetch_head && mx->fetch_inflight < MX_FETCH_INFLIGHT) {
-		struct mx_room *r = mx->fetch_head;
-		fetch_unqueue(mx, r);
-		if (fetch_issue(mx, r) != HE_OK) {
-			/* what waited on it goes on as in a group room */
-			mx_sync_members_ready(mx, r);
-			mx_send_kick(mx, r);
-		}
-	}
-}
-
-static void on_trim(struct loop *l, void *ud)
-{
-	malloc_trim(0);
-}
-
-/* At the next turn of the loop: the body's tree is freed by then (the sync callback runs before
- * its body is released). */
-void mx_rooms_first_sync_done(struct mx *mx)
-{
-	uint64_t id;
-
-	if (loop_timer_add(mx->loop, 0, on_trim, NULL, &id) != HE_OK)
-		malloc_trim(0);
-}
-
-/* A room someone waits on (a message held for its member list, a reply queued) is fetched at
- * once; the others (every room a first sync brings) wait for one of MX_FETCH_INFLIGHT slots, in
- * the order they came. */
-int mx_room_members_fetch(struct mx *mx, struct mx_room *r)
-{
-	bool waited_on = r->npend > 0 || r->outq != NULL;
-
-	if (r->members_req)
-		return HE_OK;
-	if (waited_on) {
-		fetch_unqueue(mx, r);
-		return fetch_issue(mx, r);
-	}
-	if (!r->fetch_queued && mx->fetch_inflight >= MX_FETCH_INFLIGHT) {
-		r->fetch_queued = true;
-		r->fetch_next = NULL;
-		if (mx->fetch_tail)
-			mx->fetch_tail->fetch_next = r;
-		else
-			mx->fetch_head = r;
-		mx->fetch_tail = r;
-	}
-	if (r->fetch_queued)
-		return HE_OK;
-	return fetch_issue(mx, r);
 }
 
 static bool direct_lists(struct mx *mx, const char *room_id)

@@ -356,11 +356,8 @@ struct sync_ctx {
 	const char *left_how;
 	long skip_until;            /* timeline index of our own join in this batch, or -1 */
 	long tl_index;              /* index of the timeline event being walked */
-	/* our own join in this batch's state section (the filter leaves our own events out of
-	 * the timeline): its time, for a homeserver that does not mark unsigned.membership */
-	bool joined_now;
-	int64_t join_ts;
-	bool self_out;              /* the timeline had us invited or out (our join: filtered) */
+	bool joined_now, self_out;  /* our join in the state section; we were out in the timeline */
+	int64_t join_ts;            /* (our events are filtered out) the join's time */
 };
 
 /* The index of our own (new) join in a room's timeline, or -1. Messages before it were
@@ -481,9 +478,8 @@ static void s_room_event(void *ud, enum mx_section s, const char *room_id, enum 
 		sc->tl_index++;
 	if (ev->state_key) {
 		mx_room_apply_state(mx, sc->room, ev);
-		if (about_us && w == MX_TIMELINE && sc->skip_until < 0 && ev->membership &&
-		    strcmp(ev->membership, "join") != 0)
-			sc->self_out = true; /* our join after it: left out by the filter */
+		sc->self_out |= about_us && w == MX_TIMELINE && sc->skip_until < 0 && /* our join: */
+				ev->membership && strcmp(ev->membership, "join") != 0; /* filtered */
 		if (w == MX_TIMELINE && sc->dispatch && !mx_before_our_join(sc->tl_index, sc->skip_until, sc->joined_now, sc->join_ts, ev) &&
 		    strcmp(ev->type, "m.room.member") == 0)
 			mx_handle_member(mx, sc->room, ev); /* welcome (care/welcome.c) */
@@ -749,16 +745,26 @@ static void on_sync(struct mx *mx, int status, json_t *body, const struct hstamp
 		mx->crypto->sync_done(mx->crypto_state, sc.batch);
 	free(mx->since);
 	mx->since = since;
+	if (!mx->synced_once)
+		mx_rooms_fresh_mark(mx); /* the invites waiting from before: still to be read */
 	/* walked: what it started is owed in the store, so its token is saved now */
 	mx_batch_unblock(mx, sc.batch);
 	if (!mx->synced_once) {
+		/* it brought no room (matrix.c's first filter): the rooms are listed and their state
+		 * fetched (rooms_fetch.c), and the loop goes on once the list is read */
 		hlog_info(MX_MOD, "first sync done: answering messages from now on");
-		mx_rooms_first_sync_done(mx); /* rooms.c: the memory of the big first body back */
+		mx->synced_once = true;
+		mx_rooms_fresh_start(mx);
+		return;
 	}
-	mx->synced_once = true;
 	mx_react_resume(mx); /* once: check-ins a restart left without their scale (react.c) */
 	if (!mx->stopping)
 		sync_next(mx);
+}
+
+void mx_sync_continue(struct mx *mx)
+{
+	sync_next(mx);
 }
 
 static void sync_next(struct mx *mx)
@@ -772,7 +778,7 @@ static void sync_next(struct mx *mx)
 		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL, MX_HTTP_RETRY | MX_HTTP_SYNC,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d&since=%s",
 						filter, timeout, mx->since);
-	else /* the first sync of a fresh data folder: its own small filter (matrix.c), more time */
+	else /* the first sync of a fresh data folder: its own filter of no room (matrix.c) */
 		mx->sync_req = mx_http_requestf(mx, "GET", NULL, 0, NULL,
 						MX_HTTP_RETRY | MX_HTTP_SYNC | MX_HTTP_FIRST,
 						on_sync, NULL, "/_matrix/client/v3/sync?filter=%s&timeout=%d",
@@ -874,6 +880,7 @@ int mx_sync_start(struct mx *mx)
 		mx->synced_once = true;
 		hlog_info(MX_MOD, "continuing from the last handled sync");
 		owed_resume(mx);
+		mx_rooms_resume_listing(mx);
 	} else {
 		free(since);
 		hlog_info(MX_MOD, "no sync position yet: learning the rooms, earlier messages stay unanswered");
