@@ -230,6 +230,8 @@ int lease_guard(struct lease *l)
 		lease_mark_lost(l, l->held ? "its time ran out before it was renewed" : "it is not held");
 		return HE_PERM;
 	}
+	if (l->exclusive) /* the lock file holds every other process out: no one can take it */
+		return HE_OK;
 	rc = db_int64f(db, &fence, DB_SQL(db, "SELECT fence FROM lease WHERE section = ?",
 					  "SELECT fence FROM lease WHERE section = ? FOR SHARE"),
 		       "s", l->section);
@@ -286,7 +288,10 @@ int lease_open(struct store *s, const char *section, bool *own)
 	int rc;
 
 	*own = false;
-	if (!l) /* no lease for this section (SQLite tools, tests): a plain write */
+	/* no lease for this section (SQLite tools, tests), or one no other process can take (the
+	 * daemon on SQLite, lease_set_exclusive): a plain write, no transaction and no fence read
+	 * around it (they were ~15% of a plain command's CPU) */
+	if (!l || (l->exclusive && lease_valid(l)))
 		return HE_OK;
 	if (db_in_tx(db))
 		return lease_guard(l);

@@ -93,8 +93,9 @@ bool lease_lost(const struct lease *l);
 void lease_mark_lost(struct lease *l, const char *why);
 void lease_on_lost(struct lease *l, void (*fn)(struct lease *l, void *arg), void *arg);
 
-/* Inside an open transaction: HE_OK when the table's fence for the section is still ours;
- * HE_PERM (and the lease is marked lost) when it is not, or when the lease is not valid. */
+/* Inside an open transaction: HE_OK when the table's fence for the section is still ours
+ * (an exclusive lease is always ours while valid: nothing is read); HE_PERM (and the lease is
+ * marked lost) when it is not, or when the lease is not valid. */
 int lease_guard(struct lease *l);
 /* db_begin() then lease_guard(); on refusal the transaction is rolled back. */
 int lease_begin(struct lease *l);
@@ -103,7 +104,9 @@ int lease_begin(struct lease *l);
 int lease_guard_section(struct store *s, const char *section);
 /* For one fenced write that may or may not run inside a caller's transaction: opens a fenced
  * transaction when none is open (*own true), else only checks the fence inside the caller's.
- * Without a lease registered for section nothing is opened (*own false). lease_end() commits
+ * Without a lease registered for section, or with an exclusive one (the daemon on SQLite: no
+ * other process can take it), nothing is opened and the fence is not read (*own false): a plain
+ * write, so a caller must not count on lease_open for atomicity. lease_end() commits
  * (rc HE_OK) or rolls back what lease_open() opened, and returns rc or the commit's error. */
 int lease_open(struct store *s, const char *section, bool *own);
 int lease_end(struct store *s, bool own, int rc);
