@@ -25,7 +25,8 @@
  * What a process whose lease is gone (it woke from a freeze, or was cut off while another took
  * over) could still write, and why each is safe:
  *   fenced here (lease_guard in the write's transaction): the Matrix sync position, every
- *     Olm/Megolm transaction, owed-reply records, check-in prompt records (net/matrix), the
+ *     Olm/Megolm transaction, owed-reply records (net/matrix/owed.c, and the IRC channel
+ *     commands' in net/irc/owed.c), check-in prompt records (net/matrix), the
  *     session rows: access token, device id, filter (matrix.c), and a scheduled check-in's
  *     "posted" mark (care/sched.c through happ_fenced_begin, core/app.h), taken BEFORE the post
  *     as a compare-and-set, so a refused mark means no post either;
