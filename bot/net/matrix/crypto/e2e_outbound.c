@@ -13,6 +13,7 @@
 #include "net/matrix/crypto/e2e_int.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -58,20 +59,33 @@ static OlmOutboundGroupSession *ogs_alloc(void)
 	return mem ? olm_outbound_group_session(mem) : NULL;
 }
 
-static int ogs_save(struct e2e *e, const char *room_id, struct ogs *o)
+/* The session pickled with the store key: *out (NUL-terminated, len bytes) for the caller to
+ * wipe (sodium_memzero) and free. */
+static int ogs_pickle(struct e2e *e, struct ogs *o, char **out, size_t *len)
 {
-	size_t len = olm_pickle_outbound_group_session_length(o->s);
-	char *p = malloc(len + 1);
-	int rc;
+	char *p;
 
-	if (!p)
+	*len = olm_pickle_outbound_group_session_length(o->s);
+	if (!(p = malloc(*len + 1)))
 		return HE_NOMEM;
-	if (olm_pickle_outbound_group_session(o->s, e->olm_key, sizeof(e->olm_key), p, len) ==
+	if (olm_pickle_outbound_group_session(o->s, e->olm_key, sizeof(e->olm_key), p, *len) ==
 	    olm_error()) {
 		free(p);
 		return HE_CRYPTO;
 	}
-	p[len] = '\0';
+	p[*len] = '\0';
+	*out = p;
+	return HE_OK;
+}
+
+static int ogs_save(struct e2e *e, const char *room_id, struct ogs *o)
+{
+	size_t len;
+	char *p;
+	int rc;
+
+	if ((rc = ogs_pickle(e, o, &p, &len)))
+		return rc;
 	rc = e2e_sql(e, "INSERT INTO e2e_outbound (room_id, session_id, pickle, created_ms, msgs,"
 		     " rotate) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (room_id) DO UPDATE SET"
 		     " session_id = excluded.session_id, pickle = excluded.pickle,"
@@ -83,25 +97,24 @@ static int ogs_save(struct e2e *e, const char *room_id, struct ogs *o)
 }
 
 /* The next OGS_RESERVE indexes, in the store before the first is used: the row this process
- * knows (same session and reservation, not marked for rotation), or HE_AGAIN. */
+ * knows (same session and reservation, not marked for rotation), or HE_AGAIN. Fenced like every
+ * Olm/Megolm write (store/lease.h). */
 static int ogs_reserve(struct e2e *e, const char *room_id, struct ogs *o)
 {
-	size_t len = olm_pickle_outbound_group_session_length(o->s);
 	int64_t want = o->msgs + OGS_RESERVE, changed = 0;
-	char *p = malloc(len + 1);
+	size_t len;
+	char *p;
+	bool own;
 	int rc;
 
-	if (!p)
-		return HE_NOMEM;
-	if (olm_pickle_outbound_group_session(o->s, e->olm_key, sizeof(e->olm_key), p, len) ==
-	    olm_error()) {
-		free(p);
-		return HE_CRYPTO;
+	if ((rc = ogs_pickle(e, o, &p, &len)))
+		return rc;
+	if ((rc = lease_open(e->st, "matrix", &own)) == HE_OK) {
+		rc = db_runf(store_sql(e->st), &changed, "UPDATE e2e_outbound SET pickle = ?, msgs = ?"
+			     " WHERE room_id = ? AND session_id = ? AND msgs = ? AND rotate = 0", "sissi",
+			     p, want, room_id, o->session_id, o->reserved);
+		rc = lease_end(e->st, own, rc);
 	}
-	p[len] = '\0';
-	rc = db_runf(store_sql(e->st), &changed, "UPDATE e2e_outbound SET pickle = ?, msgs = ? WHERE"
-		     " room_id = ? AND session_id = ? AND msgs = ? AND rotate = 0", "sissi", p, want,
-		     room_id, o->session_id, o->reserved);
 	sodium_memzero(p, len);
 	free(p);
 	if (rc == HE_OK && changed != 1) {
