@@ -228,7 +228,6 @@ bool irc_owed_before(struct irc *c, const struct irc_msg *m, const char *text, c
 {
 	const char *bref = irc_msg_tag(m, "batch");
 	struct irc_batch *b = NULL;
-	bool cmd = happ_wants_answer(c->app, text); /* a command, or crisis language */
 	int rc;
 
 	*pend = 0;
@@ -238,8 +237,8 @@ bool irc_owed_before(struct irc *c, const struct irc_msg *m, const char *text, c
 		if (!(b = batch_find(c, bref)))
 			return false;
 		int64_t t_ms;
-		if (!cmd || !msgid || irc_server_time_ms(irc_msg_tag(m, "time"), &t_ms) ||
-		    !irc_replay_recent(t_ms, wall_ms()))
+		if (!msgid || irc_server_time_ms(irc_msg_tag(m, "time"), &t_ms) ||
+		    !irc_replay_recent(t_ms, wall_ms()) || !happ_wants_answer(c->app, text))
 			return false;
 		if (b->answered >= IRC_REPLAY_MAX_LINES) {
 			if (b->answered++ == IRC_REPLAY_MAX_LINES)
@@ -247,8 +246,8 @@ bool irc_owed_before(struct irc *c, const struct irc_msg *m, const char *text, c
 					  "not answered", c->net, IRC_REPLAY_MAX_LINES);
 			return false;
 		}
-	} else if (!cmd || !msgid) {
-		return true;                 /* not tracked: as before */
+	} else if (!msgid || !happ_wants_answer(c->app, text)) {
+		return true;                 /* not tracked (a command or crisis words are): as before */
 	}
 	if (!c->app->store)
 		return !b;
