@@ -71,8 +71,11 @@ void db_free(struct db *db)
 	if (!db)
 		return;
 	for (size_t i = 0; i < db->ncache; i++) {
-		db->ops->finalize(db->cache[i].st);
-		free(db->cache[i].st);
+		for (struct db_stmt *st = db->cache[i].st, *next; st; st = next) {
+			next = st->alt;
+			db->ops->finalize(st);
+			free(st);
+		}
 	}
 	db->ops->close(db);
 	free(db->safe_url);
@@ -271,6 +274,56 @@ char *db_pg_translate(const char *sql, int *nparams, int *err)
 
 /* ---- statements --------------------------------------------------------------------------- */
 
+static void stmt_reset(struct db_stmt *st)
+{
+	st->active = false;
+	st->db->ops->reset(st);
+}
+
+static struct db_stmt *stmt_new(struct db *db, const char *sql)
+{
+	struct db_stmt *st = calloc(1, sizeof(*st));
+
+	if (!st) {
+		hlog_error("store", "out of memory preparing a statement");
+		return NULL;
+	}
+	st->db = db;
+	st->sql = sql;
+	if (db->ops->prepare(db, st) != HE_OK) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* The cached statement of sql, or, while that one is still active (its caller reads its rows
+ * and runs the same SQL inside the loop), another statement of the same SQL kept beside it.
+ * Resetting the active one there would end the outer caller's rows without a word. More than
+ * DB_STMT_ALTS active at once is a statement never reset (a bug): the first is reset then, as
+ * before, and it is logged. */
+static struct db_stmt *stmt_free_of(struct db *db, struct db_stmt *first)
+{
+	struct db_stmt *st = first, *last = first;
+	int n = 0;
+
+	for (; st; last = st, st = st->alt, n++)
+		if (!st->active)
+			break;
+	if (st) {
+		stmt_reset(st);
+		return st;
+	}
+	if (n < DB_STMT_ALTS && (st = stmt_new(db, first->sql))) {
+		last->alt = st;
+		return st;
+	}
+	hlog_error("store", "%d statements of one SQL are still being read (a missing db_reset, a "
+		   "bug); the first is reset", n);
+	stmt_reset(first);
+	return first;
+}
+
 static struct db_stmt *stmt_get(struct db *db, const char *sql)
 {
 	struct db_stmt *st;
@@ -284,25 +337,14 @@ static struct db_stmt *stmt_get(struct db *db, const char *sql)
 	if (i == db->ncache)
 		for (i = 0; i < db->ncache && strcmp(db->cache[i].sql, sql) != 0; i++)
 			;
-	if (i < db->ncache) {
-		db->ops->reset(db->cache[i].st);
-		return db->cache[i].st;
-	}
+	if (i < db->ncache)
+		return stmt_free_of(db, db->cache[i].st);
 	if (db->ncache >= DB_STMT_CACHE) {
 		hlog_error("store", "statement cache full (%d); raise DB_STMT_CACHE", DB_STMT_CACHE);
 		return NULL;
 	}
-	st = calloc(1, sizeof(*st));
-	if (!st) {
-		hlog_error("store", "out of memory preparing a statement");
+	if (!(st = stmt_new(db, sql)))
 		return NULL;
-	}
-	st->db = db;
-	st->sql = sql;
-	if (db->ops->prepare(db, st) != HE_OK) {
-		free(st);
-		return NULL;
-	}
 	db->cache[db->ncache].sql = sql;
 	db->cache[db->ncache].st = st;
 	db->ncache++;
@@ -361,7 +403,7 @@ struct db_stmt *db_vstmtf(struct db *db, const char *sql, const char *fmt, va_li
 	}
 	return st;
 fail:
-	db->ops->reset(st);
+	stmt_reset(st);
 	return NULL;
 }
 
@@ -389,7 +431,7 @@ int db_vrunf(struct db *db, int64_t *changes, const char *sql, const char *fmt, 
 		;
 	if (rc == DB_DONE && changes)
 		*changes = db->ops->changes(st);
-	db->ops->reset(st);
+	stmt_reset(st);
 	return rc < 0 ? rc : HE_OK;
 }
 
@@ -435,7 +477,7 @@ int db_int64f(struct db *db, int64_t *value, const char *sql, const char *fmt, .
 	} else if (rc == DB_DONE) {
 		rc = HE_NOTFOUND;
 	}
-	db->ops->reset(st);
+	stmt_reset(st);
 	return rc;
 }
 
@@ -510,6 +552,7 @@ int db_step(struct db_stmt *st)
 {
 	int rc = st->db->ops->step(st);
 
+	st->active = rc == DB_ROW;
 	if (rc < 0)
 		metrics_store_error();
 	return rc;
@@ -517,7 +560,7 @@ int db_step(struct db_stmt *st)
 void db_reset(struct db_stmt *st)
 {
 	if (st)
-		st->db->ops->reset(st);
+		stmt_reset(st);
 }
 int64_t db_changes(struct db_stmt *st) { return st->db->ops->changes(st); }
 

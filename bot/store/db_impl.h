@@ -5,6 +5,7 @@
 #include "store/db.h"
 
 #define DB_STMT_CACHE 256 /* every SQL text in Hearth is a literal: the set is bounded */
+#define DB_STMT_ALTS 4    /* statements of one SQL active at once (re-entrant use) at most */
 
 /* One bound parameter. kind: 's' text, 'i' int64, 'd' double, 'b' blob, 'n' NULL. */
 struct db_value {
@@ -21,6 +22,9 @@ struct db_stmt {
 	const char *sql;       /* the caller's string literal: the cache key */
 	void *impl;            /* the backend's statement */
 	char *owned_sql;       /* db_prepare: its own copy of the SQL (sql points at it) */
+	bool active;           /* stepped to a row and not yet reset or run to its end */
+	struct db_stmt *alt;   /* cached: another statement of the same SQL, for a use while
+				* this one was still active (re-entrant use); finalized with it */
 };
 
 struct db_ops {

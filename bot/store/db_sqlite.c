@@ -25,7 +25,10 @@ static int lite_prepare(struct db *db, struct db_stmt *st)
 {
 	sqlite3_stmt *s = NULL;
 
-	if (sqlite3_prepare_v2(H(db), st->sql, -1, &s, NULL) != SQLITE_OK) {
+	/* PERSISTENT: kept for the life of the connection (the cache in db.c), so SQLite takes its
+	 * memory from the heap, not the small lookaside meant for short-lived statements */
+	if (sqlite3_prepare_v3(H(db), st->sql, -1, st->owned_sql ? 0 : SQLITE_PREPARE_PERSISTENT, &s,
+			       NULL) != SQLITE_OK) {
 		hlog_error("store", "cannot prepare SQL: %s", sqlite3_errmsg(H(db)));
 		return HE_DB;
 	}

@@ -25,6 +25,17 @@ struct cached_stmt {
 	sqlite3_stmt *stmt;
 };
 
+/* store_keyed_id's keys, read once: the kv row was read (a SELECT, a copy and a hex decode)
+ * on every call, that is on every command (the member's language). Forgotten when this
+ * process writes or deletes the row; wiped at store_free. */
+#define KEYED_CACHE 4
+
+struct keyed_key {
+	char ns[24], name[24];
+	unsigned char key[32];
+	bool set;
+};
+
 struct store {
 	struct db *sql;        /* the statement layer, either engine */
 	sqlite3 *db;           /* SQLite only: the same connection, for the older sqlite3_* API */
@@ -32,6 +43,7 @@ struct store {
 	int lock_fd;
 	struct cached_stmt cache[STMT_CACHE];
 	size_t ncache;
+	struct keyed_key keyed[KEYED_CACHE];
 };
 
 static const struct db_migration core_migrations[] = {
@@ -278,6 +290,7 @@ void store_free(struct store *s)
 		return;
 	for (size_t i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i].stmt);
+	sodium_memzero(s->keyed, sizeof(s->keyed));
 	db_free(s->sql); /* closes the SQLite connection s->db too */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
@@ -384,9 +397,46 @@ int store_kv_get(struct store *s, const char *ns, const char *key, char **value)
 	return rc;
 }
 
+static struct keyed_key *keyed_find(struct store *s, const char *ns, const char *name)
+{
+	for (size_t i = 0; i < KEYED_CACHE; i++)
+		if (s->keyed[i].set && strcmp(s->keyed[i].ns, ns) == 0 &&
+		    strcmp(s->keyed[i].name, name) == 0)
+			return &s->keyed[i];
+	return NULL;
+}
+
+static void keyed_forget(struct store *s, const char *ns, const char *name)
+{
+	struct keyed_key *k = keyed_find(s, ns, name);
+
+	if (k)
+		sodium_memzero(k, sizeof(*k));
+}
+
+static void keyed_keep(struct store *s, const char *ns, const char *name, const unsigned char key[32])
+{
+	struct keyed_key *k = NULL;
+
+	if (strlen(ns) >= sizeof(k->ns) || strlen(name) >= sizeof(k->name))
+		return;
+	for (size_t i = 0; i < KEYED_CACHE && !k; i++)
+		if (!s->keyed[i].set)
+			k = &s->keyed[i];
+	if (!k)
+		return; /* full: read from the store as before */
+	snprintf(k->ns, sizeof(k->ns), "%s", ns);
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	memcpy(k->key, key, sizeof(k->key));
+	k->set = true;
+}
+
 int store_kv_set(struct store *s, const char *ns, const char *key, const char *value)
 {
-	int rc = db_runf(s->sql, NULL, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)"
+	int rc;
+
+	keyed_forget(s, ns, key);
+	rc = db_runf(s->sql, NULL, "INSERT INTO kv (ns, key, value) VALUES (?, ?, ?)"
 			 " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value", "sss", ns, key,
 			 value);
 
@@ -402,26 +452,29 @@ int store_keyed_id(struct store *s, const char *ns, const char *key_name, const 
 	crypto_generichash_state st;
 	char *hex = NULL;
 	size_t got = 0;
-	int rc = store_kv_get(s, ns, key_name, &hex);
+	struct keyed_key *kept = keyed_find(s, ns, key_name);
+	int rc = HE_OK;
 
+	if (kept)
+		memcpy(key, kept->key, sizeof(key));
+	else
+		rc = store_kv_get(s, ns, key_name, &hex);
 	if (rc == HE_NOTFOUND) {
 		char fresh[65];
 		randombytes_buf(key, sizeof(key));
 		sodium_bin2hex(fresh, sizeof(fresh), key, sizeof(key));
 		rc = store_kv_set(s, ns, key_name, fresh);
 		sodium_memzero(fresh, sizeof(fresh));
-		if (rc)
-			goto out;
-	} else if (rc) {
-		return rc;
-	} else {
+	} else if (rc == HE_OK && !kept) {
 		rc = sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, &got, NULL) ||
 			     got != sizeof(key) ? HE_DB : HE_OK;
 		sodium_memzero(hex, strlen(hex));
-		free(hex);
-		if (rc)
-			goto out;
 	}
+	free(hex);
+	if (rc)
+		goto out;
+	if (!kept)
+		keyed_keep(s, ns, key_name, key);
 	crypto_generichash_init(&st, key, sizeof(key), sizeof(h));
 	for (size_t i = 0; i < n; i++)
 		crypto_generichash_update(&st, (const unsigned char *)parts[i], strlen(parts[i]) + 1);
@@ -434,6 +487,7 @@ out:
 
 int store_kv_del(struct store *s, const char *ns, const char *key)
 {
+	keyed_forget(s, ns, key);
 	return db_runf(s->sql, NULL, "DELETE FROM kv WHERE ns = ? AND key = ?", "ss", ns, key);
 }
 

@@ -84,6 +84,29 @@ def ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def sched(pid):
+    """(user ticks, system ticks, ns waited on a run queue, involuntary context switches): what
+    tells Hearth's own work from the time it sat runnable behind other processes."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    wait = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                wait += int(f.read().split()[1])
+        except OSError:
+            pass
+    return int(fields[11]), int(fields[12]), wait, vm(pid, "nonvoluntary_ctxt_switches")
+
+
+def sched_line(s0, s1, n):
+    hz = os.sysconf("SC_CLK_TCK")
+    return (f"user {(s1[0] - s0[0]) * 1000.0 / hz / n:.2f} ms, system "
+            f"{(s1[1] - s0[1]) * 1000.0 / hz / n:.2f} ms (clock ticks); waited runnable on a "
+            f"run queue {(s1[2] - s0[2]) / 1e6 / n:.3f} ms; involuntary switches "
+            f"{(s1[3] - s0[3]) / n:.3f} per command")
+
+
 def memory(pid):
     return {k: vm(pid, k) for k in ("VmHWM", "VmRSS", "RssAnon", "RssFile")}
 
@@ -142,10 +165,11 @@ async def measured(hearth, member, room, n, text):
     """n commands; returns (latencies ms, CPU ms per command, ticks per command, requests)."""
     pid = hearth.proc.pid
     mark = log_mark()
-    c0, k0 = cpu_ns(pid), ticks(pid)
+    c0, k0, s0 = cpu_ns(pid), ticks(pid), sched(pid)
     lat = await run_commands(member, room, n, text)
-    c1, k1 = cpu_ns(pid), ticks(pid)
+    c1, k1, s1 = cpu_ns(pid), ticks(pid), sched(pid)
     await asyncio.sleep(0.5)  # the log line of the last reply's PUT
+    say(f"  (this run: {sched_line(s0, s1, n)})")
     return (lat, (c1 - c0) / 1e6 / n, (k1 - k0) * 1000.0 / os.sysconf("SC_CLK_TCK") / n,
             requests_since(mark))
 
@@ -222,7 +246,7 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
             hearth.stop()
     log = hearth.log()[log_mark:]
     own = re.search(r"handled (\d+) commands, own time p50 (\d+) us p99 (\d+) us "
-                    r"\((\d+) timed", log)
+                    r"\((\d+) timed[^)]*\), CPU time p50 (\d+) us p99 (\d+) us", log)
     eown = re.search(r"encrypted replies: own time \S+ \S+ \S+ \S+ \S+ p50 (\d+) us "
                      r"p99 (\d+) us max (\d+) us, CPU time p50 (\d+) us p99 (\d+) us "
                      r"\((\d+) timed\)", log)
@@ -235,7 +259,9 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
     say(f"[{tag}] plain {req_line(req, COMMANDS)}")
     if own:
         say(f"[{tag}] plain own time per command (n={own.group(4)}): p50 {own.group(2)} us  "
-            f"p99 {own.group(3)} us (goal p99 <= 1000 us: {goal(int(own.group(3)), 1000)})")
+            f"p99 {own.group(3)} us (goal p99 <= 1000 us: {goal(int(own.group(3)), 1000)}); "
+            f"its CPU time (same span, this thread on a CPU): p50 {own.group(5)} us  "
+            f"p99 {own.group(6)} us")
     else:
         say(f"[{tag}] plain own time: no figure in the log")
     say(f"[{tag}] Megolm reply latency (n={COMMANDS}): p50 {ep50:.1f} ms = {ep50 / fl:.3f}x "
@@ -244,7 +270,8 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
     say(f"[{tag}] Megolm {req_line(ereq, COMMANDS)}")
     if eown:
         say(f"[{tag}] Megolm own time per reply (n={eown.group(6)}): p50 {eown.group(1)} us  "
-            f"p99 {eown.group(2)} us (goal p99 <= 2000 us: {goal(int(eown.group(2)), 2000)})")
+            f"p99 {eown.group(2)} us (goal p99 <= 2000 us: {goal(int(eown.group(2)), 2000)}); "
+            f"its CPU time: p50 {eown.group(4)} us  p99 {eown.group(5)} us")
     else:
         say(f"[{tag}] Megolm own time: no figure in the log")
     say(f"[{tag}] memory at start: {mem_line(idle)}")
