@@ -267,6 +267,12 @@ static void exclusive_writes_plain(void **state)
 	assert_int_equal(db_begin(store_sql(f->a)), HE_OK);
 	assert_int_equal(lease_guard_section(f->a, "matrix"), HE_OK);
 	assert_int_equal(db_rollback(store_sql(f->a)), HE_OK);
+	/* a renewal of the held exclusive lease writes nothing (the row stays gone) and keeps it */
+	held = false;
+	assert_int_equal(lease_take(f->la, 0, &held), HE_OK);
+	assert_true(held);
+	assert_int_equal(store_count(f->a, "SELECT count(*) FROM lease", ""), 0);
+	assert_true(lease_valid(f->la));
 	assert_int_equal(f->lost_a, 0);
 }
 
