@@ -76,7 +76,8 @@ int lease_take(struct lease *l, int64_t ttl_ms, bool *held);
 int lease_release(struct lease *l);
 /* The daemon on SQLite: its lock file makes it the only process using the store, so the lease
  * is exclusive: it never runs out locally (a busy loop cannot lose it) and a row left by a
- * process that was killed before it could give it up is taken at once, not after the TTL. */
+ * process that was killed before it could give it up is taken at once, not after the TTL.
+ * Once held, lease_take() renews nothing (no statement runs: there is nothing to renew). */
 void lease_set_exclusive(struct lease *l, bool on);
 
 int64_t lease_fence(const struct lease *l);   /* 0 when never held */

@@ -7,7 +7,10 @@ Run by `tests/matrix/run.sh --bench` against the real Synapse; every figure come
 - plain room (50 rooms joined): reply latency p50 against the floor, CPU per command (Hearth's
   utime+stime over the commands, from /proc/PID/task/*/schedstat, divided by their number),
   own time per command (its /sync response read to its reply handed to curl, from the line it
-  logs at shutdown), memory (VmHWM, RssAnon, RssFile);
+  logs at shutdown) beside its CPU time over the same span (the same line), memory (VmHWM,
+  RssAnon, RssFile); per run also the user/system split (clock ticks), the time Hearth waited
+  runnable on a run queue (schedstat's second field) and its involuntary context switches, per
+  command: a wall-time tail with a flat CPU-time tail and long run-queue waits is scheduling;
 - Megolm room: the same for encrypted commands;
 - 1,000 rooms (BENCH_BIG_ROOMS, 0 skips): Hearth joins them, is restarted, and the time from its
   start to its first answered command, its CPU per idle minute, CPU per command in a busy room
