@@ -323,7 +323,9 @@ int mx_react_prompt_known(struct store *s, const char *room, const char *event_i
  * answer; true when the prompt was recorded (the caller adds the scale). resume: once, the rows
  * a restart left: sent again (same txn), or dropped when too old or the room is left. room_left:
  * the room's rows dropped. pending_add: HE_OK, HE_INVAL, HE_PERM (fence), HE_DB. */
+#define MX_SCHED_TEXT_MAX 16384 /* a longer scheduled prompt is posted as before: not kept */
 void mx_sched_txn(const char *room, const char *idem, char out[48]);
+bool mx_react_sending(struct mx *mx, const char *room, const char *txn); /* posted by this process */
 bool mx_sched_is_txn(const char *txn);
 int mx_sched_post(struct mx *mx, const char *room, const char *md, const char *idem);
 bool mx_sched_sent(struct mx *mx, const char *room, const char *txn, int status, const char *event_id);

@@ -192,6 +192,11 @@ static struct id_pair *find(struct id_pair *ring, size_t max, const char *room, 
 	return NULL;
 }
 
+bool mx_react_sending(struct mx *mx, const char *room, const char *txn)
+{
+	return mx->react && find(mx->react->pending, PENDING_MAX, room, txn);
+}
+
 int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *room, const char *md,
 		       const char *idem)
 {
@@ -205,8 +210,12 @@ int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *
 		return rs ? HE_INVAL : HE_NOMEM;
 	if (in && (!ctx || !ctx->event_id))
 		return HE_INVAL;
-	if (!in && idem && *idem) /* a scheduled one: posted once across a restart (sched_post.c) */
+	if (!in && idem && *idem && strlen(md) <= MX_SCHED_TEXT_MAX) {
+		/* a scheduled one: posted once across a restart (sched_post.c) */
+		mx_sched_txn(room, idem, txn);
+		remember(rs->pending, PENDING_MAX, &rs->npending, room, txn); /* not resumed as well */
 		return mx_sched_post(mx, room, md, idem);
+	}
 	if (ctx) {
 		mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
 		c = mx_notice_cached(mx, md, ctx->event_id, ctx->thread_root, false);
@@ -291,6 +300,8 @@ void mx_react_sent(struct mx *mx, const char *room, const char *type, const char
 	if (strcmp(type, "m.room.message") != 0)
 		return;
 	if (mx_sched_is_txn(txn)) { /* a scheduled prompt: its pending row becomes the record */
+		if ((p = find(rs->pending, PENDING_MAX, room, txn)))
+			p->id[0] = '\0';
 		if (mx_sched_sent(mx, room, txn, status, event_id) && !mx->stopping)
 			send_scale(mx, rs, room, event_id);
 		return;

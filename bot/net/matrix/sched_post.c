@@ -31,7 +31,6 @@
 #include <time.h>
 
 #define PENDING_KEEP_S (2 * 3600)  /* a check-in later than this is not posted */
-#define PENDING_TEXT_MAX 16384     /* a longer prompt is posted without a pending row */
 #define PENDING_RESUME_MAX 16
 #define ID_MAX 256
 
@@ -81,7 +80,7 @@ int mx_sched_pending_add(struct store *s, const char *room, const char *txn, con
 	bool own;
 	int rc;
 
-	if (!id_ok(room) || !txn || !*txn || !md || strlen(md) > PENDING_TEXT_MAX)
+	if (!id_ok(room) || !txn || !*txn || !md || strlen(md) > MX_SCHED_TEXT_MAX)
 		return HE_INVAL;
 	if ((rc = lease_open(s, MX_MOD, &own)) != HE_OK) /* fenced: only the active Hearth posts */
 		return rc;
@@ -107,23 +106,19 @@ static int send_prompt(struct mx *mx, const char *room, const char *txn, const c
 
 int mx_sched_post(struct mx *mx, const char *room, const char *md, const char *idem)
 {
-	struct mx_room *r = mx_room_get(mx, room);
 	char txn[48];
 	int rc;
 
 	if (!id_ok(room) || !idem || !*idem)
 		return HE_INVAL;
-	if (!r || r->membership != MX_M_JOINED) {
+	/* after a restart a quiet room is not known to this process until a sync mentions it: the
+	 * schedule's room is one we were in (had we left, the homeserver refuses the PUT and the
+	 * row is dropped); a room this process saw us leave or not join is not posted to */
+	if (!mx_room_of_waiting(mx, room)) {
 		hlog_warn(MX_MOD, "not in room %s: message not sent", room);
 		return HE_NOTFOUND;
 	}
 	mx_sched_txn(room, idem, txn);
-	if (strlen(md) > PENDING_TEXT_MAX) {
-		/* not kept: posted once here, but not resumed after a restart */
-		hlog_debug(MX_MOD, "a scheduled check-in in %s is too long to keep until it is answered", room);
-		return mx_send_event(mx, room, "m.room.message", mx_notice_cached(mx, md, NULL, NULL, false),
-				     txn, NULL, NULL);
-	}
 	/* written before the PUT leaves: a refused write (another Hearth holds the lease) posts
 	 * nothing, and the scheduler gives its mark back */
 	if ((rc = mx_sched_pending_add(mx->app->store, room, txn, md, now_s(mx))) != HE_OK) {
@@ -218,7 +213,9 @@ void mx_sched_resume(struct mx *mx)
 		struct pending *p = &todo[i];
 		struct mx_room *r;
 
-		if (p->ts < now - PENDING_KEEP_S || p->ts > now + PENDING_KEEP_S) {
+		if (mx_react_sending(mx, p->room, p->txn)) {
+			/* posted by this process before its first sync: already on its way */
+		} else if (p->ts < now - PENDING_KEEP_S || p->ts > now + PENDING_KEEP_S) {
 			hlog_info(MX_MOD, "a scheduled check-in in %s was cut off by a restart %lld minutes "
 				  "ago: too late to post it now, dropped", p->room, (long long)(now - p->ts) / 60);
 			if (pending_del(s, p->room, p->txn) != HE_OK)
