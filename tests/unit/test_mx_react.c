@@ -6,7 +6,11 @@
  * days, PROMPTS_PER_ROOM per room). The scale goes on when the prompt's PUT is answered (its
  * echo no longer comes back: the sync filter leaves Hearth's own events out), with the same
  * transaction ids in every process; a prompt recorded but not scaled before a restart gets its
- * scale after it, once (so does one answered while stopping: the grace period is for replies); a hostile homeserver's oversized event id records nothing. Runs on SQLite and, as unit.mx_react.pg, on PostgreSQL. The
+ * scale after it, once (so does one answered while stopping: the grace period is for replies); a hostile homeserver's oversized event id records nothing.
+ * A scheduled check-in (sched_post.c) is recorded as pending before its PUT, under a transaction
+ * id made from room and slot; the answer makes it a prompt and scales it; a restart before the
+ * answer sends it again with the same id (then scales it), one over two hours old or in a room
+ * left is dropped; no event id, an oversized one or a refusal record nothing; fenced. Runs on SQLite and, as unit.mx_react.pg, on PostgreSQL. The
  * flows against a real homeserver run in tests/matrix/test_look.py. */
 #include <setjmp.h>
 #include <stdarg.h>
