@@ -23,6 +23,7 @@ struct db_stmt {
 	void *impl;            /* the backend's statement */
 	char *owned_sql;       /* db_prepare: its own copy of the SQL (sql points at it) */
 	bool active;           /* stepped to a row and not yet reset or run to its end */
+	bool used;             /* handed out since its last reset (bound or stepped, maybe) */
 	struct db_stmt *alt;   /* cached: another statement of the same SQL, for a use while
 				* this one was still active (re-entrant use); finalized with it */
 };

@@ -151,6 +151,37 @@ static void abandoned_bounded(void **state)
 		db_reset(st[i]);
 }
 
+/* A statement its caller ran to its end (or left after a row) without db_reset is reset when
+ * it is handed out again: new values bind and it runs from the start; one that was reset is
+ * handed out as it is, its bindings cleared. */
+static void reused_without_reset(void **state)
+{
+	struct fix *f = *state;
+	struct db_stmt *st;
+	int64_t n = 0;
+
+	NEED_DB(f);
+	st = db_stmtf(f->db, ONE, "i", (int64_t)1);
+	assert_non_null(st);
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_int_equal(db_step(st), DB_DONE); /* no db_reset */
+	assert_int_equal(db_runf(f->db, NULL, "UPDATE item SET name = ? WHERE n = ?", "si", "w",
+				 (int64_t)3), HE_OK);
+	st = db_stmtf(f->db, ONE, "i", (int64_t)3);
+	assert_non_null(st);
+	assert_int_equal(db_step(st), DB_ROW);
+	assert_string_equal(db_col_text(st, 0), "w");
+	db_reset(st);
+	/* hand binding after a reset: an unbound parameter is NULL (no row), not the old 3 */
+	st = db_stmt(f->db, ONE);
+	assert_non_null(st);
+	assert_int_equal(db_step(st), DB_DONE);
+	db_reset(st);
+	assert_int_equal(db_int64f(f->db, &n, "SELECT count(*) FROM item WHERE n <= ?", "i",
+				   (int64_t)3), HE_OK);
+	assert_int_equal(n, 3);
+}
+
 /* A migration remakes the table after its statements were cached: they run on the new one. */
 static void schema_change_after_cached(void **state)
 {
@@ -268,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		BOTH(reentrant_use),
 		BOTH(abandoned_bounded),
+		BOTH(reused_without_reset),
 		BOTH(schema_change_after_cached),
 		BOTH(vacuum_and_close_with_cached),
 		cmocka_unit_test(keyed_key_kept),
