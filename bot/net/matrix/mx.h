@@ -66,6 +66,7 @@ struct mx_md {
 };
 
 struct mx_react;
+struct mx_hdrs;
 
 struct mx {
 	struct htransport t;
@@ -78,8 +79,11 @@ struct mx {
 	uint64_t curl_timer;
 	struct mx_req *reqs;       /* every live request (in flight or waiting to retry) */
 	bool auth_lost;            /* 401 M_UNKNOWN_TOKEN seen: requests wait for a new login */
-	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, reset, for reuse */
+	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, configured, for reuse */
 	size_t neasy_idle;
+	struct mx_hdrs *hdr_json[2];    /* the JSON requests' header lists: [0] no token, [1] token */
+	unsigned long easy_setups;      /* handles configured (tests: a reused one is not again) */
+	unsigned long hdr_builds;       /* header lists built (tests: once per token) */
 
 	/* session */
 	char *hs;                  /* homeserver base URL, no trailing slash */
