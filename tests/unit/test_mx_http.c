@@ -189,6 +189,7 @@ static void test_handles_and_headers_kept(void **state)
 	assert_string_equal(body_of(s.req[0]), "{\"body\":\"hello\"}");
 	assert_true(strncmp(s.req[1], "GET /sync?since=s1 HTTP/1.1\r\n", 29) == 0);
 	assert_false(has_header(s.req[1], "\r\nContent-Length:"));
+	assert_false(has_header(s.req[1], "\r\nContent-Type:"));
 	assert_string_equal(body_of(s.req[1]), "");
 	assert_true(has_header(s.req[1], "\r\nAuthorization: Bearer tok1secret\r\n"));
 	assert_true(strncmp(s.req[2], "POST /login HTTP/1.1\r\n", 22) == 0);
@@ -200,19 +201,21 @@ static void test_handles_and_headers_kept(void **state)
 	for (int i = 4; i < 7; i++) {
 		assert_true(has_header(s.req[i], "\r\nAuthorization: Bearer tok2secret\r\n"));
 		assert_false(has_header(s.req[i], "tok1secret"));
-		assert_true(has_header(s.req[i], "\r\nContent-Type: application/json\r\n"));
+		assert_true(has_header(s.req[i], "\r\nAccept: application/json\r\n"));
 		assert_true(has_header(s.req[i], "\r\nUser-Agent: Hearth/"));
 	}
+	assert_true(has_header(s.req[5], "\r\nContent-Type: application/json\r\n"));
 	assert_true(strncmp(s.req[5], "POST /leave HTTP/1.1\r\n", 22) == 0);
 	assert_true(has_header(s.req[5], "\r\nContent-Length: 0\r\n"));
 	assert_true(strncmp(s.req[6], "GET /sync HTTP/1.1\r\n", 20) == 0);
 	assert_false(has_header(s.req[6], "\r\nContent-Length:"));
 
-	/* the work saved: one connection, one configured handle, one header list per token
-	 * (none, tok1, tok2) and one for the upload, for 7 requests */
+	/* the work saved: one connection, one configured handle, one header list per token and
+	 * kind (tok1: PUT, GET; none: POST; tok2: GET, POST) and one for the upload, for 7
+	 * requests */
 	assert_int_equal(s.accepts, 1);
 	assert_int_equal(mx->easy_setups, 1);
-	assert_int_equal(mx->hdr_builds, 4);
+	assert_int_equal(mx->hdr_builds, 6);
 
 	mx_http_free(mx);
 	loop_free(mx->loop);

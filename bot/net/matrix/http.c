@@ -294,7 +294,7 @@ static bool hdr_add(struct curl_slist **list, const char *line)
 	return true;
 }
 
-static struct mx_hdrs *hdrs_build(struct mx *mx, const char *token, const char *ctype)
+static struct mx_hdrs *hdrs_build(struct mx *mx, const char *token, const char *ctype, bool get)
 {
 	struct mx_hdrs *h = calloc(1, sizeof(*h));
 	struct hbuf line = HBUF_INIT;
@@ -317,10 +317,13 @@ static struct mx_hdrs *hdrs_build(struct mx *mx, const char *token, const char *
 			free(auth);
 		}
 	}
-	hbuf_puts(&line, "Content-Type: ");
-	hbuf_puts(&line, ctype);
-	ok = ok && !line.oom && hdr_add(&h->list, line.data) &&
-	     hdr_add(&h->list, "Accept: application/json") && hdr_add(&h->list, "Expect:");
+	/* a GET sends no body: no content type, nothing to expect */
+	if (!get) {
+		hbuf_puts(&line, "Content-Type: ");
+		hbuf_puts(&line, ctype);
+		ok = ok && !line.oom && hdr_add(&h->list, line.data) && hdr_add(&h->list, "Expect:");
+	}
+	ok = ok && hdr_add(&h->list, "Accept: application/json");
 	hbuf_free(&line);
 	if (!ok) {
 		hdrs_unref(h);
@@ -334,15 +337,16 @@ static struct mx_hdrs *hdrs_build(struct mx *mx, const char *token, const char *
 static struct mx_hdrs *hdrs_for(struct mx *mx, const struct mx_req *r)
 {
 	const char *token = (!(r->flags & MX_HTTP_NOAUTH) && mx->access_token) ? mx->access_token : NULL;
-	struct mx_hdrs **slot = &mx->hdr_json[token != NULL];
+	bool get = strcmp(r->method, "GET") == 0;
+	struct mx_hdrs **slot = &mx->hdr_json[token != NULL][get];
 
 	if (r->content_type)
-		return hdrs_build(mx, token, r->content_type);
+		return hdrs_build(mx, token, r->content_type, get);
 	if (*slot && token && strcmp((*slot)->list->data + sizeof(AUTH_LINE) - 1, token) != 0) {
 		hdrs_unref(*slot);
 		*slot = NULL;
 	}
-	if (!*slot && !(*slot = hdrs_build(mx, token, "application/json")))
+	if (!*slot && !(*slot = hdrs_build(mx, token, "application/json", get)))
 		return NULL;
 	(*slot)->refs++;
 	return *slot;
@@ -423,9 +427,9 @@ void mx_http_free(struct mx *mx)
 	mx->reqs = NULL;
 	while (mx->neasy_idle)
 		curl_easy_cleanup(mx->easy_idle[--mx->neasy_idle]);
-	for (size_t i = 0; i < 2; i++) {
-		hdrs_unref(mx->hdr_json[i]);
-		mx->hdr_json[i] = NULL;
+	for (size_t i = 0; i < 4; i++) {
+		hdrs_unref(mx->hdr_json[i / 2][i % 2]);
+		mx->hdr_json[i / 2][i % 2] = NULL;
 	}
 	if (mx->curl_timer)
 		loop_timer_cancel(mx->loop, mx->curl_timer);
@@ -642,32 +646,32 @@ static void check_done(struct mx *mx)
 	}
 }
 
-struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *path,
-			       const void *body, size_t body_len, const char *content_type,
-			       unsigned flags, mx_http_cb cb, void *ud)
+/* A request of this path and body, both taken over (freed here on failure; the body wiped). */
+static struct mx_req *req_new(struct mx *mx, const char *method, char *path, char *body,
+			      size_t body_len, const char *content_type, unsigned flags,
+			      mx_http_cb cb, void *ud)
 {
 	struct mx_req *r = calloc(1, sizeof(*r));
 
-	if (!r)
+	if (!r) {
+		if (body)
+			explicit_bzero(body, body_len);
+		free(body);
+		free(path);
 		return NULL;
+	}
 	r->mx = mx;
 	r->flags = flags;
 	r->cb = cb;
 	r->ud = ud;
 	r->cap = (flags & MX_HTTP_SYNC) ? MX_SYNC_CAP : MX_BODY_CAP;
 	r->method = strdup(method);
-	r->path = strdup(path);
+	r->path = path;
+	r->body = body;
+	r->body_len = body_len;
 	if (content_type)
 		r->content_type = strdup(content_type);
-	if (body) {
-		r->body = malloc(body_len + 1);
-		if (r->body) {
-			memcpy(r->body, body, body_len);
-			r->body[body_len] = '\0';
-		}
-		r->body_len = body_len;
-	}
-	if (!r->method || !r->path || (content_type && !r->content_type) || (body && !r->body)) {
+	if (!r->method || !r->path || (content_type && !r->content_type)) {
 		req_free(mx, r);
 		return NULL;
 	}
@@ -686,33 +690,51 @@ struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *pa
 	return r;
 }
 
+struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *path,
+			       const void *body, size_t body_len, const char *content_type,
+			       unsigned flags, mx_http_cb cb, void *ud)
+{
+	char *copy = NULL;
+
+	if (body) {
+		if (!(copy = malloc(body_len + 1)))
+			return NULL;
+		memcpy(copy, body, body_len);
+		copy[body_len] = '\0';
+	}
+	return req_new(mx, method, strdup(path), copy, body_len, content_type, flags, cb, ud);
+}
+
 /* The one core under mx_http_json and the *f forms: path is a format for mx_http_vpathf when
- * args is given; json (when given) is serialised as the body, and wiped after (a login body
- * holds the password). */
+ * args is given; json (when given) is serialised as the body (handed over, not copied: the
+ * request wipes it when done, as a login body holds the password). */
 static struct mx_req *request_core(struct mx *mx, const char *method, const char *path,
 				   va_list *args, const void *body, size_t body_len, json_t *json,
 				   const char *content_type, unsigned flags, mx_http_cb cb, void *ud)
 {
-	struct mx_req *r = NULL;
 	char *built = NULL, *text = NULL;
 
 	if (args && !(path = built = mx_http_vpathf(path, *args)))
-		goto out;
-	if (json) {
-		if (!(text = json_dumps(json, JSON_COMPACT)))
-			goto out;
-		body = text;
-		body_len = strlen(text);
-		content_type = NULL;
+		return NULL;
+	if (!json) {
+		if (!built)
+			return mx_http_request(mx, method, path, body, body_len, content_type, flags, cb, ud);
+		if (body && !(text = malloc(body_len + 1))) {
+			free(built);
+			return NULL;
+		}
+		if (body) {
+			memcpy(text, body, body_len);
+			text[body_len] = '\0';
+		}
+		return req_new(mx, method, built, text, body_len, content_type, flags, cb, ud);
 	}
-	r = mx_http_request(mx, method, path, body, body_len, content_type, flags, cb, ud);
-out:
-	if (text) {
-		explicit_bzero(text, strlen(text));
-		free(text);
+	if (!(text = json_dumps(json, JSON_COMPACT))) {
+		free(built);
+		return NULL;
 	}
-	free(built);
-	return r;
+	return req_new(mx, method, built ? built : strdup(path), text, strlen(text), NULL, flags,
+		       cb, ud);
 }
 
 struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path, json_t *body,

@@ -81,7 +81,7 @@ struct mx {
 	bool auth_lost;            /* 401 M_UNKNOWN_TOKEN seen: requests wait for a new login */
 	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, configured, for reuse */
 	size_t neasy_idle;
-	struct mx_hdrs *hdr_json[2];    /* the JSON requests' header lists: [0] no token, [1] token */
+	struct mx_hdrs *hdr_json[2][2]; /* JSON requests' header lists: [token?][GET?] */
 	unsigned long easy_setups;      /* handles configured (tests: a reused one is not again) */
 	unsigned long hdr_builds;       /* header lists built (tests: once per token) */
 
