@@ -154,6 +154,37 @@ static void rooms_indexed(void **state)
 	assert_null(mx.room_tab);
 }
 
+/* A kept rendering's JSON strings are made once and shared by every notice built from it (no
+ * copy, no UTF-8 check per reply); the notices serialise to the same bytes as uncached ones,
+ * outlive the entry (replaced, freed), and one changed does not change the others. */
+static void kept_strings_shared(void **state)
+{
+	static struct mx mx;
+	const char *md = "**Reading**\n\nÄ *kind* word.";
+	json_t *a, *b, *ref;
+	char *sa, *sref;
+
+	a = mx_notice_cached(&mx, md, "$1", NULL, false);
+	b = mx_notice_cached(&mx, md, "$2", "$root", false);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_equal(json_object_get(a, "body"), json_object_get(b, "body"));
+	assert_ptr_equal(json_object_get(a, "formatted_body"), json_object_get(b, "formatted_body"));
+	ref = mx_notice_content(md, "$1", NULL);
+	sa = json_dumps(a, JSON_COMPACT);
+	sref = json_dumps(ref, JSON_COMPACT);
+	assert_string_equal(sa, sref);
+	free(sa);
+	free(sref);
+	json_decref(ref);
+	json_object_del(a, "m.relates_to"); /* as kick() does for a private message rerouted */
+	assert_non_null(json_object_get(b, "m.relates_to"));
+	mx_md_cache_free(&mx); /* the notices keep their strings */
+	assert_string_equal(json_string_value(json_object_get(b, "body")), "Reading\n\nÄ kind word.");
+	json_decref(a);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +193,7 @@ int main(void)
 		cmocka_unit_test(long_text_not_kept),
 		cmocka_unit_test(rooms_indexed),
 		cmocka_unit_test(private_text_kept_only_when_repeated),
+		cmocka_unit_test(kept_strings_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,8 @@ struct hmsg_ref {
 /* A room reply's Markdown and its renderings (send.c): the same reading is not rendered again. */
 struct mx_md {
 	char *md, *plain, *html;
+	json_t *jplain, *jhtml;    /* the same as JSON strings, shared by every notice built from it
+				    * (NULL: not valid UTF-8 or too long for one event: built anew) */
 	size_t len;
 	uint64_t used;             /* md_tick when last used (0: empty) */
 };
