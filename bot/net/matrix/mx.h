@@ -107,6 +107,7 @@ struct mx {
 	bool owed_frozen;          /* tearing down: finishing a hold writes nothing */
 	uint64_t batch_seq;
 	uint64_t seen[MX_SEEN];    /* hashes of recent event ids (a ring) */
+	uint16_t seen_tab[2 * MX_SEEN];  /* their ring positions + 1, by hash (handle.c) */
 	size_t seen_next;
 
 	/* rooms.c */
