@@ -1,5 +1,5 @@
 /* chart.c - a member's mood chart as a PNG (see chart.h). cairo draws, libpng encodes (at the
- * fastest compression with the SUB filter: cairo's own PNG writer takes several times longer
+ * fastest compression, unfiltered rows: cairo's own PNG writer takes several times longer
  * than the drawing); the font is DejaVu Sans (Debian fonts-dejavu-core, shipped in the image),
  * opened from its file with FreeType: going through fontconfig (cairo's "toy" font API) loads
  * the whole font configuration and its caches, +5 MB of RSS at the first chart (issue 11). Only
@@ -154,7 +154,34 @@ static void sink_flush(png_structp p)
 {
 }
 
-/* The surface (CAIRO_FORMAT_RGB24) as an 8-bit RGB PNG into sk. */
+/* One row of the surface (CAIRO_FORMAT_RGB24: a native-endian 0x00RRGGBB word a pixel) as
+ * the PNG's R, G, B bytes. On a little-endian machine four pixels at a time as three words
+ * (the byte loop below was 6% of a chart). */
+static void row_rgb(unsigned char *out, const uint32_t *src, int w)
+{
+	int x = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; x + 4 <= w; x += 4, out += 12) {
+		/* q = 0x00BBGGRR: its bytes in memory are R, G, B, 0 */
+		uint32_t q0 = __builtin_bswap32(src[x]) >> 8, q1 = __builtin_bswap32(src[x + 1]) >> 8;
+		uint32_t q2 = __builtin_bswap32(src[x + 2]) >> 8, q3 = __builtin_bswap32(src[x + 3]) >> 8;
+		uint32_t w3[3] = { q0 | q1 << 24, q1 >> 8 | q2 << 16, q2 >> 16 | q3 << 8 };
+		memcpy(out, w3, 12);
+	}
+#endif
+	for (; x < w; x++, out += 3) {
+		out[0] = (unsigned char)(src[x] >> 16);
+		out[1] = (unsigned char)(src[x] >> 8);
+		out[2] = (unsigned char)src[x];
+	}
+}
+
+/* The surface (CAIRO_FORMAT_RGB24) as an 8-bit RGB PNG into sk. Deflate at its fastest level
+ * with a smaller hash (memLevel 5) and no row filter: measured on the 365-day chart (notes
+ * chart3), this is 30% fewer instructions than the SUB filter at the default memLevel and a
+ * smaller file (a flat background compresses as well unfiltered: a run of one pixel is a
+ * match at distance 3). */
 static int encode_png(cairo_surface_t *sf, struct sink *sk)
 {
 	png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -174,15 +201,11 @@ static int encode_png(cairo_surface_t *sf, struct sink *sk)
 	png_set_IHDR(p, info, CHART_W, CHART_H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
 		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	png_set_compression_level(p, 1);
-	png_set_filter(p, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB); /* flat colour becomes runs of zeros */
+	png_set_compression_mem_level(p, 5);
+	png_set_filter(p, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
 	png_write_info(p, info);
 	for (int y = 0; y < CHART_H; y++) {
-		const uint32_t *src = (const uint32_t *)(px + (size_t)y * (size_t)stride);
-		for (int x = 0; x < CHART_W; x++) {
-			row[3 * x] = (unsigned char)(src[x] >> 16);
-			row[3 * x + 1] = (unsigned char)(src[x] >> 8);
-			row[3 * x + 2] = (unsigned char)src[x];
-		}
+		row_rgb(row, (const uint32_t *)(px + (size_t)y * (size_t)stride), CHART_W);
 		png_write_row(p, row);
 	}
 	png_write_end(p, info);
@@ -357,6 +380,13 @@ int chart_draw(const struct chart_in *in, struct chart_png *out)
 	rgb(cr, CHART_LINE);
 	cairo_set_line_width(cr, in->days > 120 ? 2 : 3);
 	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+	if (in->days > 120) {
+		/* a year's thin line, a joint every 2.2 pixels: bevelled joints and 4x4 rather than
+		 * 256x15 antialiasing samples look the same on it and take 40% less (a third of
+		 * this chart's drawing was this stroke: notes chart3) */
+		cairo_set_line_join(cr, CAIRO_LINE_JOIN_BEVEL);
+		cairo_set_antialias(cr, CAIRO_ANTIALIAS_FAST);
+	}
 	for (int d = 0; d < in->days; d++) {
 		if (!cnt[d])
 			continue;
@@ -367,6 +397,7 @@ int chart_draw(const struct chart_in *in, struct chart_png *out)
 			cairo_move_to(cr, chart_x(in->days, d), y);
 	}
 	cairo_stroke(cr);
+	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 
 	/* every entry as a dot on its day */
 	r = in->days > 120 ? 3 : 5;
