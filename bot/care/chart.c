@@ -353,8 +353,10 @@ int chart_draw(const struct chart_in *in, struct chart_png *out)
 	fonts_load();
 	/* the pixels in a mapping of their own, returned to the system when the chart is done: from
 	 * malloc they would stay in the heap after the first chart (glibc raises its mmap
-	 * threshold to a freed mapping's size), +1.3 MB for the life of the process */
-	px = mmap(NULL, px_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	 * threshold to a freed mapping's size), +1.3 MB for the life of the process; its 422 pages
+	 * made present in one call (MAP_POPULATE), not one page fault each as cairo first writes
+	 * them (more than half of the drawing child's page faults) */
+	px = mmap(NULL, px_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (stride <= 0 || px == MAP_FAILED) {
 		rc = HE_NOMEM;
 		goto out;
