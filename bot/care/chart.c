@@ -316,6 +316,7 @@ static void draw_words(cairo_t *cr, const struct chart_in *in)
 int chart_draw(const struct chart_in *in, struct chart_png *out)
 {
 	cairo_surface_t *sf = NULL, *dot = NULL;
+	cairo_pattern_t *dotp = NULL;
 	cairo_t *cr = NULL;
 	int stride = cairo_format_stride_for_width(CAIRO_FORMAT_RGB24, CHART_W);
 	size_t px_len = (size_t)stride * CHART_H;
@@ -404,14 +405,18 @@ int chart_draw(const struct chart_in *in, struct chart_png *out)
 	/* every entry as a dot on its day */
 	r = in->days > 120 ? 3 : 5;
 	dot = dot_sprite(r);
+	dotp = cairo_pattern_create_for_surface(dot);
+	cairo_set_source(cr, dotp); /* one pattern, moved to each dot (not a new one per dot) */
 	for (size_t i = 0; i < in->n; i++) {
 		long d = day[i];
 		int s = in->entries[i].score;
+		cairo_matrix_t m;
 		if (d < 0 || d >= in->days || s < 1 || s > 10)
 			continue;
 		/* the dot's centre on the pixel corner nearest (x, y): that pixel is fully inside */
-		cairo_set_source_surface(cr, dot, (int)(chart_x(in->days, (int)d) + 0.5) - (int)r - 1,
-					 (int)(chart_y(s) + 0.5) - (int)r - 1);
+		cairo_matrix_init_translate(&m, (int)r + 1 - (int)(chart_x(in->days, (int)d) + 0.5),
+					    (int)r + 1 - (int)(chart_y(s) + 0.5));
+		cairo_pattern_set_matrix(dotp, &m);
 		cairo_paint(cr);
 	}
 
@@ -433,6 +438,7 @@ out:
 	cairo_surface_destroy(sf);
 	if (px != MAP_FAILED)
 		munmap(px, px_len);
+	cairo_pattern_destroy(dotp);
 	cairo_surface_destroy(dot);
 	free(day);
 	free(sk.data);
