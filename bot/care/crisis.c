@@ -36,11 +36,23 @@ struct crisis {
 	unsigned long alerts;
 };
 
-/* Said when the content library is missing: no numbers, since none were vetted here. */
+/* Said when the content library is missing: no numbers, since none were vetted here. In
+ * English and in German, the languages Hearth ships; any other language gets English. */
 static const char fallback_answer[] =
 	"I'm sorry it feels this hard right now. You deserve support, and you are not alone. "
 	"Please reach out to someone you trust, and if you are in immediate danger, call your "
 	"local emergency number.";
+static const char fallback_answer_de[] =
+	"Es tut mir leid, dass es gerade so schwer ist. Du verdienst Unterstützung, und du bist "
+	"nicht allein. Bitte wende dich an einen Menschen, dem du vertraust, und wenn du in "
+	"akuter Gefahr bist, ruf den Notruf an, wo du gerade bist.";
+
+static const char *fallback_for(const char *lang)
+{
+	return lang && strncmp(lang, "de", 2) == 0 && (!lang[2] || lang[2] == '-' || lang[2] == '_')
+		       ? fallback_answer_de
+		       : fallback_answer;
+}
 
 
 /* ---- matching ---- */
@@ -165,7 +177,7 @@ char *crisis_answer_lang(const struct happ *app, const char *lang, const char *c
 	struct hbuf b = HBUF_INIT;
 
 	if (!c || !c->crisis_response)
-		return strdup(fallback_answer);
+		return strdup(fallback_for(lang));
 	cc = content_crisis(c, country);
 	intl = content_crisis(c, "intl");
 	/* The start checked the country; a content reload can still have removed its list. */
@@ -182,7 +194,7 @@ char *crisis_answer_lang(const struct happ *app, const char *lang, const char *c
 		put_trimmed(&b, intl->body);
 	}
 	if (!cc && !intl)
-		hbuf_printf(&b, "\n\n%s", fallback_answer);
+		hbuf_printf(&b, "\n\n%s", fallback_for(lang));
 	return hbuf_steal(&b);
 }
 

@@ -636,6 +636,34 @@ static void test_reply_is_private_vetted_and_never_quotes(void **state)
 	}
 }
 
+/* Without any content library (a broken install), a person in crisis still gets an answer, in
+ * their language when Hearth has one built in, and never a number nobody vetted. */
+static void test_answer_without_content_in_member_language(void **state)
+{
+	struct fx *fx = *state;
+	struct content *saved = fx->app.content;
+	char *en, *de, *fr;
+
+	fx->app.content = NULL;
+	en = crisis_answer_lang(&fx->app, NULL, "de");
+	de = crisis_answer_lang(&fx->app, "de", "de");
+	fr = crisis_answer_lang(&fx->app, "fr", NULL);
+	fx->app.content = saved;
+	assert_non_null(en);
+	assert_non_null(de);
+	assert_non_null(fr);
+	assert_non_null(strstr(en, "not alone"));
+	assert_non_null(strstr(de, "nicht allein"));
+	assert_non_null(strstr(de, "Notruf"));
+	assert_null(strstr(de, "alone"));
+	assert_string_equal(fr, en); /* a language without a built-in answer: English */
+	assert_null(strpbrk(en, "0123456789"));
+	assert_null(strpbrk(de, "0123456789"));
+	free(en);
+	free(de);
+	free(fr);
+}
+
 static void test_unknown_country_falls_back_to_intl(void **state)
 {
 	struct fx *fx = *state;
@@ -857,6 +885,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_case_accents_punctuation_apostrophes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_is_private_vetted_and_never_quotes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_country_falls_back_to_intl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_without_content_in_member_language, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_country_codes_aliases_and_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_member_with_fake_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_goes_to_moderators_without_text_or_name, setup, teardown),
