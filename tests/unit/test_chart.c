@@ -367,7 +367,7 @@ static void test_isolated_same_bytes(void **state)
 }
 
 /* user + system time of a struct rusage, in ms */
-static double ru_ms(const struct rusage *r)
+__attribute__((unused)) static double ru_ms(const struct rusage *r)
 {
 	return (r->ru_utime.tv_sec + r->ru_stime.tv_sec) * 1e3 +
 	       (r->ru_utime.tv_usec + r->ru_stime.tv_usec) / 1e3;
