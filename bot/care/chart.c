@@ -9,6 +9,7 @@
 
 #include <cairo-ft.h>
 #include <cairo.h>
+#include <pixman.h>
 #include <fontconfig/fontconfig.h>
 #include <ft2build.h>
 #include FT_FREETYPE_H
@@ -348,7 +349,7 @@ static unsigned char *pixels_map(size_t len, size_t *map)
 int chart_draw(const struct chart_in *in, struct chart_png *out)
 {
 	cairo_surface_t *sf = NULL, *dot = NULL;
-	cairo_pattern_t *dotp = NULL;
+	pixman_image_t *pdst = NULL, *pdot = NULL;
 	cairo_t *cr = NULL;
 	int stride = cairo_format_stride_for_width(CAIRO_FORMAT_RGB24, CHART_W);
 	size_t px_len = (size_t)stride * CHART_H, px_map = 0;
@@ -356,7 +357,7 @@ int chart_draw(const struct chart_in *in, struct chart_png *out)
 	long *day = NULL;
 	struct sink sk = { 0 };
 	double *sum = NULL;
-	int *cnt = NULL, rc = HE_OK;
+	int *cnt = NULL, rc = HE_OK, ds;
 	long today, first;
 	double r;
 
@@ -432,23 +433,33 @@ int chart_draw(const struct chart_in *in, struct chart_png *out)
 	cairo_stroke(cr);
 	cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
 
-	/* every entry as a dot on its day */
+	/* every entry as a dot on its day: the sprite composited straight with pixman (what cairo
+	 * does for a paint of a surface at a whole-pixel offset, same bytes) without cairo's
+	 * per-call work (its state, pattern, clip and compositor choice: 5 M instructions for a
+	 * year's 1,095 dots, 1.2 M this way; notes chart3) */
 	r = in->days > 120 ? 3 : 5;
 	dot = dot_sprite(r);
-	dotp = cairo_pattern_create_for_surface(dot);
-	cairo_set_source(cr, dotp); /* one pattern, moved to each dot (not a new one per dot) */
+	cairo_surface_flush(sf);
+	cairo_surface_flush(dot);
+	ds = cairo_image_surface_get_width(dot);
+	pdst = pixman_image_create_bits(PIXMAN_x8r8g8b8, CHART_W, CHART_H, (uint32_t *)px, stride);
+	pdot = pixman_image_create_bits(PIXMAN_a8r8g8b8, ds, ds, (uint32_t *)cairo_image_surface_get_data(dot),
+					cairo_image_surface_get_stride(dot));
+	if (!pdst || !pdot || cairo_surface_status(dot) != CAIRO_STATUS_SUCCESS) {
+		rc = HE_NOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < in->n; i++) {
 		long d = day[i];
 		int s = in->entries[i].score;
-		cairo_matrix_t m;
 		if (d < 0 || d >= in->days || s < 1 || s > 10)
 			continue;
 		/* the dot's centre on the pixel corner nearest (x, y): that pixel is fully inside */
-		cairo_matrix_init_translate(&m, (int)r + 1 - (int)(chart_x(in->days, (int)d) + 0.5),
-					    (int)r + 1 - (int)(chart_y(s) + 0.5));
-		cairo_pattern_set_matrix(dotp, &m);
-		cairo_paint(cr);
+		pixman_image_composite32(PIXMAN_OP_OVER, pdot, NULL, pdst, 0, 0, 0, 0,
+					 (int)(chart_x(in->days, (int)d) + 0.5) - (int)r - 1,
+					 (int)(chart_y(s) + 0.5) - (int)r - 1, ds, ds);
 	}
+	cairo_surface_mark_dirty(sf);
 
 	draw_words(cr, in);
 	cairo_surface_flush(sf);
@@ -468,7 +479,10 @@ out:
 	cairo_surface_destroy(sf);
 	if (px != MAP_FAILED)
 		munmap(px, px_map);
-	cairo_pattern_destroy(dotp);
+	if (pdot)
+		pixman_image_unref(pdot);
+	if (pdst)
+		pixman_image_unref(pdst);
 	cairo_surface_destroy(dot);
 	free(day);
 	free(sk.data);
