@@ -436,7 +436,7 @@ int chart_draw(const struct chart_in *in, struct chart_png *out)
 	/* every entry as a dot on its day: the sprite composited straight with pixman (what cairo
 	 * does for a paint of a surface at a whole-pixel offset, same bytes) without cairo's
 	 * per-call work (its state, pattern, clip and compositor choice: 5 M instructions for a
-	 * year's 1,095 dots, 1.2 M this way; notes chart3) */
+	 * year's 1,095 dots, at most 1.6 M this way; notes chart3) */
 	r = in->days > 120 ? 3 : 5;
 	dot = dot_sprite(r);
 	cairo_surface_flush(sf);
