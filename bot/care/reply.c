@@ -218,7 +218,7 @@ int hctx_reply_checkin(struct hctx *ctx, const char *md)
 		return hctx_reply(ctx, HDEST_SAME, md);
 	if (!(text = reply_prefixed_as(ctx->prefix[0] ? ctx->prefix : ctx->app->cfg->prefix, md)))
 		return HE_NOMEM;
-	rc = t->ops->post_checkin(t, ctx->msg, ctx->msg->room, text);
+	rc = t->ops->post_checkin(t, ctx->msg, ctx->msg->room, text, NULL);
 	if (rc)
 		hlog_warn("router", "a check-in on %s could not be delivered: %s", t->name, he_str(rc));
 	else
@@ -228,7 +228,7 @@ int hctx_reply_checkin(struct hctx *ctx, const char *md)
 }
 
 int reply_post_checkin(struct happ *app, const char *network, const char *room, const char *md,
-		       const char *what)
+		       const char *idem, const char *what)
 {
 	struct htransport *t = with_op(app, network, false);
 	char *text = NULL;
@@ -238,7 +238,7 @@ int reply_post_checkin(struct happ *app, const char *network, const char *room, 
 		return post(app, network, room, md, what, false);
 	if (!(text = reply_prefixed_room(app, network, room, md)))
 		return HE_NOMEM;
-	rc = t->ops->post_checkin(t, NULL, room, text);
+	rc = t->ops->post_checkin(t, NULL, room, text, idem);
 	if (rc)
 		hlog_warn("reply", "%s could not be posted on %s: %s", what, t->name, he_str(rc));
 	free(text);

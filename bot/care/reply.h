@@ -70,10 +70,11 @@ int reply_send_image(struct hctx *ctx, const struct himage *img, const char *wha
 /* A check-in prompt that members may answer with one tap where the network offers it (the
  * transport's post_checkin; the answers come back as HEV_SCALE_* room events), else the plain
  * text: hctx_reply_checkin answers a `!checkin` said in a group room (a private one gets
- * hctx_reply), reply_post_checkin posts a scheduled one (as reply_post). */
+ * hctx_reply), reply_post_checkin posts a scheduled one (as reply_post; idem names it, as in
+ * msg.h's post_checkin, or NULL). */
 int hctx_reply_checkin(struct hctx *ctx, const char *markdown);
 int reply_post_checkin(struct happ *app, const char *network, const char *room, const char *markdown,
-		       const char *what);
+		       const char *idem, const char *what);
 
 /* Greets a member who joined a room (a welcome) through the event's transport's greet op, the
  * prefix rewritten for the room. HE_AGAIN when the transport has no greet op. */

@@ -373,12 +373,14 @@ static char *sched_render(struct happ *app, const char *lang, const struct sched
 	return out;
 }
 
-/* Posts one check-in into the schedule's room. HE_AGAIN: the network is not there (retry). */
-static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now)
+/* Posts one check-in into the schedule's room: the slot of time fire. HE_AGAIN: the network is
+ * not there (retry). The transport gets a key naming the slot (schedule id and slot time), the
+ * same if the post is tried again or resumed after a restart, so it can post it once. */
+static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now, time_t fire)
 {
 	const char *prompt = NULL, *lang;
 	struct room_settings rs;
-	char *md = NULL;
+	char *md = NULL, idem[64];
 	int rc;
 
 	if (!reply_can_post(app, s->network))
@@ -396,7 +398,8 @@ static int post_checkin(struct happ *app, const struct sched_entry *s, time_t no
 		rc = HE_NOMEM;
 		goto out;
 	}
-	rc = reply_post_checkin(app, s->network, s->room, md, "a scheduled check-in");
+	snprintf(idem, sizeof(idem), "sched.%lld.%lld", (long long)s->id, (long long)fire);
+	rc = reply_post_checkin(app, s->network, s->room, md, idem, "a scheduled check-in");
 out:
 	free(md);
 	return rc;
@@ -451,7 +454,7 @@ int sched_due(struct happ *app, time_t now, int *posted)
 				ss->retry = true; /* not active here yet, or the store failed */
 			continue; /* HE_PERM, HE_NOTFOUND: not ours to post */
 		}
-		prc = post_checkin(app, s, now);
+		prc = post_checkin(app, s, now, fire);
 		if (prc == HE_AGAIN || (prc && prc != HE_NOTFOUND)) {
 			hlog_warn("sched", "schedule %lld: the check-in could not be posted (%s); will retry",
 				  s->id, he_str(prc));

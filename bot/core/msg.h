@@ -86,9 +86,13 @@ struct htransport_ops {
 	/* Post a check-in prompt that members can answer with one tap (Matrix: Hearth's own
 	 * reactions 😞 🙁 😐 🙂 😄 under it; answers come back as HEV_SCALE_* events). in: the
 	 * `!checkin` it answers (posted where that was said), or NULL for a scheduled one in room.
-	 * May be NULL: then the core replies or posts the text as usual. */
+	 * idem: for a scheduled one, a key naming it (schedule and slot, the same in every process,
+	 * never personal), so a transport that can post a thing exactly once across a restart
+	 * (Matrix: a transaction id made from it, kept until the homeserver answered) does so; NULL
+	 * when there is none. A transport may ignore it. May be NULL: then the core replies or
+	 * posts the text as usual. */
 	int (*post_checkin)(struct htransport *t, const struct hmsg *in, const char *room,
-			    const char *markdown);
+			    const char *markdown, const char *idem);
 };
 
 struct htransport {

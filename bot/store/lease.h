@@ -26,7 +26,8 @@
  * over) could still write, and why each is safe:
  *   fenced here (lease_guard in the write's transaction): the Matrix sync position, every
  *     Olm/Megolm transaction, owed-reply records (net/matrix/owed.c, and the IRC channel
- *     commands' in net/irc/owed.c), check-in prompt records (net/matrix), the
+ *     commands' in net/irc/owed.c), check-in prompt records and scheduled check-ins still
+ *     being sent (net/matrix/react.c, sched_post.c), the
  *     session rows: access token, device id, filter (matrix.c), and a scheduled check-in's
  *     "posted" mark (care/sched.c through happ_fenced_begin, core/app.h), taken BEFORE the post
  *     as a compare-and-set, so a refused mark means no post either;

@@ -8,6 +8,7 @@ its mood log can be counted) and the members dave, erin and frank (accounts look
 
 import asyncio
 import os
+import signal
 import sqlite3
 import sys
 import time
@@ -33,6 +34,15 @@ def entries(member: str) -> int:
     db = sqlite3.connect(f"file:{os.path.join(DATA, 'hearth.db')}?mode=ro", uri=True, timeout=10)
     try:
         return db.execute("SELECT count(*) FROM mood_entry WHERE member = ?", (member,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def pending_checkins() -> int:
+    """Scheduled check-ins Hearth recorded whose PUT has not been answered (its store)."""
+    db = sqlite3.connect(f"file:{os.path.join(DATA, 'hearth.db')}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute("SELECT count(*) FROM mx_checkin_pending").fetchone()[0]
     finally:
         db.close()
 
@@ -282,6 +292,74 @@ class Suite:
         cmd = await dave.send(room, "!mod pause")
         await reply_to(dave, room, cmd)
 
+    async def test_scheduled_checkin_cut_off_by_sigkill(self):
+        """Issue 11: a scheduled check-in whose PUT has left when Hearth is SIGKILLed (the
+        homeserver is frozen with SIGSTOP so the PUT cannot be answered, then woken after the
+        kill) is, after the restart, in the room exactly once, with Hearth's five reactions. The
+        room is quiet for the Hearth that posts it (restarted after the schedule was set). No
+        test hook: the real scheduler, the real timing; the pending row in Hearth's store tells
+        the test that the prompt was recorded and sent."""
+        dave, erin = self.alice, self.bob
+        room = await dave.create_room("look-cut", invite=[BOT, erin.user_id])
+        await erin.join(room)
+        await dave.wait_for_join(room, BOT, timeout=30)
+        slot = (int(time.time()) // 60 + 2) * 60           # a minute boundary 60-120 s ahead
+        t = time.gmtime(slot)
+        cmd = await dave.send(room, f'!mod checkin add "{t.tm_min} {t.tm_hour} * * *" UTC')
+        r = await reply_to(dave, room, cmd)
+        assert "Nothing was added" not in r.body, r.body
+        await settle(dave, 2)
+        # Hearth's messages so far (its introduction, welcomes, replies): not check-ins
+        known = {x.event_id for x in dave.messages(room) if x.sender == BOT}
+
+        def checkins():
+            return [x for x in dave.messages(room) if x.sender == BOT and not x.in_reply_to
+                    and x.event_id not in known]
+
+        # a clean restart first: to the new process the room is quiet (no sync mentions it), as
+        # a room is after any restart until something happens in it; the check-in still goes out
+        self.hearth.stop()
+        self.hearth.start()
+        root = os.environ.get("HEARTH_SYNAPSE_ROOT", "/var/cache/hearth/sid-synapse")
+        with open(os.path.join(root, "hs", "synapse.pid")) as f:
+            synapse = int(f.read().strip())
+        await asyncio.sleep(max(0.0, slot - 3 - time.time()))
+        os.killpg(synapse, signal.SIGSTOP)                  # the homeserver frozen: no answer
+        try:
+            pending = 0
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not pending:
+                pending = pending_checkins()
+                await asyncio.sleep(0.2)
+            assert pending == 1, f"no pending scheduled check-in in Hearth's store ({pending})"
+            await asyncio.sleep(1.5)                       # its PUT is written to the socket
+            self.hearth.proc.kill()
+            self.hearth.proc.wait()
+            self.hearth.proc = None
+        finally:
+            os.killpg(synapse, signal.SIGCONT)
+        # what the homeserver made of the cut-off PUT, before Hearth is back (a figure)
+        await settle(dave, 5)
+        before = checkins()
+        print(f"  figure: check-ins in the room before the restart: {len(before)}", flush=True)
+        mark = len(self.hearth.log())
+        self.hearth.start()
+        posted = await dave.wait_until(
+            lambda: [x for x in checkins() if sorted(reactions(dave, room, x.event_id, BOT)) == sorted(SCALE)],
+            60, what="the cut-off check-in with its scale after the restart")
+        await settle(dave, 5)
+        prompts = checkins()
+        assert len(prompts) == 1, f"{len(prompts)} check-ins in the room: {[x.body for x in prompts]}"
+        assert prompts[0].event_id == posted[0].event_id
+        if before:
+            assert before[0].event_id == prompts[0].event_id, "the restart posted a second check-in"
+        mine = reactions(dave, room, prompts[0].event_id, BOT)
+        assert sorted(mine) == sorted(SCALE), f"Hearth's reactions: {mine}"
+        assert "that a restart cut off" in self.hearth.log()[mark:], "not sent again after the start"
+        assert pending_checkins() == 0, "the pending row stayed"
+        cmd = await dave.send(room, "!mod pause")
+        await reply_to(dave, room, cmd)
+
     async def run(self) -> int:
         order = [
             "test_hearth_starts", "test_encrypted_group_room", "test_checkin_gets_the_scale",
@@ -291,7 +369,7 @@ class Suite:
             "test_not_opted_in_stores_nothing_one_hint", "test_chart_is_an_encrypted_image",
             # (these two restart Hearth)
             "test_redaction_after_a_restart_removes_it", "test_tap_after_a_restart_logs_it",
-            "test_scheduled_checkin_in_a_plain_room",
+            "test_scheduled_checkin_in_a_plain_room", "test_scheduled_checkin_cut_off_by_sigkill",
         ]
         return await run_ordered(self, order, "group room", first_without_hearth=1)
 

@@ -6,7 +6,11 @@
  * days, PROMPTS_PER_ROOM per room). The scale goes on when the prompt's PUT is answered (its
  * echo no longer comes back: the sync filter leaves Hearth's own events out), with the same
  * transaction ids in every process; a prompt recorded but not scaled before a restart gets its
- * scale after it, once (so does one answered while stopping: the grace period is for replies); a hostile homeserver's oversized event id records nothing. Runs on SQLite and, as unit.mx_react.pg, on PostgreSQL. The
+ * scale after it, once (so does one answered while stopping: the grace period is for replies); a hostile homeserver's oversized event id records nothing.
+ * A scheduled check-in (sched_post.c) is recorded as pending before its PUT, under a transaction
+ * id made from room and slot; the answer makes it a prompt and scales it; a restart before the
+ * answer sends it again with the same id (then scales it), one over two hours old or in a room
+ * left is dropped; no event id, an oversized one or a refusal record nothing; fenced. Runs on SQLite and, as unit.mx_react.pg, on PostgreSQL. The
  * flows against a real homeserver run in tests/matrix/test_look.py. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +26,7 @@
 
 #include "core/log.h"
 #include "net/matrix/mx.h"
+#include "store/lease.h"
 #include "store/store.h"
 #include "testapp.h"
 
@@ -124,7 +129,7 @@ static void post_checkin(struct run *r, const char *prompt)
 	char txn[48];
 
 	mx_txn_for_event("$cmd", 0, txn);
-	mx_op_post_checkin(&t, &in, ROOM, "How are you today?");
+	mx_op_post_checkin(&t, &in, ROOM, "How are you today?", NULL);
 	mx_react_sent(r->mx, ROOM, "m.room.message", txn, NULL, 200, prompt);
 }
 
@@ -306,7 +311,7 @@ static void test_scale_on_put_answer(void **state)
 	hold_room(r);
 	/* the prompt queues; nothing is recorded or scaled before the homeserver answers */
 	mx_txn_for_event("$cmd2", 0, txn);
-	assert_int_equal(mx_op_post_checkin(&t, &in, ROOM, "How are you today?"), HE_OK);
+	assert_int_equal(mx_op_post_checkin(&t, &in, ROOM, "How are you today?", NULL), HE_OK);
 	assert_int_equal(mx_send_pending(r->mx), 1);
 	assert_int_equal(mx_react_scales(r->mx), 0);
 	/* an echo of it (a homeserver that ignores the filter's not_senders) adds nothing */
@@ -324,7 +329,7 @@ static void test_scale_on_put_answer(void **state)
 	assert_int_equal(store_count(r->ta->app.store, "SELECT count(*) FROM mx_checkin_prompt", ""), 0);
 	/* the oversized answer used up the pending prompt: sent again (a replayed command), answered */
 	ref.nsent = 0;
-	assert_int_equal(mx_op_post_checkin(&t, &in, ROOM, "How are you today?"), HE_OK);
+	assert_int_equal(mx_op_post_checkin(&t, &in, ROOM, "How are you today?", NULL), HE_OK);
 	mx_react_sent(r->mx, ROOM, "m.room.message", txn, NULL, 200, "$prompt");
 	assert_int_equal(mx_react_scales(r->mx), 1);
 	assert_int_equal(mx_react_prompt_known(r->ta->app.store, ROOM, "$prompt", NOW), HE_OK);
@@ -398,12 +403,197 @@ static void test_scale_after_restart(void **state)
 	rmdir(dir);
 }
 
+/* ---- a scheduled check-in across a restart (sched_post.c) ---- */
+
+#define SCHED_MD "**Check-in:** how is today going for you?"
+
+static long pending_rows(struct run *r, const char *txn)
+{
+	return txn ? store_count(r->ta->app.store, "SELECT count(*) FROM mx_checkin_pending WHERE txn_id = ?", "s", txn)
+		   : store_count(r->ta->app.store, "SELECT count(*) FROM mx_checkin_pending", "");
+}
+
+static int sched_post(struct run *r, const char *idem)
+{
+	struct htransport t = { .impl = r->mx };
+
+	return mx_op_post_checkin(&t, NULL, ROOM, SCHED_MD, idem);
+}
+
+/* Whether an event with this transaction id waits in the room's queue. */
+static bool queued(struct mx_room *room, const char *txn)
+{
+	const char *q;
+
+	for (size_t i = 0; (q = mx_send_queued_txn(room, i)); i++)
+		if (strcmp(q, txn) == 0)
+			return true;
+	return false;
+}
+
+static void sent(struct run *r, const char *txn, int status, const char *event_id)
+{
+	mx_react_sent(r->mx, ROOM, "m.room.message", txn, NULL, status, event_id);
+}
+
+static void test_scheduled_checkin_across_restart(void **state)
+{
+	char dir[64], db[96], t1[48], t2[48], t3[48], t4[48], tx[48], big[400];
+	struct mx_room *room;
+	struct lease *l = NULL;
+	struct run *r;
+
+	/* the transaction id names the room and the slot: the same in every process */
+	mx_sched_txn(ROOM, "sched.1.1000", t1);
+	mx_sched_txn(ROOM, "sched.1.1000", tx);
+	assert_string_equal(t1, tx);
+	assert_true(mx_sched_is_txn(t1));
+	mx_sched_txn(ROOM, "sched.1.2000", t2);
+	mx_sched_txn("!other:hs", "sched.1.1000", tx);
+	assert_string_not_equal(t1, t2);
+	assert_string_not_equal(t1, tx);
+	mx_sched_txn(ROOM, "sched.1.3000", t3);
+	mx_sched_txn(ROOM, "sched.1.4000", t4);
+
+	db_path(dir, sizeof(dir));
+	snprintf(db, sizeof(db), "%s/hearth.db", dir);
+	r = run_start(db);
+	room = hold_room(r);
+	/* recorded before the PUT, which goes out with the derived id; nothing scaled yet */
+	assert_int_equal(sched_post(r, "sched.1.1000"), HE_OK);
+	assert_int_equal(pending_rows(r, t1), 1);
+	assert_string_equal(mx_send_queued_txn(room, 0), t1);
+	assert_int_equal(mx_react_scales(r->mx), 0);
+	/* the same slot tried again (the scheduler gave its mark back): one row, the same id */
+	assert_int_equal(sched_post(r, "sched.1.1000"), HE_OK);
+	assert_int_equal(pending_rows(r, NULL), 1);
+	assert_string_equal(mx_send_queued_txn(room, 1), t1);
+	/* the first sync comes after it: a row this process is still sending is not sent again */
+	mx_react_resume(r->mx);
+	assert_int_equal(mx_send_pending(r->mx), 2);
+	/* the answer: the pending row becomes the prompt record, and the scale follows */
+	sent(r, t1, 200, "$sched1");
+	assert_int_equal(pending_rows(r, NULL), 0);
+	assert_int_equal(mx_react_prompt_known(r->ta->app.store, ROOM, "$sched1", NOW), HE_OK);
+	assert_int_equal(mx_react_scales(r->mx), 1);
+	for (size_t i = 0; i < 5; i++)
+		scale_answered(r, "$sched1", i, 200);
+	assert_int_equal(unscaled(r), 0);
+	/* the second PUT's answer (the homeserver's same event): no row, no second scale */
+	sent(r, t1, 200, "$sched1");
+	assert_int_equal(mx_react_scales(r->mx), 1);
+
+	/* the next slot is cut off: its PUT left, no answer, the process is killed */
+	assert_int_equal(sched_post(r, "sched.1.2000"), HE_OK);
+	assert_int_equal(pending_rows(r, t2), 1);
+	drop_rooms(r);
+	run_stop(r);
+
+	r = run_start(db);
+	r->ta->app.fake_now = NOW + 1800;
+	room = hold_room(r);
+	mx_react_resume(r->mx);
+	/* sent again with the same transaction id, still pending until answered; then scaled */
+	assert_true(queued(room, t2));
+	assert_int_equal(mx_send_pending(r->mx), 1);
+	assert_int_equal(pending_rows(r, t2), 1);
+	assert_int_equal(mx_react_scales(r->mx), 0);
+	sent(r, t2, 200, "$sched2");
+	assert_int_equal(pending_rows(r, NULL), 0);
+	assert_int_equal(mx_react_prompt_known(r->ta->app.store, ROOM, "$sched2", NOW + 1800), HE_OK);
+	assert_int_equal(mx_react_scales(r->mx), 1);
+	assert_int_equal(mx_send_pending(r->mx), 1 + 5);
+	for (size_t i = 0; i < 5; i++)
+		scale_answered(r, "$sched2", i, 200);
+	assert_int_equal(unscaled(r), 0);
+
+	/* a slot cut off and a restart more than two hours later: dropped, nothing sent */
+	assert_int_equal(sched_post(r, "sched.1.3000"), HE_OK);
+	drop_rooms(r);
+	run_stop(r);
+	r = run_start(db);
+	r->ta->app.fake_now = NOW + 1800 + 2 * 3600 + 1;
+	room = hold_room(r);
+	mx_react_resume(r->mx);
+	assert_int_equal(pending_rows(r, NULL), 0);
+	assert_int_equal(mx_send_pending(r->mx), 0);
+	drop_rooms(r);
+	run_stop(r);
+
+	/* a slot cut off, and Hearth has left the room since (the sync said so): dropped */
+	r = run_start(db);
+	room = hold_room(r);
+	assert_int_equal(sched_post(r, "sched.1.4000"), HE_OK);
+	drop_rooms(r);
+	run_stop(r);
+	r = run_start(db);
+	room = mx_room_add(r->mx, ROOM);
+	assert_non_null(room);
+	room->membership = MX_M_INVITED; /* known to this process, not joined */
+	room->retry_timer = 1;
+	mx_react_resume(r->mx);
+	assert_int_equal(pending_rows(r, NULL), 0);
+	assert_int_equal(mx_send_pending(r->mx), 0);
+	room->membership = MX_M_JOINED;
+	/* a leave seen while one waits: its row goes too */
+	assert_int_equal(sched_post(r, "sched.1.4000"), HE_OK);
+	assert_int_equal(pending_rows(r, t4), 1);
+	mx_sched_room_left(r->mx, ROOM);
+	assert_int_equal(pending_rows(r, NULL), 0);
+
+	/* a hostile homeserver: no event id, an oversized one, a refusal: nothing recorded */
+	memset(big, 'p', sizeof(big) - 1);
+	big[0] = '$';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sched_post(r, "sched.2.1"), HE_OK);
+	mx_sched_txn(ROOM, "sched.2.1", tx);
+	sent(r, tx, 200, NULL);
+	assert_int_equal(sched_post(r, "sched.2.2"), HE_OK);
+	mx_sched_txn(ROOM, "sched.2.2", tx);
+	sent(r, tx, 200, big);
+	assert_int_equal(sched_post(r, "sched.2.3"), HE_OK);
+	mx_sched_txn(ROOM, "sched.2.3", tx);
+	sent(r, tx, 403, NULL);
+	assert_int_equal(pending_rows(r, NULL), 0);
+	assert_int_equal(store_count(r->ta->app.store, "SELECT count(*) FROM mx_checkin_prompt WHERE event_id = ?",
+				     "s", big), 0);
+	assert_int_equal(mx_react_scales(r->mx), 0);
+	/* an answer to a transaction never recorded (another room, a made-up id) records nothing */
+	mx_sched_txn(ROOM, "sched.9.9", tx);
+	sent(r, tx, 200, "$made-up");
+	assert_int_equal(mx_react_prompt_known(r->ta->app.store, ROOM, "$made-up", NOW), HE_NOTFOUND);
+	/* not in the room: nothing recorded, nothing queued */
+	room->membership = MX_M_INVITED;
+	assert_int_equal(sched_post(r, "sched.2.4"), HE_NOTFOUND);
+	assert_int_equal(pending_rows(r, NULL), 0);
+	room->membership = MX_M_JOINED;
+	/* fenced: while another Hearth holds the lease, nothing is recorded or posted */
+	{
+		size_t before = mx_send_pending(r->mx);
+
+		assert_int_equal(lease_new(r->ta->app.store, "matrix", "someone-else", &l), HE_OK);
+		assert_int_not_equal(sched_post(r, "sched.2.5"), HE_OK);
+		lease_free(l);
+		assert_int_equal(pending_rows(r, NULL), 0);
+		assert_int_equal(mx_send_pending(r->mx), before);
+	}
+	drop_rooms(r);
+	run_stop(r);
+	unlink(db);
+	snprintf(db, sizeof(db), "%s/hearth.db-wal", dir);
+	unlink(db);
+	snprintf(db, sizeof(db), "%s/hearth.db-shm", dir);
+	unlink(db);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_scale_keys),
 					    cmocka_unit_test(test_prompt_takes_taps_after_restart),
 					    cmocka_unit_test(test_prompts_bounded),
 					    cmocka_unit_test(test_scale_on_put_answer),
-					    cmocka_unit_test(test_scale_after_restart) };
+					    cmocka_unit_test(test_scale_after_restart),
+					    cmocka_unit_test(test_scheduled_checkin_across_restart) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

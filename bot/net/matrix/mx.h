@@ -297,7 +297,8 @@ json_t *mx_image_content(const struct himage *img);
 int mx_op_send_image(struct htransport *t, const struct hmsg *in, const struct himage *img);
 /* react.c: one-tap check-ins. post_checkin op; mx_react_event takes m.reaction (decrypted ones
  * too) and m.room.redaction. */
-int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *room, const char *md);
+int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *room, const char *md,
+		       const char *idem);
 void mx_react_event(struct mx *mx, struct mx_room *r, const struct mx_event *ev);
 int mx_react_score(const char *key);     /* 2, 4, 6, 8, 10 for the scale's keys, else 0 */
 void mx_react_free(struct mx *mx);
@@ -317,6 +318,20 @@ int mx_react_migrate(struct store *s);
 int mx_react_init(struct store *s, int64_t now_s);
 int mx_react_prompt_add(struct store *s, const char *room, const char *event_id, int64_t now_s);
 int mx_react_prompt_known(struct store *s, const char *room, const char *event_id, int64_t now_s);
+/* sched_post.c: a scheduled check-in (post_checkin with idem) posted once across a restart. txn:
+ * "hs" and a hash of room and idem. post: the pending row (fenced), then the PUT. sent: the PUT's
+ * answer; true when the prompt was recorded (the caller adds the scale). resume: once, the rows
+ * a restart left: sent again (same txn), or dropped when too old or the room is left. room_left:
+ * the room's rows dropped. pending_add: HE_OK, HE_INVAL, HE_PERM (fence), HE_DB. */
+#define MX_SCHED_TEXT_MAX 16384 /* a longer scheduled prompt is posted as before: not kept */
+void mx_sched_txn(const char *room, const char *idem, char out[48]);
+bool mx_react_sending(struct mx *mx, const char *room, const char *txn); /* posted by this process */
+bool mx_sched_is_txn(const char *txn);
+int mx_sched_post(struct mx *mx, const char *room, const char *md, const char *idem);
+bool mx_sched_sent(struct mx *mx, const char *room, const char *txn, int status, const char *event_id);
+void mx_sched_resume(struct mx *mx);
+void mx_sched_room_left(struct mx *mx, const char *room);
+int mx_sched_pending_add(struct store *s, const char *room, const char *txn, const char *md, int64_t now);
 /* The joined room of an event that may have waited across a restart (added if no sync has
  * mentioned it yet); NULL when we are not in it. */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
@@ -488,6 +503,8 @@ void mx_send_room_gone(struct mx *mx, struct mx_room *r);  /* drops its queue */
 void mx_send_free(struct mx *mx);
 /* Messages queued or in flight (rooms' queues and those waiting for a private chat). */
 size_t mx_send_pending(const struct mx *mx);
+/* The transaction id of the i-th event queued in r (tests), or NULL. */
+const char *mx_send_queued_txn(const struct mx_room *r, size_t i);
 /* The transport's ops that send (matrix.c holds the table). */
 int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, const char *md);
 int mx_op_post(struct htransport *t, const char *room, const char *md);

@@ -23,7 +23,8 @@
  * Prompts being sent (by transaction id) and reported reactions are remembered in memory only,
  * bounded: a prompt in reply to a command is sent again after a restart with the same
  * transaction id (its command is owed), so its PUT's answer still brings its event id; a
- * scheduled prompt whose PUT was not answered before a restart gets no scale. A redaction of a reaction not remembered here (one from before a restart) is reported
+ * scheduled prompt is kept in the store until its PUT is answered and sent again after a
+ * restart with the same transaction id (sched_post.c). A redaction of a reaction not remembered here (one from before a restart) is reported
  * too: the core keeps which reaction logged which entry in its store (care/mood_tap.c) and
  * ignores ids it does not know; a tap seen again after a restart (a replayed batch) is logged
  * once, as the core ignores a second tap on the same prompt. */
@@ -58,6 +59,11 @@ static const struct db_migration migrations[] = {
 	/* 2: whether the scale is on (prompts from before were scaled on their echo) */
 	{ "ALTER TABLE mx_checkin_prompt ADD COLUMN scaled INTEGER NOT NULL DEFAULT 1;",
 	  "ALTER TABLE mx_checkin_prompt ADD COLUMN scaled INTEGER NOT NULL DEFAULT 1;" },
+	/* 3: scheduled prompts whose PUT has not been answered yet (sched_post.c) */
+	{ "CREATE TABLE mx_checkin_pending (room_id TEXT NOT NULL, txn_id TEXT NOT NULL,"
+	  " md TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (room_id, txn_id));",
+	  "CREATE TABLE mx_checkin_pending (room_id TEXT NOT NULL, txn_id TEXT NOT NULL,"
+	  " md TEXT NOT NULL, ts BIGINT NOT NULL, PRIMARY KEY (room_id, txn_id));" },
 };
 
 struct id_pair {
@@ -186,7 +192,13 @@ static struct id_pair *find(struct id_pair *ring, size_t max, const char *room, 
 	return NULL;
 }
 
-int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *room, const char *md)
+bool mx_react_sending(struct mx *mx, const char *room, const char *txn)
+{
+	return mx->react && find(mx->react->pending, PENDING_MAX, room, txn);
+}
+
+int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *room, const char *md,
+		       const char *idem)
 {
 	struct mx *mx = t->impl;
 	struct mx_react *rs = state(mx);
@@ -198,6 +210,12 @@ int mx_op_post_checkin(struct htransport *t, const struct hmsg *in, const char *
 		return rs ? HE_INVAL : HE_NOMEM;
 	if (in && (!ctx || !ctx->event_id))
 		return HE_INVAL;
+	if (!in && idem && *idem && strlen(md) <= MX_SCHED_TEXT_MAX) {
+		/* a scheduled one: posted once across a restart (sched_post.c) */
+		mx_sched_txn(room, idem, txn);
+		remember(rs->pending, PENDING_MAX, &rs->npending, room, txn); /* not resumed as well */
+		return mx_sched_post(mx, room, md, idem);
+	}
 	if (ctx) {
 		mx_txn_for_event(ctx->event_id, ctx->nsent++, txn);
 		c = mx_notice_cached(mx, md, ctx->event_id, ctx->thread_root, false);
@@ -261,7 +279,7 @@ unsigned long mx_react_scales(const struct mx *mx)
 void mx_react_sent(struct mx *mx, const char *room, const char *type, const char *txn, const json_t *content,
 		   int status, const char *event_id)
 {
-	struct mx_react *rs = mx->react;
+	struct mx_react *rs = mx_sched_is_txn(txn) ? state(mx) : mx->react;
 	struct id_pair *p;
 
 	if (!rs || !room || !type || !txn)
@@ -279,7 +297,16 @@ void mx_react_sent(struct mx *mx, const char *room, const char *type, const char
 			hlog_warn(MX_MOD, "could not record a check-in's scale in %s", room);
 		return;
 	}
-	if (strcmp(type, "m.room.message") != 0 || !(p = find(rs->pending, PENDING_MAX, room, txn)))
+	if (strcmp(type, "m.room.message") != 0)
+		return;
+	if (mx_sched_is_txn(txn)) { /* a scheduled prompt: its pending row becomes the record */
+		if ((p = find(rs->pending, PENDING_MAX, room, txn)))
+			p->id[0] = '\0';
+		if (mx_sched_sent(mx, room, txn, status, event_id) && !mx->stopping)
+			send_scale(mx, rs, room, event_id);
+		return;
+	}
+	if (!(p = find(rs->pending, PENDING_MAX, room, txn)))
 		return;
 	p->id[0] = '\0';
 	if (status != 200 || !id_ok(event_id))
@@ -305,6 +332,7 @@ void mx_react_resume(struct mx *mx)
 	if (!rs || rs->resumed)
 		return;
 	rs->resumed = true;
+	mx_sched_resume(mx); /* scheduled prompts a restart cut off: sent again, then scaled */
 	st = db_stmtf(store_sql(mx->app->store), "SELECT room_id, event_id FROM mx_checkin_prompt WHERE scaled = 0"
 		      " AND ts >= ? ORDER BY ts LIMIT ?", "ii", now_s(mx) - PROMPT_KEEP_S, (int64_t)PENDING_MAX);
 	while (st && n < PENDING_MAX && db_step(st) == DB_ROW) {

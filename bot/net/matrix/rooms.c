@@ -721,6 +721,7 @@ void mx_room_left(struct mx *mx, const char *room_id, const char *why)
 		hlog_info(MX_MOD, "no longer in %s (%s): forgetting it", room_id, why);
 	else
 		hlog_debug(MX_MOD, "%s is in the left rooms (%s): forgetting it", room_id, why);
+	mx_sched_room_left(mx, room_id); /* its scheduled check-ins cut off by a restart: dropped */
 	mx_room_remove(mx, room_id);
 	mx_http_requestf(mx, "POST", "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "forget",
 			 "/_matrix/client/v3/rooms/%s/forget", room_id);

@@ -707,6 +707,14 @@ size_t mx_send_pending(const struct mx *mx)
 	return n;
 }
 
+const char *mx_send_queued_txn(const struct mx_room *r, size_t i)
+{
+	for (const struct mx_out *o = r->outq; o; o = o->next)
+		if (i-- == 0)
+			return o->txn;
+	return NULL;
+}
+
 /* ---- the transport's ops ---- */
 
 /* Sends md as one or more notices (split.c), in order, each its own transaction: to member's
