@@ -115,6 +115,9 @@ struct mx {
 	struct mx_req *invites_req; /* a fresh start's listing of the invites waiting */
 	bool list_reading;         /* its rooms' state fetches are not all done yet */
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
+	json_t *left;              /* {room id: true}: rooms this process saw Hearth leave (or be
+				    * removed from), at most MX_LEFT_MAX: never posted to again
+				    * until joined again (rooms.c, mx_room_of_waiting) */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
 	/* send.c */
@@ -353,6 +356,7 @@ bool mx_seen_check(struct mx *mx, const char *event_id);
 
 /* ---- rooms.c ---- */
 enum mx_membership { MX_M_NONE, MX_M_INVITED, MX_M_JOINED };
+#define MX_LEFT_MAX 1024
 
 struct mx_room {
 	struct mx *mx;
