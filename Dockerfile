@@ -36,7 +36,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev \
-      libmd4c-dev libmd4c-html0-dev libinih-dev libmicrohttpd-dev libcairo2-dev libpng-dev libfontconfig-dev libfreetype-dev libpq-dev \
+      libmd4c-dev libmd4c-html0-dev libinih-dev libmicrohttpd-dev libcairo2-dev libpixman-1-dev libpng-dev libfontconfig-dev libfreetype-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build needs: changes to tests or docs do not invalidate the build layers.
@@ -61,7 +61,7 @@ LABEL org.opencontainers.image.title="Hearth" \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libcurl4 libjansson4 libolm3 libsqlite3-0 libssl3 libsodium23 libmd4c0 libmd4c-html0 \
-      libinih1 libmicrohttpd12 libcairo2 libpng16-16 libfontconfig1 libfreetype6 fonts-dejavu-core libpq5 ca-certificates tzdata \
+      libinih1 libmicrohttpd12 libcairo2 libpixman-1-0 libpng16-16 libfontconfig1 libfreetype6 fonts-dejavu-core libpq5 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 hearth \
  && useradd --system --uid 10001 --gid hearth --home-dir /var/lib/hearth --no-create-home \

@@ -42,7 +42,7 @@ install_packages() {
 	local pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 		libcurl4-openssl-dev libjansson-dev libolm-dev libsqlite3-dev libssl-dev libsodium-dev
 		libmd4c-dev libmd4c-html0-dev libinih-dev libcmocka-dev tzdata sqlite3 python3
-		libmicrohttpd-dev libsystemd-dev systemd curl groff-base libcairo2-dev libpng-dev libfontconfig-dev libfreetype-dev
+		libmicrohttpd-dev libsystemd-dev systemd curl groff-base libcairo2-dev libpixman-1-dev libpng-dev libfontconfig-dev libfreetype-dev
 		fonts-dejavu-core postgresql libpq-dev runc)
 	local missing=()
 	for p in "${pkgs[@]}"; do

@@ -70,7 +70,7 @@ int chart_draw(const struct chart_in *in, struct chart_png *out);
  * FreeType or libpng (a bad font, a library bug) kills only the child: the caller gets an
  * error. The child closes every descriptor but its pipe (store, sockets, lock file), uses no
  * stdio, runs no exit handlers and dies with the daemon. Blocks the caller like chart_draw
- * (about 20 ms; at most the time cap). The PNG's bytes are those of chart_draw.
+ * (a year-long chart 10-15 ms of CPU here; at most the time cap). The PNG's bytes are those of chart_draw.
  * HE_INVAL for bad input (nothing forked), HE_AGAIN when the child took too long (killed) or
  * could not be forked, HE_TOOBIG over the size cap (killed), HE_IO when it died or failed (or
  * left less than a whole PNG), HE_NOMEM. */

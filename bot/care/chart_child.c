@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,21 +107,35 @@ static void child_main(const struct chart_in *in, const struct chart_isolation *
 
 /* Waits for the child until deadline (CLOCK_MONOTONIC ms); kills it then. Returns its wait
  * status, -1 when it had to be killed, or REAPED_UNKNOWN when the system reaped it (SIGCHLD
- * ignored: a disposition the daemon may inherit through exec). The child is gone either way. */
+ * ignored: a disposition the daemon may inherit through exec). The child is gone either way.
+ * The child has closed the pipe but may still be leaving (its memory is torn down first): a
+ * pidfd wakes this process the moment it has exited; without one (a kernel before 5.3, a
+ * seccomp filter), a 0.5 ms sleep between looks, which cost most charts half a millisecond. */
 #define REAPED_UNKNOWN -2
 static int reap(pid_t pid, long long deadline)
 {
-	int status = 0;
+	int status = 0, pfd = -1, rc;
 
+#ifdef SYS_pidfd_open
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec always */
+#endif
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return REAPED_UNKNOWN;
-		if (r == 0 && now_ms() >= deadline)
+		long long left = deadline - now_ms();
+		if (r == pid) {
+			rc = status;
+			goto out;
+		}
+		if (r < 0 && errno != EINTR) {
+			rc = REAPED_UNKNOWN;
+			goto out;
+		}
+		if (r == 0 && left <= 0)
 			break;
-		if (r == 0) {
+		if (r == 0 && pfd >= 0) {
+			struct pollfd p = { pfd, POLLIN, 0 };
+			poll(&p, 1, left > 1000 ? 1000 : (int)left); /* readable once it has exited */
+		} else if (r == 0) {
 			struct timespec ts = { 0, 500000 };
 			nanosleep(&ts, NULL);
 		}
@@ -128,7 +143,11 @@ static int reap(pid_t pid, long long deadline)
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return -1;
+	rc = -1;
+out:
+	if (pfd >= 0)
+		close(pfd);
+	return rc;
 }
 
 int chart_draw_isolated_with(const struct chart_in *in, struct chart_png *out,
