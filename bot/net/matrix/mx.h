@@ -335,8 +335,9 @@ bool mx_sched_sent(struct mx *mx, const char *room, const char *txn, int status,
 void mx_sched_resume(struct mx *mx);
 void mx_sched_room_left(struct mx *mx, const char *room);
 int mx_sched_pending_add(struct store *s, const char *room, const char *txn, const char *md, int64_t now);
-/* The joined room of an event that may have waited across a restart (added if no sync has
- * mentioned it yet); NULL when we are not in it. */
+/* The joined room of an event that may have waited across a restart, or of an unprompted post
+ * (added if no sync has mentioned it yet); NULL when we are not in it or this process saw us
+ * leave it (mx->left). */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
 /* handle.c: our own join in a room entry's state section (new: not from "join"), and whether a
  * timeline event was written before it (history, never answered). */
