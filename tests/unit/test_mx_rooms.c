@@ -573,6 +573,16 @@ static void test_post_into_quiet_room(void **state)
 	assert_null(mx_room_get(mx, "#mods:example.org"));
 	assert_null(mx_room_get(mx, "!nocolon"));
 	assert_int_equal(mx_send_pending(mx), 1);
+
+	/* left while Hearth was stopped: after the restart the post takes the room as joined (the
+	 * homeserver refuses the PUT); a new invite there is still joined, not ignored */
+	assert_int_equal(mx_op_post(&mx->t, "!kicked:example.org", "lost"), HE_OK);
+	assert_non_null(r = mx_room_get(mx, "!kicked:example.org"));
+	assert_int_equal(r->membership, MX_M_JOINED);
+	mx_room_invited(mx, "!kicked:example.org", "@mod:example.org", false, NULL);
+	assert_true(r->joining);
+	assert_int_equal(r->membership, MX_M_INVITED);
+	assert_non_null(mx->joins);
 	mx_react_free(mx);
 	mx_md_cache_free(mx);
 	fresh_close(&f);

@@ -687,8 +687,16 @@ void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bo
 		decline(mx, room_id);
 		return;
 	}
-	if (r && (r->joining || r->membership == MX_M_JOINED))
+	if (r && r->joining)
 		return;
+	if (r && r->membership == MX_M_JOINED) {
+		/* the homeserver says we are invited, so we are not in it: a room taken as joined
+		 * after a restart (a post or a waiting event into it, mx_room_of_waiting) that we had
+		 * left while stopped. Joined again; joining a room we are in changes nothing. */
+		hlog_info(MX_MOD, "invited to %s, which this process took as joined: joining it again",
+			  room_id);
+		r->membership = MX_M_NONE;
+	}
 	if (mx_owed_join_count(mx->app->store) >= MX_JOINS_MAX &&
 	    mx_owed_join_get(mx->app->store, room_id, &first, &tries) != HE_OK) {
 		hlog_warn(MX_MOD, "declining the invite to %s from %s: %d invites are being joined "
