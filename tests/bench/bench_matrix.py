@@ -39,7 +39,7 @@ from member import Member  # noqa: E402
 from test_hearth import BOT, HS, TMP, Hearth  # noqa: E402
 
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "200"))
-ROOMS = int(os.environ.get("BENCH_ROOMS", "50"))
+ROOMS = max(1, int(os.environ.get("BENCH_ROOMS", "50")))  # the commands need one room
 FLOOR = int(os.environ.get("BENCH_FLOOR", "50"))
 BIG = int(os.environ.get("BENCH_BIG_ROOMS", "1000"))
 IDLE_S = float(os.environ.get("BENCH_IDLE_S", "60"))

@@ -154,6 +154,70 @@ static void rooms_indexed(void **state)
 	assert_null(mx.room_tab);
 }
 
+/* A kept rendering's JSON strings are made once and shared by every notice built from it (no
+ * copy, no UTF-8 check per reply); the notices serialise to the same bytes as uncached ones,
+ * outlive the entry (replaced, freed), and one changed does not change the others. */
+static void kept_strings_shared(void **state)
+{
+	static struct mx mx;
+	const char *md = "**Reading**\n\nÄ *kind* word.";
+	json_t *a, *b, *ref;
+	char *sa, *sref;
+
+	a = mx_notice_cached(&mx, md, "$1", NULL, false);
+	b = mx_notice_cached(&mx, md, "$2", "$root", false);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_equal(json_object_get(a, "body"), json_object_get(b, "body"));
+	assert_ptr_equal(json_object_get(a, "formatted_body"), json_object_get(b, "formatted_body"));
+	ref = mx_notice_content(md, "$1", NULL);
+	sa = json_dumps(a, JSON_COMPACT);
+	sref = json_dumps(ref, JSON_COMPACT);
+	assert_string_equal(sa, sref);
+	free(sa);
+	free(sref);
+	json_decref(ref);
+	json_object_del(a, "m.relates_to"); /* as kick() does for a private message rerouted */
+	assert_non_null(json_object_get(b, "m.relates_to"));
+	mx_md_cache_free(&mx); /* the notices keep their strings */
+	assert_string_equal(json_string_value(json_object_get(b, "body")), "Reading\n\nÄ kind word.");
+	json_decref(a);
+	json_decref(b);
+}
+
+/* De-duplication through the index answers exactly as the plain ring of the last MX_SEEN ids
+ * (a model here): ids seen again, ids pushed out of the ring and seen afresh, the index kept
+ * consistent through thousands of evictions (a pool a little larger than the ring). */
+static void seen_same_as_ring(void **state)
+{
+	static struct mx mx;
+	static char ring[MX_SEEN][32];
+	size_t next = 0, nseen = 0, hits = 0;
+	uint32_t x = 12345;
+	char id[32];
+
+	for (int step = 0; step < 40000; step++) {
+		bool model = false;
+
+		x = x * 1103515245u + 12345u;
+		snprintf(id, sizeof(id), "$ev%u:hs", (x >> 8) % (MX_SEEN + MX_SEEN / 4));
+		for (size_t i = 0; i < nseen && !model; i++)
+			model = strcmp(ring[i], id) == 0;
+		if (!model) {
+			strcpy(ring[next], id);
+			next = (next + 1) % MX_SEEN;
+			if (nseen < MX_SEEN)
+				nseen++;
+		}
+		assert_int_equal(mx_seen_check(&mx, id), model);
+		hits += model;
+	}
+	/* both answers, and thousands of evictions, were exercised */
+	assert_true(hits > 1000 && 40000 - hits > 4 * MX_SEEN);
+	for (size_t i = 0; i < 2 * MX_SEEN; i++)
+		assert_true(mx.seen_tab[i] <= MX_SEEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +226,8 @@ int main(void)
 		cmocka_unit_test(long_text_not_kept),
 		cmocka_unit_test(rooms_indexed),
 		cmocka_unit_test(private_text_kept_only_when_repeated),
+		cmocka_unit_test(kept_strings_shared),
+		cmocka_unit_test(seen_same_as_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,6 +203,68 @@ static void dispatch_message(struct mx *mx, struct mx_room *r, const struct mx_e
 	happ_dispatch(mx->app, &m);
 }
 
+/* ---- de-duplication: the last MX_SEEN event ids, as 64-bit hashes in a ring, found through an
+ * open-addressing index of their ring positions (a lookup was a scan of the whole ring). The
+ * hash is not keyed: ids made to collide make a long probe, at worst the old scan's length. */
+
+#define SEEN_MASK (2 * MX_SEEN - 1)
+_Static_assert(MX_SEEN <= 65535 && (MX_SEEN & (MX_SEEN - 1)) == 0, "seen index: uint16, power of 2");
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+static size_t seen_home(uint64_t h)
+{
+	return (size_t)(h ^ (h >> 32)) & SEEN_MASK;
+}
+
+/* Ring position pos1 - 1 leaves the index; the entries after it in its run move back into the
+ * hole where their home slot allows (no tombstones). */
+static void seen_unindex(struct mx *mx, unsigned pos1)
+{
+	size_t i = seen_home(mx->seen[pos1 - 1]), j, k;
+
+	while (mx->seen_tab[i] != pos1)
+		i = (i + 1) & SEEN_MASK;
+	for (j = i;;) {
+		j = (j + 1) & SEEN_MASK;
+		if (!mx->seen_tab[j])
+			break;
+		k = seen_home(mx->seen[mx->seen_tab[j] - 1]);
+		if (j > i ? (k <= i || k > j) : (k <= i && k > j)) {
+			mx->seen_tab[i] = mx->seen_tab[j];
+			i = j;
+		}
+	}
+	mx->seen_tab[i] = 0;
+}
+
+bool mx_seen_check(struct mx *mx, const char *event_id)
+{
+	uint64_t h = fnv1a(event_id);
+	size_t i;
+
+	for (i = seen_home(h); mx->seen_tab[i]; i = (i + 1) & SEEN_MASK)
+		if (mx->seen[mx->seen_tab[i] - 1] == h)
+			return true;
+	if (mx->seen[mx->seen_next])
+		seen_unindex(mx, mx->seen_next + 1);
+	for (i = seen_home(h); mx->seen_tab[i]; i = (i + 1) & SEEN_MASK)
+		;
+	mx->seen[mx->seen_next] = h;
+	mx->seen_tab[i] = (uint16_t)(mx->seen_next + 1);
+	mx->seen_next = (mx->seen_next + 1) % MX_SEEN;
+	return false;
+}
+
 /* 1 when handled, 0 when the event cannot be read (no crypto, undecryptable) or is nothing to
  * handle, -1 when its key is missing (the crypto module hands it back later). */
 int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event *ev,

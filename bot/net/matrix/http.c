@@ -31,7 +31,7 @@ struct mx_req {
 	unsigned flags;
 	mx_http_cb cb;
 	void *ud;
-	struct curl_slist *headers;
+	struct mx_hdrs *hdrs;      /* shared (http.c's header lists) */
 	struct hbuf resp;
 	size_t cap;
 	bool over_cap;
@@ -41,6 +41,17 @@ struct mx_req {
 	bool held;                 /* waiting for a new login */
 	struct mx_req *next;
 };
+
+/* A request's header list. Every JSON request made with the same token shares one, built once
+ * per token rather than per request; an upload (its own content type) has one of its own. The
+ * last user frees it, and a list that holds the token is wiped first. */
+struct mx_hdrs {
+	unsigned refs;
+	bool secret;
+	struct curl_slist *list;
+};
+
+#define AUTH_LINE "Authorization: Bearer "
 
 /* ---- pure helpers ---- */
 
@@ -170,6 +181,8 @@ char *mx_http_pathf(const char *fmt, ...)
 
 static void check_done(struct mx *mx);
 static int start_transfer(struct mx_req *r);
+static size_t write_cb(char *data, size_t size, size_t n, void *ud);
+static size_t header_cb(char *data, size_t size, size_t n, void *ud);
 
 static void on_socket_ready(struct loop *l, int fd, unsigned events, void *ud)
 {
@@ -260,13 +273,119 @@ static void req_unlink(struct mx *mx, struct mx_req *r)
 	}
 }
 
-/* A finished request's easy handle is kept for the next one (reset: no option, header list
- * or body of this one survives), so a reply does not set up a new handle and its buffers. */
+static void hdrs_unref(struct mx_hdrs *h)
+{
+	if (!h || --h->refs)
+		return;
+	if (h->secret)
+		for (struct curl_slist *l = h->list; l; l = l->next)
+			explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(h->list);
+	free(h);
+}
+
+static bool hdr_add(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*list, line);
+
+	if (!n)
+		return false;
+	*list = n;
+	return true;
+}
+
+static struct mx_hdrs *hdrs_build(struct mx *mx, const char *token, const char *ctype, bool get)
+{
+	struct mx_hdrs *h = calloc(1, sizeof(*h));
+	struct hbuf line = HBUF_INIT;
+	bool ok;
+
+	if (!h)
+		return NULL;
+	h->refs = 1;
+	h->secret = token != NULL;
+	mx->hdr_builds++;
+	ok = true;
+	if (token) {
+		/* one exact allocation (no growth leaving copies of the token behind), wiped */
+		size_t n = sizeof(AUTH_LINE) - 1 + strlen(token) + 1;
+		char *auth = malloc(n);
+
+		ok = auth && hdr_add(&h->list, strcat(strcpy(auth, AUTH_LINE), token));
+		if (auth) {
+			explicit_bzero(auth, n);
+			free(auth);
+		}
+	}
+	/* a GET sends no body: no content type, nothing to expect */
+	if (!get) {
+		hbuf_puts(&line, "Content-Type: ");
+		hbuf_puts(&line, ctype);
+		ok = ok && !line.oom && hdr_add(&h->list, line.data) && hdr_add(&h->list, "Expect:");
+	}
+	ok = ok && hdr_add(&h->list, "Accept: application/json");
+	hbuf_free(&line);
+	if (!ok) {
+		hdrs_unref(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* The header list of this request: a JSON request takes the shared list of the token in use
+ * (a new token, after a new login, builds a new one; requests in flight keep theirs). */
+static struct mx_hdrs *hdrs_for(struct mx *mx, const struct mx_req *r)
+{
+	const char *token = (!(r->flags & MX_HTTP_NOAUTH) && mx->access_token) ? mx->access_token : NULL;
+	bool get = strcmp(r->method, "GET") == 0;
+	struct mx_hdrs **slot = &mx->hdr_json[token != NULL][get];
+
+	if (r->content_type)
+		return hdrs_build(mx, token, r->content_type, get);
+	if (*slot && token && strcmp((*slot)->list->data + sizeof(AUTH_LINE) - 1, token) != 0) {
+		hdrs_unref(*slot);
+		*slot = NULL;
+	}
+	if (!*slot && !(*slot = hdrs_build(mx, token, "application/json", get)))
+		return NULL;
+	(*slot)->refs++;
+	return *slot;
+}
+
+/* A handle is configured once with what every request shares; a request sets only what is its
+ * own (start_transfer), so a finished one is kept for the next without curl_easy_reset. */
+static CURL *easy_new(struct mx *mx)
+{
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return NULL;
+	mx->easy_setups++;
+	if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_USERAGENT, "Hearth/" HEARTH_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK) {
+		curl_easy_cleanup(e);
+		return NULL;
+	}
+	curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	return e;
+}
+
+/* A finished request's easy handle is kept for the next one: what pointed into this request
+ * (its header list, body, buffers) is cleared, the shared configuration stays. */
 static void easy_park(struct mx *mx, CURL *e)
 {
 	curl_multi_remove_handle(mx->multi, e);
 	if (mx->neasy_idle < MX_EASY_IDLE) {
-		curl_easy_reset(e);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
+		curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
 		mx->easy_idle[mx->neasy_idle++] = e;
 	} else {
 		curl_easy_cleanup(e);
@@ -275,7 +394,7 @@ static void easy_park(struct mx *mx, CURL *e)
 
 static CURL *easy_take(struct mx *mx)
 {
-	return mx->neasy_idle ? mx->easy_idle[--mx->neasy_idle] : curl_easy_init();
+	return mx->neasy_idle ? mx->easy_idle[--mx->neasy_idle] : easy_new(mx);
 }
 
 static void req_free(struct mx *mx, struct mx_req *r)
@@ -286,7 +405,7 @@ static void req_free(struct mx *mx, struct mx_req *r)
 		easy_park(mx, r->easy);
 	if (r->timer)
 		loop_timer_cancel(mx->loop, r->timer);
-	curl_slist_free_all(r->headers);
+	hdrs_unref(r->hdrs);
 	hbuf_free(&r->resp);
 	free(r->method);
 	free(r->path);
@@ -308,6 +427,10 @@ void mx_http_free(struct mx *mx)
 	mx->reqs = NULL;
 	while (mx->neasy_idle)
 		curl_easy_cleanup(mx->easy_idle[--mx->neasy_idle]);
+	for (size_t i = 0; i < 4; i++) {
+		hdrs_unref(mx->hdr_json[i / 2][i % 2]);
+		mx->hdr_json[i / 2][i % 2] = NULL;
+	}
 	if (mx->curl_timer)
 		loop_timer_cancel(mx->loop, mx->curl_timer);
 	mx->curl_timer = 0;
@@ -357,7 +480,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ud)
 static int start_transfer(struct mx_req *r)
 {
 	struct mx *mx = r->mx;
-	char *url = NULL, *auth = NULL, *ctype = NULL;
+	struct hbuf url = HBUF_INIT;
 	CURL *e;
 	int rc = HE_NOMEM;
 
@@ -365,68 +488,39 @@ static int start_transfer(struct mx_req *r)
 	hbuf_reset(&r->resp);
 	r->over_cap = false;
 	r->retry_after[0] = '\0';
-	curl_slist_free_all(r->headers);
-	r->headers = NULL;
+	hdrs_unref(r->hdrs);
+	r->hdrs = NULL;
 	if (r->easy)
 		easy_park(mx, r->easy);
 	r->easy = e = easy_take(mx);
 	if (!e)
 		goto out;
-	if (asprintf(&url, "%s%s", mx->hs, r->path) < 0) {
-		url = NULL;
+	hbuf_puts(&url, mx->hs);
+	hbuf_puts(&url, r->path);
+	if (url.oom || !(r->hdrs = hdrs_for(mx, r)))
 		goto out;
-	}
-	if (!(r->flags & MX_HTTP_NOAUTH) && mx->access_token) {
-		if (asprintf(&auth, "Authorization: Bearer %s", mx->access_token) < 0) {
-			auth = NULL;
-			goto out;
-		}
-		r->headers = curl_slist_append(r->headers, auth);
-	}
-	if (asprintf(&ctype, "Content-Type: %s", r->content_type ? r->content_type : "application/json") < 0) {
-		ctype = NULL;
-		goto out;
-	}
-	r->headers = curl_slist_append(r->headers, ctype);
-	r->headers = curl_slist_append(r->headers, "Accept: application/json");
-	r->headers = curl_slist_append(r->headers, "Expect:");
-	if (!r->headers)
-		goto out;
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "Hearth/" HEARTH_VERSION);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_URL, url.data);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs->list);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (r->flags & MX_HTTP_FIRST) ? (long)MX_FIRST_SYNC_TIMEOUT_MS :
 			 (r->flags & MX_HTTP_SYNC) ? (long)MX_SYNC_TIMEOUT_MS + 30000L : 60000L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap);
-	if (r->body) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-	} else if (strcmp(r->method, "GET") != 0) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+	if (strcmp(r->method, "GET") == 0) {
+		/* the handle may have sent a body last time: a GET of its own, no custom verb */
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	} else {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->body ? r->body_len : 0));
 	}
 	if (curl_multi_add_handle(mx->multi, e) != CURLM_OK)
 		goto out;
 	rc = HE_OK;
 out:
-	/* the token lived in auth and in the header list only; wipe our copy */
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
-	free(url);
-	free(ctype);
+	hbuf_free(&url);
 	return rc;
 }
 
@@ -552,32 +646,32 @@ static void check_done(struct mx *mx)
 	}
 }
 
-struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *path,
-			       const void *body, size_t body_len, const char *content_type,
-			       unsigned flags, mx_http_cb cb, void *ud)
+/* A request of this path and body, both taken over (freed here on failure; the body wiped). */
+static struct mx_req *req_new(struct mx *mx, const char *method, char *path, char *body,
+			      size_t body_len, const char *content_type, unsigned flags,
+			      mx_http_cb cb, void *ud)
 {
 	struct mx_req *r = calloc(1, sizeof(*r));
 
-	if (!r)
+	if (!r) {
+		if (body)
+			explicit_bzero(body, body_len);
+		free(body);
+		free(path);
 		return NULL;
+	}
 	r->mx = mx;
 	r->flags = flags;
 	r->cb = cb;
 	r->ud = ud;
 	r->cap = (flags & MX_HTTP_SYNC) ? MX_SYNC_CAP : MX_BODY_CAP;
 	r->method = strdup(method);
-	r->path = strdup(path);
+	r->path = path;
+	r->body = body;
+	r->body_len = body_len;
 	if (content_type)
 		r->content_type = strdup(content_type);
-	if (body) {
-		r->body = malloc(body_len + 1);
-		if (r->body) {
-			memcpy(r->body, body, body_len);
-			r->body[body_len] = '\0';
-		}
-		r->body_len = body_len;
-	}
-	if (!r->method || !r->path || (content_type && !r->content_type) || (body && !r->body)) {
+	if (!r->method || !r->path || (content_type && !r->content_type)) {
 		req_free(mx, r);
 		return NULL;
 	}
@@ -596,33 +690,51 @@ struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *pa
 	return r;
 }
 
+struct mx_req *mx_http_request(struct mx *mx, const char *method, const char *path,
+			       const void *body, size_t body_len, const char *content_type,
+			       unsigned flags, mx_http_cb cb, void *ud)
+{
+	char *copy = NULL;
+
+	if (body) {
+		if (!(copy = malloc(body_len + 1)))
+			return NULL;
+		memcpy(copy, body, body_len);
+		copy[body_len] = '\0';
+	}
+	return req_new(mx, method, strdup(path), copy, body_len, content_type, flags, cb, ud);
+}
+
 /* The one core under mx_http_json and the *f forms: path is a format for mx_http_vpathf when
- * args is given; json (when given) is serialised as the body, and wiped after (a login body
- * holds the password). */
+ * args is given; json (when given) is serialised as the body (handed over, not copied: the
+ * request wipes it when done, as a login body holds the password). */
 static struct mx_req *request_core(struct mx *mx, const char *method, const char *path,
 				   va_list *args, const void *body, size_t body_len, json_t *json,
 				   const char *content_type, unsigned flags, mx_http_cb cb, void *ud)
 {
-	struct mx_req *r = NULL;
 	char *built = NULL, *text = NULL;
 
 	if (args && !(path = built = mx_http_vpathf(path, *args)))
-		goto out;
-	if (json) {
-		if (!(text = json_dumps(json, JSON_COMPACT)))
-			goto out;
-		body = text;
-		body_len = strlen(text);
-		content_type = NULL;
+		return NULL;
+	if (!json) {
+		if (!built)
+			return mx_http_request(mx, method, path, body, body_len, content_type, flags, cb, ud);
+		if (body && !(text = malloc(body_len + 1))) {
+			free(built);
+			return NULL;
+		}
+		if (body) {
+			memcpy(text, body, body_len);
+			text[body_len] = '\0';
+		}
+		return req_new(mx, method, built, text, body_len, content_type, flags, cb, ud);
 	}
-	r = mx_http_request(mx, method, path, body, body_len, content_type, flags, cb, ud);
-out:
-	if (text) {
-		explicit_bzero(text, strlen(text));
-		free(text);
+	if (!(text = json_dumps(json, JSON_COMPACT))) {
+		free(built);
+		return NULL;
 	}
-	free(built);
-	return r;
+	return req_new(mx, method, built ? built : strdup(path), text, strlen(text), NULL, flags,
+		       cb, ud);
 }
 
 struct mx_req *mx_http_json(struct mx *mx, const char *method, const char *path, json_t *body,

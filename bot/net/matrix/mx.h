@@ -61,11 +61,14 @@ struct hmsg_ref {
 /* A room reply's Markdown and its renderings (send.c): the same reading is not rendered again. */
 struct mx_md {
 	char *md, *plain, *html;
+	json_t *jplain, *jhtml;    /* the same as JSON strings, shared by every notice built from it
+				    * (NULL: not valid UTF-8 or too long for one event: built anew) */
 	size_t len;
 	uint64_t used;             /* md_tick when last used (0: empty) */
 };
 
 struct mx_react;
+struct mx_hdrs;
 
 struct mx {
 	struct htransport t;
@@ -78,8 +81,11 @@ struct mx {
 	uint64_t curl_timer;
 	struct mx_req *reqs;       /* every live request (in flight or waiting to retry) */
 	bool auth_lost;            /* 401 M_UNKNOWN_TOKEN seen: requests wait for a new login */
-	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, reset, for reuse */
+	void *easy_idle[MX_EASY_IDLE];  /* CURL* handles of finished requests, configured, for reuse */
 	size_t neasy_idle;
+	struct mx_hdrs *hdr_json[2][2]; /* JSON requests' header lists: [token?][GET?] */
+	unsigned long easy_setups;      /* handles configured (tests: a reused one is not again) */
+	unsigned long hdr_builds;       /* header lists built (tests: once per token) */
 
 	/* session */
 	char *hs;                  /* homeserver base URL, no trailing slash */
@@ -101,6 +107,7 @@ struct mx {
 	bool owed_frozen;          /* tearing down: finishing a hold writes nothing */
 	uint64_t batch_seq;
 	uint64_t seen[MX_SEEN];    /* hashes of recent event ids (a ring) */
+	uint16_t seen_tab[2 * MX_SEEN];  /* their ring positions + 1, by hash (handle.c) */
 	size_t seen_next;
 
 	/* rooms.c */

@@ -59,23 +59,19 @@ static void fresh_txn(struct mx *mx, char out[48])
 		 (unsigned long long)++mx->txn_counter, randombytes_random());
 }
 
-/* m.notice content from rendered text (plain may be cut when too long: a caller's copy). */
-static json_t *notice_build(char *plain, const char *html, const char *reply_to,
-			    const char *thread_root)
+/* m.notice content around rendered text already made JSON strings (jhtml may be NULL); the
+ * strings are shared, not copied. */
+static json_t *notice_wrap(json_t *jplain, json_t *jhtml, const char *reply_to,
+			   const char *thread_root)
 {
 	json_t *c, *rel;
 
-	if (strlen(plain) + (html ? strlen(html) : 0) > MX_EVENT_MAX) {
-		/* too long for one event: plain text only, cut at a character boundary */
-		html = NULL;
-		plain[text_utf8_prefix(plain, strlen(plain), MX_EVENT_MAX)] = '\0';
-	}
 	/* m.mentions empty: Hearth never pings a member or the room (intentional mentions) */
-	c = json_pack("{s:s, s:s, s:{}}", "msgtype", "m.notice", "body", plain, "m.mentions");
+	c = json_pack("{s:s, s:O, s:{}}", "msgtype", "m.notice", "body", jplain, "m.mentions");
 	if (!c)
 		return NULL;
-	if (html && json_object_set_new(c, "format", json_string("org.matrix.custom.html")) == 0)
-		json_object_set_new(c, "formatted_body", json_string(html));
+	if (jhtml && json_object_set_new(c, "format", json_string("org.matrix.custom.html")) == 0)
+		json_object_set(c, "formatted_body", jhtml);
 	if (reply_to) {
 		if (thread_root)
 			rel = json_pack("{s:s, s:s, s:b, s:{s:s}}", "rel_type", "m.thread", "event_id",
@@ -87,6 +83,25 @@ static json_t *notice_build(char *plain, const char *html, const char *reply_to,
 			c = NULL;
 		}
 	}
+	return c;
+}
+
+/* m.notice content from rendered text (plain may be cut when too long: a caller's copy). */
+static json_t *notice_build(char *plain, const char *html, const char *reply_to,
+			    const char *thread_root)
+{
+	json_t *jplain, *jhtml = NULL, *c = NULL;
+
+	if (strlen(plain) + (html ? strlen(html) : 0) > MX_EVENT_MAX) {
+		/* too long for one event: plain text only, cut at a character boundary */
+		html = NULL;
+		plain[text_utf8_prefix(plain, strlen(plain), MX_EVENT_MAX)] = '\0';
+	}
+	jplain = json_string(plain);
+	if (jplain && (!html || (jhtml = json_string(html))))
+		c = notice_wrap(jplain, jhtml, reply_to, thread_root);
+	json_decref(jplain);
+	json_decref(jhtml);
 	return c;
 }
 
@@ -154,10 +169,19 @@ static struct mx_md *md_cached(struct mx *mx, const char *md, size_t len, bool p
 	free(victim->md);
 	free(victim->plain);
 	free(victim->html);
+	json_decref(victim->jplain);
+	json_decref(victim->jhtml);
+	victim->jplain = victim->jhtml = NULL;
 	victim->md = copy;
 	victim->len = len;
 	victim->plain = plain;
 	victim->html = html;
+	/* made once here (the UTF-8 check and copy of each): every notice of it shares them */
+	if (strlen(plain) + strlen(html) <= MX_EVENT_MAX && (victim->jplain = json_string(plain)) &&
+	    !(victim->jhtml = json_string(html))) {
+		json_decref(victim->jplain);
+		victim->jplain = NULL;
+	}
 	victim->used = ++mx->md_tick;
 	return victim;
 }
@@ -172,6 +196,8 @@ json_t *mx_notice_cached(struct mx *mx, const char *md, const char *reply_to,
 
 	if (len > MX_MD_CACHE_MAX || !(e = md_cached(mx, md, len, personal)))
 		return mx_notice_content(md, reply_to, thread_root);
+	if (e->jplain)
+		return notice_wrap(e->jplain, e->jhtml, reply_to, thread_root);
 	if (!(plain = strdup(e->plain)))
 		return NULL;
 	c = notice_build(plain, e->html, reply_to, thread_root);
@@ -185,6 +211,8 @@ void mx_md_cache_free(struct mx *mx)
 		free(mx->md_cache[i].md);
 		free(mx->md_cache[i].plain);
 		free(mx->md_cache[i].html);
+		json_decref(mx->md_cache[i].jplain);
+		json_decref(mx->md_cache[i].jhtml);
 		memset(&mx->md_cache[i], 0, sizeof(mx->md_cache[i]));
 	}
 }

@@ -177,30 +177,7 @@ const char *mx_strip_reply_fallback(const char *body)
 	return p;
 }
 
-/* ---- de-duplication ---- */
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h ? h : 1;
-}
-
-bool mx_seen_check(struct mx *mx, const char *event_id)
-{
-	uint64_t h = fnv1a(event_id);
-
-	for (size_t i = 0; i < MX_SEEN; i++)
-		if (mx->seen[i] == h)
-			return true;
-	mx->seen[mx->seen_next] = h;
-	mx->seen_next = (mx->seen_next + 1) % MX_SEEN;
-	return false;
-}
+/* (de-duplication, mx_seen_check: handle.c) */
 
 /* ---- batches and the since token ---- */
 
