@@ -1,7 +1,9 @@
 /* test_mx_rooms.c - many rooms (issue 15.3): the state fetches of a fresh start (one per
  * room) go at most MX_FETCH_INFLIGHT at a time, a room a message waits on is fetched at once,
  * and a room that goes frees its place; a fresh start lists its rooms from /joined_rooms and
- * its waiting invites from a listing of their own, a hostile homeserver's lists capped. The
+ * its waiting invites from a listing of their own, a hostile homeserver's lists capped; an
+ * unprompted post (a moderators' alert) into a room quiet since the start goes out, one into a
+ * room this process saw Hearth leave does not, and an invite there is still joined. The
  * requests go to a closed port and the loop is never run: what is in flight is what was handed
  * to curl, and a homeserver's answers are handed to the callbacks. */
 #include <setjmp.h>
