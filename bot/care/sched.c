@@ -375,8 +375,10 @@ static char *sched_render(struct happ *app, const char *lang, const struct sched
 
 /* Posts one check-in into the schedule's room: the slot of time fire. HE_AGAIN: the network is
  * not there (retry). The transport gets a key naming the slot (schedule id and slot time), the
- * same if the post is tried again or resumed after a restart, so it can post it once. */
-static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now, time_t fire)
+ * same if the post is tried again or resumed after a restart, so it can post it once.
+ * HE_NOTFOUND: no prompt, or (*refused) the transport could not post into the room. */
+static int post_checkin(struct happ *app, const struct sched_entry *s, time_t now, time_t fire,
+			bool *refused)
 {
 	const char *prompt = NULL, *lang;
 	struct room_settings rs;
@@ -400,6 +402,7 @@ static int post_checkin(struct happ *app, const struct sched_entry *s, time_t no
 	}
 	snprintf(idem, sizeof(idem), "sched.%lld.%lld", (long long)s->id, (long long)fire);
 	rc = reply_post_checkin(app, s->network, s->room, md, idem, "a scheduled check-in");
+	*refused = rc == HE_NOTFOUND;
 out:
 	free(md);
 	return rc;
@@ -424,6 +427,7 @@ int sched_due(struct happ *app, time_t now, int *posted)
 		struct cron_expr *e = NULL;
 		struct room_settings rs;
 		const char *why = NULL;
+		bool refused;
 		time_t fire;
 		int prc;
 
@@ -454,7 +458,8 @@ int sched_due(struct happ *app, time_t now, int *posted)
 				ss->retry = true; /* not active here yet, or the store failed */
 			continue; /* HE_PERM, HE_NOTFOUND: not ours to post */
 		}
-		prc = post_checkin(app, s, now, fire);
+		refused = false;
+		prc = post_checkin(app, s, now, fire, &refused);
 		if (prc == HE_AGAIN || (prc && prc != HE_NOTFOUND)) {
 			hlog_warn("sched", "schedule %lld: the check-in could not be posted (%s); will retry",
 				  s->id, he_str(prc));
@@ -463,7 +468,10 @@ int sched_due(struct happ *app, time_t now, int *posted)
 				ss->retry = true;
 			continue;
 		}
-		if (prc == HE_NOTFOUND)
+		if (prc == HE_NOTFOUND && refused)
+			hlog_warn("sched", "schedule %lld: the check-in could not be posted to its room (Hearth "
+				  "is not in it); this slot is skipped", s->id);
+		else if (prc == HE_NOTFOUND)
 			hlog_warn("sched", "schedule %lld: there are no check-in prompts in the content", s->id);
 		else
 			count++;

@@ -360,6 +360,45 @@ class Suite:
         cmd = await dave.send(room, "!mod pause")
         await reply_to(dave, room, cmd)
 
+    async def test_crisis_alert_into_a_quiet_room_after_a_restart(self):
+        """A moderators' crisis alert after a clean restart: the moderators' room (encrypted, erin
+        and frank) is quiet for the new process (nothing happened in it since), and it was
+        refused there as "not in room" before the fix (the alert was lost). dave writes crisis
+        words in a group room whose [room matrix ID] section names the moderators' room: he gets
+        the private crisis answer, and the moderators' room gets the alert, naming the group room
+        but holding neither his words nor his name."""
+        dave, erin, frank = self.alice, self.bob, self.carol
+        mods = await erin.create_room("look-mods", invite=[BOT, frank.user_id], encrypted=True)
+        await frank.join(mods)
+        await erin.wait_for_join(mods, BOT, timeout=30)
+        group = await dave.create_room("look-crisis", invite=[BOT, erin.user_id])
+        await erin.join(group)
+        await dave.wait_for_join(group, BOT, timeout=30)
+        await settle(erin, 3)
+        known = {x.event_id for x in erin.messages(mods) if x.sender == BOT}
+        cfg = os.path.join(TMP, "hearth-look-alert.ini")
+        with open(look_config()) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(text + f"\n[room matrix {group}]\ncrisis_alert_room = {mods}\n")
+        os.chmod(cfg, 0o600)
+        # a clean restart: to the new process the moderators' room is quiet (no sync mentions it)
+        self.hearth.stop()
+        mark = len(self.hearth.log())
+        self.hearth.start(config=cfg)
+        n = len(dave.messages(self.dm[dave.user_id])) if dave.user_id in self.dm else 0
+        await dave.send(group, "some nights I feel like I want to kill myself")  # labelled: yes
+        await self.private_says(dave, "It sounds like you may be carrying something really painful",
+                                after=n)
+        alerts = await erin.wait_until(
+            lambda: [x for x in erin.messages(mods) if x.sender == BOT and x.event_id not in known],
+            40, what="the moderators' alert in their room")
+        body = alerts[0].body
+        assert "may need support" in body and group in body, body
+        for word in ("kill", "nights", "lookdave", "dave"):
+            assert word not in body.replace(group, "").lower(), f"{word!r} in the alert: {body}"
+        assert f"not in room {mods}" not in self.hearth.log()[mark:], "the alert was refused"
+
     async def run(self) -> int:
         order = [
             "test_hearth_starts", "test_encrypted_group_room", "test_checkin_gets_the_scale",
@@ -370,6 +409,7 @@ class Suite:
             # (these two restart Hearth)
             "test_redaction_after_a_restart_removes_it", "test_tap_after_a_restart_logs_it",
             "test_scheduled_checkin_in_a_plain_room", "test_scheduled_checkin_cut_off_by_sigkill",
+            "test_crisis_alert_into_a_quiet_room_after_a_restart",
         ]
         return await run_ordered(self, order, "group room", first_without_hearth=1)
 

@@ -1,7 +1,9 @@
 /* test_mx_rooms.c - many rooms (issue 15.3): the state fetches of a fresh start (one per
  * room) go at most MX_FETCH_INFLIGHT at a time, a room a message waits on is fetched at once,
  * and a room that goes frees its place; a fresh start lists its rooms from /joined_rooms and
- * its waiting invites from a listing of their own, a hostile homeserver's lists capped. The
+ * its waiting invites from a listing of their own, a hostile homeserver's lists capped; an
+ * unprompted post (a moderators' alert) into a room quiet since the start goes out, one into a
+ * room this process saw Hearth leave does not, and an invite there is still joined. The
  * requests go to a closed port and the loop is never run: what is in flight is what was handed
  * to curl, and a homeserver's answers are handed to the callbacks. */
 #include <setjmp.h>
@@ -532,6 +534,62 @@ static void test_fresh_start_invites_fallback_and_cap(void **state)
 
 /* A listed room's fetched state stands for the first sync's: its tombstone is followed (the
  * replacement joined); a room known from syncs (a restart's fetch) does not act on an old one. */
+/* An unprompted post (a moderators' alert, mx_op_post) into a room no sync has mentioned since
+ * the start (quiet since a restart) goes out; one into a room this process saw Hearth leave is
+ * refused and the room is not added back as joined (until Hearth joins it again); what is no
+ * room id (an alias in the config) is refused and adds nothing. */
+static void test_post_into_quiet_room(void **state)
+{
+	struct fresh f;
+	struct mx *mx = fresh_open(&f);
+	struct mx_room *r;
+
+	assert_int_equal(mx_react_init(f.app.store, 1700000000), HE_OK);
+	mx->t.impl = mx;
+	/* quiet since the start: unknown to this process, posted (the PUT handed to curl) */
+	assert_null(mx_room_get(mx, "!mods:example.org"));
+	assert_int_equal(mx_op_post(&mx->t, "!mods:example.org", "Someone in `!g:example.org` may need support."),
+			 HE_OK);
+	assert_non_null(r = mx_room_get(mx, "!mods:example.org"));
+	assert_int_equal(r->membership, MX_M_JOINED);
+	assert_non_null(r->inflight);
+	/* Hearth removed from it (the sync's leave section): refused, not added back as joined */
+	mx_room_left(mx, "!mods:example.org", "removed by @mod:example.org");
+	assert_null(mx_room_get(mx, "!mods:example.org"));
+	assert_int_equal(mx_op_post(&mx->t, "!mods:example.org", "again"), HE_NOTFOUND);
+	assert_null(mx_room_get(mx, "!mods:example.org"));
+	assert_int_equal(mx_send_pending(mx), 0);
+	/* invited and joined again: posted again */
+	assert_non_null(r = mx_room_add(mx, "!mods:example.org"));
+	r->membership = MX_M_JOINED;
+	assert_int_equal(mx_op_post(&mx->t, "!mods:example.org", "back"), HE_OK);
+	assert_int_equal(mx_send_pending(mx), 1);
+	/* a room known but not joined (an invite being joined): refused */
+	assert_non_null(r = mx_room_add(mx, "!invited:example.org"));
+	r->membership = MX_M_INVITED;
+	assert_int_equal(mx_op_post(&mx->t, "!invited:example.org", "no"), HE_NOTFOUND);
+	/* not a room id: refused, nothing added */
+	assert_int_equal(mx_op_post(&mx->t, "#mods:example.org", "no"), HE_INVAL);
+	assert_int_equal(mx_op_post(&mx->t, "!nocolon", "no"), HE_INVAL);
+	assert_int_equal(mx_op_post(&mx->t, "", "no"), HE_INVAL);
+	assert_null(mx_room_get(mx, "#mods:example.org"));
+	assert_null(mx_room_get(mx, "!nocolon"));
+	assert_int_equal(mx_send_pending(mx), 1);
+
+	/* left while Hearth was stopped: after the restart the post takes the room as joined (the
+	 * homeserver refuses the PUT); a new invite there is still joined, not ignored */
+	assert_int_equal(mx_op_post(&mx->t, "!kicked:example.org", "lost"), HE_OK);
+	assert_non_null(r = mx_room_get(mx, "!kicked:example.org"));
+	assert_int_equal(r->membership, MX_M_JOINED);
+	mx_room_invited(mx, "!kicked:example.org", "@mod:example.org", false, NULL);
+	assert_true(r->joining);
+	assert_int_equal(r->membership, MX_M_INVITED);
+	assert_non_null(mx->joins);
+	mx_react_free(mx);
+	mx_md_cache_free(mx);
+	fresh_close(&f);
+}
+
 static void test_listed_tombstone_followed(void **state)
 {
 	struct fresh f;
@@ -579,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_fresh_start_invites),
 		cmocka_unit_test(test_fresh_start_invites_fallback_and_cap),
 		cmocka_unit_test(test_listed_tombstone_followed),
+		cmocka_unit_test(test_post_into_quiet_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,6 +46,7 @@ struct fx {
 	struct htransport t;
 	struct post posts[MAX_POSTS];
 	size_t nposts;
+	int refused;
 	char dir[64];
 };
 
@@ -54,6 +55,10 @@ static int rec_post(struct htransport *t, const char *room, const char *md)
 	struct fx *f = t->impl;
 	struct post *p;
 
+	if (strcmp(room, "!gone") == 0) {
+		f->refused++;
+		return HE_NOTFOUND; /* as a transport that is not in the room */
+	}
 	assert_true(f->nposts < MAX_POSTS);
 	p = &f->posts[f->nposts++];
 	snprintf(p->room, sizeof(p->room), "%s", room);
@@ -403,6 +408,54 @@ static void test_retry_when_network_missing(void **state)
 	assert_int_equal((long long)f->posts[0].at, (long long)(nine + 360));
 }
 
+/* sched_due from..to (as tick) with stderr (the log) in buf. */
+static void tick_logged(struct fx *f, time_t from, time_t to, char *buf, size_t len)
+{
+	char path[] = "/tmp/hearth-sched-log-XXXXXX";
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	tick(f, from, to, 60);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, len - 1, 0);
+	close(fd);
+	unlink(path);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* The transport refuses the room (Matrix: Hearth is not in it): the log says so, not "no
+ * prompts in the content"; the slot is not tried again. No prompts at all still says that. */
+static void test_refused_room_logged_as_such(void **state)
+{
+	struct fx *f = *state;
+	const time_t nine = T_2026_07_01 + 9 * 3600;
+	char buf[4096];
+	size_t np;
+
+	f->app.fake_now = T_2026_07_01;
+	add_ok(f, "!gone", "0 9 * * *", "UTC");
+	tick_logged(f, nine, nine + 300, buf, sizeof(buf));
+	assert_int_equal(f->refused, 1);
+	assert_int_equal(f->nposts, 0);
+	assert_non_null(strstr(buf, "could not be posted to its room (Hearth is not in it)"));
+	assert_null(strstr(buf, "no check-in prompts"));
+
+	/* the content really has no prompts: that is what the log says */
+	add_ok(f, "!room", "0 10 * * *", "UTC");
+	np = f->app.content->nprompts;
+	f->app.content->nprompts = 0;
+	tick_logged(f, nine + 3600, nine + 3660, buf, sizeof(buf));
+	f->app.content->nprompts = np;
+	assert_int_equal(f->nposts, 0);
+	assert_non_null(strstr(buf, "there are no check-in prompts in the content"));
+	assert_null(strstr(buf, "Hearth is not in it"));
+}
+
 /* The scheduler's timer never stops quietly: when the schedules cannot be read (here their
  * table is gone for a moment), it looks again after SCHED_RETRY_SECS and then finds them. */
 static void test_timer_survives_unreadable_schedules(void **state)
@@ -517,6 +570,7 @@ int main(void)
 		T(test_timer_survives_unreadable_schedules),
 		T(test_default_zone_is_room_then_bot),
 		T(test_remove_only_in_its_room),
+		T(test_refused_room_logged_as_such),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

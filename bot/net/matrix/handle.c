@@ -314,11 +314,14 @@ int mx_handle_encrypted(struct mx *mx, struct mx_room *r, const struct mx_event 
 
 /* The room of an event that may have waited across a restart, in a room no sync has mentioned
  * since (only rooms with news are in one): we were in it when the event came. Had we left
- * since, the reply fails at the homeserver and is dropped. */
+ * since, the reply fails at the homeserver and is dropped. A room this process saw us leave is
+ * not added back (NULL). */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id)
 {
 	struct mx_room *r = mx_room_get(mx, room_id);
 
+	if (!r && json_object_get(mx->left, room_id))
+		return NULL;
 	if (!r && (r = mx_room_add(mx, room_id))) {
 		r->membership = MX_M_JOINED;
 		/* first seen by this process: the member list may be incomplete */

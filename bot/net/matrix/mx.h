@@ -122,6 +122,9 @@ struct mx {
 	struct mx_req *invites_req; /* a fresh start's listing of the invites waiting */
 	bool list_reading;         /* its rooms' state fetches are not all done yet */
 	json_t *direct;            /* our m.direct account data: {user: [room ids]} */
+	json_t *left;              /* {room id: true}: rooms this process saw Hearth leave (or be
+				    * removed from), at most MX_LEFT_MAX: never posted to again
+				    * until joined again (rooms.c, mx_room_of_waiting) */
 	struct mx_join *joins;     /* joins in flight or waiting to retry */
 
 	/* send.c */
@@ -339,8 +342,9 @@ bool mx_sched_sent(struct mx *mx, const char *room, const char *txn, int status,
 void mx_sched_resume(struct mx *mx);
 void mx_sched_room_left(struct mx *mx, const char *room);
 int mx_sched_pending_add(struct store *s, const char *room, const char *txn, const char *md, int64_t now);
-/* The joined room of an event that may have waited across a restart (added if no sync has
- * mentioned it yet); NULL when we are not in it. */
+/* The joined room of an event that may have waited across a restart, or of an unprompted post
+ * (added if no sync has mentioned it yet); NULL when we are not in it or this process saw us
+ * leave it (mx->left). */
 struct mx_room *mx_room_of_waiting(struct mx *mx, const char *room_id);
 /* handle.c: our own join in a room entry's state section (new: not from "join"), and whether a
  * timeline event was written before it (history, never answered). */
@@ -360,6 +364,7 @@ bool mx_seen_check(struct mx *mx, const char *event_id);
 
 /* ---- rooms.c ---- */
 enum mx_membership { MX_M_NONE, MX_M_INVITED, MX_M_JOINED };
+#define MX_LEFT_MAX 1024
 
 struct mx_room {
 	struct mx *mx;

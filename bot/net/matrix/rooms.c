@@ -97,6 +97,7 @@ struct mx_room *mx_room_add(struct mx *mx, const char *id)
 	}
 	r->mx = mx;
 	r->joined = r->invited = -1;
+	json_object_del(mx->left, id); /* known again (joined, invited, or a waiting event's room) */
 	r->next = mx->rooms;
 	mx->rooms = r;
 	if (!mx->room_tab || mx->nrooms >= mx->room_tab_cap) {
@@ -156,6 +157,8 @@ void mx_rooms_free(struct mx *mx)
 	mx->fetch_inflight = 0;
 	json_decref(mx->direct);
 	mx->direct = NULL;
+	json_decref(mx->left);
+	mx->left = NULL;
 }
 
 static void set_str(char **dst, const char *v)
@@ -684,8 +687,16 @@ void mx_room_invited(struct mx *mx, const char *room_id, const char *inviter, bo
 		decline(mx, room_id);
 		return;
 	}
-	if (r && (r->joining || r->membership == MX_M_JOINED))
+	if (r && r->joining)
 		return;
+	if (r && r->membership == MX_M_JOINED) {
+		/* the homeserver says we are invited, so we are not in it: a room taken as joined
+		 * after a restart (a post or a waiting event into it, mx_room_of_waiting) that we had
+		 * left while stopped. Joined again; joining a room we are in changes nothing. */
+		hlog_info(MX_MOD, "invited to %s, which this process took as joined: joining it again",
+			  room_id);
+		r->membership = MX_M_NONE;
+	}
 	if (mx_owed_join_count(mx->app->store) >= MX_JOINS_MAX &&
 	    mx_owed_join_get(mx->app->store, room_id, &first, &tries) != HE_OK) {
 		hlog_warn(MX_MOD, "declining the invite to %s from %s: %d invites are being joined "
@@ -723,6 +734,11 @@ void mx_room_left(struct mx *mx, const char *room_id, const char *why)
 		hlog_debug(MX_MOD, "%s is in the left rooms (%s): forgetting it", room_id, why);
 	mx_sched_room_left(mx, room_id); /* its scheduled check-ins cut off by a restart: dropped */
 	mx_room_remove(mx, room_id);
+	/* remembered: a post into it (an alert, a check-in) is refused here, not re-added as joined */
+	if (!mx->left)
+		mx->left = json_object();
+	if (mx->left && json_object_size(mx->left) < MX_LEFT_MAX)
+		json_object_set_new(mx->left, room_id, json_true());
 	mx_http_requestf(mx, "POST", "{}", 2, NULL, MX_HTTP_RETRY, on_quiet, "forget",
 			 "/_matrix/client/v3/rooms/%s/forget", room_id);
 }

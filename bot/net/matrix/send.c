@@ -785,9 +785,24 @@ int mx_op_reply(struct htransport *t, const struct hmsg *in, enum hdest dest, co
 	return send_notices(mx, in->room, NULL, NULL, md, in->ref);
 }
 
+/* An unprompted post (a moderators' alert, a welcome, a check-in): after a restart its room may
+ * be quiet, unknown to this process until a sync mentions it; it is one we were in (the room
+ * ids come from the config and from rooms Hearth answered in). A room this process saw Hearth
+ * leave stays refused; had we left before the restart, the homeserver refuses the PUT. */
 int mx_op_post(struct htransport *t, const char *room, const char *md)
 {
-	return send_notices((struct mx *)t->impl, room, NULL, NULL, md, NULL);
+	struct mx *mx = t->impl;
+
+	if (!room || room[0] != '!' || strnlen(room, MX_ROOM_ID_MAX + 1) > MX_ROOM_ID_MAX || !strchr(room, ':')) {
+		hlog_warn(MX_MOD, "%s is not a room id (!id:server; an alias is not taken): message not sent",
+			  room ? room : "(none)");
+		return HE_INVAL;
+	}
+	if (!mx_room_of_waiting(mx, room)) {
+		hlog_warn(MX_MOD, "not in room %s: message not sent", room);
+		return HE_NOTFOUND;
+	}
+	return send_notices(mx, room, NULL, NULL, md, NULL);
 }
 
 int mx_op_post_private(struct htransport *t, const char *member, const char *md)
