@@ -10,7 +10,7 @@
 #      and ngIRCd (IRC), then the container image built with podman; the Matrix and IRC suites
 #      run a second time with the store in PostgreSQL (tests/pg/hearth-on-pg.sh),
 #   5. runs the router benchmark (prints figures).
-# Options: --quick runs steps 1-3 only. HEARTH_FUZZ_SECONDS (default 20) per fuzz target.
+# Options: --quick runs steps 1-3 only. HEARTH_FUZZ_SECONDS (default 15) per fuzz target.
 # HEARTH_SKIP="irc docker" (any of matrix, irc, docker, fuzz) leaves suites out, e.g. when
 # another run already uses the servers' ports on this machine.
 set -uo pipefail
@@ -19,7 +19,7 @@ ROOT=$(pwd)
 QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 JOBS=${JOBS:-2}
-FUZZ_SECONDS=${HEARTH_FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${HEARTH_FUZZ_SECONDS:-15}
 PASS=0
 FAIL=0
 REPORT=()
