@@ -24,6 +24,12 @@ BENCH_BINARIES="name=path name2=path2" (default: this build as "hearth") and BEN
 each round measures every binary in turn on the same homeserver, data folder and rooms, so a
 before/after comparison sees the same load and noise; figures are printed as they come.
 BENCH_BIG_ROUNDS (BENCH_ROUNDS): rounds of the 1,000-room figures.
+- floor bot (BENCH_FLOOR_BOT=0 skips): in each round after the binaries, tests/bench/floor_bot.c
+  (build/bench/floor_bot, or BENCH_FLOOR_BOT_PATH), a minimal bot on libcurl + jansson + SQLite
+  only, logged in as @hearth2 in a room of its own, answers the same member's same commands at
+  the same pacing with a reply of the size of Hearth's (measured from Hearth's last reply), with
+  and without its store (--no-store): the per-command CPU floor of the mandated libraries, with
+  the same user/system and run-queue line. Hearth's figures are measured exactly as without it.
 """
 
 import asyncio
@@ -284,6 +290,126 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
     return cpu
 
 
+FLOOR_BOT = os.environ.get("BENCH_FLOOR_BOT", "1") != "0"
+FLOOR_USER = "@hearth2:localhost"
+
+
+def floor_bot_path():
+    return os.environ.get("BENCH_FLOOR_BOT_PATH") or \
+        os.path.join(os.path.dirname(os.path.abspath(BINARIES[-1][1])), "bench", "floor_bot")
+
+
+async def hearth_reply_size(alice, room):
+    """(plain, HTML) lengths of one of Hearth's replies to TEXT in room, for the floor bot's."""
+    m = await alice.wait_for_message(room, sender=BOT, timeout=5,
+                                     predicate=lambda m: m.msgtype == "m.notice" and
+                                     m.in_reply_to is not None)
+    return len(m.body.encode()), len((m.content.get("formatted_body") or "").encode())
+
+
+def floor_requests_since(mark):
+    """The floor bot's finished /sync and PUT requests in the homeserver's access log."""
+    if mark is None:
+        return None
+    syncs = puts = 0
+    with open(HS_LOG, "rb") as f:
+        f.seek(mark)
+        for line in f:
+            if b"{" + FLOOR_USER.encode() + b"}" not in line or b"Processed request" not in line:
+                continue
+            if b'"GET /_matrix/client/v3/sync' in line:
+                syncs += 1
+            elif b'"PUT /_matrix/client/v3/rooms/' in line:
+                puts += 1
+    return syncs, puts
+
+
+def floor_bot_start(args, db):
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(db + suffix)
+        except FileNotFoundError:
+            pass
+    logf = open(os.path.join(TMP, "floor_bot.log"), "a")
+    proc = subprocess.Popen([floor_bot_path(), "--db", db, "--text", TEXT] + args +
+                            [HS, "hearth2", "hearth2pw"], stdout=subprocess.PIPE, stderr=logf,
+                            stdin=subprocess.DEVNULL, text=True)
+    logf.close()
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("the floor bot did not start (see floor_bot.log)")
+    return proc
+
+
+def floor_bot_stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def floor_commands(member, room, n):
+    lat = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        cmd = await member.send(room, TEXT)
+        await member.wait_for_message(room, sender=FLOOR_USER, timeout=30,
+                                      predicate=lambda m, c=cmd: m.in_reply_to == c)
+        lat.append((time.monotonic() - t0) * 1000)
+    return lat
+
+
+async def floor_round(rnd, alice, state, fl):
+    """The floor bot with and without its store, beside the binaries of round rnd."""
+    if not state.get("floor_room"):  # its room: it joins on the invite (no --room)
+        proc = floor_bot_start([], os.path.join(TMP, "floor-join.db"))
+        try:
+            room = await alice.create_room("bench-floor", invite=[FLOOR_USER])
+            await alice.wait_for_join(room, FLOOR_USER, timeout=60)
+        finally:
+            floor_bot_stop(proc)
+        state["floor_room"] = room
+        state["floor_reply"] = await hearth_reply_size(alice, state["rooms"][0])
+        say(f"floor bot's reply: plain {state['floor_reply'][0]} bytes, HTML "
+            f"{state['floor_reply'][1]} (Hearth's '{TEXT}' reply)")
+    room = state["floor_room"]
+    plain, html = state["floor_reply"]
+    reply = ["--reply-bytes", str(max(1, (plain + html) // 2 - 25))]
+    for tag, args, what in ((f"floor bot #{rnd + 1}", [], "libcurl + jansson + SQLite"),
+                            (f"floor bot --no-store #{rnd + 1}", ["--no-store"],
+                             "libcurl + jansson, no store")):
+        proc = floor_bot_start(["--room", room] + reply + args,
+                               os.path.join(TMP, f"floor-{rnd}.db"))
+        try:
+            pid = proc.pid
+            await floor_commands(alice, room, 5)  # warm, as Hearth's run
+            mark = log_mark()
+            c0, k0, s0 = cpu_ns(pid), ticks(pid), sched(pid)
+            lat = await floor_commands(alice, room, COMMANDS)
+            c1, k1, s1 = cpu_ns(pid), ticks(pid), sched(pid)
+            mem = memory(pid)
+            await asyncio.sleep(0.5)
+        finally:
+            floor_bot_stop(proc)
+        cpu = (c1 - c0) / 1e6 / COMMANDS
+        req = floor_requests_since(mark)
+        p50 = statistics.median(lat)
+        say(f"  (this run: {sched_line(s0, s1, COMMANDS)})")
+        say(f"[{tag}] plain reply latency (n={COMMANDS}): p50 {p50:.1f} ms = {p50 / fl:.3f}x "
+            f"the floor  p99 {pct(lat, 99):.1f} ms")
+        say(f"[{tag}] plain CPU per command: {cpu:.3f} ms ({what}, nothing else; goal for "
+            f"Hearth <= 0.30 ms; utime+stime ticks: "
+            f"{(k1 - k0) * 1000.0 / os.sysconf('SC_CLK_TCK') / COMMANDS:.2f} ms)")
+        if req:
+            say(f"[{tag}] requests per command: /sync {req[0] / COMMANDS:.2f}, "
+                f"PUT {req[1] / COMMANDS:.2f}")
+        say(f"[{tag}] memory: {mem_line(mem)}")
+
+
 async def make_big_rooms(carol):
     """carol creates BIG rooms (raw API: her client does not sync them) and invites Hearth, in
     chunks it joins at once (it declines invites over 64 in flight); 8 creations at a time."""
@@ -381,6 +507,8 @@ async def main() -> int:
             for name, binary in BINARIES:
                 cpu1.setdefault(name, []).append(
                     await one_binary(f"{name} #{rnd + 1}", binary, alice, rooms, fl, ""))
+            if FLOOR_BOT:
+                await floor_round(rnd, alice, rooms, fl)
         if PERF:  # one more round under perf (its figures are slowed by the profiler)
             for name, binary in BINARIES:
                 await one_binary(f"{name} profiled", binary, alice, rooms, fl, f"{PERF}.{name}")
