@@ -30,6 +30,9 @@ BENCH_BIG_ROUNDS (BENCH_ROUNDS): rounds of the 1,000-room figures.
   the same pacing with a reply of the size of Hearth's (measured from Hearth's last reply), with
   and without its store (--no-store): the per-command CPU floor of the mandated libraries, with
   the same user/system and run-queue line. Hearth's figures are measured exactly as without it.
+  BENCH_CALLGRIND=DIR (with the floor bot): in each round, Hearth (the last binary) and the
+  floor bot also run 50 commands under callgrind (instrumentation on only for them) and
+  BENCH_COMMANDS under `perf record -e cpu-clock` (user + kernel), files in DIR.
 """
 
 import asyncio
@@ -352,12 +355,12 @@ def floor_bot_stop(proc):
             proc.wait()
 
 
-async def floor_commands(member, room, n):
+async def floor_commands(member, room, n, sender=FLOOR_USER):
     lat = []
     for _ in range(n):
         t0 = time.monotonic()
         cmd = await member.send(room, TEXT)
-        await member.wait_for_message(room, sender=FLOOR_USER, timeout=30,
+        await member.wait_for_message(room, sender=sender, timeout=60,
                                       predicate=lambda m, c=cmd: m.in_reply_to == c)
         lat.append((time.monotonic() - t0) * 1000)
     return lat
@@ -408,6 +411,91 @@ async def floor_round(rnd, alice, state, fl):
             say(f"[{tag}] requests per command: /sync {req[0] / COMMANDS:.2f}, "
                 f"PUT {req[1] / COMMANDS:.2f}")
         say(f"[{tag}] memory: {mem_line(mem)}")
+
+
+PROFILE_DIR = os.environ.get("BENCH_CALLGRIND", "")
+PROFILE_N = 50
+
+
+async def profiled_commands(alice, room, sender, pid, out):
+    """Warm, then PROFILE_N commands with callgrind's instrumentation on (pid runs under
+    valgrind), then a plain run of the same under `perf record -e cpu-clock` (user + kernel)."""
+    await floor_commands(alice, room, 10, sender)
+    subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    await floor_commands(alice, room, PROFILE_N, sender)
+    subprocess.run(["callgrind_control", "-i", "off", str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    say(f"  callgrind: {out} ({PROFILE_N} commands)")
+
+
+async def perf_commands(alice, room, sender, pid, out):
+    await floor_commands(alice, room, 10, sender)
+    perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-g",
+                             "-p", str(pid), "-o", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    await asyncio.sleep(1)
+    await floor_commands(alice, room, COMMANDS, sender)
+    stop_perf(perf)
+    say(f"  perf: {out} ({COMMANDS} commands)")
+
+
+async def profile_round(rnd, alice, state):
+    """BENCH_CALLGRIND=DIR: Hearth and the floor bot under callgrind (instruction counts per
+    phase) and under perf (user + kernel), the same commands in their own rooms."""
+    os.makedirs(PROFILE_DIR, exist_ok=True)
+    binary = BINARIES[-1][1]
+    vg = os.path.join(TMP, "vg-hearth.sh")
+    cg = os.path.join(PROFILE_DIR, f"hearth.{rnd}.callgrind")
+    with open(vg, "w") as f:
+        f.write(f"#!/bin/sh\nexec valgrind -q --tool=callgrind --collect-atstart=no "
+                f"--callgrind-out-file={cg} {binary} \"$@\"\n")
+    os.chmod(vg, 0o755)
+    hearth = hearth_for(vg)
+    try:
+        mark = hearth.launch()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and "first sync done" not in hearth.log()[mark:] and \
+                "continuing from" not in hearth.log()[mark:]:
+            await asyncio.sleep(1)
+        await profiled_commands(alice, state["rooms"][0], BOT, hearth.proc.pid, cg)
+    finally:
+        hearth.stop()
+    hearth = hearth_for(binary)
+    hearth.start()
+    try:
+        await perf_commands(alice, state["rooms"][0], BOT, hearth.proc.pid,
+                            os.path.join(PROFILE_DIR, f"hearth.{rnd}.perf"))
+    finally:
+        hearth.stop()
+    room = state["floor_room"]
+    plain, html = state["floor_reply"]
+    reply = ["--reply-bytes", str(max(1, (plain + html) // 2 - 25))]
+    db = os.path.join(TMP, "floor-prof.db")
+    cg = os.path.join(PROFILE_DIR, f"floor.{rnd}.callgrind")
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(db + suffix)
+        except FileNotFoundError:
+            pass
+    logf = open(os.path.join(TMP, "floor_bot.log"), "a")
+    proc = subprocess.Popen(["valgrind", "-q", "--tool=callgrind", "--collect-atstart=no",
+                             f"--callgrind-out-file={cg}", floor_bot_path(), "--db", db,
+                             "--text", TEXT, "--room", room] + reply +
+                            [HS, "hearth2", "hearth2pw"], stdout=subprocess.PIPE, stderr=logf,
+                            stdin=subprocess.DEVNULL, text=True)
+    logf.close()
+    try:
+        if proc.stdout.readline().strip() == "ready":
+            await profiled_commands(alice, room, FLOOR_USER, proc.pid, cg)
+    finally:
+        floor_bot_stop(proc)
+    proc = floor_bot_start(["--room", room] + reply, db)
+    try:
+        await perf_commands(alice, room, FLOOR_USER, proc.pid,
+                            os.path.join(PROFILE_DIR, f"floor.{rnd}.perf"))
+    finally:
+        floor_bot_stop(proc)
 
 
 async def make_big_rooms(carol):
@@ -509,6 +597,8 @@ async def main() -> int:
                     await one_binary(f"{name} #{rnd + 1}", binary, alice, rooms, fl, ""))
             if FLOOR_BOT:
                 await floor_round(rnd, alice, rooms, fl)
+                if PROFILE_DIR:
+                    await profile_round(rnd, alice, rooms)
         if PERF:  # one more round under perf (its figures are slowed by the profiler)
             for name, binary in BINARIES:
                 await one_binary(f"{name} profiled", binary, alice, rooms, fl, f"{PERF}.{name}")
