@@ -349,7 +349,7 @@ def floor_bot_stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -460,7 +460,11 @@ async def profile_round(rnd, alice, state):
             await asyncio.sleep(1)
         await profiled_commands(alice, state["rooms"][0], BOT, hearth.proc.pid, cg)
     finally:
-        hearth.stop()
+        hearth.proc.send_signal(signal.SIGTERM)  # valgrind writes its profile: give it time
+        try:
+            hearth.proc.wait(timeout=120)
+        finally:
+            hearth.stop()
     hearth = hearth_for(binary)
     hearth.start()
     try:
