@@ -448,7 +448,7 @@ async def profile_round(rnd, alice, state):
     vg = os.path.join(TMP, "vg-hearth.sh")
     cg = os.path.join(PROFILE_DIR, f"hearth.{rnd}.callgrind")
     with open(vg, "w") as f:
-        f.write(f"#!/bin/sh\nexec valgrind -q --tool=callgrind --collect-atstart=no "
+        f.write(f"#!/bin/sh\nexec valgrind -q --tool=callgrind --instr-atstart=no "
                 f"--callgrind-out-file={cg} {binary} \"$@\"\n")
     os.chmod(vg, 0o755)
     hearth = hearth_for(vg)
@@ -483,7 +483,7 @@ async def profile_round(rnd, alice, state):
         except FileNotFoundError:
             pass
     logf = open(os.path.join(TMP, "floor_bot.log"), "a")
-    proc = subprocess.Popen(["valgrind", "-q", "--tool=callgrind", "--collect-atstart=no",
+    proc = subprocess.Popen(["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
                              f"--callgrind-out-file={cg}", floor_bot_path(), "--db", db,
                              "--text", TEXT, "--room", room] + reply +
                             [HS, "hearth2", "hearth2pw"], stdout=subprocess.PIPE, stderr=logf,
