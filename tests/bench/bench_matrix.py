@@ -346,6 +346,7 @@ def floor_bot_start(args, db):
 
 
 def floor_bot_stop(proc):
+    """Stops it; a failed exit (an ASan build's report, say) is printed with its log's tail."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -353,6 +354,10 @@ def floor_bot_stop(proc):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    if proc.returncode not in (0, -signal.SIGKILL):
+        with open(os.path.join(TMP, "floor_bot.log"), errors="replace") as f:
+            tail = f.read()[-3000:]
+        say(f"floor bot exited with {proc.returncode}; its log ends:\n{tail}")
 
 
 async def floor_commands(member, room, n, sender=FLOOR_USER):
