@@ -27,7 +27,7 @@ BENCH_BIG_ROUNDS (BENCH_ROUNDS): rounds of the 1,000-room figures.
 - floor bot (BENCH_FLOOR_BOT=0 skips): in each round after the binaries, tests/bench/floor_bot.c
   (build/bench/floor_bot, or BENCH_FLOOR_BOT_PATH), a minimal bot on libcurl + jansson + SQLite
   only, logged in as @hearth2 in a room of its own, answers the same member's same commands at
-  the same pacing with a reply of the size of Hearth's (measured from Hearth's last reply), with
+  the same pacing with a reply of the size of Hearth's (measured from one of its replies), with
   and without its store (--no-store): the per-command CPU floor of the mandated libraries, with
   the same user/system and run-queue line. Hearth's figures are measured exactly as without it.
   BENCH_CALLGRIND=DIR (with the floor bot): in each round, Hearth (the last binary) and the
