@@ -279,17 +279,22 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* The next long poll; the position is the homeserver's text, so it is escaped (as Hearth does). */
 static void sync_start(void)
 {
-	char url[2048];
+	char *url = NULL, *since;
 
 	if (B.sync_busy)
 		return;
 	B.sync_resp.len = 0;
 	B.sync_resp.over = false;
-	snprintf(url, sizeof(url), "%s/_matrix/client/v3/sync?filter=%s&timeout=30000&since=%s",
-		 B.hs, B.filter_id, B.since);
-	curl_easy_setopt(B.sync, CURLOPT_URL, url);
+	since = esc(B.since);
+	if (asprintf(&url, "%s/_matrix/client/v3/sync?filter=%s&timeout=30000&since=%s",
+		     B.hs, B.filter_id, since) < 0)
+		die("out of memory");
+	free(since);
+	curl_easy_setopt(B.sync, CURLOPT_URL, url); /* curl keeps its own copy */
+	free(url);
 	if (curl_multi_add_handle(B.multi, B.sync) != CURLM_OK)
 		die("cannot start a sync");
 	B.sync_busy = true;
