@@ -62,7 +62,8 @@ static struct {
 	bool store;
 	CURLM *multi;
 	int ep;
-	long curl_timeout;         /* ms, -1 none */
+	bool curl_armed;           /* curl's timer: due at curl_due (ms, monotonic) */
+	uint64_t curl_due;
 	struct curl_slist *hdr_get, *hdr_json;
 	char *own;                 /* our user id */
 	char *filter_id;
@@ -77,7 +78,7 @@ static struct {
 	sqlite3_stmt *save;
 	char *plain, *html;        /* the reply's text (fixed: the same every command) */
 	unsigned long long txn, answered, start_ms;
-} B = { .curl_timeout = -1 };
+} B;
 
 static volatile sig_atomic_t stop;
 
@@ -275,7 +276,8 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
 	(void)m;
 	(void)userp;
-	B.curl_timeout = timeout_ms;
+	B.curl_armed = timeout_ms >= 0;
+	B.curl_due = B.curl_armed ? now_ms() + (uint64_t)timeout_ms : 0;
 	return 0;
 }
 
@@ -644,11 +646,12 @@ int main(int argc, char **argv)
 
 	while (!stop) {
 		struct epoll_event evs[16];
-		int n, running, timeout = (int)B.curl_timeout;
-		uint64_t now;
+		int n, running, timeout = -1;
+		uint64_t now = now_ms();
 
+		if (B.curl_armed) /* an absolute due time: events before it do not postpone it */
+			timeout = B.curl_due > now ? (int)(B.curl_due - now) : 0;
 		if (B.sync_retry_at) {
-			now = now_ms();
 			int t = B.sync_retry_at > now ? (int)(B.sync_retry_at - now) : 0;
 			if (timeout < 0 || t < timeout)
 				timeout = t;
@@ -659,10 +662,6 @@ int main(int argc, char **argv)
 				continue;
 			die("epoll_wait failed");
 		}
-		if (n == 0 && B.curl_timeout >= 0) {
-			B.curl_timeout = -1;
-			curl_multi_socket_action(B.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-		}
 		for (int i = 0; i < n; i++) {
 			int flags = 0;
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -670,6 +669,10 @@ int main(int argc, char **argv)
 			if (evs[i].events & (EPOLLOUT | EPOLLERR))
 				flags |= CURL_CSELECT_OUT;
 			curl_multi_socket_action(B.multi, evs[i].data.fd, flags, &running);
+		}
+		if (B.curl_armed && now_ms() >= B.curl_due) {
+			B.curl_armed = false;
+			curl_multi_socket_action(B.multi, CURL_SOCKET_TIMEOUT, 0, &running);
 		}
 		check_done();
 		if (B.sync_retry_at && now_ms() >= B.sync_retry_at) {
