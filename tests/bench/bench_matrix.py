@@ -53,6 +53,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "matrix"))
 from member import Member  # noqa: E402
 from test_hearth import BOT, HS, TMP, Hearth  # noqa: E402
+from procstat import (cpu_ns, goal, mem_line, memory, pct, say, schedstat,  # noqa: E402
+                      stat_fields, vm)
 
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "200"))
 PAIRS = int(os.environ.get("BENCH_PAIRS", str(max(10, COMMANDS // 2))))
@@ -68,52 +70,18 @@ BINARIES = [tuple(b.split("=", 1)) for b in os.environ.get("BENCH_BINARIES", "")
     [("hearth", os.environ["HEARTH"])]
 
 
-def pct(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p / 100))]
-
-
-def vm(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return -1
-
-
-def cpu_ns(pid):
-    """Hearth's CPU time so far (all its threads, user and system), in ns: the first field of
-    schedstat is the time spent on a CPU, far finer than utime+stime's clock ticks."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
 def ticks(pid):
     """utime+stime in clock ticks (for the record next to schedstat)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return int(fields[11]) + int(fields[12])
 
 
 def sched(pid):
     """(user ticks, system ticks, ns waited on a run queue, involuntary context switches): what
     tells Hearth's own work from the time it sat runnable behind other processes."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    wait = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                wait += int(f.read().split()[1])
-        except OSError:
-            pass
-    return int(fields[11]), int(fields[12]), wait, vm(pid, "nonvoluntary_ctxt_switches")
+    fields = stat_fields(pid)
+    return (int(fields[11]), int(fields[12]), schedstat(pid, 1),
+            vm(pid, "nonvoluntary_ctxt_switches"))
 
 
 def sched_line(s0, s1, n):
@@ -124,13 +92,6 @@ def sched_line(s0, s1, n):
             f"{(s1[3] - s0[3]) / n:.3f} per command")
 
 
-def memory(pid):
-    return {k: vm(pid, k) for k in ("VmHWM", "VmRSS", "RssAnon", "RssFile")}
-
-
-def mem_line(m):
-    return (f"VmHWM {m['VmHWM'] / 1024:.1f} MiB, RssAnon {m['RssAnon'] / 1024:.1f} MiB, "
-            f"RssFile {m['RssFile'] / 1024:.1f} MiB")
 
 
 async def run_commands(member, room, n, text):
@@ -236,12 +197,6 @@ def stop_perf(perf):
         perf.wait(timeout=120)
 
 
-def goal(value, limit):
-    return "meets" if value <= limit else "MISSES"
-
-
-def say(text):
-    print(text, flush=True)
 
 
 def hearth_for(binary, name="hearth"):

@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "matrix"))
 from member import Member  # noqa: E402
 import test_hearth  # noqa: E402
 from test_hearth import HS, SYN, TMP, Hearth  # noqa: E402
+from procstat import cpu_ns, goal, mem_line, memory, say  # noqa: E402
 
 BIG = int(os.environ.get("BENCH_BIG_ROOMS", "1000"))
 SMALL = int(os.environ.get("BENCH_SMALL_ROOMS", "50"))
@@ -57,43 +58,6 @@ BINARIES = [tuple(b.split("=", 1)) for b in os.environ.get("BENCH_BINARIES", "")
     [("hearth", os.environ["HEARTH"])]
 BOTS = {"big": ("hearth", "hearthpw", BIG), "small": ("hearth2", "hearth2pw", SMALL),
         "one": ("hearthone", "hearthonepw", 0)}
-
-
-def say(text):
-    print(text, flush=True)
-
-
-def goal(value, limit):
-    return "meets" if value <= limit else "MISSES"
-
-
-def vm(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return -1
-
-
-def memory(pid):
-    return {k: vm(pid, k) for k in ("VmHWM", "VmRSS", "RssAnon", "RssFile")}
-
-
-def mem_line(m):
-    return (f"VmHWM {m['VmHWM'] / 1024:.1f} MiB, RssAnon {m['RssAnon'] / 1024:.1f} MiB, "
-            f"RssFile {m['RssFile'] / 1024:.1f} MiB")
-
-
-def cpu_ns(pid):
-    """CPU time of all threads (schedstat: time on a CPU, ns)."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
 
 
 class Api:
