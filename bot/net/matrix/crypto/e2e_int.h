@@ -74,6 +74,13 @@ struct e2e {
 	int tx_depth;
 	json_t *sas_in;            /* decrypted verification events for the flow (e2e_sas.c) */
 	struct e2e_ogs_cache *ogs; /* outbound sessions in use, by room (e2e_outbound.c) */
+	struct e2e_igs_cache *igs; /* inbound sessions unpickled, by room + session (e2e_megolm.c) */
+	/* Grows with every write through e2e_sql but the per-message bookkeeping (seen indexes,
+	 * last use): what was derived from the store at one value (a room's members have their
+	 * device lists, every device has the outbound key, a sender's device) still holds while
+	 * it is unchanged. Every table of the crypto state is written only in this module. */
+	uint64_t wgen;
+	bool quiet;                /* e2e_sql does not count the write (e2e_megolm.c) */
 };
 
 /* util */
@@ -130,6 +137,12 @@ int e2e_rotate_rooms_of(struct e2e *e, const char *user_id);
 void e2e_ogs_forget(struct e2e *e, const char *room_id);
 void e2e_ogs_free(struct e2e *e);
 int e2e_outbound_next_index(struct e2e *e, const char *room_id, uint32_t *index);
+/* e2e_megolm.c: the inbound sessions kept unpickled. drop: room_id's session_id (room_id NULL:
+ * all), wiped, read from the store again at the next use; free: all, at e2e_free. cached: how
+ * many are kept (tests). */
+void e2e_igs_drop(struct e2e *e, const char *room_id, const char *session_id);
+void e2e_igs_free(struct e2e *e);
+int e2e_igs_cached(struct e2e *e);
 /* The device of user_id whose identity key is curve: its id and ed25519 key (malloc'd).
  * Devices are always looked up by user and key together, never by key alone: a device of
  * someone else that copies a member's key changes nothing for the member. HE_NOTFOUND, or

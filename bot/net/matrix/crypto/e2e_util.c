@@ -145,6 +145,8 @@ int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
 	va_start(ap, fmt);
 	rc = db_vrunf(store_sql(e->st), NULL, sql, fmt, ap);
 	va_end(ap);
+	if (!e->quiet)
+		e->wgen++; /* counted whatever the outcome: a rolled-back write only costs a re-read */
 	return lease_end(e->st, own, rc);
 }
 
