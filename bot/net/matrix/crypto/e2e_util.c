@@ -137,16 +137,17 @@ bool e2e_has_row(struct db_stmt *st)
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
+	int64_t changed = 0;
 	bool own;
 	int rc;
 
 	if ((rc = lease_open(e->st, "matrix", &own))) /* fenced (store/lease.h) */
 		return rc;
 	va_start(ap, fmt);
-	rc = db_vrunf(store_sql(e->st), NULL, sql, fmt, ap);
+	rc = db_vrunf(store_sql(e->st), &changed, sql, fmt, ap);
 	va_end(ap);
-	if (!e->quiet)
-		e->wgen++; /* counted whatever the outcome: a rolled-back write only costs a re-read */
+	if (!e->quiet && (rc || changed != 0))
+		e->wgen++; /* rows changed (or it failed: a rolled-back write only costs a re-read) */
 	return lease_end(e->st, own, rc);
 }
 
