@@ -81,6 +81,14 @@ struct e2e {
 	 * it is unchanged. Every table of the crypto state is written only in this module. */
 	uint64_t wgen;
 	bool quiet;                /* e2e_sql does not count the write (e2e_megolm.c) */
+	/* The pumps found nothing to do at these wgen values (and, for the account, with these
+	 * counts from the server): until one changes, a sync runs none of their reads. */
+	struct {
+		bool on;
+		uint64_t gen;
+	} idle_query, idle_claim, idle_acct;
+	int idle_otk_count;
+	bool idle_need_fallback, idle_published;
 };
 
 /* util */
