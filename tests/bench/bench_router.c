@@ -14,19 +14,21 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* n commands spread over `rooms` rooms. */
+/* n commands spread over `rooms` rooms; the replies per command show that each was answered
+ * (a command the answer limit silenced costs far less and would flatter the figure). */
 static void run(struct testapp *ta, const char *cmd, long n, long rooms)
 {
 	char room[32];
+	size_t replies = 0;
 	double t0 = now_s(), dt;
 	for (long i = 0; i < n; i++) {
 		snprintf(room, sizeof(room), "#room%ld", i % rooms);
-		ta_say(ta, "bench", room, false, HROLE_MEMBER, cmd);
+		replies += ta_say(ta, "bench", room, false, HROLE_MEMBER, cmd);
 		ta_clear(ta);
 	}
 	dt = now_s() - t0;
-	printf("%-20s %5ld rooms %8ld commands in %.3f s = %9.0f commands/s (%.2f us each)\n", cmd, rooms,
-	       n, dt, (double)n / dt, dt * 1e6 / (double)n);
+	printf("%-20s %5ld rooms %8ld commands in %.3f s = %9.0f commands/s (%.2f us each, %.2f replies each)\n",
+	       cmd, rooms, n, dt, (double)n / dt, dt * 1e6 / (double)n, (double)replies / (double)n);
 }
 
 int main(int argc, char **argv)
@@ -47,6 +49,10 @@ int main(int argc, char **argv)
 	if (!ta)
 		return 1;
 	hlog_set_level(HLOG_ERROR);
+	/* One member asks all the commands: [bot] room_answers_per_minute (3 by default) would
+	 * silence all but three per room and minute, so the limit is off (as in the Matrix bench's
+	 * and the IRC suite's configs): every figure is an answered command. */
+	ta->app.cfg->room_answers_per_minute = 0;
 	run(ta, "!learn", n, 100);
 	run(ta, "!learn roots", n, 100);
 	run(ta, "!learn attachment", n / 4, 100);

@@ -139,3 +139,22 @@ int dbtest_open(enum db_engine engine, struct db **out, char **url_out)
 	*url_out = url;
 	return HE_OK;
 }
+
+int dbtest_fix_open(struct dbtest_fix *f)
+{
+	if (f->engine == DB_PG && !dbtest_pg_url())
+		return 0; /* the test itself says SKIP */
+	return dbtest_open(f->engine, &f->db, &f->url) == HE_OK ? 0 : -1;
+}
+
+int dbtest_fix_teardown(void **state)
+{
+	struct dbtest_fix *f = *state;
+
+	db_free(f->db);
+	f->db = NULL;
+	dbtest_drop(f->url);
+	free(f->url);
+	f->url = NULL;
+	return 0;
+}

@@ -27,4 +27,25 @@ char *dbtest_pg_url_for(const char *key);
  * not NULL) gets the URL (malloc'd) for dbtest_drop. */
 int dbtest_open(enum db_engine engine, struct db **out, char **url_out);
 
+/* The fixture of a test run once per engine: one fresh database. dbtest_fix_open opens it
+ * (leaves db NULL, and returns 0, when PostgreSQL is wanted and not configured: the test skips
+ * itself with DBTEST_NEED); dbtest_fix_teardown (a cmocka teardown; *state is the fixture)
+ * closes and drops it, and accepts a fixture never opened. */
+struct dbtest_fix {
+	enum db_engine engine;
+	struct db *db;
+	char *url;
+};
+int dbtest_fix_open(struct dbtest_fix *f);
+int dbtest_fix_teardown(void **state);
+
+/* In a cmocka test: skip it (saying once how to run it) when its database is not there. */
+#define DBTEST_NEED(have, test)                          \
+	do {                                             \
+		if (!(have)) {                           \
+			dbtest_pg_skip_note(test);       \
+			skip();                          \
+		}                                        \
+	} while (0)
+
 #endif

@@ -66,13 +66,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED(f)                                                  \
-	do {                                                     \
-		if (!(f)->src) {                                 \
-			dbtest_pg_skip_note("unit.db_copy");     \
-			skip();                                  \
-		}                                                \
-	} while (0)
+#define NEED(f) DBTEST_NEED((f)->src, "unit.db_copy")
 
 static void sealed_of(int i, unsigned char out[48])
 {

@@ -193,11 +193,24 @@ static void optin(struct run *r, const char *who)
 }
 
 /* A database that outlives one run: a file (SQLite) or a schema named after it (PostgreSQL). */
-static char *db_path(char *dir, size_t n)
+/* A fresh folder for a test's store file (db: its path), and its removal with the WAL files. */
+static void db_folder(char dir[64], char db[96])
 {
-	snprintf(dir, n, "/tmp/hearth-mx-react-XXXXXX");
+	snprintf(dir, 64, "/tmp/hearth-mx-react-XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	return dir;
+	snprintf(db, 96, "%s/hearth.db", dir);
+}
+
+static void db_folder_remove(const char *dir)
+{
+	static const char *const files[] = { "hearth.db", "hearth.db-wal", "hearth.db-shm" };
+	char path[96];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
 }
 
 static void test_prompt_takes_taps_after_restart(void **state)
@@ -206,8 +219,7 @@ static void test_prompt_takes_taps_after_restart(void **state)
 	struct run *r;
 	struct mx_room other = { 0 };
 
-	db_path(dir, sizeof(dir));
-	snprintf(db, sizeof(db), "%s/hearth.db", dir);
+	db_folder(dir, db);
 	r = run_start(db);
 	optin(r, "@a:hs");
 	post_checkin(r, "$prompt");
@@ -258,12 +270,7 @@ static void test_prompt_takes_taps_after_restart(void **state)
 		assert_int_equal(store_count(ta->app.store, "SELECT count(*) FROM mx_checkin_prompt", ""), 0);
 		ta_free(ta);
 	}
-	unlink(db);
-	snprintf(db, sizeof(db), "%s/hearth.db-wal", dir);
-	unlink(db);
-	snprintf(db, sizeof(db), "%s/hearth.db-shm", dir);
-	unlink(db);
-	rmdir(dir);
+	db_folder_remove(dir);
 }
 
 static void test_prompts_bounded(void **state)
@@ -355,8 +362,7 @@ static void test_scale_after_restart(void **state)
 	char dir[64], db[96];
 	struct run *r;
 
-	db_path(dir, sizeof(dir));
-	snprintf(db, sizeof(db), "%s/hearth.db", dir);
+	db_folder(dir, db);
 	r = run_start(db);
 	hold_room(r);
 	/* a check-in answered while stopping: recorded, its scale left for the next start */
@@ -395,12 +401,7 @@ static void test_scale_after_restart(void **state)
 	assert_int_equal(mx_send_pending(r->mx), 0);
 	drop_rooms(r);
 	run_stop(r);
-	unlink(db);
-	snprintf(db, sizeof(db), "%s/hearth.db-wal", dir);
-	unlink(db);
-	snprintf(db, sizeof(db), "%s/hearth.db-shm", dir);
-	unlink(db);
-	rmdir(dir);
+	db_folder_remove(dir);
 }
 
 /* ---- a scheduled check-in across a restart (sched_post.c) ---- */
@@ -455,8 +456,7 @@ static void test_scheduled_checkin_across_restart(void **state)
 	mx_sched_txn(ROOM, "sched.1.3000", t3);
 	mx_sched_txn(ROOM, "sched.1.4000", t4);
 
-	db_path(dir, sizeof(dir));
-	snprintf(db, sizeof(db), "%s/hearth.db", dir);
+	db_folder(dir, db);
 	r = run_start(db);
 	room = hold_room(r);
 	/* recorded before the PUT, which goes out with the derived id; nothing scaled yet */
@@ -579,12 +579,7 @@ static void test_scheduled_checkin_across_restart(void **state)
 	}
 	drop_rooms(r);
 	run_stop(r);
-	unlink(db);
-	snprintf(db, sizeof(db), "%s/hearth.db-wal", dir);
-	unlink(db);
-	snprintf(db, sizeof(db), "%s/hearth.db-shm", dir);
-	unlink(db);
-	rmdir(dir);
+	db_folder_remove(dir);
 }
 
 int main(void)

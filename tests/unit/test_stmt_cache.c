@@ -27,14 +27,8 @@
 #include "store/db_impl.h"
 #include "store/store.h"
 
-struct fix {
-	enum db_engine engine;
-	struct db *db;
-	char *url;
-};
-
-static struct fix lite = { DB_SQLITE, NULL, NULL };
-static struct fix pg = { DB_PG, NULL, NULL };
+static struct dbtest_fix lite = { DB_SQLITE, NULL, NULL };
+static struct dbtest_fix pg = { DB_PG, NULL, NULL };
 
 static const struct db_migration items_v1[] = {
 	{ "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, n INTEGER)",
@@ -55,13 +49,13 @@ static const struct db_migration items_v2[] = {
 
 static int setup(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 
 	hlog_set_level(HLOG_ERROR);
-	if (f->engine == DB_PG && !dbtest_pg_url())
-		return 0; /* the test itself says SKIP */
-	if (dbtest_open(f->engine, &f->db, &f->url) != HE_OK)
+	if (dbtest_fix_open(f))
 		return -1;
+	if (!f->db)
+		return 0; /* PostgreSQL not configured: the test says SKIP */
 	if (db_migrate(f->db, "items", items_v1, 1) != HE_OK)
 		return -1;
 	for (int64_t i = 1; i <= 3; i++)
@@ -70,25 +64,7 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	db_free(f->db);
-	f->db = NULL;
-	dbtest_drop(f->url);
-	free(f->url);
-	f->url = NULL;
-	return 0;
-}
-
-#define NEED_DB(f)                                                       \
-	do {                                                             \
-		if (!(f)->db) {                                          \
-			dbtest_pg_skip_note("unit.stmt_cache");          \
-			skip();                                          \
-		}                                                        \
-	} while (0)
+#define NEED_DB(f) DBTEST_NEED((f)->db, "unit.stmt_cache")
 
 static const char ALL[] = "SELECT n FROM item ORDER BY n";
 static const char ONE[] = "SELECT name FROM item WHERE n = ?";
@@ -97,7 +73,7 @@ static const char ONE[] = "SELECT name FROM item WHERE n = ?";
  * once. Before: the inner use reset the outer statement, whose next step began again at 1. */
 static void reentrant_use(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *outer, *again;
 	int64_t seen[8], nseen = 0, first = 0;
 
@@ -130,7 +106,7 @@ static void reentrant_use(void **state)
  * DB_STMT_ALTS of one SQL, then resets the first as before and says so. */
 static void abandoned_bounded(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *st[DB_STMT_ALTS + 1];
 	int n = 0;
 
@@ -156,7 +132,7 @@ static void abandoned_bounded(void **state)
  * handed out as it is, its bindings cleared. */
 static void reused_without_reset(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *st;
 	int64_t n = 0;
 
@@ -185,7 +161,7 @@ static void reused_without_reset(void **state)
 /* A migration remakes the table after its statements were cached: they run on the new one. */
 static void schema_change_after_cached(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *st;
 	int64_t n = 0;
 
@@ -219,7 +195,7 @@ static void schema_change_after_cached(void **state)
  * still active, their extra ones too, frees everything (the ASan build checks for leaks). */
 static void vacuum_and_close_with_cached(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *a, *b;
 	int64_t n = 0;
 
@@ -291,8 +267,8 @@ static void keyed_key_kept(void **state)
 	rmdir(dir);
 }
 
-#define BOTH(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &lite), \
-		 cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &pg)
+#define BOTH(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, dbtest_fix_teardown, &lite), \
+		 cmocka_unit_test_prestate_setup_teardown(fn, setup, dbtest_fix_teardown, &pg)
 
 int main(void)
 {

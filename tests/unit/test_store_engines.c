@@ -51,13 +51,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED(f)                                                         \
-	do {                                                            \
-		if (!(f)->url) {                                        \
-			dbtest_pg_skip_note("unit.store_engines");      \
-			skip();                                         \
-		}                                                       \
-	} while (0)
+#define NEED(f) DBTEST_NEED((f)->url, "unit.store_engines")
 
 static void kv_on_both(void **state)
 {
