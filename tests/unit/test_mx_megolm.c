@@ -4,8 +4,10 @@
  * the session goes on from its reservation, never below it, and the member still reads it;
  * when another process has written the session's row since (a Hearth that took over), the
  * memory copy is dropped at the next reservation and the store's taken, past the other's
- * reservation; a member leaving still rotates the session kept in memory. Uses the in-process
- * homeserver of e2e_router.h. */
+ * reservation; a member leaving still rotates the session kept in memory. And the inbound
+ * sessions kept unpickled (e2e_megolm.c): same answers as from the store, replays refused,
+ * bounded, dropped at prune and when their row is replaced; a settled room (e->wgen) reads
+ * nothing per message until something changes. Uses the in-process homeserver of e2e_router.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -294,6 +296,64 @@ static void test_evicted_and_pruned(void **state)
 	hs_free(h);
 }
 
+/* a's own inbound copy of its room session, exported from message index at */
+static char *exported(struct cl *a, uint32_t at)
+{
+	struct db_stmt *st = db_stmtf(store_sql(a->st), "SELECT pickle FROM e2e_inbound WHERE"
+				      " room_id = ?", "s", ROOM);
+	OlmInboundGroupSession *s = olm_inbound_group_session(malloc(olm_inbound_group_session_size()));
+	char *pickle, *out;
+	size_t n;
+
+	assert_non_null(st);
+	assert_int_equal(db_step(st), DB_ROW);
+	pickle = strdup(db_col_text(st, 0));
+	db_reset(st);
+	assert_true(olm_unpickle_inbound_group_session(s, a->e->olm_key, sizeof(a->e->olm_key), pickle,
+						       strlen(pickle)) != olm_error());
+	n = olm_export_inbound_group_session_length(s);
+	out = calloc(1, n + 1);
+	assert_true(olm_export_inbound_group_session(s, (uint8_t *)out, n, at) != olm_error());
+	olm_clear_inbound_group_session(s);
+	free(s);
+	free(pickle);
+	return out;
+}
+
+/* A kept session is dropped when the store's row is replaced: c holds a forwarded copy from
+ * index 3 (kept after a message), then the copy from index 0 arrives: index 1 reads. */
+static void test_replaced_session_not_kept(void **state)
+{
+	struct cl *a, *b, *c;
+	struct hs *h = two(&a, &b, 1000);
+	json_t *ev[6], *plain = NULL;
+	char id[32], *k3, *k0;
+
+	(void)state;
+	c = hs_add(h, "@c:example.org", "CDEV", NULL);
+	hs_run(h);
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "$f%d", i);
+		ev[i] = sealed(a, b, "forwarded", id);
+	}
+	k3 = exported(a, 3);
+	k0 = exported(a, 0);
+	assert_int_equal(e2e_inbound_add(c->e, ROOM, NULL, e2e_curve25519_key(a->e), a->e->ed, k3,
+					 true), HE_OK);
+	assert_int_equal(e2e_decrypt_room_event(c->e, ROOM, ev[1], &plain), HE_AGAIN);
+	json_decref(open_ok(c, ev[4]));
+	assert_int_equal(e2e_igs_cached(c->e), 1);
+	assert_int_equal(e2e_inbound_add(c->e, ROOM, NULL, e2e_curve25519_key(a->e), a->e->ed, k0,
+					 true), HE_OK);
+	json_decref(open_ok(c, ev[1]));
+	json_decref(open_ok(c, ev[5]));
+	for (int i = 0; i < 6; i++)
+		json_decref(ev[i]);
+	free(k3);
+	free(k0);
+	hs_free(h);
+}
+
 /* Once the room is settled (every device has the key), messages write nothing that counts
  * (e->wgen stays), so no share, member or rotation read runs; a member joining changes that,
  * and the new member's device gets the key before the next message. */
@@ -334,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_cached_same_as_uncached),
 		cmocka_unit_test(test_cached_replay_refused),
 		cmocka_unit_test(test_evicted_and_pruned),
+		cmocka_unit_test(test_replaced_session_not_kept),
 		cmocka_unit_test(test_settled_until_a_change),
 	};
 
