@@ -75,8 +75,9 @@ struct e2e {
 	json_t *sas_in;            /* decrypted verification events for the flow (e2e_sas.c) */
 	struct e2e_ogs_cache *ogs; /* outbound sessions in use, by room (e2e_outbound.c) */
 	struct e2e_igs_cache *igs; /* inbound sessions unpickled, by room + session (e2e_megolm.c) */
-	/* Grows with every write through e2e_sql but the per-message bookkeeping (seen indexes,
-	 * last use): what was derived from the store at one value (a room's members have their
+	/* Grows with every write through e2e_sql that changed rows or failed (but the per-message
+	 * bookkeeping: seen indexes, last use) and with every transaction rolled back
+	 * (e2e_commit): what was derived from the store at one value (a room's members have their
 	 * device lists, every device has the outbound key, a sender's device) still holds while
 	 * it is unchanged. Every table of the crypto state is written only in this module. */
 	uint64_t wgen;

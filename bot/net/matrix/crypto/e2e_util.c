@@ -188,7 +188,7 @@ int e2e_begin(struct e2e *e)
 	return HE_OK;
 }
 
-int e2e_commit(struct e2e *e, int rc)
+static int tx_end(struct e2e *e, int rc)
 {
 	struct db *db = store_sql(e->st);
 	bool own;
@@ -211,5 +211,13 @@ int e2e_commit(struct e2e *e, int rc)
 	}
 	db_exec(db, "ROLLBACK TO e2e");
 	db_exec(db, "RELEASE e2e");
+	return rc;
+}
+
+int e2e_commit(struct e2e *e, int rc)
+{
+	rc = tx_end(e, rc);
+	if (rc)
+		e->wgen++; /* writes undone: what was read from them since must be read again */
 	return rc;
 }
