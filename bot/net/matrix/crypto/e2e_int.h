@@ -103,6 +103,7 @@ int e2e_verify_json(struct e2e *e, json_t *obj, const char *user_id, const char 
 		    const char *ed25519);
 /* db_stmtf/db_runf (store/db.h, the one SQL binder) on the crypto state's store. */
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...);
+int e2e_sql_n(struct e2e *e, int64_t *changes, const char *sql, const char *fmt, ...);
 struct db_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
 /* Steps st (from e2e_stmt) once and resets it: true when it gave a row. NULL gives false. */
 bool e2e_has_row(struct db_stmt *st);

@@ -510,32 +510,31 @@ static int igs_device(struct e2e *e, struct igs_entry *en, const char *sender, c
 	return rc;
 }
 
-/* The message index must not have been seen with another event id. */
+/* The message index must not have been seen with another event id: recorded with its event
+ * when new (one statement), else compared with the event recorded. */
 static int check_replay(struct e2e *e, const char *room_id, const char *session_id, uint32_t index,
 			const char *event_id)
 {
-	struct db_stmt *st = e2e_stmt(e, "SELECT event_id FROM e2e_seen WHERE room_id = ? AND"
-				    " session_id = ? AND msg_index = ?", "ssi", room_id, session_id,
-				    (int64_t)index);
-	int rc = HE_OK, found = 0;
+	struct db_stmt *st;
+	int64_t added = 0;
+	int rc;
 
+	rc = e2e_sql_n(e, &added, "INSERT INTO e2e_seen (room_id, session_id, msg_index, event_id,"
+		       " seen_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", "ssisi", room_id,
+		       session_id, (int64_t)index, event_id, (int64_t)e->now_ms());
+	if (rc || added == 1)
+		return rc;
+	st = e2e_stmt(e, "SELECT event_id FROM e2e_seen WHERE room_id = ? AND session_id = ? AND"
+		      " msg_index = ?", "ssi", room_id, session_id, (int64_t)index);
 	if (!st)
 		return HE_DB;
-	if (db_step(st) == DB_ROW) {
-		found = 1;
-		if (strcmp(db_col_text(st, 0), event_id) != 0)
-			rc = HE_CRYPTO;
-	}
+	rc = HE_CRYPTO; /* not added, and not found: refused rather than guessed */
+	if (db_step(st) == DB_ROW && strcmp(db_col_text(st, 0), event_id) == 0)
+		rc = HE_OK;
 	db_reset(st);
-	if (rc) {
+	if (rc)
 		hlog_warn(E2E_MOD, "refusing a replayed message in %s (index %u seen in another event)",
 			  room_id, index);
-		return rc;
-	}
-	if (!found)
-		rc = e2e_sql(e, "INSERT INTO e2e_seen (room_id, session_id, msg_index, event_id, seen_ms)"
-			     " VALUES (?, ?, ?, ?, ?)", "ssisi", room_id, session_id, (int64_t)index,
-			     event_id, (int64_t)e->now_ms());
 	return rc;
 }
 
