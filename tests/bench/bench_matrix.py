@@ -4,7 +4,11 @@ Run by `tests/matrix/run.sh --bench` against the real Synapse; every figure come
 
 - floor: the homeserver's own round trip between two nio clients (alice sends, bob answers as
   soon as he sees it, alice sees the answer); the two-hop floor of a command and its reply;
-- plain room (50 rooms joined): reply latency p50 against the floor, CPU per command (Hearth's
+- plain room (50 rooms joined): reply latency p50 against the floor (BENCH_PAIRS pairs, default
+  half of BENCH_COMMANDS: one command to Hearth, then one floor round trip, in turn, so both
+  medians see the same moments of the homeserver's load; the floor measured once at the start
+  drifts by 2x between rounds on a shared machine; BENCH_PAIRS=0: the commands of the CPU pass
+  against the start floor), CPU per command (Hearth's
   utime+stime over the commands, from /proc/PID/task/*/schedstat, divided by their number),
   own time per command (its /sync response read to its reply handed to curl, from the line it
   logs at shutdown) beside its CPU time over the same span (the same line), memory (VmHWM,
@@ -24,6 +28,15 @@ BENCH_BINARIES="name=path name2=path2" (default: this build as "hearth") and BEN
 each round measures every binary in turn on the same homeserver, data folder and rooms, so a
 before/after comparison sees the same load and noise; figures are printed as they come.
 BENCH_BIG_ROUNDS (BENCH_ROUNDS): rounds of the 1,000-room figures.
+- floor bot (BENCH_FLOOR_BOT=0 skips): in each round after the binaries, tests/bench/floor_bot.c
+  (build/bench/floor_bot, or BENCH_FLOOR_BOT_PATH), a minimal bot on libcurl + jansson + SQLite
+  only, logged in as @hearth2 in a room of its own, answers the same member's same commands at
+  the same pacing with a reply of the size of Hearth's (measured from one of its replies), with
+  and without its store (--no-store): the per-command CPU floor of the mandated libraries, with
+  the same user/system and run-queue line. Hearth's figures are measured exactly as without it.
+  BENCH_CALLGRIND=DIR (with the floor bot): in each round, Hearth (the last binary) and the
+  floor bot also run 50 commands under callgrind (instrumentation on only for them) and
+  BENCH_COMMANDS under `perf record -e cpu-clock` (user + kernel), files in DIR.
 """
 
 import asyncio
@@ -42,6 +55,7 @@ from member import Member  # noqa: E402
 from test_hearth import BOT, HS, TMP, Hearth  # noqa: E402
 
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "200"))
+PAIRS = int(os.environ.get("BENCH_PAIRS", str(max(10, COMMANDS // 2))))
 ROOMS = max(1, int(os.environ.get("BENCH_ROOMS", "50")))  # the commands need one room
 FLOOR = int(os.environ.get("BENCH_FLOOR", "50"))
 BIG = int(os.environ.get("BENCH_BIG_ROOMS", "1000"))
@@ -164,6 +178,39 @@ def req_line(req, n):
             f"(goal 2 in all: {goal((req[0] + req[1]) / n, 2.05)})")
 
 
+async def floor_trip(alice, bob, room, i):
+    """One floor round trip: alice sends, bob answers as soon as he sees it, alice sees it (ms)."""
+    t0 = time.monotonic()
+    sent = await alice.send(room, f"ping {i}")
+    await bob.wait_for_message(room, sender=alice.user_id,
+                               predicate=lambda m, s=sent: m.event_id == s)
+    back = await bob.send(room, f"pong {i}", reply_to=sent)
+    await alice.wait_for_message(room, sender=bob.user_id,
+                                 predicate=lambda m, b=back: m.event_id == b)
+    return (time.monotonic() - t0) * 1000
+
+
+async def paired(alice, state, room, n):
+    """n pairs: a command to Hearth in room, then a floor round trip; (Hearth's, the floor's)."""
+    bob, froom = state["floor_pair"]
+    lat, fl = [], []
+    for i in range(n):
+        lat += await run_commands(alice, room, 1, TEXT)
+        fl.append(await floor_trip(alice, bob, froom, i))
+    return lat, fl
+
+
+def latency_line(tag, what, lat, cpu_lat, fl, pair_fl):
+    """The reply latency goal: against the interleaved floor when there is one."""
+    p50 = statistics.median(lat if pair_fl else cpu_lat)
+    f50 = statistics.median(pair_fl) if pair_fl else fl
+    how = (f"n={len(lat)}, each beside a floor round trip: floor p50 {f50:.1f} ms"
+           if pair_fl else f"n={len(cpu_lat)}, against the floor measured at the start")
+    say(f"[{tag}] {what} reply latency ({how}): p50 {p50:.1f} ms = {p50 / f50:.3f}x the floor "
+        f"(goal <= 1.05x: {goal(p50 / f50, 1.05)})  p99 {pct(lat if pair_fl else cpu_lat, 99):.1f} ms"
+        + (f"; during the CPU pass p50 {statistics.median(cpu_lat):.1f} ms" if pair_fl else ""))
+
+
 async def measured(hearth, member, room, n, text):
     """n commands; returns (latencies ms, CPU ms per command, ticks per command, requests)."""
     pid = hearth.proc.pid
@@ -228,6 +275,7 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
         stop_perf(perf)
         perf = None
         mem = memory(pid)
+        plat, pfl = await paired(alice, rooms_wanted, main_room, PAIRS) if PAIRS else ([], [])
         if not rooms_wanted.get("enc"):
             enc = await alice.create_room("bench-e2ee", invite=[BOT], encrypted=True)
             await alice.wait_for_join(enc, BOT, timeout=60)
@@ -241,6 +289,7 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
         stop_perf(perf)
         perf = None
         emem = memory(pid)
+        eplat, epfl = await paired(alice, rooms_wanted, enc, PAIRS) if PAIRS else ([], [])
         log_mark = len(hearth.log())
     finally:
         if perf and perf.poll() is None:
@@ -253,10 +302,7 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
     eown = re.search(r"encrypted replies: own time \S+ \S+ \S+ \S+ \S+ p50 (\d+) us "
                      r"p99 (\d+) us max (\d+) us, CPU time p50 (\d+) us p99 (\d+) us "
                      r"\((\d+) timed\)", log)
-    p50, ep50 = statistics.median(lat), statistics.median(elat)
-    say(f"[{tag}] plain reply latency (n={COMMANDS}, '{TEXT}'): p50 {p50:.1f} ms = "
-        f"{p50 / fl:.3f}x the floor (goal <= 1.05x: {goal(p50 / fl, 1.05)})  "
-        f"p99 {pct(lat, 99):.1f} ms")
+    latency_line(tag, f"plain '{TEXT}'", plat, lat, fl, pfl)
     say(f"[{tag}] plain CPU per command: {cpu:.3f} ms (goal <= 0.30 ms: {goal(cpu, 0.30)}; "
         f"utime+stime ticks: {cpu_ticks:.2f} ms)")
     say(f"[{tag}] plain {req_line(req, COMMANDS)}")
@@ -267,8 +313,7 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
             f"p99 {own.group(6)} us")
     else:
         say(f"[{tag}] plain own time: no figure in the log")
-    say(f"[{tag}] Megolm reply latency (n={COMMANDS}): p50 {ep50:.1f} ms = {ep50 / fl:.3f}x "
-        f"the floor (goal <= 1.05x: {goal(ep50 / fl, 1.05)})  p99 {pct(elat, 99):.1f} ms")
+    latency_line(tag, "Megolm", eplat, elat, fl, epfl)
     say(f"[{tag}] Megolm CPU per command: {ecpu:.3f} ms (goal <= 0.50 ms: {goal(ecpu, 0.50)})")
     say(f"[{tag}] Megolm {req_line(ereq, COMMANDS)}")
     if eown:
@@ -282,6 +327,220 @@ async def one_binary(tag, binary, alice, rooms_wanted, fl, perf_file):
         f"(goal RssAnon <= 4 MiB: {goal(mem['RssAnon'], 4096)})")
     say(f"[{tag}] memory after the Megolm commands: {mem_line(emem)}")
     return cpu
+
+
+FLOOR_BOT = os.environ.get("BENCH_FLOOR_BOT", "1") != "0"
+FLOOR_USER = "@hearth2:localhost"
+
+
+def floor_bot_path():
+    return os.environ.get("BENCH_FLOOR_BOT_PATH") or \
+        os.path.join(os.path.dirname(os.path.abspath(BINARIES[-1][1])), "bench", "floor_bot")
+
+
+async def hearth_reply_size(alice, room):
+    """(plain, HTML) lengths of one of Hearth's replies to TEXT in room, for the floor bot's."""
+    m = await alice.wait_for_message(room, sender=BOT, timeout=5,
+                                     predicate=lambda m: m.msgtype == "m.notice" and
+                                     m.in_reply_to is not None)
+    return len(m.body.encode()), len((m.content.get("formatted_body") or "").encode())
+
+
+def floor_requests_since(mark):
+    """The floor bot's finished /sync and PUT requests in the homeserver's access log."""
+    if mark is None:
+        return None
+    syncs = puts = 0
+    with open(HS_LOG, "rb") as f:
+        f.seek(mark)
+        for line in f:
+            if b"{" + FLOOR_USER.encode() + b"}" not in line or b"Processed request" not in line:
+                continue
+            if b'"GET /_matrix/client/v3/sync' in line:
+                syncs += 1
+            elif b'"PUT /_matrix/client/v3/rooms/' in line:
+                puts += 1
+    return syncs, puts
+
+
+def floor_bot_start(args, db):
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(db + suffix)
+        except FileNotFoundError:
+            pass
+    logf = open(os.path.join(TMP, "floor_bot.log"), "a")
+    proc = subprocess.Popen([floor_bot_path(), "--db", db, "--text", TEXT] + args +
+                            [HS, "hearth2", "hearth2pw"], stdout=subprocess.PIPE, stderr=logf,
+                            stdin=subprocess.DEVNULL, text=True)
+    logf.close()
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("the floor bot did not start (see floor_bot.log)")
+    return proc
+
+
+def floor_bot_stop(proc):
+    """Stops it; a failed exit (an ASan build's report, say) is printed with its log's tail."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.returncode not in (0, -signal.SIGKILL):
+        with open(os.path.join(TMP, "floor_bot.log"), errors="replace") as f:
+            tail = f.read()[-3000:]
+        say(f"floor bot exited with {proc.returncode}; its log ends:\n{tail}")
+
+
+async def floor_commands(member, room, n, sender=FLOOR_USER):
+    lat = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        cmd = await member.send(room, TEXT)
+        await member.wait_for_message(room, sender=sender, timeout=60,
+                                      predicate=lambda m, c=cmd: m.in_reply_to == c)
+        lat.append((time.monotonic() - t0) * 1000)
+    return lat
+
+
+async def floor_round(rnd, alice, state, fl):
+    """The floor bot with and without its store, beside the binaries of round rnd."""
+    if not state.get("floor_room"):  # its room: it joins on the invite (no --room)
+        proc = floor_bot_start([], os.path.join(TMP, "floor-join.db"))
+        try:
+            room = await alice.create_room("bench-floor", invite=[FLOOR_USER])
+            await alice.wait_for_join(room, FLOOR_USER, timeout=60)
+        finally:
+            floor_bot_stop(proc)
+        state["floor_room"] = room
+        state["floor_reply"] = await hearth_reply_size(alice, state["rooms"][0])
+        say(f"floor bot's reply: plain {state['floor_reply'][0]} bytes, HTML "
+            f"{state['floor_reply'][1]} (Hearth's '{TEXT}' reply)")
+    room = state["floor_room"]
+    plain, html = state["floor_reply"]
+    reply = ["--reply-bytes", str(max(1, (plain + html) // 2 - 25))]
+    for tag, args, what in ((f"floor bot #{rnd + 1}", [], "libcurl + jansson + SQLite"),
+                            (f"floor bot --no-store #{rnd + 1}", ["--no-store"],
+                             "libcurl + jansson, no store")):
+        proc = floor_bot_start(["--room", room] + reply + args,
+                               os.path.join(TMP, f"floor-{rnd}.db"))
+        try:
+            pid = proc.pid
+            await floor_commands(alice, room, 5)  # warm, as Hearth's run
+            mark = log_mark()
+            c0, k0, s0 = cpu_ns(pid), ticks(pid), sched(pid)
+            lat = await floor_commands(alice, room, COMMANDS)
+            c1, k1, s1 = cpu_ns(pid), ticks(pid), sched(pid)
+            mem = memory(pid)
+            await asyncio.sleep(0.5)
+        finally:
+            floor_bot_stop(proc)
+        cpu = (c1 - c0) / 1e6 / COMMANDS
+        req = floor_requests_since(mark)
+        p50 = statistics.median(lat)
+        say(f"  (this run: {sched_line(s0, s1, COMMANDS)})")
+        say(f"[{tag}] plain reply latency (n={COMMANDS}): p50 {p50:.1f} ms = {p50 / fl:.3f}x "
+            f"the floor  p99 {pct(lat, 99):.1f} ms")
+        say(f"[{tag}] plain CPU per command: {cpu:.3f} ms ({what}, nothing else; goal for "
+            f"Hearth <= 0.30 ms; utime+stime ticks: "
+            f"{(k1 - k0) * 1000.0 / os.sysconf('SC_CLK_TCK') / COMMANDS:.2f} ms)")
+        if req:
+            say(f"[{tag}] requests per command: /sync {req[0] / COMMANDS:.2f}, "
+                f"PUT {req[1] / COMMANDS:.2f}")
+        say(f"[{tag}] memory: {mem_line(mem)}")
+
+
+PROFILE_DIR = os.environ.get("BENCH_CALLGRIND", "")
+PROFILE_N = 50
+
+
+async def profiled_commands(alice, room, sender, pid, out):
+    """Warm, then PROFILE_N commands with callgrind's instrumentation on (pid runs under
+    valgrind), then a plain run of the same under `perf record -e cpu-clock` (user + kernel)."""
+    await floor_commands(alice, room, 10, sender)
+    subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    await floor_commands(alice, room, PROFILE_N, sender)
+    subprocess.run(["callgrind_control", "-i", "off", str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    say(f"  callgrind: {out} ({PROFILE_N} commands)")
+
+
+async def perf_commands(alice, room, sender, pid, out):
+    await floor_commands(alice, room, 10, sender)
+    perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-g",
+                             "-p", str(pid), "-o", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    await asyncio.sleep(1)
+    await floor_commands(alice, room, COMMANDS, sender)
+    stop_perf(perf)
+    say(f"  perf: {out} ({COMMANDS} commands)")
+
+
+async def profile_round(rnd, alice, state):
+    """BENCH_CALLGRIND=DIR: Hearth and the floor bot under callgrind (instruction counts per
+    phase) and under perf (user + kernel), the same commands in their own rooms."""
+    os.makedirs(PROFILE_DIR, exist_ok=True)
+    binary = BINARIES[-1][1]
+    vg = os.path.join(TMP, "vg-hearth.sh")
+    cg = os.path.join(PROFILE_DIR, f"hearth.{rnd}.callgrind")
+    with open(vg, "w") as f:
+        f.write(f"#!/bin/sh\nexec valgrind -q --tool=callgrind --instr-atstart=no "
+                f"--callgrind-out-file={cg} {binary} \"$@\"\n")
+    os.chmod(vg, 0o755)
+    hearth = hearth_for(vg)
+    try:
+        mark = hearth.launch()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and "first sync done" not in hearth.log()[mark:] and \
+                "continuing from" not in hearth.log()[mark:]:
+            await asyncio.sleep(1)
+        await profiled_commands(alice, state["rooms"][0], BOT, hearth.proc.pid, cg)
+    finally:
+        hearth.proc.send_signal(signal.SIGTERM)  # valgrind writes its profile: give it time
+        try:
+            hearth.proc.wait(timeout=120)
+        finally:
+            hearth.stop()
+    hearth = hearth_for(binary)
+    hearth.start()
+    try:
+        await perf_commands(alice, state["rooms"][0], BOT, hearth.proc.pid,
+                            os.path.join(PROFILE_DIR, f"hearth.{rnd}.perf"))
+    finally:
+        hearth.stop()
+    room = state["floor_room"]
+    plain, html = state["floor_reply"]
+    reply = ["--reply-bytes", str(max(1, (plain + html) // 2 - 25))]
+    db = os.path.join(TMP, "floor-prof.db")
+    cg = os.path.join(PROFILE_DIR, f"floor.{rnd}.callgrind")
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(db + suffix)
+        except FileNotFoundError:
+            pass
+    logf = open(os.path.join(TMP, "floor_bot.log"), "a")
+    proc = subprocess.Popen(["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
+                             f"--callgrind-out-file={cg}", floor_bot_path(), "--db", db,
+                             "--text", TEXT, "--room", room] + reply +
+                            [HS, "hearth2", "hearth2pw"], stdout=subprocess.PIPE, stderr=logf,
+                            stdin=subprocess.DEVNULL, text=True)
+    logf.close()
+    try:
+        if proc.stdout.readline().strip() == "ready":
+            await profiled_commands(alice, room, FLOOR_USER, proc.pid, cg)
+    finally:
+        floor_bot_stop(proc)
+    proc = floor_bot_start(["--room", room] + reply, db)
+    try:
+        await perf_commands(alice, room, FLOOR_USER, proc.pid,
+                            os.path.join(PROFILE_DIR, f"floor.{rnd}.perf"))
+    finally:
+        floor_bot_stop(proc)
 
 
 async def make_big_rooms(carol):
@@ -363,24 +622,19 @@ async def main() -> int:
         room = await alice.create_room("floor", invite=[bob.user_id])
         await bob.join(room)
         await alice.wait_for_join(room, bob.user_id)
-        floor = []
-        for i in range(FLOOR):
-            t0 = time.monotonic()
-            sent = await alice.send(room, f"ping {i}")
-            await bob.wait_for_message(room, sender=alice.user_id,
-                                       predicate=lambda m, s=sent: m.event_id == s)
-            back = await bob.send(room, f"pong {i}", reply_to=sent)
-            await alice.wait_for_message(room, sender=bob.user_id,
-                                         predicate=lambda m, b=back: m.event_id == b)
-            floor.append((time.monotonic() - t0) * 1000)
+        floor = [await floor_trip(alice, bob, room, i) for i in range(max(1, FLOOR))]
         fl = statistics.median(floor)
-        say(f"floor (two nio clients, one round trip, n={FLOOR}): p50 {fl:.1f} ms  "
+        say(f"floor (two nio clients, one round trip, n={len(floor)}): p50 {fl:.1f} ms  "
             f"p99 {pct(floor, 99):.1f} ms")
-        rooms = {}
+        rooms = {"floor_pair": (bob, room)}
         for rnd in range(ROUNDS):
             for name, binary in BINARIES:
                 cpu1.setdefault(name, []).append(
                     await one_binary(f"{name} #{rnd + 1}", binary, alice, rooms, fl, ""))
+            if FLOOR_BOT:
+                await floor_round(rnd, alice, rooms, fl)
+                if PROFILE_DIR:
+                    await profile_round(rnd, alice, rooms)
         if PERF:  # one more round under perf (its figures are slowed by the profiler)
             for name, binary in BINARIES:
                 await one_binary(f"{name} profiled", binary, alice, rooms, fl, f"{PERF}.{name}")
