@@ -415,6 +415,7 @@ void e2e_free(struct e2e *e)
 	}
 	json_decref(e->sas_in);
 	e2e_ogs_free(e);
+	e2e_igs_free(e);
 	sodium_memzero(e->olm_key, sizeof(e->olm_key));
 	sodium_memzero(e->seal_key, sizeof(e->seal_key));
 	free(e->user_id);

@@ -225,6 +225,10 @@ int e2e_account_pump(struct e2e *e)
 
 	if (!e2e_req_may(e, REQ_UPLOAD))
 		return HE_OK;
+	/* the account changes only through e2e_account_save (counted in wgen) */
+	if (e->idle_acct.on && e->idle_acct.gen == e->wgen && e->idle_otk_count == e->otk_count &&
+	    e->idle_need_fallback == e->need_fallback && e->idle_published == e->keys_published)
+		return HE_OK;
 	if (!(otk_json = olm_keys_json(e, false)) || !(tmp = json_loads(otk_json, 0, NULL))) {
 		rc = HE_CRYPTO;
 		goto out;
@@ -285,8 +289,14 @@ int e2e_account_pump(struct e2e *e)
 		goto out;
 	if ((rc = signed_keys(e, otk_json, false, &otks)) || (rc = signed_keys(e, fb_json, true, &fbs)))
 		goto out;
-	if (e->keys_published && json_object_size(otks) == 0 && json_object_size(fbs) == 0)
-		goto out; /* nothing to do */
+	if (e->keys_published && json_object_size(otks) == 0 && json_object_size(fbs) == 0) {
+		e->idle_acct.on = true; /* nothing to do, until something changes */
+		e->idle_acct.gen = e->wgen;
+		e->idle_otk_count = e->otk_count;
+		e->idle_need_fallback = e->need_fallback;
+		e->idle_published = e->keys_published;
+		goto out;
+	}
 	if (!(body = json_object())) {
 		rc = HE_NOMEM;
 		goto out;

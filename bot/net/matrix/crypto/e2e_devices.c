@@ -62,6 +62,8 @@ int e2e_query_pump(struct e2e *e)
 
 	if (!e2e_req_may(e, REQ_QUERY))
 		return HE_OK;
+	if (e->idle_query.on && e->idle_query.gen == e->wgen)
+		return HE_OK; /* no user was marked since none was found */
 	st = e2e_stmt(e, "SELECT user_id, dirty FROM e2e_user WHERE dirty > 0 LIMIT 200", "");
 	if (!st)
 		return HE_DB;
@@ -76,8 +78,11 @@ int e2e_query_pump(struct e2e *e)
 		json_object_set_new(users, u, json_array());
 		json_object_set_new(ctx, u, json_integer(db_col_int64(st, 1)));
 	}
-	if (json_object_size(users) == 0)
+	if (json_object_size(users) == 0) {
+		e->idle_query.on = true;
+		e->idle_query.gen = e->wgen;
 		goto out;
+	}
 	if (!e2e_req_add(e, REQ_QUERY, "POST", "/keys/query",
 			 json_pack("{s:O, s:i}", "device_keys", users, "timeout", 10000), ctx))
 		rc = HE_NOMEM;

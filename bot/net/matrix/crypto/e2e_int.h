@@ -74,6 +74,22 @@ struct e2e {
 	int tx_depth;
 	json_t *sas_in;            /* decrypted verification events for the flow (e2e_sas.c) */
 	struct e2e_ogs_cache *ogs; /* outbound sessions in use, by room (e2e_outbound.c) */
+	struct e2e_igs_cache *igs; /* inbound sessions unpickled, by room + session (e2e_megolm.c) */
+	/* Grows with every write through e2e_sql that changed rows or failed (but the per-message
+	 * bookkeeping: seen indexes, last use) and with every transaction rolled back
+	 * (e2e_commit): what was derived from the store at one value (a room's members have their
+	 * device lists, every device has the outbound key, a sender's device) still holds while
+	 * it is unchanged. Every table of the crypto state is written only in this module. */
+	uint64_t wgen;
+	bool quiet;                /* e2e_sql does not count the write (e2e_megolm.c) */
+	/* The pumps found nothing to do at these wgen values (and, for the account, with these
+	 * counts from the server): until one changes, a sync runs none of their reads. */
+	struct {
+		bool on;
+		uint64_t gen;
+	} idle_query, idle_claim, idle_acct;
+	int idle_otk_count;
+	bool idle_need_fallback, idle_published;
 };
 
 /* util */
@@ -87,6 +103,7 @@ int e2e_verify_json(struct e2e *e, json_t *obj, const char *user_id, const char 
 		    const char *ed25519);
 /* db_stmtf/db_runf (store/db.h, the one SQL binder) on the crypto state's store. */
 int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...);
+int e2e_sql_n(struct e2e *e, int64_t *changes, const char *sql, const char *fmt, ...);
 struct db_stmt *e2e_stmt(struct e2e *e, const char *sql, const char *fmt, ...);
 /* Steps st (from e2e_stmt) once and resets it: true when it gave a row. NULL gives false. */
 bool e2e_has_row(struct db_stmt *st);
@@ -130,6 +147,12 @@ int e2e_rotate_rooms_of(struct e2e *e, const char *user_id);
 void e2e_ogs_forget(struct e2e *e, const char *room_id);
 void e2e_ogs_free(struct e2e *e);
 int e2e_outbound_next_index(struct e2e *e, const char *room_id, uint32_t *index);
+/* e2e_megolm.c: the inbound sessions kept unpickled. drop: room_id's session_id (room_id NULL:
+ * all), wiped, read from the store again at the next use; free: all, at e2e_free. cached: how
+ * many are kept (tests). */
+void e2e_igs_drop(struct e2e *e, const char *room_id, const char *session_id);
+void e2e_igs_free(struct e2e *e);
+int e2e_igs_cached(struct e2e *e);
 /* The device of user_id whose identity key is curve: its id and ed25519 key (malloc'd).
  * Devices are always looked up by user and key together, never by key alone: a device of
  * someone else that copies a member's key changes nothing for the member. HE_NOTFOUND, or

@@ -93,6 +93,8 @@ int e2e_inbound_add(struct e2e *e, const char *room_id, const char *sender,
 		rc = e2e_sql(e, "DELETE FROM e2e_key_request WHERE room_id = ? AND session_id = ?",
 			     "ss", room_id, id);
 	rc = e2e_commit(e, rc);
+	/* the unpickled copy (if kept) may be an older one: read from the store next time */
+	e2e_igs_drop(e, room_id, id);
 out:
 	igs_free(s);
 	if (key) {
@@ -348,32 +350,191 @@ static int igs_load(struct e2e *e, const char *room_id, const char *session_id, 
 	return rc;
 }
 
-/* The message index must not have been seen with another event id. */
+/* ---- inbound sessions kept unpickled ----
+ * A message used to read its session's row, unpickle it (the ratchet as it was received) and
+ * advance a copy of the ratchet from there to its index. A session in use now stays in memory
+ * (up to IGS_CACHED, least recently used out), its ratchet advanced by libolm as messages come
+ * (a lower index still decrypts from the session's first known ratchet, kept too). The store
+ * stays the truth: an entry is wiped and dropped when its row is replaced (e2e_inbound_add),
+ * pruned (e2e_prune), when its decryption fails (read again next time), and at e2e_free. What
+ * each message is checked against (the sender's device, replays, the room) is unchanged; the
+ * sender's device lookup is kept with the entry while no crypto table changed (e->wgen). */
+#define IGS_CACHED 32
+
+struct igs_entry {
+	char *room_id; /* NULL: a free slot */
+	char *session_id;
+	struct igs_row row;
+	OlmInboundGroupSession *s;
+	uint64_t used;
+	/* e2e_device_of(sender, row.sender_key) as found at wgen dev_gen (dev_ok: HE_OK) */
+	bool dev_ok;
+	uint64_t dev_gen;
+	char *dev_user, *kdev, *ked;
+};
+
+struct e2e_igs_cache {
+	struct igs_entry v[IGS_CACHED];
+	uint64_t tick;
+};
+
+static void entry_dev_clear(struct igs_entry *en)
+{
+	free(en->dev_user);
+	free(en->kdev);
+	free(en->ked);
+	en->dev_user = en->kdev = en->ked = NULL;
+	en->dev_ok = false;
+}
+
+static void entry_clear(struct igs_entry *en)
+{
+	igs_free(en->s);
+	if (en->row.pickle)
+		sodium_memzero(en->row.pickle, strlen(en->row.pickle));
+	igs_row_clear(&en->row);
+	entry_dev_clear(en);
+	free(en->room_id);
+	free(en->session_id);
+	memset(en, 0, sizeof(*en));
+}
+
+void e2e_igs_drop(struct e2e *e, const char *room_id, const char *session_id)
+{
+	if (!e || !e->igs)
+		return;
+	for (size_t i = 0; i < IGS_CACHED; i++) {
+		struct igs_entry *en = &e->igs->v[i];
+		if (en->room_id && (!room_id || (strcmp(en->room_id, room_id) == 0 &&
+						 strcmp(en->session_id, session_id) == 0)))
+			entry_clear(en);
+	}
+}
+
+void e2e_igs_free(struct e2e *e)
+{
+	e2e_igs_drop(e, NULL, NULL);
+	if (e)
+		free(e->igs);
+	if (e)
+		e->igs = NULL;
+}
+
+int e2e_igs_cached(struct e2e *e)
+{
+	int n = 0;
+
+	for (size_t i = 0; e && e->igs && i < IGS_CACHED; i++)
+		n += e->igs->v[i].room_id != NULL;
+	return n;
+}
+
+/* The entry of room_id's session_id: kept, or read from the store and unpickled into the least
+ * recently used slot. HE_NOTFOUND when the store has no such session. */
+static int igs_get(struct e2e *e, const char *room_id, const char *session_id,
+		   struct igs_entry **out)
+{
+	struct igs_entry *en = NULL;
+	struct igs_row row;
+	int rc;
+
+	*out = NULL;
+	if (!e->igs && !(e->igs = calloc(1, sizeof(*e->igs))))
+		return HE_NOMEM;
+	for (size_t i = 0; i < IGS_CACHED; i++) {
+		struct igs_entry *c = &e->igs->v[i];
+		if (!c->room_id) {
+			if (!en || en->room_id)
+				en = c; /* a free slot first */
+			continue;
+		}
+		if (strcmp(c->room_id, room_id) == 0 && strcmp(c->session_id, session_id) == 0) {
+			c->used = ++e->igs->tick;
+			*out = c;
+			return HE_OK;
+		}
+		if (!en || (en->room_id && c->used < en->used))
+			en = c;
+	}
+	if ((rc = igs_load(e, room_id, session_id, &row)))
+		return rc;
+	entry_clear(en); /* the least recently used goes (its session stays in the store) */
+	en->row = row;
+	rc = HE_NOMEM;
+	if (!(en->room_id = strdup(room_id)) || !(en->session_id = strdup(session_id)) ||
+	    !(en->s = igs_new()))
+		goto out;
+	rc = HE_CRYPTO;
+	if (olm_unpickle_inbound_group_session(en->s, e->olm_key, sizeof(e->olm_key), row.pickle,
+					       strlen(row.pickle)) == olm_error())
+		goto out;
+	/* the pickle is not needed any more: the session is */
+	sodium_memzero(en->row.pickle, strlen(en->row.pickle));
+	free(en->row.pickle);
+	en->row.pickle = NULL;
+	en->used = ++e->igs->tick;
+	*out = en;
+	rc = HE_OK;
+out:
+	if (rc)
+		entry_clear(en);
+	return rc;
+}
+
+/* e2e_device_of for the entry's sender, kept with the entry while no crypto table changed. */
+static int igs_device(struct e2e *e, struct igs_entry *en, const char *sender, char **kdev,
+		      char **ked)
+{
+	int rc;
+
+	*kdev = *ked = NULL;
+	if (en->dev_ok && en->dev_gen == e->wgen && strcmp(en->dev_user, sender) == 0) {
+		*kdev = strdup(en->kdev);
+		*ked = strdup(en->ked);
+		if (*kdev && *ked)
+			return HE_OK;
+		free(*kdev);
+		free(*ked);
+		*kdev = *ked = NULL;
+		return HE_NOMEM;
+	}
+	entry_dev_clear(en);
+	rc = e2e_device_of(e, sender, en->row.sender_key, kdev, ked);
+	if (rc == HE_OK && *kdev && *ked && (en->dev_user = strdup(sender)) &&
+	    (en->kdev = strdup(*kdev)) && (en->ked = strdup(*ked))) {
+		en->dev_ok = true;
+		en->dev_gen = e->wgen;
+	} else if (rc == HE_OK) {
+		entry_dev_clear(en);
+	}
+	return rc;
+}
+
+/* The message index must not have been seen with another event id: recorded with its event
+ * when new (one statement), else compared with the event recorded. */
 static int check_replay(struct e2e *e, const char *room_id, const char *session_id, uint32_t index,
 			const char *event_id)
 {
-	struct db_stmt *st = e2e_stmt(e, "SELECT event_id FROM e2e_seen WHERE room_id = ? AND"
-				    " session_id = ? AND msg_index = ?", "ssi", room_id, session_id,
-				    (int64_t)index);
-	int rc = HE_OK, found = 0;
+	struct db_stmt *st;
+	int64_t added = 0;
+	int rc;
 
+	rc = e2e_sql_n(e, &added, "INSERT INTO e2e_seen (room_id, session_id, msg_index, event_id,"
+		       " seen_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", "ssisi", room_id,
+		       session_id, (int64_t)index, event_id, (int64_t)e->now_ms());
+	if (rc || added == 1)
+		return rc;
+	st = e2e_stmt(e, "SELECT event_id FROM e2e_seen WHERE room_id = ? AND session_id = ? AND"
+		      " msg_index = ?", "ssi", room_id, session_id, (int64_t)index);
 	if (!st)
 		return HE_DB;
-	if (db_step(st) == DB_ROW) {
-		found = 1;
-		if (strcmp(db_col_text(st, 0), event_id) != 0)
-			rc = HE_CRYPTO;
-	}
+	rc = HE_CRYPTO; /* not added, and not found: refused rather than guessed */
+	if (db_step(st) == DB_ROW && strcmp(db_col_text(st, 0), event_id) == 0)
+		rc = HE_OK;
 	db_reset(st);
-	if (rc) {
+	if (rc)
 		hlog_warn(E2E_MOD, "refusing a replayed message in %s (index %u seen in another event)",
 			  room_id, index);
-		return rc;
-	}
-	if (!found)
-		rc = e2e_sql(e, "INSERT INTO e2e_seen (room_id, session_id, msg_index, event_id, seen_ms)"
-			     " VALUES (?, ?, ?, ?, ?)", "ssisi", room_id, session_id, (int64_t)index,
-			     event_id, (int64_t)e->now_ms());
 	return rc;
 }
 
@@ -384,8 +545,9 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 	const char *ct = e2e_jstr(content, "ciphertext"), *event_id = e2e_jstr(event, "event_id");
 	const char *sender = e2e_jstr(event, "sender"), *claimed_key = e2e_jstr(content, "sender_key");
 	const char *ptype, *proom;
-	OlmInboundGroupSession *s = NULL;
-	struct igs_row row = { 0 };
+	OlmInboundGroupSession *s;
+	struct igs_entry *en = NULL;
+	struct igs_row *row;
 	char *copy = NULL, *text = NULL, *kdev = NULL, *ked = NULL;
 	size_t len, max, n;
 	uint32_t index = 0;
@@ -400,7 +562,7 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 		return HE_CRYPTO;
 	if (claimed_key && strlen(claimed_key) > 100)
 		return HE_CRYPTO;
-	rc = igs_load(e, room_id, sid, &row);
+	rc = igs_get(e, room_id, sid, &en);
 	if (rc == HE_NOTFOUND) {
 		rc = block_event(e, room_id, sid, sender, claimed_key, event);
 		e2e_pump(e);
@@ -408,13 +570,12 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 	}
 	if (rc)
 		return rc;
+	s = en->s;
+	row = &en->row;
 	rc = HE_NOMEM;
-	if (!(s = igs_new()) || !(copy = malloc(len + 1)))
+	if (!(copy = malloc(len + 1)))
 		goto out;
 	rc = HE_CRYPTO;
-	if (olm_unpickle_inbound_group_session(s, e->olm_key, sizeof(e->olm_key), row.pickle,
-					       strlen(row.pickle)) == olm_error())
-		goto out;
 	memcpy(copy, ct, len + 1);
 	max = olm_group_decrypt_max_plaintext_length(s, (uint8_t *)copy, len);
 	if (max == olm_error() || max > E2E_MAX_CIPHERTEXT)
@@ -434,7 +595,7 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 		goto out;
 	}
 	text[n] = '\0';
-	if (claimed_key && strcmp(claimed_key, row.sender_key) != 0) {
+	if (claimed_key && strcmp(claimed_key, row->sender_key) != 0) {
 		hlog_warn(E2E_MOD, "a message in %s names a sender key other than its session's", room_id);
 		goto out;
 	}
@@ -450,23 +611,23 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 	/* Who holds the session's key? The user who shared it with us, and a device of theirs:
 	 * the event's sender and the session's key are checked together, so what devices of other
 	 * users claim never decides whether a member's message is read. */
-	if (row.sender_user && strcmp(row.sender_user, sender) != 0) {
+	if (row->sender_user && strcmp(row->sender_user, sender) != 0) {
 		hlog_warn(E2E_MOD, "a message in %s claims to be from %s but its session was shared by "
 			  "another user; refused", room_id, sender);
 		goto out;
 	}
-	if (strcmp(row.sender_key, e->curve) == 0) {
+	if (strcmp(row->sender_key, e->curve) == 0) {
 		if (strcmp(sender, e->user_id) != 0)
 			goto out;
 		kdev = strdup(e->device_id);
 		verified = true;
 	} else {
-		rc = e2e_device_of(e, sender, row.sender_key, &kdev, &ked);
+		rc = igs_device(e, en, sender, &kdev, &ked);
 		if (rc == HE_OK) {
-			verified = !row.forwarded && row.ed25519 && strcmp(ked, row.ed25519) == 0;
-		} else if (rc == HE_NOTFOUND && !row.sender_user &&
+			verified = !row->forwarded && row->ed25519 && strcmp(ked, row->ed25519) == 0;
+		} else if (rc == HE_NOTFOUND && !row->sender_user &&
 			   count1(e, "SELECT COUNT(*) FROM e2e_device WHERE curve25519 = ? AND"
-				  " deleted = 0", "s", row.sender_key) != 0) {
+				  " deleted = 0", "s", row->sender_key) != 0) {
 			/* a session from before senders were recorded, whose key is another user's */
 			hlog_warn(E2E_MOD, "a message in %s claims to be from %s but its key belongs "
 				  "to another user; refused", room_id, sender);
@@ -480,12 +641,17 @@ int e2e_decrypt_room_event(struct e2e *e, const char *room_id, json_t *event, js
 			goto out;
 		}
 	}
-	if ((rc = check_replay(e, room_id, sid, index, event_id)))
-		goto out;
+	/* the seen index and the last use are bookkeeping of each message: not counted in
+	 * e->wgen (nothing derived from the store depends on them) */
+	e->quiet = true;
+	rc = check_replay(e, room_id, sid, index, event_id);
 	/* in use: e2e_prune keeps it (written at most once an hour per session) */
-	if (e->now_ms() - (uint64_t)row.used_ms >= E2E_INBOUND_TOUCH_MS &&
+	if (rc == HE_OK && e->now_ms() - (uint64_t)row->used_ms >= E2E_INBOUND_TOUCH_MS &&
 	    (rc = e2e_sql(e, "UPDATE e2e_inbound SET used_ms = ? WHERE room_id = ? AND"
-			  " session_id = ?", "iss", (int64_t)e->now_ms(), room_id, sid)))
+			  " session_id = ?", "iss", (int64_t)e->now_ms(), room_id, sid)) == HE_OK)
+		row->used_ms = (int64_t)e->now_ms();
+	e->quiet = false;
+	if (rc)
 		goto out;
 	*plain = json_pack("{s:s, s:O, s:s?, s:b}", "type", ptype, "content",
 			   json_object_get(payload, "content"), "sender_device", kdev,
@@ -497,8 +663,9 @@ out:
 		free(text);
 	}
 	free(copy);
-	igs_free(s);
-	igs_row_clear(&row);
+	/* a session that did not decrypt this message is read from the store again next time */
+	if (rc && en)
+		entry_clear(en);
 	json_decref(payload);
 	free(kdev);
 	free(ked);

@@ -395,6 +395,8 @@ int e2e_claim_pump(struct e2e *e)
 
 	if (!e2e_req_may(e, REQ_CLAIM))
 		return HE_OK;
+	if (e->idle_claim.on && e->idle_claim.gen == e->wgen)
+		return HE_OK; /* no need and no device changed since none was found */
 	/* needs for devices that went away are dropped */
 	if ((rc = e2e_sql(e, "DELETE FROM e2e_olm_need WHERE NOT EXISTS (SELECT 1 FROM e2e_device d"
 			  " WHERE d.user_id = e2e_olm_need.user_id AND d.device_id ="
@@ -417,8 +419,11 @@ int e2e_claim_pump(struct e2e *e)
 		n++;
 	}
 	db_reset(st);
-	if (n == 0)
+	if (n == 0) {
+		e->idle_claim.on = true;
+		e->idle_claim.gen = e->wgen;
 		goto out;
+	}
 	if (!e2e_req_add(e, REQ_CLAIM, "POST", "/keys/claim",
 			 json_pack("{s:O, s:i}", "one_time_keys", want, "timeout", 10000),
 			 json_incref(want)))

@@ -31,6 +31,12 @@ struct ogs {
 	int64_t msgs;              /* the next message's index */
 	int64_t reserved;          /* the store's reservation: indexes below it are ours */
 	bool rotate;
+	/* At e->wgen settled_gen the room's rotation settings were rot_*, its members' device
+	 * lists were current and every device allowed had the key (or was told it is withheld):
+	 * while no crypto table changed, a message needs none of those reads again. */
+	bool settled;
+	uint64_t settled_gen;
+	int64_t rot_ms, rot_msgs;
 };
 
 struct e2e_ogs_cache {
@@ -265,15 +271,17 @@ out:
 
 /* Sends the session key to member devices that do not have it yet. HE_OK when every reachable
  * device has it, HE_AGAIN when requests are queued or in flight. */
-static int share(struct e2e *e, const char *room_id, struct ogs *o)
+static int share(struct e2e *e, const char *room_id, struct ogs *o, bool *settled)
 {
 	struct db_stmt *st;
 	json_t *msgs = NULL, *done = NULL, *rk = NULL, *targets = NULL, *t, *withheld = NULL;
 	char *key = NULL;
 	bool claim = false;
 	size_t i;
+	bool later = false; /* a device left out until a time passes: not settled */
 	int rc = HE_OK, withheld_rc = HE_OK, r0;
 
+	*settled = false;
 	st = e2e_stmt(e, "SELECT 1 FROM e2e_shared WHERE room_id = ? AND session_id = ? AND sent = 0"
 		      " LIMIT 1", "ss", room_id, o->session_id);
 	if (!st)
@@ -355,8 +363,10 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 			  he_str(withheld_rc));
 	if (!targets)
 		return HE_NOMEM;
-	if (json_array_size(targets) == 0)
+	if (json_array_size(targets) == 0) {
+		*settled = withheld_rc == HE_OK;
 		goto out;
+	}
 	rc = HE_NOMEM;
 	if (!(key = ogs_key(o)) || !(msgs = json_object()) || !(done = json_array()))
 		goto out;
@@ -375,8 +385,10 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 		int r;
 
 		if (!e2e_olm_has_session(e, curve)) {
-			if (no_otk && e->now_ms() - (uint64_t)no_otk < E2E_NO_OTK_RETRY_MS)
+			if (no_otk && e->now_ms() - (uint64_t)no_otk < E2E_NO_OTK_RETRY_MS) {
+				later = true;
 				continue; /* unreachable for now; logged when the claim failed */
+			}
 			if ((rc = e2e_olm_need(e, u, d, 0)))
 				goto out;
 			claim = true;
@@ -407,6 +419,7 @@ static int share(struct e2e *e, const char *room_id, struct ogs *o)
 	if (claim)
 		e2e_pump(e);
 	rc = claim || json_array_size(done) > 0 ? HE_AGAIN : HE_OK;
+	*settled = rc == HE_OK && !later && withheld_rc == HE_OK;
 out:
 	if (key) {
 		sodium_memzero(key, strlen(key));
@@ -533,6 +546,12 @@ int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type,
 	*encrypted = NULL;
 	if (!room_id || !type || !json_is_object(content))
 		return HE_INVAL;
+	rc = HE_OK;
+	if ((en = cache_find(e, room_id)) && en->o.settled && en->o.settled_gen == e->wgen) {
+		rot_ms = en->o.rot_ms; /* nothing in the crypto store changed since */
+		rot_msgs = en->o.rot_msgs;
+		goto known;
+	}
 	st = e2e_stmt(e, "SELECT rotation_ms, rotation_msgs FROM e2e_room WHERE room_id = ?", "s",
 		      room_id);
 	if (!st)
@@ -551,7 +570,8 @@ int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type,
 		e2e_pump(e);
 		return HE_AGAIN;
 	}
-	if (!(en = cache_find(e, room_id))) {
+known:
+	if (!en) {
 		if (!(en = cache_slot(e, room_id))) {
 			rc = HE_NOMEM;
 			goto out;
@@ -569,8 +589,15 @@ int e2e_encrypt_room_event(struct e2e *e, const char *room_id, const char *type,
 		rc = ogs_create(e, room_id, o);
 	if (rc)
 		goto drop;
-	if ((rc = share(e, room_id, o)))
-		goto out;
+	if (!o->settled || o->settled_gen != e->wgen) {
+		bool settled;
+		if ((rc = share(e, room_id, o, &settled)))
+			goto out;
+		o->settled = settled;
+		o->settled_gen = e->wgen;
+		o->rot_ms = rot_ms;
+		o->rot_msgs = rot_msgs;
+	}
 	/* the index this message uses is reserved in the store before it leaves */
 	if (o->msgs >= o->reserved && (rc = ogs_reserve(e, room_id, o)))
 		goto drop;

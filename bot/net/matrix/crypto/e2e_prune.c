@@ -40,5 +40,6 @@ int e2e_prune(struct e2e *e)
 		e->fallback_ms = 0;
 		rc = e2e_account_save(e);
 	}
+	e2e_igs_drop(e, NULL, NULL); /* sessions pruned are read (and missed) from the store */
 	return e2e_commit(e, rc);
 }

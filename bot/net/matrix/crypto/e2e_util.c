@@ -134,18 +134,42 @@ bool e2e_has_row(struct db_stmt *st)
 	return yes;
 }
 
-int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
+static int vsql(struct e2e *e, int64_t *changes, const char *sql, const char *fmt, va_list ap)
 {
-	va_list ap;
+	int64_t changed = 0;
 	bool own;
 	int rc;
 
 	if ((rc = lease_open(e->st, "matrix", &own))) /* fenced (store/lease.h) */
 		return rc;
-	va_start(ap, fmt);
-	rc = db_vrunf(store_sql(e->st), NULL, sql, fmt, ap);
-	va_end(ap);
+	rc = db_vrunf(store_sql(e->st), &changed, sql, fmt, ap);
+	if (!e->quiet && (rc || changed != 0))
+		e->wgen++; /* rows changed (or it failed: a rolled-back write only costs a re-read) */
+	if (changes)
+		*changes = changed;
 	return lease_end(e->st, own, rc);
+}
+
+int e2e_sql(struct e2e *e, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vsql(e, NULL, sql, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int e2e_sql_n(struct e2e *e, int64_t *changes, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vsql(e, changes, sql, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 char *e2e_col_str(struct db_stmt *st, int col)
@@ -185,7 +209,7 @@ int e2e_begin(struct e2e *e)
 	return HE_OK;
 }
 
-int e2e_commit(struct e2e *e, int rc)
+static int tx_end(struct e2e *e, int rc)
 {
 	struct db *db = store_sql(e->st);
 	bool own;
@@ -208,5 +232,13 @@ int e2e_commit(struct e2e *e, int rc)
 	}
 	db_exec(db, "ROLLBACK TO e2e");
 	db_exec(db, "RELEASE e2e");
+	return rc;
+}
+
+int e2e_commit(struct e2e *e, int rc)
+{
+	rc = tx_end(e, rc);
+	if (rc)
+		e->wgen++; /* writes undone: what was read from them since must be read again */
 	return rc;
 }
