@@ -53,8 +53,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "matrix"))
 from member import Member  # noqa: E402
 from test_hearth import BOT, HS, TMP, Hearth  # noqa: E402
-from procstat import (cpu_ns, goal, mem_line, memory, pct, say, schedstat,  # noqa: E402
-                      stat_fields, vm)
+from benchkit import (cpu_ns, goal, mem_line, memory, pct, say, schedstat,  # noqa: E402
+                      stat_fields, timed_commands, vm)
 
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "200"))
 PAIRS = int(os.environ.get("BENCH_PAIRS", str(max(10, COMMANDS // 2))))
@@ -95,14 +95,7 @@ def sched_line(s0, s1, n):
 
 
 async def run_commands(member, room, n, text):
-    lat = []
-    for _ in range(n):
-        t0 = time.monotonic()
-        cmd = await member.send(room, text)
-        await member.wait_for_message(room, sender=BOT, timeout=30,
-                                      predicate=lambda m, c=cmd: m.in_reply_to == c)
-        lat.append((time.monotonic() - t0) * 1000)
-    return lat
+    return await timed_commands(member, room, n, text, BOT)
 
 
 HS_LOG = os.path.join(os.environ.get("HEARTH_SYNAPSE_ROOT", "/nonexistent"), "homeserver.log")
@@ -115,15 +108,16 @@ def log_mark():
         return None
 
 
-def requests_since(mark):
-    """Hearth's finished /sync and PUT requests in the homeserver's access log since mark."""
+def requests_since(mark, user=BOT):
+    """user's (Hearth's) finished /sync and PUT requests in the homeserver's access log since
+    mark."""
     if mark is None:
         return None
     syncs = puts = 0
     with open(HS_LOG, "rb") as f:
         f.seek(mark)
         for line in f:
-            if b"{" + BOT.encode() + b"}" not in line or b"Processed request" not in line:
+            if b"{" + user.encode() + b"}" not in line or b"Processed request" not in line:
                 continue
             if b'"GET /_matrix/client/v3/sync' in line:
                 syncs += 1
@@ -301,23 +295,6 @@ async def hearth_reply_size(alice, room):
     return len(m.body.encode()), len((m.content.get("formatted_body") or "").encode())
 
 
-def floor_requests_since(mark):
-    """The floor bot's finished /sync and PUT requests in the homeserver's access log."""
-    if mark is None:
-        return None
-    syncs = puts = 0
-    with open(HS_LOG, "rb") as f:
-        f.seek(mark)
-        for line in f:
-            if b"{" + FLOOR_USER.encode() + b"}" not in line or b"Processed request" not in line:
-                continue
-            if b'"GET /_matrix/client/v3/sync' in line:
-                syncs += 1
-            elif b'"PUT /_matrix/client/v3/rooms/' in line:
-                puts += 1
-    return syncs, puts
-
-
 def floor_bot_start(args, db):
     for suffix in ("", "-wal", "-shm"):
         try:
@@ -352,14 +329,7 @@ def floor_bot_stop(proc):
 
 
 async def floor_commands(member, room, n, sender=FLOOR_USER):
-    lat = []
-    for _ in range(n):
-        t0 = time.monotonic()
-        cmd = await member.send(room, TEXT)
-        await member.wait_for_message(room, sender=sender, timeout=60,
-                                      predicate=lambda m, c=cmd: m.in_reply_to == c)
-        lat.append((time.monotonic() - t0) * 1000)
-    return lat
+    return await timed_commands(member, room, n, TEXT, sender, timeout=60)
 
 
 async def floor_round(rnd, alice, state, fl):
@@ -395,7 +365,7 @@ async def floor_round(rnd, alice, state, fl):
         finally:
             floor_bot_stop(proc)
         cpu = (c1 - c0) / 1e6 / COMMANDS
-        req = floor_requests_since(mark)
+        req = requests_since(mark, FLOOR_USER)
         p50 = statistics.median(lat)
         say(f"  (this run: {sched_line(s0, s1, COMMANDS)})")
         say(f"[{tag}] plain reply latency (n={COMMANDS}): p50 {p50:.1f} ms = {p50 / fl:.3f}x "

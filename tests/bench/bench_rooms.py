@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "matrix"))
 from member import Member  # noqa: E402
 import test_hearth  # noqa: E402
 from test_hearth import HS, SYN, TMP, Hearth  # noqa: E402
-from procstat import cpu_ns, goal, mem_line, memory, say  # noqa: E402
+from benchkit import cpu_ns, goal, mem_line, memory, say, timed_commands  # noqa: E402
 
 BIG = int(os.environ.get("BENCH_BIG_ROOMS", "1000"))
 SMALL = int(os.environ.get("BENCH_SMALL_ROOMS", "50"))
@@ -159,14 +159,7 @@ async def first_answer(hearth, mark, alice, room, bot_uid, t_start, timeout=600)
 
 
 async def commands(alice, room, bot_uid, n):
-    lat = []
-    for _ in range(n):
-        t0 = time.monotonic()
-        cmd = await alice.send(room, TEXT)
-        await alice.wait_for_message(room, sender=bot_uid, timeout=120,
-                                     predicate=lambda m, c=cmd: m.in_reply_to == c)
-        lat.append((time.monotonic() - t0) * 1000)
-    return lat
+    return await timed_commands(alice, room, n, TEXT, bot_uid, timeout=120)
 
 
 async def run_one(tag, binary, kind, alice, busy, fresh, cpu1=None, idle=False):

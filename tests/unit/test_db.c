@@ -20,46 +20,16 @@
 #include "store/db.h"
 #include "store/db_impl.h"
 
-struct fix {
-	enum db_engine engine;
-	struct db *db;
-	char *url;
-};
-
-static struct fix lite = { DB_SQLITE, NULL, NULL };
-static struct fix pg = { DB_PG, NULL, NULL };
+static struct dbtest_fix lite = { DB_SQLITE, NULL, NULL };
+static struct dbtest_fix pg = { DB_PG, NULL, NULL };
 
 static int setup(void **state)
 {
-	struct fix *f = *state;
-
 	hlog_set_level(HLOG_ERROR);
-	if (f->engine == DB_PG && !dbtest_pg_url())
-		return 0; /* the test itself says SKIP */
-	if (dbtest_open(f->engine, &f->db, &f->url) != HE_OK)
-		return -1;
-	return 0;
+	return dbtest_fix_open(*state);
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	db_free(f->db);
-	f->db = NULL;
-	dbtest_drop(f->url);
-	free(f->url);
-	f->url = NULL;
-	return 0;
-}
-
-#define NEED_DB(f)                                                       \
-	do {                                                             \
-		if (!(f)->db) {                                          \
-			dbtest_pg_skip_note("unit.db");                  \
-			skip();                                          \
-		}                                                        \
-	} while (0)
+#define NEED_DB(f) DBTEST_NEED((f)->db, "unit.db")
 
 /* Runs fn with stderr sent to a file; returns what was written (malloc'd). */
 static char *capture_stderr(void (*fn)(void *), void *arg)
@@ -95,7 +65,7 @@ static const struct db_migration items_v1[] = {
 /* Values of every kind go in and come back exactly, with their types. */
 static void values_round_trip(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	static const unsigned char blob[] = { 0x00, 0xff, 0x27, 0x5c, 0x00, 0x80, '?', 0x01 };
 	const char *text = "it's \"quoted\" ? \\ caf\xc3\xa9 \xf0\x9f\x8c\xb1";
 	struct db_stmt *st;
@@ -149,7 +119,7 @@ static void values_round_trip(void **state)
 /* `?` inside quotes, identifiers and comments is text, not a parameter. */
 static void placeholders_only_outside_quotes(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *st;
 
 	NEED_DB(f);
@@ -183,7 +153,7 @@ static void translate_is_exact(void **state)
 /* A wrong number of parameters is a bug caught before anything runs. */
 static void bind_count_checked(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	int64_t changes = -1;
 
 	NEED_DB(f);
@@ -200,7 +170,7 @@ static void bind_count_checked(void **state)
  * the same SQL comes from another literal: one statement per text, never a wrong one. */
 static void statement_cache(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	static const char sql_a[] = "SELECT count(*) FROM item WHERE n = ?";
 	static const char other[] = "SELECT count(*) FROM item WHERE n > ?";
 	char copy[sizeof(sql_a)]; /* found by text: never kept in the cache */
@@ -231,7 +201,7 @@ static void statement_cache(void **state)
 /* RETURNING gives the new id on both engines; changes counts rows; aggregates read as numbers. */
 static void ids_changes_aggregates(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	int64_t id1 = 0, id2 = 0, changes = 0, v = 0;
 	struct db_stmt *st;
 
@@ -273,7 +243,7 @@ static void ids_changes_aggregates(void **state)
  * connection after the rollback. */
 static void transactions(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	int64_t n = -1;
 
 	NEED_DB(f);
@@ -303,7 +273,7 @@ static void transactions(void **state)
  * (what modules used sqlite3_changes and sqlite3_get_autocommit for). */
 static void hand_binding_changes_in_tx(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *st;
 	int64_t n = 0;
 
@@ -351,7 +321,7 @@ static const struct db_migration notes_broken[] = {
  * database is refused. */
 static void migrations(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db_stmt *st;
 	int64_t n = -1;
 
@@ -393,7 +363,7 @@ static void insert_dup(void *p)
 
 static void errors_log_no_values(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct dup_arg a;
 	char *log;
 
@@ -465,7 +435,7 @@ static void open_url(void *p)
 /* The password comes from HEARTH_STORE_PASSWORD or .pgpass and never reaches a log. */
 static void pg_passwords(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	const char *real = getenv("HEARTH_TEST_PG_PASSWORD");
 	char pgpass[] = "/tmp/hearth-pgpass-XXXXXX", *url_pw = NULL, *log;
 	struct open_arg a = { f->url, 0 };
@@ -519,7 +489,7 @@ static void pg_passwords(void **state)
  * a transaction cut by the drop can only be rolled back, never "committed". */
 static void pg_reconnects(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct db *killer = NULL;
 	int64_t pid = 0, n = -1;
 
@@ -575,7 +545,7 @@ static void reopen_migrate(void *p)
  * Matrix e2ee suite reads "already exists" in the log as a key conflict). */
 static void restart_logs_no_conflict(void **state)
 {
-	struct fix *f = *state;
+	struct dbtest_fix *f = *state;
 	struct reopen_arg a = { NULL, -1 };
 	char *log;
 
@@ -588,9 +558,9 @@ static void restart_logs_no_conflict(void **state)
 	free(log);
 }
 
-#define BOTH(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &lite), \
-		 cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &pg)
-#define PG(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, &pg)
+#define BOTH(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, dbtest_fix_teardown, &lite), \
+		 cmocka_unit_test_prestate_setup_teardown(fn, setup, dbtest_fix_teardown, &pg)
+#define PG(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, dbtest_fix_teardown, &pg)
 
 int main(void)
 {

@@ -1,7 +1,8 @@
-"""What the benchmarks read of a running process in /proc: memory, CPU and scheduling figures,
-and the lines and goal words they print them with."""
+"""What the Matrix benchmarks share: what they read of a running process in /proc (memory, CPU
+and scheduling figures), the goal words they print, and timed commands."""
 
 import os
+import time
 
 
 def say(text):
@@ -57,3 +58,16 @@ def stat_fields(pid):
     """/proc/PID/stat's fields after the command name (fields[11], [12]: utime, stime in ticks)."""
     with open(f"/proc/{pid}/stat") as f:
         return f.read().rsplit(")", 1)[1].split()
+
+
+async def timed_commands(member, room, n, text, sender, timeout=30):
+    """n commands, one at a time: each sent by member, done when sender's reply to it arrives
+    in member's sync; the latencies in ms."""
+    lat = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        cmd = await member.send(room, text)
+        await member.wait_for_message(room, sender=sender, timeout=timeout,
+                                      predicate=lambda m, c=cmd: m.in_reply_to == c)
+        lat.append((time.monotonic() - t0) * 1000)
+    return lat
