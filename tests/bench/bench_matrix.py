@@ -8,7 +8,9 @@ Run by `tests/matrix/run.sh --bench` against the real Synapse; every figure come
   half of BENCH_COMMANDS: one command to Hearth, then one floor round trip, in turn, so both
   medians see the same moments of the homeserver's load; the floor measured once at the start
   drifts by 2x between rounds on a shared machine; BENCH_PAIRS=0: the commands of the CPU pass
-  against the start floor), CPU per command (Hearth's
+  against the start floor; in the pairs bob answers with the text of one of Hearth's replies,
+  an m.notice with its HTML: the homeserver's cost of a message grows with its size, which a
+  short "pong" would leave out), CPU per command (Hearth's
   utime+stime over the commands, from /proc/PID/task/*/schedstat, divided by their number),
   own time per command (its /sync response read to its reply handed to curl, from the line it
   logs at shutdown) beside its CPU time over the same span (the same line), memory (VmHWM,
@@ -133,25 +135,42 @@ def req_line(req, n):
             f"(goal 2 in all: {goal((req[0] + req[1]) / n, 2.05)})")
 
 
-async def floor_trip(alice, bob, room, i):
-    """One floor round trip: alice sends, bob answers as soon as he sees it, alice sees it (ms)."""
+async def floor_trip(alice, bob, room, i, reply=None):
+    """One floor round trip: alice sends, bob answers as soon as he sees it, alice sees it (ms).
+    reply: (plain, HTML) bob answers with, as an m.notice (Hearth's own reply's text), else a
+    short "pong"."""
     t0 = time.monotonic()
-    sent = await alice.send(room, f"ping {i}")
+    sent = await alice.send(room, TEXT if reply else f"ping {i}")
     await bob.wait_for_message(room, sender=alice.user_id,
                                predicate=lambda m, s=sent: m.event_id == s)
-    back = await bob.send(room, f"pong {i}", reply_to=sent)
+    if reply:
+        back = await bob.send(room, reply[0], reply_to=sent, notice=True, html=reply[1])
+    else:
+        back = await bob.send(room, f"pong {i}", reply_to=sent)
     await alice.wait_for_message(room, sender=bob.user_id,
                                  predicate=lambda m, b=back: m.event_id == b)
     return (time.monotonic() - t0) * 1000
 
 
+async def hearth_reply(alice, room):
+    """(plain, HTML) of one of Hearth's replies to TEXT in room."""
+    m = await alice.wait_for_message(room, sender=BOT, timeout=5,
+                                     predicate=lambda m: m.msgtype == "m.notice" and
+                                     m.in_reply_to is not None)
+    return m.body, m.content.get("formatted_body")
+
+
 async def paired(alice, state, room, n):
-    """n pairs: a command to Hearth in room, then a floor round trip; (Hearth's, the floor's)."""
+    """n pairs: a command to Hearth in room, then a floor round trip in which bob answers with
+    the text of Hearth's reply (the homeserver's cost of a message grows with its size: a short
+    "pong" would leave that out of the floor); (Hearth's latencies, the floor's)."""
     bob, froom = state["floor_pair"]
+    if "reply" not in state:
+        state["reply"] = await hearth_reply(alice, state["rooms"][0])
     lat, fl = [], []
     for i in range(n):
         lat += await run_commands(alice, room, 1, TEXT)
-        fl.append(await floor_trip(alice, bob, froom, i))
+        fl.append(await floor_trip(alice, bob, froom, i, state["reply"]))
     return lat, fl
 
 
@@ -159,7 +178,8 @@ def latency_line(tag, what, lat, cpu_lat, fl, pair_fl):
     """The reply latency goal: against the interleaved floor when there is one."""
     p50 = statistics.median(lat if pair_fl else cpu_lat)
     f50 = statistics.median(pair_fl) if pair_fl else fl
-    how = (f"n={len(lat)}, each beside a floor round trip: floor p50 {f50:.1f} ms"
+    how = (f"n={len(lat)}, each beside a floor round trip answered with Hearth's reply text: "
+           f"floor p50 {f50:.1f} ms; the start floor, answered with a short pong: {fl:.1f} ms"
            if pair_fl else f"n={len(cpu_lat)}, against the floor measured at the start")
     say(f"[{tag}] {what} reply latency ({how}): p50 {p50:.1f} ms = {p50 / f50:.3f}x the floor "
         f"(goal <= 1.05x: {goal(p50 / f50, 1.05)})  p99 {pct(lat if pair_fl else cpu_lat, 99):.1f} ms"
@@ -289,10 +309,8 @@ def floor_bot_path():
 
 async def hearth_reply_size(alice, room):
     """(plain, HTML) lengths of one of Hearth's replies to TEXT in room, for the floor bot's."""
-    m = await alice.wait_for_message(room, sender=BOT, timeout=5,
-                                     predicate=lambda m: m.msgtype == "m.notice" and
-                                     m.in_reply_to is not None)
-    return len(m.body.encode()), len((m.content.get("formatted_body") or "").encode())
+    plain, html = await hearth_reply(alice, room)
+    return len(plain.encode()), len((html or "").encode())
 
 
 def floor_bot_start(args, db):
