@@ -313,14 +313,21 @@ async def hearth_reply_size(alice, room):
     return len(plain.encode()), len((html or "").encode())
 
 
-def floor_bot_start(args, db):
+def floor_reply_args(state):
+    """--reply-bytes for a reply of the size of Hearth's (state["floor_reply"])."""
+    plain, html = state["floor_reply"]
+    return ["--reply-bytes", str(max(1, (plain + html) // 2 - 25))]
+
+
+def floor_bot_start(args, db, wrap=()):
+    """The floor bot on a fresh store db (wrap: a command it runs under, e.g. valgrind)."""
     for suffix in ("", "-wal", "-shm"):
         try:
             os.unlink(db + suffix)
         except FileNotFoundError:
             pass
     logf = open(os.path.join(TMP, "floor_bot.log"), "a")
-    proc = subprocess.Popen([floor_bot_path(), "--db", db, "--text", TEXT] + args +
+    proc = subprocess.Popen(list(wrap) + [floor_bot_path(), "--db", db, "--text", TEXT] + args +
                             [HS, "hearth2", "hearth2pw"], stdout=subprocess.PIPE, stderr=logf,
                             stdin=subprocess.DEVNULL, text=True)
     logf.close()
@@ -364,8 +371,7 @@ async def floor_round(rnd, alice, state, fl):
         say(f"floor bot's reply: plain {state['floor_reply'][0]} bytes, HTML "
             f"{state['floor_reply'][1]} (Hearth's '{TEXT}' reply)")
     room = state["floor_room"]
-    plain, html = state["floor_reply"]
-    reply = ["--reply-bytes", str(max(1, (plain + html) // 2 - 25))]
+    reply = floor_reply_args(state)
     for tag, args, what in ((f"floor bot #{rnd + 1}", [], "libcurl + jansson + SQLite"),
                             (f"floor bot --no-store #{rnd + 1}", ["--no-store"],
                              "libcurl + jansson, no store")):
@@ -457,27 +463,21 @@ async def profile_round(rnd, alice, state):
     finally:
         hearth.stop()
     room = state["floor_room"]
-    plain, html = state["floor_reply"]
-    reply = ["--reply-bytes", str(max(1, (plain + html) // 2 - 25))]
+    reply = floor_reply_args(state)
     db = os.path.join(TMP, "floor-prof.db")
     cg = os.path.join(PROFILE_DIR, f"floor.{rnd}.callgrind")
-    for suffix in ("", "-wal", "-shm"):
-        try:
-            os.unlink(db + suffix)
-        except FileNotFoundError:
-            pass
-    logf = open(os.path.join(TMP, "floor_bot.log"), "a")
-    proc = subprocess.Popen(["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
-                             f"--callgrind-out-file={cg}", floor_bot_path(), "--db", db,
-                             "--text", TEXT, "--room", room] + reply +
-                            [HS, "hearth2", "hearth2pw"], stdout=subprocess.PIPE, stderr=logf,
-                            stdin=subprocess.DEVNULL, text=True)
-    logf.close()
     try:
-        if proc.stdout.readline().strip() == "ready":
+        proc = floor_bot_start(["--room", room] + reply, db,
+                               wrap=["valgrind", "-q", "--tool=callgrind", "--instr-atstart=no",
+                                     f"--callgrind-out-file={cg}"])
+    except RuntimeError as e:
+        say(f"  callgrind of the floor bot: {e}")
+        proc = None
+    if proc:
+        try:
             await profiled_commands(alice, room, FLOOR_USER, proc.pid, cg)
-    finally:
-        floor_bot_stop(proc)
+        finally:
+            floor_bot_stop(proc)
     proc = floor_bot_start(["--room", room] + reply, db)
     try:
         await perf_commands(alice, room, FLOOR_USER, proc.pid,
