@@ -359,6 +359,10 @@ async def floor_commands(member, room, n, sender=FLOOR_USER):
 
 async def floor_round(rnd, alice, state, fl):
     """The floor bot with and without its store, beside the binaries of round rnd."""
+    if not os.access(floor_bot_path(), os.X_OK):
+        say(f"floor bot: none at {floor_bot_path()} (build it: cmake --build build --target "
+            f"floor_bot; or set BENCH_FLOOR_BOT_PATH; BENCH_FLOOR_BOT=0 skips it): skipped")
+        return
     if not state.get("floor_room"):  # its room: it joins on the invite (no --room)
         proc = floor_bot_start([], os.path.join(TMP, "floor-join.db"))
         try:
@@ -576,7 +580,7 @@ async def main() -> int:
                     await one_binary(f"{name} #{rnd + 1}", binary, alice, rooms, fl, ""))
             if FLOOR_BOT:
                 await floor_round(rnd, alice, rooms, fl)
-                if PROFILE_DIR:
+                if PROFILE_DIR and rooms.get("floor_room"):
                     await profile_round(rnd, alice, rooms)
         if PERF:  # one more round under perf (its figures are slowed by the profiler)
             for name, binary in BINARIES:
