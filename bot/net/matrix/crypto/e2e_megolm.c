@@ -413,11 +413,11 @@ void e2e_igs_drop(struct e2e *e, const char *room_id, const char *session_id)
 
 void e2e_igs_free(struct e2e *e)
 {
+	if (!e)
+		return;
 	e2e_igs_drop(e, NULL, NULL);
-	if (e)
-		free(e->igs);
-	if (e)
-		e->igs = NULL;
+	free(e->igs);
+	e->igs = NULL;
 }
 
 int e2e_igs_cached(struct e2e *e)
